@@ -1,0 +1,61 @@
+# Thin wrapper over CMake + Ninja.  Every target installs what it needs first
+# (scripts/bootstrap.sh is a no-op when everything is present).
+#
+#   make run     install, build and serve http://127.0.0.1:8765 (data in ./data)
+#   make test    install, build and run every test; last line "N passed, N failed"
+#   make asan    the whole suite under AddressSanitizer + UBSan
+#   make bench   wrk, RSS and start-up figures (see docs/PERFORMANCE.md)
+#   make lint    clang-tidy + cppcheck;  make valgrind: unit tests under valgrind
+#   make clang   build with clang (-Werror)
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CLANG_BUILD ?= build-clang
+JOBS ?= $(shell nproc)
+
+.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+bootstrap-run:
+	@scripts/bootstrap.sh --run
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja
+
+build: bootstrap $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: bootstrap-run
+	@test -f $(BUILD)/build.ninja || cmake -S . -B $(BUILD) -G Ninja -DSOULSPOT_TESTS=OFF
+	cmake --build $(BUILD) -j $(JOBS) --target soulspotd
+	./$(BUILD)/soulspotd --data-dir ./data
+
+test: build
+	@scripts/run-tests.sh $(BUILD)
+
+asan: bootstrap
+	@test -f $(ASAN_BUILD)/build.ninja || cmake -S . -B $(ASAN_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Debug -DSOULSPOT_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  scripts/run-tests.sh $(ASAN_BUILD)
+
+clang: bootstrap
+	@test -f $(CLANG_BUILD)/build.ninja || CC=clang cmake -S . -B $(CLANG_BUILD) -G Ninja
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+
+valgrind: build
+	@scripts/run-tests.sh $(BUILD) --valgrind
+
+lint: build
+	@scripts/lint.sh $(BUILD)
+
+bench: build
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what soulspotd needs to build, test and benchmark on Debian 12.
+# Called by make; a no-op when everything is already present.
+#   scripts/bootstrap.sh          build + test dependencies (Debian + npm)
+#   scripts/bootstrap.sh --run    only what `make run` needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-all}
+
+build_pkgs=(build-essential pkg-config cmake ninja-build
+  libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
+  libjansson-dev libinih-dev libxxhash-dev nodejs npm)
+test_pkgs=(libcmocka-dev curl clang valgrind wrk chromium procps)
+
+want=("${build_pkgs[@]}")
+[ "$mode" = "--run" ] || want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  # nodejs/npm may come from outside Debian (the dev image ships its own).
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Front-end assets and the browser-test driver come from package-lock.json.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi

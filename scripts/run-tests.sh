@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test of soulspotd and ends with one line "N passed, N failed".
+#   run-tests.sh BUILD_DIR [--valgrind] [--only unit|integration|e2e]
+# Counts are individual test cases: cmocka's per-binary totals and the
+# browser test's own summary line.  Exits non-zero when anything failed.
+set -uo pipefail
+build=${1:?build dir}; shift
+valgrind=""; only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --valgrind) valgrind="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" ;;
+    --only) only=$2; shift ;;
+  esac
+  shift
+done
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$build" && pwd)
+export SOULSPOT_BUILD="$build" SOULSPOT_ROOT="$root"
+logdir="$build/test-logs"; rm -rf "$logdir"; mkdir -p "$logdir"
+
+passed=0; failed=0
+
+# run_binary NAME CMD...: run one test program, fold its counts in.
+run_binary() {
+  local name=$1; shift
+  local log="$logdir/$name.log"
+  "$@" >"$log" 2>&1
+  local rc=$?
+  local p f
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | awk '{s+=$1} END{print s+0}')
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:.*/\1/p' "$log" | awk '{s+=$1} END{print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # crashed or leaked
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" -ne 0 ]; then
+    printf 'FAIL %-40s (%s passed, %s failed, exit %s)\n' "$name" "$p" "$f" "$rc"
+    grep -E '^\[  (FAILED|ERROR) |^\[  ERROR   \]|ERROR:|error:|Assertion|failure' "$log" | head -20 | sed 's/^/    /'
+    echo "    full log: $log"
+  else
+    printf 'ok   %-40s (%s passed)\n' "$name" "$p"
+  fi
+}
+
+if [ -z "$only" ] || [ "$only" = unit ]; then
+  for t in "$build"/tests/unit/*; do
+    [ -x "$t" ] || continue
+    run_binary "unit/$(basename "$t")" $valgrind "$t"
+  done
+fi
+if [ -z "$valgrind" ] && { [ -z "$only" ] || [ "$only" = integration ]; }; then
+  for t in "$build"/tests/integration/*; do
+    [ -x "$t" ] || continue
+    run_binary "integration/$(basename "$t")" "$t"
+  done
+fi
+if [ -z "$valgrind" ] && { [ -z "$only" ] || [ "$only" = e2e ]; } && [ -f "$root/tests/e2e/sidebar.test.js" ]; then
+  log="$logdir/e2e.log"
+  node "$root/tests/e2e/sidebar.test.js" >"$log" 2>&1
+  rc=$?
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); p=${p:-0}
+  f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" -ne 0 ]; then
+    echo "FAIL e2e/sidebar.test.js ($p passed, $f failed)"; tail -20 "$log" | sed 's/^/    /'
+  else
+    echo "ok   e2e/sidebar.test.js ($p passed)"
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

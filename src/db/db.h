@@ -1,0 +1,84 @@
+/*
+ * db.h - the store interface of soulspotd.
+ *
+ * Callers see domain operations only (settings, worker state, run history),
+ * never SQL, so a PostgreSQL backend (db_pg.c) can later implement this same
+ * header without touching them.  Today db_sqlite.c implements it: SQLite in
+ * WAL mode, synchronous=NORMAL, a busy timeout, foreign keys on, numbered
+ * schema migrations applied by db_migrate() in one transaction each.
+ *
+ * Threading: a struct db is one connection and is NOT thread-safe.  Each
+ * thread that touches the store opens its own (db_open) and closes it
+ * (db_close).  Writes that belong together happen in one transaction inside
+ * a single call, so a crash never leaves half of them.
+ *
+ * Errors: SS_OK, or SS_EDB / SS_EIO / SS_EINVAL with a message logged
+ * (component "db") that never contains a value of a secret setting.
+ */
+#ifndef SS_DB_H
+#define SS_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* Opens (creating if needed) the database file at path.  *out is owned by
+ * the caller and released with db_close(). */
+int db_open(const char *path, struct db **out);
+void db_close(struct db *db);
+
+/* Applies pending numbered migrations; call once at start-up before other
+ * threads open connections.  Returns the schema version in *version. */
+int db_migrate(struct db *db, int *version);
+
+/* ---- app settings (key -> canonical text) ---- */
+
+typedef void (*db_setting_fn)(void *arg, const char *key, const char *value);
+/* Calls fn for every stored setting. */
+int db_settings_load(struct db *db, db_setting_fn fn, void *arg);
+/* Upserts n key/value pairs in one transaction (all or nothing). */
+int db_settings_store(struct db *db, const char *const *keys,
+                      const char *const *values, size_t n);
+
+/* ---- per-worker persisted state ----
+ * A worker unit (e.g. "cleanup", "automation.watchlist") keeps named integer
+ * and text fields: counters, last run/poll/scan times, last_error.  They are
+ * what the status API shows, so they survive restarts. */
+
+struct db_field {
+  const char *name;
+  int64_t ival;
+  const char *text; /* NULL for integer fields; "" clears */
+};
+
+typedef void (*db_field_fn)(void *arg, const char *name, int64_t ival,
+                            const char *text /* NULL if none */);
+int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
+                         void *arg);
+/* Upserts n fields of unit in one transaction. */
+int db_worker_state_store(struct db *db, const char *unit,
+                          const struct db_field *fields, size_t n);
+
+/* ---- run history: the last DB_RUN_HISTORY runs per unit ---- */
+
+#define DB_RUN_HISTORY 20
+#define DB_RUN_MESSAGE_MAX 256
+
+struct db_run {
+  int64_t started_ms;  /* wall clock, ms since epoch */
+  int64_t duration_ms;
+  char result[16];     /* "ok", "error", "skipped", "canceled" */
+  char message[DB_RUN_MESSAGE_MAX];
+};
+
+/* Appends run and trims the unit's history to DB_RUN_HISTORY rows, in one
+ * transaction, together with the given state fields (may be n=0). */
+int db_worker_run_record(struct db *db, const char *unit,
+                         const struct db_run *run,
+                         const struct db_field *fields, size_t n);
+/* Loads up to max runs, newest first, into out; *count gets the number. */
+int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
+                        size_t max, size_t *count);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * server.h - the HTTP server of soulspotd (libmicrohttpd underneath).
+ *
+ * libmicrohttpd runs an internal poll thread pool (never epoll: see
+ * docs/ARCHITECTURE.md for the 128-event stall); every handler runs on one of
+ * those threads and must never wait on the network or on a worker.  The
+ * server owns routing and the protocol rules so that handlers stay small:
+ *
+ *   - routes are matched exactly on the path (or by prefix for entries
+ *     whose path ends in '*'); an unknown path is 404, a known path with a
+ *     wrong method is 405 with an Allow header;
+ *   - request bodies are read into a capped buffer (HTTP_BODY_MAX); a larger
+ *     body is 413 before the handler runs;
+ *   - POST, PATCH, PUT and DELETE from another site are rejected with 403
+ *     (Origin must match Host when present; Sec-Fetch-Site must not be
+ *     "cross-site");
+ *   - every error is JSON {"error": "..."};
+ *   - a response is queued on the second access-handler call, never the
+ *     first, so keep-alive survives (libmicrohttpd's "early reply" trap);
+ *   - http_resp_etag() adds a strong ETag and turns the reply into 304 when
+ *     If-None-Match matches.
+ *
+ * Handlers fill a struct http_resp that the server owns and frees.
+ */
+#ifndef SS_HTTP_SERVER_H
+#define SS_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+#define HTTP_BODY_MAX (64 * 1024)
+#define HTTP_RESP_MAX (4 * 1024 * 1024)
+#define HTTP_MAX_HEADERS 8
+
+struct http_server;
+struct http_req; /* opaque; valid only during the handler call */
+
+struct http_resp {
+  int status;               /* default 200 */
+  const char *content_type; /* static string; default application/json */
+  struct buf body;          /* limit HTTP_RESP_MAX */
+  /* Borrowed static body (e.g. an embedded asset); used when non-NULL. */
+  const void *static_body;
+  size_t static_len;
+  size_t n_headers;
+  struct {
+    char name[48];
+    char value[256];
+  } headers[HTTP_MAX_HEADERS];
+};
+
+typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp,
+                                void *ctx);
+
+struct http_route {
+  const char *method; /* "GET", "POST", "PATCH", "DELETE", ... */
+  const char *path;   /* exact, or prefix when it ends in '*' */
+  http_handler_fn fn;
+};
+
+struct http_server_opts {
+  const char *host; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" */
+  int port;         /* 0 = ephemeral */
+  int threads;      /* poll-thread pool size */
+  const struct http_route *routes;
+  size_t n_routes;
+  void *ctx;        /* passed to every handler */
+};
+
+/* Starts listening; *out is released with http_server_stop(). */
+int http_server_start(const struct http_server_opts *opts,
+                      struct http_server **out);
+/* The bound port (useful with port 0). */
+int http_server_port(const struct http_server *srv);
+/* Stops accepting, finishes in-flight requests, frees the server. */
+void http_server_stop(struct http_server *srv);
+
+/* ---- request accessors (handler thread only) ---- */
+const char *http_req_method(const struct http_req *req);
+const char *http_req_path(const struct http_req *req);
+/* Header value or NULL; name is case-insensitive. */
+const char *http_req_header(const struct http_req *req, const char *name);
+/* Decoded query argument or NULL. */
+const char *http_req_query(const struct http_req *req, const char *name);
+/* Request body (NUL-terminated) and its length; "" when none. */
+const char *http_req_body(const struct http_req *req, size_t *len);
+/* Decoded value of a application/x-www-form-urlencoded body field, or NULL;
+ * the caller frees it. */
+char *http_req_form_value(const struct http_req *req, const char *name);
+
+/* ---- response helpers ---- */
+void http_resp_header(struct http_resp *resp, const char *name,
+                      const char *value);
+/* Sets status and a JSON body {"error": message}. */
+void http_resp_error(struct http_resp *resp, int status, const char *message);
+/* Computes a strong ETag over the body; if the request's If-None-Match
+ * matches, turns the reply into an empty 304. */
+void http_resp_etag(struct http_req *req, struct http_resp *resp);
+
+#endif
