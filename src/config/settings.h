@@ -116,6 +116,8 @@ enum setting_type {
     SF_RUNTIME | SF_SECRET, "slskd API key")                                  \
   X(MUSICBRAINZ_URL, "musicbrainz.url", ST_URL, "https://musicbrainz.org/ws/2",\
     0, 0, NULL, SF_RUNTIME, "MusicBrainz web service base URL")               \
+  X(MUSICBRAINZ_CONTACT, "musicbrainz.contact", ST_STRING, "", 0, 0, NULL,    \
+    SF_RUNTIME, "Contact (URL or e-mail) sent in the MusicBrainz User-Agent")  \
   X(COVERART_URL, "coverart.url", ST_URL, "https://coverartarchive.org", 0,   \
     0, NULL, SF_RUNTIME, "Cover Art Archive base URL")                        \
   X(LIBRARY_PATH, "library.path", ST_STRING, "", 0, 0, NULL, SF_RUNTIME,      \

@@ -1,0 +1,47 @@
+/*
+ * api.h - HTTP handlers of the JSON API and the route table.
+ *
+ *   GET  /api/workers/status          contract JSON (cached, ETag)
+ *   GET  /api/workers/status/html     sidebar fragment (cached, ETag)
+ *   GET  /api/workers/services        four booleans (cached, ETag)
+ *   GET  /api/workers/services/detail reason, latency, checked time
+ *   GET  /api/workers                 every unit with schedule and history
+ *   POST /api/workers/{unit}/run      run now (202, 409 disabled, 404)
+ *   GET  /api/settings                values, secrets masked
+ *   GET  /api/settings/schema         the settings table
+ *   PATCH /api/settings               all-or-nothing update
+ *   GET  /healthz                     liveness
+ *
+ * Handlers run on libmicrohttpd's threads: they copy snapshots and render;
+ * they never wait on a worker or the network.
+ */
+#ifndef SS_API_H
+#define SS_API_H
+
+#include <stddef.h>
+
+#include "http/server.h"
+
+/* The whole route table of the daemon (API, pages, static assets). */
+const struct http_route *api_routes(size_t *count);
+
+void api_workers_status(struct http_req *req, struct http_resp *resp,
+                        void *ctx);
+void api_workers_status_html(struct http_req *req, struct http_resp *resp,
+                             void *ctx);
+void api_workers_services(struct http_req *req, struct http_resp *resp,
+                          void *ctx);
+void api_workers_services_detail(struct http_req *req, struct http_resp *resp,
+                                 void *ctx);
+void api_workers_list(struct http_req *req, struct http_resp *resp,
+                      void *ctx);
+void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx);
+void api_settings_get(struct http_req *req, struct http_resp *resp,
+                      void *ctx);
+void api_settings_schema(struct http_req *req, struct http_resp *resp,
+                         void *ctx);
+void api_settings_patch(struct http_req *req, struct http_resp *resp,
+                        void *ctx);
+void api_healthz(struct http_req *req, struct http_resp *resp, void *ctx);
+
+#endif

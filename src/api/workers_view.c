@@ -1,0 +1,498 @@
+/*
+ * workers_view.c - renders the Workers API contract (workers-api.md,
+ * DECISIONS.md) from a workers_model.
+ *
+ * JSON is written by hand in the contract's fixed order; every string goes
+ * through json_str().  The HTML fragment writes literal markup with
+ * buf_puts() and every dynamic string through html_escape().  Documented
+ * detail keys are always present; extra keys (last_error, note, ...) follow
+ * them.
+ */
+#include "api/workers_view.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/settings.h"
+#include "core/err.h"
+#include "core/html.h"
+#include "core/json.h"
+#include "core/reltime.h"
+#include "workers/workers.h"
+
+struct entry {
+  const char *key, *name, *icon, *settings_url;
+};
+
+static const struct entry entries[VIEW__COUNT] = {
+  {"token_refresh", "Token Refresh", "bi bi-key", "/settings?tab=spotify"},
+  {"spotify_sync", "Spotify Sync", "bi bi-spotify", "/settings?tab=spotify"},
+  {"download_monitor", "Download Monitor", "bi bi-download",
+   "/settings?tab=downloads"},
+  {"automation", "Automation", "bi bi-robot", "/settings?tab=automation"},
+  {"cleanup", "Cleanup", "bi bi-trash3", "/settings?tab=automation"},
+  {"duplicate_detector", "Duplicate Detector", "bi bi-copy",
+   "/settings?tab=automation"},
+};
+
+static const enum unit_id single_unit[VIEW__COUNT] = {
+  [VIEW_TOKEN_REFRESH] = UNIT_TOKEN_REFRESH,
+  [VIEW_SPOTIFY_SYNC] = UNIT_SPOTIFY_SYNC,
+  [VIEW_DOWNLOAD_MONITOR] = UNIT_DOWNLOAD_MONITOR,
+  [VIEW_AUTOMATION] = UNIT_WATCHLIST, /* unused: aggregated */
+  [VIEW_CLEANUP] = UNIT_CLEANUP,
+  [VIEW_DUPLICATE_DETECTOR] = UNIT_DUPLICATE_DETECTOR,
+};
+
+static const enum unit_id automation_units[3] = {
+  UNIT_WATCHLIST, UNIT_DISCOGRAPHY, UNIT_QUALITY_UPGRADE};
+
+void workers_model_collect(struct workers_model *m)
+{
+  for (int i = 0; i < UNIT__COUNT; i++)
+    runtime_snapshot((enum unit_id)i, &m->units[i]);
+  prober_get(m->services);
+  m->token_refresh_threshold_minutes =
+    settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES);
+  m->spotify_connected = workers_spotify_connected();
+  m->slskd_configured = settings_is_set(S_SLSKD_URL);
+  m->cleanup_dry_run = settings_bool(S_AUTOMATION_CLEANUP_DRY_RUN);
+  m->cleanup_retention_days = settings_int(S_AUTOMATION_CLEANUP_RETENTION_DAYS);
+  settings_str(S_AUTOMATION_DUPLICATE_DETECTION_METHOD, m->duplicate_method,
+               sizeof m->duplicate_method);
+}
+
+const char *workers_state_name(enum unit_state s)
+{
+  switch (s) {
+  case UNIT_IDLE: return "idle";
+  case UNIT_ACTIVE: return "active";
+  case UNIT_ERROR: return "error";
+  default: return "stopped";
+  }
+}
+
+const char *workers_state_de(enum unit_state s)
+{
+  switch (s) {
+  case UNIT_IDLE: return "Bereit";
+  case UNIT_ACTIVE: return "Läuft";
+  case UNIT_ERROR: return "Fehler";
+  default: return "Gestoppt";
+  }
+}
+
+struct view_status workers_aggregate(const struct view_status *s, size_t n)
+{
+  bool any_error = false, any_active = false, any_running = false;
+  for (size_t i = 0; i < n; i++) {
+    any_error |= s[i].status == UNIT_ERROR;
+    any_active |= s[i].status == UNIT_ACTIVE;
+    any_running |= s[i].running;
+  }
+  struct view_status r = {UNIT_STOPPED, any_running};
+  if (any_error)
+    r.status = UNIT_ERROR;
+  else if (any_active)
+    r.status = UNIT_ACTIVE;
+  else if (any_running)
+    r.status = UNIT_IDLE;
+  return r;
+}
+
+static struct view_status unit_status(const struct unit_snapshot *u)
+{
+  struct view_status v = {u->enabled ? u->state : UNIT_STOPPED, u->running};
+  if (!u->running && v.status != UNIT_ERROR)
+    v.status = UNIT_STOPPED;
+  return v;
+}
+
+struct view_status workers_view_status(const struct workers_model *m,
+                                       enum view_worker w)
+{
+  if (w != VIEW_AUTOMATION)
+    return unit_status(&m->units[single_unit[w]]);
+  struct view_status subs[3];
+  for (int i = 0; i < 3; i++)
+    subs[i] = unit_status(&m->units[automation_units[i]]);
+  return workers_aggregate(subs, 3);
+}
+
+/* ---- JSON ---- */
+
+static void json_rel(struct buf *b, const char *key, int64_t now_ms,
+                     int64_t then_ms)
+{
+  char rel[RELTIME_MAX];
+  buf_printf(b, "\"%s\":", key);
+  json_str(b, reltime_de(now_ms, then_ms, rel, sizeof rel));
+}
+
+/* "last_error": "..." | null, plus "note" when set. */
+static void json_error_note(struct buf *b, const struct unit_snapshot *u)
+{
+  buf_puts(b, ",\"last_error\":");
+  if (u->last_error[0])
+    json_str(b, u->last_error);
+  else
+    buf_puts(b, "null");
+  if (u->note[0]) {
+    buf_puts(b, ",\"note\":");
+    json_str(b, u->note);
+  }
+}
+
+static void details_token(struct buf *b, const struct workers_model *m)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_TOKEN_REFRESH];
+  buf_printf(b,
+             "{\"check_interval_seconds\":%" PRId64
+             ",\"refresh_threshold_minutes\":%" PRId64
+             ",\"account_connected\":%s",
+             u->interval_s, m->token_refresh_threshold_minutes,
+             m->spotify_connected ? "true" : "false");
+  json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void details_sync(struct buf *b, const struct workers_model *m,
+                         int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_SPOTIFY_SYNC];
+  buf_puts(b, "{\"last_syncs\":{");
+  for (int t = 0; t < SYNC__COUNT; t++) {
+    if (t)
+      buf_putc(b, ',');
+    json_rel(b, spotify_sync_type_names[t], now_ms, u->times[t]);
+  }
+  buf_printf(b, "},\"check_interval_seconds\":%" PRId64
+                ",\"has_errors\":%s,\"stats\":{",
+             u->interval_s, u->last_error[0] ? "true" : "false");
+  for (int t = 0; t < SYNC__COUNT; t++)
+    buf_printf(b, "%s\"%s\":{\"count\":%" PRId64 "}", t ? "," : "",
+               spotify_sync_type_names[t], u->counters[t]);
+  buf_printf(b, "},\"account_connected\":%s",
+             m->spotify_connected ? "true" : "false");
+  json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void details_monitor(struct buf *b, const struct workers_model *m,
+                            int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_DOWNLOAD_MONITOR];
+  buf_printf(b, "{\"poll_interval_seconds\":%" PRId64 ",", u->interval_s);
+  json_rel(b, "last_poll", now_ms, u->times[DM_LAST_POLL]);
+  buf_printf(b,
+             ",\"downloads_completed\":%" PRId64
+             ",\"downloads_failed\":%" PRId64 ",\"slskd_configured\":%s",
+             u->counters[DM_DOWNLOADS_COMPLETED],
+             u->counters[DM_DOWNLOADS_FAILED],
+             m->slskd_configured ? "true" : "false");
+  json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void details_automation(struct buf *b, const struct workers_model *m)
+{
+  static const char *const names[3] = {"watchlist", "discography",
+                                       "quality_upgrade"};
+  buf_putc(b, '{');
+  for (int i = 0; i < 3; i++)
+    buf_printf(b, "%s\"%s_running\":%s", i ? "," : "", names[i],
+               m->units[automation_units[i]].running ? "true" : "false");
+  for (int i = 0; i < 3; i++)
+    buf_printf(b, ",\"%s_status\":\"%s\"", names[i],
+               workers_state_name(
+                 unit_status(&m->units[automation_units[i]]).status));
+  /* The first failing sub-worker's reason, named. */
+  buf_puts(b, ",\"last_error\":");
+  const char *err = NULL;
+  int which = 0;
+  for (int i = 0; i < 3 && !err; i++)
+    if (m->units[automation_units[i]].last_error[0]) {
+      err = m->units[automation_units[i]].last_error;
+      which = i;
+    }
+  if (err) {
+    char msg[UNIT_ERROR_MAX + 32];
+    snprintf(msg, sizeof msg, "%s: %s", names[which], err);
+    json_str(b, msg);
+  } else {
+    buf_puts(b, "null");
+  }
+  buf_putc(b, '}');
+}
+
+static void details_cleanup(struct buf *b, const struct workers_model *m,
+                            int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_CLEANUP];
+  buf_printf(b, "{\"dry_run\":%s,", m->cleanup_dry_run ? "true" : "false");
+  json_rel(b, "last_run", now_ms, u->times[CL_LAST_RUN]);
+  buf_printf(b,
+             ",\"files_deleted\":%" PRId64 ",\"bytes_freed\":%" PRId64
+             ",\"retention_days\":%" PRId64
+             ",\"dry_run_would_free_files\":%" PRId64
+             ",\"dry_run_would_free_bytes\":%" PRId64,
+             u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED],
+             m->cleanup_retention_days, u->counters[CL_DRY_RUN_FILES],
+             u->counters[CL_DRY_RUN_BYTES]);
+  json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void details_duplicates(struct buf *b, const struct workers_model *m,
+                               int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_DUPLICATE_DETECTOR];
+  buf_puts(b, "{\"detection_method\":");
+  json_str(b, m->duplicate_method);
+  buf_putc(b, ',');
+  json_rel(b, "last_scan", now_ms, u->times[DD_LAST_SCAN]);
+  buf_printf(b,
+             ",\"duplicates_found\":%" PRId64 ",\"tracks_scanned\":%" PRId64,
+             u->counters[DD_DUPLICATES_FOUND],
+             u->counters[DD_TRACKS_SCANNED]);
+  json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+int workers_render_json(struct buf *out, const struct workers_model *m,
+                        int64_t now_ms)
+{
+  buf_puts(out, "{\"workers\":{");
+  for (int w = 0; w < VIEW__COUNT; w++) {
+    const struct entry *e = &entries[w];
+    struct view_status st = workers_view_status(m, (enum view_worker)w);
+    buf_printf(out,
+               "%s\"%s\":{\"name\":\"%s\",\"icon\":\"%s\","
+               "\"settings_url\":\"%s\",\"running\":%s,\"status\":\"%s\","
+               "\"details\":",
+               w ? "," : "", e->key, e->name, e->icon, e->settings_url,
+               st.running ? "true" : "false", workers_state_name(st.status));
+    switch ((enum view_worker)w) {
+    case VIEW_TOKEN_REFRESH: details_token(out, m); break;
+    case VIEW_SPOTIFY_SYNC: details_sync(out, m, now_ms); break;
+    case VIEW_DOWNLOAD_MONITOR: details_monitor(out, m, now_ms); break;
+    case VIEW_AUTOMATION: details_automation(out, m); break;
+    case VIEW_CLEANUP: details_cleanup(out, m, now_ms); break;
+    default: details_duplicates(out, m, now_ms); break;
+    }
+    buf_putc(out, '}');
+  }
+  buf_puts(out, "}}");
+  return buf_ok(out) ? SS_OK : SS_ETOOBIG;
+}
+
+int workers_render_services(struct buf *out, const struct workers_model *m)
+{
+  buf_putc(out, '{');
+  for (int i = 0; i < SVC__COUNT; i++)
+    buf_printf(out, "%s\"%s\":%s", i ? "," : "",
+               prober_service_key((enum service_id)i),
+               m->services[i].up ? "true" : "false");
+  buf_putc(out, '}');
+  return buf_ok(out) ? SS_OK : SS_ETOOBIG;
+}
+
+int workers_render_services_detail(struct buf *out,
+                                   const struct workers_model *m,
+                                   int64_t now_ms)
+{
+  buf_putc(out, '{');
+  for (int i = 0; i < SVC__COUNT; i++) {
+    const struct service_status *s = &m->services[i];
+    buf_printf(out,
+               "%s\"%s\":{\"up\":%s,\"configured\":%s,\"checked\":%s,"
+               "\"latency_ms\":%ld,\"http_status\":%ld,\"reason\":",
+               i ? "," : "", prober_service_key((enum service_id)i),
+               s->up ? "true" : "false", s->configured ? "true" : "false",
+               s->checked ? "true" : "false", s->latency_ms, s->http_status);
+    json_str(out, s->reason);
+    buf_puts(out, ",");
+    json_rel(out, "checked", now_ms, s->checked_ms);
+    buf_printf(out, ",\"checked_at_ms\":%" PRId64 "}", s->checked_ms);
+  }
+  buf_putc(out, '}');
+  return buf_ok(out) ? SS_OK : SS_ETOOBIG;
+}
+
+/* ---- HTML fragment ---- */
+
+static const char *status_class(enum unit_state s)
+{
+  switch (s) {
+  case UNIT_IDLE: return "wk-idle";
+  case UNIT_ACTIVE: return "wk-active";
+  case UNIT_ERROR: return "wk-error";
+  default: return "wk-stopped";
+  }
+}
+
+static void html_line(struct buf *b, const char *text)
+{
+  buf_puts(b, "<span class=\"wk-detail\">");
+  html_escape(b, text);
+  buf_puts(b, "</span>");
+}
+
+static void html_interval(char *out, size_t n, int64_t seconds)
+{
+  if (seconds % 3600 == 0 && seconds >= 3600)
+    snprintf(out, n, "%" PRId64 " h", seconds / 3600);
+  else if (seconds % 60 == 0 && seconds >= 60)
+    snprintf(out, n, "%" PRId64 " min", seconds / 60);
+  else
+    snprintf(out, n, "%" PRId64 " s", seconds);
+}
+
+/* The worker's key details as German lines. */
+static void html_details(struct buf *b, const struct workers_model *m,
+                         enum view_worker w, int64_t now_ms)
+{
+  char line[512], every[32], r1[RELTIME_MAX], r2[RELTIME_MAX], r3[RELTIME_MAX];
+  const struct unit_snapshot *u =
+    w == VIEW_AUTOMATION ? NULL : &m->units[single_unit[w]];
+  if (u)
+    html_interval(every, sizeof every, u->interval_s);
+  switch (w) {
+  case VIEW_TOKEN_REFRESH:
+    snprintf(line, sizeof line, "Prüfung alle %s · erneuert %" PRId64
+             " min vor Ablauf", every, m->token_refresh_threshold_minutes);
+    html_line(b, line);
+    html_line(b, m->spotify_connected ? "Spotify-Konto verbunden"
+                                      : "Kein Spotify-Konto verbunden");
+    break;
+  case VIEW_SPOTIFY_SYNC:
+    snprintf(line, sizeof line, "Künstler: %s · Playlists: %s · Alben: %s",
+             reltime_de(now_ms, u->times[SYNC_ARTISTS], r1, sizeof r1),
+             reltime_de(now_ms, u->times[SYNC_PLAYLISTS], r2, sizeof r2),
+             reltime_de(now_ms, u->times[SYNC_ALBUMS], r3, sizeof r3));
+    html_line(b, line);
+    snprintf(line, sizeof line, "Prüfung alle %s", every);
+    html_line(b, line);
+    break;
+  case VIEW_DOWNLOAD_MONITOR:
+    snprintf(line, sizeof line,
+             "Abfrage alle %s · ✓ %" PRId64 " fertig · ✕ %" PRId64
+             " fehlgeschlagen",
+             every, u->counters[DM_DOWNLOADS_COMPLETED],
+             u->counters[DM_DOWNLOADS_FAILED]);
+    html_line(b, line);
+    snprintf(line, sizeof line, "Letzte Abfrage: %s",
+             reltime_de(now_ms, u->times[DM_LAST_POLL], r1, sizeof r1));
+    html_line(b, line);
+    break;
+  case VIEW_AUTOMATION: {
+    static const char *const labels[3] = {"Watchlist", "Diskografie",
+                                          "Qualitäts-Upgrade"};
+    int running = 0;
+    for (int i = 0; i < 3; i++)
+      running += m->units[automation_units[i]].running;
+    snprintf(line, sizeof line, "%d von 3 Workern aktiv", running);
+    html_line(b, line);
+    for (int i = 0; i < 3; i++) {
+      const struct unit_snapshot *s = &m->units[automation_units[i]];
+      snprintf(line, sizeof line, "%s: %s", labels[i],
+               workers_state_de(unit_status(s).status));
+      html_line(b, line);
+      if (s->last_error[0]) {
+        snprintf(line, sizeof line, "%s: %s", labels[i], s->last_error);
+        html_line(b, line);
+      }
+    }
+    return;
+  }
+  case VIEW_CLEANUP:
+    snprintf(line, sizeof line, "%sZuletzt: %s · %" PRId64
+             " Dateien gelöscht · %" PRId64 " Bytes frei",
+             m->cleanup_dry_run ? "(Testlauf) " : "",
+             reltime_de(now_ms, u->times[CL_LAST_RUN], r1, sizeof r1),
+             u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED]);
+    html_line(b, line);
+    break;
+  default:
+    snprintf(line, sizeof line, "Methode: %s · Gefunden: %" PRId64
+             " · Geprüft: %" PRId64, m->duplicate_method,
+             u->counters[DD_DUPLICATES_FOUND],
+             u->counters[DD_TRACKS_SCANNED]);
+    html_line(b, line);
+    snprintf(line, sizeof line, "Letzter Scan: %s",
+             reltime_de(now_ms, u->times[DD_LAST_SCAN], r1, sizeof r1));
+    html_line(b, line);
+    break;
+  }
+  if (u->last_error[0]) {
+    snprintf(line, sizeof line, "Fehler: %s", u->last_error);
+    html_line(b, line);
+  } else if (u->note[0] && u->running) {
+    html_line(b, u->note);
+  }
+}
+
+static const char *const service_labels[SVC__COUNT] = {
+  "Spotify", "Soulseek (slskd)", "MusicBrainz", "Cover Art Archive"};
+static const char *const service_icons[SVC__COUNT] = {
+  "bi bi-spotify", "bi bi-download", "bi bi-music-note-list", "bi bi-disc"};
+
+int workers_render_html(struct buf *out, const struct workers_model *m,
+                        int64_t now_ms)
+{
+  struct view_status st[VIEW__COUNT];
+  for (int w = 0; w < VIEW__COUNT; w++)
+    st[w] = workers_view_status(m, (enum view_worker)w);
+  struct view_status overall = workers_aggregate(st, VIEW__COUNT);
+  const char *ov = workers_state_name(overall.status);
+
+  buf_printf(out, "<div class=\"wk\" data-overall=\"%s\">", ov);
+  buf_printf(out,
+             "<span class=\"wk-overall %s\" tabindex=\"0\" role=\"status\" "
+             "aria-label=\"Hintergrund-Worker: %s\">"
+             "<i class=\"bi bi-disc\" aria-hidden=\"true\"></i>"
+             "<span class=\"wk-tip\" role=\"tooltip\">"
+             "<strong>Hintergrund-Worker</strong> "
+             "<span class=\"wk-state\">%s</span>",
+             status_class(overall.status), workers_state_de(overall.status),
+             workers_state_de(overall.status));
+  for (int i = 0; i < SVC__COUNT; i++) {
+    const struct service_status *s = &m->services[i];
+    buf_printf(out, "<span class=\"wk-detail\">%s %s: %s</span>",
+               s->up ? "✓" : "✕", service_labels[i],
+               s->up ? "erreichbar" : "nicht erreichbar");
+  }
+  buf_puts(out, "</span></span>");
+
+  for (int w = 0; w < VIEW__COUNT; w++) {
+    const struct entry *e = &entries[w];
+    const char *cls = status_class(st[w].status);
+    buf_printf(out,
+               "<a class=\"wk-unit %s\" data-worker=\"%s\" data-status=\"%s\" "
+               "href=\"%s\" aria-label=\"%s: %s\">"
+               "<i class=\"%s\" aria-hidden=\"true\"></i>"
+               "<span class=\"wk-tip\" role=\"tooltip\"><strong>%s</strong> "
+               "<span class=\"wk-state\">%s</span>",
+               cls, e->key, workers_state_name(st[w].status), e->settings_url,
+               e->name, workers_state_de(st[w].status), e->icon, e->name,
+               workers_state_de(st[w].status));
+    html_details(out, m, (enum view_worker)w, now_ms);
+    buf_puts(out, "</span></a>");
+  }
+
+  buf_puts(out, "<span class=\"wk-services\">");
+  for (int i = 0; i < SVC__COUNT; i++) {
+    const struct service_status *s = &m->services[i];
+    buf_printf(out,
+               "<span class=\"wk-svc %s\" data-service=\"%s\" "
+               "title=\"%s: %s\" aria-label=\"%s: %s\">"
+               "<i class=\"%s\" aria-hidden=\"true\"></i></span>",
+               s->up ? "wk-svc-up" : "wk-svc-down",
+               prober_service_key((enum service_id)i), service_labels[i],
+               s->up ? "erreichbar" : "nicht erreichbar", service_labels[i],
+               s->up ? "erreichbar" : "nicht erreichbar", service_icons[i]);
+  }
+  buf_puts(out, "</span></div>");
+  return buf_ok(out) ? SS_OK : SS_ETOOBIG;
+}

@@ -1,0 +1,75 @@
+/*
+ * workers_view.h - the Workers API's three representations, as pure
+ * functions of a model.
+ *
+ * A struct workers_model is a plain copy of everything the status endpoints
+ * show: the unit snapshots, the service probe results and the few settings
+ * that appear in details.  workers_model_collect() fills it from the
+ * runtime, the prober and the settings (any thread, never blocks on work);
+ * the render functions turn it into the contract's JSON, the sidebar's HTML
+ * fragment and the services JSON, with German relative times computed for
+ * `now_ms`.  Keeping rendering pure makes every rule unit-testable.
+ */
+#ifndef SS_WORKERS_VIEW_H
+#define SS_WORKERS_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "runtime/prober.h"
+#include "runtime/runtime.h"
+
+/* The six entries of the contract, in its order. */
+enum view_worker {
+  VIEW_TOKEN_REFRESH,
+  VIEW_SPOTIFY_SYNC,
+  VIEW_DOWNLOAD_MONITOR,
+  VIEW_AUTOMATION,
+  VIEW_CLEANUP,
+  VIEW_DUPLICATE_DETECTOR,
+  VIEW__COUNT
+};
+
+struct workers_model {
+  struct unit_snapshot units[UNIT__COUNT];
+  struct service_status services[SVC__COUNT];
+  int64_t token_refresh_threshold_minutes;
+  bool spotify_connected;
+  bool slskd_configured;
+  bool cleanup_dry_run;
+  int64_t cleanup_retention_days;
+  char duplicate_method[64];
+};
+
+struct view_status {
+  enum unit_state status;
+  bool running;
+};
+
+void workers_model_collect(struct workers_model *m);
+
+/* Status of one contract entry (automation aggregates its three units:
+ * DECISIONS.md 9). */
+struct view_status workers_view_status(const struct workers_model *m,
+                                       enum view_worker w);
+/* The same rule over several states: error > active > idle (any running) >
+ * stopped. */
+struct view_status workers_aggregate(const struct view_status *s, size_t n);
+const char *workers_state_name(enum unit_state s); /* "idle", ... */
+const char *workers_state_de(enum unit_state s);   /* "Bereit", ... */
+
+/* GET /api/workers/status */
+int workers_render_json(struct buf *out, const struct workers_model *m,
+                        int64_t now_ms);
+/* GET /api/workers/status/html */
+int workers_render_html(struct buf *out, const struct workers_model *m,
+                        int64_t now_ms);
+/* GET /api/workers/services: exactly four booleans. */
+int workers_render_services(struct buf *out, const struct workers_model *m);
+/* GET /api/workers/services/detail: reason, latency, checked_at. */
+int workers_render_services_detail(struct buf *out,
+                                   const struct workers_model *m,
+                                   int64_t now_ms);
+
+#endif

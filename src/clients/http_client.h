@@ -1,0 +1,61 @@
+/*
+ * http_client.h - outbound HTTP for workers and probes (libcurl).
+ *
+ * One struct http_client wraps one curl easy handle, so connections are
+ * reused between calls of the same owner.  A client belongs to one thread
+ * at a time (curl's rule).  Every call has a total timeout, a capped reply
+ * body and an optional cancel flag checked while the transfer runs, so a
+ * shutdown or disable interrupts it within a fraction of a second.
+ *
+ * Return value: SS_OK when an HTTP response arrived (whatever its status),
+ * SS_ENET on transport errors and timeouts, SS_ETOOBIG when the body
+ * exceeded its cap, SS_ECANCELED when the cancel flag was raised.  The
+ * reason is in reply->error.  Call curl_global_init() once before threads.
+ */
+#ifndef SS_HTTP_CLIENT_H
+#define SS_HTTP_CLIENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+struct http_client;
+
+struct http_call {
+  const char *method;   /* default "GET" */
+  const char *url;
+  const char *const *headers; /* "Name: value", NULL-terminated, or NULL */
+  const char *body;     /* request body or NULL */
+  size_t body_len;
+  long timeout_ms;      /* total; default 10 s */
+  size_t reply_limit;   /* body cap; default 1 MiB */
+  bool follow_redirects;
+  const atomic_bool *cancel; /* optional */
+};
+
+struct http_reply {
+  long status;           /* 0 when no response */
+  struct buf body;
+  char content_type[128];
+  char location[1024];
+  char retry_after[32];
+  char error[256];       /* transport error text, "" on success */
+  long elapsed_ms;
+};
+
+/* user_agent is copied.  The caller frees with http_client_free(). */
+struct http_client *http_client_new(const char *user_agent);
+void http_client_free(struct http_client *c);
+
+/* Performs the call; reply must be released with http_reply_free(). */
+int http_client_call(struct http_client *c, const struct http_call *call,
+                     struct http_reply *reply);
+void http_reply_free(struct http_reply *reply);
+
+/* The User-Agent soulspotd sends (MusicBrainz requires app/version and a
+ * contact); written into out. */
+void http_client_user_agent(char *out, size_t n, const char *contact);
+
+#endif

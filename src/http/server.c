@@ -1,0 +1,763 @@
+/*
+ * server.c - routing and protocol rules on top of libmicrohttpd.
+ *
+ * What: one MHD daemon (internal poll thread + thread pool, never epoll)
+ * bound to exactly the configured numeric host.  Every request walks the
+ * same pipeline: read the body into a capped buf, validate the path, route
+ * (404 / 405 / automatic OPTIONS), reject cross-site writes (403), call the
+ * handler, then turn the struct http_resp into an MHD response with the
+ * security headers added.
+ *
+ * Keep-alive: MHD answers with "Connection: close" when a response is queued
+ * on the first access-handler call, so the first call only allocates the
+ * per-request state; the response is queued on the final call
+ * (upload_data_size == 0 after the first call).  The one exception is a
+ * Content-Length above HTTP_BODY_MAX: that is answered 413 at once, and
+ * closing the connection is then what we want.
+ *
+ * Threading: handlers run on MHD's pool threads; a struct http_req belongs
+ * to one connection and is touched by one thread at a time.  The server
+ * struct and the route table are read-only while the daemon runs.
+ *
+ * Ownership: the route table and ctx are borrowed and must outlive the
+ * server.  struct http_req is heap state allocated on the first call and
+ * freed in the request-completed callback.  struct http_resp lives on the
+ * handler thread's stack; its body memory is handed to MHD (MUST_FREE).
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <xxhash.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define HTTP_CONN_LIMIT 512
+#define HTTP_CONN_TIMEOUT_S 30
+#define HTTP_CONN_MEMORY (64 * 1024)
+/* A chunked body past HTTP_BODY_MAX is drained so that the 413 goes out on
+ * a healthy connection, but only this far; then the connection is cut. */
+#define HTTP_DRAIN_MAX (16 * HTTP_BODY_MAX)
+#define HTTP_MAX_THREADS 64
+#define HDR_NAME_CAP sizeof(((struct http_resp *)0)->headers[0].name)
+#define HDR_VALUE_CAP sizeof(((struct http_resp *)0)->headers[0].value)
+
+#define CSP_VALUE                                                              \
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+
+struct http_server {
+  struct MHD_Daemon *daemon;
+  const struct http_route *routes;
+  size_t n_routes;
+  void *ctx;
+};
+
+struct http_req {
+  struct http_server *srv;
+  struct MHD_Connection *conn;
+  const char *method; /* MHD's strings, valid for the whole request */
+  const char *path;
+  struct buf body;
+  size_t drained;     /* bytes received past the cap */
+  bool too_big;
+  bool raw_nul;       /* the undecoded path carried %00 */
+  bool responded;
+  int64_t start_us;
+};
+
+/* Returned by the URI log callback when the raw path holds "%00": the
+ * decoded path MHD hands us would silently end at the NUL. */
+static char nul_marker;
+
+/* ---------------------------------------------------------------- utils */
+
+static int64_t now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool is_safe_method(const char *m)
+{
+  return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
+}
+
+static bool has_ctl(const char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+/* Absolute, no control characters, no ".." segment (checked after MHD's
+ * percent-decoding, so "%2e%2e" is caught too). */
+static bool path_is_safe(const char *path)
+{
+  if (path[0] != '/' || has_ctl(path))
+    return false;
+  for (const char *seg = path; seg; seg = strchr(seg + 1, '/')) {
+    const char *s = seg + 1;
+    if (s[0] == '.' && s[1] == '.' && (s[2] == '/' || s[2] == '\0'))
+      return false;
+  }
+  return true;
+}
+
+/* ------------------------------------------------------- response helpers */
+
+static void resp_init(struct http_resp *resp)
+{
+  memset(resp, 0, sizeof *resp);
+  resp->status = 200;
+  buf_init(&resp->body, HTTP_RESP_MAX);
+}
+
+static int find_header(const struct http_resp *resp, const char *name)
+{
+  for (size_t i = 0; i < resp->n_headers; i++)
+    if (!strcasecmp(resp->headers[i].name, name))
+      return (int)i;
+  return -1;
+}
+
+static bool header_name_ok(const char *name)
+{
+  if (!name[0] || strlen(name) >= HDR_NAME_CAP)
+    return false;
+  for (const char *p = name; *p; p++)
+    if ((unsigned char)*p <= 0x20 || *p == ':' || *p == 0x7f)
+      return false;
+  return true;
+}
+
+static bool header_value_ok(const char *value)
+{
+  return strlen(value) < HDR_VALUE_CAP && !has_ctl(value);
+}
+
+/* Sets (or replaces, case-insensitively) one header.  Invalid or oversized
+ * headers are dropped with a warning naming the header, never its value. */
+void http_resp_header(struct http_resp *resp, const char *name,
+                      const char *value)
+{
+  if (!header_name_ok(name) || !header_value_ok(value)) {
+    log_warn("http", "dropping invalid response header %.47s", name);
+    return;
+  }
+  int i = find_header(resp, name);
+  if (i < 0) {
+    if (resp->n_headers >= HTTP_MAX_HEADERS) {
+      log_warn("http", "too many response headers, dropping %s", name);
+      return;
+    }
+    i = (int)resp->n_headers++;
+  }
+  snprintf(resp->headers[i].name, HDR_NAME_CAP, "%s", name);
+  snprintf(resp->headers[i].value, HDR_VALUE_CAP, "%s", value);
+}
+
+/* Bytes jansson would refuse (invalid UTF-8) become '?'. */
+static json_t *json_string_lossy(const char *s)
+{
+  json_t *j = json_string(s);
+  if (j)
+    return j;
+  char *copy = xstrdup(s);
+  for (char *p = copy; *p; p++)
+    if ((unsigned char)*p >= 0x80)
+      *p = '?';
+  j = json_string(copy);
+  free(copy);
+  return j;
+}
+
+void http_resp_error(struct http_resp *resp, int status, const char *message)
+{
+  json_t *obj = json_object();
+  json_object_set_new(obj, "error", json_string_lossy(message));
+  char *text = json_dumps(obj, JSON_COMPACT);
+  json_decref(obj);
+  resp->status = status;
+  resp->content_type = NULL;
+  resp->static_body = NULL;
+  resp->static_len = 0;
+  buf_reset(&resp->body);
+  buf_puts(&resp->body, text ? text : "{\"error\":\"internal error\"}");
+  free(text);
+}
+
+/* ------------------------------------------------------------------ ETag */
+
+/* Weak comparison (RFC 9110 13.1.2): "W/" prefixes are ignored. */
+static bool etag_listed(const char *list, const char *etag)
+{
+  size_t elen = strlen(etag);
+  const char *p = list;
+  while (*p) {
+    while (*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    size_t n = strcspn(p, ",");
+    const char *end = p + n;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+      end--;
+    if (end - p == 1 && *p == '*')
+      return true;
+    if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+      p += 2;
+    if ((size_t)(end - p) == elen && !memcmp(p, etag, elen))
+      return true;
+    p += strcspn(p, ",");
+  }
+  return false;
+}
+
+void http_resp_etag(struct http_req *req, struct http_resp *resp)
+{
+  const void *data = resp->static_body ? resp->static_body : resp->body.data;
+  size_t len = resp->static_body ? resp->static_len : resp->body.len;
+  char etag[24];
+  snprintf(etag, sizeof etag, "\"%016llx\"",
+           (unsigned long long)XXH3_64bits(data ? data : "", len));
+  http_resp_header(resp, "ETag", etag);
+  bool cacheable_method =
+      !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+  if (resp->status != 200 || !cacheable_method)
+    return;
+  const char *inm = http_req_header(req, "If-None-Match");
+  if (!inm || !etag_listed(inm, etag))
+    return;
+  resp->status = 304;
+  resp->static_body = NULL;
+  resp->static_len = 0;
+  buf_reset(&resp->body);
+}
+
+/* ------------------------------------------------------ request accessors */
+
+const char *http_req_method(const struct http_req *req)
+{
+  return req->method;
+}
+
+const char *http_req_path(const struct http_req *req) { return req->path; }
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_req_query(const struct http_req *req, const char *name)
+{
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_req_body(const struct http_req *req, size_t *len)
+{
+  if (len)
+    *len = req->body.len;
+  return buf_cstr(&req->body);
+}
+
+static int hex_val(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes n bytes of form encoding into out (room for n + 1).  A malformed
+ * escape is kept literally.  Returns the decoded length. */
+static size_t form_decode(const char *s, size_t n, char *out)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int hi = i + 2 < n ? hex_val(s[i + 1]) : -1;
+    int lo = i + 2 < n ? hex_val(s[i + 2]) : -1;
+    if (s[i] == '+') {
+      out[o++] = ' ';
+    } else if (s[i] == '%' && hi >= 0 && lo >= 0) {
+      out[o++] = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      out[o++] = s[i];
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
+/* True when the encoded key s[0..n) decodes to exactly name. */
+static bool form_key_is(const char *s, size_t n, const char *name)
+{
+  char key[256];
+  if (n >= sizeof key)
+    return false;
+  size_t klen = form_decode(s, n, key);
+  return klen == strlen(name) && !memcmp(key, name, klen);
+}
+
+/* The first field wins.  A value that decodes to a NUL byte is refused
+ * (NULL): it cannot be handed out as a C string without truncation. */
+char *http_req_form_value(const struct http_req *req, const char *name)
+{
+  const char *p = buf_cstr(&req->body);
+  const char *end = p + req->body.len;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *field_end = amp ? amp : end;
+    const char *eq = memchr(p, '=', (size_t)(field_end - p));
+    const char *key_end = eq ? eq : field_end;
+    if (form_key_is(p, (size_t)(key_end - p), name)) {
+      const char *v = eq ? eq + 1 : field_end;
+      size_t vlen = (size_t)(field_end - v);
+      char *out = xmalloc(vlen + 1);
+      if (form_decode(v, vlen, out) != strlen(out)) {
+        free(out);
+        return NULL;
+      }
+      return out;
+    }
+    p = field_end + 1;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------ queuing a reply */
+
+static bool is_html(const char *ctype)
+{
+  return ctype && !strncasecmp(ctype, "text/html", 9);
+}
+
+static bool status_has_body(int status)
+{
+  return status != 204 && status != 304;
+}
+
+static void add_headers(struct MHD_Response *r, const struct http_resp *resp)
+{
+  if (status_has_body(resp->status))
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type
+                                ? resp->content_type
+                                : "application/json; charset=utf-8");
+  for (size_t i = 0; i < resp->n_headers; i++)
+    MHD_add_response_header(r, resp->headers[i].name,
+                            resp->headers[i].value);
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  if (is_html(resp->content_type)) {
+    MHD_add_response_header(r, "Content-Security-Policy", CSP_VALUE);
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+  }
+  if (find_header(resp, "Cache-Control") < 0)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+}
+
+/* Repairs what a handler may have left inconsistent. */
+static void resp_sanitize(struct http_resp *resp)
+{
+  if (resp->status < 200 || resp->status > 599) {
+    log_warn("http", "handler set invalid status %d", resp->status);
+    http_resp_error(resp, 500, "internal error");
+  }
+  if (!resp->static_body && !buf_ok(&resp->body))
+    http_resp_error(resp, 500, "response too large");
+  if (!status_has_body(resp->status)) {
+    resp->static_body = NULL;
+    buf_reset(&resp->body);
+  }
+}
+
+static struct MHD_Response *resp_to_mhd(struct http_resp *resp)
+{
+  if (resp->static_body)
+    return MHD_create_response_from_buffer(
+        resp->static_len, (void *)resp->static_body, MHD_RESPMEM_PERSISTENT);
+  if (resp->body.len == 0)
+    return MHD_create_response_from_buffer(0, (void *)"",
+                                           MHD_RESPMEM_PERSISTENT);
+  size_t len;
+  char *data = buf_steal(&resp->body, &len);
+  return MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result queue_resp(struct http_req *req, struct http_resp *resp)
+{
+  resp_sanitize(resp);
+  struct MHD_Response *r = resp_to_mhd(resp);
+  buf_free(&resp->body);
+  req->responded = true;
+  if (!r) {
+    log_error("http", "cannot create a response");
+    return MHD_NO;
+  }
+  add_headers(r, resp);
+  enum MHD_Result ok = MHD_queue_response(req->conn,
+                                          (unsigned)resp->status, r);
+  MHD_destroy_response(r);
+  log_debug("http", "%.16s %.200s %d %lldus", req->method, req->path,
+            resp->status, (long long)(now_us() - req->start_us));
+  return ok;
+}
+
+static enum MHD_Result queue_error(struct http_req *req, int status,
+                                   const char *message)
+{
+  struct http_resp resp;
+  resp_init(&resp);
+  http_resp_error(&resp, status, message);
+  return queue_resp(req, &resp);
+}
+
+/* -------------------------------------------------------------- routing */
+
+static bool route_path_matches(const char *pattern, const char *path)
+{
+  size_t n = strlen(pattern);
+  if (n && pattern[n - 1] == '*')
+    return !strncmp(pattern, path, n - 1);
+  return !strcmp(pattern, path);
+}
+
+static const struct http_route *find_route(const struct http_server *srv,
+                                           const char *method,
+                                           const char *path)
+{
+  for (size_t i = 0; i < srv->n_routes; i++) {
+    const struct http_route *r = &srv->routes[i];
+    if (!strcmp(r->method, method) && route_path_matches(r->path, path))
+      return r;
+  }
+  return NULL;
+}
+
+static void allow_add(struct buf *allow, const char *method)
+{
+  const char *s = buf_cstr(allow);
+  size_t n = strlen(method);
+  for (const char *p = s; (p = strstr(p, method)); p += n)
+    if ((p == s || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+      return;
+  if (allow->len)
+    buf_puts(allow, ", ");
+  buf_puts(allow, method);
+}
+
+/* The methods routed on path ("GET, HEAD, POST"); empty when none. */
+static void build_allow(const struct http_server *srv, const char *path,
+                        struct buf *allow)
+{
+  for (size_t i = 0; i < srv->n_routes; i++) {
+    const struct http_route *r = &srv->routes[i];
+    if (!route_path_matches(r->path, path))
+      continue;
+    allow_add(allow, r->method);
+    if (!strcmp(r->method, "GET"))
+      allow_add(allow, "HEAD");
+  }
+}
+
+static enum MHD_Result queue_allow(struct http_req *req, int status,
+                                   const char *allow)
+{
+  struct http_resp resp;
+  resp_init(&resp);
+  if (status == 204)
+    resp.status = 204;
+  else
+    http_resp_error(&resp, status, "method not allowed");
+  http_resp_header(&resp, "Allow", allow);
+  return queue_resp(req, &resp);
+}
+
+/* ---------------------------------------------------------- cross-site */
+
+static bool origin_matches_host(const char *origin, const char *host)
+{
+  static const char *const schemes[] = {"http://", "https://"};
+  for (size_t i = 0; i < 2; i++) {
+    size_t n = strlen(schemes[i]);
+    if (!strncasecmp(origin, schemes[i], n) && !strcasecmp(origin + n, host))
+      return true;
+  }
+  return false;
+}
+
+static bool is_cross_site(const struct http_req *req)
+{
+  const char *site = http_req_header(req, "Sec-Fetch-Site");
+  if (site && !strcasecmp(site, "cross-site"))
+    return true;
+  const char *origin = http_req_header(req, "Origin");
+  if (!origin)
+    return false;
+  const char *host = http_req_header(req, "Host");
+  return !host || !host[0] || !origin_matches_host(origin, host);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static enum MHD_Result call_handler(struct http_req *req,
+                                    const struct http_route *route)
+{
+  struct http_resp resp;
+  resp_init(&resp);
+  route->fn(req, &resp, req->srv->ctx);
+  return queue_resp(req, &resp);
+}
+
+static enum MHD_Result dispatch_unrouted(struct http_req *req)
+{
+  struct buf allow;
+  buf_init(&allow, 256);
+  build_allow(req->srv, req->path, &allow);
+  enum MHD_Result ok;
+  if (!allow.len)
+    ok = queue_error(req, 404, "not found");
+  else if (!strcmp(req->method, "OPTIONS"))
+    ok = queue_allow(req, 204, buf_cstr(&allow));
+  else
+    ok = queue_allow(req, 405, buf_cstr(&allow));
+  buf_free(&allow);
+  return ok;
+}
+
+static enum MHD_Result dispatch(struct http_req *req)
+{
+  if (req->raw_nul || !path_is_safe(req->path))
+    return queue_error(req, 400, "bad request path");
+  if (req->too_big)
+    return queue_error(req, 413, "request body too large");
+  const struct http_route *route =
+      find_route(req->srv, req->method, req->path);
+  if (!route && !strcmp(req->method, "HEAD"))
+    route = find_route(req->srv, "GET", req->path);
+  if (!route)
+    return dispatch_unrouted(req);
+  if (!is_safe_method(req->method) && is_cross_site(req))
+    return queue_error(req, 403, "cross-site request rejected");
+  return call_handler(req, route);
+}
+
+/* ------------------------------------------------------ MHD callbacks */
+
+static bool declared_too_big(struct MHD_Connection *conn)
+{
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (!cl)
+    return false;
+  char *end;
+  unsigned long long n = strtoull(cl, &end, 10);
+  return end != cl && n > HTTP_BODY_MAX;
+}
+
+static struct http_req *req_new(struct http_server *srv,
+                                struct MHD_Connection *conn, bool raw_nul)
+{
+  struct http_req *req = xcalloc(1, sizeof *req);
+  req->srv = srv;
+  req->conn = conn;
+  req->raw_nul = raw_nul;
+  buf_init(&req->body, HTTP_BODY_MAX);
+  if (log_threshold >= LOG_LVL_DEBUG)
+    req->start_us = now_us();
+  return req;
+}
+
+/* Returns false when the connection should be cut. */
+static bool absorb_body(struct http_req *req, const char *data, size_t n)
+{
+  if (!req->too_big && buf_append(&req->body, data, n) == SS_OK)
+    return true;
+  req->too_big = true;
+  req->drained += n;
+  if (req->drained <= HTTP_DRAIN_MAX)
+    return true;
+  log_warn("http", "request body far over the limit, closing connection");
+  return false;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+  (void)version;
+  struct http_req *req = *con_cls;
+  if (!req || *con_cls == &nul_marker) {
+    req = req_new(cls, conn, *con_cls == &nul_marker);
+    *con_cls = req;
+    req->method = method;
+    req->path = url;
+    if (declared_too_big(conn))
+      return queue_error(req, 413, "request body too large");
+    return MHD_YES;
+  }
+  req->method = method;
+  req->path = url;
+  if (*upload_data_size) {
+    bool keep = req->responded ||
+                absorb_body(req, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return keep ? MHD_YES : MHD_NO;
+  }
+  if (req->responded)
+    return MHD_YES;
+  return dispatch(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  struct http_req *req = *con_cls;
+  *con_cls = NULL;
+  if (!req || (void *)req == (void *)&nul_marker)
+    return;
+  buf_free(&req->body);
+  free(req);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+  (void)cls;
+  (void)conn;
+  size_t path_len = strcspn(uri, "?");
+  const char *nul = strstr(uri, "%00");
+  return nul && (size_t)(nul - uri) < path_len ? &nul_marker : NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+  (void)cls;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  line[strcspn(line, "\r\n")] = '\0';
+  log_warn("http", "libmicrohttpd: %s", line);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+union sock_addr {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+};
+
+static int parse_bind(const char *host, int port, union sock_addr *addr,
+                      bool *ipv6)
+{
+  memset(addr, 0, sizeof *addr);
+  if (inet_pton(AF_INET, host, &addr->in4.sin_addr) == 1) {
+    addr->in4.sin_family = AF_INET;
+    addr->in4.sin_port = htons((uint16_t)port);
+    *ipv6 = false;
+    return SS_OK;
+  }
+  if (inet_pton(AF_INET6, host, &addr->in6.sin6_addr) == 1) {
+    addr->in6.sin6_family = AF_INET6;
+    addr->in6.sin6_port = htons((uint16_t)port);
+    *ipv6 = true;
+    return SS_OK;
+  }
+  return SS_EINVAL;
+}
+
+static bool opts_valid(const struct http_server_opts *o)
+{
+  return o && o->host && o->port >= 0 && o->port <= 65535 &&
+         o->threads >= 1 && o->threads <= HTTP_MAX_THREADS &&
+         (o->routes || o->n_routes == 0);
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *srv,
+                                       const struct http_server_opts *o,
+                                       union sock_addr *addr, bool ipv6)
+{
+  unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  if (ipv6)
+    flags |= MHD_USE_IPv6;
+  /* A pool of one is no pool, and MHD warns about sizes 0 and 1. */
+  struct MHD_OptionItem pool[2] = {
+      {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
+      {MHD_OPTION_END, 0, NULL}};
+  if (o->threads < 2)
+    pool[0] = pool[1];
+  return MHD_start_daemon(
+      flags, (uint16_t)o->port, NULL, NULL, &on_access, srv,
+      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, NULL,
+      MHD_OPTION_SOCK_ADDR, &addr->sa,
+      MHD_OPTION_ARRAY, pool,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+      MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL,
+      MHD_OPTION_URI_LOG_CALLBACK, &on_uri, NULL,
+      MHD_OPTION_END);
+}
+
+int http_server_start(const struct http_server_opts *opts,
+                      struct http_server **out)
+{
+  *out = NULL;
+  union sock_addr addr;
+  bool ipv6;
+  if (!opts_valid(opts) ||
+      parse_bind(opts->host, opts->port, &addr, &ipv6) != SS_OK) {
+    log_error("http", "invalid listen options");
+    return SS_EINVAL;
+  }
+  struct http_server *srv = xcalloc(1, sizeof *srv);
+  srv->routes = opts->routes;
+  srv->n_routes = opts->n_routes;
+  srv->ctx = opts->ctx;
+  srv->daemon = start_daemon(srv, opts, &addr, ipv6);
+  if (!srv->daemon) {
+    log_error("http", "cannot listen on %.64s port %d", opts->host,
+              opts->port);
+    free(srv);
+    return SS_EIO;
+  }
+  log_info("http", "listening on %s port %d", opts->host,
+           http_server_port(srv));
+  *out = srv;
+  return SS_OK;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return info ? (int)info->port : -1;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+  if (!srv)
+    return;
+  MHD_stop_daemon(srv->daemon);
+  free(srv);
+}

@@ -1,0 +1,284 @@
+/*
+ * main.c - soulspotd: command line, configuration, start and stop order.
+ *
+ * Start: settings (defaults < INI < environment < flags), the data folder,
+ * the database (migrations, stored runtime settings), libcurl, the worker
+ * runtime, the service prober, then the HTTP server; the bound port is
+ * written to DATA_DIR/soulspotd.port.  Signals are blocked in every thread
+ * and taken by sigwait() here, so SIGTERM/SIGINT stop everything in reverse
+ * order: HTTP (no new requests), prober, workers (each at a safe point),
+ * database.
+ *
+ * Exit codes: 0 clean stop, 1 runtime failure (cannot bind, cannot open the
+ * database), 2 bad usage (flag, config file or value).
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "config/settings.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "db/db.h"
+#include "http/server.h"
+#include "runtime/prober.h"
+#include "runtime/runtime.h"
+
+#define EXIT_USAGE 2
+
+/* The settings writer: PATCH handlers persist through this connection. */
+static struct db *settings_db;
+static pthread_mutex_t settings_db_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int persist_settings(void *arg, const enum setting_id *ids,
+                            const char *const *texts, size_t n)
+{
+  (void)arg;
+  const char *keys[S__COUNT];
+  if (n > S__COUNT)
+    return SS_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    keys[i] = settings_defs[ids[i]].key;
+  pthread_mutex_lock(&settings_db_mu);
+  int rc = db_settings_store(settings_db, keys, texts, n);
+  pthread_mutex_unlock(&settings_db_mu);
+  return rc;
+}
+
+static void on_log_level_changed(void *arg)
+{
+  (void)arg;
+  char level[16];
+  settings_str(S_LOG_LEVEL, level, sizeof level);
+  int l = log_level_parse(level);
+  if (l >= 0)
+    log_set_level(l);
+}
+
+static void apply_stored(void *arg, const char *key, const char *value)
+{
+  (void)arg;
+  char err[256];
+  int id = settings_lookup(key);
+  if (id < 0 || !(settings_defs[id].flags & SF_RUNTIME)) {
+    log_warn("main", "ignoring stored setting %s: not a runtime setting", key);
+    return;
+  }
+  if (settings_set((enum setting_id)id, value, err, sizeof err) != SS_OK)
+    log_warn("main", "ignoring stored setting %s: %s", key, err);
+}
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: soulspotd [OPTIONS]\n"
+          "\n"
+          "Self-hosted music automation: keeps a Spotify login fresh, mirrors\n"
+          "the Spotify library, follows slskd downloads, automates releases,\n"
+          "cleans temp files and finds duplicates.\n"
+          "\n"
+          "Options:\n"
+          "  --listen HOST:PORT  bind address (default 127.0.0.1:8765;\n"
+          "                      port 0 picks a free port)\n"
+          "  --data-dir DIR      folder for the database (default ./data)\n"
+          "  --config FILE       INI file with settings (sections = key "
+          "prefixes)\n"
+          "  --help              this text\n"
+          "  --version           print the version\n"
+          "\n"
+          "Settings (INI key `section.name`, or environment variable):\n");
+  settings_print_help(out);
+}
+
+static int write_port_file(const char *dir, int port)
+{
+  char path[4096], tmp[4096 + 8];
+  snprintf(path, sizeof path, "%s/soulspotd.port", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return SS_EIO;
+  fprintf(f, "%d\n", port);
+  if (fclose(f) != 0 || rename(tmp, path) != 0)
+    return SS_EIO;
+  return SS_OK;
+}
+
+static int mkdir_p(const char *dir)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dir);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+      return SS_EIO;
+    *p = '/';
+  }
+  if (mkdir(path, 0700) != 0 && errno != EEXIST)
+    return SS_EIO;
+  return SS_OK;
+}
+
+/* Splits "HOST:PORT" / "[v6]:PORT" (validated by settings already). */
+static void split_listen(const char *listen, char *host, size_t n, int *port)
+{
+  const char *colon = strrchr(listen, ':');
+  size_t hlen = (size_t)(colon - listen);
+  if (listen[0] == '[') {
+    listen++;
+    hlen -= 2;
+  }
+  if (hlen >= n)
+    hlen = n - 1;
+  memcpy(host, listen, hlen);
+  host[hlen] = '\0';
+  *port = atoi(colon + 1);
+}
+
+int main(int argc, char **argv)
+{
+  enum { OPT_LISTEN = 1, OPT_DATA_DIR, OPT_CONFIG, OPT_HELP, OPT_VERSION };
+  static const struct option opts[] = {
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+  };
+  const char *listen = NULL, *data_dir = NULL, *config = NULL;
+  char err[512];
+
+  settings_init();
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_LISTEN: listen = optarg; break;
+    case OPT_DATA_DIR: data_dir = optarg; break;
+    case OPT_CONFIG: config = optarg; break;
+    case OPT_HELP: usage(stdout); return 0;
+    case OPT_VERSION: printf("soulspotd %s\n", SOULSPOT_VERSION); return 0;
+    default:
+      fprintf(stderr, "soulspotd: unknown or incomplete option '%s' "
+                      "(see --help)\n", argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "soulspotd: unexpected argument '%s' (see --help)\n",
+            argv[optind]);
+    return EXIT_USAGE;
+  }
+  if (config && settings_load_ini(config, err, sizeof err) != SS_OK) {
+    fprintf(stderr, "soulspotd: config: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (settings_load_env(err, sizeof err) != SS_OK) {
+    fprintf(stderr, "soulspotd: environment: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (listen && settings_set(S_SERVER_LISTEN, listen, err, sizeof err)) {
+    fprintf(stderr, "soulspotd: --listen: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (data_dir && settings_set(S_SERVER_DATA_DIR, data_dir, err, sizeof err)) {
+    fprintf(stderr, "soulspotd: --data-dir: %s\n", err);
+    return EXIT_USAGE;
+  }
+
+  char dir[SETTING_STR_MAX], db_path[SETTING_STR_MAX + 32];
+  settings_str(S_SERVER_DATA_DIR, dir, sizeof dir);
+  if (mkdir_p(dir) != SS_OK) {
+    fprintf(stderr, "soulspotd: --data-dir: cannot create '%s': %s\n", dir,
+            strerror(errno));
+    return EXIT_USAGE;
+  }
+  snprintf(db_path, sizeof db_path, "%s/soulspotd.db", dir);
+
+  /* Signals go to sigwait() below, never to a worker thread. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  int version = 0;
+  if (db_open(db_path, &settings_db) != SS_OK ||
+      db_migrate(settings_db, &version) != SS_OK) {
+    fprintf(stderr, "soulspotd: cannot open database %s\n", db_path);
+    db_close(settings_db);
+    return 1;
+  }
+  db_settings_load(settings_db, apply_stored, NULL);
+  settings_set_persist(persist_settings, NULL);
+  on_log_level_changed(NULL);
+  settings_subscribe(on_log_level_changed, NULL);
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int64_t t0 = clock_mono_ms();
+  struct runtime_opts ropts = {.db_path = db_path};
+  if (runtime_start(&ropts) != SS_OK || prober_start() != SS_OK) {
+    fprintf(stderr, "soulspotd: cannot start workers\n");
+    return 1;
+  }
+
+  char listen_text[SETTING_STR_MAX], host[256];
+  int port;
+  settings_str(S_SERVER_LISTEN, listen_text, sizeof listen_text);
+  split_listen(listen_text, host, sizeof host, &port);
+  size_t n_routes;
+  const struct http_route *routes = api_routes(&n_routes);
+  struct http_server_opts hopts = {
+    .host = host,
+    .port = port,
+    .threads = (int)settings_int(S_SERVER_THREADS),
+    .routes = routes,
+    .n_routes = n_routes,
+  };
+  struct http_server *srv = NULL;
+  int rc = http_server_start(&hopts, &srv);
+  if (rc != SS_OK) {
+    fprintf(stderr, "soulspotd: cannot listen on %s\n", listen_text);
+    prober_stop();
+    runtime_stop();
+    db_close(settings_db);
+    return 1;
+  }
+  int bound = http_server_port(srv);
+  if (write_port_file(dir, bound) != SS_OK)
+    log_warn("main", "cannot write %s/soulspotd.port", dir);
+  log_info("main", "soulspotd %s listening on http://%s%s%s:%d (schema v%d, "
+           "started in %lld ms)", SOULSPOT_VERSION, strchr(host, ':') ? "[" : "",
+           host, strchr(host, ':') ? "]" : "", bound, version,
+           (long long)(clock_mono_ms() - t0));
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  log_info("main", "received %s, stopping", sig == SIGTERM ? "SIGTERM"
+                                                           : "SIGINT");
+  http_server_stop(srv);
+  prober_stop();
+  runtime_stop();
+  pthread_mutex_lock(&settings_db_mu);
+  db_close(settings_db);
+  settings_db = NULL;
+  pthread_mutex_unlock(&settings_db_mu);
+  curl_global_cleanup();
+  settings_cleanup();
+  log_info("main", "stopped");
+  return 0;
+}

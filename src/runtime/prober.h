@@ -1,0 +1,42 @@
+/*
+ * prober.h - background connectivity probes of the external services.
+ *
+ * One thread probes Spotify, slskd, MusicBrainz and Cover Art Archive at
+ * start-up, then every probe.interval_seconds, and again at once when a
+ * setting that changes the answer (a base URL, the slskd key, the contact)
+ * changes.  Each probe has a short timeout (probe.timeout_seconds) and the
+ * results are cached, so GET /api/workers/services answers instantly and
+ * never waits on the network (DECISIONS.md 3).  A service that is not
+ * configured is down.
+ *
+ * prober_start/prober_stop: main thread only.  Readers: any thread.
+ */
+#ifndef SS_PROBER_H
+#define SS_PROBER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum service_id { SVC_SPOTIFY, SVC_SLSKD, SVC_MUSICBRAINZ, SVC_COVERART,
+                  SVC__COUNT };
+
+struct service_status {
+  bool up;
+  bool configured;
+  bool checked;       /* false until the first probe finished */
+  int64_t checked_ms; /* wall clock */
+  long latency_ms;
+  long http_status;   /* 0 when no HTTP answer */
+  char reason[160];   /* why it is down, or what answered */
+};
+
+int prober_start(void);
+void prober_stop(void);
+/* "spotify", "slskd", "musicbrainz", "coverart" */
+const char *prober_service_key(enum service_id id);
+/* Copies the cached results. */
+void prober_get(struct service_status out[SVC__COUNT]);
+/* Bumped whenever a cached result changes. */
+uint64_t prober_generation(void);
+
+#endif

@@ -1,0 +1,540 @@
+/*
+ * runtime.c - supervisor and unit threads.
+ *
+ * Each unit has one thread, one mutex and one condition variable (monotonic
+ * clock).  The mutex guards the unit's control flags (wake, run_now, in_run)
+ * and its published snapshot; it is held only for copies and flag flips,
+ * never during a run, so HTTP handlers never wait on work.
+ *
+ * Scheduling: a unit is due when it is enabled and either was asked to run
+ * now or its last start (wall clock, persisted) plus its interval has
+ * passed.  A unit that never ran is due at once (staggered by 100 ms per
+ * unit after start-up).  The thread sleeps until the earliest of: due time,
+ * a wake-up (settings change, run-now) or shutdown.  Settings are read afresh
+ * on every wake, so enable/disable/interval changes act within a second.
+ *
+ * Persistence: the unit thread owns its own db connection.  At start it loads
+ * the unit's worker_state fields (counters, times, last run) and history; at
+ * the end of every run it stores them together with the run record in one
+ * transaction (db_worker_run_record).
+ */
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "workers/workers.h"
+
+#define STAGGER_MS 100
+
+struct unit {
+  enum unit_id id;
+  const struct unit_def *def;
+  pthread_t thread;
+  bool thread_started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  /* control, under mu */
+  bool wake;
+  bool run_now;
+  bool in_run;
+  int64_t not_before_ms; /* wall: start-up stagger */
+  /* published, under mu */
+  struct unit_snapshot snap;
+  struct db_run history[DB_RUN_HISTORY]; /* newest first */
+  size_t n_history;
+};
+
+struct unit_ctx {
+  struct unit *u;
+  struct db *db;
+  char error[UNIT_ERROR_MAX];
+  char message[DB_RUN_MESSAGE_MAX];
+  bool failed;
+};
+
+static struct unit units[UNIT__COUNT];
+static char *runtime_db_path;
+static atomic_bool shutting_down;
+static atomic_uint_fast64_t generation = 1;
+static bool started;
+
+static void bump(void) { atomic_fetch_add(&generation, 1); }
+
+uint64_t runtime_generation(void) { return atomic_load(&generation); }
+
+const struct unit_def *runtime_def(enum unit_id id)
+{
+  return units[id].def;
+}
+
+int runtime_lookup(const char *key)
+{
+  for (int i = 0; i < UNIT__COUNT; i++)
+    if (units[i].def && !strcmp(units[i].def->key, key))
+      return i;
+  return -1;
+}
+
+static int slot_count(const char *const *names)
+{
+  int n = 0;
+  while (names && names[n])
+    n++;
+  return n;
+}
+
+static int64_t interval_seconds(const struct unit_def *def)
+{
+  return settings_int(def->interval_setting) * def->interval_scale;
+}
+
+/* ---- snapshot ---- */
+
+void runtime_snapshot(enum unit_id id, struct unit_snapshot *out)
+{
+  struct unit *u = &units[id];
+  pthread_mutex_lock(&u->mu);
+  *out = u->snap;
+  pthread_mutex_unlock(&u->mu);
+}
+
+size_t runtime_history(enum unit_id id, struct db_run *out, size_t max)
+{
+  struct unit *u = &units[id];
+  pthread_mutex_lock(&u->mu);
+  size_t n = u->n_history < max ? u->n_history : max;
+  memcpy(out, u->history, n * sizeof *out);
+  pthread_mutex_unlock(&u->mu);
+  return n;
+}
+
+int runtime_run_now(enum unit_id id)
+{
+  struct unit *u = &units[id];
+  int rc = SS_OK;
+  pthread_mutex_lock(&u->mu);
+  if (!settings_bool(u->def->enable_setting))
+    rc = SS_ESTATE;
+  else if (u->in_run)
+    rc = SS_EBUSY;
+  else {
+    u->run_now = true;
+    pthread_cond_signal(&u->cv);
+  }
+  pthread_mutex_unlock(&u->mu);
+  return rc;
+}
+
+/* ---- unit context (unit thread only) ---- */
+
+bool unit_ctx_should_stop(struct unit_ctx *ctx)
+{
+  return atomic_load(&shutting_down) ||
+         !settings_bool(ctx->u->def->enable_setting);
+}
+
+static struct timespec deadline_after(int64_t ms)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (ms % 1000) * 1000000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  return ts;
+}
+
+bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms)
+{
+  struct unit *u = ctx->u;
+  struct timespec until = deadline_after(ms);
+  pthread_mutex_lock(&u->mu);
+  while (!unit_ctx_should_stop(ctx) && !u->wake) {
+    if (pthread_cond_timedwait(&u->cv, &u->mu, &until) == ETIMEDOUT)
+      break;
+  }
+  u->wake = false;
+  pthread_mutex_unlock(&u->mu);
+  return !unit_ctx_should_stop(ctx);
+}
+
+struct db *unit_ctx_db(struct unit_ctx *ctx) { return ctx->db; }
+
+void unit_ctx_mark_active(struct unit_ctx *ctx)
+{
+  struct unit *u = ctx->u;
+  pthread_mutex_lock(&u->mu);
+  u->snap.state = UNIT_ACTIVE;
+  pthread_mutex_unlock(&u->mu);
+  bump();
+}
+
+void unit_ctx_set_note(struct unit_ctx *ctx, const char *fmt, ...)
+{
+  struct unit *u = ctx->u;
+  char note[UNIT_NOTE_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(note, sizeof note, fmt, ap);
+  va_end(ap);
+  pthread_mutex_lock(&u->mu);
+  memcpy(u->snap.note, note, sizeof note);
+  pthread_mutex_unlock(&u->mu);
+  bump();
+}
+
+void unit_ctx_fail(struct unit_ctx *ctx, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+  va_end(ap);
+  ctx->failed = true;
+}
+
+void unit_ctx_set_message(struct unit_ctx *ctx, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->message, sizeof ctx->message, fmt, ap);
+  va_end(ap);
+}
+
+void unit_ctx_add(struct unit_ctx *ctx, int slot, int64_t delta)
+{
+  struct unit *u = ctx->u;
+  if (slot < 0 || slot >= slot_count(u->def->counter_names))
+    return;
+  pthread_mutex_lock(&u->mu);
+  u->snap.counters[slot] += delta;
+  pthread_mutex_unlock(&u->mu);
+  bump();
+}
+
+void unit_ctx_set_time(struct unit_ctx *ctx, int slot, int64_t wall_ms)
+{
+  struct unit *u = ctx->u;
+  if (slot < 0 || slot >= slot_count(u->def->time_names))
+    return;
+  pthread_mutex_lock(&u->mu);
+  u->snap.times[slot] = wall_ms;
+  pthread_mutex_unlock(&u->mu);
+  bump();
+}
+
+/* ---- persistence ---- */
+
+static void on_field(void *arg, const char *name, int64_t ival,
+                     const char *text)
+{
+  struct unit *u = arg;
+  struct unit_snapshot *s = &u->snap;
+  for (int i = 0; u->def->counter_names && u->def->counter_names[i]; i++)
+    if (!strcmp(name, u->def->counter_names[i]))
+      s->counters[i] = ival;
+  for (int i = 0; u->def->time_names && u->def->time_names[i]; i++)
+    if (!strcmp(name, u->def->time_names[i]))
+      s->times[i] = ival;
+  if (!strcmp(name, "last_start_ms"))
+    s->last_start_ms = ival;
+  else if (!strcmp(name, "last_end_ms"))
+    s->last_end_ms = ival;
+  else if (!strcmp(name, "last_duration_ms"))
+    s->last_duration_ms = ival;
+  else if (!strcmp(name, "last_result") && ival >= UNIT_RUN_OK &&
+           ival <= UNIT_RUN_CANCELED)
+    s->last_result = (enum unit_run_result)ival;
+  else if (!strcmp(name, "last_error") && text)
+    snprintf(s->last_error, sizeof s->last_error, "%s", text);
+}
+
+static void load_state(struct unit *u, struct db *db)
+{
+  pthread_mutex_lock(&u->mu);
+  if (db) {
+    db_worker_state_load(db, u->def->key, on_field, u);
+    db_worker_runs_load(db, u->def->key, u->history, DB_RUN_HISTORY,
+                        &u->n_history);
+  }
+  if (u->snap.last_result != UNIT_RUN_ERROR)
+    u->snap.last_error[0] = '\0';
+  pthread_mutex_unlock(&u->mu);
+}
+
+#define MAX_FIELDS (UNIT_MAX_COUNTERS + UNIT_MAX_TIMES + 5)
+
+static void persist_run(struct unit *u, struct db *db, const struct db_run *run)
+{
+  struct db_field fields[MAX_FIELDS];
+  size_t n = 0;
+  pthread_mutex_lock(&u->mu);
+  const struct unit_snapshot *s = &u->snap;
+  for (int i = 0; u->def->counter_names && u->def->counter_names[i]; i++)
+    fields[n++] = (struct db_field){u->def->counter_names[i], s->counters[i],
+                                    NULL};
+  for (int i = 0; u->def->time_names && u->def->time_names[i]; i++)
+    fields[n++] = (struct db_field){u->def->time_names[i], s->times[i], NULL};
+  fields[n++] = (struct db_field){"last_start_ms", s->last_start_ms, NULL};
+  fields[n++] = (struct db_field){"last_end_ms", s->last_end_ms, NULL};
+  fields[n++] = (struct db_field){"last_duration_ms", s->last_duration_ms,
+                                  NULL};
+  fields[n++] = (struct db_field){"last_result", s->last_result, NULL};
+  char *error = xstrdup(s->last_error);
+  fields[n++] = (struct db_field){"last_error", 0, error};
+  pthread_mutex_unlock(&u->mu);
+  if (db && db_worker_run_record(db, u->def->key, run, fields, n) != SS_OK)
+    log_error("runtime", "%s: could not persist run state", u->def->key);
+  free(error);
+}
+
+/* ---- the unit thread ---- */
+
+static const char *result_name(enum unit_run_result r)
+{
+  switch (r) {
+  case UNIT_RUN_OK: return "ok";
+  case UNIT_RUN_SKIPPED: return "skipped";
+  case UNIT_RUN_ERROR: return "error";
+  default: return "canceled";
+  }
+}
+
+static void push_history(struct unit *u, const struct db_run *run)
+{
+  size_t keep = u->n_history < DB_RUN_HISTORY ? u->n_history
+                                              : DB_RUN_HISTORY - 1;
+  memmove(&u->history[1], &u->history[0], keep * sizeof *run);
+  u->history[0] = *run;
+  u->n_history = keep + 1;
+}
+
+static void run_once(struct unit *u, struct db *db)
+{
+  struct unit_ctx ctx = {.u = u, .db = db};
+  int64_t start_wall = clock_wall_ms();
+  int64_t start_mono = clock_mono_ms();
+
+  pthread_mutex_lock(&u->mu);
+  u->in_run = true;
+  u->run_now = false;
+  u->snap.last_start_ms = start_wall;
+  u->snap.note[0] = '\0';
+  if (!u->def->active_on_demand)
+    u->snap.state = UNIT_ACTIVE;
+  pthread_mutex_unlock(&u->mu);
+  bump();
+
+  enum unit_run_result result = u->def->run(&ctx);
+  if (ctx.failed && result != UNIT_RUN_CANCELED)
+    result = UNIT_RUN_ERROR;
+  if (result == UNIT_RUN_ERROR && !ctx.error[0])
+    snprintf(ctx.error, sizeof ctx.error, "failed without a reason");
+
+  struct db_run run = {.started_ms = start_wall,
+                       .duration_ms = clock_mono_ms() - start_mono};
+  snprintf(run.result, sizeof run.result, "%s", result_name(result));
+  if (result == UNIT_RUN_ERROR)
+    snprintf(run.message, sizeof run.message, "%s", ctx.error);
+  else if (ctx.message[0])
+    snprintf(run.message, sizeof run.message, "%s", ctx.message);
+  else
+    snprintf(run.message, sizeof run.message, "%s", u->snap.note);
+
+  pthread_mutex_lock(&u->mu);
+  struct unit_snapshot *s = &u->snap;
+  s->last_end_ms = clock_wall_ms();
+  s->last_duration_ms = run.duration_ms;
+  s->last_result = result;
+  s->runs++;
+  if (result == UNIT_RUN_ERROR) {
+    s->state = UNIT_ERROR;
+    snprintf(s->last_error, sizeof s->last_error, "%s", ctx.error);
+  } else if (result == UNIT_RUN_CANCELED) {
+    /* Interrupted: the previous error (if any) still stands. */
+    s->state = s->last_error[0] ? UNIT_ERROR : UNIT_IDLE;
+  } else {
+    s->state = UNIT_IDLE;
+    s->last_error[0] = '\0';
+  }
+  if (!settings_bool(u->def->enable_setting))
+    s->state = UNIT_STOPPED;
+  push_history(u, &run);
+  u->in_run = false;
+  pthread_mutex_unlock(&u->mu);
+  bump();
+
+  persist_run(u, db, &run);
+  log_debug("runtime", "%s: %s in %lld ms", u->def->key, run.result,
+            (long long)run.duration_ms);
+}
+
+/* Refreshes enabled/interval/state from settings; returns the wall time the
+ * next run is due (0 when disabled).  Caller holds u->mu. */
+static int64_t refresh_locked(struct unit *u)
+{
+  struct unit_snapshot *s = &u->snap;
+  bool enabled = settings_bool(u->def->enable_setting);
+  int64_t interval = interval_seconds(u->def);
+  bool changed = s->enabled != enabled || s->interval_s != interval;
+  s->enabled = enabled;
+  s->running = enabled && !atomic_load(&shutting_down);
+  s->interval_s = interval;
+  enum unit_state want = s->state;
+  if (!enabled)
+    want = UNIT_STOPPED;
+  else if (s->state == UNIT_STOPPED)
+    want = s->last_error[0] ? UNIT_ERROR : UNIT_IDLE;
+  if (want != s->state) {
+    s->state = want;
+    changed = true;
+  }
+  int64_t due = 0;
+  if (enabled) {
+    due = s->last_start_ms ? s->last_start_ms + interval * 1000 : 1;
+    if (due < u->not_before_ms)
+      due = u->not_before_ms;
+  }
+  if (s->next_run_ms != due) {
+    s->next_run_ms = due;
+    changed = true;
+  }
+  if (changed)
+    bump();
+  return due;
+}
+
+static void *unit_main(void *arg)
+{
+  struct unit *u = arg;
+  char name[16];
+  snprintf(name, sizeof name, "ss-%.12s", u->def->key);
+  pthread_setname_np(pthread_self(), name);
+
+  struct db *db = NULL;
+  if (runtime_db_path && db_open(runtime_db_path, &db) != SS_OK) {
+    log_error("runtime", "%s: cannot open the database", u->def->key);
+    db = NULL;
+  }
+  load_state(u, db);
+
+  pthread_mutex_lock(&u->mu);
+  while (!atomic_load(&shutting_down)) {
+    int64_t due = refresh_locked(u);
+    int64_t now = clock_wall_ms();
+    if (due && (u->run_now || now >= due)) {
+      pthread_mutex_unlock(&u->mu);
+      run_once(u, db);
+      pthread_mutex_lock(&u->mu);
+      continue;
+    }
+    u->run_now = false; /* a run-now for a disabled unit is dropped */
+    if (u->wake) {
+      u->wake = false;
+      continue;
+    }
+    if (due) {
+      struct timespec until = deadline_after(due - now);
+      pthread_cond_timedwait(&u->cv, &u->mu, &until);
+    } else {
+      pthread_cond_wait(&u->cv, &u->mu);
+    }
+  }
+  u->snap.running = false;
+  pthread_mutex_unlock(&u->mu);
+  bump();
+  db_close(db);
+  return NULL;
+}
+
+static void on_settings_changed(void *arg)
+{
+  (void)arg;
+  if (!started)
+    return;
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    struct unit *u = &units[i];
+    pthread_mutex_lock(&u->mu);
+    refresh_locked(u); /* publish enabled/stopped at once */
+    u->wake = true;
+    pthread_cond_signal(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+  }
+}
+
+int runtime_start(const struct runtime_opts *opts)
+{
+  const struct unit_def *const *defs = opts->defs ? opts->defs : workers_defs();
+  atomic_store(&shutting_down, false);
+  runtime_db_path = opts->db_path ? xstrdup(opts->db_path) : NULL;
+  int64_t now = clock_wall_ms();
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    struct unit *u = &units[i];
+    memset(u, 0, sizeof *u);
+    u->id = (enum unit_id)i;
+    u->def = defs[i];
+    u->not_before_ms = now + (int64_t)i * STAGGER_MS;
+    u->snap.state = UNIT_STOPPED;
+    pthread_mutex_init(&u->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&u->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_lock(&u->mu);
+    refresh_locked(u);
+    pthread_mutex_unlock(&u->mu);
+  }
+  static bool subscribed;
+  if (!subscribed) {
+    settings_subscribe(on_settings_changed, NULL);
+    subscribed = true;
+  }
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    if (pthread_create(&units[i].thread, NULL, unit_main, &units[i]) != 0) {
+      log_error("runtime", "cannot start thread for %s", units[i].def->key);
+      runtime_stop();
+      return SS_EIO;
+    }
+    units[i].thread_started = true;
+  }
+  started = true;
+  return SS_OK;
+}
+
+void runtime_stop(void)
+{
+  atomic_store(&shutting_down, true);
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    struct unit *u = &units[i];
+    if (!u->thread_started)
+      continue;
+    pthread_mutex_lock(&u->mu);
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+  }
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    struct unit *u = &units[i];
+    if (!u->thread_started)
+      continue;
+    pthread_join(u->thread, NULL);
+    u->thread_started = false;
+    pthread_cond_destroy(&u->cv);
+    pthread_mutex_destroy(&u->mu);
+  }
+  free(runtime_db_path);
+  runtime_db_path = NULL;
+  started = false;
+}

@@ -1,0 +1,137 @@
+/*
+ * runtime.h - the worker runtime: a supervisor and one thread per unit.
+ *
+ * A *unit* is one schedulable piece of background work with its own enable
+ * flag and interval (settings), e.g. token_refresh or automation.watchlist.
+ * The runtime owns one thread per unit.  Each thread waits on its own
+ * condition variable and wakes on: its interval, a settings change, a
+ * run-now request or shutdown, so disable / run-now / stop act within a
+ * second.  A unit's real work is one call of its run function (workers/).
+ *
+ * States (DECISIONS.md 4-6): stopped = disabled; active = inside a unit of
+ * work; error = the last unit of work failed (last_error says why); idle
+ * otherwise.  A unit whose service is not configured returns
+ * UNIT_RUN_SKIPPED with a note: it stays idle and nothing pretends to work.
+ *
+ * Every state change is published into a per-unit snapshot that HTTP
+ * handlers copy (runtime_snapshot) under a short per-unit mutex; handlers
+ * never wait on a unit's work.  Counters and timestamps are persisted
+ * (db worker_state) at the end of each run, so restarts keep them.
+ *
+ * Threading: runtime_start/runtime_stop from the main thread only; every
+ * other function from any thread.
+ */
+#ifndef SS_RUNTIME_H
+#define SS_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/settings.h"
+#include "db/db.h"
+
+enum unit_id {
+  UNIT_TOKEN_REFRESH,
+  UNIT_SPOTIFY_SYNC,
+  UNIT_DOWNLOAD_MONITOR,
+  UNIT_WATCHLIST,
+  UNIT_DISCOGRAPHY,
+  UNIT_QUALITY_UPGRADE,
+  UNIT_CLEANUP,
+  UNIT_DUPLICATE_DETECTOR,
+  UNIT__COUNT
+};
+
+enum unit_state { UNIT_STOPPED, UNIT_IDLE, UNIT_ACTIVE, UNIT_ERROR };
+
+/* Result of one run of a unit's work. */
+enum unit_run_result {
+  UNIT_RUN_OK,       /* did its work */
+  UNIT_RUN_SKIPPED,  /* nothing configured / nothing to do: stays idle */
+  UNIT_RUN_ERROR,    /* failed: state error, last_error set */
+  UNIT_RUN_CANCELED  /* stopped at a safe point by disable or shutdown */
+};
+
+#define UNIT_MAX_COUNTERS 8
+#define UNIT_MAX_TIMES 8
+#define UNIT_ERROR_MAX 256
+#define UNIT_NOTE_MAX 160
+
+struct unit_ctx; /* handed to a unit's run function; see below */
+
+/* Static description of a unit (workers/ define one each). */
+struct unit_def {
+  const char *key;   /* "token_refresh", "automation.watchlist", ... */
+  const char *label; /* "Token Refresh", "Watchlist", ... */
+  enum setting_id enable_setting;
+  enum setting_id interval_setting;
+  int interval_scale; /* seconds per interval unit: 1, 60 or 3600 */
+  /* Persisted counters / wall-clock times, by slot; NULL-terminated. */
+  const char *const *counter_names;
+  const char *const *time_names;
+  /* Active only when the run says so (unit_ctx_mark_active), e.g. a poll
+   * that found transfers to update; otherwise active for the whole run. */
+  bool active_on_demand;
+  /* One unit of work.  Runs on the unit's thread.  Long work checks
+   * unit_ctx_should_stop() at safe points. */
+  enum unit_run_result (*run)(struct unit_ctx *ctx);
+};
+
+/* What the status endpoints read: a plain copy. */
+struct unit_snapshot {
+  enum unit_state state;
+  bool enabled;
+  bool running;           /* enabled and its thread alive */
+  int64_t interval_s;
+  int64_t last_start_ms;  /* wall clock; 0 = never */
+  int64_t last_end_ms;
+  int64_t last_duration_ms;
+  int64_t next_run_ms;    /* wall clock; 0 = not scheduled */
+  enum unit_run_result last_result;
+  uint64_t runs;          /* runs since start-up */
+  char last_error[UNIT_ERROR_MAX]; /* "" unless state is error */
+  char note[UNIT_NOTE_MAX];        /* why idle without work, or "" */
+  int64_t counters[UNIT_MAX_COUNTERS];
+  int64_t times[UNIT_MAX_TIMES];
+};
+
+struct runtime_opts {
+  const char *db_path; /* each unit thread opens its own connection */
+  /* Unit definitions indexed by enum unit_id; NULL = workers_defs(). */
+  const struct unit_def *const *defs;
+};
+
+int runtime_start(const struct runtime_opts *opts);
+/* Asks every unit to stop at its next safe point and joins the threads. */
+void runtime_stop(void);
+
+const struct unit_def *runtime_def(enum unit_id id);
+/* Finds a unit by key; returns -1 when unknown. */
+int runtime_lookup(const char *key);
+void runtime_snapshot(enum unit_id id, struct unit_snapshot *out);
+/* Bumped by every published change of any unit (cheap cache validation). */
+uint64_t runtime_generation(void);
+/* Up to max runs, newest first. */
+size_t runtime_history(enum unit_id id, struct db_run *out, size_t max);
+/* Run now: SS_OK (scheduled), SS_ESTATE (disabled), SS_EBUSY (already
+ * running; coalesced into the current run). */
+int runtime_run_now(enum unit_id id);
+
+/* ---- for run functions (unit thread only) ---- */
+bool unit_ctx_should_stop(struct unit_ctx *ctx);
+/* Interruptible sleep; returns false when the unit must stop. */
+bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms);
+struct db *unit_ctx_db(struct unit_ctx *ctx);
+void unit_ctx_mark_active(struct unit_ctx *ctx);
+void unit_ctx_set_note(struct unit_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void unit_ctx_fail(struct unit_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void unit_ctx_add(struct unit_ctx *ctx, int slot, int64_t delta);
+void unit_ctx_set_time(struct unit_ctx *ctx, int slot, int64_t wall_ms);
+/* Summary line recorded in the run history (e.g. "freed 1.2 GB"). */
+void unit_ctx_set_message(struct unit_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

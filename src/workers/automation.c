@@ -1,0 +1,69 @@
+/*
+ * automation.c - the three automation units: watchlist (new releases),
+ * discography (missing albums) and quality upgrade.
+ *
+ * Each has its own enable flag and interval; the status API aggregates them
+ * into one "automation" entry (DECISIONS.md 9).
+ */
+#include "workers/workers.h"
+
+static enum unit_run_result run_watchlist(struct unit_ctx *ctx)
+{
+  if (!workers_spotify_connected()) {
+    unit_ctx_set_note(ctx, "Spotify account not connected");
+    return UNIT_RUN_SKIPPED;
+  }
+  unit_ctx_set_note(ctx, "watchlist not available in this build");
+  return UNIT_RUN_SKIPPED;
+}
+
+static enum unit_run_result run_discography(struct unit_ctx *ctx)
+{
+  if (!workers_spotify_connected()) {
+    unit_ctx_set_note(ctx, "Spotify account not connected");
+    return UNIT_RUN_SKIPPED;
+  }
+  unit_ctx_set_note(ctx, "discography not available in this build");
+  return UNIT_RUN_SKIPPED;
+}
+
+static enum unit_run_result run_quality_upgrade(struct unit_ctx *ctx)
+{
+  if (!settings_is_set(S_LIBRARY_PATH)) {
+    unit_ctx_set_note(ctx, "library folder not configured");
+    return UNIT_RUN_SKIPPED;
+  }
+  if (!settings_is_set(S_SLSKD_URL)) {
+    unit_ctx_set_note(ctx, "slskd not configured");
+    return UNIT_RUN_SKIPPED;
+  }
+  unit_ctx_set_note(ctx, "quality upgrade not available in this build");
+  return UNIT_RUN_SKIPPED;
+}
+
+const struct unit_def watchlist_unit = {
+  .key = "automation.watchlist",
+  .label = "Watchlist",
+  .enable_setting = S_AUTOMATION_WATCHLIST_ENABLED,
+  .interval_setting = S_AUTOMATION_WATCHLIST_INTERVAL_MINUTES,
+  .interval_scale = 60,
+  .run = run_watchlist,
+};
+
+const struct unit_def discography_unit = {
+  .key = "automation.discography",
+  .label = "Discography",
+  .enable_setting = S_AUTOMATION_DISCOGRAPHY_ENABLED,
+  .interval_setting = S_AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS,
+  .interval_scale = 3600,
+  .run = run_discography,
+};
+
+const struct unit_def quality_upgrade_unit = {
+  .key = "automation.quality_upgrade",
+  .label = "Quality Upgrade",
+  .enable_setting = S_AUTOMATION_QUALITY_UPGRADE_ENABLED,
+  .interval_setting = S_AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS,
+  .interval_scale = 3600,
+  .run = run_quality_upgrade,
+};
