@@ -671,6 +671,20 @@ void settings_subscribe(settings_changed_fn fn, void *arg)
               MAX_SUBSCRIBERS);
 }
 
+
+void settings_unsubscribe(settings_changed_fn fn, void *arg)
+{
+  pthread_mutex_lock(&store_lock);
+  for (size_t i = 0; i < subscriber_count; i++) {
+    if (subscribers[i].fn == fn && subscribers[i].arg == arg) {
+      memmove(&subscribers[i], &subscribers[i + 1],
+              (subscriber_count - i - 1) * sizeof subscribers[0]);
+      subscriber_count--;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&store_lock);
+}
 /* ---- single values ---- */
 
 int settings_set(enum setting_id id, const char *text, char *err,
@@ -1129,14 +1143,14 @@ int settings_render_schema_json(struct buf *out)
   return dump_json(arr, out);
 }
 
-/* "int 30..3600", "enum error|warn|info|debug", "listen HOST:PORT", ... */
+/* "int 30..3600", "error|warn|info|debug", "HOST:PORT", ... */
 static void describe_type(const struct setting_def *d, char *out, size_t n)
 {
   switch (d->type) {
   case ST_INT:
     snprintf(out, n, "int %" PRId64 "..%" PRId64, d->min, d->max);
     break;
-  case ST_ENUM: snprintf(out, n, "one of %s", d->choices); break;
+  case ST_ENUM: snprintf(out, n, "%s", d->choices); break;
   case ST_BOOL: snprintf(out, n, "bool"); break;
   case ST_URL: snprintf(out, n, "http(s) URL"); break;
   case ST_LISTEN: snprintf(out, n, "HOST:PORT"); break;
@@ -1146,8 +1160,9 @@ static void describe_type(const struct setting_def *d, char *out, size_t n)
 
 void settings_print_help(FILE *out)
 {
-  fprintf(out, "Settings (INI: [section] name = value; environment "
-               "variable below; * = may change while running):\n");
+  fprintf(out, "Settings (INI file: [section] name = value; or the "
+               "environment\nvariable shown; * = may change while "
+               "running):\n");
   for (int i = 0; i < S__COUNT; i++) {
     const struct setting_def *d = &settings_defs[i];
     char type[MSG_MAX], env[KEY_MAX];
@@ -1156,7 +1171,8 @@ void settings_print_help(FILE *out)
     fprintf(out, "\n  %s%s  (%s%s)\n      %s\n", d->key,
             d->flags & SF_RUNTIME ? " *" : "", type,
             d->flags & SF_SECRET ? ", secret" : "", d->help);
-    fprintf(out, "      default: %s%s%s   env: %s\n", d->def[0] ? "\"" : "",
-            d->def[0] ? d->def : "(empty)", d->def[0] ? "\"" : "", env);
+    fprintf(out, "      default: %s%s%s\n      env: %s\n",
+            d->def[0] ? "\"" : "", d->def[0] ? d->def : "(empty)",
+            d->def[0] ? "\"" : "", env);
   }
 }

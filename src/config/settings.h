@@ -240,6 +240,8 @@ void settings_set_persist(settings_persist_fn fn, void *arg);
 /* Subscribers run after every successful change (up to 8). */
 typedef void (*settings_changed_fn)(void *arg);
 void settings_subscribe(settings_changed_fn fn, void *arg);
+/* Removes a subscription made with the same fn and arg. */
+void settings_unsubscribe(settings_changed_fn fn, void *arg);
 
 /*
  * Applies a JSON object of key -> value (bools as JSON booleans, integers as

@@ -13,7 +13,8 @@
  * per-request state; the response is queued on the final call
  * (upload_data_size == 0 after the first call).  The one exception is a
  * Content-Length above HTTP_BODY_MAX: that is answered 413 at once, and
- * closing the connection is then what we want.
+ * closing the connection is then what we want.  A chunked body past the
+ * cap is drained (so the 413 keeps the connection) up to HTTP_DRAIN_MAX.
  *
  * Threading: handlers run on MHD's pool threads; a struct http_req belongs
  * to one connection and is touched by one thread at a time.  The server
@@ -203,25 +204,30 @@ void http_resp_error(struct http_resp *resp, int status, const char *message)
 
 /* ------------------------------------------------------------------ ETag */
 
-/* Weak comparison (RFC 9110 13.1.2): "W/" prefixes are ignored. */
+/* One If-None-Match entry against our tag.  Weak comparison (RFC 9110
+ * 13.1.2): a "W/" prefix is ignored. */
+static bool etag_token_matches(const char *tok, size_t n, const char *etag)
+{
+  if (n == 1 && tok[0] == '*')
+    return true;
+  if (n >= 2 && tok[0] == 'W' && tok[1] == '/') {
+    tok += 2;
+    n -= 2;
+  }
+  return n == strlen(etag) && !memcmp(tok, etag, n);
+}
+
 static bool etag_listed(const char *list, const char *etag)
 {
-  size_t elen = strlen(etag);
-  const char *p = list;
-  while (*p) {
-    while (*p == ' ' || *p == '\t' || *p == ',')
-      p++;
+  for (const char *p = list; *p; p += *p == ',') {
+    p += strspn(p, " \t");
     size_t n = strcspn(p, ",");
-    const char *end = p + n;
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-      end--;
-    if (end - p == 1 && *p == '*')
+    size_t len = n;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+      len--;
+    if (etag_token_matches(p, len, etag))
       return true;
-    if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
-      p += 2;
-    if ((size_t)(end - p) == elen && !memcmp(p, etag, elen))
-      return true;
-    p += strcspn(p, ",");
+    p += n;
   }
   return false;
 }
@@ -415,7 +421,10 @@ static enum MHD_Result queue_resp(struct http_req *req, struct http_resp *resp)
   enum MHD_Result ok = MHD_queue_response(req->conn,
                                           (unsigned)resp->status, r);
   MHD_destroy_response(r);
-  log_debug("http", "%.16s %.200s %d %lldus", req->method, req->path,
+  /* Hostile bytes stay out of the log. */
+  log_debug("http", "%.16s %.200s %d %lldus",
+            has_ctl(req->method) ? "?" : req->method,
+            path_is_safe(req->path) ? req->path : "(invalid path)",
             resp->status, (long long)(now_us() - req->start_us));
   return ok;
 }
@@ -598,22 +607,31 @@ static bool absorb_body(struct http_req *req, const char *data, size_t n)
   return false;
 }
 
+/* Only sets up state (see the keep-alive note at the top), unless the
+ * declared body is already too large. */
+static enum MHD_Result on_first_call(struct http_server *srv,
+                                     struct MHD_Connection *conn,
+                                     const char *url, const char *method,
+                                     void **con_cls)
+{
+  struct http_req *req = req_new(srv, conn, *con_cls == &nul_marker);
+  *con_cls = req;
+  req->method = method;
+  req->path = url;
+  if (declared_too_big(conn))
+    return queue_error(req, 413, "request body too large");
+  return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
 {
   (void)version;
+  if (!*con_cls || *con_cls == &nul_marker)
+    return on_first_call(cls, conn, url, method, con_cls);
   struct http_req *req = *con_cls;
-  if (!req || *con_cls == &nul_marker) {
-    req = req_new(cls, conn, *con_cls == &nul_marker);
-    *con_cls = req;
-    req->method = method;
-    req->path = url;
-    if (declared_too_big(conn))
-      return queue_error(req, 413, "request body too large");
-    return MHD_YES;
-  }
   req->method = method;
   req->path = url;
   if (*upload_data_size) {
@@ -633,10 +651,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
   (void)cls;
   (void)conn;
   (void)toe;
-  struct http_req *req = *con_cls;
+  void *state = *con_cls;
   *con_cls = NULL;
-  if (!req || (void *)req == (void *)&nul_marker)
+  if (!state || state == &nul_marker)
     return;
+  struct http_req *req = state;
   buf_free(&req->body);
   free(req);
 }

@@ -296,11 +296,7 @@ int prober_start(void)
   memset(results, 0, sizeof results);
   for (int i = 0; i < SVC__COUNT; i++)
     snprintf(results[i].reason, sizeof results[i].reason, "not checked yet");
-  static bool subscribed;
-  if (!subscribed) {
-    settings_subscribe(on_settings_changed, NULL);
-    subscribed = true;
-  }
+  settings_subscribe(on_settings_changed, NULL);
   if (pthread_create(&thread, NULL, prober_main, NULL) != 0)
     return SS_EIO;
   thread_started = true;
@@ -309,6 +305,7 @@ int prober_start(void)
 
 void prober_stop(void)
 {
+  settings_unsubscribe(on_settings_changed, NULL);
   if (!thread_started)
     return;
   atomic_store(&stopping, true);

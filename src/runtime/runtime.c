@@ -48,7 +48,8 @@ struct unit {
   bool wake;
   bool run_now;
   bool in_run;
-  int64_t not_before_ms; /* wall: start-up stagger */
+  int64_t not_before_mono; /* start-up stagger (monotonic) */
+  int64_t first_run_wall;  /* shown as next run before the first run */
   /* published, under mu */
   struct unit_snapshot snap;
   struct db_run history[DB_RUN_HISTORY]; /* newest first */
@@ -371,6 +372,8 @@ static void run_once(struct unit *u, struct db *db)
   }
   if (!settings_bool(u->def->enable_setting))
     s->state = UNIT_STOPPED;
+  if (s->state != UNIT_STOPPED)
+    s->next_run_ms = s->last_start_ms + s->interval_s * 1000;
   push_history(u, &run);
   u->in_run = false;
   pthread_mutex_unlock(&u->mu);
@@ -381,8 +384,11 @@ static void run_once(struct unit *u, struct db *db)
             (long long)run.duration_ms);
 }
 
-/* Refreshes enabled/interval/state from settings; returns the wall time the
- * next run is due (0 when disabled).  Caller holds u->mu. */
+#define WAIT_FOREVER INT64_MAX
+
+/* Refreshes enabled/interval/state from settings and returns how many ms
+ * until the next run is due (<= 0: due now; WAIT_FOREVER when disabled).
+ * Caller holds u->mu. */
 static int64_t refresh_locked(struct unit *u)
 {
   struct unit_snapshot *s = &u->snap;
@@ -401,19 +407,28 @@ static int64_t refresh_locked(struct unit *u)
     s->state = want;
     changed = true;
   }
-  int64_t due = 0;
+  int64_t wait = WAIT_FOREVER, next = 0;
   if (enabled) {
-    due = s->last_start_ms ? s->last_start_ms + interval * 1000 : 1;
-    if (due < u->not_before_ms)
-      due = u->not_before_ms;
+    /* Due when the interval since the last start has passed (wall clock,
+     * persisted across restarts), and never before the start-up stagger. */
+    int64_t stagger = u->not_before_mono - clock_mono_ms();
+    if (s->last_start_ms) {
+      next = s->last_start_ms + interval * 1000;
+      wait = next - clock_wall_ms();
+    } else {
+      next = u->first_run_wall;
+      wait = stagger;
+    }
+    if (stagger > wait)
+      wait = stagger;
   }
-  if (s->next_run_ms != due) {
-    s->next_run_ms = due;
+  if (s->next_run_ms != next) {
+    s->next_run_ms = next;
     changed = true;
   }
   if (changed)
     bump();
-  return due;
+  return wait;
 }
 
 static void *unit_main(void *arg)
@@ -428,13 +443,10 @@ static void *unit_main(void *arg)
     log_error("runtime", "%s: cannot open the database", u->def->key);
     db = NULL;
   }
-  load_state(u, db);
-
   pthread_mutex_lock(&u->mu);
   while (!atomic_load(&shutting_down)) {
-    int64_t due = refresh_locked(u);
-    int64_t now = clock_wall_ms();
-    if (due && (u->run_now || now >= due)) {
+    int64_t wait = refresh_locked(u);
+    if (wait != WAIT_FOREVER && (u->run_now || wait <= 0)) {
       pthread_mutex_unlock(&u->mu);
       run_once(u, db);
       pthread_mutex_lock(&u->mu);
@@ -445,8 +457,8 @@ static void *unit_main(void *arg)
       u->wake = false;
       continue;
     }
-    if (due) {
-      struct timespec until = deadline_after(due - now);
+    if (wait != WAIT_FOREVER) {
+      struct timespec until = deadline_after(wait);
       pthread_cond_timedwait(&u->cv, &u->mu, &until);
     } else {
       pthread_cond_wait(&u->cv, &u->mu);
@@ -479,13 +491,18 @@ int runtime_start(const struct runtime_opts *opts)
   const struct unit_def *const *defs = opts->defs ? opts->defs : workers_defs();
   atomic_store(&shutting_down, false);
   runtime_db_path = opts->db_path ? xstrdup(opts->db_path) : NULL;
+  /* Load persisted state before any thread or reader sees the units. */
+  struct db *db = NULL;
+  if (runtime_db_path && db_open(runtime_db_path, &db) != SS_OK)
+    db = NULL;
   int64_t now = clock_wall_ms();
   for (int i = 0; i < UNIT__COUNT; i++) {
     struct unit *u = &units[i];
     memset(u, 0, sizeof *u);
     u->id = (enum unit_id)i;
     u->def = defs[i];
-    u->not_before_ms = now + (int64_t)i * STAGGER_MS;
+    u->not_before_mono = clock_mono_ms() + (int64_t)i * STAGGER_MS;
+    u->first_run_wall = now + (int64_t)i * STAGGER_MS;
     u->snap.state = UNIT_STOPPED;
     pthread_mutex_init(&u->mu, NULL);
     pthread_condattr_t attr;
@@ -493,15 +510,13 @@ int runtime_start(const struct runtime_opts *opts)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&u->cv, &attr);
     pthread_condattr_destroy(&attr);
+    load_state(u, db);
     pthread_mutex_lock(&u->mu);
     refresh_locked(u);
     pthread_mutex_unlock(&u->mu);
   }
-  static bool subscribed;
-  if (!subscribed) {
-    settings_subscribe(on_settings_changed, NULL);
-    subscribed = true;
-  }
+  db_close(db);
+  settings_subscribe(on_settings_changed, NULL);
   for (int i = 0; i < UNIT__COUNT; i++) {
     if (pthread_create(&units[i].thread, NULL, unit_main, &units[i]) != 0) {
       log_error("runtime", "cannot start thread for %s", units[i].def->key);
@@ -516,6 +531,7 @@ int runtime_start(const struct runtime_opts *opts)
 
 void runtime_stop(void)
 {
+  settings_unsubscribe(on_settings_changed, NULL);
   atomic_store(&shutting_down, true);
   for (int i = 0; i < UNIT__COUNT; i++) {
     struct unit *u = &units[i];

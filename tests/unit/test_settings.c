@@ -302,6 +302,8 @@ static void test_validate_int_bounds(void **state)
   expect_invalid(id, "99999999999999999999", range);
   expect_invalid(id, "-99999999999999999999", range);
   expect_invalid(id, "9223372036854775808", range);
+  expect_invalid(id, "18446744073709551916", range); /* 2^64 + 300 */
+  expect_invalid(id, "-18446744073709551316", range);
   expect_invalid(id, " 50", "whole number between 30 and 3600");
   expect_invalid(id, "50 ", "whole number");
   expect_invalid(id, "50x", "whole number");
@@ -1253,7 +1255,8 @@ static void test_print_help(void **state)
   assert_contains(text, "spotify.token_check_interval_seconds");
   assert_contains(text, "SOULSPOT_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS");
   assert_contains(text, "int 30..3600");
-  assert_contains(text, "default: \"300\"");
+  assert_contains(text, "default: \"300\"\n      env: SOULSPOT_SPOTIFY_TOKEN_"
+                        "CHECK_INTERVAL_SECONDS");
   assert_contains(text, "metadata-hash|file-hash|fingerprint");
   assert_contains(text, "SOULSPOT_SLSKD_API_KEY");
   for (int i = 0; i < S__COUNT; i++)

@@ -1,0 +1,364 @@
+/*
+ * Unit tests: the worker runtime's transitions, driven by fake units and an
+ * injectable wall clock.  Waits are on conditions with deadlines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/settings.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "runtime/runtime.h"
+
+/* ---- fake clock ---- */
+static atomic_llong fake_wall;
+static int64_t fake_wall_fn(void) { return atomic_load(&fake_wall); }
+
+/* ---- fake units ---- */
+enum behaviour { B_OK, B_SKIP, B_FAIL, B_BLOCK, B_LONG_SLEEP };
+static atomic_int behaviour[UNIT__COUNT];
+static atomic_int calls[UNIT__COUNT];
+static atomic_bool release_block;
+
+static enum unit_run_result fake_run(struct unit_ctx *ctx, int id)
+{
+  atomic_fetch_add(&calls[id], 1);
+  switch (atomic_load(&behaviour[id])) {
+  case B_SKIP:
+    unit_ctx_set_note(ctx, "not configured");
+    return UNIT_RUN_SKIPPED;
+  case B_FAIL:
+    unit_ctx_fail(ctx, "boom <%d>", id);
+    return UNIT_RUN_ERROR;
+  case B_BLOCK:
+    while (!atomic_load(&release_block) && !unit_ctx_should_stop(ctx))
+      unit_ctx_sleep(ctx, 5);
+    return unit_ctx_should_stop(ctx) ? UNIT_RUN_CANCELED : UNIT_RUN_OK;
+  case B_LONG_SLEEP:
+    if (!unit_ctx_sleep(ctx, 60000))
+      return UNIT_RUN_CANCELED;
+    return UNIT_RUN_OK;
+  default:
+    unit_ctx_add(ctx, 0, 3);
+    unit_ctx_set_time(ctx, 0, clock_wall_ms());
+    unit_ctx_set_message(ctx, "did %d", id);
+    return UNIT_RUN_OK;
+  }
+}
+
+#define FAKE(n)                                                                \
+  static enum unit_run_result run_##n(struct unit_ctx *c)                     \
+  {                                                                            \
+    return fake_run(c, n);                                                     \
+  }
+FAKE(0) FAKE(1) FAKE(2) FAKE(3) FAKE(4) FAKE(5) FAKE(6) FAKE(7)
+
+static const char *const counters[] = {"things", NULL};
+static const char *const times[] = {"last_thing", NULL};
+
+/* Reuse the real enable/interval settings so settings changes reach us. */
+static const struct unit_def fake_defs[UNIT__COUNT] = {
+  {"u0", "U0", S_SPOTIFY_TOKEN_REFRESH_ENABLED,
+   S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS, 1, counters, times, false, run_0},
+  {"u1", "U1", S_SPOTIFY_AUTO_SYNC_ENABLED, S_SPOTIFY_SYNC_CHECK_INTERVAL_SECONDS,
+   1, counters, times, false, run_1},
+  {"u2", "U2", S_DOWNLOAD_MONITOR_ENABLED, S_DOWNLOAD_POLL_INTERVAL_SECONDS, 1,
+   counters, times, true, run_2},
+  {"u3", "U3", S_AUTOMATION_WATCHLIST_ENABLED,
+   S_AUTOMATION_WATCHLIST_INTERVAL_MINUTES, 60, counters, times, false, run_3},
+  {"u4", "U4", S_AUTOMATION_DISCOGRAPHY_ENABLED,
+   S_AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS, 3600, counters, times, false, run_4},
+  {"u5", "U5", S_AUTOMATION_QUALITY_UPGRADE_ENABLED,
+   S_AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS, 3600, counters, times, false,
+   run_5},
+  {"u6", "U6", S_AUTOMATION_CLEANUP_ENABLED, S_AUTOMATION_CLEANUP_INTERVAL_HOURS,
+   3600, counters, times, false, run_6},
+  {"u7", "U7", S_AUTOMATION_DUPLICATE_DETECTION_ENABLED,
+   S_AUTOMATION_DUPLICATE_SCAN_INTERVAL_HOURS, 3600, counters, times, false,
+   run_7},
+};
+static const struct unit_def *defs[UNIT__COUNT];
+
+static char dir[64], db_path[128];
+
+static int64_t mono_now(void) { return clock_mono_ms(); }
+
+/* Polls cond(id) until true or deadline_ms passes. */
+static bool wait_for(bool (*cond)(int), int id, int64_t deadline_ms)
+{
+  int64_t until = mono_now() + deadline_ms;
+  struct timespec ts = {0, 1000000};
+  while (!cond(id)) {
+    if (mono_now() > until)
+      return false;
+    nanosleep(&ts, NULL);
+  }
+  return true;
+}
+
+static struct unit_snapshot snap(int id)
+{
+  struct unit_snapshot s;
+  runtime_snapshot((enum unit_id)id, &s);
+  return s;
+}
+static bool is_idle(int id) { return snap(id).state == UNIT_IDLE; }
+static bool is_error(int id) { return snap(id).state == UNIT_ERROR; }
+static bool is_active(int id) { return snap(id).state == UNIT_ACTIVE; }
+static bool is_stopped(int id)
+{
+  struct unit_snapshot s = snap(id);
+  return s.state == UNIT_STOPPED && !s.running;
+}
+static bool ran_once(int id) { return snap(id).runs >= 1; }
+static bool ran_twice(int id) { return snap(id).runs >= 2; }
+
+static void set(const char *key, const char *value)
+{
+  char err[256];
+  int id = settings_lookup(key);
+  assert_true(id >= 0);
+  assert_int_equal(settings_apply_text((enum setting_id)id, value, err,
+                                       sizeof err), SS_OK);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  settings_init();
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    defs[i] = &fake_defs[i];
+    atomic_store(&behaviour[i], B_OK);
+    atomic_store(&calls[i], 0);
+  }
+  atomic_store(&release_block, false);
+  atomic_store(&fake_wall, 1800000000000LL);
+  clock_set_sources(fake_wall_fn, NULL);
+  snprintf(dir, sizeof dir, "/tmp/ss-runtime-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(db_path, sizeof db_path, "%s/t.db", dir);
+  struct db *db;
+  assert_int_equal(db_open(db_path, &db), SS_OK);
+  int v;
+  assert_int_equal(db_migrate(db, &v), SS_OK);
+  db_close(db);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  runtime_stop();
+  clock_set_sources(NULL, NULL);
+  settings_cleanup();
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  return 0;
+}
+
+static void start(void)
+{
+  struct runtime_opts o = {.db_path = db_path, .defs = defs};
+  assert_int_equal(runtime_start(&o), SS_OK);
+}
+
+static void test_defaults_enabled_run_disabled_stop(void **state)
+{
+  (void)state;
+  start();
+  /* Units 0-2 default on, 3-7 default off (DECISIONS.md 7). */
+  for (int i = 0; i < 3; i++) {
+    assert_true(wait_for(ran_once, i, 2000));
+    assert_true(wait_for(is_idle, i, 1000));
+    assert_true(snap(i).running);
+  }
+  for (int i = 3; i < UNIT__COUNT; i++) {
+    assert_true(is_stopped(i));
+    assert_int_equal(atomic_load(&calls[i]), 0);
+    assert_int_equal(snap(i).next_run_ms, 0);
+  }
+}
+
+static void test_timestamps_follow_injected_clock(void **state)
+{
+  (void)state;
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  struct unit_snapshot s = snap(0);
+  assert_int_equal(s.last_start_ms, 1800000000000LL);
+  assert_int_equal(s.times[0], 1800000000000LL);
+  assert_int_equal(s.counters[0], 3);
+  assert_int_equal(s.interval_s, 300);
+  assert_int_equal(s.next_run_ms, 1800000000000LL + 300 * 1000);
+  /* Time passes beyond the interval: the next wake-up runs it again. */
+  atomic_store(&fake_wall, 1800000000000LL + 301 * 1000);
+  set("spotify.token_check_interval_seconds", "300"); /* wakes the unit */
+  assert_true(wait_for(ran_twice, 0, 2000));
+  assert_int_equal(snap(0).counters[0], 6);
+}
+
+static void test_error_then_recovery(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[1], B_FAIL);
+  start();
+  assert_true(wait_for(is_error, 1, 2000));
+  struct unit_snapshot s = snap(1);
+  assert_string_equal(s.last_error, "boom <1>");
+  assert_int_equal(s.last_result, UNIT_RUN_ERROR);
+  atomic_store(&behaviour[1], B_OK);
+  assert_int_equal(runtime_run_now(UNIT_SPOTIFY_SYNC), SS_OK);
+  assert_true(wait_for(is_idle, 1, 2000));
+  assert_string_equal(snap(1).last_error, "");
+  struct db_run runs[DB_RUN_HISTORY];
+  size_t n = runtime_history(UNIT_SPOTIFY_SYNC, runs, DB_RUN_HISTORY);
+  assert_true(n >= 2);
+  assert_string_equal(runs[0].result, "ok");
+  assert_string_equal(runs[n - 1].result, "error");
+  assert_string_equal(runs[n - 1].message, "boom <1>");
+}
+
+static void test_skip_stays_idle_with_note(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[0], B_SKIP);
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  assert_true(wait_for(is_idle, 0, 1000));
+  assert_string_equal(snap(0).note, "not configured");
+  assert_int_equal(snap(0).last_result, UNIT_RUN_SKIPPED);
+}
+
+static void test_enable_disable_within_a_second(void **state)
+{
+  (void)state;
+  start();
+  set("automation.cleanup_enabled", "true");
+  assert_true(wait_for(ran_once, UNIT_CLEANUP, 1000));
+  assert_true(snap(UNIT_CLEANUP).running);
+  set("automation.cleanup_enabled", "false");
+  assert_true(wait_for(is_stopped, UNIT_CLEANUP, 1000));
+  assert_int_equal(runtime_run_now(UNIT_CLEANUP), SS_ESTATE);
+}
+
+static void test_active_during_work_and_single_flight(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[0], B_BLOCK);
+  start();
+  assert_true(wait_for(is_active, 0, 2000));
+  assert_int_equal(runtime_run_now(UNIT_TOKEN_REFRESH), SS_EBUSY);
+  atomic_store(&release_block, true);
+  assert_true(wait_for(is_idle, 0, 2000));
+  assert_int_equal(atomic_load(&calls[0]), 1);
+}
+
+static void test_active_on_demand_unit_stays_idle(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[2], B_BLOCK);
+  start();
+  assert_true(wait_for(is_idle, 2, 2000));
+  int64_t until = mono_now() + 50;
+  while (mono_now() < until)
+    assert_int_not_equal(snap(2).state, UNIT_ACTIVE);
+  atomic_store(&release_block, true);
+}
+
+static void test_disable_interrupts_long_work(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[0], B_LONG_SLEEP);
+  start();
+  assert_true(wait_for(is_active, 0, 2000));
+  int64_t t0 = mono_now();
+  set("spotify.token_refresh_enabled", "false");
+  assert_true(wait_for(is_stopped, 0, 1000));
+  assert_true(mono_now() - t0 < 1000);
+  struct db_run runs[1];
+  assert_true(wait_for(ran_once, 0, 1000));
+  assert_int_equal(runtime_history(UNIT_TOKEN_REFRESH, runs, 1), 1);
+  assert_string_equal(runs[0].result, "canceled");
+}
+
+static void test_stop_is_prompt_during_work(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[0], B_LONG_SLEEP);
+  start();
+  assert_true(wait_for(is_active, 0, 2000));
+  int64_t t0 = mono_now();
+  runtime_stop();
+  assert_true(mono_now() - t0 < 1000);
+}
+
+static void test_state_survives_restart(void **state)
+{
+  (void)state;
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  assert_true(wait_for(is_idle, 0, 1000));
+  runtime_stop();
+  /* Start again "later": counters, times and history come from the db, and
+   * the unit is not due before its interval elapsed. */
+  atomic_store(&fake_wall, 1800000000000LL + 10 * 1000);
+  start();
+  assert_true(wait_for(is_idle, 0, 1000));
+  struct unit_snapshot s = snap(0);
+  assert_int_equal(s.counters[0], 3);
+  assert_int_equal(s.times[0], 1800000000000LL);
+  assert_int_equal(s.last_start_ms, 1800000000000LL);
+  assert_int_equal(s.next_run_ms, 1800000000000LL + 300 * 1000);
+  assert_int_equal(s.runs, 0);
+  struct db_run runs[DB_RUN_HISTORY];
+  assert_int_equal(runtime_history(UNIT_TOKEN_REFRESH, runs, DB_RUN_HISTORY),
+                   1);
+  assert_string_equal(runs[0].message, "did 0");
+}
+
+static void test_lookup(void **state)
+{
+  (void)state;
+  start();
+  assert_int_equal(runtime_lookup("u3"), 3);
+  assert_int_equal(runtime_lookup("nope"), -1);
+  assert_string_equal(runtime_def(UNIT_CLEANUP)->label, "U6");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_defaults_enabled_run_disabled_stop,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_timestamps_follow_injected_clock,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_error_then_recovery, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_skip_stays_idle_with_note, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_enable_disable_within_a_second, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_active_during_work_and_single_flight,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_active_on_demand_unit_stays_idle,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_disable_interrupts_long_work, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_stop_is_prompt_during_work, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_state_survives_restart, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
