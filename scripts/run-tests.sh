@@ -24,6 +24,7 @@ passed=0; failed=0
 run_binary() {
   local name=$1; shift
   local log="$logdir/$name.log"
+  mkdir -p "$(dirname "$log")"
   "$@" >"$log" 2>&1
   local rc=$?
   local p f

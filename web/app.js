@@ -33,15 +33,21 @@
     }
   });
 
+  /* Matched by request, not element: after an outerHTML swap htmx re-fires
+   * the event on the closest surviving parent, with detail.elt set to it. */
+  var RUN_NOW_PATH = /^\/api\/workers\/[^/]+\/run$/;
+
   document.addEventListener('htmx:afterRequest', function (evt) {
-    var elt = evt.detail.elt;
-    if (!elt || !evt.detail.successful) {
+    var d = evt.detail;
+    if (!d.successful || !d.requestConfig || !d.pathInfo ||
+        d.requestConfig.verb !== 'post') {
       return;
     }
-    if (elt.hasAttribute('data-run-now')) {
+    var path = d.pathInfo.requestPath;
+    if (RUN_NOW_PATH.test(path)) {
       refresh('#workers-table', '/workers/table');
       refreshLater('#workers-table', '/workers/table');
-    } else if (elt.getAttribute('hx-post') === '/settings') {
+    } else if (path === '/settings') {
       refreshLater('.worker-status', '/api/workers/status/html');
       refreshLater('#workers-table', '/workers/table');
     }

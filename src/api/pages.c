@@ -47,6 +47,12 @@ static void render_head(struct buf *out, const char *title)
                 "<meta name=\"color-scheme\" content=\"dark\">\n<title>");
   html_escape(out, title);
   buf_puts(out, " \xc2\xb7 SoulSpot</title>\n"
+                /* Inline icon: no /favicon.ico request (CSP img-src data:) */
+                "<link rel=\"icon\" href=\"data:image/svg+xml,%3Csvg "
+                "xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+                "%3Ccircle cx='8' cy='8' r='7' fill='%231db954'/%3E"
+                "%3Ccircle cx='8' cy='8' r='2' fill='%230f1115'/%3E"
+                "%3C/svg%3E\">\n"
                 "<link rel=\"stylesheet\" href=\"/static/icons.css\">\n"
                 "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
                 "<script src=\"/static/htmx.min.js\" defer></script>\n"

@@ -234,6 +234,16 @@ async function runChecks(page, base, check) {
     assert((await token.innerText()).includes('Bereit'), 'token_refresh row lacks "Bereit"');
   });
 
+  await check('Run now starts a run and refreshes the table', async () => {
+    const ran = page.waitForResponse((r) => r.request().method() === 'POST' &&
+      r.url().endsWith('/api/workers/token_refresh/run'));
+    const refreshed = page.waitForRequest((r) => r.url().endsWith('/workers/table'));
+    await page.locator('#workers-table tr[data-unit="token_refresh"] button').click();
+    const resp = await ran;
+    assert(resp.status() >= 200 && resp.status() < 300, `run now gave ${resp.status()}`);
+    await refreshed;
+  });
+
   await check('/settings?tab=downloads opens the downloads tab', async () => {
     await page.goto(`${base}/settings?tab=downloads`);
     const current = page.locator('.tabs a[aria-current="page"]');

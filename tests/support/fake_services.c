@@ -847,10 +847,15 @@ static bool caa_image_file(const char *release, long long image_id,
   static const char *const sizes[] = {"", "-250", "-500", "-1200"};
   static const char *const thumbs[] = {"", "_thumb250", "_thumb500",
                                        "_thumb1200"};
+  char id[32];
+  snprintf(id, sizeof id, "%lld", image_id);
   for (size_t i = 0; i < 4; i++) {
-    char want[32];
-    snprintf(want, sizeof want, "front%s", sizes[i]);
-    if (strcmp(seg, want) == 0) {
+    char front[32], by_id[48], by_id_jpg[48];
+    snprintf(front, sizeof front, "front%s", sizes[i]);
+    snprintf(by_id, sizeof by_id, "%s%s", id, sizes[i]);
+    snprintf(by_id_jpg, sizeof by_id_jpg, "%s%s.jpg", id, sizes[i]);
+    if (strcmp(seg, front) == 0 || strcmp(seg, by_id) == 0 ||
+        strcmp(seg, by_id_jpg) == 0) {
       snprintf(out, n, "mbid-%s-%lld%s.jpg", release, image_id, thumbs[i]);
       return true;
     }

@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR - start-up time, throughput, latency and memory of
+# soulspotd (`make bench`).  See docs/PERFORMANCE.md for the figures.
+#
+# What it does, all on 127.0.0.1 and never touching the internet:
+#   1. Writes an INI that points every external service at the closed local
+#      port 9 and switches every worker unit on, so the workers really run.
+#   2. Start-up: STARTS times, a fresh data folder each time, measures from
+#      just before exec to the first "200" of GET /healthz.  The main probe is
+#      a fork-free bash /dev/tcp request in a tight loop (1 ms steps); a
+#      second series uses a curl loop, whose own process start costs tens of
+#      ms on this kind of VM (measured and printed as "curl fixed cost").
+#   3. Load: wrk (keep-alive) against the three Workers API endpoints at
+#      -t1 -c1 and -t2 -c32, plus one run with If-None-Match on
+#      /api/workers/status (the 304 path).  Server CPU time per run is read
+#      from /proc so throughput can be judged per server CPU-second too.
+#   4. Memory: VmRSS/VmHWM from /proc/PID/status when idle and after load.
+#   5. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
+#
+# Pinning (BENCH_PIN=1, the default on >= 2 CPUs): the daemon runs on CPU 0
+# (taskset -c 0), this script, its probes and wrk on CPU 1.
+#
+# Knobs: BENCH_DURATION (s per wrk run, default 5), BENCH_STARTS (default 5),
+# BENCH_PIN (1/0), BENCH_RAW_DIR (existing folder to keep the raw wrk output).  Total run time is about 50 s and is capped at 170 s;
+# the daemon is always stopped on exit (trap).
+set -euo pipefail
+export LC_ALL=C
+
+BUILD_DIR=${1:?usage: bench/run.sh BUILD_DIR}
+BIN=$BUILD_DIR/soulspotd
+DURATION=${BENCH_DURATION:-5}
+STARTS=${BENCH_STARTS:-5}
+PIN=${BENCH_PIN:-1}
+RAW_DIR=${BENCH_RAW_DIR:-} # keep the raw wrk outputs there when set
+TIME_CAP=170
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[[ -x $BIN ]] || die "no executable $BIN (build first)"
+command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
+command -v curl >/dev/null || die "curl not found"
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 10 ]] ||
+  die "BENCH_DURATION must be 1..10"
+[[ $STARTS =~ ^[0-9]+$ && $STARTS -ge 1 && $STARTS -le 9 ]] ||
+  die "BENCH_STARTS must be 1..9"
+
+# Nothing from the caller's environment may redirect the daemon elsewhere.
+for var in $(compgen -e); do
+  if [[ $var == SOULSPOT_* ]]; then unset "$var"; fi
+done
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export NO_PROXY='*' no_proxy='*'
+
+NPROC=$(nproc) # before pinning: nproc honours this shell's affinity
+SERVER_PIN=()
+WRK_PIN=()
+if [[ $PIN == 1 && $NPROC -ge 2 ]] && command -v taskset >/dev/null; then
+  SERVER_PIN=(taskset -c 0)
+  WRK_PIN=(taskset -c 1)
+  taskset -pc 1 $$ >/dev/null # the probe loops stay off the server's CPU
+  PIN_NOTE="daemon on CPU 0 (taskset -c 0); wrk and probes on CPU 1"
+  CPU_LINE=cpu0
+else
+  PIN=0
+  PIN_NOTE="not pinned"
+  CPU_LINE=cpu
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/soulspot-bench.XXXXXX")
+DPID=
+CURL=(curl -s --noproxy '*' --max-time 2)
+
+alive() {
+  local s
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+  s=${s##*) }
+  [[ ${s:0:1} != Z ]]
+}
+
+stop_daemon() {
+  [[ -n $DPID ]] || return 0
+  kill -TERM "$DPID" 2>/dev/null || true
+  local end=$((${EPOCHREALTIME/./} + 5000000))
+  while alive "$DPID"; do
+    if ((${EPOCHREALTIME/./} > end)); then
+      echo "bench: daemon ignored SIGTERM for 5 s, killing" >&2
+      kill -KILL "$DPID" 2>/dev/null || true
+      break
+    fi
+    sleep_s 0.005
+  done
+  wait "$DPID" 2>/dev/null || true
+  DPID=
+}
+
+cleanup() {
+  stop_daemon
+  if [[ -n ${SLEEP_FD:-} ]]; then exec {SLEEP_FD}>&-; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A sleep that does not fork: read with a timeout on a FIFO nobody writes.
+mkfifo "$WORK/sleep.fifo"
+exec {SLEEP_FD}<>"$WORK/sleep.fifo"
+sleep_s() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
+
+check_time_cap() {
+  ((SECONDS < TIME_CAP)) || die "time cap of ${TIME_CAP} s reached"
+}
+
+cat >"$WORK/bench.ini" <<'EOF'
+; Every external service points at a closed local port; every unit is on.
+[spotify]
+api_url=http://127.0.0.1:9/v1
+accounts_url=http://127.0.0.1:9
+token_refresh_enabled=true
+auto_sync_enabled=true
+[musicbrainz]
+url=http://127.0.0.1:9/ws/2
+[coverart]
+url=http://127.0.0.1:9
+[download]
+monitor_enabled=true
+[automation]
+watchlist_enabled=true
+discography_enabled=true
+quality_upgrade_enabled=true
+cleanup_enabled=true
+duplicate_detection_enabled=true
+EOF
+
+# start_daemon DATA_DIR: starts the daemon in the background, sets DPID.
+start_daemon() {
+  "${SERVER_PIN[@]}" "$BIN" --listen 127.0.0.1:0 --data-dir "$1" \
+    --config "$WORK/bench.ini" >>"$WORK/daemon.log" 2>&1 &
+  DPID=$!
+}
+
+# wait_port DATA_DIR: sets PORT once the daemon has written its port file.
+wait_port() {
+  local end=$((${EPOCHREALTIME/./} + 5000000))
+  until [[ -s $1/soulspotd.port ]]; do
+    alive "$DPID" || die "daemon exited during start-up (see log below)
+$(tail -n 20 "$WORK/daemon.log")"
+    ((${EPOCHREALTIME/./} < end)) || die "no port file after 5 s"
+    sleep_s 0.0002
+  done
+  read -r PORT <"$1/soulspotd.port"
+}
+
+# tcp_get_ok PORT PATH: one HTTP/1.1 GET over bash's /dev/tcp (no fork);
+# succeeds on a 200 status line.
+tcp_get_ok() {
+  local fd line=
+  { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
+    "$2" >&"$fd" 2>/dev/null || true
+  read -r -t 2 line <&"$fd" || true
+  exec {fd}>&-
+  [[ $line == HTTP/1.?\ 200* ]]
+}
+
+curl_get_ok() {
+  "${CURL[@]}" -f -o /dev/null "http://127.0.0.1:$1$2"
+}
+
+# wait_healthy PROBE: loops PROBE against /healthz until it sees a 200.
+wait_healthy() {
+  local end=$((${EPOCHREALTIME/./} + 5000000))
+  until "$1" "$PORT" /healthz; do
+    alive "$DPID" || die "daemon exited during start-up"
+    ((${EPOCHREALTIME/./} < end)) || die "/healthz not 200 after 5 s"
+    sleep_s 0.001
+  done
+}
+
+# one_start PROBE N: one cold start; sets START_MS (exec to first 200).
+# Runs in this shell, not a subshell, so the trap always knows DPID.
+one_start() {
+  local data="$WORK/start-$1-$2" t0 t1
+  mkdir -p "$data"
+  t0=${EPOCHREALTIME/./}
+  start_daemon "$data"
+  wait_port "$data"
+  wait_healthy "$1"
+  t1=${EPOCHREALTIME/./}
+  stop_daemon
+  rm -rf "$data"
+  START_MS=$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", us / 1000 }')
+}
+
+# stats: reads numbers, prints "median min max".
+stats() {
+  sort -g | awk '{ v[NR] = $1 }
+    END { if (!NR) { print "n/a n/a n/a"; exit }
+          m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+          printf "%.1f %.1f %.1f\n", m, v[1], v[NR] }'
+}
+
+proc_field() { # PID FIELD -> value in kB from /proc/PID/status
+  awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+cpu_ticks() { # PID -> utime + stime in clock ticks
+  local s
+  read -r s <"/proc/$1/stat"
+  s=${s##*) }
+  local -a f
+  read -r -a f <<<"$s"
+  echo $((f[11] + f[12]))
+}
+
+# cpu_stat LINE -> "busy total steal" ticks of /proc/stat line LINE (cpu0,
+# or cpu for all CPUs); guest time is already part of user time.
+cpu_stat() {
+  awk -v l="$1" '$1 == l {
+    t = 0; for (i = 2; i <= 9; i++) t += $i
+    print t - $5 - $6, t, $9 }' /proc/stat
+}
+
+# run_wrk LABEL THREADS CONNS PATH [HEADER]: one wrk run, appends a row.
+# Besides wrk's figures it records the daemon's CPU time and how busy the
+# daemon's CPU (CPU 0 when pinned, else all CPUs) was in total, so load
+# from other processes shows up next to the numbers it disturbed.
+ROWS=()
+declare -A RESULT
+run_wrk() {
+  local label=$1 threads=$2 conns=$3 path=$4 header=${5:-}
+  local out="$WORK/wrk-${#ROWS[@]}.txt" c0 c1 s0 s1 w0 w1
+  local -a hdr=()
+  if [[ -n $header ]]; then hdr=(-H "$header"); fi
+  check_time_cap
+  c0=$(cpu_ticks "$DPID")
+  s0=$(cpu_stat "$CPU_LINE")
+  w0=${EPOCHREALTIME/./}
+  timeout $((DURATION + 10)) "${WRK_PIN[@]}" wrk "-t$threads" "-c$conns" \
+    "-d${DURATION}s" --latency "${hdr[@]}" "http://127.0.0.1:$PORT$path" \
+    >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+  w1=${EPOCHREALTIME/./}
+  c1=$(cpu_ticks "$DPID")
+  s1=$(cpu_stat "$CPU_LINE")
+  if [[ -n $RAW_DIR ]]; then cp "$out" "$RAW_DIR/"; fi
+  local row
+  row=$(awk -v label="$label" -v tc="-t$threads -c$conns" \
+    -v ticks=$((c1 - c0)) -v hz="$CLK_TCK" -v wall_us=$((w1 - w0)) \
+    -v s0="$s0" -v s1="$s1" '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000
+      if (v ~ /ms$/) return v + 0
+      if (v ~ /m$/) return v * 60000
+      if (v ~ /s$/) return v * 1000
+      return v + 0
+    }
+    function bytes(v) {
+      if (v ~ /KB$/) return v * 1024
+      if (v ~ /MB$/) return v * 1048576
+      if (v ~ /GB$/) return v * 1073741824
+      return v + 0
+    }
+    /^ +50% / { p50 = ms($2) }
+    /^ +99% / { p99 = ms($2) }
+    / requests in / { n = $1; secs = $4 + 0; rd = bytes($5) }
+    /^Requests\/sec:/ { rps = $2 }
+    /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    /Non-2xx or 3xx/ { err += $5 }
+    END {
+      split(s0, a, " "); split(s1, b, " ")
+      dt = b[2] - a[2]
+      busy = dt ? (b[1] - a[1]) / dt : 0
+      steal = dt ? (b[3] - a[3]) / dt : 0
+      cpu = ticks / hz / (wall_us / 1e6)
+      per = ticks ? n / (ticks / hz) : 0
+      printf "%s|%s|%.0f|%.3f|%.3f|%.0f|%d|%.0f%%|%.0f%%|%.0f%%|%.0f\n", \
+        label, tc, rps, p50, p99, n ? rd / n : 0, err, cpu * 100, \
+        busy * 100, steal * 100, per
+    }' "$out")
+  ROWS+=("$row")
+  RESULT["$label $conns"]=$row
+  printf '  %-44s %s\n' "$label $threads/$conns" "$row" >&2
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "bench: $($BIN --version), $PIN_NOTE, wrk ${DURATION}s per run" >&2
+
+# ---- 1. start-up ----
+echo "bench: $STARTS cold starts with the /dev/tcp probe" >&2
+TCP_MS=()
+for i in $(seq "$STARTS"); do
+  check_time_cap
+  one_start tcp_get_ok "$i"
+  TCP_MS+=("$START_MS")
+done
+echo "bench: $STARTS cold starts with a curl loop" >&2
+CURL_MS=()
+for i in $(seq "$STARTS"); do
+  check_time_cap
+  one_start curl_get_ok "$i"
+  CURL_MS+=("$START_MS")
+done
+SELF_MS=$(sed -n 's/.*started in \([0-9][0-9]*\) ms.*/\1/p' \
+  "$WORK/daemon.log" | stats)
+
+# ---- 2. load ----
+mkdir -p "$WORK/data"
+start_daemon "$WORK/data"
+wait_port "$WORK/data"
+wait_healthy tcp_get_ok
+sleep_s 1 # let the workers and the service prober make their first pass
+RSS_IDLE=$(proc_field "$DPID" VmRSS)
+THREADS=$(proc_field "$DPID" Threads)
+
+# curl's own fixed cost against the running daemon (explains the curl series)
+CURL_COST=()
+for i in $(seq 5); do
+  t0=${EPOCHREALTIME/./}
+  curl_get_ok "$PORT" /healthz || die "healthz failed"
+  t1=${EPOCHREALTIME/./}
+  CURL_COST+=("$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", us / 1000 }')")
+done
+
+echo "bench: warm-up (1 s) then wrk runs" >&2
+timeout 15 "${WRK_PIN[@]}" wrk -t2 -c32 -d1s \
+  "http://127.0.0.1:$PORT/api/workers/status" >/dev/null 2>&1 ||
+  die "warm-up wrk failed"
+for path in /api/workers/status /api/workers/status/html \
+  /api/workers/services; do
+  run_wrk "GET $path" 1 1 "$path"
+  run_wrk "GET $path" 2 32 "$path"
+done
+
+ETAG=$("${CURL[@]}" -D - -o /dev/null "http://127.0.0.1:$PORT/api/workers/status" |
+  awk 'tolower($1) == "etag:" { sub(/\r$/, ""); print $2 }')
+[[ -n $ETAG ]] || die "/api/workers/status sent no ETag"
+CODE_BEFORE=$("${CURL[@]}" -o /dev/null -w '%{http_code}' \
+  -H "If-None-Match: $ETAG" "http://127.0.0.1:$PORT/api/workers/status")
+run_wrk "GET /api/workers/status (If-None-Match)" 2 32 \
+  /api/workers/status "If-None-Match: $ETAG"
+CODE_AFTER=$("${CURL[@]}" -o /dev/null -w '%{http_code}' \
+  -H "If-None-Match: $ETAG" "http://127.0.0.1:$PORT/api/workers/status")
+
+RSS_LOAD=$(proc_field "$DPID" VmRSS)
+HWM_LOAD=$(proc_field "$DPID" VmHWM)
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+stop_daemon
+
+# ---- 3. report ----
+read -r TCP_MED TCP_MIN TCP_MAX < <(printf '%s\n' "${TCP_MS[@]}" | stats)
+read -r CURL_MED CURL_MIN CURL_MAX < <(printf '%s\n' "${CURL_MS[@]}" | stats)
+read -r COST_MED COST_MIN COST_MAX < <(printf '%s\n' "${CURL_COST[@]}" | stats)
+read -r SELF_MED _ _ <<<"$SELF_MS"
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+verdict() { # VALUE OP LIMIT
+  awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+    ok = op == ">=" ? v >= l : v <= l; print ok ? "met" : "**missed**" }'
+}
+IFS='|' read -r _ _ S32_RPS _ S32_P99 _ <<<"${RESULT[GET /api/workers/status 32]}"
+
+cat <<EOF
+
+### Environment
+
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- Machine: $NPROC vCPU, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')
+- wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'), keep-alive, ${DURATION} s per run, \`--latency\`
+- Daemon: $($BIN --version) from \`$BUILD_DIR\` (build type $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || echo '?')), ${THREADS} threads, every worker unit enabled, external services on closed 127.0.0.1:9
+- Pinning: $PIN_NOTE
+- Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER
+
+### Throughput and latency
+
+| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | req per server CPU-s |
+|---|---|---:|---:|---:|---:|---:|---:|---:|
+EOF
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r a b c d e f g h i <<<"$row"
+  echo "| $a | \`$b\` | $c | $d | $e | $f | $g | $h | $i |"
+done
+cat <<EOF
+
+If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
+(304 expected; bytes/resp above shows what the run really got).
+
+### Start-up and memory
+
+| Metric | Value |
+|---|---|
+| Start-up to first 200, bash /dev/tcp probe (median of $STARTS, min-max) | $TCP_MED ms ($TCP_MIN-$TCP_MAX) |
+| Start-up to first 200, curl loop (median of $STARTS, min-max) | $CURL_MED ms ($CURL_MIN-$CURL_MAX) |
+| curl fixed cost per request on a running daemon (median of 5) | $COST_MED ms |
+| Daemon's own "started in" log figure (median) | $SELF_MED ms |
+| VmRSS idle (1 s after start) | $(mib "$RSS_IDLE") ($RSS_IDLE kB) |
+| VmRSS after the wrk runs | $(mib "$RSS_LOAD") ($RSS_LOAD kB) |
+| VmHWM after the wrk runs | $(mib "$HWM_LOAD") ($HWM_LOAD kB) |
+
+### Targets
+
+| Target | Measured | Verdict |
+|---|---|---|
+| /api/workers/status at 32 connections >= 50 000 req/s | $S32_RPS req/s | $(verdict "$S32_RPS" ">=" 50000) |
+| p99 <= 2 ms (/api/workers/status, 32 connections) | $S32_P99 ms | $(verdict "$S32_P99" "<=" 2) |
+| RSS <= 10 MiB (VmRSS after load) | $(mib "$RSS_LOAD") | $(verdict "$RSS_LOAD" "<=" 10240) |
+| Start-up <= 100 ms (bash probe median) | $TCP_MED ms | $(verdict "$TCP_MED" "<=" 100) |
+EOF

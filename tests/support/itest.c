@@ -1,0 +1,204 @@
+/*
+ * itest.c - shared helpers of the integration tests.
+ *
+ * Polling helpers sleep IT_POLL_MS between checks and always check once
+ * more at the deadline.  The fixture teardown is also the daemon's
+ * shutdown check (see itest.h).
+ *
+ * Threading: main test thread only.  Ownership: the fixture is allocated by
+ * it_setup and freed by it_teardown; JSON documents returned here belong to
+ * the caller.
+ */
+#include "itest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/xalloc.h"
+
+#define STDERR_SCAN_MAX (1024 * 1024)
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+int it_setup(void **state)
+{
+  *state = xcalloc(1, sizeof(struct it_fixture));
+  return 0;
+}
+
+/* Sanitizer and crash reports the daemon may print on stderr. */
+static bool stderr_clean(const struct test_daemon *d)
+{
+  static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer",
+                                    "runtime error:", "UndefinedBehavior",
+                                    "Segmentation fault", "Assertion"};
+  struct buf b;
+  bool clean = true;
+  buf_init(&b, STDERR_SCAN_MAX);
+  daemon_read_stderr(d, &b);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (strstr(buf_cstr(&b), bad[i])) {
+      fprintf(stderr, "daemon stderr contains \"%s\":\n%.4000s\n", bad[i],
+              buf_cstr(&b));
+      clean = false;
+      break;
+    }
+  buf_free(&b);
+  return clean;
+}
+
+int it_teardown(void **state)
+{
+  struct it_fixture *f = *state;
+  int rc = 0;
+  bool was_running = f->d.pid > 0;
+  if (was_running && !daemon_alive(&f->d)) {
+    fprintf(stderr, "teardown: the daemon died during the test\n");
+    rc = -1;
+  } else if (was_running) {
+    int status = daemon_stop(&f->d);
+    if (status != 0) {
+      fprintf(stderr, "teardown: SIGTERM gave exit status %d\n", status);
+      rc = -1;
+    }
+  }
+  if (f->d.root[0] && !stderr_clean(&f->d))
+    rc = -1;
+  daemon_cleanup(&f->d);
+  fake_all_stop(&f->fa);
+  hc_resp_free(&f->r);
+  free(f);
+  *state = NULL;
+  return rc;
+}
+
+const char *it_url(struct it_fixture *f, const char *path)
+{
+  return daemon_urlf(&f->d, f->url, sizeof f->url, path);
+}
+
+json_t *it_parse(const struct hc_resp *r)
+{
+  json_error_t err;
+  json_t *doc = json_loadb(buf_cstr(&r->body), r->body.len, 0, &err);
+  if (!doc)
+    fprintf(stderr, "invalid JSON (%s at %d): %.1000s\n", err.text,
+            err.position, buf_cstr(&r->body));
+  return doc;
+}
+
+json_t *it_get_json(const char *url, long *status)
+{
+  struct hc_resp r = {0};
+  json_t *doc = NULL;
+  if (hc_get(url, &r) != SS_OK)
+    fprintf(stderr, "GET %s failed: %s\n", url, r.error);
+  else
+    doc = it_parse(&r);
+  if (status)
+    *status = r.status;
+  hc_resp_free(&r);
+  return doc;
+}
+
+int it_patch_settings_h(struct it_fixture *f, const char *json_body,
+                        const char *const *headers)
+{
+  const char *all[16];
+  size_t n = 0;
+  all[n++] = "Content-Type: application/json";
+  for (size_t i = 0; headers && headers[i] && n < 15; i++)
+    all[n++] = headers[i];
+  all[n] = NULL;
+  char url[IT_URL_MAX];
+  daemon_urlf(&f->d, url, sizeof url, "/api/settings");
+  return hc_request("PATCH", url, all, json_body, &f->r);
+}
+
+int it_patch_settings(struct it_fixture *f, const char *json_body)
+{
+  return it_patch_settings_h(f, json_body, NULL);
+}
+
+bool it_wait_until(it_pred_fn pred, void *arg, int timeout_ms)
+{
+  int64_t deadline = clock_mono_ms() + timeout_ms;
+  for (;;) {
+    if (pred(arg))
+      return true;
+    if (clock_mono_ms() >= deadline)
+      return pred(arg);
+    sleep_ms(IT_POLL_MS);
+  }
+}
+
+bool it_wait_json(const char *url, it_json_pred_fn pred, void *arg,
+                  int timeout_ms, int64_t *elapsed_ms)
+{
+  int64_t t0 = clock_mono_ms();
+  int64_t deadline = t0 + timeout_ms;
+  for (;;) {
+    json_t *doc = it_get_json(url, NULL);
+    bool ok = doc && pred(doc, arg);
+    json_decref(doc);
+    if (ok) {
+      if (elapsed_ms)
+        *elapsed_ms = clock_mono_ms() - t0;
+      return true;
+    }
+    if (clock_mono_ms() >= deadline)
+      return false;
+    sleep_ms(IT_POLL_MS);
+  }
+}
+
+json_t *it_worker(json_t *status_doc, const char *key)
+{
+  return json_object_get(json_object_get(status_doc, "workers"), key);
+}
+
+json_t *it_units_array(json_t *units_doc)
+{
+  if (json_is_array(units_doc))
+    return units_doc;
+  json_t *a = json_object_get(units_doc, "units");
+  return json_is_array(a) ? a : NULL;
+}
+
+json_t *it_unit(json_t *units_doc, const char *key)
+{
+  json_t *arr = it_units_array(units_doc);
+  size_t i;
+  json_t *u;
+  json_array_foreach(arr, i, u)
+  {
+    json_t *k = json_object_get(u, "key");
+    if (json_is_string(k) && strcmp(json_string_value(k), key) == 0)
+      return u;
+  }
+  return NULL;
+}
+
+bool it_contains_ci(const char *hay, const char *needle)
+{
+  return strcasestr(hay, needle) != NULL;
+}
+
+size_t it_count(const char *hay, const char *needle)
+{
+  size_t n = 0, len = strlen(needle);
+  if (len == 0)
+    return 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + len, needle))
+    n++;
+  return n;
+}

@@ -1,0 +1,129 @@
+/*
+ * itest.h - shared helpers of the integration tests (cmocka).
+ *
+ * Waiting: it_wait_* poll a condition every IT_POLL_MS until it holds or a
+ * deadline passes; tests never sleep for a fixed time.  JSON: responses are
+ * parsed with jansson; the caller json_decref()s what it_get_json returns.
+ * A common fixture (struct it_fixture) holds one daemon, the four fakes and
+ * a response buffer; its teardown stops the daemon with SIGTERM and fails
+ * the test when the daemon crashed, did not exit 0, or printed a sanitizer
+ * report - so every integration test also checks a clean shutdown.
+ *
+ * Threading: main test thread only.
+ */
+#ifndef SS_TEST_ITEST_H
+#define SS_TEST_ITEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "daemon.h"
+#include "fake_services.h"
+#include "http_client.h"
+
+#define IT_POLL_MS 10
+#define IT_URL_MAX 512
+
+/* What most integration tests need; zeroed by it_setup. */
+struct it_fixture {
+  struct test_daemon d;
+  struct fake_all fa;
+  struct hc_resp r;
+  char url[IT_URL_MAX]; /* scratch for it_url */
+};
+
+/* cmocka setup/teardown for struct it_fixture. */
+int it_setup(void **state);
+int it_teardown(void **state);
+
+/* d->url + path in f->url; returns it. */
+const char *it_url(struct it_fixture *f, const char *path);
+
+/* GET url and parse the body as JSON; NULL (with a message on stderr) on
+ * transport or parse errors.  *status (may be NULL) gets the HTTP status. */
+json_t *it_get_json(const char *url, long *status);
+/* Parses r's body; NULL with a message on failure. */
+json_t *it_parse(const struct hc_resp *r);
+
+/* Sends PATCH /api/settings with a JSON body (Content-Type set). */
+int it_patch_settings(struct it_fixture *f, const char *json_body);
+/* Same with extra headers ("Name: value", NULL-terminated). */
+int it_patch_settings_h(struct it_fixture *f, const char *json_body,
+                        const char *const *headers);
+
+typedef bool (*it_pred_fn)(void *arg);
+/* Polls pred until it returns true or timeout_ms pass; returns its last
+ * answer. */
+bool it_wait_until(it_pred_fn pred, void *arg, int timeout_ms);
+
+typedef bool (*it_json_pred_fn)(json_t *doc, void *arg);
+/* Polls GET url until pred(doc) holds; false on timeout.  *elapsed_ms (may
+ * be NULL) gets the time until it held. */
+bool it_wait_json(const char *url, it_json_pred_fn pred, void *arg,
+                  int timeout_ms, int64_t *elapsed_ms);
+
+/* Borrowed workers.<key> object of a /api/workers/status document. */
+json_t *it_worker(json_t *status_doc, const char *key);
+/* Borrowed unit object (by "key") of a GET /api/workers document. */
+json_t *it_unit(json_t *units_doc, const char *key);
+/* The array of units of a GET /api/workers document (borrowed). */
+json_t *it_units_array(json_t *units_doc);
+
+/* Case-insensitive substring test (ASCII folding). */
+bool it_contains_ci(const char *hay, const char *needle);
+/* Number of non-overlapping occurrences of needle in hay. */
+size_t it_count(const char *hay, const char *needle);
+
+/* Asserts an HTTP status, printing the body when it differs. */
+#define IT_ASSERT_STATUS(resp, want)                                           \
+  do {                                                                         \
+    if ((resp)->status != (long)(want))                                        \
+      fprintf(stderr, "HTTP %ld, expected %d (%s): %.2000s\n",                \
+              (resp)->status, (int)(want), (resp)->error,                      \
+              buf_cstr(&(resp)->body));                                        \
+    assert_int_equal((resp)->status, (want));                                  \
+  } while (0)
+
+/* Asserts a string JSON member equal to want. */
+#define IT_ASSERT_JSON_STR(obj, key, want)                                     \
+  do {                                                                         \
+    json_t *v_ = json_object_get((obj), (key));                                \
+    if (!json_is_string(v_) || strcmp(json_string_value(v_), (want)) != 0)     \
+      fprintf(stderr, "%s: expected \"%s\", got %s\n", (key), (want),          \
+              v_ ? (json_is_string(v_) ? json_string_value(v_)                 \
+                                       : "(not a string)")                     \
+                 : "(missing)");                                               \
+    assert_true(json_is_string(v_));                                           \
+    assert_string_equal(json_string_value(v_), (want));                        \
+  } while (0)
+
+/* Asserts an integer JSON member (not a real, not a string) equal to want. */
+#define IT_ASSERT_JSON_INT(obj, key, want)                                     \
+  do {                                                                         \
+    json_t *v_ = json_object_get((obj), (key));                                \
+    if (!json_is_integer(v_))                                                  \
+      fprintf(stderr, "%s: expected integer %lld\n", (key),                    \
+              (long long)(want));                                              \
+    assert_true(json_is_integer(v_));                                          \
+    assert_int_equal(json_integer_value(v_), (want));                          \
+  } while (0)
+
+/* Asserts a boolean JSON member equal to want. */
+#define IT_ASSERT_JSON_BOOL(obj, key, want)                                    \
+  do {                                                                         \
+    json_t *v_ = json_object_get((obj), (key));                                \
+    if (!json_is_boolean(v_) || json_is_true(v_) != (bool)(want))              \
+      fprintf(stderr, "%s: expected %s\n", (key),                              \
+              (want) ? "true" : "false");                                      \
+    assert_true(json_is_boolean(v_));                                          \
+    assert_int_equal(json_is_true(v_), (bool)(want));                          \
+  } while (0)
+
+#endif
