@@ -21,8 +21,9 @@
 # (taskset -c 0), this script, its probes and wrk on CPU 1.
 #
 # Knobs: BENCH_DURATION (s per wrk run, default 5), BENCH_STARTS (default 5),
-# BENCH_PIN (1/0), BENCH_RAW_DIR (existing folder to keep the raw wrk output).  Total run time is about 50 s and is capped at 170 s;
-# the daemon is always stopped on exit (trap).
+# BENCH_PIN (1/0), BENCH_RAW_DIR (an existing folder that receives the raw
+# wrk output).  A run takes about 45 s and is capped at 170 s; the daemon
+# is always stopped on exit (trap).
 set -euo pipefail
 export LC_ALL=C
 
@@ -283,6 +284,7 @@ run_wrk() {
 
 CLK_TCK=$(getconf CLK_TCK)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STAT_BEFORE=$(cpu_stat cpu)
 echo "bench: $($BIN --version), $PIN_NOTE, wrk ${DURATION}s per run" >&2
 
 # ---- 1. start-up ----
@@ -343,6 +345,9 @@ CODE_AFTER=$("${CURL[@]}" -o /dev/null -w '%{http_code}' \
 
 RSS_LOAD=$(proc_field "$DPID" VmRSS)
 HWM_LOAD=$(proc_field "$DPID" VmHWM)
+RSS_ANON=$(proc_field "$DPID" RssAnon)
+RSS_FILE=$(proc_field "$DPID" RssFile)
+STAT_AFTER=$(cpu_stat cpu)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 stop_daemon
 
@@ -358,25 +363,38 @@ verdict() { # VALUE OP LIMIT
 }
 IFS='|' read -r _ _ S32_RPS _ S32_P99 _ <<<"${RESULT[GET /api/workers/status 32]}"
 
+STEAL=$(awk -v a="$STAT_BEFORE" -v b="$STAT_AFTER" 'BEGIN {
+  split(a, x, " "); split(b, y, " "); dt = y[2] - x[2]
+  printf "busy %.0f%%, steal %.0f%%", dt ? 100 * (y[1] - x[1]) / dt : 0,
+    dt ? 100 * (y[3] - x[3]) / dt : 0 }')
+BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' \
+  "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+if [[ $PIN == 1 ]]; then CPU_COL="CPU 0 busy"; else CPU_COL="all CPUs busy"; fi
+
 cat <<EOF
 
 ### Environment
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- Machine: $NPROC vCPU, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')
+- Machine: $NPROC vCPU ($CPU_MODEL), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')
 - wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'), keep-alive, ${DURATION} s per run, \`--latency\`
-- Daemon: $($BIN --version) from \`$BUILD_DIR\` (build type $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || echo '?')), ${THREADS} threads, every worker unit enabled, external services on closed 127.0.0.1:9
+- Daemon: $($BIN --version) from \`$BUILD_DIR\` (build type ${BUILD_TYPE:-?}), ${THREADS} threads; every worker unit enabled; external services on the closed port 127.0.0.1:9
 - Pinning: $PIN_NOTE
-- Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER
+- Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER; whole machine during the run: $STEAL
 
 ### Throughput and latency
 
-| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | req per server CPU-s |
-|---|---|---:|---:|---:|---:|---:|---:|---:|
+"server CPU" is the daemon's CPU time over the run's wall time; "$CPU_COL"
+includes everything else running there (other engineers' builds), and
+"steal" is time the hypervisor gave to other guests.
+
+| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | $CPU_COL | steal | req per server CPU-s |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r a b c d e f g h i <<<"$row"
-  echo "| $a | \`$b\` | $c | $d | $e | $f | $g | $h | $i |"
+  IFS='|' read -r a b c d e f g h i j k <<<"$row"
+  echo "| $a | \`$b\` | $c | $d | $e | $f | $g | $h | $i | $j | $k |"
 done
 cat <<EOF
 
@@ -389,10 +407,11 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 |---|---|
 | Start-up to first 200, bash /dev/tcp probe (median of $STARTS, min-max) | $TCP_MED ms ($TCP_MIN-$TCP_MAX) |
 | Start-up to first 200, curl loop (median of $STARTS, min-max) | $CURL_MED ms ($CURL_MIN-$CURL_MAX) |
-| curl fixed cost per request on a running daemon (median of 5) | $COST_MED ms |
-| Daemon's own "started in" log figure (median) | $SELF_MED ms |
+| curl's own cost per request on a running daemon (median of 5) | $COST_MED ms |
+| Daemon's "started in" log figure (workers + HTTP only, median) | $SELF_MED ms |
 | VmRSS idle (1 s after start) | $(mib "$RSS_IDLE") ($RSS_IDLE kB) |
 | VmRSS after the wrk runs | $(mib "$RSS_LOAD") ($RSS_LOAD kB) |
+| of which RssAnon / RssFile | $(mib "$RSS_ANON") / $(mib "$RSS_FILE") |
 | VmHWM after the wrk runs | $(mib "$HWM_LOAD") ($HWM_LOAD kB) |
 
 ### Targets

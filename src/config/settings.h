@@ -159,8 +159,49 @@ enum setting_type {
     SF_RUNTIME, "Duplicate scan interval (h)")                                \
   X(AUTOMATION_DUPLICATE_DETECTION_METHOD,                                    \
     "automation.duplicate_detection_method", ST_ENUM, "metadata-hash", 0, 0,  \
-    "metadata-hash|file-hash|fingerprint", SF_RUNTIME,                        \
+    "metadata-hash|file-hash|fingerprint|metadata-hash+file-hash|"           \
+    "metadata-hash+fingerprint|metadata-hash+file-hash+fingerprint",        \
+    SF_RUNTIME,                                                               \
     "How duplicates are recognised")                                          \
+  X(SPOTIFY_ARTIST_ALBUMS_SYNC_INTERVAL_MINUTES,                              \
+    "spotify.artist_albums_sync_interval_minutes", ST_INT, "2", 1, 1440,      \
+    NULL, SF_RUNTIME, "How often a few artists' albums are synced (min)")     \
+  X(SPOTIFY_ARTIST_ALBUMS_PER_PASS, "spotify.artist_albums_per_pass", ST_INT, \
+    "5", 1, 50, NULL, SF_RUNTIME, "Artists whose albums are synced per pass") \
+  X(SPOTIFY_ARTIST_ALBUMS_RESYNC_HOURS, "spotify.artist_albums_resync_hours", \
+    ST_INT, "24", 1, 720, NULL, SF_RUNTIME,                                   \
+    "Re-check an artist's albums after this many hours")                      \
+  X(SPOTIFY_REMOVE_UNFOLLOWED_ARTISTS, "spotify.remove_unfollowed_artists",   \
+    ST_BOOL, "true", 0, 0, NULL, SF_RUNTIME,                                  \
+    "Remove artists no longer followed on Spotify")                           \
+  X(SPOTIFY_REMOVE_UNFOLLOWED_PLAYLISTS,                                      \
+    "spotify.remove_unfollowed_playlists", ST_BOOL, "false", 0, 0, NULL,      \
+    SF_RUNTIME, "Remove playlists no longer followed on Spotify")             \
+  X(DOWNLOAD_NAMING_TEMPLATE, "download.naming_template", ST_STRING,          \
+    "{albumartist}/{album} ({year})/{disc}-{track} {title}.{ext}", 0, 0,      \
+    NULL, SF_RUNTIME, "Where imported files go below the library folder")     \
+  X(DOWNLOAD_QUALITY_PROFILE, "download.quality_profile", ST_STRING,          \
+    "flac,alac,wav,mp3-320,aac-256,ogg-320,mp3-v0,mp3-256,mp3-192", 0, 0,     \
+    NULL, SF_RUNTIME, "Accepted formats, best first (comma-separated)")       \
+  X(DOWNLOAD_MAX_RETRIES, "download.max_retries", ST_INT, "3", 0, 10, NULL,   \
+    SF_RUNTIME, "Retries with the next candidate before a download fails")    \
+  X(DOWNLOAD_STALL_TIMEOUT_MINUTES, "download.stall_timeout_minutes", ST_INT, \
+    "30", 1, 1440, NULL, SF_RUNTIME,                                          \
+    "Cancel and retry elsewhere after this long without progress (min)")      \
+  X(DOWNLOAD_SEARCH_TIMEOUT_SECONDS, "download.search_timeout_seconds",       \
+    ST_INT, "30", 5, 300, NULL, SF_RUNTIME, "slskd search timeout (s)")       \
+  X(DOWNLOAD_MAX_CONCURRENT_ENQUEUES, "download.max_concurrent_enqueues",     \
+    ST_INT, "2", 1, 10, NULL, SF_RUNTIME,                                     \
+    "Enqueue requests sent to slskd at the same time")                        \
+  X(LIBRARY_QUARANTINE_PATH, "library.quarantine_path", ST_STRING, "", 0, 0,  \
+    NULL, SF_RUNTIME,                                                         \
+    "Where resolved duplicates are moved (empty: DATA_DIR/quarantine)")       \
+  X(AUTOMATION_CLEANUP_MAX_FILES_PER_RUN,                                     \
+    "automation.cleanup_max_files_per_run", ST_INT, "1000", 1, 100000, NULL,  \
+    SF_RUNTIME, "Cleanup deletes at most this many files per run")            \
+  X(AUTOMATION_CLEANUP_MAX_MB_PER_RUN, "automation.cleanup_max_mb_per_run",   \
+    ST_INT, "10240", 1, 1048576, NULL, SF_RUNTIME,                            \
+    "Cleanup frees at most this many MiB per run")                            \
   X(PROBE_INTERVAL_SECONDS, "probe.interval_seconds", ST_INT, "60", 5, 3600,  \
     NULL, SF_RUNTIME, "How often external services are probed (s)")           \
   X(PROBE_TIMEOUT_SECONDS, "probe.timeout_seconds", ST_INT, "5", 1, 30, NULL, \

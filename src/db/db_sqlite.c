@@ -36,6 +36,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "db/db_sqlite_internal.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
 
@@ -62,6 +63,12 @@ static const char *const migrations[] = {
   "  result TEXT NOT NULL,"
   "  message TEXT NOT NULL DEFAULT '');"
   "CREATE INDEX worker_runs_unit_id ON worker_runs (unit, id);",
+  /* 2: Spotify account and library mirror (db_spotify_sqlite.c) */
+  db_schema_spotify,
+  /* 3: download requests and transfers (db_downloads_sqlite.c) */
+  db_schema_downloads,
+  /* 4: library tracks, duplicate findings, quarantine (db_library_sqlite.c) */
+  db_schema_library,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -113,6 +120,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct db {
   sqlite3 *conn;
   sqlite3_stmt *stmt[ST_COUNT];
+  sqlite3_stmt *extra[DB__EXTRA_STMTS]; /* domain modules */
   bool iterating; /* a load callback is running */
 };
 
@@ -257,6 +265,8 @@ void db_close(struct db *db)
     return;
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(db->stmt[i]);
+  for (int i = 0; i < DB__EXTRA_STMTS; i++)
+    sqlite3_finalize(db->extra[i]);
   if (db->conn && sqlite3_close(db->conn) != SQLITE_OK)
     log_error("db", "close: %s", sqlite3_errmsg(db->conn));
   free(db);
@@ -597,4 +607,28 @@ int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
   stmt_done(st);
   *count = rc ? 0 : i;
   return rc;
+}
+
+/* ---- plumbing for the domain modules (db_sqlite_internal.h) ---- */
+
+sqlite3 *db__conn(struct db *db) { return db->conn; }
+
+int db__tx_begin(struct db *db) { return tx_begin(db); }
+
+int db__tx_end(struct db *db, int rc) { return tx_end(db, rc); }
+
+int db__fail(struct db *db, const char *what) { return db_fail(db, what); }
+
+int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out)
+{
+  if (slot < 0 || slot >= DB__EXTRA_STMTS)
+    return SS_EINVAL;
+  if (!db->extra[slot] &&
+      sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                         &db->extra[slot], NULL) != SQLITE_OK)
+    return db_fail(db, "prepare");
+  sqlite3_reset(db->extra[slot]);
+  sqlite3_clear_bindings(db->extra[slot]);
+  *out = db->extra[slot];
+  return SS_OK;
 }

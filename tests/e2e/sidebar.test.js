@@ -169,6 +169,14 @@ async function unitHasClass(page, worker, cls) {
   return unit && unit.classes.includes(cls);
 }
 
+/* Waits until the tooltip of a hovered icon is fully shown. */
+async function waitTipVisible(tip) {
+  await waitFor('a visible tooltip', () => tip.evaluate((el) => {
+    const s = getComputedStyle(el);
+    return s.visibility === 'visible' && s.opacity === '1';
+  }), 3000);
+}
+
 /* Clicks a settings switch and waits for the saved fragment to come back. */
 async function toggleSwitch(page, key, wantChecked) {
   const fieldId = `field-${key.replace(/\./g, '-')}`;
@@ -211,10 +219,7 @@ async function runChecks(page, base, check) {
     const unit = page.locator('.wk-unit[data-worker="token_refresh"]');
     await unit.hover();
     const tip = unit.locator('.wk-tip');
-    await waitFor('a visible tooltip', () => tip.evaluate((el) => {
-      const s = getComputedStyle(el);
-      return s.visibility === 'visible' && s.opacity === '1';
-    }), 3000);
+    await waitTipVisible(tip);
     const text = await tip.innerText();
     assert(text.includes('Token Refresh'), `tooltip "${text}" lacks the name`);
     assert(text.includes('Bereit'), `tooltip "${text}" lacks the German status`);
@@ -300,7 +305,9 @@ async function runChecks(page, base, check) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await page.goto(`${base}/`);
     await waitForSidebar(page);
-    await page.locator('.wk-unit[data-worker="cleanup"]').hover();
+    const unit = page.locator('.wk-unit[data-worker="cleanup"]');
+    await unit.hover();
+    await waitTipVisible(unit.locator('.wk-tip'));
     await page.screenshot({ path: file });
     assert(fs.statSync(file).size > 1000, 'screenshot is empty');
   });
