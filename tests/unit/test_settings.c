@@ -1219,7 +1219,7 @@ static void test_render_schema(void **state)
   assert_string_equal(json_string_value(json_object_get(e, "default")),
                       "metadata-hash");
   choices = json_object_get(e, "choices");
-  assert_int_equal(json_array_size(choices), 3);
+  assert_int_equal(json_array_size(choices), 6);
   assert_string_equal(json_string_value(json_array_get(choices, 2)),
                       "fingerprint");
   assert_null(json_object_get(e, "min"));
