@@ -25,6 +25,12 @@
 /* The whole route table of the daemon (API, pages, static assets). */
 const struct http_route *api_routes(size_t *count);
 
+/* Route tables of the domain modules (api_spotify.c, api_downloads.c,
+ * api_library.c); *count may be 0. */
+const struct http_route *api_spotify_routes(size_t *count);
+const struct http_route *api_downloads_routes(size_t *count);
+const struct http_route *api_library_routes(size_t *count);
+
 void api_workers_status(struct http_req *req, struct http_resp *resp,
                         void *ctx);
 void api_workers_status_html(struct http_req *req, struct http_resp *resp,

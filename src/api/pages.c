@@ -596,6 +596,8 @@ int pages_render_field(struct buf *out, enum setting_id id,
     shown_value = ""; /* never read, let alone render, a secret */
   else if (!shown_value)
     shown_value = stored = settings_strdup(id);
+  if (!shown_value)
+    shown_value = "";
   buf_printf(out, "<div class=\"field field-%s%s\" id=\"field-",
              type_class(d->type), error ? " has-error" : "");
   html_escape(out, dom);

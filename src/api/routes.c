@@ -1,10 +1,17 @@
 /*
- * routes.c - the one route table of soulspotd.  Find any endpoint here.
+ * routes.c - the route table of soulspotd.  Find any endpoint here: the core
+ * routes are listed below; each domain module (Spotify, downloads, library)
+ * contributes its own table from its api_<domain>.c, listed in api.h.
+ * api_routes() is called once by main before the server starts.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/api.h"
 #include "api/pages.h"
+#include "core/xalloc.h"
 
-static const struct http_route routes[] = {
+static const struct http_route core_routes[] = {
   /* Workers API (workers-api.md) */
   {"GET", "/api/workers/status", api_workers_status},
   {"GET", "/api/workers/status/html", api_workers_status_html},
@@ -27,6 +34,27 @@ static const struct http_route routes[] = {
 
 const struct http_route *api_routes(size_t *count)
 {
-  *count = sizeof routes / sizeof routes[0];
-  return routes;
+  static struct http_route *all;
+  static size_t n_all;
+  if (all) {
+    *count = n_all;
+    return all;
+  }
+  const struct http_route *(*const domains[])(size_t *) = {
+    api_spotify_routes, api_downloads_routes, api_library_routes};
+  size_t n = sizeof core_routes / sizeof core_routes[0];
+  all = xmalloc(n * sizeof *all);
+  memcpy(all, core_routes, sizeof core_routes);
+  for (size_t d = 0; d < sizeof domains / sizeof domains[0]; d++) {
+    size_t k = 0;
+    const struct http_route *r = domains[d](&k);
+    if (!k)
+      continue;
+    all = xrealloc(all, (n + k) * sizeof *all);
+    memcpy(all + n, r, k * sizeof *r);
+    n += k;
+  }
+  n_all = n;
+  *count = n_all;
+  return all;
 }
