@@ -221,6 +221,20 @@ cpu_stat() {
     print t - $5 - $6, t, $9 }' /proc/stat
 }
 
+# http_wait PID -> "ns n": run-queue wait summed over libmicrohttpd's pool
+# threads (named MHD-worker) and their number, from /proc/.../schedstat.
+http_wait() {
+  local t comm run wait n=0 sum=0
+  for t in "/proc/$1/task/"*; do
+    { read -r comm <"$t/comm"; } 2>/dev/null || continue
+    if [[ $comm != MHD-worker ]]; then continue; fi
+    { read -r run wait _ <"$t/schedstat"; } 2>/dev/null || continue
+    sum=$((sum + wait))
+    n=$((n + 1))
+  done
+  echo "$sum $n"
+}
+
 # run_wrk LABEL THREADS CONNS PATH [HEADER]: one wrk run, appends a row.
 # Besides wrk's figures it records the daemon's CPU time and how busy the
 # daemon's CPU (CPU 0 when pinned, else all CPUs) was in total, so load
@@ -229,11 +243,12 @@ ROWS=()
 declare -A RESULT
 run_wrk() {
   local label=$1 threads=$2 conns=$3 path=$4 header=${5:-}
-  local out="$WORK/wrk-${#ROWS[@]}.txt" c0 c1 s0 s1 w0 w1
+  local out="$WORK/wrk-${#ROWS[@]}.txt" c0 c1 s0 s1 w0 w1 q0 q1
   local -a hdr=()
   if [[ -n $header ]]; then hdr=(-H "$header"); fi
   check_time_cap
   c0=$(cpu_ticks "$DPID")
+  q0=$(http_wait "$DPID")
   s0=$(cpu_stat "$CPU_LINE")
   w0=${EPOCHREALTIME/./}
   timeout $((DURATION + 10)) "${WRK_PIN[@]}" wrk "-t$threads" "-c$conns" \
@@ -241,12 +256,13 @@ run_wrk() {
     >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
   w1=${EPOCHREALTIME/./}
   c1=$(cpu_ticks "$DPID")
+  q1=$(http_wait "$DPID")
   s1=$(cpu_stat "$CPU_LINE")
   if [[ -n $RAW_DIR ]]; then cp "$out" "$RAW_DIR/"; fi
   local row
   row=$(awk -v label="$label" -v tc="-t$threads -c$conns" \
     -v ticks=$((c1 - c0)) -v hz="$CLK_TCK" -v wall_us=$((w1 - w0)) \
-    -v s0="$s0" -v s1="$s1" '
+    -v s0="$s0" -v s1="$s1" -v q0="$q0" -v q1="$q1" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
@@ -262,19 +278,23 @@ run_wrk() {
     }
     /^ +50% / { p50 = ms($2) }
     /^ +99% / { p99 = ms($2) }
-    / requests in / { n = $1; secs = $4 + 0; rd = bytes($5) }
+    / requests in / { n = $1; rd = bytes($5) }
     /^Requests\/sec:/ { rps = $2 }
     /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
     /Non-2xx or 3xx/ { err += $5 }
     END {
       split(s0, a, " "); split(s1, b, " ")
+      split(q0, c, " "); split(q1, d, " ")
+      qw = "n/a"
+      if (d[2])
+        qw = sprintf("%.0f%%", 100 * (d[1] - c[1]) / d[2] / (wall_us * 1000))
       dt = b[2] - a[2]
       busy = dt ? (b[1] - a[1]) / dt : 0
       steal = dt ? (b[3] - a[3]) / dt : 0
       cpu = ticks / hz / (wall_us / 1e6)
       per = ticks ? n / (ticks / hz) : 0
-      printf "%s|%s|%.0f|%.3f|%.3f|%.0f|%d|%.0f%%|%.0f%%|%.0f%%|%.0f\n", \
-        label, tc, rps, p50, p99, n ? rd / n : 0, err, cpu * 100, \
+      printf "%s|%s|%.0f|%.3f|%.3f|%.0f|%d|%.0f%%|%s|%.0f%%|%.0f%%|%.0f\n", \
+        label, tc, rps, p50, p99, n ? rd / n : 0, err, cpu * 100, qw, \
         busy * 100, steal * 100, per
     }' "$out")
   ROWS+=("$row")
@@ -285,7 +305,7 @@ run_wrk() {
 CLK_TCK=$(getconf CLK_TCK)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STAT_BEFORE=$(cpu_stat cpu)
-echo "bench: $($BIN --version), $PIN_NOTE, wrk ${DURATION}s per run" >&2
+echo "bench: $("$BIN" --version), $PIN_NOTE, wrk ${DURATION}s per run" >&2
 
 # ---- 1. start-up ----
 echo "bench: $STARTS cold starts with the /dev/tcp probe" >&2
@@ -333,20 +353,24 @@ for path in /api/workers/status /api/workers/status/html \
   run_wrk "GET $path" 2 32 "$path"
 done
 
-ETAG=$("${CURL[@]}" -D - -o /dev/null "http://127.0.0.1:$PORT/api/workers/status" |
+STATUS_URL="http://127.0.0.1:$PORT/api/workers/status"
+ETAG=$("${CURL[@]}" -D - -o /dev/null "$STATUS_URL" |
   awk 'tolower($1) == "etag:" { sub(/\r$/, ""); print $2 }')
 [[ -n $ETAG ]] || die "/api/workers/status sent no ETag"
 CODE_BEFORE=$("${CURL[@]}" -o /dev/null -w '%{http_code}' \
-  -H "If-None-Match: $ETAG" "http://127.0.0.1:$PORT/api/workers/status")
+  -H "If-None-Match: $ETAG" "$STATUS_URL")
 run_wrk "GET /api/workers/status (If-None-Match)" 2 32 \
   /api/workers/status "If-None-Match: $ETAG"
 CODE_AFTER=$("${CURL[@]}" -o /dev/null -w '%{http_code}' \
-  -H "If-None-Match: $ETAG" "http://127.0.0.1:$PORT/api/workers/status")
+  -H "If-None-Match: $ETAG" "$STATUS_URL")
 
 RSS_LOAD=$(proc_field "$DPID" VmRSS)
 HWM_LOAD=$(proc_field "$DPID" VmHWM)
 RSS_ANON=$(proc_field "$DPID" RssAnon)
 RSS_FILE=$(proc_field "$DPID" RssFile)
+PSS_LOAD=$(awk '$1 == "Pss:" { print $2 }' "/proc/$DPID/smaps_rollup")
+USS_LOAD=$(awk '$1 ~ /^Private_(Clean|Dirty):$/ { s += $2 } END { print s }' \
+  "/proc/$DPID/smaps_rollup")
 STAT_AFTER=$(cpu_stat cpu)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 stop_daemon
@@ -361,7 +385,8 @@ verdict() { # VALUE OP LIMIT
   awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
     ok = op == ">=" ? v >= l : v <= l; print ok ? "met" : "**missed**" }'
 }
-IFS='|' read -r _ _ S32_RPS _ S32_P99 _ <<<"${RESULT[GET /api/workers/status 32]}"
+IFS='|' read -r _ _ S32_RPS _ S32_P99 _ \
+  <<<"${RESULT[GET /api/workers/status 32]}"
 
 STEAL=$(awk -v a="$STAT_BEFORE" -v b="$STAT_AFTER" 'BEGIN {
   split(a, x, " "); split(b, y, " "); dt = y[2] - x[2]
@@ -370,6 +395,9 @@ STEAL=$(awk -v a="$STAT_BEFORE" -v b="$STAT_AFTER" 'BEGIN {
 BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' \
   "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+DEBIAN=$(cat /etc/debian_version 2>/dev/null || echo '?')
+WRK_VERSION=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true) # exits 1
+DAEMON=$("$BIN" --version)
 if [[ $PIN == 1 ]]; then CPU_COL="CPU 0 busy"; else CPU_COL="all CPUs busy"; fi
 
 cat <<EOF
@@ -377,24 +405,29 @@ cat <<EOF
 ### Environment
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
-- Machine: $NPROC vCPU ($CPU_MODEL), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')
-- wrk: $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'), keep-alive, ${DURATION} s per run, \`--latency\`
-- Daemon: $($BIN --version) from \`$BUILD_DIR\` (build type ${BUILD_TYPE:-?}), ${THREADS} threads; every worker unit enabled; external services on the closed port 127.0.0.1:9
+- Machine: $NPROC vCPU ($CPU_MODEL), kernel $(uname -r), Debian $DEBIAN
+- wrk: $WRK_VERSION, keep-alive, ${DURATION} s per run, \`--latency\`
+- Daemon: $DAEMON from \`$BUILD_DIR\` (build type ${BUILD_TYPE:-?}),
+  ${THREADS} threads; every worker unit enabled; external services on the
+  closed port 127.0.0.1:9
 - Pinning: $PIN_NOTE
-- Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER; whole machine during the run: $STEAL
+- Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER;
+  whole machine during the run: $STEAL
 
 ### Throughput and latency
 
-"server CPU" is the daemon's CPU time over the run's wall time; "$CPU_COL"
-includes everything else running there (other engineers' builds), and
-"steal" is time the hypervisor gave to other guests.
+"server CPU" is the daemon's CPU time over the run's wall time. "HTTP thread
+wait" is the time an HTTP pool thread sat runnable but without a CPU (run
+queue, /proc/PID/task/*/schedstat), per thread, as a share of wall time.
+"$CPU_COL" includes everything else running there (other engineers'
+builds); "steal" is time the hypervisor gave to other guests.
 
-| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | $CPU_COL | steal | req per server CPU-s |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | HTTP thread wait | $CPU_COL | steal | req per server CPU-s |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r a b c d e f g h i j k <<<"$row"
-  echo "| $a | \`$b\` | $c | $d | $e | $f | $g | $h | $i | $j | $k |"
+  IFS='|' read -r a b c d e f g h i j k l <<<"$row"
+  echo "| $a | \`$b\` | $c | $d | $e | $f | $g | $h | $i | $j | $k | $l |"
 done
 cat <<EOF
 
@@ -413,6 +446,7 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 | VmRSS after the wrk runs | $(mib "$RSS_LOAD") ($RSS_LOAD kB) |
 | of which RssAnon / RssFile | $(mib "$RSS_ANON") / $(mib "$RSS_FILE") |
 | VmHWM after the wrk runs | $(mib "$HWM_LOAD") ($HWM_LOAD kB) |
+| PSS / private (USS) after the wrk runs | $(mib "$PSS_LOAD") / $(mib "$USS_LOAD") |
 
 ### Targets
 

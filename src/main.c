@@ -144,7 +144,7 @@ static void split_listen(const char *listen, char *host, size_t n, int *port)
     hlen = n - 1;
   memcpy(host, listen, hlen);
   host[hlen] = '\0';
-  *port = atoi(colon + 1);
+  *port = (int)strtol(colon + 1, NULL, 10); /* validated: 0-65535 */
 }
 
 int main(int argc, char **argv)

@@ -203,12 +203,13 @@ static void render_state_cell(struct buf *out, enum unit_state st)
 static void render_last_run_cell(struct buf *out, int64_t now_ms,
                                  const struct unit_snapshot *s)
 {
-  char rel[RELTIME_MAX], dur[48];
+  char rel[RELTIME_MAX];
   buf_puts(out, "<td lang=\"de\">");
   html_escape(out, reltime_de(now_ms, s->last_start_ms, rel, sizeof rel));
   bool finished = s->state != UNIT_ACTIVE && s->last_start_ms > 0 &&
                   s->last_end_ms >= s->last_start_ms;
   if (finished) {
+    char dur[48];
     fmt_duration(dur, sizeof dur, s->last_duration_ms);
     buf_puts(out, " <span class=\"muted\">(");
     html_escape(out, dur);

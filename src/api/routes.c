@@ -32,6 +32,10 @@ static const struct http_route core_routes[] = {
   {"GET", "/static/*", pages_static},
 };
 
+typedef const struct http_route *(*domain_routes_fn)(size_t *count);
+static const domain_routes_fn domains[] = {
+  api_spotify_routes, api_downloads_routes, api_library_routes};
+
 const struct http_route *api_routes(size_t *count)
 {
   static struct http_route *all;
@@ -40,8 +44,6 @@ const struct http_route *api_routes(size_t *count)
     *count = n_all;
     return all;
   }
-  const struct http_route *(*const domains[])(size_t *) = {
-    api_spotify_routes, api_downloads_routes, api_library_routes};
   size_t n = sizeof core_routes / sizeof core_routes[0];
   all = xmalloc(n * sizeof *all);
   memcpy(all, core_routes, sizeof core_routes);

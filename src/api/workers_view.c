@@ -349,15 +349,39 @@ static void html_interval(char *out, size_t n, int64_t seconds)
     snprintf(out, n, "%" PRId64 " s", seconds);
 }
 
+static void html_automation(struct buf *b, const struct workers_model *m)
+{
+  char line[512];
+  static const char *const labels[3] = {"Watchlist", "Diskografie",
+                                        "Qualitäts-Upgrade"};
+  int running = 0;
+  for (int i = 0; i < 3; i++)
+    running += m->units[automation_units[i]].running;
+  snprintf(line, sizeof line, "%d von 3 Workern aktiv", running);
+  html_line(b, line);
+  for (int i = 0; i < 3; i++) {
+    const struct unit_snapshot *s = &m->units[automation_units[i]];
+    snprintf(line, sizeof line, "%s: %s", labels[i],
+             workers_state_de(unit_status(s).status));
+    html_line(b, line);
+    if (s->last_error[0]) {
+      snprintf(line, sizeof line, "%s: %s", labels[i], s->last_error);
+      html_line(b, line);
+    }
+  }
+}
+
 /* The worker's key details as German lines. */
 static void html_details(struct buf *b, const struct workers_model *m,
                          enum view_worker w, int64_t now_ms)
 {
   char line[512], every[32], r1[RELTIME_MAX], r2[RELTIME_MAX], r3[RELTIME_MAX];
-  const struct unit_snapshot *u =
-    w == VIEW_AUTOMATION ? NULL : &m->units[single_unit[w]];
-  if (u)
-    html_interval(every, sizeof every, u->interval_s);
+  if (w == VIEW_AUTOMATION) {
+    html_automation(b, m);
+    return;
+  }
+  const struct unit_snapshot *u = &m->units[single_unit[w]];
+  html_interval(every, sizeof every, u->interval_s);
   switch (w) {
   case VIEW_TOKEN_REFRESH:
     snprintf(line, sizeof line, "Prüfung alle %s · erneuert %" PRId64
@@ -386,26 +410,6 @@ static void html_details(struct buf *b, const struct workers_model *m,
              reltime_de(now_ms, u->times[DM_LAST_POLL], r1, sizeof r1));
     html_line(b, line);
     break;
-  case VIEW_AUTOMATION: {
-    static const char *const labels[3] = {"Watchlist", "Diskografie",
-                                          "Qualitäts-Upgrade"};
-    int running = 0;
-    for (int i = 0; i < 3; i++)
-      running += m->units[automation_units[i]].running;
-    snprintf(line, sizeof line, "%d von 3 Workern aktiv", running);
-    html_line(b, line);
-    for (int i = 0; i < 3; i++) {
-      const struct unit_snapshot *s = &m->units[automation_units[i]];
-      snprintf(line, sizeof line, "%s: %s", labels[i],
-               workers_state_de(unit_status(s).status));
-      html_line(b, line);
-      if (s->last_error[0]) {
-        snprintf(line, sizeof line, "%s: %s", labels[i], s->last_error);
-        html_line(b, line);
-      }
-    }
-    return;
-  }
   case VIEW_CLEANUP:
     snprintf(line, sizeof line, "%sZuletzt: %s · %" PRId64
              " Dateien gelöscht · %" PRId64 " Bytes frei",

@@ -1060,7 +1060,7 @@ static json_t *value_json(enum setting_id id, const char *text, int64_t num)
   if (d->flags & SF_SECRET)
     return json_string(text && text[0] ? SETTING_SECRET_MASK : "");
   if (d->type == ST_BOOL)
-    return json_boolean(num);
+    return num ? json_true() : json_false();
   if (d->type == ST_INT)
     return json_integer(num);
   return text_json(text ? text : "");
@@ -1116,7 +1116,7 @@ static json_t *choices_json(const char *choices)
 static json_t *schema_entry(enum setting_id id)
 {
   const struct setting_def *d = &settings_defs[id];
-  char canon[SETTING_STR_MAX];
+  char canon[SETTING_STR_MAX] = "";
   int64_t num = 0;
   if (check_value(id, d->def, canon, &num, NULL, 0) != SS_OK)
     snprintf(canon, sizeof canon, "%s", d->def);

@@ -168,7 +168,7 @@ static int stmt_exec(struct db *db, sqlite3_stmt *st, const char *what)
 
 static int stmt_run(struct db *db, enum stmt_id id, const char *what)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = stmt_get(db, id, &st);
   return rc ? rc : stmt_exec(db, st, what);
 }
@@ -276,7 +276,7 @@ void db_close(struct db *db)
 
 static int user_version(struct db *db, int *version)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st,
                          NULL) != SQLITE_OK)
     return db_fail(db, "user_version");
@@ -352,7 +352,7 @@ int db_migrate(struct db *db, int *version)
 
 int db_settings_load(struct db *db, db_setting_fn fn, void *arg)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = db_usable(db);
   if (rc || !fn)
     return rc ? rc : SS_EINVAL;
@@ -376,7 +376,7 @@ int db_settings_load(struct db *db, db_setting_fn fn, void *arg)
 static int setting_put(struct db *db, const char *key, const char *value,
                        int64_t now)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = stmt_get(db, ST_SETTING_PUT, &st);
   if (rc)
     return rc;
@@ -417,7 +417,7 @@ int db_settings_store(struct db *db, const char *const *keys,
 int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
                          void *arg)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = db_usable(db);
   if (rc || !unit || !fn)
     return rc ? rc : SS_EINVAL;
@@ -445,7 +445,7 @@ int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
 static int field_put(struct db *db, const char *unit,
                      const struct db_field *f, int64_t now)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = stmt_get(db, ST_STATE_PUT, &st);
   if (rc)
     return rc;
@@ -504,7 +504,7 @@ int db_worker_state_store(struct db *db, const char *unit,
 static int run_insert(struct db *db, const char *unit,
                       const struct db_run *run)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = stmt_get(db, ST_RUN_INSERT, &st);
   if (rc)
     return rc;
@@ -526,7 +526,7 @@ static int run_insert(struct db *db, const char *unit,
 
 static int run_trim(struct db *db, const char *unit)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = stmt_get(db, ST_RUN_TRIM, &st);
   if (rc)
     return rc;
@@ -583,7 +583,7 @@ static void run_from_row(struct db_run *r, sqlite3_stmt *st)
 int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
                         size_t max, size_t *count)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = db_usable(db);
   if (rc || !unit || !count || (max && !out))
     return rc ? rc : SS_EINVAL;

@@ -65,8 +65,28 @@ static bool settled(json_t *doc, void *arg)
   return true;
 }
 
+/* Every enabled unit has finished its start-up run. */
+static bool first_runs_done(json_t *doc, void *arg)
+{
+  static const char *const enabled[] = {"token_refresh", "spotify_sync",
+                                        "download_monitor"};
+  (void)arg;
+  for (size_t i = 0; i < 3; i++) {
+    json_t *u = it_unit(doc, enabled[i]);
+    json_t *h = json_object_get(u, "history");
+    json_t *st = json_object_get(u, "state");
+    if (!json_is_array(h) || json_array_size(h) < 1 || !json_is_string(st) ||
+        strcmp(json_string_value(st), "idle") != 0)
+      return false;
+  }
+  return true;
+}
+
+/* Waits for the resting state (so later reads see the same document). */
 static json_t *settled_status(struct it_fixture *f)
 {
+  assert_true(it_wait_json(it_url(f, "/api/workers"), first_runs_done, NULL,
+                           SETTLE_MS, NULL));
   assert_true(it_wait_json(it_url(f, "/api/workers/status"), settled, NULL,
                            SETTLE_MS, NULL));
   json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
@@ -79,7 +99,7 @@ static void assert_content_type(const struct hc_resp *r, const char *prefix)
   char ct[128] = "";
   assert_true(hc_header(r, "Content-Type", ct, sizeof ct));
   if (strncasecmp(ct, prefix, strlen(prefix)) != 0)
-    fprintf(stderr, "Content-Type \"%s\", expected \"%s...\"\n", ct, prefix);
+    fprintf(stderr, "error: Content-Type \"%s\", expected \"%s...\"\n", ct, prefix);
   assert_true(strncasecmp(ct, prefix, strlen(prefix)) == 0);
 }
 
@@ -89,13 +109,13 @@ static void assert_exact_keys(json_t *obj, const char *const *want, size_t n)
   assert_true(json_is_object(obj));
   for (size_t i = 0; i < n; i++) {
     if (!json_object_get(obj, want[i]))
-      fprintf(stderr, "missing key \"%s\"\n", want[i]);
+      fprintf(stderr, "error: missing key \"%s\"\n", want[i]);
     assert_non_null(json_object_get(obj, want[i]));
   }
   if (json_object_size(obj) != n) {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) fprintf(stderr, "  has key %s\n", k);
+    json_object_foreach(obj, k, v) fprintf(stderr, "error:   has key %s\n", k);
   }
   assert_int_equal(json_object_size(obj), n);
 }
@@ -401,7 +421,7 @@ static void check_html_unit(const struct html_el *el,
   const char *const others[] = {"wk-idle", "wk-active", "wk-error",
                                 "wk-stopped"};
   if (!el_has_class(el, c->icon_class) || !el_has_class(el, own))
-    fprintf(stderr, "unit %s: %.*s\n", c->key, (int)el->len, el->start);
+    fprintf(stderr, "error: unit %s: %.*s\n", c->key, (int)el->len, el->start);
   assert_true(el_has_class(el, "bi"));
   assert_true(el_has_class(el, c->icon_class));
   assert_true(el_has_class(el, own));
@@ -437,7 +457,7 @@ static void test_status_html_fragment(void **state)
 
   size_t n = find_elements(html, "wk-unit", units, 16);
   if (n != N_WORKERS)
-    fprintf(stderr, "%zu .wk-unit elements in:\n%s\n", n, html);
+    fprintf(stderr, "error: %zu .wk-unit elements in:\n%s\n", n, html);
   assert_int_equal(n, N_WORKERS);
   for (size_t i = 0; i < N_WORKERS; i++)
     check_html_unit(&units[i], &contract[i]);
@@ -538,7 +558,7 @@ static void test_units_list(void **state)
     json_t *u = json_array_get(arr, i);
     for (size_t j = 0; j < sizeof fields / sizeof fields[0]; j++) {
       if (!json_object_get(u, fields[j]))
-        fprintf(stderr, "unit %s lacks %s\n", units[i].key, fields[j]);
+        fprintf(stderr, "error: unit %s lacks %s\n", units[i].key, fields[j]);
       assert_non_null(json_object_get(u, fields[j]));
     }
     IT_ASSERT_JSON_STR(u, "key", units[i].key);
@@ -632,7 +652,7 @@ static void test_etag_changes_with_state(void **state)
 static void assert_reused(const struct hc_resp *r, long port)
 {
   if (r->new_connections != 0)
-    fprintf(stderr, "HTTP %ld opened a new connection\n", r->status);
+    fprintf(stderr, "error: HTTP %ld opened a new connection\n", r->status);
   assert_int_equal(r->new_connections, 0);
   assert_int_equal(r->local_port, port);
 }
@@ -699,21 +719,21 @@ static int check_error_case(struct it_fixture *f, const struct error_case *c)
   char allow[128] = "";
   int bad = 0;
   if (hc_request(c->method, it_url(f, c->path), NULL, NULL, &f->r) != SS_OK)
-    return fprintf(stderr, "%s %s: %s\n", c->method, c->path, f->r.error), 1;
+    return fprintf(stderr, "error: %s %s: %s\n", c->method, c->path, f->r.error), 1;
   if (f->r.status != c->status) {
-    fprintf(stderr, "%s %s: HTTP %ld, expected %d: %.200s\n", c->method,
+    fprintf(stderr, "error: %s %s: HTTP %ld, expected %d: %.200s\n", c->method,
             c->path, f->r.status, c->status, buf_cstr(&f->r.body));
     bad = 1;
   }
   json_t *doc = it_parse(&f->r);
   if (!json_is_string(json_object_get(doc, "error"))) {
-    fprintf(stderr, "%s %s: no JSON error body\n", c->method, c->path);
+    fprintf(stderr, "error: %s %s: no JSON error body\n", c->method, c->path);
     bad = 1;
   }
   json_decref(doc);
   if (c->allow && (!hc_header(&f->r, "Allow", allow, sizeof allow) ||
                    !strstr(allow, c->allow) || strstr(allow, c->method))) {
-    fprintf(stderr, "%s %s: Allow \"%s\", expected it to list %s only\n",
+    fprintf(stderr, "error: %s %s: Allow \"%s\", expected it to list %s only\n",
             c->method, c->path, allow, c->allow);
     bad = 1;
   }

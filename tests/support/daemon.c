@@ -400,6 +400,15 @@ static int launch(struct test_daemon *d)
   return wait_port(d);
 }
 
+int daemon_prepare(struct test_daemon *d, const char *ini_text)
+{
+  if (make_root(d) != SS_OK) {
+    fprintf(stderr, "[daemon] cannot create a temporary folder\n");
+    return SS_EIO;
+  }
+  return daemon_write_config(d, ini_text);
+}
+
 int daemon_start(struct test_daemon *d, const char *ini_text,
                  const char *const *extra_env)
 {

@@ -61,6 +61,9 @@ const char *daemon_binary(void);
  */
 int daemon_start(struct test_daemon *d, const char *ini_text,
                  const char *const *extra_env);
+/* Creates the folder (first call) and writes the config from ini_text
+ * (NULL = empty) without starting anything, e.g. for daemon_run_cli. */
+int daemon_prepare(struct test_daemon *d, const char *ini_text);
 /* Rewrites the config file (for the next start). */
 int daemon_write_config(struct test_daemon *d, const char *ini_text);
 

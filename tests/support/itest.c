@@ -47,7 +47,7 @@ static bool stderr_clean(const struct test_daemon *d)
   daemon_read_stderr(d, &b);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (strstr(buf_cstr(&b), bad[i])) {
-      fprintf(stderr, "daemon stderr contains \"%s\":\n%.4000s\n", bad[i],
+      fprintf(stderr, "error: daemon stderr contains \"%s\":\n%.4000s\n", bad[i],
               buf_cstr(&b));
       clean = false;
       break;
@@ -62,12 +62,12 @@ int it_teardown(void **state)
   int rc = 0;
   bool was_running = f->d.pid > 0;
   if (was_running && !daemon_alive(&f->d)) {
-    fprintf(stderr, "teardown: the daemon died during the test\n");
+    fprintf(stderr, "error: teardown: the daemon died during the test\n");
     rc = -1;
   } else if (was_running) {
     int status = daemon_stop(&f->d);
     if (status != 0) {
-      fprintf(stderr, "teardown: SIGTERM gave exit status %d\n", status);
+      fprintf(stderr, "error: teardown: SIGTERM gave exit status %d\n", status);
       rc = -1;
     }
   }
@@ -91,7 +91,7 @@ json_t *it_parse(const struct hc_resp *r)
   json_error_t err;
   json_t *doc = json_loadb(buf_cstr(&r->body), r->body.len, 0, &err);
   if (!doc)
-    fprintf(stderr, "invalid JSON (%s at %d): %.1000s\n", err.text,
+    fprintf(stderr, "error: invalid JSON (%s at %d): %.1000s\n", err.text,
             err.position, buf_cstr(&r->body));
   return doc;
 }
@@ -101,7 +101,7 @@ json_t *it_get_json(const char *url, long *status)
   struct hc_resp r = {0};
   json_t *doc = NULL;
   if (hc_get(url, &r) != SS_OK)
-    fprintf(stderr, "GET %s failed: %s\n", url, r.error);
+    fprintf(stderr, "error: GET %s failed: %s\n", url, r.error);
   else
     doc = it_parse(&r);
   if (status)

@@ -85,7 +85,7 @@ size_t it_count(const char *hay, const char *needle);
 #define IT_ASSERT_STATUS(resp, want)                                           \
   do {                                                                         \
     if ((resp)->status != (long)(want))                                        \
-      fprintf(stderr, "HTTP %ld, expected %d (%s): %.2000s\n",                \
+      fprintf(stderr, "error: HTTP %ld, expected %d (%s): %.2000s\n",                \
               (resp)->status, (int)(want), (resp)->error,                      \
               buf_cstr(&(resp)->body));                                        \
     assert_int_equal((resp)->status, (want));                                  \
@@ -96,7 +96,7 @@ size_t it_count(const char *hay, const char *needle);
   do {                                                                         \
     json_t *v_ = json_object_get((obj), (key));                                \
     if (!json_is_string(v_) || strcmp(json_string_value(v_), (want)) != 0)     \
-      fprintf(stderr, "%s: expected \"%s\", got %s\n", (key), (want),          \
+      fprintf(stderr, "error: %s: expected \"%s\", got %s\n", (key), (want),          \
               v_ ? (json_is_string(v_) ? json_string_value(v_)                 \
                                        : "(not a string)")                     \
                  : "(missing)");                                               \
@@ -109,7 +109,7 @@ size_t it_count(const char *hay, const char *needle);
   do {                                                                         \
     json_t *v_ = json_object_get((obj), (key));                                \
     if (!json_is_integer(v_))                                                  \
-      fprintf(stderr, "%s: expected integer %lld\n", (key),                    \
+      fprintf(stderr, "error: %s: expected integer %lld\n", (key),                    \
               (long long)(want));                                              \
     assert_true(json_is_integer(v_));                                          \
     assert_int_equal(json_integer_value(v_), (want));                          \
@@ -120,7 +120,7 @@ size_t it_count(const char *hay, const char *needle);
   do {                                                                         \
     json_t *v_ = json_object_get((obj), (key));                                \
     if (!json_is_boolean(v_) || json_is_true(v_) != (bool)(want))              \
-      fprintf(stderr, "%s: expected %s\n", (key),                              \
+      fprintf(stderr, "error: %s: expected %s\n", (key),                              \
               (want) ? "true" : "false");                                      \
     assert_true(json_is_boolean(v_));                                          \
     assert_int_equal(json_is_true(v_), (bool)(want));                          \
