@@ -43,7 +43,7 @@ static int parse_port(const char *text, int *out)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *flag = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
     int *port = NULL;
@@ -67,7 +67,6 @@ static int parse_args(int argc, char **argv, struct options *o)
       return SS_EINVAL;
     if (port && parse_port(val, port) != SS_OK)
       return SS_EINVAL;
-    i++;
   }
   return SS_OK;
 }

@@ -67,7 +67,8 @@ static void assert_rejected(const struct cli_result *res,
   assert_int_equal(line_count(err), 1);
   for (size_t i = 0; names[i]; i++) {
     if (!strstr(err, names[i]))
-      fprintf(stderr, "error: stderr does not name \"%s\": %s\n", names[i], err);
+      fprintf(stderr, "error: stderr does not name \"%s\": %s\n", names[i],
+              err);
     assert_non_null(strstr(err, names[i]));
   }
 }
@@ -314,7 +315,8 @@ static void test_startup_not_blocked_by_probe(void **state)
   buf_free(&ini);
   assert_int_equal(rc, SS_OK);
   if (f->d.start_ms >= 1000)
-    fprintf(stderr, "error: port file after %lld ms\n", (long long)f->d.start_ms);
+    fprintf(stderr, "error: port file after %lld ms\n",
+            (long long)f->d.start_ms);
   assert_true(f->d.start_ms < 1000);
   assert_int_equal(hc_get(it_url(f, "/api/workers/services"), &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);

@@ -162,8 +162,9 @@ static void test_counters_survive_runs(void **state)
   struct it_fixture *f = *state;
   start_seeded(f, NULL);
   assert_int_equal(
-      it_patch_settings(f, "{\"automation.cleanup_enabled\": true,"
-                           " \"automation.duplicate_detection_enabled\": true}"),
+      it_patch_settings(f, "{\"automation.cleanup_enabled\": true, "
+                           "\"automation.duplicate_detection_enabled\": "
+                           "true}"),
       SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(wait_history(f, "cleanup", 1, 2000));
@@ -201,8 +202,8 @@ static void test_run_now_records_history(void **state)
     int64_t asked = clock_wall_ms();
     assert_int_equal(run_now(f, units[i]), 202);
     if (!wait_history(f, units[i], before + 1, 2000))
-      fprintf(stderr, "error: %s: history stayed at %zu after run-now\n", units[i],
-              before);
+      fprintf(stderr, "error: %s: history stayed at %zu after run-now\n",
+              units[i], before);
     assert_true(wait_history(f, units[i], before + 1, 2000));
 
     json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);

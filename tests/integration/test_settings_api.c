@@ -242,8 +242,8 @@ static int run_bad_case(struct it_fixture *f, const struct bad_case *c)
   }
   json_t *fields = json_object_get(doc, "fields");
   if (c->field && !json_is_string(json_object_get(fields, c->field))) {
-    fprintf(stderr, "error: [%s] \"fields\" does not name %s: %.300s\n", c->name,
-            c->field, buf_cstr(&f->r.body));
+    fprintf(stderr, "error: [%s] \"fields\" does not name %s: %.300s\n",
+            c->name, c->field, buf_cstr(&f->r.body));
     bad++;
   }
   json_decref(doc);
@@ -437,7 +437,8 @@ static void test_get_lists_every_setting(void **state)
   for (size_t i = 0; i < S__COUNT; i++) {
     json_t *v = json_object_get(s, settings_defs[i].key);
     if (!v)
-      fprintf(stderr, "error: GET /api/settings lacks %s\n", settings_defs[i].key);
+      fprintf(stderr, "error: GET /api/settings lacks %s\n",
+              settings_defs[i].key);
     assert_non_null(v);
     check_setting_type(v, &settings_defs[i]);
   }

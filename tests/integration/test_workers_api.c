@@ -99,7 +99,8 @@ static void assert_content_type(const struct hc_resp *r, const char *prefix)
   char ct[128] = "";
   assert_true(hc_header(r, "Content-Type", ct, sizeof ct));
   if (strncasecmp(ct, prefix, strlen(prefix)) != 0)
-    fprintf(stderr, "error: Content-Type \"%s\", expected \"%s...\"\n", ct, prefix);
+    fprintf(stderr, "error: Content-Type \"%s\", expected \"%s...\"\n", ct,
+            prefix);
   assert_true(strncasecmp(ct, prefix, strlen(prefix)) == 0);
 }
 
@@ -115,7 +116,7 @@ static void assert_exact_keys(json_t *obj, const char *const *want, size_t n)
   if (json_object_size(obj) != n) {
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) fprintf(stderr, "error:   has key %s\n", k);
+    json_object_foreach(obj, k, v) fprintf(stderr, "  has key %s\n", k);
   }
   assert_int_equal(json_object_size(obj), n);
 }
@@ -718,8 +719,11 @@ static int check_error_case(struct it_fixture *f, const struct error_case *c)
 {
   char allow[128] = "";
   int bad = 0;
-  if (hc_request(c->method, it_url(f, c->path), NULL, NULL, &f->r) != SS_OK)
-    return fprintf(stderr, "error: %s %s: %s\n", c->method, c->path, f->r.error), 1;
+  if (hc_request(c->method, it_url(f, c->path), NULL, NULL, &f->r) !=
+      SS_OK) {
+    fprintf(stderr, "error: %s %s: %s\n", c->method, c->path, f->r.error);
+    return 1;
+  }
   if (f->r.status != c->status) {
     fprintf(stderr, "error: %s %s: HTTP %ld, expected %d: %.200s\n", c->method,
             c->path, f->r.status, c->status, buf_cstr(&f->r.body));

@@ -661,7 +661,8 @@ static void mb_various_artists(const struct fake_req *req,
     fake_reply_set(
         rep, 200, "application/xml; charset=utf-8",
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><metadata "
-        "xmlns=\"http://musicbrainz.org/ns/mmd-2.0#\"><artist id=\"" FAKE_MB_VARIOUS_ARTISTS
+        "xmlns=\"http://musicbrainz.org/ns/mmd-2.0#\"><artist id=\""
+        FAKE_MB_VARIOUS_ARTISTS
         "\" type=\"Other\"><name>Various Artists</name><sort-name>Various "
         "Artists</sort-name></artist></metadata>");
     return;

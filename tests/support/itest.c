@@ -47,8 +47,8 @@ static bool stderr_clean(const struct test_daemon *d)
   daemon_read_stderr(d, &b);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (strstr(buf_cstr(&b), bad[i])) {
-      fprintf(stderr, "error: daemon stderr contains \"%s\":\n%.4000s\n", bad[i],
-              buf_cstr(&b));
+      fprintf(stderr, "error: daemon stderr contains \"%s\":\n%.4000s\n",
+              bad[i], buf_cstr(&b));
       clean = false;
       break;
     }
