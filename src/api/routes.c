@@ -18,7 +18,7 @@ static const struct http_route core_routes[] = {
   {"GET", "/api/workers/services", api_workers_services},
   {"GET", "/api/workers/services/detail", api_workers_services_detail},
   {"GET", "/api/workers", api_workers_list},
-  {"POST", "/api/workers/*", api_workers_run},
+  {"POST", "/api/workers/*/run", api_workers_run},
   /* Settings API */
   {"GET", "/api/settings", api_settings_get},
   {"PATCH", "/api/settings", api_settings_patch},

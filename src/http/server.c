@@ -440,12 +440,28 @@ static enum MHD_Result queue_error(struct http_req *req, int status,
 
 /* -------------------------------------------------------------- routing */
 
+/* A pattern matches exactly, except that a '*' at its end matches any rest
+ * of the path (prefix route) and a '*' elsewhere matches one non-empty path
+ * segment (e.g. "/api/workers/STAR/run"). */
 static bool route_path_matches(const char *pattern, const char *path)
 {
-  size_t n = strlen(pattern);
-  if (n && pattern[n - 1] == '*')
-    return !strncmp(pattern, path, n - 1);
-  return !strcmp(pattern, path);
+  while (*pattern) {
+    if (*pattern == '*') {
+      if (!pattern[1])
+        return true;
+      size_t seg = strcspn(path, "/");
+      if (!seg)
+        return false;
+      path += seg;
+      pattern++;
+      continue;
+    }
+    if (*pattern != *path)
+      return false;
+    pattern++;
+    path++;
+  }
+  return !*path;
 }
 
 static const struct http_route *find_route(const struct http_server *srv,

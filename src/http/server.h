@@ -6,8 +6,9 @@
  * those threads and must never wait on the network or on a worker.  The
  * server owns routing and the protocol rules so that handlers stay small:
  *
- *   - routes are matched exactly on the path (or by prefix for entries
- *     whose path ends in '*'); an unknown path is 404, a known path with a
+ *   - routes are matched exactly on the path; a trailing '*' matches any
+ *     rest (prefix route) and an inner '*' one path segment; an unknown
+ *     path is 404, a known path with a
  *     wrong method is 405 with an Allow header;
  *   - request bodies are read into a capped buffer (HTTP_BODY_MAX); a larger
  *     body is 413 before the handler runs;
@@ -56,7 +57,7 @@ typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp,
 
 struct http_route {
   const char *method; /* "GET", "POST", "PATCH", "DELETE", ... */
-  const char *path;   /* exact, or prefix when it ends in '*' */
+  const char *path;   /* exact; a trailing * is a prefix, an inner * one segment */
   http_handler_fn fn;
 };
 
