@@ -10,8 +10,11 @@ mode=${1:-all}
 
 build_pkgs=(build-essential pkg-config cmake ninja-build
   libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
-  libjansson-dev libinih-dev libxxhash-dev nodejs npm)
-test_pkgs=(libcmocka-dev curl clang valgrind wrk chromium procps)
+  libjansson-dev libinih-dev libxxhash-dev libutf8proc-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  libchromaprint-dev nodejs npm)
+test_pkgs=(libcmocka-dev curl clang clang-tidy cppcheck valgrind wrk chromium
+  procps ffmpeg)
 
 want=("${build_pkgs[@]}")
 [ "$mode" = "--run" ] || want+=("${test_pkgs[@]}")
