@@ -50,17 +50,18 @@ static char *row_of(const char *key)
   return row;
 }
 
-/* Cell i (0-based) of a Markdown row, trimmed; caller frees. */
+/* Cell i (0-based) of a Markdown row "| a | b \| c | d |", trimmed; an
+ * escaped pipe does not split cells.  Caller frees. */
 static char *cell(const char *row, int i)
 {
-  const char *p = row;
-  for (int k = 0; k <= i; k++) {
-    p = strchr(p, '|');
-    assert_non_null(p);
+  const char *p = strchr(row, '|');
+  assert_non_null(p);
+  p++;
+  for (int k = 0; k < i; k++) {
+    while (*p && !(*p == '|' && p[-1] != '\\'))
+      p++;
+    assert_true(*p == '|');
     p++;
-    /* skip escaped pipes inside a cell */
-    while (p[-2] == '\\')
-      p = strchr(p, '|') + 1;
   }
   const char *end = p;
   while (*end && !(*end == '|' && end[-1] != '\\'))
