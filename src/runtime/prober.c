@@ -245,6 +245,9 @@ static void *prober_main(void *arg)
   struct timespec next = deadline_after_s(settings_int(S_PROBE_INTERVAL_SECONDS));
 
   pthread_mutex_lock(&mu);
+  /* A change that arrives while a cycle runs may have been read half-way
+   * (e.g. a URL set and cleared again): such a cycle is redone. */
+  bool redo = wake;
   while (!atomic_load(&stopping)) {
     int timed_out = 0;
     while (!wake && !atomic_load(&stopping) && !timed_out)
@@ -254,12 +257,13 @@ static void *prober_main(void *arg)
       break;
     signature(now_sig, sizeof now_sig);
     bool changed = strcmp(sig, now_sig) != 0;
-    if (!changed && !timed_out) {
+    if (!changed && !timed_out && !redo) {
       /* Another setting changed; the interval may have. */
       next = deadline_after_s(settings_int(S_PROBE_INTERVAL_SECONDS));
       continue;
     }
     memcpy(sig, now_sig, sizeof sig);
+    redo = false;
     pthread_mutex_unlock(&mu);
     if (changed) {
       settings_str(S_MUSICBRAINZ_CONTACT, contact, sizeof contact);
@@ -269,6 +273,7 @@ static void *prober_main(void *arg)
     }
     probe_all(hc);
     pthread_mutex_lock(&mu);
+    redo = wake;
     next = deadline_after_s(settings_int(S_PROBE_INTERVAL_SECONDS));
   }
   pthread_mutex_unlock(&mu);

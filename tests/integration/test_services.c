@@ -60,7 +60,7 @@ static bool services_wait(struct it_fixture *f, struct svc want,
     json_t *doc = it_get_json(url, NULL);
     char *text = json_dumps(doc, JSON_COMPACT);
     fprintf(stderr,
-            "services never became {spotify:%d slskd:%d musicbrainz:%d "
+            "error: services never became {spotify:%d slskd:%d musicbrainz:%d "
             "coverart:%d} within %d ms; last: %s\n",
             want.spotify, want.slskd, want.musicbrainz, want.coverart,
             timeout_ms, text ? text : "(none)");
@@ -435,6 +435,51 @@ static void test_stopped_fake_and_patch_reprobes(void **state)
   wait_services(f, (struct svc){0, 0, 1, 0}, REPROBE_MS);
 }
 
+/*
+ * A change that lands while a probe cycle runs is never lost, even when a
+ * second change puts the setting back before the cycle ends: slskd.url is
+ * set (and probed: up) and cleared again inside one slow cycle; the answer
+ * must end as "not configured" = false.
+ */
+static void test_change_during_probe_cycle_not_lost(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_script slow = {.delay_ms = 1500};
+  char sp_url[256];
+  struct buf ini;
+  assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
+  buf_init(&ini, 8192);
+  fake_all_ini(&f->fa, NULL, &ini);
+  buf_puts(&ini, "[slskd]\napi_key = " SLSKD_KEY "\n"
+                 "[probe]\ninterval_seconds = 3600\n");
+  assert_int_equal(daemon_start(&f->d, buf_cstr(&ini), NULL), SS_OK);
+  buf_free(&ini);
+  /* The start-up cycle is over once coverart (probed last) is up. */
+  wait_services(f, (struct svc){1, 0, 1, 1}, UP_MS);
+  struct fake_http *sp = fake_spotify_http(f->fa.spotify);
+  struct fake_http *sk = fake_slskd_http(f->fa.slskd);
+  struct fake_http *mb = fake_musicbrainz_http(f->fa.musicbrainz);
+  fake_http_script(sp, NULL, "*", &slow);
+  fake_http_script(mb, NULL, "*", &slow);
+
+  /* A cycle starts (spotify first) and hangs on the spotify fake... */
+  uint64_t sp_seq = fake_http_seq(sp), sk_seq = fake_http_seq(sk);
+  uint64_t mb_seq = fake_http_seq(mb);
+  snprintf(sp_url, sizeof sp_url, "%s", fake_spotify_api_url(f->fa.spotify));
+  reprobe(f, "spotify.api_url", sp_url, sizeof sp_url);
+  assert_true(fake_http_wait_after(sp, NULL, "*", sp_seq, REPROBE_MS, NULL));
+  /* ...slskd gets configured and probed within that cycle... */
+  patch_str(f, "slskd.url", fake_slskd_url(f->fa.slskd));
+  assert_true(fake_http_wait_after(sk, "GET", "/api/v0/application", sk_seq,
+                                   REPROBE_MS, NULL));
+  /* ...and cleared again while the cycle hangs on MusicBrainz. */
+  assert_true(fake_http_wait_after(mb, NULL, "*", mb_seq, REPROBE_MS, NULL));
+  patch_str(f, "slskd.url", "");
+  fake_http_unscript(sp, NULL, NULL);
+  fake_http_unscript(mb, NULL, NULL);
+  wait_services(f, (struct svc){1, 0, 1, 1}, 2 * REPROBE_MS);
+}
+
 /* Probes repeat every probe.interval_seconds without any change. */
 static void test_probes_repeat_on_timer(void **state)
 {
@@ -515,6 +560,7 @@ int main(void)
       T(test_musicbrainz_rate_limited_is_up),
       T(test_spotify_status_rules),
       T(test_stopped_fake_and_patch_reprobes),
+      T(test_change_during_probe_cycle_not_lost),
       T(test_probes_repeat_on_timer),
       T(test_endpoint_instant_while_probe_hangs),
   };

@@ -16,6 +16,7 @@
 
 #include "config/settings.h"
 #include "core/err.h"
+#include "core/xalloc.h"
 #include "itest.h"
 
 #define FLIP_MS 1000 /* DECISIONS 6/14: effect within a second */
@@ -34,7 +35,7 @@ static char *settings_text(struct it_fixture *f)
   struct hc_resp r = {0};
   assert_int_equal(hc_get(it_url(f, "/api/settings"), &r), SS_OK);
   IT_ASSERT_STATUS(&r, 200);
-  char *text = strdup(buf_cstr(&r.body));
+  char *text = xstrdup(buf_cstr(&r.body));
   hc_resp_free(&r);
   return text;
 }
@@ -343,8 +344,7 @@ static void test_patch_range_message_names_bounds(void **state)
 static void test_oversized_body_413(void **state)
 {
   size_t n = 70 * 1024;
-  char *body = malloc(n + 64);
-  assert_non_null(body);
+  char *body = xmalloc(n + 64);
   int len = snprintf(body, 64, "{\"library.path\": \"");
   memset(body + len, 'a', n);
   strcpy(body + len + n, "\"}");

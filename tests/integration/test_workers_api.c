@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/xalloc.h"
 #include "itest.h"
 
 #define N_WORKERS 6
@@ -384,7 +385,7 @@ static size_t find_elements(const char *html, const char *cls,
 /* True when any start tag inside el has class token cls. */
 static bool el_has_class(const struct html_el *el, const char *cls)
 {
-  char *copy = strndup(el->start, el->len);
+  char *copy = xstrndup(el->start, el->len);
   bool found = false;
   for (const char *p = copy; !found && (p = strchr(p, '<'));) {
     const char *gt = strchr(p, '>');
@@ -400,7 +401,7 @@ static bool el_has_class(const struct html_el *el, const char *cls)
 static bool el_contains_any(const struct html_el *el,
                             const char *const *words)
 {
-  char *copy = strndup(el->start, el->len);
+  char *copy = xstrndup(el->start, el->len);
   bool found = false;
   for (size_t i = 0; words[i] && !found; i++)
     found = strstr(copy, words[i]) != NULL;

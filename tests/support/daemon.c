@@ -493,7 +493,9 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
 void daemon_cleanup(struct test_daemon *d)
 {
   daemon_kill9(d);
-  if (d->root[0] && strncmp(d->root, "/tmp/soulspot-it-", 17) == 0)
+  if (d->root[0] && getenv("SOULSPOT_KEEP_TMP"))
+    fprintf(stderr, "[daemon] kept %s\n", d->root);
+  else if (d->root[0] && strncmp(d->root, "/tmp/soulspot-it-", 17) == 0)
     nftw(d->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   free_strv(d->env);
   memset(d, 0, sizeof *d);

@@ -18,7 +18,8 @@
  *
  * Threading: call from the test's main thread only.
  * Ownership: struct test_daemon is embedded by the caller, zero-initialised;
- * daemon_cleanup() kills a running child, removes the folder and frees.
+ * daemon_cleanup() kills a running child, removes the folder (kept when
+ * SOULSPOT_KEEP_TMP is set, for debugging) and frees.
  */
 #ifndef SS_TEST_DAEMON_H
 #define SS_TEST_DAEMON_H
