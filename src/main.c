@@ -33,6 +33,7 @@
 #include "http/server.h"
 #include "runtime/prober.h"
 #include "runtime/runtime.h"
+#include "workers/workers.h"
 
 #define EXIT_USAGE 2
 
@@ -230,7 +231,7 @@ int main(int argc, char **argv)
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int64_t t0 = clock_mono_ms();
-  struct runtime_opts ropts = {.db_path = db_path};
+  struct runtime_opts ropts = {.db_path = db_path, .defs = workers_defs()};
   if (runtime_start(&ropts) != SS_OK || prober_start() != SS_OK) {
     fprintf(stderr, "soulspotd: cannot start workers\n");
     return 1;

@@ -33,7 +33,6 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "workers/workers.h"
 
 #define STAGGER_MS 100
 
@@ -488,7 +487,7 @@ static void on_settings_changed(void *arg)
 
 int runtime_start(const struct runtime_opts *opts)
 {
-  const struct unit_def *const *defs = opts->defs ? opts->defs : workers_defs();
+  const struct unit_def *const *defs = opts->defs;
   atomic_store(&shutting_down, false);
   runtime_db_path = opts->db_path ? xstrdup(opts->db_path) : NULL;
   /* Load persisted state before any thread or reader sees the units. */

@@ -98,7 +98,8 @@ struct unit_snapshot {
 
 struct runtime_opts {
   const char *db_path; /* each unit thread opens its own connection */
-  /* Unit definitions indexed by enum unit_id; NULL = workers_defs(). */
+  /* Unit definitions indexed by enum unit_id (workers_defs() in the
+   * daemon; fakes in tests). */
   const struct unit_def *const *defs;
 };
 

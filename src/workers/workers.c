@@ -15,10 +15,3 @@ static const struct unit_def *const defs[UNIT__COUNT] = {
 };
 
 const struct unit_def *const *workers_defs(void) { return defs; }
-
-bool workers_spotify_connected(void)
-{
-  /* The Spotify login (authorization-code flow with PKCE) stores tokens;
-   * until it exists no account can be connected. */
-  return false;
-}
