@@ -32,6 +32,8 @@
 #include <stdbool.h>
 
 #include "fake_http.h"
+#include "fake_slskd.h"
+#include "fake_spotify.h"
 
 #define FAKE_SECRET_MAX 256
 /* The MusicBrainz "Various Artists" entity, used as a connectivity check. */
@@ -39,41 +41,6 @@
 /* A release group the Cover Art Archive fake knows (and its release). */
 #define FAKE_CAA_RELEASE_GROUP "0b6c2da8-ac60-4663-beae-bd3dc6dea94a"
 #define FAKE_CAA_RELEASE "76df3287-6cda-33eb-8e9a-044b5e15ffdd"
-
-/* ---- Spotify ---- */
-struct fake_spotify_opts {
-  const char *client_id;     /* NULL = "test-client-id" */
-  const char *client_secret; /* NULL = "test-client-secret" */
-  const char *auth_code;     /* NULL = "test-auth-code" */
-  const char *refresh_token; /* NULL = "test-refresh-token" */
-};
-struct fake_spotify;
-int fake_spotify_start(struct fake_spotify **out, int port,
-                       const struct fake_spotify_opts *opts /* or NULL */);
-void fake_spotify_stop(struct fake_spotify *fs);
-struct fake_http *fake_spotify_http(struct fake_spotify *fs);
-/* Accounts base ("http://127.0.0.1:P") and Web API base (".../v1"). */
-const char *fake_spotify_accounts_url(const struct fake_spotify *fs);
-const char *fake_spotify_api_url(const struct fake_spotify *fs);
-/* Current access token ("" before the first token request). */
-void fake_spotify_access_token(struct fake_spotify *fs, char *out, size_t n);
-/* Makes the current access token answer 401 "The access token expired". */
-void fake_spotify_expire_access_token(struct fake_spotify *fs);
-/* Refresh token behaviour: revoke (invalid_grant "Refresh token revoked"),
- * rotate (a refresh reply carries a new refresh_token; default: omitted). */
-void fake_spotify_revoke_refresh_token(struct fake_spotify *fs);
-void fake_spotify_set_rotate_refresh(struct fake_spotify *fs, bool on);
-
-/* ---- slskd ---- */
-struct fake_slskd;
-/* api_key NULL or "" = authentication disabled (every request passes). */
-int fake_slskd_start(struct fake_slskd **out, int port, const char *api_key);
-void fake_slskd_stop(struct fake_slskd *fk);
-struct fake_http *fake_slskd_http(struct fake_slskd *fk);
-const char *fake_slskd_url(const struct fake_slskd *fk);
-void fake_slskd_set_api_key(struct fake_slskd *fk, const char *api_key);
-/* Soulseek network state reported by /server and /application. */
-void fake_slskd_set_logged_in(struct fake_slskd *fk, bool logged_in);
 
 /* ---- MusicBrainz ---- */
 enum fake_mb_mode {
