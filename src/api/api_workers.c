@@ -113,20 +113,9 @@ static void json_time_field(struct buf *b, const char *name, int64_t ms,
     buf_printf(b, ",\"%s_ms\":null", name);
   buf_printf(b, ",\"%s\":", name);
   if (ms > 0 && ms > now_ms) {
-    int64_t s = (ms - now_ms + 999) / 1000;
-    buf_printf(b, "\"in %" PRId64 " s\"", s);
+    json_str(b, reltime_until_de(now_ms, ms, rel, sizeof rel));
   } else {
     json_str(b, ms > 0 ? reltime_de(now_ms, ms, rel, sizeof rel) : "noch nie");
-  }
-}
-
-static const char *result_name(enum unit_run_result r)
-{
-  switch (r) {
-  case UNIT_RUN_OK: return "ok";
-  case UNIT_RUN_SKIPPED: return "skipped";
-  case UNIT_RUN_ERROR: return "error";
-  default: return "canceled";
   }
 }
 
@@ -149,7 +138,8 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
     json_time_field(b, "next_run", s.next_run_ms > 1 ? s.next_run_ms : 0, now);
     buf_printf(b, ",\"last_duration_ms\":%" PRId64 ",\"last_result\":\"%s\","
                   "\"runs\":%" PRIu64 ",\"last_error\":",
-               s.last_duration_ms, s.last_start_ms ? result_name(s.last_result)
+               s.last_duration_ms,
+               s.last_start_ms ? runtime_result_name(s.last_result)
                                                   : "none", (uint64_t)s.runs);
     if (s.last_error[0])
       json_str(b, s.last_error);

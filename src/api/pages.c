@@ -36,7 +36,7 @@
 /* Layout shell                                                        */
 /* ------------------------------------------------------------------ */
 
-enum page { PAGE_DASHBOARD, PAGE_SETTINGS };
+enum page { PAGE_DASHBOARD, PAGE_SETTINGS, PAGE_LIBRARY };
 
 static void render_head(struct buf *out, const char *title)
 {
@@ -80,6 +80,8 @@ static void render_sidebar(struct buf *out, enum page active)
                 "aria-hidden=\"true\"></i><span>SoulSpot</span></a>\n"
                 "<nav class=\"nav\" aria-label=\"Main\">\n");
   render_nav_link(out, "/", "bi-house", "Dashboard", active == PAGE_DASHBOARD);
+  render_nav_link(out, "/library/duplicates", "bi-copy", "Library",
+                  active == PAGE_LIBRARY);
   render_nav_link(out, "/settings", "bi-gear", "Settings",
                   active == PAGE_SETTINGS);
   /* The worker indicator: exactly the contract's polling template. */
@@ -112,6 +114,14 @@ static void render_page_head(struct buf *out, const char *title,
   html_escape(out, lead);
   buf_puts(out, "</p></header>\n");
 }
+
+void pages_library_open(struct buf *out, const char *title, const char *lead)
+{
+  layout_open(out, title, PAGE_LIBRARY);
+  render_page_head(out, title, lead);
+}
+
+void pages_library_close(struct buf *out) { layout_close(out); }
 
 /* ------------------------------------------------------------------ */
 /* Workers table                                                       */
@@ -177,17 +187,7 @@ static void fmt_next(char *out, size_t n, int64_t now_ms,
     snprintf(out, n, "\xe2\x80\x94");
     return;
   }
-  int64_t d = (s->next_run_ms - now_ms) / 1000;
-  if (d <= 0)
-    snprintf(out, n, "jetzt");
-  else if (d < 60)
-    snprintf(out, n, "in %" PRId64 " s", d);
-  else if (d < 3600)
-    snprintf(out, n, "in %" PRId64 " min", d / 60);
-  else if (d < 86400)
-    snprintf(out, n, "in %" PRId64 " h", d / 3600);
-  else
-    snprintf(out, n, "in %" PRId64 " d", d / 86400);
+  reltime_until_de(now_ms, s->next_run_ms, out, n);
 }
 
 static void render_state_cell(struct buf *out, enum unit_state st)
@@ -378,11 +378,13 @@ static const enum setting_id g_quality[] = {
 static const enum setting_id g_cleanup[] = {
   S_AUTOMATION_CLEANUP_ENABLED, S_AUTOMATION_CLEANUP_INTERVAL_HOURS,
   S_AUTOMATION_CLEANUP_DRY_RUN, S_AUTOMATION_CLEANUP_RETENTION_DAYS,
-  S__COUNT};
+  S_AUTOMATION_CLEANUP_MAX_FILES_PER_RUN, S_AUTOMATION_CLEANUP_MAX_MB_PER_RUN,
+  S_DOWNLOAD_SLSKD_DOWNLOAD_PATH, S_DOWNLOAD_TEMP_PATH, S__COUNT};
 static const enum setting_id g_duplicates[] = {
   S_AUTOMATION_DUPLICATE_DETECTION_ENABLED,
   S_AUTOMATION_DUPLICATE_SCAN_INTERVAL_HOURS,
-  S_AUTOMATION_DUPLICATE_DETECTION_METHOD, S__COUNT};
+  S_AUTOMATION_DUPLICATE_DETECTION_METHOD, S_LIBRARY_PATH,
+  S_LIBRARY_QUARANTINE_PATH, S__COUNT};
 static const enum setting_id g_services[] = {
   S_MUSICBRAINZ_URL, S_MUSICBRAINZ_CONTACT, S_COVERART_URL,
   S_PROBE_INTERVAL_SECONDS, S_PROBE_TIMEOUT_SECONDS, S__COUNT};

@@ -21,4 +21,9 @@
 /* Writes into out (at least RELTIME_MAX bytes) and returns out. */
 const char *reltime_de(int64_t now_ms, int64_t then_ms, char *out, size_t n);
 
+/* The future counterpart (not part of the contract): "jetzt" when due,
+ * "in N s", "in N min", "in N h", "in N d" (floor). */
+const char *reltime_until_de(int64_t now_ms, int64_t when_ms, char *out,
+                             size_t n);
+
 #endif

@@ -302,7 +302,7 @@ static void persist_run(struct unit *u, struct db *db, const struct db_run *run)
 
 /* ---- the unit thread ---- */
 
-static const char *result_name(enum unit_run_result r)
+const char *runtime_result_name(enum unit_run_result r)
 {
   switch (r) {
   case UNIT_RUN_OK: return "ok";
@@ -345,7 +345,8 @@ static void run_once(struct unit *u, struct db *db)
 
   struct db_run run = {.started_ms = start_wall,
                        .duration_ms = clock_mono_ms() - start_mono};
-  snprintf(run.result, sizeof run.result, "%s", result_name(result));
+  snprintf(run.result, sizeof run.result, "%s",
+           runtime_result_name(result));
   if (result == UNIT_RUN_ERROR)
     snprintf(run.message, sizeof run.message, "%s", ctx.error);
   else if (ctx.message[0])

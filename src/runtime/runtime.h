@@ -118,6 +118,8 @@ size_t runtime_history(enum unit_id id, struct db_run *out, size_t max);
 /* Run now: SS_OK (scheduled), SS_ESTATE (disabled), SS_EBUSY (already
  * running; coalesced into the current run). */
 int runtime_run_now(enum unit_id id);
+/* "ok", "skipped", "error", "canceled" (as in the run history). */
+const char *runtime_result_name(enum unit_run_result r);
 
 /* ---- for run functions (unit thread only) ---- */
 bool unit_ctx_should_stop(struct unit_ctx *ctx);

@@ -71,6 +71,23 @@ static void test_truncates_to_whole_seconds(void **state)
   assert_string_equal(reltime_de(60999, 1000, out, sizeof out), "gerade eben");
 }
 
+static void test_until(void **state)
+{
+  (void)state;
+  char out[RELTIME_MAX];
+  assert_string_equal(reltime_until_de(NOW, NOW - 5000, out, sizeof out),
+                      "jetzt");
+  assert_string_equal(reltime_until_de(NOW, NOW, out, sizeof out), "jetzt");
+  assert_string_equal(reltime_until_de(NOW, NOW + 59999, out, sizeof out),
+                      "in 59 s");
+  assert_string_equal(reltime_until_de(NOW, NOW + 60000, out, sizeof out),
+                      "in 1 min");
+  assert_string_equal(reltime_until_de(NOW, NOW + 3600000, out, sizeof out),
+                      "in 1 h");
+  assert_string_equal(reltime_until_de(NOW, NOW + 86400000LL * 3, out,
+                                       sizeof out), "in 3 d");
+}
+
 static void test_small_buffer_is_safe(void **state)
 {
   (void)state;
@@ -89,6 +106,7 @@ int main(void)
     cmocka_unit_test(test_days),
     cmocka_unit_test(test_truncates_to_whole_seconds),
     cmocka_unit_test(test_small_buffer_is_safe),
+    cmocka_unit_test(test_until),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
