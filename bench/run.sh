@@ -9,16 +9,26 @@
 #      just before exec to the first "200" of GET /healthz.  The main probe is
 #      a fork-free bash /dev/tcp request in a tight loop (1 ms steps); a
 #      second series uses a curl loop, whose own process start costs tens of
-#      ms on this kind of VM (measured and printed as "curl fixed cost").
+#      ms on this kind of VM (measured and printed as "curl's own cost").
+#      For scale it also times a bare fork+exec (/bin/true) and
+#      `soulspotd --version` (exec + loading the shared libraries).
 #   3. Load: wrk (keep-alive) against the three Workers API endpoints at
 #      -t1 -c1 and -t2 -c32, plus one run with If-None-Match on
-#      /api/workers/status (the 304 path).  Server CPU time per run is read
-#      from /proc so throughput can be judged per server CPU-second too.
-#   4. Memory: VmRSS/VmHWM from /proc/PID/status when idle and after load.
+#      /api/workers/status (the 304 path).  Per run it also reads from /proc
+#      the CPU time of the daemon, of wrk and of every other process, and
+#      how long the HTTP threads waited for a CPU, so that throughput can be
+#      judged per server CPU-second and noise from other load is visible.
+#   4. Memory: VmRSS/VmHWM from /proc/PID/status when idle and after load,
+#      plus PSS and Private_Dirty from smaps_rollup (clean library pages
+#      count as "private" whenever no other process maps them, so USS
+#      swings with whatever else runs; Private_Dirty does not).
 #   5. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
 #
-# Pinning (BENCH_PIN=1, the default on >= 2 CPUs): the daemon runs on CPU 0
-# (taskset -c 0), this script, its probes and wrk on CPU 1.
+# Pinning: by default nothing is pinned.  BENCH_PIN=1 puts the daemon on
+# CPU 0 (taskset -c 0) and this script, its probes and wrk on CPU 1.  On the
+# project's 2-vCPU VM, shared with other builds, pinning made 1-connection
+# runs about 7x slower (every request becomes a cross-vCPU wake-up) and
+# did not help at 32 connections; see docs/PERFORMANCE.md.
 #
 # Knobs: BENCH_DURATION (s per wrk run, default 5), BENCH_STARTS (default 5),
 # BENCH_PIN (1/0), BENCH_RAW_DIR (an existing folder that receives the raw
@@ -31,7 +41,7 @@ BUILD_DIR=${1:?usage: bench/run.sh BUILD_DIR}
 BIN=$BUILD_DIR/soulspotd
 DURATION=${BENCH_DURATION:-5}
 STARTS=${BENCH_STARTS:-5}
-PIN=${BENCH_PIN:-1}
+PIN=${BENCH_PIN:-0}
 RAW_DIR=${BENCH_RAW_DIR:-} # keep the raw wrk outputs there when set
 TIME_CAP=170
 
@@ -63,7 +73,7 @@ if [[ $PIN == 1 && $NPROC -ge 2 ]] && command -v taskset >/dev/null; then
   CPU_LINE=cpu0
 else
   PIN=0
-  PIN_NOTE="not pinned"
+  PIN_NOTE="not pinned (daemon, wrk and probes share all CPUs)"
   CPU_LINE=cpu
 fi
 
@@ -95,17 +105,33 @@ stop_daemon() {
 }
 
 cleanup() {
+  if [[ -n ${LOAD_PID:-} ]]; then kill "$LOAD_PID" 2>/dev/null || true; fi
   stop_daemon
   if [[ -n ${SLEEP_FD:-} ]]; then exec {SLEEP_FD}>&-; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap '' PIPE # a probe writing to a closing socket must not end the run
 
 # A sleep that does not fork: read with a timeout on a FIFO nobody writes.
 mkfifo "$WORK/sleep.fifo"
 exec {SLEEP_FD}<>"$WORK/sleep.fifo"
 sleep_s() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
+
+# bounded SECS OUT CMD...: runs CMD under timeout in the background and
+# waits for it, so that a signal to this script is handled at once (bash
+# defers traps while a foreground command runs).
+LOAD_PID=
+bounded() {
+  local secs=$1 out=$2 rc=0
+  shift 2
+  timeout "$secs" "$@" >"$out" 2>&1 &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=
+  return "$rc"
+}
 
 check_time_cap() {
   ((SECONDS < TIME_CAP)) || die "time cap of ${TIME_CAP} s reached"
@@ -156,8 +182,8 @@ $(tail -n 20 "$WORK/daemon.log")"
 tcp_get_ok() {
   local fd line=
   { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
-    "$2" >&"$fd" 2>/dev/null || true
+  { printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
+    "$2" 1>&"$fd"; } 2>/dev/null || true
   read -r -t 2 line <&"$fd" || true
   exec {fd}>&-
   [[ $line == HTTP/1.?\ 200* ]]
@@ -213,22 +239,34 @@ cpu_ticks() { # PID -> utime + stime in clock ticks
   echo $((f[11] + f[12]))
 }
 
-# cpu_stat LINE -> "busy total steal" ticks of /proc/stat line LINE (cpu0,
-# or cpu for all CPUs); guest time is already part of user time.
+# child_ticks -> CPU ticks of this shell's waited-for children (wrk).
+child_ticks() {
+  local s
+  read -r s <"/proc/$$/stat"
+  s=${s##*) }
+  local -a f
+  read -r -a f <<<"$s"
+  echo $((f[13] + f[14]))
+}
+
+# cpu_stat LINE -> "busy total steal tasks" ticks of /proc/stat line LINE
+# (cpu0, or cpu for all CPUs).  "tasks" is user + nice + system, i.e.
+# without irq/softirq time, which belongs to no process (our own loopback
+# traffic included); guest time is already part of user time.
 cpu_stat() {
   awk -v l="$1" '$1 == l {
     t = 0; for (i = 2; i <= 9; i++) t += $i
-    print t - $5 - $6, t, $9 }' /proc/stat
+    print t - $5 - $6, t, $9, $2 + $3 + $4 }' /proc/stat
 }
 
 # http_wait PID -> "ns n": run-queue wait summed over libmicrohttpd's pool
 # threads (named MHD-worker) and their number, from /proc/.../schedstat.
 http_wait() {
-  local t comm run wait n=0 sum=0
+  local t comm wait n=0 sum=0
   for t in "/proc/$1/task/"*; do
     { read -r comm <"$t/comm"; } 2>/dev/null || continue
     if [[ $comm != MHD-worker ]]; then continue; fi
-    { read -r run wait _ <"$t/schedstat"; } 2>/dev/null || continue
+    { read -r _ wait _ <"$t/schedstat"; } 2>/dev/null || continue
     sum=$((sum + wait))
     n=$((n + 1))
   done
@@ -243,25 +281,28 @@ ROWS=()
 declare -A RESULT
 run_wrk() {
   local label=$1 threads=$2 conns=$3 path=$4 header=${5:-}
-  local out="$WORK/wrk-${#ROWS[@]}.txt" c0 c1 s0 s1 w0 w1 q0 q1
+  local out="$WORK/wrk-${#ROWS[@]}.txt" c0 c1 k0 k1 s0 s1 w0 w1 q0 q1
   local -a hdr=()
   if [[ -n $header ]]; then hdr=(-H "$header"); fi
   check_time_cap
   c0=$(cpu_ticks "$DPID")
+  k0=$(child_ticks)
   q0=$(http_wait "$DPID")
   s0=$(cpu_stat "$CPU_LINE")
   w0=${EPOCHREALTIME/./}
-  timeout $((DURATION + 10)) "${WRK_PIN[@]}" wrk "-t$threads" "-c$conns" \
-    "-d${DURATION}s" --latency "${hdr[@]}" "http://127.0.0.1:$PORT$path" \
-    >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+  bounded $((DURATION + 10)) "$out" "${WRK_PIN[@]}" wrk "-t$threads" \
+    "-c$conns" "-d${DURATION}s" --latency "${hdr[@]}" \
+    "http://127.0.0.1:$PORT$path" || die "wrk failed: $(cat "$out")"
   w1=${EPOCHREALTIME/./}
   c1=$(cpu_ticks "$DPID")
+  k1=$(child_ticks)
   q1=$(http_wait "$DPID")
   s1=$(cpu_stat "$CPU_LINE")
   if [[ -n $RAW_DIR ]]; then cp "$out" "$RAW_DIR/"; fi
   local row
   row=$(awk -v label="$label" -v tc="-t$threads -c$conns" \
-    -v ticks=$((c1 - c0)) -v hz="$CLK_TCK" -v wall_us=$((w1 - w0)) \
+    -v ticks=$((c1 - c0)) -v wticks=$((k1 - k0)) -v pinned="$PIN" \
+    -v hz="$CLK_TCK" -v wall_us=$((w1 - w0)) \
     -v s0="$s0" -v s1="$s1" -v q0="$q0" -v q1="$q1" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
@@ -288,14 +329,15 @@ run_wrk() {
       qw = "n/a"
       if (d[2])
         qw = sprintf("%.0f%%", 100 * (d[1] - c[1]) / d[2] / (wall_us * 1000))
-      dt = b[2] - a[2]
-      busy = dt ? (b[1] - a[1]) / dt : 0
-      steal = dt ? (b[3] - a[3]) / dt : 0
-      cpu = ticks / hz / (wall_us / 1e6)
+      secs = wall_us / 1e6
+      cpu = ticks / hz / secs
+      wcpu = wticks / hz / secs
+      others = (b[4] - a[4]) / hz / secs - cpu - (pinned == 1 ? 0 : wcpu)
+      if (others < 0) others = 0
       per = ticks ? n / (ticks / hz) : 0
-      printf "%s|%s|%.0f|%.3f|%.3f|%.0f|%d|%.0f%%|%s|%.0f%%|%.0f%%|%.0f\n", \
-        label, tc, rps, p50, p99, n ? rd / n : 0, err, cpu * 100, qw, \
-        busy * 100, steal * 100, per
+      printf "%s|%s|%.0f|%.3f|%.3f|%.0f|%d|%.0f%%|%.0f%%|%.0f%%|%s|%.0f\n", \
+        label, tc, rps, p50, p99, n ? rd / n : 0, err, cpu * 100, \
+        wcpu * 100, others * 100, qw, per
     }' "$out")
   ROWS+=("$row")
   RESULT["$label $conns"]=$row
@@ -325,6 +367,19 @@ done
 SELF_MS=$(sed -n 's/.*started in \([0-9][0-9]*\) ms.*/\1/p' \
   "$WORK/daemon.log" | stats)
 
+# What the machine charges before main() runs: a bare fork+exec, and the
+# daemon's own exec with its ~40 shared libraries (--version exits at once).
+exec_ms() { # CMD...: prints the wall time of one run in ms
+  local t0 t1
+  t0=${EPOCHREALTIME/./}
+  "$@" >/dev/null 2>&1 || true
+  t1=${EPOCHREALTIME/./}
+  awk -v us=$((t1 - t0)) 'BEGIN { printf "%.1f\n", us / 1000 }'
+}
+TRUE_MS=$(for i in $(seq "$STARTS"); do exec_ms /bin/true; done | stats)
+LOAD_MS=$(for i in $(seq "$STARTS"); do exec_ms "$BIN" --version; done |
+  stats)
+
 # ---- 2. load ----
 mkdir -p "$WORK/data"
 start_daemon "$WORK/data"
@@ -344,9 +399,8 @@ for i in $(seq 5); do
 done
 
 echo "bench: warm-up (1 s) then wrk runs" >&2
-timeout 15 "${WRK_PIN[@]}" wrk -t2 -c32 -d1s \
-  "http://127.0.0.1:$PORT/api/workers/status" >/dev/null 2>&1 ||
-  die "warm-up wrk failed"
+bounded 15 "$WORK/warm-up.txt" "${WRK_PIN[@]}" wrk -t2 -c32 -d1s \
+  "http://127.0.0.1:$PORT/api/workers/status" || die "warm-up wrk failed"
 for path in /api/workers/status /api/workers/status/html \
   /api/workers/services; do
   run_wrk "GET $path" 1 1 "$path"
@@ -369,7 +423,7 @@ HWM_LOAD=$(proc_field "$DPID" VmHWM)
 RSS_ANON=$(proc_field "$DPID" RssAnon)
 RSS_FILE=$(proc_field "$DPID" RssFile)
 PSS_LOAD=$(awk '$1 == "Pss:" { print $2 }' "/proc/$DPID/smaps_rollup")
-USS_LOAD=$(awk '$1 ~ /^Private_(Clean|Dirty):$/ { s += $2 } END { print s }' \
+DIRTY_LOAD=$(awk '$1 == "Private_Dirty:" { print $2 }' \
   "/proc/$DPID/smaps_rollup")
 STAT_AFTER=$(cpu_stat cpu)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -378,7 +432,7 @@ stop_daemon
 # ---- 3. report ----
 read -r TCP_MED TCP_MIN TCP_MAX < <(printf '%s\n' "${TCP_MS[@]}" | stats)
 read -r CURL_MED CURL_MIN CURL_MAX < <(printf '%s\n' "${CURL_MS[@]}" | stats)
-read -r COST_MED COST_MIN COST_MAX < <(printf '%s\n' "${CURL_COST[@]}" | stats)
+read -r COST_MED _ _ < <(printf '%s\n' "${CURL_COST[@]}" | stats)
 read -r SELF_MED _ _ <<<"$SELF_MS"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 verdict() { # VALUE OP LIMIT
@@ -398,7 +452,6 @@ CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 DEBIAN=$(cat /etc/debian_version 2>/dev/null || echo '?')
 WRK_VERSION=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true) # exits 1
 DAEMON=$("$BIN" --version)
-if [[ $PIN == 1 ]]; then CPU_COL="CPU 0 busy"; else CPU_COL="all CPUs busy"; fi
 
 cat <<EOF
 
@@ -416,13 +469,15 @@ cat <<EOF
 
 ### Throughput and latency
 
-"server CPU" is the daemon's CPU time over the run's wall time. "HTTP thread
-wait" is the time an HTTP pool thread sat runnable but without a CPU (run
-queue, /proc/PID/task/*/schedstat), per thread, as a share of wall time.
-"$CPU_COL" includes everything else running there (other engineers'
-builds); "steal" is time the hypervisor gave to other guests.
+CPU columns are in % of one vCPU over the run's wall time: the daemon, wrk,
+and every other process on the CPUs the daemon could use (CPU 0 when
+pinned, all CPUs otherwise): other engineers' builds (user + system
+time; softirq time, which includes our own loopback traffic, is left
+out). "HTTP thread wait" is how long an HTTP pool thread sat runnable
+without a CPU (run queue, /proc/PID/task/*/schedstat), per thread, as a
+share of wall time.
 
-| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | HTTP thread wait | $CPU_COL | steal | req per server CPU-s |
+| Endpoint | wrk | req/s | p50 ms | p99 ms | bytes/resp | errors | server CPU | wrk CPU | other processes | HTTP thread wait | req per server CPU-s |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
 for row in "${ROWS[@]}"; do
@@ -442,11 +497,13 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 | Start-up to first 200, curl loop (median of $STARTS, min-max) | $CURL_MED ms ($CURL_MIN-$CURL_MAX) |
 | curl's own cost per request on a running daemon (median of 5) | $COST_MED ms |
 | Daemon's "started in" log figure (workers + HTTP only, median) | $SELF_MED ms |
+| Bare fork+exec of /bin/true at the same time (median of $STARTS) | ${TRUE_MS%% *} ms |
+| \`soulspotd --version\` (exec + loading its shared libraries, median) | ${LOAD_MS%% *} ms |
 | VmRSS idle (1 s after start) | $(mib "$RSS_IDLE") ($RSS_IDLE kB) |
 | VmRSS after the wrk runs | $(mib "$RSS_LOAD") ($RSS_LOAD kB) |
 | of which RssAnon / RssFile | $(mib "$RSS_ANON") / $(mib "$RSS_FILE") |
 | VmHWM after the wrk runs | $(mib "$HWM_LOAD") ($HWM_LOAD kB) |
-| PSS / private (USS) after the wrk runs | $(mib "$PSS_LOAD") / $(mib "$USS_LOAD") |
+| PSS / Private_Dirty after the wrk runs | $(mib "$PSS_LOAD") / $(mib "$DIRTY_LOAD") |
 
 ### Targets
 

@@ -150,6 +150,7 @@ static void split_listen(const char *listen, char *host, size_t n, int *port)
 
 int main(int argc, char **argv)
 {
+  int64_t t0 = clock_mono_ms(); /* start-up time includes config and db */
   enum { OPT_LISTEN = 1, OPT_DATA_DIR, OPT_CONFIG, OPT_HELP, OPT_VERSION };
   static const struct option opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
@@ -230,7 +231,6 @@ int main(int argc, char **argv)
   settings_subscribe(on_log_level_changed, NULL);
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  int64_t t0 = clock_mono_ms();
   struct runtime_opts ropts = {.db_path = db_path, .defs = workers_defs()};
   if (runtime_start(&ropts) != SS_OK || prober_start() != SS_OK) {
     fprintf(stderr, "soulspotd: cannot start workers\n");

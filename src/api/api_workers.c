@@ -11,7 +11,9 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "api/workers_view.h"
 #include "core/clock.h"
@@ -28,6 +30,7 @@ struct render_cache {
   uint64_t key[4];
   bool valid;
   struct buf body;
+  char etag[24]; /* of body, computed once per fill */
 };
 
 static struct render_cache caches[CACHED__COUNT] = {
@@ -60,17 +63,22 @@ static void serve_cached(enum cached_view v, struct http_req *req,
       buf_init(&c->body, HTTP_RESP_MAX);
     buf_reset(&c->body);
     c->valid = render(v, &c->body, now_ms) == SS_OK;
+    snprintf(c->etag, sizeof c->etag, "\"%016llx\"",
+             (unsigned long long)XXH3_64bits(c->body.data ? c->body.data : "",
+                                             c->body.len));
     memcpy(c->key, key, sizeof key);
   }
   int rc = c->valid ? buf_append(&resp->body, c->body.data, c->body.len)
                     : SS_ETOOBIG;
+  char etag[sizeof c->etag];
+  memcpy(etag, c->etag, sizeof etag);
   pthread_mutex_unlock(&c->mu);
   if (rc != SS_OK) {
     http_resp_error(resp, 500, "could not render status");
     return;
   }
   resp->content_type = type;
-  http_resp_etag(req, resp);
+  http_resp_etag_set(req, resp, etag);
 }
 
 void api_workers_status(struct http_req *req, struct http_resp *resp,

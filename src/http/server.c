@@ -48,7 +48,10 @@
 
 #define HTTP_CONN_LIMIT 512
 #define HTTP_CONN_TIMEOUT_S 30
-#define HTTP_CONN_MEMORY (64 * 1024)
+/* Per-connection pool for headers and buffers.  libmicrohttpd zeroes it on
+ * every keep-alive reset, so it is kept small (bodies stream through
+ * upload_data and never need to fit).  See docs/PERFORMANCE.md. */
+#define HTTP_CONN_MEMORY (16 * 1024)
 /* A chunked body past HTTP_BODY_MAX is drained so that the 413 goes out on
  * a healthy connection, but only this far; then the connection is cut. */
 #define HTTP_DRAIN_MAX (16 * HTTP_BODY_MAX)
@@ -232,6 +235,11 @@ static bool etag_listed(const char *list, const char *etag)
   return false;
 }
 
+bool http_etag_matches(const char *if_none_match, const char *etag)
+{
+  return if_none_match && etag_listed(if_none_match, etag);
+}
+
 void http_resp_etag(struct http_req *req, struct http_resp *resp)
 {
   const void *data = resp->static_body ? resp->static_body : resp->body.data;
@@ -239,6 +247,12 @@ void http_resp_etag(struct http_req *req, struct http_resp *resp)
   char etag[24];
   snprintf(etag, sizeof etag, "\"%016llx\"",
            (unsigned long long)XXH3_64bits(data ? data : "", len));
+  http_resp_etag_set(req, resp, etag);
+}
+
+void http_resp_etag_set(struct http_req *req, struct http_resp *resp,
+                        const char *etag)
+{
   http_resp_header(resp, "ETag", etag);
   bool cacheable_method =
       !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");

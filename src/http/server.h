@@ -48,7 +48,7 @@ struct http_resp {
   size_t n_headers;
   struct {
     char name[48];
-    char value[256];
+    char value[2048]; /* a Location may carry a long OAuth URL */
   } headers[HTTP_MAX_HEADERS];
 };
 
@@ -99,5 +99,12 @@ void http_resp_error(struct http_resp *resp, int status, const char *message);
 /* Computes a strong ETag over the body; if the request's If-None-Match
  * matches, turns the reply into an empty 304. */
 void http_resp_etag(struct http_req *req, struct http_resp *resp);
+/* The same with a tag the caller already knows (quoted, e.g. a cached
+ * body's or an embedded asset's). */
+void http_resp_etag_set(struct http_req *req, struct http_resp *resp,
+                        const char *etag);
+/* True when an If-None-Match value ("*" or a list of possibly weak tags)
+ * names etag.  Pure. */
+bool http_etag_matches(const char *if_none_match, const char *etag);
 
 #endif

@@ -532,16 +532,16 @@ static void test_etag_matches(void **state)
 {
   (void)state;
   const char *tag = "\"abc123\"";
-  assert_false(pages_etag_matches(NULL, tag));
-  assert_false(pages_etag_matches("", tag));
-  assert_true(pages_etag_matches("\"abc123\"", tag));
-  assert_true(pages_etag_matches("W/\"abc123\"", tag));
-  assert_true(pages_etag_matches("\"x\", \"abc123\" ", tag));
-  assert_true(pages_etag_matches("*", tag));
-  assert_false(pages_etag_matches("\"abc12\"", tag));
-  assert_false(pages_etag_matches("\"abc1234\"", tag));
-  assert_false(pages_etag_matches("abc123", tag));
-  assert_false(pages_etag_matches(" , ,", tag));
+  assert_false(http_etag_matches(NULL, tag));
+  assert_false(http_etag_matches("", tag));
+  assert_true(http_etag_matches("\"abc123\"", tag));
+  assert_true(http_etag_matches("W/\"abc123\"", tag));
+  assert_true(http_etag_matches("\"x\", \"abc123\" ", tag));
+  assert_true(http_etag_matches("*", tag));
+  assert_false(http_etag_matches("\"abc12\"", tag));
+  assert_false(http_etag_matches("\"abc1234\"", tag));
+  assert_false(http_etag_matches("abc123", tag));
+  assert_false(http_etag_matches(" , ,", tag));
 }
 
 int main(void)
