@@ -31,6 +31,12 @@ const struct http_route *api_spotify_routes(size_t *count);
 const struct http_route *api_downloads_routes(size_t *count);
 const struct http_route *api_library_routes(size_t *count);
 
+/* The "Spotify account" card of the settings page's spotify tab
+ * (api_spotify.c): who is connected, Connect / Disconnect / Sync now, and
+ * the plain-words outcome of a login for notice, a fixed code such as
+ * "denied" or "state" (NULL or unknown: none). */
+void api_spotify_account_block(struct buf *out, const char *notice);
+
 void api_workers_status(struct http_req *req, struct http_resp *resp,
                         void *ctx);
 void api_workers_status_html(struct http_req *req, struct http_resp *resp,

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/html.h"
@@ -36,7 +37,7 @@
 /* Layout shell                                                        */
 /* ------------------------------------------------------------------ */
 
-enum page { PAGE_DASHBOARD, PAGE_SETTINGS, PAGE_LIBRARY };
+enum page { PAGE_DASHBOARD, PAGE_SETTINGS, PAGE_LIBRARY, PAGE_DOWNLOADS };
 
 static void render_head(struct buf *out, const char *title)
 {
@@ -80,6 +81,8 @@ static void render_sidebar(struct buf *out, enum page active)
                 "aria-hidden=\"true\"></i><span>SoulSpot</span></a>\n"
                 "<nav class=\"nav\" aria-label=\"Main\">\n");
   render_nav_link(out, "/", "bi-house", "Dashboard", active == PAGE_DASHBOARD);
+  render_nav_link(out, "/downloads", "bi-download", "Downloads",
+                  active == PAGE_DOWNLOADS);
   render_nav_link(out, "/library/duplicates", "bi-copy", "Library",
                   active == PAGE_LIBRARY);
   render_nav_link(out, "/settings", "bi-gear", "Settings",
@@ -122,6 +125,15 @@ void pages_library_open(struct buf *out, const char *title, const char *lead)
 }
 
 void pages_library_close(struct buf *out) { layout_close(out); }
+
+void pages_downloads_open(struct buf *out, const char *title,
+                          const char *lead)
+{
+  layout_open(out, title, PAGE_DOWNLOADS);
+  render_page_head(out, title, lead);
+}
+
+void pages_downloads_close(struct buf *out) { layout_close(out); }
 
 /* ------------------------------------------------------------------ */
 /* Workers table                                                       */
@@ -354,12 +366,21 @@ static const enum setting_id g_sync[] = {
   S_SPOTIFY_AUTO_SYNC_LIKED_SONGS, S_SPOTIFY_AUTO_SYNC_SAVED_ALBUMS,
   S_SPOTIFY_AUTO_SYNC_ARTIST_ALBUMS, S_SPOTIFY_ARTISTS_SYNC_INTERVAL_MINUTES,
   S_SPOTIFY_PLAYLISTS_SYNC_INTERVAL_MINUTES,
-  S_SPOTIFY_ALBUMS_SYNC_INTERVAL_MINUTES, S__COUNT};
+  S_SPOTIFY_ALBUMS_SYNC_INTERVAL_MINUTES,
+  S_SPOTIFY_ARTIST_ALBUMS_SYNC_INTERVAL_MINUTES,
+  S_SPOTIFY_ARTIST_ALBUMS_PER_PASS, S_SPOTIFY_ARTIST_ALBUMS_RESYNC_HOURS,
+  S_SPOTIFY_REMOVE_UNFOLLOWED_ARTISTS,
+  S_SPOTIFY_REMOVE_UNFOLLOWED_PLAYLISTS, S__COUNT};
 static const enum setting_id g_spotify_app[] = {
   S_SPOTIFY_CLIENT_ID, S_SPOTIFY_CLIENT_SECRET, S_SPOTIFY_REDIRECT_URI,
   S_SPOTIFY_ACCOUNTS_URL, S_SPOTIFY_API_URL, S__COUNT};
 static const enum setting_id g_monitor[] = {
-  S_DOWNLOAD_MONITOR_ENABLED, S_DOWNLOAD_POLL_INTERVAL_SECONDS, S__COUNT};
+  S_DOWNLOAD_MONITOR_ENABLED, S_DOWNLOAD_POLL_INTERVAL_SECONDS,
+  S_DOWNLOAD_MAX_RETRIES, S_DOWNLOAD_STALL_TIMEOUT_MINUTES,
+  S_DOWNLOAD_SEARCH_TIMEOUT_SECONDS, S_DOWNLOAD_MAX_CONCURRENT_ENQUEUES,
+  S__COUNT};
+static const enum setting_id g_dl_quality[] = {
+  S_DOWNLOAD_QUALITY_PROFILE, S_DOWNLOAD_NAMING_TEMPLATE, S__COUNT};
 static const enum setting_id g_slskd[] = {S_SLSKD_URL, S_SLSKD_API_KEY,
                                           S__COUNT};
 static const enum setting_id g_folders[] = {
@@ -397,6 +418,7 @@ static const struct field_group spotify_groups[] = {
 static const struct field_group downloads_groups[] = {
   {"Download Monitor", g_monitor},
   {"slskd", g_slskd},
+  {"Quality and naming", g_dl_quality},
   {"Folders", g_folders},
   {NULL, NULL}};
 static const struct field_group automation_groups[] = {
@@ -659,6 +681,22 @@ static void render_tabs_nav(struct buf *out, const struct settings_tab *cur)
   buf_puts(out, "</nav>\n");
 }
 
+/* The slskd card's "Test connection" button; POST /api/slskd/test answers
+ * htmx with the result line (version, Soulseek login) for #slskd-test. */
+static void render_slskd_test(struct buf *out)
+{
+  buf_puts(out, "<div class=\"field\" id=\"field-slskd-test\">\n"
+                "<div class=\"field-text\"><span class=\"field-label\">"
+                "Check the URL and key against slskd</span></div>\n"
+                "<div class=\"field-control\"><button type=\"button\" "
+                "class=\"btn btn-small\" hx-post=\"/api/slskd/test\" "
+                "hx-target=\"#slskd-test\" hx-swap=\"innerHTML\">"
+                "<i class=\"bi bi-cloud-check\" aria-hidden=\"true\"></i> "
+                "Test connection</button> <span id=\"slskd-test\" "
+                "class=\"msg\" role=\"status\" aria-live=\"polite\">"
+                "</span></div>\n</div>\n");
+}
+
 static void render_group(struct buf *out, const struct field_group *g)
 {
   buf_puts(out, "<section class=\"card\">\n<div class=\"card-head\"><h2>");
@@ -666,10 +704,16 @@ static void render_group(struct buf *out, const struct field_group *g)
   buf_puts(out, "</h2></div>\n<div class=\"card-body fields\">\n");
   for (const enum setting_id *id = g->ids; *id != S__COUNT; id++)
     pages_render_field(out, *id, NULL, NULL, false);
+  if (g->ids == g_slskd)
+    render_slskd_test(out);
   buf_puts(out, "</div>\n</section>\n");
 }
 
-int pages_render_settings(struct buf *out, const char *tab)
+/* The whole settings document; the spotify tab starts with the account
+ * card (api_spotify.c), showing the outcome of a login when notice names
+ * one. */
+static int render_settings(struct buf *out, const char *tab,
+                           const char *notice)
 {
   const struct settings_tab *cur = find_tab(tab);
   layout_open(out, "Settings", PAGE_SETTINGS);
@@ -682,11 +726,18 @@ int pages_render_settings(struct buf *out, const char *tab)
   buf_puts(out, "\" data-tab=\"");
   html_escape(out, cur->name);
   buf_puts(out, "\">\n");
+  if (!strcmp(cur->name, "spotify"))
+    api_spotify_account_block(out, notice);
   for (const struct field_group *g = cur->groups; g->title; g++)
     render_group(out, g);
   buf_puts(out, "</div>\n");
   layout_close(out);
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
+}
+
+int pages_render_settings(struct buf *out, const char *tab)
+{
+  return render_settings(out, tab, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -739,8 +790,8 @@ void pages_workers_table(struct http_req *req, struct http_resp *resp,
 void pages_settings(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
-  finish_html(resp,
-              pages_render_settings(&resp->body, http_req_query(req, "tab")));
+  finish_html(resp, render_settings(&resp->body, http_req_query(req, "tab"),
+                                    http_req_query(req, "spotify_login")));
 }
 
 void pages_settings_save(struct http_req *req, struct http_resp *resp,

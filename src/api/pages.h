@@ -56,6 +56,17 @@ void pages_workers_table(struct http_req *req, struct http_resp *resp,
  */
 void pages_static(struct http_req *req, struct http_resp *resp, void *ctx);
 
+/* The shared layout for the Library pages (api_library.c): the document
+ * head, the sidebar with "Library" current, and the page heading; close
+ * with pages_library_close(). */
+void pages_library_open(struct buf *out, const char *title, const char *lead);
+void pages_library_close(struct buf *out);
+
+/* The same for the Downloads page (api_downloads.c), "Downloads" current. */
+void pages_downloads_open(struct buf *out, const char *title,
+                          const char *lead);
+void pages_downloads_close(struct buf *out);
+
 /* ---- internal: pure renderers, exposed for tests/unit/test_pages.c ---- */
 
 /* Names of the settings tabs; an unknown or NULL name gives "spotify". */

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/settings.h"
 #include "core/err.h"
@@ -56,6 +57,7 @@ void workers_model_collect(struct workers_model *m)
   m->token_refresh_threshold_minutes =
     settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES);
   m->spotify_connected = workers_spotify_connected();
+  workers_spotify_view(&m->spotify);
   m->slskd_configured = settings_is_set(S_SLSKD_URL);
   m->cleanup_dry_run = settings_bool(S_AUTOMATION_CLEANUP_DRY_RUN);
   m->cleanup_retention_days = settings_int(S_AUTOMATION_CLEANUP_RETENTION_DAYS);
@@ -144,17 +146,86 @@ static void json_error_note(struct buf *b, const struct unit_snapshot *u)
   }
 }
 
-static void details_token(struct buf *b, const struct workers_model *m)
+/* "key": "2026-03-01T12:34:56Z" (UTC), or null when ms is 0. */
+static void json_time(struct buf *b, const char *key, int64_t ms)
+{
+  buf_printf(b, ",\"%s\":", key);
+  if (ms <= 0) {
+    buf_puts(b, "null");
+    return;
+  }
+  char iso[32];
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  json_str(b, iso);
+}
+
+/* The warning shown from 14 days before the login's 6-month end, or "". */
+static void refresh_warning(const struct spotify_view *v, int64_t now_ms,
+                            char *out, size_t n)
+{
+  char when[32];
+  out[0] = '\0';
+  if (!v->stored || !v->refresh_expires_ms ||
+      v->refresh_expires_ms - now_ms > 14LL * 86400000)
+    return;
+  time_t t = (time_t)(v->refresh_expires_ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y-%m-%d", &tm);
+  if (v->refresh_expires_ms <= now_ms)
+    snprintf(out, n, "The Spotify login expired on %s (6 months after "
+             "consent); connect again on the settings page", when);
+  else
+    snprintf(out, n, "The Spotify login ends on %s (6 months after "
+             "consent); connect again before then", when);
+}
+
+static void details_token(struct buf *b, const struct workers_model *m,
+                          int64_t now_ms)
 {
   const struct unit_snapshot *u = &m->units[UNIT_TOKEN_REFRESH];
+  const struct spotify_view *v = &m->spotify;
+  char warning[256];
   buf_printf(b,
              "{\"check_interval_seconds\":%" PRId64
              ",\"refresh_threshold_minutes\":%" PRId64
              ",\"account_connected\":%s",
              u->interval_s, m->token_refresh_threshold_minutes,
              m->spotify_connected ? "true" : "false");
+  json_time(b, "access_token_expires_at",
+            v->stored ? v->access_expires_ms : 0);
+  json_time(b, "refresh_token_expires_at",
+            v->stored ? v->refresh_expires_ms : 0);
+  refresh_warning(v, now_ms, warning, sizeof warning);
+  buf_puts(b, ",\"refresh_token_warning\":");
+  if (warning[0])
+    json_str(b, warning);
+  else
+    buf_puts(b, "null");
+  json_time(b, "blocked_until", v->blocked_until_ms);
   json_error_note(b, u);
   buf_putc(b, '}');
+}
+
+static bool sync_has_errors(const struct workers_model *m)
+{
+  if (m->units[UNIT_SPOTIFY_SYNC].last_error[0])
+    return true;
+  for (int t = 0; t < SYNC__COUNT; t++)
+    if (m->spotify.types[t].error[0])
+      return true;
+  return false;
+}
+
+static void json_str_or_null(struct buf *b, const char *s)
+{
+  if (s[0])
+    json_str(b, s);
+  else
+    buf_puts(b, "null");
 }
 
 static void details_sync(struct buf *b, const struct workers_model *m,
@@ -169,12 +240,18 @@ static void details_sync(struct buf *b, const struct workers_model *m,
   }
   buf_printf(b, "},\"check_interval_seconds\":%" PRId64
                 ",\"has_errors\":%s,\"stats\":{",
-             u->interval_s, u->last_error[0] ? "true" : "false");
-  for (int t = 0; t < SYNC__COUNT; t++)
-    buf_printf(b, "%s\"%s\":{\"count\":%" PRId64 "}", t ? "," : "",
-               spotify_sync_type_names[t], u->counters[t]);
+             u->interval_s, sync_has_errors(m) ? "true" : "false");
+  for (int t = 0; t < SYNC__COUNT; t++) {
+    buf_printf(b, "%s\"%s\":{\"count\":%" PRId64 ",\"last_result\":",
+               t ? "," : "", spotify_sync_type_names[t], u->counters[t]);
+    json_str_or_null(b, m->spotify.types[t].result);
+    buf_puts(b, ",\"last_error\":");
+    json_str_or_null(b, m->spotify.types[t].error);
+    buf_putc(b, '}');
+  }
   buf_printf(b, "},\"account_connected\":%s",
              m->spotify_connected ? "true" : "false");
+  json_time(b, "blocked_until", m->spotify.blocked_until_ms);
   json_error_note(b, u);
   buf_putc(b, '}');
 }
@@ -187,10 +264,11 @@ static void details_monitor(struct buf *b, const struct workers_model *m,
   json_rel(b, "last_poll", now_ms, u->times[DM_LAST_POLL]);
   buf_printf(b,
              ",\"downloads_completed\":%" PRId64
-             ",\"downloads_failed\":%" PRId64 ",\"slskd_configured\":%s",
+             ",\"downloads_failed\":%" PRId64 ",\"in_progress\":%" PRId64
+             ",\"queued\":%" PRId64 ",\"slskd_configured\":%s",
              u->counters[DM_DOWNLOADS_COMPLETED],
-             u->counters[DM_DOWNLOADS_FAILED],
-             m->slskd_configured ? "true" : "false");
+             u->counters[DM_DOWNLOADS_FAILED], u->counters[DM_IN_PROGRESS],
+             u->counters[DM_QUEUED], m->slskd_configured ? "true" : "false");
   json_error_note(b, u);
   buf_putc(b, '}');
 }
@@ -253,9 +331,13 @@ static void details_duplicates(struct buf *b, const struct workers_model *m,
   buf_putc(b, ',');
   json_rel(b, "last_scan", now_ms, u->times[DD_LAST_SCAN]);
   buf_printf(b,
-             ",\"duplicates_found\":%" PRId64 ",\"tracks_scanned\":%" PRId64,
+             ",\"duplicates_found\":%" PRId64 ",\"tracks_scanned\":%" PRId64
+             ",\"groups_open\":%" PRId64 ",\"last_scan_files\":%" PRId64
+             ",\"unreadable_files\":%" PRId64 ",\"bad_names\":%" PRId64,
              u->counters[DD_DUPLICATES_FOUND],
-             u->counters[DD_TRACKS_SCANNED]);
+             u->counters[DD_TRACKS_SCANNED], u->counters[DD_GROUPS_OPEN],
+             u->counters[DD_LAST_SCAN_FILES], u->counters[DD_UNREADABLE],
+             u->counters[DD_BAD_NAMES]);
   json_error_note(b, u);
   buf_putc(b, '}');
 }
@@ -274,7 +356,7 @@ int workers_render_json(struct buf *out, const struct workers_model *m,
                w ? "," : "", e->key, e->name, e->icon, e->settings_url,
                st.running ? "true" : "false", workers_state_name(st.status));
     switch ((enum view_worker)w) {
-    case VIEW_TOKEN_REFRESH: details_token(out, m); break;
+    case VIEW_TOKEN_REFRESH: details_token(out, m, now_ms); break;
     case VIEW_SPOTIFY_SYNC: details_sync(out, m, now_ms); break;
     case VIEW_DOWNLOAD_MONITOR: details_monitor(out, m, now_ms); break;
     case VIEW_AUTOMATION: details_automation(out, m); break;
@@ -371,6 +453,55 @@ static void html_automation(struct buf *b, const struct workers_model *m)
   }
 }
 
+/* German tooltip lines of the Spotify login and the rate-limit block. */
+static void html_spotify_token(struct buf *b, const struct workers_model *m,
+                               int64_t now_ms)
+{
+  const struct spotify_view *v = &m->spotify;
+  char line[512], until[RELTIME_MAX], warning[256];
+  if (v->connected && v->display_name[0]) {
+    snprintf(line, sizeof line, "Verbunden als %s", v->display_name);
+    html_line(b, line);
+  }
+  if (v->connected && v->access_expires_ms) {
+    snprintf(line, sizeof line, "Zugriffstoken läuft ab %s",
+             reltime_until_de(now_ms, v->access_expires_ms, until,
+                              sizeof until));
+    html_line(b, line);
+  }
+  refresh_warning(v, now_ms, warning, sizeof warning);
+  if (warning[0]) {
+    snprintf(line, sizeof line, "Anmeldung endet bald: %s", warning);
+    html_line(b, line);
+  }
+}
+
+static void html_spotify_block(struct buf *b, const struct workers_model *m,
+                               int64_t now_ms)
+{
+  char line[512], until[RELTIME_MAX];
+  if (!m->spotify.blocked_until_ms)
+    return;
+  snprintf(line, sizeof line, "Spotify-Rate-Limit: pausiert, weiter %s",
+           reltime_until_de(now_ms, m->spotify.blocked_until_ms, until,
+                            sizeof until));
+  html_line(b, line);
+}
+
+static void html_sync_errors(struct buf *b, const struct workers_model *m)
+{
+  static const char *const labels[SYNC__COUNT] = {
+    "Künstler", "Playlists", "Alben", "Lieblingssongs", "Künstler-Alben"};
+  char line[512];
+  for (int t = 0; t < SYNC__COUNT; t++) {
+    if (!m->spotify.types[t].error[0])
+      continue;
+    snprintf(line, sizeof line, "%s: %s", labels[t],
+             m->spotify.types[t].error);
+    html_line(b, line);
+  }
+}
+
 /* The worker's key details as German lines. */
 static void html_details(struct buf *b, const struct workers_model *m,
                          enum view_worker w, int64_t now_ms)
@@ -389,6 +520,8 @@ static void html_details(struct buf *b, const struct workers_model *m,
     html_line(b, line);
     html_line(b, m->spotify_connected ? "Spotify-Konto verbunden"
                                       : "Kein Spotify-Konto verbunden");
+    html_spotify_token(b, m, now_ms);
+    html_spotify_block(b, m, now_ms);
     break;
   case VIEW_SPOTIFY_SYNC:
     snprintf(line, sizeof line, "Künstler: %s · Playlists: %s · Alben: %s",
@@ -398,6 +531,9 @@ static void html_details(struct buf *b, const struct workers_model *m,
     html_line(b, line);
     snprintf(line, sizeof line, "Prüfung alle %s", every);
     html_line(b, line);
+    html_spotify_block(b, m, now_ms);
+    if (!u->last_error[0])
+      html_sync_errors(b, m);
     break;
   case VIEW_DOWNLOAD_MONITOR:
     snprintf(line, sizeof line,
@@ -409,6 +545,11 @@ static void html_details(struct buf *b, const struct workers_model *m,
     snprintf(line, sizeof line, "Letzte Abfrage: %s",
              reltime_de(now_ms, u->times[DM_LAST_POLL], r1, sizeof r1));
     html_line(b, line);
+    if (u->counters[DM_IN_PROGRESS] || u->counters[DM_QUEUED]) {
+      snprintf(line, sizeof line, "Lädt: %" PRId64 " · Wartend: %" PRId64,
+               u->counters[DM_IN_PROGRESS], u->counters[DM_QUEUED]);
+      html_line(b, line);
+    }
     break;
   case VIEW_CLEANUP:
     snprintf(line, sizeof line, "%sZuletzt: %s · %" PRId64
@@ -417,6 +558,12 @@ static void html_details(struct buf *b, const struct workers_model *m,
              reltime_de(now_ms, u->times[CL_LAST_RUN], r1, sizeof r1),
              u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED]);
     html_line(b, line);
+    if (m->cleanup_dry_run) {
+      snprintf(line, sizeof line, "Testlauf würde %" PRId64 " Dateien · %"
+               PRId64 " Bytes freigeben", u->counters[CL_DRY_RUN_FILES],
+               u->counters[CL_DRY_RUN_BYTES]);
+      html_line(b, line);
+    }
     break;
   default:
     snprintf(line, sizeof line, "Methode: %s · Gefunden: %" PRId64
@@ -427,6 +574,11 @@ static void html_details(struct buf *b, const struct workers_model *m,
     snprintf(line, sizeof line, "Letzter Scan: %s",
              reltime_de(now_ms, u->times[DD_LAST_SCAN], r1, sizeof r1));
     html_line(b, line);
+    if (u->counters[DD_GROUPS_OPEN] || u->counters[DD_UNREADABLE]) {
+      snprintf(line, sizeof line, "Offen: %" PRId64 " · Unlesbar: %" PRId64,
+               u->counters[DD_GROUPS_OPEN], u->counters[DD_UNREADABLE]);
+      html_line(b, line);
+    }
     break;
   }
   if (u->last_error[0]) {

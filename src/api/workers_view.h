@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "runtime/prober.h"
 #include "runtime/runtime.h"
+#include "workers/workers.h"
 
 /* The six entries of the contract, in its order. */
 enum view_worker {
@@ -40,6 +41,7 @@ struct workers_model {
   bool cleanup_dry_run;
   int64_t cleanup_retention_days;
   char duplicate_method[64];
+  struct spotify_view spotify; /* login, rate-limit block, per-type stats */
 };
 
 struct view_status {

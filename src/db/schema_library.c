@@ -1,8 +1,112 @@
 /*
- * schema_library.c - the library domain's schema migration (see the append-only
- * list in db_sqlite.c).  Placeholder until the domain's tables land; a
- * migration is never edited once shipped.
+ * schema_library.c - the library domain's schema migration (see the
+ * append-only list in db_sqlite.c): tracks, duplicate groups and the
+ * quarantine.  A migration is never edited once shipped; later changes
+ * append a new one.
+ *
+ * library_tracks: one row per audio file ever seen under the library root,
+ *   keyed by absolute path.  file_hash / fingerprint are NULL until
+ *   computed; a size or mtime change resets them.
+ * library_keys: the normalised "artist|title" of each track, kept in its
+ *   own table so computing a million keys appends rows instead of growing
+ *   every track row; an insert or update of a track deletes its key, a
+ *   track without one gets it at the next detection.
+ *   seen_scan is the generation of the last scan that met the file.
+ * library_groups: one row per distinct finding, identified by its key
+ *   ("<method>:<material>"); status open / resolved / dismissed / stale.
+ * library_group_members: the tracks of a group.
+ * library_quarantine: files moved away by a resolution; restored_ms is
+ *   set by an undo.
+ * library_meta: small counters (the scan generation).
  */
 #include "db/db_sqlite_internal.h"
 
-const char db_schema_library[] = "SELECT 1;";
+const char db_schema_library[] =
+  "CREATE TABLE library_tracks ("
+  "  id INTEGER PRIMARY KEY,"
+  "  path TEXT NOT NULL UNIQUE,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  mtime_ns INTEGER NOT NULL DEFAULT 0,"
+  "  title TEXT NOT NULL DEFAULT '',"
+  "  artist TEXT NOT NULL DEFAULT '',"
+  "  album_artist TEXT NOT NULL DEFAULT '',"
+  "  album TEXT NOT NULL DEFAULT '',"
+  "  date TEXT NOT NULL DEFAULT '',"
+  "  year INTEGER NOT NULL DEFAULT 0,"
+  "  track_no INTEGER NOT NULL DEFAULT 0,"
+  "  track_total INTEGER NOT NULL DEFAULT 0,"
+  "  disc_no INTEGER NOT NULL DEFAULT 0,"
+  "  disc_total INTEGER NOT NULL DEFAULT 0,"
+  "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+  "  codec TEXT NOT NULL DEFAULT '',"
+  "  container TEXT NOT NULL DEFAULT '',"
+  "  bitrate INTEGER NOT NULL DEFAULT 0,"
+  "  sample_rate INTEGER NOT NULL DEFAULT 0,"
+  "  bit_depth INTEGER NOT NULL DEFAULT 0,"
+  "  channels INTEGER NOT NULL DEFAULT 0,"
+  "  lossless INTEGER NOT NULL DEFAULT 0,"
+  "  mb_recording_id TEXT NOT NULL DEFAULT '',"
+  "  mb_track_id TEXT NOT NULL DEFAULT '',"
+  "  mb_album_id TEXT NOT NULL DEFAULT '',"
+  "  mb_artist_id TEXT NOT NULL DEFAULT '',"
+  "  mb_release_group_id TEXT NOT NULL DEFAULT '',"
+  "  spotify_track_id TEXT NOT NULL DEFAULT '',"
+  "  download_id INTEGER NOT NULL DEFAULT 0,"
+  "  tag_score INTEGER NOT NULL DEFAULT 0,"
+  "  unreadable INTEGER NOT NULL DEFAULT 0,"
+  "  gone INTEGER NOT NULL DEFAULT 0,"
+  "  quarantined INTEGER NOT NULL DEFAULT 0,"
+  "  file_hash TEXT,"
+  "  fingerprint BLOB,"
+  "  seen_scan INTEGER NOT NULL DEFAULT 0,"
+  "  added_ms INTEGER NOT NULL DEFAULT 0,"
+  "  updated_ms INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX library_tracks_hash ON library_tracks (file_hash)"
+  "  WHERE gone = 0 AND quarantined = 0 AND file_hash IS NOT NULL;"
+  "CREATE TABLE library_keys ("
+  "  track_id INTEGER PRIMARY KEY REFERENCES library_tracks (id)"
+  "    ON DELETE CASCADE,"
+  "  norm_key TEXT NOT NULL);"
+  "CREATE INDEX library_keys_norm ON library_keys (norm_key)"
+  "  WHERE norm_key <> '';"
+  "CREATE INDEX library_tracks_seen ON library_tracks (seen_scan)"
+  "  WHERE gone = 0;"
+  "CREATE INDEX library_tracks_dur ON library_tracks (duration_ms)"
+  "  WHERE gone = 0 AND quarantined = 0 AND length(fingerprint) > 0;"
+  "CREATE TABLE library_groups ("
+  "  id INTEGER PRIMARY KEY,"
+  "  key TEXT NOT NULL UNIQUE,"
+  "  method TEXT NOT NULL,"
+  "  label TEXT NOT NULL DEFAULT '',"
+  "  status TEXT NOT NULL DEFAULT 'open'"
+  "    CHECK (status IN ('open', 'resolved', 'dismissed', 'stale')),"
+  "  suggested_keep INTEGER NOT NULL DEFAULT 0,"
+  "  keep INTEGER NOT NULL DEFAULT 0,"
+  "  first_seen_ms INTEGER NOT NULL,"
+  "  last_seen_ms INTEGER NOT NULL,"
+  "  resolved_ms INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX library_groups_status ON library_groups (status, id);"
+  "CREATE TABLE library_group_members ("
+  "  group_id INTEGER NOT NULL REFERENCES library_groups (id)"
+  "    ON DELETE CASCADE,"
+  "  track_id INTEGER NOT NULL REFERENCES library_tracks (id)"
+  "    ON DELETE CASCADE,"
+  "  PRIMARY KEY (group_id, track_id)) WITHOUT ROWID;"
+  "CREATE INDEX library_group_members_track"
+  "  ON library_group_members (track_id);"
+  "CREATE TABLE library_quarantine ("
+  "  id INTEGER PRIMARY KEY,"
+  "  group_id INTEGER REFERENCES library_groups (id) ON DELETE SET NULL,"
+  "  track_id INTEGER REFERENCES library_tracks (id) ON DELETE SET NULL,"
+  "  original_path TEXT NOT NULL,"
+  "  quarantine_path TEXT NOT NULL,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  moved_ms INTEGER NOT NULL,"
+  "  restored_ms INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX library_quarantine_group ON library_quarantine (group_id)"
+  "  WHERE restored_ms = 0;"
+  "CREATE INDEX library_quarantine_track ON library_quarantine (track_id)"
+  "  WHERE restored_ms = 0;"
+  "CREATE TABLE library_meta ("
+  "  key TEXT PRIMARY KEY,"
+  "  ival INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";

@@ -61,6 +61,11 @@ int media_probe(const char *path, struct media_info *out, char *err,
 int media_probe_fd(int fd, const char *name, struct media_info *out,
                    char *err, size_t errlen);
 
+/* Number of filled tags among title, artist, album artist, album, date,
+ * track and disc numbers and the MusicBrainz recording and album ids
+ * (0-9): how complete a copy is tagged.  Pure; any thread. */
+int media_tag_score(const struct media_info *m);
+
 /* Items of a Chromaprint raw fingerprint kept per file: about 8 per second
  * of audio, so 256 cover the first ~32 s. */
 #define MEDIA_FP_MAX_ITEMS 256

@@ -2,7 +2,10 @@
  * prober.c - the service prober thread.
  *
  * What counts as "up" (external-apis.md):
- *   spotify      GET {api_url}/ answers 200 or 401 (the Web API is there).
+ *   spotify      GET {api_url}/ answers 200 or 401 (the Web API is there)
+ *                and, when an account is connected, GET /me through the
+ *                Spotify client accepts its token; while a 429 pauses the
+ *                Web API no call is made and it counts as up.
  *   slskd        slskd.url set, GET {url}/health is 200, and
  *                GET {url}/api/v0/application accepts our X-API-Key (200).
  *   musicbrainz  GET {url}/artist/<Various Artists>?fmt=json with our
@@ -21,6 +24,7 @@
 #include <time.h>
 
 #include "clients/http_client.h"
+#include "clients/spotify.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -92,11 +96,20 @@ static int probe_call(struct http_client *hc, const char *method,
 
 static void probe_spotify(struct http_client *hc, struct service_status *st)
 {
-  char url[SETTING_STR_MAX + 8];
+  char url[SETTING_STR_MAX + 8], reason[160], when[40];
   size_t n = settings_str(S_SPOTIFY_API_URL, url, sizeof url);
   st->configured = n > 0;
   if (!n) {
     snprintf(st->reason, sizeof st->reason, "not configured");
+    return;
+  }
+  int64_t blocked = spotify_blocked_until();
+  if (blocked) {
+    /* A 429 pauses every Spotify call, probes included; the host is
+     * there, it asked us to wait. */
+    st->up = true;
+    snprintf(st->reason, sizeof st->reason, "rate limited until %s",
+             spotify_fmt_time(blocked, when, sizeof when));
     return;
   }
   snprintf(url + n, sizeof url - n, "/");
@@ -106,6 +119,15 @@ static void probe_spotify(struct http_client *hc, struct service_status *st)
     snprintf(st->reason, sizeof st->reason, "HTTP %ld", r.status);
   }
   http_reply_free(&r);
+  if (!st->up || !spotify_connected())
+    return;
+  int verdict = spotify_probe_token(
+    settings_int(S_PROBE_TIMEOUT_SECONDS) * 1000, &stopping, reason,
+    sizeof reason);
+  if (verdict == 0)
+    st->up = false;
+  if (verdict >= 0)
+    snprintf(st->reason, sizeof st->reason, "%s", reason);
 }
 
 static void probe_slskd(struct http_client *hc, struct service_status *st)

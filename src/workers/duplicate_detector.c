@@ -1,21 +1,117 @@
 /*
- * duplicate_detector.c - finds duplicate tracks in the library.
- * Without a library folder configured it stays idle.
+ * duplicate_detector.c - the Duplicate Detector unit: scans the library
+ * (library/scanner.c), then runs the configured detection methods
+ * (library/dupes.c) and records the findings for review on
+ * /library/duplicates.
+ *
+ * Without a library folder configured it stays idle with a note.  A
+ * configured folder that is missing, or an unknown method, is an error
+ * with a readable last_error.  Disable and shutdown are honoured between
+ * files and between detection steps (UNIT_RUN_CANCELED; rows written so
+ * far stay, nothing is marked gone).
+ *
+ * Counters: duplicates_found and tracks_scanned are cumulative; the others
+ * describe the last complete scan.  Threading: runs on the unit's thread
+ * with the unit's db connection.
  */
 #include "workers/workers.h"
 
-static const char *const counters[] = {"duplicates_found", "tracks_scanned",
-                                       NULL};
+#include <stdio.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "db/db_library.h"
+#include "library/dupes.h"
+#include "library/quarantine.h"
+#include "library/scanner.h"
+
+static const char *const counters[] = {
+  "duplicates_found", "tracks_scanned", "groups_open", "last_scan_files",
+  "unreadable_files", "bad_names", NULL};
 static const char *const times[] = {"last_scan", NULL};
+
+static bool stop_requested(void *arg) { return unit_ctx_should_stop(arg); }
+
+/* Counters only add: set a "last scan" value through its difference. */
+static void set_counter(struct unit_ctx *ctx, int slot, int64_t value)
+{
+  struct unit_snapshot s;
+  runtime_snapshot(UNIT_DUPLICATE_DETECTOR, &s);
+  unit_ctx_add(ctx, slot, value - s.counters[slot]);
+}
+
+static enum unit_run_result scan(struct unit_ctx *ctx, const char *root,
+                                 unsigned methods, struct scanner_stats *ss)
+{
+  char qdir[SETTING_STR_MAX], err[UNIT_ERROR_MAX];
+  struct scanner_opts o = {
+    .root = root,
+    .quarantine = quarantine_dir(qdir, sizeof qdir),
+    .want_hash = methods & DUPES_FILE_HASH,
+    .want_fingerprint = methods & DUPES_FINGERPRINT,
+    .should_stop = stop_requested,
+    .stop_arg = ctx,
+  };
+  int rc = scanner_run(unit_ctx_db(ctx), &o, ss, err, sizeof err);
+  unit_ctx_add(ctx, DD_TRACKS_SCANNED, (int64_t)ss->files);
+  if (rc == SS_ECANCELED)
+    return UNIT_RUN_CANCELED;
+  if (rc) {
+    unit_ctx_fail(ctx, "%s", err[0] ? err : ss_strerror(rc));
+    return UNIT_RUN_ERROR;
+  }
+  return UNIT_RUN_OK;
+}
+
+static void publish(struct unit_ctx *ctx, const struct scanner_stats *ss,
+                    const struct dupes_stats *ds)
+{
+  struct library_counts c = {0};
+  db_library_counts(unit_ctx_db(ctx), &c);
+  unit_ctx_add(ctx, DD_DUPLICATES_FOUND, (int64_t)ds->new_groups);
+  set_counter(ctx, DD_GROUPS_OPEN, (int64_t)ds->open_groups);
+  set_counter(ctx, DD_LAST_SCAN_FILES, (int64_t)ss->files);
+  set_counter(ctx, DD_UNREADABLE, c.unreadable);
+  set_counter(ctx, DD_BAD_NAMES, (int64_t)ss->bad_names);
+  unit_ctx_set_time(ctx, DD_LAST_SCAN, clock_wall_ms());
+  unit_ctx_set_message(ctx,
+                       "%zu files (%zu new or changed, %lld unreadable, %zu "
+                       "bad names), %zu findings (%zu new), %zu open",
+                       ss->files, ss->probed, (long long)c.unreadable,
+                       ss->bad_names, ds->groups, ds->new_groups,
+                       ds->open_groups);
+}
 
 static enum unit_run_result run(struct unit_ctx *ctx)
 {
-  if (!settings_is_set(S_LIBRARY_PATH)) {
+  char root[SETTING_STR_MAX], method[64];
+  settings_str(S_LIBRARY_PATH, root, sizeof root);
+  if (!root[0]) {
     unit_ctx_set_note(ctx, "library folder not configured");
     return UNIT_RUN_SKIPPED;
   }
-  unit_ctx_set_note(ctx, "duplicate detection not available in this build");
-  return UNIT_RUN_SKIPPED;
+  settings_str(S_AUTOMATION_DUPLICATE_DETECTION_METHOD, method,
+               sizeof method);
+  unsigned methods = dupes_methods_parse(method);
+  if (!methods) {
+    unit_ctx_fail(ctx, "unknown detection method \"%s\"", method);
+    return UNIT_RUN_ERROR;
+  }
+  struct scanner_stats ss;
+  enum unit_run_result r = scan(ctx, root, methods, &ss);
+  if (r != UNIT_RUN_OK)
+    return r;
+  struct dupes_stats ds;
+  int rc = dupes_detect(unit_ctx_db(ctx), methods, stop_requested, ctx,
+                        clock_wall_ms(), &ds);
+  if (rc == SS_ECANCELED)
+    return UNIT_RUN_CANCELED;
+  if (rc) {
+    unit_ctx_fail(ctx, "duplicate detection failed: %s", ss_strerror(rc));
+    return UNIT_RUN_ERROR;
+  }
+  publish(ctx, &ss, &ds);
+  return UNIT_RUN_OK;
 }
 
 const struct unit_def duplicate_detector_unit = {

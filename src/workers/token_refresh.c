@@ -1,23 +1,79 @@
 /*
  * token_refresh.c - keeps the Spotify OAuth login fresh.
  *
- * Without a connected account there is nothing to refresh: the unit stays
- * idle and says so (DECISIONS.md 8).
+ * Every spotify.token_check_interval_seconds: when the access token
+ * expires within spotify.token_refresh_threshold_minutes it is refreshed
+ * through the shared single-flight provider (clients/spotify.h), the same
+ * path every other Spotify call uses.  Outcomes:
+ *   - no client id / no login: idle with a note, no external call;
+ *   - invalid_grant: error "Spotify re-authorisation required: ..." on every
+ *     run, and no further attempt until a new login;
+ *   - invalid_client: error naming spotify.client_id;
+ *   - 5xx / timeout: error; the provider backs off (15 s .. 10 min) and
+ *     the next success returns the unit to idle.
+ * Threading: the unit's own thread.
  */
+#include <stdio.h>
+
+#include "clients/spotify.h"
+#include "core/clock.h"
 #include "workers/workers.h"
+
+static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
+{
+  struct spotify_client_opts o = {.db = unit_ctx_db(ctx)};
+  struct spotify_client *c = spotify_client_new(&o);
+  struct spotify_err err;
+  bool refreshed = false;
+  unit_ctx_mark_active(ctx);
+  int rc = spotify_refresh_if_expiring(c, threshold, &refreshed, &err);
+  spotify_client_free(c);
+  if (rc != 0) {
+    if (err.kind == SPOTIFY_CANCELED)
+      return UNIT_RUN_CANCELED;
+    unit_ctx_fail(ctx, "%s", err.msg);
+    return UNIT_RUN_ERROR;
+  }
+  struct spotify_status st;
+  char when[40];
+  spotify_status(&st);
+  unit_ctx_set_message(ctx, "%s; valid until %s",
+                       refreshed ? "access token refreshed"
+                                 : "access token still valid",
+                       spotify_fmt_time(st.access_expires_ms, when,
+                                        sizeof when));
+  return UNIT_RUN_OK;
+}
 
 static enum unit_run_result run(struct unit_ctx *ctx)
 {
   if (!settings_is_set(S_SPOTIFY_CLIENT_ID)) {
-    unit_ctx_set_note(ctx, "Spotify client id not configured");
+    unit_ctx_set_note(ctx, "Spotify client id not configured "
+                           "(spotify.client_id)");
     return UNIT_RUN_SKIPPED;
   }
-  if (!workers_spotify_connected()) {
+  struct spotify_status st;
+  spotify_status(&st);
+  if (!st.stored) {
     unit_ctx_set_note(ctx, "Spotify account not connected");
     return UNIT_RUN_SKIPPED;
   }
-  unit_ctx_set_note(ctx, "token refresh not available in this build");
-  return UNIT_RUN_SKIPPED;
+  if (!st.connected) {
+    /* Said on every run until a new login; no network call. */
+    unit_ctx_fail(ctx, "Spotify re-authorisation required: %s",
+                  st.reauth_reason);
+    return UNIT_RUN_ERROR;
+  }
+  int64_t threshold =
+    settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES) * 60000;
+  char when[40];
+  if (st.access_expires_ms - clock_wall_ms() > threshold) {
+    unit_ctx_set_message(ctx, "access token valid until %s",
+                         spotify_fmt_time(st.access_expires_ms, when,
+                                          sizeof when));
+    return UNIT_RUN_OK;
+  }
+  return refresh(ctx, threshold);
 }
 
 const struct unit_def token_refresh_unit = {
@@ -26,5 +82,6 @@ const struct unit_def token_refresh_unit = {
   .enable_setting = S_SPOTIFY_TOKEN_REFRESH_ENABLED,
   .interval_setting = S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS,
   .interval_scale = 1,
+  .active_on_demand = true,
   .run = run,
 };

@@ -27,11 +27,23 @@ enum spotify_sync_type {
 };
 extern const char *const spotify_sync_type_names[SYNC__COUNT];
 
-enum { DM_DOWNLOADS_COMPLETED, DM_DOWNLOADS_FAILED };
+/* download_monitor: two cumulative counters, then two gauges (files
+ * transferring now; files waiting: to enqueue, queued, being searched). */
+enum { DM_DOWNLOADS_COMPLETED, DM_DOWNLOADS_FAILED, DM_IN_PROGRESS, DM_QUEUED };
 enum { DM_LAST_POLL };
 enum { CL_FILES_DELETED, CL_BYTES_FREED, CL_DRY_RUN_FILES, CL_DRY_RUN_BYTES };
 enum { CL_LAST_RUN };
-enum { DD_DUPLICATES_FOUND, DD_TRACKS_SCANNED };
+/* duplicate_detector: the first two are cumulative; the others describe
+ * the last complete scan (open findings, files met, unreadable files,
+ * names that are not UTF-8). */
+enum {
+  DD_DUPLICATES_FOUND,
+  DD_TRACKS_SCANNED,
+  DD_GROUPS_OPEN,
+  DD_LAST_SCAN_FILES,
+  DD_UNREADABLE,
+  DD_BAD_NAMES
+};
 enum { DD_LAST_SCAN };
 
 extern const struct unit_def token_refresh_unit;
@@ -46,7 +58,33 @@ extern const struct unit_def duplicate_detector_unit;
 /* Unit definitions indexed by enum unit_id.  Static data; any thread. */
 const struct unit_def *const *workers_defs(void);
 
-/* True when a Spotify account is connected (a refresh token is stored). */
+/* True when a Spotify account is connected (a login is stored and Spotify
+ * has not refused its refresh token).  Cheap, any thread. */
 bool workers_spotify_connected(void);
+
+/* Spotify as the status view shows it (spotify_account.c): the login, the
+ * shared rate-limit block and the last result/error of each sync type
+ * (persisted, so they survive restarts).  Any thread; copies. */
+struct spotify_view {
+  bool stored;             /* a login is stored */
+  bool connected;          /* ... and usable */
+  char reauth_reason[256]; /* why it is not usable */
+  char display_name[128];
+  int64_t access_expires_ms;  /* 0 = none */
+  int64_t refresh_expires_ms; /* authorised + 6 months */
+  int64_t blocked_until_ms;   /* 0 = not rate limited */
+  char blocked_reason[160];
+  struct {
+    char result[256]; /* "" = never ran */
+    char error[256];  /* "" = none */
+  } types[SYNC__COUNT];
+};
+void workers_spotify_view(struct spotify_view *out);
+/* Copies each sync type's last result/error (spotify_sync.c). */
+void spotify_sync_stats(struct spotify_view *out);
+/* "Sync now": the next Spotify Sync run treats every enabled type as due
+ * and is started at once.  SS_OK, SS_ESTATE (disabled), SS_EBUSY (already
+ * running; the flag stays for the next run). */
+int spotify_sync_request_full(void);
 
 #endif

@@ -1,0 +1,230 @@
+/*
+ * library_bench.c - drives the library code for bench/library.sh.
+ *
+ *   library_bench rows DB N        fresh store with N synthetic tracks
+ *                                  (one transaction, raw SQL); about 4% of
+ *                                  the songs have 2-3 copies
+ *   library_bench detect DB METHOD dupes_detect() twice: the first pass
+ *                                  computes every metadata key, the second
+ *                                  is a rescan with nothing new
+ *   library_bench scan DB ROOT [hash|fp]
+ *                                  scanner_run() twice (full, incremental)
+ *   library_bench walk ROOT [delete]
+ *                                  cleanup_walk() over a tree (dry run
+ *                                  unless "delete"), 10^9 files/bytes caps
+ *
+ * Prints one "name value unit" line per measurement (wall ms from
+ * CLOCK_MONOTONIC, peak RSS from getrusage).  Not part of the test suite.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "library/cleanup_walk.h"
+#include "library/dupes.h"
+#include "library/scanner.h"
+#include "media/media.h"
+
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static long peak_rss_kb(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+static int die(const char *msg)
+{
+  fprintf(stderr, "library_bench: %s\n", msg);
+  return 1;
+}
+
+static struct db *open_store(const char *path)
+{
+  struct db *db = NULL;
+  int v;
+  if (db_open(path, &db) || db_migrate(db, &v)) {
+    db_close(db);
+    return NULL;
+  }
+  return db;
+}
+
+/* Deterministic pseudo-random numbers (xorshift). */
+static unsigned long long rng = 88172645463325252ull;
+static unsigned long long next(void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+static const char *const words[] = {
+  "love", "night", "heart", "fire", "rain", "dream", "blue", "city",
+  "light", "road", "time", "gold", "river", "star", "home", "wild",
+  "Café", "Straße", "Jóga", "東京", "sun", "moon", "echo", "ghost"};
+#define N_WORDS (sizeof words / sizeof words[0])
+
+static void make_title(unsigned long long song, char *out, size_t n)
+{
+  unsigned long long x = song * 2654435761ull + 12345;
+  snprintf(out, n, "%s %s %s %llu", words[x % N_WORDS],
+           words[(x >> 8) % N_WORDS], words[(x >> 16) % N_WORDS],
+           song % 1000);
+}
+
+static int cmd_rows(const char *path, long n)
+{
+  remove(path);
+  struct db *db = open_store(path);
+  if (!db)
+    return die("cannot create the store");
+  db_close(db);
+  sqlite3 *c;
+  if (sqlite3_open(path, &c) != SQLITE_OK)
+    return die("sqlite open");
+  sqlite3_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                  " BEGIN", NULL, NULL, NULL);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(c,
+                     "INSERT INTO library_tracks (path, size, mtime_ns,"
+                     " title, artist, album, duration_ms, codec, bitrate,"
+                     " sample_rate, bit_depth, lossless, tag_score)"
+                     " VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, 44100,"
+                     " ?9, ?10, 5)",
+                     -1, &st, NULL);
+  double t0 = now_ms();
+  long song = 0, copies_left = 0, rows_in_groups = 0;
+  char p[256], title[128], artist[64], album[64];
+  for (long i = 0; i < n; i++) {
+    if (copies_left == 0) {
+      song++;
+      copies_left = next() % 100 < 4 ? 2 + (long)(next() % 2) : 1;
+      if (copies_left > 1)
+        rows_in_groups += copies_left;
+    }
+    copies_left--;
+    bool lossless = next() % 3 == 0;
+    make_title((unsigned long long)song, title, sizeof title);
+    snprintf(artist, sizeof artist, "Artist %ld", song % 20000);
+    snprintf(album, sizeof album, "Album %ld", song % 90000);
+    snprintf(p, sizeof p, "/music/%s/%s/%ld %s.%s", artist, album, i, title,
+             lossless ? "flac" : "mp3");
+    sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, 3000000 + (long)(next() % 30000000));
+    sqlite3_bind_text(st, 3, title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, artist, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, album, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, 120000 + (song * 7919) % 300000 +
+                                (long)(next() % 1500));
+    sqlite3_bind_text(st, 7, lossless ? "flac" : "mp3", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, lossless ? 900000 : 320000);
+    sqlite3_bind_int(st, 9, lossless ? 16 : 0);
+    sqlite3_bind_int(st, 10, lossless);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      return die(sqlite3_errmsg(c));
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  sqlite3_exec(c, "COMMIT", NULL, NULL, NULL);
+  printf("rows_insert_ms %.0f ms\nrows %ld rows\nrows_in_groups %ld rows\n",
+         now_ms() - t0, n, rows_in_groups);
+  sqlite3_close(c);
+  return 0;
+}
+
+static int cmd_detect(const char *path, const char *method)
+{
+  struct db *db = open_store(path);
+  unsigned m = dupes_methods_parse(method);
+  if (!db || !m)
+    return die("bad store or method");
+  for (int pass = 1; pass <= 2; pass++) {
+    struct dupes_stats st;
+    double t0 = now_ms();
+    int rc = dupes_detect(db, m, NULL, NULL, 1000 * pass, &st);
+    if (rc)
+      return die(ss_strerror(rc));
+    printf("detect%d_ms %.0f ms\ndetect%d_keys %zu keys\n"
+           "detect%d_groups %zu groups\ndetect%d_new %zu groups\n",
+           pass, now_ms() - t0, pass, st.keys_computed, pass, st.groups,
+           pass, st.new_groups);
+  }
+  printf("detect_peak_rss %ld KiB\n", peak_rss_kb());
+  db_close(db);
+  return 0;
+}
+
+static int cmd_scan(const char *path, const char *root, const char *extra)
+{
+  remove(path);
+  struct db *db = open_store(path);
+  if (!db)
+    return die("cannot create the store");
+  media_init();
+  struct scanner_opts o = {
+    .root = root,
+    .want_hash = extra && !strcmp(extra, "hash"),
+    .want_fingerprint = extra && !strcmp(extra, "fp"),
+  };
+  for (int pass = 1; pass <= 2; pass++) {
+    struct scanner_stats st;
+    char err[256];
+    double t0 = now_ms();
+    int rc = scanner_run(db, &o, &st, err, sizeof err);
+    if (rc)
+      return die(err);
+    printf("scan%d_ms %.0f ms\nscan%d_files %zu files\n"
+           "scan%d_probed %zu files\nscan%d_unreadable %zu files\n",
+           pass, now_ms() - t0, pass, st.files, pass, st.probed, pass,
+           st.unreadable);
+  }
+  printf("scan_peak_rss %ld KiB\n", peak_rss_kb());
+  db_close(db);
+  return 0;
+}
+
+static int cmd_walk(const char *root, const char *mode)
+{
+  struct cleanup_opts o = {.cutoff_s = time(NULL) - 7 * 86400,
+                           .dry_run = !(mode && !strcmp(mode, "delete")),
+                           .max_files = 1000000000,
+                           .max_bytes = 1000000000000ll};
+  struct cleanup_result r;
+  char err[256];
+  double t0 = now_ms();
+  if (cleanup_walk(root, &o, &r, err, sizeof err))
+    return die(err);
+  printf("walk_ms %.0f ms\nwalk_files %lld files\nwalk_dirs %lld dirs\n",
+         now_ms() - t0, (long long)r.files, (long long)r.dirs);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  log_set_level(LOG_LVL_WARN);
+  if (argc >= 4 && !strcmp(argv[1], "rows"))
+    return cmd_rows(argv[2], atol(argv[3]));
+  if (argc >= 4 && !strcmp(argv[1], "detect"))
+    return cmd_detect(argv[2], argv[3]);
+  if (argc >= 4 && !strcmp(argv[1], "scan"))
+    return cmd_scan(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
+  if (argc >= 3 && !strcmp(argv[1], "walk"))
+    return cmd_walk(argv[2], argc > 3 ? argv[3] : NULL);
+  fprintf(stderr, "usage: library_bench rows DB N | detect DB METHOD | "
+                  "scan DB ROOT [hash|fp] | walk ROOT [delete]\n");
+  return 2;
+}

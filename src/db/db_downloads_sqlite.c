@@ -1,0 +1,1055 @@
+/*
+ * db_downloads_sqlite.c - db_downloads.h on SQLite.
+ *
+ * What: requests, candidates, files and the import journal.  Statements
+ * are cached per connection in the downloads slots (64-127, db__stmt).
+ * Multi-row changes run in one BEGIN IMMEDIATE transaction inside one
+ * call.  Threading: as db.h, one struct db per thread.  Ownership: struct
+ * dl_file strings are heap copies released by db_dl_file(s)_free.
+ */
+#include "db/db_downloads.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/xalloc.h"
+#include "db/db_sqlite_internal.h"
+
+enum {
+  SD_REQ_ADD = 64,
+  SD_REQ_GET,
+  SD_REQ_LIST,
+  SD_REQ_COUNT,
+  SD_REQ_IN,
+  SD_REQ_STATE,
+  SD_REQ_SEARCHING,
+  SD_REQ_RETRY,
+  SD_REQ_STATE_OF,
+  SD_REQ_CANCEL,
+  SD_FILES_CANCEL_WANT,
+  SD_CAND_ADD,
+  SD_CAND_FILE_ADD,
+  SD_CAND_WANT,
+  SD_CAND_USE,
+  SD_REQ_DOWNLOADING,
+  SD_FILES_OPEN,
+  SD_FILE_GET,
+  SD_FILES_OF,
+  SD_FILE_UPDATE,
+  SD_PROGRESS,
+  SD_FILE_ENQUEUED,
+  SD_FILE_DEFER,
+  SD_FILE_FAIL,
+  SD_FILE_KEY,
+  SD_REPLACEMENT,
+  SD_USE_ONE,
+  SD_FILE_INSERT,
+  SD_SUPERSEDE,
+  SD_IMPORT_WAIT,
+  SD_IMPORT_BEGIN,
+  SD_IMPORT_DONE,
+  SD_COUNTS,
+  SD_LAST_ERROR,
+  SD_SETTLED,
+  SD_TO_CANCEL,
+  SD_GAUGES,
+  SD_GAUGE_REQS,
+  SD_TABLE_EXISTS,
+  SD_SPOTIFY_ALBUM,
+  SD_SPOTIFY_TRACK,
+  SD__END
+};
+
+_Static_assert(SD__END <= 128, "downloads statement slots are 64-127");
+
+#define OPEN_STATES                                                            \
+  "('want', 'enqueued', 'queued', 'in_progress', 'completed', 'importing')"
+#define REQ_COLS                                                               \
+  "r.id, r.kind, r.query, r.artist, r.title, r.spotify_id,"                   \
+  " r.expected_tracks, r.state, r.search_id, r.search_started_ms,"           \
+  " r.search_tries, r.next_try_ms, r.error, r.created_ms, r.updated_ms,"     \
+  " r.finished_ms"
+#define VIEW_COLS                                                              \
+  REQ_COLS ","                                                                \
+  " COUNT(f.id),"                                                             \
+  " COALESCE(SUM(f.state = 'imported'), 0),"                                  \
+  " COALESCE(SUM(f.state = 'failed'), 0),"                                    \
+  " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"                            \
+  " COALESCE(SUM(f.size), 0),"                                                \
+  " COALESCE(SUM(CASE WHEN f.state IN ('completed', 'importing',"             \
+  "   'imported') THEN f.size ELSE COALESCE(p.bytes, 0) END), 0),"           \
+  " (SELECT g.username FROM download_files g WHERE g.request_id = r.id"       \
+  "   ORDER BY g.id DESC LIMIT 1)"
+#define VIEW_FROM                                                              \
+  " FROM download_requests r LEFT JOIN download_files f"                      \
+  "   ON f.request_id = r.id AND f.superseded = 0"                            \
+  "   AND f.state <> 'cancelled'"                                          \
+  " LEFT JOIN download_progress p ON p.file_id = f.id"
+#define FILE_COLS                                                              \
+  "f.id, f.request_id, f.username, f.filename, f.track_key, f.import_src,"    \
+  " f.import_dst, f.transfer_id, f.state, f.size, COALESCE(p.bytes, 0),"     \
+  " COALESCE(p.percent, 0), f.retries, f.import_tries, f.not_before_ms,"     \
+  " f.enqueued_ms, COALESCE(p.progress_ms, f.enqueued_ms), f.slskd_state,"  \
+  " f.error, r.artist, r.title, r.spotify_id, r.kind, r.state"
+#define FILE_FROM                                                              \
+  " FROM download_files f JOIN download_requests r ON r.id = f.request_id"   \
+  " LEFT JOIN download_progress p ON p.file_id = f.id"
+
+/* ---- plumbing ---- */
+
+static int stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **st)
+{
+  return db ? db__stmt(db, slot, sql, st) : SS_EINVAL;
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
+{
+  int src = sqlite3_step(st);
+  int rc = src == SQLITE_DONE || src == SQLITE_ROW ? SS_OK
+                                                   : db__fail(db, what);
+  sqlite3_reset(st);
+  return rc;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+/* Copies a text column, cut on a UTF-8 boundary. */
+static void col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+  const char *src = (const char *)sqlite3_column_text(st, col);
+  size_t len = src ? (size_t)sqlite3_column_bytes(st, col) : 0;
+  size_t n = len < cap - 1 ? len : cap - 1;
+  if (n < len)
+    while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+      n--;
+  if (n)
+    memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+  const char *s = (const char *)sqlite3_column_text(st, col);
+  return xstrdup(s ? s : "");
+}
+
+static bool is_terminal_request(const char *state)
+{
+  return !strcmp(state, "completed") || !strcmp(state, "failed") ||
+         !strcmp(state, "cancelled");
+}
+
+/* ---- requests ---- */
+
+int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_ADD,
+                "INSERT INTO download_requests (kind, query, artist, title,"
+                " spotify_id, expected_tracks, state, next_try_ms,"
+                " created_ms, updated_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, r->kind == DL_ALBUM ? "album" : "track");
+  bind_text(st, 2, r->query);
+  bind_text(st, 3, r->artist);
+  bind_text(st, 4, r->title);
+  bind_text(st, 5, r->spotify_id);
+  sqlite3_bind_int(st, 6, r->expected_tracks);
+  sqlite3_bind_int64(st, 7, r->created_ms);
+  sqlite3_bind_int64(st, 8, r->created_ms);
+  rc = step_done(db, st, "download request add");
+  if (!rc && id)
+    *id = sqlite3_last_insert_rowid(db__conn(db));
+  return rc;
+}
+
+static void request_from_row(sqlite3_stmt *st, struct dl_request *r)
+{
+  memset(r, 0, sizeof *r);
+  r->id = sqlite3_column_int64(st, 0);
+  const char *kind = (const char *)sqlite3_column_text(st, 1);
+  r->kind = kind && !strcmp(kind, "album") ? DL_ALBUM : DL_TRACK;
+  col_text(st, 2, r->query, sizeof r->query);
+  col_text(st, 3, r->artist, sizeof r->artist);
+  col_text(st, 4, r->title, sizeof r->title);
+  col_text(st, 5, r->spotify_id, sizeof r->spotify_id);
+  r->expected_tracks = sqlite3_column_int(st, 6);
+  col_text(st, 7, r->state, sizeof r->state);
+  col_text(st, 8, r->search_id, sizeof r->search_id);
+  r->search_started_ms = sqlite3_column_int64(st, 9);
+  r->search_tries = sqlite3_column_int(st, 10);
+  r->next_try_ms = sqlite3_column_int64(st, 11);
+  col_text(st, 12, r->error, sizeof r->error);
+  r->created_ms = sqlite3_column_int64(st, 13);
+  r->updated_ms = sqlite3_column_int64(st, 14);
+  r->finished_ms = sqlite3_column_int64(st, 15);
+}
+
+static void view_from_row(sqlite3_stmt *st, struct dl_request_view *v)
+{
+  memset(v, 0, sizeof *v);
+  request_from_row(st, &v->r);
+  v->files_total = sqlite3_column_int(st, 16);
+  v->files_imported = sqlite3_column_int(st, 17);
+  v->files_failed = sqlite3_column_int(st, 18);
+  v->files_active = sqlite3_column_int(st, 19);
+  v->bytes_total = sqlite3_column_int64(st, 20);
+  v->bytes_done = sqlite3_column_int64(st, 21);
+  col_text(st, 22, v->username, sizeof v->username);
+}
+
+int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_GET,
+                "SELECT " VIEW_COLS VIEW_FROM " WHERE r.id = ? GROUP BY r.id",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    view_from_row(st, out);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "download get");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_dl_request_list(struct db *db, const char *state, int64_t offset,
+                       struct dl_request_view *out, size_t max, size_t *n,
+                       int64_t *total)
+{
+  sqlite3_stmt *st;
+  *n = 0;
+  int rc = stmt(db, SD_REQ_COUNT,
+                "SELECT COUNT(*) FROM download_requests"
+                " WHERE ?1 IS NULL OR state = ?1",
+                &st);
+  if (rc)
+    return rc;
+  if (state)
+    bind_text(st, 1, state);
+  *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_reset(st);
+  if (!max)
+    return SS_OK;
+  rc = stmt(db, SD_REQ_LIST,
+            "SELECT " VIEW_COLS VIEW_FROM " WHERE ?1 IS NULL OR r.state = ?1"
+            " GROUP BY r.id ORDER BY r.id DESC LIMIT ?2 OFFSET ?3",
+            &st);
+  if (rc)
+    return rc;
+  if (state)
+    bind_text(st, 1, state);
+  sqlite3_bind_int64(st, 2, (int64_t)max);
+  sqlite3_bind_int64(st, 3, offset);
+  int src = SQLITE_DONE;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
+    view_from_row(st, &out[(*n)++]);
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "download list");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_dl_requests_in(struct db *db, const char *state,
+                      struct dl_request *out, size_t max, size_t *n)
+{
+  sqlite3_stmt *st;
+  *n = 0;
+  int rc = stmt(db, SD_REQ_IN,
+                "SELECT " REQ_COLS " FROM download_requests r"
+                " WHERE r.state = ? ORDER BY r.id LIMIT ?",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, state);
+  sqlite3_bind_int64(st, 2, (int64_t)max);
+  int src = SQLITE_DONE;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
+    request_from_row(st, &out[(*n)++]);
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "download requests in state");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
+                            const char *error, int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_STATE,
+                "UPDATE download_requests SET state = ?1, error = ?2,"
+                " updated_ms = ?3, finished_ms = CASE WHEN ?1 IN"
+                " ('completed', 'failed', 'cancelled') THEN ?3 ELSE 0 END"
+                " WHERE id = ?4 AND state <> 'cancelled'",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, state);
+  bind_text(st, 2, error);
+  sqlite3_bind_int64(st, 3, now_ms);
+  sqlite3_bind_int64(st, 4, id);
+  return step_done(db, st, "download request state");
+}
+
+int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
+                            int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_SEARCHING,
+                "UPDATE download_requests SET state = 'searching',"
+                " search_id = ?1, search_started_ms = ?2,"
+                " search_tries = search_tries + 1, error = '',"
+                " updated_ms = ?2 WHERE id = ?3 AND state = 'pending'",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, search_id);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st, "download request searching");
+}
+
+int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
+                               const char *error, int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_RETRY,
+                "UPDATE download_requests SET state = 'pending',"
+                " search_id = '', next_try_ms = ?1, error = ?2,"
+                " updated_ms = ?3 WHERE id = ?4"
+                " AND state IN ('pending', 'searching')",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, next_ms);
+  bind_text(st, 2, error);
+  sqlite3_bind_int64(st, 3, now_ms);
+  sqlite3_bind_int64(st, 4, id);
+  return step_done(db, st, "download request retry");
+}
+
+static int request_state_of(struct db *db, int64_t id, char *state, size_t n)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_STATE_OF,
+                "SELECT state FROM download_requests WHERE id = ?", &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    col_text(st, 0, state, n);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "request state");
+  sqlite3_reset(st);
+  return rc;
+}
+
+static int cancel_locked(struct db *db, int64_t id, int64_t now_ms)
+{
+  char state[DL_STATE_MAX];
+  sqlite3_stmt *st;
+  int rc = request_state_of(db, id, state, sizeof state);
+  if (rc)
+    return rc;
+  if (is_terminal_request(state))
+    return SS_ESTATE;
+  if ((rc = stmt(db, SD_REQ_CANCEL,
+                 "UPDATE download_requests SET state = 'cancelled',"
+                 " error = 'cancelled by the user', updated_ms = ?1,"
+                 " finished_ms = ?1 WHERE id = ?2",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, now_ms);
+  sqlite3_bind_int64(st, 2, id);
+  if ((rc = step_done(db, st, "download cancel")))
+    return rc;
+  if ((rc = stmt(db, SD_FILES_CANCEL_WANT,
+                 "UPDATE download_files SET state = 'cancelled',"
+                 " updated_ms = ?1 WHERE request_id = ?2 AND state = 'want'",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, now_ms);
+  sqlite3_bind_int64(st, 2, id);
+  return step_done(db, st, "download cancel files");
+}
+
+int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
+{
+  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  if (rc)
+    return rc;
+  return db__tx_end(db, cancel_locked(db, id, now_ms));
+}
+
+/* ---- candidates ---- */
+
+static int add_candidate(struct db *db, int64_t req, int rank,
+                         const struct dl_candidate *c, int64_t *cid)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_CAND_ADD,
+                "INSERT INTO download_candidates (request_id, rank, username,"
+                " directory, quality, n_files, total_size, free_slot,"
+                " queue_length, upload_speed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, req);
+  sqlite3_bind_int(st, 2, rank);
+  bind_text(st, 3, c->username);
+  bind_text(st, 4, c->directory);
+  bind_text(st, 5, c->quality);
+  sqlite3_bind_int64(st, 6, (int64_t)c->n_files);
+  sqlite3_bind_int64(st, 7, c->total_size);
+  sqlite3_bind_int(st, 8, c->free_slot);
+  sqlite3_bind_int64(st, 9, c->queue_length);
+  sqlite3_bind_int64(st, 10, c->upload_speed);
+  if ((rc = step_done(db, st, "candidate add")))
+    return rc;
+  *cid = sqlite3_last_insert_rowid(db__conn(db));
+  if ((rc = stmt(db, SD_CAND_FILE_ADD,
+                 "INSERT INTO download_candidate_files (candidate_id,"
+                 " request_id, filename, size, track_key)"
+                 " VALUES (?, ?, ?, ?, ?)",
+                 &st)))
+    return rc;
+  for (size_t i = 0; i < c->n_files && !rc; i++) {
+    sqlite3_bind_int64(st, 1, *cid);
+    sqlite3_bind_int64(st, 2, req);
+    bind_text(st, 3, c->files[i].filename);
+    sqlite3_bind_int64(st, 4, c->files[i].size);
+    bind_text(st, 5, c->files[i].track_key);
+    rc = step_done(db, st, "candidate file add");
+  }
+  return rc;
+}
+
+/* Queues every file of candidate cid and marks them used. */
+static int want_candidate(struct db *db, int64_t req, int64_t cid,
+                          int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_CAND_WANT,
+                "INSERT INTO download_files (request_id, candidate_file_id,"
+                " username, filename, size, track_key, state, created_ms,"
+                " updated_ms) SELECT ?1, cf.id, c.username, cf.filename,"
+                " cf.size, cf.track_key, 'want', ?3, ?3"
+                " FROM download_candidate_files cf JOIN download_candidates c"
+                " ON c.id = cf.candidate_id WHERE cf.candidate_id = ?2"
+                " ORDER BY cf.id",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, req);
+  sqlite3_bind_int64(st, 2, cid);
+  sqlite3_bind_int64(st, 3, now_ms);
+  if ((rc = step_done(db, st, "candidate want")))
+    return rc;
+  if ((rc = stmt(db, SD_CAND_USE,
+                 "UPDATE download_candidate_files SET used = 1"
+                 " WHERE candidate_id = ?",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, cid);
+  return step_done(db, st, "candidate use");
+}
+
+static int search_done_locked(struct db *db, int64_t req,
+                              const struct dl_candidate *c, size_t n,
+                              const char *error, int64_t now_ms)
+{
+  char state[DL_STATE_MAX];
+  int rc = request_state_of(db, req, state, sizeof state);
+  if (rc)
+    return rc;
+  if (strcmp(state, "searching"))
+    return SS_ESTATE;
+  int64_t first = 0, cid = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    rc = add_candidate(db, req, (int)i, &c[i], &cid);
+    if (i == 0)
+      first = cid;
+  }
+  if (rc)
+    return rc;
+  if (!n)
+    return db_dl_request_set_state(db, req, "failed", error, now_ms);
+  if ((rc = want_candidate(db, req, first, now_ms)))
+    return rc;
+  sqlite3_stmt *st;
+  if ((rc = stmt(db, SD_REQ_DOWNLOADING,
+                 "UPDATE download_requests SET state = 'downloading',"
+                 " error = '', updated_ms = ? WHERE id = ?",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, now_ms);
+  sqlite3_bind_int64(st, 2, req);
+  return step_done(db, st, "request downloading");
+}
+
+int db_dl_search_done(struct db *db, int64_t request_id,
+                      const struct dl_candidate *c, size_t n,
+                      const char *error, int64_t now_ms)
+{
+  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  if (rc)
+    return rc;
+  return db__tx_end(db,
+                    search_done_locked(db, request_id, c, n, error, now_ms));
+}
+
+/* ---- files ---- */
+
+/* Text columns of FILE_COLS, in the order of the pointers they fill. */
+static const int text_cols[] = {2, 3, 4, 5, 6, 17, 18, 19, 20, 21};
+#define N_TEXT (sizeof text_cols / sizeof text_cols[0])
+
+static void file_from_row(sqlite3_stmt *st, struct dl_file *f)
+{
+  char **dst[N_TEXT] = {&f->username,    &f->filename,   &f->track_key,
+                        &f->import_src,  &f->import_dst, &f->slskd_state,
+                        &f->error,       &f->req_artist, &f->req_title,
+                        &f->spotify_id};
+  size_t len[N_TEXT], total = 0;
+  memset(f, 0, sizeof *f);
+  for (size_t i = 0; i < N_TEXT; i++) {
+    sqlite3_column_text(st, text_cols[i]); /* as text, then its size */
+    len[i] = (size_t)sqlite3_column_bytes(st, text_cols[i]);
+    total += len[i] + 1;
+  }
+  char *p = f->strings_ = xmalloc(total);
+  for (size_t i = 0; i < N_TEXT; i++) {
+    const char *s = (const char *)sqlite3_column_text(st, text_cols[i]);
+    if (len[i])
+      memcpy(p, s, len[i]);
+    p[len[i]] = '\0';
+    *dst[i] = p;
+    p += len[i] + 1;
+  }
+  f->id = sqlite3_column_int64(st, 0);
+  f->request_id = sqlite3_column_int64(st, 1);
+  col_text(st, 7, f->transfer_id, sizeof f->transfer_id);
+  col_text(st, 8, f->state, sizeof f->state);
+  f->size = sqlite3_column_int64(st, 9);
+  f->bytes = sqlite3_column_int64(st, 10);
+  f->percent = sqlite3_column_double(st, 11);
+  f->retries = sqlite3_column_int(st, 12);
+  f->import_tries = sqlite3_column_int(st, 13);
+  f->not_before_ms = sqlite3_column_int64(st, 14);
+  f->enqueued_ms = sqlite3_column_int64(st, 15);
+  f->progress_ms = sqlite3_column_int64(st, 16);
+  const char *kind = (const char *)sqlite3_column_text(st, 22);
+  f->kind = kind && !strcmp(kind, "album") ? DL_ALBUM : DL_TRACK;
+  col_text(st, 23, f->req_state, sizeof f->req_state);
+}
+
+void db_dl_file_free(struct dl_file *f)
+{
+  free(f->strings_);
+  memset(f, 0, sizeof *f);
+}
+
+void db_dl_files_free(struct dl_files *f)
+{
+  for (size_t i = 0; i < f->n; i++)
+    db_dl_file_free(&f->v[i]);
+  free(f->v);
+  memset(f, 0, sizeof *f);
+}
+
+/* Collects every row of st (bound by the caller) into out. */
+static int collect_files(struct db *db, sqlite3_stmt *st, struct dl_files *out,
+                         size_t max)
+{
+  size_t cap = 0;
+  int src = SQLITE_DONE;
+  memset(out, 0, sizeof *out);
+  while (out->n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    if (out->n == cap) {
+      cap = cap ? cap * 2 : 64;
+      out->v = xrealloc(out->v, cap * sizeof *out->v);
+    }
+    file_from_row(st, &out->v[out->n++]);
+  }
+  int rc = out->n < max && src != SQLITE_DONE ? db__fail(db, "files") : SS_OK;
+  sqlite3_reset(st);
+  if (rc)
+    db_dl_files_free(out);
+  return rc;
+}
+
+int db_dl_files_open(struct db *db, struct dl_files *out)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  int rc = stmt(db, SD_FILES_OPEN,
+                "SELECT " FILE_COLS FILE_FROM " WHERE f.state IN " OPEN_STATES,
+                &st);
+  return rc ? rc : collect_files(db, st, out, SIZE_MAX);
+}
+
+int db_dl_file_get(struct db *db, int64_t id, struct dl_file *out)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  int rc = stmt(db, SD_FILE_GET,
+                "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?", &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    file_from_row(st, out);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "file get");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_dl_files_of(struct db *db, int64_t request_id, struct dl_files *out,
+                   size_t max)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  int rc = stmt(db, SD_FILES_OF,
+                "SELECT " FILE_COLS FILE_FROM " WHERE f.request_id = ?"
+                " ORDER BY f.id DESC",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, request_id);
+  return collect_files(db, st, out, max);
+}
+
+static int update_locked(struct db *db, const struct dl_file_update *u,
+                         size_t n, int64_t now_ms)
+{
+  sqlite3_stmt *st, *pg;
+  int rc = stmt(db, SD_FILE_UPDATE,
+                "UPDATE download_files SET state = COALESCE(?1, state),"
+                " slskd_state = COALESCE(?2, slskd_state),"
+                " transfer_id = COALESCE(?3, transfer_id),"
+                " error = COALESCE(?4, error), updated_ms = ?5 WHERE id = ?6",
+                &st);
+  if (!rc)
+    rc = stmt(db, SD_PROGRESS,
+              "INSERT INTO download_progress (file_id, bytes, percent,"
+              " progress_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (file_id)"
+              " DO UPDATE SET bytes = ?2, percent = ?3, progress_ms = ?4",
+              &pg);
+  for (size_t i = 0; i < n && !rc; i++) {
+    const struct dl_file_update *x = &u[i];
+    if (x->state || x->slskd_state || x->transfer_id || x->error) {
+      sqlite3_clear_bindings(st);
+      if (x->state)
+        bind_text(st, 1, x->state);
+      if (x->slskd_state)
+        bind_text(st, 2, x->slskd_state);
+      if (x->transfer_id)
+        bind_text(st, 3, x->transfer_id);
+      if (x->error)
+        bind_text(st, 4, x->error);
+      sqlite3_bind_int64(st, 5, now_ms);
+      sqlite3_bind_int64(st, 6, x->id);
+      rc = step_done(db, st, "file update");
+    }
+    if (rc)
+      break;
+    sqlite3_bind_int64(pg, 1, x->id);
+    sqlite3_bind_int64(pg, 2, x->bytes);
+    sqlite3_bind_double(pg, 3, x->percent);
+    sqlite3_bind_int64(pg, 4, x->progress_ms);
+    rc = step_done(db, pg, "file progress");
+  }
+  return rc;
+}
+
+int db_dl_files_update(struct db *db, const struct dl_file_update *u,
+                       size_t n, int64_t now_ms)
+{
+  if (!n)
+    return SS_OK;
+  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  if (rc)
+    return rc;
+  return db__tx_end(db, update_locked(db, u, n, now_ms));
+}
+
+int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
+                        int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_FILE_ENQUEUED,
+                "UPDATE download_files SET state = 'enqueued',"
+                " transfer_id = ?1, enqueued_ms = ?2,"
+                " error = '', updated_ms = ?2 WHERE id = ?3"
+                " AND state = 'want'",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, transfer_id);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st, "file enqueued");
+}
+
+int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
+                     int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_FILE_DEFER,
+                "UPDATE download_files SET not_before_ms = ?1,"
+                " updated_ms = ?2 WHERE id = ?3",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, next_ms);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st, "file defer");
+}
+
+int db_dl_file_fail(struct db *db, int64_t id, const char *error,
+                    int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_FILE_FAIL,
+                "UPDATE download_files SET state = 'failed', error = ?1,"
+                " updated_ms = ?2 WHERE id = ?3 AND state IN " OPEN_STATES,
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, error);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st, "file fail");
+}
+
+struct replacement {
+  int64_t cf_id;
+  char *username, *filename;
+  int64_t size;
+};
+
+static int find_replacement(struct db *db, int64_t req, const char *key,
+                            struct replacement *r)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REPLACEMENT,
+                "SELECT cf.id, c.username, cf.filename, cf.size"
+                " FROM download_candidate_files cf JOIN download_candidates c"
+                " ON c.id = cf.candidate_id WHERE cf.request_id = ?1"
+                " AND cf.track_key = ?2 AND cf.used = 0 AND NOT EXISTS"
+                " (SELECT 1 FROM download_files f WHERE f.request_id = ?1"
+                "  AND f.track_key = ?2 AND f.username = c.username"
+                "  AND f.state IN ('failed', 'cancelled'))"
+                " ORDER BY c.rank, cf.id LIMIT 1",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, req);
+  bind_text(st, 2, key);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    r->cf_id = sqlite3_column_int64(st, 0);
+    r->username = col_dup(st, 1);
+    r->filename = col_dup(st, 2);
+    r->size = sqlite3_column_int64(st, 3);
+  } else {
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "replacement");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+static int insert_replacement(struct db *db, int64_t req, const char *key,
+                              const struct replacement *r, int retries,
+                              int64_t not_before_ms, int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_USE_ONE,
+                "UPDATE download_candidate_files SET used = 1 WHERE id = ?",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, r->cf_id);
+  if ((rc = step_done(db, st, "candidate file use")))
+    return rc;
+  if ((rc = stmt(db, SD_FILE_INSERT,
+                 "INSERT INTO download_files (request_id, candidate_file_id,"
+                 " username, filename, size, track_key, state, retries,"
+                 " not_before_ms, created_ms, updated_ms)"
+                 " VALUES (?, ?, ?, ?, ?, ?, 'want', ?, ?, ?, ?)",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, req);
+  sqlite3_bind_int64(st, 2, r->cf_id);
+  bind_text(st, 3, r->username);
+  bind_text(st, 4, r->filename);
+  sqlite3_bind_int64(st, 5, r->size);
+  bind_text(st, 6, key);
+  sqlite3_bind_int(st, 7, retries);
+  sqlite3_bind_int64(st, 8, not_before_ms);
+  sqlite3_bind_int64(st, 9, now_ms);
+  sqlite3_bind_int64(st, 10, now_ms);
+  return step_done(db, st, "replacement insert");
+}
+
+static int replace_locked(struct db *db, int64_t id, int retries,
+                          int64_t not_before_ms, int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int64_t req = 0;
+  char key[DL_TEXT_MAX * 2] = "";
+  int rc = stmt(db, SD_FILE_KEY,
+                "SELECT request_id, track_key FROM download_files"
+                " WHERE id = ?",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, id);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    req = sqlite3_column_int64(st, 0);
+    col_text(st, 1, key, sizeof key);
+  }
+  sqlite3_reset(st);
+  if (!req)
+    return SS_ENOTFOUND;
+  struct replacement r = {0};
+  rc = find_replacement(db, req, key, &r);
+  if (!rc)
+    rc = insert_replacement(db, req, key, &r, retries, not_before_ms,
+                            now_ms);
+  free(r.username);
+  free(r.filename);
+  if (rc)
+    return rc;
+  if ((rc = stmt(db, SD_SUPERSEDE,
+                 "UPDATE download_files SET superseded = 1, updated_ms = ?"
+                 " WHERE id = ?",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, now_ms);
+  sqlite3_bind_int64(st, 2, id);
+  return step_done(db, st, "supersede");
+}
+
+int db_dl_file_replace(struct db *db, int64_t id, int retries,
+                       int64_t not_before_ms, int64_t now_ms)
+{
+  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  if (rc)
+    return rc;
+  return db__tx_end(db,
+                    replace_locked(db, id, retries, not_before_ms, now_ms));
+}
+
+/* ---- import journal ---- */
+
+int db_dl_import_wait(struct db *db, int64_t id, const char *error,
+                      int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_IMPORT_WAIT,
+                "UPDATE download_files SET import_tries = import_tries + 1,"
+                " error = ?1, updated_ms = ?2 WHERE id = ?3",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, error);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st, "import wait");
+}
+
+int db_dl_import_begin(struct db *db, int64_t id, const char *src,
+                       const char *dst, int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_IMPORT_BEGIN,
+                "UPDATE download_files SET state = 'importing',"
+                " import_src = ?1, import_dst = ?2, updated_ms = ?3"
+                " WHERE id = ?4 AND state IN ('completed', 'importing')",
+                &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, src);
+  bind_text(st, 2, dst);
+  sqlite3_bind_int64(st, 3, now_ms);
+  sqlite3_bind_int64(st, 4, id);
+  return step_done(db, st, "import begin");
+}
+
+int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
+                      int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_IMPORT_DONE,
+                "UPDATE download_files SET state = 'imported',"
+                " track_id = ?1, error = '', updated_ms = ?2 WHERE id = ?3",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, track_id);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st, "import done");
+}
+
+/* ---- roll-up ---- */
+
+int db_dl_request_counts(struct db *db, int64_t request_id,
+                         struct dl_file_counts *out)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  int rc = stmt(db, SD_COUNTS,
+                "SELECT COALESCE(SUM(state IN " OPEN_STATES "), 0),"
+                " COALESCE(SUM(state = 'imported'), 0),"
+                " COALESCE(SUM(state = 'failed'), 0), COUNT(*)"
+                " FROM download_files WHERE request_id = ?"
+                " AND superseded = 0 AND state <> 'cancelled'",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, request_id);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    out->open = sqlite3_column_int(st, 0);
+    out->imported = sqlite3_column_int(st, 1);
+    out->failed = sqlite3_column_int(st, 2);
+    out->total = sqlite3_column_int(st, 3);
+  }
+  sqlite3_reset(st);
+  if ((rc = stmt(db, SD_LAST_ERROR,
+                 "SELECT error FROM download_files WHERE request_id = ?"
+                 " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
+                 " LIMIT 1",
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, request_id);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    col_text(st, 0, out->last_error, sizeof out->last_error);
+  sqlite3_reset(st);
+  return SS_OK;
+}
+
+int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
+                           size_t *n)
+{
+  sqlite3_stmt *st;
+  *n = 0;
+  int rc = stmt(db, SD_SETTLED,
+                "SELECT r.id FROM download_requests r"
+                " WHERE r.state = 'downloading' AND NOT EXISTS"
+                " (SELECT 1 FROM download_files f WHERE f.request_id = r.id"
+                "  AND f.state IN " OPEN_STATES ") ORDER BY r.id LIMIT ?",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, (int64_t)max);
+  while (*n < max && sqlite3_step(st) == SQLITE_ROW)
+    ids[(*n)++] = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return SS_OK;
+}
+
+int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  int rc = stmt(db, SD_TO_CANCEL,
+                "SELECT " FILE_COLS FILE_FROM " WHERE r.state = 'cancelled'"
+                " AND f.state IN ('enqueued', 'queued', 'in_progress')"
+                " ORDER BY f.id",
+                &st);
+  return rc ? rc : collect_files(db, st, out, max);
+}
+
+/* ---- gauges ---- */
+
+int db_dl_gauges(struct db *db, struct dl_gauges *out)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  int rc = stmt(db, SD_GAUGES,
+                "SELECT COALESCE(SUM(state = 'in_progress'), 0),"
+                " COALESCE(SUM(state IN ('want', 'enqueued', 'queued')), 0),"
+                " COALESCE(SUM(state IN ('completed', 'importing')), 0)"
+                " FROM download_files WHERE state IN " OPEN_STATES,
+                &st);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    out->in_progress = sqlite3_column_int64(st, 0);
+    out->queued = sqlite3_column_int64(st, 1);
+    out->importing = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_reset(st);
+  if ((rc = stmt(db, SD_GAUGE_REQS,
+                 "SELECT COUNT(*) FROM download_requests"
+                 " WHERE state IN ('pending', 'searching')",
+                 &st)))
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    out->searching = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return SS_OK;
+}
+
+/* ---- Spotify ids ---- */
+
+static bool table_exists(struct db *db, const char *name)
+{
+  sqlite3_stmt *st;
+  if (stmt(db, SD_TABLE_EXISTS,
+           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+           &st))
+    return false;
+  bind_text(st, 1, name);
+  bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_reset(st);
+  return found;
+}
+
+int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
+                         struct dl_spotify_item *out)
+{
+  sqlite3_stmt *st;
+  memset(out, 0, sizeof *out);
+  if (!table_exists(db, album ? "spotify_albums" : "spotify_tracks"))
+    return SS_ESTATE;
+  int rc = album ? stmt(db, SD_SPOTIFY_ALBUM,
+                        "SELECT name, artist_name, total_tracks"
+                        " FROM spotify_albums WHERE id = ?",
+                        &st)
+                 : stmt(db, SD_SPOTIFY_TRACK,
+                        "SELECT name, artist_names, 0 FROM spotify_tracks"
+                        " WHERE id = ?",
+                        &st);
+  if (rc)
+    return SS_ESTATE; /* a library of another shape */
+  bind_text(st, 1, id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    col_text(st, 0, out->title, sizeof out->title);
+    col_text(st, 1, out->artist, sizeof out->artist);
+    out->tracks = sqlite3_column_int(st, 2);
+  } else {
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "spotify lookup");
+  }
+  sqlite3_reset(st);
+  return rc;
+}

@@ -1,0 +1,1253 @@
+/*
+ * db_library_sqlite.c - db_library.h on SQLite.
+ *
+ * What: the library tracks, duplicate groups and quarantine queries.
+ * Statements are cached per connection in the library's slots (128-191,
+ * db__stmt).  Every write happens in one BEGIN IMMEDIATE transaction
+ * inside a single call; batch calls (scan batches, key batches, a whole
+ * detection pass) are one transaction each so the file is written once
+ * per batch.  Iterating calls hand rows to callbacks while the statement
+ * is active: callbacks must not use the same struct db.
+ *
+ * Threading: as db.h, one struct db per thread.
+ *
+ * Ownership: strings handed to callbacks live for the callback only.
+ */
+#include "db/db_library.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/xalloc.h"
+#include "db/db_sqlite_internal.h"
+
+enum {
+  SL_UPSERT = 128,
+  SL_BY_PATH,
+  SL_BY_ID,
+  SL_SEEN,
+  SL_TOUCH,
+  SL_SET_HASH,
+  SL_SET_FP,
+  SL_META_GET,
+  SL_META_PUT,
+  SL_UNSEEN,
+  SL_MARK_GONE,
+  SL_UNQ_TRACK,
+  SL_UNQ_ENTRIES,
+  SL_COUNTS,
+  SL_KEYS_MISSING,
+  SL_KEYS_STORE,
+  SL_KEYS_PENDING,
+  SL_KEY_DROP,
+  SL_META_CANDS,
+  SL_HASH_CANDS,
+  SL_FP_ROWS,
+  SL_GROUP_BY_KEY,
+  SL_GROUP_BY_MEMBER,
+  SL_GROUP_INSERT,
+  SL_GROUP_SEEN,
+  SL_GROUP_DISMISSED_SEEN,
+  SL_MEMBERS_LIST,
+  SL_MEMBERS_DELETE,
+  SL_MEMBERS_INSERT,
+  SL_KEEP_FIX,
+  SL_STALE,
+  SL_OPEN_COUNT,
+  SL_GROUPS_LIST,
+  SL_GROUPS_COUNT,
+  SL_GROUP_GET,
+  SL_GROUP_MEMBERS,
+  SL_IS_MEMBER,
+  SL_SET_KEEP,
+  SL_SET_STATUS,
+  SL_Q_INSERT,
+  SL_Q_TRACK,
+  SL_Q_OF_GROUP,
+  SL_Q_RESTORED,
+  SL_Q_TRACK_BACK,
+  SL_Q_OF_TRACK,
+  SL__END
+};
+
+_Static_assert(SL__END <= 192, "library statement slots are 128-191");
+
+#define TRACK_COLS                                                             \
+  "id, path, size, mtime_ns, title, artist, album_artist, album, date, year," \
+  " track_no, track_total, disc_no, disc_total, duration_ms, codec,"         \
+  " container, bitrate, sample_rate, bit_depth, channels, lossless,"        \
+  " mb_recording_id, mb_track_id, mb_album_id, mb_artist_id,"              \
+  " mb_release_group_id, spotify_track_id, download_id, gone, unreadable,"  \
+  " quarantined"
+
+#define LIVE "gone = 0 AND quarantined = 0 AND unreadable = 0"
+
+static const char *const sql_upsert =
+  "INSERT INTO library_tracks (path, size, mtime_ns, title, artist,"
+  " album_artist, album, date, year, track_no, track_total, disc_no,"
+  " disc_total, duration_ms, codec, container, bitrate, sample_rate,"
+  " bit_depth, channels, lossless, mb_recording_id, mb_track_id,"
+  " mb_album_id, mb_artist_id, mb_release_group_id, spotify_track_id,"
+  " download_id, tag_score, unreadable, gone, seen_scan, added_ms,"
+  " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+  " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
+  " ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?33)"
+  " ON CONFLICT (path) DO UPDATE SET"
+  " file_hash = CASE WHEN size <> excluded.size"
+  "   OR mtime_ns <> excluded.mtime_ns THEN NULL ELSE file_hash END,"
+  " fingerprint = CASE WHEN size <> excluded.size"
+  "   OR mtime_ns <> excluded.mtime_ns THEN NULL ELSE fingerprint END,"
+  " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+  " title = excluded.title, artist = excluded.artist,"
+  " album_artist = excluded.album_artist, album = excluded.album,"
+  " date = excluded.date, year = excluded.year,"
+  " track_no = excluded.track_no, track_total = excluded.track_total,"
+  " disc_no = excluded.disc_no, disc_total = excluded.disc_total,"
+  " duration_ms = excluded.duration_ms, codec = excluded.codec,"
+  " container = excluded.container, bitrate = excluded.bitrate,"
+  " sample_rate = excluded.sample_rate, bit_depth = excluded.bit_depth,"
+  " channels = excluded.channels, lossless = excluded.lossless,"
+  " mb_recording_id = excluded.mb_recording_id,"
+  " mb_track_id = excluded.mb_track_id, mb_album_id = excluded.mb_album_id,"
+  " mb_artist_id = excluded.mb_artist_id,"
+  " mb_release_group_id = excluded.mb_release_group_id,"
+  " spotify_track_id = CASE WHEN excluded.spotify_track_id <> ''"
+  "   THEN excluded.spotify_track_id ELSE spotify_track_id END,"
+  " download_id = CASE WHEN excluded.download_id <> 0"
+  "   THEN excluded.download_id ELSE download_id END,"
+  " tag_score = excluded.tag_score, unreadable = excluded.unreadable,"
+  " gone = CASE WHEN quarantined = 1 THEN 1 ELSE excluded.gone END,"
+  " seen_scan = max(seen_scan, excluded.seen_scan),"
+  " updated_ms = excluded.updated_ms"
+  " RETURNING id";
+
+/* ---- helpers ---- */
+
+static void col_text(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+  const unsigned char *s = sqlite3_column_text(st, col);
+  snprintf(out, n, "%s", s ? (const char *)s : "");
+}
+
+static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
+{
+  int src = sqlite3_step(st);
+  int rc = src == SQLITE_DONE || src == SQLITE_ROW ? SS_OK
+                                                   : db__fail(db, what);
+  sqlite3_reset(st);
+  return rc;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+static void track_from_row(sqlite3_stmt *st, struct library_track *t)
+{
+  memset(t, 0, sizeof *t);
+  struct media_info *m = &t->media;
+  t->id = sqlite3_column_int64(st, 0);
+  col_text(st, 1, t->path, sizeof t->path);
+  t->size = sqlite3_column_int64(st, 2);
+  t->mtime_ns = sqlite3_column_int64(st, 3);
+  col_text(st, 4, m->title, sizeof m->title);
+  col_text(st, 5, m->artist, sizeof m->artist);
+  col_text(st, 6, m->album_artist, sizeof m->album_artist);
+  col_text(st, 7, m->album, sizeof m->album);
+  col_text(st, 8, m->date, sizeof m->date);
+  m->year = sqlite3_column_int(st, 9);
+  m->track_no = sqlite3_column_int(st, 10);
+  m->track_total = sqlite3_column_int(st, 11);
+  m->disc_no = sqlite3_column_int(st, 12);
+  m->disc_total = sqlite3_column_int(st, 13);
+  m->duration_ms = sqlite3_column_int64(st, 14);
+  col_text(st, 15, m->codec, sizeof m->codec);
+  col_text(st, 16, m->container, sizeof m->container);
+  m->bitrate = sqlite3_column_int64(st, 17);
+  m->sample_rate = sqlite3_column_int(st, 18);
+  m->bit_depth = sqlite3_column_int(st, 19);
+  m->channels = sqlite3_column_int(st, 20);
+  m->lossless = sqlite3_column_int(st, 21) != 0;
+  col_text(st, 22, m->mb_recording_id, sizeof m->mb_recording_id);
+  col_text(st, 23, m->mb_track_id, sizeof m->mb_track_id);
+  col_text(st, 24, m->mb_album_id, sizeof m->mb_album_id);
+  col_text(st, 25, m->mb_artist_id, sizeof m->mb_artist_id);
+  col_text(st, 26, m->mb_release_group_id, sizeof m->mb_release_group_id);
+  col_text(st, 27, t->spotify_track_id, sizeof t->spotify_track_id);
+  t->download_id = sqlite3_column_int64(st, 28);
+  t->gone = sqlite3_column_int(st, 29) != 0;
+  t->unreadable = sqlite3_column_int(st, 30) != 0;
+  t->quarantined = sqlite3_column_int(st, 31) != 0;
+}
+
+/* The metadata key of a changed row is computed again. */
+static int drop_key(struct db *db, int64_t track_id)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_KEY_DROP,
+                    "DELETE FROM library_keys WHERE track_id = ?1", &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, track_id);
+  return step_done(db, st, "library key drop");
+}
+
+/* Inside a transaction: upserts t, seen in scan generation gen. */
+static int upsert_one(struct db *db, const struct library_track *t,
+                      int64_t gen, int64_t now_ms, int64_t *id)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_UPSERT, sql_upsert, &st);
+  if (rc)
+    return rc;
+  const struct media_info *m = &t->media;
+  bind_text(st, 1, t->path);
+  sqlite3_bind_int64(st, 2, t->size);
+  sqlite3_bind_int64(st, 3, t->mtime_ns);
+  bind_text(st, 4, m->title);
+  bind_text(st, 5, m->artist);
+  bind_text(st, 6, m->album_artist);
+  bind_text(st, 7, m->album);
+  bind_text(st, 8, m->date);
+  sqlite3_bind_int(st, 9, m->year);
+  sqlite3_bind_int(st, 10, m->track_no);
+  sqlite3_bind_int(st, 11, m->track_total);
+  sqlite3_bind_int(st, 12, m->disc_no);
+  sqlite3_bind_int(st, 13, m->disc_total);
+  sqlite3_bind_int64(st, 14, m->duration_ms);
+  bind_text(st, 15, m->codec);
+  bind_text(st, 16, m->container);
+  sqlite3_bind_int64(st, 17, m->bitrate);
+  sqlite3_bind_int(st, 18, m->sample_rate);
+  sqlite3_bind_int(st, 19, m->bit_depth);
+  sqlite3_bind_int(st, 20, m->channels);
+  sqlite3_bind_int(st, 21, m->lossless);
+  bind_text(st, 22, m->mb_recording_id);
+  bind_text(st, 23, m->mb_track_id);
+  bind_text(st, 24, m->mb_album_id);
+  bind_text(st, 25, m->mb_artist_id);
+  bind_text(st, 26, m->mb_release_group_id);
+  bind_text(st, 27, t->spotify_track_id);
+  sqlite3_bind_int64(st, 28, t->download_id);
+  sqlite3_bind_int(st, 29, media_tag_score(m));
+  sqlite3_bind_int(st, 30, t->unreadable);
+  sqlite3_bind_int(st, 31, t->gone);
+  sqlite3_bind_int64(st, 32, gen);
+  sqlite3_bind_int64(st, 33, now_ms);
+  int64_t row = 0;
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    row = sqlite3_column_int64(st, 0);
+    src = sqlite3_step(st);
+  }
+  rc = src == SQLITE_DONE ? SS_OK : db__fail(db, "library upsert");
+  sqlite3_reset(st);
+  if (id)
+    *id = row;
+  return rc ? rc : drop_key(db, row);
+}
+
+/* ---- tracks ---- */
+
+int db_library_track_upsert(struct db *db, const struct library_track *t,
+                            int64_t *id)
+{
+  if (!db || !t || !t->path[0])
+    return SS_EINVAL;
+  int rc = db__tx_begin(db);
+  if (rc)
+    return rc;
+  rc = upsert_one(db, t, 0, clock_wall_ms(), id);
+  return db__tx_end(db, rc);
+}
+
+static int track_get(struct db *db, int slot, const char *sql,
+                     const char *path, int64_t id, struct library_track *out)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, slot, sql, &st);
+  if (rc)
+    return rc;
+  if (path)
+    bind_text(st, 1, path);
+  else
+    sqlite3_bind_int64(st, 1, id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    track_from_row(st, out);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "library get");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_track_by_path(struct db *db, const char *path,
+                             struct library_track *out)
+{
+  if (!db || !path || !out)
+    return SS_EINVAL;
+  return track_get(db, SL_BY_PATH,
+                   "SELECT " TRACK_COLS " FROM library_tracks WHERE path = ?1",
+                   path, 0, out);
+}
+
+int db_library_track_by_id(struct db *db, int64_t id,
+                           struct library_track *out)
+{
+  if (!db || !out)
+    return SS_EINVAL;
+  return track_get(db, SL_BY_ID,
+                   "SELECT " TRACK_COLS " FROM library_tracks WHERE id = ?1",
+                   NULL, id, out);
+}
+
+/* ---- scanner ---- */
+
+static int meta_next(struct db *db, const char *key, int64_t *value)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_META_GET,
+                    "SELECT ival FROM library_meta WHERE key = ?1", &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, key);
+  int64_t v = 0;
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  else if (src != SQLITE_DONE)
+    rc = db__fail(db, "library meta");
+  sqlite3_reset(st);
+  if (rc)
+    return rc;
+  *value = v + 1;
+  if ((rc = db__stmt(db, SL_META_PUT,
+                     "INSERT INTO library_meta (key, ival) VALUES (?1, ?2)"
+                     " ON CONFLICT (key) DO UPDATE SET ival = excluded.ival",
+                     &st)))
+    return rc;
+  bind_text(st, 1, key);
+  sqlite3_bind_int64(st, 2, *value);
+  return step_done(db, st, "library meta put");
+}
+
+int db_library_scan_begin(struct db *db, int64_t *gen)
+{
+  if (!db || !gen)
+    return SS_EINVAL;
+  int rc = db__tx_begin(db);
+  if (rc)
+    return rc;
+  rc = meta_next(db, "scan_gen", gen);
+  return db__tx_end(db, rc);
+}
+
+int db_library_seen(struct db *db, const char *path, struct library_seen *out)
+{
+  if (!db || !path || !out)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_SEEN,
+                    "SELECT id, size, mtime_ns, file_hash IS NOT NULL,"
+                    " fingerprint IS NOT NULL, quarantined, gone"
+                    " FROM library_tracks WHERE path = ?1",
+                    &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, path);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    out->id = sqlite3_column_int64(st, 0);
+    out->size = sqlite3_column_int64(st, 1);
+    out->mtime_ns = sqlite3_column_int64(st, 2);
+    out->has_hash = sqlite3_column_int(st, 3) != 0;
+    out->has_fingerprint = sqlite3_column_int(st, 4) != 0;
+    out->quarantined = sqlite3_column_int(st, 5) != 0;
+    out->gone = sqlite3_column_int(st, 6) != 0;
+  } else {
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "library seen");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+static int touch(struct db *db, const char *path, int64_t gen)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_TOUCH,
+                    "UPDATE library_tracks SET seen_scan = ?2,"
+                    " gone = quarantined WHERE path = ?1",
+                    &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, path);
+  sqlite3_bind_int64(st, 2, gen);
+  return step_done(db, st, "library touch");
+}
+
+static int set_extras(struct db *db, const struct library_scan_item *it)
+{
+  sqlite3_stmt *st;
+  int rc = SS_OK;
+  if (it->set_hash &&
+      !(rc = db__stmt(db, SL_SET_HASH,
+                      "UPDATE library_tracks SET file_hash = ?2"
+                      " WHERE path = ?1",
+                      &st))) {
+    bind_text(st, 1, it->t.path);
+    bind_text(st, 2, it->file_hash);
+    rc = step_done(db, st, "library hash");
+  }
+  if (!rc && it->set_fingerprint &&
+      !(rc = db__stmt(db, SL_SET_FP,
+                      "UPDATE library_tracks SET fingerprint = ?2"
+                      " WHERE path = ?1",
+                      &st))) {
+    bind_text(st, 1, it->t.path);
+    size_t n = it->fp_n < MEDIA_FP_MAX_ITEMS ? it->fp_n : MEDIA_FP_MAX_ITEMS;
+    sqlite3_bind_blob(st, 2, it->fp, (int)(n * sizeof *it->fp),
+                      SQLITE_TRANSIENT);
+    rc = step_done(db, st, "library fingerprint");
+  }
+  return rc;
+}
+
+int db_library_scan_write(struct db *db, int64_t gen,
+                          const struct library_scan_item *items, size_t n)
+{
+  if (!db || (n && !items))
+    return SS_EINVAL;
+  if (!n)
+    return SS_OK;
+  int rc = db__tx_begin(db);
+  int64_t now = clock_wall_ms();
+  for (size_t i = 0; !rc && i < n; i++) {
+    const struct library_scan_item *it = &items[i];
+    rc = it->probed ? upsert_one(db, &it->t, gen, now, NULL)
+                    : touch(db, it->t.path, gen);
+    if (!rc)
+      rc = set_extras(db, it);
+  }
+  return db__tx_end(db, rc);
+}
+
+int db_library_unseen(struct db *db, int64_t gen, db_library_path_fn fn,
+                      void *arg)
+{
+  if (!db || !fn)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_UNSEEN,
+                    "SELECT id, path FROM library_tracks"
+                    " WHERE gone = 0 AND seen_scan < ?1",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, gen);
+  int src;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW)
+    fn(arg, sqlite3_column_int64(st, 0),
+       (const char *)sqlite3_column_text(st, 1));
+  if (src != SQLITE_DONE)
+    rc = db__fail(db, "library unseen");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
+{
+  if (!db || (n && !ids))
+    return SS_EINVAL;
+  if (!n)
+    return SS_OK;
+  int rc = db__tx_begin(db);
+  for (size_t i = 0; !rc && i < n; i++) {
+    sqlite3_stmt *st;
+    if ((rc = db__stmt(db, SL_MARK_GONE,
+                       "UPDATE library_tracks SET gone = 1, updated_ms = ?2"
+                       " WHERE id = ?1",
+                       &st)))
+      break;
+    sqlite3_bind_int64(st, 1, ids[i]);
+    sqlite3_bind_int64(st, 2, clock_wall_ms());
+    rc = step_done(db, st, "library gone");
+  }
+  return db__tx_end(db, rc);
+}
+
+int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
+                            int64_t now_ms)
+{
+  if (!db)
+    return SS_EINVAL;
+  int rc = db__tx_begin(db);
+  sqlite3_stmt *st;
+  if (!rc && !(rc = db__stmt(db, SL_UNQ_TRACK,
+                             "UPDATE library_tracks SET quarantined = 0,"
+                             " gone = 0 WHERE id = ?1",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, track_id);
+    rc = step_done(db, st, "library unquarantine");
+  }
+  if (!rc && !(rc = db__stmt(db, SL_UNQ_ENTRIES,
+                             "UPDATE library_quarantine SET track_id = NULL,"
+                             " restored_ms = ?2"
+                             " WHERE track_id = ?1 AND restored_ms = 0",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, track_id);
+    sqlite3_bind_int64(st, 2, restored ? now_ms : 0);
+    rc = step_done(db, st, "library unquarantine entries");
+  }
+  return db__tx_end(db, rc);
+}
+
+int db_library_counts(struct db *db, struct library_counts *out)
+{
+  if (!db || !out)
+    return SS_EINVAL;
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_COUNTS,
+                    "SELECT coalesce(sum(" LIVE "), 0),"
+                    " coalesce(sum(gone = 0 AND unreadable = 1), 0),"
+                    " coalesce(sum(gone = 1 AND quarantined = 0), 0),"
+                    " coalesce(sum(quarantined = 1), 0) FROM library_tracks",
+                    &st);
+  if (rc)
+    return rc;
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    out->live = sqlite3_column_int64(st, 0);
+    out->unreadable = sqlite3_column_int64(st, 1);
+    out->gone = sqlite3_column_int64(st, 2);
+    out->quarantined = sqlite3_column_int64(st, 3);
+  } else {
+    rc = db__fail(db, "library counts");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* ---- bulk mode ---- */
+
+#define BULK_CACHE_KIB 32768
+
+int db_library_bulk(struct db *db, bool on)
+{
+  if (!db)
+    return SS_EINVAL;
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d",
+           on ? BULK_CACHE_KIB : 2000);
+  if (sqlite3_exec(db__conn(db), sql, NULL, NULL, NULL) != SQLITE_OK)
+    return db__fail(db, "library cache size");
+  return SS_OK;
+}
+
+/* ---- metadata keys ---- */
+
+int db_library_keys_missing(struct db *db, int64_t after_id,
+                            struct library_key_input *out, size_t max,
+                            size_t *n)
+{
+  if (!db || !out || !n)
+    return SS_EINVAL;
+  *n = 0;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_KEYS_MISSING,
+                    "SELECT id, artist, album_artist, title, path"
+                    " FROM library_tracks t WHERE id > ?1 AND NOT EXISTS"
+                    " (SELECT 1 FROM library_keys k WHERE k.track_id = t.id)"
+                    " ORDER BY id LIMIT ?2",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, after_id);
+  sqlite3_bind_int64(st, 2, (int64_t)max);
+  int src;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    struct library_key_input *k = &out[(*n)++];
+    k->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, k->artist, sizeof k->artist);
+    col_text(st, 2, k->album_artist, sizeof k->album_artist);
+    col_text(st, 3, k->title, sizeof k->title);
+    const char *path = (const char *)sqlite3_column_text(st, 4);
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    snprintf(k->file_name, sizeof k->file_name, "%s",
+             slash ? slash + 1 : path ? path : "");
+  }
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "library keys");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_keys_pending(struct db *db, int64_t *n)
+{
+  if (!db || !n)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_KEYS_PENDING,
+                    "SELECT (SELECT count(*) FROM library_tracks) -"
+                    " (SELECT count(*) FROM library_keys)",
+                    &st);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *n = sqlite3_column_int64(st, 0);
+  else
+    rc = db__fail(db, "library keys pending");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_keys_index(struct db *db, bool on)
+{
+  if (!db)
+    return SS_EINVAL;
+  /* The same definition as in schema_library.c. */
+  const char *sql = on ? "CREATE INDEX IF NOT EXISTS library_keys_norm"
+                         " ON library_keys (norm_key) WHERE norm_key <> ''"
+                       : "DROP INDEX IF EXISTS library_keys_norm";
+  if (sqlite3_exec(db__conn(db), sql, NULL, NULL, NULL) != SQLITE_OK)
+    return db__fail(db, on ? "library keys index" : "library keys unindex");
+  return SS_OK;
+}
+
+int db_library_keys_store(struct db *db, const int64_t *ids,
+                          const char *const *keys, size_t n)
+{
+  if (!db || (n && (!ids || !keys)))
+    return SS_EINVAL;
+  int rc = db__tx_begin(db);
+  for (size_t i = 0; !rc && i < n; i++) {
+    sqlite3_stmt *st;
+    if ((rc = db__stmt(db, SL_KEYS_STORE,
+                       "INSERT OR REPLACE INTO library_keys (track_id,"
+                       " norm_key) VALUES (?1, ?2)",
+                       &st)))
+      break;
+    sqlite3_bind_int64(st, 1, ids[i]);
+    bind_text(st, 2, keys[i]);
+    rc = step_done(db, st, "library key");
+  }
+  return db__tx_end(db, rc);
+}
+
+/* ---- candidates ---- */
+
+#define CAND_COLS                                                              \
+  "id, duration_ms, lossless, bit_depth, sample_rate, bitrate, tag_score,"    \
+  " artist, album_artist, title, path"
+
+/* "Artist – Title" from columns 7-10 of a candidate row. */
+static void cand_label(sqlite3_stmt *st, char *out, size_t n)
+{
+  const char *artist = (const char *)sqlite3_column_text(st, 7);
+  const char *aartist = (const char *)sqlite3_column_text(st, 8);
+  const char *title = (const char *)sqlite3_column_text(st, 9);
+  const char *path = (const char *)sqlite3_column_text(st, 10);
+  if (!artist || !artist[0])
+    artist = aartist;
+  if (!title || !title[0]) {
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    title = slash ? slash + 1 : path;
+  }
+  snprintf(out, n, "%s \xe2\x80\x93 %s", artist && artist[0] ? artist : "?",
+           title ? title : "?");
+}
+
+static int iterate_cands(struct db *db, int slot, const char *sql,
+                         int key_col, int fp_col, db_library_row_fn fn,
+                         void *arg)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, slot, sql, &st);
+  if (rc)
+    return rc;
+  char label[LIBRARY_LABEL_MAX];
+  int src;
+  while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    struct library_dupe_row r = {
+      .id = sqlite3_column_int64(st, 0),
+      .duration_ms = sqlite3_column_int64(st, 1),
+      .lossless = sqlite3_column_int(st, 2) != 0,
+      .bit_depth = sqlite3_column_int(st, 3),
+      .sample_rate = sqlite3_column_int(st, 4),
+      .bitrate = sqlite3_column_int64(st, 5),
+      .tag_score = sqlite3_column_int(st, 6),
+      .label = label,
+    };
+    cand_label(st, label, sizeof label);
+    if (key_col >= 0) {
+      const unsigned char *k = sqlite3_column_text(st, key_col);
+      r.key = k ? (const char *)k : "";
+    }
+    if (fp_col >= 0) {
+      r.fp = sqlite3_column_blob(st, fp_col);
+      r.fp_n = (size_t)sqlite3_column_bytes(st, fp_col) / sizeof(uint32_t);
+    }
+    rc = fn(arg, &r);
+  }
+  if (!rc && src != SQLITE_DONE)
+    rc = db__fail(db, "library candidates");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg)
+{
+  if (!db || !fn)
+    return SS_EINVAL;
+  return iterate_cands(
+    db, SL_META_CANDS,
+    "SELECT " CAND_COLS ", k.norm_key FROM library_keys k"
+    " CROSS JOIN library_tracks t ON t.id = k.track_id"
+    " WHERE " LIVE " AND k.norm_key <> '' AND k.norm_key IN ("
+    "  SELECT norm_key FROM library_keys WHERE norm_key <> ''"
+    "  GROUP BY norm_key HAVING count(*) > 1)"
+    " ORDER BY k.norm_key, duration_ms, id",
+    11, -1, fn, arg);
+}
+
+int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg)
+{
+  if (!db || !fn)
+    return SS_EINVAL;
+  return iterate_cands(
+    db, SL_HASH_CANDS,
+    "SELECT " CAND_COLS ", file_hash FROM library_tracks"
+    " WHERE gone = 0 AND quarantined = 0 AND file_hash IS NOT NULL"
+    " AND file_hash IN (SELECT file_hash FROM library_tracks"
+    "  WHERE gone = 0 AND quarantined = 0 AND file_hash IS NOT NULL"
+    "  GROUP BY file_hash HAVING count(*) > 1)"
+    " ORDER BY file_hash, id",
+    11, -1, fn, arg);
+}
+
+int db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg)
+{
+  if (!db || !fn)
+    return SS_EINVAL;
+  return iterate_cands(
+    db, SL_FP_ROWS,
+    "SELECT " CAND_COLS ", fingerprint FROM library_tracks"
+    " WHERE gone = 0 AND quarantined = 0 AND length(fingerprint) > 0"
+    " ORDER BY duration_ms, id",
+    -1, 11, fn, arg);
+}
+
+/* ---- groups ---- */
+
+/* True when the stored members of gid are exactly g's (both by id). */
+static int same_members(struct db *db, int64_t gid,
+                        const struct library_group_in *g, bool *same)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_MEMBERS_LIST,
+                    "SELECT track_id FROM library_group_members"
+                    " WHERE group_id = ?1 ORDER BY track_id",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, gid);
+  size_t i = 0;
+  int src;
+  *same = true;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW)
+    if (i >= g->n_members || g->members[i++] != sqlite3_column_int64(st, 0))
+      *same = false;
+  if (src != SQLITE_DONE)
+    rc = db__fail(db, "library members list");
+  *same = *same && i == g->n_members;
+  sqlite3_reset(st);
+  return rc;
+}
+
+static int replace_members(struct db *db, int64_t gid,
+                           const struct library_group_in *g)
+{
+  bool same = false;
+  sqlite3_stmt *st;
+  int rc = same_members(db, gid, g, &same);
+  if (rc || same)
+    return rc;
+  if ((rc = db__stmt(db, SL_MEMBERS_DELETE,
+                    "DELETE FROM library_group_members WHERE group_id = ?1",
+                    &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, gid);
+  if ((rc = step_done(db, st, "library members delete")))
+    return rc;
+  for (size_t i = 0; !rc && i < g->n_members; i++) {
+    if ((rc = db__stmt(db, SL_MEMBERS_INSERT,
+                       "INSERT OR IGNORE INTO library_group_members"
+                       " (group_id, track_id) VALUES (?1, ?2)",
+                       &st)))
+      break;
+    sqlite3_bind_int64(st, 1, gid);
+    sqlite3_bind_int64(st, 2, g->members[i]);
+    rc = step_done(db, st, "library members insert");
+  }
+  /* A chosen keeper that left the group is forgotten. */
+  if (!rc && !(rc = db__stmt(db, SL_KEEP_FIX,
+                             "UPDATE library_groups SET keep = 0"
+                             " WHERE id = ?1 AND keep <> 0 AND keep NOT IN"
+                             " (SELECT track_id FROM library_group_members"
+                             "  WHERE group_id = ?1)",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, gid);
+    rc = step_done(db, st, "library keep fix");
+  }
+  return rc;
+}
+
+/* Steps a lookup whose row is (id, status); *gid stays 0 when none. */
+static int lookup_row(struct db *db, sqlite3_stmt *st, int64_t *gid,
+                      char *status, size_t n)
+{
+  int rc = SS_OK;
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    *gid = sqlite3_column_int64(st, 0);
+    col_text(st, 1, status, n);
+  } else if (src != SQLITE_DONE) {
+    rc = db__fail(db, "library group lookup");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* Finds the known group of a finding: by key, else (match_prefix) one
+ * sharing a member that this pass has not matched yet.  *gid = 0 when
+ * the finding is new. */
+static int group_lookup(struct db *db, const struct library_group_in *g,
+                        int64_t now_ms, int64_t *gid, char *status,
+                        size_t n)
+{
+  sqlite3_stmt *st;
+  *gid = 0;
+  status[0] = '\0';
+  int rc = db__stmt(db, SL_GROUP_BY_KEY,
+                    "SELECT id, status FROM library_groups WHERE key = ?1",
+                    &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, g->key);
+  if ((rc = lookup_row(db, st, gid, status, n)) || *gid || !g->match_prefix)
+    return rc;
+  for (size_t i = 0; !rc && !*gid && i < g->n_members; i++) {
+    if ((rc = db__stmt(db, SL_GROUP_BY_MEMBER,
+                       "SELECT g.id, g.status FROM library_group_members m"
+                       " JOIN library_groups g ON g.id = m.group_id"
+                       " WHERE m.track_id = ?1 AND g.last_seen_ms <> ?3"
+                       " AND substr(g.key, 1, length(?2)) = ?2"
+                       " ORDER BY g.id LIMIT 1",
+                       &st)))
+      break;
+    sqlite3_bind_int64(st, 1, g->members[i]);
+    bind_text(st, 2, g->match_prefix);
+    sqlite3_bind_int64(st, 3, now_ms);
+    rc = lookup_row(db, st, gid, status, n);
+  }
+  return rc;
+}
+
+static int group_insert(struct db *db, const struct library_group_in *g,
+                        int64_t now_ms, int64_t *gid)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_GROUP_INSERT,
+                    "INSERT INTO library_groups (key, method, label, status,"
+                    " suggested_keep, first_seen_ms, last_seen_ms)"
+                    " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5)",
+                    &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, g->key);
+  bind_text(st, 2, g->method);
+  bind_text(st, 3, g->label);
+  sqlite3_bind_int64(st, 4, g->suggested_keep);
+  sqlite3_bind_int64(st, 5, now_ms);
+  rc = step_done(db, st, "library group insert");
+  *gid = sqlite3_last_insert_rowid(db__conn(db));
+  return rc;
+}
+
+/* Marks a known group seen: open again (members refreshed) unless it was
+ * dismissed, whose members stay as the user saw them. */
+static int group_seen(struct db *db, int64_t gid, const char *status,
+                      const struct library_group_in *g, int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc;
+  if (!strcmp(status, "dismissed")) {
+    if ((rc = db__stmt(db, SL_GROUP_DISMISSED_SEEN,
+                       "UPDATE library_groups SET last_seen_ms = ?2"
+                       " WHERE id = ?1",
+                       &st)))
+      return rc;
+    sqlite3_bind_int64(st, 1, gid);
+    sqlite3_bind_int64(st, 2, now_ms);
+    return step_done(db, st, "library group seen");
+  }
+  if ((rc = db__stmt(db, SL_GROUP_SEEN,
+                     "UPDATE library_groups SET status = 'open',"
+                     " label = ?2, suggested_keep = ?3, last_seen_ms = ?4,"
+                     " resolved_ms = CASE WHEN status = 'resolved' THEN 0"
+                     " ELSE resolved_ms END WHERE id = ?1",
+                     &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, gid);
+  bind_text(st, 2, g->label);
+  sqlite3_bind_int64(st, 3, g->suggested_keep);
+  sqlite3_bind_int64(st, 4, now_ms);
+  if ((rc = step_done(db, st, "library group seen")))
+    return rc;
+  return replace_members(db, gid, g);
+}
+
+static int count_open(struct db *db, size_t *open_count)
+{
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_OPEN_COUNT,
+                    "SELECT count(*) FROM library_groups"
+                    " WHERE status = 'open'",
+                    &st);
+  if (rc)
+    return rc;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *open_count = (size_t)sqlite3_column_int64(st, 0);
+  else
+    rc = db__fail(db, "library open count");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_groups_sync(struct db *db, const struct library_group_in *g,
+                           size_t n, int64_t now_ms, size_t *new_count,
+                           size_t *open_count)
+{
+  if (!db || (n && !g) || !new_count || !open_count)
+    return SS_EINVAL;
+  *new_count = 0;
+  *open_count = 0;
+  int rc = db__tx_begin(db);
+  for (size_t i = 0; !rc && i < n; i++) {
+    int64_t gid;
+    char status[16];
+    if ((rc = group_lookup(db, &g[i], now_ms, &gid, status,
+                           sizeof status)))
+      break;
+    if (!gid) {
+      if (!(rc = group_insert(db, &g[i], now_ms, &gid)))
+        rc = replace_members(db, gid, &g[i]);
+      ++*new_count;
+    } else {
+      if (!strcmp(status, "resolved"))
+        ++*new_count; /* live copies again after a resolution */
+      rc = group_seen(db, gid, status, &g[i], now_ms);
+    }
+  }
+  sqlite3_stmt *st;
+  if (!rc && !(rc = db__stmt(db, SL_STALE,
+                             "UPDATE library_groups SET status = 'stale'"
+                             " WHERE status = 'open' AND last_seen_ms < ?1",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, now_ms);
+    rc = step_done(db, st, "library stale");
+  }
+  if (!rc)
+    rc = count_open(db, open_count);
+  return db__tx_end(db, rc);
+}
+
+#define GROUP_COLS                                                             \
+  "id, key, method, label, status, suggested_keep, keep, first_seen_ms,"      \
+  " last_seen_ms, resolved_ms, (SELECT count(*) FROM library_group_members m" \
+  " WHERE m.group_id = library_groups.id)"
+
+static void group_from_row(sqlite3_stmt *st, struct library_group *g)
+{
+  memset(g, 0, sizeof *g);
+  g->id = sqlite3_column_int64(st, 0);
+  col_text(st, 1, g->key, sizeof g->key);
+  col_text(st, 2, g->method, sizeof g->method);
+  col_text(st, 3, g->label, sizeof g->label);
+  col_text(st, 4, g->status, sizeof g->status);
+  g->suggested_keep = sqlite3_column_int64(st, 5);
+  g->keep = sqlite3_column_int64(st, 6);
+  g->first_seen_ms = sqlite3_column_int64(st, 7);
+  g->last_seen_ms = sqlite3_column_int64(st, 8);
+  g->resolved_ms = sqlite3_column_int64(st, 9);
+  g->n_members = sqlite3_column_int64(st, 10);
+}
+
+int db_library_groups_list(struct db *db, const char *status, int64_t offset,
+                           struct library_group *out, size_t max, size_t *n,
+                           int64_t *total)
+{
+  if (!db || !status || !out || !n || !total || offset < 0)
+    return SS_EINVAL;
+  *n = 0;
+  *total = 0;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_GROUPS_COUNT,
+                    "SELECT count(*) FROM library_groups WHERE status = ?1",
+                    &st);
+  if (rc)
+    return rc;
+  bind_text(st, 1, status);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    *total = sqlite3_column_int64(st, 0);
+  else
+    rc = db__fail(db, "library groups count");
+  sqlite3_reset(st);
+  if (rc || (rc = db__stmt(db, SL_GROUPS_LIST,
+                           "SELECT " GROUP_COLS " FROM library_groups"
+                           " WHERE status = ?1 ORDER BY id DESC"
+                           " LIMIT ?2 OFFSET ?3",
+                           &st)))
+    return rc;
+  bind_text(st, 1, status);
+  sqlite3_bind_int64(st, 2, (int64_t)max);
+  sqlite3_bind_int64(st, 3, offset);
+  int src = SQLITE_DONE;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
+    group_from_row(st, &out[(*n)++]);
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "library groups list");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_group_get(struct db *db, int64_t id, struct library_group *out)
+{
+  if (!db || !out)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_GROUP_GET,
+                    "SELECT " GROUP_COLS " FROM library_groups WHERE id = ?1",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    group_from_row(st, out);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "library group");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_group_members(struct db *db, int64_t group_id,
+                             db_library_member_fn fn, void *arg)
+{
+  if (!db || !fn)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_GROUP_MEMBERS,
+                    "SELECT " TRACK_COLS " FROM library_tracks"
+                    " WHERE id IN (SELECT track_id FROM library_group_members"
+                    " WHERE group_id = ?1) ORDER BY id",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, group_id);
+  struct library_track *t = xmalloc(sizeof *t);
+  int src;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    track_from_row(st, t);
+    fn(arg, t);
+  }
+  if (src != SQLITE_DONE)
+    rc = db__fail(db, "library members");
+  sqlite3_reset(st);
+  free(t);
+  return rc;
+}
+
+int db_library_group_set_keep(struct db *db, int64_t group_id,
+                              int64_t track_id)
+{
+  if (!db)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__tx_begin(db);
+  if (!rc && !(rc = db__stmt(db, SL_IS_MEMBER,
+                             "SELECT 1 FROM library_group_members"
+                             " WHERE group_id = ?1 AND track_id = ?2",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, group_id);
+    sqlite3_bind_int64(st, 2, track_id);
+    int src = sqlite3_step(st);
+    rc = src == SQLITE_ROW    ? SS_OK
+         : src == SQLITE_DONE ? SS_ENOTFOUND
+                              : db__fail(db, "library member");
+    sqlite3_reset(st);
+  }
+  if (!rc && !(rc = db__stmt(db, SL_SET_KEEP,
+                             "UPDATE library_groups SET keep = ?2"
+                             " WHERE id = ?1",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, group_id);
+    sqlite3_bind_int64(st, 2, track_id);
+    rc = step_done(db, st, "library keep");
+  }
+  return db__tx_end(db, rc);
+}
+
+int db_library_group_set_status(struct db *db, int64_t group_id,
+                                const char *status, int64_t now_ms)
+{
+  if (!db || !status ||
+      (strcmp(status, "open") && strcmp(status, "resolved") &&
+       strcmp(status, "dismissed")))
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__tx_begin(db);
+  if (!rc && !(rc = db__stmt(db, SL_SET_STATUS,
+                             "UPDATE library_groups SET status = ?2,"
+                             " resolved_ms = CASE WHEN ?2 = 'open' THEN 0"
+                             " ELSE ?3 END WHERE id = ?1",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, group_id);
+    bind_text(st, 2, status);
+    sqlite3_bind_int64(st, 3, now_ms);
+    rc = step_done(db, st, "library status");
+    if (!rc && sqlite3_changes(db__conn(db)) == 0)
+      rc = SS_ENOTFOUND;
+  }
+  return db__tx_end(db, rc);
+}
+
+/* ---- quarantine ---- */
+
+int db_library_quarantine_add(struct db *db,
+                              const struct library_quarantine_entry *e)
+{
+  if (!db || !e)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__tx_begin(db);
+  if (!rc && !(rc = db__stmt(db, SL_Q_INSERT,
+                             "INSERT INTO library_quarantine (group_id,"
+                             " track_id, original_path, quarantine_path,"
+                             " size, moved_ms) VALUES (?1, ?2, ?3, ?4, ?5,"
+                             " ?6)",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, e->group_id);
+    sqlite3_bind_int64(st, 2, e->track_id);
+    bind_text(st, 3, e->original_path);
+    bind_text(st, 4, e->quarantine_path);
+    sqlite3_bind_int64(st, 5, e->size);
+    sqlite3_bind_int64(st, 6, e->moved_ms);
+    rc = step_done(db, st, "library quarantine");
+  }
+  if (!rc && !(rc = db__stmt(db, SL_Q_TRACK,
+                             "UPDATE library_tracks SET quarantined = 1,"
+                             " gone = 1 WHERE id = ?1",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, e->track_id);
+    rc = step_done(db, st, "library quarantine track");
+  }
+  return db__tx_end(db, rc);
+}
+
+#define Q_COLS                                                                 \
+  "id, coalesce(group_id, 0), coalesce(track_id, 0), original_path,"         \
+  " quarantine_path, size, moved_ms"
+
+static void entry_from_row(sqlite3_stmt *st,
+                           struct library_quarantine_entry *e)
+{
+  memset(e, 0, sizeof *e);
+  e->id = sqlite3_column_int64(st, 0);
+  e->group_id = sqlite3_column_int64(st, 1);
+  e->track_id = sqlite3_column_int64(st, 2);
+  col_text(st, 3, e->original_path, sizeof e->original_path);
+  col_text(st, 4, e->quarantine_path, sizeof e->quarantine_path);
+  e->size = sqlite3_column_int64(st, 5);
+  e->moved_ms = sqlite3_column_int64(st, 6);
+}
+
+int db_library_quarantine_of_group(struct db *db, int64_t group_id,
+                                   struct library_quarantine_entry *out,
+                                   size_t max, size_t *n)
+{
+  if (!db || !n || (max && !out))
+    return SS_EINVAL;
+  *n = 0;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_OF_GROUP,
+                    "SELECT " Q_COLS " FROM library_quarantine"
+                    " WHERE group_id = ?1 AND restored_ms = 0 ORDER BY id",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, group_id);
+  int src = SQLITE_DONE;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
+    entry_from_row(st, &out[(*n)++]);
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "library quarantine list");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_quarantine_of_track(struct db *db, int64_t track_id,
+                                   struct library_quarantine_entry *out)
+{
+  if (!db || !out)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_OF_TRACK,
+                    "SELECT " Q_COLS " FROM library_quarantine"
+                    " WHERE track_id = ?1 AND restored_ms = 0"
+                    " ORDER BY id DESC LIMIT 1",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, track_id);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW)
+    entry_from_row(st, out);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND
+                            : db__fail(db, "library quarantine track");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int db_library_quarantine_restored(struct db *db, int64_t entry_id,
+                                   int64_t now_ms)
+{
+  if (!db)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__tx_begin(db);
+  if (!rc && !(rc = db__stmt(db, SL_Q_TRACK_BACK,
+                             "UPDATE library_tracks SET quarantined = 0,"
+                             " gone = 0 WHERE id = (SELECT track_id FROM"
+                             " library_quarantine WHERE id = ?1)",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, entry_id);
+    rc = step_done(db, st, "library restore track");
+  }
+  if (!rc && !(rc = db__stmt(db, SL_Q_RESTORED,
+                             "UPDATE library_quarantine SET restored_ms = ?2"
+                             " WHERE id = ?1 AND restored_ms = 0",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, entry_id);
+    sqlite3_bind_int64(st, 2, now_ms);
+    rc = step_done(db, st, "library restore");
+    if (!rc && sqlite3_changes(db__conn(db)) == 0)
+      rc = SS_ENOTFOUND;
+  }
+  return db__tx_end(db, rc);
+}

@@ -1,0 +1,97 @@
+/*
+ * import.h - moves a finished download into the library, crash-safely.
+ *
+ * A file slskd finished lies at DOWNLOADS/<remote folder>/<name>
+ * (download.slskd_download_path as soulspotd sees it).  Its import:
+ *
+ *   1. probe tags and audio properties (media_probe);
+ *   2. render download.naming_template with them below library.path,
+ *      every component sanitised (no '/', '\', "..", leading dots or
+ *      control characters; <>:"|?* become '_'; 180-byte components, a
+ *      1024-byte path), a free name chosen (" (2)" ... when taken);
+ *   3. JOURNAL: store src and dst in the file's row (state importing);
+ *   4. move: rename(2) without replacing (RENAME_NOREPLACE); across file
+ *      systems copy into DIR/.soulspot-import-<id>.part, fsync, link into
+ *      place, fsync the folder, then remove the source;
+ *   5. upsert the library track (keyed by its path, so never twice), with
+ *      the request id and, for a Spotify track request, the Spotify id;
+ *   6. mark the file imported.
+ *
+ * After a kill -9 at any moment the next poll finds the row in state
+ * completed (nothing happened: start over) or importing (journaled) and
+ * resumes from what exists on disk: source only -> move again; target
+ * only -> moved, continue; both -> a finished copy (same size: remove the
+ * source) or a foreign file at the target (choose a new name); neither ->
+ * the file is lost, which fails the file so it is downloaded again.  No
+ * step deletes the only copy of a file.
+ *
+ * For tests, SOULSPOT_TEST_CRASH_AT=journaled|copied|moved|upserted makes
+ * the process SIGKILL itself at that point of an import.
+ *
+ * Threading: any thread with its own db.  Pure helpers are any-thread.
+ */
+#ifndef SS_IMPORT_H
+#define SS_IMPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/settings.h"
+#include "db/db.h"
+#include "db/db_downloads.h"
+
+#define IMPORT_COMPONENT_MAX 180
+#define IMPORT_PATH_MAX 1024
+
+struct import_config {
+  char download_root[SETTING_STR_MAX];
+  char library_root[SETTING_STR_MAX];
+  char naming_template[SETTING_STR_MAX];
+  bool force_copy; /* tests: always take the cross-file-system path */
+};
+
+/* Reads library.path, download.slskd_download_path and the template. */
+void import_config_load(struct import_config *cfg);
+
+struct import_fields {
+  const char *albumartist, *artist, *album, *title, *ext;
+  int year, disc, track;
+};
+
+/*
+ * Renders tmpl with f into a relative path (components joined by '/').
+ * Placeholders: {albumartist} {artist} {album} {title} {year} {disc}
+ * {track} (two digits) {ext}; unknown ones render empty.  Empty brackets
+ * left by empty values are dropped; ".ext" is appended when the template
+ * does not end in it.  SS_OK, or SS_EINVAL when nothing usable remains or
+ * the path is too long.
+ */
+int import_render(const char *tmpl, const struct import_fields *f, char *out,
+                  size_t n);
+/* One safe path component from arbitrary text (see above); "_" when
+ * nothing is left. */
+void import_sanitize(const char *in, char *out, size_t n);
+/* DOWNLOADS/<remote folder>/<name> of a remote path.  SS_EINVAL when a
+ * part is unusable (empty, ".", ".."). */
+int import_source_path(const char *root, const char *remote, char *out,
+                       size_t n);
+
+/*
+ * Moves src to dst without ever replacing dst (creates dst's folders).
+ * tmp_tag names the temporary copy across file systems.  SS_OK, SS_EBUSY
+ * (dst exists), SS_EIO (err says why).
+ */
+int import_move(const char *src, const char *dst, const char *tmp_tag,
+                bool force_copy, char *err, size_t errlen);
+
+/*
+ * Imports finished file f (state completed or importing); the
+ * dl_import_fn of requests.h (arg is a struct import_config).  SS_OK,
+ * SS_ENOTFOUND (not there yet), SS_ESTATE (folders not configured),
+ * SS_EPROTO (not audio), SS_EIO.
+ */
+int import_file(void *cfg, struct db *db, const struct dl_file *f, char *err,
+                size_t errlen);
+
+#endif

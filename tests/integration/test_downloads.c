@@ -1,0 +1,588 @@
+/*
+ * test_downloads.c - downloads through a real soulspotd and the fake slskd.
+ *
+ * The Download Monitor's interval is the maximum (300 s), so every poll in
+ * these tests is one "run now" that the test waits for (never a sleep),
+ * and the fake advances each transfer one step per poll:
+ *   - an album request goes search -> enqueue -> queued -> in progress
+ *     (seen on /api/downloads, the page and the worker details) ->
+ *     completed -> imported into the library by the naming template;
+ *   - an errored transfer is retried with another peer;
+ *   - slskd unreachable, refusing the key, or sending a malformed,
+ *     truncated or huge list -> error with a clear last_error, then idle
+ *     again by itself;
+ *   - kill -9 at every step of an import, then a restart: the file is in
+ *     the library once, one track row, the request completed;
+ *   - Cleanup leaves the files of active downloads alone;
+ *   - the JSON API's validation, cancel, the page and "Test connection".
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio_fixtures.h"
+#include "core/err.h"
+#include "itest.h"
+
+#define KEY "downloads-test-key-0123456789"
+#define WAIT_MS 15000
+#define MAX_POLLS 14
+#define ALBUM_DIR "@@alice\\Music\\The Band\\First Album (2013)"
+
+struct dl_fx {
+  struct it_fixture *f;
+  char dir[64], dl[128], lib[128], src[128], tmp[128];
+  char shm[64]; /* a library on another file system, or "" */
+  char flac[2][192];
+};
+
+static struct dl_fx x;
+
+static int rm_entry(const char *p, const struct stat *st, int type,
+                    struct FTW *ftw)
+{
+  (void)st, (void)type, (void)ftw;
+  return remove(p);
+}
+
+static bool exists(const char *p)
+{
+  struct stat st;
+  return lstat(p, &st) == 0;
+}
+
+static int setup(void **state)
+{
+  if (it_setup(state))
+    return -1;
+  memset(&x, 0, sizeof x);
+  x.f = *state;
+  snprintf(x.dir, sizeof x.dir, "/tmp/test_downloads.XXXXXX");
+  if (!mkdtemp(x.dir) || !af_available())
+    return -1;
+  snprintf(x.dl, sizeof x.dl, "%s/slskd", x.dir);
+  snprintf(x.lib, sizeof x.lib, "%s/music", x.dir);
+  snprintf(x.src, sizeof x.src, "%s/peer", x.dir);
+  snprintf(x.tmp, sizeof x.tmp, "%s/tmp", x.dir);
+  int rc = mkdir(x.dl, 0755) | mkdir(x.lib, 0755) | mkdir(x.src, 0755) |
+           mkdir(x.tmp, 0755);
+  for (int i = 0; i < 2; i++) {
+    snprintf(x.flac[i], sizeof x.flac[i], "%s/%d.flac", x.src, i + 1);
+    struct af_spec s = {.title = i ? "Second Song" : "First Song",
+                        .artist = "The Band", .album_artist = "The Band",
+                        .album = "First Album", .date = "2013",
+                        .track = i + 1, .seconds = 2, .tune = i};
+    rc |= af_make(x.flac[i], &s);
+  }
+  return rc ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+  int rc = it_teardown(state);
+  nftw(x.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (x.shm[0])
+    nftw(x.shm, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rc;
+}
+
+static void start(const char *extra, const char *const *env)
+{
+  struct buf ini;
+  buf_init(&ini, 8192);
+  assert_int_equal(fake_all_start(&x.f->fa, KEY), SS_OK);
+  fake_all_ini(&x.f->fa, KEY, &ini);
+  buf_printf(&ini,
+             "[download]\npoll_interval_seconds = 300\n"
+             "slskd_download_path = %s\ntemp_path = %s\n"
+             "[library]\npath = %s\n[probe]\ninterval_seconds = 3600\n%s",
+             x.dl, x.tmp, x.lib, extra ? extra : "");
+  fake_slskd_set_download_dir(x.f->fa.slskd, x.dl);
+  int rc = daemon_start(&x.f->d, buf_cstr(&ini), env);
+  buf_free(&ini);
+  assert_int_equal(rc, SS_OK);
+}
+
+static struct fake_slskd *fk(void) { return x.f->fa.slskd; }
+
+static void share_album(enum fake_sk_behaviour second)
+{
+  static const char *const names[2] = {ALBUM_DIR "\\01 - First Song.flac",
+                                       ALBUM_DIR "\\02 - Second Song.flac"};
+  for (int i = 0; i < 2; i++) {
+    struct stat st;
+    stat(x.flac[i], &st);
+    fake_slskd_add_file(fk(), &(struct fake_sk_file){
+      "alice", names[i], st.st_size, 0, 16, 44100, 2, false, x.flac[i],
+      i ? second : FAKE_SK_OK});
+  }
+}
+
+/* ---- driving the monitor ---- */
+
+static int64_t monitor_runs(void)
+{
+  json_t *doc = it_get_json(it_url(x.f, "/api/workers"), NULL);
+  json_t *u = it_unit(doc, "download_monitor");
+  int64_t n = json_integer_value(json_object_get(u, "runs"));
+  json_decref(doc);
+  return n;
+}
+
+struct runs_arg {
+  int64_t want;
+};
+
+static bool runs_reach(void *arg)
+{
+  return monitor_runs() >= ((struct runs_arg *)arg)->want;
+}
+
+/* One poll: run now, and wait until that run has ended. */
+static void kick(void)
+{
+  for (int tries = 0; tries < 50; tries++) {
+    struct runs_arg a = {monitor_runs() + 1};
+    assert_int_equal(hc_request("POST",
+                                it_url(x.f, "/api/workers/download_monitor/"
+                                            "run"),
+                                NULL, NULL, &x.f->r),
+                     SS_OK);
+    bool busy = x.f->r.status == 409; /* inside a run: wait for its end */
+    assert_true(busy || x.f->r.status == 202);
+    assert_true(it_wait_until(runs_reach, &a, WAIT_MS));
+    if (!busy)
+      return;
+  }
+  fail_msg("the monitor never took a run-now");
+}
+
+static json_t *post_download(const char *body, long want)
+{
+  const char *const h[] = {"Content-Type: application/json", NULL};
+  assert_int_equal(hc_request("POST", it_url(x.f, "/api/downloads"), h, body,
+                              &x.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, want);
+  return it_parse(&x.f->r);
+}
+
+static int64_t request(const char *body)
+{
+  json_t *doc = post_download(body, 201);
+  IT_ASSERT_JSON_STR(doc, "state", "pending");
+  int64_t id = json_integer_value(json_object_get(doc, "id"));
+  json_decref(doc);
+  assert_true(id > 0);
+  return id;
+}
+
+static json_t *download(int64_t id)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/api/downloads/%lld", (long long)id);
+  json_t *doc = it_get_json(it_url(x.f, path), NULL);
+  assert_non_null(doc);
+  return doc;
+}
+
+static const char *state_of(json_t *doc)
+{
+  return json_string_value(json_object_get(doc, "state"));
+}
+
+/* Polls until the request reaches state. */
+static json_t *poll_until(int64_t id, const char *state)
+{
+  for (int i = 0; i < MAX_POLLS; i++) {
+    json_t *doc = download(id);
+    if (!strcmp(state_of(doc), state))
+      return doc;
+    json_decref(doc);
+    kick();
+  }
+  json_t *doc = download(id);
+  char *text = json_dumps(doc, JSON_COMPACT);
+  fprintf(stderr, "error: download %lld never became %s: %s\n",
+          (long long)id, state, text);
+  free(text);
+  IT_ASSERT_JSON_STR(doc, "state", state);
+  return doc;
+}
+
+static json_t *monitor(void)
+{
+  json_t *doc = it_get_json(it_url(x.f, "/api/workers/status"), NULL);
+  json_t *m = json_incref(it_worker(doc, "download_monitor"));
+  json_decref(doc);
+  return m;
+}
+
+static long long detail(json_t *m, const char *key)
+{
+  return json_integer_value(json_object_get(json_object_get(m, "details"),
+                                            key));
+}
+
+static const char *library_file(int track, const char *title)
+{
+  static char p[2][256];
+  snprintf(p[track - 1], sizeof p[0],
+           "%s/The Band/First Album (2013)/1-%02d %s.flac", x.lib, track,
+           title);
+  return p[track - 1];
+}
+
+static int64_t track_rows(void)
+{
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  int64_t n = -1;
+  assert_int_equal(sqlite3_open_v2(x.f->d.db_path, &db, SQLITE_OPEN_READONLY,
+                                   NULL),
+                   SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM library_tracks", -1, &st,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* ---- the whole path ---- */
+
+static void test_album_full_path(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  share_album(FAKE_SK_OK);
+  int64_t id = request("{\"album\": \"The Band - First Album\"}");
+  json_t *doc;
+  for (int i = 0; i < 5; i++) /* search, results, enqueue, queued, half */
+    kick();
+  doc = download(id);
+  IT_ASSERT_JSON_STR(doc, "state", "downloading");
+  IT_ASSERT_JSON_STR(doc, "username", "alice");
+  IT_ASSERT_JSON_INT(doc, "files_total", 2);
+  double progress = json_real_value(json_object_get(doc, "progress"));
+  assert_true(progress > 49.0 && progress < 51.0);
+  json_t *files = json_object_get(doc, "files");
+  IT_ASSERT_JSON_STR(json_array_get(files, 0), "state", "in_progress");
+  IT_ASSERT_JSON_STR(json_array_get(files, 0), "slskd_state", "InProgress");
+  json_decref(doc);
+  json_t *m = monitor();
+  assert_int_equal(detail(m, "in_progress"), 2);
+  IT_ASSERT_JSON_STR(json_object_get(m, "details"), "last_poll",
+                     "gerade eben");
+  json_decref(m);
+  assert_int_equal(hc_get(it_url(x.f, "/downloads"), &x.f->r), SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, 200);
+  const char *html = buf_cstr(&x.f->r.body);
+  assert_non_null(strstr(html, "hx-get=\"/downloads/list\""));
+  assert_non_null(strstr(html, "<progress max=\"100\" value=\"50\">"));
+  assert_non_null(strstr(html, "The Band \xe2\x80\x93 First Album"));
+  assert_non_null(strstr(html, "href=\"/downloads\" aria-current=\"page\""));
+
+  doc = poll_until(id, "completed");
+  IT_ASSERT_JSON_INT(doc, "files_imported", 2);
+  json_t *null_error = json_object_get(doc, "error");
+  assert_true(json_is_null(null_error));
+  json_decref(doc);
+  assert_true(exists(library_file(1, "First Song")));
+  assert_true(exists(library_file(2, "Second Song")));
+  char src[300];
+  snprintf(src, sizeof src, "%s/First Album (2013)/01 - First Song.flac",
+           x.dl);
+  assert_false(exists(src)); /* moved out of slskd's folder */
+  assert_int_equal(track_rows(), 2);
+  m = monitor();
+  IT_ASSERT_JSON_STR(m, "status", "idle");
+  assert_int_equal(detail(m, "downloads_completed"), 2);
+  assert_int_equal(detail(m, "downloads_failed"), 0);
+  assert_int_equal(detail(m, "in_progress"), 0);
+  assert_int_equal(detail(m, "queued"), 0);
+  json_decref(m);
+  /* the counters survive a restart */
+  assert_int_equal(daemon_restart(&x.f->d), SS_OK);
+  m = monitor();
+  assert_int_equal(detail(m, "downloads_completed"), 2);
+  json_decref(m);
+}
+
+static void test_error_retried_elsewhere(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  struct stat st;
+  stat(x.flac[0], &st);
+  fake_slskd_add_file(fk(), &(struct fake_sk_file){
+    "alice", ALBUM_DIR "\\01 - First Song.flac", st.st_size, 0, 16, 44100, 2,
+    false, x.flac[0], FAKE_SK_ERROR});
+  fake_slskd_add_file(fk(), &(struct fake_sk_file){
+    "bob", "@@bob\\Singles\\The Band - First Song.flac", st.st_size, 0, 16,
+    44100, 2, false, x.flac[0], FAKE_SK_OK});
+  fake_slskd_set_peer(fk(), "bob", false, 4, 1000);
+  int64_t id = request("{\"query\": \"The Band - First Song\"}");
+  json_t *doc = poll_until(id, "completed");
+  IT_ASSERT_JSON_STR(doc, "username", "bob");
+  json_t *files = json_object_get(doc, "files");
+  assert_int_equal(json_array_size(files), 2);
+  IT_ASSERT_JSON_STR(json_array_get(files, 1), "state", "failed");
+  json_decref(doc);
+  json_t *m = monitor();
+  assert_int_equal(detail(m, "downloads_completed"), 1);
+  assert_int_equal(detail(m, "downloads_failed"), 1);
+  json_decref(m);
+}
+
+/* ---- slskd trouble ---- */
+
+static void expect_error(const char *needle)
+{
+  kick();
+  json_t *m = monitor();
+  IT_ASSERT_JSON_STR(m, "status", "error");
+  const char *err = json_string_value(json_object_get(
+    json_object_get(m, "details"), "last_error"));
+  if (!err || !strstr(err, needle))
+    fail_msg("last_error \"%s\" lacks \"%s\"", err ? err : "(null)", needle);
+  json_decref(m);
+}
+
+static void expect_idle(void)
+{
+  kick();
+  json_t *m = monitor();
+  IT_ASSERT_JSON_STR(m, "status", "idle");
+  assert_true(json_is_null(json_object_get(json_object_get(m, "details"),
+                                           "last_error")));
+  json_decref(m);
+}
+
+static void test_slskd_trouble_then_back(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  expect_idle();
+  struct fake_http *h = fake_slskd_http(fk());
+  struct fake_script drop = {.drop = true};
+  fake_http_script(h, NULL, "/api/v0/*", &drop);
+  expect_error("slskd unreachable at http://127.0.0.1:");
+  fake_http_unscript(h, NULL, NULL);
+  expect_idle();
+  fake_slskd_set_api_key(fk(), "another-key-0123456789");
+  expect_error("slskd refused the API key");
+  fake_slskd_set_api_key(fk(), KEY);
+  expect_idle();
+  fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_MALFORMED);
+  expect_error("malformed reply");
+  fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_TRUNCATED);
+  expect_error("malformed reply");
+  fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_HUGE);
+  expect_error("too large");
+  fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_OK);
+  expect_idle();
+}
+
+/* ---- kill -9 during an import ---- */
+
+static void crash_and_recover(const char *step, int n)
+{
+  static const char *const titles[2] = {"First Song", "Second Song"};
+  char env[64], body[128];
+  snprintf(env, sizeof env, "SOULSPOT_TEST_CRASH_AT=%s", step);
+  const char *const crash_env[] = {env, NULL};
+  assert_int_equal(daemon_stop(&x.f->d), 0);
+  assert_int_equal(daemon_start(&x.f->d, NULL, crash_env), SS_OK);
+  snprintf(body, sizeof body, "{\"query\": \"The Band - %s\"}",
+           titles[n % 2]);
+  int64_t id = request(body);
+  for (int i = 0; i < MAX_POLLS && daemon_alive(&x.f->d); i++) {
+    struct runs_arg a = {monitor_runs() + 1};
+    if (hc_request("POST",
+                   it_url(x.f, "/api/workers/download_monitor/run"), NULL,
+                   NULL, &x.f->r) != SS_OK)
+      break; /* died meanwhile */
+    while (daemon_alive(&x.f->d) && !runs_reach(&a))
+      it_wait_until(runs_reach, &a, 50);
+  }
+  assert_false(daemon_alive(&x.f->d)); /* it killed itself at step */
+  assert_int_equal(daemon_start(&x.f->d, NULL, NULL), SS_OK);
+  json_t *doc = poll_until(id, "completed");
+  IT_ASSERT_JSON_INT(doc, "files_imported", 1);
+  json_decref(doc);
+}
+
+static void test_kill9_during_import(void **state)
+{
+  (void)state;
+  static const char *const steps[] = {"journaled", "copied", "moved",
+                                      "upserted"};
+  /* A library on another file system takes the copy path, where
+   * "copied" (copy fsynced, not yet linked into place) exists. */
+  snprintf(x.shm, sizeof x.shm, "/dev/shm/test_downloads.XXXXXX");
+  if (mkdtemp(x.shm))
+    snprintf(x.lib, sizeof x.lib, "%s", x.shm);
+  else
+    x.shm[0] = '\0';
+  start("[download]\nnaming_template = {album}/{track} {title}.{ext}\n",
+        NULL);
+  share_album(FAKE_SK_OK);
+  int n = 0;
+  for (int i = 0; i < 4; i++) {
+    if (!x.shm[0] && !strcmp(steps[i], "copied"))
+      continue; /* one file system: rename(2), no copy */
+    crash_and_recover(steps[i], n);
+    char p[256];
+    snprintf(p, sizeof p, "%s/First Album/%02d %s%s.flac", x.lib, n % 2 + 1,
+             n % 2 ? "Second Song" : "First Song", n >= 2 ? " (2)" : "");
+    if (!exists(p))
+      fail_msg("after a crash at %s: %s is missing", steps[i], p);
+    n++;
+    assert_int_equal(track_rows(), n); /* one row per import, never two */
+  }
+}
+
+/* ---- Cleanup keeps active downloads ---- */
+
+static void old_file(const char *path)
+{
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("partial", f);
+  fclose(f);
+  struct timespec t[2] = {{time(NULL) - 30 * 86400, 0},
+                          {time(NULL) - 30 * 86400, 0}};
+  assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static bool is_gone(void *path) { return !exists(path); }
+
+static void test_cleanup_keeps_active(void **state)
+{
+  (void)state;
+  start("[automation]\ncleanup_interval_hours = 168\n", NULL);
+  share_album(FAKE_SK_STALL);
+  int64_t id = request("{\"album\": \"The Band - First Album\"}");
+  for (int i = 0; i < 4; i++)
+    kick();
+  json_t *doc = download(id);
+  IT_ASSERT_JSON_STR(doc, "state", "downloading");
+  json_decref(doc);
+  char dir[256], active[300], orphan[300];
+  snprintf(dir, sizeof dir, "%s/First Album (2013)", x.tmp);
+  mkdir(dir, 0755);
+  snprintf(active, sizeof active, "%s/02 - Second Song.flac", dir);
+  snprintf(orphan, sizeof orphan, "%s/leftover.part", x.tmp);
+  old_file(active);
+  old_file(orphan);
+  assert_int_equal(it_patch_settings(x.f, "{\"automation.cleanup_enabled\":"
+                                          " true}"),
+                   SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, 200);
+  assert_true(it_wait_until(is_gone, orphan, WAIT_MS));
+  assert_true(exists(active)); /* belongs to an open download */
+}
+
+/* ---- API, page, Test connection ---- */
+
+static void test_api_and_test_connection(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  json_t *doc;
+  static const char *const bad[] = {
+    "not json", "[]", "{}", "{\"query\": 5}", "{\"bogus\": \"x\"}",
+    "{\"query\": \"a\", \"album\": \"b\"}", "{\"query\": \"  \"}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    doc = post_download(bad[i], 400);
+    assert_true(json_is_string(json_object_get(doc, "error")));
+    json_decref(doc);
+  }
+  doc = post_download("{\"spotify_track_id\": \"4uLU6hMCjMI75M1A2tKUQC\"}",
+                      400);
+  IT_ASSERT_JSON_STR(doc, "error", "Spotify track 4uLU6hMCjMI75M1A2tKUQC is "
+                                   "not in the synced library");
+  json_decref(doc);
+
+  fake_slskd_set_search_polls(fk(), 0); /* stays searching */
+  int64_t id = request("{\"query\": \"Nobody - Nothing\"}");
+  char path[64];
+  snprintf(path, sizeof path, "/api/downloads/%lld", (long long)id);
+  assert_int_equal(hc_request("DELETE", it_url(x.f, path), NULL, NULL,
+                              &x.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, 200);
+  doc = it_parse(&x.f->r);
+  IT_ASSERT_JSON_STR(doc, "state", "cancelled");
+  json_decref(doc);
+  assert_int_equal(hc_request("DELETE", it_url(x.f, path), NULL, NULL,
+                              &x.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, 409);
+  assert_int_equal(hc_request("DELETE", it_url(x.f, "/api/downloads/999"),
+                              NULL, NULL, &x.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, 404);
+  doc = it_get_json(it_url(x.f, "/api/downloads?state=cancelled"), NULL);
+  IT_ASSERT_JSON_INT(doc, "total", 1);
+  json_decref(doc);
+
+  assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), NULL,
+                              NULL, &x.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&x.f->r, 200);
+  doc = it_parse(&x.f->r);
+  IT_ASSERT_JSON_BOOL(doc, "ok", true);
+  IT_ASSERT_JSON_STR(doc, "version", "0.26.0");
+  IT_ASSERT_JSON_BOOL(doc, "logged_in", true);
+  json_decref(doc);
+  fake_slskd_set_logged_in(fk(), false);
+  const char *const hx[] = {"HX-Request: true", NULL};
+  assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), hx,
+                              NULL, &x.f->r),
+                   SS_OK);
+  assert_non_null(strstr(buf_cstr(&x.f->r.body),
+                         "NOT logged in to Soulseek"));
+  fake_slskd_set_api_key(fk(), "different-key-0123456789");
+  assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), NULL,
+                              NULL, &x.f->r),
+                   SS_OK);
+  doc = it_parse(&x.f->r);
+  IT_ASSERT_JSON_BOOL(doc, "ok", false);
+  IT_ASSERT_JSON_STR(doc, "error", "slskd refused the API key (HTTP 401)");
+  json_decref(doc);
+  assert_int_equal(hc_get(it_url(x.f, "/settings?tab=downloads"), &x.f->r),
+                   SS_OK);
+  assert_non_null(strstr(buf_cstr(&x.f->r.body),
+                         "hx-post=\"/api/slskd/test\""));
+  assert_non_null(strstr(buf_cstr(&x.f->r.body),
+                         "id=\"field-download-quality_profile\""));
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+  const struct CMUnitTest tests[] = {
+    T(test_album_full_path),
+    T(test_error_retried_elsewhere),
+    T(test_slskd_trouble_then_back),
+    T(test_kill9_during_import),
+    T(test_cleanup_keeps_active),
+    T(test_api_and_test_connection),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

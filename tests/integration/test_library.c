@@ -1,0 +1,416 @@
+/*
+ * test_library.c - the library workers against a real soulspotd: a temp
+ * library of ffmpeg-made files, the Duplicate Detector enabled through
+ * PATCH /api/settings, its finding reviewed over the JSON API (resolve ->
+ * the copy is in the quarantine; a rescan counts nothing new; undo -> it
+ * is back; dismiss -> never reported again), the review page, and Cleanup
+ * in dry run and for real (files_deleted / bytes_freed, a symlink pointing
+ * outside survives), counters surviving a restart, and a missing folder
+ * reported as an error.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio_fixtures.h"
+#include "core/err.h"
+#include "itest.h"
+
+#define WAIT_MS 15000
+#define OLD (time(NULL) - 30 * 86400)
+
+struct lib_fx {
+  struct it_fixture *f;
+  char dir[64];
+  char lib[128], q[128], dl[128], tmp[128], outside[128];
+};
+
+static struct lib_fx lx;
+
+static int rm_entry(const char *p, const struct stat *st, int type,
+                    struct FTW *ftw)
+{
+  (void)st, (void)type, (void)ftw;
+  return remove(p);
+}
+
+static const char *at(const char *base, const char *rel)
+{
+  static char path[8][512];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(path[k], sizeof path[k], "%s/%s", base, rel);
+  for (char *p = path[k] + strlen(base) + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(path[k], 0755);
+      *p = '/';
+    }
+  return path[k];
+}
+
+static void old_file(const char *base, const char *rel, int size)
+{
+  const char *p = at(base, rel);
+  FILE *f = fopen(p, "wb");
+  assert_non_null(f);
+  for (int i = 0; i < size; i++)
+    fputc('z', f);
+  fclose(f);
+  struct timespec t[2] = {{OLD, 0}, {OLD, 0}};
+  assert_int_equal(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static bool exists(const char *p)
+{
+  struct stat st;
+  return lstat(p, &st) == 0;
+}
+
+static int setup(void **state)
+{
+  if (it_setup(state))
+    return -1;
+  memset(&lx, 0, sizeof lx);
+  lx.f = *state;
+  snprintf(lx.dir, sizeof lx.dir, "/tmp/test_library.XXXXXX");
+  if (!mkdtemp(lx.dir) || !af_available())
+    return -1;
+  snprintf(lx.lib, sizeof lx.lib, "%s/music", lx.dir);
+  snprintf(lx.q, sizeof lx.q, "%s/quarantine", lx.dir);
+  snprintf(lx.dl, sizeof lx.dl, "%s/slskd", lx.dir);
+  snprintf(lx.tmp, sizeof lx.tmp, "%s/tmp", lx.dir);
+  snprintf(lx.outside, sizeof lx.outside, "%s/outside", lx.dir);
+  int rc = 0;
+  rc |= mkdir(lx.lib, 0755) | mkdir(lx.dl, 0755) | mkdir(lx.tmp, 0755) |
+        mkdir(lx.outside, 0755);
+  struct af_spec song = {.artist = "The Artist", .title = "Song",
+                         .album = "First", .tune = 1};
+  rc |= af_make(at(lx.lib, "The Artist/First/01 Song.flac"), &song);
+  song.title = "Song (Remastered 2011)";
+  song.album = "Best Of";
+  song.args = "-b:a 192k";
+  rc |= af_make(at(lx.lib, "The Artist/Best Of/07 Song.mp3"), &song);
+  struct af_spec other = {.artist = "Someone", .title = "Else", .tune = 4};
+  rc |= af_make(at(lx.lib, "Someone/Else.ogg"), &other);
+  return rc ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+  int rc = it_teardown(state);
+  nftw(lx.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rc;
+}
+
+static int start(const char *extra)
+{
+  char ini[2048];
+  snprintf(ini, sizeof ini,
+           "[library]\npath = %s\nquarantine_path = %s\n"
+           "[download]\nslskd_download_path = %s\ntemp_path = %s\n%s",
+           lx.lib, lx.q, lx.dl, lx.tmp, extra ? extra : "");
+  return daemon_start(&lx.f->d, ini, NULL);
+}
+
+static json_t *details_of(const char *worker)
+{
+  json_t *doc = it_get_json(it_url(lx.f, "/api/workers/status"), NULL);
+  assert_non_null(doc);
+  json_t *d = json_incref(json_object_get(it_worker(doc, worker), "details"));
+  json_decref(doc);
+  return d;
+}
+
+struct want_int {
+  const char *worker, *key;
+  long long value;
+};
+
+static bool detail_is(json_t *doc, void *arg)
+{
+  const struct want_int *w = arg;
+  json_t *v = json_object_get(
+    json_object_get(it_worker(doc, w->worker), "details"), w->key);
+  return json_is_integer(v) && json_integer_value(v) == w->value;
+}
+
+static bool wait_detail(const char *worker, const char *key, long long v)
+{
+  struct want_int w = {worker, key, v};
+  bool ok = it_wait_json(it_url(lx.f, "/api/workers/status"), detail_is, &w,
+                         WAIT_MS, NULL);
+  if (!ok)
+    fprintf(stderr, "error: %s.%s never became %lld\n", worker, key, v);
+  return ok;
+}
+
+static size_t history_len(const char *unit)
+{
+  json_t *doc = it_get_json(it_url(lx.f, "/api/workers"), NULL);
+  json_t *h = json_object_get(it_unit(doc, unit), "history");
+  size_t n = json_is_array(h) ? json_array_size(h) : 0;
+  json_decref(doc);
+  return n;
+}
+
+struct hist {
+  const char *unit;
+  size_t n;
+};
+
+static bool history_reaches(json_t *doc, void *arg)
+{
+  const struct hist *h = arg;
+  json_t *u = it_unit(doc, h->unit);
+  json_t *arr = json_object_get(u, "history");
+  const char *st = json_string_value(json_object_get(u, "state"));
+  return json_is_array(arr) && json_array_size(arr) >= h->n && st &&
+         strcmp(st, "active") != 0;
+}
+
+/* Runs unit now and waits until that run is recorded. */
+static void run_once(const char *unit)
+{
+  struct hist idle = {unit, 0}; /* not inside a run any more */
+  assert_true(it_wait_json(it_url(lx.f, "/api/workers"), history_reaches,
+                           &idle, WAIT_MS, NULL));
+  size_t before = history_len(unit);
+  char path[128];
+  snprintf(path, sizeof path, "/api/workers/%s/run", unit);
+  assert_int_equal(hc_request("POST", it_url(lx.f, path), NULL, NULL,
+                              &lx.f->r), SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, 202);
+  struct hist h = {unit, before + 1};
+  assert_true(it_wait_json(it_url(lx.f, "/api/workers"), history_reaches, &h,
+                           WAIT_MS, NULL));
+}
+
+static json_t *post_json(const char *path, const char *body, long want)
+{
+  static const char *const h[] = {"Content-Type: application/json", NULL};
+  assert_int_equal(hc_request("POST", it_url(lx.f, path), h, body, &lx.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, want);
+  json_t *doc = it_parse(&lx.f->r);
+  assert_non_null(doc);
+  return doc;
+}
+
+static json_t *open_group(void)
+{
+  json_t *doc = it_get_json(it_url(lx.f, "/api/library/duplicates"), NULL);
+  assert_non_null(doc);
+  IT_ASSERT_JSON_INT(doc, "total", 1);
+  json_t *g = json_incref(json_array_get(json_object_get(doc, "groups"), 0));
+  json_decref(doc);
+  return g;
+}
+
+static void test_duplicates_review_cycle(void **state)
+{
+  (void)state;
+  assert_int_equal(start(NULL), SS_OK);
+  assert_int_equal(it_patch_settings(lx.f, "{\"automation.duplicate_"
+                                           "detection_enabled\": true}"),
+                   SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, 200);
+  assert_true(wait_detail("duplicate_detector", "duplicates_found", 1));
+  json_t *d = details_of("duplicate_detector");
+  IT_ASSERT_JSON_INT(d, "tracks_scanned", 3);
+  IT_ASSERT_JSON_INT(d, "groups_open", 1);
+  IT_ASSERT_JSON_STR(d, "detection_method", "metadata-hash");
+  IT_ASSERT_JSON_STR(d, "last_scan", "gerade eben");
+  json_decref(d);
+
+  json_t *g = open_group();
+  long long gid = json_integer_value(json_object_get(g, "id"));
+  IT_ASSERT_JSON_STR(g, "method", "metadata-hash");
+  IT_ASSERT_JSON_INT(g, "member_count", 2);
+  json_t *members = json_object_get(g, "members");
+  json_t *best = json_array_get(members, 0); /* keep-best order */
+  IT_ASSERT_JSON_BOOL(best, "suggested", true);
+  IT_ASSERT_JSON_BOOL(best, "lossless", true);
+  assert_non_null(strstr(json_string_value(json_object_get(best, "path")),
+                         "01 Song.flac"));
+  json_decref(g);
+
+  /* the review page lists it, with the Library link in the sidebar */
+  assert_int_equal(hc_get(it_url(lx.f, "/library/duplicates"), &lx.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, 200);
+  const char *html = buf_cstr(&lx.f->r.body);
+  assert_non_null(strstr(html, "The Artist \xe2\x80\x93 Song"));
+  assert_non_null(strstr(html, "href=\"/library/duplicates\" "
+                               "aria-current=\"page\""));
+  assert_non_null(strstr(html, "Best Of/07 Song.mp3"));
+
+  /* resolve: the mp3 goes to the quarantine, relative path kept */
+  char path[128];
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld/resolve", gid);
+  json_t *res = post_json(path, "{}", 200);
+  IT_ASSERT_JSON_INT(res, "moved", 1);
+  IT_ASSERT_JSON_STR(json_object_get(res, "group"), "status", "resolved");
+  json_decref(res);
+  const char *mp3 = at(lx.lib, "The Artist/Best Of/07 Song.mp3");
+  const char *qmp3 = at(lx.q, "The Artist/Best Of/07 Song.mp3");
+  assert_false(exists(mp3));
+  assert_true(exists(qmp3));
+  assert_true(exists(at(lx.lib, "The Artist/First/01 Song.flac")));
+
+  /* a rescan counts nothing new */
+  run_once("duplicate_detector");
+  d = details_of("duplicate_detector");
+  IT_ASSERT_JSON_INT(d, "duplicates_found", 1);
+  IT_ASSERT_JSON_INT(d, "tracks_scanned", 5); /* 3 + 2 */
+  IT_ASSERT_JSON_INT(d, "groups_open", 0);
+  json_decref(d);
+
+  /* undo: back where it was, open again */
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld/undo", gid);
+  res = post_json(path, NULL, 200);
+  IT_ASSERT_JSON_INT(res, "moved", 1);
+  IT_ASSERT_JSON_STR(json_object_get(res, "group"), "status", "open");
+  json_decref(res);
+  assert_true(exists(mp3));
+  assert_false(exists(qmp3));
+  res = post_json(path, NULL, 409); /* nothing left to undo */
+  assert_non_null(json_object_get(res, "error"));
+  json_decref(res);
+
+  /* dismiss: never reported again, not even after a rescan */
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld/dismiss", gid);
+  json_decref(post_json(path, NULL, 200));
+  run_once("duplicate_detector");
+  d = details_of("duplicate_detector");
+  IT_ASSERT_JSON_INT(d, "duplicates_found", 1);
+  IT_ASSERT_JSON_INT(d, "groups_open", 0);
+  json_decref(d);
+  json_t *list = it_get_json(it_url(lx.f, "/api/library/duplicates?status="
+                                          "dismissed"), NULL);
+  IT_ASSERT_JSON_INT(list, "total", 1);
+  json_decref(list);
+
+  /* bad requests */
+  json_decref(post_json("/api/library/duplicates/999999/resolve", NULL, 404));
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld/keep", gid);
+  json_decref(post_json(path, "{\"keep\": \"x\"}", 400));
+  assert_int_equal(hc_get(it_url(lx.f, "/api/library/duplicates/abc"),
+                          &lx.f->r), SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, 404);
+
+  /* counters survive a restart */
+  assert_int_equal(daemon_restart(&lx.f->d), SS_OK);
+  d = details_of("duplicate_detector");
+  IT_ASSERT_JSON_INT(d, "duplicates_found", 1);
+  IT_ASSERT_JSON_INT(d, "tracks_scanned", 8);
+  json_decref(d);
+}
+
+static void test_cleanup_dry_run_then_real(void **state)
+{
+  (void)state;
+  old_file(lx.dl, "Album/01.flac.part", 1000);
+  old_file(lx.dl, "incomplete/user/02.mp3", 500);
+  old_file(lx.dl, "Album/03.flac", 7000);      /* finished: stays */
+  old_file(lx.tmp, "scratch.bin", 250);
+  old_file(lx.outside, "precious.part", 4000);
+  assert_int_equal(symlink(at(lx.outside, "precious.part"),
+                           at(lx.dl, "evil.part")), 0);
+  assert_int_equal(symlink(lx.outside, at(lx.tmp, "evil-dir")), 0);
+  assert_int_equal(start("[automation]\ncleanup_dry_run = true\n"), SS_OK);
+  assert_int_equal(it_patch_settings(lx.f, "{\"automation.cleanup_enabled\":"
+                                           " true}"),
+                   SS_OK);
+  assert_true(wait_detail("cleanup", "dry_run_would_free_files", 3));
+  json_t *d = details_of("cleanup");
+  IT_ASSERT_JSON_BOOL(d, "dry_run", true);
+  IT_ASSERT_JSON_INT(d, "dry_run_would_free_bytes", 1750);
+  IT_ASSERT_JSON_INT(d, "files_deleted", 0);
+  IT_ASSERT_JSON_INT(d, "bytes_freed", 0);
+  json_decref(d);
+  assert_true(exists(at(lx.dl, "Album/01.flac.part"))); /* untouched */
+  assert_true(exists(at(lx.tmp, "scratch.bin")));
+
+  assert_int_equal(it_patch_settings(lx.f, "{\"automation.cleanup_dry_run\":"
+                                           " false}"),
+                   SS_OK);
+  run_once("cleanup");
+  d = details_of("cleanup");
+  IT_ASSERT_JSON_INT(d, "files_deleted", 3);
+  IT_ASSERT_JSON_INT(d, "bytes_freed", 1750);
+  IT_ASSERT_JSON_STR(d, "last_run", "gerade eben");
+  assert_true(json_is_null(json_object_get(d, "last_error")));
+  json_decref(d);
+  assert_false(exists(at(lx.dl, "Album/01.flac.part")));
+  assert_false(exists(at(lx.dl, "incomplete")));
+  assert_false(exists(at(lx.tmp, "scratch.bin")));
+  assert_true(exists(at(lx.dl, "Album/03.flac")));
+  assert_true(exists(at(lx.dl, "evil.part")));
+  assert_true(exists(at(lx.outside, "precious.part")));
+  assert_true(exists(at(lx.tmp, "evil-dir")));
+  assert_true(exists(lx.dl) && exists(lx.tmp));
+  assert_int_equal(daemon_restart(&lx.f->d), SS_OK);
+  d = details_of("cleanup");
+  IT_ASSERT_JSON_INT(d, "files_deleted", 3);
+  IT_ASSERT_JSON_INT(d, "bytes_freed", 1750);
+  json_decref(d);
+}
+
+static bool is_error(json_t *doc, void *arg)
+{
+  const char *worker = arg;
+  const char *st = json_string_value(
+    json_object_get(it_worker(doc, worker), "status"));
+  return st && !strcmp(st, "error");
+}
+
+static void test_missing_folders_are_errors(void **state)
+{
+  (void)state;
+  char ini[1024];
+  snprintf(ini, sizeof ini,
+           "[library]\npath = %s/nope\n[download]\nslskd_download_path = "
+           "%s/gone\n[automation]\ncleanup_enabled = true\n"
+           "duplicate_detection_enabled = true\n",
+           lx.dir, lx.dir);
+  assert_int_equal(daemon_start(&lx.f->d, ini, NULL), SS_OK);
+  assert_true(it_wait_json(it_url(lx.f, "/api/workers/status"), is_error,
+                           "cleanup", WAIT_MS, NULL));
+  assert_true(it_wait_json(it_url(lx.f, "/api/workers/status"), is_error,
+                           "duplicate_detector", WAIT_MS, NULL));
+  json_t *d = details_of("cleanup");
+  const char *e = json_string_value(json_object_get(d, "last_error"));
+  assert_non_null(e);
+  assert_non_null(strstr(e, "/gone"));
+  assert_non_null(strstr(e, "does not exist"));
+  json_decref(d);
+  d = details_of("duplicate_detector");
+  e = json_string_value(json_object_get(d, "last_error"));
+  assert_non_null(e);
+  assert_non_null(strstr(e, "/nope"));
+  json_decref(d);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_duplicates_review_cycle, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_cleanup_dry_run_then_real, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_missing_folders_are_errors, setup,
+                                    teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

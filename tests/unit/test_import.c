@@ -1,0 +1,446 @@
+/*
+ * test_import.c - finished downloads into the library: template rendering
+ * and sanitising of hostile tags, source paths, the no-replace move (same
+ * file system and the copy path), a whole import of a real FLAC made by
+ * ffmpeg (tags -> path, track row linked to the request and its Spotify
+ * id), and recovery from every point a crash can leave: journaled only,
+ * moved, upserted, copied but source left, file lost, name taken by a
+ * foreign file; corrupt audio; missing source; unset folders.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audio_fixtures.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/xalloc.h"
+#include "db/db.h"
+#include "db/db_downloads.h"
+#include "db/db_library.h"
+#include "library/import.h"
+#include "media/media.h"
+
+#define REMOTE "@@peer\\Music\\Band\\Album (2013)\\03 - Song.flac"
+
+/* ---- pure parts ---- */
+
+static const char *render(const char *tmpl, const struct import_fields *f)
+{
+  static char out[IMPORT_PATH_MAX + 64];
+  if (import_render(tmpl, f, out, sizeof out) != SS_OK)
+    return NULL;
+  return out;
+}
+
+static void test_render(void **state)
+{
+  (void)state;
+  const char *tmpl = "{albumartist}/{album} ({year})/{disc}-{track} "
+                     "{title}.{ext}";
+  struct import_fields f = {"Band", "Band feat. X", "Album", "Song", "flac",
+                            2013, 1, 3};
+  assert_string_equal(render(tmpl, &f), "Band/Album (2013)/1-03 Song.flac");
+  f.year = 0; /* no "()" left behind */
+  assert_string_equal(render(tmpl, &f), "Band/Album/1-03 Song.flac");
+  struct import_fields evil = {"../..", "x", "a/b\\c", "..\x01\x1f" "Tit:le?",
+                               "mp3", 0, 0, 0};
+  assert_string_equal(render(tmpl, &evil), "a-b-c/1-00 ..Tit_le_.mp3");
+  struct import_fields dots = {"...", "x", ".hidden", "t", "ogg", 0, 2, 1};
+  assert_string_equal(render(tmpl, &dots), "_hidden/2-01 t.ogg");
+  /* {ext} is appended when the template lacks it */
+  assert_string_equal(render("{artist} - {title}", &f),
+                      "Band feat. X - Song.flac");
+  assert_string_equal(render("/abs/{title}.{ext}", &f), "abs/Song.flac");
+  assert_null(render("{nothing}", &(struct import_fields){0}));
+  char longname[600];
+  memset(longname, 'x', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  struct import_fields big = {longname, "a", "b", "c", "flac", 0, 0, 0};
+  const char *r = render(tmpl, &big);
+  assert_non_null(r);
+  assert_int_equal(strcspn(r, "/"), IMPORT_COMPONENT_MAX);
+}
+
+static void test_sanitize_and_source(void **state)
+{
+  (void)state;
+  char out[256];
+  import_sanitize("  A <b> | \"c\" *  ", out, sizeof out);
+  assert_string_equal(out, "A _b_ _ _c_ _");
+  import_sanitize("..", out, sizeof out);
+  assert_string_equal(out, "_");
+  import_sanitize("", out, sizeof out);
+  assert_string_equal(out, "_");
+  import_sanitize("Caf\xc3\xa9 ()", out, sizeof out);
+  assert_string_equal(out, "Caf\xc3\xa9");
+  assert_int_equal(import_source_path("/dl", REMOTE, out, sizeof out), SS_OK);
+  assert_string_equal(out, "/dl/Album (2013)/03 - Song.flac");
+  assert_int_equal(import_source_path("/dl", "x\\..\\f.flac", out,
+                                      sizeof out),
+                   SS_EINVAL);
+  assert_int_equal(import_source_path("/dl", "x\\dir\\", out, sizeof out),
+                   SS_EINVAL);
+  assert_int_equal(import_source_path("/dl", "a.mp3", out, sizeof out),
+                   SS_OK);
+  assert_string_equal(out, "/dl/a.mp3");
+}
+
+/* ---- fixture: folders, store, one completed file ---- */
+
+struct fx {
+  char root[64];
+  char dl[128], lib[128], flac[160];
+  struct db *db;
+  struct import_config cfg;
+  int64_t request_id;
+};
+
+static void write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static bool exists(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static void mkdirs(const char *path)
+{
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+  assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+  struct fx *x = xcalloc(1, sizeof *x);
+  snprintf(x->root, sizeof x->root, "/tmp/ss-import-XXXXXX");
+  if (!mkdtemp(x->root))
+    return -1;
+  snprintf(x->dl, sizeof x->dl, "%s/downloads", x->root);
+  snprintf(x->lib, sizeof x->lib, "%s/library", x->root);
+  snprintf(x->flac, sizeof x->flac, "%s/Album (2013)/03 - Song.flac", x->dl);
+  char path[128];
+  int version;
+  snprintf(path, sizeof path, "%s/t.db", x->root);
+  if (db_open(path, &x->db) || db_migrate(x->db, &version))
+    return -1;
+  snprintf(x->cfg.download_root, sizeof x->cfg.download_root, "%s", x->dl);
+  snprintf(x->cfg.library_root, sizeof x->cfg.library_root, "%s", x->lib);
+  snprintf(x->cfg.naming_template, sizeof x->cfg.naming_template,
+           "{albumartist}/{album} ({year})/{disc}-{track} {title}.{ext}");
+  *state = x;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fx *x = *state;
+  char cmd[128];
+  db_close(x->db);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", x->root);
+  int rc = system(cmd);
+  free(x);
+  return rc ? -1 : 0;
+}
+
+/* A request with one file in state completed, as after a transfer. */
+static struct dl_file completed_file(struct fx *x, const char *spotify_id)
+{
+  struct dl_request r = {.kind = DL_TRACK, .created_ms = 1};
+  snprintf(r.query, sizeof r.query, "Band Song");
+  snprintf(r.title, sizeof r.title, "Song");
+  snprintf(r.spotify_id, sizeof r.spotify_id, "%s", spotify_id);
+  assert_int_equal(db_dl_request_add(x->db, &r, &x->request_id), SS_OK);
+  assert_int_equal(db_dl_request_searching(x->db, x->request_id, "s", 2),
+                   SS_OK);
+  struct dl_cand_file cf = {REMOTE, 1000, ""};
+  struct dl_candidate c = {"peer", "@@peer\\Music\\Band\\Album (2013)",
+                           "flac", 1000, true, 0, 1, &cf, 1};
+  assert_int_equal(db_dl_search_done(x->db, x->request_id, &c, 1, "", 3),
+                   SS_OK);
+  struct dl_files fl;
+  assert_int_equal(db_dl_files_of(x->db, x->request_id, &fl, 1), SS_OK);
+  struct dl_file_update u = {.id = fl.v[0].id, .state = "completed",
+                             .bytes = 1000, .percent = 100};
+  assert_int_equal(db_dl_files_update(x->db, &u, 1, 4), SS_OK);
+  struct dl_file f;
+  assert_int_equal(db_dl_file_get(x->db, fl.v[0].id, &f), SS_OK);
+  db_dl_files_free(&fl);
+  return f;
+}
+
+static struct dl_file reload(struct fx *x, struct dl_file *f)
+{
+  int64_t id = f->id;
+  db_dl_file_free(f);
+  struct dl_file g;
+  assert_int_equal(db_dl_file_get(x->db, id, &g), SS_OK);
+  return g;
+}
+
+static void make_flac(struct fx *x, const char *path)
+{
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s", path);
+  *strrchr(dir, '/') = '\0';
+  mkdirs(dir);
+  struct af_spec s = {.title = "Song", .artist = "Band",
+                      .album_artist = "Band", .album = "Album",
+                      .date = "2013", .track = 3, .seconds = 2};
+  (void)x;
+  assert_int_equal(af_make(path, &s), 0);
+}
+
+static const char *expected_dst(struct fx *x)
+{
+  static char p[256];
+  snprintf(p, sizeof p, "%s/Band/Album (2013)/1-03 Song.flac", x->lib);
+  return p;
+}
+
+static int do_import(struct fx *x, struct dl_file *f, char *err, size_t n)
+{
+  return import_file(&x->cfg, x->db, f, err, n);
+}
+
+static void assert_imported(struct fx *x, struct dl_file *f, const char *dst)
+{
+  *f = reload(x, f);
+  assert_string_equal(f->state, "imported");
+  struct library_track *t = xcalloc(1, sizeof *t);
+  assert_int_equal(db_library_track_by_path(x->db, dst, t), SS_OK);
+  assert_int_equal(t->download_id, x->request_id);
+  assert_string_equal(t->media.title, "Song");
+  assert_string_equal(t->media.codec, "flac");
+  struct library_counts c;
+  assert_int_equal(db_library_counts(x->db, &c), SS_OK);
+  assert_int_equal(c.live, 1); /* never a duplicate row */
+  free(t);
+  assert_true(exists(dst));
+}
+
+/* ---- moving ---- */
+
+static void test_move(void **state)
+{
+  struct fx *x = *state;
+  char src[200], dst[200], src2[200], err[200];
+  mkdirs(x->dl);
+  snprintf(src, sizeof src, "%s/a.flac", x->dl);
+  snprintf(dst, sizeof dst, "%s/deep/er/a.flac", x->lib);
+  write_file(src, "hello");
+  assert_int_equal(import_move(src, dst, "1", false, err, sizeof err), SS_OK);
+  assert_false(exists(src));
+  assert_true(exists(dst));
+  /* never replaces */
+  write_file(src, "other");
+  assert_int_equal(import_move(src, dst, "1", false, err, sizeof err),
+                   SS_EBUSY);
+  assert_int_equal(import_move(src, dst, "1", true, err, sizeof err),
+                   SS_EBUSY);
+  assert_true(exists(src));
+  /* the cross-file-system path: copy, fsync, link, remove the source */
+  snprintf(src2, sizeof src2, "%s/b.flac", x->dl);
+  snprintf(dst, sizeof dst, "%s/b.flac", x->lib);
+  write_file(src2, "copied bytes");
+  assert_int_equal(import_move(src2, dst, "7", true, err, sizeof err), SS_OK);
+  assert_false(exists(src2));
+  char buf[32] = "";
+  FILE *f = fopen(dst, "r");
+  assert_non_null(fgets(buf, sizeof buf, f));
+  fclose(f);
+  assert_string_equal(buf, "copied bytes");
+  char tmp[220];
+  snprintf(tmp, sizeof tmp, "%s/.soulspot-import-7.part", x->lib);
+  assert_false(exists(tmp));
+}
+
+/* ---- whole imports ---- */
+
+static void test_import_whole(void **state)
+{
+  struct fx *x = *state;
+  char err[256] = "";
+  make_flac(x, x->flac);
+  struct dl_file f = completed_file(x, "spotify123");
+  int rc = do_import(x, &f, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "import: %s\n", err);
+  assert_int_equal(rc, SS_OK);
+  assert_false(exists(x->flac));
+  assert_imported(x, &f, expected_dst(x));
+  struct library_track *t = xcalloc(1, sizeof *t);
+  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t),
+                   SS_OK);
+  assert_string_equal(t->spotify_track_id, "spotify123");
+  free(t);
+  db_dl_file_free(&f);
+}
+
+static void test_import_copy_path(void **state)
+{
+  struct fx *x = *state;
+  char err[256] = "";
+  x->cfg.force_copy = true;
+  make_flac(x, x->flac);
+  struct dl_file f = completed_file(x, "");
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  assert_false(exists(x->flac));
+  assert_imported(x, &f, expected_dst(x));
+  db_dl_file_free(&f);
+}
+
+/* Journals the import as plan() would, without moving anything. */
+static void journal(struct fx *x, struct dl_file *f, const char *dst)
+{
+  assert_int_equal(db_dl_import_begin(x->db, f->id, x->flac, dst, 5), SS_OK);
+  *f = reload(x, f);
+  assert_string_equal(f->state, "importing");
+}
+
+static void test_resume_journaled(void **state)
+{
+  struct fx *x = *state;
+  char err[256];
+  make_flac(x, x->flac);
+  struct dl_file f = completed_file(x, "");
+  journal(x, &f, expected_dst(x)); /* crash before the move */
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  assert_imported(x, &f, expected_dst(x));
+  db_dl_file_free(&f);
+}
+
+static void test_resume_moved_and_upserted(void **state)
+{
+  struct fx *x = *state;
+  char err[256];
+  make_flac(x, x->flac);
+  struct dl_file f = completed_file(x, "");
+  journal(x, &f, expected_dst(x));
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/Band/Album (2013)", x->lib);
+  mkdirs(dir);
+  assert_int_equal(rename(x->flac, expected_dst(x)), 0); /* crash: moved */
+  /* ... and even upserted, before the file row said "imported" */
+  struct library_track *t = xcalloc(1, sizeof *t);
+  snprintf(t->path, sizeof t->path, "%s", expected_dst(x));
+  int64_t first = 0, again = 0;
+  assert_int_equal(db_library_track_upsert(x->db, t, &first), SS_OK);
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  assert_imported(x, &f, expected_dst(x));
+  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t),
+                   SS_OK);
+  again = t->id;
+  assert_int_equal(again, first); /* the same row, updated */
+  free(t);
+  db_dl_file_free(&f);
+}
+
+static void test_resume_copied_source_left(void **state)
+{
+  struct fx *x = *state;
+  char err[256], cmd[600];
+  make_flac(x, x->flac);
+  struct dl_file f = completed_file(x, "");
+  journal(x, &f, expected_dst(x));
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/Band/Album (2013)", x->lib);
+  mkdirs(dir);
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", x->flac, expected_dst(x));
+  assert_int_equal(system(cmd), 0); /* crash after link, before unlink */
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  assert_false(exists(x->flac)); /* the leftover source is gone */
+  assert_imported(x, &f, expected_dst(x));
+  db_dl_file_free(&f);
+}
+
+static void test_resume_name_taken(void **state)
+{
+  struct fx *x = *state;
+  char err[256], dir[256], alt[300];
+  make_flac(x, x->flac);
+  struct dl_file f = completed_file(x, "");
+  journal(x, &f, expected_dst(x));
+  snprintf(dir, sizeof dir, "%s/Band/Album (2013)", x->lib);
+  mkdirs(dir);
+  write_file(expected_dst(x), "someone else's file");
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  snprintf(alt, sizeof alt, "%s/1-03 Song (2).flac", dir);
+  assert_imported(x, &f, alt);
+  FILE *fp = fopen(expected_dst(x), "r");
+  char buf[64] = "";
+  assert_non_null(fgets(buf, sizeof buf, fp));
+  fclose(fp);
+  assert_string_equal(buf, "someone else's file"); /* untouched */
+  db_dl_file_free(&f);
+}
+
+static void test_resume_lost(void **state)
+{
+  struct fx *x = *state;
+  char err[256];
+  struct dl_file f = completed_file(x, "");
+  journal(x, &f, expected_dst(x)); /* neither file exists */
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_EIO);
+  assert_non_null(strstr(err, "vanished"));
+  db_dl_file_free(&f);
+}
+
+static void test_import_problems(void **state)
+{
+  struct fx *x = *state;
+  char err[256];
+  struct dl_file f = completed_file(x, "");
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_ENOTFOUND);
+  assert_non_null(strstr(err, "finished file not found at"));
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/Album (2013)", x->dl);
+  mkdirs(dir);
+  assert_int_equal(af_make_garbage(x->flac, 4096), 0);
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_EPROTO);
+  assert_non_null(strstr(err, "not a readable audio file"));
+  assert_true(exists(x->flac)); /* left where it was */
+  x->cfg.library_root[0] = '\0';
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_ESTATE);
+  assert_non_null(strstr(err, "library.path is not set"));
+  db_dl_file_free(&f);
+}
+
+int main(void)
+{
+  media_init();
+  if (!af_available()) {
+    fprintf(stderr, "ffmpeg is required for test_import\n");
+    return 1;
+  }
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_render),
+    cmocka_unit_test(test_sanitize_and_source),
+    T(test_move),
+    T(test_import_whole),
+    T(test_import_copy_path),
+    T(test_resume_journaled),
+    T(test_resume_moved_and_upserted),
+    T(test_resume_copied_source_left),
+    T(test_resume_name_taken),
+    T(test_resume_lost),
+    T(test_import_problems),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
