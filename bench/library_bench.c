@@ -51,6 +51,17 @@ static int die(const char *msg)
   return 1;
 }
 
+/* Removes a store and its WAL files. */
+static void remove_store(const char *path)
+{
+  char p[1024];
+  remove(path);
+  snprintf(p, sizeof p, "%s-wal", path);
+  remove(p);
+  snprintf(p, sizeof p, "%s-shm", path);
+  remove(p);
+}
+
 static struct db *open_store(const char *path)
 {
   struct db *db = NULL;
@@ -88,7 +99,7 @@ static void make_title(unsigned long long song, char *out, size_t n)
 
 static int cmd_rows(const char *path, long n)
 {
-  remove(path);
+  remove_store(path);
   struct db *db = open_store(path);
   if (!db)
     return die("cannot create the store");
@@ -170,7 +181,7 @@ static int cmd_detect(const char *path, const char *method)
 
 static int cmd_scan(const char *path, const char *root, const char *extra)
 {
-  remove(path);
+  remove_store(path);
   struct db *db = open_store(path);
   if (!db)
     return die("cannot create the store");

@@ -417,10 +417,11 @@ static void html_tabs(struct buf *b, const char *status, const int64_t *totals)
   static const char *const labels[3] = {"Open", "Resolved", "Dismissed"};
   buf_puts(b, "<nav class=\"tabs\" aria-label=\"Findings\">");
   for (int i = 0; i < 3; i++) {
+    bool current = !strcmp(status, names[i]);
     buf_printf(b, "<a class=\"tab\" href=\"/library/duplicates?status=%s\"%s>"
                   "%s (%" PRId64 ")</a>",
-               names[i], strcmp(status, names[i]) ? "" : " aria-current=\"page\"",
-               labels[i], totals[i]);
+               names[i], current ? " aria-current=\"page\"" : "", labels[i],
+               totals[i]);
   }
   buf_puts(b, "</nav>\n");
 }

@@ -7,9 +7,11 @@
  * transaction per row group, so a crash between steps is resumed by the
  * next poll.
  *
- * Threading: requests_poll runs on the monitor's thread; enqueues fan out
- * to at most download.max_concurrent_enqueues short-lived threads, each
- * with its own slskd client, which touch no shared state but their job.
+ * Threading: requests_poll runs on the monitor's thread (one per process:
+ * it keeps two flags between polls - "no list read since start-up or an
+ * outage" and a settle counter); enqueues fan out to at most
+ * download.max_concurrent_enqueues short-lived threads, each with its own
+ * slskd client, which touch no shared state but their job.
  * Ownership: everything allocated in a poll is freed before it returns.
  */
 #include "downloads/requests.h"
@@ -205,6 +207,7 @@ struct apply {
   int64_t *failed;   /* indexes into the open files */
   size_t n_failed;
   struct slskd *c;
+  bool fresh; /* first list after start-up or an outage: no stalls */
 };
 
 static void push_update(struct apply *a, struct dl_file *f,
@@ -217,8 +220,9 @@ static void push_update(struct apply *a, struct dl_file *f,
   u->state = strcmp(state, f->state) ? state : NULL;
   u->bytes = t ? t->bytes_transferred : f->bytes;
   u->percent = t ? t->percent : f->percent;
-  u->progress_ms = t && t->bytes_transferred != f->bytes ? now
-                                                          : f->progress_ms;
+  u->progress_ms = a->fresh || (t && t->bytes_transferred != f->bytes)
+                    ? now
+                    : f->progress_ms;
   if (t && strcmp(t->state_text, f->slskd_state))
     u->slskd_state = t->state_text;
   if (t && strcmp(t->id, f->transfer_id))
@@ -277,6 +281,10 @@ static void match_one(struct apply *a, struct dl_file *f, size_t idx,
   int64_t grace = cfg->poll_interval_ms * 3;
   if (grace < ENQUEUE_GRACE_MIN_MS)
     grace = ENQUEUE_GRACE_MIN_MS;
+  if (!t && a->fresh) { /* time without a list is nobody's stall */
+    push_update(a, f, NULL, f->state, NULL, now);
+    return;
+  }
   if (!t) {
     if (!strcmp(f->state, "enqueued") && now - f->enqueued_ms > grace)
       fail_transfer(a, f, idx, NULL, "slskd does not list the transfer",
@@ -291,13 +299,13 @@ static void match_one(struct apply *a, struct dl_file *f, size_t idx,
     return;
   }
   bool moved = t->bytes_transferred != f->bytes;
-  if (!moved && strcmp(state, "completed") &&
+  if (!moved && !a->fresh && strcmp(state, "completed") &&
       now - f->progress_ms > cfg->stall_ms) {
     stall(a, f, idx, t, cfg, now);
     return;
   }
-  if (moved || strcmp(state, f->state) || strcmp(t->id, f->transfer_id) ||
-      t->percent != f->percent)
+  if (moved || a->fresh || strcmp(state, f->state) ||
+      strcmp(t->id, f->transfer_id) || t->percent != f->percent)
     push_update(a, f, t, state, strcmp(state, "completed") ? NULL : "", now);
 }
 
@@ -826,6 +834,11 @@ static void replace_failed(struct db *db, const struct dl_config *cfg,
 }
 
 /* Step 1-3 against the transfer list; false when slskd failed. */
+/* True until the first list after start-up, and again after a list could
+ * not be read: the next list only refreshes progress times (monitor
+ * thread only). */
+static bool list_missed = true;
+
 static bool follow_transfers(struct db *db, struct slskd *c,
                              const struct dl_config *cfg,
                              struct dl_files *open,
@@ -835,18 +848,21 @@ static bool follow_transfers(struct db *db, struct slskd *c,
   int rc = slskd_downloads(c, &t);
   if (rc) {
     set_error(out, rc, slskd_last_error(c));
+    list_missed = true;
     return false;
   }
   out->transfers = (int64_t)t.n;
   size_t cap = open->n ? open->n : 1;
   struct apply a = {xmalloc(cap * sizeof *a.u),
                     xcalloc(cap, sizeof *a.errors), 0,
-                    xmalloc(cap * sizeof *a.failed), 0, c};
+                    xmalloc(cap * sizeof *a.failed), 0, c, list_missed};
   rc = apply_transfers(db, open, &t, cfg, &a, out);
-  if (rc == SS_OK)
+  if (rc == SS_OK) {
+    list_missed = false;
     replace_failed(db, cfg, open, &a);
-  else
+  } else {
     set_error(out, rc, "could not store transfer progress");
+  }
   if (any_cancelled(open))
     cancel_transfers(db, c, &t);
   for (size_t i = 0; i < a.n; i++)

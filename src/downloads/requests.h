@@ -11,7 +11,9 @@
  *      percentage are written when they changed - all in one transaction.
  *      A file slskd never lists within the enqueue grace, or without byte
  *      progress for download.stall_timeout_minutes, is cancelled in slskd
- *      and failed ("stalled").
+ *      and failed ("stalled").  Time without a readable list (slskd down,
+ *      soulspotd stopped) is nobody's stall: the first list afterwards
+ *      only refreshes the progress times.
  *   2. Transfers of cancelled requests are cancelled in slskd.
  *   3. A failed file is replaced by the next candidate from another peer
  *      (album: the same track from another folder) until

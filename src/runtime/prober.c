@@ -285,7 +285,6 @@ static void *prober_main(void *arg)
       continue;
     }
     memcpy(sig, now_sig, sizeof sig);
-    redo = false;
     pthread_mutex_unlock(&mu);
     if (changed) {
       settings_str(S_MUSICBRAINZ_CONTACT, contact, sizeof contact);

@@ -58,6 +58,7 @@ struct unit {
 struct unit_ctx {
   struct unit *u;
   struct db *db;
+  bool note_set; /* the run said why it is idle; else the old note goes */
   char error[UNIT_ERROR_MAX];
   char message[DB_RUN_MESSAGE_MAX];
   bool failed;
@@ -190,6 +191,7 @@ void unit_ctx_set_note(struct unit_ctx *ctx, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(note, sizeof note, fmt, ap);
   va_end(ap);
+  ctx->note_set = true;
   pthread_mutex_lock(&u->mu);
   memcpy(u->snap.note, note, sizeof note);
   pthread_mutex_unlock(&u->mu);
@@ -331,7 +333,6 @@ static void run_once(struct unit *u, struct db *db)
   u->in_run = true;
   u->run_now = false;
   u->snap.last_start_ms = start_wall;
-  u->snap.note[0] = '\0';
   if (!u->def->active_on_demand)
     u->snap.state = UNIT_ACTIVE;
   pthread_mutex_unlock(&u->mu);
@@ -351,11 +352,13 @@ static void run_once(struct unit *u, struct db *db)
     snprintf(run.message, sizeof run.message, "%s", ctx.error);
   else if (ctx.message[0])
     snprintf(run.message, sizeof run.message, "%s", ctx.message);
-  else
-    snprintf(run.message, sizeof run.message, "%s", u->snap.note);
 
   pthread_mutex_lock(&u->mu);
   struct unit_snapshot *s = &u->snap;
+  if (!ctx.note_set)
+    s->note[0] = '\0';
+  else if (!run.message[0] && result != UNIT_RUN_ERROR)
+    snprintf(run.message, sizeof run.message, "%s", s->note);
   s->last_end_ms = clock_wall_ms();
   s->last_duration_ms = run.duration_ms;
   s->last_result = result;

@@ -9,11 +9,16 @@
  * reached slskd), last_error (slskd unreachable, key refused, malformed
  * reply).  It is active only while a poll has transfers or searches to
  * follow (active_on_demand).  Without an slskd URL it stays idle and says
- * so.  It also gives Cleanup its "is this file an active download?" check,
- * answered from the open files of the last poll.
+ * so.  It also gives Cleanup its "is this file an active download?" check
+ * (a path ending in "<remote folder>/<name>" of an open file, also with
+ * .part/.tmp/.partial), answered from the open files of the last poll,
+ * and on its first run tunes the allocator (requests_tune_allocator).
  *
- * Threading: run() on the unit's thread; the active-download check may be
- * called from any thread (a mutex guards the sorted name list).
+ * Threading: run() on the unit's thread, plus a small watcher thread per
+ * poll that raises the slskd client's cancel flag when the unit must stop
+ * (shutdown, disable), so a hanging slskd never holds up a stop.  The
+ * active-download check may be called from any thread (a mutex guards the
+ * sorted name list).
  * Ownership: everything a run allocates is freed before it returns.
  */
 #include <pthread.h>

@@ -367,6 +367,10 @@ static void test_invalid_grant_needs_reauth(void **state)
   fake_spotify_set_expires_in(f->fa.spotify, 300);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
+  /* Let the sync that the login started finish: it may still use the
+   * access token, which stays valid after its refresh token is revoked. */
+  run_and_wait(f, "spotify_sync");
+  wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
   fake_spotify_revoke_refresh_token(f->fa.spotify);
   fake_spotify_reset_counts(f->fa.spotify);
   run_and_wait(f, "token_refresh");

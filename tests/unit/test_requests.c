@@ -298,6 +298,35 @@ static void test_stall_cancelled_and_replaced(void **state)
   assert_string_equal(v.username, "bob");
 }
 
+/* Time without a transfer list (slskd down, soulspotd stopped) is not a
+ * peer's stall: the first list afterwards only refreshes progress. */
+static void test_no_stall_after_outage(void **state)
+{
+  struct fx *x = *state;
+  struct dl_poll_result res;
+  share(x, "alice", SONG, FAKE_SK_STALL);
+  int64_t id = add(x, "Band - Song", NULL);
+  for (int i = 0; i < 5; i++)
+    poll_ok(x, &res);
+  struct slskd *good = x->c;
+  x->c = slskd_new("http://127.0.0.1:1", KEY);
+  assert_int_equal(poll(x, &res), SS_ENET);
+  now_ms += 45 * 60000; /* a long outage */
+  assert_int_equal(poll(x, &res), SS_ENET);
+  slskd_free(x->c);
+  x->c = good;
+  poll_ok(x, &res);
+  assert_int_equal(res.failed, 0);
+  struct dl_files fl;
+  assert_int_equal(db_dl_files_of(x->db, id, &fl, 10), SS_OK);
+  assert_int_equal(fl.n, 1);
+  assert_string_equal(fl.v[0].state, "queued");
+  db_dl_files_free(&fl);
+  now_ms += 31 * 60000; /* now it is the peer */
+  poll_ok(x, &res);
+  assert_int_equal(res.failed, 1);
+}
+
 static void test_album_replacement(void **state)
 {
   struct fx *x = *state;
@@ -585,6 +614,7 @@ int main(void)
     T(test_error_retried_elsewhere),
     T(test_retries_exhausted),
     T(test_stall_cancelled_and_replaced),
+    T(test_no_stall_after_outage),
     T(test_album_replacement),
     T(test_cancel),
     T(test_slskd_down_then_back),
