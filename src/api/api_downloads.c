@@ -480,7 +480,7 @@ static void page_downloads(struct http_req *req, struct http_resp *resp,
     return;
   }
   struct buf *b = &resp->body;
-  pages_downloads_open(b, "Downloads",
+  pages_open(b, PAGES_DOWNLOADS, "Downloads",
                        "Ask for a track or an album; slskd finds, downloads "
                        "and soulspotd files it into the library.");
   buf_puts(b, "<section class=\"card\"><div class=\"card-head\"><h2>"
@@ -505,7 +505,7 @@ static void page_downloads(struct http_req *req, struct http_resp *resp,
               "hx-swap=\"innerHTML\">\n");
   render_list(b, db, NULL, false);
   buf_puts(b, "</div></section>\n");
-  pages_downloads_close(b);
+  pages_close(b);
   db_close(db);
   finish_html(resp);
 }

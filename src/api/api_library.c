@@ -488,7 +488,7 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
   snprintf(lead, sizeof lead,
            "Findings of the Duplicate Detector. Resolving moves the other "
            "copies to %s; every resolution can be undone.", qdir);
-  pages_library_open(&resp->body, "Duplicates", lead);
+  pages_open(&resp->body, PAGES_LIBRARY, "Duplicates", lead);
   buf_puts(&resp->body,
            "<p><button type=\"button\" class=\"btn btn-small\" data-run-now "
            "hx-post=\"/api/workers/duplicate_detector/run\" hx-swap=\"none\">"
@@ -497,7 +497,7 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
   render_list(&resp->body, db, status,
               int_param(req, "offset", 0, INT32_MAX), NULL, false);
   buf_puts(&resp->body, "</div>\n");
-  pages_library_close(&resp->body);
+  pages_close(&resp->body);
   db_close(db);
   finish_html(resp);
 }

@@ -464,7 +464,7 @@ static void library_page(struct http_req *req, struct http_resp *resp,
   int64_t offset = offset_param(req);
   struct page p = {.out = &resp->body, .now = clock_wall_ms()};
   lead_text(lead, sizeof lead, &counts);
-  pages_library_open(&resp->body, titles[kind], lead);
+  pages_open(&resp->body, PAGES_LIBRARY, titles[kind], lead);
   sub_nav(&resp->body);
   table_open(&resp->body, heads[kind]);
   if (kind == LIST_ARTISTS)
@@ -474,7 +474,7 @@ static void library_page(struct http_req *req, struct http_resp *resp,
   else
     db_spotify_list_playlists(db, offset, PAGE_ROWS, on_playlist, &p);
   table_close(&resp->body, bases[kind], offset, p.rows, PAGE_ROWS);
-  pages_library_close(&resp->body);
+  pages_close(&resp->body);
   db_close(db);
   finish(resp);
 }
@@ -510,13 +510,13 @@ static void page_entries(struct http_req *req, struct http_resp *resp,
   buf_puts(&base, "/library/playlists?id=");
   spotify_url_encode(&base, id);
   buf_puts(&base, "&amp;offset=");
-  pages_library_open(&resp->body, "Playlist entries",
+  pages_open(&resp->body, PAGES_LIBRARY, "Playlist entries",
                      "The entries stored at the playlist's last snapshot.");
   sub_nav(&resp->body);
   table_open(&resp->body, heads);
   db_spotify_list_entries(db, id, offset, ENTRY_ROWS, on_entry, &p);
   table_close(&resp->body, buf_cstr(&base), offset, p.rows, ENTRY_ROWS);
-  pages_library_close(&resp->body);
+  pages_close(&resp->body);
   buf_free(&base);
   db_close(db);
   finish(resp);

@@ -37,7 +37,6 @@
 /* Layout shell                                                        */
 /* ------------------------------------------------------------------ */
 
-enum page { PAGE_DASHBOARD, PAGE_SETTINGS, PAGE_LIBRARY, PAGE_DOWNLOADS };
 
 static void render_head(struct buf *out, const char *title)
 {
@@ -74,19 +73,19 @@ static void render_nav_link(struct buf *out, const char *href,
   buf_puts(out, "</span></a>\n");
 }
 
-static void render_sidebar(struct buf *out, enum page active)
+static void render_sidebar(struct buf *out, enum pages_section active)
 {
   buf_puts(out, "<aside class=\"sidebar\">\n"
                 "<a class=\"brand\" href=\"/\"><i class=\"bi bi-disc\" "
                 "aria-hidden=\"true\"></i><span>SoulSpot</span></a>\n"
                 "<nav class=\"nav\" aria-label=\"Main\">\n");
-  render_nav_link(out, "/", "bi-house", "Dashboard", active == PAGE_DASHBOARD);
+  render_nav_link(out, "/", "bi-house", "Dashboard", active == PAGES_DASHBOARD);
   render_nav_link(out, "/downloads", "bi-download", "Downloads",
-                  active == PAGE_DOWNLOADS);
+                  active == PAGES_DOWNLOADS);
   render_nav_link(out, "/library/duplicates", "bi-copy", "Library",
-                  active == PAGE_LIBRARY);
+                  active == PAGES_LIBRARY);
   render_nav_link(out, "/settings", "bi-gear", "Settings",
-                  active == PAGE_SETTINGS);
+                  active == PAGES_SETTINGS);
   /* The worker indicator: exactly the contract's polling template. */
   buf_puts(out, "</nav>\n<div class=\"sidebar-footer\">\n"
                 "<div class=\"worker-status\" "
@@ -95,7 +94,7 @@ static void render_sidebar(struct buf *out, enum page active)
                 "</div>\n</div>\n</aside>\n");
 }
 
-static void layout_open(struct buf *out, const char *title, enum page active)
+static void layout_open(struct buf *out, const char *title, enum pages_section active)
 {
   render_head(out, title);
   buf_puts(out, "<body>\n<div class=\"shell\">\n");
@@ -118,22 +117,14 @@ static void render_page_head(struct buf *out, const char *title,
   buf_puts(out, "</p></header>\n");
 }
 
-void pages_library_open(struct buf *out, const char *title, const char *lead)
+void pages_open(struct buf *out, enum pages_section section,
+                const char *title, const char *lead)
 {
-  layout_open(out, title, PAGE_LIBRARY);
+  layout_open(out, title, section);
   render_page_head(out, title, lead);
 }
 
-void pages_library_close(struct buf *out) { layout_close(out); }
-
-void pages_downloads_open(struct buf *out, const char *title,
-                          const char *lead)
-{
-  layout_open(out, title, PAGE_DOWNLOADS);
-  render_page_head(out, title, lead);
-}
-
-void pages_downloads_close(struct buf *out) { layout_close(out); }
+void pages_close(struct buf *out) { layout_close(out); }
 
 /* ------------------------------------------------------------------ */
 /* Workers table                                                       */
@@ -325,7 +316,7 @@ int pages_render_dashboard(struct buf *out,
                            const struct unit_def *const *defs,
                            const struct unit_snapshot *snaps, int64_t now_ms)
 {
-  layout_open(out, "Dashboard", PAGE_DASHBOARD);
+  layout_open(out, "Dashboard", PAGES_DASHBOARD);
   render_page_head(out, "Dashboard",
                    "What the background workers of this soulspotd do.");
   buf_puts(out, "<section class=\"card\" aria-labelledby=\"workers-title\">\n"
@@ -716,7 +707,7 @@ static int render_settings(struct buf *out, const char *tab,
                            const char *notice)
 {
   const struct settings_tab *cur = find_tab(tab);
-  layout_open(out, "Settings", PAGE_SETTINGS);
+  layout_open(out, "Settings", PAGES_SETTINGS);
   render_page_head(out, "Settings",
                    "Changes are saved at once and take effect within a "
                    "second.");

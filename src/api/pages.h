@@ -56,16 +56,15 @@ void pages_workers_table(struct http_req *req, struct http_resp *resp,
  */
 void pages_static(struct http_req *req, struct http_resp *resp, void *ctx);
 
-/* The shared layout for the Library pages (api_library.c): the document
- * head, the sidebar with "Library" current, and the page heading; close
- * with pages_library_close(). */
-void pages_library_open(struct buf *out, const char *title, const char *lead);
-void pages_library_close(struct buf *out);
-
-/* The same for the Downloads page (api_downloads.c), "Downloads" current. */
-void pages_downloads_open(struct buf *out, const char *title,
-                          const char *lead);
-void pages_downloads_close(struct buf *out);
+/* The shared layout for pages of the domain modules (api_library.c,
+ * api_downloads.c, api_spotify.c): document head, sidebar with `section`
+ * marked current, and the page heading (title and lead, escaped).  Close
+ * with pages_close(). */
+enum pages_section { PAGES_DASHBOARD, PAGES_SETTINGS, PAGES_LIBRARY,
+                     PAGES_DOWNLOADS };
+void pages_open(struct buf *out, enum pages_section section,
+                const char *title, const char *lead);
+void pages_close(struct buf *out);
 
 /* ---- internal: pure renderers, exposed for tests/unit/test_pages.c ---- */
 
