@@ -104,34 +104,6 @@ static int stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **st)
   return db ? db__stmt(db, slot, sql, st) : SS_EINVAL;
 }
 
-static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-  int src = sqlite3_step(st);
-  int rc = src == SQLITE_DONE || src == SQLITE_ROW ? SS_OK
-                                                   : db__fail(db, what);
-  sqlite3_reset(st);
-  return rc;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
-}
-
-/* Copies a text column, cut on a UTF-8 boundary. */
-static void col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
-{
-  const char *src = (const char *)sqlite3_column_text(st, col);
-  size_t len = src ? (size_t)sqlite3_column_bytes(st, col) : 0;
-  size_t n = len < cap - 1 ? len : cap - 1;
-  if (n < len)
-    while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-      n--;
-  if (n)
-    memcpy(dst, src, n);
-  dst[n] = '\0';
-}
-
 static char *col_dup(sqlite3_stmt *st, int col)
 {
   const char *s = (const char *)sqlite3_column_text(st, col);
@@ -157,15 +129,15 @@ int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, r->kind == DL_ALBUM ? "album" : "track");
-  bind_text(st, 2, r->query);
-  bind_text(st, 3, r->artist);
-  bind_text(st, 4, r->title);
-  bind_text(st, 5, r->spotify_id);
+  db__bind_text(st, 1, r->kind == DL_ALBUM ? "album" : "track");
+  db__bind_text(st, 2, r->query);
+  db__bind_text(st, 3, r->artist);
+  db__bind_text(st, 4, r->title);
+  db__bind_text(st, 5, r->spotify_id);
   sqlite3_bind_int(st, 6, r->expected_tracks);
   sqlite3_bind_int64(st, 7, r->created_ms);
   sqlite3_bind_int64(st, 8, r->created_ms);
-  rc = step_done(db, st, "download request add");
+  rc = db__step_done(db, st, "download request add");
   if (!rc && id)
     *id = sqlite3_last_insert_rowid(db__conn(db));
   return rc;
@@ -177,17 +149,17 @@ static void request_from_row(sqlite3_stmt *st, struct dl_request *r)
   r->id = sqlite3_column_int64(st, 0);
   const char *kind = (const char *)sqlite3_column_text(st, 1);
   r->kind = kind && !strcmp(kind, "album") ? DL_ALBUM : DL_TRACK;
-  col_text(st, 2, r->query, sizeof r->query);
-  col_text(st, 3, r->artist, sizeof r->artist);
-  col_text(st, 4, r->title, sizeof r->title);
-  col_text(st, 5, r->spotify_id, sizeof r->spotify_id);
+  db__col_text(st, 2, r->query, sizeof r->query);
+  db__col_text(st, 3, r->artist, sizeof r->artist);
+  db__col_text(st, 4, r->title, sizeof r->title);
+  db__col_text(st, 5, r->spotify_id, sizeof r->spotify_id);
   r->expected_tracks = sqlite3_column_int(st, 6);
-  col_text(st, 7, r->state, sizeof r->state);
-  col_text(st, 8, r->search_id, sizeof r->search_id);
+  db__col_text(st, 7, r->state, sizeof r->state);
+  db__col_text(st, 8, r->search_id, sizeof r->search_id);
   r->search_started_ms = sqlite3_column_int64(st, 9);
   r->search_tries = sqlite3_column_int(st, 10);
   r->next_try_ms = sqlite3_column_int64(st, 11);
-  col_text(st, 12, r->error, sizeof r->error);
+  db__col_text(st, 12, r->error, sizeof r->error);
   r->created_ms = sqlite3_column_int64(st, 13);
   r->updated_ms = sqlite3_column_int64(st, 14);
   r->finished_ms = sqlite3_column_int64(st, 15);
@@ -203,7 +175,7 @@ static void view_from_row(sqlite3_stmt *st, struct dl_request_view *v)
   v->files_active = sqlite3_column_int(st, 19);
   v->bytes_total = sqlite3_column_int64(st, 20);
   v->bytes_done = sqlite3_column_int64(st, 21);
-  col_text(st, 22, v->username, sizeof v->username);
+  db__col_text(st, 22, v->username, sizeof v->username);
 }
 
 int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out)
@@ -237,7 +209,7 @@ int db_dl_request_list(struct db *db, const char *state, int64_t offset,
   if (rc)
     return rc;
   if (state)
-    bind_text(st, 1, state);
+    db__bind_text(st, 1, state);
   *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
   sqlite3_reset(st);
   if (!max)
@@ -249,7 +221,7 @@ int db_dl_request_list(struct db *db, const char *state, int64_t offset,
   if (rc)
     return rc;
   if (state)
-    bind_text(st, 1, state);
+    db__bind_text(st, 1, state);
   sqlite3_bind_int64(st, 2, (int64_t)max);
   sqlite3_bind_int64(st, 3, offset);
   int src = SQLITE_DONE;
@@ -272,7 +244,7 @@ int db_dl_requests_in(struct db *db, const char *state,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, state);
+  db__bind_text(st, 1, state);
   sqlite3_bind_int64(st, 2, (int64_t)max);
   int src = SQLITE_DONE;
   while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
@@ -295,11 +267,11 @@ int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, state);
-  bind_text(st, 2, error);
+  db__bind_text(st, 1, state);
+  db__bind_text(st, 2, error);
   sqlite3_bind_int64(st, 3, now_ms);
   sqlite3_bind_int64(st, 4, id);
-  return step_done(db, st, "download request state");
+  return db__step_done(db, st, "download request state");
 }
 
 int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
@@ -314,10 +286,10 @@ int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, search_id);
+  db__bind_text(st, 1, search_id);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
-  return step_done(db, st, "download request searching");
+  return db__step_done(db, st, "download request searching");
 }
 
 int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
@@ -333,10 +305,10 @@ int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, next_ms);
-  bind_text(st, 2, error);
+  db__bind_text(st, 2, error);
   sqlite3_bind_int64(st, 3, now_ms);
   sqlite3_bind_int64(st, 4, id);
-  return step_done(db, st, "download request retry");
+  return db__step_done(db, st, "download request retry");
 }
 
 static int request_state_of(struct db *db, int64_t id, char *state, size_t n)
@@ -349,7 +321,7 @@ static int request_state_of(struct db *db, int64_t id, char *state, size_t n)
   sqlite3_bind_int64(st, 1, id);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW)
-    col_text(st, 0, state, n);
+    db__col_text(st, 0, state, n);
   else
     rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "request state");
   sqlite3_reset(st);
@@ -373,7 +345,7 @@ static int cancel_locked(struct db *db, int64_t id, int64_t now_ms)
     return rc;
   sqlite3_bind_int64(st, 1, now_ms);
   sqlite3_bind_int64(st, 2, id);
-  if ((rc = step_done(db, st, "download cancel")))
+  if ((rc = db__step_done(db, st, "download cancel")))
     return rc;
   if ((rc = stmt(db, SD_FILES_CANCEL_WANT,
                  "UPDATE download_files SET state = 'cancelled',"
@@ -382,7 +354,7 @@ static int cancel_locked(struct db *db, int64_t id, int64_t now_ms)
     return rc;
   sqlite3_bind_int64(st, 1, now_ms);
   sqlite3_bind_int64(st, 2, id);
-  return step_done(db, st, "download cancel files");
+  return db__step_done(db, st, "download cancel files");
 }
 
 int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
@@ -409,15 +381,15 @@ static int add_candidate(struct db *db, int64_t req, int rank,
     return rc;
   sqlite3_bind_int64(st, 1, req);
   sqlite3_bind_int(st, 2, rank);
-  bind_text(st, 3, c->username);
-  bind_text(st, 4, c->directory);
-  bind_text(st, 5, c->quality);
+  db__bind_text(st, 3, c->username);
+  db__bind_text(st, 4, c->directory);
+  db__bind_text(st, 5, c->quality);
   sqlite3_bind_int64(st, 6, (int64_t)c->n_files);
   sqlite3_bind_int64(st, 7, c->total_size);
   sqlite3_bind_int(st, 8, c->free_slot);
   sqlite3_bind_int64(st, 9, c->queue_length);
   sqlite3_bind_int64(st, 10, c->upload_speed);
-  if ((rc = step_done(db, st, "candidate add")))
+  if ((rc = db__step_done(db, st, "candidate add")))
     return rc;
   *cid = sqlite3_last_insert_rowid(db__conn(db));
   if ((rc = stmt(db, SD_CAND_FILE_ADD,
@@ -429,10 +401,10 @@ static int add_candidate(struct db *db, int64_t req, int rank,
   for (size_t i = 0; i < c->n_files && !rc; i++) {
     sqlite3_bind_int64(st, 1, *cid);
     sqlite3_bind_int64(st, 2, req);
-    bind_text(st, 3, c->files[i].filename);
+    db__bind_text(st, 3, c->files[i].filename);
     sqlite3_bind_int64(st, 4, c->files[i].size);
-    bind_text(st, 5, c->files[i].track_key);
-    rc = step_done(db, st, "candidate file add");
+    db__bind_text(st, 5, c->files[i].track_key);
+    rc = db__step_done(db, st, "candidate file add");
   }
   return rc;
 }
@@ -456,7 +428,7 @@ static int want_candidate(struct db *db, int64_t req, int64_t cid,
   sqlite3_bind_int64(st, 1, req);
   sqlite3_bind_int64(st, 2, cid);
   sqlite3_bind_int64(st, 3, now_ms);
-  if ((rc = step_done(db, st, "candidate want")))
+  if ((rc = db__step_done(db, st, "candidate want")))
     return rc;
   if ((rc = stmt(db, SD_CAND_USE,
                  "UPDATE download_candidate_files SET used = 1"
@@ -464,7 +436,7 @@ static int want_candidate(struct db *db, int64_t req, int64_t cid,
                  &st)))
     return rc;
   sqlite3_bind_int64(st, 1, cid);
-  return step_done(db, st, "candidate use");
+  return db__step_done(db, st, "candidate use");
 }
 
 static int search_done_locked(struct db *db, int64_t req,
@@ -497,7 +469,7 @@ static int search_done_locked(struct db *db, int64_t req,
     return rc;
   sqlite3_bind_int64(st, 1, now_ms);
   sqlite3_bind_int64(st, 2, req);
-  return step_done(db, st, "request downloading");
+  return db__step_done(db, st, "request downloading");
 }
 
 int db_dl_search_done(struct db *db, int64_t request_id,
@@ -541,8 +513,8 @@ static void file_from_row(sqlite3_stmt *st, struct dl_file *f)
   }
   f->id = sqlite3_column_int64(st, 0);
   f->request_id = sqlite3_column_int64(st, 1);
-  col_text(st, 7, f->transfer_id, sizeof f->transfer_id);
-  col_text(st, 8, f->state, sizeof f->state);
+  db__col_text(st, 7, f->transfer_id, sizeof f->transfer_id);
+  db__col_text(st, 8, f->state, sizeof f->state);
   f->size = sqlite3_column_int64(st, 9);
   f->bytes = sqlite3_column_int64(st, 10);
   f->percent = sqlite3_column_double(st, 11);
@@ -553,7 +525,7 @@ static void file_from_row(sqlite3_stmt *st, struct dl_file *f)
   f->progress_ms = sqlite3_column_int64(st, 16);
   const char *kind = (const char *)sqlite3_column_text(st, 22);
   f->kind = kind && !strcmp(kind, "album") ? DL_ALBUM : DL_TRACK;
-  col_text(st, 23, f->req_state, sizeof f->req_state);
+  db__col_text(st, 23, f->req_state, sizeof f->req_state);
 }
 
 void db_dl_file_free(struct dl_file *f)
@@ -655,16 +627,16 @@ static int update_locked(struct db *db, const struct dl_file_update *u,
     if (x->state || x->slskd_state || x->transfer_id || x->error) {
       sqlite3_clear_bindings(st);
       if (x->state)
-        bind_text(st, 1, x->state);
+        db__bind_text(st, 1, x->state);
       if (x->slskd_state)
-        bind_text(st, 2, x->slskd_state);
+        db__bind_text(st, 2, x->slskd_state);
       if (x->transfer_id)
-        bind_text(st, 3, x->transfer_id);
+        db__bind_text(st, 3, x->transfer_id);
       if (x->error)
-        bind_text(st, 4, x->error);
+        db__bind_text(st, 4, x->error);
       sqlite3_bind_int64(st, 5, now_ms);
       sqlite3_bind_int64(st, 6, x->id);
-      rc = step_done(db, st, "file update");
+      rc = db__step_done(db, st, "file update");
     }
     if (rc)
       break;
@@ -672,7 +644,7 @@ static int update_locked(struct db *db, const struct dl_file_update *u,
     sqlite3_bind_int64(pg, 2, x->bytes);
     sqlite3_bind_double(pg, 3, x->percent);
     sqlite3_bind_int64(pg, 4, x->progress_ms);
-    rc = step_done(db, pg, "file progress");
+    rc = db__step_done(db, pg, "file progress");
   }
   return rc;
 }
@@ -700,10 +672,10 @@ int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, transfer_id);
+  db__bind_text(st, 1, transfer_id);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
-  return step_done(db, st, "file enqueued");
+  return db__step_done(db, st, "file enqueued");
 }
 
 int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
@@ -719,7 +691,7 @@ int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
   sqlite3_bind_int64(st, 1, next_ms);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
-  return step_done(db, st, "file defer");
+  return db__step_done(db, st, "file defer");
 }
 
 int db_dl_file_fail(struct db *db, int64_t id, const char *error,
@@ -732,10 +704,10 @@ int db_dl_file_fail(struct db *db, int64_t id, const char *error,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, error);
+  db__bind_text(st, 1, error);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
-  return step_done(db, st, "file fail");
+  return db__step_done(db, st, "file fail");
 }
 
 struct replacement {
@@ -761,7 +733,7 @@ static int find_replacement(struct db *db, int64_t req, const char *key,
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, req);
-  bind_text(st, 2, key);
+  db__bind_text(st, 2, key);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
     r->cf_id = sqlite3_column_int64(st, 0);
@@ -786,7 +758,7 @@ static int insert_replacement(struct db *db, int64_t req, const char *key,
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, r->cf_id);
-  if ((rc = step_done(db, st, "candidate file use")))
+  if ((rc = db__step_done(db, st, "candidate file use")))
     return rc;
   if ((rc = stmt(db, SD_FILE_INSERT,
                  "INSERT INTO download_files (request_id, candidate_file_id,"
@@ -797,15 +769,15 @@ static int insert_replacement(struct db *db, int64_t req, const char *key,
     return rc;
   sqlite3_bind_int64(st, 1, req);
   sqlite3_bind_int64(st, 2, r->cf_id);
-  bind_text(st, 3, r->username);
-  bind_text(st, 4, r->filename);
+  db__bind_text(st, 3, r->username);
+  db__bind_text(st, 4, r->filename);
   sqlite3_bind_int64(st, 5, r->size);
-  bind_text(st, 6, key);
+  db__bind_text(st, 6, key);
   sqlite3_bind_int(st, 7, retries);
   sqlite3_bind_int64(st, 8, not_before_ms);
   sqlite3_bind_int64(st, 9, now_ms);
   sqlite3_bind_int64(st, 10, now_ms);
-  return step_done(db, st, "replacement insert");
+  return db__step_done(db, st, "replacement insert");
 }
 
 static int replace_locked(struct db *db, int64_t id, int retries,
@@ -823,7 +795,7 @@ static int replace_locked(struct db *db, int64_t id, int retries,
   sqlite3_bind_int64(st, 1, id);
   if (sqlite3_step(st) == SQLITE_ROW) {
     req = sqlite3_column_int64(st, 0);
-    col_text(st, 1, key, sizeof key);
+    db__col_text(st, 1, key, sizeof key);
   }
   sqlite3_reset(st);
   if (!req)
@@ -844,7 +816,7 @@ static int replace_locked(struct db *db, int64_t id, int retries,
     return rc;
   sqlite3_bind_int64(st, 1, now_ms);
   sqlite3_bind_int64(st, 2, id);
-  return step_done(db, st, "supersede");
+  return db__step_done(db, st, "supersede");
 }
 
 int db_dl_file_replace(struct db *db, int64_t id, int retries,
@@ -869,10 +841,10 @@ int db_dl_import_wait(struct db *db, int64_t id, const char *error,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, error);
+  db__bind_text(st, 1, error);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
-  return step_done(db, st, "import wait");
+  return db__step_done(db, st, "import wait");
 }
 
 int db_dl_import_begin(struct db *db, int64_t id, const char *src,
@@ -886,11 +858,11 @@ int db_dl_import_begin(struct db *db, int64_t id, const char *src,
                 &st);
   if (rc)
     return rc;
-  bind_text(st, 1, src);
-  bind_text(st, 2, dst);
+  db__bind_text(st, 1, src);
+  db__bind_text(st, 2, dst);
   sqlite3_bind_int64(st, 3, now_ms);
   sqlite3_bind_int64(st, 4, id);
-  return step_done(db, st, "import begin");
+  return db__step_done(db, st, "import begin");
 }
 
 int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
@@ -906,7 +878,7 @@ int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
   sqlite3_bind_int64(st, 1, track_id);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
-  return step_done(db, st, "import done");
+  return db__step_done(db, st, "import done");
 }
 
 /* ---- roll-up ---- */
@@ -941,7 +913,7 @@ int db_dl_request_counts(struct db *db, int64_t request_id,
     return rc;
   sqlite3_bind_int64(st, 1, request_id);
   if (sqlite3_step(st) == SQLITE_ROW)
-    col_text(st, 0, out->last_error, sizeof out->last_error);
+    db__col_text(st, 0, out->last_error, sizeof out->last_error);
   sqlite3_reset(st);
   return SS_OK;
 }
@@ -1018,7 +990,7 @@ static bool table_exists(struct db *db, const char *name)
            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
            &st))
     return false;
-  bind_text(st, 1, name);
+  db__bind_text(st, 1, name);
   bool found = sqlite3_step(st) == SQLITE_ROW;
   sqlite3_reset(st);
   return found;
@@ -1041,11 +1013,11 @@ int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
                         &st);
   if (rc)
     return SS_ESTATE; /* a library of another shape */
-  bind_text(st, 1, id);
+  db__bind_text(st, 1, id);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
-    col_text(st, 0, out->title, sizeof out->title);
-    col_text(st, 1, out->artist, sizeof out->artist);
+    db__col_text(st, 0, out->title, sizeof out->title);
+    db__col_text(st, 1, out->artist, sizeof out->artist);
     out->tracks = sqlite3_column_int(st, 2);
   } else {
     rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "spotify lookup");

@@ -126,58 +126,38 @@ static const char *const sql_upsert =
 
 /* ---- helpers ---- */
 
-static void col_text(sqlite3_stmt *st, int col, char *out, size_t n)
-{
-  const unsigned char *s = sqlite3_column_text(st, col);
-  snprintf(out, n, "%s", s ? (const char *)s : "");
-}
-
-static int step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-  int src = sqlite3_step(st);
-  int rc = src == SQLITE_DONE || src == SQLITE_ROW ? SS_OK
-                                                   : db__fail(db, what);
-  sqlite3_reset(st);
-  return rc;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
-}
-
 static void track_from_row(sqlite3_stmt *st, struct library_track *t)
 {
   memset(t, 0, sizeof *t);
   struct media_info *m = &t->media;
   t->id = sqlite3_column_int64(st, 0);
-  col_text(st, 1, t->path, sizeof t->path);
+  db__col_text(st, 1, t->path, sizeof t->path);
   t->size = sqlite3_column_int64(st, 2);
   t->mtime_ns = sqlite3_column_int64(st, 3);
-  col_text(st, 4, m->title, sizeof m->title);
-  col_text(st, 5, m->artist, sizeof m->artist);
-  col_text(st, 6, m->album_artist, sizeof m->album_artist);
-  col_text(st, 7, m->album, sizeof m->album);
-  col_text(st, 8, m->date, sizeof m->date);
+  db__col_text(st, 4, m->title, sizeof m->title);
+  db__col_text(st, 5, m->artist, sizeof m->artist);
+  db__col_text(st, 6, m->album_artist, sizeof m->album_artist);
+  db__col_text(st, 7, m->album, sizeof m->album);
+  db__col_text(st, 8, m->date, sizeof m->date);
   m->year = sqlite3_column_int(st, 9);
   m->track_no = sqlite3_column_int(st, 10);
   m->track_total = sqlite3_column_int(st, 11);
   m->disc_no = sqlite3_column_int(st, 12);
   m->disc_total = sqlite3_column_int(st, 13);
   m->duration_ms = sqlite3_column_int64(st, 14);
-  col_text(st, 15, m->codec, sizeof m->codec);
-  col_text(st, 16, m->container, sizeof m->container);
+  db__col_text(st, 15, m->codec, sizeof m->codec);
+  db__col_text(st, 16, m->container, sizeof m->container);
   m->bitrate = sqlite3_column_int64(st, 17);
   m->sample_rate = sqlite3_column_int(st, 18);
   m->bit_depth = sqlite3_column_int(st, 19);
   m->channels = sqlite3_column_int(st, 20);
   m->lossless = sqlite3_column_int(st, 21) != 0;
-  col_text(st, 22, m->mb_recording_id, sizeof m->mb_recording_id);
-  col_text(st, 23, m->mb_track_id, sizeof m->mb_track_id);
-  col_text(st, 24, m->mb_album_id, sizeof m->mb_album_id);
-  col_text(st, 25, m->mb_artist_id, sizeof m->mb_artist_id);
-  col_text(st, 26, m->mb_release_group_id, sizeof m->mb_release_group_id);
-  col_text(st, 27, t->spotify_track_id, sizeof t->spotify_track_id);
+  db__col_text(st, 22, m->mb_recording_id, sizeof m->mb_recording_id);
+  db__col_text(st, 23, m->mb_track_id, sizeof m->mb_track_id);
+  db__col_text(st, 24, m->mb_album_id, sizeof m->mb_album_id);
+  db__col_text(st, 25, m->mb_artist_id, sizeof m->mb_artist_id);
+  db__col_text(st, 26, m->mb_release_group_id, sizeof m->mb_release_group_id);
+  db__col_text(st, 27, t->spotify_track_id, sizeof t->spotify_track_id);
   t->download_id = sqlite3_column_int64(st, 28);
   t->gone = sqlite3_column_int(st, 29) != 0;
   t->unreadable = sqlite3_column_int(st, 30) != 0;
@@ -193,7 +173,7 @@ static int drop_key(struct db *db, int64_t track_id)
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, track_id);
-  return step_done(db, st, "library key drop");
+  return db__step_done(db, st, "library key drop");
 }
 
 /* Inside a transaction: upserts t, seen in scan generation gen. */
@@ -205,33 +185,33 @@ static int upsert_one(struct db *db, const struct library_track *t,
   if (rc)
     return rc;
   const struct media_info *m = &t->media;
-  bind_text(st, 1, t->path);
+  db__bind_text(st, 1, t->path);
   sqlite3_bind_int64(st, 2, t->size);
   sqlite3_bind_int64(st, 3, t->mtime_ns);
-  bind_text(st, 4, m->title);
-  bind_text(st, 5, m->artist);
-  bind_text(st, 6, m->album_artist);
-  bind_text(st, 7, m->album);
-  bind_text(st, 8, m->date);
+  db__bind_text(st, 4, m->title);
+  db__bind_text(st, 5, m->artist);
+  db__bind_text(st, 6, m->album_artist);
+  db__bind_text(st, 7, m->album);
+  db__bind_text(st, 8, m->date);
   sqlite3_bind_int(st, 9, m->year);
   sqlite3_bind_int(st, 10, m->track_no);
   sqlite3_bind_int(st, 11, m->track_total);
   sqlite3_bind_int(st, 12, m->disc_no);
   sqlite3_bind_int(st, 13, m->disc_total);
   sqlite3_bind_int64(st, 14, m->duration_ms);
-  bind_text(st, 15, m->codec);
-  bind_text(st, 16, m->container);
+  db__bind_text(st, 15, m->codec);
+  db__bind_text(st, 16, m->container);
   sqlite3_bind_int64(st, 17, m->bitrate);
   sqlite3_bind_int(st, 18, m->sample_rate);
   sqlite3_bind_int(st, 19, m->bit_depth);
   sqlite3_bind_int(st, 20, m->channels);
   sqlite3_bind_int(st, 21, m->lossless);
-  bind_text(st, 22, m->mb_recording_id);
-  bind_text(st, 23, m->mb_track_id);
-  bind_text(st, 24, m->mb_album_id);
-  bind_text(st, 25, m->mb_artist_id);
-  bind_text(st, 26, m->mb_release_group_id);
-  bind_text(st, 27, t->spotify_track_id);
+  db__bind_text(st, 22, m->mb_recording_id);
+  db__bind_text(st, 23, m->mb_track_id);
+  db__bind_text(st, 24, m->mb_album_id);
+  db__bind_text(st, 25, m->mb_artist_id);
+  db__bind_text(st, 26, m->mb_release_group_id);
+  db__bind_text(st, 27, t->spotify_track_id);
   sqlite3_bind_int64(st, 28, t->download_id);
   sqlite3_bind_int(st, 29, media_tag_score(m));
   sqlite3_bind_int(st, 30, t->unreadable);
@@ -273,7 +253,7 @@ static int track_get(struct db *db, int slot, const char *sql,
   if (rc)
     return rc;
   if (path)
-    bind_text(st, 1, path);
+    db__bind_text(st, 1, path);
   else
     sqlite3_bind_int64(st, 1, id);
   int src = sqlite3_step(st);
@@ -314,7 +294,7 @@ static int meta_next(struct db *db, const char *key, int64_t *value)
                     "SELECT ival FROM library_meta WHERE key = ?1", &st);
   if (rc)
     return rc;
-  bind_text(st, 1, key);
+  db__bind_text(st, 1, key);
   int64_t v = 0;
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW)
@@ -330,9 +310,9 @@ static int meta_next(struct db *db, const char *key, int64_t *value)
                      " ON CONFLICT (key) DO UPDATE SET ival = excluded.ival",
                      &st)))
     return rc;
-  bind_text(st, 1, key);
+  db__bind_text(st, 1, key);
   sqlite3_bind_int64(st, 2, *value);
-  return step_done(db, st, "library meta put");
+  return db__step_done(db, st, "library meta put");
 }
 
 int db_library_scan_begin(struct db *db, int64_t *gen)
@@ -358,7 +338,7 @@ int db_library_seen(struct db *db, const char *path, struct library_seen *out)
                     &st);
   if (rc)
     return rc;
-  bind_text(st, 1, path);
+  db__bind_text(st, 1, path);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
     out->id = sqlite3_column_int64(st, 0);
@@ -384,9 +364,9 @@ static int touch(struct db *db, const char *path, int64_t gen)
                     &st);
   if (rc)
     return rc;
-  bind_text(st, 1, path);
+  db__bind_text(st, 1, path);
   sqlite3_bind_int64(st, 2, gen);
-  return step_done(db, st, "library touch");
+  return db__step_done(db, st, "library touch");
 }
 
 static int set_extras(struct db *db, const struct library_scan_item *it)
@@ -398,20 +378,20 @@ static int set_extras(struct db *db, const struct library_scan_item *it)
                       "UPDATE library_tracks SET file_hash = ?2"
                       " WHERE path = ?1",
                       &st))) {
-    bind_text(st, 1, it->t.path);
-    bind_text(st, 2, it->file_hash);
-    rc = step_done(db, st, "library hash");
+    db__bind_text(st, 1, it->t.path);
+    db__bind_text(st, 2, it->file_hash);
+    rc = db__step_done(db, st, "library hash");
   }
   if (!rc && it->set_fingerprint &&
       !(rc = db__stmt(db, SL_SET_FP,
                       "UPDATE library_tracks SET fingerprint = ?2"
                       " WHERE path = ?1",
                       &st))) {
-    bind_text(st, 1, it->t.path);
+    db__bind_text(st, 1, it->t.path);
     size_t n = it->fp_n < MEDIA_FP_MAX_ITEMS ? it->fp_n : MEDIA_FP_MAX_ITEMS;
     sqlite3_bind_blob(st, 2, it->fp, (int)(n * sizeof *it->fp),
                       SQLITE_TRANSIENT);
-    rc = step_done(db, st, "library fingerprint");
+    rc = db__step_done(db, st, "library fingerprint");
   }
   return rc;
 }
@@ -474,7 +454,7 @@ int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
       break;
     sqlite3_bind_int64(st, 1, ids[i]);
     sqlite3_bind_int64(st, 2, clock_wall_ms());
-    rc = step_done(db, st, "library gone");
+    rc = db__step_done(db, st, "library gone");
   }
   return db__tx_end(db, rc);
 }
@@ -491,7 +471,7 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
                              " gone = 0 WHERE id = ?1",
                              &st))) {
     sqlite3_bind_int64(st, 1, track_id);
-    rc = step_done(db, st, "library unquarantine");
+    rc = db__step_done(db, st, "library unquarantine");
   }
   if (!rc && !(rc = db__stmt(db, SL_UNQ_ENTRIES,
                              "UPDATE library_quarantine SET track_id = NULL,"
@@ -500,7 +480,7 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
                              &st))) {
     sqlite3_bind_int64(st, 1, track_id);
     sqlite3_bind_int64(st, 2, restored ? now_ms : 0);
-    rc = step_done(db, st, "library unquarantine entries");
+    rc = db__step_done(db, st, "library unquarantine entries");
   }
   return db__tx_end(db, rc);
 }
@@ -572,9 +552,9 @@ int db_library_keys_missing(struct db *db, int64_t after_id,
   while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
     struct library_key_input *k = &out[(*n)++];
     k->id = sqlite3_column_int64(st, 0);
-    col_text(st, 1, k->artist, sizeof k->artist);
-    col_text(st, 2, k->album_artist, sizeof k->album_artist);
-    col_text(st, 3, k->title, sizeof k->title);
+    db__col_text(st, 1, k->artist, sizeof k->artist);
+    db__col_text(st, 2, k->album_artist, sizeof k->album_artist);
+    db__col_text(st, 3, k->title, sizeof k->title);
     const char *path = (const char *)sqlite3_column_text(st, 4);
     const char *slash = path ? strrchr(path, '/') : NULL;
     snprintf(k->file_name, sizeof k->file_name, "%s",
@@ -632,8 +612,8 @@ int db_library_keys_store(struct db *db, const int64_t *ids,
                        &st)))
       break;
     sqlite3_bind_int64(st, 1, ids[i]);
-    bind_text(st, 2, keys[i]);
-    rc = step_done(db, st, "library key");
+    db__bind_text(st, 2, keys[i]);
+    rc = db__step_done(db, st, "library key");
   }
   return db__tx_end(db, rc);
 }
@@ -781,7 +761,7 @@ static int replace_members(struct db *db, int64_t gid,
                     &st)))
     return rc;
   sqlite3_bind_int64(st, 1, gid);
-  if ((rc = step_done(db, st, "library members delete")))
+  if ((rc = db__step_done(db, st, "library members delete")))
     return rc;
   for (size_t i = 0; !rc && i < g->n_members; i++) {
     if ((rc = db__stmt(db, SL_MEMBERS_INSERT,
@@ -791,7 +771,7 @@ static int replace_members(struct db *db, int64_t gid,
       break;
     sqlite3_bind_int64(st, 1, gid);
     sqlite3_bind_int64(st, 2, g->members[i]);
-    rc = step_done(db, st, "library members insert");
+    rc = db__step_done(db, st, "library members insert");
   }
   /* A chosen keeper that left the group is forgotten. */
   if (!rc && !(rc = db__stmt(db, SL_KEEP_FIX,
@@ -801,7 +781,7 @@ static int replace_members(struct db *db, int64_t gid,
                              "  WHERE group_id = ?1)",
                              &st))) {
     sqlite3_bind_int64(st, 1, gid);
-    rc = step_done(db, st, "library keep fix");
+    rc = db__step_done(db, st, "library keep fix");
   }
   return rc;
 }
@@ -814,7 +794,7 @@ static int lookup_row(struct db *db, sqlite3_stmt *st, int64_t *gid,
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
     *gid = sqlite3_column_int64(st, 0);
-    col_text(st, 1, status, n);
+    db__col_text(st, 1, status, n);
   } else if (src != SQLITE_DONE) {
     rc = db__fail(db, "library group lookup");
   }
@@ -837,7 +817,7 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
                     &st);
   if (rc)
     return rc;
-  bind_text(st, 1, g->key);
+  db__bind_text(st, 1, g->key);
   if ((rc = lookup_row(db, st, gid, status, n)) || *gid || !g->match_prefix)
     return rc;
   for (size_t i = 0; !rc && !*gid && i < g->n_members; i++) {
@@ -850,7 +830,7 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
                        &st)))
       break;
     sqlite3_bind_int64(st, 1, g->members[i]);
-    bind_text(st, 2, g->match_prefix);
+    db__bind_text(st, 2, g->match_prefix);
     sqlite3_bind_int64(st, 3, now_ms);
     rc = lookup_row(db, st, gid, status, n);
   }
@@ -868,12 +848,12 @@ static int group_insert(struct db *db, const struct library_group_in *g,
                     &st);
   if (rc)
     return rc;
-  bind_text(st, 1, g->key);
-  bind_text(st, 2, g->method);
-  bind_text(st, 3, g->label);
+  db__bind_text(st, 1, g->key);
+  db__bind_text(st, 2, g->method);
+  db__bind_text(st, 3, g->label);
   sqlite3_bind_int64(st, 4, g->suggested_keep);
   sqlite3_bind_int64(st, 5, now_ms);
-  rc = step_done(db, st, "library group insert");
+  rc = db__step_done(db, st, "library group insert");
   *gid = sqlite3_last_insert_rowid(db__conn(db));
   return rc;
 }
@@ -893,7 +873,7 @@ static int group_seen(struct db *db, int64_t gid, const char *status,
       return rc;
     sqlite3_bind_int64(st, 1, gid);
     sqlite3_bind_int64(st, 2, now_ms);
-    return step_done(db, st, "library group seen");
+    return db__step_done(db, st, "library group seen");
   }
   if ((rc = db__stmt(db, SL_GROUP_SEEN,
                      "UPDATE library_groups SET status = 'open',"
@@ -903,10 +883,10 @@ static int group_seen(struct db *db, int64_t gid, const char *status,
                      &st)))
     return rc;
   sqlite3_bind_int64(st, 1, gid);
-  bind_text(st, 2, g->label);
+  db__bind_text(st, 2, g->label);
   sqlite3_bind_int64(st, 3, g->suggested_keep);
   sqlite3_bind_int64(st, 4, now_ms);
-  if ((rc = step_done(db, st, "library group seen")))
+  if ((rc = db__step_done(db, st, "library group seen")))
     return rc;
   return replace_members(db, gid, g);
 }
@@ -959,7 +939,7 @@ int db_library_groups_sync(struct db *db, const struct library_group_in *g,
                              " WHERE status = 'open' AND last_seen_ms < ?1",
                              &st))) {
     sqlite3_bind_int64(st, 1, now_ms);
-    rc = step_done(db, st, "library stale");
+    rc = db__step_done(db, st, "library stale");
   }
   if (!rc)
     rc = count_open(db, open_count);
@@ -975,10 +955,10 @@ static void group_from_row(sqlite3_stmt *st, struct library_group *g)
 {
   memset(g, 0, sizeof *g);
   g->id = sqlite3_column_int64(st, 0);
-  col_text(st, 1, g->key, sizeof g->key);
-  col_text(st, 2, g->method, sizeof g->method);
-  col_text(st, 3, g->label, sizeof g->label);
-  col_text(st, 4, g->status, sizeof g->status);
+  db__col_text(st, 1, g->key, sizeof g->key);
+  db__col_text(st, 2, g->method, sizeof g->method);
+  db__col_text(st, 3, g->label, sizeof g->label);
+  db__col_text(st, 4, g->status, sizeof g->status);
   g->suggested_keep = sqlite3_column_int64(st, 5);
   g->keep = sqlite3_column_int64(st, 6);
   g->first_seen_ms = sqlite3_column_int64(st, 7);
@@ -1001,7 +981,7 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
                     &st);
   if (rc)
     return rc;
-  bind_text(st, 1, status);
+  db__bind_text(st, 1, status);
   if (sqlite3_step(st) == SQLITE_ROW)
     *total = sqlite3_column_int64(st, 0);
   else
@@ -1013,7 +993,7 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
                            " LIMIT ?2 OFFSET ?3",
                            &st)))
     return rc;
-  bind_text(st, 1, status);
+  db__bind_text(st, 1, status);
   sqlite3_bind_int64(st, 2, (int64_t)max);
   sqlite3_bind_int64(st, 3, offset);
   int src = SQLITE_DONE;
@@ -1097,7 +1077,7 @@ int db_library_group_set_keep(struct db *db, int64_t group_id,
                              &st))) {
     sqlite3_bind_int64(st, 1, group_id);
     sqlite3_bind_int64(st, 2, track_id);
-    rc = step_done(db, st, "library keep");
+    rc = db__step_done(db, st, "library keep");
   }
   return db__tx_end(db, rc);
 }
@@ -1117,9 +1097,9 @@ int db_library_group_set_status(struct db *db, int64_t group_id,
                              " ELSE ?3 END WHERE id = ?1",
                              &st))) {
     sqlite3_bind_int64(st, 1, group_id);
-    bind_text(st, 2, status);
+    db__bind_text(st, 2, status);
     sqlite3_bind_int64(st, 3, now_ms);
-    rc = step_done(db, st, "library status");
+    rc = db__step_done(db, st, "library status");
     if (!rc && sqlite3_changes(db__conn(db)) == 0)
       rc = SS_ENOTFOUND;
   }
@@ -1143,18 +1123,18 @@ int db_library_quarantine_add(struct db *db,
                              &st))) {
     sqlite3_bind_int64(st, 1, e->group_id);
     sqlite3_bind_int64(st, 2, e->track_id);
-    bind_text(st, 3, e->original_path);
-    bind_text(st, 4, e->quarantine_path);
+    db__bind_text(st, 3, e->original_path);
+    db__bind_text(st, 4, e->quarantine_path);
     sqlite3_bind_int64(st, 5, e->size);
     sqlite3_bind_int64(st, 6, e->moved_ms);
-    rc = step_done(db, st, "library quarantine");
+    rc = db__step_done(db, st, "library quarantine");
   }
   if (!rc && !(rc = db__stmt(db, SL_Q_TRACK,
                              "UPDATE library_tracks SET quarantined = 1,"
                              " gone = 1 WHERE id = ?1",
                              &st))) {
     sqlite3_bind_int64(st, 1, e->track_id);
-    rc = step_done(db, st, "library quarantine track");
+    rc = db__step_done(db, st, "library quarantine track");
   }
   return db__tx_end(db, rc);
 }
@@ -1170,8 +1150,8 @@ static void entry_from_row(sqlite3_stmt *st,
   e->id = sqlite3_column_int64(st, 0);
   e->group_id = sqlite3_column_int64(st, 1);
   e->track_id = sqlite3_column_int64(st, 2);
-  col_text(st, 3, e->original_path, sizeof e->original_path);
-  col_text(st, 4, e->quarantine_path, sizeof e->quarantine_path);
+  db__col_text(st, 3, e->original_path, sizeof e->original_path);
+  db__col_text(st, 4, e->quarantine_path, sizeof e->quarantine_path);
   e->size = sqlite3_column_int64(st, 5);
   e->moved_ms = sqlite3_column_int64(st, 6);
 }
@@ -1237,7 +1217,7 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
                              " library_quarantine WHERE id = ?1)",
                              &st))) {
     sqlite3_bind_int64(st, 1, entry_id);
-    rc = step_done(db, st, "library restore track");
+    rc = db__step_done(db, st, "library restore track");
   }
   if (!rc && !(rc = db__stmt(db, SL_Q_RESTORED,
                              "UPDATE library_quarantine SET restored_ms = ?2"
@@ -1245,7 +1225,7 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
                              &st))) {
     sqlite3_bind_int64(st, 1, entry_id);
     sqlite3_bind_int64(st, 2, now_ms);
-    rc = step_done(db, st, "library restore");
+    rc = db__step_done(db, st, "library restore");
     if (!rc && sqlite3_changes(db__conn(db)) == 0)
       rc = SS_ENOTFOUND;
   }

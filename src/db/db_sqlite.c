@@ -632,3 +632,22 @@ int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out)
   *out = db->extra[slot];
   return SS_OK;
 }
+
+int db__step_done(struct db *db, sqlite3_stmt *st, const char *what)
+{
+  int src = sqlite3_step(st);
+  int rc = src == SQLITE_DONE || src == SQLITE_ROW ? SS_OK
+                                                   : db_fail(db, what);
+  sqlite3_reset(st);
+  return rc;
+}
+
+void db__bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+void db__col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+  copy_text(dst, cap, st, col);
+}

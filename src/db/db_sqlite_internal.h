@@ -29,6 +29,13 @@ int db__fail(struct db *db, const char *what);
  * library 128-191. */
 #define DB__EXTRA_STMTS 192
 int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out);
+/* Steps st once (SQLITE_DONE or SQLITE_ROW is success), then resets it;
+ * failure is logged as `what` and returns SS_EDB. */
+int db__step_done(struct db *db, sqlite3_stmt *st, const char *what);
+/* Binds s as text (NULL binds ""), copied by SQLite. */
+void db__bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Copies a text column into dst[cap], cut on a UTF-8 boundary. */
+void db__col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 
 /* Schema migrations contributed by the domains, referenced by the
  * append-only migration list in db_sqlite.c. */

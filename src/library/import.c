@@ -22,12 +22,12 @@
 #include "clients/slskd.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
 #include "media/media.h"
 
-#define COPY_CHUNK (256 * 1024)
 #define MAX_NAME_TRIES 100
 
 /* ------------------------------------------------------------------ */
@@ -283,34 +283,6 @@ static void fsync_dir_of(const char *path)
   free(p);
 }
 
-static int copy_fd(int in, int out)
-{
-  char *b = xmalloc(COPY_CHUNK);
-  int rc = SS_OK;
-  for (;;) {
-    ssize_t r = read(in, b, COPY_CHUNK);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0) {
-      rc = r < 0 ? SS_EIO : SS_OK;
-      break;
-    }
-    for (ssize_t off = 0; off < r;) {
-      ssize_t w = write(out, b + off, (size_t)(r - off));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0) {
-        rc = SS_EIO;
-        break;
-      }
-      off += w;
-    }
-    if (rc)
-      break;
-  }
-  free(b);
-  return rc;
-}
 
 /* Copies src next to dst, fsyncs, links it into place (never replacing),
  * then removes the source. */
@@ -326,7 +298,7 @@ static int copy_move(const char *src, const char *dst, const char *tag,
   int rc = SS_EIO;
   int in = open(src, O_RDONLY | O_NOFOLLOW);
   int out = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
-  if (in >= 0 && out >= 0 && copy_fd(in, out) == SS_OK && fsync(out) == 0)
+  if (in >= 0 && out >= 0 && fs_copy_fd(in, out) == SS_OK && fsync(out) == 0)
     rc = SS_OK;
   if (in >= 0)
     close(in);

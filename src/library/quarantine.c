@@ -24,12 +24,12 @@
 
 #include "config/settings.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
 
 #define MAX_MEMBERS 256
-#define COPY_CHUNK (1 << 20)
 
 const char *quarantine_dir(char *out, size_t n)
 {
@@ -96,34 +96,6 @@ static int place_noreplace(const char *src, const char *dst)
   return SS_OK;
 }
 
-static int copy_fd(int in, int out)
-{
-  char *buf = xmalloc(COPY_CHUNK);
-  int rc = SS_OK;
-  for (;;) {
-    ssize_t n = read(in, buf, COPY_CHUNK);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      rc = n < 0 ? SS_EIO : SS_OK;
-      break;
-    }
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(out, buf + off, (size_t)(n - off));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0) {
-        rc = SS_EIO;
-        break;
-      }
-      off += w;
-    }
-    if (rc)
-      break;
-  }
-  free(buf);
-  return rc;
-}
 
 /* Across file systems: copy to a temporary name next to dst, keep mode
  * and times, fsync, link into place (never over dst), unlink src. */
@@ -141,7 +113,7 @@ static int copy_across(const char *src, const char *dst)
     close(in);
     return SS_EIO;
   }
-  int rc = copy_fd(in, out);
+  int rc = fs_copy_fd(in, out);
   struct timespec times[2] = {st.st_atim, st.st_mtim};
   if (!rc && (fchmod(out, st.st_mode & 07777) || futimens(out, times) ||
               fsync(out)))
