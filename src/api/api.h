@@ -19,7 +19,9 @@
 #define SS_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "db/db.h"
 #include "http/server.h"
 
 /* The whole route table of the daemon (API, pages, static assets). */
@@ -55,5 +57,17 @@ void api_settings_schema(struct http_req *req, struct http_resp *resp,
 void api_settings_patch(struct http_req *req, struct http_resp *resp,
                         void *ctx);
 void api_healthz(struct http_req *req, struct http_resp *resp, void *ctx);
+
+/* ---- shared by the domain modules (api_common.c) ---- */
+/* Opens a connection to the daemon's database (DATA_DIR/soulspotd.db) for
+ * this handler; the caller closes it with db_close(). */
+int api_open_store(struct db **db);
+/* The positive {id} right after prefix in path (digits, then the end or
+ * '/'), or -1. */
+int64_t api_path_id(const char *path, const char *prefix);
+/* Query parameter name as a non-negative integer capped at max; def when
+ * absent or malformed. */
+int64_t api_int_param(struct http_req *req, const char *name, int64_t def,
+                      int64_t max);
 
 #endif

@@ -63,42 +63,6 @@
 
 /* ---- plumbing ---- */
 
-static int open_store(struct db **db)
-{
-  char dir[SETTING_STR_MAX], path[SETTING_STR_MAX + 32];
-  settings_str(S_SERVER_DATA_DIR, dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/soulspotd.db", dir);
-  return db_open(path, db);
-}
-
-static int64_t path_id(const char *path, const char *prefix)
-{
-  size_t n = strlen(prefix);
-  if (strncmp(path, prefix, n))
-    return -1;
-  const char *p = path + n;
-  int64_t id = 0;
-  size_t digits = 0;
-  while (*p >= '0' && *p <= '9' && digits < 15) {
-    id = id * 10 + (*p++ - '0');
-    digits++;
-  }
-  return digits && (!*p || *p == '/') && id > 0 ? id : -1;
-}
-
-static int64_t int_param(struct http_req *req, const char *name, int64_t def,
-                         int64_t max)
-{
-  const char *s = http_req_query(req, name);
-  if (!s || !*s)
-    return def;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (*end || v < 0)
-    return def;
-  return v > max ? max : v;
-}
-
 static const char *state_param(struct http_req *req)
 {
   static const char *const states[] = {"pending", "searching", "downloading",
@@ -249,7 +213,7 @@ static void api_create(struct http_req *req, struct http_resp *resp,
     snprintf(err, sizeof err, "the body must be JSON");
   struct db *db = NULL;
   int64_t id = 0;
-  if (!rc && open_store(&db)) {
+  if (!rc && api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     json_decref(doc);
     return;
@@ -273,12 +237,12 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
-  int64_t offset = int_param(req, "offset", 0, INT32_MAX);
-  int64_t limit = int_param(req, "limit", PAGE_ROWS, LIST_MAX);
+  int64_t offset = api_int_param(req, "offset", 0, INT32_MAX);
+  int64_t limit = api_int_param(req, "limit", PAGE_ROWS, LIST_MAX);
   struct dl_request_view *v = xmalloc((size_t)(limit ? limit : 1) *
                                       sizeof *v);
   size_t n = 0;
@@ -306,14 +270,14 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
 static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
-  int64_t id = path_id(http_req_path(req), API_PREFIX);
+  int64_t id = api_path_id(http_req_path(req), API_PREFIX);
   struct db *db = NULL;
   struct dl_request_view v;
   if (id <= 0 || strchr(http_req_path(req) + strlen(API_PREFIX), '/')) {
     http_resp_error(resp, 404, "no such download");
     return;
   }
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
@@ -353,14 +317,14 @@ static void api_cancel(struct http_req *req, struct http_resp *resp,
                        void *ctx)
 {
   (void)ctx;
-  int64_t id = path_id(http_req_path(req), API_PREFIX);
+  int64_t id = api_path_id(http_req_path(req), API_PREFIX);
   struct db *db = NULL;
   const char *why;
   if (id <= 0) {
     http_resp_error(resp, 404, "no such download");
     return;
   }
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
@@ -475,7 +439,7 @@ static void page_downloads(struct http_req *req, struct http_resp *resp,
   (void)req;
   (void)ctx;
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
@@ -516,7 +480,7 @@ static void page_list(struct http_req *req, struct http_resp *resp,
   (void)req;
   (void)ctx;
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
@@ -538,7 +502,7 @@ static void page_create(struct http_req *req, struct http_resp *resp,
   else
     in.query = text ? text : "";
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
   } else {
     int64_t id;
@@ -559,10 +523,10 @@ static void page_cancel(struct http_req *req, struct http_resp *resp,
                         void *ctx)
 {
   (void)ctx;
-  int64_t id = path_id(http_req_path(req), PAGE_PREFIX);
+  int64_t id = api_path_id(http_req_path(req), PAGE_PREFIX);
   struct db *db = NULL;
   const char *why = "no such download";
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }

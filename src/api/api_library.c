@@ -60,14 +60,6 @@
 
 /* ---- plumbing ---- */
 
-static int open_store(struct db **db)
-{
-  char dir[SETTING_STR_MAX], path[SETTING_STR_MAX + 32];
-  settings_str(S_SERVER_DATA_DIR, dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/soulspotd.db", dir);
-  return db_open(path, db);
-}
-
 static int http_status_of(int rc)
 {
   switch (rc) {
@@ -86,35 +78,6 @@ static const char *status_param(struct http_req *req)
   if (s && (!strcmp(s, "resolved") || !strcmp(s, "dismissed")))
     return s;
   return "open";
-}
-
-static int64_t int_param(struct http_req *req, const char *name, int64_t def,
-                         int64_t max)
-{
-  const char *s = http_req_query(req, name);
-  if (!s || !*s)
-    return def;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  if (*end || v < 0)
-    return def;
-  return v > max ? max : v;
-}
-
-/* The {id} after prefix: digits only, then the end or '/'. */
-static int64_t path_id(const char *path, const char *prefix)
-{
-  size_t n = strlen(prefix);
-  if (strncmp(path, prefix, n))
-    return -1;
-  const char *p = path + n;
-  int64_t id = 0;
-  size_t digits = 0;
-  while (*p >= '0' && *p <= '9' && digits < 15) {
-    id = id * 10 + (*p++ - '0');
-    digits++;
-  }
-  return digits && (!*p || *p == '/') && id > 0 ? id : -1;
 }
 
 /* "keep" from a JSON body ({"keep": 12}) or a form body (keep=12); 0 when
@@ -478,7 +441,7 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
 {
   (void)ctx;
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
@@ -495,7 +458,7 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
            "<i class=\"bi bi-arrow-repeat\" aria-hidden=\"true\"></i> "
            "Scan now</button></p>\n<div id=\"dupes\">\n");
   render_list(&resp->body, db, status,
-              int_param(req, "offset", 0, INT32_MAX), NULL, false);
+              api_int_param(req, "offset", 0, INT32_MAX), NULL, false);
   buf_puts(&resp->body, "</div>\n");
   pages_close(&resp->body);
   db_close(db);
@@ -507,12 +470,12 @@ static void page_list(struct http_req *req, struct http_resp *resp,
 {
   (void)ctx;
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
   render_list(&resp->body, db, status_param(req),
-              int_param(req, "offset", 0, INT32_MAX), NULL, false);
+              api_int_param(req, "offset", 0, INT32_MAX), NULL, false);
   db_close(db);
   finish_html(resp);
 }
@@ -585,7 +548,7 @@ static void api_action(struct http_req *req, struct http_resp *resp,
   (void)ctx;
   const char *path = http_req_path(req);
   bool api = !strncmp(path, API_PREFIX, strlen(API_PREFIX));
-  int64_t gid = path_id(path, api ? API_PREFIX : PAGE_PREFIX);
+  int64_t gid = api_path_id(path, api ? API_PREFIX : PAGE_PREFIX);
   int64_t keep = body_keep(req);
   if (gid <= 0 || keep < 0) {
     http_resp_error(resp, gid <= 0 ? 404 : 400,
@@ -593,7 +556,7 @@ static void api_action(struct http_req *req, struct http_resp *resp,
     return;
   }
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
@@ -630,13 +593,13 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
   const char *status = status_param(req);
-  int64_t offset = int_param(req, "offset", 0, INT32_MAX);
-  int64_t limit = int_param(req, "limit", PAGE_DEFAULT, PAGE_MAX);
+  int64_t offset = api_int_param(req, "offset", 0, INT32_MAX);
+  int64_t limit = api_int_param(req, "limit", PAGE_DEFAULT, PAGE_MAX);
   struct library_group *g = xmalloc((size_t)(limit ? limit : 1) * sizeof *g);
   size_t n = 0;
   int64_t total = 0;
@@ -665,14 +628,14 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
 static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
-  int64_t gid = path_id(http_req_path(req), API_PREFIX);
+  int64_t gid = api_path_id(http_req_path(req), API_PREFIX);
   const char *rest = strchr(http_req_path(req) + strlen(API_PREFIX), '/');
   if (gid <= 0 || rest) {
     http_resp_error(resp, 404, "no such group");
     return;
   }
   struct db *db = NULL;
-  if (open_store(&db)) {
+  if (api_open_store(&db)) {
     http_resp_error(resp, 503, "store not available");
     return;
   }

@@ -48,14 +48,6 @@
 
 /* ---- plumbing ---- */
 
-static int open_store(struct db **db)
-{
-  char dir[SETTING_STR_MAX], path[SETTING_STR_MAX + 32];
-  settings_str(S_SERVER_DATA_DIR, dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/soulspotd.db", dir);
-  return db_open(path, db);
-}
-
 static int64_t offset_param(struct http_req *req)
 {
   const char *s = http_req_query(req, "offset");
@@ -173,7 +165,7 @@ static void auth_callback(struct http_req *req, struct http_resp *resp,
   (void)ctx;
   char jar[SPOTIFY_STATE_MAX];
   struct db *db = NULL;
-  if (open_store(&db) != SS_OK)
+  if (api_open_store(&db) != SS_OK)
     db = NULL;
   enum spotify_login r = spotify_auth_finish(
     db, http_req_query(req, "state"), cookie_state(req, jar, sizeof jar),
@@ -456,7 +448,7 @@ static void library_page(struct http_req *req, struct http_resp *resp,
   struct db *db = NULL;
   struct db_spotify_counts counts;
   char lead[400];
-  if (open_store(&db) != SS_OK || db_spotify_counts(db, &counts) != SS_OK) {
+  if (api_open_store(&db) != SS_OK || db_spotify_counts(db, &counts) != SS_OK) {
     db_close(db);
     http_resp_error(resp, 503, "store not available");
     return;
@@ -499,7 +491,7 @@ static void page_entries(struct http_req *req, struct http_resp *resp,
   static const char *const heads[] = {"#", "Title", "Artists", "Album",
                                       "Length", "Note", NULL};
   struct db *db = NULL;
-  if (open_store(&db) != SS_OK) {
+  if (api_open_store(&db) != SS_OK) {
     http_resp_error(resp, 503, "store not available");
     return;
   }
