@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "audio_fixtures.h"
 #include "core/err.h"
 #include "itest.h"
@@ -48,19 +49,6 @@ struct dl_fx {
 };
 
 static struct dl_fx x;
-
-static int rm_entry(const char *p, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-  (void)st, (void)type, (void)ftw;
-  return remove(p);
-}
-
-static bool exists(const char *p)
-{
-  struct stat st;
-  return lstat(p, &st) == 0;
-}
 
 static int setup(void **state)
 {
@@ -91,9 +79,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   int rc = it_teardown(state);
-  nftw(x.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tfs_rm_tree(x.dir);
   if (x.shm[0])
-    nftw(x.shm, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tfs_rm_tree(x.shm);
   return rc;
 }
 
@@ -323,12 +311,12 @@ static void test_album_full_path(void **state)
   json_t *null_error = json_object_get(doc, "error");
   assert_true(json_is_null(null_error));
   json_decref(doc);
-  assert_true(exists(library_file(1, "First Song")));
-  assert_true(exists(library_file(2, "Second Song")));
+  assert_true(tfs_exists(library_file(1, "First Song")));
+  assert_true(tfs_exists(library_file(2, "Second Song")));
   char src[300];
   snprintf(src, sizeof src, "%s/First Album (2013)/01 - First Song.flac",
            x.dl);
-  assert_false(exists(src)); /* moved out of slskd's folder */
+  assert_false(tfs_exists(src)); /* moved out of slskd's folder */
   assert_int_equal(track_rows(), 2);
   m = monitor();
   IT_ASSERT_JSON_STR(m, "status", "idle");
@@ -471,7 +459,7 @@ static void test_kill9_during_import(void **state)
     char p[256];
     snprintf(p, sizeof p, "%s/First Album/%02d %s%s.flac", x.lib, n % 2 + 1,
              n % 2 ? "Second Song" : "First Song", n >= 2 ? " (2)" : "");
-    if (!exists(p))
+    if (!tfs_exists(p))
       fail_msg("after a crash at %s: %s is missing", steps[i], p);
     n++;
     assert_int_equal(track_rows(), n); /* one row per import, never two */
@@ -491,7 +479,7 @@ static void old_file(const char *path)
   assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
 }
 
-static bool is_gone(void *path) { return !exists(path); }
+static bool is_gone(void *path) { return !tfs_exists(path); }
 
 static void test_cleanup_keeps_active(void **state)
 {
@@ -516,7 +504,7 @@ static void test_cleanup_keeps_active(void **state)
                    SS_OK);
   IT_ASSERT_STATUS(&x.f->r, 200);
   assert_true(it_wait_until(is_gone, orphan, WAIT_MS));
-  assert_true(exists(active)); /* belongs to an open download */
+  assert_true(tfs_exists(active)); /* belongs to an open download */
 }
 
 /* ---- API, page, Test connection ---- */

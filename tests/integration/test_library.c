@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "audio_fixtures.h"
 #include "core/err.h"
 #include "itest.h"
@@ -36,13 +37,6 @@ struct lib_fx {
 };
 
 static struct lib_fx lx;
-
-static int rm_entry(const char *p, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-  (void)st, (void)type, (void)ftw;
-  return remove(p);
-}
 
 static const char *at(const char *base, const char *rel)
 {
@@ -69,12 +63,6 @@ static void old_file(const char *base, const char *rel, int size)
   fclose(f);
   struct timespec t[2] = {{OLD, 0}, {OLD, 0}};
   assert_int_equal(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW), 0);
-}
-
-static bool exists(const char *p)
-{
-  struct stat st;
-  return lstat(p, &st) == 0;
 }
 
 static int setup(void **state)
@@ -109,7 +97,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   int rc = it_teardown(state);
-  nftw(lx.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tfs_rm_tree(lx.dir);
   return rc;
 }
 
@@ -264,9 +252,9 @@ static void test_duplicates_review_cycle(void **state)
   json_decref(res);
   const char *mp3 = at(lx.lib, "The Artist/Best Of/07 Song.mp3");
   const char *qmp3 = at(lx.q, "The Artist/Best Of/07 Song.mp3");
-  assert_false(exists(mp3));
-  assert_true(exists(qmp3));
-  assert_true(exists(at(lx.lib, "The Artist/First/01 Song.flac")));
+  assert_false(tfs_exists(mp3));
+  assert_true(tfs_exists(qmp3));
+  assert_true(tfs_exists(at(lx.lib, "The Artist/First/01 Song.flac")));
 
   /* a rescan counts nothing new */
   run_once("duplicate_detector");
@@ -282,8 +270,8 @@ static void test_duplicates_review_cycle(void **state)
   IT_ASSERT_JSON_INT(res, "moved", 1);
   IT_ASSERT_JSON_STR(json_object_get(res, "group"), "status", "open");
   json_decref(res);
-  assert_true(exists(mp3));
-  assert_false(exists(qmp3));
+  assert_true(tfs_exists(mp3));
+  assert_false(tfs_exists(qmp3));
   res = post_json(path, NULL, 409); /* nothing left to undo */
   assert_non_null(json_object_get(res, "error"));
   json_decref(res);
@@ -339,8 +327,8 @@ static void test_cleanup_dry_run_then_real(void **state)
   IT_ASSERT_JSON_INT(d, "files_deleted", 0);
   IT_ASSERT_JSON_INT(d, "bytes_freed", 0);
   json_decref(d);
-  assert_true(exists(at(lx.dl, "Album/01.flac.part"))); /* untouched */
-  assert_true(exists(at(lx.tmp, "scratch.bin")));
+  assert_true(tfs_exists(at(lx.dl, "Album/01.flac.part"))); /* untouched */
+  assert_true(tfs_exists(at(lx.tmp, "scratch.bin")));
 
   assert_int_equal(it_patch_settings(lx.f, "{\"automation.cleanup_dry_run\":"
                                            " false}"),
@@ -352,14 +340,14 @@ static void test_cleanup_dry_run_then_real(void **state)
   IT_ASSERT_JSON_STR(d, "last_run", "gerade eben");
   assert_true(json_is_null(json_object_get(d, "last_error")));
   json_decref(d);
-  assert_false(exists(at(lx.dl, "Album/01.flac.part")));
-  assert_false(exists(at(lx.dl, "incomplete")));
-  assert_false(exists(at(lx.tmp, "scratch.bin")));
-  assert_true(exists(at(lx.dl, "Album/03.flac")));
-  assert_true(exists(at(lx.dl, "evil.part")));
-  assert_true(exists(at(lx.outside, "precious.part")));
-  assert_true(exists(at(lx.tmp, "evil-dir")));
-  assert_true(exists(lx.dl) && exists(lx.tmp));
+  assert_false(tfs_exists(at(lx.dl, "Album/01.flac.part")));
+  assert_false(tfs_exists(at(lx.dl, "incomplete")));
+  assert_false(tfs_exists(at(lx.tmp, "scratch.bin")));
+  assert_true(tfs_exists(at(lx.dl, "Album/03.flac")));
+  assert_true(tfs_exists(at(lx.dl, "evil.part")));
+  assert_true(tfs_exists(at(lx.outside, "precious.part")));
+  assert_true(tfs_exists(at(lx.tmp, "evil-dir")));
+  assert_true(tfs_exists(lx.dl) && tfs_exists(lx.tmp));
   assert_int_equal(daemon_restart(&lx.f->d), SS_OK);
   d = details_of("cleanup");
   IT_ASSERT_JSON_INT(d, "files_deleted", 3);

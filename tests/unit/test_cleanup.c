@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "core/err.h"
 #include "library/cleanup_walk.h"
 
@@ -33,13 +34,6 @@ struct fx {
   char root[128];
   char outside[128];
 };
-
-static int rm_entry(const char *p, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-  (void)st, (void)type, (void)ftw;
-  return remove(p);
-}
 
 static int setup(void **state)
 {
@@ -60,7 +54,7 @@ static int teardown(void **state)
 {
   struct fx *fx = *state;
   cleanup_set_active_download_check(NULL);
-  nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tfs_rm_tree(fx->dir);
   free(fx);
   return 0;
 }
@@ -97,12 +91,6 @@ static void file_at(const char *base, const char *rel, int size, time_t t)
     fputc('x', f);
   fclose(f);
   set_mtime(path, t);
-}
-
-static bool exists(const char *p)
-{
-  struct stat st;
-  return lstat(p, &st) == 0;
 }
 
 static struct cleanup_opts opts(void)
@@ -154,16 +142,16 @@ static void test_orphans_and_retention(void **state)
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 5);
   assert_int_equal(r.bytes, 166);
-  assert_false(exists(at(fx->root, "Album/01.flac.part")));
-  assert_false(exists(at(fx->root, "incomplete/user/x/06.mp3")));
-  assert_true(exists(at(fx->root, "Album/04.flac.part")));
-  assert_true(exists(at(fx->root, "Album/05.flac")));
-  assert_true(exists(fx->root));
+  assert_false(tfs_exists(at(fx->root, "Album/01.flac.part")));
+  assert_false(tfs_exists(at(fx->root, "incomplete/user/x/06.mp3")));
+  assert_true(tfs_exists(at(fx->root, "Album/04.flac.part")));
+  assert_true(tfs_exists(at(fx->root, "Album/05.flac")));
+  assert_true(tfs_exists(fx->root));
   /* the emptied slskd folders went (never the root) */
-  assert_false(exists(at(fx->root, "incomplete/user")));
-  assert_false(exists(at(fx->root, "incomplete")));
-  assert_false(exists(at(fx->root, ".incomplete")));
-  assert_true(exists(at(fx->root, "Album")));
+  assert_false(tfs_exists(at(fx->root, "incomplete/user")));
+  assert_false(tfs_exists(at(fx->root, "incomplete")));
+  assert_false(tfs_exists(at(fx->root, ".incomplete")));
+  assert_true(tfs_exists(at(fx->root, "Album")));
 }
 
 static void test_temp_root_takes_every_old_file(void **state)
@@ -177,7 +165,7 @@ static void test_temp_root_takes_every_old_file(void **state)
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 2);
   assert_int_equal(r.bytes, 30);
-  assert_true(exists(at(fx->root, "sub/c.txt")));
+  assert_true(tfs_exists(at(fx->root, "sub/c.txt")));
 }
 
 static void test_empty_folders(void **state)
@@ -194,13 +182,13 @@ static void test_empty_folders(void **state)
   o.dry_run = true;
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.dirs, 0);
-  assert_true(exists(at(fx->root, "old/older"))); /* dry run: untouched */
+  assert_true(tfs_exists(at(fx->root, "old/older"))); /* dry run: untouched */
   o.dry_run = false;
   r = walk(fx->root, &o);
   assert_int_equal(r.dirs, 2);
-  assert_false(exists(at(fx->root, "old")));
-  assert_true(exists(at(fx->root, "new")));
-  assert_true(exists(fx->root));
+  assert_false(tfs_exists(at(fx->root, "old")));
+  assert_true(tfs_exists(at(fx->root, "new")));
+  assert_true(tfs_exists(fx->root));
 }
 
 static void test_dry_run_touches_nothing(void **state)
@@ -213,8 +201,8 @@ static void test_dry_run_touches_nothing(void **state)
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 2);
   assert_int_equal(r.bytes, 150);
-  assert_true(exists(at(fx->root, "a.part")));
-  assert_true(exists(at(fx->root, "d/b.part")));
+  assert_true(tfs_exists(at(fx->root, "a.part")));
+  assert_true(tfs_exists(at(fx->root, "d/b.part")));
 }
 
 static void test_caps(void **state)
@@ -238,12 +226,12 @@ static void test_caps(void **state)
   assert_true(r.capped);
   assert_int_equal(r.files, 4);
   assert_int_equal(r.bytes, 400);
-  assert_true(exists(at(fx->root, "huge.part")));
+  assert_true(tfs_exists(at(fx->root, "huge.part")));
   o.max_bytes = 1 << 20;
   r = walk(fx->root, &o);
   assert_int_equal(r.files, 4);
   assert_false(r.capped);
-  assert_false(exists(at(fx->root, "huge.part")));
+  assert_false(tfs_exists(at(fx->root, "huge.part")));
 }
 
 static const char *active_name;
@@ -266,8 +254,8 @@ static void test_active_downloads_kept(void **state)
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 1);
   assert_int_equal(r.skipped_active, 1);
-  assert_true(exists(at(fx->root, "in/progress.flac.part")));
-  assert_false(exists(at(fx->root, "in/stale.flac.part")));
+  assert_true(tfs_exists(at(fx->root, "in/progress.flac.part")));
+  assert_false(tfs_exists(at(fx->root, "in/stale.flac.part")));
   cleanup_set_active_download_check(NULL);
   assert_false(cleanup_is_active_download(at(fx->root, "in/x.part")));
 }
@@ -293,10 +281,10 @@ static void test_symlinks_never_followed(void **state)
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 0);
   assert_int_equal(r.skipped_links, 4);
-  assert_true(exists(at(fx->outside, "precious.part")));
-  assert_true(exists(at(fx->outside, "nested/precious2.part")));
-  assert_true(exists(at(fx->root, "link.part"))); /* links stay too */
-  assert_true(exists(at(fx->root, "linkdir")));
+  assert_true(tfs_exists(at(fx->outside, "precious.part")));
+  assert_true(tfs_exists(at(fx->outside, "nested/precious2.part")));
+  assert_true(tfs_exists(at(fx->root, "link.part"))); /* links stay too */
+  assert_true(tfs_exists(at(fx->root, "linkdir")));
 }
 
 /* The race: between the decision and unlinkat the file is replaced. */
@@ -332,7 +320,7 @@ static void test_file_swapped_for_symlink_is_skipped(void **state)
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 0);
   assert_int_equal(r.skipped_changed, 1);
-  assert_true(exists(at(fx->outside, "victim.part")));
+  assert_true(tfs_exists(at(fx->outside, "victim.part")));
   struct stat st;
   assert_int_equal(lstat(at(fx->root, "a.part"), &st), 0);
   assert_true(S_ISLNK(st.st_mode)); /* the swapped-in link is untouched */
@@ -370,8 +358,8 @@ static void test_folder_swapped_for_symlink(void **state)
   o.before_delete = move_parent_hook;
   o.hook_arg = &s;
   walk(fx->root, &o);
-  assert_true(exists(at(fx->outside, "x.part")));
-  assert_false(exists(at(fx->root, "sub.moved/x.part")));
+  assert_true(tfs_exists(at(fx->outside, "x.part")));
+  assert_false(tfs_exists(at(fx->root, "sub.moved/x.part")));
 }
 
 static void test_bad_roots(void **state)
@@ -388,7 +376,7 @@ static void test_bad_roots(void **state)
   assert_int_equal(cleanup_walk(at(fx->dir, "rootlink"), &o, &r, err,
                                 sizeof err), SS_EINVAL);
   assert_non_null(strstr(err, "symbolic link"));
-  assert_true(exists(at(fx->outside, "y.part")));
+  assert_true(tfs_exists(at(fx->outside, "y.part")));
   assert_int_equal(cleanup_walk("/", &o, &r, err, sizeof err), SS_EINVAL);
   file_at(fx->dir, "plain", 1, OLD);
   assert_int_equal(cleanup_walk(at(fx->dir, "plain"), &o, &r, err,

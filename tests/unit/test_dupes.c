@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "core/err.h"
 #include "db/db.h"
 #include "db/db_library.h"
@@ -284,13 +285,6 @@ struct fx {
   struct db *db;
 };
 
-static int rm_entry(const char *p, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-  (void)st, (void)type, (void)ftw;
-  return remove(p);
-}
-
 static int setup(void **state)
 {
   struct fx *fx = calloc(1, sizeof *fx);
@@ -309,7 +303,7 @@ static int teardown(void **state)
 {
   struct fx *fx = *state;
   db_close(fx->db);
-  nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  tfs_rm_tree(fx->dir);
   free(fx);
   return 0;
 }

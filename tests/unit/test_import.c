@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "audio_fixtures.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -110,12 +111,6 @@ static void write_file(const char *path, const char *text)
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
-}
-
-static bool exists(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0;
 }
 
 static void mkdirs(const char *path)
@@ -231,7 +226,7 @@ static void assert_imported(struct fx *x, struct dl_file *f, const char *dst)
   assert_int_equal(db_library_counts(x->db, &c), SS_OK);
   assert_int_equal(c.live, 1); /* never a duplicate row */
   free(t);
-  assert_true(exists(dst));
+  assert_true(tfs_exists(dst));
 }
 
 /* ---- moving ---- */
@@ -245,21 +240,21 @@ static void test_move(void **state)
   snprintf(dst, sizeof dst, "%s/deep/er/a.flac", x->lib);
   write_file(src, "hello");
   assert_int_equal(import_move(src, dst, "1", false, err, sizeof err), SS_OK);
-  assert_false(exists(src));
-  assert_true(exists(dst));
+  assert_false(tfs_exists(src));
+  assert_true(tfs_exists(dst));
   /* never replaces */
   write_file(src, "other");
   assert_int_equal(import_move(src, dst, "1", false, err, sizeof err),
                    SS_EBUSY);
   assert_int_equal(import_move(src, dst, "1", true, err, sizeof err),
                    SS_EBUSY);
-  assert_true(exists(src));
+  assert_true(tfs_exists(src));
   /* the cross-file-system path: copy, fsync, link, remove the source */
   snprintf(src2, sizeof src2, "%s/b.flac", x->dl);
   snprintf(dst, sizeof dst, "%s/b.flac", x->lib);
   write_file(src2, "copied bytes");
   assert_int_equal(import_move(src2, dst, "7", true, err, sizeof err), SS_OK);
-  assert_false(exists(src2));
+  assert_false(tfs_exists(src2));
   char buf[32] = "";
   FILE *f = fopen(dst, "r");
   assert_non_null(fgets(buf, sizeof buf, f));
@@ -267,7 +262,7 @@ static void test_move(void **state)
   assert_string_equal(buf, "copied bytes");
   char tmp[220];
   snprintf(tmp, sizeof tmp, "%s/.soulspot-import-7.part", x->lib);
-  assert_false(exists(tmp));
+  assert_false(tfs_exists(tmp));
 }
 
 /* ---- whole imports ---- */
@@ -282,7 +277,7 @@ static void test_import_whole(void **state)
   if (rc)
     fprintf(stderr, "import: %s\n", err);
   assert_int_equal(rc, SS_OK);
-  assert_false(exists(x->flac));
+  assert_false(tfs_exists(x->flac));
   assert_imported(x, &f, expected_dst(x));
   struct library_track *t = xcalloc(1, sizeof *t);
   assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t),
@@ -300,7 +295,7 @@ static void test_import_copy_path(void **state)
   make_flac(x, x->flac);
   struct dl_file f = completed_file(x, "");
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
-  assert_false(exists(x->flac));
+  assert_false(tfs_exists(x->flac));
   assert_imported(x, &f, expected_dst(x));
   db_dl_file_free(&f);
 }
@@ -364,7 +359,7 @@ static void test_resume_copied_source_left(void **state)
   snprintf(cmd, sizeof cmd, "cp '%s' '%s'", x->flac, expected_dst(x));
   assert_int_equal(system(cmd), 0); /* crash after link, before unlink */
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
-  assert_false(exists(x->flac)); /* the leftover source is gone */
+  assert_false(tfs_exists(x->flac)); /* the leftover source is gone */
   assert_imported(x, &f, expected_dst(x));
   db_dl_file_free(&f);
 }
@@ -414,7 +409,7 @@ static void test_import_problems(void **state)
   assert_int_equal(af_make_garbage(x->flac, 4096), 0);
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_EPROTO);
   assert_non_null(strstr(err, "not a readable audio file"));
-  assert_true(exists(x->flac)); /* left where it was */
+  assert_true(tfs_exists(x->flac)); /* left where it was */
   x->cfg.library_root[0] = '\0';
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_ESTATE);
   assert_non_null(strstr(err, "library.path is not set"));

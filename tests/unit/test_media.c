@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "audio_fixtures.h"
 #include "core/err.h"
 #include "library/dupes.h"
@@ -82,17 +83,10 @@ static int make_files(void **state)
   return rc ? -1 : 0;
 }
 
-static int rm_entry(const char *p, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-  (void)st, (void)type, (void)ftw;
-  return remove(p);
-}
-
 static int remove_files(void **state)
 {
   (void)state;
-  nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  tfs_rm_tree(dir);
   return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tfs.h"
 #include "audio_fixtures.h"
 #include "core/err.h"
 #include "db/db.h"
@@ -43,13 +44,6 @@ struct fx {
                      never) */
   int polls;
 };
-
-static int rm_entry(const char *p, const struct stat *st, int type,
-                    struct FTW *ftw)
-{
-  (void)st, (void)type, (void)ftw;
-  return remove(p);
-}
 
 static int setup(void **state)
 {
@@ -73,7 +67,7 @@ static int teardown(void **state)
 {
   struct fx *fx = *state;
   db_close(fx->db);
-  nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tfs_rm_tree(fx->dir);
   free(fx);
   return 0;
 }
@@ -368,12 +362,6 @@ static int64_t only_open_group(struct fx *fx, struct library_group *g)
   return g->id;
 }
 
-static bool exists(const char *p)
-{
-  struct stat st;
-  return lstat(p, &st) == 0;
-}
-
 static void scan_detect(struct fx *fx, int64_t now, struct dupes_stats *ds)
 {
   struct scanner_stats st;
@@ -402,9 +390,9 @@ static void test_resolve_quarantine_undo(void **state)
   const char *mp3 = lib_path(fx, "B/Sub/Song.mp3");
   char qpath[256];
   snprintf(qpath, sizeof qpath, "%s/B/Sub/Song.mp3", fx->q);
-  assert_false(exists(mp3));
-  assert_true(exists(qpath)); /* relative path kept */
-  assert_true(exists(lib_path(fx, "A/Song.flac")));
+  assert_false(tfs_exists(mp3));
+  assert_true(tfs_exists(qpath)); /* relative path kept */
+  assert_true(tfs_exists(lib_path(fx, "A/Song.flac")));
   struct library_group one;
   assert_int_equal(db_library_group_get(fx->db, gid, &one), SS_OK);
   assert_string_equal(one.status, "resolved");
@@ -420,8 +408,8 @@ static void test_resolve_quarantine_undo(void **state)
   /* undo: back in place, open again, not new */
   assert_int_equal(quarantine_undo(fx->db, gid, 2100, &res), SS_OK);
   assert_int_equal(res.moved, 1);
-  assert_true(exists(mp3));
-  assert_false(exists(qpath));
+  assert_true(tfs_exists(mp3));
+  assert_false(tfs_exists(qpath));
   assert_int_equal(db_library_group_get(fx->db, gid, &one), SS_OK);
   assert_string_equal(one.status, "open");
   struct scanner_stats st;
@@ -439,7 +427,7 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(af_make_garbage(mp3, 1234), 0);
   assert_int_equal(quarantine_undo(fx->db, gid, 3300, &res), SS_EBUSY);
   assert_int_equal(res.failed, 1);
-  assert_true(exists(qpath));
+  assert_true(tfs_exists(qpath));
   struct stat sb;
   assert_int_equal(stat(mp3, &sb), 0);
   assert_int_equal(sb.st_size, 1234); /* not overwritten */
@@ -452,7 +440,7 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(c.quarantined, 0);
   assert_int_equal(c.unreadable, 1);
   assert_int_equal(quarantine_undo(fx->db, gid, 3500, &res), SS_EBUSY);
-  assert_true(exists(qpath));
+  assert_true(tfs_exists(qpath));
 }
 
 /* A quarantined file moved back by hand is found again by the scan. */
@@ -493,7 +481,7 @@ static void test_resolve_refuses_missing_keeper(void **state)
   struct quarantine_result res;
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
                                       &res), SS_ESTATE);
-  assert_true(exists(lib_path(fx, "b.mp3"))); /* the last copy stays */
+  assert_true(tfs_exists(lib_path(fx, "b.mp3"))); /* the last copy stays */
   assert_non_null(strstr(res.message, "missing"));
 }
 
@@ -509,9 +497,9 @@ static void test_move_never_overwrites_and_crosses_filesystems(void **state)
   char err[256];
   assert_int_equal(quarantine_move_file(src, lib_path(fx, "taken.bin"), err,
                                         sizeof err), SS_EBUSY);
-  assert_true(exists(src));
+  assert_true(tfs_exists(src));
   assert_int_equal(quarantine_move_file(src, dst, err, sizeof err), SS_OK);
-  assert_false(exists(src));
+  assert_false(tfs_exists(src));
   /* /dev/shm is another file system here: copy, fsync, unlink */
   char shm[128];
   snprintf(shm, sizeof shm, "/dev/shm/test_scanner_%d/x.bin", (int)getpid());
@@ -519,7 +507,7 @@ static void test_move_never_overwrites_and_crosses_filesystems(void **state)
   if (stat("/dev/shm", &a) == 0 && stat(fx->dir, &b) == 0 &&
       a.st_dev != b.st_dev) {
     assert_int_equal(quarantine_move_file(dst, shm, err, sizeof err), SS_OK);
-    assert_false(exists(dst));
+    assert_false(tfs_exists(dst));
     assert_int_equal(stat(shm, &a), 0);
     assert_int_equal(a.st_size, 3000);
     assert_int_equal(a.st_mtim.tv_sec, 1234567); /* times kept */
