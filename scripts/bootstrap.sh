@@ -12,7 +12,7 @@ build_pkgs=(build-essential pkg-config cmake ninja-build
   libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libjansson-dev libinih-dev libxxhash-dev libutf8proc-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
-  libchromaprint-dev nodejs npm)
+  libchromaprint-dev libsodium-dev nodejs npm)
 test_pkgs=(libcmocka-dev curl clang clang-tidy cppcheck valgrind wrk chromium
   procps ffmpeg)
 
@@ -36,8 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
 # Front-end assets and the browser-test driver come from package-lock.json.
