@@ -2,7 +2,8 @@
 # Runs every test of soulspotd and ends with one line "N passed, N failed".
 #   run-tests.sh BUILD_DIR [--valgrind] [--only unit|integration|e2e]
 # Counts are individual test cases: cmocka's per-binary totals and the
-# browser test's own summary line.  Exits non-zero when anything failed.
+# summary line of each browser test (tests/e2e/*.test.js).  Exits non-zero
+# when anything failed.
 set -uo pipefail
 build=${1:?build dir}; shift
 valgrind=""; only=""
@@ -64,20 +65,30 @@ if [ -z "$valgrind" ] && { [ -z "$only" ] || [ "$only" = integration ]; }; then
     run_binary "integration/$(basename "$t")" "$t"
   done
 fi
-if [ -z "$valgrind" ] && { [ -z "$only" ] || [ "$only" = e2e ]; } && [ -f "$root/tests/e2e/sidebar.test.js" ]; then
-  log="$logdir/e2e.log"
-  node "$root/tests/e2e/sidebar.test.js" >"$log" 2>&1
-  rc=$?
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-  p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); p=${p:-0}
-  f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); f=${f:-0}
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  passed=$((passed + p)); failed=$((failed + f))
-  if [ "$rc" -ne 0 ]; then
-    echo "FAIL e2e/sidebar.test.js ($p passed, $f failed)"; tail -20 "$log" | sed 's/^/    /'
-  else
-    echo "ok   e2e/sidebar.test.js ($p passed)"
-  fi
+# Browser tests: every tests/e2e/*.test.js prints its own
+# "N passed, N failed" line (harness: tests/e2e/lib.js).
+if [ -z "$valgrind" ] && { [ -z "$only" ] || [ "$only" = e2e ]; }; then
+  for t in "$root"/tests/e2e/*.test.js; do
+    [ -f "$t" ] || continue
+    name=e2e/$(basename "$t")
+    log="$logdir/$name.log"
+    mkdir -p "$(dirname "$log")"
+    node "$t" >"$log" 2>&1
+    rc=$?
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); p=${p:-0}
+    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ]; then
+      printf 'FAIL %-40s (%s passed, %s failed, exit %s)\n' "$name" "$p" "$f" "$rc"
+      grep -E '^not ok' "$log" | head -20 | sed 's/^/    /'
+      tail -3 "$log" | sed 's/^/    /'
+      echo "    full log: $log"
+    else
+      printf 'ok   %-40s (%s passed)\n' "$name" "$p"
+    fi
+  done
 fi
 
 if [ "$skipped" -gt 0 ]; then

@@ -2,30 +2,15 @@
  * sidebar.test.js - browser test of soulspotd's pages and sidebar indicator.
  *
  * Plain Node, no test runner:  node tests/e2e/sidebar.test.js
- *   SOULSPOT_ROOT   repo root (node_modules with playwright-core); default ../..
- *   SOULSPOT_BUILD  build dir holding soulspotd; default ROOT/build
- *
- * Starts soulspotd on an ephemeral port with a temp data dir and a config
- * that points every external service at a closed local port (nothing
- * touches the internet), drives Debian's chromium through playwright-core
- * and prints "ok - NAME" / "not ok - NAME: reason" per check, then
- * "N passed, N failed".  Waits are conditions with deadlines, never fixed
- * sleeps.  The daemon and the browser are always stopped.
+ * The harness (daemon, browser, summary line) is tests/e2e/lib.js.
  */
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
+const e2e = require('./lib');
 
-const ROOT = process.env.SOULSPOT_ROOT || path.resolve(__dirname, '..', '..');
-const BUILD = process.env.SOULSPOT_BUILD || path.join(ROOT, 'build');
-const { chromium } = require(require.resolve('playwright-core', { paths: [ROOT] }));
-
-const START_TIMEOUT_MS = 10000;
-const POLL_TIMEOUT_MS = 15000; /* the sidebar polls every 10 s */
-const STOP_TIMEOUT_MS = 5000;
+const { assert, waitFor, POLL_TIMEOUT_MS } = e2e;
 
 const WORKERS = [
   ['token_refresh', 'bi bi-key', 'wk-idle'],
@@ -36,118 +21,7 @@ const WORKERS = [
   ['duplicate_detector', 'bi bi-copy', 'wk-stopped'],
 ];
 
-const CONFIG = [
-  '[spotify]',
-  'api_url=http://127.0.0.1:9/v1',
-  'accounts_url=http://127.0.0.1:9',
-  '[musicbrainz]',
-  'url=http://127.0.0.1:9/ws/2',
-  '[coverart]',
-  'url=http://127.0.0.1:9',
-  '',
-].join('\n');
-
 /* ------------------------------------------------------------ helpers */
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-function delay(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/* Polls fn (sync or async) until it returns a truthy value. */
-async function waitFor(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e.message;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
-        (typeof last === 'string' ? ` (${last})` : ''));
-    }
-    await delay(100);
-  }
-}
-
-function tail(file, lines) {
-  try {
-    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
-  } catch (e) {
-    return '';
-  }
-}
-
-/* The environment without SOULSPOT_* overrides, so the test is hermetic. */
-function cleanEnv() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('SOULSPOT_')) env[k] = v;
-  }
-  return env;
-}
-
-async function startDaemon(dir) {
-  const cfg = path.join(dir, 'soulspotd.ini');
-  const log = path.join(dir, 'soulspotd.log');
-  const portFile = path.join(dir, 'soulspotd.port');
-  fs.writeFileSync(cfg, CONFIG);
-  const out = fs.openSync(log, 'w');
-  const child = spawn(path.join(BUILD, 'soulspotd'),
-    ['--listen', '127.0.0.1:0', '--data-dir', dir, '--config', cfg],
-    { stdio: ['ignore', out, out], env: cleanEnv() });
-  fs.closeSync(out);
-  let spawnError = null;
-  child.on('error', (e) => { spawnError = e; });
-  const port = await waitFor('soulspotd.port', () => {
-    if (spawnError) throw new Error(`cannot start soulspotd: ${spawnError.message}`);
-    if (child.exitCode !== null) {
-      throw new Error(`soulspotd exited with ${child.exitCode}: ${tail(log, 5)}`);
-    }
-    const text = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8').trim() : '';
-    return /^[0-9]+$/.test(text) && Number(text) > 0 ? Number(text) : null;
-  }, START_TIMEOUT_MS).catch((e) => {
-    child.kill('SIGKILL');
-    throw e;
-  });
-  return { child, log, base: `http://127.0.0.1:${port}` };
-}
-
-async function stopDaemon(daemon) {
-  if (!daemon || daemon.child.exitCode !== null || daemon.child.signalCode) return;
-  const exited = new Promise((resolve) => daemon.child.once('exit', resolve));
-  daemon.child.kill('SIGTERM');
-  const timer = new Promise((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS));
-  if (await Promise.race([exited, timer]) === 'timeout') {
-    daemon.child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-/* Records console errors, page errors and failed or >= 400 requests. */
-function watchProblems(page, problems) {
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error on ${page.url()}: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error on ${page.url()}: ${err.message}`));
-  page.on('requestfailed', (req) => {
-    const why = req.failure() ? req.failure().errorText : 'unknown';
-    /* A poll cut short by our own navigation is not a failure. */
-    if (why.includes('ERR_ABORTED')) return;
-    problems.push(`request failed: ${req.method()} ${req.url()}: ${why}`);
-  });
-  page.on('response', (resp) => {
-    if (resp.status() >= 400) {
-      problems.push(`HTTP ${resp.status()} for ${resp.request().method()} ${resp.url()}`);
-    }
-  });
-}
 
 /* Worker icons of the sidebar, in document order. */
 function sidebarUnits(page) {
@@ -190,7 +64,7 @@ async function toggleSwitch(page, key, wantChecked) {
 
 /* ------------------------------------------------------------ tests */
 
-async function runChecks(page, base, check) {
+async function runChecks({ page, base, check }) {
   await check('dashboard loads with the layout shell', async () => {
     const resp = await page.goto(`${base}/`);
     assert(resp && resp.status() === 200, `GET / gave ${resp && resp.status()}`);
@@ -301,8 +175,7 @@ async function runChecks(page, base, check) {
   });
 
   await check('screenshot is saved', async () => {
-    const file = path.join(BUILD, 'e2e', 'sidebar.png');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const file = path.join(e2e.artefactDir(), 'sidebar.png');
     await page.goto(`${base}/`);
     await waitForSidebar(page);
     const unit = page.locator('.wk-unit[data-worker="cleanup"]');
@@ -313,55 +186,4 @@ async function runChecks(page, base, check) {
   });
 }
 
-/* ------------------------------------------------------------ main */
-
-async function main() {
-  let passed = 0;
-  let failed = 0;
-  const check = async (name, fn) => {
-    try {
-      await fn();
-      passed++;
-      console.log(`ok - ${name}`);
-    } catch (e) {
-      failed++;
-      console.log(`not ok - ${name}: ${String(e.message).split('\n')[0]}`);
-    }
-  };
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soulspot-e2e-'));
-  let daemon = null;
-  let browser = null;
-  try {
-    daemon = await startDaemon(dir);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-        '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(10000);
-    const problems = [];
-    watchProblems(page, problems);
-    await runChecks(page, daemon.base, check);
-    await check('no console errors or failed requests on any page', async () => {
-      assert(problems.length === 0, problems.join('; '));
-    });
-  } catch (e) {
-    await check('setup', async () => { throw e; });
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    await stopDaemon(daemon).catch(() => {});
-    if (failed && daemon) console.log(`# daemon log: ${tail(daemon.log, 5)}`);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exitCode = failed ? 1 : 0;
-}
-
-main().catch((e) => {
-  console.log(`not ok - harness: ${e.message}`);
-  console.log('0 passed, 1 failed');
-  process.exitCode = 1;
-});
+e2e.run(runChecks);
