@@ -12,7 +12,7 @@
 #include "core/xalloc.h"
 
 static const struct http_route core_routes[] = {
-  /* Workers API (workers-api.md) */
+  /* Workers API (docs/API.md) */
   {"GET", "/api/workers/status", api_workers_status},
   {"GET", "/api/workers/status/html", api_workers_status_html},
   {"GET", "/api/workers/services", api_workers_services},

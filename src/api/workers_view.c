@@ -1,6 +1,6 @@
 /*
- * workers_view.c - renders the Workers API contract (workers-api.md,
- * DECISIONS.md) from a workers_model.
+ * workers_view.c - renders the Workers API contract (docs/API.md,
+ * Workers) from a workers_model.
  *
  * JSON is written by hand in the contract's fixed order; every string goes
  * through json_str().  The HTML fragment writes literal markup with

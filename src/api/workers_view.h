@@ -52,7 +52,7 @@ struct view_status {
 void workers_model_collect(struct workers_model *m);
 
 /* Status of one contract entry (automation aggregates its three units:
- * DECISIONS.md 9). */
+ * docs/API.md, Status values). */
 struct view_status workers_view_status(const struct workers_model *m,
                                        enum view_worker w);
 /* The same rule over several states: error > active > idle (any running) >

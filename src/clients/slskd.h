@@ -1,5 +1,5 @@
 /*
- * slskd.h - client of slskd's HTTP API v0 (external-apis.md section 3).
+ * slskd.h - client of slskd's HTTP API v0 (docs/INTEGRATIONS.md, slskd).
  *
  * Every call authenticates with X-API-Key (when a key is set), sends JSON
  * with Content-Type: application/json, percent-encodes usernames in paths

@@ -40,7 +40,7 @@
 
 #define SPOTIFY_REPLY_MAX (512 * 1024)
 #define SPOTIFY_TIMEOUT_MS 15000
-/* What the sync needs (external-apis.md section 1). */
+/* What the sync needs (docs/INTEGRATIONS.md, Spotify Accounts). */
 #define SPOTIFY_SCOPES                                                         \
   "user-follow-read user-library-read playlist-read-private "                \
   "playlist-read-collaborative user-read-private"

@@ -1,7 +1,7 @@
 /*
  * prober.c - the service prober thread.
  *
- * What counts as "up" (external-apis.md):
+ * What counts as "up" (docs/INTEGRATIONS.md, Service probes):
  *   spotify      GET {api_url}/ answers 200 or 401 (the Web API is there)
  *                and, when an account is connected, GET /me through the
  *                Spotify client accepts its token; while a 429 pauses the

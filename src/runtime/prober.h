@@ -6,7 +6,7 @@
  * setting that changes the answer (a base URL, the slskd key, the contact)
  * changes.  Each probe has a short timeout (probe.timeout_seconds) and the
  * results are cached, so GET /api/workers/services answers instantly and
- * never waits on the network (DECISIONS.md 3).  A service that is not
+ * never waits on the network (docs/API.md, Workers).  A service that is not
  * configured is down.
  *
  * prober_start/prober_stop: main thread only.  Readers: any thread.

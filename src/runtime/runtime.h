@@ -8,7 +8,7 @@
  * run-now request or shutdown, so disable / run-now / stop act within a
  * second.  A unit's real work is one call of its run function (workers/).
  *
- * States (DECISIONS.md 4-6): stopped = disabled; active = inside a unit of
+ * States (docs/API.md): stopped = disabled; active = inside a unit of
  * work; error = the last unit of work failed (last_error says why); idle
  * otherwise.  A unit whose service is not configured returns
  * UNIT_RUN_SKIPPED with a note: it stays idle and nothing pretends to work.

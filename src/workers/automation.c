@@ -3,7 +3,7 @@
  * discography (missing albums) and quality upgrade.
  *
  * Each has its own enable flag and interval; the status API aggregates them
- * into one "automation" entry (DECISIONS.md 9).
+ * into one "automation" entry (docs/API.md, Status values).
  */
 #include "workers/workers.h"
 

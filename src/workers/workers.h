@@ -8,7 +8,7 @@
  * reads them by these names.
  *
  * Until a worker's real job is built, its run function does what
- * DECISIONS.md item 8 says: when its service is not configured it makes no
+ * docs/API.md says: when its service is not configured it makes no
  * external call, returns UNIT_RUN_SKIPPED and sets a note saying why.
  */
 #ifndef SS_WORKERS_H

@@ -258,7 +258,7 @@ static void test_slskd_health_must_pass(void **state)
   wait_services(f, all_up, REPROBE_MS);
 }
 
-/* A masked PATCH ("********") keeps the stored key (DECISIONS 15). */
+/* A masked PATCH ("********") keeps the stored key (docs/API.md, Settings). */
 static void test_slskd_masked_patch_keeps_key(void **state)
 {
   struct it_fixture *f = *state;

@@ -19,7 +19,7 @@
 #include "core/xalloc.h"
 #include "itest.h"
 
-#define FLIP_MS 1000 /* DECISIONS 6/14: effect within a second */
+#define FLIP_MS 1000 /* docs/API.md: effect within a second */
 #define SECRET_A "s3cr3t-slskd-key-Zq7!x9"
 #define SECRET_B "s3cr3t-client-secret-Kp2@w5"
 
@@ -141,7 +141,7 @@ static void test_toggle_duplicate_detector(void **state)
          "automation.duplicate_detection_enabled", false);
 }
 
-/* automation sub-units: details flags and the aggregate (DECISIONS 9). */
+/* automation sub-units: details flags and the aggregate (docs/API.md). */
 struct expect_subs {
   bool watchlist, discography, quality_upgrade;
 };
@@ -323,7 +323,7 @@ static void test_patch_rejects_bad_values(void **state)
   run_bad_cases(state, cases, sizeof cases / sizeof cases[0]);
 }
 
-/* The out-of-range message names the bounds (DECISIONS: never clamp). */
+/* The out-of-range message names the bounds (docs/API.md: never clamp). */
 static void test_patch_range_message_names_bounds(void **state)
 {
   struct it_fixture *f = *state;

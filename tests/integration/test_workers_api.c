@@ -171,7 +171,7 @@ static void check_token_refresh(json_t *d)
 {
   IT_ASSERT_JSON_INT(d, "check_interval_seconds", 300);
   IT_ASSERT_JSON_INT(d, "refresh_threshold_minutes", 10);
-  /* No Spotify login: it says why (DECISIONS 8). */
+  /* No Spotify login: it says why (docs/API.md, Status values). */
   IT_ASSERT_JSON_BOOL(d, "account_connected", false);
 }
 
@@ -464,7 +464,7 @@ static void test_status_html_fragment(void **state)
   for (size_t i = 0; i < N_WORKERS; i++)
     check_html_unit(&units[i], &contract[i]);
 
-  /* Service connectivity is part of the fragment (DECISIONS 2). */
+  /* Service connectivity is part of the fragment (docs/API.md, Workers). */
   assert_true(it_contains_ci(html, "spotify"));
   assert_true(it_contains_ci(html, "slskd") ||
               it_contains_ci(html, "soulseek"));

@@ -1,7 +1,7 @@
 /*
  * fake_services.c - fakes of Spotify, slskd, MusicBrainz and the Cover Art
- * Archive on top of fake_http, following external-apis.md (sections 1, 2.5,
- * 3.1-3.3, 4, 5 and the checklist in 6).
+ * Archive on top of fake_http, following docs/INTEGRATIONS.md (every
+ * section, quirks included).
  *
  * Each fake keeps its mutable state (keys, tokens, modes) under its own
  * mutex; handlers read it on the fake's connection threads.  JSON replies

@@ -1,6 +1,6 @@
 /*
  * fake_services.h - local fakes of the four external services, speaking the
- * wire formats of /work/shared/reference/external-apis.md.
+ * wire formats described in docs/INTEGRATIONS.md.
  *
  *   fake_spotify      Accounts service (GET /authorize, POST /api/token with
  *                     flat OAuth errors) and Web API under /v1 (nested

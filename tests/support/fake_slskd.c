@@ -1,6 +1,6 @@
 /*
- * fake_slskd.c - fake slskd HTTP API v0 (external-apis.md section 3 and the
- * checklist in 6).  See fake_slskd.h.
+ * fake_slskd.c - fake slskd HTTP API v0 (docs/INTEGRATIONS.md, slskd, quirks
+ * included).  See fake_slskd.h.
  *
  * What: in-memory peers' shares, searches and transfers behind the real
  * routes.  Replies that slskd builds with System.Text.Json are written by

@@ -1,6 +1,6 @@
 /*
- * fake_slskd.h - fake slskd HTTP API v0 (external-apis.md section 3 and
- * the checklist in 6).  Implemented in fake_slskd.c; included by
+ * fake_slskd.h - fake slskd HTTP API v0 (docs/INTEGRATIONS.md, slskd, quirks
+ * included).  Implemented in fake_slskd.c; included by
  * fake_services.h.
  *
  * Besides health, application, version and server state it serves

@@ -1,6 +1,6 @@
 /*
- * fake_spotify.c - fake Spotify Accounts service and Web API (external-apis.md
- * sections 1, 2 and the checklist in 6).  See fake_spotify.h.
+ * fake_spotify.c - fake Spotify Accounts service and Web API (see
+ * docs/INTEGRATIONS.md, the Spotify sections).  See fake_spotify.h.
  *
  * What: one fake_http server answers both the Accounts routes (/authorize,
  * /api/token) and the Web API under /v1.  The library is a set of counts;

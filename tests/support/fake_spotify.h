@@ -3,7 +3,7 @@
  * /api/token with flat OAuth errors) and Web API under /v1 (nested errors).
  * Implemented in fake_spotify.c; included by fake_services.h.
  *
- * It keeps the quirks of external-apis.md sections 1-2 and checklist 6:
+ * It keeps the quirks listed in docs/INTEGRATIONS.md (Spotify sections):
  *   - the token endpoint takes a form body only; client auth by Basic, by
  *     form fields, or (PKCE public client) client_id + code_verifier, which
  *     is checked against the S256 code_challenge given to /authorize;

@@ -177,7 +177,7 @@ static void test_defaults_enabled_run_disabled_stop(void **state)
 {
   (void)state;
   start();
-  /* Units 0-2 default on, 3-7 default off (DECISIONS.md 7). */
+  /* Units 0-2 default on, 3-7 default off (docs/API.md). */
   for (int i = 0; i < 3; i++) {
     assert_true(wait_for(ran_once, i, 2000));
     assert_true(wait_for(is_idle, i, 1000));

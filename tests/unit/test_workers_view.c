@@ -335,7 +335,7 @@ static void test_disabled_error_unit_is_stopped(void **state)
 {
   (void)state;
   struct workers_model m = model();
-  /* Disabled while its last run had failed: stopped wins (DECISIONS 6). */
+  /* Disabled while its last run had failed: stopped wins (docs/API.md). */
   m.units[UNIT_TOKEN_REFRESH].enabled = false;
   m.units[UNIT_TOKEN_REFRESH].running = false;
   m.units[UNIT_TOKEN_REFRESH].state = UNIT_ERROR;
