@@ -79,6 +79,12 @@ static void apply_stored(void *arg, const char *key, const char *value)
     log_warn("main", "ignoring stored setting %s: %s", key, err);
 }
 
+/* server.allowed_hosts for the HTTP server's Host check (any thread). */
+static void extra_hosts(char *out, size_t n)
+{
+  settings_str(S_SERVER_ALLOWED_HOSTS, out, n);
+}
+
 static void usage(FILE *out)
 {
   fprintf(out,
@@ -249,6 +255,7 @@ int main(int argc, char **argv)
     .threads = (int)settings_int(S_SERVER_THREADS),
     .routes = routes,
     .n_routes = n_routes,
+    .extra_hosts = extra_hosts,
   };
   struct http_server *srv = NULL;
   int rc = http_server_start(&hopts, &srv);

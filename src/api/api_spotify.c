@@ -73,38 +73,17 @@ static void back_to_settings(struct http_resp *resp, const char *code)
   redirect(resp, 303, to);
 }
 
-/* The host[:port] part of an absolute URL into out ("" if none). */
-static void url_host(const char *url, char *out, size_t n)
-{
-  out[0] = '\0';
-  const char *p = url ? strstr(url, "://") : NULL;
-  if (!p)
-    return;
-  p += 3;
-  size_t len = strcspn(p, "/?#");
-  if (len >= n)
-    len = n - 1;
-  memcpy(out, p, len);
-  out[len] = '\0';
-}
-
 /* A login started by another site (a forged link or form) is refused. */
 static bool cross_site(struct http_req *req)
 {
   const char *site = http_req_header(req, "Sec-Fetch-Site");
   if (site && !strcasecmp(site, "cross-site"))
     return true;
-  const char *host = http_req_header(req, "Host");
   const char *from[2] = {http_req_header(req, "Origin"),
                          http_req_header(req, "Referer")};
-  for (int i = 0; i < 2; i++) {
-    char h[256];
-    if (!from[i] || !strcmp(from[i], "null"))
-      continue;
-    url_host(from[i], h, sizeof h);
-    if (!host || strcasecmp(h, host) != 0)
+  for (int i = 0; i < 2; i++)
+    if (from[i] && strcmp(from[i], "null") && !http_req_url_is_ours(req, from[i]))
       return true;
-  }
   return false;
 }
 

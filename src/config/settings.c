@@ -401,6 +401,31 @@ static int check_listen(const char *t, char *canon, char *err,
   return SS_OK;
 }
 
+/* server.allowed_hosts: comma-separated "name" or "name:port" entries;
+ * canonical form "a, b:8080" (blanks trimmed, empty entries dropped). */
+static int check_host_list(const char *t, char *canon, char *err,
+                           size_t errlen)
+{
+  size_t used = 0, entry = 0;
+  canon[0] = '\0';
+  for (const char *p = t; *p; p += *p == ',') {
+    entry++;
+    p += strspn(p, " \t");
+    size_t n = strcspn(p, ","), len = n;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+      len--;
+    if (len && (memchr(p, '/', len) ||
+                check_authority(p, len, err, errlen) != SS_OK))
+      return fail(err, errlen, "entry %zu is not a host name with an "
+                  "optional :port (comma-separated list)", entry);
+    if (len)
+      used += (size_t)snprintf(canon + used, SETTING_STR_MAX - used, "%s%.*s",
+                               used ? ", " : "", (int)len, p);
+    p += n;
+  }
+  return SS_OK;
+}
+
 /* Validates text; writes canonical text to canon and the number to *num. */
 static int check_value(enum setting_id id, const char *text, char *canon,
                        int64_t *num, char *err, size_t errlen)
@@ -415,6 +440,8 @@ static int check_value(enum setting_id id, const char *text, char *canon,
     return fail(err, errlen, "is too long (at most %d bytes)",
                 SETTING_STR_MAX - 1);
   d = &settings_defs[id];
+  if (id == S_SERVER_ALLOWED_HOSTS)
+    return check_host_list(text, canon, err, errlen);
   switch (d->type) {
   case ST_BOOL: return check_bool(text, canon, num, err, errlen);
   case ST_INT: return check_int(d, text, canon, num, err, errlen);

@@ -55,6 +55,9 @@ enum setting_type {
     "Folder holding the SQLite database (--data-dir)")                        \
   X(SERVER_THREADS, "server.threads", ST_INT, "2", 1, 16, NULL, 0,            \
     "HTTP worker threads")                                                    \
+  X(SERVER_ALLOWED_HOSTS, "server.allowed_hosts", ST_STRING, "", 0, 0, NULL,  \
+    SF_RUNTIME, "Extra host names (name or name:port, comma-separated), "     \
+    "e.g. of a reverse proxy")                                                \
   X(LOG_LEVEL, "log.level", ST_ENUM, "info", 0, 0, "error|warn|info|debug",   \
     SF_RUNTIME, "Log level")                                                  \
   X(SPOTIFY_TOKEN_REFRESH_ENABLED, "spotify.token_refresh_enabled", ST_BOOL,  \

@@ -3,9 +3,10 @@
  *
  * What: one MHD daemon (internal poll thread + thread pool, never epoll)
  * bound to exactly the configured numeric host.  Every request walks the
- * same pipeline: read the body into a capped buf, validate the path, route
- * (404 / 405 / automatic OPTIONS), reject cross-site writes (403), call the
- * handler, then turn the struct http_resp into an MHD response with the
+ * same pipeline: read the body into a capped buf, refuse a Host that is not
+ * one of the daemon's own names (421; DNS rebinding), validate the path,
+ * route (404 / 405 / automatic OPTIONS), reject cross-site writes (403,
+ * Origin/Referer checked against the same names), call the handler, then turn the struct http_resp into an MHD response with the
  * security headers added.
  *
  * Keep-alive: MHD answers with "Connection: close" when a response is queued
@@ -30,6 +31,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,11 +64,20 @@
 #define CSP_VALUE                                                              \
   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
 
+#define HOST_LIST_MAX 1024 /* server.allowed_hosts fits SETTING_STR_MAX */
+#define BIND_HOST_MAX 64
+/* At most one "unknown Host" warning per this many seconds. */
+#define HOST_WARN_INTERVAL_S 10
+
 struct http_server {
   struct MHD_Daemon *daemon;
   const struct http_route *routes;
   size_t n_routes;
   void *ctx;
+  http_extra_hosts_fn extra_hosts;
+  char bind_host[BIND_HOST_MAX]; /* numeric, as given */
+  _Atomic int port;              /* the bound port */
+  _Atomic int64_t host_warned_s; /* last "unknown Host" warning */
 };
 
 struct http_req {
@@ -529,29 +540,207 @@ static enum MHD_Result queue_allow(struct http_req *req, int status,
   return queue_resp(req, &resp);
 }
 
-/* ---------------------------------------------------------- cross-site */
+/* ------------------------------------------------------ host names */
 
-static bool origin_matches_host(const char *origin, const char *host)
+struct authority {
+  char name[256]; /* lower-case; an IPv6 literal keeps its brackets */
+  int port;       /* 0 = none given */
+};
+
+/* Splits "name[:port]" / "[v6][:port]" (n bytes).  False when malformed:
+ * empty name, bad characters, a port outside 1-65535. */
+static bool parse_authority(const char *s, size_t n, struct authority *a)
 {
-  static const char *const schemes[] = {"http://", "https://"};
-  for (size_t i = 0; i < 2; i++) {
-    size_t n = strlen(schemes[i]);
-    if (!strncasecmp(origin, schemes[i], n) && !strcasecmp(origin + n, host))
+  size_t name_len;
+  if (n && s[0] == '[') {
+    const char *close = memchr(s, ']', n);
+    if (!close)
+      return false;
+    name_len = (size_t)(close - s) + 1;
+  } else {
+    const char *colon = memchr(s, ':', n);
+    name_len = colon ? (size_t)(colon - s) : n;
+  }
+  if (name_len == 0 || name_len >= sizeof a->name)
+    return false;
+  for (size_t i = 0; i < name_len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+              (s[0] == '[' && (c == ':' || c == '[' || c == ']'));
+    if (!ok)
+      return false;
+    a->name[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  a->name[name_len] = '\0';
+  a->port = 0;
+  if (name_len == n)
+    return true;
+  if (s[name_len] != ':' || name_len + 1 == n || n - name_len > 6)
+    return false;
+  long port = 0;
+  for (size_t i = name_len + 1; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    port = port * 10 + (s[i] - '0');
+  }
+  if (port < 1 || port > 65535)
+    return false;
+  a->port = (int)port;
+  return true;
+}
+
+/* An IPv4 literal, or a bracketed IPv6 literal. */
+static bool is_ip_literal(const char *name)
+{
+  unsigned char bin[16];
+  char v6[64];
+  size_t n = strlen(name);
+  if (inet_pton(AF_INET, name, bin) == 1)
+    return true;
+  if (n < 3 || n - 2 >= sizeof v6 || name[0] != '[' || name[n - 1] != ']')
+    return false;
+  memcpy(v6, name + 1, n - 2);
+  v6[n - 2] = '\0';
+  return inet_pton(AF_INET6, v6, bin) == 1;
+}
+
+/* want 0 = any port.  A request port of 0 (none given) matches an entry of
+ * 80 or 443 (the defaults of the two schemes). */
+static bool port_matches(int want, int got)
+{
+  if (!want)
+    return true;
+  if (!got)
+    return want == 80 || want == 443;
+  return want == got;
+}
+
+/* The bound address in Host form ("[::1]" for IPv6). */
+static void bind_name(const char *bind_host, char *out, size_t n)
+{
+  snprintf(out, n, strchr(bind_host, ':') ? "[%s]" : "%s", bind_host);
+  for (char *p = out; *p; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char)(*p + 32);
+}
+
+static bool own_name(const struct authority *a, const char *bind_host,
+                     int listen_port)
+{
+  static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]"};
+  if (!port_matches(listen_port, a->port))
+    return false;
+  for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++)
+    if (!strcmp(a->name, loopback[i]))
       return true;
+  char bound[BIND_HOST_MAX + 2];
+  bind_name(bind_host, bound, sizeof bound);
+  if (!strcmp(a->name, bound))
+    return true;
+  bool wildcard = !strcmp(bound, "0.0.0.0") || !strcmp(bound, "[::]");
+  return wildcard && is_ip_literal(a->name);
+}
+
+static bool listed_name(const struct authority *a, const char *extra)
+{
+  for (const char *p = extra; p && *p; p += *p == ',') {
+    p += strspn(p, " \t");
+    size_t n = strcspn(p, ",");
+    size_t len = n;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+      len--;
+    struct authority entry;
+    if (len && parse_authority(p, len, &entry) &&
+        !strcmp(entry.name, a->name) && port_matches(entry.port, a->port))
+      return true;
+    p += n;
   }
   return false;
 }
 
-static bool is_cross_site(const struct http_req *req)
+bool http_host_allowed(const char *authority, int def_port,
+                       const char *bind_host, int listen_port,
+                       const char *extra)
+{
+  struct authority a;
+  if (!authority || !parse_authority(authority, strlen(authority), &a))
+    return false;
+  if (!a.port)
+    a.port = def_port;
+  return own_name(&a, bind_host ? bind_host : "", listen_port) ||
+         listed_name(&a, extra);
+}
+
+static bool host_is_ours(const struct http_server *srv,
+                         const char *authority, int def_port)
+{
+  char extra[HOST_LIST_MAX] = "";
+  if (srv->extra_hosts)
+    srv->extra_hosts(extra, sizeof extra);
+  return http_host_allowed(authority, def_port, srv->bind_host,
+                           atomic_load(&srv->port), extra);
+}
+
+/* "http(s)://authority[/...]" -> authority and the scheme's port. */
+static bool split_origin(const char *url, char *authority, size_t n,
+                         int *def_port)
+{
+  static const struct { const char *scheme; int port; } schemes[] = {
+      {"http://", 80}, {"https://", 443}};
+  for (size_t i = 0; i < 2; i++) {
+    size_t k = strlen(schemes[i].scheme);
+    if (strncasecmp(url, schemes[i].scheme, k))
+      continue;
+    size_t len = strcspn(url + k, "/?#");
+    if (!len || len >= n)
+      return false;
+    memcpy(authority, url + k, len);
+    authority[len] = '\0';
+    *def_port = schemes[i].port;
+    return true;
+  }
+  return false;
+}
+
+bool http_req_url_is_ours(const struct http_req *req, const char *url)
+{
+  char authority[300];
+  int def_port;
+  return url && split_origin(url, authority, sizeof authority, &def_port) &&
+         host_is_ours(req->srv, authority, def_port);
+}
+
+/* Logs a refused Host now and then (a scanner must not flood the log);
+ * only safe characters of it, capped. */
+static void warn_unknown_host(struct http_server *srv, const char *host)
+{
+  int64_t now = now_us() / 1000000;
+  int64_t last = atomic_load(&srv->host_warned_s);
+  if (last && now - last < HOST_WARN_INTERVAL_S)
+    return;
+  if (!atomic_compare_exchange_strong(&srv->host_warned_s, &last, now))
+    return;
+  char safe[80];
+  size_t i = 0;
+  for (; host[i] && i + 1 < sizeof safe; i++)
+    safe[i] = (host[i] > 0x20 && host[i] < 0x7f) ? host[i] : '?';
+  safe[i] = '\0';
+  log_warn("http", "refused a request for host name '%s': not this daemon's "
+           "(add it to server.allowed_hosts if you use it)", safe);
+}
+
+/* ---------------------------------------------------------- cross-site */
+
+bool http_req_cross_site(const struct http_req *req)
 {
   const char *site = http_req_header(req, "Sec-Fetch-Site");
   if (site && !strcasecmp(site, "cross-site"))
     return true;
-  const char *origin = http_req_header(req, "Origin");
-  if (!origin)
-    return false;
-  const char *host = http_req_header(req, "Host");
-  return !host || !host[0] || !origin_matches_host(origin, host);
+  const char *from = http_req_header(req, "Origin");
+  if (!from)
+    from = http_req_header(req, "Referer");
+  return from && !http_req_url_is_ours(req, from);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -581,8 +770,49 @@ static enum MHD_Result dispatch_unrouted(struct http_req *req)
   return ok;
 }
 
+static bool is_api_path(const char *path)
+{
+  return !strncmp(path, "/api/", 5) || !strcmp(path, "/api");
+}
+
+/* 400 without a Host (HTTP/1.0 may omit it), 421 for a name that is not
+ * ours; JSON for the API, plain text for pages. */
+static enum MHD_Result check_host(struct http_req *req, bool *refused)
+{
+  const char *host = http_req_header(req, "Host");
+  *refused = true;
+  const char *msg;
+  int status;
+  if (!host || !host[0]) {
+    status = 400;
+    msg = "missing Host header";
+  } else if (host_is_ours(req->srv, host, 0)) {
+    *refused = false;
+    return MHD_YES;
+  } else {
+    warn_unknown_host(req->srv, host);
+    status = 421;
+    msg = "this server does not answer to that host name; add it to "
+          "server.allowed_hosts to use it (e.g. behind a reverse proxy)";
+  }
+  struct http_resp resp;
+  resp_init(&resp);
+  http_resp_error(&resp, status, msg);
+  if (!is_api_path(req->path)) {
+    buf_reset(&resp.body);
+    buf_puts(&resp.body, msg);
+    buf_puts(&resp.body, "\n");
+    resp.content_type = "text/plain; charset=utf-8";
+  }
+  return queue_resp(req, &resp);
+}
+
 static enum MHD_Result dispatch(struct http_req *req)
 {
+  bool refused;
+  enum MHD_Result ok = check_host(req, &refused);
+  if (refused)
+    return ok;
   if (req->raw_nul || !path_is_safe(req->path))
     return queue_error(req, 400, "bad request path");
   if (req->too_big)
@@ -593,7 +823,7 @@ static enum MHD_Result dispatch(struct http_req *req)
     route = find_route(req->srv, "GET", req->path);
   if (!route)
     return dispatch_unrouted(req);
-  if (!is_safe_method(req->method) && is_cross_site(req))
+  if (!is_safe_method(req->method) && http_req_cross_site(req))
     return queue_error(req, 403, "cross-site request rejected");
   return call_handler(req, route);
 }
@@ -783,6 +1013,9 @@ int http_server_start(const struct http_server_opts *opts,
   srv->routes = opts->routes;
   srv->n_routes = opts->n_routes;
   srv->ctx = opts->ctx;
+  srv->extra_hosts = opts->extra_hosts;
+  snprintf(srv->bind_host, sizeof srv->bind_host, "%s", opts->host);
+  atomic_store(&srv->port, opts->port); /* port 0: known once bound */
   srv->daemon = start_daemon(srv, opts, &addr, ipv6);
   if (!srv->daemon) {
     log_error("http", "cannot listen on %.64s port %d", opts->host,
@@ -790,6 +1023,7 @@ int http_server_start(const struct http_server_opts *opts,
     free(srv);
     return SS_EIO;
   }
+  atomic_store(&srv->port, http_server_port(srv));
   log_info("http", "listening on %s port %d", opts->host,
            http_server_port(srv));
   *out = srv;

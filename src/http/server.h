@@ -12,9 +12,13 @@
  *     wrong method is 405 with an Allow header;
  *   - request bodies are read into a capped buffer (HTTP_BODY_MAX); a larger
  *     body is 413 before the handler runs;
+ *   - the Host header must name this daemon (see http_host_allowed()):
+ *     any other name is 421 before routing, reads included, so a page of
+ *     another site whose name resolves to us (DNS rebinding) gets nothing;
+ *     a request without Host is 400;
  *   - POST, PATCH, PUT and DELETE from another site are rejected with 403
- *     (Origin must match Host when present; Sec-Fetch-Site must not be
- *     "cross-site");
+ *     (Origin, or Referer when there is no Origin, must name this daemon
+ *     by the same rule; Sec-Fetch-Site must not be "cross-site");
  *   - every error is JSON {"error": "..."};
  *   - a response is queued on the second access-handler call, never the
  *     first, so keep-alive survives (libmicrohttpd's "early reply" trap);
@@ -61,6 +65,11 @@ struct http_route {
   http_handler_fn fn;
 };
 
+/* Copies the extra host names the daemon answers to (a comma-separated
+ * list such as "music.example.com, nas:8765") into out; called on HTTP
+ * threads for every request, so it must be thread-safe. */
+typedef void (*http_extra_hosts_fn)(char *out, size_t n);
+
 struct http_server_opts {
   const char *host; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" */
   int port;         /* 0 = ephemeral */
@@ -68,6 +77,7 @@ struct http_server_opts {
   const struct http_route *routes;
   size_t n_routes;
   void *ctx;        /* passed to every handler */
+  http_extra_hosts_fn extra_hosts; /* NULL: only the daemon's own names */
 };
 
 /* Starts listening; *out is released with http_server_stop(). */
@@ -91,6 +101,15 @@ const char *http_req_body(const struct http_req *req, size_t *len);
  * the caller frees it. */
 char *http_req_form_value(const struct http_req *req, const char *name);
 
+/* True when the request comes from another site: Sec-Fetch-Site says
+ * "cross-site", or its Origin (else its Referer) is "null", malformed or
+ * names a host that is not this daemon's (http_host_allowed()).  A request
+ * with neither header is not cross-site. */
+bool http_req_cross_site(const struct http_req *req);
+/* True when url ("http(s)://host[:port]..." as in Origin or Referer) names
+ * this daemon. */
+bool http_req_url_is_ours(const struct http_req *req, const char *url);
+
 /* ---- response helpers ---- */
 void http_resp_header(struct http_resp *resp, const char *name,
                       const char *value);
@@ -106,5 +125,21 @@ void http_resp_etag_set(struct http_req *req, struct http_resp *resp,
 /* True when an If-None-Match value ("*" or a list of possibly weak tags)
  * names etag.  Pure. */
 bool http_etag_matches(const char *if_none_match, const char *etag);
+
+/*
+ * The Host allow-list (pure; any thread).  authority is "name[:port]" or
+ * "[v6][:port]" as in a Host header or URL; port 0 there means "none given"
+ * and def_port is used instead when non-zero (80 / 443 for an Origin).
+ * Allowed are, case-insensitively:
+ *   - localhost, 127.0.0.1 and [::1] with the listening port;
+ *   - the bound address with the listening port; when bound to a wildcard
+ *     (0.0.0.0 or ::) any IP literal with that port (an IP literal cannot
+ *     be rebound to another machine by DNS);
+ *   - an entry of extra (comma-separated "name" = any port, or "name:port").
+ * A Host without a port matches an entry whose port is 80 or 443, or none.
+ */
+bool http_host_allowed(const char *authority, int def_port,
+                       const char *bind_host, int listen_port,
+                       const char *extra);
 
 #endif

@@ -188,6 +188,12 @@ static const struct http_route routes[] = {
 static struct http_server *srv;
 static int port;
 
+/* server.allowed_hosts of the group's server. */
+static void extra_hosts(char *out, size_t n)
+{
+  snprintf(out, n, "Example.COM:8080, proxy.example");
+}
+
 struct reply {
   CURLcode rc;
   long status;
@@ -207,6 +213,7 @@ struct request {
   bool head;
   bool path_as_is;
   bool fresh;                 /* force a new connection */
+  bool http10;                /* send HTTP/1.0 */
   size_t declared;            /* generated body, this Content-Length */
   const char *const *headers; /* NULL-terminated */
 };
@@ -307,6 +314,8 @@ static void perform(CURL *h, const struct request *q, struct reply *r)
   setup_body(h, q, &u, &hdrs);
   if (q->head)
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (q->http10)
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_0);
   if (q->method)
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
   for (const char *const *p = q->headers; p && *p; p++)
@@ -399,6 +408,7 @@ static int group_setup(void **state)
       .threads = 2,
       .routes = routes,
       .n_routes = sizeof routes / sizeof routes[0],
+      .extra_hosts = extra_hosts,
   };
   if (http_server_start(&o, &srv) != SS_OK)
     return -1;
@@ -660,14 +670,159 @@ static void test_cross_site_origin(void **state)
   const char *const same_origin[] = {same, NULL};
   const char *const other_host[] = {"Host: Example.COM:8080",
                                     "Origin: https://example.com:8080", NULL};
-  const char *const no_host[] = {"Host:", "Origin: http://127.0.0.1", NULL};
+  char localhost[128], proxy_referer[128], foreign_referer[160];
+  snprintf(localhost, sizeof localhost, "Origin: http://LOCALHOST:%d", port);
+  snprintf(proxy_referer, sizeof proxy_referer,
+           "Referer: https://proxy.example/settings?tab=spotify");
+  snprintf(foreign_referer, sizeof foreign_referer,
+           "Referer: http://evil.example:%d/attack", port);
+  const char *const by_localhost[] = {localhost, NULL};
+  const char *const via_proxy[] = {"Host: proxy.example", proxy_referer, NULL};
+  const char *const referer_foreign[] = {foreign_referer, NULL};
+  /* DNS rebinding: the Origin matches the Host, but neither is ours. */
+  char rebind_host[128], rebind_origin[128];
+  snprintf(rebind_host, sizeof rebind_host, "Host: evil.example:%d", port);
+  snprintf(rebind_origin, sizeof rebind_origin,
+           "Origin: http://evil.example:%d", port);
+  const char *const rebinding[] = {rebind_host, rebind_origin, NULL};
+  /* A listed name as Origin while the Host is a loopback literal. */
+  const char *const listed_origin[] = {"Origin: http://example.com:8080",
+                                       NULL};
+  const char *const listed_wrong_port[] = {"Origin: http://example.com:8081",
+                                           NULL};
   expect_echo_status(foreign, 403);
   expect_echo_status(null_origin, 403);
   expect_echo_status(prefix, 403);
-  expect_echo_status(no_host, 403);
+  expect_echo_status(referer_foreign, 403);
+  expect_echo_status(listed_wrong_port, 403);
+  expect_echo_status(rebinding, 421);
   expect_echo_status(same_origin, 200);
+  expect_echo_status(by_localhost, 200);
   expect_echo_status(other_host, 200);
+  expect_echo_status(listed_origin, 200);
+  expect_echo_status(via_proxy, 200);
   expect_echo_status(NULL, 200);
+}
+
+/* The pure rule: loopback names with the listening port, the bound
+ * address, IP literals on a wildcard bind, listed names. */
+static void test_host_allowed_rule(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *authority;
+    int def_port;
+    const char *bind;
+    int listen;
+    const char *extra;
+    bool want;
+  } cases[] = {
+      {"127.0.0.1:8765", 0, "127.0.0.1", 8765, "", true},
+      {"LocalHost:8765", 0, "127.0.0.1", 8765, "", true},
+      {"[::1]:8765", 0, "127.0.0.1", 8765, "", true},
+      {"[::1]", 80, "::1", 80, "", true},
+      {"127.0.0.1:8766", 0, "127.0.0.1", 8765, "", false},
+      {"127.0.0.1", 0, "127.0.0.1", 8765, "", false},
+      {"127.0.0.1", 80, "127.0.0.1", 80, "", true},
+      {"localhost.:8765", 0, "127.0.0.1", 8765, "", false},
+      {"evil.example:8765", 0, "127.0.0.1", 8765, "", false},
+      {"127.0.0.1.nip.io:8765", 0, "127.0.0.1", 8765, "", false},
+      {"192.168.1.10:8765", 0, "127.0.0.1", 8765, "", false},
+      {"192.168.1.10:8765", 0, "192.168.1.10", 8765, "", true},
+      {"192.168.1.11:8765", 0, "192.168.1.10", 8765, "", false},
+      {"192.168.1.11:8765", 0, "0.0.0.0", 8765, "", true},
+      {"[fe80::1]:8765", 0, "::", 8765, "", true},
+      {"nas:8765", 0, "0.0.0.0", 8765, "", false},
+      {"nas:8765", 0, "0.0.0.0", 8765, "nas", true},
+      {"NAS:1234", 0, "0.0.0.0", 8765, " music.example , nas ", true},
+      {"music.example", 0, "0.0.0.0", 8765, "music.example:443", true},
+      {"music.example:444", 0, "0.0.0.0", 8765, "music.example:443", false},
+      {"music.example", 443, "0.0.0.0", 8765, "music.example:443", true},
+      {"music.example.evil", 0, "0.0.0.0", 8765, "music.example", false},
+      {"xmusic.example", 0, "0.0.0.0", 8765, "music.example", false},
+      {"", 0, "127.0.0.1", 8765, "", false},
+      {":8765", 0, "127.0.0.1", 8765, "", false},
+      {"127.0.0.1:", 0, "127.0.0.1", 8765, "", false},
+      {"127.0.0.1:0", 0, "127.0.0.1", 0, "", false},
+      {"127.0.0.1:99999", 0, "127.0.0.1", 8765, "", false},
+      {"127.0.0.1:8765x", 0, "127.0.0.1", 8765, "", false},
+      {"a b:8765", 0, "0.0.0.0", 8765, "a b", false},
+      {"user@127.0.0.1:8765", 0, "127.0.0.1", 8765, "", false},
+      {"[::1:8765", 0, "127.0.0.1", 8765, "", false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bool got = http_host_allowed(cases[i].authority, cases[i].def_port,
+                                 cases[i].bind, cases[i].listen,
+                                 cases[i].extra);
+    if (got != cases[i].want)
+      fail_msg("case %zu: '%s' (bind %s:%d, extra '%s') gave %d", i,
+               cases[i].authority, cases[i].bind, cases[i].listen,
+               cases[i].extra, got);
+  }
+  assert_false(http_host_allowed(NULL, 0, "127.0.0.1", 8765, NULL));
+}
+
+/* Every request for another name is refused before routing, reads
+ * included, with JSON for /api paths. */
+static void test_host_refused(void **state)
+{
+  (void)state;
+  char evil[128];
+  snprintf(evil, sizeof evil, "Host: evil.example:%d", port);
+  const char *const foreign[] = {evil, NULL};
+  int before = atomic_load(&echo_calls);
+  struct reply r;
+  struct request q = {.path = "/exact", .headers = foreign};
+  fetch(&q, &r);
+  assert_int_equal(r.rc, CURLE_OK);
+  assert_int_equal(r.status, 421);
+  assert_null(strstr(buf_cstr(&r.body), "exact"));
+  assert_header(&r, "Content-Type", "text/plain; charset=utf-8");
+  reply_free(&r);
+
+  struct request api = {.path = "/api/none", .headers = foreign};
+  fetch(&api, &r);
+  assert_int_equal(r.status, 421);
+  assert_non_null(strstr(buf_cstr(&r.body), "{\"error\":\""));
+  assert_non_null(strstr(buf_cstr(&r.body), "server.allowed_hosts"));
+  reply_free(&r);
+
+  struct request post = {.method = "POST", .path = "/echo", .body = "x",
+                         .body_len = 1, .headers = foreign};
+  fetch(&post, &r);
+  assert_int_equal(r.status, 421);
+  assert_int_equal(atomic_load(&echo_calls), before);
+  reply_free(&r);
+
+  const char *const listed[] = {"Host: proxy.example", NULL};
+  struct request ok = {.path = "/exact", .headers = listed};
+  fetch(&ok, &r);
+  assert_int_equal(r.status, 200);
+  reply_free(&r);
+}
+
+/* HTTP/1.0 may omit Host: a clear 400, and the server keeps serving. */
+static void test_missing_host(void **state)
+{
+  (void)state;
+  const char *const none[] = {"Host:", NULL};
+  struct reply r;
+  struct request q = {.path = "/exact", .headers = none, .http10 = true};
+  fetch(&q, &r);
+  assert_int_equal(r.rc, CURLE_OK);
+  assert_int_equal(r.status, 400);
+  assert_non_null(strstr(buf_cstr(&r.body), "missing Host header"));
+  reply_free(&r);
+
+  struct request api = {.path = "/api/x", .headers = none, .http10 = true};
+  fetch(&api, &r);
+  assert_int_equal(r.status, 400);
+  assert_string_equal(buf_cstr(&r.body), "{\"error\":\"missing Host header\"}");
+  reply_free(&r);
+
+  get("/exact", &r);
+  assert_int_equal(r.status, 200);
+  reply_free(&r);
 }
 
 static void test_cross_site_fetch_metadata(void **state)
@@ -1030,6 +1185,9 @@ int main(void)
       cmocka_unit_test(test_body_too_large_chunked),
       cmocka_unit_test(test_endless_chunked_body_is_cut),
       cmocka_unit_test(test_cross_site_origin),
+      cmocka_unit_test(test_host_allowed_rule),
+      cmocka_unit_test(test_host_refused),
+      cmocka_unit_test(test_missing_host),
       cmocka_unit_test(test_cross_site_fetch_metadata),
       cmocka_unit_test(test_cross_site_other_methods),
       cmocka_unit_test(test_etag),

@@ -440,6 +440,23 @@ static void test_validate_listen(void **state)
   expect_invalid(id, "", "HOST:PORT");
 }
 
+static void test_validate_allowed_hosts(void **state)
+{
+  enum setting_id id = S_SERVER_ALLOWED_HOSTS;
+  (void)state;
+  expect_valid(id, "", "");
+  expect_valid(id, "music.example.org", "music.example.org");
+  expect_valid(id, " music.example.org ,nas:8765,, [::1]:80 ",
+               "music.example.org, nas:8765, [::1]:80");
+  expect_invalid(id, "ok.example, http://bad/", "entry 2");
+  expect_invalid(id, "nas:0", "entry 1");
+  expect_invalid(id, "nas:65536", "entry 1");
+  expect_invalid(id, "a b", "entry 1");
+  expect_invalid(id, "user@nas", "entry 1");
+  expect_invalid(id, "nas/path", "entry 1");
+  expect_invalid(id, "Bj\xc3\xb6rk.example", "entry 1");
+}
+
 /* A rejected value must never appear in the message (secrets!). */
 static void test_messages_never_echo_the_value(void **state)
 {
@@ -1354,6 +1371,7 @@ int main(void)
     T(test_validate_string),
     T(test_validate_url),
     T(test_validate_listen),
+    T(test_validate_allowed_hosts),
     T(test_messages_never_echo_the_value),
     T(test_set_and_get),
     T(test_bad_ids_are_harmless),
