@@ -36,7 +36,7 @@
 #include "db/db.h"
 #include "db/db_downloads.h"
 #include "downloads/requests.h"
-#include "fake_services.h"
+#include "fake_all.h"
 
 #define PER_REQUEST 10
 #define MAX_POLLS 100

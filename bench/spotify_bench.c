@@ -26,8 +26,8 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "daemon.h"
-#include "fake_services.h"
-#include "http_client.h"
+#include "fake_all.h"
+#include "http_test_client.h"
 
 #define WAIT_MS 300000
 

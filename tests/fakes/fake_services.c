@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "fake_services.h"
+#include "fake_all.h"
 
 struct options {
   int spotify, slskd, musicbrainz, coverart;

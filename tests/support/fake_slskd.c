@@ -10,7 +10,7 @@
  * Threading: one mutex guards all state; enqueue delays happen without it.
  * Ownership: the fake owns copies of every string it is given.
  */
-#include "fake_services.h"
+#include "fake_all.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * fake_slskd.h - fake slskd HTTP API v0 (docs/INTEGRATIONS.md, slskd, quirks
  * included).  Implemented in fake_slskd.c; included by
- * fake_services.h.
+ * fake_all.h.
  *
  * Besides health, application, version and server state it serves
  * searches, search responses, enqueue, the transfer list and cancel with

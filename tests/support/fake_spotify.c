@@ -12,7 +12,7 @@
  * fs->mu, which is never held while a reply is sent.
  * Ownership: the caller owns the struct returned by fake_spotify_start().
  */
-#include "fake_services.h"
+#include "fake_all.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -26,7 +26,7 @@
 #include "core/err.h"
 #include "core/xalloc.h"
 #include "fake_common.h"
-#include "http_client.h"
+#include "http_test_client.h"
 
 #define USER_ID "testuser"
 #define MAX_FAULTS 8

@@ -1,7 +1,7 @@
 /*
  * fake_spotify.h - fake Spotify Accounts service (GET /authorize, POST
  * /api/token with flat OAuth errors) and Web API under /v1 (nested errors).
- * Implemented in fake_spotify.c; included by fake_services.h.
+ * Implemented in fake_spotify.c; included by fake_all.h.
  *
  * It keeps the quirks listed in docs/INTEGRATIONS.md (Spotify sections):
  *   - the token endpoint takes a form body only; client auth by Basic, by

@@ -25,8 +25,8 @@
 #include <stdio.h>
 
 #include "daemon.h"
-#include "fake_services.h"
-#include "http_client.h"
+#include "fake_all.h"
+#include "http_test_client.h"
 
 #define IT_POLL_MS 10
 #define IT_URL_MAX 512

@@ -1,7 +1,7 @@
 /*
  * test_fakes.c - tests of the test infrastructure itself: fake_http
  * (routes, scripts, delay, drop, request log, waits), http_client (headers,
- * keep-alive reporting) and the wire formats of fake_services that the
+ * keep-alive reporting) and the wire formats of fake_all that the
  * integration tests rely on.
  */
 #include <stdarg.h>
@@ -18,8 +18,8 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "fake_http.h"
-#include "fake_services.h"
-#include "http_client.h"
+#include "fake_all.h"
+#include "http_test_client.h"
 
 static char url_buf[512];
 
@@ -247,7 +247,7 @@ static void test_session_reuses_connection(void **state)
   hc_resp_free(&r);
 }
 
-/* ---- fake_services wire formats ---- */
+/* ---- fake_all wire formats ---- */
 
 static json_t *parse(const struct hc_resp *r)
 {

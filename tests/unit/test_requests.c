@@ -28,7 +28,7 @@
 #include "db/db.h"
 #include "db/db_downloads.h"
 #include "downloads/requests.h"
-#include "fake_services.h"
+#include "fake_all.h"
 
 #define KEY "requests-test-key-0123456789"
 #define SONG "@@alice\\Music\\Band\\Album (2001)\\01 - Song.flac"

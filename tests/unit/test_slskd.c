@@ -21,7 +21,7 @@
 #include "clients/slskd.h"
 #include "core/err.h"
 #include "core/xalloc.h"
-#include "fake_services.h"
+#include "fake_all.h"
 
 #define KEY "test-slskd-key-0123456789"
 

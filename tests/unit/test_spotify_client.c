@@ -40,7 +40,7 @@
 #include "db/db.h"
 #include "db/db_spotify.h"
 #include "fake_spotify.h"
-#include "http_client.h"
+#include "http_test_client.h"
 
 #define T0 1800000000000LL /* 2027-01-15 */
 #define MIN 60000LL

@@ -1,5 +1,5 @@
 /*
- * fake_services.h - local fakes of the four external services, speaking the
+ * fake_all.h - local fakes of the four external services, speaking the
  * wire formats described in docs/INTEGRATIONS.md.
  *
  *   fake_spotify      Accounts service (GET /authorize, POST /api/token with
@@ -20,14 +20,14 @@
  *
  * Each fake owns one struct fake_http (two for coverart) that tests may
  * script or inspect directly (fake_*_http).  Later issues add endpoints by
- * registering more routes in fake_services.c.
+ * registering more routes in fake_all.c.
  *
  * Threading: handlers run on the fake's connection threads; the setters
  * below are safe from any thread.  Ownership: *_start returns an object
  * released by the matching *_stop (NULL is fine).
  */
-#ifndef SS_TEST_FAKE_SERVICES_H
-#define SS_TEST_FAKE_SERVICES_H
+#ifndef SS_TEST_FAKE_ALL_H
+#define SS_TEST_FAKE_ALL_H
 
 #include <stdbool.h>
 

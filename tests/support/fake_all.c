@@ -1,5 +1,5 @@
 /*
- * fake_services.c - fakes of Spotify, slskd, MusicBrainz and the Cover Art
+ * fake_all.c - fakes of Spotify, slskd, MusicBrainz and the Cover Art
  * Archive on top of fake_http, following docs/INTEGRATIONS.md (every
  * section, quirks included).
  *
@@ -13,7 +13,7 @@
  * Ownership: each *_start allocates the fake and its fake_http servers;
  * *_stop stops the servers first (no handler runs afterwards) and frees.
  */
-#include "fake_services.h"
+#include "fake_all.h"
 
 #include <jansson.h>
 #include <pthread.h>

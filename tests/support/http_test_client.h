@@ -1,5 +1,5 @@
 /*
- * http_client.h - a small libcurl client for the integration tests.
+ * http_test_client.h - a small libcurl client for the integration tests.
  *
  * hc_request() performs one request on a fresh handle (a new connection
  * every time); struct hc_session keeps one handle, so consecutive requests

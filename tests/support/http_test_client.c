@@ -1,5 +1,5 @@
 /*
- * http_client.c - libcurl helpers for the integration tests.
+ * http_test_client.c - libcurl helpers for the integration tests.
  *
  * Each request installs write and header callbacks that append into the
  * caller's struct hc_resp (capped bufs).  The header buffer is emptied at
@@ -10,7 +10,7 @@
  * owned by its creator and used by one thread at a time.
  * Ownership: hc_resp bufs belong to the caller (hc_resp_free).
  */
-#include "http_client.h"
+#include "http_test_client.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
