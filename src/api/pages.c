@@ -75,7 +75,9 @@ static void render_nav_link(struct buf *out, const char *href,
 
 static void render_sidebar(struct buf *out, enum pages_section active)
 {
-  buf_puts(out, "<aside class=\"sidebar\">\n"
+  /* The aside spans the page for its background; its inner column sticks
+   * to the window so the worker indicator stays in view. */
+  buf_puts(out, "<aside class=\"sidebar\"><div class=\"sidebar-inner\">\n"
                 "<a class=\"brand\" href=\"/\"><i class=\"bi bi-disc\" "
                 "aria-hidden=\"true\"></i><span>SoulSpot</span></a>\n"
                 "<nav class=\"nav\" aria-label=\"Main\">\n");
@@ -91,7 +93,7 @@ static void render_sidebar(struct buf *out, enum pages_section active)
                 "<div class=\"worker-status\" "
                 "hx-get=\"/api/workers/status/html\" "
                 "hx-trigger=\"load, every 10s\" hx-swap=\"innerHTML\">"
-                "</div>\n</div>\n</aside>\n");
+                "</div>\n</div>\n</div></aside>\n");
 }
 
 static void layout_open(struct buf *out, const char *title, enum pages_section active)
@@ -464,7 +466,7 @@ static const char *type_class(enum setting_type t)
   case ST_STRING:
   case ST_LISTEN: break;
   }
-  return "text";
+  return "string"; /* not "text": .field-text is the label column */
 }
 
 /* The attributes every input shares: id, name and the htmx save wiring

@@ -106,7 +106,8 @@ function cleanEnv() {
 
 /*
  * Starts soulspotd in dir and waits for its port file.
- *   opts.config  INI text appended to BASE_CONFIG (later keys win)
+ *   opts.config  INI text appended to BASE_CONFIG
+ *   opts.base    INI text used instead of BASE_CONFIG (e.g. fakes.ini)
  *   opts.args    extra command-line arguments
  *   opts.env     extra environment variables
  * Returns { child, log, dir, port, base }.
@@ -115,7 +116,7 @@ async function startDaemon(dir, opts = {}) {
   const cfg = path.join(dir, 'soulspotd.ini');
   const log = path.join(dir, 'soulspotd.log');
   const portFile = path.join(dir, 'soulspotd.port');
-  fs.writeFileSync(cfg, BASE_CONFIG + (opts.config || ''));
+  fs.writeFileSync(cfg, (opts.base || BASE_CONFIG) + (opts.config || ''));
   const out = fs.openSync(log, 'w');
   const child = spawn(path.join(BUILD, 'soulspotd'),
     ['--listen', '127.0.0.1:0', '--data-dir', dir, '--config', cfg, ...(opts.args || [])],
@@ -137,16 +138,45 @@ async function startDaemon(dir, opts = {}) {
   return { child, log, dir, port, base: `http://127.0.0.1:${port}` };
 }
 
-/* SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; a no-op if already gone. */
-async function stopDaemon(daemon) {
-  if (!daemon || daemon.child.exitCode !== null || daemon.child.signalCode) return;
-  const exited = new Promise((resolve) => daemon.child.once('exit', resolve));
-  daemon.child.kill('SIGTERM');
+/* SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; a no-op if already gone.
+ * Stops anything with a .child: the daemon or the fakes. */
+async function stopProcess(proc) {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode) return;
+  const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+  proc.child.kill('SIGTERM');
   const timer = new Promise((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS));
   if (await Promise.race([exited, timer]) === 'timeout') {
-    daemon.child.kill('SIGKILL');
+    proc.child.kill('SIGKILL');
     await exited;
   }
+}
+
+/* ------------------------------------------------------------ fakes */
+
+/*
+ * Starts build/tests/fakes/fake_services (fake Spotify, slskd, MusicBrainz
+ * and Cover Art Archive on ephemeral 127.0.0.1 ports) and waits for the
+ * INI snippet it prints.  Returns { child, ini, slskdKey }.
+ */
+async function startFakes() {
+  const slskdKey = 'fake-slskd-api-key-0123456789';
+  const child = spawn(path.join(BUILD, 'tests', 'fakes', 'fake_services'),
+    ['--slskd-key', slskdKey], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+  let out = '';
+  let spawnError = null;
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  child.on('error', (e) => { spawnError = e; });
+  const ini = await waitFor('the INI snippet of fake_services', () => {
+    if (spawnError) throw new Error(`cannot start fake_services: ${spawnError.message}`);
+    if (child.exitCode !== null) throw new Error(`fake_services exited: ${out.trim()}`);
+    const at = out.indexOf('; soulspotd.ini\n');
+    return at >= 0 && /\[slskd\][^]*api_key = .*\n/.test(out) ? out.slice(at) : null;
+  }, START_TIMEOUT_MS).catch((e) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
+  return { child, ini, slskdKey };
 }
 
 /* ------------------------------------------------------------ browser */
@@ -186,6 +216,27 @@ function watchProblems(page, problems, allowed = []) {
   });
 }
 
+/* GET url through the page's request context; asserts 2xx, returns JSON. */
+async function apiJson(page, url) {
+  const resp = await page.request.get(url);
+  assert(resp.ok(), `GET ${url} gave ${resp.status()}`);
+  return resp.json();
+}
+
+/* DOM id of a setting's row: "download.temp_path" -> "field-download-temp_path". */
+function fieldId(key) {
+  return `field-${key.replace(/\./g, '-')}`;
+}
+
+/* Asserts that the page is no wider than the window (no sideways scroll). */
+async function assertNoSideScroll(page, what) {
+  const g = await page.evaluate(() => ({
+    doc: document.documentElement.scrollWidth,
+    view: document.documentElement.clientWidth,
+  }));
+  assert(g.doc <= g.view, `${what}: the page is ${g.doc} px wide in a ${g.view} px window`);
+}
+
 /* Directory for screenshots and other artefacts: BUILD/e2e. */
 function artefactDir() {
   const dir = path.join(BUILD, 'e2e');
@@ -196,9 +247,11 @@ function artefactDir() {
 /* ------------------------------------------------------------ harness */
 
 /*
- * Runs one browser test file.  body({ page, base, check, daemon, browser,
- * dir, allowProblem }) performs its checks with check(name, async fn);
- * opts is passed to startDaemon.  Sets process.exitCode.
+ * Runs one browser test file.  body({ page, base, check, daemon, fakes,
+ * browser, dir, allowProblem }) performs its checks with check(name,
+ * async fn).  opts is passed to startDaemon; with opts.fakes the daemon is
+ * pointed at fake_services instead of closed ports (fakes is then
+ * { child, ini, slskdKey }, else null).  Sets process.exitCode.
  */
 async function run(body, opts = {}) {
   let passed = 0;
@@ -216,9 +269,11 @@ async function run(body, opts = {}) {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soulspot-e2e-'));
   let daemon = null;
+  let fakes = null;
   let browser = null;
   try {
-    daemon = await startDaemon(dir, opts);
+    if (opts.fakes) fakes = await startFakes();
+    daemon = await startDaemon(dir, fakes ? { ...opts, base: fakes.ini } : opts);
     browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(10000);
@@ -226,7 +281,7 @@ async function run(body, opts = {}) {
     const allowed = [];
     watchProblems(page, problems, allowed);
     await body({
-      page, base: daemon.base, check, daemon, browser, dir,
+      page, base: daemon.base, check, daemon, fakes, browser, dir,
       allowProblem: (re) => allowed.push(re),
     });
     await check('no console errors or failed requests on any page', async () => {
@@ -236,7 +291,8 @@ async function run(body, opts = {}) {
     await check('setup', async () => { throw e; });
   } finally {
     if (browser) await browser.close().catch(() => {});
-    await stopDaemon(daemon).catch(() => {});
+    await stopProcess(daemon).catch(() => {});
+    await stopProcess(fakes).catch(() => {});
     if (failed && daemon) console.log(`# daemon log: ${tail(daemon.log, 5)}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -256,6 +312,7 @@ function main(body, opts) {
 module.exports = {
   ROOT, BUILD, POLL_TIMEOUT_MS, BASE_CONFIG,
   assert, delay, waitFor, tail, cleanEnv,
-  startDaemon, stopDaemon, launchBrowser, watchProblems, artefactDir,
+  startDaemon, stopProcess, stopDaemon: stopProcess, startFakes, launchBrowser,
+  watchProblems, apiJson, fieldId, assertNoSideScroll, artefactDir,
   run: main,
 };

@@ -53,7 +53,7 @@ async function waitTipVisible(tip) {
 
 /* Clicks a settings switch and waits for the saved fragment to come back. */
 async function toggleSwitch(page, key, wantChecked) {
-  const fieldId = `field-${key.replace(/\./g, '-')}`;
+  const fieldId = e2e.fieldId(key);
   const input = page.locator(`#${fieldId} input[role="switch"]`);
   assert(await input.isChecked() !== wantChecked, `${key} already ${wantChecked}`);
   await input.click();
