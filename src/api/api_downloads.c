@@ -133,11 +133,6 @@ static void json_request_open(struct buf *b, const struct dl_request_view *v)
              r->finished_ms);
 }
 
-static void json_request(struct buf *b, const struct dl_request_view *v)
-{
-  json_request_open(b, v);
-  buf_putc(b, '}');
-}
 
 static void json_file(struct buf *b, const struct dl_file *f)
 {
@@ -153,6 +148,95 @@ static void json_file(struct buf *b, const struct dl_file *f)
              ",\"size\":%" PRId64 ",\"bytes\":%" PRId64
              ",\"percent\":%.1f,\"retries\":%d}",
              f->size, f->bytes, f->percent, f->retries);
+}
+
+/* ---- sources tried ---- */
+
+#define SOURCES_MAX 12
+
+/* "24 kB/s", "1.3 MB/s" */
+static void speed_text(int64_t bytes_per_s, char *out, size_t n)
+{
+  if (bytes_per_s >= 1000000)
+    snprintf(out, n, "%.1f MB/s", (double)bytes_per_s / 1e6);
+  else
+    snprintf(out, n, "%lld kB/s", (long long)(bytes_per_s / 1000));
+}
+
+static size_t load_sources(struct db *db, int64_t id, struct dl_source *s)
+{
+  size_t n = 0;
+  if (db_dl_sources_of(db, id, s, SOURCES_MAX, &n) != SS_OK)
+    return 0;
+  return n;
+}
+
+/* ,"sources":[...]: every source the request asked files of, in the
+ * order tried, with what became of them. */
+static void json_sources(struct buf *b, struct db *db, int64_t id)
+{
+  struct dl_source *s = xmalloc(SOURCES_MAX * sizeof *s);
+  size_t n = load_sources(db, id, s);
+  buf_puts(b, ",\"sources\":[");
+  for (size_t i = 0; i < n; i++) {
+    buf_puts(b, i ? ",{" : "{");
+    kv_str(b, "username", s[i].username, false);
+    kv_str(b, "directory", s[i].directory, true);
+    kv_str(b, "quality", s[i].quality, true);
+    kv_str(b, "state", db_dl_source_state(&s[i]), true);
+    buf_puts(b, ",\"error\":");
+    if (s[i].error[0])
+      json_str(b, s[i].error);
+    else
+      buf_puts(b, "null");
+    buf_printf(b,
+               ",\"rank\":%d,\"free_slot\":%s,\"queue_length\":%" PRId64
+               ",\"upload_speed\":%" PRId64 ",\"files\":%d,\"imported\":%d,"
+               "\"failed\":%d,\"first_tried_ms\":%" PRId64 "}",
+               s[i].rank, s[i].free_slot ? "true" : "false",
+               s[i].queue_length, s[i].upload_speed, s[i].files,
+               s[i].imported, s[i].failed, s[i].first_ms);
+  }
+  buf_putc(b, ']');
+  free(s);
+}
+
+static void json_request(struct buf *b, struct db *db,
+                         const struct dl_request_view *v)
+{
+  json_request_open(b, v);
+  json_sources(b, db, v->r.id);
+  buf_putc(b, '}');
+}
+
+/* The sources tried, when there was more than one or one failed. */
+static void html_sources(struct buf *b, struct db *db, int64_t id)
+{
+  struct dl_source *s = xmalloc(SOURCES_MAX * sizeof *s);
+  size_t n = load_sources(db, id, s);
+  bool show = n > 1 || (n == 1 && s[0].failed);
+  if (show)
+    buf_puts(b, "<ol class=\"dl-sources muted small\" "
+                "aria-label=\"Sources tried\">");
+  for (size_t i = 0; show && i < n; i++) {
+    char speed[32];
+    speed_text(s[i].upload_speed, speed, sizeof speed);
+    buf_puts(b, "<li>");
+    html_escape(b, s[i].username);
+    buf_puts(b, " \xc2\xb7 ");
+    html_escape(b, s[i].quality);
+    buf_printf(b, " \xc2\xb7 %s%s \xc2\xb7 ", speed,
+               s[i].free_slot ? ", free slot" : "");
+    html_escape(b, db_dl_source_state(&s[i]));
+    if (s[i].error[0]) {
+      buf_puts(b, ": ");
+      html_escape(b, s[i].error);
+    }
+    buf_puts(b, "</li>");
+  }
+  if (show)
+    buf_puts(b, "</ol>");
+  free(s);
 }
 
 /* ---- JSON handlers ---- */
@@ -196,7 +280,7 @@ static void reply_request(struct http_resp *resp, struct db *db, int64_t id,
     return;
   }
   resp->status = status;
-  json_request(&resp->body, &v);
+  json_request(&resp->body, db, &v);
 }
 
 static void api_create(struct http_req *req, struct http_resp *resp,
@@ -256,7 +340,7 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   for (size_t i = 0; i < n; i++) {
     if (i)
       buf_putc(b, ',');
-    json_request(b, &v[i]);
+    json_request(b, db, &v[i]);
   }
   buf_puts(b, "]}");
   free(v);
@@ -288,6 +372,7 @@ static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
   }
   struct dl_files fl;
   json_request_open(&resp->body, &v);
+  json_sources(&resp->body, db, id);
   buf_puts(&resp->body, ",\"files\":[");
   if (db_dl_files_of(db, id, &fl, FILES_MAX) == SS_OK) {
     for (size_t i = 0; i < fl.n; i++) {
@@ -352,8 +437,8 @@ static const char *state_class(const char *state)
   return "state state-active";
 }
 
-static void html_row(struct buf *b, const struct dl_request_view *v,
-                     int64_t now)
+static void html_row(struct buf *b, struct db *db,
+                     const struct dl_request_view *v, int64_t now)
 {
   const struct dl_request *r = &v->r;
   char rel[RELTIME_MAX];
@@ -376,6 +461,7 @@ static void html_row(struct buf *b, const struct dl_request_view *v,
   html_escape(b, v->username[0] ? v->username : "\xe2\x80\x93");
   buf_puts(b, "</td><td class=\"msg\">");
   html_escape(b, r->error);
+  html_sources(b, db, r->id);
   buf_puts(b, "</td><td>");
   html_escape(b, reltime_de(now, r->created_ms, rel, sizeof rel));
   buf_puts(b, "</td><td class=\"actions\">");
@@ -415,7 +501,7 @@ static void render_list(struct buf *b, struct db *db, const char *notice,
                 "Actions</span></th></tr></thead><tbody>\n");
   int64_t now = clock_wall_ms();
   for (size_t i = 0; i < n; i++)
-    html_row(b, &v[i], now);
+    html_row(b, db, &v[i], now);
   if (n)
     buf_printf(b, "</tbody></table></div>\n<p class=\"muted small\">"
                   "%zu of %" PRId64 " shown</p>\n",

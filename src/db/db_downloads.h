@@ -169,14 +169,17 @@ int db_dl_file_fail(struct db *db, int64_t id, const char *error,
                     int64_t now_ms);
 
 /*
- * A replacement for failed file id: the best unused candidate file of the
- * same request with the same track key from a peer that has not failed
- * this track yet.  In one transaction: marks it used, inserts a want row
- * (retries + 1, not before not_before_ms) and marks id superseded.
- * SS_ENOTFOUND when there is none (nothing changes).
+ * A replacement for failed file id: the best unused candidate file (by
+ * candidate rank) of the same request with the same track key from a
+ * peer that has not failed this track yet, from a source (candidate) the
+ * request already asked files of or, while it has asked fewer than
+ * max_sources, from a new one.  In one transaction: marks it used,
+ * inserts a want row (retries, not before not_before_ms) and marks id
+ * superseded.  SS_ENOTFOUND when there is none (nothing changes).
  */
 int db_dl_file_replace(struct db *db, int64_t id, int retries,
-                       int64_t not_before_ms, int64_t now_ms);
+                       int max_sources, int64_t not_before_ms,
+                       int64_t now_ms);
 
 /* ---- import journal ---- */
 
@@ -197,10 +200,31 @@ struct dl_file_counts {
   int imported;
   int failed;    /* failed and not replaced */
   int total;     /* not superseded, not cancelled */
+  int sources;   /* candidates the request asked files of */
   char last_error[DL_ERROR_MAX];
 };
 int db_dl_request_counts(struct db *db, int64_t request_id,
                          struct dl_file_counts *out);
+/* ---- sources tried ---- */
+
+/* A candidate the request asked files of, with what became of them. */
+struct dl_source {
+  int rank; /* 0 = the search's best */
+  char username[128];
+  char directory[DL_TEXT_MAX * 2];
+  char quality[32];
+  bool free_slot;
+  int64_t queue_length, upload_speed;
+  int files, imported, failed, active; /* files asked of it */
+  int64_t first_ms;                    /* when first asked */
+  char error[DL_ERROR_MAX];            /* its newest failure, or "" */
+};
+/* The sources of a request in the order they were tried (at most max). */
+int db_dl_sources_of(struct db *db, int64_t request_id,
+                     struct dl_source *out, size_t max, size_t *n);
+/* "downloading", "completed", "failed", "partly failed" or "cancelled". */
+const char *db_dl_source_state(const struct dl_source *s);
+
 /* Requests in state downloading whose files are all terminal. */
 int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
                            size_t *n);

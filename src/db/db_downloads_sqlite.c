@@ -59,6 +59,8 @@ enum {
   SD_TABLE_EXISTS,
   SD_SPOTIFY_ALBUM,
   SD_SPOTIFY_TRACK,
+  SD_SOURCES,
+  SD_SOURCES_COUNT,
   SD__END
 };
 
@@ -716,10 +718,18 @@ struct replacement {
   int64_t size;
 };
 
+/* Candidates (sources) the request has asked files of. */
+#define SOURCES_TRIED                                                          \
+  " FROM download_files tf JOIN download_candidate_files tcf"                  \
+  " ON tcf.id = tf.candidate_file_id WHERE tf.request_id = ?1"
+
 static int find_replacement(struct db *db, int64_t req, const char *key,
-                            struct replacement *r)
+                            int max_sources, struct replacement *r)
 {
   sqlite3_stmt *st;
+  /* The best unused file of the track from a peer that has not failed
+   * it, from a source already tried or, while fewer than max_sources
+   * were, from a new one. */
   int rc = stmt(db, SD_REPLACEMENT,
                 "SELECT cf.id, c.username, cf.filename, cf.size"
                 " FROM download_candidate_files cf JOIN download_candidates c"
@@ -728,12 +738,16 @@ static int find_replacement(struct db *db, int64_t req, const char *key,
                 " (SELECT 1 FROM download_files f WHERE f.request_id = ?1"
                 "  AND f.track_key = ?2 AND f.username = c.username"
                 "  AND f.state IN ('failed', 'cancelled'))"
+                " AND (c.id IN (SELECT tcf.candidate_id" SOURCES_TRIED ")"
+                "  OR (SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED
+                "  ) < ?3)"
                 " ORDER BY c.rank, cf.id LIMIT 1",
                 &st);
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, req);
   db__bind_text(st, 2, key);
+  sqlite3_bind_int(st, 3, max_sources);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
     r->cf_id = sqlite3_column_int64(st, 0);
@@ -781,7 +795,8 @@ static int insert_replacement(struct db *db, int64_t req, const char *key,
 }
 
 static int replace_locked(struct db *db, int64_t id, int retries,
-                          int64_t not_before_ms, int64_t now_ms)
+                          int max_sources, int64_t not_before_ms,
+                          int64_t now_ms)
 {
   sqlite3_stmt *st;
   int64_t req = 0;
@@ -801,7 +816,7 @@ static int replace_locked(struct db *db, int64_t id, int retries,
   if (!req)
     return SS_ENOTFOUND;
   struct replacement r = {0};
-  rc = find_replacement(db, req, key, &r);
+  rc = find_replacement(db, req, key, max_sources, &r);
   if (!rc)
     rc = insert_replacement(db, req, key, &r, retries, not_before_ms,
                             now_ms);
@@ -820,13 +835,14 @@ static int replace_locked(struct db *db, int64_t id, int retries,
 }
 
 int db_dl_file_replace(struct db *db, int64_t id, int retries,
-                       int64_t not_before_ms, int64_t now_ms)
+                       int max_sources, int64_t not_before_ms,
+                       int64_t now_ms)
 {
   int rc = db ? db__tx_begin(db) : SS_EINVAL;
   if (rc)
     return rc;
-  return db__tx_end(db,
-                    replace_locked(db, id, retries, not_before_ms, now_ms));
+  return db__tx_end(db, replace_locked(db, id, retries, max_sources,
+                                       not_before_ms, now_ms));
 }
 
 /* ---- import journal ---- */
@@ -915,7 +931,76 @@ int db_dl_request_counts(struct db *db, int64_t request_id,
   if (sqlite3_step(st) == SQLITE_ROW)
     db__col_text(st, 0, out->last_error, sizeof out->last_error);
   sqlite3_reset(st);
+  if ((rc = stmt(db, SD_SOURCES_COUNT,
+                 "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED,
+                 &st)))
+    return rc;
+  sqlite3_bind_int64(st, 1, request_id);
+  if (sqlite3_step(st) == SQLITE_ROW)
+    out->sources = sqlite3_column_int(st, 0);
+  sqlite3_reset(st);
   return SS_OK;
+}
+
+/* ---- sources tried ---- */
+
+int db_dl_sources_of(struct db *db, int64_t request_id,
+                     struct dl_source *out, size_t max, size_t *n)
+{
+  sqlite3_stmt *st;
+  *n = 0;
+  int rc = stmt(db, SD_SOURCES,
+                "SELECT c.rank, c.username, c.directory, c.quality,"
+                " c.free_slot, c.queue_length, c.upload_speed, COUNT(*),"
+                " COALESCE(SUM(f.state = 'imported'), 0),"
+                " COALESCE(SUM(f.state = 'failed'), 0),"
+                " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"
+                " MIN(f.created_ms),"
+                " COALESCE((SELECT e.error FROM download_files e"
+                "  JOIN download_candidate_files ecf"
+                "  ON ecf.id = e.candidate_file_id"
+                "  WHERE ecf.candidate_id = c.id AND e.request_id = ?1"
+                "  AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1), '')"
+                " FROM download_files f JOIN download_candidate_files cf"
+                " ON cf.id = f.candidate_file_id JOIN download_candidates c"
+                " ON c.id = cf.candidate_id WHERE f.request_id = ?1"
+                " GROUP BY c.id ORDER BY MIN(f.id) LIMIT ?2",
+                &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, request_id);
+  sqlite3_bind_int64(st, 2, (int64_t)max);
+  int src = SQLITE_DONE;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    struct dl_source *s = &out[(*n)++];
+    memset(s, 0, sizeof *s);
+    s->rank = sqlite3_column_int(st, 0);
+    db__col_text(st, 1, s->username, sizeof s->username);
+    db__col_text(st, 2, s->directory, sizeof s->directory);
+    db__col_text(st, 3, s->quality, sizeof s->quality);
+    s->free_slot = sqlite3_column_int(st, 4) != 0;
+    s->queue_length = sqlite3_column_int64(st, 5);
+    s->upload_speed = sqlite3_column_int64(st, 6);
+    s->files = sqlite3_column_int(st, 7);
+    s->imported = sqlite3_column_int(st, 8);
+    s->failed = sqlite3_column_int(st, 9);
+    s->active = sqlite3_column_int(st, 10);
+    s->first_ms = sqlite3_column_int64(st, 11);
+    db__col_text(st, 12, s->error, sizeof s->error);
+  }
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "sources");
+  sqlite3_reset(st);
+  return rc;
+}
+
+const char *db_dl_source_state(const struct dl_source *s)
+{
+  if (s->active)
+    return "downloading";
+  if (!s->failed)
+    return s->imported ? "completed" : "cancelled";
+  return s->imported ? "partly failed" : "failed";
 }
 
 int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/textnorm.h"
 #include "core/xalloc.h"
 
 static const char *const audio_exts[] = {
@@ -28,73 +29,93 @@ bool candidates_is_audio(const char *ext)
   return false;
 }
 
-static bool word_byte(unsigned char c)
-{
-  return isalnum(c) || c >= 0x80;
-}
+/* ---- matching ---- */
 
-size_t candidates_words(const char *text, char words[][64], size_t max)
+/* Copies src into out (n > 0 bytes), never cutting a UTF-8 character. */
+static void copy_whole_chars(const char *src, char *out, size_t n)
 {
-  size_t n = 0;
-  const unsigned char *p = (const unsigned char *)(text ? text : "");
-  while (*p && n < max) {
-    while (*p && !word_byte(*p))
-      p++;
-    size_t len = 0;
-    while (word_byte(*p)) {
-      if (len < 63)
-        words[n][len++] = (char)tolower(*p);
-      p++;
-    }
-    if (len) {
-      words[n][len] = '\0';
-      n++;
-    }
+  size_t len = strlen(src);
+  if (len >= n) {
+    len = n - 1;
+    while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+      len--; /* src[len] continues a character: leave all of it out */
   }
-  return n;
+  memcpy(out, src, len);
+  out[len] = '\0';
 }
 
-/* ASCII case-insensitive substring search. */
-static bool contains_ci(const char *hay, const char *needle)
+/* Folded text without the spaces between its words (so "AC/DC", "AC-DC"
+ * and "ACDC" all give "acdc"); returns the length. */
+static size_t fold_compact(const char *text, char *out, size_t n)
 {
-  size_t n = strlen(needle);
-  for (const char *h = hay; *h; h++) {
-    size_t i = 0;
-    while (i < n && h[i] && tolower((unsigned char)h[i]) == needle[i])
-      i++;
-    if (i == n)
-      return true;
+  size_t len = textnorm_fold(text, out, n), o = 0;
+  for (size_t i = 0; i < len; i++)
+    if (out[i] != ' ')
+      out[o++] = out[i];
+  if (n)
+    out[o] = '\0';
+  return o;
+}
+
+void candidates_words(const char *text, struct cand_words *out)
+{
+  char folded[CAND_MAX_TOKENS * CAND_WORD_MAX];
+  size_t others = 0;
+  out->n = 0;
+  textnorm_fold(text, folded, sizeof folded);
+  for (const char *p = folded; *p && out->n < CAND_MAX_TOKENS;) {
+    size_t len = strcspn(p, " ");
+    if (len < CAND_WORD_MAX) {
+      memcpy(out->w[out->n], p, len);
+      out->w[out->n][len] = '\0';
+      others += strcmp(out->w[out->n], "and") != 0;
+      out->n++;
+    }
+    p += len + (p[len] == ' ');
   }
-  return n == 0;
+  /* "and" may be "&" or missing in a peer's name: not required when
+   * other words are */
+  size_t o = 0;
+  for (size_t i = 0; i < out->n; i++)
+    if (!others || strcmp(out->w[i], "and"))
+      memmove(out->w[o++], out->w[i], CAND_WORD_MAX);
+  out->n = o;
 }
 
-bool candidates_path_matches(const char *path, char words[][64], size_t n)
+bool candidates_path_matches(const char *path, const struct cand_words *w)
 {
-  for (size_t i = 0; i < n; i++)
-    if (!contains_ci(path, words[i]))
+  if (!w->n)
+    return true;
+  char hay[SLSKD_STR_MAX * 2];
+  fold_compact(path, hay, sizeof hay);
+  for (size_t i = 0; i < w->n; i++)
+    if (!strstr(hay, w->w[i]))
       return false;
   return true;
 }
 
-void candidates_track_key(const char *remote, char *out, size_t n)
+void candidates_track_key(const char *remote, const char *artist, char *out,
+                          size_t n)
 {
   char dir[8], base[SLSKD_STR_MAX];
+  if (!n)
+    return;
   slskd_split_remote(remote, dir, sizeof dir, base, sizeof base);
   char *dot = strrchr(base, '.');
   if (dot && dot != base)
     *dot = '\0';
-  const unsigned char *p = (const unsigned char *)base;
+  const char *p = base;
   /* Leading track/disc numbers and separators: "01 - ", "1-02. ". */
-  while (*p && (isdigit(*p) || *p == ' ' || *p == '-' || *p == '.' ||
-                *p == '_' || *p == ')' || *p == '('))
+  while (*p && (isdigit((unsigned char)*p) || strchr(" -._()", *p)))
     p++;
   if (!*p)
-    p = (const unsigned char *)base; /* a name of digits only */
-  size_t o = 0;
-  for (; *p && o + 1 < n; p++)
-    if (word_byte(*p))
-      out[o++] = (char)tolower(*p);
-  out[n ? (o < n ? o : n - 1) : 0] = '\0';
+    p = base; /* a name of digits only */
+  char key[SLSKD_STR_MAX], who[CAND_KEY_MAX];
+  size_t len = fold_compact(p, key, sizeof key);
+  size_t wl = fold_compact(artist, who, sizeof who);
+  /* "01 Björk - Jóga" and "01 - Jóga" are the same track of her album */
+  const char *k = wl && len > wl && !strncmp(key, who, wl) ? key + wl : key;
+  copy_whole_chars(k, out, n);
 }
 
 /* The remote folder of a file: everything before the last separator. */
@@ -108,7 +129,8 @@ static char *dir_of(const char *remote)
 }
 
 static void add_file(struct candidate *c, const struct slskd_file *f,
-                     const struct quality_input *q, int rank, bool album)
+                     const struct quality_input *q, int rank,
+                     const char *album_artist)
 {
   if (c->n_files >= CAND_MAX_FILES)
     return;
@@ -119,8 +141,8 @@ static void add_file(struct candidate *c, const struct slskd_file *f,
   cf->q = *q;
   cf->rank = rank;
   cf->key[0] = '\0';
-  if (album)
-    candidates_track_key(f->filename, cf->key, sizeof cf->key);
+  if (album_artist)
+    candidates_track_key(f->filename, album_artist, cf->key, sizeof cf->key);
 }
 
 static void free_candidate(struct candidate *c)
@@ -172,16 +194,17 @@ static void keep_best(struct candidate *c, const struct slskd_file *f,
     free(cur->filename);
     c->n_files = 0;
   }
-  add_file(c, f, q, rank, false);
+  add_file(c, f, q, rank, NULL);
   free(c->directory);
   c->directory = dir_of(f->filename);
 }
 
 struct words {
-  char query[CAND_MAX_TOKENS][64];
-  size_t nq;
-  char title[CAND_MAX_TOKENS][64];
-  size_t nt;
+  struct cand_words query, title;
+  /* album: the last folder seen and whether it matched (a peer lists
+   * its files folder by folder) */
+  char *dir;
+  bool dir_match;
 };
 
 /* The file name part of a remote path. */
@@ -192,6 +215,20 @@ static const char *base_of(const char *remote)
     if (*p == '\\' || *p == '/')
       b = p + 1;
   return b;
+}
+
+static bool file_matches(const struct slskd_file *f, const char *dir,
+                         bool album, struct words *w)
+{
+  if (!album)
+    return candidates_path_matches(f->filename, &w->query) &&
+           candidates_path_matches(base_of(f->filename), &w->title);
+  if (!w->dir || strcmp(w->dir, dir)) {
+    free(w->dir);
+    w->dir = xstrdup(dir);
+    w->dir_match = candidates_path_matches(dir, &w->query);
+  }
+  return w->dir_match;
 }
 
 static void take_response(struct candidate_list *l,
@@ -208,10 +245,7 @@ static void take_response(struct candidate_list *l,
     if (!candidates_is_audio(f->ext))
       continue;
     char *dir = dir_of(f->filename);
-    bool match =
-      candidates_path_matches(album ? dir : f->filename, w->query, w->nq) &&
-      (album || candidates_path_matches(base_of(f->filename), w->title,
-                                        w->nt));
+    bool match = file_matches(f, dir, album, w);
     struct quality_input qi;
     quality_from_search(f->ext, f->bitrate, f->vbr, f->bit_depth,
                         f->sample_rate, f->size, f->length, &qi);
@@ -220,7 +254,7 @@ static void take_response(struct candidate_list *l,
       l->files_accepted++;
       struct candidate *c = find_or_add(l, from, r, album ? dir : NULL);
       if (album)
-        add_file(c, f, &qi, rank, true);
+        add_file(c, f, &qi, rank, q->artist ? q->artist : "");
       else
         keep_best(c, f, &qi, rank, p);
     }
@@ -257,9 +291,13 @@ int candidates_cmp(const struct candidate *a, const struct candidate *b,
     return a->rank < b->rank ? -1 : 1;
   if (a->free_slot != b->free_slot)
     return a->free_slot ? -1 : 1;
-  if ((c = cmp_i64(a->queue_length, b->queue_length)))
+  /* A free slot starts at once, whatever the queue says: then only the
+   * speed counts.  Without one, the shorter queue starts first. */
+  if (!a->free_slot && (c = cmp_i64(a->queue_length, b->queue_length)))
     return c;
   if ((c = cmp_i64(b->upload_speed, a->upload_speed)))
+    return c;
+  if ((c = cmp_i64(a->queue_length, b->queue_length)))
     return c;
   if ((c = quality_cmp(p, &a->worst, &b->worst)))
     return c;
@@ -286,12 +324,13 @@ void candidates_build(const struct slskd_responses *r,
                       const struct quality_profile *p, size_t max,
                       struct candidate_list *out)
 {
-  struct words *w = xmalloc(sizeof *w);
-  w->nq = candidates_words(q->query, w->query, CAND_MAX_TOKENS);
-  w->nt = candidates_words(q->title, w->title, CAND_MAX_TOKENS);
+  struct words *w = xcalloc(1, sizeof *w);
+  candidates_words(q->query, &w->query);
+  candidates_words(q->title, &w->title);
   memset(out, 0, sizeof *out);
   for (size_t i = 0; i < r->n; i++)
     take_response(out, &r->v[i], q, p, w);
+  free(w->dir);
   free(w);
   for (size_t i = 0; i < out->n; i++)
     summarise(&out->v[i], q, p);

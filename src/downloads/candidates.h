@@ -2,6 +2,12 @@
  * candidates.h - turns slskd search responses into ranked download
  * candidates.
  *
+ * Matching is Unicode-aware (core/textnorm.h): names are compared folded
+ * (NFKD, case folding, accents removed), so NFC, NFD and ASCII-folded
+ * spellings of "Björk" are the same, and without the punctuation and
+ * spaces between words ("AC/DC" matches "ACDC" and "AC-DC", "Guns N'
+ * Roses" matches "Guns N Roses").  A query word "and" is not required.
+ *
  * Track request: every downloadable file whose full remote path contains
  * all words of the query, whose file name contains every word of the
  * title (when known), and whose quality the profile accepts; one
@@ -11,14 +17,16 @@
  * at least the expected number of tracks is "complete".
  *
  * Order (candidates_cmp): complete folders first (albums with a known
- * track count), then the quality profile's rank of the worst file, then a
- * free upload slot, shorter queue, faster upload speed, then the finer
- * quality order (bit depth, sample rate, bitrate), more files, and names
- * for a stable result.
+ * track count), then the quality profile's rank of the worst file (so a
+ * lower accepted quality comes after every better one), then a free
+ * upload slot; among free slots the faster upload speed, among busy
+ * peers the shorter queue, then the speed; then the finer quality order
+ * (bit depth, sample rate, bitrate), more files, and names for a stable
+ * result.
  *
- * track_key names a track independently of its folder ("01 - Song.flac"
- * and "1. song.mp3" both give "song"), so a failed album file can be
- * replaced by the same track from another peer.  Track requests use "".
+ * track_key names a track independently of its folder ("01 - Song.flac",
+ * "1. song.mp3" and "01 Artist - Song.mp3" all give "song"), so a failed
+ * album file can be replaced by the same track from another peer.  Track requests use "".
  *
  * Pure; any thread.  Ownership: the list is freed by candidates_free().
  */
@@ -36,6 +44,7 @@
 #define CAND_KEY_MAX 128
 #define CAND_MAX_FILES 200 /* per folder */
 #define CAND_MAX_TOKENS 16
+#define CAND_WORD_MAX 128
 
 struct cand_file {
   char *filename;
@@ -70,6 +79,7 @@ struct cand_query {
   const char *query;
   const char *title;   /* track: its words must be in the file name */
   int expected_tracks;
+  const char *artist;  /* album: dropped from track keys; may be NULL */
 };
 
 /* Builds and ranks at most max candidates from the responses. */
@@ -83,13 +93,19 @@ void candidates_free(struct candidate_list *l);
 int candidates_cmp(const struct candidate *a, const struct candidate *b,
                    const struct quality_profile *p, bool album);
 
-/* Lower-case words of text (ASCII letters and digits; other bytes >= 0x80
- * kept as part of words).  Returns the number written (<= max). */
-size_t candidates_words(const char *text, char words[][64], size_t max);
-/* True when every word occurs in path (ASCII case-insensitive). */
-bool candidates_path_matches(const char *path, char words[][64], size_t n);
-/* The track key of a remote path (see above). */
-void candidates_track_key(const char *remote, char *out, size_t n);
+struct cand_words {
+  char w[CAND_MAX_TOKENS][CAND_WORD_MAX];
+  size_t n;
+};
+/* The folded words of text (see above; longer words and words beyond
+ * CAND_MAX_TOKENS are left out). */
+void candidates_words(const char *text, struct cand_words *out);
+/* True when every word occurs in the folded path without its spaces. */
+bool candidates_path_matches(const char *path, const struct cand_words *w);
+/* The track key of a remote path (see above), at most n-1 bytes of whole
+ * characters; artist ("" = none) is left out when the name starts with it. */
+void candidates_track_key(const char *remote, const char *artist, char *out,
+                          size_t n);
 /* True for extensions of audio files. */
 bool candidates_is_audio(const char *ext);
 

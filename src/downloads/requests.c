@@ -27,12 +27,11 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/textnorm.h"
 #include "core/xalloc.h"
 #include "downloads/candidates.h"
 
 #define ENQUEUE_GRACE_MIN_MS (60 * 1000)
-#define BACKOFF_BASE_MS (10 * 1000)
-#define BACKOFF_MAX_MS (10 * 60 * 1000)
 #define BUSY_TRIES 4
 #define BUSY_WAIT_MS 250
 #define MAX_JOBS 32
@@ -50,16 +49,6 @@ void requests_tune_allocator(void)
 {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-}
-
-int64_t requests_backoff_ms(int retries)
-{
-  if (retries <= 1)
-    return 0;
-  int64_t ms = BACKOFF_BASE_MS;
-  for (int i = 2; i < retries && ms < BACKOFF_MAX_MS; i++)
-    ms *= 2;
-  return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
 }
 
 const char *requests_state_for(unsigned flags)
@@ -333,18 +322,24 @@ static int apply_transfers(struct db *db, struct dl_files *open,
 /* Steps 2 and 3: cancellations and replacements                       */
 /* ------------------------------------------------------------------ */
 
+/* A failure belongs to its source: the replacement goes at once, to a
+ * source already in use or, within download.max_retries more sources than
+ * the first, to the next one. */
 static void retry_elsewhere(struct db *db, const struct dl_config *cfg,
                             const struct dl_file *f)
 {
-  if (!strcmp(f->req_state, "cancelled") || f->retries >= cfg->max_retries)
+  if (!strcmp(f->req_state, "cancelled"))
     return;
   int64_t now = clock_wall_ms();
   int next = f->retries + 1;
-  int rc = db_dl_file_replace(db, f->id, next,
-                              now + requests_backoff_ms(next), now);
+  int rc = db_dl_file_replace(db, f->id, next, cfg->max_retries + 1, now,
+                              now);
   if (rc == SS_OK)
     log_info("downloads", "request %lld: retry %d of a failed file",
              (long long)f->request_id, next);
+  else if (rc == SS_ENOTFOUND)
+    log_info("downloads", "request %lld: no other source for a failed file",
+             (long long)f->request_id);
 }
 
 /* True when a transfer of a cancelled request is still open (cheap: the
@@ -503,7 +498,8 @@ static void finish_search(struct db *db, struct slskd *c,
                                  slskd_last_error(c), clock_wall_ms());
     return;
   }
-  struct cand_query q = {r->kind, r->query, r->title, r->expected_tracks};
+  struct cand_query q = {r->kind, r->query, r->title, r->expected_tracks,
+                         r->artist};
   struct candidate_list l;
   candidates_build(&resp, &q, &cfg->profile, REQ_MAX_CANDIDATES, &l);
   char why[DL_ERROR_MAX];
@@ -769,6 +765,10 @@ static void settle(struct db *db)
       snprintf(msg, sizeof msg, "%d of %d files failed: %s", k.failed,
                k.total, k.last_error);
       db_dl_request_set_state(db, ids[i], "completed", msg, now);
+    } else if (k.sources > 1) {
+      snprintf(msg, sizeof msg, "%d sources tried, none worked; the last: %s",
+               k.sources, k.last_error);
+      db_dl_request_set_state(db, ids[i], "failed", msg, now);
     } else {
       db_dl_request_set_state(db, ids[i], "failed",
                               k.last_error[0] ? k.last_error
@@ -912,7 +912,12 @@ void requests_search_text(const char *artist, const char *title, char *out,
 {
   size_t o = 0;
   bool space = false;
-  const char *parts[2] = {artist ? artist : "", title ? title : ""};
+  /* Peers match the words against their own names, which are mostly NFC
+   * (an NFD query would find nothing there). */
+  char nfc[2][DL_TEXT_MAX * 2];
+  textnorm_nfc(artist, nfc[0], sizeof nfc[0]);
+  textnorm_nfc(title, nfc[1], sizeof nfc[1]);
+  const char *parts[2] = {nfc[0], nfc[1]};
   for (int k = 0; k < 2; k++) {
     space = o > 0;
     for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++) {

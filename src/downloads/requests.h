@@ -15,10 +15,12 @@
  *      soulspotd stopped) is nobody's stall: the first list afterwards
  *      only refreshes the progress times.
  *   2. Transfers of cancelled requests are cancelled in slskd.
- *   3. A failed file is replaced by the next candidate from another peer
- *      (album: the same track from another folder) until
- *      download.max_retries replacements were made; the first retry goes
- *      at once, later ones wait requests_backoff_ms().
+ *   3. A failed file is replaced at once by the same track from the next
+ *      candidate (source) in rank order whose peer has not failed it: one
+ *      the request already uses, or a new one while it has used fewer
+ *      than 1 + download.max_retries sources.  So a request tries up to 1 + max_retries sources, best first, lower
+ *      accepted qualities last, and db_dl_sources_of() tells which were
+ *      tried and why each failed.
  *   4. Completed transfers are imported through the import hook (which
  *      keeps its own journal); a file that is not there yet is retried on
  *      the next polls, then failed.
@@ -136,13 +138,10 @@ int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
  */
 void requests_tune_allocator(void);
 
-/* Soulseek search text from artist and title: words only, joined by one
- * space ("AC/DC - Back in Black" -> "AC DC Back in Black"). */
+/* Soulseek search text from artist and title, in Unicode NFC: words only,
+ * joined by one space ("AC/DC - Back in Black" -> "AC DC Back in Black"). */
 void requests_search_text(const char *artist, const char *title, char *out,
                           size_t n);
-/* Wait before retry number `retries` (1 = first): 0, then 10 s doubling,
- * capped at 10 min. */
-int64_t requests_backoff_ms(int retries);
 /* Our file state for slskd flags: "queued", "in_progress", "completed"
  * or "failed". */
 const char *requests_state_for(unsigned flags);

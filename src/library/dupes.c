@@ -3,7 +3,7 @@
  * grouping and the detection pass (see dupes.h for the rules).
  *
  * What: the pure functions work on caller buffers and never allocate
- * beyond one utf8proc_map() per normalisation (freed before returning).
+ * beyond one textnorm_fold() per normalisation (freed before returning).
  * The detection pass streams candidate rows from the store (only rows that
  * share a key with another row, or fingerprinted rows in duration order
  * with a sliding window), builds the groups in memory and hands them to
@@ -23,10 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <utf8proc.h>
-
 #include "core/err.h"
 #include "core/log.h"
+#include "core/textnorm.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
 
@@ -76,41 +75,6 @@ const char *dupes_method_name(enum dupes_method m)
 
 /* ---- normalisation ---- */
 
-/* Copies at most n-1 bytes of in, each invalid UTF-8 byte as a space. */
-static void sanitize_utf8(const char *in, char *out, size_t n)
-{
-  const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)in;
-  size_t len = strlen(in), o = 0;
-  while (len > 0 && o + 4 < n) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)len, &cp);
-    if (k <= 0 || cp < 0) {
-      out[o++] = ' ';
-      p++;
-      len--;
-      continue;
-    }
-    memcpy(out + o, p, (size_t)k);
-    o += (size_t)k;
-    p += k;
-    len -= (size_t)k;
-  }
-  out[o] = '\0';
-}
-
-static bool is_word_cp(utf8proc_int32_t cp)
-{
-  switch (utf8proc_category(cp)) {
-  case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-  case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-  case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-  case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-    return true;
-  default:
-    return false;
-  }
-}
-
 struct words {
   char *out;
   size_t n, len;
@@ -150,46 +114,17 @@ size_t dupes_normalize(const char *in, char *out, size_t n)
   if (!out || n == 0)
     return 0;
   out[0] = '\0';
-  if (!in || !*in)
-    return 0;
-  char clean[NORM_INPUT_MAX];
-  sanitize_utf8(in, clean, sizeof clean);
-  utf8proc_uint8_t *mapped = NULL;
-  utf8proc_ssize_t ml = utf8proc_map(
-    (const utf8proc_uint8_t *)clean, 0, &mapped,
-    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
-      UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
-      UTF8PROC_IGNORE | UTF8PROC_LUMP);
-  if (ml < 0 || !mapped) {
-    free(mapped);
-    return 0;
-  }
+  char folded[NORM_INPUT_MAX * 4];
+  textnorm_fold(in, folded, sizeof folded);
   struct words w = {.out = out, .n = n};
   bool pending_the = false;
-  char word[NORM_INPUT_MAX * 4];
-  size_t wl = 0;
-  const utf8proc_uint8_t *p = mapped;
-  utf8proc_ssize_t left = ml;
-  while (left > 0) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t k = utf8proc_iterate(p, left, &cp);
-    if (k <= 0)
-      break;
-    if (is_word_cp(cp) && wl + (size_t)k < sizeof word) {
-      memcpy(word + wl, p, (size_t)k);
-      wl += (size_t)k;
-    } else if (wl) {
-      words_add(&w, word, wl, &pending_the);
-      wl = 0;
-    }
-    p += k;
-    left -= k;
+  for (const char *p = folded; *p;) {
+    size_t wl = strcspn(p, " ");
+    words_add(&w, p, wl, &pending_the);
+    p += wl + (p[wl] == ' ');
   }
-  if (wl)
-    words_add(&w, word, wl, &pending_the);
   if (pending_the) /* "The" alone stays */
     words_add(&w, "the", 3, &pending_the);
-  free(mapped);
   return w.len;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/textnorm.h"
 #include "core/xalloc.h"
 #include "fake_common.h"
 
@@ -97,6 +98,7 @@ struct fake_slskd {
   size_t n_tr, cap_tr;
   char *download_dir;
   int search_polls;
+  char last_search[512]; /* searchText of the newest search */
   bool auto_advance;
   int progress_steps;
   enum fake_sk_list_mode list_mode;
@@ -814,20 +816,19 @@ static void render_search(struct buf *b, const struct sk_search *s,
   buf_putc(b, '}');
 }
 
+/* Like slskd's own share index (an FTS "unicode61" tokenizer): every word
+ * of the text in the path, case and accents ignored. */
 static bool words_match(const char *path, const char *text)
 {
-  char word[128];
-  const char *p = text;
-  while (*p) {
-    while (*p == ' ')
-      p++;
+  char hay[4096], words[1024], word[256];
+  textnorm_fold(path, hay, sizeof hay);
+  textnorm_fold(text, words, sizeof words);
+  for (const char *p = words; *p;) {
     size_t n = strcspn(p, " ");
-    if (!n)
-      break;
     snprintf(word, sizeof word, "%.*s", (int)n, p);
-    if (!strcasestr(path, word))
+    if (!strstr(hay, word))
       return false;
-    p += n;
+    p += n + (p[n] == ' ');
   }
   return true;
 }
@@ -957,6 +958,7 @@ static void search_start(struct fake_slskd *fk, const struct fake_req *req,
     memset(s, 0, sizeof *s);
     snprintf(s->id, sizeof s->id, "%s", id);
     s->text = xstrdup(text);
+    snprintf(fk->last_search, sizeof fk->last_search, "%s", text);
     s->polls_left = fk->search_polls;
     s->started_ms = BASE_MS + (int64_t)fk->n_searches * 60000;
     search_reply(fk, s, rep, false);
@@ -1174,6 +1176,13 @@ void fake_slskd_complete_searches(struct fake_slskd *fk)
   pthread_mutex_lock(&fk->mu);
   for (size_t i = 0; i < fk->n_searches; i++)
     complete_search(&fk->searches[i], false);
+  pthread_mutex_unlock(&fk->mu);
+}
+
+void fake_slskd_last_search(struct fake_slskd *fk, char *out, size_t n)
+{
+  pthread_mutex_lock(&fk->mu);
+  snprintf(out, n, "%s", fk->last_search);
   pthread_mutex_unlock(&fk->mu);
 }
 

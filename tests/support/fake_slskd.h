@@ -57,7 +57,8 @@ enum fake_sk_behaviour {
   FAKE_SK_OFFLINE  /* the peer is offline: enqueue answers 500 */
 };
 
-/* A file a peer shares (searched by words of its full path). */
+/* A file a peer shares.  Searches find it by the words of its full path,
+ * case and accents ignored (like slskd's own share index). */
 struct fake_sk_file {
   const char *username;
   const char *filename;  /* remote path with backslashes */
@@ -82,6 +83,8 @@ void fake_slskd_set_download_dir(struct fake_slskd *fk, const char *dir);
 /* GETs of a search before it completes (default 1; 0 = only by hand). */
 void fake_slskd_set_search_polls(struct fake_slskd *fk, int polls);
 void fake_slskd_complete_searches(struct fake_slskd *fk);
+/* searchText of the newest search started ("" before any). */
+void fake_slskd_last_search(struct fake_slskd *fk, char *out, size_t n);
 
 void fake_slskd_set_auto_advance(struct fake_slskd *fk, bool on);
 void fake_slskd_advance(struct fake_slskd *fk, int steps);

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "downloads/candidates.h"
 #include "downloads/quality.h"
+#include "downloads/requests.h"
 
 #define DEFAULT_PROFILE \
   "flac,alac,wav,mp3-320,aac-256,ogg-320,mp3-v0,mp3-256,mp3-192"
@@ -169,8 +170,9 @@ static void test_track_candidates(void **state)
   /* lowpeer's 128 kbit/s file is not accepted, its flac does not match */
   assert_int_equal(l.n, 3);
   assert_int_equal(l.files_seen, 8);
-  assert_string_equal(l.v[0].username, "fastpeer"); /* free slot */
-  assert_string_equal(l.v[1].username, "busypeer"); /* longer queue */
+  /* free slots first; among them the faster peer, whatever its queue */
+  assert_string_equal(l.v[0].username, "busypeer");
+  assert_string_equal(l.v[1].username, "fastpeer");
   assert_string_equal(l.v[2].username, "slowpeer"); /* no free slot */
   assert_int_equal(l.v[2].n_files, 1);              /* its best file */
   /* "Song Hits\\02 - Other.flac" has the words, but not in its name */
@@ -214,15 +216,102 @@ static void test_album_candidates(void **state)
   candidates_free(&l);
 
   char key[CAND_KEY_MAX];
-  candidates_track_key("x\\1-02 - Caf\xc3\xa9 (Live).flac", key, sizeof key);
-  assert_string_equal(key, "caf\xc3\xa9live");
-  candidates_track_key("x\\2001.mp3", key, sizeof key);
+  candidates_track_key("x\\1-02 - Caf\xc3\xa9 (Live).flac", "", key,
+                       sizeof key);
+  assert_string_equal(key, "cafelive");
+  candidates_track_key("x\\2001.mp3", "", key, sizeof key);
   assert_string_equal(key, "2001");
-  char words[4][64];
-  assert_int_equal(candidates_words("AC/DC - Back", words, 4), 3);
-  assert_string_equal(words[1], "dc");
-  assert_true(candidates_path_matches("x\\ac-dc\\BACK.flac", words, 3));
-  assert_false(candidates_path_matches("x\\acdc.flac", words, 3));
+  struct cand_words w;
+  candidates_words("AC/DC - Back", &w);
+  assert_int_equal(w.n, 3);
+  assert_string_equal(w.w[1], "dc");
+  assert_true(candidates_path_matches("x\\ac-dc\\BACK.flac", &w));
+  assert_true(candidates_path_matches("x\\ACDC\\Back in Black.flac", &w));
+  assert_false(candidates_path_matches("x\\acdc.flac", &w));
+}
+
+/* Names as users type them and peers share them: NFC, NFD (macOS
+ * shares), ASCII-folded, upper case, other punctuation. */
+static void test_unicode_candidates(void **state)
+{
+  (void)state;
+  struct quality_profile p = profile(DEFAULT_PROFILE);
+  static const char *const cases[][2] = {
+    /* album query, a peer's folder that must match */
+    {"Björk - Homogenic", "@@p\\Music\\Bjo\xcc\x88rk\\Homogenic (1997)"},
+    {"Bjo\xcc\x88rk - Homogenic", "@@p\\Music\\Björk\\Homogenic"},
+    {"Björk - Homogenic", "@@p\\Music\\Bjork - Homogenic [FLAC]"},
+    {"Björk - Homogenic", "@@p\\MUSIC\\BJÖRK\\HOMOGENIC"},
+    {"Sigur Rós - Ágætis byrjun", "@@p\\Sigur Ro\xcc\x81s\\A\xcc\x81g"
+                                   "\xc3\xa6tis Byrjun"},
+    {"Sigur Ro\xcc\x81s - A\xcc\x81gætis byrjun",
+     "@@p\\Sigur Rós\\Ágætis byrjun (1999)"},
+    {"坂本龍一 - async", "@@p\\坂本 龍一\\async"},
+    {"Mötley Crüe - Dr. Feelgood", "@@p\\Mo\xcc\x88tley Cru\xcc\x88" "e\\Dr "
+                                    "Feelgood"},
+    {"Mötley Crüe - Dr. Feelgood", "@@p\\Motley Crue - Dr.Feelgood"},
+    {"AC/DC - Back in Black", "@@p\\ACDC\\Back In Black"},
+    {"AC/DC - Back in Black", "@@p\\AC-DC - Back in Black"},
+    {"Guns N' Roses - Appetite for Destruction",
+     "@@p\\Guns N Roses\\Appetite For Destruction"},
+    {"Guns N’ Roses - Appetite for Destruction",
+     "@@p\\Guns 'n' Roses - Appetite for Destruction"},
+    {"Simon and Garfunkel - Bookends", "@@p\\Simon & Garfunkel\\Bookends"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char name[512];
+    snprintf(name, sizeof name, "%s\\01 - Track.flac", cases[i][1]);
+    struct slskd_file f[] = {sfile(name, "flac", 0, 16)};
+    struct slskd_response r[] = {{"peer", true, 0, 100, f, 1, 0}};
+    struct slskd_responses resp = {r, 1};
+    char query[256];
+    requests_search_text(cases[i][0], "", query, sizeof query);
+    struct cand_query q = {DL_ALBUM, query, "", 0, NULL};
+    struct candidate_list l;
+    candidates_build(&resp, &q, &p, 10, &l);
+    if (l.n != 1)
+      fail_msg("\"%s\" did not match \"%s\"", cases[i][0], cases[i][1]);
+    candidates_free(&l);
+  }
+  /* and what must not match */
+  struct cand_words w;
+  candidates_words("Björk - Homogenic", &w);
+  assert_false(candidates_path_matches("@@p\\Bjorn\\Homogenic", &w));
+  assert_false(candidates_path_matches("@@p\\Björk\\Debut", &w));
+  candidates_words("Sigur Rós", &w);
+  assert_false(candidates_path_matches("@@p\\Sigur Ras", &w));
+
+  /* tracks: the title's words in the file name, NFC against NFD */
+  struct slskd_file t[] = {
+    sfile("@@q\\Bjo\xcc\x88rk\\Homogenic\\05 - Jo\xcc\x81ga.flac", "flac", 0,
+          16),
+    sfile("@@q\\Bjo\xcc\x88rk\\Homogenic\\06 - Unravel.flac", "flac", 0, 16)};
+  struct slskd_response rt[] = {{"nfd", true, 0, 100, t, 2, 0}};
+  struct slskd_responses resp = {rt, 1};
+  struct cand_query q = {DL_TRACK, "Björk Jóga", "Jóga", 0, NULL};
+  struct candidate_list l;
+  candidates_build(&resp, &q, &p, 10, &l);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.v[0].files[0].filename, t[0].filename);
+  candidates_free(&l);
+
+  /* track keys: one key for one track in every spelling */
+  static const char *const joga[] = {
+    "x\\05 - Jóga.flac", "x\\5. jo\xcc\x81ga.mp3", "x\\05 Björk - Jóga.mp3",
+    "x\\05 - BJO\xcc\x88RK - JÓGA.mp3", "x\\Jóga.ogg"};
+  for (size_t i = 0; i < sizeof joga / sizeof joga[0]; i++) {
+    char key[CAND_KEY_MAX];
+    candidates_track_key(joga[i], "Björk", key, sizeof key);
+    if (strcmp(key, "joga"))
+      fail_msg("key of \"%s\" is \"%s\"", joga[i], key);
+  }
+  char key[CAND_KEY_MAX], small[8];
+  candidates_track_key("x\\01 - 坂本龍一.flac", "", key, sizeof key);
+  assert_string_equal(key, "坂本龍一");
+  candidates_track_key("x\\01 - 坂本龍一.flac", "", small, sizeof small);
+  assert_string_equal(small, "坂本"); /* whole characters only */
+  candidates_track_key("x\\01 - Björk.flac", "Björk", key, sizeof key);
+  assert_string_equal(key, "bjork"); /* the name is not only the artist */
 }
 
 int main(void)
@@ -233,6 +322,7 @@ int main(void)
     cmocka_unit_test(test_rank_and_order),
     cmocka_unit_test(test_track_candidates),
     cmocka_unit_test(test_album_candidates),
+    cmocka_unit_test(test_unicode_candidates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

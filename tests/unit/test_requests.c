@@ -583,6 +583,143 @@ static void test_spotify_ids(void **state)
   assert_string_equal(v.r.spotify_id, "t1");
 }
 
+/* ---- names beyond ASCII ---- */
+
+#define BJORK_NFC "Bj\xc3\xb6rk"
+#define BJORK_NFD "Bjo\xcc\x88rk"
+
+static void test_unicode_names(void **state)
+{
+  struct fx *x = *state;
+  /* an album: peers share it in NFC, NFD and ASCII-folded; the first two
+   * (by name) refuse, so the request must walk to the third */
+  share(x, "nfd", "@@nfd\\Music\\" BJORK_NFD "\\Homogenic\\01 - Hunter.flac",
+        FAKE_SK_OK);
+  share(x, "nfc", "@@nfc\\" BJORK_NFC " - Homogenic\\01 - Hunter.flac",
+        FAKE_SK_REJECT);
+  share(x, "ascii", "@@a\\Bjork\\Homogenic (1997)\\01 Hunter.flac",
+        FAKE_SK_REJECT);
+  int64_t id = add(x, NULL, BJORK_NFC " - Homogenic");
+  struct dl_request_view v = poll_until(x, id, "completed", 24);
+  assert_int_equal(v.files_imported, 1);
+  assert_string_equal(v.username, "nfd");
+  struct dl_source s[4];
+  size_t n = 0;
+  assert_int_equal(db_dl_sources_of(x->db, id, s, 4, &n), SS_OK);
+  assert_int_equal(n, 3);
+  assert_string_equal(s[0].username, "ascii");
+  assert_string_equal(s[1].username, "nfc");
+  /* a track asked for in NFD: searched in NFC, found in NFD and NFC */
+  share(x, "nfd", "@@nfd\\Music\\" BJORK_NFD "\\Homogenic\\05 - Jo\xcc\x81ga"
+                  ".flac", FAKE_SK_OK);
+  id = add(x, BJORK_NFD " - Jo\xcc\x81ga", NULL);
+  v = view(x, id);
+  assert_string_equal(v.r.query, BJORK_NFC " J\xc3\xb3ga");
+  v = poll_until(x, id, "completed", 14);
+  assert_string_equal(v.username, "nfd");
+  char sent[128];
+  fake_slskd_last_search(x->fk, sent, sizeof sent);
+  assert_string_equal(sent, BJORK_NFC " J\xc3\xb3ga");
+  /* other scripts, marks and punctuation */
+  share(x, "jp", "@@jp\\\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"
+                 "\\async\\01 - andata.flac", FAKE_SK_OK);
+  id = add(x, NULL, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80 - "
+                    "async");
+  poll_until(x, id, "completed", 14);
+  share(x, "mc", "@@mc\\Motley Crue\\Dr. Feelgood\\01 - T.N.T. (Terror "
+                 "'N Tinseltown).flac", FAKE_SK_OK);
+  id = add(x, NULL, "M\xc3\xb6tley Cr\xc3\xbc" "e - Dr. Feelgood");
+  poll_until(x, id, "completed", 14);
+}
+
+/* ---- retry elsewhere ---- */
+
+struct source {
+  const char *user, *dir;
+  bool lossless;
+  bool free_slot;
+  int64_t queue, speed;
+  enum fake_sk_behaviour b;
+};
+
+/* Three lossless sources failing at 50 % (one of them a 24 kB/s peer),
+ * then two lossy ones; the lossy ones name their files differently. */
+static const struct source five[] = {
+  {"slowpeer", "@@s\\Music\\Band\\Record\\%d. %s.flac", true, true, 0, 24000,
+   FAKE_SK_ERROR},
+  {"flac2", "@@f2\\Band - Record [FLAC]\\0%d %s.flac", true, true, 0,
+   2000000, FAKE_SK_ERROR},
+  {"flac1", "@@f1\\Band\\Record (2001)\\0%d - %s.flac", true, true, 3,
+   3000000, FAKE_SK_ERROR},
+  {"mp3peer", "@@m\\Band - Record (320)\\0%d. Band - %s.mp3", false, true, 0,
+   500000, FAKE_SK_OK},
+  {"v0peer", "@@v\\Band\\Record\\0%d - %s.mp3", false, true, 0, 9000000,
+   FAKE_SK_OK},
+};
+
+static void share_five(struct fx *x)
+{
+  static const char *const titles[] = {"One", "Two"};
+  for (size_t i = 0; i < 5; i++) {
+    const struct source *s = &five[i];
+    fake_slskd_set_peer(x->fk, s->user, s->free_slot, s->queue, s->speed);
+    for (int t = 0; t < 2; t++) {
+      char name[256];
+      snprintf(name, sizeof name, s->dir, t + 1, titles[t]);
+      bool v0 = !strcmp(s->user, "v0peer");
+      fake_slskd_add_file(x->fk, &(struct fake_sk_file){
+        s->user, name, s->lossless ? 30000000 : 8000000,
+        s->lossless ? 0 : (v0 ? 245 : 320), s->lossless ? 16 : 0,
+        s->lossless ? 44100 : 0, 200, v0, NULL, s->b});
+    }
+  }
+}
+
+static void test_retry_walks_sources(void **state)
+{
+  struct fx *x = *state;
+  share_five(x);
+  int64_t id = add(x, NULL, "Band - Record");
+  struct dl_request_view v = poll_until(x, id, "completed", 60);
+  assert_int_equal(v.files_imported, 2);
+  assert_string_equal(v.username, "mp3peer");
+  /* tried best first: lossless by speed (free slots all), then the best
+   * lossy one; the V0 source was not needed */
+  static const char *const order[] = {"flac1", "flac2", "slowpeer",
+                                      "mp3peer"};
+  struct dl_source s[12];
+  size_t n = 0;
+  assert_int_equal(db_dl_sources_of(x->db, id, s, 12, &n), SS_OK);
+  assert_int_equal(n, 4);
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(s[i].username, order[i]);
+    assert_int_equal(s[i].files, 2);
+  }
+  for (size_t i = 0; i < 3; i++) {
+    assert_string_equal(db_dl_source_state(&s[i]), "failed");
+    assert_int_equal(s[i].failed, 2);
+    assert_non_null(strstr(s[i].error, "Remote connection closed."));
+  }
+  assert_string_equal(db_dl_source_state(&s[3]), "completed");
+  assert_string_equal(s[3].quality, "mp3 320");
+  assert_string_equal(s[3].error, "");
+}
+
+static void test_retry_limit_counts_sources(void **state)
+{
+  struct fx *x = *state;
+  share_five(x);
+  x->cfg.max_retries = 2; /* three sources */
+  int64_t id = add(x, NULL, "Band - Record");
+  struct dl_request_view v = poll_until(x, id, "failed", 60);
+  assert_non_null(strstr(v.r.error, "3 sources tried, none worked"));
+  struct dl_source s[12];
+  size_t n = 0;
+  assert_int_equal(db_dl_sources_of(x->db, id, s, 12, &n), SS_OK);
+  assert_int_equal(n, 3);
+  assert_string_equal(s[2].username, "slowpeer");
+}
+
 static void test_helpers(void **state)
 {
   (void)state;
@@ -593,10 +730,6 @@ static void test_helpers(void **state)
   assert_string_equal(out, "Don't Stop");
   requests_search_text("Bj\xc3\xb6rk", "J\xc3\xb3ga", out, 8);
   assert_true(strlen(out) < 8);
-  assert_int_equal(requests_backoff_ms(1), 0);
-  assert_int_equal(requests_backoff_ms(2), 10000);
-  assert_int_equal(requests_backoff_ms(3), 20000);
-  assert_int_equal(requests_backoff_ms(30), 600000);
   assert_string_equal(requests_state_for(slskd_transfer_flags(
                         "Completed, Succeeded")),
                       "completed");
@@ -626,6 +759,9 @@ int main(void)
     T(test_not_logged_in),
     T(test_create_validation),
     T(test_spotify_ids),
+    T(test_unicode_names),
+    T(test_retry_walks_sources),
+    T(test_retry_limit_counts_sources),
     cmocka_unit_test(test_helpers),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
