@@ -358,6 +358,220 @@ static void test_error_retried_elsewhere(void **state)
   json_decref(m);
 }
 
+/* ---- names beyond ASCII (issue 9.10) ---- */
+
+#define BJORK "Bj\xc3\xb6rk"          /* NFC */
+#define BJORK_NFD "Bjo\xcc\x88rk"
+#define HOMOGENIC "@@%s\\%s\\01 - Hunter.flac"
+
+/* A request by its body; polls (bounded) until state. */
+static json_t *poll_long(int64_t id, const char *state, int max)
+{
+  for (int i = 0; i < max; i++) {
+    json_t *doc = download(id);
+    if (!strcmp(state_of(doc), state))
+      return doc;
+    json_decref(doc);
+    kick();
+  }
+  return poll_until(id, state);
+}
+
+static void make_audio(const char *path, const char *artist,
+                       const char *album, const char *title, int track,
+                       const char *args)
+{
+  struct af_spec s = {.title = title, .artist = artist,
+                      .album_artist = artist, .album = album,
+                      .date = "1997", .track = track, .seconds = 2,
+                      .tune = track, .args = args};
+  assert_int_equal(af_make(path, &s), 0);
+}
+
+static void share_as(const char *user, const char *name, const char *src,
+                     bool lossless, enum fake_sk_behaviour b)
+{
+  struct stat st;
+  assert_int_equal(stat(src, &st), 0);
+  fake_slskd_add_file(fk(), &(struct fake_sk_file){
+    user, name, st.st_size, lossless ? 0 : 320, lossless ? 16 : 0,
+    lossless ? 44100 : 0, 2, false, src, b});
+}
+
+static void test_unicode_names(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  char hunter[192], joga[192], async[192], crue[192], ros[192];
+  snprintf(hunter, sizeof hunter, "%s/hunter.flac", x.src);
+  snprintf(joga, sizeof joga, "%s/joga.flac", x.src);
+  snprintf(async, sizeof async, "%s/async.flac", x.src);
+  snprintf(crue, sizeof crue, "%s/crue.flac", x.src);
+  snprintf(ros, sizeof ros, "%s/ros.flac", x.src);
+  make_audio(hunter, BJORK, "Homogenic", "Hunter", 1, NULL);
+  make_audio(joga, BJORK, "Homogenic", "J\xc3\xb3ga", 5, NULL);
+  make_audio(async, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80",
+             "async", "andata", 1, NULL);
+  make_audio(crue, "M\xc3\xb6tley Cr\xc3\xbc" "e", "Dr. Feelgood",
+             "Kickstart My Heart", 5, NULL);
+  make_audio(ros, "Sigur R\xc3\xb3s", "\xc3\x81g\xc3\xa6tis byrjun",
+             "Sv\xc3\xa9" "fn-g-englar", 2, NULL);
+  /* Five peers share Homogenic in NFD, NFC, upper case and ASCII-folded;
+   * the fastest two refuse, so the request must walk past them. */
+  static const struct {
+    const char *user, *dir;
+    int64_t speed;
+    enum fake_sk_behaviour b;
+  } peers[] = {
+    {"nfd", "Music\\" BJORK_NFD "\\Homogenic (1997)", 5000000,
+     FAKE_SK_REJECT},
+    {"ascii", "Bjork - Homogenic", 4000000, FAKE_SK_REJECT},
+    {"upper", "BJ\xc3\x96RK\\HOMOGENIC", 3000000, FAKE_SK_OK},
+    {"nfc", BJORK "\\Homogenic", 2000000, FAKE_SK_OK},
+    {"nfc2", "Shared\\" BJORK " - Homogenic [FLAC]", 1000000, FAKE_SK_OK},
+  };
+  for (size_t i = 0; i < 5; i++) {
+    char name[256];
+    snprintf(name, sizeof name, HOMOGENIC, peers[i].user, peers[i].dir);
+    share_as(peers[i].user, name, hunter, true, peers[i].b);
+    fake_slskd_set_peer(fk(), peers[i].user, true, 0, peers[i].speed);
+  }
+  int64_t id = request("{\"album\": \"" BJORK " - Homogenic\"}");
+  json_t *doc = poll_long(id, "completed", 30);
+  IT_ASSERT_JSON_STR(doc, "username", "upper");
+  IT_ASSERT_JSON_INT(doc, "files_imported", 1);
+  json_t *src = json_object_get(doc, "sources");
+  assert_int_equal(json_array_size(src), 3);
+  IT_ASSERT_JSON_STR(json_array_get(src, 0), "username", "nfd");
+  IT_ASSERT_JSON_STR(json_array_get(src, 1), "username", "ascii");
+  IT_ASSERT_JSON_STR(json_array_get(src, 2), "state", "completed");
+  json_decref(doc);
+  char path[512];
+  snprintf(path, sizeof path, "%s/" BJORK "/Homogenic (1997)/1-01 Hunter.flac",
+           x.lib);
+  assert_true(tfs_exists(path));
+
+  /* A track asked for in NFD, \u-escaped: searched in NFC, found in an
+   * NFD share. */
+  share_as("mac", "@@mac\\" BJORK_NFD "\\Homogenic\\05 Jo\xcc\x81ga.flac",
+           joga, true, FAKE_SK_OK);
+  id = request("{\"query\": \"Bjo\\u0308rk - Jo\\u0301ga\"}");
+  doc = poll_long(id, "completed", 20);
+  IT_ASSERT_JSON_STR(doc, "username", "mac");
+  json_decref(doc);
+  char sent[128];
+  fake_slskd_last_search(fk(), sent, sizeof sent);
+  assert_string_equal(sent, BJORK " J\xc3\xb3ga");
+
+  /* other scripts and marks */
+  const struct {
+    const char *user, *name, *src, *body;
+  } more[] = {
+    {"jp", "@@jp\\\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80\\async"
+           "\\01 andata.flac", async,
+     "{\"album\": \"\\u5742\\u672c\\u9f8d\\u4e00 - async\"}"},
+    {"crue", "@@c\\Motley Crue\\Dr. Feelgood\\05 - Kickstart My Heart.flac",
+     crue, "{\"album\": \"M\xc3\xb6tley Cr\xc3\xbc" "e - Dr. Feelgood\"}"},
+    {"ros", "@@r\\Sigur Ro\xcc\x81s\\A\xcc\x81g\xc3\xa6tis byrjun\\02 - "
+            "Sve\xcc\x81" "fn-g-englar.flac", ros,
+     "{\"album\": \"Sigur R\\u00f3s - \\u00c1g\\u00e6tis byrjun\"}"},
+  };
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+    share_as(more[i].user, more[i].name, more[i].src, true, FAKE_SK_OK);
+    id = request(more[i].body);
+    doc = poll_long(id, "completed", 20);
+    IT_ASSERT_JSON_STR(doc, "username", more[i].user);
+    json_decref(doc);
+  }
+}
+
+/* ---- retry elsewhere (issue 9.11) ---- */
+
+static void test_retry_walks_sources(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  char mp3[2][192];
+  static const char *const titles[2] = {"First Song", "Second Song"};
+  for (int t = 0; t < 2; t++) {
+    snprintf(mp3[t], sizeof mp3[t], "%s/%d.mp3", x.src, t + 1);
+    make_audio(mp3[t], "The Band", "First Album", titles[t], t + 1,
+               "-b:a 320k");
+  }
+  /* Three lossless sources fail at 50 % (one is a 24 kB/s peer, one has
+   * a name that needs escaping), then two lossy ones, named otherwise. */
+  static const struct {
+    const char *user, *fmt;
+    bool lossless;
+    int64_t queue, speed;
+    enum fake_sk_behaviour b;
+  } five[] = {
+    {"slowflac", "@@s\\Music\\The Band\\First Album\\%d. %s.flac", true, 0,
+     24000, FAKE_SK_ERROR},
+    {"<b>&\"'flac", "@@x\\The Band - First Album [FLAC]\\0%d %s.flac", true,
+     0, 2000000, FAKE_SK_ERROR},
+    {"fastflac", "@@f\\The Band\\First Album (2013)\\0%d - %s.flac", true, 2,
+     3000000, FAKE_SK_ERROR},
+    {"mp3peer", "@@m\\The Band - First Album (320)\\0%d. The Band - %s.mp3",
+     false, 0, 500000, FAKE_SK_OK},
+    {"mp3fast", "@@v\\The Band\\First Album mp3\\0%d - %s.mp3", false, 0,
+     9000000, FAKE_SK_OK},
+  };
+  for (size_t i = 0; i < 5; i++) {
+    for (int t = 0; t < 2; t++) {
+      char name[256];
+      snprintf(name, sizeof name, five[i].fmt, t + 1, titles[t]);
+      share_as(five[i].user, name, five[i].lossless ? x.flac[t] : mp3[t],
+               five[i].lossless, five[i].b);
+    }
+    fake_slskd_set_peer(fk(), five[i].user, true, five[i].queue,
+                        five[i].speed);
+  }
+  /* the faster lossy peer offers less: 192 kbit/s, lower in the profile */
+  for (int t = 0; t < 2; t++) {
+    char name[256];
+    snprintf(name, sizeof name, five[4].fmt, t + 1, titles[t]);
+    fake_slskd_add_file(fk(), &(struct fake_sk_file){
+      "mp3fast", name, 3000000, 192, 0, 0, 2, false, mp3[t], FAKE_SK_OK});
+  }
+  int64_t id = request("{\"album\": \"The Band - First Album\"}");
+  json_t *doc = poll_long(id, "completed", 40);
+  IT_ASSERT_JSON_STR(doc, "username", "mp3peer");
+  IT_ASSERT_JSON_INT(doc, "files_imported", 2);
+  json_t *src = json_object_get(doc, "sources");
+  static const char *const order[] = {"fastflac", "<b>&\"'flac", "slowflac",
+                                      "mp3peer"};
+  assert_int_equal(json_array_size(src), 4);
+  for (size_t i = 0; i < 4; i++) {
+    json_t *s = json_array_get(src, i);
+    IT_ASSERT_JSON_STR(s, "username", order[i]);
+    IT_ASSERT_JSON_STR(s, "state", i < 3 ? "failed" : "completed");
+    const char *err = json_string_value(json_object_get(s, "error"));
+    if (i < 3)
+      assert_non_null(strstr(err, "Remote connection closed."));
+    else
+      assert_null(err);
+  }
+  IT_ASSERT_JSON_STR(json_array_get(src, 3), "quality", "mp3 320");
+  json_decref(doc);
+  snprintf(mp3[0], sizeof mp3[0], "%s/The Band/First Album (1997)/1-01 "
+                                  "First Song.mp3", x.lib);
+  assert_true(tfs_exists(mp3[0]));
+  /* the list carries the sources too, and the page shows them escaped */
+  doc = it_get_json(it_url(x.f, "/api/downloads"), NULL);
+  src = json_object_get(json_array_get(json_object_get(doc, "downloads"), 0),
+                        "sources");
+  assert_int_equal(json_array_size(src), 4);
+  json_decref(doc);
+  assert_int_equal(hc_get(it_url(x.f, "/downloads/list"), &x.f->r), SS_OK);
+  const char *html = buf_cstr(&x.f->r.body);
+  assert_non_null(strstr(html, "&lt;b&gt;&amp;&quot;&#39;flac"));
+  assert_null(strstr(html, "<b>&"));
+  assert_non_null(strstr(html, "slowflac \xc2\xb7 flac 16/44.1 \xc2\xb7 "
+                               "24 kB/s, free slot \xc2\xb7 failed: "));
+  assert_non_null(strstr(html, "Remote connection closed."));
+}
+
 /* ---- slskd trouble ---- */
 
 static void expect_error(const char *needle)
@@ -589,6 +803,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     T(test_album_full_path),
     T(test_error_retried_elsewhere),
+    T(test_unicode_names),
+    T(test_retry_walks_sources),
     T(test_slskd_trouble_then_back),
     T(test_kill9_during_import),
     T(test_cleanup_keeps_active),
