@@ -187,7 +187,7 @@ enum setting_type {
     "flac,alac,wav,mp3-320,aac-256,ogg-320,mp3-v0,mp3-256,mp3-192", 0, 0,     \
     NULL, SF_RUNTIME, "Accepted formats, best first (comma-separated)")       \
   X(DOWNLOAD_MAX_RETRIES, "download.max_retries", ST_INT, "3", 0, 10, NULL,   \
-    SF_RUNTIME, "Retries with the next candidate before a download fails")    \
+    SF_RUNTIME, "Other sources tried after the first one fails (0: none)")    \
   X(DOWNLOAD_STALL_TIMEOUT_MINUTES, "download.stall_timeout_minutes", ST_INT, \
     "30", 1, 1440, NULL, SF_RUNTIME,                                          \
     "Cancel and retry elsewhere after this long without progress (min)")      \
