@@ -9,9 +9,16 @@
  * order: HTTP (no new requests), prober, workers (each at a safe point),
  * database.
  *
+ * Before the workers start, the API key is loaded (made at the first
+ * start) and a non-loopback address without a password is refused
+ * (check_auth).  `--set-password` stores a password read from standard
+ * input and exits.
+ *
  * Exit codes: 0 clean stop, 1 runtime failure (cannot bind, cannot open the
- * database), 2 bad usage (flag, config file or value).
+ * database), 2 bad usage (flag, config file or value; a non-loopback
+ * address without a password; a password that breaks a rule).
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -100,6 +108,8 @@ static void usage(FILE *out)
           "  --data-dir DIR      folder for the database (default ./data)\n"
           "  --config FILE       INI file with settings (sections = key "
           "prefixes)\n"
+          "  --set-password      read a login password from standard input,\n"
+          "                      store it (Argon2id) and exit\n"
           "  --help              this text\n"
           "  --version           print the version\n"
           "\n"
@@ -138,6 +148,43 @@ static int mkdir_p(const char *dir)
   return SS_OK;
 }
 
+/* 127.0.0.0/8 or ::1. */
+static bool is_loopback_host(const char *host)
+{
+  unsigned char a[16];
+  if (inet_pton(AF_INET, host, a) == 1)
+    return a[0] == 127;
+  static const unsigned char v6_loopback[16] = {[15] = 1};
+  return inet_pton(AF_INET6, host, a) == 1 && !memcmp(a, v6_loopback, 16);
+}
+
+/* Loads (or makes, at the first start) the API key; refuses a
+ * non-loopback address without a password unless the user allowed it.
+ * Returns 0 to go on, else the exit code. */
+static int check_auth(struct db *db, const char *host, const char *listen)
+{
+  bool created = false;
+  if (auth_init() != SS_OK || auth_store_load(db, &created) != SS_OK) {
+    fprintf(stderr, "soulspotd: cannot load the authentication data\n");
+    return 1;
+  }
+  if (created)
+    log_info("main", "made an API key; see the settings page, Security tab");
+  if (settings_bool(S_SERVER_ALLOW_UNAUTHENTICATED_REMOTE)) {
+    log_warn("main", "server.allow_unauthenticated_remote is on: anyone who "
+             "can reach %s can read and change every setting", listen);
+    return 0;
+  }
+  if (!is_loopback_host(host) && !auth_has_password()) {
+    fprintf(stderr, "soulspotd: refusing to listen on %s without a password: "
+            "set one with `soulspotd --set-password` (reads it from standard "
+            "input), or set server.allow_unauthenticated_remote=true\n",
+            listen);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
 /* Splits "HOST:PORT" / "[v6]:PORT" (validated by settings already). */
 static void split_listen(const char *listen, char *host, size_t n, int *port)
 {
@@ -157,16 +204,19 @@ static void split_listen(const char *listen, char *host, size_t n, int *port)
 int main(int argc, char **argv)
 {
   int64_t t0 = clock_mono_ms(); /* start-up time includes config and db */
-  enum { OPT_LISTEN = 1, OPT_DATA_DIR, OPT_CONFIG, OPT_HELP, OPT_VERSION };
+  enum { OPT_LISTEN = 1, OPT_DATA_DIR, OPT_CONFIG, OPT_HELP, OPT_VERSION,
+         OPT_SET_PASSWORD };
   static const struct option opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"set-password", no_argument, NULL, OPT_SET_PASSWORD},
     {NULL, 0, NULL, 0},
   };
   const char *listen = NULL, *data_dir = NULL, *config = NULL;
+  bool set_password = false;
   char err[512];
 
   settings_init();
@@ -179,6 +229,7 @@ int main(int argc, char **argv)
     case OPT_CONFIG: config = optarg; break;
     case OPT_HELP: usage(stdout); return 0;
     case OPT_VERSION: printf("soulspotd %s\n", SOULSPOT_VERSION); return 0;
+    case OPT_SET_PASSWORD: set_password = true; break;
     default:
       fprintf(stderr, "soulspotd: unknown or incomplete option '%s' "
                       "(see --help)\n", argv[optind - 1]);
@@ -236,6 +287,21 @@ int main(int argc, char **argv)
   on_log_level_changed(NULL);
   settings_subscribe(on_log_level_changed, NULL);
 
+  char listen_text[SETTING_STR_MAX], host[256];
+  int port;
+  settings_str(S_SERVER_LISTEN, listen_text, sizeof listen_text);
+  split_listen(listen_text, host, sizeof host, &port);
+  int auth_rc = 0;
+  if (set_password) {
+    int prc = auth_init() != SS_OK ? SS_EIO
+              : auth_cli_set_password(settings_db, stdin, stderr);
+    auth_rc = prc == SS_OK ? 0 : prc == SS_EINVAL ? EXIT_USAGE : 1;
+  }
+  if (set_password || (auth_rc = check_auth(settings_db, host, listen_text))) {
+    db_close(settings_db);
+    return auth_rc;
+  }
+
   curl_global_init(CURL_GLOBAL_DEFAULT);
   struct runtime_opts ropts = {.db_path = db_path, .defs = workers_defs()};
   if (runtime_start(&ropts) != SS_OK || prober_start() != SS_OK) {
@@ -243,10 +309,6 @@ int main(int argc, char **argv)
     return 1;
   }
 
-  char listen_text[SETTING_STR_MAX], host[256];
-  int port;
-  settings_str(S_SERVER_LISTEN, listen_text, sizeof listen_text);
-  split_listen(listen_text, host, sizeof host, &port);
   size_t n_routes;
   const struct http_route *routes = api_routes(&n_routes);
   struct http_server_opts hopts = {
@@ -256,6 +318,7 @@ int main(int argc, char **argv)
     .routes = routes,
     .n_routes = n_routes,
     .extra_hosts = extra_hosts,
+    .authorize = api_authorize,
   };
   struct http_server *srv = NULL;
   int rc = http_server_start(&hopts, &srv);

@@ -10,7 +10,11 @@
  *   GET  /api/settings                values, secrets masked
  *   GET  /api/settings/schema         the settings table
  *   PATCH /api/settings               all-or-nothing update
- *   GET  /healthz                     liveness
+ *   GET  /healthz                     liveness (open: no login needed)
+ *   GET  /login, POST /login          login form, password check
+ *   POST /logout                      ends the session
+ *   POST /settings/security/key       new API key
+ *   POST /settings/security/password  set or change the password
  *
  * Handlers run on libmicrohttpd's threads: they copy snapshots and render;
  * they never wait on a worker or the network.
@@ -18,6 +22,7 @@
 #ifndef SS_API_H
 #define SS_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +62,24 @@ void api_settings_schema(struct http_req *req, struct http_resp *resp,
 void api_settings_patch(struct http_req *req, struct http_resp *resp,
                         void *ctx);
 void api_healthz(struct http_req *req, struct http_resp *resp, void *ctx);
+
+/* ---- authentication (api_auth.c) ---- */
+/* The HTTP server's authorize hook (http_authorize_fn). */
+bool api_authorize(struct http_req *req, struct http_resp *resp, void *ctx);
+void api_login_page(struct http_req *req, struct http_resp *resp, void *ctx);
+void api_login_submit(struct http_req *req, struct http_resp *resp,
+                      void *ctx);
+void api_logout(struct http_req *req, struct http_resp *resp, void *ctx);
+void api_security_key(struct http_req *req, struct http_resp *resp,
+                      void *ctx);
+void api_security_password(struct http_req *req, struct http_resp *resp,
+                           void *ctx);
+/* The Authentication card of the settings page's security tab: the API
+ * key (only for a request let in by loopback, session or key; req may be
+ * NULL), regenerate, the password form, log out; notice is a fixed code
+ * (NULL or unknown: none). */
+void api_auth_security_block(struct buf *out, const struct http_req *req,
+                             const char *notice);
 
 /* ---- shared by the domain modules (api_common.c) ---- */
 /* Opens a connection to the daemon's database (DATA_DIR/soulspotd.db) for

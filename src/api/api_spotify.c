@@ -31,6 +31,7 @@
 
 #include "api/api.h"
 #include "api/pages.h"
+#include "auth/auth.h"
 #include "clients/spotify.h"
 #include "clients/spotify_auth.h"
 #include "config/settings.h"
@@ -90,23 +91,9 @@ static bool cross_site(struct http_req *req)
 /* The value of our state cookie in the Cookie header, or NULL. */
 static char *cookie_state(struct http_req *req, char *out, size_t n)
 {
-  const char *c = http_req_header(req, "Cookie");
-  size_t klen = strlen(COOKIE);
-  while (c && *c) {
-    while (*c == ' ' || *c == ';')
-      c++;
-    size_t len = strcspn(c, ";");
-    if (len > klen && !strncmp(c, COOKIE "=", klen + 1)) {
-      size_t vlen = len - klen - 1;
-      if (vlen >= n)
-        return NULL;
-      memcpy(out, c + klen + 1, vlen);
-      out[vlen] = '\0';
-      return out;
-    }
-    c += len;
-  }
-  return NULL;
+  return auth_cookie_value(http_req_header(req, "Cookie"), COOKIE, out, n)
+             ? out
+             : NULL;
 }
 
 /* ---- login ---- */

@@ -403,6 +403,8 @@ static const enum setting_id g_services[] = {
   S_MUSICBRAINZ_URL, S_MUSICBRAINZ_CONTACT, S_COVERART_URL,
   S_PROBE_INTERVAL_SECONDS, S_PROBE_TIMEOUT_SECONDS, S__COUNT};
 
+static const enum setting_id g_access[] = {S_SERVER_ALLOWED_HOSTS, S__COUNT};
+
 static const struct field_group spotify_groups[] = {
   {"Token Refresh", g_token},
   {"Spotify Sync", g_sync},
@@ -423,10 +425,15 @@ static const struct field_group automation_groups[] = {
   {"Services", g_services},
   {NULL, NULL}};
 
+static const struct field_group security_groups[] = {
+  {"Host names", g_access},
+  {NULL, NULL}};
+
 static const struct settings_tab tabs[] = {
   {"spotify", "Spotify", "bi-spotify", spotify_groups},
   {"downloads", "Downloads", "bi-download", downloads_groups},
   {"automation", "Automation", "bi-robot", automation_groups},
+  {"security", "Security", "bi-key", security_groups},
 };
 #define N_TABS (sizeof tabs / sizeof tabs[0])
 
@@ -706,8 +713,9 @@ static void render_group(struct buf *out, const struct field_group *g)
  * card (api_spotify.c), showing the outcome of a login when notice names
  * one. */
 static int render_settings(struct buf *out, const char *tab,
-                           const char *notice)
+                           const struct http_req *req)
 {
+  const char *notice = req ? http_req_query(req, "spotify_login") : NULL;
   const struct settings_tab *cur = find_tab(tab);
   layout_open(out, "Settings", PAGES_SETTINGS);
   render_page_head(out, "Settings",
@@ -721,6 +729,9 @@ static int render_settings(struct buf *out, const char *tab,
   buf_puts(out, "\">\n");
   if (!strcmp(cur->name, "spotify"))
     api_spotify_account_block(out, notice);
+  if (!strcmp(cur->name, "security"))
+    api_auth_security_block(out, req,
+                            req ? http_req_query(req, "security") : NULL);
   for (const struct field_group *g = cur->groups; g->title; g++)
     render_group(out, g);
   buf_puts(out, "</div>\n");
@@ -784,7 +795,7 @@ void pages_settings(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   finish_html(resp, render_settings(&resp->body, http_req_query(req, "tab"),
-                                    http_req_query(req, "spotify_login")));
+                                    req));
 }
 
 void pages_settings_save(struct http_req *req, struct http_resp *resp,

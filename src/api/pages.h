@@ -29,8 +29,9 @@
 /* GET / - the dashboard: a "Workers" card that polls /workers/table. */
 void pages_dashboard(struct http_req *req, struct http_resp *resp, void *ctx);
 
-/* GET /settings?tab=spotify|downloads|automation - the settings page, open
- * on the tab that `tab` names (default and fallback: spotify). */
+/* GET /settings?tab=spotify|downloads|automation|security - the settings
+ * page, open on the tab that `tab` names (default and fallback: spotify);
+ * the security tab starts with the Authentication card (api_auth.c). */
 void pages_settings(struct http_req *req, struct http_resp *resp, void *ctx);
 
 /*

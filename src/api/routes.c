@@ -24,6 +24,12 @@ static const struct http_route core_routes[] = {
   {"PATCH", "/api/settings", api_settings_patch},
   {"GET", "/api/settings/schema", api_settings_schema},
   {"GET", "/healthz", api_healthz},
+  /* Authentication (api_auth.c) */
+  {"GET", "/login", api_login_page},
+  {"POST", "/login", api_login_submit},
+  {"POST", "/logout", api_logout},
+  {"POST", "/settings/security/key", api_security_key},
+  {"POST", "/settings/security/password", api_security_password},
   /* Pages */
   {"GET", "/", pages_dashboard},
   {"GET", "/workers/table", pages_workers_table},

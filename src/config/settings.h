@@ -58,6 +58,12 @@ enum setting_type {
   X(SERVER_ALLOWED_HOSTS, "server.allowed_hosts", ST_STRING, "", 0, 0, NULL,  \
     SF_RUNTIME, "Extra host names (name or name:port, comma-separated), "     \
     "e.g. of a reverse proxy")                                                \
+  X(SERVER_AUTH_LOOPBACK_EXEMPT, "server.auth_loopback_exempt", ST_BOOL,      \
+    "true", 0, 0, NULL, 0,                                                    \
+    "Requests from this machine (loopback) need no login or API key")         \
+  X(SERVER_ALLOW_UNAUTHENTICATED_REMOTE,                                      \
+    "server.allow_unauthenticated_remote", ST_BOOL, "false", 0, 0, NULL, 0,   \
+    "Turn authentication off, even on a non-loopback address (unsafe)")       \
   X(LOG_LEVEL, "log.level", ST_ENUM, "info", 0, 0, "error|warn|info|debug",   \
     SF_RUNTIME, "Log level")                                                  \
   X(SPOTIFY_TOKEN_REFRESH_ENABLED, "spotify.token_refresh_enabled", ST_BOOL,  \

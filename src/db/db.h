@@ -41,6 +41,12 @@ int db_settings_load(struct db *db, db_setting_fn fn, void *arg);
 int db_settings_store(struct db *db, const char *const *keys,
                       const char *const *values, size_t n);
 
+/* ---- authentication secrets (name -> text; src/auth/auth.c) ----
+ * Values are never logged.  get: SS_ENOTFOUND when absent, SS_ETOOBIG when
+ * it does not fit n bytes (with its NUL).  put: upsert, one statement. */
+int db_secret_get(struct db *db, const char *name, char *out, size_t n);
+int db_secret_put(struct db *db, const char *name, const char *value);
+
 /* ---- per-worker persisted state ----
  * A worker unit (e.g. "cleanup", "automation.watchlist") keeps named integer
  * and text fields: counters, last run/poll/scan times, last_error.  They are

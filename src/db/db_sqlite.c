@@ -69,6 +69,11 @@ static const char *const migrations[] = {
   db_schema_downloads,
   /* 4: library tracks, duplicate findings, quarantine (db_library_sqlite.c) */
   db_schema_library,
+  /* 5: authentication secrets: API key, password hash (src/auth/auth.c) */
+  "CREATE TABLE auth_secrets ("
+  "  name TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL,"
+  "  updated_at INTEGER NOT NULL);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -650,4 +655,58 @@ void db__bind_text(sqlite3_stmt *st, int i, const char *s)
 void db__col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
   copy_text(dst, cap, st, col);
+}
+
+/* ---- authentication secrets (rare: start-up, login, a change) ---- */
+
+int db_secret_get(struct db *db, const char *name, char *out, size_t n)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = db_usable(db);
+  if (rc || !name || !out || !n)
+    return rc ? rc : SS_EINVAL;
+  if (sqlite3_prepare_v2(db->conn,
+                         "SELECT value FROM auth_secrets WHERE name = ?1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(db, "secret prepare");
+  rc = SS_ENOTFOUND;
+  int src = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if (src == SQLITE_OK)
+    src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(st, 0);
+    size_t len = v ? strlen(v) : 0;
+    rc = len < n ? SS_OK : SS_ETOOBIG;
+    if (rc == SS_OK)
+      memcpy(out, v ? v : "", len + 1);
+  } else if (src != SQLITE_DONE) {
+    rc = db_fail(db, "secret load");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int db_secret_put(struct db *db, const char *name, const char *value)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = db_usable(db);
+  if (rc || !name || !value)
+    return rc ? rc : SS_EINVAL;
+  if (sqlite3_prepare_v2(db->conn,
+                         "INSERT INTO auth_secrets (name, value, updated_at)"
+                         " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
+                         " SET value = excluded.value,"
+                         " updated_at = excluded.updated_at",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(db, "secret prepare");
+  int src = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if (src == SQLITE_OK)
+    src = sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+  if (src == SQLITE_OK)
+    src = sqlite3_bind_int64(st, 3, clock_wall_ms());
+  if (src == SQLITE_OK)
+    src = sqlite3_step(st);
+  rc = src == SQLITE_DONE ? SS_OK : db_fail(db, "secret store");
+  sqlite3_finalize(st);
+  return rc;
 }

@@ -6,8 +6,9 @@
  * same pipeline: read the body into a capped buf, refuse a Host that is not
  * one of the daemon's own names (421; DNS rebinding), validate the path,
  * route (404 / 405 / automatic OPTIONS), reject cross-site writes (403,
- * Origin/Referer checked against the same names), call the handler, then turn the struct http_resp into an MHD response with the
- * security headers added.
+ * Origin/Referer checked against the same names), ask the authorize hook
+ * (authentication, src/api/api_auth.c), call the handler, then turn the
+ * struct http_resp into an MHD response with the security headers added.
  *
  * Keep-alive: MHD answers with "Connection: close" when a response is queued
  * on the first access-handler call, so the first call only allocates the
@@ -75,6 +76,7 @@ struct http_server {
   size_t n_routes;
   void *ctx;
   http_extra_hosts_fn extra_hosts;
+  http_authorize_fn authorize;
   char bind_host[BIND_HOST_MAX]; /* numeric, as given */
   _Atomic int port;              /* the bound port */
   _Atomic int64_t host_warned_s; /* last "unknown Host" warning */
@@ -90,6 +92,7 @@ struct http_req {
   bool too_big;
   bool raw_nul;       /* the undecoded path carried %00 */
   bool responded;
+  int auth;           /* set by the authorize hook */
   int64_t start_us;
 };
 
@@ -302,6 +305,49 @@ const char *http_req_body(const struct http_req *req, size_t *len)
   if (len)
     *len = req->body.len;
   return buf_cstr(&req->body);
+}
+
+void http_req_set_auth(struct http_req *req, int how) { req->auth = how; }
+
+int http_req_auth(const struct http_req *req) { return req->auth; }
+
+static const struct sockaddr *client_sa(const struct http_req *req)
+{
+  const union MHD_ConnectionInfo *info = MHD_get_connection_info(
+      req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  return info ? info->client_addr : NULL;
+}
+
+void http_req_client_addr(const struct http_req *req, char *out, size_t n)
+{
+  const struct sockaddr *sa = client_sa(req);
+  if (n)
+    out[0] = '\0';
+  if (!sa || !n)
+    return;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+              out, (socklen_t)n);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6,
+              &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)n);
+}
+
+bool http_req_client_is_loopback(const struct http_req *req)
+{
+  const struct sockaddr *sa = client_sa(req);
+  if (!sa)
+    return false;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in4 = (const void *)sa;
+    return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (sa->sa_family != AF_INET6)
+    return false;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(a) ||
+         (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
 static int hex_val(char c)
@@ -825,6 +871,13 @@ static enum MHD_Result dispatch(struct http_req *req)
     return dispatch_unrouted(req);
   if (!is_safe_method(req->method) && http_req_cross_site(req))
     return queue_error(req, 403, "cross-site request rejected");
+  if (req->srv->authorize) {
+    struct http_resp resp;
+    resp_init(&resp);
+    if (!req->srv->authorize(req, &resp, req->srv->ctx))
+      return queue_resp(req, &resp);
+    buf_free(&resp.body);
+  }
   return call_handler(req, route);
 }
 
@@ -1014,6 +1067,7 @@ int http_server_start(const struct http_server_opts *opts,
   srv->n_routes = opts->n_routes;
   srv->ctx = opts->ctx;
   srv->extra_hosts = opts->extra_hosts;
+  srv->authorize = opts->authorize;
   snprintf(srv->bind_host, sizeof srv->bind_host, "%s", opts->host);
   atomic_store(&srv->port, opts->port); /* port 0: known once bound */
   srv->daemon = start_daemon(srv, opts, &addr, ipv6);

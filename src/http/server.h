@@ -70,6 +70,12 @@ struct http_route {
  * threads for every request, so it must be thread-safe. */
 typedef void (*http_extra_hosts_fn)(char *out, size_t n);
 
+/* Decides whether a routed request may reach its handler (after the Host
+ * and cross-site checks); on false the server sends resp, which the hook
+ * filled (status, body, headers).  HTTP threads; must not block. */
+typedef bool (*http_authorize_fn)(struct http_req *req,
+                                  struct http_resp *resp, void *ctx);
+
 struct http_server_opts {
   const char *host; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" */
   int port;         /* 0 = ephemeral */
@@ -78,6 +84,7 @@ struct http_server_opts {
   size_t n_routes;
   void *ctx;        /* passed to every handler */
   http_extra_hosts_fn extra_hosts; /* NULL: only the daemon's own names */
+  http_authorize_fn authorize;     /* NULL: every request is let in */
 };
 
 /* Starts listening; *out is released with http_server_stop(). */
@@ -100,6 +107,15 @@ const char *http_req_body(const struct http_req *req, size_t *len);
 /* Decoded value of a application/x-www-form-urlencoded body field, or NULL;
  * the caller frees it. */
 char *http_req_form_value(const struct http_req *req, const char *name);
+
+/* The client's address as text ("127.0.0.1", "::1"); "" when unknown. */
+void http_req_client_addr(const struct http_req *req, char *out, size_t n);
+/* True when the client connected from a loopback address (127.0.0.0/8,
+ * ::1, or an IPv4-mapped loopback address). */
+bool http_req_client_is_loopback(const struct http_req *req);
+/* How the authorize hook let the request in (its own codes; 0 = unset). */
+void http_req_set_auth(struct http_req *req, int how);
+int http_req_auth(const struct http_req *req);
 
 /* True when the request comes from another site: Sec-Fetch-Site says
  * "cross-site", or its Origin (else its Referer) is "null", malformed or

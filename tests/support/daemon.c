@@ -239,8 +239,9 @@ static void free_strv(char **v)
 /* ---- processes ---- */
 
 /* fork + execve with stdout/stderr appended to files; -1 on failure. */
-static pid_t spawn(char *const argv[], char *const envp[],
-                   const char *out_path, const char *err_path)
+static pid_t spawn_in(char *const argv[], char *const envp[],
+                      const char *in_path, const char *out_path,
+                      const char *err_path)
 {
   pid_t parent = getpid();
   pid_t pid = fork();
@@ -249,7 +250,7 @@ static pid_t spawn(char *const argv[], char *const envp[],
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent)
     _exit(126);
-  int in = open("/dev/null", O_RDONLY);
+  int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
   int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (in < 0 || out < 0 || err < 0)
@@ -260,6 +261,12 @@ static pid_t spawn(char *const argv[], char *const envp[],
   close_range(3, ~0u, 0);
   execve(argv[0], argv, envp);
   _exit(127);
+}
+
+static pid_t spawn(char *const argv[], char *const envp[],
+                   const char *out_path, const char *err_path)
+{
+  return spawn_in(argv, envp, NULL, out_path, err_path);
 }
 
 static int decode_status(int st)
@@ -384,7 +391,8 @@ static int launch(struct test_daemon *d)
 {
   char out_path[DAEMON_PATH_MAX + 16];
   snprintf(out_path, sizeof out_path, "%s/stdout.log", d->root);
-  char *argv[] = {(char *)daemon_binary(), "--listen", "127.0.0.1:0",
+  char *argv[] = {(char *)daemon_binary(), "--listen",
+                  (char *)(d->listen ? d->listen : "127.0.0.1:0"),
                   "--data-dir", d->data_dir, "--config", d->config_path,
                   NULL};
   char **envp = child_env((const char *const *)d->env);
@@ -540,7 +548,14 @@ static int temp_file(char *path, size_t n)
 int daemon_run_cli(const char *const *args, const char *const *extra_env,
                    int *exit_code, struct buf *out, struct buf *err)
 {
-  char out_path[64], err_path[64];
+  return daemon_run_cli_input(args, extra_env, NULL, exit_code, out, err);
+}
+
+int daemon_run_cli_input(const char *const *args,
+                         const char *const *extra_env, const char *input,
+                         int *exit_code, struct buf *out, struct buf *err)
+{
+  char out_path[64], err_path[64], in_path[64] = "";
   int status = DAEMON_TIMEOUT;
   *exit_code = DAEMON_TIMEOUT;
   if (temp_file(out_path, sizeof out_path) != SS_OK)
@@ -549,9 +564,18 @@ int daemon_run_cli(const char *const *args, const char *const *extra_env,
     unlink(out_path);
     return SS_EIO;
   }
+  if (input && (temp_file(in_path, sizeof in_path) != SS_OK ||
+                write_file(in_path, input) != SS_OK)) {
+    unlink(out_path);
+    unlink(err_path);
+    if (in_path[0])
+      unlink(in_path);
+    return SS_EIO;
+  }
   char **argv = cli_argv(args);
   char **envp = child_env(extra_env);
-  pid_t pid = spawn(argv, envp, out_path, err_path);
+  pid_t pid = spawn_in(argv, envp, in_path[0] ? in_path : NULL, out_path,
+                       err_path);
   free(argv);
   free(envp);
   int rc = SS_EIO;
@@ -570,5 +594,7 @@ int daemon_run_cli(const char *const *args, const char *const *extra_env,
     read_file(err_path, err);
   unlink(out_path);
   unlink(err_path);
+  if (in_path[0])
+    unlink(in_path);
   return rc;
 }

@@ -50,6 +50,7 @@ struct test_daemon {
   char port_path[DAEMON_PATH_MAX];
   char **env;  /* extra_env copy, NULL-terminated (kept for restarts) */
   int64_t start_ms; /* monotonic ms daemon_start took to see the port */
+  const char *listen; /* --listen value; NULL = "127.0.0.1:0" */
 };
 
 /* Path of the soulspotd binary under test (static storage). */
@@ -103,5 +104,11 @@ const char *daemon_urlf(const struct test_daemon *d, char *out, size_t n,
  */
 int daemon_run_cli(const char *const *args, const char *const *extra_env,
                    int *exit_code, struct buf *out, struct buf *err);
+
+/* daemon_run_cli with input (NUL-terminated; NULL = /dev/null) as the
+ * child's standard input. */
+int daemon_run_cli_input(const char *const *args,
+                         const char *const *extra_env, const char *input,
+                         int *exit_code, struct buf *out, struct buf *err);
 
 #endif
