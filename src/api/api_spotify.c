@@ -141,8 +141,10 @@ static void auth_callback(struct http_req *req, struct http_resp *resp,
   http_resp_header(resp, "Set-Cookie",
                    COOKIE "=; Path=/auth/spotify; Max-Age=0; HttpOnly; "
                           "SameSite=Lax");
-  if (r == SPOTIFY_LOGIN_OK && runtime_def(UNIT_SPOTIFY_SYNC))
+  if (r == SPOTIFY_LOGIN_OK && runtime_def(UNIT_SPOTIFY_SYNC)) {
+    runtime_reevaluate(); /* notes such as "not connected" go at once */
     runtime_run_now(UNIT_SPOTIFY_SYNC);
+  }
 }
 
 static void auth_disconnect(struct http_req *req, struct http_resp *resp,
@@ -153,10 +155,12 @@ static void auth_disconnect(struct http_req *req, struct http_resp *resp,
   struct spotify_client *c = spotify_client_new(NULL);
   int rc = spotify_account_forget(c);
   spotify_client_free(c);
-  if (rc != SS_OK)
+  if (rc != SS_OK) {
     http_resp_error(resp, 500, "could not forget the Spotify login");
-  else
+  } else {
     back_to_settings(resp, "disconnected");
+    runtime_reevaluate();
+  }
 }
 
 static void api_sync_now(struct http_req *req, struct http_resp *resp,

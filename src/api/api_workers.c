@@ -160,8 +160,12 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
     size_t n = runtime_history((enum unit_id)i, runs, DB_RUN_HISTORY);
     for (size_t r = 0; r < n; r++) {
       buf_printf(b, "%s{\"started_ms\":%" PRId64 ",\"duration_ms\":%" PRId64
+                    ",\"repeats\":%" PRId64 ",\"last_started_ms\":%" PRId64
                     ",\"result\":",
-                 r ? "," : "", runs[r].started_ms, runs[r].duration_ms);
+                 r ? "," : "", runs[r].started_ms, runs[r].duration_ms,
+                 runs[r].repeats > 1 ? runs[r].repeats : 1,
+                 runs[r].last_started_ms > runs[r].started_ms
+                   ? runs[r].last_started_ms : runs[r].started_ms);
       json_str(b, runs[r].result);
       buf_puts(b, ",\"message\":");
       json_str(b, runs[r].message);

@@ -76,6 +76,10 @@ struct db_run {
   int64_t duration_ms;
   char result[16];     /* "ok", "error", "skipped", "canceled" */
   char message[DB_RUN_MESSAGE_MAX];
+  /* Consecutive identical skipped runs share one entry: how many (>= 1
+   * when loaded) and when the newest of them started. */
+  int64_t repeats;
+  int64_t last_started_ms;
 };
 
 /* Appends run and trims the unit's history to DB_RUN_HISTORY rows, in one
@@ -83,6 +87,11 @@ struct db_run {
 int db_worker_run_record(struct db *db, const char *unit,
                          const struct db_run *run,
                          const struct db_field *fields, size_t n);
+/* Same, but folds run into the unit's newest row (its repeats,
+ * last_started_ms and duration_ms; inserted when the unit has none). */
+int db_worker_run_merge(struct db *db, const char *unit,
+                        const struct db_run *run,
+                        const struct db_field *fields, size_t n);
 /* Loads up to max runs, newest first, into out; *count gets the number. */
 int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
                         size_t max, size_t *count);

@@ -74,6 +74,10 @@ static const char *const migrations[] = {
   "  name TEXT PRIMARY KEY,"
   "  value TEXT NOT NULL,"
   "  updated_at INTEGER NOT NULL);",
+  /* 6: consecutive identical skipped runs collapse into one history row */
+  "ALTER TABLE worker_runs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;"
+  "ALTER TABLE worker_runs ADD COLUMN last_started_ms INTEGER NOT NULL"
+  " DEFAULT 0;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
@@ -90,6 +94,7 @@ enum stmt_id {
   ST_STATE_PUT,
   ST_RUN_INSERT,
   ST_RUN_TRIM,
+  ST_RUN_MERGE,
   ST_RUNS_LOAD,
   ST_COUNT
 };
@@ -117,7 +122,12 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_RUN_TRIM] = "DELETE FROM worker_runs WHERE unit = ?1 AND id <= ("
                   "SELECT id FROM worker_runs WHERE unit = ?1"
                   " ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-  [ST_RUNS_LOAD] = "SELECT started_ms, duration_ms, result, message"
+  /* Folds a repeat into the unit's newest row. */
+  [ST_RUN_MERGE] = "UPDATE worker_runs SET repeats = ?2, last_started_ms = ?3,"
+                   " duration_ms = ?4 WHERE id = (SELECT max(id) FROM"
+                   " worker_runs WHERE unit = ?1)",
+  [ST_RUNS_LOAD] = "SELECT started_ms, duration_ms, result, message,"
+                   " repeats, last_started_ms"
                    " FROM worker_runs WHERE unit = ?1"
                    " ORDER BY id DESC LIMIT ?2",
 };
@@ -542,9 +552,31 @@ static int run_trim(struct db *db, const char *unit)
   return rc ? rc : stmt_exec(db, st, "run trim");
 }
 
-int db_worker_run_record(struct db *db, const char *unit,
-                         const struct db_run *run,
-                         const struct db_field *fields, size_t n)
+static int run_merge(struct db *db, const char *unit,
+                     const struct db_run *run)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = stmt_get(db, ST_RUN_MERGE, &st);
+  if (rc)
+    return rc;
+  int brc = sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+  if (brc == SQLITE_OK)
+    brc = sqlite3_bind_int64(st, 2, run->repeats);
+  if (brc == SQLITE_OK)
+    brc = sqlite3_bind_int64(st, 3, run->last_started_ms);
+  if (brc == SQLITE_OK)
+    brc = sqlite3_bind_int64(st, 4, run->duration_ms);
+  rc = bind_check(db, st, brc, "run merge bind");
+  if (!rc)
+    rc = stmt_exec(db, st, "run merge");
+  if (!rc && sqlite3_changes(db->conn) == 0)
+    rc = run_insert(db, unit, run); /* no row yet: the entry starts now */
+  return rc;
+}
+
+static int run_store(struct db *db, const char *unit,
+                     const struct db_run *run, bool merge,
+                     const struct db_field *fields, size_t n)
 {
   int rc = db_usable(db);
   if (rc || !unit || !run)
@@ -553,12 +585,26 @@ int db_worker_run_record(struct db *db, const char *unit,
     return rc;
   if ((rc = tx_begin(db)))
     return rc;
-  rc = run_insert(db, unit, run);
+  rc = merge ? run_merge(db, unit, run) : run_insert(db, unit, run);
   if (!rc)
     rc = run_trim(db, unit);
   if (!rc)
     rc = fields_put(db, unit, fields, n);
   return tx_end(db, rc);
+}
+
+int db_worker_run_record(struct db *db, const char *unit,
+                         const struct db_run *run,
+                         const struct db_field *fields, size_t n)
+{
+  return run_store(db, unit, run, false, fields, n);
+}
+
+int db_worker_run_merge(struct db *db, const char *unit,
+                        const struct db_run *run,
+                        const struct db_field *fields, size_t n)
+{
+  return run_store(db, unit, run, true, fields, n);
 }
 
 /* Copies a column's text into dst[cap], truncating at a UTF-8 character
@@ -583,6 +629,12 @@ static void run_from_row(struct db_run *r, sqlite3_stmt *st)
   r->duration_ms = sqlite3_column_int64(st, 1);
   copy_text(r->result, sizeof r->result, st, 2);
   copy_text(r->message, sizeof r->message, st, 3);
+  r->repeats = sqlite3_column_int64(st, 4);
+  if (r->repeats < 1)
+    r->repeats = 1;
+  r->last_started_ms = sqlite3_column_int64(st, 5);
+  if (r->last_started_ms < r->started_ms)
+    r->last_started_ms = r->started_ms;
 }
 
 int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,

@@ -13,6 +13,17 @@
  * a wake-up (settings change, run-now) or shutdown.  Settings are read afresh
  * on every wake, so enable/disable/interval changes act within a second.
  *
+ * Run now is a forced run (unit_ctx_forced): the unit does its whole job,
+ * whatever its own schedule says is due.  Re-evaluation: after a settings
+ * change or runtime_reevaluate() (a login), and once at start-up, a unit
+ * whose last run was skipped (not configured, nothing to do) runs again at
+ * once, so its note follows the configuration instead of waiting a whole
+ * interval.  Skips make no external call, so this is cheap.
+ *
+ * History: consecutive skipped runs with the same message share one entry
+ * (repeats, last_started_ms), so they cannot push real runs out of the
+ * DB_RUN_HISTORY entries kept; the store folds them the same way.
+ *
  * Persistence: the unit thread owns its own db connection.  At start it loads
  * the unit's worker_state fields (counters, times, last run) and history; at
  * the end of every run it stores them together with the run record in one
@@ -46,6 +57,7 @@ struct unit {
   /* control, under mu */
   bool wake;
   bool run_now;
+  bool recheck; /* re-evaluate a skipped unit (settings, login, start) */
   bool in_run;
   int64_t not_before_mono; /* start-up stagger (monotonic) */
   int64_t first_run_wall;  /* shown as next run before the first run */
@@ -59,6 +71,7 @@ struct unit_ctx {
   struct unit *u;
   struct db *db;
   bool note_set; /* the run said why it is idle; else the old note goes */
+  bool forced;   /* run now: the whole job, whatever is due */
   char error[UNIT_ERROR_MAX];
   char message[DB_RUN_MESSAGE_MAX];
   bool failed;
@@ -138,6 +151,8 @@ int runtime_run_now(enum unit_id id)
 }
 
 /* ---- unit context (unit thread only) ---- */
+
+bool unit_ctx_forced(struct unit_ctx *ctx) { return ctx->forced; }
 
 bool unit_ctx_should_stop(struct unit_ctx *ctx)
 {
@@ -278,7 +293,8 @@ static void load_state(struct unit *u, struct db *db)
 
 #define MAX_FIELDS (UNIT_MAX_COUNTERS + UNIT_MAX_TIMES + 5)
 
-static void persist_run(struct unit *u, struct db *db, const struct db_run *run)
+static void persist_run(struct unit *u, struct db *db, const struct db_run *run,
+                        bool merged)
 {
   struct db_field fields[MAX_FIELDS];
   size_t n = 0;
@@ -297,7 +313,11 @@ static void persist_run(struct unit *u, struct db *db, const struct db_run *run)
   char *error = xstrdup(s->last_error);
   fields[n++] = (struct db_field){"last_error", 0, error};
   pthread_mutex_unlock(&u->mu);
-  if (db && db_worker_run_record(db, u->def->key, run, fields, n) != SS_OK)
+  int rc = SS_OK;
+  if (db)
+    rc = merged ? db_worker_run_merge(db, u->def->key, run, fields, n)
+                : db_worker_run_record(db, u->def->key, run, fields, n);
+  if (rc != SS_OK)
     log_error("runtime", "%s: could not persist run state", u->def->key);
   free(error);
 }
@@ -314,13 +334,27 @@ const char *runtime_result_name(enum unit_run_result r)
   }
 }
 
-static void push_history(struct unit *u, const struct db_run *run)
+/* Adds run as the newest entry, or folds a skip into an identical newest
+ * skip (*run then holds the merged entry).  Returns true when folded. */
+static bool push_history(struct unit *u, struct db_run *run)
 {
+  struct db_run *top = &u->history[0];
+  if (u->n_history && !strcmp(run->result, "skipped") &&
+      !strcmp(top->result, "skipped") && !strcmp(top->message, run->message)) {
+    top->repeats = (top->repeats > 0 ? top->repeats : 1) + 1;
+    top->last_started_ms = run->started_ms;
+    top->duration_ms = run->duration_ms;
+    *run = *top;
+    return true;
+  }
+  run->repeats = 1;
+  run->last_started_ms = run->started_ms;
   size_t keep = u->n_history < DB_RUN_HISTORY ? u->n_history
                                               : DB_RUN_HISTORY - 1;
   memmove(&u->history[1], &u->history[0], keep * sizeof *run);
   u->history[0] = *run;
   u->n_history = keep + 1;
+  return false;
 }
 
 static void run_once(struct unit *u, struct db *db)
@@ -331,7 +365,9 @@ static void run_once(struct unit *u, struct db *db)
 
   pthread_mutex_lock(&u->mu);
   u->in_run = true;
+  ctx.forced = u->run_now;
   u->run_now = false;
+  u->recheck = false;
   u->snap.last_start_ms = start_wall;
   if (!u->def->active_on_demand)
     u->snap.state = UNIT_ACTIVE;
@@ -377,12 +413,12 @@ static void run_once(struct unit *u, struct db *db)
     s->state = UNIT_STOPPED;
   if (s->state != UNIT_STOPPED)
     s->next_run_ms = s->last_start_ms + s->interval_s * 1000;
-  push_history(u, &run);
+  bool merged = push_history(u, &run);
   u->in_run = false;
   pthread_mutex_unlock(&u->mu);
   bump();
 
-  persist_run(u, db, &run);
+  persist_run(u, db, &run, merged);
   log_debug("runtime", "%s: %s in %lld ms", u->def->key, run.result,
             (long long)run.duration_ms);
 }
@@ -449,7 +485,14 @@ static void *unit_main(void *arg)
   pthread_mutex_lock(&u->mu);
   while (!atomic_load(&shutting_down)) {
     int64_t wait = refresh_locked(u);
-    if (wait != WAIT_FOREVER && (u->run_now || wait <= 0)) {
+    /* A skipped unit re-checks its configuration at once (after the
+     * start-up stagger). */
+    bool recheck = u->recheck && u->snap.last_start_ms &&
+                   u->snap.last_result == UNIT_RUN_SKIPPED &&
+                   u->not_before_mono <= clock_mono_ms();
+    if (u->recheck && !recheck && u->not_before_mono <= clock_mono_ms())
+      u->recheck = false;
+    if (wait != WAIT_FOREVER && (u->run_now || wait <= 0 || recheck)) {
       pthread_mutex_unlock(&u->mu);
       run_once(u, db);
       pthread_mutex_lock(&u->mu);
@@ -474,9 +517,8 @@ static void *unit_main(void *arg)
   return NULL;
 }
 
-static void on_settings_changed(void *arg)
+void runtime_reevaluate(void)
 {
-  (void)arg;
   if (!started)
     return;
   for (int i = 0; i < UNIT__COUNT; i++) {
@@ -484,9 +526,16 @@ static void on_settings_changed(void *arg)
     pthread_mutex_lock(&u->mu);
     refresh_locked(u); /* publish enabled/stopped at once */
     u->wake = true;
+    u->recheck = true;
     pthread_cond_signal(&u->cv);
     pthread_mutex_unlock(&u->mu);
   }
+}
+
+static void on_settings_changed(void *arg)
+{
+  (void)arg;
+  runtime_reevaluate();
 }
 
 int runtime_start(const struct runtime_opts *opts)
@@ -507,6 +556,7 @@ int runtime_start(const struct runtime_opts *opts)
     u->not_before_mono = clock_mono_ms() + (int64_t)i * STAGGER_MS;
     u->first_run_wall = now + (int64_t)i * STAGGER_MS;
     u->snap.state = UNIT_STOPPED;
+    u->recheck = true; /* a skip's note is not stored: say it again */
     pthread_mutex_init(&u->mu, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

@@ -115,13 +115,20 @@ void runtime_snapshot(enum unit_id id, struct unit_snapshot *out);
 uint64_t runtime_generation(void);
 /* Up to max runs, newest first. */
 size_t runtime_history(enum unit_id id, struct db_run *out, size_t max);
-/* Run now: SS_OK (scheduled), SS_ESTATE (disabled), SS_EBUSY (already
- * running; coalesced into the current run). */
+/* Run now, a forced run (unit_ctx_forced): SS_OK (scheduled), SS_ESTATE
+ * (disabled), SS_EBUSY (already running; coalesced into the current run). */
 int runtime_run_now(enum unit_id id);
+/* Something the units depend on changed outside the settings (a Spotify
+ * login or disconnect): every unit whose last run was skipped runs again
+ * at once, as after a settings change.  Any thread. */
+void runtime_reevaluate(void);
 /* "ok", "skipped", "error", "canceled" (as in the run history). */
 const char *runtime_result_name(enum unit_run_result r);
 
 /* ---- for run functions (unit thread only) ---- */
+/* True when this run was asked for by run-now (the dashboard's button,
+ * POST /api/workers/{unit}/run): do the whole job, whatever is due. */
+bool unit_ctx_forced(struct unit_ctx *ctx);
 bool unit_ctx_should_stop(struct unit_ctx *ctx);
 /* Interruptible sleep; returns false when the unit must stop. */
 bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms);

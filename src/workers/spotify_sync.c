@@ -15,9 +15,12 @@
  * when their first page (total + ids) changed.
  *
  * One failing type never blocks the others.  A 429 (or an earlier one
- * still blocking the Web API), a missing login or the 5xx backoff defer
- * the types that did not run ("deferred (rate limited until ...)") instead
- * of failing them.  Each type's last result and error are persisted
+ * still blocking the Web API) or a missing login defer the types that did
+ * not run ("deferred (rate limited until ...)") instead of failing them.
+ * Spotify failing (5xx, timeouts, the token endpoint) or its backoff still
+ * lasting fails the run, so the unit stays in error with the reason until
+ * a sync succeeds; the types after the failing one are deferred.  Run now
+ * (unit_ctx_forced) and "Sync now" run every enabled type, due or not.  Each type's last result and error are persisted
  * (spotify_sync_status) and cached in memory for the status view.
  *
  * Threading: run() on the unit's thread; the stats cache and the "sync
@@ -239,10 +242,11 @@ static void result_from_err(struct sync_run *s, struct type_result *r,
     result_set(r, OUT_ERROR, "%s", e->msg);
     return;
   case SPOTIFY_UNAVAILABLE:
-    if (e->deferred) {
-      result_set(r, OUT_DEFERRED, "deferred (%s)", e->msg);
-      return;
-    }
+    /* 5xx, timeouts, a failing token endpoint, or their backoff: a
+     * failure (the unit is in error until a sync succeeds); the types
+     * after this one wait for the backoff. */
+    s->halted = true;
+    s->halt = *e;
     break;
   default:
     break;
@@ -1010,6 +1014,20 @@ static enum unit_run_result run_types(struct sync_run *s, bool *due_types)
   return UNIT_RUN_OK;
 }
 
+/* A token refresh this run needed failed: Token Refresh says so at once
+ * (its own next check may be minutes away). */
+static void wake_token_refresh_on_failure(void)
+{
+  struct spotify_status st;
+  struct unit_snapshot tr;
+  spotify_status(&st);
+  if (!st.token_error[0] || !runtime_def(UNIT_TOKEN_REFRESH))
+    return;
+  runtime_snapshot(UNIT_TOKEN_REFRESH, &tr);
+  if (tr.state != UNIT_ERROR)
+    runtime_run_now(UNIT_TOKEN_REFRESH);
+}
+
 static enum unit_run_result run(struct unit_ctx *ctx)
 {
   struct db *db = unit_ctx_db(ctx);
@@ -1036,7 +1054,7 @@ static enum unit_run_result run(struct unit_ctx *ctx)
                            "(re-authorisation required)");
     return UNIT_RUN_SKIPPED;
   }
-  bool force = atomic_exchange(&force_full, false);
+  bool force = atomic_exchange(&force_full, false) || unit_ctx_forced(ctx);
   bool due_types[N_TYPES], any = false;
   for (size_t i = 0; i < N_TYPES; i++)
     any |= due_types[i] = due(&type_defs[i], force, now);
@@ -1051,6 +1069,7 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   enum unit_run_result result = run_types(&s, due_types);
   spotify_client_free(s.c);
   pool_free(&s.pool);
+  wake_token_refresh_on_failure();
   return result;
 }
 

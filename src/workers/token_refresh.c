@@ -11,8 +11,13 @@
  *   - invalid_client: error naming spotify.client_id;
  *   - 5xx / timeout: error; the provider backs off (15 s .. 10 min) and
  *     the next success returns the unit to idle.
+ * A refresh that failed elsewhere (a sync answered 401, the token endpoint
+ * 503) is retried here however long the token still looks valid, so the
+ * unit shows that failure instead of "still valid"; Spotify Sync wakes this
+ * unit when that happens.  Run now refreshes the token whatever its expiry.
  * Threading: the unit's own thread.
  */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "clients/spotify.h"
@@ -66,6 +71,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   }
   int64_t threshold =
     settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES) * 60000;
+  if (unit_ctx_forced(ctx) || st.token_error[0])
+    return refresh(ctx, INT64_MAX); /* whatever the expiry says */
   char when[40];
   if (st.access_expires_ms - clock_wall_ms() > threshold) {
     unit_ctx_set_message(ctx, "access token valid until %s",

@@ -1,7 +1,8 @@
 /*
  * test_persistence.c - counters and times in worker_state survive restarts
  * and show in the status JSON; run-now records history (also for a skipped
- * run), refuses disabled units (409) and unknown ones (404).
+ * run, folded into an identical skip before it), refuses disabled units
+ * (409) and unknown ones (404).
  *
  * Counters are seeded straight into the daemon's database with the db
  * interface (db_open / db_worker_state_store) while the daemon is stopped.
@@ -91,11 +92,26 @@ static void check_seeded(struct it_fixture *f)
 
 /* ---- helpers for GET /api/workers ---- */
 
+/* Runs recorded in a history array: consecutive identical skips share one
+ * entry and count its repeats. */
+static size_t recorded_runs(json_t *h)
+{
+  size_t n = 0, i;
+  json_t *e;
+  json_array_foreach(h, i, e)
+  {
+    json_t *r = json_object_get(e, "repeats");
+    assert_true(json_is_integer(r) && json_integer_value(r) >= 1);
+    n += (size_t)json_integer_value(r);
+  }
+  return n;
+}
+
 static size_t history_len(struct it_fixture *f, const char *unit)
 {
   json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
   json_t *h = json_object_get(it_unit(doc, unit), "history");
-  size_t n = json_is_array(h) ? json_array_size(h) : 0;
+  size_t n = json_is_array(h) ? recorded_runs(h) : 0;
   json_decref(doc);
   return n;
 }
@@ -111,7 +127,7 @@ static bool history_reaches(json_t *doc, void *arg)
   json_t *u = it_unit(doc, w->unit);
   json_t *h = json_object_get(u, "history");
   json_t *st = json_object_get(u, "state");
-  return json_is_array(h) && json_array_size(h) >= w->at_least &&
+  return json_is_array(h) && recorded_runs(h) >= w->at_least &&
          json_is_string(st) && strcmp(json_string_value(st), "active") != 0;
 }
 
@@ -125,11 +141,7 @@ static bool wait_history(struct it_fixture *f, const char *unit, size_t n,
 
 static int run_now(struct it_fixture *f, const char *unit)
 {
-  char path[256];
-  snprintf(path, sizeof path, "/api/workers/%s/run", unit);
-  assert_int_equal(hc_request("POST", it_url(f, path), NULL, NULL, &f->r),
-                   SS_OK);
-  return (int)f->r.status;
+  return it_run_now(f, unit);
 }
 
 /* ---- tests ---- */
@@ -210,7 +222,7 @@ static void test_run_now_records_history(void **state)
     json_t *u = it_unit(doc, units[i]);
     json_t *newest = json_array_get(json_object_get(u, "history"), 0);
     IT_ASSERT_JSON_STR(newest, "result", "skipped"); /* nothing configured */
-    json_t *started = json_object_get(newest, "started_ms");
+    json_t *started = json_object_get(newest, "last_started_ms");
     assert_true(json_is_integer(started));
     assert_true(json_integer_value(started) >= asked - 1000);
     IT_ASSERT_JSON_STR(u, "last_run", "gerade eben");
@@ -222,7 +234,7 @@ static int64_t newest_started(struct it_fixture *f, const char *unit)
 {
   json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
   json_t *h = json_object_get(it_unit(doc, unit), "history");
-  json_t *s = json_object_get(json_array_get(h, 0), "started_ms");
+  json_t *s = json_object_get(json_array_get(h, 0), "last_started_ms");
   int64_t v = json_is_integer(s) ? json_integer_value(s) : -1;
   json_decref(doc);
   return v;
@@ -262,6 +274,38 @@ static void test_run_now_enabled_after_patch(void **state)
   size_t before = history_len(f, "cleanup");
   assert_int_equal(run_now(f, "cleanup"), 202);
   assert_true(wait_history(f, "cleanup", before + 1, 2000));
+}
+
+/* Skipped runs ("slskd not configured") do not push real runs out of the
+ * 20-entry history: they share one entry, also in the store. */
+static void test_skipped_runs_collapse(void **state)
+{
+  struct it_fixture *f = *state;
+  assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
+  assert_true(wait_history(f, "download_monitor", 1, 2000));
+  for (int i = 0; i < 25; i++) {
+    size_t before = history_len(f, "download_monitor");
+    assert_int_equal(run_now(f, "download_monitor"), 202);
+    assert_true(wait_history(f, "download_monitor", before + 1, 2000));
+  }
+  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  json_t *h = json_object_get(it_unit(doc, "download_monitor"), "history");
+  assert_int_equal(json_array_size(h), 1);
+  json_t *e = json_array_get(h, 0);
+  IT_ASSERT_JSON_STR(e, "result", "skipped");
+  IT_ASSERT_JSON_STR(e, "message", "slskd not configured");
+  int64_t repeats = json_integer_value(json_object_get(e, "repeats"));
+  assert_true(repeats >= 26);
+  assert_true(json_integer_value(json_object_get(e, "last_started_ms")) >
+              json_integer_value(json_object_get(e, "started_ms")));
+  json_decref(doc);
+  assert_int_equal(daemon_restart(&f->d), SS_OK);
+  doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  h = json_object_get(it_unit(doc, "download_monitor"), "history");
+  assert_int_equal(json_array_size(h), 1);
+  assert_true(json_integer_value(json_object_get(json_array_get(h, 0),
+                                                 "repeats")) >= repeats);
+  json_decref(doc);
 }
 
 static void assert_json_error_body(struct it_fixture *f)
@@ -334,6 +378,7 @@ int main(void)
       T(test_run_now_records_history),
       T(test_run_now_history_persists),
       T(test_run_now_enabled_after_patch),
+      T(test_skipped_runs_collapse),
       T(test_run_now_disabled_409),
       T(test_run_now_unknown_404),
       T(test_run_now_wrong_method_405),

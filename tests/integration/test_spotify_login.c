@@ -115,11 +115,7 @@ static void get_page(struct it_fixture *f, const char *path)
 
 static void run_now(struct it_fixture *f, const char *unit)
 {
-  char path[96];
-  snprintf(path, sizeof path, "/api/workers/%s/run", unit);
-  assert_int_equal(hc_request("POST", it_url(f, path), NULL, NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 202);
+  assert_int_equal(it_run_now(f, unit), 202);
 }
 
 /* Waits until unit `key` of GET /api/workers has more than `runs` runs

@@ -32,16 +32,18 @@
 
 /* ---- helpers ---- */
 
-static void start(struct it_fixture *f, const struct fake_spotify_library *l,
-                  const char *extra)
+static void start_with(struct it_fixture *f,
+                       const struct fake_spotify_library *l,
+                       const char *extra, bool client)
 {
   struct buf ini;
   assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
   fake_spotify_set_library(f->fa.spotify, l);
   buf_init(&ini, 8192);
   fake_all_ini(&f->fa, NULL, &ini);
-  buf_puts(&ini, "[spotify]\nclient_id = test-client-id\n"
-                 "client_secret = test-client-secret\n");
+  if (client)
+    buf_puts(&ini, "[spotify]\nclient_id = test-client-id\n"
+                   "client_secret = test-client-secret\n");
   buf_puts(&ini, "[probe]\ninterval_seconds = 3600\n");
   if (extra)
     buf_puts(&ini, extra);
@@ -54,6 +56,12 @@ static void start(struct it_fixture *f, const struct fake_spotify_library *l,
            f->d.url);
   assert_int_equal(it_patch_settings(f, body), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
+}
+
+static void start(struct it_fixture *f, const struct fake_spotify_library *l,
+                  const char *extra)
+{
+  start_with(f, l, extra, true);
 }
 
 /* The spotify_sync unit's runs since start-up (GET /api/workers); *real
@@ -493,6 +501,215 @@ static void test_401_refresh_and_retry(void **state)
   json_decref(d);
 }
 
+/* ---- Run now, honest status, notes that follow the configuration ---- */
+
+static void run_unit_now(struct it_fixture *f, const char *unit)
+{
+  assert_int_equal(it_run_now(f, unit), 202);
+}
+
+static void test_run_now_is_a_full_pass(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_spotify_library lib = {.artists = 4, .playlists = 2,
+                                     .entries = 6, .liked = 3,
+                                     .saved_albums = 2};
+  start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
+  login_and_sync(f);
+  /* Nothing is due now (intervals of 5-15 min); Run now syncs every
+   * enabled type anyway. */
+  fake_spotify_reset_counts(f->fa.spotify);
+  long long runs = sync_runs(f, NULL, NULL);
+  run_unit_now(f, "spotify_sync");
+  wait_sync_after(f, runs);
+  assert_true(fake_spotify_count(f->fa.spotify, FSP_FOLLOWING) >= 1);
+  assert_true(fake_spotify_count(f->fa.spotify, FSP_PLAYLISTS) >= 1);
+  assert_true(fake_spotify_count(f->fa.spotify, FSP_LIKED) >= 1);
+  assert_true(fake_spotify_count(f->fa.spotify, FSP_SAVED_ALBUMS) >= 1);
+  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  json_t *newest = json_array_get(
+    json_object_get(it_unit(doc, "spotify_sync"), "history"), 0);
+  IT_ASSERT_JSON_STR(newest, "result", "ok");
+  json_decref(doc);
+}
+
+static const char *unit_field(struct it_fixture *f, const char *unit,
+                              const char *key, char *out, size_t n)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  const char *v = json_string_value(json_object_get(it_unit(doc, unit),
+                                                    key));
+  snprintf(out, n, "%s", v ? v : "");
+  json_decref(doc);
+  return out;
+}
+
+/* The worker's status and details.last_error in the contract's JSON, and
+ * the sidebar's data-status for it. */
+static void assert_worker_error(struct it_fixture *f, const char *worker,
+                                const char *needle)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
+  json_t *w = it_worker(doc, worker);
+  IT_ASSERT_JSON_STR(w, "status", "error");
+  const char *err = json_string_value(json_object_get(
+    json_object_get(w, "details"), "last_error"));
+  if (!err || !strstr(err, needle))
+    fprintf(stderr, "error: %s last_error: %s (wanted \"%s\")\n", worker,
+            err ? err : "null", needle);
+  assert_non_null(err);
+  assert_non_null(strstr(err, needle));
+  json_decref(doc);
+  char want[96];
+  snprintf(want, sizeof want, "data-worker=\"%s\" data-status=\"error\"",
+           worker);
+  assert_int_equal(hc_get(it_url(f, "/api/workers/status/html"), &f->r),
+                   SS_OK);
+  assert_non_null(strstr(buf_cstr(&f->r.body), want));
+  assert_non_null(strstr(buf_cstr(&f->r.body), "Fehler: "));
+}
+
+static void test_ongoing_5xx_stays_error(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_spotify_library lib = {.artists = 4, .playlists = 2,
+                                     .entries = 6};
+  start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
+  login_and_sync(f);
+  /* Spotify answers 500 to everything from now on. */
+  struct fake_script down = {
+    .status = 500,
+    .body = "{\"error\":{\"status\":500,\"message\":\"Server error\"}}"};
+  fake_http_script(fake_spotify_http(f->fa.spotify), NULL, "/v1/*", &down);
+  long long runs = sync_runs(f, NULL, NULL);
+  run_unit_now(f, "spotify_sync");
+  wait_sync_after(f, runs);
+  assert_worker_error(f, "spotify_sync", "HTTP 500");
+  /* The next runs fall inside the client's backoff and make no request:
+   * still an error that says why, never idle with last_error null. */
+  for (int i = 0; i < 2; i++) {
+    runs = sync_runs(f, NULL, NULL);
+    run_unit_now(f, "spotify_sync");
+    wait_sync_after(f, runs);
+    assert_worker_error(f, "spotify_sync", "HTTP 500");
+    char res[32];
+    assert_string_equal(unit_field(f, "spotify_sync", "last_result", res,
+                                   sizeof res), "error");
+  }
+  /* A connection that drops without an answer is the same. */
+  struct fake_script drop = {.drop = true};
+  fake_http_unscript(fake_spotify_http(f->fa.spotify), NULL, "/v1/*");
+  fake_http_script(fake_spotify_http(f->fa.spotify), NULL, "/v1/*", &drop);
+  runs = sync_runs(f, NULL, NULL);
+  run_unit_now(f, "spotify_sync");
+  wait_sync_after(f, runs);
+  assert_worker_error(f, "spotify_sync", "next attempt after");
+}
+
+static bool token_refresh_error(json_t *doc, void *arg)
+{
+  (void)arg;
+  const char *s = json_string_value(json_object_get(
+    it_worker(doc, "token_refresh"), "status"));
+  return s && !strcmp(s, "error");
+}
+
+static void test_token_endpoint_down_shows_on_token_refresh(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_spotify_library lib = {.artists = 4, .playlists = 1,
+                                     .entries = 3};
+  start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
+  login_and_sync(f);
+  /* The access token is no longer accepted and the token endpoint is
+   * down: every Web API call gets 401, no refresh succeeds. */
+  fake_spotify_expire_access_token(f->fa.spotify);
+  fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
+  long long runs = sync_runs(f, NULL, NULL);
+  run_unit_now(f, "spotify_sync");
+  wait_sync_after(f, runs);
+  assert_worker_error(f, "spotify_sync", "503");
+  /* Token Refresh says so at once, not "still valid" for its 5 min. */
+  assert_true(it_wait_json(it_url(f, "/api/workers/status"),
+                           token_refresh_error, NULL, 5000, NULL));
+  assert_worker_error(f, "token_refresh", "503");
+}
+
+/* details.note of a worker ("" when none). */
+static const char *worker_note(struct it_fixture *f, const char *worker,
+                               char *out, size_t n)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
+  const char *v = json_string_value(json_object_get(
+    json_object_get(it_worker(doc, worker), "details"), "note"));
+  snprintf(out, n, "%s", v ? v : "");
+  json_decref(doc);
+  return out;
+}
+
+struct note_wait {
+  struct it_fixture *f;
+  const char *worker;
+  const char *needle; /* NULL: no note */
+};
+
+static bool note_is(void *arg)
+{
+  struct note_wait *w = arg;
+  char note[256];
+  worker_note(w->f, w->worker, note, sizeof note);
+  return w->needle ? strstr(note, w->needle) != NULL : note[0] == '\0';
+}
+
+static void wait_note(struct it_fixture *f, const char *worker,
+                      const char *needle)
+{
+  struct note_wait w = {f, worker, needle};
+  if (!it_wait_until(note_is, &w, 3000)) {
+    char note[256];
+    fprintf(stderr, "error: %s note \"%s\", wanted %s%s%s\n", worker,
+            worker_note(f, worker, note, sizeof note), needle ? "\"" : "",
+            needle ? needle : "none", needle ? "\"" : "");
+    fail();
+  }
+}
+
+static void test_notes_follow_settings_and_login(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_spotify_library lib = {.artists = 2};
+  /* Long intervals: only a re-evaluation can change the notes in time. */
+  start_with(f, &lib, "[spotify]\ntoken_check_interval_seconds = 3600\n"
+                      "[download]\npoll_interval_seconds = 300\n", false);
+  wait_note(f, "token_refresh", "client id not configured");
+  wait_note(f, "download_monitor", "slskd not configured");
+  assert_int_equal(it_patch_settings(f, "{\"spotify.client_id\":"
+                                        "\"test-client-id\","
+                                        "\"spotify.client_secret\":"
+                                        "\"test-client-secret\"}"),
+                   SS_OK);
+  IT_ASSERT_STATUS(&f->r, 200);
+  wait_note(f, "token_refresh", "account not connected");
+  char loc[512];
+  assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, false,
+                                              false, loc, sizeof loc),
+                   SS_OK);
+  assert_string_equal(loc, "/settings?tab=spotify&spotify_login=ok");
+  wait_note(f, "token_refresh", NULL);
+  char res[32];
+  assert_string_equal(unit_field(f, "token_refresh", "last_result", res,
+                                 sizeof res), "ok");
+  /* slskd configured: the Download Monitor polls it and the note goes. */
+  char body[512];
+  snprintf(body, sizeof body, "{\"slskd.url\":\"%s\",\"slskd.api_key\":"
+           "\"" SLSKD_KEY "\"}", fake_slskd_url(f->fa.slskd));
+  assert_int_equal(it_patch_settings(f, body), SS_OK);
+  IT_ASSERT_STATUS(&f->r, 200);
+  wait_note(f, "download_monitor", NULL);
+  assert_string_equal(unit_field(f, "download_monitor", "last_result", res,
+                                 sizeof res), "ok");
+}
+
 static bool stopped(json_t *doc, void *arg)
 {
   (void)arg;
@@ -616,6 +833,10 @@ int main(void)
     T(test_401_refresh_and_retry),
     T(test_disable_mid_sync),
     T(test_kill9_mid_sync_then_restart),
+    T(test_run_now_is_a_full_pass),
+    T(test_ongoing_5xx_stays_error),
+    T(test_token_endpoint_down_shows_on_token_refresh),
+    T(test_notes_follow_settings_and_login),
 #undef T
   };
   return cmocka_run_group_tests_name("integration/spotify_sync", tests, NULL,

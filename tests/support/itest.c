@@ -129,6 +129,14 @@ int it_patch_settings(struct it_fixture *f, const char *json_body)
   return it_patch_settings_h(f, json_body, NULL);
 }
 
+int it_run_now(struct it_fixture *f, const char *unit)
+{
+  char path[128];
+  snprintf(path, sizeof path, "/api/workers/%s/run", unit);
+  int rc = hc_request("POST", it_url(f, path), NULL, NULL, &f->r);
+  return rc == SS_OK ? (int)f->r.status : rc;
+}
+
 bool it_wait_until(it_pred_fn pred, void *arg, int timeout_ms)
 {
   int64_t deadline = clock_mono_ms() + timeout_ms;

@@ -58,6 +58,10 @@ int it_patch_settings(struct it_fixture *f, const char *json_body);
 int it_patch_settings_h(struct it_fixture *f, const char *json_body,
                         const char *const *headers);
 
+/* POST /api/workers/{unit}/run (the dashboard's Run now); returns the
+ * HTTP status (202 queued), or an SS_E* code when nothing answered. */
+int it_run_now(struct it_fixture *f, const char *unit);
+
 typedef bool (*it_pred_fn)(void *arg);
 /* Polls pred until it returns true or timeout_ms pass; returns its last
  * answer. */

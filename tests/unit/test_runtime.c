@@ -29,10 +29,12 @@ enum behaviour { B_OK, B_SKIP, B_FAIL, B_BLOCK, B_LONG_SLEEP };
 static atomic_int behaviour[UNIT__COUNT];
 static atomic_int calls[UNIT__COUNT];
 static atomic_bool release_block;
+static atomic_bool was_forced[UNIT__COUNT]; /* the last run's view */
 
 static enum unit_run_result fake_run(struct unit_ctx *ctx, int id)
 {
   atomic_fetch_add(&calls[id], 1);
+  atomic_store(&was_forced[id], unit_ctx_forced(ctx));
   switch (atomic_load(&behaviour[id])) {
   case B_SKIP:
     unit_ctx_set_note(ctx, "not configured");
@@ -122,6 +124,7 @@ static bool is_stopped(int id)
 }
 static bool ran_once(int id) { return snap(id).runs >= 1; }
 static bool ran_twice(int id) { return snap(id).runs >= 2; }
+static bool ran_thrice(int id) { return snap(id).runs >= 3; }
 
 static void set(const char *key, const char *value)
 {
@@ -327,6 +330,104 @@ static void test_state_survives_restart(void **state)
   assert_string_equal(runs[0].message, "did 0");
 }
 
+/* Waits until unit id has finished more than `after` runs. */
+static void run_now_and_wait(int id, uint64_t after)
+{
+  int64_t until = mono_now() + 2000;
+  while (runtime_run_now((enum unit_id)id) != SS_OK)
+    assert_true(mono_now() < until);
+  while (snap(id).runs <= after)
+    assert_true(mono_now() < until);
+}
+
+static void assert_entry(const struct db_run *r, const char *result,
+                         int64_t repeats)
+{
+  assert_string_equal(r->result, result);
+  assert_int_equal(r->repeats, repeats);
+}
+
+static void test_skips_collapse_in_history(void **state)
+{
+  (void)state;
+  start();
+  assert_true(wait_for(ran_once, 0, 2000)); /* ok */
+  atomic_store(&behaviour[0], B_SKIP);
+  for (int i = 0; i < 25; i++) {
+    atomic_store(&fake_wall, 1800000000000LL + (i + 1) * 1000);
+    run_now_and_wait(0, snap(0).runs);
+  }
+  atomic_store(&behaviour[0], B_OK);
+  run_now_and_wait(0, snap(0).runs);
+  atomic_store(&behaviour[0], B_SKIP);
+  for (int i = 0; i < 3; i++)
+    run_now_and_wait(0, snap(0).runs);
+  /* 30 runs, but the real ones are still visible: 4 entries. */
+  struct db_run runs[DB_RUN_HISTORY];
+  assert_int_equal(runtime_history(UNIT_TOKEN_REFRESH, runs, DB_RUN_HISTORY),
+                   4);
+  assert_entry(&runs[0], "skipped", 3);
+  assert_entry(&runs[1], "ok", 1);
+  assert_entry(&runs[2], "skipped", 25);
+  assert_int_equal(runs[2].started_ms, 1800000000000LL + 1000);
+  assert_int_equal(runs[2].last_started_ms, 1800000000000LL + 25 * 1000);
+  assert_string_equal(runs[2].message, "not configured");
+  assert_entry(&runs[3], "ok", 1);
+  /* The store holds the same entries: after a restart the skipped unit
+   * re-checks at once (one more skip, folded in) and nothing else
+   * changed. */
+  runtime_stop();
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  assert_int_equal(runtime_history(UNIT_TOKEN_REFRESH, runs, DB_RUN_HISTORY),
+                   4);
+  assert_entry(&runs[0], "skipped", 4);
+  assert_entry(&runs[1], "ok", 1);
+  assert_entry(&runs[2], "skipped", 25);
+  assert_int_equal(runs[2].last_started_ms, 1800000000000LL + 25 * 1000);
+  assert_entry(&runs[3], "ok", 1);
+  assert_string_equal(snap(0).note, "not configured");
+}
+
+static void test_run_now_is_forced(void **state)
+{
+  (void)state;
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  assert_false(atomic_load(&was_forced[0])); /* scheduled */
+  run_now_and_wait(0, 1);
+  assert_true(atomic_load(&was_forced[0]));
+}
+
+static void test_settings_change_rechecks_skipped_units(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[0], B_SKIP);
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  assert_true(wait_for(ran_once, 1, 2000));
+  assert_string_equal(snap(0).note, "not configured");
+  /* Configured now: any settings change re-runs the skipped unit at once,
+   * not a whole interval later; the unit that did its work waits. */
+  atomic_store(&behaviour[0], B_OK);
+  set("spotify.token_refresh_threshold_minutes", "20");
+  assert_true(wait_for(ran_twice, 0, 1000));
+  assert_true(wait_for(is_idle, 0, 1000));
+  assert_string_equal(snap(0).note, "");
+  assert_false(atomic_load(&was_forced[0]));
+  assert_int_equal(atomic_load(&calls[1]), 1);
+  /* Done: a further change does not run it again. */
+  set("spotify.token_refresh_threshold_minutes", "30");
+  set("spotify.token_refresh_threshold_minutes", "40");
+  assert_int_equal(atomic_load(&calls[0]), 2);
+  /* runtime_reevaluate() (a login) acts the same way. */
+  atomic_store(&behaviour[1], B_SKIP);
+  run_now_and_wait(1, 1);
+  atomic_store(&behaviour[1], B_OK);
+  runtime_reevaluate();
+  assert_true(wait_for(ran_thrice, 1, 1000));
+}
+
 static void test_lookup(void **state)
 {
   (void)state;
@@ -359,6 +460,11 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_state_survives_restart, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_skips_collapse_in_history, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_run_now_is_forced, setup, teardown),
+    cmocka_unit_test_setup_teardown(
+      test_settings_change_rechecks_skipped_units, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
