@@ -136,6 +136,24 @@ static bool runs_above(json_t *doc, void *arg)
   return a->seen > a->after && state && strcmp(state, "active") != 0;
 }
 
+/* The unit's last run did its work ("ok") and it is not running. */
+static bool last_ok(json_t *doc, void *arg)
+{
+  json_t *u = it_unit(doc, arg);
+  const char *res = json_string_value(json_object_get(u, "last_result"));
+  const char *state = json_string_value(json_object_get(u, "state"));
+  return res && !strcmp(res, "ok") && state && strcmp(state, "active");
+}
+
+/* A login re-evaluates Token Refresh at once, which renews a token that
+ * expires within the threshold: tests that count token calls start after
+ * that run. */
+static void wait_login_refresh(struct it_fixture *f)
+{
+  assert_true(it_wait_json(it_url(f, "/api/workers"), last_ok,
+                           (void *)"token_refresh", WAIT_MS, NULL));
+}
+
 static long long unit_runs(struct it_fixture *f, const char *key)
 {
   struct runs_arg a = {key, -1, 0};
@@ -340,6 +358,7 @@ static void test_refresh_rotation_survives_restart(void **state)
   fake_spotify_set_rotate_refresh(f->fa.spotify, true);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
+  wait_login_refresh(f);
   fake_spotify_reset_counts(f->fa.spotify);
   run_and_wait(f, "token_refresh");
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN_REFRESH), 1);
@@ -363,6 +382,7 @@ static void test_invalid_grant_needs_reauth(void **state)
   fake_spotify_set_expires_in(f->fa.spotify, 300);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
+  wait_login_refresh(f);
   /* Let the sync that the login started finish: it may still use the
    * access token, which stays valid after its refresh token is revoked. */
   run_and_wait(f, "spotify_sync");
@@ -401,6 +421,7 @@ static void test_token_endpoint_5xx(void **state)
   fake_spotify_set_expires_in(f->fa.spotify, 300);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
+  wait_login_refresh(f);
   fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
   run_and_wait(f, "token_refresh");
   wait_worker(f, (struct want){"token_refresh", "error", "HTTP 503", 1});
