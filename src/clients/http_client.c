@@ -1,16 +1,148 @@
 /*
- * http_client.c - libcurl wrapper: timeouts, capped bodies, cancellation.
+ * http_client.c - libcurl wrapper: timeouts, capped bodies, cancellation,
+ * and the process-wide Retry-After block per host.
+ *
+ * The block table is a fixed array under one mutex, held only for lookups
+ * and updates (never across a transfer).  Hosts are keyed by libcurl's URL
+ * parser as "scheme://host:port" (default ports filled in), so
+ * "http://127.0.0.1:5030/x" and "http://127.0.0.1:5030" share one entry.
  */
 #include "clients/http_client.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/xalloc.h"
+
+#define BLOCK_SLOTS 32
+#define BLOCK_KEY_MAX 300
+#define BLOCK_REASON_MAX 160
+#define RETRY_AFTER_MAX_S 86400
+
+static struct {
+  pthread_mutex_t mu;
+  struct {
+    char key[BLOCK_KEY_MAX];
+    int64_t until_ms;
+    char reason[BLOCK_REASON_MAX];
+  } slot[BLOCK_SLOTS];
+} blocks = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* "scheme://host:port" of url into key; false when url does not parse. */
+static bool host_key(const char *url, char *key, size_t n)
+{
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  bool ok = u && url &&
+            curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
+              CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+              CURLUE_OK;
+  if (ok) {
+    ok = (size_t)snprintf(key, n, "%s://%s:%s", scheme, host, port) < n;
+    for (char *p = key; ok && *p; p++)
+      *p = (char)tolower((unsigned char)*p);
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+int64_t http_host_blocked_until(const char *url, char *reason, size_t n)
+{
+  char key[BLOCK_KEY_MAX];
+  int64_t until = 0;
+  if (reason && n)
+    reason[0] = '\0';
+  if (!host_key(url, key, sizeof key))
+    return 0;
+  int64_t now = clock_wall_ms();
+  pthread_mutex_lock(&blocks.mu);
+  for (int i = 0; i < BLOCK_SLOTS; i++)
+    if (blocks.slot[i].until_ms > now && !strcmp(blocks.slot[i].key, key)) {
+      until = blocks.slot[i].until_ms;
+      if (reason && n)
+        snprintf(reason, n, "%s", blocks.slot[i].reason);
+    }
+  pthread_mutex_unlock(&blocks.mu);
+  return until;
+}
+
+void http_host_block(const char *url, int64_t until_ms, const char *reason)
+{
+  char key[BLOCK_KEY_MAX];
+  if (!host_key(url, key, sizeof key))
+    return;
+  pthread_mutex_lock(&blocks.mu);
+  int use = -1, oldest = 0;
+  for (int i = 0; i < BLOCK_SLOTS && use < 0; i++)
+    if (!strcmp(blocks.slot[i].key, key))
+      use = i;
+  for (int i = 0; i < BLOCK_SLOTS && use < 0; i++)
+    if (blocks.slot[i].until_ms < blocks.slot[oldest].until_ms)
+      oldest = i;
+  if (use < 0) {
+    use = oldest;
+    snprintf(blocks.slot[use].key, sizeof blocks.slot[use].key, "%s", key);
+    blocks.slot[use].until_ms = 0;
+  }
+  if (until_ms > blocks.slot[use].until_ms)
+    blocks.slot[use].until_ms = until_ms;
+  snprintf(blocks.slot[use].reason, sizeof blocks.slot[use].reason, "%s",
+           reason ? reason : "");
+  pthread_mutex_unlock(&blocks.mu);
+}
+
+void http_host_blocks_reset(void)
+{
+  pthread_mutex_lock(&blocks.mu);
+  memset(blocks.slot, 0, sizeof blocks.slot);
+  pthread_mutex_unlock(&blocks.mu);
+}
+
+/* Wall ms a Retry-After value points at (delay seconds or an HTTP date),
+ * capped at a day; 0 when absent or unreadable. */
+static int64_t retry_after_until(const char *v, int64_t now)
+{
+  int64_t secs;
+  if (!v[0])
+    return 0;
+  if (strspn(v, "0123456789") == strlen(v)) {
+    secs = strlen(v) > 6 ? RETRY_AFTER_MAX_S : strtol(v, NULL, 10);
+  } else {
+    time_t t = curl_getdate(v, NULL);
+    if (t < 0)
+      return 0;
+    secs = ((int64_t)t * 1000 - now + 999) / 1000;
+  }
+  if (secs < 1)
+    secs = 1;
+  if (secs > RETRY_AFTER_MAX_S)
+    secs = RETRY_AFTER_MAX_S;
+  return now + secs * 1000;
+}
+
+static void fmt_until(int64_t wall_ms, char *out, size_t n)
+{
+  time_t t = (time_t)(wall_ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  if (!strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm) && n)
+    out[0] = '\0';
+}
 
 struct http_client {
   CURL *easy;
@@ -105,6 +237,15 @@ int http_client_call(struct http_client *c, const struct http_call *call,
   memset(reply, 0, sizeof *reply);
   buf_init(&reply->body, call->reply_limit ? call->reply_limit
                                            : BUF_LIMIT_DEFAULT);
+  char reason[BLOCK_REASON_MAX], when[40];
+  int64_t blocked = http_host_blocked_until(call->url, reason, sizeof reason);
+  if (blocked) {
+    fmt_until(blocked, when, sizeof when);
+    snprintf(reply->error, sizeof reply->error, "rate limited until %s%s%s%s",
+             when, reason[0] ? " (" : "", reason, reason[0] ? ")" : "");
+    reply->blocked_until_ms = blocked;
+    return SS_EBUSY;
+  }
   CURL *e = c->easy;
   curl_easy_reset(e);
   curl_easy_setopt(e, CURLOPT_URL, call->url);
@@ -149,6 +290,17 @@ int http_client_call(struct http_client *c, const struct http_call *call,
   double total = 0;
   curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &total);
   reply->elapsed_ms = (long)(total * 1000);
+  if (reply->status == 429 || reply->status == 503) {
+    int64_t until = retry_after_until(reply->retry_after, clock_wall_ms());
+    if (until) {
+      snprintf(reason, sizeof reason, "HTTP %ld", reply->status);
+      http_host_block(call->url, until, reason);
+      reply->blocked_until_ms = http_host_blocked_until(call->url, NULL, 0);
+      log_info("http", "HTTP %ld with Retry-After %s: no calls to this host "
+               "for %lld s", reply->status, reply->retry_after,
+               (long long)((until - clock_wall_ms() + 999) / 1000));
+    }
+  }
 
   if (cc == CURLE_OK)
     return SS_OK;

@@ -9,8 +9,19 @@
  *
  * Return value: SS_OK when an HTTP response arrived (whatever its status),
  * SS_ENET on transport errors and timeouts, SS_ETOOBIG when the body
- * exceeded its cap, SS_ECANCELED when the cancel flag was raised.  The
+ * exceeded its cap, SS_ECANCELED when the cancel flag was raised, SS_EBUSY
+ * when the host asked us to wait (below) and no request was sent.  The
  * reason is in reply->error.  Call curl_global_init() once before threads.
+ *
+ * Retry-After, for the whole process: one "blocked until" per host
+ * (scheme://host:port).  A 429 or 503 reply with a Retry-After header
+ * (seconds or an HTTP date; capped at a day) blocks its host until then;
+ * every call to a blocked host, from any client (prober, workers,
+ * handlers), returns SS_EBUSY at once with reply->blocked_until_ms and
+ * "rate limited until ..." in reply->error.  A client with its own rule
+ * for a 429 without the header (Spotify: 30 s) adds it with
+ * http_host_block().  The table is thread-safe and small (oldest entries
+ * are reused).
  */
 #ifndef SS_HTTP_CLIENT_H
 #define SS_HTTP_CLIENT_H
@@ -18,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
@@ -43,6 +55,8 @@ struct http_reply {
   char retry_after[32];
   char error[256];       /* transport error text, "" on success */
   long elapsed_ms;
+  int64_t blocked_until_ms; /* wall ms the host is blocked until (this
+                               reply's Retry-After, or SS_EBUSY), else 0 */
 };
 
 /* user_agent is copied.  The caller frees with http_client_free(). */
@@ -53,6 +67,15 @@ void http_client_free(struct http_client *c);
 int http_client_call(struct http_client *c, const struct http_call *call,
                      struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
+
+/* Wall ms until which url's host is blocked, 0 when it is not; the reason
+ * ("HTTP 429", or what a client set) is copied into reason (may be NULL). */
+int64_t http_host_blocked_until(const char *url, char *reason, size_t n);
+/* Blocks url's host until until_ms (a later block already set stays) and
+ * sets the reason shown while it lasts. */
+void http_host_block(const char *url, int64_t until_ms, const char *reason);
+/* Tests: forgets every block. */
+void http_host_blocks_reset(void);
 
 /* The User-Agent soulspotd sends (MusicBrainz requires app/version and a
  * contact); written into out. */

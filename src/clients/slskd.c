@@ -979,8 +979,9 @@ static int call(struct slskd *c, const char *method, const char *path,
     return rc;
   }
   if (rc != SS_OK) {
-    snprintf(c->error, sizeof c->error, "slskd unreachable at %s: %s",
-             c->base, r->error);
+    snprintf(c->error, sizeof c->error, "slskd %s at %s: %s",
+             rc == SS_EBUSY ? "asked us to wait" : "unreachable", c->base,
+             r->error);
     return rc;
   }
   return status_result(c, r);

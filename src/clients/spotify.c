@@ -33,8 +33,7 @@
 #include "core/xalloc.h"
 
 #define ACCESS_MARGIN_MS 60000 /* a token this close to expiry is renewed */
-#define RETRY_AFTER_DEFAULT_S 30
-#define RETRY_AFTER_MAX_S 86400
+#define RETRY_AFTER_DEFAULT_S 30 /* a 429 without Retry-After */
 #define TOKEN_REPLY_MAX (64 * 1024)
 #define URL_MAX (SETTING_STR_MAX + 2048)
 #define REMOTE_TEXT_MAX 120
@@ -69,8 +68,6 @@ static struct {
   char api_error[SPOTIFY_MSG_MAX];
   char bo_creds[2 * SETTING_STR_MAX]; /* credentials the token backoff
                                          belongs to */
-  int64_t blocked_until_ms;
-  char blocked_reason[160];
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t cv_once = PTHREAD_ONCE_INIT;
@@ -283,10 +280,9 @@ void spotify_state_reset(void)
   memset(&S.token_bo, 0, sizeof S.token_bo);
   memset(&S.api_bo, 0, sizeof S.api_bo);
   S.token_error[0] = S.api_error[0] = S.bo_creds[0] = '\0';
-  S.blocked_until_ms = 0;
-  S.blocked_reason[0] = '\0';
   publish_flags_locked();
   pthread_mutex_unlock(&S.mu);
+  http_host_blocks_reset();
 }
 
 bool spotify_connected(void)
@@ -300,14 +296,18 @@ bool spotify_connected(void)
   return on;
 }
 
-int64_t spotify_blocked_until(void)
+/* The Web API host's Retry-After block (http_client's table). */
+static int64_t api_blocked_until(char *reason, size_t n)
 {
-  pthread_mutex_lock(&S.mu);
-  int64_t until = S.blocked_until_ms > clock_wall_ms() ? S.blocked_until_ms
-                                                       : 0;
-  pthread_mutex_unlock(&S.mu);
-  return until;
+  char base[SETTING_STR_MAX];
+  if (reason && n)
+    reason[0] = '\0';
+  if (!settings_str(S_SPOTIFY_API_URL, base, sizeof base))
+    return 0;
+  return http_host_blocked_until(base, reason, n);
 }
+
+int64_t spotify_blocked_until(void) { return api_blocked_until(NULL, 0); }
 
 void spotify_status(struct spotify_status *out)
 {
@@ -330,17 +330,14 @@ void spotify_status(struct spotify_status *out)
     out->refresh_expires_ms =
       spotify_refresh_expires_ms(S.acc.authorised_at_ms);
   }
-  if (S.blocked_until_ms > now) {
-    out->blocked_until_ms = S.blocked_until_ms;
-    snprintf(out->blocked_reason, sizeof out->blocked_reason, "%s",
-             S.blocked_reason);
-  }
   if (S.api_bo.until_ms > now)
     out->api_backoff_until_ms = S.api_bo.until_ms;
   if (S.token_bo.until_ms > now)
     out->token_backoff_until_ms = S.token_bo.until_ms;
   snprintf(out->token_error, sizeof out->token_error, "%s", S.token_error);
   pthread_mutex_unlock(&S.mu);
+  out->blocked_until_ms =
+    api_blocked_until(out->blocked_reason, sizeof out->blocked_reason);
 }
 
 /* ---- client ---- */
@@ -527,7 +524,12 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
   buf_free(&body);
   if (rc == SS_ECANCELED)
     set_err(err, SPOTIFY_CANCELED, 0, "canceled");
-  else if (rc == SS_ETOOBIG)
+  else if (rc == SS_EBUSY) { /* the accounts host asked us to wait */
+    set_err(err, SPOTIFY_RATE_LIMITED, 429,
+            "Spotify accounts service: %s", r.error);
+    err->until_ms = r.blocked_until_ms;
+    err->deferred = true;
+  } else if (rc == SS_ETOOBIG)
     set_err(err, SPOTIFY_MALFORMED, r.status,
             "Spotify token endpoint sent an oversized reply");
   else if (rc != SS_OK)
@@ -588,7 +590,8 @@ static bool apply_refresh_locked(uint64_t seq, const struct spotify_tokens *t,
              "re-authorisation required", S.acc.reauth_reason);
     set_err(err, SPOTIFY_REAUTH, err->status,
             "Spotify re-authorisation required: %s", S.acc.reauth_reason);
-  } else if (err->kind != SPOTIFY_CANCELED) {
+  } else if (err->kind != SPOTIFY_CANCELED &&
+             !(err->kind == SPOTIFY_RATE_LIMITED && err->deferred)) {
     escalate(&S.token_bo);
     creds_signature(S.bo_creds, sizeof S.bo_creds);
     snprintf(S.token_error, sizeof S.token_error, "%s", err->msg);
@@ -852,21 +855,31 @@ static void short_path(const char *url, char *out, size_t n)
   out[len] = '\0';
 }
 
-/* Refuses calls while a 429 block or the 5xx backoff lasts. */
-static bool host_blocked(struct spotify_err *err)
+/* err for a call refused because the host asked us to wait. */
+static void rate_limited(struct spotify_err *err, int64_t until,
+                         const char *reason, bool deferred)
 {
   char when[40];
+  set_err(err, SPOTIFY_RATE_LIMITED, 429, "rate limited until %s (%s)",
+          spotify_fmt_time(until, when, sizeof when),
+          reason[0] ? reason : "API rate limit exceeded");
+  err->until_ms = until;
+  err->deferred = deferred;
+}
+
+/* Refuses calls to url while its host's Retry-After block (shared with
+ * every other client, see http_client.h) or the 5xx backoff lasts. */
+static bool host_blocked(const char *url, struct spotify_err *err)
+{
+  char when[40], reason[160];
+  int64_t until = http_host_blocked_until(url, reason, sizeof reason);
+  if (until) {
+    rate_limited(err, until, reason, true);
+    return true;
+  }
   bool blocked = false;
-  int64_t now = clock_wall_ms();
   pthread_mutex_lock(&S.mu);
-  if (S.blocked_until_ms > now) {
-    set_err(err, SPOTIFY_RATE_LIMITED, 429, "rate limited until %s (%s)",
-            spotify_fmt_time(S.blocked_until_ms, when, sizeof when),
-            S.blocked_reason);
-    err->until_ms = S.blocked_until_ms;
-    err->deferred = true;
-    blocked = true;
-  } else if (S.api_bo.until_ms > now) {
+  if (S.api_bo.until_ms > clock_wall_ms()) {
     set_err(err, SPOTIFY_UNAVAILABLE, 0, "%s; next attempt after %s",
             S.api_error,
             spotify_fmt_time(S.api_bo.until_ms, when, sizeof when));
@@ -878,35 +891,25 @@ static bool host_blocked(struct spotify_err *err)
   return blocked;
 }
 
-static void note_rate_limit(const struct http_reply *r,
+/* A 429: the host is blocked until Retry-After (30 s without one) for
+ * every caller, with the reason Spotify gave. */
+static void note_rate_limit(const char *url, const struct http_reply *r,
                             struct spotify_err *err)
 {
-  char msg[REMOTE_TEXT_MAX + 1], reason[64], when[40];
-  error_text(&r->body, msg, sizeof msg, reason, sizeof reason);
-  char *end = NULL;
-  long secs = strtol(r->retry_after, &end, 10);
-  if (!r->retry_after[0] || !end || *end || secs < 0)
-    secs = RETRY_AFTER_DEFAULT_S;
-  if (secs > RETRY_AFTER_MAX_S)
-    secs = RETRY_AFTER_MAX_S;
-  if (secs < 1)
-    secs = 1;
-  int64_t until = clock_wall_ms() + (int64_t)secs * 1000;
-  bool quota = !strcmp(reason, "QUOTA_EXCEEDED");
-  pthread_mutex_lock(&S.mu);
-  if (until > S.blocked_until_ms)
-    S.blocked_until_ms = until;
-  snprintf(S.blocked_reason, sizeof S.blocked_reason, "%s",
-           quota ? "quota exceeded (QUOTA_EXCEEDED)"
-                 : msg[0] ? msg : "API rate limit exceeded");
-  until = S.blocked_until_ms;
-  pthread_mutex_unlock(&S.mu);
-  set_err(err, SPOTIFY_RATE_LIMITED, 429, "rate limited until %s (%s)",
-          spotify_fmt_time(until, when, sizeof when),
-          quota ? "quota exceeded (QUOTA_EXCEEDED)"
-                : msg[0] ? msg : "API rate limit exceeded");
-  err->until_ms = until;
-  log_warn("spotify", "HTTP 429: Web API paused for %ld s", secs);
+  char msg[REMOTE_TEXT_MAX + 1], code[64], reason[160];
+  error_text(&r->body, msg, sizeof msg, code, sizeof code);
+  int64_t until = r->blocked_until_ms;
+  if (!until)
+    until = clock_wall_ms() + RETRY_AFTER_DEFAULT_S * 1000;
+  snprintf(reason, sizeof reason, "%s",
+           !strcmp(code, "QUOTA_EXCEEDED") ? "quota exceeded (QUOTA_EXCEEDED)"
+           : msg[0]                        ? msg
+                                           : "API rate limit exceeded");
+  http_host_block(url, until, reason);
+  until = http_host_blocked_until(url, NULL, 0);
+  rate_limited(err, until ? until : r->blocked_until_ms, reason, false);
+  log_warn("spotify", "HTTP 429: Web API paused for %lld s",
+           (long long)((err->until_ms - clock_wall_ms() + 999) / 1000));
 }
 
 static void note_unavailable(struct spotify_err *err, const char *fmt, ...)
@@ -960,22 +963,26 @@ static int parse_object(const struct http_reply *r, const char *path,
 
 /* Turns one HTTP outcome into err; returns true when the caller should
  * retry once with a fresh token (401). */
-static bool classify(int rc, const struct http_reply *r, const char *path,
-                     bool may_retry, struct spotify_err *err)
+static bool classify(int rc, const struct http_reply *r, const char *url,
+                     const char *path, bool may_retry,
+                     struct spotify_err *err)
 {
-  char msg[REMOTE_TEXT_MAX + 1];
+  char msg[REMOTE_TEXT_MAX + 1], reason[160];
   if (rc == SS_ECANCELED) {
     set_err(err, SPOTIFY_CANCELED, 0, "canceled");
   } else if (rc == SS_ETOOBIG) {
     set_err(err, SPOTIFY_MALFORMED, r->status,
             "reply from %s larger than %zu KiB", path, r->body.limit / 1024);
+  } else if (rc == SS_EBUSY) { /* blocked meanwhile by another caller */
+    http_host_blocked_until(url, reason, sizeof reason);
+    rate_limited(err, r->blocked_until_ms, reason, true);
   } else if (rc != SS_OK) {
     note_unavailable(err, "Spotify Web API unreachable (%s: %s)", path,
                      r->error);
   } else if (r->status == 401 && may_retry) {
     return true;
   } else if (r->status == 429) {
-    note_rate_limit(r, err);
+    note_rate_limit(url, r, err);
   } else if (r->status >= 500) {
     err->status = r->status;
     note_unavailable(err, "Spotify Web API answered HTTP %ld on %s",
@@ -996,7 +1003,8 @@ static int get_impl(struct spotify_client *c, const char *target,
   char auth[SPOTIFY_TOKEN_MAX + 32];
   *out = NULL;
   memset(err, 0, sizeof *err);
-  if (api_url(target, url, sizeof url, err) != SS_OK || host_blocked(err))
+  if (api_url(target, url, sizeof url, err) != SS_OK ||
+      host_blocked(url, err))
     return err_code(err->kind);
   short_path(url, path, sizeof path);
   bool retried = false;
@@ -1019,7 +1027,8 @@ static int get_impl(struct spotify_client *c, const char *target,
     if (rc == SS_OK && r.status >= 200 && r.status < 300) {
       api_ok();
       parse_object(&r, path, out, err);
-    } else if (classify(rc, &r, path, !retried && !fixed_token, err)) {
+    } else if (classify(rc, &r, url, path, !retried && !fixed_token,
+                        err)) {
       retried = true;
       http_reply_free(&r);
       log_info("spotify", "HTTP 401 on %s: refreshing the token once", path);

@@ -12,10 +12,11 @@
  * off on an escalating ladder (15 s .. 10 min).
  *
  * Web API calls (spotify_get): GET with Bearer auth, a capped reply parsed
- * by jansson, one refresh-and-retry on 401.  A 429 blocks the whole Web API
- * for every caller until Retry-After has passed (shared blocked-until,
- * visible in spotify_status); 5xx and timeouts back off the same way on the
- * ladder.  Nested Web API errors ({"error":{"status","message"}}) and flat
+ * by jansson, one refresh-and-retry on 401.  A 429 blocks the Web API's
+ * host for every caller until Retry-After (30 s without one) has passed:
+ * the per-host blocked-until of http_client.h, which the prober and every
+ * other client obey too (visible in spotify_status); 5xx and timeouts back
+ * off on the ladder.  Nested Web API errors ({"error":{"status","message"}}) and flat
  * OAuth errors ({"error","error_description"}) are both understood.
  *
  * Secrets (client secret, tokens) never appear in logs, errors or status.
@@ -166,7 +167,8 @@ void spotify_url_encode(struct buf *out, const char *s);
 int spotify_base64(const unsigned char *in, size_t n, bool url, char *out,
                    size_t cap);
 
-/* Tests: forgets the cached login, blocks and backoffs (not the DB). */
+/* Tests: forgets the cached login, blocks (every host's) and backoffs (not
+ * the DB). */
 void spotify_state_reset(void);
 
 #endif

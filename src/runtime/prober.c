@@ -4,8 +4,7 @@
  * What counts as "up" (docs/INTEGRATIONS.md, Service probes):
  *   spotify      GET {api_url}/ answers 200 or 401 (the Web API is there)
  *                and, when an account is connected, GET /me through the
- *                Spotify client accepts its token; while a 429 pauses the
- *                Web API no call is made and it counts as up.
+ *                Spotify client accepts its token.
  *   slskd        slskd.url set, GET {url}/health is 200, and
  *                GET {url}/api/v0/application accepts our X-API-Key (200).
  *   musicbrainz  GET {url}/artist/<Various Artists>?fmt=json with our
@@ -14,6 +13,9 @@
  *   coverart     HEAD {url}/release-group/<mbid>/front answers below 500
  *                (307 to archive.org, 404 and 400 all prove it is there).
  * Transport errors, timeouts and 5xx are down.  Redirects are not followed.
+ * A host that asked us to wait (Retry-After; http_client.h's per-host
+ * block, also set by the workers' clients) is not called until then and
+ * counts as up: it is there, it asked us to wait.
  */
 #include "runtime/prober.h"
 
@@ -61,6 +63,7 @@ static void publish(enum service_id id, const struct service_status *st)
   pthread_mutex_lock(&mu);
   bool changed = results[id].up != st->up ||
                  results[id].checked != st->checked ||
+                 results[id].blocked_until_ms != st->blocked_until_ms ||
                  strcmp(results[id].reason, st->reason) != 0;
   results[id] = *st;
   pthread_mutex_unlock(&mu);
@@ -89,6 +92,15 @@ static int probe_call(struct http_client *hc, const char *method,
   st->http_status = reply->status;
   if (rc == SS_ETOOBIG)
     rc = SS_OK; /* an oversized answer still proves the host answers */
+  if (reply->blocked_until_ms) { /* now, or by this very answer */
+    char why[96], when[40];
+    st->blocked_until_ms = reply->blocked_until_ms;
+    http_host_blocked_until(url, why, sizeof why);
+    snprintf(st->reason, sizeof st->reason, "rate limited until %s (%s)",
+             spotify_fmt_time(st->blocked_until_ms, when, sizeof when),
+             why[0] ? why : "Retry-After");
+    return SS_EBUSY;
+  }
   if (rc != SS_OK)
     snprintf(st->reason, sizeof st->reason, "%s", reply->error);
   return rc;
@@ -96,20 +108,11 @@ static int probe_call(struct http_client *hc, const char *method,
 
 static void probe_spotify(struct http_client *hc, struct service_status *st)
 {
-  char url[SETTING_STR_MAX + 8], reason[160], when[40];
+  char url[SETTING_STR_MAX + 8], reason[160];
   size_t n = settings_str(S_SPOTIFY_API_URL, url, sizeof url);
   st->configured = n > 0;
   if (!n) {
     snprintf(st->reason, sizeof st->reason, "not configured");
-    return;
-  }
-  int64_t blocked = spotify_blocked_until();
-  if (blocked) {
-    /* A 429 pauses every Spotify call, probes included; the host is
-     * there, it asked us to wait. */
-    st->up = true;
-    snprintf(st->reason, sizeof st->reason, "rate limited until %s",
-             spotify_fmt_time(blocked, when, sizeof when));
     return;
   }
   snprintf(url + n, sizeof url - n, "/");
@@ -221,6 +224,8 @@ static void probe_all(struct http_client *hc)
     probes[i](hc, &st);
     if (atomic_load(&stopping))
       return;
+    if (st.blocked_until_ms)
+      st.up = true;
     st.checked = true;
     st.checked_ms = clock_wall_ms();
     publish((enum service_id)i, &st);

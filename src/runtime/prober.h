@@ -7,7 +7,10 @@
  * changes.  Each probe has a short timeout (probe.timeout_seconds) and the
  * results are cached, so GET /api/workers/services answers instantly and
  * never waits on the network (docs/API.md, Workers).  A service that is not
- * configured is down.
+ * configured is down.  A service whose host asked us to wait (429/503 with
+ * Retry-After, the per-host block of http_client.h, shared with every
+ * worker) is not called until then: it counts as up, "rate limited until
+ * ...", with blocked_until_ms set.
  *
  * prober_start/prober_stop: main thread only.  Readers: any thread.
  */
@@ -27,6 +30,7 @@ struct service_status {
   int64_t checked_ms; /* wall clock */
   long latency_ms;
   long http_status;   /* 0 when no HTTP answer */
+  int64_t blocked_until_ms; /* wall ms its host asked us to wait until */
   char reason[160];   /* why it is down, or what answered */
 };
 

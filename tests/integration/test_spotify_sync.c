@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -483,6 +484,73 @@ static void test_429_honoured_by_every_worker(void **state)
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_liked_songs"), 10);
 }
 
+static bool probe_blocked(json_t *doc, void *arg)
+{
+  (void)arg;
+  json_t *sp = json_object_get(doc, "spotify");
+  return json_is_string(json_object_get(sp, "blocked_until")) &&
+         json_is_true(json_object_get(sp, "up"));
+}
+
+/* A 429 that the prober's own call receives blocks the host for every
+ * worker too: from the 429 until Retry-After has passed no request of any
+ * kind (probe, sync, token) reaches Spotify. */
+static void test_retry_after_shared_by_prober_and_workers(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_spotify_library lib = {.artists = 3, .playlists = 1,
+                                     .entries = 2};
+  start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n"
+                 "sync_check_interval_seconds = 10\n");
+  login_and_sync(f);
+  struct fake_http *fh = fake_spotify_http(f->fa.spotify);
+  uint64_t seq0 = fake_http_seq(fh);
+  struct fake_script limited = {
+    .status = 429,
+    .headers = {"Retry-After: 3"},
+    .body = "{\"error\":{\"status\":429,\"message\":\"API rate limit "
+            "exceeded\"}}",
+    .times = 1};
+  fake_http_script(fh, NULL, "/v1/*", &limited);
+  /* A settings change that alters the probe makes the prober call now. */
+  assert_int_equal(it_patch_settings(f, "{\"probe.timeout_seconds\":4}"),
+                   SS_OK);
+  struct fake_logged hit;
+  assert_true(fake_http_wait_after(fh, "GET", "/v1/*", seq0, 5000, &hit));
+  int64_t window_end = hit.at_ms + 3000;
+  /* The prober reports the block, with its end, without calling again. */
+  assert_true(it_wait_json(it_url(f, "/api/workers/services/detail"),
+                           probe_blocked, NULL, 3000, NULL));
+  /* Every worker tries meanwhile; none may reach the fake. */
+  int64_t next_push = 0;
+  struct fake_logged e;
+  while (clock_mono_ms() < window_end - 50) {
+    if (clock_mono_ms() >= next_push) {
+      assert_int_equal(it_run_now(f, "spotify_sync"), 202);
+      assert_int_equal(it_run_now(f, "token_refresh"), 202);
+      next_push = clock_mono_ms() + 300;
+    }
+    if (fake_http_wait_after(fh, NULL, "*", hit.seq, 0, &e)) {
+      fprintf(stderr, "error: %s %s reached Spotify %lld ms after the 429 "
+              "(Retry-After: 3)\n", e.method, e.path,
+              (long long)(e.at_ms - hit.at_ms));
+      fail();
+    }
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  /* Afterwards Spotify is called again, and the sync works. */
+  assert_true(it_wait_json(it_url(f, "/api/workers/status"), not_blocked,
+                           NULL, 6000, NULL));
+  sync_now(f);
+  assert_true(fake_http_wait_after(fh, NULL, "/v1/*", hit.seq, 5000, &e));
+  assert_true(e.at_ms >= window_end);
+  const char *status;
+  json_t *d = sync_details(f, &status);
+  assert_string_equal(status, "idle");
+  json_decref(d);
+}
+
 static void test_401_refresh_and_retry(void **state)
 {
   struct it_fixture *f = *state;
@@ -830,6 +898,7 @@ int main(void)
     T(test_removals_follow_settings),
     T(test_bad_replies_fail_only_their_type),
     T(test_429_honoured_by_every_worker),
+    T(test_retry_after_shared_by_prober_and_workers),
     T(test_401_refresh_and_retry),
     T(test_disable_mid_sync),
     T(test_kill9_mid_sync_then_restart),

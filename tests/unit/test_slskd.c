@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients/http_client.h"
 #include "clients/jpull.h"
 #include "clients/slskd.h"
 #include "core/err.h"
@@ -370,6 +371,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   struct fx *f = *state;
+  http_host_blocks_reset();
   slskd_free(f->c);
   fake_slskd_stop(f->fk);
   free(f);
@@ -501,6 +503,29 @@ static void *enqueue_thread(void *arg)
   return NULL;
 }
 
+/* A 503 with Retry-After blocks slskd's host for every client (the shared
+ * per-host block of http_client.h): no request until then. */
+static void test_retry_after_blocks_the_host(void **state)
+{
+  struct fx *f = *state;
+  struct fake_http *fh = fake_slskd_http(f->fk);
+  struct fake_script busy = {.status = 503, .headers = {"Retry-After: 60"},
+                             .times = 1};
+  fake_http_script(fh, "GET", "/api/v0/application", &busy);
+  struct slskd_app app;
+  assert_int_not_equal(slskd_application(f->c, &app), SS_OK);
+  size_t before = fake_http_count(fh, NULL, "*");
+  struct slskd *other = slskd_new(fake_slskd_url(f->fk), KEY);
+  struct slskd_transfers t;
+  assert_int_equal(slskd_downloads(other, &t), SS_EBUSY);
+  assert_non_null(strstr(slskd_last_error(other), "rate limited until"));
+  assert_int_equal(fake_http_count(fh, NULL, "*"), before);
+  slskd_free(other);
+  /* Once the block is gone (here: forgotten) calls go through again. */
+  http_host_blocks_reset();
+  assert_int_equal(slskd_application(f->c, &app), SS_OK);
+}
+
 static void test_enqueue_429(void **state)
 {
   struct fx *f = *state;
@@ -562,6 +587,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_enqueue_list_cancel, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_enqueue_429, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_retry_after_blocks_the_host, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_bad_lists, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
