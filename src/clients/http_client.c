@@ -114,7 +114,8 @@ void http_host_blocks_reset(void)
 }
 
 /* Wall ms a Retry-After value points at (delay seconds or an HTTP date),
- * capped at a day; 0 when absent or unreadable. */
+ * capped at a day; 0 when absent, unreadable or not in the future ("0":
+ * retry at once). */
 static int64_t retry_after_until(const char *v, int64_t now)
 {
   int64_t secs;
@@ -129,7 +130,7 @@ static int64_t retry_after_until(const char *v, int64_t now)
     secs = ((int64_t)t * 1000 - now + 999) / 1000;
   }
   if (secs < 1)
-    secs = 1;
+    return 0;
   if (secs > RETRY_AFTER_MAX_S)
     secs = RETRY_AFTER_MAX_S;
   return now + secs * 1000;

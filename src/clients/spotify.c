@@ -899,8 +899,10 @@ static void note_rate_limit(const char *url, const struct http_reply *r,
   char msg[REMOTE_TEXT_MAX + 1], code[64], reason[160];
   error_text(&r->body, msg, sizeof msg, code, sizeof code);
   int64_t until = r->blocked_until_ms;
+  size_t digits = strspn(r->retry_after, "0123456789");
+  bool zero = digits && !r->retry_after[digits]; /* "0": retry soon */
   if (!until)
-    until = clock_wall_ms() + RETRY_AFTER_DEFAULT_S * 1000;
+    until = clock_wall_ms() + (zero ? 1 : RETRY_AFTER_DEFAULT_S) * 1000;
   snprintf(reason, sizeof reason, "%s",
            !strcmp(code, "QUOTA_EXCEEDED") ? "quota exceeded (QUOTA_EXCEEDED)"
            : msg[0]                        ? msg
