@@ -148,6 +148,17 @@ static int mkdir_p(const char *dir)
   return SS_OK;
 }
 
+/* The data folder holds the database with every secret: say so when other
+ * users may look into it. */
+static void warn_if_shared(const char *dir)
+{
+  struct stat st;
+  if (stat(dir, &st) == 0 && (st.st_mode & 077))
+    log_warn("main", "the data folder %s is open to other users (mode "
+             "%04o); the database is kept private (0600), but consider "
+             "`chmod 700 %s`", dir, (unsigned)(st.st_mode & 07777), dir);
+}
+
 /* 127.0.0.0/8 or ::1. */
 static bool is_loopback_host(const char *host)
 {
@@ -266,6 +277,7 @@ int main(int argc, char **argv)
     return EXIT_USAGE;
   }
   snprintf(db_path, sizeof db_path, "%s/soulspotd.db", dir);
+  warn_if_shared(dir);
 
   /* Signals go to sigwait() below, never to a worker thread. */
   sigset_t sigs;
@@ -276,6 +288,7 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
 
   int version = 0;
+  db_make_private(db_path); /* before the first connection */
   if (db_open(db_path, &settings_db) != SS_OK ||
       db_migrate(settings_db, &version) != SS_OK) {
     fprintf(stderr, "soulspotd: cannot open database %s\n", db_path);

@@ -26,6 +26,12 @@ struct db;
 /* Opens (creating if needed) the database file at path.  *out is owned by
  * the caller and released with db_close(). */
 int db_open(const char *path, struct db **out);
+/* Creates the database file 0600 if missing and takes group and other
+ * permissions from it and an existing WAL and SHM (they hold secrets);
+ * SQLite gives a new WAL/SHM the database's mode.  Call once at start-up
+ * BEFORE this process opens any connection to path (see db_sqlite.c).
+ * SS_EINVAL for an in-memory or URI path. */
+int db_make_private(const char *path);
 void db_close(struct db *db);
 
 /* Applies pending numbered migrations; call once at start-up before other

@@ -20,17 +20,27 @@
  * Callbacks of the load functions run while a statement is active and must
  * not call back into the same struct db (that returns SS_ESTATE).
  *
+ * Files: db_make_private() makes the database, its WAL and SHM 0600
+ * whatever the umask; it runs once at start, before any connection, never
+ * from db_open(): closing any descriptor of a file drops every POSIX lock
+ * the process holds on it, and SQLite's WAL locks would go with it (another
+ * process then resets the shared memory under us: SIGBUS).
+ *
  * Ownership: db_open() hands the caller a struct db, released by db_close().
  * Strings passed to callbacks live only for the duration of the callback.
  * Log lines carry SQLite's error text, never a stored key or value.
  */
 #include "db/db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -244,6 +254,35 @@ static int configure(struct db *db)
   if (!rc)
     rc = exec_sql(db, "PRAGMA foreign_keys=ON", "foreign_keys");
   return rc;
+}
+
+/* Opens path without following a symlink (creating it 0600 when create is
+ * set) and takes group and other permissions away.  Best effort: SQLite
+ * reports real problems when it opens the file. */
+static void restrict_file(const char *path, bool create)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                          (create ? O_CREAT : 0), 0600);
+  if (fd < 0)
+    return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) &&
+      fchmod(fd, st.st_mode & 0700) != 0)
+    log_warn("db", "cannot make %s private: %s", path, strerror(errno));
+  close(fd);
+}
+
+int db_make_private(const char *path)
+{
+  if (!path || path[0] == ':' || !strncmp(path, "file:", 5))
+    return SS_EINVAL; /* in-memory or URI: nothing on disk to guard here */
+  char side[4096 + 8];
+  restrict_file(path, true);
+  snprintf(side, sizeof side, "%s-wal", path);
+  restrict_file(side, false);
+  snprintf(side, sizeof side, "%s-shm", path);
+  restrict_file(side, false);
+  return SS_OK;
 }
 
 int db_open(const char *path, struct db **out)
