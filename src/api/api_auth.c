@@ -28,6 +28,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/pages.h"
 #include "auth/auth.h"
 #include "config/settings.h"
 #include "core/clock.h"
@@ -228,15 +229,8 @@ static void render_notice(struct buf *out, const char *code)
 static void render_login(struct buf *out, const char *next,
                          const char *notice, int64_t blocked_s)
 {
-  buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-                "<meta charset=\"utf-8\">\n"
-                "<meta name=\"viewport\" content=\"width=device-width, "
-                "initial-scale=1\">\n"
-                "<meta name=\"color-scheme\" content=\"dark\">\n"
-                "<title>Log in \xc2\xb7 SoulSpot</title>\n"
-                "<link rel=\"stylesheet\" href=\"/static/icons.css\">\n"
-                "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
-                "</head>\n<body>\n<main class=\"main login\" id=\"main\">\n"
+  pages_head(out, "Log in");
+  buf_puts(out, "<body>\n<main class=\"main login\" id=\"main\">\n"
                 "<section class=\"card\" aria-labelledby=\"login-title\">\n"
                 "<div class=\"card-head\"><h1 id=\"login-title\">"
                 "<i class=\"bi bi-disc\" aria-hidden=\"true\"></i> SoulSpot"

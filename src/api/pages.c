@@ -38,7 +38,7 @@
 /* ------------------------------------------------------------------ */
 
 
-static void render_head(struct buf *out, const char *title)
+void pages_head(struct buf *out, const char *title)
 {
   buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
                 "<meta charset=\"utf-8\">\n"
@@ -98,7 +98,7 @@ static void render_sidebar(struct buf *out, enum pages_section active)
 
 static void layout_open(struct buf *out, const char *title, enum pages_section active)
 {
-  render_head(out, title);
+  pages_head(out, title);
   buf_puts(out, "<body>\n<div class=\"shell\">\n");
   render_sidebar(out, active);
   buf_puts(out, "<main class=\"main\" id=\"main\">\n");

@@ -66,6 +66,9 @@ enum pages_section { PAGES_DASHBOARD, PAGES_SETTINGS, PAGES_LIBRARY,
 void pages_open(struct buf *out, enum pages_section section,
                 const char *title, const char *lead);
 void pages_close(struct buf *out);
+/* Only the document head (doctype to </head>) with title, for a page
+ * without the layout shell (the login form). */
+void pages_head(struct buf *out, const char *title);
 
 /* ---- internal: pure renderers, exposed for tests/unit/test_pages.c ---- */
 
