@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/testhook.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
 #include "media/media.h"
@@ -31,7 +31,7 @@
 #define MAX_NAME_TRIES 100
 
 /* ------------------------------------------------------------------ */
-/* Configuration and crash points                                      */
+/* Configuration                                                       */
 /* ------------------------------------------------------------------ */
 
 static void strip_slashes(char *s)
@@ -51,16 +51,6 @@ void import_config_load(struct import_config *cfg)
                sizeof cfg->naming_template);
   strip_slashes(cfg->download_root);
   strip_slashes(cfg->library_root);
-}
-
-/* Test hook: SOULSPOT_TEST_CRASH_AT names the step to die after. */
-static void crash_point(const char *step)
-{
-  const char *at = getenv("SOULSPOT_TEST_CRASH_AT");
-  if (at && !strcmp(at, step)) {
-    log_warn("import", "SOULSPOT_TEST_CRASH_AT=%s: killing myself", step);
-    raise(SIGKILL);
-  }
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,7 +297,7 @@ static int copy_move(const char *src, const char *dst, const char *tag,
   if (rc) {
     snprintf(err, errlen, "copy to %s failed: %s", tmp_path, strerror(errno));
   } else {
-    crash_point("copied");
+    TESTHOOK_CRASH("copied");
     if (link(tmp_path, dst)) {
       rc = errno == EEXIST ? SS_EBUSY : SS_EIO;
       snprintf(err, errlen, "cannot place %s: %s", dst, strerror(errno));
@@ -478,7 +468,7 @@ static int plan(const struct import_config *cfg, struct db *db,
     rc = SS_EIO;
   }
   if (!rc)
-    crash_point("journaled");
+    TESTHOOK_CRASH("journaled");
   return rc;
 }
 
@@ -549,7 +539,7 @@ static int record(struct db *db, const struct dl_file *f, const char *dst,
     int64_t track_id = 0;
     rc = db_library_track_upsert(db, t, &track_id);
     if (!rc)
-      crash_point("upserted");
+      TESTHOOK_CRASH("upserted");
     if (!rc)
       rc = db_dl_import_done(db, f->id, track_id, clock_wall_ms());
     if (rc)
@@ -583,7 +573,7 @@ int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
   rc = finish_move(cfg, db, f, src, dst, sizeof dst, err, errlen);
   if (rc)
     return rc;
-  crash_point("moved");
+  TESTHOOK_CRASH("moved");
   rc = record(db, f, dst, err, errlen);
   if (!rc)
     log_info("import", "request %lld: imported %s", (long long)f->request_id,

@@ -25,8 +25,8 @@
  * the file is lost, which fails the file so it is downloaded again.  No
  * step deletes the only copy of a file.
  *
- * For tests, SOULSPOT_TEST_CRASH_AT=journaled|copied|moved|upserted makes
- * the process SIGKILL itself at that point of an import.
+ * Crash points for the kill -9 tests (core/testhook.h, test build only):
+ * journaled, copied, moved, upserted.
  *
  * Threading: any thread with its own db.  Pure helpers are any-thread.
  */

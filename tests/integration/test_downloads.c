@@ -630,6 +630,7 @@ static void crash_and_recover(const char *step, int n)
   snprintf(env, sizeof env, "SOULSPOT_TEST_CRASH_AT=%s", step);
   const char *const crash_env[] = {env, NULL};
   assert_int_equal(daemon_stop(&x.f->d), 0);
+  x.f->d.test_hooks = true; /* the build with the crash points */
   assert_int_equal(daemon_start(&x.f->d, NULL, crash_env), SS_OK);
   snprintf(body, sizeof body, "{\"query\": \"The Band - %s\"}",
            titles[n % 2]);
@@ -644,6 +645,7 @@ static void crash_and_recover(const char *step, int n)
       it_wait_until(runs_reach, &a, 50);
   }
   assert_false(daemon_alive(&x.f->d)); /* it killed itself at step */
+  x.f->d.test_hooks = false; /* the product recovers */
   assert_int_equal(daemon_start(&x.f->d, NULL, NULL), SS_OK);
   json_t *doc = poll_until(id, "completed");
   IT_ASSERT_JSON_INT(doc, "files_imported", 1);

@@ -43,29 +43,46 @@ extern char **environ;
 
 /* ---- paths and files ---- */
 
-const char *daemon_binary(void)
+/* BUILD/name into path. */
+static const char *build_binary(char *path, size_t n, const char *name)
 {
-  static char path[PATH_MAX];
   const char *build = getenv("SOULSPOT_BUILD");
   if (build && *build) {
-    snprintf(path, sizeof path, "%s/soulspotd", build);
+    snprintf(path, n, "%s/%s", build, name);
     return path;
   }
   /* BUILD/tests/<kind>/<test>: strip three components. */
   char exe[PATH_MAX - 16];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) {
-    snprintf(path, sizeof path, "./soulspotd");
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (k <= 0) {
+    snprintf(path, n, "./%s", name);
     return path;
   }
-  exe[n] = '\0';
+  exe[k] = '\0';
   for (int i = 0; i < 3; i++) {
     char *slash = strrchr(exe, '/');
     if (slash && slash != exe)
       *slash = '\0';
   }
-  snprintf(path, sizeof path, "%s/soulspotd", exe);
+  snprintf(path, n, "%s/%s", exe, name);
   return path;
+}
+
+const char *daemon_binary(void)
+{
+  static char path[PATH_MAX];
+  return build_binary(path, sizeof path, "soulspotd");
+}
+
+const char *daemon_hooks_binary(void)
+{
+  static char path[PATH_MAX];
+  return build_binary(path, sizeof path, "soulspotd-testhooks");
+}
+
+static const char *binary_of(const struct test_daemon *d)
+{
+  return d->test_hooks ? daemon_hooks_binary() : daemon_binary();
 }
 
 static int write_file(const char *path, const char *text)
@@ -391,7 +408,7 @@ static int launch(struct test_daemon *d)
 {
   char out_path[DAEMON_PATH_MAX + 16];
   snprintf(out_path, sizeof out_path, "%s/stdout.log", d->root);
-  char *argv[] = {(char *)daemon_binary(), "--listen",
+  char *argv[] = {(char *)binary_of(d), "--listen",
                   (char *)(d->listen ? d->listen : "127.0.0.1:0"),
                   "--data-dir", d->data_dir, "--config", d->config_path,
                   NULL};
@@ -432,8 +449,8 @@ int daemon_start(struct test_daemon *d, const char *ini_text,
       return SS_EIO;
   free_strv(d->env);
   d->env = copy_strv(extra_env);
-  if (access(daemon_binary(), X_OK) != 0) {
-    fprintf(stderr, "[daemon] %s is not an executable\n", daemon_binary());
+  if (access(binary_of(d), X_OK) != 0) {
+    fprintf(stderr, "[daemon] %s is not an executable\n", binary_of(d));
     return SS_ENOTFOUND;
   }
   return launch(d);

@@ -9,7 +9,8 @@
  *                    test never reaches the internet by accident
  *   stderr.log       the daemon's stderr (appended across restarts)
  * and runs $SOULSPOT_BUILD/soulspotd (else the soulspotd two levels above
- * the test binary) with --listen 127.0.0.1:0.  It returns once the daemon
+ * the test binary; soulspotd-testhooks when test_hooks is set) with
+ * --listen 127.0.0.1:0.  It returns once the daemon
  * has written its port file, or fails after DAEMON_START_TIMEOUT_MS.
  *
  * The child gets the test's environment minus every SOULSPOT_* variable and
@@ -51,10 +52,13 @@ struct test_daemon {
   char **env;  /* extra_env copy, NULL-terminated (kept for restarts) */
   int64_t start_ms; /* monotonic ms daemon_start took to see the port */
   const char *listen; /* --listen value; NULL = "127.0.0.1:0" */
+  bool test_hooks; /* run soulspotd-testhooks (crash points compiled in) */
 };
 
 /* Path of the soulspotd binary under test (static storage). */
 const char *daemon_binary(void);
+/* Path of its test build with the crash points of core/testhook.h. */
+const char *daemon_hooks_binary(void);
 
 /*
  * Creates the folder (first call), writes the config from ini_text (NULL =
