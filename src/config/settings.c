@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <ini.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -333,6 +334,183 @@ static int check_string(const char *t, char *canon, char *err,
   return SS_OK;
 }
 
+/* ---- validation: folders ---- */
+
+/* The folder settings Cleanup, import and the quarantine work in. */
+static bool is_folder(enum setting_id id)
+{
+  return id == S_LIBRARY_PATH || id == S_LIBRARY_QUARANTINE_PATH ||
+         id == S_DOWNLOAD_TEMP_PATH || id == S_DOWNLOAD_SLSKD_DOWNLOAD_PATH;
+}
+
+/* Cleanup deletes files below these. */
+static bool is_cleaned(enum setting_id id)
+{
+  return id == S_DOWNLOAD_TEMP_PATH || id == S_DOWNLOAD_SLSKD_DOWNLOAD_PATH;
+}
+
+/* Absolute t without "//", "." and trailing '/', ".." taken back
+ * lexically.  false when t is relative. */
+static bool normalize_path(const char *t, char *out)
+{
+  size_t o = 0;
+  if (t[0] != '/')
+    return false;
+  for (const char *p = t; *p;) {
+    while (*p == '/')
+      p++;
+    size_t len = strcspn(p, "/");
+    if (len == 0 || (len == 1 && p[0] == '.')) {
+      p += len;
+      continue;
+    }
+    if (len == 2 && p[0] == '.' && p[1] == '.') {
+      while (o > 0 && out[--o] != '/')
+        ;
+    } else {
+      out[o++] = '/';
+      memcpy(out + o, p, len);
+      o += len;
+    }
+    p += len;
+  }
+  if (o == 0)
+    out[o++] = '/';
+  out[o] = '\0';
+  return true;
+}
+
+/* True when path is dir or lies below it. */
+static bool path_within(const char *path, const char *dir)
+{
+  size_t n = strlen(dir);
+  if (n == 1) /* "/" */
+    return true;
+  return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+/* The rule a system folder breaks, or NULL.  Trees are refused with all
+ * they hold; the others only themselves. */
+static const char *system_rule(const char *p, char *why, size_t n)
+{
+  static const char *const trees[] = {"/etc", "/usr", "/bin", "/sbin",
+                                      "/boot", "/dev", "/proc", "/sys", NULL};
+  static const char *const themselves[] = {"/", "/var", "/home", "/tmp",
+                                           "/var/tmp", "/root", "/run",
+                                           NULL};
+  for (int i = 0; themselves[i]; i++)
+    if (!strcmp(p, themselves[i])) {
+      snprintf(why, n, "must not be the system folder %s", themselves[i]);
+      return why;
+    }
+  for (int i = 0; trees[i]; i++)
+    if (path_within(p, trees[i])) {
+      snprintf(why, n, "must not be in the system folder %s", trees[i]);
+      return why;
+    }
+  size_t first = strcspn(p + 1, "/") + 1;
+  if (!strncmp(p, "/lib", 4)) { /* /lib, /lib32, /lib64, /libx32 ... */
+    snprintf(why, n, "must not be in the system folder %.*s", (int)first, p);
+    return why;
+  }
+  if (path_within(p, "/run") && !path_within(p, "/run/media")) {
+    snprintf(why, n, "must not be in the system folder /run (removable "
+                     "drives under /run/media are fine)");
+    return why;
+  }
+  return NULL;
+}
+
+/* realpath of a folder setting's value (the batch's when it has one);
+ * the lexical form when it does not exist; "" when unset. */
+static void folder_value(enum setting_id id, const char *const *batch,
+                         char *out)
+{
+  char text[SETTING_STR_MAX], norm[SETTING_STR_MAX];
+  if (batch && batch[id])
+    snprintf(text, sizeof text, "%s", batch[id]);
+  else
+    settings_str(id, text, sizeof text);
+  if (id == S_LIBRARY_QUARANTINE_PATH && !text[0]) { /* the default */
+    char data[SETTING_STR_MAX];
+    settings_str(S_SERVER_DATA_DIR, data, sizeof data);
+    snprintf(text, sizeof text, "%s/quarantine", data);
+  }
+  out[0] = '\0';
+  if (text[0] && !realpath(text, out) && normalize_path(text, norm))
+    snprintf(out, PATH_MAX, "%s", norm);
+}
+
+/* The rules between id (at real) and the other folders, both ways: no
+ * folder is the data folder; the library lies inside no other folder;
+ * what Cleanup cleans holds neither the data folder nor the quarantine and
+ * lies not inside the quarantine. */
+static int folder_relations(enum setting_id id, const char *real,
+                            const char *const *batch, char *err,
+                            size_t errlen)
+{
+  static const enum setting_id folders[] = {
+    S_LIBRARY_PATH, S_LIBRARY_QUARANTINE_PATH, S_DOWNLOAD_TEMP_PATH,
+    S_DOWNLOAD_SLSKD_DOWNLOAD_PATH};
+  char o_real[PATH_MAX];
+  folder_value(S_SERVER_DATA_DIR, NULL, o_real);
+  if (o_real[0] && !strcmp(real, o_real))
+    return fail(err, errlen, "must not be the data folder (server.data_dir)");
+  if (o_real[0] && is_cleaned(id) && path_within(o_real, real))
+    return fail(err, errlen, "must not contain the data folder "
+                             "(server.data_dir): Cleanup deletes there");
+  for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+    enum setting_id o = folders[i];
+    bool q_vs_cleaned = (id == S_LIBRARY_QUARANTINE_PATH && is_cleaned(o)) ||
+                        (o == S_LIBRARY_QUARANTINE_PATH && is_cleaned(id));
+    if (o == id || ((id != S_LIBRARY_PATH && o != S_LIBRARY_PATH) &&
+                    !q_vs_cleaned))
+      continue;
+    folder_value(o, batch, o_real);
+    if (!o_real[0])
+      continue;
+    const char *key = settings_defs[o].key;
+    if (o == S_LIBRARY_PATH && path_within(o_real, real))
+      return fail(err, errlen, "must not contain the library folder (%s)",
+                  key);
+    if (id == S_LIBRARY_PATH && path_within(real, o_real))
+      return fail(err, errlen, "must not lie inside %s", key);
+    if (q_vs_cleaned && path_within(o_real, real))
+      return fail(err, errlen, "must not contain %s (Cleanup must never "
+                               "delete quarantined files)", key);
+    if (q_vs_cleaned && path_within(real, o_real))
+      return fail(err, errlen, "must not lie inside %s (Cleanup must never "
+                               "delete quarantined files)", key);
+  }
+  return SS_OK;
+}
+
+/*
+ * THE rules for folder settings (library, quarantine, temp and slskd
+ * download folders): empty means unset; otherwise an absolute path,
+ * stored without "//", "." , ".." and trailing '/', that is no system
+ * folder, checked as written and as realpath() resolves it.  With batch
+ * (the values a change sets, indexed by id; others come from the store)
+ * also the rules between the folders (folder_relations).
+ */
+static int check_folder(enum setting_id id, const char *t, char *canon,
+                        const char *const *batch, char *err, size_t errlen)
+{
+  char real[PATH_MAX], why[MSG_MAX];
+  int rc = check_string(t, canon, err, errlen);
+  if (rc != SS_OK || !t[0])
+    return rc;
+  if (!normalize_path(t, canon))
+    return fail(err, errlen, "must be an absolute path (starting with /)");
+  if (system_rule(canon, why, sizeof why))
+    return fail(err, errlen, "%s", why);
+  if (!realpath(canon, real))
+    snprintf(real, sizeof real, "%s", canon);
+  else if (system_rule(real, why, sizeof why))
+    return fail(err, errlen, "%s (it resolves to %s)", why, real);
+  return batch ? folder_relations(id, real, batch, err, errlen) : SS_OK;
+}
+
 static int check_authority(const char *a, size_t n, char *err,
                            size_t errlen)
 {
@@ -446,7 +624,9 @@ static int check_value(enum setting_id id, const char *text, char *canon,
   case ST_BOOL: return check_bool(text, canon, num, err, errlen);
   case ST_INT: return check_int(d, text, canon, num, err, errlen);
   case ST_ENUM: return check_enum(d, text, canon, err, errlen);
-  case ST_STRING: return check_string(text, canon, err, errlen);
+  case ST_STRING:
+    return is_folder(id) ? check_folder(id, text, canon, NULL, err, errlen)
+                         : check_string(text, canon, err, errlen);
   case ST_URL: return check_url(text, canon, err, errlen);
   case ST_LISTEN: return check_listen(text, canon, err, errlen);
   }
@@ -483,6 +663,32 @@ static void free_changes(struct change *ch, size_t n)
     free(ch[i].text);
     ch[i].text = NULL;
   }
+}
+
+/* The folder rules between the folders of a runtime change ch[] (see
+ * check_folder).  Each broken rule goes into fields (key: message) when
+ * given, the first into err. */
+static int check_folder_changes(const struct change *ch, size_t n,
+                                json_t *fields, char *err, size_t errlen)
+{
+  const char *batch[S__COUNT] = {0};
+  int rc = SS_OK;
+  for (size_t i = 0; i < n; i++)
+    batch[ch[i].id] = ch[i].text;
+  for (size_t i = 0; i < n; i++) {
+    char canon[SETTING_STR_MAX], msg[MSG_MAX];
+    if (!is_folder(ch[i].id) || !ch[i].text[0] ||
+        check_folder(ch[i].id, ch[i].text, canon, batch, msg,
+                     sizeof msg) == SS_OK)
+      continue;
+    if (rc == SS_OK)
+      fail(err, errlen, "%s", msg);
+    rc = SS_EINVAL;
+    if (fields)
+      json_object_set_new(fields, settings_defs[ch[i].id].key,
+                          json_string(msg));
+  }
+  return rc;
 }
 
 /* ---- applying changes ---- */
@@ -747,6 +953,10 @@ int settings_apply_text(enum setting_id id, const char *text, char *err,
   rc = make_change(id, text, &ch, err, errlen);
   if (rc != SS_OK)
     return rc;
+  if (check_folder_changes(&ch, 1, NULL, err, errlen) != SS_OK) {
+    free_changes(&ch, 1);
+    return SS_EINVAL;
+  }
   rc = commit_changes(&ch, 1, true);
   if (rc != SS_OK)
     fail(err, errlen, "could not save settings");
@@ -1048,7 +1258,8 @@ static int patch_collect(const char *body, size_t len, struct change *ch,
       json_object_set_new(fields, key, json_string(msg));
   }
   json_decref(root);
-  if (json_object_size(fields) == 0) {
+  if (json_object_size(fields) == 0 &&
+      check_folder_changes(ch, *n, fields, NULL, 0) == SS_OK) {
     json_decref(fields);
     return SS_OK;
   }

@@ -323,6 +323,58 @@ static void test_patch_rejects_bad_values(void **state)
   run_bad_cases(state, cases, sizeof cases / sizeof cases[0]);
 }
 
+/* Folder settings: a system folder, a relative path or a folder holding
+ * the library or the data folder is refused with the rule's name, and
+ * nothing changes (Cleanup would delete there). */
+static void expect_folder_refused(struct it_fixture *f, const char *body,
+                                  const char *key, const char *rule)
+{
+  assert_int_equal(it_patch_settings(f, body), SS_OK);
+  IT_ASSERT_STATUS(&f->r, 400);
+  json_t *doc = it_parse(&f->r);
+  const char *msg = json_string_value(json_object_get(
+      json_object_get(doc, "fields"), key));
+  if (!msg || !strstr(msg, rule))
+    fail_msg("%s: message \"%s\" lacks \"%s\"", body, msg ? msg : "(none)",
+             rule);
+  json_decref(doc);
+}
+
+static void test_patch_refuses_dangerous_folders(void **state)
+{
+  struct it_fixture *f = *state;
+  assert_int_equal(start(state, NULL), SS_OK);
+  expect_folder_refused(f, "{\"download.temp_path\": \"/etc\"}",
+                        "download.temp_path", "system folder /etc");
+  expect_folder_refused(f, "{\"download.temp_path\": \"/etc/../etc/\"}",
+                        "download.temp_path", "system folder /etc");
+  expect_folder_refused(f, "{\"download.temp_path\": \"tmp/slskd\"}",
+                        "download.temp_path", "must be an absolute path");
+  expect_folder_refused(f, "{\"library.path\": \"/usr\"}", "library.path",
+                        "system folder /usr");
+  expect_folder_refused(f, "{\"library.quarantine_path\": \"/var\"}",
+                        "library.quarantine_path", "system folder /var");
+  expect_folder_refused(f, "{\"download.slskd_download_path\": \"/home/\"}",
+                        "download.slskd_download_path", "system folder /home");
+  char body[DAEMON_PATH_MAX + 64];
+  snprintf(body, sizeof body, "{\"download.temp_path\": \"%s\"}",
+           f->d.root); /* holds the data folder */
+  expect_folder_refused(f, body, "download.temp_path",
+                        "must not contain the data folder");
+  assert_int_equal(it_patch_settings(f, "{\"library.path\": "
+                                        "\"/home/user/Sigur Rós/\"}"),
+                   SS_OK);
+  IT_ASSERT_STATUS(&f->r, 200);
+  expect_folder_refused(f, "{\"download.temp_path\": \"/home/user\"}",
+                        "download.temp_path",
+                        "must not contain the library folder");
+  json_t *doc = it_get_json(it_url(f, "/api/settings"), NULL);
+  json_t *s = json_object_get(doc, "settings");
+  IT_ASSERT_JSON_STR(s, "download.temp_path", "");
+  IT_ASSERT_JSON_STR(s, "library.path", "/home/user/Sigur Rós");
+  json_decref(doc);
+}
+
 /* The out-of-range message names the bounds (docs/API.md: never clamp). */
 static void test_patch_range_message_names_bounds(void **state)
 {
@@ -615,6 +667,7 @@ int main(void)
       T(test_patch_rejects_bad_json),
       T(test_patch_rejects_bad_values),
       T(test_patch_range_message_names_bounds),
+      T(test_patch_refuses_dangerous_folders),
       T(test_oversized_body_413),
       T(test_wrong_method_and_path),
       T(test_cross_site_patch_403),

@@ -191,7 +191,7 @@ static void test_string_values_are_escaped(void **state)
   (void)state;
   static const char hostile[] = "<script>\"'&";
   static const char escaped[] = "&lt;script&gt;&quot;&#39;&amp;";
-  set(S_LIBRARY_PATH, hostile);
+  set(S_LIBRARY_PATH, "/music/<script>\"'&");
   set(S_SPOTIFY_CLIENT_ID, hostile);
   struct buf b;
   buf_init(&b, 0);
@@ -203,7 +203,7 @@ static void test_string_values_are_escaped(void **state)
   assert_has(html, escaped);
   html = field(&b, S_LIBRARY_PATH, NULL, NULL, false);
   char want[128];
-  snprintf(want, sizeof want, "value=\"%s\"", escaped);
+  snprintf(want, sizeof want, "value=\"/music/%s\"", escaped);
   assert_has(html, want);
   buf_free(&b);
 }

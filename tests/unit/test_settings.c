@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/settings.h"
@@ -363,7 +364,7 @@ static void test_validate_enum(void **state)
 static void test_validate_string(void **state)
 {
   char big[SETTING_STR_MAX + 1];
-  enum setting_id id = S_LIBRARY_PATH;
+  enum setting_id id = S_MUSICBRAINZ_CONTACT;
   (void)state;
   expect_valid(id, "", "");
   const char *fancy = "/music/Björk \"live\" \\ 日本 🎵";
@@ -383,6 +384,137 @@ static void test_validate_string(void **state)
   expect_invalid(id, "\xed\xa0\x80", "UTF-8");     /* surrogate */
   expect_invalid(id, "\xe2\x82", "UTF-8");         /* truncated */
   expect_invalid(id, "\xf4\x90\x80\x80", "UTF-8"); /* > U+10FFFF */
+}
+
+/* The folder rules: absolute, normalised, no system folder (also when
+ * written with "..", "//" or a trailing '/', or reached through a
+ * symlink). */
+static void test_validate_folders(void **state)
+{
+  static const enum setting_id ids[] = {
+    S_LIBRARY_PATH, S_LIBRARY_QUARANTINE_PATH, S_DOWNLOAD_TEMP_PATH,
+    S_DOWNLOAD_SLSKD_DOWNLOAD_PATH};
+  (void)state;
+  char dir[] = "/tmp/test_settings.XXXXXX", link[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(link, sizeof link, "%s/etc-link", dir);
+  assert_int_equal(symlink("/etc", link), 0);
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    enum setting_id id = ids[i];
+    expect_valid(id, "", "");
+    expect_valid(id, "/home/user/Music", "/home/user/Music");
+    expect_valid(id, "/home/user/Music/", "/home/user/Music");
+    expect_valid(id, "//srv//music/./Björk/../Sigur Rós/",
+                 "/srv/music/Sigur Rós");
+    expect_valid(id, "/run/media/user/Musik", "/run/media/user/Musik");
+    expect_valid(id, "/var/lib/soulspot", "/var/lib/soulspot");
+    expect_invalid(id, "music", "must be an absolute path");
+    expect_invalid(id, "./music", "must be an absolute path");
+    expect_invalid(id, "~/Music", "must be an absolute path");
+    expect_invalid(id, "/", "must not be the system folder /");
+    expect_invalid(id, "/etc", "must not be in the system folder /etc");
+    expect_invalid(id, "/etc/", "system folder /etc");
+    expect_invalid(id, "/etc/../etc", "system folder /etc");
+    expect_invalid(id, "/tmp/../etc/ssl", "system folder /etc");
+    expect_invalid(id, "//usr/share/music", "system folder /usr");
+    expect_invalid(id, "/bin", "system folder /bin");
+    expect_invalid(id, "/sbin", "system folder /sbin");
+    expect_invalid(id, "/lib", "system folder /lib");
+    expect_invalid(id, "/lib64/x", "system folder /lib64");
+    expect_invalid(id, "/libx32", "system folder /libx32");
+    expect_invalid(id, "/boot", "system folder /boot");
+    expect_invalid(id, "/dev/shm", "system folder /dev");
+    expect_invalid(id, "/proc", "system folder /proc");
+    expect_invalid(id, "/sys", "system folder /sys");
+    expect_invalid(id, "/run", "system folder /run");
+    expect_invalid(id, "/run/lock", "system folder /run");
+    expect_invalid(id, "/var", "system folder /var");
+    expect_invalid(id, "/var/", "system folder /var");
+    expect_invalid(id, "/home", "system folder /home");
+    expect_invalid(id, "/home/../home/", "system folder /home");
+    expect_invalid(id, "/..", "system folder /");
+    expect_invalid(id, link, "resolves to /etc");
+  }
+  unlink(link);
+  rmdir(dir);
+}
+
+/* The rules between folders, through the PATCH path: nothing Cleanup
+ * cleans holds the library, the data folder or the quarantine; no folder
+ * is the data folder; the library lies inside no other folder. */
+static void test_patch_folder_relations(void **state)
+{
+  struct buf errors;
+  char msg[256], body[1024];
+  (void)state;
+  buf_init(&errors, 4096);
+  char dir[] = "/tmp/test_settings.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char data[64], sub[64];
+  snprintf(data, sizeof data, "%s/data", dir);
+  snprintf(sub, sizeof sub, "%s/data/tmp", dir);
+  assert_int_equal(mkdir(data, 0700), 0);
+  assert_int_equal(mkdir(sub, 0700), 0);
+  char err[256];
+  assert_int_equal(settings_set(S_SERVER_DATA_DIR, data, err, sizeof err),
+                   SS_OK);
+  /* a library at /home/user/Music and its neighbours work */
+  assert_int_equal(patch("{\"library.path\": \"/home/user/Music\","
+                         " \"library.quarantine_path\": \"/home/user/.q\","
+                         " \"download.temp_path\": \"/home/user/tmp\","
+                         " \"download.slskd_download_path\":"
+                         " \"/home/user/Music/_slskd\"}", &errors),
+                   SS_OK);
+  assert_int_equal(patch("{\"download.temp_path\": \"/home/user\"}",
+                         &errors), SS_EINVAL);
+  assert_non_null(field_error(&errors, "download.temp_path", msg,
+                              sizeof msg));
+  assert_contains(msg, "must not contain the library folder (library.path)");
+  assert_int_equal(patch("{\"download.slskd_download_path\": "
+                         "\"/home/user/Music\"}", &errors), SS_EINVAL);
+  assert_non_null(field_error(&errors, "download.slskd_download_path", msg,
+                              sizeof msg));
+  assert_contains(msg, "must not contain the library folder");
+  /* the library moved into the temp folder, the other way round */
+  assert_int_equal(patch("{\"library.path\": \"/home/user/tmp/Music\"}",
+                         &errors), SS_EINVAL);
+  assert_non_null(field_error(&errors, "library.path", msg, sizeof msg));
+  assert_contains(msg, "must not lie inside download.temp_path");
+  /* both at once are judged together: fine when they no longer overlap */
+  assert_int_equal(patch("{\"library.path\": \"/srv/music\","
+                         " \"download.temp_path\": \"/home/user/Music\"}",
+                         &errors), SS_OK);
+  /* the quarantine and what Cleanup cleans */
+  assert_int_equal(patch("{\"download.temp_path\": \"/home/user/.q/t\"}",
+                         &errors), SS_EINVAL);
+  assert_non_null(field_error(&errors, "download.temp_path", msg,
+                              sizeof msg));
+  assert_contains(msg, "must not lie inside library.quarantine_path");
+  /* the data folder */
+  snprintf(body, sizeof body, "{\"download.temp_path\": \"%s/\"}", dir);
+  assert_int_equal(patch(body, &errors), SS_EINVAL);
+  assert_non_null(field_error(&errors, "download.temp_path", msg,
+                              sizeof msg));
+  assert_contains(msg, "must not contain the data folder");
+  snprintf(body, sizeof body, "{\"library.path\": \"%s/../%s\"}", data,
+           strrchr(data, '/') + 1);
+  assert_int_equal(patch(body, &errors), SS_EINVAL);
+  assert_non_null(field_error(&errors, "library.path", msg, sizeof msg));
+  assert_contains(msg, "must not be the data folder");
+  snprintf(body, sizeof body, "{\"download.temp_path\": \"%s\"}", sub);
+  assert_int_equal(patch(body, &errors), SS_OK); /* below it is fine */
+  /* a refused change changes nothing */
+  char now[SETTING_STR_MAX];
+  settings_str(S_LIBRARY_PATH, now, sizeof now);
+  assert_string_equal(now, "/srv/music");
+  /* settings_apply_text (the settings page) follows the same rules */
+  assert_int_equal(settings_apply_text(S_DOWNLOAD_TEMP_PATH, "/srv", err,
+                                       sizeof err), SS_EINVAL);
+  assert_contains(err, "must not contain the library folder");
+  buf_free(&errors);
+  rmdir(sub);
+  rmdir(data);
+  rmdir(dir);
 }
 
 static void test_validate_url(void **state)
@@ -1155,7 +1287,7 @@ static void test_render_json(void **state)
   json_t *j, *s, *v;
   const char *key;
   int i = 0;
-  const char *weird = "a \"q\" \\ b/ \xc3\xbc \xe2\x80\xa8 \xf0\x9f\x8e\xb5";
+  const char *weird = "/a \"q\" \\ b/ \xc3\xbc \xe2\x80\xa8 \xf0\x9f\x8e\xb5";
   (void)state;
   buf_init(&out, 65536);
   assert_int_equal(settings_set(S_SLSKD_API_KEY, "SEKRIT-KEY", err,
@@ -1369,6 +1501,8 @@ int main(void)
     T(test_validate_int_error_is_exact),
     T(test_validate_enum),
     T(test_validate_string),
+    T(test_validate_folders),
+    T(test_patch_folder_relations),
     T(test_validate_url),
     T(test_validate_listen),
     T(test_validate_allowed_hosts),
