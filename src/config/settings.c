@@ -394,7 +394,7 @@ static bool path_within(const char *path, const char *dir)
 static const char *system_rule(const char *p, char *why, size_t n)
 {
   static const char *const trees[] = {"/etc", "/usr", "/bin", "/sbin",
-                                      "/boot", "/dev", "/proc", "/sys", NULL};
+                                      "/boot", "/proc", "/sys", NULL};
   static const char *const themselves[] = {"/", "/var", "/home", "/tmp",
                                            "/var/tmp", "/root", "/run",
                                            NULL};
@@ -416,6 +416,12 @@ static const char *system_rule(const char *p, char *why, size_t n)
   if (path_within(p, "/run") && !path_within(p, "/run/media")) {
     snprintf(why, n, "must not be in the system folder /run (removable "
                      "drives under /run/media are fine)");
+    return why;
+  }
+  if (path_within(p, "/dev") &&
+      !(path_within(p, "/dev/shm") && strcmp(p, "/dev/shm"))) {
+    snprintf(why, n, "must not be in the system folder /dev (a folder of "
+                     "your own in /dev/shm is fine)");
     return why;
   }
   return NULL;

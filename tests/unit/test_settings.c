@@ -424,6 +424,8 @@ static void test_validate_folders(void **state)
     expect_invalid(id, "/libx32", "system folder /libx32");
     expect_invalid(id, "/boot", "system folder /boot");
     expect_invalid(id, "/dev/shm", "system folder /dev");
+    expect_invalid(id, "/dev/sda1", "system folder /dev");
+    expect_valid(id, "/dev/shm/soulspot", "/dev/shm/soulspot");
     expect_invalid(id, "/proc", "system folder /proc");
     expect_invalid(id, "/sys", "system folder /sys");
     expect_invalid(id, "/run", "system folder /run");
