@@ -39,6 +39,7 @@
 #include "core/xalloc.h"
 #include "db/db.h"
 #include "http/server.h"
+#include "library/quarantine.h"
 #include "runtime/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
@@ -299,6 +300,7 @@ int main(int argc, char **argv)
   settings_set_persist(persist_settings, NULL);
   on_log_level_changed(NULL);
   settings_subscribe(on_log_level_changed, NULL);
+  quarantine_recover_configured(settings_db); /* moves a crash cut short */
 
   char listen_text[SETTING_STR_MAX], host[256];
   int port;

@@ -505,16 +505,15 @@ static int run_action(struct db *db, enum action a, int64_t gid,
   memset(res, 0, sizeof *res);
   int64_t now = clock_wall_ms();
   struct library_group g;
+  char lib[SETTING_STR_MAX], qdir[SETTING_STR_MAX];
+  settings_str(S_LIBRARY_PATH, lib, sizeof lib);
+  quarantine_dir(qdir, sizeof qdir);
   int rc;
   switch (a) {
-  case ACT_RESOLVE: {
-    char lib[SETTING_STR_MAX], qdir[SETTING_STR_MAX];
-    settings_str(S_LIBRARY_PATH, lib, sizeof lib);
-    quarantine_dir(qdir, sizeof qdir);
+  case ACT_RESOLVE:
     return quarantine_resolve(db, gid, keep, lib, qdir, now, res);
-  }
   case ACT_UNDO:
-    return quarantine_undo(db, gid, now, res);
+    return quarantine_undo(db, gid, lib, qdir, now, res);
   case ACT_KEEP:
     if (keep <= 0) {
       snprintf(res->message, sizeof res->message, "no copy chosen");

@@ -233,18 +233,45 @@ struct library_quarantine_entry {
   char quarantine_path[LIBRARY_PATH_MAX];
   int64_t size;
   int64_t moved_ms;
+  char pending[8]; /* "" settled, "resolve" / "undo": a journaled move */
 };
 
-/* Records a file moved to the quarantine and marks its track quarantined,
- * in one transaction. */
+/*
+ * The journal of quarantine moves (see schema_library.c): a resolve
+ * journals its intent (_intend: pending "resolve", the track untouched),
+ * moves, then commits (_commit: pending "", the track quarantined, in one
+ * transaction) or drops the intent (_drop).  An undo marks the entry
+ * pending "undo" (_set_pending true), moves back, then records it
+ * (_restored) or clears the mark (_set_pending false).
+ */
+int db_library_quarantine_intend(struct db *db,
+                                 const struct library_quarantine_entry *e,
+                                 int64_t *id);
+/* SS_ENOTFOUND when entry_id is not a pending resolve. */
+int db_library_quarantine_commit(struct db *db, int64_t entry_id);
+int db_library_quarantine_drop(struct db *db, int64_t entry_id);
+/* SS_ENOTFOUND when entry_id is not in the quarantine. */
+int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
+                                      bool undo);
+/* Every pending entry (max), oldest first. */
+int db_library_quarantine_pending(struct db *db,
+                                  struct library_quarantine_entry *out,
+                                  size_t max, size_t *n);
+/* Resolved groups with nothing left in the quarantine are open again;
+ * *n (may be NULL) gets how many. */
+int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
+                                   size_t *n);
+
+/* Records a settled move into the quarantine (intend + commit). */
 int db_library_quarantine_add(struct db *db,
                               const struct library_quarantine_entry *e);
-/* Entries of a group still in the quarantine (max entries). */
+/* Entries of a group in the quarantine (max entries; not those of a
+ * pending resolve). */
 int db_library_quarantine_of_group(struct db *db, int64_t group_id,
                                    struct library_quarantine_entry *out,
                                    size_t max, size_t *n);
-/* Entry id is back at its original path: marks it restored and its track
- * present again, in one transaction. */
+/* Entry id is back at its original path: marks it restored (no longer
+ * pending) and its track present again, in one transaction. */
 int db_library_quarantine_restored(struct db *db, int64_t entry_id,
                                    int64_t now_ms);
 /* The active entry of a track (SS_ENOTFOUND when none). */

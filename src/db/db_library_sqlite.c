@@ -70,6 +70,11 @@ enum {
   SL_Q_RESTORED,
   SL_Q_TRACK_BACK,
   SL_Q_OF_TRACK,
+  SL_Q_COMMIT,
+  SL_Q_DROP,
+  SL_Q_SET_PENDING,
+  SL_Q_PENDING,
+  SL_Q_REOPEN,
   SL__END
 };
 
@@ -475,8 +480,8 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
   }
   if (!rc && !(rc = db__stmt(db, SL_UNQ_ENTRIES,
                              "UPDATE library_quarantine SET track_id = NULL,"
-                             " restored_ms = ?2"
-                             " WHERE track_id = ?1 AND restored_ms = 0",
+                             " restored_ms = ?2 WHERE track_id = ?1"
+                             " AND restored_ms = 0 AND pending = ''",
                              &st))) {
     sqlite3_bind_int64(st, 1, track_id);
     sqlite3_bind_int64(st, 2, restored ? now_ms : 0);
@@ -1108,40 +1113,127 @@ int db_library_group_set_status(struct db *db, int64_t group_id,
 
 /* ---- quarantine ---- */
 
-int db_library_quarantine_add(struct db *db,
-                              const struct library_quarantine_entry *e)
+int db_library_quarantine_intend(struct db *db,
+                                 const struct library_quarantine_entry *e,
+                                 int64_t *id)
 {
   if (!db || !e)
     return SS_EINVAL;
   sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_INSERT,
+                    "INSERT INTO library_quarantine (group_id, track_id,"
+                    " original_path, quarantine_path, size, moved_ms,"
+                    " pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'resolve')",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, e->group_id);
+  sqlite3_bind_int64(st, 2, e->track_id);
+  db__bind_text(st, 3, e->original_path);
+  db__bind_text(st, 4, e->quarantine_path);
+  sqlite3_bind_int64(st, 5, e->size);
+  sqlite3_bind_int64(st, 6, e->moved_ms);
+  rc = db__step_done(db, st, "library quarantine");
+  if (!rc && id)
+    *id = sqlite3_last_insert_rowid(db__conn(db));
+  return rc;
+}
+
+int db_library_quarantine_commit(struct db *db, int64_t entry_id)
+{
+  if (!db)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
   int rc = db__tx_begin(db);
-  if (!rc && !(rc = db__stmt(db, SL_Q_INSERT,
-                             "INSERT INTO library_quarantine (group_id,"
-                             " track_id, original_path, quarantine_path,"
-                             " size, moved_ms) VALUES (?1, ?2, ?3, ?4, ?5,"
-                             " ?6)",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, e->group_id);
-    sqlite3_bind_int64(st, 2, e->track_id);
-    db__bind_text(st, 3, e->original_path);
-    db__bind_text(st, 4, e->quarantine_path);
-    sqlite3_bind_int64(st, 5, e->size);
-    sqlite3_bind_int64(st, 6, e->moved_ms);
-    rc = db__step_done(db, st, "library quarantine");
-  }
   if (!rc && !(rc = db__stmt(db, SL_Q_TRACK,
                              "UPDATE library_tracks SET quarantined = 1,"
-                             " gone = 1 WHERE id = ?1",
+                             " gone = 1 WHERE id = (SELECT track_id FROM"
+                             " library_quarantine WHERE id = ?1)",
                              &st))) {
-    sqlite3_bind_int64(st, 1, e->track_id);
+    sqlite3_bind_int64(st, 1, entry_id);
     rc = db__step_done(db, st, "library quarantine track");
+  }
+  if (!rc && !(rc = db__stmt(db, SL_Q_COMMIT,
+                             "UPDATE library_quarantine SET pending = ''"
+                             " WHERE id = ?1 AND pending = 'resolve'",
+                             &st))) {
+    sqlite3_bind_int64(st, 1, entry_id);
+    rc = db__step_done(db, st, "library quarantine commit");
+    if (!rc && sqlite3_changes(db__conn(db)) == 0)
+      rc = SS_ENOTFOUND;
   }
   return db__tx_end(db, rc);
 }
 
+int db_library_quarantine_add(struct db *db,
+                              const struct library_quarantine_entry *e)
+{
+  int64_t id = 0;
+  int rc = db_library_quarantine_intend(db, e, &id);
+  return rc ? rc : db_library_quarantine_commit(db, id);
+}
+
+int db_library_quarantine_drop(struct db *db, int64_t entry_id)
+{
+  if (!db)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_DROP,
+                    "DELETE FROM library_quarantine"
+                    " WHERE id = ?1 AND pending = 'resolve'",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, entry_id);
+  return db__step_done(db, st, "library quarantine drop");
+}
+
+int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
+                                      bool undo)
+{
+  if (!db)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_SET_PENDING,
+                    "UPDATE library_quarantine SET pending = ?2"
+                    " WHERE id = ?1 AND restored_ms = 0"
+                    " AND pending <> 'resolve'",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, entry_id);
+  db__bind_text(st, 2, undo ? "undo" : "");
+  rc = db__step_done(db, st, "library quarantine pending");
+  if (!rc && sqlite3_changes(db__conn(db)) == 0)
+    rc = SS_ENOTFOUND;
+  return rc;
+}
+
+int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
+                                   size_t *n)
+{
+  if (!db)
+    return SS_EINVAL;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_REOPEN,
+                    "UPDATE library_groups SET status = 'open',"
+                    " last_seen_ms = ?1 WHERE status = 'resolved'"
+                    " AND NOT EXISTS (SELECT 1 FROM library_quarantine q"
+                    " WHERE q.group_id = library_groups.id"
+                    " AND q.restored_ms = 0)",
+                    &st);
+  if (rc)
+    return rc;
+  sqlite3_bind_int64(st, 1, now_ms);
+  rc = db__step_done(db, st, "library reopen groups");
+  if (!rc && n)
+    *n = (size_t)sqlite3_changes(db__conn(db));
+  return rc;
+}
+
 #define Q_COLS                                                                 \
   "id, coalesce(group_id, 0), coalesce(track_id, 0), original_path,"         \
-  " quarantine_path, size, moved_ms"
+  " quarantine_path, size, moved_ms, pending"
 
 static void entry_from_row(sqlite3_stmt *st,
                            struct library_quarantine_entry *e)
@@ -1154,6 +1246,7 @@ static void entry_from_row(sqlite3_stmt *st,
   db__col_text(st, 4, e->quarantine_path, sizeof e->quarantine_path);
   e->size = sqlite3_column_int64(st, 5);
   e->moved_ms = sqlite3_column_int64(st, 6);
+  db__col_text(st, 7, e->pending, sizeof e->pending);
 }
 
 int db_library_quarantine_of_group(struct db *db, int64_t group_id,
@@ -1166,7 +1259,8 @@ int db_library_quarantine_of_group(struct db *db, int64_t group_id,
   sqlite3_stmt *st;
   int rc = db__stmt(db, SL_Q_OF_GROUP,
                     "SELECT " Q_COLS " FROM library_quarantine"
-                    " WHERE group_id = ?1 AND restored_ms = 0 ORDER BY id",
+                    " WHERE group_id = ?1 AND restored_ms = 0"
+                    " AND pending <> 'resolve' ORDER BY id",
                     &st);
   if (rc)
     return rc;
@@ -1189,7 +1283,7 @@ int db_library_quarantine_of_track(struct db *db, int64_t track_id,
   int rc = db__stmt(db, SL_Q_OF_TRACK,
                     "SELECT " Q_COLS " FROM library_quarantine"
                     " WHERE track_id = ?1 AND restored_ms = 0"
-                    " ORDER BY id DESC LIMIT 1",
+                    " AND pending <> 'resolve' ORDER BY id DESC LIMIT 1",
                     &st);
   if (rc)
     return rc;
@@ -1220,8 +1314,8 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
     rc = db__step_done(db, st, "library restore track");
   }
   if (!rc && !(rc = db__stmt(db, SL_Q_RESTORED,
-                             "UPDATE library_quarantine SET restored_ms = ?2"
-                             " WHERE id = ?1 AND restored_ms = 0",
+                             "UPDATE library_quarantine SET restored_ms = ?2,"
+                             " pending = '' WHERE id = ?1 AND restored_ms = 0",
                              &st))) {
     sqlite3_bind_int64(st, 1, entry_id);
     sqlite3_bind_int64(st, 2, now_ms);
@@ -1230,4 +1324,27 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
       rc = SS_ENOTFOUND;
   }
   return db__tx_end(db, rc);
+}
+
+int db_library_quarantine_pending(struct db *db,
+                                  struct library_quarantine_entry *out,
+                                  size_t max, size_t *n)
+{
+  if (!db || !n || (max && !out))
+    return SS_EINVAL;
+  *n = 0;
+  sqlite3_stmt *st;
+  int rc = db__stmt(db, SL_Q_PENDING,
+                    "SELECT " Q_COLS " FROM library_quarantine"
+                    " WHERE pending <> '' ORDER BY id",
+                    &st);
+  if (rc)
+    return rc;
+  int src = SQLITE_DONE;
+  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
+    entry_from_row(st, &out[(*n)++]);
+  if (*n < max && src != SQLITE_DONE)
+    rc = db__fail(db, "library quarantine pending");
+  sqlite3_reset(st);
+  return rc;
 }

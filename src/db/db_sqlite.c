@@ -88,6 +88,8 @@ static const char *const migrations[] = {
   "ALTER TABLE worker_runs ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;"
   "ALTER TABLE worker_runs ADD COLUMN last_started_ms INTEGER NOT NULL"
   " DEFAULT 0;",
+  /* 7: the quarantine's move journal (schema_library.c) */
+  db_schema_library_journal,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -42,5 +42,6 @@ void db__col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 extern const char db_schema_spotify[];
 extern const char db_schema_downloads[];
 extern const char db_schema_library[];
+extern const char db_schema_library_journal[];
 
 #endif

@@ -16,7 +16,11 @@
  *   ("<method>:<material>"); status open / resolved / dismissed / stale.
  * library_group_members: the tracks of a group.
  * library_quarantine: files moved away by a resolution; restored_ms is
- *   set by an undo.
+ *   set by an undo.  It is also the journal of those moves (second
+ *   migration): `pending` is 'resolve' from before a file moves into the
+ *   quarantine until the move is recorded, 'undo' from before it moves
+ *   back until that is recorded, '' otherwise; quarantine_recover() rolls
+ *   every pending row forward or back after a crash.
  * library_meta: small counters (the scan generation).
  */
 #include "db/db_sqlite_internal.h"
@@ -110,3 +114,10 @@ const char db_schema_library[] =
   "CREATE TABLE library_meta ("
   "  key TEXT PRIMARY KEY,"
   "  ival INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+
+/* The quarantine's move journal (see above). */
+const char db_schema_library_journal[] =
+  "ALTER TABLE library_quarantine ADD COLUMN pending TEXT NOT NULL"
+  "  DEFAULT '' CHECK (pending IN ('', 'resolve', 'undo'));"
+  "CREATE INDEX library_quarantine_pending ON library_quarantine (id)"
+  "  WHERE pending <> '';";

@@ -234,139 +234,42 @@ int import_source_path(const char *root, const char *remote, char *out,
 }
 
 /* ------------------------------------------------------------------ */
-/* Moving                                                              */
+/* Files beneath the two roots (core/fsutil.h: never through a symlink) */
 /* ------------------------------------------------------------------ */
 
-static int mkdirs_for(const char *path)
+static bool is_file(const char *root, const char *path, struct stat *st)
 {
-  char *p = xstrdup(path);
-  char *slash = strrchr(p, '/');
-  int rc = SS_OK;
-  if (slash && slash != p) {
-    *slash = '\0';
-    for (char *q = p + 1; *q && !rc; q++) {
-      if (*q != '/')
-        continue;
-      *q = '\0';
-      if (mkdir(p, 0755) && errno != EEXIST)
-        rc = SS_EIO;
-      *q = '/';
-    }
-    if (!rc && mkdir(p, 0755) && errno != EEXIST)
-      rc = SS_EIO;
-  }
-  free(p);
-  return rc;
+  return fs_lstat_beneath(root, path, st, NULL, 0) == SS_OK &&
+         S_ISREG(st->st_mode);
 }
 
-static void fsync_dir_of(const char *path)
+/* SS_OK when nothing is at path, SS_EBUSY when something is, SS_EINVAL
+ * (err says why) when path cannot be reached without a symlink. */
+static int name_free(const char *root, const char *path, char *err,
+                     size_t errlen)
 {
-  char *p = xstrdup(path);
-  char *slash = strrchr(p, '/');
-  if (slash)
-    *(slash == p ? slash + 1 : slash) = '\0';
-  int fd = open(slash ? p : ".", O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-  free(p);
+  struct stat st;
+  int rc = fs_lstat_beneath(root, path, &st, err, errlen);
+  return rc == SS_ENOTFOUND ? SS_OK : rc == SS_OK ? SS_EBUSY : rc;
 }
 
-
-/* Copies src next to dst, fsyncs, links it into place (never replacing),
- * then removes the source. */
-static int copy_move(const char *src, const char *dst, const char *tag,
-                     char *err, size_t errlen)
+/* media_probe of the file at path beneath root. */
+static int probe_beneath(const char *root, const char *path,
+                         struct media_info *m, char *err, size_t errlen)
 {
-  char *tmp = xstrdup(dst);
-  char *slash = strrchr(tmp, '/');
-  char *tmp_path = xasprintf("%.*s/.soulspot-import-%s.part",
-                             slash ? (int)(slash - tmp) : 1,
-                             slash ? tmp : ".", tag);
-  free(tmp);
-  int rc = SS_EIO;
-  int in = open(src, O_RDONLY | O_NOFOLLOW);
-  int out = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
-  if (in >= 0 && out >= 0 && fs_copy_fd(in, out) == SS_OK && fsync(out) == 0)
-    rc = SS_OK;
-  if (in >= 0)
-    close(in);
-  if (out >= 0 && close(out) && rc == SS_OK)
-    rc = SS_EIO;
-  if (rc) {
-    snprintf(err, errlen, "copy to %s failed: %s", tmp_path, strerror(errno));
-  } else {
-    TESTHOOK_CRASH("copied");
-    if (link(tmp_path, dst)) {
-      rc = errno == EEXIST ? SS_EBUSY : SS_EIO;
-      snprintf(err, errlen, "cannot place %s: %s", dst, strerror(errno));
-    }
-  }
-  unlink(tmp_path);
-  free(tmp_path);
-  if (rc)
-    return rc;
-  fsync_dir_of(dst);
-  if (unlink(src))
-    log_warn("import", "copied, but could not remove the source: %s",
-             strerror(errno));
-  fsync_dir_of(src);
-  return SS_OK;
-}
-
-int import_move(const char *src, const char *dst, const char *tmp_tag,
-                bool force_copy, char *err, size_t errlen)
-{
-  if (mkdirs_for(dst)) {
-    snprintf(err, errlen, "cannot create the folder of %s: %s", dst,
-             strerror(errno));
+  int fd = fs_open_beneath(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
     return SS_EIO;
   }
-  if (!force_copy) {
-    if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
-      fsync_dir_of(dst);
-      fsync_dir_of(src);
-      return SS_OK;
-    }
-    if (errno == EEXIST) {
-      snprintf(err, errlen, "%s already exists", dst);
-      return SS_EBUSY;
-    }
-    if (errno == EINVAL || errno == ENOSYS) { /* no RENAME_NOREPLACE */
-      if (link(src, dst) == 0) {
-        unlink(src);
-        fsync_dir_of(dst);
-        return SS_OK;
-      }
-      if (errno == EEXIST) {
-        snprintf(err, errlen, "%s already exists", dst);
-        return SS_EBUSY;
-      }
-    }
-    if (errno != EXDEV && errno != EPERM && errno != EINVAL &&
-        errno != ENOSYS) {
-      snprintf(err, errlen, "cannot move %s: %s", src, strerror(errno));
-      return SS_EIO;
-    }
-  }
-  return copy_move(src, dst, tmp_tag, err, errlen);
+  int rc = media_probe_fd(fd, path, m, err, errlen);
+  close(fd);
+  return rc;
 }
 
 /* ------------------------------------------------------------------ */
 /* The import                                                          */
 /* ------------------------------------------------------------------ */
-
-static bool is_file(const char *path, struct stat *st)
-{
-  return lstat(path, st) == 0 && S_ISREG(st->st_mode);
-}
-
-static bool exists(const char *path)
-{
-  struct stat st;
-  return lstat(path, &st) == 0;
-}
 
 /* Finds where slskd put f: DOWNLOADS/<folder>/<name>, else
  * DOWNLOADS/<name>. */
@@ -379,12 +282,12 @@ static int find_source(const struct import_config *cfg,
     snprintf(err, errlen, "unusable remote path");
     return SS_EPROTO;
   }
-  if (is_file(src, &st))
+  if (is_file(cfg->download_root, src, &st))
     return SS_OK;
   char alt[IMPORT_PATH_MAX * 2], dir[8], base[SLSKD_STR_MAX];
   slskd_split_remote(f->filename, dir, sizeof dir, base, sizeof base);
   snprintf(alt, sizeof alt, "%s/%s", cfg->download_root, base);
-  if (is_file(alt, &st)) {
+  if (is_file(cfg->download_root, alt, &st)) {
     snprintf(src, n, "%s", alt);
     return SS_OK;
   }
@@ -441,8 +344,9 @@ static int choose_target(const struct import_config *cfg,
       snprintf(dst, n, "%s/%.*s (%d)%s", cfg->library_root, (int)cut, rel, i,
                rel + cut);
     }
-    if (!exists(dst))
-      return SS_OK;
+    int rc = name_free(cfg->library_root, dst, err, errlen);
+    if (rc != SS_EBUSY)
+      return rc;
   }
   snprintf(err, errlen, "no free name for %s", rel);
   return SS_EIO;
@@ -456,7 +360,7 @@ static int plan(const struct import_config *cfg, struct db *db,
   struct media_info *m = xcalloc(1, sizeof *m);
   char perr[200];
   int rc = find_source(cfg, f, src, n, err, errlen);
-  if (!rc && media_probe(src, m, perr, sizeof perr) != SS_OK) {
+  if (!rc && probe_beneath(cfg->download_root, src, m, perr, sizeof perr)) {
     snprintf(err, errlen, "not a readable audio file: %s", perr);
     rc = SS_EPROTO;
   }
@@ -472,36 +376,34 @@ static int plan(const struct import_config *cfg, struct db *db,
   return rc;
 }
 
-/* Brings the journaled move to its end whatever a crash left. */
+/* Brings the journaled move to its end whatever a crash left
+ * (fs_move_resume); a foreign file at the target gets a new name. */
 static int finish_move(const struct import_config *cfg, struct db *db,
                        const struct dl_file *f, const char *src, char *dst,
                        size_t n, char *err, size_t errlen)
 {
-  struct stat ss, ds;
-  char tag[32];
-  snprintf(tag, sizeof tag, "%lld", (long long)f->id);
+  char tag[48];
+  snprintf(tag, sizeof tag, "import-%lld", (long long)f->id);
+  if (fs_mkdir_p(cfg->library_root)) {
+    snprintf(err, errlen, "cannot create the library folder %s: %s",
+             cfg->library_root, strerror(errno));
+    return SS_EIO;
+  }
   for (int tries = 0; tries < 3; tries++) {
-    bool have_src = is_file(src, &ss), have_dst = exists(dst);
-    if (!have_src && have_dst)
-      return SS_OK; /* moved before the crash */
-    if (!have_src) {
+    int rc = fs_move_resume(cfg->download_root, src, cfg->library_root, dst,
+                            tag, cfg->force_copy, err, errlen);
+    if (rc == SS_ENOTFOUND) {
       snprintf(err, errlen, "downloaded file vanished before its import");
       return SS_EIO;
     }
-    if (have_dst && is_file(dst, &ds) &&
-        (ds.st_ino == ss.st_ino || ds.st_size == ss.st_size)) {
-      unlink(src); /* the copy was complete: the source is a leftover */
-      return SS_OK;
-    }
-    if (!have_dst) {
-      int rc = import_move(src, dst, tag, cfg->force_copy, err, errlen);
-      if (rc != SS_EBUSY)
-        return rc;
-    }
+    if (rc != SS_EBUSY)
+      return rc;
     /* Someone else's file took the name: journal a new one. */
     struct media_info *m = xcalloc(1, sizeof *m);
     char perr[200];
-    int rc = media_probe(src, m, perr, sizeof perr) ? SS_EPROTO : SS_OK;
+    rc = probe_beneath(cfg->download_root, src, m, perr, sizeof perr)
+             ? SS_EPROTO
+             : SS_OK;
     if (!rc)
       rc = choose_target(cfg, f, m, src, dst, n, err, errlen);
     free(m);
@@ -515,18 +417,20 @@ static int finish_move(const struct import_config *cfg, struct db *db,
 }
 
 /* Step 5-6: the library row and the file's final state. */
-static int record(struct db *db, const struct dl_file *f, const char *dst,
-                  char *err, size_t errlen)
+static int record(const struct import_config *cfg, struct db *db,
+                  const struct dl_file *f, const char *dst, char *err,
+                  size_t errlen)
 {
   struct library_track *t = xcalloc(1, sizeof *t);
   struct stat st;
   char perr[200];
   int rc = SS_OK;
   snprintf(t->path, sizeof t->path, "%s", dst);
-  if (stat(dst, &st)) {
-    snprintf(err, errlen, "imported file missing: %s", strerror(errno));
+  if (!is_file(cfg->library_root, dst, &st)) {
+    snprintf(err, errlen, "imported file missing at %s", dst);
     rc = SS_EIO;
-  } else if (media_probe(dst, &t->media, perr, sizeof perr)) {
+  } else if (probe_beneath(cfg->library_root, dst, &t->media, perr,
+                           sizeof perr)) {
     t->unreadable = true; /* probed fine as the source; keep the row */
   }
   if (!rc) {
@@ -574,7 +478,7 @@ int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
   if (rc)
     return rc;
   TESTHOOK_CRASH("moved");
-  rc = record(db, f, dst, err, errlen);
+  rc = record(cfg, db, f, dst, err, errlen);
   if (!rc)
     log_info("import", "request %lld: imported %s", (long long)f->request_id,
              dst);

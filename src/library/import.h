@@ -10,9 +10,13 @@
  *      control characters; <>:"|?* become '_'; 180-byte components, a
  *      1024-byte path), a free name chosen (" (2)" ... when taken);
  *   3. JOURNAL: store src and dst in the file's row (state importing);
- *   4. move: rename(2) without replacing (RENAME_NOREPLACE); across file
- *      systems copy into DIR/.soulspot-import-<id>.part, fsync, link into
- *      place, fsync the folder, then remove the source;
+ *   4. move (fs_move_beneath, core/fsutil.h): rename(2) without
+ *      replacing (RENAME_NOREPLACE); across file systems copy into
+ *      DIR/.soulspot-import-<id>.part, fsync, link into place, fsync the
+ *      folder, then remove the source.  Every path below the download
+ *      and library folders is resolved without following a symlink: a
+ *      symlinked artist folder makes the import fail, nothing is written
+ *      through it;
  *   5. upsert the library track (keyed by its path, so never twice), with
  *      the request id and, for a Spotify track request, the Spotify id;
  *   6. mark the file imported.
@@ -20,7 +24,7 @@
  * After a kill -9 at any moment the next poll finds the row in state
  * completed (nothing happened: start over) or importing (journaled) and
  * resumes from what exists on disk: source only -> move again; target
- * only -> moved, continue; both -> a finished copy (same size: remove the
+ * only -> moved, continue; both -> a finished copy (fs_move_resume: remove the
  * source) or a foreign file at the target (choose a new name); neither ->
  * the file is lost, which fails the file so it is downloaded again.  No
  * step deletes the only copy of a file.
@@ -76,14 +80,6 @@ void import_sanitize(const char *in, char *out, size_t n);
  * part is unusable (empty, ".", ".."). */
 int import_source_path(const char *root, const char *remote, char *out,
                        size_t n);
-
-/*
- * Moves src to dst without ever replacing dst (creates dst's folders).
- * tmp_tag names the temporary copy across file systems.  SS_OK, SS_EBUSY
- * (dst exists), SS_EIO (err says why).
- */
-int import_move(const char *src, const char *dst, const char *tmp_tag,
-                bool force_copy, char *err, size_t errlen);
 
 /*
  * Imports finished file f (state completed or importing); the

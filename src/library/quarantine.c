@@ -1,35 +1,44 @@
 /*
- * quarantine.c - resolve / undo of duplicate groups (see quarantine.h).
+ * quarantine.c - resolve / undo of duplicate groups and the recovery of
+ * their journaled moves (see quarantine.h).
  *
- * What: file moves that never overwrite (renameat2 RENAME_NOREPLACE, else
- * link+unlink, else a copy across file systems that keeps mode and times
- * and is fsync'ed before the source goes), plus the bookkeeping in the
- * store through db_library.h.
+ * What: per file, a journal row first (db_library_quarantine_intend or
+ * _set_pending), then the move (fs_move_beneath: no replacing, no
+ * symlinks below the roots), then the record (_commit / _restored) - or,
+ * when the move failed, the intent taken back.  quarantine_recover()
+ * finishes what a crash interrupted with fs_move_resume.
  *
- * Threading: any thread, with the caller's db.
+ * Threading: any thread, with the caller's db; one process-wide mutex
+ * serialises resolve, undo and recovery (two moves of the same file at
+ * once could otherwise both journal it).
  *
- * Ownership: member lists are heap arrays freed before returning.
+ * Ownership: member and entry lists are heap arrays freed before
+ * returning.
  */
 #include "library/quarantine.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "config/settings.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/testhook.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
 
 #define MAX_MEMBERS 256
+#define MAX_PENDING 256
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *quarantine_dir(char *out, size_t n)
 {
@@ -42,125 +51,89 @@ const char *quarantine_dir(char *out, size_t n)
   return out;
 }
 
-/* ---- moving files ---- */
+/* ---- recovery ---- */
 
-/* mkdir -p of the folder part of path. */
-static int make_parents(const char *path)
+/* Settles one pending entry: SS_OK when its row no longer is pending. */
+static int settle(struct db *db, const struct library_quarantine_entry *e,
+                  const char *root, const char *qdir, int64_t now_ms)
 {
-  char dir[LIBRARY_PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash || slash == dir)
-    return SS_OK;
-  *slash = '\0';
-  for (char *p = dir + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(dir, 0755) && errno != EEXIST)
-      return SS_EIO;
-    *p = '/';
+  char err[QUARANTINE_MSG_MAX], tag[32];
+  bool resolve = !strcmp(e->pending, "resolve");
+  snprintf(tag, sizeof tag, "%s-%lld", resolve ? "q" : "u", (long long)e->id);
+  int mrc = resolve ? fs_move_resume(root, e->original_path, qdir,
+                                     e->quarantine_path, tag, false, err,
+                                     sizeof err)
+                    : fs_move_resume(qdir, e->quarantine_path, root,
+                                     e->original_path, tag, false, err,
+                                     sizeof err);
+  const char *what;
+  int rc;
+  if (resolve && mrc == SS_OK) {
+    rc = db_library_quarantine_commit(db, e->id);
+    what = "finished moving into the quarantine";
+  } else if (resolve && (mrc == SS_ENOTFOUND || mrc == SS_EBUSY)) {
+    rc = db_library_quarantine_drop(db, e->id);
+    what = "left in the library (resolve rolled back)";
+  } else if (!resolve && (mrc == SS_OK || mrc == SS_ENOTFOUND)) {
+    rc = db_library_quarantine_restored(db, e->id, now_ms);
+    what = mrc == SS_OK ? "finished restoring"
+                        : "gone from the quarantine (closed)";
+  } else if (!resolve && mrc == SS_EBUSY) {
+    rc = db_library_quarantine_set_pending(db, e->id, false);
+    what = "kept in the quarantine (its place is taken; undo rolled back)";
+  } else {
+    log_warn("library", "cannot settle the interrupted %s of %s yet: %s",
+             e->pending, e->original_path, err);
+    return mrc;
   }
-  if (mkdir(dir, 0755) && errno != EEXIST)
-    return SS_EIO;
-  return SS_OK;
-}
-
-static int sync_parent(const char *path)
-{
-  char dir[LIBRARY_PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash)
-    *(slash == dir ? slash + 1 : slash) = '\0';
-  int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return SS_EIO;
-  int rc = fsync(fd) ? SS_EIO : SS_OK;
-  close(fd);
-  return rc;
-}
-
-/* Links src at dst without replacing anything. */
-static int place_noreplace(const char *src, const char *dst)
-{
-  if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
-    return SS_OK;
-  if (errno == EEXIST)
-    return SS_EBUSY;
-  if (errno != EINVAL && errno != ENOSYS)
-    return errno == EXDEV ? SS_EINVAL : SS_EIO;
-  if (link(src, dst)) /* no RENAME_NOREPLACE here: link never replaces */
-    return errno == EEXIST ? SS_EBUSY : errno == EXDEV ? SS_EINVAL : SS_EIO;
-  unlink(src);
-  return SS_OK;
-}
-
-
-/* Across file systems: copy to a temporary name next to dst, keep mode
- * and times, fsync, link into place (never over dst), unlink src. */
-static int copy_across(const char *src, const char *dst)
-{
-  int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (in < 0)
-    return SS_EIO;
-  struct stat st;
-  char tmp[LIBRARY_PATH_MAX + 16];
-  snprintf(tmp, sizeof tmp, "%s.ssq-XXXXXX", dst);
-  int out = fstat(in, &st) || !S_ISREG(st.st_mode) ? -1
-                                                    : mkostemp(tmp, O_CLOEXEC);
-  if (out < 0) {
-    close(in);
-    return SS_EIO;
-  }
-  int rc = fs_copy_fd(in, out);
-  struct timespec times[2] = {st.st_atim, st.st_mtim};
-  if (!rc && (fchmod(out, st.st_mode & 07777) || futimens(out, times) ||
-              fsync(out)))
-    rc = SS_EIO;
-  close(out);
-  close(in);
-  if (!rc && link(tmp, dst))
-    rc = errno == EEXIST ? SS_EBUSY : SS_EIO;
-  unlink(tmp);
-  if (!rc)
-    sync_parent(dst);
-  if (!rc && unlink(src)) {
-    unlink(dst); /* keep exactly one copy */
-    rc = SS_EIO;
-  }
-  return rc;
-}
-
-int quarantine_move_file(const char *src, const char *dst, char *err,
-                         size_t errlen)
-{
-  char dummy[8];
-  if (!err || !errlen) {
-    err = dummy;
-    errlen = sizeof dummy;
-  }
-  err[0] = '\0';
-  struct stat st;
-  if (!src || !dst || lstat(src, &st) || !S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s is not a regular file", src ? src : "?");
-    return SS_EIO;
-  }
-  if (make_parents(dst)) {
-    snprintf(err, errlen, "cannot create the folder of %s: %s", dst,
-             strerror(errno));
-    return SS_EIO;
-  }
-  int rc = place_noreplace(src, dst);
-  if (rc == SS_EINVAL) /* EXDEV */
-    rc = copy_across(src, dst);
   if (rc == SS_OK)
-    sync_parent(dst);
-  else if (rc == SS_EBUSY)
-    snprintf(err, errlen, "%s already exists", dst);
-  else
-    snprintf(err, errlen, "cannot move %s: %s", src, strerror(errno));
+    log_info("library", "after a crash: %s %s", e->original_path, what);
   return rc;
+}
+
+static int recover_locked(struct db *db, const char *root, const char *qdir,
+                          int64_t now_ms, struct quarantine_result *res)
+{
+  struct library_quarantine_entry *e = xmalloc(MAX_PENDING * sizeof *e);
+  size_t n = 0;
+  int rc = db_library_quarantine_pending(db, e, MAX_PENDING, &n);
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (settle(db, &e[i], root, qdir, now_ms) == SS_OK)
+      res->moved++;
+    else
+      res->failed++;
+  }
+  free(e);
+  if (!rc)
+    rc = db_library_groups_reopen_empty(db, now_ms, NULL);
+  if (!rc && res->failed) {
+    snprintf(res->message, sizeof res->message,
+             "%zu interrupted move(s) could not be settled yet", res->failed);
+    rc = SS_EIO;
+  } else if (!rc) {
+    snprintf(res->message, sizeof res->message,
+             "%zu interrupted move(s) settled", res->moved);
+  }
+  return rc;
+}
+
+int quarantine_recover(struct db *db, const char *library_root,
+                       const char *qdir, int64_t now_ms,
+                       struct quarantine_result *res)
+{
+  memset(res, 0, sizeof *res);
+  pthread_mutex_lock(&q_lock);
+  int rc = recover_locked(db, library_root, qdir, now_ms, res);
+  pthread_mutex_unlock(&q_lock);
+  return rc;
+}
+
+/* Before resolve / undo: their own result stays untouched. */
+static void recover_first(struct db *db, const char *root, const char *qdir,
+                          int64_t now_ms)
+{
+  struct quarantine_result r = {0};
+  recover_locked(db, root, qdir, now_ms, &r);
 }
 
 /* ---- resolve ---- */
@@ -178,17 +151,16 @@ static void on_member(void *arg, const struct library_track *t)
 }
 
 /* dst = qdir/<path relative to root>, with " (N)" before the extension
- * when taken.  false when path is not inside root. */
-static bool quarantine_target(const char *root, const char *qdir,
-                              const char *path, char *dst, size_t n)
+ * when taken.  SS_OK, or SS_EINVAL / SS_EIO with err. */
+static int quarantine_target(const char *root, const char *qdir,
+                             const char *path, char *dst, size_t n,
+                             char *err, size_t errlen)
 {
-  size_t rl = strlen(root);
-  while (rl > 1 && root[rl - 1] == '/')
-    rl--;
-  if (strncmp(path, root, rl) || path[rl] != '/' || strstr(path, "/../"))
-    return false;
-  const char *rel = path + rl + 1;
-  struct stat st;
+  const char *rel = fs_below(root, path);
+  if (!rel || !rel[0]) {
+    snprintf(err, errlen, "%s is not inside the library folder", path);
+    return SS_EINVAL;
+  }
   for (int k = 1; k < 1000; k++) {
     if (k == 1) {
       snprintf(dst, n, "%s/%s", qdir, rel);
@@ -199,10 +171,28 @@ static bool quarantine_target(const char *root, const char *qdir,
         dot = rel + strlen(rel);
       snprintf(dst, n, "%s/%.*s (%d)%s", qdir, (int)(dot - rel), rel, k, dot);
     }
-    if (lstat(dst, &st) && errno == ENOENT)
-      return true;
+    struct stat st;
+    int rc = fs_lstat_beneath(qdir, dst, &st, err, errlen);
+    if (rc == SS_ENOTFOUND)
+      return SS_OK;
+    if (rc != SS_OK)
+      return rc;
   }
-  return false;
+  snprintf(err, errlen, "no free name for %s in the quarantine", rel);
+  return SS_EIO;
+}
+
+/* A regular file at path beneath root?  SS_OK, else err says why. */
+static int check_regular(const char *root, const char *path, char *err,
+                         size_t errlen)
+{
+  struct stat st;
+  int rc = fs_lstat_beneath(root, path, &st, err, errlen);
+  if (rc == SS_OK && !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "%s is not a regular file", path);
+    rc = SS_EINVAL;
+  }
+  return rc;
 }
 
 static int move_member(struct db *db, const struct library_track *t,
@@ -214,18 +204,29 @@ static int move_member(struct db *db, const struct library_track *t,
                                        .size = t->size,
                                        .moved_ms = now_ms};
   snprintf(e.original_path, sizeof e.original_path, "%s", t->path);
-  if (!quarantine_target(root, qdir, t->path, e.quarantine_path,
-                         sizeof e.quarantine_path)) {
-    snprintf(err, errlen, "%s is not inside the library folder", t->path);
-    return SS_EINVAL;
-  }
-  int rc = quarantine_move_file(t->path, e.quarantine_path, err, errlen);
+  int rc = check_regular(root, t->path, err, errlen);
+  if (!rc)
+    rc = quarantine_target(root, qdir, t->path, e.quarantine_path,
+                           sizeof e.quarantine_path, err, errlen);
   if (rc)
     return rc;
-  if ((rc = db_library_quarantine_add(db, &e))) {
-    char back[8];
-    quarantine_move_file(e.quarantine_path, t->path, back, sizeof back);
-    snprintf(err, errlen, "could not record the move of %s", t->path);
+  int64_t id = 0;
+  if ((rc = db_library_quarantine_intend(db, &e, &id))) {
+    snprintf(err, errlen, "could not journal the move of %s", t->path);
+    return rc;
+  }
+  TESTHOOK_CRASH("resolve_intended");
+  char tag[32];
+  snprintf(tag, sizeof tag, "q-%lld", (long long)id);
+  rc = fs_move_beneath(root, t->path, qdir, e.quarantine_path, tag, false,
+                       err, errlen);
+  if (rc) {
+    db_library_quarantine_drop(db, id);
+    return rc;
+  }
+  TESTHOOK_CRASH("resolve_moved");
+  if ((rc = db_library_quarantine_commit(db, id))) {
+    snprintf(err, errlen, "moved %s, but could not record it yet", t->path);
     return rc;
   }
   log_info("library", "quarantined %s -> %s", t->path, e.quarantine_path);
@@ -241,11 +242,10 @@ static const struct library_track *find_member(const struct members *m,
   return NULL;
 }
 
-int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
-                       const char *library_root, const char *qdir,
-                       int64_t now_ms, struct quarantine_result *res)
+static int resolve_locked(struct db *db, int64_t group_id, int64_t keep,
+                          const char *root, const char *qdir,
+                          int64_t now_ms, struct quarantine_result *res)
 {
-  memset(res, 0, sizeof *res);
   struct library_group g;
   int rc = db_library_group_get(db, group_id, &g);
   if (rc) {
@@ -257,23 +257,30 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
              g.status);
     return SS_ESTATE;
   }
-  char root[PATH_MAX];
-  if (!library_root || !realpath(library_root, root)) {
+  char real[PATH_MAX];
+  if (!root || !root[0] || !realpath(root, real)) {
     snprintf(res->message, sizeof res->message,
              "library folder not available");
     return SS_ESTATE;
+  }
+  if (fs_mkdir_p(qdir)) {
+    snprintf(res->message, sizeof res->message,
+             "cannot create the quarantine folder %s: %s", qdir,
+             strerror(errno));
+    return SS_EIO;
   }
   struct members m = {xmalloc(MAX_MEMBERS * sizeof *m.t), 0};
   rc = db_library_group_members(db, group_id, on_member, &m);
   if (!keep)
     keep = g.keep ? g.keep : g.suggested_keep;
   const struct library_track *k = rc ? NULL : find_member(&m, keep);
-  struct stat st;
+  char err[QUARANTINE_MSG_MAX];
   if (!rc && !k) {
     snprintf(res->message, sizeof res->message,
              "track %lld is not in this group", (long long)keep);
     rc = SS_ENOTFOUND;
-  } else if (!rc && (k->gone || lstat(k->path, &st) || !S_ISREG(st.st_mode))) {
+  } else if (!rc && (k->gone || check_regular(root, k->path, err,
+                                              sizeof err))) {
     snprintf(res->message, sizeof res->message,
              "the copy to keep (%s) is missing", k->path);
     rc = SS_ESTATE;
@@ -282,8 +289,9 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
     const struct library_track *t = &m.t[i];
     if (t->id == keep || t->gone || t->quarantined)
       continue;
-    char err[QUARANTINE_MSG_MAX];
     if (move_member(db, t, group_id, root, qdir, now_ms, err, sizeof err)) {
+      log_warn("library", "resolve of group %lld: %s", (long long)group_id,
+               err);
       if (!res->failed++)
         snprintf(res->message, sizeof res->message, "%s", err);
     } else {
@@ -301,12 +309,53 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
   return db_library_group_set_status(db, group_id, "resolved", now_ms);
 }
 
-/* ---- undo ---- */
-
-int quarantine_undo(struct db *db, int64_t group_id, int64_t now_ms,
-                    struct quarantine_result *res)
+int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
+                       const char *library_root, const char *qdir,
+                       int64_t now_ms, struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
+  pthread_mutex_lock(&q_lock);
+  recover_first(db, library_root, qdir, now_ms);
+  int rc = resolve_locked(db, group_id, keep, library_root, qdir, now_ms,
+                          res);
+  pthread_mutex_unlock(&q_lock);
+  return rc;
+}
+
+/* ---- undo ---- */
+
+/* One entry back to its original path (journaled). */
+static int restore_entry(struct db *db,
+                         const struct library_quarantine_entry *e,
+                         const char *root, const char *qdir, int64_t now_ms,
+                         char *err, size_t errlen)
+{
+  int rc = db_library_quarantine_set_pending(db, e->id, true);
+  if (rc) {
+    snprintf(err, errlen, "could not journal the restore of %s",
+             e->original_path);
+    return rc;
+  }
+  TESTHOOK_CRASH("undo_intended");
+  char tag[32];
+  snprintf(tag, sizeof tag, "u-%lld", (long long)e->id);
+  rc = fs_move_beneath(qdir, e->quarantine_path, root, e->original_path, tag,
+                       false, err, errlen);
+  if (rc) {
+    db_library_quarantine_set_pending(db, e->id, false);
+    return rc;
+  }
+  TESTHOOK_CRASH("undo_moved");
+  if ((rc = db_library_quarantine_restored(db, e->id, now_ms)))
+    snprintf(err, errlen, "restored %s, but could not record it yet",
+             e->original_path);
+  return rc;
+}
+
+static int undo_locked(struct db *db, int64_t group_id, const char *root,
+                       const char *qdir, int64_t now_ms,
+                       struct quarantine_result *res)
+{
   struct library_group g;
   int rc = db_library_group_get(db, group_id, &g);
   if (rc) {
@@ -324,12 +373,11 @@ int quarantine_undo(struct db *db, int64_t group_id, int64_t now_ms,
   bool busy = false;
   for (size_t i = 0; !rc && i < n; i++) {
     char err[QUARANTINE_MSG_MAX];
-    int mrc = quarantine_move_file(e[i].quarantine_path, e[i].original_path,
-                                   err, sizeof err);
-    if (mrc == SS_OK)
-      mrc = db_library_quarantine_restored(db, e[i].id, now_ms);
+    int mrc = restore_entry(db, &e[i], root, qdir, now_ms, err, sizeof err);
     if (mrc) {
       busy |= mrc == SS_EBUSY;
+      log_warn("library", "undo of group %lld: %s", (long long)group_id,
+               err);
       if (!res->failed++)
         snprintf(res->message, sizeof res->message, "%s", err);
     } else {
@@ -346,4 +394,28 @@ int quarantine_undo(struct db *db, int64_t group_id, int64_t now_ms,
     snprintf(res->message, sizeof res->message,
              "%zu file(s) restored", res->moved);
   return rc ? rc : res->failed ? (busy ? SS_EBUSY : SS_EIO) : SS_OK;
+}
+
+int quarantine_undo(struct db *db, int64_t group_id,
+                    const char *library_root, const char *qdir,
+                    int64_t now_ms, struct quarantine_result *res)
+{
+  memset(res, 0, sizeof *res);
+  pthread_mutex_lock(&q_lock);
+  recover_first(db, library_root, qdir, now_ms);
+  int rc = undo_locked(db, group_id, library_root, qdir, now_ms, res);
+  pthread_mutex_unlock(&q_lock);
+  return rc;
+}
+
+int quarantine_recover_configured(struct db *db)
+{
+  char lib[SETTING_STR_MAX], qdir[SETTING_STR_MAX];
+  struct quarantine_result res;
+  settings_str(S_LIBRARY_PATH, lib, sizeof lib);
+  quarantine_dir(qdir, sizeof qdir);
+  int rc = quarantine_recover(db, lib, qdir, clock_wall_ms(), &res);
+  if (res.moved || res.failed)
+    log_info("library", "%s", res.message);
+  return rc;
 }

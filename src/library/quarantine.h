@@ -1,22 +1,33 @@
 /*
  * quarantine.h - resolving duplicate groups by moving the other copies
- * into a quarantine folder, and undoing that.
+ * into a quarantine folder, and undoing that, crash-safely.
  *
  * A resolution keeps one member of an open group (the user's choice, else
  * the keep-best suggestion) and moves every other present copy to
  * QUARANTINE/<path relative to the library root> (" (2)" etc. appended
- * when that name is taken), recording each move in the store; the group
- * becomes "resolved".  Undo moves every recorded file back to its original
- * path - never over an existing file - and reopens the group.
+ * when that name is taken); the group becomes "resolved".  Undo moves
+ * every recorded file back to its original path - never over an existing
+ * file - and reopens the group.
  *
- * Moves never overwrite: rename(2) with RENAME_NOREPLACE (link+unlink
- * where that flag is unsupported); across file systems the file is copied
- * to a temporary name, fsync'ed, its mode and times kept, linked into
- * place and only then is the source unlinked.
+ * Every move is journaled in its library_quarantine row (db_library.h):
+ * intent -> move -> commit.  After a kill -9 at any point,
+ * quarantine_recover() (run at start, before every resolve, undo and
+ * scan) rolls each pending move forward (finishing it with
+ * fs_move_resume) or back (the file never left, or its target was taken),
+ * so every file is either in the library or recorded in the quarantine,
+ * and a resolved group with nothing left in the quarantine is open again.
  *
- * Threading: any thread with its own db (HTTP handlers open one).  Two
- * resolutions of the same group at once are not expected; the store's
- * records stay consistent either way.
+ * Moves go through fs_move_beneath (core/fsutil.h): never replacing, and
+ * never through a symlink below the library or quarantine folder - a
+ * folder swapped for a symlink makes that copy fail with a readable
+ * reason instead of moving a file from (or to) outside.
+ *
+ * Crash points for the kill -9 tests (core/testhook.h, test build only):
+ * resolve_intended, resolve_moved, undo_intended, undo_moved (and copied,
+ * inside a move across file systems).
+ *
+ * Threading: any thread with its own db (HTTP handlers open one); resolve,
+ * undo and recovery are serialised by one process-wide lock.
  */
 #ifndef SS_LIBRARY_QUARANTINE_H
 #define SS_LIBRARY_QUARANTINE_H
@@ -53,14 +64,23 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
  * Moves the group's quarantined files back.  SS_OK when all came back
  * (the group is open again); SS_ENOTFOUND for no such group; SS_ESTATE
  * when nothing is in the quarantine; SS_EBUSY when some original path is
- * taken (those files stay in the quarantine).
+ * taken (those files stay in the quarantine); SS_EIO otherwise.
  */
-int quarantine_undo(struct db *db, int64_t group_id, int64_t now_ms,
-                    struct quarantine_result *res);
+int quarantine_undo(struct db *db, int64_t group_id,
+                    const char *library_root, const char *qdir,
+                    int64_t now_ms, struct quarantine_result *res);
 
-/* Moves src to dst without ever replacing dst (see above); creates dst's
- * missing parent folders.  SS_OK, SS_EBUSY (dst exists), SS_EIO. */
-int quarantine_move_file(const char *src, const char *dst, char *err,
-                         size_t errlen);
+/*
+ * Settles every journaled move a crash left pending (see above).
+ * res->moved counts moves settled, res->failed those left pending (a
+ * folder unreachable or a store failure; retried next time).  SS_OK, or
+ * SS_EIO when some are left.
+ */
+int quarantine_recover(struct db *db, const char *library_root,
+                       const char *qdir, int64_t now_ms,
+                       struct quarantine_result *res);
+/* quarantine_recover with the configured folders (at start), logging
+ * what it settled. */
+int quarantine_recover_configured(struct db *db);
 
 #endif

@@ -7,8 +7,10 @@
  * once (O_NOFOLLOW) for probing, hashing and fingerprinting through the
  * same descriptor.  Results are collected in a heap batch and written in
  * one transaction per batch, so probing never holds the store's write
- * lock.  At the end of a complete walk, rows not met are checked with
- * lstat before they are marked gone (a file imported meanwhile is not).
+ * lock.  Before the walk, quarantine moves a crash interrupted are
+ * settled (quarantine_recover).  At the end of a complete walk, rows not
+ * met are checked with lstat before they are marked gone (a file
+ * imported meanwhile is not).
  *
  * Threading: runs on the caller's thread with the caller's db.
  *
@@ -33,9 +35,11 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
+#include "library/quarantine.h"
 #include "media/media.h"
 
 #define HASH_CHUNK (1 << 20)
@@ -148,7 +152,9 @@ static void maybe_release(struct scan *s, const struct library_seen *seen,
   struct stat q, now;
   bool copy_there = false;
   if (db_library_quarantine_of_track(s->db, seen->id, e) == SS_OK &&
-      lstat(e->quarantine_path, &q) == 0) {
+      s->o->quarantine &&
+      fs_lstat_beneath(s->o->quarantine, e->quarantine_path, &q, NULL, 0) ==
+        SS_OK) {
     copy_there = true;
     if (q.st_dev == fst->st_dev && q.st_ino == fst->st_ino) {
       free(e);
@@ -156,7 +162,8 @@ static void maybe_release(struct scan *s, const struct library_seen *seen,
     }
   }
   free(e);
-  if (lstat(s->path, &now) || now.st_dev != fst->st_dev ||
+  if (fs_lstat_beneath(s->root, s->path, &now, NULL, 0) ||
+      now.st_dev != fst->st_dev ||
       now.st_ino != fst->st_ino)
     return;
   db_library_unquarantine(s->db, seen->id, !copy_there, clock_wall_ms());
@@ -337,7 +344,8 @@ static void on_unseen(void *arg, int64_t id, const char *path)
   struct stat st;
   bool inside = path && !strncmp(path, g->s->root, g->s->root_len) &&
                 path[g->s->root_len] == '/';
-  if (inside && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+  if (inside && fs_lstat_beneath(g->s->root, path, &st, NULL, 0) == SS_OK &&
+      S_ISREG(st.st_mode))
     return; /* still there (e.g. imported during the scan) */
   if (g->n == g->cap) {
     g->cap = g->cap ? 2 * g->cap : 256;
@@ -414,6 +422,12 @@ int scanner_run(struct db *db, const struct scanner_opts *opts,
   s->st = stats;
   s->depth = -1;
   int rc = open_root(s, err, errlen);
+  if (!rc && opts->quarantine && opts->quarantine[0]) {
+    /* moves a crash interrupted first: a half-moved file is not gone */
+    struct quarantine_result qr;
+    quarantine_recover(db, opts->root, opts->quarantine, clock_wall_ms(),
+                       &qr);
+  }
   if (!rc && (rc = db_library_scan_begin(db, &s->gen)))
     snprintf(err, errlen, "cannot start the scan: %s", ss_strerror(rc));
   if (!rc) {

@@ -390,6 +390,189 @@ static void test_missing_folders_are_errors(void **state)
   json_decref(d);
 }
 
+/* ---- kill -9 during resolve and undo ---- */
+
+#define BJ_NFC "Bj\xc3\xb6rk"
+#define BJ_NFD "Bjo\xcc\x88rk"
+#define JOGA_NFC "J\xc3\xb3ga"
+#define JOGA_NFD "Jo\xcc\x81ga"
+
+struct k9 {
+  char lib[160], q[160];
+  long long gid;
+};
+
+static struct k9 k9;
+
+static const char *k9_ini(void)
+{
+  static char ini[1024];
+  snprintf(ini, sizeof ini,
+           "[library]\npath = %s\nquarantine_path = %s\n"
+           "[automation]\nduplicate_detection_enabled = true\n",
+           k9.lib, k9.q);
+  return ini;
+}
+
+/* Every member is in the library, or recorded in the quarantine and
+ * there; nothing else lies in the quarantine; no temporary copy is left.
+ * Returns how many members are in the quarantine. */
+static size_t k9_accounted(void)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld", k9.gid);
+  json_t *g = it_get_json(it_url(lx.f, path), NULL);
+  assert_non_null(g);
+  json_t *members = json_object_get(g, "members");
+  json_t *entries = json_object_get(g, "quarantine");
+  size_t in_q = 0, i, j;
+  json_t *m, *e;
+  assert_int_equal(json_array_size(members), 3);
+  json_array_foreach(members, i, m) {
+    const char *p = json_string_value(json_object_get(m, "path"));
+    if (!json_is_true(json_object_get(m, "quarantined"))) {
+      if (!tfs_exists(p))
+        fail_msg("%s is neither in the library nor in the quarantine", p);
+      continue;
+    }
+    bool recorded = false;
+    json_array_foreach(entries, j, e) {
+      const char *orig = json_string_value(json_object_get(e,
+                                                           "original_path"));
+      const char *qp = json_string_value(json_object_get(e,
+                                                         "quarantine_path"));
+      if (orig && !strcmp(orig, p) && qp && tfs_exists(qp))
+        recorded = true;
+    }
+    if (!recorded)
+      fail_msg("%s is quarantined without a record of where", p);
+    in_q++;
+  }
+  assert_int_equal(json_array_size(entries), in_q);
+  json_decref(g);
+  /* nothing unrecorded in the quarantine, no temporary copies anywhere */
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "test \"$(find '%s' -type f | wc -l)\" -eq %zu",
+           k9.q, in_q);
+  if (system(cmd) != 0)
+    fail_msg("the quarantine holds files without a record");
+  snprintf(cmd, sizeof cmd, "test -z \"$(find '%s' '%s' -name '.soulspot-*')\"",
+           k9.lib, k9.q);
+  if (system(cmd) != 0)
+    fail_msg("a temporary copy was left behind");
+  return in_q;
+}
+
+static void k9_post(const char *op, long want)
+{
+  char path[96];
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld/%s", k9.gid, op);
+  json_t *res = post_json(path, "{}", want);
+  json_decref(res);
+}
+
+static bool daemon_dead(void *arg)
+{
+  return !daemon_alive(arg);
+}
+
+/* Runs op in the test build with SOULSPOT_TEST_CRASH_AT=step, expects it
+ * to die there, and starts the product again (recovery at start). */
+static void k9_crash(const char *op, const char *step)
+{
+  char env[64], path[96];
+  snprintf(env, sizeof env, "SOULSPOT_TEST_CRASH_AT=%s", step);
+  const char *const crash_env[] = {env, NULL};
+  assert_int_equal(daemon_stop(&lx.f->d), 0);
+  lx.f->d.test_hooks = true;
+  assert_int_equal(daemon_start(&lx.f->d, k9_ini(), crash_env), SS_OK);
+  snprintf(path, sizeof path, "/api/library/duplicates/%lld/%s", k9.gid, op);
+  static const char *const h[] = {"Content-Type: application/json", NULL};
+  (void)hc_request("POST", it_url(lx.f, path), h, "{}", &lx.f->r);
+  if (!it_wait_until(daemon_dead, &lx.f->d, WAIT_MS))
+    fail_msg("%s did not crash at %s", op, step);
+  lx.f->d.test_hooks = false;
+  assert_int_equal(daemon_start(&lx.f->d, k9_ini(), NULL), SS_OK);
+}
+
+static void test_kill9_during_resolve_and_undo(void **state)
+{
+  (void)state;
+  /* a quarantine on another file system makes every move a copy, where
+   * the "copied" step exists */
+  char shm[64] = "/dev/shm/test_library.XXXXXX";
+  bool other_fs = mkdtemp(shm) != NULL;
+  snprintf(k9.lib, sizeof k9.lib, "%s/k9-music", lx.dir);
+  if (other_fs)
+    snprintf(k9.q, sizeof k9.q, "%s/q", shm);
+  else
+    snprintf(k9.q, sizeof k9.q, "%s/k9-quarantine", lx.dir);
+  assert_int_equal(mkdir(k9.lib, 0755), 0);
+  struct af_spec joga = {.artist = BJ_NFC, .title = JOGA_NFC, .tune = 2};
+  int rc = af_make(at(k9.lib, BJ_NFC "/Homogenic/01 " JOGA_NFC ".flac"),
+                   &joga);
+  joga.artist = BJ_NFD; /* the same song tagged in NFD */
+  joga.title = JOGA_NFD;
+  joga.args = "-b:a 128k";
+  rc |= af_make(at(k9.lib, BJ_NFD "/<b>&\"'/" JOGA_NFD ".mp3"), &joga);
+  joga.args = "-b:a 96k";
+  rc |= af_make(at(k9.lib, BJ_NFC "/Live/" JOGA_NFC ".ogg"), &joga);
+  struct af_spec other = {.artist = "Sigur R\xc3\xb3s",
+                          .title = "Hopp\xc3\xadpolla", .tune = 3};
+  rc |= af_make(at(k9.lib, "Sigur R\xc3\xb3s/Takk/Hopp\xc3\xadpolla.flac"),
+                &other);
+  other.artist = "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80";
+  other.title = "Merry Christmas Mr. Lawrence";
+  other.tune = 4;
+  rc |= af_make(at(k9.lib, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"
+                           "/Merry Christmas Mr. Lawrence.flac"), &other);
+  other.artist = "AC/DC";
+  other.title = "Back in Black";
+  other.tune = 5;
+  rc |= af_make(at(k9.lib, "AC_DC/Back in Black.flac"), &other);
+  assert_int_equal(rc, 0);
+  assert_int_equal(daemon_start(&lx.f->d, k9_ini(), NULL), SS_OK);
+  assert_true(wait_detail("duplicate_detector", "duplicates_found", 1));
+  json_t *g = open_group();
+  k9.gid = json_integer_value(json_object_get(g, "id"));
+  json_decref(g);
+  assert_int_equal(k9_accounted(), 0);
+
+  static const struct {
+    const char *op, *step;
+    bool copy_only;
+  } crashes[] = {
+    {"resolve", "resolve_intended", false}, {"resolve", "copied", true},
+    {"resolve", "resolve_moved", false},    {"undo", "undo_intended", false},
+    {"undo", "copied", true},               {"undo", "undo_moved", false},
+  };
+  for (size_t i = 0; i < sizeof crashes / sizeof crashes[0]; i++) {
+    if (crashes[i].copy_only && !other_fs)
+      continue;
+    bool undo = !strcmp(crashes[i].op, "undo");
+    if (undo)
+      k9_post("resolve", 200); /* two copies into the quarantine */
+    k9_crash(crashes[i].op, crashes[i].step);
+    /* the first move was cut short: finished (resolve) or taken back
+     * (undo); the second never started */
+    size_t in_q = k9_accounted();
+    assert_int_equal(in_q, 1);
+    k9_post("undo", 200); /* undo works after the recovery */
+    assert_int_equal(k9_accounted(), 0);
+    json_t *again = open_group();
+    IT_ASSERT_JSON_STR(again, "status", "open");
+    json_decref(again);
+  }
+  /* a rescan after all that drops nothing */
+  run_once("duplicate_detector");
+  json_t *d = details_of("duplicate_detector");
+  IT_ASSERT_JSON_INT(d, "groups_open", 1);
+  json_decref(d);
+  assert_int_equal(k9_accounted(), 0);
+  if (other_fs)
+    tfs_rm_tree(shm);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -399,6 +582,8 @@ int main(void)
                                     teardown),
     cmocka_unit_test_setup_teardown(test_missing_folders_are_errors, setup,
                                     teardown),
+    cmocka_unit_test_setup_teardown(test_kill9_during_resolve_and_undo,
+                                    setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

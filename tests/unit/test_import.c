@@ -23,6 +23,7 @@
 #include "audio_fixtures.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/xalloc.h"
 #include "db/db.h"
 #include "db/db_downloads.h"
@@ -239,21 +240,26 @@ static void test_move(void **state)
   snprintf(src, sizeof src, "%s/a.flac", x->dl);
   snprintf(dst, sizeof dst, "%s/deep/er/a.flac", x->lib);
   write_file(src, "hello");
-  assert_int_equal(import_move(src, dst, "1", false, err, sizeof err), SS_OK);
+  mkdirs(x->lib);
+  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1",
+                                   false, err, sizeof err), SS_OK);
   assert_false(tfs_exists(src));
   assert_true(tfs_exists(dst));
   /* never replaces */
   write_file(src, "other");
-  assert_int_equal(import_move(src, dst, "1", false, err, sizeof err),
+  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1",
+                                   false, err, sizeof err),
                    SS_EBUSY);
-  assert_int_equal(import_move(src, dst, "1", true, err, sizeof err),
+  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1",
+                                   true, err, sizeof err),
                    SS_EBUSY);
   assert_true(tfs_exists(src));
   /* the cross-file-system path: copy, fsync, link, remove the source */
   snprintf(src2, sizeof src2, "%s/b.flac", x->dl);
   snprintf(dst, sizeof dst, "%s/b.flac", x->lib);
   write_file(src2, "copied bytes");
-  assert_int_equal(import_move(src2, dst, "7", true, err, sizeof err), SS_OK);
+  assert_int_equal(fs_move_beneath(x->dl, src2, x->lib, dst, "import-7",
+                                   true, err, sizeof err), SS_OK);
   assert_false(tfs_exists(src2));
   char buf[32] = "";
   FILE *f = fopen(dst, "r");
@@ -356,8 +362,10 @@ static void test_resume_copied_source_left(void **state)
   char dir[256];
   snprintf(dir, sizeof dir, "%s/Band/Album (2013)", x->lib);
   mkdirs(dir);
-  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", x->flac, expected_dst(x));
-  assert_int_equal(system(cmd), 0); /* crash after link, before unlink */
+  /* crash after link, before unlink (the copy keeps the times) */
+  snprintf(cmd, sizeof cmd, "cp --preserve=timestamps '%s' '%s'", x->flac,
+           expected_dst(x));
+  assert_int_equal(system(cmd), 0);
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
   assert_false(tfs_exists(x->flac)); /* the leftover source is gone */
   assert_imported(x, &f, expected_dst(x));
@@ -394,6 +402,48 @@ static void test_resume_lost(void **state)
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_EIO);
   assert_non_null(strstr(err, "vanished"));
   db_dl_file_free(&f);
+}
+
+/* The artist folder in the library is a symlink to elsewhere (made
+ * before the import, or swapped in after it was journaled): the import
+ * refuses, nothing is written outside, the download stays. */
+static void symlinked_artist_folder(struct fx *x, bool journaled)
+{
+  char err[256] = "", outside[160], band[160];
+  make_flac(x, x->flac);
+  snprintf(outside, sizeof outside, "%s/outside", x->root);
+  snprintf(band, sizeof band, "%s/Band", x->lib);
+  mkdirs(outside);
+  mkdirs(x->lib);
+  assert_int_equal(symlink(outside, band), 0);
+  struct dl_file f = completed_file(x, "");
+  if (journaled)
+    journal(x, &f, expected_dst(x));
+  int rc = do_import(x, &f, err, sizeof err);
+  assert_int_not_equal(rc, SS_OK);
+  if (!strstr(err, "symbolic link"))
+    fail_msg("unreadable refusal: %s", err);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", outside);
+  assert_int_equal(system(cmd), 0); /* nothing written outside */
+  assert_true(tfs_exists(x->flac));
+  db_dl_file_free(&f);
+}
+
+static void test_import_refuses_symlinked_artist_folder(void **state)
+{
+  symlinked_artist_folder(*state, false);
+  fs_force_component_walk(true); /* the same without openat2 */
+  struct fx *x = *state;
+  char band[160];
+  snprintf(band, sizeof band, "%s/Band", x->lib);
+  assert_int_equal(unlink(band), 0);
+  tfs_rm_tree(x->lib);
+  char outside[160];
+  snprintf(outside, sizeof outside, "%s/outside", x->root);
+  tfs_rm_tree(outside);
+  symlinked_artist_folder(x, true);
+  fs_force_component_walk(false);
 }
 
 static void test_import_problems(void **state)
@@ -435,6 +485,7 @@ int main(void)
     T(test_resume_copied_source_left),
     T(test_resume_name_taken),
     T(test_resume_lost),
+    T(test_import_refuses_symlinked_artist_folder),
     T(test_import_problems),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

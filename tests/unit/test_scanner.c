@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -32,6 +33,7 @@
 #include "db/db.h"
 #include "db/db_library.h"
 #include "library/dupes.h"
+#include "core/fsutil.h"
 #include "library/quarantine.h"
 #include "library/scanner.h"
 
@@ -406,7 +408,8 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(db_library_group_get(fx->db, gid, &one), SS_OK);
   assert_string_equal(one.status, "resolved");
   /* undo: back in place, open again, not new */
-  assert_int_equal(quarantine_undo(fx->db, gid, 2100, &res), SS_OK);
+  assert_int_equal(
+      quarantine_undo(fx->db, gid, fx->lib, fx->q, 2100, &res), SS_OK);
   assert_int_equal(res.moved, 1);
   assert_true(tfs_exists(mp3));
   assert_false(tfs_exists(qpath));
@@ -420,18 +423,21 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(ds.new_groups, 0);
   assert_int_equal(ds.open_groups, 1);
   /* undo with nothing in the quarantine */
-  assert_int_equal(quarantine_undo(fx->db, gid, 3100, &res), SS_ESTATE);
+  assert_int_equal(
+      quarantine_undo(fx->db, gid, fx->lib, fx->q, 3100, &res), SS_ESTATE);
   /* resolve again, then a new file takes the path: undo refuses */
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 3200,
                                       &res), SS_OK);
   assert_int_equal(af_make_garbage(mp3, 1234), 0);
-  assert_int_equal(quarantine_undo(fx->db, gid, 3300, &res), SS_EBUSY);
+  assert_int_equal(
+      quarantine_undo(fx->db, gid, fx->lib, fx->q, 3300, &res), SS_EBUSY);
   assert_int_equal(res.failed, 1);
   assert_true(tfs_exists(qpath));
   struct stat sb;
   assert_int_equal(stat(mp3, &sb), 0);
   assert_int_equal(sb.st_size, 1234); /* not overwritten */
-  assert_int_equal(quarantine_undo(fx->db, 424242, 3400, &res), SS_ENOTFOUND);
+  assert_int_equal(
+      quarantine_undo(fx->db, 424242, fx->lib, fx->q, 3400, &res), SS_ENOTFOUND);
   /* the scan meets the new file: a live row again, the quarantined copy
    * stays recorded (undo still refuses rather than overwrite) */
   assert_int_equal(scan(fx, false, false, &st), SS_OK);
@@ -439,7 +445,8 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(db_library_counts(fx->db, &c), SS_OK);
   assert_int_equal(c.quarantined, 0);
   assert_int_equal(c.unreadable, 1);
-  assert_int_equal(quarantine_undo(fx->db, gid, 3500, &res), SS_EBUSY);
+  assert_int_equal(
+      quarantine_undo(fx->db, gid, fx->lib, fx->q, 3500, &res), SS_EBUSY);
   assert_true(tfs_exists(qpath));
 }
 
@@ -465,7 +472,8 @@ static void test_manual_restore_is_noticed(void **state)
   assert_int_equal(c.quarantined, 0);
   assert_int_equal(c.live, 2);
   assert_int_equal(ds.open_groups, 1); /* duplicates again */
-  assert_int_equal(quarantine_undo(fx->db, gid, 2100, &res), SS_ESTATE);
+  assert_int_equal(
+      quarantine_undo(fx->db, gid, fx->lib, fx->q, 2100, &res), SS_ESTATE);
 }
 
 static void test_resolve_refuses_missing_keeper(void **state)
@@ -493,12 +501,17 @@ static void test_move_never_overwrites_and_crosses_filesystems(void **state)
   bump_mtime(src, 1234567);
   char dst[256];
   snprintf(dst, sizeof dst, "%s/deep/er/dst.bin", fx->q);
+  assert_int_equal(fs_mkdir_p(fx->q), 0);
   assert_int_equal(af_make_garbage(lib_path(fx, "taken.bin"), 10), 0);
   char err[256];
-  assert_int_equal(quarantine_move_file(src, lib_path(fx, "taken.bin"), err,
-                                        sizeof err), SS_EBUSY);
+  assert_int_equal(fs_move_beneath(fx->lib, src, fx->lib,
+                                   lib_path(fx, "taken.bin"), "t", false, err,
+                                   sizeof err),
+                   SS_EBUSY);
   assert_true(tfs_exists(src));
-  assert_int_equal(quarantine_move_file(src, dst, err, sizeof err), SS_OK);
+  assert_int_equal(fs_move_beneath(fx->lib, src, fx->q, dst, "t", false, err,
+                                   sizeof err),
+                   SS_OK);
   assert_false(tfs_exists(src));
   /* /dev/shm is another file system here: copy, fsync, unlink */
   char shm[128];
@@ -506,12 +519,16 @@ static void test_move_never_overwrites_and_crosses_filesystems(void **state)
   struct stat a, b;
   if (stat("/dev/shm", &a) == 0 && stat(fx->dir, &b) == 0 &&
       a.st_dev != b.st_dev) {
-    assert_int_equal(quarantine_move_file(dst, shm, err, sizeof err), SS_OK);
+    assert_int_equal(fs_move_beneath(fx->q, dst, "/dev/shm", shm, "t", false,
+                                     err, sizeof err),
+                     SS_OK);
     assert_false(tfs_exists(dst));
     assert_int_equal(stat(shm, &a), 0);
     assert_int_equal(a.st_size, 3000);
     assert_int_equal(a.st_mtim.tv_sec, 1234567); /* times kept */
-    assert_int_equal(quarantine_move_file(shm, dst, err, sizeof err), SS_OK);
+    assert_int_equal(fs_move_beneath("/dev/shm", shm, fx->q, dst, "t", false,
+                                     err, sizeof err),
+                     SS_OK);
     char d[128];
     snprintf(d, sizeof d, "/dev/shm/test_scanner_%d", (int)getpid());
     rmdir(d);
@@ -520,9 +537,332 @@ static void test_move_never_overwrites_and_crosses_filesystems(void **state)
   assert_int_equal(a.st_mtim.tv_sec, 1234567);
   /* a symlink is not moved */
   assert_int_equal(symlink(dst, lib_path(fx, "l.bin")), 0);
-  assert_int_equal(quarantine_move_file(lib_path(fx, "l.bin"),
-                                        lib_path(fx, "l2.bin"), err,
-                                        sizeof err), SS_EIO);
+  assert_int_equal(fs_move_beneath(fx->lib, lib_path(fx, "l.bin"), fx->lib,
+                                   lib_path(fx, "l2.bin"), "t", false, err,
+                                   sizeof err),
+                   SS_EINVAL);
+}
+
+/* ---- symlinks swapped in after the scan ---- */
+
+#define KEEP_REL "Sigur Rós/Ágætis byrjun/01 Svefn-g-englar.flac"
+#define TAKK_DIR "Sigur Rós/Takk"
+#define MOVE_REL TAKK_DIR "/01 Svefn-g-englar.mp3"
+
+/* A group of two Sigur Rós copies; the mp3 is the one to move. */
+static int64_t sigur_ros_group(struct fx *fx)
+{
+  make(fx, KEEP_REL, "Sigur Rós", "Svefn-g-englar", 1, NULL);
+  make(fx, MOVE_REL, "Sigur Rós", "Svefn-g-englar", 1, "-b:a 128k");
+  struct dupes_stats ds;
+  scan_detect(fx, 1000, &ds);
+  struct library_group g;
+  return only_open_group(fx, &g);
+}
+
+/* fx->dir/outside holding a file named like the mp3; lib/TAKK_DIR moved
+ * away (to fx->dir/takk-real) and replaced by a symlink to outside. */
+static void swap_takk_for_symlink(struct fx *fx, char *outside, size_t n)
+{
+  char real[256], victim[300];
+  snprintf(outside, n, "%s/outside", fx->dir);
+  snprintf(real, sizeof real, "%s/takk-real", fx->dir);
+  snprintf(victim, sizeof victim, "%s/01 Svefn-g-englar.mp3", outside);
+  assert_int_equal(mkdir(outside, 0755), 0);
+  assert_int_equal(af_make_garbage(victim, 777), 0);
+  assert_int_equal(rename(lib_path(fx, TAKK_DIR), real), 0);
+  assert_int_equal(symlink(outside, lib_path(fx, TAKK_DIR)), 0);
+}
+
+static size_t entries_in(const char *dir)
+{
+  DIR *d = opendir(dir);
+  size_t n = 0;
+  assert_non_null(d);
+  for (struct dirent *e; (e = readdir(d));)
+    n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  closedir(d);
+  return n;
+}
+
+static void resolve_refuses_symlinked_folder(struct fx *fx)
+{
+  int64_t gid = sigur_ros_group(fx);
+  char outside[200], victim[300], qpath[300];
+  swap_takk_for_symlink(fx, outside, sizeof outside);
+  snprintf(victim, sizeof victim, "%s/01 Svefn-g-englar.mp3", outside);
+  struct quarantine_result res;
+  assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
+                                      &res), SS_EIO);
+  assert_int_equal(res.moved, 0);
+  assert_int_equal(res.failed, 1);
+  if (!strstr(res.message, "symbolic link"))
+    fail_msg("unreadable refusal: %s", res.message);
+  assert_true(tfs_exists(victim)); /* the outside file never moved */
+  snprintf(qpath, sizeof qpath, "%s/" MOVE_REL, fx->q);
+  assert_false(tfs_exists(qpath));
+  struct library_quarantine_entry e[2];
+  size_t n = 9;
+  assert_int_equal(db_library_quarantine_of_group(fx->db, gid, e, 2, &n),
+                   SS_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(db_library_quarantine_pending(fx->db, e, 2, &n), SS_OK);
+  assert_int_equal(n, 0); /* no journal row left behind either */
+  struct library_group g;
+  assert_int_equal(db_library_group_get(fx->db, gid, &g), SS_OK);
+  assert_string_equal(g.status, "open");
+}
+
+static void test_resolve_refuses_symlinked_folder(void **state)
+{
+  resolve_refuses_symlinked_folder(*state);
+}
+
+static void test_resolve_refuses_symlinked_folder_walk(void **state)
+{
+  fs_force_component_walk(true); /* a kernel without openat2 */
+  resolve_refuses_symlinked_folder(*state);
+  fs_force_component_walk(false);
+}
+
+static void undo_never_writes_outside(struct fx *fx)
+{
+  int64_t gid = sigur_ros_group(fx);
+  struct quarantine_result res;
+  assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
+                                      &res), SS_OK);
+  char outside[200], qpath[300];
+  snprintf(outside, sizeof outside, "%s/outside", fx->dir);
+  assert_int_equal(mkdir(outside, 0755), 0);
+  /* the emptied folder becomes a symlink to outside */
+  assert_int_equal(rmdir(lib_path(fx, TAKK_DIR)), 0);
+  assert_int_equal(symlink(outside, lib_path(fx, TAKK_DIR)), 0);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 1200, &res),
+                   SS_EIO);
+  assert_int_equal(res.failed, 1);
+  if (!strstr(res.message, "symbolic link"))
+    fail_msg("unreadable refusal: %s", res.message);
+  assert_int_equal(entries_in(outside), 0); /* nothing written outside */
+  snprintf(qpath, sizeof qpath, "%s/" MOVE_REL, fx->q);
+  assert_true(tfs_exists(qpath)); /* still in the quarantine, recorded */
+  struct library_quarantine_entry e[2];
+  size_t n = 0;
+  assert_int_equal(db_library_quarantine_of_group(fx->db, gid, e, 2, &n),
+                   SS_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(e[0].pending, "");
+  /* the folder is real again: undo works */
+  assert_int_equal(unlink(lib_path(fx, TAKK_DIR)), 0);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 1300, &res),
+                   SS_OK);
+  assert_true(tfs_exists(lib_path(fx, MOVE_REL)));
+}
+
+static void test_undo_never_writes_outside(void **state)
+{
+  undo_never_writes_outside(*state);
+}
+
+static void test_undo_never_writes_outside_walk(void **state)
+{
+  fs_force_component_walk(true);
+  undo_never_writes_outside(*state);
+  fs_force_component_walk(false);
+}
+
+/* ---- the journal: every state a crash can leave ---- */
+
+#define JOGA_KEEP "Bj\xc3\xb6rk/Homogenic/01 J\xc3\xb3ga.flac"     /* NFC */
+#define JOGA_COPY "Bjo\xcc\x88rk/<b>&\"'/Jo\xcc\x81ga.mp3"          /* NFD */
+
+struct accounted {
+  struct fx *fx;
+  size_t in_library, in_quarantine;
+};
+
+/* Every member is either at its path in the library or recorded in the
+ * quarantine and there; nothing is pending. */
+static void check_member(void *arg, const struct library_track *t)
+{
+  struct accounted *a = arg;
+  struct library_quarantine_entry e;
+  if (t->quarantined) {
+    assert_int_equal(db_library_quarantine_of_track(a->fx->db, t->id, &e),
+                     SS_OK);
+    assert_string_equal(e.pending, "");
+    if (!tfs_exists(e.quarantine_path))
+      fail_msg("%s is recorded in the quarantine, but not there",
+               e.quarantine_path);
+    a->in_quarantine++;
+  } else {
+    if (!tfs_exists(t->path))
+      fail_msg("%s is neither in the library nor recorded", t->path);
+    a->in_library++;
+  }
+}
+
+static void assert_accounted(struct fx *fx, int64_t gid, size_t in_q)
+{
+  struct accounted a = {fx, 0, 0};
+  assert_int_equal(db_library_group_members(fx->db, gid, check_member, &a),
+                   SS_OK);
+  assert_int_equal(a.in_library + a.in_quarantine, 2);
+  assert_int_equal(a.in_quarantine, in_q);
+  struct library_quarantine_entry e[4];
+  size_t n = 9;
+  assert_int_equal(db_library_quarantine_pending(fx->db, e, 4, &n), SS_OK);
+  assert_int_equal(n, 0);
+}
+
+static void recover(struct fx *fx, int64_t now, size_t settled)
+{
+  struct quarantine_result res;
+  assert_int_equal(quarantine_recover(fx->db, fx->lib, fx->q, now, &res),
+                   SS_OK);
+  assert_int_equal(res.moved, settled);
+}
+
+static void group_status_is(struct fx *fx, int64_t gid, const char *want)
+{
+  struct library_group g;
+  assert_int_equal(db_library_group_get(fx->db, gid, &g), SS_OK);
+  assert_string_equal(g.status, want);
+}
+
+/* The Björk group (NFC keeper, NFD copy) and the journal entry that
+ * would move the copy to QUARANTINE/qrel; returns the group id. */
+static int64_t joga_group(struct fx *fx, const char *qrel,
+                          struct library_quarantine_entry *e)
+{
+  make(fx, JOGA_KEEP, "Bj\xc3\xb6rk", "J\xc3\xb3ga", 1, NULL);
+  make(fx, JOGA_COPY, "Bjo\xcc\x88rk", "Jo\xcc\x81ga", 1, "-b:a 128k");
+  struct dupes_stats ds;
+  scan_detect(fx, 1000, &ds);
+  struct library_group g;
+  int64_t gid = only_open_group(fx, &g);
+  struct library_track *t = calloc(1, sizeof *t);
+  assert_int_equal(db_library_track_by_path(fx->db, lib_path(fx, JOGA_COPY),
+                                            t), SS_OK);
+  *e = (struct library_quarantine_entry){.group_id = gid, .track_id = t->id,
+                                         .size = t->size, .moved_ms = 1100};
+  snprintf(e->original_path, sizeof e->original_path, "%s", t->path);
+  snprintf(e->quarantine_path, sizeof e->quarantine_path, "%s/%s", fx->q,
+           qrel);
+  free(t);
+  assert_int_equal(fs_mkdir_p(fx->q), 0);
+  return gid;
+}
+
+static void test_recover_every_crash_state(void **state)
+{
+  struct fx *fx = *state;
+  struct library_quarantine_entry e;
+  int64_t gid = joga_group(fx, JOGA_COPY, &e);
+  char qdir[300];
+  snprintf(qdir, sizeof qdir, "%s/Bjo\xcc\x88rk/<b>&\"'", fx->q);
+  assert_int_equal(fs_mkdir_p(qdir), 0);
+  struct quarantine_result res;
+  int64_t id;
+
+  /* resolve: journaled, not moved -> rolled forward */
+  assert_int_equal(db_library_quarantine_intend(fx->db, &e, &id), SS_OK);
+  recover(fx, 1200, 1);
+  assert_accounted(fx, gid, 1);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 1300, &res),
+                   SS_OK); /* undo works after recovery */
+  assert_accounted(fx, gid, 0);
+
+  /* resolve: moved, not recorded -> recorded */
+  assert_int_equal(db_library_quarantine_intend(fx->db, &e, &id), SS_OK);
+  assert_int_equal(rename(e.original_path, e.quarantine_path), 0);
+  recover(fx, 1400, 1);
+  assert_accounted(fx, gid, 1);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 1500, &res),
+                   SS_OK);
+
+  /* resolve: journaled, the file gone meanwhile -> the intent dropped */
+  char aside[200];
+  snprintf(aside, sizeof aside, "%s/aside.mp3", fx->dir);
+  assert_int_equal(rename(e.original_path, aside), 0);
+  assert_int_equal(db_library_quarantine_intend(fx->db, &e, &id), SS_OK);
+  recover(fx, 1600, 1);
+  struct library_quarantine_entry list[4];
+  size_t n = 9;
+  assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
+                   SS_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(rename(aside, e.original_path), 0);
+  assert_accounted(fx, gid, 0);
+
+  /* undo: journaled, not moved -> rolled forward, the group open again */
+  assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1700,
+                                      &res), SS_OK);
+  group_status_is(fx, gid, "resolved");
+  assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
+                   SS_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id,
+                                                     true), SS_OK);
+  recover(fx, 1800, 1);
+  assert_accounted(fx, gid, 0);
+  group_status_is(fx, gid, "open");
+
+  /* undo: moved back, not recorded -> recorded, open again */
+  assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1900,
+                                      &res), SS_OK);
+  assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
+                   SS_OK);
+  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id,
+                                                     true), SS_OK);
+  assert_int_equal(rename(list[0].quarantine_path, list[0].original_path),
+                   0);
+  recover(fx, 2000, 1);
+  assert_accounted(fx, gid, 0);
+  group_status_is(fx, gid, "open");
+
+  /* undo: journaled, the original path taken -> rolled back: still in the
+   * quarantine, recorded; undo works once the path is free */
+  assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 2100,
+                                      &res), SS_OK);
+  assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
+                   SS_OK);
+  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id,
+                                                     true), SS_OK);
+  assert_int_equal(af_make_garbage(list[0].original_path, 99), 0);
+  recover(fx, 2200, 1);
+  assert_accounted(fx, gid, 1);
+  group_status_is(fx, gid, "resolved");
+  assert_int_equal(unlink(list[0].original_path), 0);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 2300, &res),
+                   SS_OK);
+  assert_accounted(fx, gid, 0);
+
+  /* a rescan drops nothing */
+  struct scanner_stats st;
+  assert_int_equal(scan(fx, false, false, &st), SS_OK);
+  assert_int_equal(st.gone, 0);
+  struct library_counts c;
+  assert_int_equal(db_library_counts(fx->db, &c), SS_OK);
+  assert_int_equal(c.live, 2);
+}
+
+/* The scan settles what a crash left before it looks for gone files. */
+static void test_scan_recovers_first(void **state)
+{
+  struct fx *fx = *state;
+  struct library_quarantine_entry e;
+  int64_t gid = joga_group(fx, "j.mp3", &e);
+  int64_t id;
+  assert_int_equal(db_library_quarantine_intend(fx->db, &e, &id), SS_OK);
+  assert_int_equal(rename(e.original_path, e.quarantine_path), 0);
+  struct scanner_stats st; /* a crash between the move and its record */
+  assert_int_equal(scan(fx, false, false, &st), SS_OK);
+  assert_int_equal(st.gone, 0); /* quarantined, not gone */
+  assert_accounted(fx, gid, 1);
+  struct quarantine_result res;
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 1300, &res),
+                   SS_OK);
+  assert_accounted(fx, gid, 0);
 }
 
 int main(void)
@@ -545,6 +885,12 @@ int main(void)
     T(test_manual_restore_is_noticed),
     T(test_resolve_refuses_missing_keeper),
     T(test_move_never_overwrites_and_crosses_filesystems),
+    T(test_resolve_refuses_symlinked_folder),
+    T(test_resolve_refuses_symlinked_folder_walk),
+    T(test_undo_never_writes_outside),
+    T(test_undo_never_writes_outside_walk),
+    T(test_recover_every_crash_state),
+    T(test_scan_recovers_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
