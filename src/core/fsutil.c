@@ -127,6 +127,8 @@ static int walk_open(int dirfd, const char *rel, int flags, mode_t mode)
     while (next && !strcmp(next, "."))
       next = strtok_r(NULL, "/", &save);
     if (!strcmp(comp, "..")) {
+      if (cur != dirfd)
+        close(cur);
       errno = EXDEV;
       fd = -1;
       break;
