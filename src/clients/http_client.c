@@ -207,6 +207,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
   struct http_reply *r = arg;
   size_t n = size * nmemb;
+  if (n > 5 && !strncmp(p, "HTTP/", 5)) {
+    /* A new response (after a redirect): forget the previous one's. */
+    r->content_type[0] = r->location[0] = r->retry_after[0] = '\0';
+  }
   static const struct {
     const char *name;
     size_t off, cap;
@@ -261,6 +265,9 @@ int http_client_call(struct http_client *c, const struct http_call *call,
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
                    call->follow_redirects ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  if (call->reply_limit)
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t)call->reply_limit);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, reply);
@@ -309,6 +316,25 @@ int http_client_call(struct http_client *c, const struct http_call *call,
     snprintf(reply->error, sizeof reply->error, "reply larger than %zu bytes",
              reply->body.limit);
     return SS_ETOOBIG;
+  }
+  if (cc == CURLE_FILESIZE_EXCEEDED) {
+    curl_off_t announced = -1;
+    curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+    snprintf(reply->error, sizeof reply->error,
+             "reply of %lld bytes is larger than %zu bytes",
+             (long long)announced, reply->body.limit);
+    return SS_ETOOBIG;
+  }
+  long redirects = 0;
+  curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+  if (cc == CURLE_TOO_MANY_REDIRECTS ||
+      (cc == CURLE_UNSUPPORTED_PROTOCOL && redirects > 0)) {
+    reply->bad_redirect = true;
+    snprintf(reply->error, sizeof reply->error, "%s",
+             cc == CURLE_TOO_MANY_REDIRECTS
+                 ? "more than 5 redirects"
+                 : "redirect to a protocol other than http or https");
+    return SS_ENET;
   }
   if (cc == CURLE_ABORTED_BY_CALLBACK) {
     snprintf(reply->error, sizeof reply->error, "canceled");

@@ -9,9 +9,13 @@
  *
  * Return value: SS_OK when an HTTP response arrived (whatever its status),
  * SS_ENET on transport errors and timeouts, SS_ETOOBIG when the body
- * exceeded its cap, SS_ECANCELED when the cancel flag was raised, SS_EBUSY
+ * exceeded its cap (a Content-Length above the cap is refused before any
+ * body is read), SS_ECANCELED when the cancel flag was raised, SS_EBUSY
  * when the host asked us to wait (below) and no request was sent.  The
- * reason is in reply->error.  Call curl_global_init() once before threads.
+ * reason is in reply->error.  With follow_redirects at most 5 redirects
+ * are followed, to http and https only (reply->bad_redirect otherwise);
+ * the captured headers are those of the last response.  Call
+ * curl_global_init() once before threads.
  *
  * Retry-After, for the whole process: one "blocked until" per host
  * (scheme://host:port).  A 429 or 503 reply with a Retry-After header
@@ -54,6 +58,7 @@ struct http_reply {
   char location[1024];
   char retry_after[32];
   char error[256];       /* transport error text, "" on success */
+  bool bad_redirect;     /* refused: too many redirects or not http(s) */
   long elapsed_ms;
   int64_t blocked_until_ms; /* wall ms the host is blocked until (this
                                reply's Retry-After, or SS_EBUSY), else 0 */

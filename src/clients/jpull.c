@@ -479,3 +479,14 @@ bool jpull_at_end(struct jpull *j)
   skip_ws(j);
   return !j->failed && j->depth == 0 && j->p == j->end;
 }
+
+int jpull_finish(struct jpull *j, char *why, size_t n)
+{
+  if (!j->failed && !jpull_at_end(j))
+    jpull_fail(j, "trailing data");
+  if (j->failed) {
+    snprintf(why, n, "malformed reply: %s", j->err);
+    return SS_EPROTO;
+  }
+  return SS_OK;
+}

@@ -72,5 +72,8 @@ bool jpull_skip(struct jpull *j);
 bool jpull_at_end(struct jpull *j);
 /* Sets the error (first one wins) and returns SS_EPROTO. */
 int jpull_fail(struct jpull *j, const char *what);
+/* After the top-level value: fails on trailing data; then SS_OK, or
+ * SS_EPROTO with "malformed reply: <error at byte N>" in why. */
+int jpull_finish(struct jpull *j, char *why, size_t n);
 
 #endif

@@ -458,17 +458,6 @@ void slskd_transfers_free(struct slskd_transfers *t)
   memset(t, 0, sizeof *t);
 }
 
-static int parse_done(struct jpull *j, char *err, size_t errlen)
-{
-  if (!j->failed && !jpull_at_end(j))
-    jpull_fail(j, "trailing data");
-  if (j->failed) {
-    snprintf(err, errlen, "malformed reply: %s", j->err);
-    return SS_EPROTO;
-  }
-  return SS_OK;
-}
-
 int slskd_transfers_parse(const char *body, size_t len,
                           struct slskd_transfers *out, char *err,
                           size_t errlen)
@@ -480,7 +469,7 @@ int slskd_transfers_parse(const char *body, size_t len,
   if (jpull_array(&c->j))
     while (jpull_next(&c->j))
       parse_group(c);
-  int rc = parse_done(&c->j, err, errlen);
+  int rc = jpull_finish(&c->j, err, errlen);
   for (size_t i = 0; rc == SS_OK && i < out->n; i++)
     if (!out->v[i].username) {
       snprintf(err, errlen, "malformed reply: transfer without a username");
@@ -665,7 +654,7 @@ int slskd_responses_parse(const char *body, size_t len,
       out->v[out->n++] = r;
     }
   free(tmp);
-  int rc = parse_done(&j, err, errlen);
+  int rc = jpull_finish(&j, err, errlen);
   if (rc)
     slskd_responses_free(out);
   return rc;
@@ -700,7 +689,7 @@ int slskd_search_parse(const char *body, size_t len, struct slskd_search *out,
   out->state = slskd_search_flags(state);
   if (out->state & SLSKD_SS_COMPLETED)
     out->complete = true;
-  return parse_done(&j, err, errlen);
+  return jpull_finish(&j, err, errlen);
 }
 
 static void parse_enqueued(struct jpull *j, struct slskd_enqueue_reply *r,
@@ -763,7 +752,7 @@ int slskd_enqueue_parse(const char *body, size_t len,
       }
     }
   free(tmp);
-  int rc = parse_done(&j, err, errlen);
+  int rc = jpull_finish(&j, err, errlen);
   if (rc)
     slskd_enqueue_reply_free(out);
   return rc;
@@ -808,7 +797,7 @@ int slskd_app_parse(const char *body, size_t len, struct slskd_app *out,
   if (!out->logged_in) /* older builds: only the flag string */
     out->logged_in = strstr(out->server_state, "LoggedIn") != NULL &&
                      !strstr(out->server_state, "LoggingIn");
-  return parse_done(&j, err, errlen);
+  return jpull_finish(&j, err, errlen);
 }
 
 /* ------------------------------------------------------------------ */

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "clients/http_client.h"
+#include "clients/musicbrainz.h"
 #include "clients/spotify.h"
 #include "config/settings.h"
 #include "core/clock.h"
@@ -262,10 +263,9 @@ static void *prober_main(void *arg)
 {
   (void)arg;
   pthread_setname_np(pthread_self(), "ss-prober");
-  char ua[SETTING_STR_MAX + 64], contact[SETTING_STR_MAX];
+  char ua[SETTING_STR_MAX + 64];
   char sig[8 * SETTING_STR_MAX], now_sig[8 * SETTING_STR_MAX];
-  settings_str(S_MUSICBRAINZ_CONTACT, contact, sizeof contact);
-  http_client_user_agent(ua, sizeof ua, contact);
+  mb_user_agent(ua, sizeof ua);
   struct http_client *hc = http_client_new(ua);
   signature(sig, sizeof sig);
   probe_all(hc);
@@ -292,8 +292,7 @@ static void *prober_main(void *arg)
     memcpy(sig, now_sig, sizeof sig);
     pthread_mutex_unlock(&mu);
     if (changed) {
-      settings_str(S_MUSICBRAINZ_CONTACT, contact, sizeof contact);
-      http_client_user_agent(ua, sizeof ua, contact);
+      mb_user_agent(ua, sizeof ua);
       http_client_free(hc);
       hc = http_client_new(ua);
     }

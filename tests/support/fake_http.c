@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct fake_http {
   struct fake_logged *log; /* ring of FAKE_LOG_MAX */
   size_t log_len;          /* entries stored (<= FAKE_LOG_MAX) */
   uint64_t seq;            /* total logged */
+  _Atomic uint64_t streamed; /* bytes produced by streamed replies */
 };
 
 struct fake_req {
@@ -179,6 +181,20 @@ static size_t count_locked(struct fake_http *fh, const char *method,
     if (entry_match(log_at(fh, i), method, pattern))
       n++;
   return n;
+}
+
+bool fake_http_entry(struct fake_http *fh, uint64_t seq,
+                     struct fake_logged *out)
+{
+  bool found = false;
+  pthread_mutex_lock(&fh->mu);
+  for (size_t i = 0; i < fh->log_len && !found; i++)
+    if (log_at(fh, i)->seq == seq) {
+      *out = *log_at(fh, i);
+      found = true;
+    }
+  pthread_mutex_unlock(&fh->mu);
+  return found;
 }
 
 size_t fake_http_count(struct fake_http *fh, const char *method,
@@ -456,11 +472,65 @@ static const struct route *find_route(const struct fake_http *fh,
   return NULL;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn,
+struct stream {
+  struct fake_http *fh;
+  char *head; /* the reply body: the first bytes */
+  size_t head_len;
+  uint64_t len;
+  char fill;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+  struct stream *s = cls;
+  if (pos >= s->len)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t n = s->len - pos < max ? (size_t)(s->len - pos) : max;
+  for (size_t i = 0; i < n; i++)
+    out[i] = pos + i < s->head_len ? s->head[pos + i] : s->fill;
+  atomic_fetch_add(&s->fh->streamed, n);
+  return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+  struct stream *s = cls;
+  free(s->head);
+  free(s);
+}
+
+uint64_t fake_http_streamed(struct fake_http *fh)
+{
+  return atomic_load(&fh->streamed);
+}
+
+static struct MHD_Response *streamed_response(struct fake_http *fh,
+                                              const struct fake_reply *rep)
+{
+  struct stream *s = xcalloc(1, sizeof *s);
+  s->fh = fh;
+  s->head = xmalloc(rep->body.len + 1);
+  memcpy(s->head, buf_cstr(&rep->body), rep->body.len);
+  s->head_len = rep->body.len;
+  s->len = rep->stream_len;
+  s->fill = rep->stream_fill;
+  struct MHD_Response *resp = MHD_create_response_from_callback(
+      rep->stream_chunked ? MHD_SIZE_UNKNOWN : rep->stream_len, 64 * 1024,
+      stream_read, s, stream_free);
+  if (!resp)
+    stream_free(s);
+  return resp;
+}
+
+static enum MHD_Result send_reply(struct fake_http *fh,
+                                  struct MHD_Connection *conn,
                                   const struct fake_reply *rep)
 {
-  struct MHD_Response *resp = MHD_create_response_from_buffer(
-      rep->body.len, (void *)buf_cstr(&rep->body), MHD_RESPMEM_MUST_COPY);
+  struct MHD_Response *resp = rep->stream_len > rep->body.len
+      ? streamed_response(fh, rep)
+      : MHD_create_response_from_buffer(rep->body.len,
+                                        (void *)buf_cstr(&rep->body),
+                                        MHD_RESPMEM_MUST_COPY);
   if (!resp)
     return MHD_NO;
   if (rep->content_type[0])
@@ -496,7 +566,7 @@ static enum MHD_Result handle(struct fake_req *r)
       fake_reply_set(&rep, 404, "", NULL);
   }
   bool drop = rep.drop || (scripted && sc.drop);
-  enum MHD_Result ret = drop ? MHD_NO : send_reply(r->conn, &rep);
+  enum MHD_Result ret = drop ? MHD_NO : send_reply(fh, r->conn, &rep);
   buf_free(&rep.body);
   return ret;
 }
@@ -528,7 +598,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     memset(&rep, 0, sizeof rep);
     buf_init(&rep.body, 64);
     fake_reply_set(&rep, 413, "", NULL);
-    enum MHD_Result ret = send_reply(conn, &rep);
+    enum MHD_Result ret = send_reply(r->fh, conn, &rep);
     buf_free(&rep.body);
     return ret;
   }

@@ -49,6 +49,12 @@ struct fake_reply {
     char value[512];
   } headers[FAKE_REPLY_HEADERS];
   bool drop;              /* close the connection without replying */
+  /* A body too large to build: when stream_len > body.len the reply is
+   * body followed by stream_fill bytes up to stream_len, produced as the
+   * client reads (with Content-Length, or chunked when stream_chunked). */
+  uint64_t stream_len;
+  char stream_fill;
+  bool stream_chunked;
 };
 
 typedef void (*fake_handler_fn)(const struct fake_req *req,
@@ -113,8 +119,13 @@ bool fake_http_last(struct fake_http *fh, const char *method,
  * counted by fake_http_count); false on timeout. */
 bool fake_http_wait(struct fake_http *fh, const char *method,
                     const char *pattern, size_t count, int timeout_ms);
+/* Copies the entry logged as seq (1, 2, ...); false when not stored. */
+bool fake_http_entry(struct fake_http *fh, uint64_t seq,
+                     struct fake_logged *out);
 /* Highest seq logged so far (0 = none). */
 uint64_t fake_http_seq(struct fake_http *fh);
+/* Bytes handed to clients so far by streamed replies (stream_len). */
+uint64_t fake_http_streamed(struct fake_http *fh);
 /* Waits for a matching request with seq > after_seq; copies it to out
  * (may be NULL).  false on timeout. */
 bool fake_http_wait_after(struct fake_http *fh, const char *method,

@@ -388,6 +388,77 @@ static void test_fake_musicbrainz(void **state)
   hc_resp_free(&r);
 }
 
+/* Browse paging and limits, the real 400s, XML without fmt=json, and
+ * the over-rate 503 that the client pacing tests rely on. */
+static void test_fake_musicbrainz_browse(void **state)
+{
+  struct fake_musicbrainz *fm = NULL;
+  struct hc_resp r = {0};
+  char u[512], v[64];
+  (void)state;
+  const char *const ua[] = {"User-Agent: test/1.0 ( t@example.org )", NULL};
+  assert_int_equal(fake_musicbrainz_start(&fm, 0), SS_OK);
+  fake_musicbrainz_set_pacing(fm, false);
+  const char *base = fake_musicbrainz_url(fm);
+  static const struct {
+    const char *query;
+    int status;
+    long count, items;
+  } cases[] = {
+    {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=0&fmt=json", 200, 250, 100},
+    {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=200&fmt=json", 200, 250, 50},
+    {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=300&fmt=json", 200, 250, 0},
+    {"artist=" FAKE_MB_PROLIFIC "&limit=500&fmt=json", 200, 250, 100},
+    {"artist=" FAKE_MB_PROLIFIC "&fmt=json", 200, 250, 25},
+    {"artist=" FAKE_MB_BJORK "&type=single%7Cep&fmt=json", 200, 1, 1},
+    {"artist=" FAKE_MB_BJORK "&type=live&fmt=json", 200, 2, 2},
+    {"artist=" FAKE_MB_BJORK "&type=bogus&fmt=json", 400, -1, -1},
+    {"artist=" FAKE_MB_BJORK "&limit=abc&fmt=json", 400, -1, -1},
+    {"artist=" FAKE_MB_BJORK "&offset=-1&fmt=json", 400, -1, -1},
+    {"fmt=json", 400, -1, -1},
+    {"artist=00000000-0000-0000-0000-000000000000&fmt=json", 400, -1, -1},
+    {"artist=11111111-2222-3333-4444-555555555555&fmt=json", 404, -1, -1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(u, sizeof u, "%s/release-group?%s", base, cases[i].query);
+    assert_int_equal(hc_request("GET", u, ua, NULL, &r), SS_OK);
+    if (r.status != cases[i].status)
+      fprintf(stderr, "%s: %ld\n", cases[i].query, r.status);
+    assert_int_equal(r.status, cases[i].status);
+    json_t *doc = parse(&r);
+    if (cases[i].count >= 0) {
+      assert_int_equal(json_integer_value(json_object_get(
+                           doc, "release-group-count")), cases[i].count);
+      assert_int_equal(json_array_size(json_object_get(doc, "release-groups")),
+                       cases[i].items);
+    } else {
+      assert_non_null(json_string_value(json_object_get(doc, "error")));
+    }
+    json_decref(doc);
+  }
+  /* Without fmt=json the reply is XML, as the real one. */
+  snprintf(u, sizeof u, "%s/release-group?artist=" FAKE_MB_BJORK, base);
+  assert_int_equal(hc_request("GET", u, ua, NULL, &r), SS_OK);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(buf_cstr(&r.body), "<?xml"));
+  /* Pacing on: the second request within a second gets the 503. */
+  fake_musicbrainz_set_pacing(fm, true);
+  fake_musicbrainz_clear(fm);
+  snprintf(u, sizeof u, "%s/release/" FAKE_MB_RELEASE "?fmt=json", base);
+  assert_int_equal(hc_request("GET", u, ua, NULL, &r), SS_OK);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(hc_request("GET", u, ua, NULL, &r), SS_OK);
+  assert_int_equal(r.status, 503);
+  assert_true(hc_header(&r, "retry-after", v, sizeof v));
+  assert_string_equal(v, "1");
+  assert_int_equal(fake_musicbrainz_overrate(fm), 1);
+  int64_t at[4];
+  assert_int_equal(fake_musicbrainz_arrivals(fm, at, 4), 2);
+  assert_true(at[1] >= at[0]);
+  fake_musicbrainz_stop(fm);
+  hc_resp_free(&r);
+}
+
 static void test_fake_coverart(void **state)
 {
   struct fake_coverart *fc = NULL;
@@ -448,6 +519,7 @@ int main(void)
       cmocka_unit_test(test_fake_spotify),
       cmocka_unit_test(test_fake_slskd),
       cmocka_unit_test(test_fake_musicbrainz),
+      cmocka_unit_test(test_fake_musicbrainz_browse),
       cmocka_unit_test(test_fake_coverart),
   };
   return cmocka_run_group_tests_name("unit/fakes", tests, NULL, NULL);
