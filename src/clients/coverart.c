@@ -122,19 +122,13 @@ static bool looks_like(const struct buf *b, bool png)
 
 /* Judges the final response; on CAA_OK moves the body into out. */
 static void judge(int rc, struct http_reply *r, const char *what,
-                  size_t max_bytes, struct caa_image *out,
-                  struct caa_err *err)
+                  struct caa_image *out, struct caa_err *err)
 {
   if (rc == SS_ECANCELED) {
     set_err(err, CAA_CANCELED, 0, "canceled");
   } else if (rc == SS_ETOOBIG) {
-    if (max_bytes >= 1024)
-      set_err(err, CAA_TOO_BIG, r->status,
-              "cover of %s refused: larger than %zu KiB", what,
-              max_bytes / 1024);
-    else
-      set_err(err, CAA_TOO_BIG, r->status,
-              "cover of %s refused: larger than %zu bytes", what, max_bytes);
+    set_err(err, CAA_TOO_BIG, r->status, "cover of %s refused: %s", what,
+            r->error);
   } else if (rc != SS_OK && r->bad_redirect) {
     set_err(err, CAA_REFUSED, r->status, "cover of %s refused: %s", what,
             r->error);
@@ -235,7 +229,7 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
                            .cancel = c->cancel};
   struct http_reply r;
   int rc = http_client_call(c->http, &call, &r);
-  judge(rc, &r, what, c->max_bytes, out, err);
+  judge(rc, &r, what, out, err);
   http_reply_free(&r);
   if (err->kind != CAA_OK)
     log_info("coverart", "%s", err->msg);

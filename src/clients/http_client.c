@@ -210,6 +210,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
   if (n > 5 && !strncmp(p, "HTTP/", 5)) {
     /* A new response (after a redirect): forget the previous one's. */
     r->content_type[0] = r->location[0] = r->retry_after[0] = '\0';
+    r->content_length[0] = '\0';
   }
   static const struct {
     const char *name;
@@ -218,6 +219,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
     {"content-type:", offsetof(struct http_reply, content_type), 128},
     {"location:", offsetof(struct http_reply, location), 1024},
     {"retry-after:", offsetof(struct http_reply, retry_after), 32},
+    {"content-length:", offsetof(struct http_reply, content_length), 32},
   };
   for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
     size_t ln = strlen(wanted[i].name);
@@ -318,11 +320,14 @@ int http_client_call(struct http_client *c, const struct http_call *call,
     return SS_ETOOBIG;
   }
   if (cc == CURLE_FILESIZE_EXCEEDED) {
-    curl_off_t announced = -1;
-    curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
     snprintf(reply->error, sizeof reply->error,
-             "reply of %lld bytes is larger than %zu bytes",
-             (long long)announced, reply->body.limit);
+             "reply of %s bytes is larger than %zu bytes",
+             reply->content_length[0] &&
+                     strspn(reply->content_length, "0123456789") ==
+                         strlen(reply->content_length)
+                 ? reply->content_length
+                 : "more",
+             reply->body.limit);
     return SS_ETOOBIG;
   }
   long redirects = 0;

@@ -57,6 +57,7 @@ struct http_reply {
   char content_type[128];
   char location[1024];
   char retry_after[32];
+  char content_length[32]; /* as announced, "" when none */
   char error[256];       /* transport error text, "" on success */
   bool bad_redirect;     /* refused: too many redirects or not http(s) */
   long elapsed_ms;
