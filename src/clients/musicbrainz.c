@@ -121,6 +121,15 @@ static bool digits(const char *s, size_t n)
   return true;
 }
 
+/* The value of n digits already checked by digits(). */
+static int digits_value(const char *s, size_t n)
+{
+  int v = 0;
+  for (size_t i = 0; i < n; i++)
+    v = v * 10 + (s[i] - '0');
+  return v;
+}
+
 static int days_in_month(int y, int m)
 {
   static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -151,9 +160,9 @@ int mb_parse_date(const char *text, struct mb_date *out, char *why, size_t n)
                (len < 7 || (text[4] == '-' && digits(text + 5, 2))) &&
                (len < 10 || (text[7] == '-' && digits(text + 8, 2)));
   if (shape) {
-    y = atoi(text);
-    m = len >= 7 ? atoi(text + 5) : 0;
-    d = len >= 10 ? atoi(text + 8) : 0;
+    y = digits_value(text, 4);
+    m = len >= 7 ? digits_value(text + 5, 2) : 0;
+    d = len >= 10 ? digits_value(text + 8, 2) : 0;
   }
   shown_text(shown, sizeof shown, text);
   if (!shape) {
@@ -589,7 +598,8 @@ static void parse_artist_hit(struct jpull *j, struct mb_artist_hit *a)
       int64_t v = 0;
       if (jpull_peek(j) == JPULL_STRING) { /* older replies: "100" */
         read_text(j, text, sizeof text);
-        v = digits(text, strlen(text)) && text[0] ? atoi(text) : -1;
+        size_t tl = strlen(text);
+        v = tl > 0 && tl < 4 && digits(text, tl) ? digits_value(text, tl) : -1;
       } else {
         jpull_int(j, &v);
       }
