@@ -4,8 +4,8 @@
  *
  * Redirects are left to libcurl inside http_client (capped, http/https
  * only); this file judges the final response: status, declared type,
- * signature bytes and size.  The 503 block reuses the pacer's block
- * (no spacing: the archive publishes no rate).
+ * signature bytes and size.  A 503 uses the per-host block of
+ * http_client.h (no spacing: the archive publishes no rate).
  */
 #include "clients/coverart.h"
 
@@ -21,7 +21,6 @@
 
 #include "clients/http_client.h"
 #include "clients/musicbrainz.h"
-#include "clients/pacer.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -29,8 +28,6 @@
 #include "core/xalloc.h"
 
 #define URL_MAX (SETTING_STR_MAX + 128)
-
-static struct pacer caa_block = PACER_INIT(0); /* only its block is used */
 
 struct caa_client {
   struct http_client *http;
@@ -67,10 +64,10 @@ void caa_image_free(struct caa_image *img)
 
 int64_t caa_blocked_until(void)
 {
-  return pacer_blocked_until(&caa_block, NULL, 0);
+  char url[URL_MAX];
+  settings_str(S_COVERART_URL, url, sizeof url);
+  return url[0] ? http_host_blocked_until(url, NULL, 0) : 0;
 }
-
-void caa_block_reset(void) { pacer_reset(&caa_block); }
 
 static void set_err(struct caa_err *e, enum caa_fail kind, long status,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -121,10 +118,14 @@ static bool looks_like(const struct buf *b, bool png)
 }
 
 /* Judges the final response; on CAA_OK moves the body into out. */
-static void judge(int rc, struct http_reply *r, const char *what,
-                  struct caa_image *out, struct caa_err *err)
+static void judge(int rc, struct http_reply *r, const char *url,
+                  const char *what, struct caa_image *out,
+                  struct caa_err *err)
 {
-  if (rc == SS_ECANCELED) {
+  if (rc == SS_EBUSY) { /* the host is blocked: no request was sent */
+    set_err(err, CAA_RATE_LIMITED, 0, "Cover Art Archive %s", r->error);
+    err->until_ms = r->blocked_until_ms;
+  } else if (rc == SS_ECANCELED) {
     set_err(err, CAA_CANCELED, 0, "canceled");
   } else if (rc == SS_ETOOBIG) {
     set_err(err, CAA_TOO_BIG, r->status, "cover of %s refused: %s", what,
@@ -138,17 +139,15 @@ static void judge(int rc, struct http_reply *r, const char *what,
   } else if (r->status == 404) {
     set_err(err, CAA_NO_COVER, 404, "no front cover for %s", what);
   } else if (r->status == 503) {
-    char *end = NULL;
-    long secs = strtol(r->retry_after, &end, 10);
-    if (!r->retry_after[0] || !end || *end || secs < 1)
-      secs = 1;
-    if (secs > CAA_RETRY_AFTER_MAX_S)
-      secs = CAA_RETRY_AFTER_MAX_S;
-    pacer_block(&caa_block, secs * 1000L, "Cover Art Archive answered 503");
+    /* http_client blocked the host for a Retry-After of 1 s or more;
+     * without one we still pause a second. */
+    if (!r->blocked_until_ms)
+      http_host_block(url, clock_wall_ms() + 1000, "HTTP 503");
+    int64_t until = http_host_blocked_until(url, NULL, 0);
     set_err(err, CAA_RATE_LIMITED, 503,
-            "Cover Art Archive is throttling us (503); paused for %ld s",
-            secs);
-    err->until_ms = clock_wall_ms() + secs * 1000L;
+            "Cover Art Archive is throttling us (503); paused for %lld s",
+            (long long)((until - clock_wall_ms() + 999) / 1000));
+    err->until_ms = until;
   } else if (r->status >= 500) {
     set_err(err, CAA_UNAVAILABLE, r->status,
             "Cover Art Archive answered HTTP %ld for %s", r->status, what);
@@ -212,14 +211,6 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
     set_err(err, CAA_NOT_CONFIGURED, 0, "coverart.url is not set");
     return SS_ESTATE;
   }
-  int64_t until = pacer_blocked_until(&caa_block, NULL, 0);
-  if (until) {
-    set_err(err, CAA_RATE_LIMITED, 503,
-            "Cover Art Archive asked us to wait %lld s",
-            (long long)((until - clock_wall_ms() + 999) / 1000));
-    err->until_ms = until;
-    return SS_EBUSY;
-  }
   snprintf(url + bl, sizeof url - bl, "/%s/%s/front%s", kind, id, suffix);
   const char *const headers[] = {"Accept: image/jpeg, image/png", NULL};
   struct http_call call = {.url = url, .headers = headers,
@@ -229,7 +220,7 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
                            .cancel = c->cancel};
   struct http_reply r;
   int rc = http_client_call(c->http, &call, &r);
-  judge(rc, &r, what, out, err);
+  judge(rc, &r, url, what, out, err);
   http_reply_free(&r);
   if (err->kind != CAA_OK)
     log_info("coverart", "%s", err->msg);

@@ -13,12 +13,13 @@
  *   - it is at most opts.max_bytes (CAA_IMAGE_MAX): a larger Content-Length
  *     is refused from the headers, a body without one is cut off at the cap;
  *     either way nothing past the cap is read.
- * A 503 blocks the host for Retry-After (at least 1 s) for every caller;
- * calls during the block fail at once with CAA_RATE_LIMITED and until_ms.
+ * A 503 blocks the host (the shared per-host block of http_client.h) for
+ * Retry-After, at least 1 s; calls during the block fail at once with
+ * CAA_RATE_LIMITED and until_ms.
  * Nothing is written to a file or fd unless the whole image passed.
  *
  * Threading: a struct caa_client (one curl handle) belongs to one thread;
- * the block is process-wide and thread-safe.  Ownership: a struct
+ * the host block is process-wide and thread-safe.  Ownership: a struct
  * caa_image is owned by the caller and released with caa_image_free().
  */
 #ifndef SS_COVERART_H
@@ -33,7 +34,6 @@
 
 #define CAA_IMAGE_MAX (10 * 1024 * 1024)
 #define CAA_TIMEOUT_MS 60000
-#define CAA_RETRY_AFTER_MAX_S 600
 #define CAA_MSG_MAX 256
 #define CAA_COVER_NAME "cover" /* + ".jpg" or ".png" */
 
@@ -108,7 +108,5 @@ int caa_write_file(const char *album_dir, const char *name, const void *data,
 /* Wall-clock ms until which a 503 blocks the Cover Art Archive (0 =
  * not blocked).  Any thread. */
 int64_t caa_blocked_until(void);
-/* Forgets the block (tests only). */
-void caa_block_reset(void);
 
 #endif

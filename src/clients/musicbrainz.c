@@ -72,7 +72,11 @@ void mb_client_free(struct mb_client *c)
 
 int64_t mb_blocked_until(char *reason, size_t n)
 {
-  return pacer_blocked_until(&mb_pacer, reason, n);
+  char url[URL_MAX];
+  settings_str(S_MUSICBRAINZ_URL, url, sizeof url);
+  if (reason && n)
+    reason[0] = '\0';
+  return url[0] ? http_host_blocked_until(url, reason, n) : 0;
 }
 
 void mb_pacer_reset(void) { pacer_reset(&mb_pacer); }
@@ -726,11 +730,15 @@ static int64_t retry_after_s(const char *header, int attempt)
 
 /* Sorts one finished exchange into err; true when it was a 503 that may
  * be retried. */
-static bool classify(int rc, const struct http_reply *r, const char *what,
-                     int attempt, struct mb_err *err)
+static bool classify(int rc, const struct http_reply *r, const char *url,
+                     const char *what, int attempt, struct mb_err *err)
 {
   char text[48];
-  if (rc == SS_ECANCELED) {
+  if (rc == SS_EBUSY) { /* blocked since our turn came: wait again */
+    set_err(err, MB_RATE_LIMITED, 0, "MusicBrainz %s", r->error);
+    err->until_ms = r->blocked_until_ms;
+    return attempt < MB_ATTEMPTS;
+  } else if (rc == SS_ECANCELED) {
     set_err(err, MB_CANCELED, 0, "canceled");
   } else if (rc == SS_ETOOBIG) {
     set_err(err, MB_MALFORMED, r->status,
@@ -742,8 +750,10 @@ static bool classify(int rc, const struct http_reply *r, const char *what,
   } else if (r->status == 503) {
     int64_t secs = retry_after_s(r->retry_after, attempt);
     error_text(&r->body, text, sizeof text);
-    pacer_block(&mb_pacer, secs * 1000,
-                text[0] ? text : "MusicBrainz answered 503");
+    /* http_client blocked the host for a Retry-After of 1 s or more; this
+     * adds our own minimum (a busy 503 says 0) and the growing backoff. */
+    http_host_block(url, clock_wall_ms() + secs * 1000,
+                    text[0] ? text : "MusicBrainz answered 503");
     set_err(err, MB_RATE_LIMITED, 503,
             "MusicBrainz is throttling us (503%s%s); paused for %lld s",
             text[0] ? ": " : "", text, (long long)secs);
@@ -789,14 +799,14 @@ static int mb_request(struct mb_client *c, const char *path_query,
   const char *const headers[] = {"Accept: application/json", NULL};
   for (int attempt = 1;; attempt++) {
     int64_t wait = 0;
-    int rc = pacer_acquire(&mb_pacer, c->cancel, c->max_wait_ms, &wait);
+    int rc = pacer_acquire(&mb_pacer, url, c->cancel, c->max_wait_ms, &wait);
     if (rc == SS_ECANCELED) {
       set_err(err, MB_CANCELED, 0, "canceled");
       return SS_ECANCELED;
     }
     if (rc == SS_EBUSY) {
-      char reason[PACER_REASON_MAX];
-      pacer_blocked_until(&mb_pacer, reason, sizeof reason);
+      char reason[160];
+      http_host_blocked_until(url, reason, sizeof reason);
       set_err(err, MB_RATE_LIMITED, 0,
               "MusicBrainz asked us to wait %lld s%s%s%s",
               (long long)((wait + 999) / 1000), reason[0] ? " (" : "",
@@ -811,7 +821,7 @@ static int mb_request(struct mb_client *c, const char *path_query,
     rc = http_client_call(c->http, &call, r);
     pacer_release(&mb_pacer);
     memset(err, 0, sizeof *err);
-    bool retry = classify(rc, r, what, attempt, err);
+    bool retry = classify(rc, r, url, what, attempt, err);
     if (err->kind == MB_OK)
       return SS_OK;
     http_reply_free(r);

@@ -5,11 +5,12 @@
  * User-Agent "soulspotd/VERSION ( musicbrainz.contact )" (mb_user_agent,
  * shared with the prober) and through ONE process-wide pacer: strictly one
  * request at a time, each at least MB_GAP_MS after the previous reply
- * ended, whichever thread sends it.  A 503 blocks the host for
+ * ended, whichever thread sends it.  A 503 blocks the host (the shared
+ * per-host block of http_client.h, which the prober honours too) for
  * max(Retry-After, 1 s, the attempt number) seconds and is retried up to
- * MB_ATTEMPTS times; the block also holds back every other caller.  A
- * caller that must not wait longer than opts.max_wait_ms gets
- * MB_RATE_LIMITED with until_ms instead of sleeping.
+ * MB_ATTEMPTS times; the block holds back every other caller.  A caller
+ * that must not wait longer than opts.max_wait_ms gets MB_RATE_LIMITED
+ * with until_ms instead of sleeping.
  *
  * Replies are capped (opts.reply_limit), read in one pass by jpull into
  * plain structs with capped, UTF-8-safe string fields (names pass through
@@ -19,7 +20,7 @@
  * note.  404 on a lookup is MB_NOT_FOUND; 400 (bad MBID) and 403 (User-
  * Agent refused) are MB_REFUSED and never retried.
  *
- * Threading: the pacer and mb_blocked_until() are process-wide and
+ * Threading: the pacer and the host block are process-wide and
  * thread-safe; a struct mb_client (one curl handle) belongs to one thread.
  * Ownership: results are owned by the caller and released with the
  * matching *_free().
@@ -172,10 +173,10 @@ int mb_artist_search(struct mb_client *c, const char *name, size_t limit,
                      struct mb_artist_hits *out, struct mb_err *err);
 void mb_artist_hits_free(struct mb_artist_hits *h);
 
-/* Wall-clock ms until which a 503 blocks MusicBrainz (0 = not blocked);
- * reason copied (may be NULL).  Any thread. */
+/* Wall-clock ms until which MusicBrainz (musicbrainz.url's host) is
+ * blocked, 0 when not; reason copied (may be NULL).  Any thread. */
 int64_t mb_blocked_until(char *reason, size_t n);
-/* Forgets pacing and blocks (tests only). */
+/* Forgets the pacing (tests only; blocks: http_host_blocks_reset). */
 void mb_pacer_reset(void);
 
 /* ---- pure helpers, exposed for tests and other clients ---- */

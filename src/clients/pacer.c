@@ -1,12 +1,14 @@
 /*
- * pacer.c - see pacer.h.  Monotonic time (clock_mono_ms) decides; the
- * condition variable only shortens waits when a request ends.
+ * pacer.c - see pacer.h.  Monotonic time (clock_mono_ms) decides the
+ * spacing; the host block is wall time and is re-read on every slice, so
+ * a block set by another thread meanwhile is honoured too.  The condition
+ * variable only shortens waits when a request ends.
  */
 #include "clients/pacer.h"
 
-#include <stdio.h>
 #include <time.h>
 
+#include "clients/http_client.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -23,7 +25,7 @@ static void wait_slice(struct pacer *p, int64_t ms)
   pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 }
 
-int pacer_acquire(struct pacer *p, const atomic_bool *cancel,
+int pacer_acquire(struct pacer *p, const char *url, const atomic_bool *cancel,
                   int64_t max_wait_ms, int64_t *wait_ms)
 {
   int rc = SS_OK;
@@ -31,7 +33,10 @@ int pacer_acquire(struct pacer *p, const atomic_bool *cancel,
   pthread_mutex_lock(&p->mu);
   for (;;) {
     int64_t now = clock_mono_ms();
-    int64_t ready = max64(p->next_ms, p->blocked_until_ms);
+    int64_t blocked = http_host_blocked_until(url, NULL, 0);
+    int64_t ready = p->next_ms;
+    if (blocked)
+      ready = max64(ready, now + (blocked - clock_wall_ms()));
     /* Strictly after: ms truncation must not shorten a gap below gap_ms. */
     if (!p->busy && now > ready)
       break;
@@ -48,8 +53,7 @@ int pacer_acquire(struct pacer *p, const atomic_bool *cancel,
       rc = SS_ECANCELED;
       break;
     }
-    wait_slice(p, left < PACER_SLICE_MS ? (left > 0 ? left : 1)
-                                        : PACER_SLICE_MS);
+    wait_slice(p, left < PACER_SLICE_MS ? left : PACER_SLICE_MS);
   }
   if (rc == SS_OK) {
     p->busy = true;
@@ -69,34 +73,11 @@ void pacer_release(struct pacer *p)
   pthread_mutex_unlock(&p->mu);
 }
 
-void pacer_block(struct pacer *p, int64_t ms, const char *reason)
-{
-  pthread_mutex_lock(&p->mu);
-  int64_t until = clock_mono_ms() + ms;
-  if (until > p->blocked_until_ms) {
-    p->blocked_until_ms = until;
-    snprintf(p->reason, sizeof p->reason, "%s", reason ? reason : "");
-  }
-  pthread_mutex_unlock(&p->mu);
-}
-
-int64_t pacer_blocked_until(struct pacer *p, char *reason, size_t n)
-{
-  pthread_mutex_lock(&p->mu);
-  int64_t left = p->blocked_until_ms - clock_mono_ms();
-  if (reason && n)
-    snprintf(reason, n, "%s", left > 0 ? p->reason : "");
-  pthread_mutex_unlock(&p->mu);
-  return left > 0 ? clock_wall_ms() + left : 0;
-}
-
 void pacer_reset(struct pacer *p)
 {
   pthread_mutex_lock(&p->mu);
   p->busy = false;
   p->next_ms = 0;
-  p->blocked_until_ms = 0;
-  p->reason[0] = '\0';
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clients/coverart.h"
+#include "clients/http_client.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -57,7 +58,7 @@ static int setup(void **state)
   fx->caa = fake_coverart_http(fx->fc);
   fx->archive = fake_coverart_archive_http(fx->fc);
   set(S_COVERART_URL, fake_coverart_url(fx->fc));
-  caa_block_reset();
+  http_host_blocks_reset();
   fx->c = caa_client_new(NULL);
   snprintf(fx->dir, sizeof fx->dir, "/tmp/ss-caa-XXXXXX");
   if (!mkdtemp(fx->dir))
@@ -74,7 +75,7 @@ static int teardown(void **state)
   caa_client_free(fx->c);
   fake_coverart_stop(fx->fc);
   tfs_rm_tree(fx->dir);
-  caa_block_reset();
+  http_host_blocks_reset();
   free(fx);
   return 0;
 }
@@ -253,7 +254,8 @@ static void test_503_blocks(void **state)
   struct caa_client *other = caa_client_new(NULL);
   assert_int_equal(caa_front(other, CAA_RELEASE, FAKE_CAA_RELEASE, 0, &img,
                              &err), SS_EBUSY);
-  assert_non_null(strstr(err.msg, "wait"));
+  assert_non_null(strstr(err.msg, "rate limited until"));
+  assert_true(err.until_ms >= before + 29000);
   caa_client_free(other);
   assert_int_equal(fake_http_count(fx->caa, NULL, "*"), 1);
 }
