@@ -7,13 +7,18 @@
 #   make bench   wrk, RSS and start-up figures (see docs/PERFORMANCE.md)
 #   make lint    clang-tidy + cppcheck;  make valgrind: unit tests under valgrind
 #   make clang   build with clang (-Werror)
+#   make fuzz    every libFuzzer target in fuzz/ for FUZZ_SECONDS (60) each
+#   make fuzz-smoke  the same, FUZZ_SMOKE_SECONDS (5) each (CI)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang clean
+.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build clean
 
 all: build
 
@@ -48,6 +53,18 @@ clang: bootstrap
 	@test -f $(CLANG_BUILD)/build.ninja || CC=clang cmake -S . -B $(CLANG_BUILD) -G Ninja
 	cmake --build $(CLANG_BUILD) -j $(JOBS)
 
+fuzz-build: bootstrap
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" \
+	  -DSOULSPOT_FUZZ=ON -DSOULSPOT_TESTS=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
 valgrind: build
 	@scripts/run-tests.sh $(BUILD) --valgrind
 
@@ -58,4 +75,4 @@ bench: build
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

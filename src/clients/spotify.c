@@ -466,6 +466,31 @@ static int token_failure(const struct http_reply *r, struct spotify_err *err)
   return err_code(err->kind);
 }
 
+/* 200: the tokens; anything else: the flat OAuth error. */
+static void token_reply(const struct http_reply *r, struct spotify_tokens *out,
+                        struct spotify_err *err)
+{
+  if (r->status == 200)
+    parse_tokens(r, out, err);
+  else
+    token_failure(r, err);
+}
+
+int spotify_token_reply_parse(long status, const char *body, size_t len,
+                              struct spotify_tokens *out,
+                              struct spotify_err *err)
+{
+  struct http_reply r;
+  memset(&r, 0, sizeof r);
+  memset(err, 0, sizeof *err);
+  r.status = status;
+  buf_init(&r.body, len + 1);
+  buf_append(&r.body, body, len);
+  token_reply(&r, out, err);
+  buf_free(&r.body);
+  return err_code(err->kind);
+}
+
 int spotify_token_post(struct spotify_client *c, const char *grant,
                        struct spotify_tokens *out, struct spotify_err *err)
 {
@@ -535,10 +560,8 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
   else if (rc != SS_OK)
     set_err(err, SPOTIFY_UNAVAILABLE, 0,
             "Spotify accounts service unreachable: %s", r.error);
-  else if (r.status == 200)
-    parse_tokens(&r, out, err);
   else
-    token_failure(&r, err);
+    token_reply(&r, out, err);
   http_reply_free(&r);
   return err_code(err->kind);
 }

@@ -111,6 +111,12 @@ struct spotify_tokens {
  * with the configured client id (and secret, as Basic auth). */
 int spotify_token_post(struct spotify_client *c, const char *grant,
                        struct spotify_tokens *out, struct spotify_err *err);
+/* What spotify_token_post() makes of a reply with this status and body
+ * (tests and fuzzing): 200 parses the tokens, anything else the flat OAuth
+ * error.  Returns what spotify_token_post() would; err says why. */
+int spotify_token_reply_parse(long status, const char *body, size_t len,
+                              struct spotify_tokens *out,
+                              struct spotify_err *err);
 /* GET with an explicit access token (no refresh, no retry). */
 int spotify_get_as(struct spotify_client *c, const char *path,
                    const char *access_token, json_t **out,

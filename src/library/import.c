@@ -178,6 +178,21 @@ static void expand(const char *tmpl, const struct import_fields *f, char *out,
   out[o] = '\0';
 }
 
+/* The extension import_render() appends: only when it is 1-15 ASCII letters
+ * and digits, so it can add no separator, dot segment or control byte
+ * (import_render is public; its caller takes ext from a peer's file name). */
+static void safe_ext(const char *ext, char *out, size_t n)
+{
+  size_t len = ext ? strlen(ext) : 0;
+  out[0] = '\0';
+  if (!len || len >= n)
+    return;
+  for (size_t i = 0; i < len; i++)
+    if (!isalnum((unsigned char)ext[i]))
+      return;
+  memcpy(out, ext, len + 1);
+}
+
 static bool ends_with_ext(const char *s, const char *ext)
 {
   size_t n = strlen(s), e = strlen(ext);
@@ -208,10 +223,12 @@ int import_render(const char *tmpl, const struct import_fields *f, char *out,
   free(raw);
   if (!rc && !o)
     rc = SS_EINVAL;
-  if (!rc && f->ext && f->ext[0] && !ends_with_ext(out, f->ext)) {
-    if (o + strlen(f->ext) + 2 > n)
+  char ext[16];
+  safe_ext(f->ext, ext, sizeof ext);
+  if (!rc && ext[0] && !ends_with_ext(out, ext)) {
+    if (o + strlen(ext) + 2 > n || o + strlen(ext) + 2 > IMPORT_PATH_MAX)
       return SS_EINVAL;
-    snprintf(out + o, n - o, ".%s", f->ext);
+    snprintf(out + o, n - o, ".%s", ext);
   }
   return rc;
 }

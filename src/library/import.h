@@ -68,8 +68,9 @@ struct import_fields {
  * Placeholders: {albumartist} {artist} {album} {title} {year} {disc}
  * {track} (two digits) {ext}; unknown ones render empty.  Empty brackets
  * left by empty values are dropped; ".ext" is appended when the template
- * does not end in it.  SS_OK, or SS_EINVAL when nothing usable remains or
- * the path is too long.
+ * does not end in it (only an ext of 1-15 ASCII letters and digits is
+ * appended).  SS_OK, or SS_EINVAL when nothing usable remains or the path
+ * is too long.
  */
 int import_render(const char *tmpl, const struct import_fields *f, char *out,
                   size_t n);

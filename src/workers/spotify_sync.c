@@ -1073,6 +1073,51 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   return result;
 }
 
+/* ---- test and fuzz entry (workers.h) ---- */
+
+int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
+                           size_t len, size_t *kept, int64_t *skipped,
+                           char *err, size_t errlen)
+{
+  static const struct {
+    const char *wrapper, *inner; /* paging wrapper; page_marker() key */
+    item_fn fn;
+    size_t size;
+  } kinds[SYNC__COUNT] = {
+    [SYNC_ARTISTS] = {"artists", NULL, take_artist, sizeof(struct sp_artist)},
+    [SYNC_PLAYLISTS] = {NULL, NULL, take_playlist,
+                        sizeof(struct sp_playlist)},
+    [SYNC_ALBUMS] = {NULL, "album", take_saved_album,
+                     sizeof(struct sp_album)},
+    [SYNC_LIKED_SONGS] = {NULL, "track", take_entry, sizeof(struct sp_entry)},
+    [SYNC_ARTIST_ALBUMS] = {NULL, NULL, take_release,
+                            sizeof(struct sp_album)},
+  };
+  struct sync_run s = {0};
+  struct vec v = {.size = kinds[type].size};
+  struct spotify_err e = {0};
+  char marker[256];
+  *kept = 0;
+  *skipped = 0;
+  json_t *doc = json_loadb(body, len, 0, NULL);
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    snprintf(err, errlen, "not a JSON object");
+    return SS_EPROTO;
+  }
+  if (kinds[type].inner)
+    page_marker(doc, kinds[type].inner, marker, sizeof marker);
+  int rc = collect(&s, "", doc, kinds[type].wrapper, 1, kinds[type].fn, &v,
+                   &e);
+  if (rc != SS_OK)
+    snprintf(err, errlen, "%s", e.msg);
+  *kept = v.n;
+  *skipped = s.skipped;
+  free(v.data);
+  pool_free(&s.pool);
+  return rc;
+}
+
 const struct unit_def spotify_sync_unit = {
   .key = "spotify_sync",
   .label = "Spotify Sync",

@@ -86,5 +86,16 @@ void spotify_sync_stats(struct spotify_view *out);
  * and is started at once.  SS_OK, SS_ESTATE (disabled), SS_EBUSY (already
  * running; the flag stays for the next run). */
 int spotify_sync_request_full(void);
+/*
+ * Test and fuzz entry: reads one Web API reply body as a sync run reads the
+ * first page of a type's list (SYNC_LIKED_SONGS stands for every list of
+ * playlist entries too), item parsers included; nothing is stored.  A
+ * `next` link ends it with SS_ETOOBIG ("too many pages": one page only).
+ * *kept and *skipped count the items taken and those without a usable id.
+ * SS_OK, or SS_EPROTO / SS_ETOOBIG with a reason in err.  Any thread.
+ */
+int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
+                           size_t len, size_t *kept, int64_t *skipped,
+                           char *err, size_t errlen);
 
 #endif

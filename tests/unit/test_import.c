@@ -70,6 +70,20 @@ static void test_render(void **state)
   const char *r = render(tmpl, &big);
   assert_non_null(r);
   assert_int_equal(strcspn(r, "/"), IMPORT_COMPONENT_MAX);
+
+  /* Found by fuzz/fuzz_import_template: the appended extension was not
+   * sanitised, so a hostile one could leave the library folder. */
+  struct import_fields hostile = {"Band", "Band", "Album", "Song",
+                                  "x/../../../etc", 0, 1, 3};
+  assert_string_equal(render(tmpl, &hostile),
+                      "Band/Album/1-03 Song.x-..-..-..-etc");
+  assert_string_equal(render("{artist} - {title}", &hostile), "Band - Song");
+  hostile.ext = "fl\\ac";
+  assert_string_equal(render("{title}", &hostile), "Song");
+  hostile.ext = "m4a\x01";
+  assert_string_equal(render("{title}", &hostile), "Song");
+  hostile.ext = "OPUS";
+  assert_string_equal(render("{title}", &hostile), "Song.OPUS");
 }
 
 static void test_sanitize_and_source(void **state)

@@ -675,6 +675,44 @@ static void test_error_shapes_and_bad_replies(void **state)
   json_decref(doc);
 }
 
+/* spotify_token_reply_parse: what the token endpoint's replies become. */
+static void test_token_reply_parse(void **state)
+{
+  (void)state;
+  struct spotify_tokens t;
+  struct spotify_err e;
+  const char *ok = "{\"access_token\":\"BQD\",\"token_type\":\"Bearer\","
+                   "\"scope\":\"\",\"expires_in\":3600}";
+  assert_int_equal(spotify_token_reply_parse(200, ok, strlen(ok), &t, &e),
+                   SS_OK);
+  assert_string_equal(t.access_token, "BQD");
+  assert_string_equal(t.refresh_token, ""); /* absent: keep the old one */
+  assert_int_equal(t.expires_in_s, 3600);
+  const char *odd = "{\"access_token\":\"A\",\"refresh_token\":\"R\","
+                    "\"expires_in\":5}";
+  assert_int_equal(spotify_token_reply_parse(200, odd, strlen(odd), &t, &e),
+                   SS_OK);
+  assert_string_equal(t.refresh_token, "R");
+  assert_int_equal(t.expires_in_s, 60); /* clamped, never 5 s */
+  const char *bad[] = {"", "[]", "{\"access_token\":\"\"}",
+                       "{\"access_token\":\"A\",\"refresh_token\":7}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_not_equal(
+      spotify_token_reply_parse(200, bad[i], strlen(bad[i]), &t, &e), SS_OK);
+    assert_int_equal(e.kind, SPOTIFY_MALFORMED);
+  }
+  const char *grant = "{\"error\":\"invalid_grant\","
+                      "\"error_description\":\"Refresh token revoked\"}";
+  spotify_token_reply_parse(400, grant, strlen(grant), &t, &e);
+  assert_int_equal(e.kind, SPOTIFY_REAUTH);
+  assert_non_null(strstr(e.msg, "Refresh token revoked"));
+  const char *client = "{\"error\":\"invalid_client\"}";
+  spotify_token_reply_parse(400, client, strlen(client), &t, &e);
+  assert_int_equal(e.kind, SPOTIFY_CONFIG);
+  spotify_token_reply_parse(503, "<html>", 6, &t, &e);
+  assert_int_equal(e.kind, SPOTIFY_UNAVAILABLE);
+}
+
 static void test_not_connected(void **state)
 {
   struct fx *fx = *state;
@@ -751,6 +789,7 @@ int main(void)
     T(test_api_5xx_backoff),
     T(test_error_shapes_and_bad_replies),
     T(test_not_connected),
+    cmocka_unit_test(test_token_reply_parse),
     T(test_single_flight_refresh),
 #undef T
   };
