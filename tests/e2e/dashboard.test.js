@@ -51,8 +51,10 @@ async function waitForTable(page, n) {
 }
 
 /* Clicks Run now of one unit; checks the POST's answer, the table's
- * refresh and that the unit then records a run started after the click. */
+ * refresh and that the unit then records a run started after the click
+ * (or, when the click found a run going, that this run ends). */
 async function runNow(page, base, unit) {
+  const before = (await units(page, base)).find((x) => x.key === unit);
   const t0 = Date.now();
   const ran = page.waitForResponse((r) => r.request().method() === 'POST' &&
     r.url().endsWith(`/api/workers/${unit}/run`));
@@ -60,9 +62,13 @@ async function runNow(page, base, unit) {
   await page.locator(`#workers-table tr[data-unit="${unit}"] button`).click();
   const resp = await ran;
   assert(resp.status() === 202, `Run now of ${unit} gave ${resp.status()}`);
+  const answer = await resp.json();
+  assert(answer.worker === unit && (answer.queued || answer.already_running),
+    `Run now of ${unit} answered ${JSON.stringify(answer)}`);
   await refreshed;
   await waitFor(`a run of ${unit} after the click`, async () => {
     const u = (await units(page, base)).find((x) => x.key === unit);
+    if (answer.already_running) return u.runs > before.runs;
     return u.last_run_ms !== null && u.last_run_ms >= t0;
   }, 10000);
 }

@@ -228,6 +228,36 @@ async function controlChecks({ page, base, check, fakes }) {
     await saveText(page, 'musicbrainz.contact', '');
   });
 
+  await check('a number saves and takes effect at once', async () => {
+    await page.goto(`${base}/settings?tab=downloads`);
+    await saveText(page, 'download.poll_interval_seconds', '7');
+    assert(await storedSetting(page, base, 'download.poll_interval_seconds') === 7, 'not stored');
+    await e2e.waitFor('the monitor polling every 7 s',
+      async () => (await unitOf(page, base, 'download_monitor')).interval_seconds === 7, 5000);
+    await saveText(page, 'download.poll_interval_seconds', '10');
+  });
+
+  await check('every choice list saves the chosen value', async () => {
+    for (const tab of TABS) {
+      await page.goto(`${base}/settings?tab=${tab}`);
+      const keys = await page.$$eval('.tab-panel .field select',
+        (els) => els.map((el) => el.closest('.field').querySelector('.field-key').textContent));
+      for (const key of keys) {
+        const sel = `#${fieldId(key)} select`;
+        const was = await page.locator(sel).inputValue();
+        const choices = await page.$$eval(`${sel} option`, (os) => os.map((o) => o.value));
+        assert(choices.length >= 2, `${key}: ${choices.length} choices`);
+        for (const choice of [choices.find((c) => c !== was), was]) {
+          await page.locator(sel).selectOption(choice);
+          await page.locator(`#${fieldId(key)} .field-saved`).waitFor({ timeout: 5000 });
+          assert(await storedSetting(page, base, key) === choice, `${key}: ${choice} not stored`);
+          await page.reload();
+          assert(await page.locator(sel).inputValue() === choice, `${key}: ${choice} not shown after a reload`);
+        }
+      }
+    }
+  });
+
   await check('Test connection reports the slskd version, and a wrong key', async () => {
     await page.goto(`${base}/settings?tab=downloads`);
     const result = page.locator('#slskd-test');
