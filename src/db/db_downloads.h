@@ -73,6 +73,10 @@ int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
                             int64_t now_ms);
 int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
                                const char *error, int64_t now_ms);
+/* A finished search to repeat with another text: query set, state
+ * pending (only from searching). */
+int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
+                               int64_t now_ms);
 /* Cancels a request that is not finished, in one transaction: state
  * cancelled, every 'want' file cancelled.  Transfers already in slskd are
  * cancelled by the monitor.  SS_ENOTFOUND, SS_ESTATE when finished. */

@@ -61,6 +61,7 @@ enum {
   SD_SPOTIFY_TRACK,
   SD_SOURCES,
   SD_SOURCES_COUNT,
+  SD_REQ_AGAIN,
   SD__END
 };
 
@@ -292,6 +293,23 @@ int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
   return db__step_done(db, st, "download request searching");
+}
+
+int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
+                               int64_t now_ms)
+{
+  sqlite3_stmt *st;
+  int rc = stmt(db, SD_REQ_AGAIN,
+                "UPDATE download_requests SET query = ?1, state = 'pending',"
+                " search_id = '', next_try_ms = 0, error = '',"
+                " updated_ms = ?2 WHERE id = ?3 AND state = 'searching'",
+                &st);
+  if (rc)
+    return rc;
+  db__bind_text(st, 1, query);
+  sqlite3_bind_int64(st, 2, now_ms);
+  sqlite3_bind_int64(st, 3, id);
+  return db__step_done(db, st, "download request search again");
 }
 
 int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,

@@ -483,6 +483,42 @@ static struct dl_candidate *to_store(const struct candidate_list *l,
   return c;
 }
 
+/* Stores the ranked candidates and queues the best one's files (or fails
+ * the request when there is none). */
+static void store_candidates(struct db *db, const struct dl_request *r,
+                             const struct candidate_list *l, size_t peers)
+{
+  char why[DL_ERROR_MAX];
+  snprintf(why, sizeof why,
+           "no result matched the query and the quality profile (%zu files "
+           "from %zu peers)", l->files_seen, peers);
+  struct dl_cand_file *files;
+  char(*quality)[32];
+  struct dl_candidate *dc = to_store(l, &files, &quality);
+  db_dl_search_done(db, r->id, dc, l->n, why, clock_wall_ms());
+  log_info("downloads", "request %lld: %zu candidate(s) from %zu peers",
+           (long long)r->id, l->n, peers);
+  free(dc);
+  free(files);
+  free(quality);
+}
+
+/* Nothing matched a query with accents: clients that do not fold accents
+ * only find ASCII-folded shares ("Bjork") by an ASCII-folded query, so the
+ * request searches once more without them.  False when there is no such
+ * text (no accents, or already searched without). */
+static bool search_unaccented(struct db *db, const struct dl_request *r)
+{
+  char plain[DL_QUERY_MAX];
+  textnorm_unaccent(r->query, plain, sizeof plain);
+  if (!plain[0] || !strcmp(plain, r->query) ||
+      db_dl_request_search_again(db, r->id, plain, clock_wall_ms()))
+    return false;
+  log_info("downloads", "request %lld: nothing matched, searching \"%s\"",
+           (long long)r->id, plain);
+  return true;
+}
+
 static void finish_search(struct db *db, struct slskd *c,
                           const struct dl_config *cfg,
                           const struct dl_request *r,
@@ -502,19 +538,8 @@ static void finish_search(struct db *db, struct slskd *c,
                          r->artist};
   struct candidate_list l;
   candidates_build(&resp, &q, &cfg->profile, REQ_MAX_CANDIDATES, &l);
-  char why[DL_ERROR_MAX];
-  snprintf(why, sizeof why,
-           "no result matched the query and the quality profile (%zu files "
-           "from %zu peers)", l.files_seen, resp.n);
-  struct dl_cand_file *files;
-  char(*quality)[32];
-  struct dl_candidate *dc = to_store(&l, &files, &quality);
-  db_dl_search_done(db, r->id, dc, l.n, why, clock_wall_ms());
-  log_info("downloads", "request %lld: %zu candidate(s) from %zu peers",
-           (long long)r->id, l.n, resp.n);
-  free(dc);
-  free(files);
-  free(quality);
+  if (l.n || !search_unaccented(db, r))
+    store_candidates(db, r, &l, resp.n);
   candidates_free(&l);
   slskd_responses_free(&resp);
   slskd_search_delete(c, r->search_id); /* frees slskd's memory */

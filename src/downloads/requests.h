@@ -27,6 +27,9 @@
  *   5. Pending requests start a slskd search (our own GUID); searching
  *      requests are polled until isComplete, then the responses are ranked
  *      (candidates.h), stored, and the best candidate's files queued.
+ *      When nothing matched a query with accents, the request searches
+ *      once more without them (clients that do not fold accents find
+ *      ASCII-folded shares only so).
  *   6. Queued files are enqueued, grouped per peer, with up to
  *      download.max_concurrent_enqueues calls in flight; a 429 is retried
  *      after a short wait, then left for the next poll.

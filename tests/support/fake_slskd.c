@@ -99,6 +99,7 @@ struct fake_slskd {
   char *download_dir;
   int search_polls;
   char last_search[512]; /* searchText of the newest search */
+  bool strict_search;
   bool auto_advance;
   int progress_steps;
   enum fake_sk_list_mode list_mode;
@@ -817,9 +818,21 @@ static void render_search(struct buf *b, const struct sk_search *s,
 }
 
 /* Like slskd's own share index (an FTS "unicode61" tokenizer): every word
- * of the text in the path, case and accents ignored. */
-static bool words_match(const char *path, const char *text)
+ * of the text in the path, case and accents ignored; strict: as clients
+ * that compare bytes (ASCII case ignored). */
+static bool words_match(const char *path, const char *text, bool strict)
 {
+  if (strict) {
+    char w[256];
+    for (const char *p = text; *p;) {
+      size_t n = strcspn(p, " ");
+      snprintf(w, sizeof w, "%.*s", (int)n, p);
+      if (n && !strcasestr(path, w))
+        return false;
+      p += n + (p[n] == ' ');
+    }
+    return true;
+  }
   char hay[4096], words[1024], word[256];
   textnorm_fold(path, hay, sizeof hay);
   textnorm_fold(text, words, sizeof words);
@@ -865,7 +878,7 @@ static size_t render_responses(struct fake_slskd *fk, struct buf *b,
       seen = !strcmp(fk->files[k].user, user);
     for (size_t k = i; k < fk->n_files && !any; k++)
       any = !strcmp(fk->files[k].user, user) &&
-            words_match(fk->files[k].filename, s->text);
+            words_match(fk->files[k].filename, s->text, fk->strict_search);
     if (seen || !any)
       continue;
     struct sk_peer *p = peer_of(fk, user);
@@ -873,7 +886,7 @@ static size_t render_responses(struct fake_slskd *fk, struct buf *b,
     buf_puts(b, peers++ ? ",{\"files\":[" : "{\"files\":[");
     for (size_t k = i; k < fk->n_files; k++)
       if (!strcmp(fk->files[k].user, user) &&
-          words_match(fk->files[k].filename, s->text)) {
+          words_match(fk->files[k].filename, s->text, fk->strict_search)) {
         if (n++)
           buf_putc(b, ',');
         render_file(b, &fk->files[k]);
@@ -1176,6 +1189,13 @@ void fake_slskd_complete_searches(struct fake_slskd *fk)
   pthread_mutex_lock(&fk->mu);
   for (size_t i = 0; i < fk->n_searches; i++)
     complete_search(&fk->searches[i], false);
+  pthread_mutex_unlock(&fk->mu);
+}
+
+void fake_slskd_set_strict_search(struct fake_slskd *fk, bool strict)
+{
+  pthread_mutex_lock(&fk->mu);
+  fk->strict_search = strict;
   pthread_mutex_unlock(&fk->mu);
 }
 

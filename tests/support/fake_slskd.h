@@ -85,6 +85,9 @@ void fake_slskd_set_search_polls(struct fake_slskd *fk, int polls);
 void fake_slskd_complete_searches(struct fake_slskd *fk);
 /* searchText of the newest search started ("" before any). */
 void fake_slskd_last_search(struct fake_slskd *fk, char *out, size_t n);
+/* Searches compare bytes (ASCII case ignored) like clients that do not
+ * fold accents: "Bj\xc3\xb6rk" does not find "Bjork". */
+void fake_slskd_set_strict_search(struct fake_slskd *fk, bool strict);
 
 void fake_slskd_set_auto_advance(struct fake_slskd *fk, bool on);
 void fake_slskd_advance(struct fake_slskd *fk, int steps);

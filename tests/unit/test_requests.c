@@ -632,6 +632,36 @@ static void test_unicode_names(void **state)
   poll_until(x, id, "completed", 14);
 }
 
+/* Clients that do not fold accents: "Björk" finds only NFC names, so an
+ * ASCII-folded share needs a second search without the accents. */
+static void test_unaccented_search(void **state)
+{
+  struct fx *x = *state;
+  struct fake_http *h = fake_slskd_http(x->fk);
+  fake_slskd_set_strict_search(x->fk, true);
+  share(x, "ascii", "@@a\\Bjork\\Homogenic\\01 - Hunter.flac", FAKE_SK_OK);
+  int64_t id = add(x, NULL, BJORK_NFC " - Homogenic");
+  struct dl_request_view v = poll_until(x, id, "completed", 14);
+  assert_string_equal(v.username, "ascii");
+  assert_string_equal(v.r.query, "Bjork Homogenic");
+  char sent[128];
+  fake_slskd_last_search(x->fk, sent, sizeof sent);
+  assert_string_equal(sent, "Bjork Homogenic");
+  assert_int_equal(fake_http_count(h, "POST", "/api/v0/searches"), 2);
+  /* without accents (or without any to drop) one search is all */
+  id = add(x, NULL, "Nobody - Nothing");
+  v = poll_until(x, id, "failed", 10);
+  assert_non_null(strstr(v.r.error, "no result matched"));
+  id = add(x, NULL, "\xe5\x9d\x82\xe6\x9c\xac - async");
+  poll_until(x, id, "failed", 10);
+  assert_int_equal(fake_http_count(h, "POST", "/api/v0/searches"), 4);
+  /* nothing either way: two searches, then failed */
+  id = add(x, NULL, "M\xc3\xb6tley Cr\xc3\xbc" "e - Nothing");
+  v = poll_until(x, id, "failed", 10);
+  assert_non_null(strstr(v.r.error, "no result matched"));
+  assert_int_equal(fake_http_count(h, "POST", "/api/v0/searches"), 6);
+}
+
 /* ---- retry elsewhere ---- */
 
 struct source {
@@ -760,6 +790,7 @@ int main(void)
     T(test_create_validation),
     T(test_spotify_ids),
     T(test_unicode_names),
+    T(test_unaccented_search),
     T(test_retry_walks_sources),
     T(test_retry_limit_counts_sources),
     cmocka_unit_test(test_helpers),
