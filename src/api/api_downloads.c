@@ -9,7 +9,9 @@
  *   GET    /api/downloads[?state=&offset=&limit=]
  *                                {"total","offset","limit","downloads":[...]}
  *                                newest first, with state and progress
- *   GET    /api/downloads/{id}   one request with its files
+ *   GET    /api/downloads/{id}   one request with its files (requests carry
+ *                                "sources": every source tried, in order,
+ *                                with its state and newest failure)
  *   DELETE /api/downloads/{id}   cancel: 200 with the request; 404; 409 when
  *                                already finished
  *   GET    /downloads            the page: a request form and the list
@@ -132,7 +134,6 @@ static void json_request_open(struct buf *b, const struct dl_request_view *v)
              r->expected_tracks, r->created_ms, r->updated_ms,
              r->finished_ms);
 }
-
 
 static void json_file(struct buf *b, const struct dl_file *f)
 {
