@@ -33,6 +33,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "db/db.h"
 #include "db/db_downloads.h"
 #include "downloads/requests.h"
@@ -198,8 +199,8 @@ int main(int argc, char **argv)
   if (polls < 1 || polls > MAX_POLLS || n < PER_REQUEST)
     return fprintf(stderr, "usage: download_monitor_bench N POLLS\n"), 2;
   log_set_level(LOG_LVL_WARN);
-  if (!getenv("BENCH_NO_TUNING")) /* as the Download Monitor does */
-    requests_tune_allocator();
+  if (!getenv("BENCH_NO_TUNING")) /* as soulspotd's main() does */
+    xalloc_tune_process();
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int port = 0;
   pid_t child = start_fake(n, &port);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +46,10 @@
 #include "workers/workers.h"
 
 #define EXIT_USAGE 2
+/* Descriptors kept for everything but HTTP connections: the database
+ * (one connection per unit thread, with WAL and SHM), outbound HTTP,
+ * the library walk, logs. */
+#define FD_RESERVE 256
 
 /* The settings writer: PATCH handlers persist through this connection. */
 static struct db *settings_db;
@@ -197,6 +202,40 @@ static int check_auth(struct db *db, const char *host, const char *listen)
   return 0;
 }
 
+/*
+ * Raises the soft descriptor limit to the hard one and returns how many
+ * HTTP connections fit: server.max_connections, lowered to the limit
+ * minus FD_RESERVE (never below 64).  Logs the outcome.
+ */
+static int connection_cap(void)
+{
+  int wanted = (int)settings_int(S_SERVER_MAX_CONNECTIONS);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log_warn("main", "cannot read the descriptor limit: %s", strerror(errno));
+    return wanted;
+  }
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+    else
+      log_warn("main", "cannot raise the descriptor limit to %llu: %s",
+               (unsigned long long)rl.rlim_max, strerror(errno));
+  }
+  int cap = wanted;
+  if (rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < (rlim_t)wanted + FD_RESERVE) {
+    cap = rl.rlim_cur > 64 + FD_RESERVE ? (int)rl.rlim_cur - FD_RESERVE : 64;
+    log_warn("main", "descriptor limit %llu allows %d HTTP connections, "
+             "not server.max_connections=%d (raise LimitNOFILE / ulimit -n)",
+             (unsigned long long)rl.rlim_cur, cap, wanted);
+  }
+  log_info("main", "descriptor limit %llu, HTTP connection cap %d",
+           (unsigned long long)rl.rlim_cur, cap);
+  return cap;
+}
+
 /* Splits "HOST:PORT" / "[v6]:PORT" (validated by settings already). */
 static void split_listen(const char *listen, char *host, size_t n, int *port)
 {
@@ -216,6 +255,7 @@ static void split_listen(const char *listen, char *host, size_t n, int *port)
 int main(int argc, char **argv)
 {
   int64_t t0 = clock_mono_ms(); /* start-up time includes config and db */
+  xalloc_tune_process(); /* process-wide, before any thread starts */
   enum { OPT_LISTEN = 1, OPT_DATA_DIR, OPT_CONFIG, OPT_HELP, OPT_VERSION,
          OPT_SET_PASSWORD };
   static const struct option opts[] = {
@@ -330,6 +370,9 @@ int main(int argc, char **argv)
     .host = host,
     .port = port,
     .threads = (int)settings_int(S_SERVER_THREADS),
+    .max_connections = connection_cap(),
+    .max_per_address = (int)settings_int(S_SERVER_MAX_CONNECTIONS_PER_ADDRESS),
+    .request_timeout_s = (int)settings_int(S_SERVER_REQUEST_TIMEOUT_SECONDS),
     .routes = routes,
     .n_routes = n_routes,
     .extra_hosts = extra_hosts,

@@ -64,6 +64,15 @@ enum setting_type {
   X(SERVER_ALLOW_UNAUTHENTICATED_REMOTE,                                      \
     "server.allow_unauthenticated_remote", ST_BOOL, "false", 0, 0, NULL, 0,   \
     "Turn authentication off, even on a non-loopback address (unsafe)")       \
+  X(SERVER_MAX_CONNECTIONS, "server.max_connections", ST_INT, "8192", 64,    \
+    1000000, NULL, 0, "Open HTTP connections at most (lowered to fit the "     \
+    "descriptor limit)")                                                      \
+  X(SERVER_MAX_CONNECTIONS_PER_ADDRESS, "server.max_connections_per_address", \
+    ST_INT, "64", 1, 1000000, NULL, 0, "Open HTTP connections per client "    \
+    "address, loopback (a reverse proxy) included")                           \
+  X(SERVER_REQUEST_TIMEOUT_SECONDS, "server.request_timeout_seconds", ST_INT, \
+    "10", 1, 3600, NULL, 0, "A connection must deliver a whole request "       \
+    "within this many seconds of opening or of its last response")           \
   X(LOG_LEVEL, "log.level", ST_ENUM, "info", 0, 0, "error|warn|info|debug",   \
     SF_RUNTIME, "Log level")                                                  \
   X(SPOTIFY_TOKEN_REFRESH_ENABLED, "spotify.token_refresh_enabled", ST_BOOL,  \

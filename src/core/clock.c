@@ -27,3 +27,16 @@ void clock_set_sources(clock_source_fn wall, clock_source_fn mono)
   wall_src = wall ? wall : sys_wall;
   mono_src = mono ? mono : sys_mono;
 }
+
+struct timespec clock_mono_deadline(int64_t ms)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}

@@ -11,11 +11,16 @@
 #define SS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 typedef int64_t (*clock_source_fn)(void);
 
 int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
+/* The system's CLOCK_MONOTONIC now + ms, as pthread_cond_timedwait wants
+ * it with a CLOCK_MONOTONIC condvar (never the test sources: a condvar
+ * waits on the real clock). */
+struct timespec clock_mono_deadline(int64_t ms);
 /* NULL restores the system clock for that source. */
 void clock_set_sources(clock_source_fn wall, clock_source_fn mono);
 

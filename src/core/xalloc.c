@@ -1,5 +1,6 @@
 #include "core/xalloc.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,4 +67,10 @@ char *xasprintf(const char *fmt, ...)
   vsnprintf(p, (size_t)len + 1, fmt, ap);
   va_end(ap);
   return p;
+}
+
+void xalloc_tune_process(void)
+{
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }

@@ -20,4 +20,15 @@ char *xstrndup(const char *s, size_t n);
 /* printf into a new heap string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Process-wide allocator tuning, called once by main() before any thread
+ * starts: keep freed heap memory instead of handing it back to the kernel
+ * after each burst (glibc: trim above 64 MiB, heap blocks up to 32 MiB).
+ * A Download Monitor poll with 10 000 transfers churns ~20 MB (reply body,
+ * parsed list, rows); returning that and faulting it in again every poll
+ * costs, on a VM, TLB shoot-downs worth more than the poll's own work
+ * (docs/PERFORMANCE.md, "Downloads").
+ */
+void xalloc_tune_process(void);
+
 #endif

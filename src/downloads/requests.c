@@ -17,7 +17,6 @@
 #include "downloads/requests.h"
 
 #include <ctype.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +43,6 @@
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-void requests_tune_allocator(void)
-{
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-}
 
 const char *requests_state_for(unsigned flags)
 {

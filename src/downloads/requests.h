@@ -131,16 +131,6 @@ struct dl_new {
 int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
                     int64_t *id, char *err, size_t errlen);
 
-/*
- * Keeps freed heap memory instead of returning it to the kernel after each
- * poll (glibc: trim above 64 MiB, heap blocks up to 32 MiB).  A poll with
- * 10 000 transfers churns ~20 MB (reply body, parsed list, rows); handing
- * that back and faulting it in again every poll costs, on a VM, TLB
- * shoot-downs worth more than the poll's own work.  Process-wide; called
- * once by the Download Monitor.
- */
-void requests_tune_allocator(void);
-
 /* Soulseek search text from artist and title, in Unicode NFC: words only,
  * joined by one space ("AC/DC - Back in Black" -> "AC DC Back in Black"). */
 void requests_search_text(const char *artist, const char *title, char *out,

@@ -2,10 +2,13 @@
  * server.c - routing and protocol rules on top of libmicrohttpd.
  *
  * What: one MHD daemon (internal poll thread + thread pool, never epoll)
- * bound to exactly the configured numeric host.  Every request walks the
- * same pipeline: read the body into a capped buf, refuse a Host that is not
- * one of the daemon's own names (421; DNS rebinding), validate the path,
- * route (404 / 405 / automatic OPTIONS), reject cross-site writes (403,
+ * fed by a listener bound to exactly the configured numeric host
+ * (listener.c accepts; libmicrohttpd applies the per-address limit) and
+ * watched by a connection guard (conn_guard.c: request deadline, idle
+ * eviction near the cap).  Every request walks the same pipeline: read
+ * the body into a capped buf, refuse a Host that is not one of the
+ * daemon's own names (421; DNS rebinding), validate the path, route
+ * (404 / 405 / automatic OPTIONS), reject cross-site writes (403,
  * Origin/Referer checked against the same names), ask the authorize hook
  * (authentication, src/api/api_auth.c), call the handler, then turn the
  * struct http_resp into an MHD response with the security headers added.
@@ -30,7 +33,10 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -45,12 +51,24 @@
 #include <microhttpd.h>
 #include <xxhash.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "http/conn_guard.h"
+#include "http/listener.h"
 
-#define HTTP_CONN_LIMIT 512
+/* Idle timeout of libmicrohttpd (every byte resets it); the request
+ * deadline and near-cap eviction come from conn_guard. */
 #define HTTP_CONN_TIMEOUT_S 30
+/* Near the connection cap a connection may wait this long for its next
+ * request; the reaper looks every HTTP_GUARD_SCAN_MS. */
+#define HTTP_NEAR_CAP_IDLE_MS 1000
+#define HTTP_GUARD_SCAN_MS 250
+/* libmicrohttpd messages (one per refused connection, under an attack)
+ * are logged at most this many times per window. */
+#define HTTP_MHD_LOG_BURST 5
+#define HTTP_MHD_LOG_WINDOW_S 10
 /* Per-connection pool for headers and buffers.  libmicrohttpd zeroes it on
  * every keep-alive reset, so it is kept small (bodies stream through
  * upload_data and never need to fit).  See docs/PERFORMANCE.md. */
@@ -72,6 +90,15 @@
 
 struct http_server {
   struct MHD_Daemon *daemon;
+  struct conn_guard *guard;
+  struct listener *listener;
+  size_t max_connections;
+  /* Connections handed to libmicrohttpd and not closed yet: the cap is
+   * enforced here, exactly, by the listener (see has_room). */
+  atomic_size_t admitted;
+  pthread_mutex_t log_mu; /* the libmicrohttpd log rate limit */
+  int64_t log_window;     /* under log_mu */
+  unsigned log_count;     /* under log_mu */
   const struct http_route *routes;
   size_t n_routes;
   void *ctx;
@@ -85,6 +112,7 @@ struct http_server {
 struct http_req {
   struct http_server *srv;
   struct MHD_Connection *conn;
+  struct conn_guard_entry *guard; /* the connection's deadline entry */
   const char *method; /* MHD's strings, valid for the whole request */
   const char *path;
   struct buf body;
@@ -920,6 +948,14 @@ static bool absorb_body(struct http_req *req, const char *data, size_t n)
   return false;
 }
 
+/* The connection's deadline entry (set by on_connection). */
+static struct conn_guard_entry *guard_entry(struct MHD_Connection *conn)
+{
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info ? info->socket_context : NULL;
+}
+
 /* Only sets up state (see the keep-alive note at the top), unless the
  * declared body is already too large. */
 static enum MHD_Result on_first_call(struct http_server *srv,
@@ -931,8 +967,11 @@ static enum MHD_Result on_first_call(struct http_server *srv,
   *con_cls = req;
   req->method = method;
   req->path = url;
-  if (declared_too_big(conn))
+  req->guard = guard_entry(conn);
+  if (declared_too_big(conn)) {
+    conn_guard_request_received(req->guard);
     return queue_error(req, 413, "request body too large");
+  }
   return MHD_YES;
 }
 
@@ -955,6 +994,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
   }
   if (req->responded)
     return MHD_YES;
+  conn_guard_request_received(req->guard);
   return dispatch(req);
 }
 
@@ -962,8 +1002,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
                          void **con_cls, enum MHD_RequestTerminationCode toe)
 {
   (void)cls;
-  (void)conn;
   (void)toe;
+  conn_guard_request_done(guard_entry(conn));
   void *state = *con_cls;
   *con_cls = NULL;
   if (!state || state == &nul_marker)
@@ -982,9 +1022,50 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
   return nul && (size_t)(nul - uri) < path_len ? &nul_marker : NULL;
 }
 
+/* Registers every accepted connection with the guard, and removes it
+ * before libmicrohttpd closes the socket. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+  struct http_server *srv = cls;
+  if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    conn_guard_remove(srv->guard, *socket_context);
+    *socket_context = NULL;
+    atomic_fetch_sub(&srv->admitted, 1);
+    return;
+  }
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  *socket_context = info ? conn_guard_add(srv->guard, info->connect_fd)
+                         : NULL;
+}
+
+/* At most HTTP_MHD_LOG_BURST lines per window: libmicrohttpd logs every
+ * connection it refuses, which an attacker controls. */
+static bool mhd_log_allowed(struct http_server *srv, unsigned *suppressed)
+{
+  int64_t window = clock_mono_ms() / (HTTP_MHD_LOG_WINDOW_S * 1000);
+  pthread_mutex_lock(&srv->log_mu);
+  *suppressed = 0;
+  if (window != srv->log_window) {
+    if (srv->log_count > HTTP_MHD_LOG_BURST)
+      *suppressed = srv->log_count - HTTP_MHD_LOG_BURST;
+    srv->log_window = window;
+    srv->log_count = 0;
+  }
+  bool ok = ++srv->log_count <= HTTP_MHD_LOG_BURST;
+  pthread_mutex_unlock(&srv->log_mu);
+  return ok;
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-  (void)cls;
+  unsigned suppressed;
+  if (!mhd_log_allowed(cls, &suppressed))
+    return;
+  if (suppressed)
+    log_warn("http", "libmicrohttpd: %u message(s) suppressed", suppressed);
   char line[512];
   vsnprintf(line, sizeof line, fmt, ap);
   line[strcspn(line, "\r\n")] = '\0';
@@ -1022,16 +1103,40 @@ static bool opts_valid(const struct http_server_opts *o)
 {
   return o && o->host && o->port >= 0 && o->port <= 65535 &&
          o->threads >= 1 && o->threads <= HTTP_MAX_THREADS &&
-         (o->routes || o->n_routes == 0);
+         (o->routes || o->n_routes == 0) && o->max_connections >= 0 &&
+         o->max_per_address >= 0 && o->request_timeout_s >= 0;
 }
 
+/* The connection limits with 0 replaced by the defaults. */
+struct limits {
+  unsigned max_connections, max_per_address;
+  int request_timeout_s;
+};
+
+static struct limits limits_of(const struct http_server_opts *o)
+{
+  struct limits l = {
+      .max_connections = o->max_connections ? (unsigned)o->max_connections
+                                            : HTTP_MAX_CONNECTIONS_DEFAULT,
+      .max_per_address = o->max_per_address ? (unsigned)o->max_per_address
+                                            : HTTP_MAX_PER_ADDRESS_DEFAULT,
+      .request_timeout_s = o->request_timeout_s ? o->request_timeout_s
+                                                : HTTP_REQUEST_TIMEOUT_DEFAULT,
+  };
+  /* libmicrohttpd splits the cap between its threads. */
+  if (l.max_connections < (unsigned)o->threads)
+    l.max_connections = (unsigned)o->threads;
+  return l;
+}
+
+/* libmicrohttpd runs without a listen socket: the listener accepts and
+ * hands connections over (see listener.h for why). */
 static struct MHD_Daemon *start_daemon(struct http_server *srv,
                                        const struct http_server_opts *o,
-                                       union sock_addr *addr, bool ipv6)
+                                       const struct limits *l)
 {
-  unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-  if (ipv6)
-    flags |= MHD_USE_IPv6;
+  unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                   MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
   /* A pool of one is no pool, and MHD warns about sizes 0 and 1. */
   struct MHD_OptionItem pool[2] = {
       {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
@@ -1039,16 +1144,66 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
   if (o->threads < 2)
     pool[0] = pool[1];
   return MHD_start_daemon(
-      flags, (uint16_t)o->port, NULL, NULL, &on_access, srv,
-      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, NULL,
-      MHD_OPTION_SOCK_ADDR, &addr->sa,
+      flags, 0, NULL, NULL, &on_access, srv,
+      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, srv,
       MHD_OPTION_ARRAY, pool,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+      /* Above the cap (which has_room enforces), so that a full pool
+       * thread never refuses while another has room. */
+      MHD_OPTION_CONNECTION_LIMIT, l->max_connections * 2,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->max_per_address,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+      MHD_OPTION_NOTIFY_CONNECTION, &on_connection, srv,
       MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL,
       MHD_OPTION_URI_LOG_CALLBACK, &on_uri, NULL,
       MHD_OPTION_END);
+}
+
+/* Listener callbacks.  libmicrohttpd closes a connection over the
+ * per-address limit at once (MHD_NO); every other one is counted until
+ * its CLOSED notification. */
+static void take_connection(void *arg, int fd, const struct sockaddr *peer,
+                            socklen_t peer_len)
+{
+  struct http_server *srv = arg;
+  atomic_fetch_add(&srv->admitted, 1);
+  if (MHD_add_connection(srv->daemon, fd, peer, peer_len) != MHD_YES)
+    atomic_fetch_sub(&srv->admitted, 1);
+}
+
+/* The cap is counted here rather than left to libmicrohttpd, which splits
+ * it evenly between its threads and refuses a connection when the thread
+ * it picks is full although another has room, or when closes are still
+ * in flight.  Until there is room the connection waits in the kernel's
+ * accept queue, where the near-cap eviction of the guard makes room. */
+static bool has_room(void *arg)
+{
+  struct http_server *srv = arg;
+  return atomic_load(&srv->admitted) < srv->max_connections;
+}
+
+static int start_listener(struct http_server *srv, union sock_addr *addr,
+                          bool ipv6)
+{
+  struct listener_opts lo = {
+      .addr = &addr->sa,
+      .addr_len = ipv6 ? sizeof addr->in6 : sizeof addr->in4,
+      .backlog = SOMAXCONN,
+      .take = take_connection,
+      .room = has_room,
+      .arg = srv,
+  };
+  return listener_start(&lo, &srv->listener);
+}
+
+static void server_free(struct http_server *srv)
+{
+  listener_stop(srv->listener);   /* no new connections */
+  if (srv->daemon)
+    MHD_stop_daemon(srv->daemon); /* closes the rest: no guard entry left */
+  conn_guard_stop(srv->guard);
+  pthread_mutex_destroy(&srv->log_mu);
+  free(srv);
 }
 
 int http_server_start(const struct http_server_opts *opts,
@@ -1062,6 +1217,13 @@ int http_server_start(const struct http_server_opts *opts,
     log_error("http", "invalid listen options");
     return SS_EINVAL;
   }
+  struct limits l = limits_of(opts);
+  struct conn_guard_opts gopts = {
+      .max_connections = (int)l.max_connections,
+      .request_timeout_ms = l.request_timeout_s * 1000,
+      .near_cap_idle_ms = HTTP_NEAR_CAP_IDLE_MS,
+      .scan_ms = HTTP_GUARD_SCAN_MS,
+  };
   struct http_server *srv = xcalloc(1, sizeof *srv);
   srv->routes = opts->routes;
   srv->n_routes = opts->n_routes;
@@ -1070,31 +1232,36 @@ int http_server_start(const struct http_server_opts *opts,
   srv->authorize = opts->authorize;
   snprintf(srv->bind_host, sizeof srv->bind_host, "%s", opts->host);
   atomic_store(&srv->port, opts->port); /* port 0: known once bound */
-  srv->daemon = start_daemon(srv, opts, &addr, ipv6);
-  if (!srv->daemon) {
-    log_error("http", "cannot listen on %.64s port %d", opts->host,
-              opts->port);
-    free(srv);
+  srv->max_connections = l.max_connections;
+  pthread_mutex_init(&srv->log_mu, NULL);
+  int rc = conn_guard_start(&gopts, &srv->guard);
+  if (rc == SS_OK && !(srv->daemon = start_daemon(srv, opts, &l)))
+    rc = SS_EIO;
+  if (rc == SS_OK && (rc = start_listener(srv, &addr, ipv6)) != SS_OK)
+    log_error("http", "cannot listen on %.64s port %d: %s", opts->host,
+              opts->port, strerror(errno));
+  else if (rc != SS_OK)
+    log_error("http", "cannot start the HTTP server");
+  if (rc != SS_OK) {
+    server_free(srv);
     return SS_EIO;
   }
   atomic_store(&srv->port, http_server_port(srv));
-  log_info("http", "listening on %s port %d", opts->host,
-           http_server_port(srv));
+  log_info("http", "listening on %s port %d (at most %u connections, %u "
+           "per client address; a request must arrive within %d s)",
+           opts->host, http_server_port(srv), l.max_connections,
+           l.max_per_address, l.request_timeout_s);
   *out = srv;
   return SS_OK;
 }
 
 int http_server_port(const struct http_server *srv)
 {
-  const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  return info ? (int)info->port : -1;
+  return listener_port(srv->listener);
 }
 
 void http_server_stop(struct http_server *srv)
 {
-  if (!srv)
-    return;
-  MHD_stop_daemon(srv->daemon);
-  free(srv);
+  if (srv)
+    server_free(srv);
 }

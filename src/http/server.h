@@ -22,6 +22,8 @@
  *   - every error is JSON {"error": "..."};
  *   - a response is queued on the second access-handler call, never the
  *     first, so keep-alive survives (libmicrohttpd's "early reply" trap);
+ *   - connections are limited in number, per client address, and in the
+ *     time they have to deliver a request (listener.h, conn_guard.h);
  *   - http_resp_etag() adds a strong ETag and turns the reply into 304 when
  *     If-None-Match matches.
  *
@@ -38,6 +40,12 @@
 #define HTTP_BODY_MAX (64 * 1024)
 #define HTTP_RESP_MAX (4 * 1024 * 1024)
 #define HTTP_MAX_HEADERS 8
+/* Connection limits used when the options leave them 0 (the settings
+ * server.max_connections, server.max_connections_per_address and
+ * server.request_timeout_seconds have the same defaults). */
+#define HTTP_MAX_CONNECTIONS_DEFAULT 8192
+#define HTTP_MAX_PER_ADDRESS_DEFAULT 64
+#define HTTP_REQUEST_TIMEOUT_DEFAULT 10
 
 struct http_server;
 struct http_req; /* opaque; valid only during the handler call */
@@ -80,6 +88,14 @@ struct http_server_opts {
   const char *host; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" */
   int port;         /* 0 = ephemeral */
   int threads;      /* poll-thread pool size */
+  /* Open connections at most (the caller keeps it within the descriptor
+   * limit), per client address (IPv4 address or whole IPv6 address,
+   * loopback included), and seconds a connection has to deliver a complete
+   * request after opening or after its previous response (bytes do not
+   * extend it).  0 = the HTTP_*_DEFAULT above. */
+  int max_connections;
+  int max_per_address;
+  int request_timeout_s;
   const struct http_route *routes;
   size_t n_routes;
   void *ctx;        /* passed to every handler */

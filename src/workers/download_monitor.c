@@ -11,8 +11,7 @@
  * follow (active_on_demand).  Without an slskd URL it stays idle and says
  * so.  It also gives Cleanup its "is this file an active download?" check
  * (a path ending in "<remote folder>/<name>" of an open file, also with
- * .part/.tmp/.partial), answered from the open files of the last poll,
- * and on its first run tunes the allocator (requests_tune_allocator).
+ * .part/.tmp/.partial), answered from the open files of the last poll.
  *
  * Threading: run() on the unit's thread, plus a small watcher thread per
  * poll that raises the slskd client's cancel flag when the unit must stop
@@ -121,7 +120,6 @@ static void register_check(struct db *db)
 {
   if (atomic_exchange(&check_registered, true))
     return;
-  requests_tune_allocator();
   struct dl_files open;
   if (db && db_dl_files_open(db, &open) == SS_OK) {
     set_active(NULL, &open);

@@ -99,17 +99,6 @@ static void copy_str(char *dst, size_t n, const char *src)
   snprintf(dst, n, "%s", src ? src : "");
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += ms / 1000;
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 /* ---- request log ---- */
 
 static enum MHD_Result log_header(void *cls, enum MHD_ValueKind kind,
@@ -236,8 +225,7 @@ bool fake_http_last(struct fake_http *fh, const char *method,
 bool fake_http_wait(struct fake_http *fh, const char *method,
                     const char *pattern, size_t count, int timeout_ms)
 {
-  struct timespec ts;
-  deadline_after(&ts, timeout_ms);
+  struct timespec ts = clock_mono_deadline(timeout_ms);
   pthread_mutex_lock(&fh->mu);
   bool ok = count_locked(fh, method, pattern) >= count;
   while (!ok) {
@@ -263,8 +251,7 @@ bool fake_http_wait_after(struct fake_http *fh, const char *method,
                           const char *pattern, uint64_t after_seq,
                           int timeout_ms, struct fake_logged *out)
 {
-  struct timespec ts;
-  deadline_after(&ts, timeout_ms);
+  struct timespec ts = clock_mono_deadline(timeout_ms);
   pthread_mutex_lock(&fh->mu);
   const struct fake_logged *e = newest_locked(fh, method, pattern, after_seq);
   while (!e) {
@@ -402,8 +389,7 @@ static bool take_script(struct fake_http *fh, const struct fake_req *r,
 /* Waits ms unless the server stops first; returns false if it stopped. */
 static bool delay(struct fake_http *fh, int ms)
 {
-  struct timespec ts;
-  deadline_after(&ts, ms);
+  struct timespec ts = clock_mono_deadline(ms);
   pthread_mutex_lock(&fh->mu);
   while (!fh->stopping)
     if (pthread_cond_timedwait(&fh->cond, &fh->mu, &ts) == ETIMEDOUT)
