@@ -22,7 +22,13 @@
 #      plus PSS and Private_Dirty from smaps_rollup (clean library pages
 #      count as "private" whenever no other process maps them, so USS
 #      swings with whatever else runs; Private_Dirty does not).
-#   5. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
+#   5. Connection flood (issue 9): BUILD_DIR/bench/conn_flood_bench holds
+#      600 slowloris connections (one byte every 3 s) and 5 000 idle ones
+#      from 127.0.0.2 upwards, re-opened whenever the daemon closes them,
+#      and times 400 GETs of /api/workers/status from 127.0.0.1, each on a
+#      new connection, 50 ms apart (p50/p99/max; the daemon's RSS after).
+#      BENCH_FLOOD=0 skips it.
+#   6. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
 #
 # Pinning: by default nothing is pinned.  BENCH_PIN=1 puts the daemon on
 # CPU 0 (taskset -c 0) and this script, its probes and wrk on CPU 1.  On the
@@ -32,7 +38,8 @@
 #
 # Knobs: BENCH_DURATION (s per wrk run, default 5), BENCH_STARTS (default 5),
 # BENCH_PIN (1/0), BENCH_RAW_DIR (an existing folder that receives the raw
-# wrk output).  A run takes about 45 s and is capped at 170 s; the daemon
+# wrk output), BENCH_FLOOD (1/0).  A run takes about 90 s and is capped
+# at 240 s; the daemon
 # is always stopped on exit (trap).
 set -euo pipefail
 export LC_ALL=C
@@ -43,7 +50,8 @@ DURATION=${BENCH_DURATION:-5}
 STARTS=${BENCH_STARTS:-5}
 PIN=${BENCH_PIN:-0}
 RAW_DIR=${BENCH_RAW_DIR:-} # keep the raw wrk outputs there when set
-TIME_CAP=170
+FLOOD=${BENCH_FLOOD:-1}
+TIME_CAP=240
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -427,6 +435,23 @@ DIRTY_LOAD=$(awk '$1 == "Private_Dirty:" { print $2 }' \
   "/proc/$DPID/smaps_rollup")
 STAT_AFTER=$(cpu_stat cpu)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- 2b. connection flood (on the same daemon, after the wrk runs) ----
+flood_val() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/flood.txt"; }
+if [[ $FLOOD == 1 ]]; then
+  FLOOD_BIN=$BUILD_DIR/bench/conn_flood_bench
+  [[ -x $FLOOD_BIN ]] || die "no $FLOOD_BIN (a build with tests on has it)"
+  check_time_cap
+  echo "bench: connection flood (600 slowloris + 5000 idle), 400 GETs" >&2
+  FLOOD_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+  # Exit status 1 = some requests unanswered: reported, not fatal.
+  bounded 150 "$WORK/flood.txt" "${WRK_PIN[@]}" "$FLOOD_BIN" "$PORT" \
+    "$DPID" || true
+  [[ -n $(flood_val p99_ms) ]] ||
+    die "flood bench failed: $(tail -n 20 "$WORK/flood.txt")"
+  RSS_FLOOD=$(proc_field "$DPID" VmRSS)
+  if [[ -n $RAW_DIR ]]; then cp "$WORK/flood.txt" "$RAW_DIR/"; fi
+fi
 stop_daemon
 
 # ---- 3. report ----
@@ -514,3 +539,26 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 | RSS <= 10 MiB (VmRSS after load) | $(mib "$RSS_LOAD") | $(verdict "$RSS_LOAD" "<=" 10240) |
 | Start-up <= 100 ms (bash probe median) | $TCP_MED ms | $(verdict "$TCP_MED" "<=" 100) |
 EOF
+if [[ $FLOOD == 1 ]]; then
+  F_REQ=$(flood_val requests)
+  F_ANS=$(flood_val answered)
+  F_P99=$(flood_val p99_ms)
+  F_OK=$(verdict "$F_P99" "<=" 100)
+  if [[ $F_ANS != "$F_REQ" ]]; then F_OK="**missed**"; fi
+  cat <<EOF
+| p99 <= 100 ms, /api/workers/status under 600 slowloris + 5 000 idle connections | $F_P99 ms ($F_ANS of $F_REQ answered) | $F_OK |
+
+### Under a connection flood
+
+$(flood_val slowloris) slowloris connections (one byte every 3 s) and
+$(flood_val idle) idle ones from 127.0.0.2 upwards (60 per address), each
+re-opened as soon as the daemon closes it; $F_REQ GETs of
+/api/workers/status from 127.0.0.1, each on a new connection, 50 ms apart,
+starting once the daemon held 95 % of the flood ($(flood_val ramp_ms) ms
+after it began). Load average before: $FLOOD_LOAD.
+
+| answered | p50 ms | p90 ms | p99 ms | max ms | flood connections held by the daemon (min-max) | closed by the daemon | VmRSS after |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+| $F_ANS of $F_REQ | $(flood_val p50_ms) | $(flood_val p90_ms) | $F_P99 | $(flood_val max_ms) | $(flood_val held_min)-$(flood_val held_max) | $(flood_val closed_by_server) | $(mib "$RSS_FLOOD") |
+EOF
+fi

@@ -234,9 +234,10 @@ static void test_trickling_request_is_cut_at_deadline(void **state)
   assert_true(sent > 5);
 
   /* A slow request that completes in time is answered. */
-  static const char *const parts[] = {
-      "GET " STATUS_PATH " HTTP/1.1\r\n", "Host: 127.0.0.1\r\n",
-      "Connection: close\r\n", "\r\n"};
+  char host[64];
+  snprintf(host, sizeof host, "Host: 127.0.0.1:%d\r\n", port);
+  const char *const parts[] = {"GET " STATUS_PATH " HTTP/1.1\r\n", host,
+                               "Connection: close\r\n", "\r\n"};
   fd = flood_connect("127.0.0.2", port, ANSWER_TIMEOUT_MS);
   assert_true(fd >= 0);
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
