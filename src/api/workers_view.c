@@ -37,17 +37,26 @@ static const struct entry entries[VIEW__COUNT] = {
    "/settings?tab=automation"},
 };
 
-static const enum unit_id single_unit[VIEW__COUNT] = {
-  [VIEW_TOKEN_REFRESH] = UNIT_TOKEN_REFRESH,
-  [VIEW_SPOTIFY_SYNC] = UNIT_SPOTIFY_SYNC,
-  [VIEW_DOWNLOAD_MONITOR] = UNIT_DOWNLOAD_MONITOR,
-  [VIEW_AUTOMATION] = UNIT_WATCHLIST, /* unused: aggregated */
-  [VIEW_CLEANUP] = UNIT_CLEANUP,
-  [VIEW_DUPLICATE_DETECTOR] = UNIT_DUPLICATE_DETECTOR,
-};
+/* Which contract entry each unit is shown in (UNITS_TABLE). */
+#define UNIT_VIEW_ROW(id, name, view, role) [UNIT_##id] = VIEW_##view,
+static const enum view_worker unit_view[UNIT__COUNT] = {
+  UNITS_TABLE(UNIT_VIEW_ROW)};
+#undef UNIT_VIEW_ROW
 
-static const enum unit_id automation_units[3] = {
-  UNIT_WATCHLIST, UNIT_DISCOGRAPHY, UNIT_QUALITY_UPGRADE};
+/* Each unit's name column (the automation entry's detail keys). */
+#define UNIT_NAME_ROW(id, name, view, role) [UNIT_##id] = #name,
+static const char *const unit_name[UNIT__COUNT] = {UNITS_TABLE(UNIT_NAME_ROW)};
+#undef UNIT_NAME_ROW
+
+/* The units of entry w, in table order; returns how many. */
+static size_t view_units(enum view_worker w, enum unit_id *out)
+{
+  size_t n = 0;
+  for (int i = 0; i < UNIT__COUNT; i++)
+    if (unit_view[i] == w)
+      out[n++] = (enum unit_id)i;
+  return n;
+}
 
 void workers_model_collect(struct workers_model *m)
 {
@@ -114,12 +123,12 @@ static struct view_status unit_status(const struct unit_snapshot *u)
 struct view_status workers_view_status(const struct workers_model *m,
                                        enum view_worker w)
 {
-  if (w != VIEW_AUTOMATION)
-    return unit_status(&m->units[single_unit[w]]);
-  struct view_status subs[3];
-  for (int i = 0; i < 3; i++)
-    subs[i] = unit_status(&m->units[automation_units[i]]);
-  return workers_aggregate(subs, 3);
+  enum unit_id ids[UNIT__COUNT];
+  struct view_status subs[UNIT__COUNT];
+  size_t n = view_units(w, ids);
+  for (size_t i = 0; i < n; i++)
+    subs[i] = unit_status(&m->units[ids[i]]);
+  return n == 1 ? subs[0] : workers_aggregate(subs, n);
 }
 
 /* ---- JSON ---- */
@@ -275,28 +284,27 @@ static void details_monitor(struct buf *b, const struct workers_model *m,
 
 static void details_automation(struct buf *b, const struct workers_model *m)
 {
-  static const char *const names[3] = {"watchlist", "discography",
-                                       "quality_upgrade"};
+  enum unit_id au[UNIT__COUNT];
+  size_t n = view_units(VIEW_AUTOMATION, au);
   buf_putc(b, '{');
-  for (int i = 0; i < 3; i++)
-    buf_printf(b, "%s\"%s_running\":%s", i ? "," : "", names[i],
-               m->units[automation_units[i]].running ? "true" : "false");
-  for (int i = 0; i < 3; i++)
-    buf_printf(b, ",\"%s_status\":\"%s\"", names[i],
-               workers_state_name(
-                 unit_status(&m->units[automation_units[i]]).status));
+  for (size_t i = 0; i < n; i++)
+    buf_printf(b, "%s\"%s_running\":%s", i ? "," : "", unit_name[au[i]],
+               m->units[au[i]].running ? "true" : "false");
+  for (size_t i = 0; i < n; i++)
+    buf_printf(b, ",\"%s_status\":\"%s\"", unit_name[au[i]],
+               workers_state_name(unit_status(&m->units[au[i]]).status));
   /* The first failing sub-worker's reason, named. */
   buf_puts(b, ",\"last_error\":");
   const char *err = NULL;
-  int which = 0;
-  for (int i = 0; i < 3 && !err; i++)
-    if (m->units[automation_units[i]].last_error[0]) {
-      err = m->units[automation_units[i]].last_error;
+  size_t which = 0;
+  for (size_t i = 0; i < n && !err; i++)
+    if (m->units[au[i]].last_error[0]) {
+      err = m->units[au[i]].last_error;
       which = i;
     }
   if (err) {
     char msg[UNIT_ERROR_MAX + 32];
-    snprintf(msg, sizeof msg, "%s: %s", names[which], err);
+    snprintf(msg, sizeof msg, "%s: %s", unit_name[au[which]], err);
     json_str(b, msg);
   } else {
     buf_puts(b, "null");
@@ -435,20 +443,24 @@ static void html_interval(char *out, size_t n, int64_t seconds)
 static void html_automation(struct buf *b, const struct workers_model *m)
 {
   char line[512];
-  static const char *const labels[3] = {"Watchlist", "Diskografie",
-                                        "Qualitäts-Upgrade"};
+  static const char *const labels[UNIT__COUNT] = {
+    [UNIT_WATCHLIST] = "Watchlist", [UNIT_DISCOGRAPHY] = "Diskografie",
+    [UNIT_QUALITY_UPGRADE] = "Qualitäts-Upgrade"};
+  enum unit_id au[UNIT__COUNT];
+  size_t n = view_units(VIEW_AUTOMATION, au);
   int running = 0;
-  for (int i = 0; i < 3; i++)
-    running += m->units[automation_units[i]].running;
-  snprintf(line, sizeof line, "%d von 3 Workern aktiv", running);
+  for (size_t i = 0; i < n; i++)
+    running += m->units[au[i]].running;
+  snprintf(line, sizeof line, "%d von %zu Workern aktiv", running, n);
   html_line(b, line);
-  for (int i = 0; i < 3; i++) {
-    const struct unit_snapshot *s = &m->units[automation_units[i]];
-    snprintf(line, sizeof line, "%s: %s", labels[i],
+  for (size_t i = 0; i < n; i++) {
+    const struct unit_snapshot *s = &m->units[au[i]];
+    const char *label = labels[au[i]] ? labels[au[i]] : unit_name[au[i]];
+    snprintf(line, sizeof line, "%s: %s", label,
              workers_state_de(unit_status(s).status));
     html_line(b, line);
     if (s->last_error[0]) {
-      snprintf(line, sizeof line, "%s: %s", labels[i], s->last_error);
+      snprintf(line, sizeof line, "%s: %s", label, s->last_error);
       html_line(b, line);
     }
   }
@@ -512,7 +524,9 @@ static void html_details(struct buf *b, const struct workers_model *m,
     html_automation(b, m);
     return;
   }
-  const struct unit_snapshot *u = &m->units[single_unit[w]];
+  enum unit_id ids[UNIT__COUNT];
+  view_units(w, ids);
+  const struct unit_snapshot *u = &m->units[ids[0]];
   html_interval(every, sizeof every, u->interval_s);
   switch (w) {
   case VIEW_TOKEN_REFRESH:

@@ -21,16 +21,17 @@
 #include "runtime/runtime.h"
 #include "workers/workers.h"
 
-/* The six entries of the contract, in its order. */
-enum view_worker {
-  VIEW_TOKEN_REFRESH,
-  VIEW_SPOTIFY_SYNC,
-  VIEW_DOWNLOAD_MONITOR,
-  VIEW_AUTOMATION,
-  VIEW_CLEANUP,
-  VIEW_DUPLICATE_DETECTOR,
-  VIEW__COUNT
-};
+/* The entries of the contract, in its order: generated from UNITS_TABLE
+ * (runtime/units.h), one per OWN or FIRST row. */
+#define VIEW_ENUM_OWN(view) VIEW_##view,
+#define VIEW_ENUM_FIRST(view) VIEW_##view,
+#define VIEW_ENUM_MEMBER(view)
+#define VIEW_ENUM_ROW(id, name, view, role) VIEW_ENUM_##role(view)
+enum view_worker { UNITS_TABLE(VIEW_ENUM_ROW) VIEW__COUNT };
+#undef VIEW_ENUM_ROW
+#undef VIEW_ENUM_OWN
+#undef VIEW_ENUM_FIRST
+#undef VIEW_ENUM_MEMBER
 
 struct workers_model {
   struct unit_snapshot units[UNIT__COUNT];

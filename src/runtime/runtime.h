@@ -30,18 +30,11 @@
 
 #include "config/settings.h"
 #include "db/db.h"
+#include "runtime/units.h"
 
-enum unit_id {
-  UNIT_TOKEN_REFRESH,
-  UNIT_SPOTIFY_SYNC,
-  UNIT_DOWNLOAD_MONITOR,
-  UNIT_WATCHLIST,
-  UNIT_DISCOGRAPHY,
-  UNIT_QUALITY_UPGRADE,
-  UNIT_CLEANUP,
-  UNIT_DUPLICATE_DETECTOR,
-  UNIT__COUNT
-};
+#define UNIT_ENUM_ROW(id, name, view, role) UNIT_##id,
+enum unit_id { UNITS_TABLE(UNIT_ENUM_ROW) UNIT__COUNT };
+#undef UNIT_ENUM_ROW
 
 enum unit_state { UNIT_STOPPED, UNIT_IDLE, UNIT_ACTIVE, UNIT_ERROR };
 

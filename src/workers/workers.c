@@ -1,17 +1,12 @@
 /*
- * workers.c - the table of worker units and shared preconditions.
+ * workers.c - the table of worker units (generated from
+ * UNITS_TABLE, runtime/units.h) and shared preconditions.
  */
 #include "workers/workers.h"
 
+#define UNIT_DEF_ROW(id, name, view, role) [UNIT_##id] = &name##_unit,
 static const struct unit_def *const defs[UNIT__COUNT] = {
-  [UNIT_TOKEN_REFRESH] = &token_refresh_unit,
-  [UNIT_SPOTIFY_SYNC] = &spotify_sync_unit,
-  [UNIT_DOWNLOAD_MONITOR] = &download_monitor_unit,
-  [UNIT_WATCHLIST] = &watchlist_unit,
-  [UNIT_DISCOGRAPHY] = &discography_unit,
-  [UNIT_QUALITY_UPGRADE] = &quality_upgrade_unit,
-  [UNIT_CLEANUP] = &cleanup_unit,
-  [UNIT_DUPLICATE_DETECTOR] = &duplicate_detector_unit,
-};
+  UNITS_TABLE(UNIT_DEF_ROW)};
+#undef UNIT_DEF_ROW
 
 const struct unit_def *const *workers_defs(void) { return defs; }

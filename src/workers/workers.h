@@ -46,14 +46,10 @@ enum {
 };
 enum { DD_LAST_SCAN };
 
-extern const struct unit_def token_refresh_unit;
-extern const struct unit_def spotify_sync_unit;
-extern const struct unit_def download_monitor_unit;
-extern const struct unit_def watchlist_unit;
-extern const struct unit_def discography_unit;
-extern const struct unit_def quality_upgrade_unit;
-extern const struct unit_def cleanup_unit;
-extern const struct unit_def duplicate_detector_unit;
+#define UNIT_DEF_DECL(id, name, view, role) \
+  extern const struct unit_def name##_unit;
+UNITS_TABLE(UNIT_DEF_DECL)
+#undef UNIT_DEF_DECL
 
 /* Unit definitions indexed by enum unit_id.  Static data; any thread. */
 const struct unit_def *const *workers_defs(void);
