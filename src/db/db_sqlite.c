@@ -90,6 +90,8 @@ static const char *const migrations[] = {
   " DEFAULT 0;",
   /* 7: the quarantine's move journal (schema_library.c) */
   db_schema_library_journal,
+  /* 8: the Wanted list and the Watchlist (schema_wanted.c) */
+  db_schema_wanted,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

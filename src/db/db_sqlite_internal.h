@@ -43,5 +43,6 @@ extern const char db_schema_spotify[];
 extern const char db_schema_downloads[];
 extern const char db_schema_library[];
 extern const char db_schema_library_journal[];
+extern const char db_schema_wanted[];
 
 #endif
