@@ -404,7 +404,7 @@ int workers_render_services_detail(struct buf *out,
     json_str(out, s->reason);
     json_time(out, "blocked_until", s->blocked_until_ms);
     buf_puts(out, ",");
-    json_rel(out, "checked", now_ms, s->checked_ms);
+    json_rel(out, "checked_ago", now_ms, s->checked_ms);
     buf_printf(out, ",\"checked_at_ms\":%" PRId64 "}", s->checked_ms);
   }
   buf_putc(out, '}');

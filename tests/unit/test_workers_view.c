@@ -322,8 +322,13 @@ static void test_services_exact_shape(void **state)
   strcpy(m.services[SVC_SLSKD].reason, "API key \"refused\"");
   workers_render_services_detail(&b, &m, NOW);
   json_error_t err;
-  json_t *root = json_loads(buf_cstr(&b), 0, &err);
+  json_t *root = json_loads(buf_cstr(&b), JSON_REJECT_DUPLICATES, &err);
   assert_non_null(root);
+  /* each key once: "checked" is the boolean, "checked_ago" the time */
+  assert_true(json_is_boolean(json_object_get(
+    json_object_get(root, "slskd"), "checked")));
+  assert_true(json_is_string(json_object_get(
+    json_object_get(root, "slskd"), "checked_ago")));
   assert_string_equal(json_string_value(json_object_get(
                         json_object_get(root, "slskd"), "reason")),
                       "API key \"refused\"");
