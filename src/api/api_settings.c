@@ -2,7 +2,7 @@
  * api_settings.c - GET/PATCH /api/settings and the schema.
  *
  * Validation, persistence and the all-or-nothing rule live in
- * config/settings.c; these handlers only map results to HTTP.
+ * config/settings_api.c; these handlers only map results to HTTP.
  */
 #include "api/api.h"
 
