@@ -14,6 +14,7 @@
 
 #include "clients/slskd.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(isalnum((unsigned char)*p) || strchr("-._~%", *p));
 
   char dir[32], base[32];
-  slskd_split_remote(s, dir, sizeof dir, base, sizeof base);
+  fs_split_peer_path(s, dir, sizeof dir, base, sizeof base);
   FUZZ_CHECK(strlen(dir) < sizeof dir && strlen(base) < sizeof base);
   free(s);
   return 0;

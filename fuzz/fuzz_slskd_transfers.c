@@ -11,6 +11,7 @@
 
 #include "clients/slskd.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       FUZZ_CHECK(ph >= SLSKD_PHASE_QUEUED && ph <= SLSKD_PHASE_FAILED);
       FUZZ_CHECK(slskd_failure_text(x->state) != NULL);
       char dir[64], base[64];
-      slskd_split_remote(x->filename, dir, sizeof dir, base, sizeof base);
+      fs_split_peer_path(x->filename, dir, sizeof dir, base, sizeof base);
       FUZZ_CHECK(!strchr(dir, '/') && !strchr(dir, '\\'));
       FUZZ_CHECK(!strchr(base, '/') && !strchr(base, '\\'));
     }

@@ -41,7 +41,7 @@
 #include "db/db.h"
 #include "http/server.h"
 #include "library/quarantine.h"
-#include "runtime/prober.h"
+#include "services/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
 

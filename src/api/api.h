@@ -38,11 +38,12 @@ const struct http_route *api_spotify_routes(size_t *count);
 const struct http_route *api_downloads_routes(size_t *count);
 const struct http_route *api_library_routes(size_t *count);
 
-/* The "Spotify account" card of the settings page's spotify tab
- * (api_spotify.c): who is connected, Connect / Disconnect / Sync now, and
- * the plain-words outcome of a login for notice, a fixed code such as
- * "denied" or "state" (NULL or unknown: none). */
-void api_spotify_account_block(struct buf *out, const char *notice);
+/* The "Spotify account" card of the settings page's spotify tab (a
+ * pages_card, registered by routes.c; api_spotify.c): who is connected,
+ * Connect / Disconnect / Sync now, and the plain-words outcome of a login
+ * for the query value "spotify_login", a fixed code such as "denied" or
+ * "state" (req NULL, absent or unknown: none). */
+void api_spotify_account_card(struct buf *out, const struct http_req *req);
 
 void api_workers_status(struct http_req *req, struct http_resp *resp,
                         void *ctx);
@@ -74,12 +75,12 @@ void api_security_key(struct http_req *req, struct http_resp *resp,
                       void *ctx);
 void api_security_password(struct http_req *req, struct http_resp *resp,
                            void *ctx);
-/* The Authentication card of the settings page's security tab: the API
- * key (only for a request let in by loopback, session or key; req may be
- * NULL), regenerate, the password form, log out; notice is a fixed code
- * (NULL or unknown: none). */
-void api_auth_security_block(struct buf *out, const struct http_req *req,
-                             const char *notice);
+/* The Authentication card of the settings page's security tab (a
+ * pages_card, registered by routes.c): the API key (only for a request let
+ * in by loopback, session or key; req may be NULL), regenerate, the
+ * password form, log out; the query value "security" is a fixed notice
+ * code (absent or unknown: none). */
+void api_auth_security_card(struct buf *out, const struct http_req *req);
 
 /* ---- shared by the domain modules (api_common.c) ---- */
 /* Opens a connection to the daemon's database (DATA_DIR/soulspotd.db) for

@@ -341,9 +341,9 @@ static bool may_see_key(const struct http_req *req)
   return via == VIA_LOOPBACK || via == VIA_KEY || via == VIA_SESSION;
 }
 
-void api_auth_security_block(struct buf *out, const struct http_req *req,
-                             const char *notice)
+void api_auth_security_card(struct buf *out, const struct http_req *req)
 {
+  const char *notice = req ? http_req_query(req, "security") : NULL;
   buf_puts(out, "<section class=\"card\" id=\"security\">\n"
                 "<div class=\"card-head\"><h2>Authentication</h2></div>\n"
                 "<div class=\"card-body\">\n");

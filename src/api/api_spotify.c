@@ -10,7 +10,7 @@
  *                                  connected
  *   GET  /library/artists|albums|playlists[?offset=N]
  *   GET  /library/playlists?id=ID  one playlist's stored entries
- * plus api_spotify_account_block(), the account card of the settings tab.
+ * plus api_spotify_account_card(), the account card of the settings tab.
  *
  * The login's outcome reaches the settings page as a fixed code
  * (spotify_login_message() turns it into plain words), never as text
@@ -214,8 +214,9 @@ static void render_connected(struct buf *out, const struct spotify_view *v,
                   "soon: connect again to keep syncing.</p>\n");
 }
 
-void api_spotify_account_block(struct buf *out, const char *notice)
+void api_spotify_account_card(struct buf *out, const struct http_req *req)
 {
+  const char *notice = req ? http_req_query(req, "spotify_login") : NULL;
   struct spotify_view v;
   workers_spotify_view(&v);
   char redirect_uri[SETTING_STR_MAX];

@@ -20,7 +20,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/reltime.h"
-#include "runtime/prober.h"
+#include "services/prober.h"
 #include "runtime/runtime.h"
 
 enum cached_view { CACHED_JSON, CACHED_HTML, CACHED_SERVICES, CACHED__COUNT };

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/html.h"
@@ -709,13 +708,22 @@ static void render_group(struct buf *out, const struct field_group *g)
   buf_puts(out, "</div>\n</section>\n");
 }
 
-/* The whole settings document; the spotify tab starts with the account
- * card (api_spotify.c), showing the outcome of a login when notice names
- * one. */
+/* Cards the domain modules put at the top of a settings tab (borrowed;
+ * set once by routes.c before the server starts, read-only afterwards). */
+static const struct pages_card *cards;
+static size_t n_cards;
+
+void pages_set_cards(const struct pages_card *c, size_t n)
+{
+  cards = c;
+  n_cards = n;
+}
+
+/* The whole settings document; a tab starts with its cards (the Spotify
+ * account card, the Authentication card), then its fields. */
 static int render_settings(struct buf *out, const char *tab,
                            const struct http_req *req)
 {
-  const char *notice = req ? http_req_query(req, "spotify_login") : NULL;
   const struct settings_tab *cur = find_tab(tab);
   layout_open(out, "Settings", PAGES_SETTINGS);
   render_page_head(out, "Settings",
@@ -727,11 +735,9 @@ static int render_settings(struct buf *out, const char *tab,
   buf_puts(out, "\" data-tab=\"");
   html_escape(out, cur->name);
   buf_puts(out, "\">\n");
-  if (!strcmp(cur->name, "spotify"))
-    api_spotify_account_block(out, notice);
-  if (!strcmp(cur->name, "security"))
-    api_auth_security_block(out, req,
-                            req ? http_req_query(req, "security") : NULL);
+  for (size_t i = 0; i < n_cards; i++)
+    if (!strcmp(cur->name, cards[i].tab))
+      cards[i].render(out, req);
   for (const struct field_group *g = cur->groups; g->title; g++)
     render_group(out, g);
   buf_puts(out, "</div>\n");

@@ -57,6 +57,19 @@ void pages_workers_table(struct http_req *req, struct http_resp *resp,
  */
 void pages_static(struct http_req *req, struct http_resp *resp, void *ctx);
 
+/* A card a domain module puts at the top of a settings tab (the Spotify
+ * account card of api_spotify.c, the Authentication card of api_auth.c),
+ * so this module never calls into them: render appends the card's HTML;
+ * req is the page's request (NULL when rendered without one), for the
+ * card's own notices. */
+struct pages_card {
+  const char *tab; /* settings tab name, e.g. "spotify" */
+  void (*render)(struct buf *out, const struct http_req *req);
+};
+/* Registers the cards (borrowed: a static table).  Called once by
+ * routes.c before the server starts; not thread-safe. */
+void pages_set_cards(const struct pages_card *cards, size_t n);
+
 /* The shared layout for pages of the domain modules (api_library.c,
  * api_downloads.c, api_spotify.c): document head, sidebar with `section`
  * marked current, and the page heading (title and lead, escaped).  Close

@@ -2,7 +2,8 @@
  * routes.c - the route table of soulspotd.  Find any endpoint here: the core
  * routes are listed below; each domain module (Spotify, downloads, library)
  * contributes its own table from its api_<domain>.c, listed in api.h.
- * api_routes() is called once by main before the server starts.
+ * api_routes() is called once by main before the server starts; it also
+ * hands the pages module the settings cards of the domain modules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,12 @@ typedef const struct http_route *(*domain_routes_fn)(size_t *count);
 static const domain_routes_fn domains[] = {
   api_spotify_routes, api_downloads_routes, api_library_routes};
 
+/* Cards the domain modules contribute to the settings page's tabs. */
+static const struct pages_card settings_cards[] = {
+  {"spotify", api_spotify_account_card},
+  {"security", api_auth_security_card},
+};
+
 const struct http_route *api_routes(size_t *count)
 {
   static struct http_route *all;
@@ -50,6 +57,8 @@ const struct http_route *api_routes(size_t *count)
     *count = n_all;
     return all;
   }
+  pages_set_cards(settings_cards,
+                  sizeof settings_cards / sizeof settings_cards[0]);
   size_t n = sizeof core_routes / sizeof core_routes[0];
   all = xmalloc(n * sizeof *all);
   memcpy(all, core_routes, sizeof core_routes);

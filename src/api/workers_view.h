@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
-#include "runtime/prober.h"
+#include "services/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
 

@@ -822,25 +822,6 @@ void slskd_path_escape(const char *s, char *out, size_t n)
     out[o < n ? o : n - 1] = '\0';
 }
 
-void slskd_split_remote(const char *remote, char *dir, size_t dn, char *base,
-                        size_t bn)
-{
-  const char *last = NULL, *prev = NULL;
-  for (const char *p = remote; *p; p++)
-    if (*p == '\\' || *p == '/') {
-      prev = last;
-      last = p;
-    }
-  const char *b = last ? last + 1 : remote;
-  snprintf(base, bn, "%s", b);
-  if (!last) {
-    snprintf(dir, dn, "%s", "");
-    return;
-  }
-  const char *d = prev ? prev + 1 : remote;
-  snprintf(dir, dn, "%.*s", (int)(last - d), d);
-}
-
 /* ------------------------------------------------------------------ */
 /* Client                                                              */
 /* ------------------------------------------------------------------ */

@@ -195,10 +195,6 @@ int slskd_app_parse(const char *body, size_t len, struct slskd_app *out,
 
 /* Percent-encodes s as one path segment (unreserved bytes kept). */
 void slskd_path_escape(const char *s, char *out, size_t n);
-/* The last directory name and the file name of a remote path (either
- * separator); either may be "" when absent. */
-void slskd_split_remote(const char *remote, char *dir, size_t dn, char *base,
-                        size_t bn);
 
 /* ---- client ---- */
 

@@ -498,3 +498,22 @@ int fs_mkdir_p(const char *dir)
   free(p);
   return rc;
 }
+
+void fs_split_peer_path(const char *remote, char *dir, size_t dn, char *base,
+                        size_t bn)
+{
+  const char *last = NULL, *prev = NULL;
+  for (const char *p = remote; *p; p++)
+    if (*p == '\\' || *p == '/') {
+      prev = last;
+      last = p;
+    }
+  const char *b = last ? last + 1 : remote;
+  snprintf(base, bn, "%s", b);
+  if (!last) {
+    snprintf(dir, dn, "%s", "");
+    return;
+  }
+  const char *d = prev ? prev + 1 : remote;
+  snprintf(dir, dn, "%.*s", (int)(last - d), d);
+}

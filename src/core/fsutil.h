@@ -26,6 +26,12 @@
  * writes).  Returns SS_OK or SS_EIO; the caller fsyncs and closes. */
 int fs_copy_fd(int in, int out);
 
+/* The last folder name and the file name of a path as Soulseek peers
+ * write it (either separator, "\\" or "/"); either may be "" when absent.
+ * A string operation only: nothing is opened. */
+void fs_split_peer_path(const char *remote, char *dir, size_t dn, char *base,
+                        size_t bn);
+
 /* The part of path below root ("" for root itself), or NULL when path
  * does not lie beneath root (textually, or below realpath(root)). */
 const char *fs_below(const char *root, const char *path);

@@ -16,6 +16,7 @@
 
 #include "core/textnorm.h"
 #include "core/xalloc.h"
+#include "core/fsutil.h"
 
 static const char *const audio_exts[] = {
   "flac", "mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "wav", "aif",
@@ -100,7 +101,7 @@ void candidates_track_key(const char *remote, const char *artist, char *out,
   char dir[8], base[SLSKD_STR_MAX];
   if (!n)
     return;
-  slskd_split_remote(remote, dir, sizeof dir, base, sizeof base);
+  fs_split_peer_path(remote, dir, sizeof dir, base, sizeof base);
   char *dot = strrchr(base, '.');
   if (dot && dot != base)
     *dot = '\0';

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clients/slskd.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/fsutil.h"
@@ -27,6 +26,10 @@
 #include "core/xalloc.h"
 #include "db/db_library.h"
 #include "media/media.h"
+
+/* Longest peer folder or file name kept (a peer's path as slskd reports
+ * it; longer ones are cut). */
+#define PEER_NAME_MAX 2048
 
 #define MAX_NAME_TRIES 100
 
@@ -241,8 +244,8 @@ static bool usable_part(const char *s)
 int import_source_path(const char *root, const char *remote, char *out,
                        size_t n)
 {
-  char dir[SLSKD_STR_MAX], base[SLSKD_STR_MAX];
-  slskd_split_remote(remote, dir, sizeof dir, base, sizeof base);
+  char dir[PEER_NAME_MAX], base[PEER_NAME_MAX];
+  fs_split_peer_path(remote, dir, sizeof dir, base, sizeof base);
   if (!usable_part(base) || (dir[0] && !usable_part(dir)))
     return SS_EINVAL;
   int w = dir[0] ? snprintf(out, n, "%s/%s/%s", root, dir, base)
@@ -301,8 +304,8 @@ static int find_source(const struct import_config *cfg,
   }
   if (is_file(cfg->download_root, src, &st))
     return SS_OK;
-  char alt[IMPORT_PATH_MAX * 2], dir[8], base[SLSKD_STR_MAX];
-  slskd_split_remote(f->filename, dir, sizeof dir, base, sizeof base);
+  char alt[IMPORT_PATH_MAX * 2], dir[8], base[PEER_NAME_MAX];
+  fs_split_peer_path(f->filename, dir, sizeof dir, base, sizeof base);
   snprintf(alt, sizeof alt, "%s/%s", cfg->download_root, base);
   if (is_file(cfg->download_root, alt, &st)) {
     snprintf(src, n, "%s", alt);

@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/xalloc.h"
+#include "core/fsutil.h"
 #include "db/db_downloads.h"
 #include "downloads/requests.h"
 #include "library/cleanup_walk.h"
@@ -68,7 +69,7 @@ static void set_active(void *arg, const struct dl_files *files)
   char **names = xmalloc((files->n ? files->n : 1) * sizeof *names);
   char dir[SLSKD_STR_MAX], base[SLSKD_STR_MAX];
   for (size_t i = 0; i < files->n; i++) {
-    slskd_split_remote(files->v[i].filename, dir, sizeof dir, base,
+    fs_split_peer_path(files->v[i].filename, dir, sizeof dir, base,
                        sizeof base);
     names[i] = name_key(dir, base);
   }

@@ -22,6 +22,7 @@
 #include "clients/slskd.h"
 #include "core/err.h"
 #include "core/xalloc.h"
+#include "core/fsutil.h"
 #include "fake_all.h"
 
 #define KEY "test-slskd-key-0123456789"
@@ -336,11 +337,11 @@ static void test_paths(void **state)
   char out[64], dir[32], base[32];
   slskd_path_escape("we ird/\xc3\xa4%", out, sizeof out);
   assert_string_equal(out, "we%20ird%2F%C3%A4%25");
-  slskd_split_remote("@@a\\Music\\Album\\01.flac", dir, sizeof dir, base,
+  fs_split_peer_path("@@a\\Music\\Album\\01.flac", dir, sizeof dir, base,
                      sizeof base);
   assert_string_equal(dir, "Album");
   assert_string_equal(base, "01.flac");
-  slskd_split_remote("plain.mp3", dir, sizeof dir, base, sizeof base);
+  fs_split_peer_path("plain.mp3", dir, sizeof dir, base, sizeof base);
   assert_string_equal(dir, "");
   assert_string_equal(base, "plain.mp3");
   char g1[SLSKD_ID_MAX], g2[SLSKD_ID_MAX];

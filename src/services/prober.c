@@ -17,7 +17,7 @@
  * block, also set by the workers' clients) is not called until then and
  * counts as up: it is there, it asked us to wait.
  */
-#include "runtime/prober.h"
+#include "services/prober.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
