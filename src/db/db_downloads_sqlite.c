@@ -132,11 +132,11 @@ int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, r->kind == DL_ALBUM ? "album" : "track");
-  db__bind_text(st, 2, r->query);
-  db__bind_text(st, 3, r->artist);
-  db__bind_text(st, 4, r->title);
-  db__bind_text(st, 5, r->spotify_id);
+  db__bind_text_unchecked(st, 1, r->kind == DL_ALBUM ? "album" : "track");
+  db__bind_text_unchecked(st, 2, r->query);
+  db__bind_text_unchecked(st, 3, r->artist);
+  db__bind_text_unchecked(st, 4, r->title);
+  db__bind_text_unchecked(st, 5, r->spotify_id);
   sqlite3_bind_int(st, 6, r->expected_tracks);
   sqlite3_bind_int64(st, 7, r->created_ms);
   sqlite3_bind_int64(st, 8, r->created_ms);
@@ -212,7 +212,7 @@ int db_dl_request_list(struct db *db, const char *state, int64_t offset,
   if (rc)
     return rc;
   if (state)
-    db__bind_text(st, 1, state);
+    db__bind_text_unchecked(st, 1, state);
   *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
   sqlite3_reset(st);
   if (!max)
@@ -224,7 +224,7 @@ int db_dl_request_list(struct db *db, const char *state, int64_t offset,
   if (rc)
     return rc;
   if (state)
-    db__bind_text(st, 1, state);
+    db__bind_text_unchecked(st, 1, state);
   sqlite3_bind_int64(st, 2, (int64_t)max);
   sqlite3_bind_int64(st, 3, offset);
   int src = SQLITE_DONE;
@@ -247,7 +247,7 @@ int db_dl_requests_in(struct db *db, const char *state,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, state);
+  db__bind_text_unchecked(st, 1, state);
   sqlite3_bind_int64(st, 2, (int64_t)max);
   int src = SQLITE_DONE;
   while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
@@ -270,8 +270,8 @@ int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, state);
-  db__bind_text(st, 2, error);
+  db__bind_text_unchecked(st, 1, state);
+  db__bind_text_unchecked(st, 2, error);
   sqlite3_bind_int64(st, 3, now_ms);
   sqlite3_bind_int64(st, 4, id);
   return db__step_done(db, st, "download request state");
@@ -289,7 +289,7 @@ int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, search_id);
+  db__bind_text_unchecked(st, 1, search_id);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
   return db__step_done(db, st, "download request searching");
@@ -306,7 +306,7 @@ int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, query);
+  db__bind_text_unchecked(st, 1, query);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
   return db__step_done(db, st, "download request search again");
@@ -325,7 +325,7 @@ int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, next_ms);
-  db__bind_text(st, 2, error);
+  db__bind_text_unchecked(st, 2, error);
   sqlite3_bind_int64(st, 3, now_ms);
   sqlite3_bind_int64(st, 4, id);
   return db__step_done(db, st, "download request retry");
@@ -401,9 +401,9 @@ static int add_candidate(struct db *db, int64_t req, int rank,
     return rc;
   sqlite3_bind_int64(st, 1, req);
   sqlite3_bind_int(st, 2, rank);
-  db__bind_text(st, 3, c->username);
-  db__bind_text(st, 4, c->directory);
-  db__bind_text(st, 5, c->quality);
+  db__bind_text_unchecked(st, 3, c->username);
+  db__bind_text_unchecked(st, 4, c->directory);
+  db__bind_text_unchecked(st, 5, c->quality);
   sqlite3_bind_int64(st, 6, (int64_t)c->n_files);
   sqlite3_bind_int64(st, 7, c->total_size);
   sqlite3_bind_int(st, 8, c->free_slot);
@@ -421,9 +421,9 @@ static int add_candidate(struct db *db, int64_t req, int rank,
   for (size_t i = 0; i < c->n_files && !rc; i++) {
     sqlite3_bind_int64(st, 1, *cid);
     sqlite3_bind_int64(st, 2, req);
-    db__bind_text(st, 3, c->files[i].filename);
+    db__bind_text_unchecked(st, 3, c->files[i].filename);
     sqlite3_bind_int64(st, 4, c->files[i].size);
-    db__bind_text(st, 5, c->files[i].track_key);
+    db__bind_text_unchecked(st, 5, c->files[i].track_key);
     rc = db__step_done(db, st, "candidate file add");
   }
   return rc;
@@ -647,13 +647,13 @@ static int update_locked(struct db *db, const struct dl_file_update *u,
     if (x->state || x->slskd_state || x->transfer_id || x->error) {
       sqlite3_clear_bindings(st);
       if (x->state)
-        db__bind_text(st, 1, x->state);
+        db__bind_text_unchecked(st, 1, x->state);
       if (x->slskd_state)
-        db__bind_text(st, 2, x->slskd_state);
+        db__bind_text_unchecked(st, 2, x->slskd_state);
       if (x->transfer_id)
-        db__bind_text(st, 3, x->transfer_id);
+        db__bind_text_unchecked(st, 3, x->transfer_id);
       if (x->error)
-        db__bind_text(st, 4, x->error);
+        db__bind_text_unchecked(st, 4, x->error);
       sqlite3_bind_int64(st, 5, now_ms);
       sqlite3_bind_int64(st, 6, x->id);
       rc = db__step_done(db, st, "file update");
@@ -692,7 +692,7 @@ int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, transfer_id);
+  db__bind_text_unchecked(st, 1, transfer_id);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
   return db__step_done(db, st, "file enqueued");
@@ -724,7 +724,7 @@ int db_dl_file_fail(struct db *db, int64_t id, const char *error,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, error);
+  db__bind_text_unchecked(st, 1, error);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
   return db__step_done(db, st, "file fail");
@@ -764,7 +764,7 @@ static int find_replacement(struct db *db, int64_t req, const char *key,
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, req);
-  db__bind_text(st, 2, key);
+  db__bind_text_unchecked(st, 2, key);
   sqlite3_bind_int(st, 3, max_sources);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
@@ -801,10 +801,10 @@ static int insert_replacement(struct db *db, int64_t req, const char *key,
     return rc;
   sqlite3_bind_int64(st, 1, req);
   sqlite3_bind_int64(st, 2, r->cf_id);
-  db__bind_text(st, 3, r->username);
-  db__bind_text(st, 4, r->filename);
+  db__bind_text_unchecked(st, 3, r->username);
+  db__bind_text_unchecked(st, 4, r->filename);
   sqlite3_bind_int64(st, 5, r->size);
-  db__bind_text(st, 6, key);
+  db__bind_text_unchecked(st, 6, key);
   sqlite3_bind_int(st, 7, retries);
   sqlite3_bind_int64(st, 8, not_before_ms);
   sqlite3_bind_int64(st, 9, now_ms);
@@ -875,7 +875,7 @@ int db_dl_import_wait(struct db *db, int64_t id, const char *error,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, error);
+  db__bind_text_unchecked(st, 1, error);
   sqlite3_bind_int64(st, 2, now_ms);
   sqlite3_bind_int64(st, 3, id);
   return db__step_done(db, st, "import wait");
@@ -892,8 +892,8 @@ int db_dl_import_begin(struct db *db, int64_t id, const char *src,
                 &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, src);
-  db__bind_text(st, 2, dst);
+  db__bind_text_unchecked(st, 1, src);
+  db__bind_text_unchecked(st, 2, dst);
   sqlite3_bind_int64(st, 3, now_ms);
   sqlite3_bind_int64(st, 4, id);
   return db__step_done(db, st, "import begin");
@@ -1093,7 +1093,7 @@ static bool table_exists(struct db *db, const char *name)
            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
            &st))
     return false;
-  db__bind_text(st, 1, name);
+  db__bind_text_unchecked(st, 1, name);
   bool found = sqlite3_step(st) == SQLITE_ROW;
   sqlite3_reset(st);
   return found;
@@ -1116,7 +1116,7 @@ int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
                         &st);
   if (rc)
     return SS_ESTATE; /* a library of another shape */
-  db__bind_text(st, 1, id);
+  db__bind_text_unchecked(st, 1, id);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
     db__col_text(st, 0, out->title, sizeof out->title);

@@ -190,33 +190,33 @@ static int upsert_one(struct db *db, const struct library_track *t,
   if (rc)
     return rc;
   const struct media_info *m = &t->media;
-  db__bind_text(st, 1, t->path);
+  db__bind_text_unchecked(st, 1, t->path);
   sqlite3_bind_int64(st, 2, t->size);
   sqlite3_bind_int64(st, 3, t->mtime_ns);
-  db__bind_text(st, 4, m->title);
-  db__bind_text(st, 5, m->artist);
-  db__bind_text(st, 6, m->album_artist);
-  db__bind_text(st, 7, m->album);
-  db__bind_text(st, 8, m->date);
+  db__bind_text_unchecked(st, 4, m->title);
+  db__bind_text_unchecked(st, 5, m->artist);
+  db__bind_text_unchecked(st, 6, m->album_artist);
+  db__bind_text_unchecked(st, 7, m->album);
+  db__bind_text_unchecked(st, 8, m->date);
   sqlite3_bind_int(st, 9, m->year);
   sqlite3_bind_int(st, 10, m->track_no);
   sqlite3_bind_int(st, 11, m->track_total);
   sqlite3_bind_int(st, 12, m->disc_no);
   sqlite3_bind_int(st, 13, m->disc_total);
   sqlite3_bind_int64(st, 14, m->duration_ms);
-  db__bind_text(st, 15, m->codec);
-  db__bind_text(st, 16, m->container);
+  db__bind_text_unchecked(st, 15, m->codec);
+  db__bind_text_unchecked(st, 16, m->container);
   sqlite3_bind_int64(st, 17, m->bitrate);
   sqlite3_bind_int(st, 18, m->sample_rate);
   sqlite3_bind_int(st, 19, m->bit_depth);
   sqlite3_bind_int(st, 20, m->channels);
   sqlite3_bind_int(st, 21, m->lossless);
-  db__bind_text(st, 22, m->mb_recording_id);
-  db__bind_text(st, 23, m->mb_track_id);
-  db__bind_text(st, 24, m->mb_album_id);
-  db__bind_text(st, 25, m->mb_artist_id);
-  db__bind_text(st, 26, m->mb_release_group_id);
-  db__bind_text(st, 27, t->spotify_track_id);
+  db__bind_text_unchecked(st, 22, m->mb_recording_id);
+  db__bind_text_unchecked(st, 23, m->mb_track_id);
+  db__bind_text_unchecked(st, 24, m->mb_album_id);
+  db__bind_text_unchecked(st, 25, m->mb_artist_id);
+  db__bind_text_unchecked(st, 26, m->mb_release_group_id);
+  db__bind_text_unchecked(st, 27, t->spotify_track_id);
   sqlite3_bind_int64(st, 28, t->download_id);
   sqlite3_bind_int(st, 29, media_tag_score(m));
   sqlite3_bind_int(st, 30, t->unreadable);
@@ -258,7 +258,7 @@ static int track_get(struct db *db, int slot, const char *sql,
   if (rc)
     return rc;
   if (path)
-    db__bind_text(st, 1, path);
+    db__bind_text_unchecked(st, 1, path);
   else
     sqlite3_bind_int64(st, 1, id);
   int src = sqlite3_step(st);
@@ -299,7 +299,7 @@ static int meta_next(struct db *db, const char *key, int64_t *value)
                     "SELECT ival FROM library_meta WHERE key = ?1", &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, key);
+  db__bind_text_unchecked(st, 1, key);
   int64_t v = 0;
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW)
@@ -315,7 +315,7 @@ static int meta_next(struct db *db, const char *key, int64_t *value)
                      " ON CONFLICT (key) DO UPDATE SET ival = excluded.ival",
                      &st)))
     return rc;
-  db__bind_text(st, 1, key);
+  db__bind_text_unchecked(st, 1, key);
   sqlite3_bind_int64(st, 2, *value);
   return db__step_done(db, st, "library meta put");
 }
@@ -343,7 +343,7 @@ int db_library_seen(struct db *db, const char *path, struct library_seen *out)
                     &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, path);
+  db__bind_text_unchecked(st, 1, path);
   int src = sqlite3_step(st);
   if (src == SQLITE_ROW) {
     out->id = sqlite3_column_int64(st, 0);
@@ -369,7 +369,7 @@ static int touch(struct db *db, const char *path, int64_t gen)
                     &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, path);
+  db__bind_text_unchecked(st, 1, path);
   sqlite3_bind_int64(st, 2, gen);
   return db__step_done(db, st, "library touch");
 }
@@ -383,8 +383,8 @@ static int set_extras(struct db *db, const struct library_scan_item *it)
                       "UPDATE library_tracks SET file_hash = ?2"
                       " WHERE path = ?1",
                       &st))) {
-    db__bind_text(st, 1, it->t.path);
-    db__bind_text(st, 2, it->file_hash);
+    db__bind_text_unchecked(st, 1, it->t.path);
+    db__bind_text_unchecked(st, 2, it->file_hash);
     rc = db__step_done(db, st, "library hash");
   }
   if (!rc && it->set_fingerprint &&
@@ -392,7 +392,7 @@ static int set_extras(struct db *db, const struct library_scan_item *it)
                       "UPDATE library_tracks SET fingerprint = ?2"
                       " WHERE path = ?1",
                       &st))) {
-    db__bind_text(st, 1, it->t.path);
+    db__bind_text_unchecked(st, 1, it->t.path);
     size_t n = it->fp_n < MEDIA_FP_MAX_ITEMS ? it->fp_n : MEDIA_FP_MAX_ITEMS;
     sqlite3_bind_blob(st, 2, it->fp, (int)(n * sizeof *it->fp),
                       SQLITE_TRANSIENT);
@@ -617,7 +617,7 @@ int db_library_keys_store(struct db *db, const int64_t *ids,
                        &st)))
       break;
     sqlite3_bind_int64(st, 1, ids[i]);
-    db__bind_text(st, 2, keys[i]);
+    db__bind_text_unchecked(st, 2, keys[i]);
     rc = db__step_done(db, st, "library key");
   }
   return db__tx_end(db, rc);
@@ -822,7 +822,7 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
                     &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, g->key);
+  db__bind_text_unchecked(st, 1, g->key);
   if ((rc = lookup_row(db, st, gid, status, n)) || *gid || !g->match_prefix)
     return rc;
   for (size_t i = 0; !rc && !*gid && i < g->n_members; i++) {
@@ -835,7 +835,7 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
                        &st)))
       break;
     sqlite3_bind_int64(st, 1, g->members[i]);
-    db__bind_text(st, 2, g->match_prefix);
+    db__bind_text_unchecked(st, 2, g->match_prefix);
     sqlite3_bind_int64(st, 3, now_ms);
     rc = lookup_row(db, st, gid, status, n);
   }
@@ -853,9 +853,9 @@ static int group_insert(struct db *db, const struct library_group_in *g,
                     &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, g->key);
-  db__bind_text(st, 2, g->method);
-  db__bind_text(st, 3, g->label);
+  db__bind_text_unchecked(st, 1, g->key);
+  db__bind_text_unchecked(st, 2, g->method);
+  db__bind_text_unchecked(st, 3, g->label);
   sqlite3_bind_int64(st, 4, g->suggested_keep);
   sqlite3_bind_int64(st, 5, now_ms);
   rc = db__step_done(db, st, "library group insert");
@@ -888,7 +888,7 @@ static int group_seen(struct db *db, int64_t gid, const char *status,
                      &st)))
     return rc;
   sqlite3_bind_int64(st, 1, gid);
-  db__bind_text(st, 2, g->label);
+  db__bind_text_unchecked(st, 2, g->label);
   sqlite3_bind_int64(st, 3, g->suggested_keep);
   sqlite3_bind_int64(st, 4, now_ms);
   if ((rc = db__step_done(db, st, "library group seen")))
@@ -986,7 +986,7 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
                     &st);
   if (rc)
     return rc;
-  db__bind_text(st, 1, status);
+  db__bind_text_unchecked(st, 1, status);
   if (sqlite3_step(st) == SQLITE_ROW)
     *total = sqlite3_column_int64(st, 0);
   else
@@ -998,7 +998,7 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
                            " LIMIT ?2 OFFSET ?3",
                            &st)))
     return rc;
-  db__bind_text(st, 1, status);
+  db__bind_text_unchecked(st, 1, status);
   sqlite3_bind_int64(st, 2, (int64_t)max);
   sqlite3_bind_int64(st, 3, offset);
   int src = SQLITE_DONE;
@@ -1102,7 +1102,7 @@ int db_library_group_set_status(struct db *db, int64_t group_id,
                              " ELSE ?3 END WHERE id = ?1",
                              &st))) {
     sqlite3_bind_int64(st, 1, group_id);
-    db__bind_text(st, 2, status);
+    db__bind_text_unchecked(st, 2, status);
     sqlite3_bind_int64(st, 3, now_ms);
     rc = db__step_done(db, st, "library status");
     if (!rc && sqlite3_changes(db__conn(db)) == 0)
@@ -1129,8 +1129,8 @@ int db_library_quarantine_intend(struct db *db,
     return rc;
   sqlite3_bind_int64(st, 1, e->group_id);
   sqlite3_bind_int64(st, 2, e->track_id);
-  db__bind_text(st, 3, e->original_path);
-  db__bind_text(st, 4, e->quarantine_path);
+  db__bind_text_unchecked(st, 3, e->original_path);
+  db__bind_text_unchecked(st, 4, e->quarantine_path);
   sqlite3_bind_int64(st, 5, e->size);
   sqlite3_bind_int64(st, 6, e->moved_ms);
   rc = db__step_done(db, st, "library quarantine");
@@ -1202,7 +1202,7 @@ int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
   if (rc)
     return rc;
   sqlite3_bind_int64(st, 1, entry_id);
-  db__bind_text(st, 2, undo ? "undo" : "");
+  db__bind_text_unchecked(st, 2, undo ? "undo" : "");
   rc = db__step_done(db, st, "library quarantine pending");
   if (!rc && sqlite3_changes(db__conn(db)) == 0)
     rc = SS_ENOTFOUND;

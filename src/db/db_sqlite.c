@@ -110,6 +110,8 @@ enum stmt_id {
   ST_RUN_TRIM,
   ST_RUN_MERGE,
   ST_RUNS_LOAD,
+  ST_SECRET_GET,
+  ST_SECRET_PUT,
   ST_COUNT
 };
 
@@ -144,6 +146,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                    " repeats, last_started_ms"
                    " FROM worker_runs WHERE unit = ?1"
                    " ORDER BY id DESC LIMIT ?2",
+  [ST_SECRET_GET] = "SELECT value FROM auth_secrets WHERE name = ?1",
+  [ST_SECRET_PUT] = "INSERT INTO auth_secrets (name, value, updated_at)"
+                    " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
+                    " SET value = excluded.value,"
+                    " updated_at = excluded.updated_at",
 };
 
 struct db {
@@ -160,46 +167,30 @@ static int db_fail(struct db *db, const char *what)
   return SS_EDB;
 }
 
-static int stmt_get(struct db *db, enum stmt_id id, sqlite3_stmt **out)
+/* Prepares sql into *cache once, then points q at it, reset and unbound. */
+static int prepare_cached(struct db *db, sqlite3_stmt **cache,
+                          const char *sql, struct db__q *q)
 {
-  if (!db->stmt[id] &&
-      sqlite3_prepare_v3(db->conn, stmt_sql[id], -1,
-                         SQLITE_PREPARE_PERSISTENT, &db->stmt[id],
-                         NULL) != SQLITE_OK)
+  if (!*cache &&
+      sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                         cache, NULL) != SQLITE_OK)
     return db_fail(db, "prepare");
-  *out = db->stmt[id];
+  sqlite3_reset(*cache);
+  sqlite3_clear_bindings(*cache);
+  *q = (struct db__q){.db = db, .st = *cache, .bind_rc = SQLITE_OK};
   return SS_OK;
 }
 
-static void stmt_done(sqlite3_stmt *st)
+static int core_prepare(struct db *db, enum stmt_id id, struct db__q *q)
 {
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
+  return prepare_cached(db, &db->stmt[id], stmt_sql[id], q);
 }
 
-/* Checks the combined result of a statement's binds. */
-static int bind_check(struct db *db, sqlite3_stmt *st, int brc,
-                      const char *what)
+static int core_exec(struct db *db, enum stmt_id id, const char *what)
 {
-  if (brc == SQLITE_OK)
-    return SS_OK;
-  stmt_done(st);
-  return db_fail(db, what);
-}
-
-/* Steps a statement that returns no rows, then resets it. */
-static int stmt_exec(struct db *db, sqlite3_stmt *st, const char *what)
-{
-  int rc = sqlite3_step(st) == SQLITE_DONE ? SS_OK : db_fail(db, what);
-  stmt_done(st);
-  return rc;
-}
-
-static int stmt_run(struct db *db, enum stmt_id id, const char *what)
-{
-  sqlite3_stmt *st = NULL;
-  int rc = stmt_get(db, id, &st);
-  return rc ? rc : stmt_exec(db, st, what);
+  struct db__q q;
+  int rc = core_prepare(db, id, &q);
+  return rc ? rc : db__exec(&q, what);
 }
 
 /* Rejects use from inside a load callback (the connection is mid-read). */
@@ -218,26 +209,25 @@ static int db_usable(struct db *db)
 
 static int tx_begin(struct db *db)
 {
-  return stmt_run(db, ST_BEGIN, "begin");
+  return core_exec(db, ST_BEGIN, "begin");
 }
 
 static void tx_rollback(struct db *db)
 {
   /* Some errors (SQLITE_FULL, IOERR, BUSY) already rolled back. */
   if (!sqlite3_get_autocommit(db->conn))
-    stmt_run(db, ST_ROLLBACK, "rollback");
+    core_exec(db, ST_ROLLBACK, "rollback");
 }
 
 /* Commits when rc is SS_OK, else rolls back; returns the final result. */
 static int tx_end(struct db *db, int rc)
 {
   if (rc == SS_OK)
-    rc = stmt_run(db, ST_COMMIT, "commit");
+    rc = core_exec(db, ST_COMMIT, "commit");
   if (rc != SS_OK)
     tx_rollback(db);
   return rc;
 }
-
 /* ---- open / close ---- */
 
 static int exec_sql(struct db *db, const char *sql, const char *what)
@@ -408,43 +398,54 @@ int db_migrate(struct db *db, int *version)
 
 /* ---- app settings ---- */
 
+struct setting_walk {
+  db_setting_fn fn;
+  void *arg;
+};
+
+static int setting_row(sqlite3_stmt *row, void *arg)
+{
+  const struct setting_walk *w = arg;
+  const char *key = (const char *)sqlite3_column_text(row, 0);
+  const char *value = (const char *)sqlite3_column_text(row, 1);
+  if (key && value)
+    w->fn(w->arg, key, value);
+  return SS_OK;
+}
+
+/* Walks q with fn while db refuses to be used from inside it. */
+static int load_each(struct db *db, struct db__q *q, db__row_fn fn,
+                     void *arg, const char *what)
+{
+  db->iterating = true;
+  int rc = db__each(q, fn, arg, what);
+  db->iterating = false;
+  return rc;
+}
+
 int db_settings_load(struct db *db, db_setting_fn fn, void *arg)
 {
-  sqlite3_stmt *st = NULL;
+  struct db__q q;
   int rc = db_usable(db);
   if (rc || !fn)
     return rc ? rc : SS_EINVAL;
-  if ((rc = stmt_get(db, ST_SETTINGS_LOAD, &st)))
+  if ((rc = core_prepare(db, ST_SETTINGS_LOAD, &q)))
     return rc;
-  int src;
-  db->iterating = true;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *key = (const char *)sqlite3_column_text(st, 0);
-    const char *value = (const char *)sqlite3_column_text(st, 1);
-    if (key && value)
-      fn(arg, key, value);
-  }
-  db->iterating = false;
-  if (src != SQLITE_DONE)
-    rc = db_fail(db, "settings load");
-  stmt_done(st);
-  return rc;
+  struct setting_walk w = {fn, arg};
+  return load_each(db, &q, setting_row, &w, "settings load");
 }
 
 static int setting_put(struct db *db, const char *key, const char *value,
                        int64_t now)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = stmt_get(db, ST_SETTING_PUT, &st);
+  struct db__q q;
+  int rc = core_prepare(db, ST_SETTING_PUT, &q);
   if (rc)
     return rc;
-  int brc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 3, now);
-  rc = bind_check(db, st, brc, "settings store bind");
-  return rc ? rc : stmt_exec(db, st, "settings store");
+  db__bind_text(&q, 1, key);
+  db__bind_text(&q, 2, value);
+  db__bind_int64(&q, 3, now);
+  return db__exec(&q, "settings store");
 }
 
 int db_settings_store(struct db *db, const char *const *keys,
@@ -472,53 +473,51 @@ int db_settings_store(struct db *db, const char *const *keys,
 
 /* ---- worker state ---- */
 
+struct field_walk {
+  db_field_fn fn;
+  void *arg;
+};
+
+static int field_row(sqlite3_stmt *row, void *arg)
+{
+  const struct field_walk *w = arg;
+  const char *name = (const char *)sqlite3_column_text(row, 0);
+  const char *text = (const char *)sqlite3_column_text(row, 2);
+  if (name)
+    w->fn(w->arg, name, sqlite3_column_int64(row, 1), text);
+  return SS_OK;
+}
+
 int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
                          void *arg)
 {
-  sqlite3_stmt *st = NULL;
+  struct db__q q;
   int rc = db_usable(db);
   if (rc || !unit || !fn)
     return rc ? rc : SS_EINVAL;
-  if ((rc = stmt_get(db, ST_STATE_LOAD, &st)))
+  if ((rc = core_prepare(db, ST_STATE_LOAD, &q)))
     return rc;
-  if ((rc = bind_check(db, st, sqlite3_bind_text(st, 1, unit, -1,
-                                                 SQLITE_STATIC),
-                       "state load bind")))
-    return rc;
-  int src;
-  db->iterating = true;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *name = (const char *)sqlite3_column_text(st, 0);
-    const char *text = (const char *)sqlite3_column_text(st, 2);
-    if (name)
-      fn(arg, name, sqlite3_column_int64(st, 1), text);
-  }
-  db->iterating = false;
-  if (src != SQLITE_DONE)
-    rc = db_fail(db, "state load");
-  stmt_done(st);
-  return rc;
+  db__bind_text(&q, 1, unit);
+  struct field_walk w = {fn, arg};
+  return load_each(db, &q, field_row, &w, "state load");
 }
 
 static int field_put(struct db *db, const char *unit,
                      const struct db_field *f, int64_t now)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = stmt_get(db, ST_STATE_PUT, &st);
+  struct db__q q;
+  int rc = core_prepare(db, ST_STATE_PUT, &q);
   if (rc)
     return rc;
-  int brc = sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_text(st, 2, f->name, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 3, f->ival);
-  if (brc == SQLITE_OK)
-    brc = f->text ? sqlite3_bind_text(st, 4, f->text, -1, SQLITE_STATIC)
-                  : sqlite3_bind_null(st, 4);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 5, now);
-  rc = bind_check(db, st, brc, "state store bind");
-  return rc ? rc : stmt_exec(db, st, "state store");
+  db__bind_text(&q, 1, unit);
+  db__bind_text(&q, 2, f->name);
+  db__bind_int64(&q, 3, f->ival);
+  if (f->text)
+    db__bind_text(&q, 4, f->text);
+  else
+    db__bind_null(&q, 4);
+  db__bind_int64(&q, 5, now);
+  return db__exec(&q, "state store");
 }
 
 static int fields_valid(const struct db_field *fields, size_t n)
@@ -562,57 +561,43 @@ int db_worker_state_store(struct db *db, const char *unit,
 static int run_insert(struct db *db, const char *unit,
                       const struct db_run *run)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = stmt_get(db, ST_RUN_INSERT, &st);
+  struct db__q q;
+  int rc = core_prepare(db, ST_RUN_INSERT, &q);
   if (rc)
     return rc;
+  db__bind_text(&q, 1, unit);
+  db__bind_int64(&q, 2, run->started_ms);
+  db__bind_int64(&q, 3, run->duration_ms);
   /* The fixed-size fields need not be terminated: bound by their size. */
-  int rlen = (int)strnlen(run->result, sizeof run->result);
-  int mlen = (int)strnlen(run->message, sizeof run->message);
-  int brc = sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 2, run->started_ms);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 3, run->duration_ms);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_text(st, 4, run->result, rlen, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_text(st, 5, run->message, mlen, SQLITE_STATIC);
-  rc = bind_check(db, st, brc, "run record bind");
-  return rc ? rc : stmt_exec(db, st, "run record");
+  db__bind_text_max(&q, 4, run->result, sizeof run->result);
+  db__bind_text_max(&q, 5, run->message, sizeof run->message);
+  return db__exec(&q, "run record");
 }
 
 static int run_trim(struct db *db, const char *unit)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = stmt_get(db, ST_RUN_TRIM, &st);
+  struct db__q q;
+  int rc = core_prepare(db, ST_RUN_TRIM, &q);
   if (rc)
     return rc;
-  int brc = sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int(st, 2, DB_RUN_HISTORY);
-  rc = bind_check(db, st, brc, "run trim bind");
-  return rc ? rc : stmt_exec(db, st, "run trim");
+  db__bind_text(&q, 1, unit);
+  db__bind_int64(&q, 2, DB_RUN_HISTORY);
+  return db__exec(&q, "run trim");
 }
 
 static int run_merge(struct db *db, const char *unit,
                      const struct db_run *run)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = stmt_get(db, ST_RUN_MERGE, &st);
+  struct db__q q;
+  int rc = core_prepare(db, ST_RUN_MERGE, &q);
   if (rc)
     return rc;
-  int brc = sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 2, run->repeats);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 3, run->last_started_ms);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 4, run->duration_ms);
-  rc = bind_check(db, st, brc, "run merge bind");
-  if (!rc)
-    rc = stmt_exec(db, st, "run merge");
-  if (!rc && sqlite3_changes(db->conn) == 0)
+  db__bind_text(&q, 1, unit);
+  db__bind_int64(&q, 2, run->repeats);
+  db__bind_int64(&q, 3, run->last_started_ms);
+  db__bind_int64(&q, 4, run->duration_ms);
+  rc = db__exec(&q, "run merge");
+  if (!rc && db__changes(db) == 0)
     rc = run_insert(db, unit, run); /* no row yet: the entry starts now */
   return rc;
 }
@@ -650,12 +635,270 @@ int db_worker_run_merge(struct db *db, const char *unit,
   return run_store(db, unit, run, true, fields, n);
 }
 
+static int run_row(sqlite3_stmt *row, void *out)
+{
+  struct db_run *r = out;
+  memset(r, 0, sizeof *r);
+  r->started_ms = sqlite3_column_int64(row, 0);
+  r->duration_ms = sqlite3_column_int64(row, 1);
+  db__col_text(row, 2, r->result, sizeof r->result);
+  db__col_text(row, 3, r->message, sizeof r->message);
+  r->repeats = sqlite3_column_int64(row, 4);
+  if (r->repeats < 1)
+    r->repeats = 1;
+  r->last_started_ms = sqlite3_column_int64(row, 5);
+  if (r->last_started_ms < r->started_ms)
+    r->last_started_ms = r->started_ms;
+  return SS_OK;
+}
+
+int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
+                        size_t max, size_t *count)
+{
+  struct db__q q;
+  int rc = db_usable(db);
+  if (rc || !unit || !count || (max && !out))
+    return rc ? rc : SS_EINVAL;
+  *count = 0;
+  if (max == 0)
+    return SS_OK;
+  if ((rc = core_prepare(db, ST_RUNS_LOAD, &q)))
+    return rc;
+  db__bind_text(&q, 1, unit);
+  db__bind_int64(&q, 2, max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max);
+  rc = db__fill(&q, run_row, out, sizeof *out, max, count, "runs load");
+  if (rc)
+    *count = 0;
+  return rc;
+}
+
+/* ---- authentication secrets (rare: start-up, login, a change) ---- */
+
+struct secret_out {
+  char *out;
+  size_t n;
+};
+
+static int secret_row(sqlite3_stmt *row, void *arg)
+{
+  const struct secret_out *s = arg;
+  const char *v = db__col_str(row, 0);
+  size_t len = strlen(v);
+  if (len >= s->n)
+    return SS_ETOOBIG;
+  memcpy(s->out, v, len + 1);
+  return SS_OK;
+}
+
+int db_secret_get(struct db *db, const char *name, char *out, size_t n)
+{
+  struct db__q q;
+  int rc = db_usable(db);
+  if (rc || !name || !out || !n)
+    return rc ? rc : SS_EINVAL;
+  if ((rc = core_prepare(db, ST_SECRET_GET, &q)))
+    return rc;
+  db__bind_text(&q, 1, name);
+  struct secret_out s = {out, n};
+  return db__get(&q, secret_row, &s, "secret load");
+}
+
+int db_secret_put(struct db *db, const char *name, const char *value)
+{
+  struct db__q q;
+  int rc = db_usable(db);
+  if (rc || !name || !value)
+    return rc ? rc : SS_EINVAL;
+  if ((rc = core_prepare(db, ST_SECRET_PUT, &q)))
+    return rc;
+  db__bind_text(&q, 1, name);
+  db__bind_text(&q, 2, value);
+  db__bind_int64(&q, 3, clock_wall_ms());
+  return db__exec(&q, "secret store");
+}
+
+/* ---- the dialect of the domain modules (db_sqlite_internal.h) ---- */
+
+sqlite3 *db__conn(struct db *db) { return db->conn; }
+
+int db__tx_begin(struct db *db) { return db ? tx_begin(db) : SS_EINVAL; }
+
+int db__tx_end(struct db *db, int rc) { return tx_end(db, rc); }
+
+int db__fail(struct db *db, const char *what) { return db_fail(db, what); }
+
+int64_t db__changes(struct db *db) { return sqlite3_changes(db->conn); }
+
+int64_t db__last_id(struct db *db)
+{
+  return sqlite3_last_insert_rowid(db->conn);
+}
+
+int db__prepare(struct db *db, int slot, const char *sql, struct db__q *q)
+{
+  if (!db || !q || slot < 0 || slot >= DB__EXTRA_STMTS)
+    return SS_EINVAL;
+  return prepare_cached(db, &db->extra[slot], sql, q);
+}
+
+/* Records the first failed bind of q. */
+static void bind_result(struct db__q *q, int i, int src)
+{
+  if (src != SQLITE_OK && q->bind_rc == SQLITE_OK) {
+    q->bind_rc = src;
+    q->bind_idx = i;
+  }
+}
+
+void db__bind_text(struct db__q *q, int i, const char *s)
+{
+  bind_result(q, i, sqlite3_bind_text(q->st, i, s ? s : "", -1,
+                                      SQLITE_TRANSIENT));
+}
+
+/* Length of s cut to at most max bytes, dropping a character the cut
+ * would split; reads s[0..max) only. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+  size_t n = strnlen(s, max);
+  if (n < max || n == 0)
+    return n;
+  size_t lead = n - 1; /* the start of the last character */
+  while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead] & 0xC0) == 0x80)
+    lead--;
+  unsigned char c = (unsigned char)s[lead];
+  size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  return n - lead < need ? lead : n;
+}
+
+void db__bind_text_max(struct db__q *q, int i, const char *s, size_t max)
+{
+  if (!s)
+    s = "";
+  size_t n = utf8_cut(s, max);
+  bind_result(q, i, n > INT32_MAX
+                        ? SQLITE_TOOBIG
+                        : sqlite3_bind_text(q->st, i, s, (int)n,
+                                            SQLITE_TRANSIENT));
+}
+
+void db__bind_int64(struct db__q *q, int i, int64_t v)
+{
+  bind_result(q, i, sqlite3_bind_int64(q->st, i, v));
+}
+
+void db__bind_double(struct db__q *q, int i, double v)
+{
+  bind_result(q, i, sqlite3_bind_double(q->st, i, v));
+}
+
+void db__bind_null(struct db__q *q, int i)
+{
+  bind_result(q, i, sqlite3_bind_null(q->st, i));
+}
+
+void db__bind_blob(struct db__q *q, int i, const void *p, size_t n)
+{
+  bind_result(q, i, n > INT32_MAX
+                        ? SQLITE_TOOBIG
+                        : sqlite3_bind_blob(q->st, i, p, (int)n,
+                                            SQLITE_TRANSIENT));
+}
+
+/* Resets q for its next use: no row pending, no value bound. */
+static void q_done(struct db__q *q)
+{
+  sqlite3_reset(q->st);
+  sqlite3_clear_bindings(q->st);
+  q->bind_rc = SQLITE_OK;
+}
+
+/* SS_EDB, logged, when a bind of q failed; q is then reset. */
+static int q_binds_ok(struct db__q *q, const char *what)
+{
+  if (q->bind_rc == SQLITE_OK)
+    return SS_OK;
+  log_error("db", "%s: binding parameter %d: %s", what, q->bind_idx,
+            sqlite3_errstr(q->bind_rc));
+  q_done(q);
+  return SS_EDB;
+}
+
+int db__exec(struct db__q *q, const char *what)
+{
+  int rc = q_binds_ok(q, what);
+  if (rc)
+    return rc;
+  int src = sqlite3_step(q->st);
+  if (src != SQLITE_DONE && src != SQLITE_ROW)
+    rc = db_fail(q->db, what);
+  q_done(q);
+  return rc;
+}
+
+int db__get(struct db__q *q, db__row_fn map, void *arg, const char *what)
+{
+  int rc = q_binds_ok(q, what);
+  if (rc)
+    return rc;
+  int src = sqlite3_step(q->st);
+  if (src == SQLITE_ROW)
+    rc = map(q->st, arg);
+  else
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db_fail(q->db, what);
+  q_done(q);
+  return rc;
+}
+
+static int scalar_row(sqlite3_stmt *row, void *out)
+{
+  *(int64_t *)out = sqlite3_column_int64(row, 0);
+  return SS_OK;
+}
+
+int db__scalar(struct db__q *q, int64_t *out, const char *what)
+{
+  return db__get(q, scalar_row, out, what);
+}
+
+int db__each(struct db__q *q, db__row_fn fn, void *arg, const char *what)
+{
+  int rc = q_binds_ok(q, what);
+  if (rc)
+    return rc;
+  int src;
+  while ((src = sqlite3_step(q->st)) == SQLITE_ROW)
+    if ((rc = fn(q->st, arg)) != SS_OK)
+      break;
+  if (!rc && src != SQLITE_DONE)
+    rc = db_fail(q->db, what);
+  q_done(q);
+  return rc;
+}
+
+int db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
+             size_t max, size_t *n, const char *what)
+{
+  *n = 0;
+  int rc = q_binds_ok(q, what);
+  if (rc)
+    return rc;
+  int src = SQLITE_DONE;
+  while (!rc && *n < max && (src = sqlite3_step(q->st)) == SQLITE_ROW)
+    if (!(rc = map(q->st, (char *)out + *n * size)))
+      ++*n;
+  if (!rc && *n < max && src != SQLITE_DONE)
+    rc = db_fail(q->db, what);
+  q_done(q);
+  return rc;
+}
+
 /* Copies a column's text into dst[cap], truncating at a UTF-8 character
  * boundary so a cut never leaves half a character. */
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+void db__col_text(sqlite3_stmt *row, int col, char *dst, size_t cap)
 {
-  const char *src = (const char *)sqlite3_column_text(st, col);
-  size_t len = src ? (size_t)sqlite3_column_bytes(st, col) : 0;
+  const char *src = (const char *)sqlite3_column_text(row, col);
+  size_t len = src ? (size_t)sqlite3_column_bytes(row, col) : 0;
   size_t n = len < cap - 1 ? len : cap - 1;
   if (n < len)
     while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
@@ -665,72 +908,26 @@ static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
   dst[n] = '\0';
 }
 
-static void run_from_row(struct db_run *r, sqlite3_stmt *st)
+const char *db__col_str(sqlite3_stmt *row, int col)
 {
-  memset(r, 0, sizeof *r);
-  r->started_ms = sqlite3_column_int64(st, 0);
-  r->duration_ms = sqlite3_column_int64(st, 1);
-  copy_text(r->result, sizeof r->result, st, 2);
-  copy_text(r->message, sizeof r->message, st, 3);
-  r->repeats = sqlite3_column_int64(st, 4);
-  if (r->repeats < 1)
-    r->repeats = 1;
-  r->last_started_ms = sqlite3_column_int64(st, 5);
-  if (r->last_started_ms < r->started_ms)
-    r->last_started_ms = r->started_ms;
+  const char *s = (const char *)sqlite3_column_text(row, col);
+  return s ? s : "";
 }
 
-int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
-                        size_t max, size_t *count)
+char *db__col_dup(sqlite3_stmt *row, int col)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = db_usable(db);
-  if (rc || !unit || !count || (max && !out))
-    return rc ? rc : SS_EINVAL;
-  *count = 0;
-  if (max == 0)
-    return SS_OK;
-  if ((rc = stmt_get(db, ST_RUNS_LOAD, &st)))
-    return rc;
-  int64_t limit = max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max;
-  int brc = sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-  if (brc == SQLITE_OK)
-    brc = sqlite3_bind_int64(st, 2, limit);
-  if ((rc = bind_check(db, st, brc, "runs load bind")))
-    return rc;
-  int src = SQLITE_DONE;
-  size_t i = 0;
-  while (i < max && (src = sqlite3_step(st)) == SQLITE_ROW)
-    run_from_row(&out[i++], st);
-  if (i < max && src != SQLITE_DONE)
-    rc = db_fail(db, "runs load");
-  stmt_done(st);
-  *count = rc ? 0 : i;
-  return rc;
+  return xstrdup(db__col_str(row, col));
 }
 
-/* ---- plumbing for the domain modules (db_sqlite_internal.h) ---- */
-
-sqlite3 *db__conn(struct db *db) { return db->conn; }
-
-int db__tx_begin(struct db *db) { return tx_begin(db); }
-
-int db__tx_end(struct db *db, int rc) { return tx_end(db, rc); }
-
-int db__fail(struct db *db, const char *what) { return db_fail(db, what); }
+/* ---- legacy plumbing, removed once every store speaks the dialect ---- */
 
 int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out)
 {
-  if (slot < 0 || slot >= DB__EXTRA_STMTS)
-    return SS_EINVAL;
-  if (!db->extra[slot] &&
-      sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                         &db->extra[slot], NULL) != SQLITE_OK)
-    return db_fail(db, "prepare");
-  sqlite3_reset(db->extra[slot]);
-  sqlite3_clear_bindings(db->extra[slot]);
-  *out = db->extra[slot];
-  return SS_OK;
+  struct db__q q;
+  int rc = db__prepare(db, slot, sql, &q);
+  if (!rc)
+    *out = q.st;
+  return rc;
 }
 
 int db__step_done(struct db *db, sqlite3_stmt *st, const char *what)
@@ -742,66 +939,7 @@ int db__step_done(struct db *db, sqlite3_stmt *st, const char *what)
   return rc;
 }
 
-void db__bind_text(sqlite3_stmt *st, int i, const char *s)
+void db__bind_text_unchecked(sqlite3_stmt *st, int i, const char *s)
 {
   sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
-}
-
-void db__col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
-{
-  copy_text(dst, cap, st, col);
-}
-
-/* ---- authentication secrets (rare: start-up, login, a change) ---- */
-
-int db_secret_get(struct db *db, const char *name, char *out, size_t n)
-{
-  sqlite3_stmt *st = NULL;
-  int rc = db_usable(db);
-  if (rc || !name || !out || !n)
-    return rc ? rc : SS_EINVAL;
-  if (sqlite3_prepare_v2(db->conn,
-                         "SELECT value FROM auth_secrets WHERE name = ?1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "secret prepare");
-  rc = SS_ENOTFOUND;
-  int src = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if (src == SQLITE_OK)
-    src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    const char *v = (const char *)sqlite3_column_text(st, 0);
-    size_t len = v ? strlen(v) : 0;
-    rc = len < n ? SS_OK : SS_ETOOBIG;
-    if (rc == SS_OK)
-      memcpy(out, v ? v : "", len + 1);
-  } else if (src != SQLITE_DONE) {
-    rc = db_fail(db, "secret load");
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
-
-int db_secret_put(struct db *db, const char *name, const char *value)
-{
-  sqlite3_stmt *st = NULL;
-  int rc = db_usable(db);
-  if (rc || !name || !value)
-    return rc ? rc : SS_EINVAL;
-  if (sqlite3_prepare_v2(db->conn,
-                         "INSERT INTO auth_secrets (name, value, updated_at)"
-                         " VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
-                         " SET value = excluded.value,"
-                         " updated_at = excluded.updated_at",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "secret prepare");
-  int src = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if (src == SQLITE_OK)
-    src = sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-  if (src == SQLITE_OK)
-    src = sqlite3_bind_int64(st, 3, clock_wall_ms());
-  if (src == SQLITE_OK)
-    src = sqlite3_step(st);
-  rc = src == SQLITE_DONE ? SS_OK : db_fail(db, "secret store");
-  sqlite3_finalize(st);
-  return rc;
 }

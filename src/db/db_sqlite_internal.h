@@ -1,41 +1,133 @@
 /*
- * db_sqlite_internal.h - shared plumbing for the SQLite domain modules.
+ * db_sqlite_internal.h - the one SQLite dialect of the domain stores.
  *
- * Domain queries (Spotify library, downloads, library tracks) live in their
- * own db_<domain>.h interface with a db_<domain>_sqlite.c implementation;
- * those implementations use these helpers.  Callers outside src/db never
- * include this header: they see only the backend-neutral interfaces.
+ * Domain queries (Spotify library, downloads, library tracks, wanted)
+ * live in their own db_<domain>.h interface with a db_<domain>_sqlite.c
+ * implementation; those implementations talk to SQLite only through the
+ * helpers below.  Callers outside src/db never include this header: they
+ * see only the backend-neutral interfaces.
  *
- * Same threading rules as db.h: one struct db per thread.
+ * The shape of every query:
+ *
+ *   struct db__q q;
+ *   int rc = db__prepare(db, SD_REQ_GET, "SELECT ... WHERE id = ?1", &q);
+ *   if (rc)
+ *     return rc;
+ *   db__bind_int64(&q, 1, id);
+ *   return db__get(&q, view_row, out, "download get");
+ *
+ * db__prepare hands out the statement cached under a slot; the binds
+ * record the first failure in q and are checked once by the call that
+ * runs q (db__exec, db__get, db__scalar, db__each, db__fill): a failed
+ * bind is SS_EDB, never a query run with a missing value.  Every running
+ * call resets q's statement and clears its bindings, so q can be bound
+ * and run again (loops) without another db__prepare.
+ *
+ * Row callbacks (db__row_fn) get the statement positioned on a row: read it
+ * with sqlite3_column_*, db__col_text, db__col_str or db__col_dup.
+ * Strings read from a row live until the next step: copy what you keep.
+ *
+ * Threading: as db.h, one struct db per thread.  A row callback must not
+ * use the same struct db (the statement is mid-read).
  */
 #ifndef SS_DB_SQLITE_INTERNAL_H
 #define SS_DB_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "db/db.h"
 
+/* Statement cache slots, one range per domain module:
+ * db_spotify_sqlite.c 0-63, db_downloads_sqlite.c 64-127,
+ * db_library_sqlite.c 128-191, db_wanted_sqlite.c (wanted and watchlist)
+ * 192-255.  A module's enum of slots starts at its base and asserts that
+ * it stays below the next one. */
+enum {
+  DB__SLOTS_SPOTIFY = 0,
+  DB__SLOTS_DOWNLOADS = 64,
+  DB__SLOTS_LIBRARY = 128,
+  DB__SLOTS_WANTED = 192,
+  DB__EXTRA_STMTS = 256
+};
+
+/* A cached statement being bound and run (see the top of this file). */
+struct db__q {
+  struct db *db;
+  sqlite3_stmt *st;
+  int bind_rc;  /* SQLITE_OK, or the result of the first failed bind */
+  int bind_idx; /* that bind's parameter index */
+};
+
+/* Called with the statement on a row; returns SS_OK to go on, anything
+ * else stops the walk and becomes the result. */
+typedef int (*db__row_fn)(sqlite3_stmt *row, void *arg);
+
+/* ---- connection and transactions ---- */
+
 /* The connection behind db (borrowed; owned by db). */
 sqlite3 *db__conn(struct db *db);
-/* BEGIN IMMEDIATE / COMMIT-or-ROLLBACK: db__tx_end commits when rc is
- * SS_OK, otherwise rolls back, and returns the final result. */
+/* BEGIN IMMEDIATE (SS_EINVAL for a NULL db) / COMMIT-or-ROLLBACK:
+ * db__tx_end commits when rc is SS_OK, otherwise rolls back, and returns
+ * the final result. */
 int db__tx_begin(struct db *db);
 int db__tx_end(struct db *db, int rc);
 /* Logs `what` with SQLite's message (never a value); returns SS_EDB. */
 int db__fail(struct db *db, const char *what);
-/* Prepares sql once per connection and caches it under slot (0 <=
- * slot < DB__EXTRA_STMTS); the statement is reset before it is returned.
- * Slots are allocated per domain: spotify 0-63, downloads 64-127,
- * library 128-191. */
-#define DB__EXTRA_STMTS 192
-int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out);
-/* Steps st once (SQLITE_DONE or SQLITE_ROW is success), then resets it;
- * failure is logged as `what` and returns SS_EDB. */
-int db__step_done(struct db *db, sqlite3_stmt *st, const char *what);
-/* Binds s as text (NULL binds ""), copied by SQLite. */
-void db__bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Rows changed by the last INSERT/UPDATE/DELETE; id of the last INSERT. */
+int64_t db__changes(struct db *db);
+int64_t db__last_id(struct db *db);
+
+/* ---- statements ---- */
+
+/* Prepares sql once per connection, caches it under slot (0 <= slot <
+ * DB__EXTRA_STMTS) and points q at it, reset and unbound.  SS_EINVAL for
+ * a NULL db or a bad slot, SS_EDB when SQLite rejects the SQL. */
+int db__prepare(struct db *db, int slot, const char *sql, struct db__q *q);
+
+/* Binds (parameter i, from 1).  Text is copied by SQLite; NULL text binds
+ * "" (use db__bind_null for SQL NULL).  db__bind_text_max binds at most
+ * max bytes, cut on a UTF-8 boundary, and reads no byte past s[max - 1]
+ * (fit for fixed-size fields that need not be terminated). */
+void db__bind_text(struct db__q *q, int i, const char *s);
+void db__bind_text_max(struct db__q *q, int i, const char *s, size_t max);
+void db__bind_int64(struct db__q *q, int i, int64_t v);
+void db__bind_double(struct db__q *q, int i, double v);
+void db__bind_null(struct db__q *q, int i);
+void db__bind_blob(struct db__q *q, int i, const void *p, size_t n);
+
+/* ---- running ---- */
+
+/* Runs a statement for its effect (a row, if any, is ignored). */
+int db__exec(struct db__q *q, const char *what);
+/* Maps the first row with map(row, arg): its result, or SS_ENOTFOUND
+ * when there is no row. */
+int db__get(struct db__q *q, db__row_fn map, void *arg, const char *what);
+/* The integer in column 0 of the first row; SS_ENOTFOUND when none. */
+int db__scalar(struct db__q *q, int64_t *out, const char *what);
+/* Calls fn(row, arg) for every row until fn returns non-SS_OK (that
+ * result is returned) or the rows end (SS_OK). */
+int db__each(struct db__q *q, db__row_fn fn, void *arg, const char *what);
+/* Fills out[0..max) (elements of size bytes) with map(row, &out[i]),
+ * stepping no further than max rows; *n gets the rows filled (also those
+ * before an error). */
+int db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
+             size_t max, size_t *n, const char *what);
+
+/* ---- reading a row ---- */
+
 /* Copies a text column into dst[cap], cut on a UTF-8 boundary. */
-void db__col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+void db__col_text(sqlite3_stmt *row, int col, char *dst, size_t cap);
+/* A text column, "" for NULL (borrowed: valid until the next step). */
+const char *db__col_str(sqlite3_stmt *row, int col);
+/* A heap copy of a text column ("" for NULL); the caller frees it. */
+char *db__col_dup(sqlite3_stmt *row, int col);
+
+/* ---- legacy, removed once every store speaks the dialect above ---- */
+int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out);
+int db__step_done(struct db *db, sqlite3_stmt *st, const char *what);
+void db__bind_text_unchecked(sqlite3_stmt *st, int i, const char *s);
 
 /* Schema migrations contributed by the domains, referenced by the
  * append-only migration list in db_sqlite.c. */

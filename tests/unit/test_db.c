@@ -5,7 +5,8 @@
  * database file, and logs into a file there so tests can check what was (and
  * was not) logged.  A second, raw sqlite3 connection inspects the file and
  * injects failures (a trigger that raises on a chosen row), so atomicity is
- * checked against a real mid-transaction error.
+ * checked against a real mid-transaction error.  The last tests cover the
+ * dialect of the domain stores (db_sqlite_internal.h) on a scratch table.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/db_sqlite_internal.h"
 
 struct fx {
   char dir[64];
@@ -624,6 +626,230 @@ static void test_open_bad_path(void **state)
   db_close(NULL);
 }
 
+
+/* ---- the dialect of the domain stores (db_sqlite_internal.h) ----
+ * Tested on a scratch table; a failed bind is seen logged with its parameter,
+ * never its value. */
+
+enum {
+  SLOT_INSERT = DB__SLOTS_WANTED + 50,
+  SLOT_INSERT_NAME,
+  SLOT_GET,
+  SLOT_COUNT,
+  SLOT_ALL,
+  SLOT_NAME
+};
+
+static int dialect_setup(void **state)
+{
+  if (setup(state))
+    return -1;
+  struct fx *fx = *state;
+  if (sqlite3_exec(db__conn(fx->db),
+                   "CREATE TABLE artists (id INTEGER PRIMARY KEY,"
+                   " name TEXT NOT NULL, score REAL, note TEXT)",
+                   NULL, NULL, NULL) != SQLITE_OK) {
+    fx_free(fx);
+    return -1;
+  }
+  return 0;
+}
+
+static int insert(struct db *db, const char *name, double score,
+                  const char *note)
+{
+  struct db__q q;
+  int rc = db__prepare(db, SLOT_INSERT,
+                       "INSERT INTO artists (name, score, note)"
+                       " VALUES (?1, ?2, ?3)",
+                       &q);
+  if (rc)
+    return rc;
+  db__bind_text(&q, 1, name);
+  db__bind_double(&q, 2, score);
+  if (note)
+    db__bind_text(&q, 3, note);
+  else
+    db__bind_null(&q, 3);
+  return db__exec(&q, "artist insert");
+}
+
+static int64_t count(struct db *db)
+{
+  struct db__q q;
+  int64_t n = -1;
+  assert_int_equal(db__prepare(db, SLOT_COUNT,
+                               "SELECT COUNT(*) FROM artists", &q),
+                   SS_OK);
+  assert_int_equal(db__scalar(&q, &n, "artist count"), SS_OK);
+  return n;
+}
+
+struct artist {
+  int64_t id;
+  char name[8];
+  double score;
+  int has_note;
+};
+
+static int artist_row(sqlite3_stmt *row, void *out)
+{
+  struct artist *a = out;
+  a->id = sqlite3_column_int64(row, 0);
+  db__col_text(row, 1, a->name, sizeof a->name);
+  a->score = sqlite3_column_double(row, 2);
+  a->has_note = sqlite3_column_type(row, 3) != SQLITE_NULL;
+  return SS_OK;
+}
+
+static int get(struct db *db, int64_t id, struct artist *out)
+{
+  struct db__q q;
+  int rc = db__prepare(db, SLOT_GET,
+                       "SELECT id, name, score, note FROM artists"
+                       " WHERE id = ?1",
+                       &q);
+  if (rc)
+    return rc;
+  db__bind_int64(&q, 1, id);
+  return db__get(&q, artist_row, out, "artist get");
+}
+
+/* A bind that fails (a parameter the statement does not have) is an error
+ * of the call: nothing runs, the failure is logged with its index. */
+static void test_failed_bind_is_an_error(void **state)
+{
+  struct fx *fx = *state;
+  struct db__q q;
+  assert_int_equal(db__prepare(fx->db, SLOT_INSERT_NAME,
+                               "INSERT INTO artists (name) VALUES (?1)", &q),
+                   SS_OK);
+  db__bind_text(&q, 1, "Sigur Rós");
+  db__bind_int64(&q, 7, 1); /* no such parameter */
+  db__bind_text(&q, 1, "Björk");
+  assert_int_equal(db__exec(&q, "artist insert"), SS_EDB);
+  assert_int_equal(count(fx->db), 0);
+  assert_non_null(strstr(read_log(fx), "artist insert: binding parameter 7"));
+  assert_null(strstr(read_log(fx), "Sigur"));
+  /* The same q is clean again after the failure. */
+  db__bind_text(&q, 1, "Björk");
+  assert_int_equal(db__exec(&q, "artist insert"), SS_OK);
+  assert_int_equal(count(fx->db), 1);
+}
+
+static void test_get_one_row(void **state)
+{
+  struct fx *fx = *state;
+  struct artist a;
+  assert_int_equal(insert(fx->db, "AC/DC", 4.5, NULL), SS_OK);
+  int64_t id = db__last_id(fx->db);
+  assert_int_equal(db__changes(fx->db), 1);
+  memset(&a, 0, sizeof a);
+  assert_int_equal(get(fx->db, id, &a), SS_OK);
+  assert_int_equal(a.id, id);
+  assert_string_equal(a.name, "AC/DC");
+  assert_true(a.score == 4.5);
+  assert_false(a.has_note);
+  assert_int_equal(get(fx->db, id + 1, &a), SS_ENOTFOUND);
+  assert_int_equal(get(NULL, id, &a), SS_EINVAL);
+}
+
+static void test_bad_slot_and_sql(void **state)
+{
+  struct fx *fx = *state;
+  struct db__q q;
+  assert_int_equal(db__prepare(fx->db, -1, "SELECT 1", &q), SS_EINVAL);
+  assert_int_equal(db__prepare(fx->db, DB__EXTRA_STMTS, "SELECT 1", &q),
+                   SS_EINVAL);
+  assert_int_equal(db__prepare(fx->db, SLOT_ALL, "SELEC nothing", &q),
+                   SS_EDB);
+}
+
+/* Text bound with a cap is cut on a character, reading no byte past it. */
+static void test_text_max_cuts_on_a_character(void **state)
+{
+  struct fx *fx = *state;
+  struct artist a;
+  char fixed[5] = {'B', 'j', '\xc3', '\xb6', 'r'}; /* not terminated */
+  struct db__q q;
+  assert_int_equal(db__prepare(fx->db, SLOT_INSERT_NAME,
+                               "INSERT INTO artists (name) VALUES (?1)", &q),
+                   SS_OK);
+  db__bind_text_max(&q, 1, fixed, 3); /* "Bj" + half of "ö" */
+  assert_int_equal(db__exec(&q, "artist insert"), SS_OK);
+  assert_int_equal(get(fx->db, db__last_id(fx->db), &a), SS_OK);
+  assert_string_equal(a.name, "Bj");
+  db__bind_text_max(&q, 1, fixed, sizeof fixed);
+  assert_int_equal(db__exec(&q, "artist insert"), SS_OK);
+  assert_int_equal(get(fx->db, db__last_id(fx->db), &a), SS_OK);
+  assert_string_equal(a.name, "Bj\xc3\xb6r");
+  /* Read back into a small buffer: cut before the character too. */
+  assert_int_equal(insert(fx->db, "坂本龍一", 0, "x"), SS_OK);
+  assert_int_equal(get(fx->db, db__last_id(fx->db), &a), SS_OK);
+  assert_string_equal(a.name, "坂本");
+  assert_true(a.has_note);
+}
+
+struct walk {
+  int seen;
+  int stop_at;
+};
+
+static int walk_row(sqlite3_stmt *row, void *arg)
+{
+  struct walk *w = arg;
+  assert_string_not_equal(db__col_str(row, 1), "");
+  return ++w->seen == w->stop_at ? SS_ECANCELED : SS_OK;
+}
+
+static int dup_row(sqlite3_stmt *row, void *out)
+{
+  *(char **)out = db__col_dup(row, 0);
+  return SS_OK;
+}
+
+static void test_each_and_fill(void **state)
+{
+  struct fx *fx = *state;
+  const char *names[] = {"Björk", "Guns N' Roses", "<b>&\"'", "Sigur Rós"};
+  for (size_t i = 0; i < 4; i++)
+    assert_int_equal(insert(fx->db, names[i], (double)i, NULL), SS_OK);
+  struct db__q q;
+  const char *all = "SELECT id, name, score, note FROM artists ORDER BY id";
+  struct walk w = {0, 0};
+  assert_int_equal(db__prepare(fx->db, SLOT_ALL, all, &q), SS_OK);
+  assert_int_equal(db__each(&q, walk_row, &w, "walk"), SS_OK);
+  assert_int_equal(w.seen, 4);
+  w = (struct walk){0, 2};
+  assert_int_equal(db__prepare(fx->db, SLOT_ALL, all, &q), SS_OK);
+  assert_int_equal(db__each(&q, walk_row, &w, "walk"), SS_ECANCELED);
+  assert_int_equal(w.seen, 2);
+
+  struct artist out[3];
+  size_t n = 99;
+  assert_int_equal(db__prepare(fx->db, SLOT_ALL, all, &q), SS_OK);
+  assert_int_equal(db__fill(&q, artist_row, out, sizeof *out, 3, &n, "fill"),
+                   SS_OK);
+  assert_int_equal(n, 3);
+  assert_string_equal(out[0].name, "Björk");
+  assert_string_equal(out[2].name, "<b>&\"'");
+  assert_true(out[2].score == 2.0);
+  struct artist more[8];
+  assert_int_equal(db__prepare(fx->db, SLOT_ALL, all, &q), SS_OK);
+  assert_int_equal(db__fill(&q, artist_row, more, sizeof *more, 8, &n, "fill"),
+                   SS_OK);
+  assert_int_equal(n, 4);
+  assert_string_equal(more[3].name, "Sigur R");
+  char *name = NULL;
+  assert_int_equal(db__prepare(fx->db, SLOT_NAME,
+                               "SELECT name FROM artists WHERE id = ?1", &q),
+                   SS_OK);
+  db__bind_int64(&q, 1, out[1].id);
+  assert_int_equal(db__get(&q, dup_row, &name, "one"), SS_OK);
+  assert_string_equal(name, "Guns N' Roses");
+  free(name);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -647,6 +873,16 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_restart_keeps_data, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reentry_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_bad_path, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_bind_is_an_error,
+                                    dialect_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_get_one_row, dialect_setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_bad_slot_and_sql, dialect_setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_text_max_cuts_on_a_character,
+                                    dialect_setup, teardown),
+    cmocka_unit_test_setup_teardown(test_each_and_fill, dialect_setup,
+                                    teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
