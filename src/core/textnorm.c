@@ -3,9 +3,12 @@
  *
  * What: the input is first copied with invalid UTF-8 bytes replaced by
  * spaces (utf8proc refuses invalid input as a whole), then mapped once by
- * utf8proc_map(); folding then splits the mapped text into words of
- * letters and digits.  Pure; any thread; the mapped buffer is freed
- * before returning.
+ * utf8proc; folding then splits the mapped text into words of letters and
+ * digits.  Folding is on the hot path of ownership (a pass folds every
+ * title of the library), so ASCII input skips utf8proc (the result is the
+ * same, see fold_ascii) and other input is decomposed into code points on
+ * the stack (no allocation; utf8proc_map() only for inputs that grow past
+ * it).  Pure; any thread; a mapped buffer is freed before returning.
  */
 #include "core/textnorm.h"
 
@@ -83,16 +86,87 @@ static bool add_word(char *out, size_t n, size_t *o, const char *word,
   return true;
 }
 
-size_t textnorm_fold(const char *in, char *out, size_t n)
+#define FOLD_OPTIONS                                                           \
+  (UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD |                  \
+   UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP)
+
+/* What sanitize_utf8() keeps of an input: the folding never sees more. */
+#define FOLD_INPUT_MAX (TEXTNORM_INPUT_MAX - 4)
+/* Code points of a decomposed input held on the stack (NFKD of 2 KiB
+ * seldom grows past 4x); longer ones take utf8proc_map(). */
+#define FOLD_CPS_MAX (TEXTNORM_INPUT_MAX * 2)
+
+static bool ascii_alnum(unsigned char c)
 {
-  if (!out || n == 0)
-    return 0;
-  out[0] = '\0';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+/* ASCII input folds without utf8proc: NFKD, case folding and mark
+ * stripping leave ASCII as it is but for case, and every ASCII character
+ * that is not a letter or digit separates words.  false (out untouched)
+ * when in holds a byte >= 0x80 within what the folding reads. */
+static bool fold_ascii(const char *in, char *out, size_t n, size_t *len)
+{
+  size_t end = 0;
+  while (in[end] && end < FOLD_INPUT_MAX) {
+    if ((unsigned char)in[end] >= 0x80)
+      return false;
+    end++;
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < end;) {
+    while (i < end && !ascii_alnum((unsigned char)in[i]))
+      i++;
+    size_t start = i;
+    while (i < end && ascii_alnum((unsigned char)in[i]))
+      i++;
+    if (i == start)
+      break;
+    size_t wl = i - start, need = wl + (o ? 1 : 0);
+    if (o + need >= n)
+      break;
+    if (o)
+      out[o++] = ' ';
+    for (size_t k = start; k < i; k++) {
+      char c = in[k];
+      out[o++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+  }
+  out[o] = '\0';
+  *len = o;
+  return true;
+}
+
+static size_t cp_len(utf8proc_int32_t cp)
+{
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/* Appends the word cps[0..k) as UTF-8 after a space; false once it does
+ * not fit. */
+static bool add_cp_word(char *out, size_t n, size_t *o,
+                        const utf8proc_int32_t *cps, size_t k)
+{
+  size_t need = *o ? 1 : 0;
+  for (size_t i = 0; i < k; i++)
+    need += cp_len(cps[i]);
+  if (*o + need >= n)
+    return false;
+  if (*o)
+    out[(*o)++] = ' ';
+  for (size_t i = 0; i < k; i++)
+    *o += (size_t)utf8proc_encode_char(cps[i], (utf8proc_uint8_t *)out + *o);
+  out[*o] = '\0';
+  return true;
+}
+
+/* The folding through utf8proc_map(), for inputs that decompose into
+ * more code points than the stack holds. */
+static size_t fold_mapped(const char *in, char *out, size_t n)
+{
   utf8proc_ssize_t left = 0;
-  utf8proc_uint8_t *mapped =
-    map(in, UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD |
-              UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP,
-        &left);
+  utf8proc_uint8_t *mapped = map(in, FOLD_OPTIONS, &left);
   if (!mapped)
     return 0;
   size_t o = 0;
@@ -116,6 +190,40 @@ size_t textnorm_fold(const char *in, char *out, size_t n)
   if (word && !full)
     add_word(out, n, &o, (const char *)word, (size_t)(p - word));
   free(mapped);
+  return o;
+}
+
+size_t textnorm_fold(const char *in, char *out, size_t n)
+{
+  if (!out || n == 0)
+    return 0;
+  out[0] = '\0';
+  if (!in || !*in)
+    return 0;
+  size_t o = 0;
+  if (fold_ascii(in, out, n, &o))
+    return o;
+  char clean[TEXTNORM_INPUT_MAX];
+  sanitize_utf8(in, clean, sizeof clean);
+  utf8proc_int32_t cps[FOLD_CPS_MAX];
+  utf8proc_ssize_t ncp = utf8proc_decompose(
+    (const utf8proc_uint8_t *)clean, 0, cps, FOLD_CPS_MAX,
+    FOLD_OPTIONS | UTF8PROC_NULLTERM | UTF8PROC_STABLE);
+  if (ncp < 0 || ncp > FOLD_CPS_MAX)
+    return fold_mapped(in, out, n);
+  size_t word = 0;
+  bool in_word = false;
+  for (utf8proc_ssize_t i = 0; i <= ncp; i++) {
+    bool w = i < ncp && is_word_cp(cps[i]);
+    if (w && !in_word) {
+      word = (size_t)i;
+      in_word = true;
+    } else if (!w && in_word) {
+      if (!add_cp_word(out, n, &o, cps + word, (size_t)i - word))
+        break;
+      in_word = false;
+    }
+  }
   return o;
 }
 

@@ -278,4 +278,17 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
 int db_library_quarantine_of_track(struct db *db, int64_t track_id,
                                    struct library_quarantine_entry *out);
 
+/* ---- ownership (automation) ---- */
+
+/* What ownership (src/automation/ownership.c) reads of a track; the
+ * strings are valid during the call only. */
+struct library_own_row {
+  const char *artist, *album_artist, *album, *title;
+  const char *spotify_track_id, *mb_recording_id, *mb_release_group_id;
+};
+/* Calls fn for every track present (not gone, not quarantined); fn
+ * returns SS_OK to go on, anything else stops the walk (returned). */
+typedef int (*db_library_own_fn)(void *arg, const struct library_own_row *r);
+int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg);
+
 #endif

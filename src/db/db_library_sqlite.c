@@ -1348,3 +1348,38 @@ int db_library_quarantine_pending(struct db *db,
   sqlite3_reset(st);
   return rc;
 }
+
+/* ---- ownership ---- */
+
+/* Prepared per call, not cached: one walk per automation pass. */
+int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
+{
+  if (!db || !fn)
+    return SS_EINVAL;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db__conn(db),
+                         "SELECT artist, album_artist, album, title,"
+                         " spotify_track_id, mb_recording_id,"
+                         " mb_release_group_id FROM library_tracks"
+                         " WHERE gone = 0 AND quarantined = 0",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db__fail(db, "library own rows");
+  int rc = SS_OK, src;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *col[7];
+    for (int i = 0; i < 7; i++) {
+      col[i] = (const char *)sqlite3_column_text(st, i);
+      if (!col[i])
+        col[i] = "";
+    }
+    struct library_own_row r = {col[0], col[1], col[2], col[3],
+                                col[4], col[5], col[6]};
+    if ((rc = fn(arg, &r)))
+      break;
+  }
+  if (!rc && src != SQLITE_DONE)
+    rc = db__fail(db, "library own rows");
+  sqlite3_finalize(st);
+  return rc;
+}
+

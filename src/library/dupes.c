@@ -147,7 +147,7 @@ static bool is_feat_word(const char *w, size_t len)
          ascii_equal(w, len, "featuring");
 }
 
-static bool is_noise_word(const char *w, size_t len)
+bool dupes_noise_word(const char *w, size_t len)
 {
   return ascii_prefix(w, len, "remaster") || ascii_equal(w, len, "bonus") ||
          ascii_equal(w, len, "deluxe") ||
@@ -160,8 +160,8 @@ static bool is_ascii_letter(char c)
 }
 
 /* True when s[0..len) holds an ASCII word accepted by pred. */
-static bool has_word(const char *s, size_t len,
-                     bool (*pred)(const char *, size_t))
+bool dupes_has_word(const char *s, size_t len,
+                    bool (*pred)(const char *, size_t))
 {
   size_t i = 0;
   while (i < len) {
@@ -205,8 +205,8 @@ static void trim(char *s)
   memmove(s, s + lead, strlen(s + lead) + 1);
 }
 
-/* Removes "(...)" / "[...]" parts that hold a noise word. */
-static void drop_noise_brackets(char *s)
+/* Removes "(...)" / "[...]" parts that noise() calls noise. */
+static void drop_noise_brackets(char *s, dupes_noise_fn noise)
 {
   size_t i = 0;
   while (s[i]) {
@@ -219,7 +219,7 @@ static void drop_noise_brackets(char *s)
     if (!close)
       break;
     size_t end = (size_t)(close - s) + 1;
-    if (has_word(s + i + 1, end - i - 2, is_noise_word)) {
+    if (noise(s + i + 1, end - i - 2)) {
       size_t from = i;
       while (from > 0 && s[from - 1] == ' ')
         from--;
@@ -231,8 +231,8 @@ static void drop_noise_brackets(char *s)
   }
 }
 
-/* Cuts a trailing " - ..." (or en dash) part that holds a noise word. */
-static void drop_noise_suffix(char *s)
+/* Cuts a trailing " - ..." (or en dash) part that noise() calls noise. */
+static void drop_noise_suffix(char *s, dupes_noise_fn noise)
 {
   static const char *const dashes[] = {" - ", " \xe2\x80\x93 ", NULL};
   for (int d = 0; dashes[d]; d++) {
@@ -240,18 +240,29 @@ static void drop_noise_suffix(char *s)
     for (char *p = strstr(s, dashes[d]); p; p = strstr(p + 1, dashes[d]))
       last = p;
     if (last && last != s &&
-        has_word(last, strlen(last), is_noise_word))
+        noise(last, strlen(last)))
       *last = '\0';
   }
 }
 
+static bool noise_part(const char *part, size_t len)
+{
+  return dupes_has_word(part, len, dupes_noise_word);
+}
+
 size_t dupes_clean_title(const char *title, char *out, size_t n)
+{
+  return dupes_clean_title_with(title, noise_part, out, n);
+}
+
+size_t dupes_clean_title_with(const char *title, dupes_noise_fn noise,
+                              char *out, size_t n)
 {
   if (!out || n == 0)
     return 0;
   snprintf(out, n, "%s", title ? title : "");
-  drop_noise_brackets(out);
-  drop_noise_suffix(out);
+  drop_noise_brackets(out, noise);
+  drop_noise_suffix(out, noise);
   long cut = feat_cut(out);
   if (cut > 0)
     out[cut] = '\0';

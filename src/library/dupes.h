@@ -65,6 +65,20 @@ size_t dupes_normalize(const char *in, char *out, size_t n);
  * a trailing " - ... remaster..." part and a trailing "feat./ft./
  * featuring ..." part.  Returns the length written (< n). */
 size_t dupes_clean_title(const char *title, char *out, size_t n);
+/* The same with the caller's idea of noise: noise(part, len) gets the
+ * inside of each "(...)" / "[...]" and each trailing " - ..." part and
+ * says whether to drop it (ownership keys drop editions and disc splits
+ * too).  dupes_clean_title() uses "holds a dupes_noise_word()". */
+typedef bool (*dupes_noise_fn)(const char *part, size_t len);
+size_t dupes_clean_title_with(const char *title, dupes_noise_fn noise,
+                              char *out, size_t n);
+/* An ASCII word (len bytes, any case) that marks version noise:
+ * remaster..., bonus, deluxe, anniversary, feat, ft, featuring. */
+bool dupes_noise_word(const char *w, size_t len);
+/* True when s[0..len) holds an ASCII word (a run of ASCII letters) that
+ * pred accepts. */
+bool dupes_has_word(const char *s, size_t len,
+                    bool (*pred)(const char *w, size_t len));
 /* Cuts a raw artist at "feat./ft./featuring" (the main artist stays). */
 size_t dupes_clean_artist(const char *artist, char *out, size_t n);
 

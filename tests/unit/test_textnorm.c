@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/textnorm.h"
@@ -51,6 +52,35 @@ static void test_fold(void **state)
   assert_string_equal(out, "caf au"); /* invalid bytes are spaces */
 }
 
+/* ASCII input takes a path without utf8proc: every ASCII byte folds as
+ * utf8proc folds it (a trailing no-break space, a separator, sends the
+ * same text through utf8proc). */
+static void test_fold_ascii_same_as_unicode_path(void **state)
+{
+  (void)state;
+  char in[8], in_nbsp[16], a[16], b[16];
+  for (int c = 1; c < 128; c++) {
+    snprintf(in, sizeof in, "x%cY%c9", c, c);
+    snprintf(in_nbsp, sizeof in_nbsp, "%s\xc2\xa0", in);
+    size_t la = textnorm_fold(in, a, sizeof a);
+    size_t lb = textnorm_fold(in_nbsp, b, sizeof b);
+    if (la != lb || strcmp(a, b))
+      fail_msg("byte 0x%02x: \"%s\" vs \"%s\"", c, a, b);
+  }
+  /* cut on a word boundary, as on the other path */
+  static char big[1500], big_nbsp[sizeof big + 2];
+  char oa[sizeof big], ob[sizeof big];
+  for (size_t i = 0; i + 1 < sizeof big; i++)
+    big[i] = i % 7 == 6 ? ' ' : (char)('A' + i % 26);
+  snprintf(big_nbsp, sizeof big_nbsp, "%s\xc2\xa0", big);
+  for (size_t n = 1; n <= sizeof oa; n += 37) {
+    size_t la = textnorm_fold(big, oa, n);
+    size_t lb = textnorm_fold(big_nbsp, ob, n);
+    assert_string_equal(oa, ob);
+    assert_int_equal(la, lb);
+  }
+}
+
 static void test_nfc_and_unaccent(void **state)
 {
   (void)state;
@@ -80,6 +110,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_fold),
+    cmocka_unit_test(test_fold_ascii_same_as_unicode_path),
     cmocka_unit_test(test_nfc_and_unaccent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
