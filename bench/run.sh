@@ -28,7 +28,11 @@
 #      and times 400 GETs of /api/workers/status from 127.0.0.1, each on a
 #      new connection, 50 ms apart (p50/p99/max; the daemon's RSS after).
 #      BENCH_FLOOD=0 skips it.
-#   6. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
+#   6. Ownership (issue 8): BUILD_DIR/bench/ownership_bench builds the
+#      ownership index over 100 000 library tracks and checks 500 artists x
+#      40 releases against it (CPU time, median of 5).  BENCH_OWNERSHIP=0
+#      skips it.
+#   7. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
 #
 # Pinning: by default nothing is pinned.  BENCH_PIN=1 puts the daemon on
 # CPU 0 (taskset -c 0) and this script, its probes and wrk on CPU 1.  On the
@@ -51,6 +55,7 @@ STARTS=${BENCH_STARTS:-5}
 PIN=${BENCH_PIN:-0}
 RAW_DIR=${BENCH_RAW_DIR:-} # keep the raw wrk outputs there when set
 FLOOD=${BENCH_FLOOD:-1}
+OWNERSHIP=${BENCH_OWNERSHIP:-1}
 TIME_CAP=240
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -454,6 +459,18 @@ if [[ $FLOOD == 1 ]]; then
 fi
 stop_daemon
 
+# ---- 2c. ownership (no daemon) ----
+own_val() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/ownership.txt"; }
+if [[ $OWNERSHIP == 1 ]]; then
+  OWN_BIN=$BUILD_DIR/bench/ownership_bench
+  [[ -x $OWN_BIN ]] || die "no $OWN_BIN (build first)"
+  check_time_cap
+  echo "bench: ownership pass (100 000 tracks, 500 x 40 releases)" >&2
+  OWN_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+  bounded 120 "$WORK/ownership.txt" "$OWN_BIN" "$WORK" ||
+    die "ownership bench failed: $(tail -n 5 "$WORK/ownership.txt")"
+fi
+
 # ---- 3. report ----
 read -r TCP_MED TCP_MIN TCP_MAX < <(printf '%s\n' "${TCP_MS[@]}" | stats)
 read -r CURL_MED CURL_MIN CURL_MAX < <(printf '%s\n' "${CURL_MS[@]}" | stats)
@@ -539,6 +556,12 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 | RSS <= 10 MiB (VmRSS after load) | $(mib "$RSS_LOAD") | $(verdict "$RSS_LOAD" "<=" 10240) |
 | Start-up <= 100 ms (bash probe median) | $TCP_MED ms | $(verdict "$TCP_MED" "<=" 100) |
 EOF
+if [[ $OWNERSHIP == 1 ]]; then
+  O_PASS=$(own_val pass_cpu)
+  cat <<EOF
+| Ownership: one watchlist + discography pass, 100 000 tracks, 500 x 40 releases, <= 500 ms CPU | $O_PASS ms (index $(own_val index_cpu) ms, checks $(own_val checks_cpu) ms; load $OWN_LOAD) | $(verdict "$O_PASS" "<=" 500) |
+EOF
+fi
 if [[ $FLOOD == 1 ]]; then
   F_REQ=$(flood_val requests)
   F_ANS=$(flood_val answered)
