@@ -2,7 +2,8 @@
  * db_downloads_sqlite.c - db_downloads.h on SQLite.
  *
  * What: requests, candidates, files and the import journal.  Statements
- * are cached per connection in the downloads slots (64-127, db__stmt).
+ * are cached per connection in the downloads slots (64-127) and run in
+ * the db__ dialect (db_sqlite_internal.h).
  * Multi-row changes run in one BEGIN IMMEDIATE transaction inside one
  * call.  Threading: as db.h, one struct db per thread.  Ownership: struct
  * dl_file strings are heap copies released by db_dl_file(s)_free.
@@ -18,7 +19,7 @@
 #include "db/db_sqlite_internal.h"
 
 enum {
-  SD_REQ_ADD = 64,
+  SD_REQ_ADD = DB__SLOTS_DOWNLOADS,
   SD_REQ_GET,
   SD_REQ_LIST,
   SD_REQ_COUNT,
@@ -65,7 +66,8 @@ enum {
   SD__END
 };
 
-_Static_assert(SD__END <= 128, "downloads statement slots are 64-127");
+_Static_assert((int)SD__END <= (int)DB__SLOTS_LIBRARY,
+               "downloads statement slots are 64-127");
 
 #define OPEN_STATES                                                            \
   "('want', 'enqueued', 'queued', 'in_progress', 'completed', 'importing')"
@@ -102,15 +104,10 @@ _Static_assert(SD__END <= 128, "downloads statement slots are 64-127");
 
 /* ---- plumbing ---- */
 
-static int stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **st)
+/* max rows as a LIMIT (-1: no limit). */
+static int64_t limit_of(size_t max)
 {
-  return db ? db__stmt(db, slot, sql, st) : SS_EINVAL;
-}
-
-static char *col_dup(sqlite3_stmt *st, int col)
-{
-  const char *s = (const char *)sqlite3_column_text(st, col);
-  return xstrdup(s ? s : "");
+  return max > (size_t)INT64_MAX ? -1 : (int64_t)max;
 }
 
 static bool is_terminal_request(const char *state)
@@ -123,31 +120,25 @@ static bool is_terminal_request(const char *state)
 
 int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_ADD,
-                "INSERT INTO download_requests (kind, query, artist, title,"
-                " spotify_id, expected_tracks, state, next_try_ms,"
-                " created_ms, updated_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, r->kind == DL_ALBUM ? "album" : "track");
-  db__bind_text_unchecked(st, 2, r->query);
-  db__bind_text_unchecked(st, 3, r->artist);
-  db__bind_text_unchecked(st, 4, r->title);
-  db__bind_text_unchecked(st, 5, r->spotify_id);
-  sqlite3_bind_int(st, 6, r->expected_tracks);
-  sqlite3_bind_int64(st, 7, r->created_ms);
-  sqlite3_bind_int64(st, 8, r->created_ms);
-  rc = db__step_done(db, st, "download request add");
+  int rc = db__run(db, SD_REQ_ADD,
+                   "INSERT INTO download_requests (kind, query, artist, title,"
+                   " spotify_id, expected_tracks, state, next_try_ms,"
+                   " created_ms, updated_ms)"
+                   " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                   DB__VALS(DB__TEXT(r->kind == DL_ALBUM ? "album" : "track"),
+                            DB__TEXT(r->query), DB__TEXT(r->artist),
+                            DB__TEXT(r->title), DB__TEXT(r->spotify_id),
+                            DB__INT(r->expected_tracks),
+                            DB__INT(r->created_ms), DB__INT(r->created_ms)),
+                   "download request add");
   if (!rc && id)
-    *id = sqlite3_last_insert_rowid(db__conn(db));
+    *id = db__last_id(db);
   return rc;
 }
 
-static void request_from_row(sqlite3_stmt *st, struct dl_request *r)
+static int request_row(sqlite3_stmt *st, void *out)
 {
+  struct dl_request *r = out;
   memset(r, 0, sizeof *r);
   r->id = sqlite3_column_int64(st, 0);
   const char *kind = (const char *)sqlite3_column_text(st, 1);
@@ -166,12 +157,14 @@ static void request_from_row(sqlite3_stmt *st, struct dl_request *r)
   r->created_ms = sqlite3_column_int64(st, 13);
   r->updated_ms = sqlite3_column_int64(st, 14);
   r->finished_ms = sqlite3_column_int64(st, 15);
+  return SS_OK;
 }
 
-static void view_from_row(sqlite3_stmt *st, struct dl_request_view *v)
+static int view_row(sqlite3_stmt *st, void *out)
 {
+  struct dl_request_view *v = out;
   memset(v, 0, sizeof *v);
-  request_from_row(st, &v->r);
+  request_row(st, &v->r);
   v->files_total = sqlite3_column_int(st, 16);
   v->files_imported = sqlite3_column_int(st, 17);
   v->files_failed = sqlite3_column_int(st, 18);
@@ -179,207 +172,163 @@ static void view_from_row(sqlite3_stmt *st, struct dl_request_view *v)
   v->bytes_total = sqlite3_column_int64(st, 20);
   v->bytes_done = sqlite3_column_int64(st, 21);
   db__col_text(st, 22, v->username, sizeof v->username);
+  return SS_OK;
 }
 
 int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_GET,
-                "SELECT " VIEW_COLS VIEW_FROM " WHERE r.id = ? GROUP BY r.id",
-                &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SD_REQ_GET,
+    "SELECT " VIEW_COLS VIEW_FROM " WHERE r.id = ? GROUP BY r.id",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    view_from_row(st, out);
-  else
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "download get");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, id);
+  return db__get(&q, view_row, out, "download get");
 }
 
 int db_dl_request_list(struct db *db, const char *state, int64_t offset,
                        struct dl_request_view *out, size_t max, size_t *n,
                        int64_t *total)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   *n = 0;
-  int rc = stmt(db, SD_REQ_COUNT,
-                "SELECT COUNT(*) FROM download_requests"
-                " WHERE ?1 IS NULL OR state = ?1",
-                &st);
+  int rc = db__prepare(db, SD_REQ_COUNT,
+                       "SELECT COUNT(*) FROM download_requests"
+                       " WHERE ?1 IS NULL OR state = ?1",
+                       &q);
   if (rc)
     return rc;
   if (state)
-    db__bind_text_unchecked(st, 1, state);
-  *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_reset(st);
-  if (!max)
-    return SS_OK;
-  rc = stmt(db, SD_REQ_LIST,
-            "SELECT " VIEW_COLS VIEW_FROM " WHERE ?1 IS NULL OR r.state = ?1"
-            " GROUP BY r.id ORDER BY r.id DESC LIMIT ?2 OFFSET ?3",
-            &st);
+    db__bind_text(&q, 1, state);
+  *total = 0;
+  if ((rc = db__scalar(&q, total, "download count")) || !max)
+    return rc;
+  rc = db__prepare(
+    db, SD_REQ_LIST,
+    "SELECT " VIEW_COLS VIEW_FROM " WHERE ?1 IS NULL OR r.state = ?1"
+    " GROUP BY r.id ORDER BY r.id DESC LIMIT ?2 OFFSET ?3",
+    &q);
   if (rc)
     return rc;
   if (state)
-    db__bind_text_unchecked(st, 1, state);
-  sqlite3_bind_int64(st, 2, (int64_t)max);
-  sqlite3_bind_int64(st, 3, offset);
-  int src = SQLITE_DONE;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
-    view_from_row(st, &out[(*n)++]);
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "download list");
-  sqlite3_reset(st);
-  return rc;
+    db__bind_text(&q, 1, state);
+  db__bind_int64(&q, 2, (int64_t)max);
+  db__bind_int64(&q, 3, offset);
+  return db__fill(&q, view_row, out, sizeof *out, max, n, "download list");
 }
 
 int db_dl_requests_in(struct db *db, const char *state,
                       struct dl_request *out, size_t max, size_t *n)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   *n = 0;
-  int rc = stmt(db, SD_REQ_IN,
-                "SELECT " REQ_COLS " FROM download_requests r"
-                " WHERE r.state = ? ORDER BY r.id LIMIT ?",
-                &st);
+  int rc = db__prepare(db, SD_REQ_IN,
+                       "SELECT " REQ_COLS " FROM download_requests r"
+                       " WHERE r.state = ? ORDER BY r.id LIMIT ?",
+                       &q);
   if (rc)
     return rc;
-  db__bind_text_unchecked(st, 1, state);
-  sqlite3_bind_int64(st, 2, (int64_t)max);
-  int src = SQLITE_DONE;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
-    request_from_row(st, &out[(*n)++]);
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "download requests in state");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_text(&q, 1, state);
+  db__bind_int64(&q, 2, (int64_t)max);
+  return db__fill(&q, request_row, out, sizeof *out, max, n,
+                 "download requests in state");
 }
 
 int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
                             const char *error, int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_STATE,
-                "UPDATE download_requests SET state = ?1, error = ?2,"
-                " updated_ms = ?3, finished_ms = CASE WHEN ?1 IN"
-                " ('completed', 'failed', 'cancelled') THEN ?3 ELSE 0 END"
-                " WHERE id = ?4 AND state <> 'cancelled'",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, state);
-  db__bind_text_unchecked(st, 2, error);
-  sqlite3_bind_int64(st, 3, now_ms);
-  sqlite3_bind_int64(st, 4, id);
-  return db__step_done(db, st, "download request state");
+  return db__run(db, SD_REQ_STATE,
+                 "UPDATE download_requests SET state = ?1, error = ?2,"
+                 " updated_ms = ?3, finished_ms = CASE WHEN ?1 IN"
+                 " ('completed', 'failed', 'cancelled') THEN ?3 ELSE 0 END"
+                 " WHERE id = ?4 AND state <> 'cancelled'",
+                 DB__VALS(DB__TEXT(state), DB__TEXT(error), DB__INT(now_ms),
+                          DB__INT(id)),
+                 "download request state");
 }
 
 int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
                             int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_SEARCHING,
-                "UPDATE download_requests SET state = 'searching',"
-                " search_id = ?1, search_started_ms = ?2,"
-                " search_tries = search_tries + 1, error = '',"
-                " updated_ms = ?2 WHERE id = ?3 AND state = 'pending'",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, search_id);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "download request searching");
+  return db__run(db, SD_REQ_SEARCHING,
+                 "UPDATE download_requests SET state = 'searching',"
+                 " search_id = ?1, search_started_ms = ?2,"
+                 " search_tries = search_tries + 1, error = '',"
+                 " updated_ms = ?2 WHERE id = ?3 AND state = 'pending'",
+                 DB__VALS(DB__TEXT(search_id), DB__INT(now_ms), DB__INT(id)),
+                 "download request searching");
 }
 
 int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
                                int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_AGAIN,
-                "UPDATE download_requests SET query = ?1, state = 'pending',"
-                " search_id = '', next_try_ms = 0, error = '',"
-                " updated_ms = ?2 WHERE id = ?3 AND state = 'searching'",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, query);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "download request search again");
+  return db__run(db, SD_REQ_AGAIN,
+                 "UPDATE download_requests SET query = ?1, state = 'pending',"
+                 " search_id = '', next_try_ms = 0, error = '',"
+                 " updated_ms = ?2 WHERE id = ?3 AND state = 'searching'",
+                 DB__VALS(DB__TEXT(query), DB__INT(now_ms), DB__INT(id)),
+                 "download request search again");
 }
 
 int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
                                const char *error, int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_RETRY,
-                "UPDATE download_requests SET state = 'pending',"
-                " search_id = '', next_try_ms = ?1, error = ?2,"
-                " updated_ms = ?3 WHERE id = ?4"
-                " AND state IN ('pending', 'searching')",
-                &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, next_ms);
-  db__bind_text_unchecked(st, 2, error);
-  sqlite3_bind_int64(st, 3, now_ms);
-  sqlite3_bind_int64(st, 4, id);
-  return db__step_done(db, st, "download request retry");
+  return db__run(db, SD_REQ_RETRY,
+                 "UPDATE download_requests SET state = 'pending',"
+                 " search_id = '', next_try_ms = ?1, error = ?2,"
+                 " updated_ms = ?3 WHERE id = ?4"
+                 " AND state IN ('pending', 'searching')",
+                 DB__VALS(DB__INT(next_ms), DB__TEXT(error), DB__INT(now_ms),
+                          DB__INT(id)),
+                 "download request retry");
 }
 
-static int request_state_of(struct db *db, int64_t id, char *state, size_t n)
+/* Reads the state column into out[DL_STATE_MAX]. */
+static int state_row(sqlite3_stmt *row, void *out)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_REQ_STATE_OF,
-                "SELECT state FROM download_requests WHERE id = ?", &st);
+  db__col_text(row, 0, out, DL_STATE_MAX);
+  return SS_OK;
+}
+
+static int request_state_of(struct db *db, int64_t id,
+                            char state[DL_STATE_MAX])
+{
+  struct db__q q;
+  int rc = db__prepare(db, SD_REQ_STATE_OF,
+                       "SELECT state FROM download_requests WHERE id = ?", &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    db__col_text(st, 0, state, n);
-  else
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "request state");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, id);
+  return db__get(&q, state_row, state, "request state");
 }
 
 static int cancel_locked(struct db *db, int64_t id, int64_t now_ms)
 {
   char state[DL_STATE_MAX];
-  sqlite3_stmt *st;
-  int rc = request_state_of(db, id, state, sizeof state);
+  int rc = request_state_of(db, id, state);
   if (rc)
     return rc;
   if (is_terminal_request(state))
     return SS_ESTATE;
-  if ((rc = stmt(db, SD_REQ_CANCEL,
-                 "UPDATE download_requests SET state = 'cancelled',"
-                 " error = 'cancelled by the user', updated_ms = ?1,"
-                 " finished_ms = ?1 WHERE id = ?2",
-                 &st)))
+  if ((rc = db__run(db, SD_REQ_CANCEL,
+                    "UPDATE download_requests SET state = 'cancelled',"
+                    " error = 'cancelled by the user', updated_ms = ?1,"
+                    " finished_ms = ?1 WHERE id = ?2",
+                    DB__VALS(DB__INT(now_ms), DB__INT(id)),
+                    "download cancel")))
     return rc;
-  sqlite3_bind_int64(st, 1, now_ms);
-  sqlite3_bind_int64(st, 2, id);
-  if ((rc = db__step_done(db, st, "download cancel")))
-    return rc;
-  if ((rc = stmt(db, SD_FILES_CANCEL_WANT,
+  return db__run(db, SD_FILES_CANCEL_WANT,
                  "UPDATE download_files SET state = 'cancelled',"
                  " updated_ms = ?1 WHERE request_id = ?2 AND state = 'want'",
-                 &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, now_ms);
-  sqlite3_bind_int64(st, 2, id);
-  return db__step_done(db, st, "download cancel files");
+                 DB__VALS(DB__INT(now_ms), DB__INT(id)),
+                 "download cancel files");
 }
 
 int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
 {
-  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  int rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db, cancel_locked(db, id, now_ms));
@@ -390,41 +339,42 @@ int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
 static int add_candidate(struct db *db, int64_t req, int rank,
                          const struct dl_candidate *c, int64_t *cid)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_CAND_ADD,
-                "INSERT INTO download_candidates (request_id, rank, username,"
-                " directory, quality, n_files, total_size, free_slot,"
-                " queue_length, upload_speed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SD_CAND_ADD,
+    "INSERT INTO download_candidates (request_id, rank, username,"
+    " directory, quality, n_files, total_size, free_slot,"
+    " queue_length, upload_speed)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, req);
-  sqlite3_bind_int(st, 2, rank);
-  db__bind_text_unchecked(st, 3, c->username);
-  db__bind_text_unchecked(st, 4, c->directory);
-  db__bind_text_unchecked(st, 5, c->quality);
-  sqlite3_bind_int64(st, 6, (int64_t)c->n_files);
-  sqlite3_bind_int64(st, 7, c->total_size);
-  sqlite3_bind_int(st, 8, c->free_slot);
-  sqlite3_bind_int64(st, 9, c->queue_length);
-  sqlite3_bind_int64(st, 10, c->upload_speed);
-  if ((rc = db__step_done(db, st, "candidate add")))
+  db__bind_int64(&q, 1, req);
+  db__bind_int64(&q, 2, rank);
+  db__bind_text(&q, 3, c->username);
+  db__bind_text(&q, 4, c->directory);
+  db__bind_text(&q, 5, c->quality);
+  db__bind_int64(&q, 6, (int64_t)c->n_files);
+  db__bind_int64(&q, 7, c->total_size);
+  db__bind_int64(&q, 8, c->free_slot);
+  db__bind_int64(&q, 9, c->queue_length);
+  db__bind_int64(&q, 10, c->upload_speed);
+  if ((rc = db__exec(&q, "candidate add")))
     return rc;
-  *cid = sqlite3_last_insert_rowid(db__conn(db));
-  if ((rc = stmt(db, SD_CAND_FILE_ADD,
-                 "INSERT INTO download_candidate_files (candidate_id,"
-                 " request_id, filename, size, track_key)"
-                 " VALUES (?, ?, ?, ?, ?)",
-                 &st)))
+  *cid = db__last_id(db);
+  if ((rc = db__prepare(db, SD_CAND_FILE_ADD,
+                        "INSERT INTO download_candidate_files (candidate_id,"
+                        " request_id, filename, size, track_key)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        &q)))
     return rc;
   for (size_t i = 0; i < c->n_files && !rc; i++) {
-    sqlite3_bind_int64(st, 1, *cid);
-    sqlite3_bind_int64(st, 2, req);
-    db__bind_text_unchecked(st, 3, c->files[i].filename);
-    sqlite3_bind_int64(st, 4, c->files[i].size);
-    db__bind_text_unchecked(st, 5, c->files[i].track_key);
-    rc = db__step_done(db, st, "candidate file add");
+    db__bind_int64(&q, 1, *cid);
+    db__bind_int64(&q, 2, req);
+    db__bind_text(&q, 3, c->files[i].filename);
+    db__bind_int64(&q, 4, c->files[i].size);
+    db__bind_text(&q, 5, c->files[i].track_key);
+    rc = db__exec(&q, "candidate file add");
   }
   return rc;
 }
@@ -433,30 +383,29 @@ static int add_candidate(struct db *db, int64_t req, int rank,
 static int want_candidate(struct db *db, int64_t req, int64_t cid,
                           int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_CAND_WANT,
-                "INSERT INTO download_files (request_id, candidate_file_id,"
-                " username, filename, size, track_key, state, created_ms,"
-                " updated_ms) SELECT ?1, cf.id, c.username, cf.filename,"
-                " cf.size, cf.track_key, 'want', ?3, ?3"
-                " FROM download_candidate_files cf JOIN download_candidates c"
-                " ON c.id = cf.candidate_id WHERE cf.candidate_id = ?2"
-                " ORDER BY cf.id",
-                &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SD_CAND_WANT,
+    "INSERT INTO download_files (request_id, candidate_file_id,"
+    " username, filename, size, track_key, state, created_ms,"
+    " updated_ms) SELECT ?1, cf.id, c.username, cf.filename,"
+    " cf.size, cf.track_key, 'want', ?3, ?3"
+    " FROM download_candidate_files cf JOIN download_candidates c"
+    " ON c.id = cf.candidate_id WHERE cf.candidate_id = ?2"
+    " ORDER BY cf.id",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, req);
-  sqlite3_bind_int64(st, 2, cid);
-  sqlite3_bind_int64(st, 3, now_ms);
-  if ((rc = db__step_done(db, st, "candidate want")))
+  db__bind_int64(&q, 1, req);
+  db__bind_int64(&q, 2, cid);
+  db__bind_int64(&q, 3, now_ms);
+  if ((rc = db__exec(&q, "candidate want")))
     return rc;
-  if ((rc = stmt(db, SD_CAND_USE,
+  return db__run(db, SD_CAND_USE,
                  "UPDATE download_candidate_files SET used = 1"
                  " WHERE candidate_id = ?",
-                 &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, cid);
-  return db__step_done(db, st, "candidate use");
+                 DB__VALS(DB__INT(cid)),
+                 "candidate use");
 }
 
 static int search_done_locked(struct db *db, int64_t req,
@@ -464,7 +413,7 @@ static int search_done_locked(struct db *db, int64_t req,
                               const char *error, int64_t now_ms)
 {
   char state[DL_STATE_MAX];
-  int rc = request_state_of(db, req, state, sizeof state);
+  int rc = request_state_of(db, req, state);
   if (rc)
     return rc;
   if (strcmp(state, "searching"))
@@ -481,22 +430,18 @@ static int search_done_locked(struct db *db, int64_t req,
     return db_dl_request_set_state(db, req, "failed", error, now_ms);
   if ((rc = want_candidate(db, req, first, now_ms)))
     return rc;
-  sqlite3_stmt *st;
-  if ((rc = stmt(db, SD_REQ_DOWNLOADING,
+  return db__run(db, SD_REQ_DOWNLOADING,
                  "UPDATE download_requests SET state = 'downloading',"
                  " error = '', updated_ms = ? WHERE id = ?",
-                 &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, now_ms);
-  sqlite3_bind_int64(st, 2, req);
-  return db__step_done(db, st, "request downloading");
+                 DB__VALS(DB__INT(now_ms), DB__INT(req)),
+                 "request downloading");
 }
 
 int db_dl_search_done(struct db *db, int64_t request_id,
                       const struct dl_candidate *c, size_t n,
                       const char *error, int64_t now_ms)
 {
-  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  int rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db,
@@ -509,8 +454,9 @@ int db_dl_search_done(struct db *db, int64_t request_id,
 static const int text_cols[] = {2, 3, 4, 5, 6, 17, 18, 19, 20, 21};
 #define N_TEXT (sizeof text_cols / sizeof text_cols[0])
 
-static void file_from_row(sqlite3_stmt *st, struct dl_file *f)
+static int file_row(sqlite3_stmt *st, void *out)
 {
+  struct dl_file *f = out;
   char **dst[N_TEXT] = {&f->username,    &f->filename,   &f->track_key,
                         &f->import_src,  &f->import_dst, &f->slskd_state,
                         &f->error,       &f->req_artist, &f->req_title,
@@ -546,6 +492,7 @@ static void file_from_row(sqlite3_stmt *st, struct dl_file *f)
   const char *kind = (const char *)sqlite3_column_text(st, 22);
   f->kind = kind && !strcmp(kind, "album") ? DL_ALBUM : DL_TRACK;
   db__col_text(st, 23, f->req_state, sizeof f->req_state);
+  return SS_OK;
 }
 
 void db_dl_file_free(struct dl_file *f)
@@ -562,22 +509,21 @@ void db_dl_files_free(struct dl_files *f)
   memset(f, 0, sizeof *f);
 }
 
-/* Collects every row of st (bound by the caller) into out. */
-static int collect_files(struct db *db, sqlite3_stmt *st, struct dl_files *out,
-                         size_t max)
+/* Appends a row to the struct dl_files at arg. */
+static int append_file(sqlite3_stmt *row, void *arg)
 {
-  size_t cap = 0;
-  int src = SQLITE_DONE;
-  memset(out, 0, sizeof *out);
-  while (out->n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    if (out->n == cap) {
-      cap = cap ? cap * 2 : 64;
-      out->v = xrealloc(out->v, cap * sizeof *out->v);
-    }
-    file_from_row(st, &out->v[out->n++]);
-  }
-  int rc = out->n < max && src != SQLITE_DONE ? db__fail(db, "files") : SS_OK;
-  sqlite3_reset(st);
+  struct dl_files *out = arg;
+  size_t n = out->n;
+  /* 64 places, then twice as many whenever they are full. */
+  if (n == 0 || (n >= 64 && !(n & (n - 1))))
+    out->v = xrealloc(out->v, (n ? n * 2 : 64) * sizeof *out->v);
+  return file_row(row, &out->v[out->n++]);
+}
+
+/* Collects every row of q (bound by the caller) into out. */
+static int collect_files(struct db__q *q, struct dl_files *out)
+{
+  int rc = db__each(q, append_file, out, "files");
   if (rc)
     db_dl_files_free(out);
   return rc;
@@ -585,86 +531,83 @@ static int collect_files(struct db *db, sqlite3_stmt *st, struct dl_files *out,
 
 int db_dl_files_open(struct db *db, struct dl_files *out)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = stmt(db, SD_FILES_OPEN,
-                "SELECT " FILE_COLS FILE_FROM " WHERE f.state IN " OPEN_STATES,
-                &st);
-  return rc ? rc : collect_files(db, st, out, SIZE_MAX);
+  int rc = db__prepare(
+    db, SD_FILES_OPEN,
+    "SELECT " FILE_COLS FILE_FROM " WHERE f.state IN " OPEN_STATES,
+    &q);
+  return rc ? rc : collect_files(&q, out);
 }
 
 int db_dl_file_get(struct db *db, int64_t id, struct dl_file *out)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = stmt(db, SD_FILE_GET,
-                "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?", &st);
+  int rc = db__prepare(db, SD_FILE_GET,
+                       "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?", &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    file_from_row(st, out);
-  else
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "file get");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, id);
+  return db__get(&q, file_row, out, "file get");
 }
 
 int db_dl_files_of(struct db *db, int64_t request_id, struct dl_files *out,
                    size_t max)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = stmt(db, SD_FILES_OF,
-                "SELECT " FILE_COLS FILE_FROM " WHERE f.request_id = ?"
-                " ORDER BY f.id DESC",
-                &st);
+  int rc = db__prepare(db, SD_FILES_OF,
+                       "SELECT " FILE_COLS FILE_FROM " WHERE f.request_id = ?"
+                       " ORDER BY f.id DESC LIMIT ?2",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, request_id);
-  return collect_files(db, st, out, max);
+  db__bind_int64(&q, 1, request_id);
+  db__bind_int64(&q, 2, limit_of(max));
+  return collect_files(&q, out);
 }
 
 static int update_locked(struct db *db, const struct dl_file_update *u,
                          size_t n, int64_t now_ms)
 {
-  sqlite3_stmt *st, *pg;
-  int rc = stmt(db, SD_FILE_UPDATE,
-                "UPDATE download_files SET state = COALESCE(?1, state),"
-                " slskd_state = COALESCE(?2, slskd_state),"
-                " transfer_id = COALESCE(?3, transfer_id),"
-                " error = COALESCE(?4, error), updated_ms = ?5 WHERE id = ?6",
-                &st);
+  struct db__q q, pg;
+  int rc = db__prepare(
+    db, SD_FILE_UPDATE,
+    "UPDATE download_files SET state = COALESCE(?1, state),"
+    " slskd_state = COALESCE(?2, slskd_state),"
+    " transfer_id = COALESCE(?3, transfer_id),"
+    " error = COALESCE(?4, error), updated_ms = ?5 WHERE id = ?6",
+    &q);
   if (!rc)
-    rc = stmt(db, SD_PROGRESS,
-              "INSERT INTO download_progress (file_id, bytes, percent,"
-              " progress_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (file_id)"
-              " DO UPDATE SET bytes = ?2, percent = ?3, progress_ms = ?4",
-              &pg);
+    rc = db__prepare(
+      db, SD_PROGRESS,
+      "INSERT INTO download_progress (file_id, bytes, percent,"
+      " progress_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (file_id)"
+      " DO UPDATE SET bytes = ?2, percent = ?3, progress_ms = ?4",
+      &pg);
   for (size_t i = 0; i < n && !rc; i++) {
     const struct dl_file_update *x = &u[i];
     if (x->state || x->slskd_state || x->transfer_id || x->error) {
-      sqlite3_clear_bindings(st);
       if (x->state)
-        db__bind_text_unchecked(st, 1, x->state);
+        db__bind_text(&q, 1, x->state);
       if (x->slskd_state)
-        db__bind_text_unchecked(st, 2, x->slskd_state);
+        db__bind_text(&q, 2, x->slskd_state);
       if (x->transfer_id)
-        db__bind_text_unchecked(st, 3, x->transfer_id);
+        db__bind_text(&q, 3, x->transfer_id);
       if (x->error)
-        db__bind_text_unchecked(st, 4, x->error);
-      sqlite3_bind_int64(st, 5, now_ms);
-      sqlite3_bind_int64(st, 6, x->id);
-      rc = db__step_done(db, st, "file update");
+        db__bind_text(&q, 4, x->error);
+      db__bind_int64(&q, 5, now_ms);
+      db__bind_int64(&q, 6, x->id);
+      rc = db__exec(&q, "file update");
     }
     if (rc)
       break;
-    sqlite3_bind_int64(pg, 1, x->id);
-    sqlite3_bind_int64(pg, 2, x->bytes);
-    sqlite3_bind_double(pg, 3, x->percent);
-    sqlite3_bind_int64(pg, 4, x->progress_ms);
-    rc = db__step_done(db, pg, "file progress");
+    db__bind_int64(&pg, 1, x->id);
+    db__bind_int64(&pg, 2, x->bytes);
+    db__bind_double(&pg, 3, x->percent);
+    db__bind_int64(&pg, 4, x->progress_ms);
+    rc = db__exec(&pg, "file progress");
   }
   return rc;
 }
@@ -674,7 +617,7 @@ int db_dl_files_update(struct db *db, const struct dl_file_update *u,
 {
   if (!n)
     return SS_OK;
-  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  int rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db, update_locked(db, u, n, now_ms));
@@ -683,51 +626,33 @@ int db_dl_files_update(struct db *db, const struct dl_file_update *u,
 int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
                         int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_FILE_ENQUEUED,
-                "UPDATE download_files SET state = 'enqueued',"
-                " transfer_id = ?1, enqueued_ms = ?2,"
-                " error = '', updated_ms = ?2 WHERE id = ?3"
-                " AND state = 'want'",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, transfer_id);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "file enqueued");
+  return db__run(db, SD_FILE_ENQUEUED,
+                 "UPDATE download_files SET state = 'enqueued',"
+                 " transfer_id = ?1, enqueued_ms = ?2,"
+                 " error = '', updated_ms = ?2 WHERE id = ?3"
+                 " AND state = 'want'",
+                 DB__VALS(DB__TEXT(transfer_id), DB__INT(now_ms), DB__INT(id)),
+                 "file enqueued");
 }
 
 int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
                      int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_FILE_DEFER,
-                "UPDATE download_files SET not_before_ms = ?1,"
-                " updated_ms = ?2 WHERE id = ?3",
-                &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, next_ms);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "file defer");
+  return db__run(db, SD_FILE_DEFER,
+                 "UPDATE download_files SET not_before_ms = ?1,"
+                 " updated_ms = ?2 WHERE id = ?3",
+                 DB__VALS(DB__INT(next_ms), DB__INT(now_ms), DB__INT(id)),
+                 "file defer");
 }
 
 int db_dl_file_fail(struct db *db, int64_t id, const char *error,
                     int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_FILE_FAIL,
-                "UPDATE download_files SET state = 'failed', error = ?1,"
-                " updated_ms = ?2 WHERE id = ?3 AND state IN " OPEN_STATES,
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, error);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "file fail");
+  return db__run(db, SD_FILE_FAIL,
+                 "UPDATE download_files SET state = 'failed', error = ?1,"
+                 " updated_ms = ?2 WHERE id = ?3 AND state IN " OPEN_STATES,
+                 DB__VALS(DB__TEXT(error), DB__INT(now_ms), DB__INT(id)),
+                 "file fail");
 }
 
 struct replacement {
@@ -741,122 +666,122 @@ struct replacement {
   " FROM download_files tf JOIN download_candidate_files tcf"                  \
   " ON tcf.id = tf.candidate_file_id WHERE tf.request_id = ?1"
 
+static int replacement_row(sqlite3_stmt *row, void *out)
+{
+  struct replacement *r = out;
+  r->cf_id = sqlite3_column_int64(row, 0);
+  r->username = db__col_dup(row, 1);
+  r->filename = db__col_dup(row, 2);
+  r->size = sqlite3_column_int64(row, 3);
+  return SS_OK;
+}
+
 static int find_replacement(struct db *db, int64_t req, const char *key,
                             int max_sources, struct replacement *r)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   /* The best unused file of the track from a peer that has not failed
    * it, from a source already tried or, while fewer than max_sources
    * were, from a new one. */
-  int rc = stmt(db, SD_REPLACEMENT,
-                "SELECT cf.id, c.username, cf.filename, cf.size"
-                " FROM download_candidate_files cf JOIN download_candidates c"
-                " ON c.id = cf.candidate_id WHERE cf.request_id = ?1"
-                " AND cf.track_key = ?2 AND cf.used = 0 AND NOT EXISTS"
-                " (SELECT 1 FROM download_files f WHERE f.request_id = ?1"
-                "  AND f.track_key = ?2 AND f.username = c.username"
-                "  AND f.state IN ('failed', 'cancelled'))"
-                " AND (c.id IN (SELECT tcf.candidate_id" SOURCES_TRIED ")"
-                "  OR (SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED
-                "  ) < ?3)"
-                " ORDER BY c.rank, cf.id LIMIT 1",
-                &st);
+  int rc = db__prepare(
+    db, SD_REPLACEMENT,
+    "SELECT cf.id, c.username, cf.filename, cf.size"
+    " FROM download_candidate_files cf JOIN download_candidates c"
+    " ON c.id = cf.candidate_id WHERE cf.request_id = ?1"
+    " AND cf.track_key = ?2 AND cf.used = 0 AND NOT EXISTS"
+    " (SELECT 1 FROM download_files f WHERE f.request_id = ?1"
+    "  AND f.track_key = ?2 AND f.username = c.username"
+    "  AND f.state IN ('failed', 'cancelled'))"
+    " AND (c.id IN (SELECT tcf.candidate_id" SOURCES_TRIED ")"
+    "  OR (SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED
+    "  ) < ?3)"
+    " ORDER BY c.rank, cf.id LIMIT 1",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, req);
-  db__bind_text_unchecked(st, 2, key);
-  sqlite3_bind_int(st, 3, max_sources);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    r->cf_id = sqlite3_column_int64(st, 0);
-    r->username = col_dup(st, 1);
-    r->filename = col_dup(st, 2);
-    r->size = sqlite3_column_int64(st, 3);
-  } else {
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "replacement");
-  }
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, req);
+  db__bind_text(&q, 2, key);
+  db__bind_int64(&q, 3, max_sources);
+  return db__get(&q, replacement_row, r, "replacement");
 }
 
 static int insert_replacement(struct db *db, int64_t req, const char *key,
                               const struct replacement *r, int retries,
                               int64_t not_before_ms, int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_USE_ONE,
-                "UPDATE download_candidate_files SET used = 1 WHERE id = ?",
-                &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SD_USE_ONE,
+    "UPDATE download_candidate_files SET used = 1 WHERE id = ?",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, r->cf_id);
-  if ((rc = db__step_done(db, st, "candidate file use")))
+  db__bind_int64(&q, 1, r->cf_id);
+  if ((rc = db__exec(&q, "candidate file use")))
     return rc;
-  if ((rc = stmt(db, SD_FILE_INSERT,
+  return db__run(db, SD_FILE_INSERT,
                  "INSERT INTO download_files (request_id, candidate_file_id,"
                  " username, filename, size, track_key, state, retries,"
                  " not_before_ms, created_ms, updated_ms)"
                  " VALUES (?, ?, ?, ?, ?, ?, 'want', ?, ?, ?, ?)",
-                 &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, req);
-  sqlite3_bind_int64(st, 2, r->cf_id);
-  db__bind_text_unchecked(st, 3, r->username);
-  db__bind_text_unchecked(st, 4, r->filename);
-  sqlite3_bind_int64(st, 5, r->size);
-  db__bind_text_unchecked(st, 6, key);
-  sqlite3_bind_int(st, 7, retries);
-  sqlite3_bind_int64(st, 8, not_before_ms);
-  sqlite3_bind_int64(st, 9, now_ms);
-  sqlite3_bind_int64(st, 10, now_ms);
-  return db__step_done(db, st, "replacement insert");
+                 DB__VALS(DB__INT(req), DB__INT(r->cf_id),
+                          DB__TEXT(r->username), DB__TEXT(r->filename),
+                          DB__INT(r->size), DB__TEXT(key), DB__INT(retries),
+                          DB__INT(not_before_ms), DB__INT(now_ms),
+                          DB__INT(now_ms)),
+                 "replacement insert");
+}
+
+/* The request and track key of a file. */
+struct file_key {
+  int64_t req;
+  char key[DL_TEXT_MAX * 2];
+};
+
+static int file_key_row(sqlite3_stmt *row, void *out)
+{
+  struct file_key *k = out;
+  k->req = sqlite3_column_int64(row, 0);
+  db__col_text(row, 1, k->key, sizeof k->key);
+  return SS_OK;
 }
 
 static int replace_locked(struct db *db, int64_t id, int retries,
                           int max_sources, int64_t not_before_ms,
                           int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int64_t req = 0;
-  char key[DL_TEXT_MAX * 2] = "";
-  int rc = stmt(db, SD_FILE_KEY,
-                "SELECT request_id, track_key FROM download_files"
-                " WHERE id = ?",
-                &st);
+  struct db__q q;
+  struct file_key k = {0, ""};
+  int rc = db__prepare(db, SD_FILE_KEY,
+                       "SELECT request_id, track_key FROM download_files"
+                       " WHERE id = ?",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, id);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    req = sqlite3_column_int64(st, 0);
-    db__col_text(st, 1, key, sizeof key);
-  }
-  sqlite3_reset(st);
-  if (!req)
-    return SS_ENOTFOUND;
+  db__bind_int64(&q, 1, id);
+  if ((rc = db__get(&q, file_key_row, &k, "file key")))
+    return rc;
   struct replacement r = {0};
-  rc = find_replacement(db, req, key, max_sources, &r);
+  rc = find_replacement(db, k.req, k.key, max_sources, &r);
   if (!rc)
-    rc = insert_replacement(db, req, key, &r, retries, not_before_ms,
+    rc = insert_replacement(db, k.req, k.key, &r, retries, not_before_ms,
                             now_ms);
   free(r.username);
   free(r.filename);
   if (rc)
     return rc;
-  if ((rc = stmt(db, SD_SUPERSEDE,
+  return db__run(db, SD_SUPERSEDE,
                  "UPDATE download_files SET superseded = 1, updated_ms = ?"
                  " WHERE id = ?",
-                 &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, now_ms);
-  sqlite3_bind_int64(st, 2, id);
-  return db__step_done(db, st, "supersede");
+                 DB__VALS(DB__INT(now_ms), DB__INT(id)),
+                 "supersede");
 }
 
 int db_dl_file_replace(struct db *db, int64_t id, int retries,
                        int max_sources, int64_t not_before_ms,
                        int64_t now_ms)
 {
-  int rc = db ? db__tx_begin(db) : SS_EINVAL;
+  int rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db, replace_locked(db, id, retries, max_sources,
@@ -868,148 +793,144 @@ int db_dl_file_replace(struct db *db, int64_t id, int retries,
 int db_dl_import_wait(struct db *db, int64_t id, const char *error,
                       int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_IMPORT_WAIT,
-                "UPDATE download_files SET import_tries = import_tries + 1,"
-                " error = ?1, updated_ms = ?2 WHERE id = ?3",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, error);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "import wait");
+  return db__run(db, SD_IMPORT_WAIT,
+                 "UPDATE download_files SET import_tries = import_tries + 1,"
+                 " error = ?1, updated_ms = ?2 WHERE id = ?3",
+                 DB__VALS(DB__TEXT(error), DB__INT(now_ms), DB__INT(id)),
+                 "import wait");
 }
 
 int db_dl_import_begin(struct db *db, int64_t id, const char *src,
                        const char *dst, int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_IMPORT_BEGIN,
-                "UPDATE download_files SET state = 'importing',"
-                " import_src = ?1, import_dst = ?2, updated_ms = ?3"
-                " WHERE id = ?4 AND state IN ('completed', 'importing')",
-                &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, src);
-  db__bind_text_unchecked(st, 2, dst);
-  sqlite3_bind_int64(st, 3, now_ms);
-  sqlite3_bind_int64(st, 4, id);
-  return db__step_done(db, st, "import begin");
+  return db__run(db, SD_IMPORT_BEGIN,
+                 "UPDATE download_files SET state = 'importing',"
+                 " import_src = ?1, import_dst = ?2, updated_ms = ?3"
+                 " WHERE id = ?4 AND state IN ('completed', 'importing')",
+                 DB__VALS(DB__TEXT(src), DB__TEXT(dst), DB__INT(now_ms),
+                          DB__INT(id)),
+                 "import begin");
 }
 
 int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
                       int64_t now_ms)
 {
-  sqlite3_stmt *st;
-  int rc = stmt(db, SD_IMPORT_DONE,
-                "UPDATE download_files SET state = 'imported',"
-                " track_id = ?1, error = '', updated_ms = ?2 WHERE id = ?3",
-                &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, track_id);
-  sqlite3_bind_int64(st, 2, now_ms);
-  sqlite3_bind_int64(st, 3, id);
-  return db__step_done(db, st, "import done");
+  return db__run(db, SD_IMPORT_DONE,
+                 "UPDATE download_files SET state = 'imported',"
+                 " track_id = ?1, error = '', updated_ms = ?2 WHERE id = ?3",
+                 DB__VALS(DB__INT(track_id), DB__INT(now_ms), DB__INT(id)),
+                 "import done");
 }
 
 /* ---- roll-up ---- */
 
+static int counts_row(sqlite3_stmt *row, void *out)
+{
+  struct dl_file_counts *c = out;
+  c->open = sqlite3_column_int(row, 0);
+  c->imported = sqlite3_column_int(row, 1);
+  c->failed = sqlite3_column_int(row, 2);
+  c->total = sqlite3_column_int(row, 3);
+  return SS_OK;
+}
+
+static int last_error_row(sqlite3_stmt *row, void *out)
+{
+  struct dl_file_counts *c = out;
+  db__col_text(row, 0, c->last_error, sizeof c->last_error);
+  return SS_OK;
+}
+
 int db_dl_request_counts(struct db *db, int64_t request_id,
                          struct dl_file_counts *out)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = stmt(db, SD_COUNTS,
-                "SELECT COALESCE(SUM(state IN " OPEN_STATES "), 0),"
-                " COALESCE(SUM(state = 'imported'), 0),"
-                " COALESCE(SUM(state = 'failed'), 0), COUNT(*)"
-                " FROM download_files WHERE request_id = ?"
-                " AND superseded = 0 AND state <> 'cancelled'",
-                &st);
+  int rc = db__prepare(db, SD_COUNTS,
+                       "SELECT COALESCE(SUM(state IN " OPEN_STATES "), 0),"
+                       " COALESCE(SUM(state = 'imported'), 0),"
+                       " COALESCE(SUM(state = 'failed'), 0), COUNT(*)"
+                       " FROM download_files WHERE request_id = ?"
+                       " AND superseded = 0 AND state <> 'cancelled'",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, request_id);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    out->open = sqlite3_column_int(st, 0);
-    out->imported = sqlite3_column_int(st, 1);
-    out->failed = sqlite3_column_int(st, 2);
-    out->total = sqlite3_column_int(st, 3);
-  }
-  sqlite3_reset(st);
-  if ((rc = stmt(db, SD_LAST_ERROR,
-                 "SELECT error FROM download_files WHERE request_id = ?"
-                 " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
-                 " LIMIT 1",
-                 &st)))
+  db__bind_int64(&q, 1, request_id);
+  if ((rc = db__get(&q, counts_row, out, "request counts")))
     return rc;
-  sqlite3_bind_int64(st, 1, request_id);
-  if (sqlite3_step(st) == SQLITE_ROW)
-    db__col_text(st, 0, out->last_error, sizeof out->last_error);
-  sqlite3_reset(st);
-  if ((rc = stmt(db, SD_SOURCES_COUNT,
-                 "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED,
-                 &st)))
+  if ((rc = db__prepare(
+    db, SD_LAST_ERROR,
+    "SELECT error FROM download_files WHERE request_id = ?"
+    " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
+    " LIMIT 1",
+    &q)))
     return rc;
-  sqlite3_bind_int64(st, 1, request_id);
-  if (sqlite3_step(st) == SQLITE_ROW)
-    out->sources = sqlite3_column_int(st, 0);
-  sqlite3_reset(st);
-  return SS_OK;
+  db__bind_int64(&q, 1, request_id);
+  rc = db__get(&q, last_error_row, out, "request last error");
+  if (rc && rc != SS_ENOTFOUND)
+    return rc;
+  if ((rc = db__prepare(
+    db, SD_SOURCES_COUNT,
+    "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED,
+    &q)))
+    return rc;
+  db__bind_int64(&q, 1, request_id);
+  int64_t sources = 0;
+  rc = db__scalar(&q, &sources, "request sources");
+  out->sources = (int)sources;
+  return rc;
 }
 
 /* ---- sources tried ---- */
 
+static int source_row(sqlite3_stmt *st, void *out)
+{
+  struct dl_source *s = out;
+  memset(s, 0, sizeof *s);
+  s->rank = sqlite3_column_int(st, 0);
+  db__col_text(st, 1, s->username, sizeof s->username);
+  db__col_text(st, 2, s->directory, sizeof s->directory);
+  db__col_text(st, 3, s->quality, sizeof s->quality);
+  s->free_slot = sqlite3_column_int(st, 4) != 0;
+  s->queue_length = sqlite3_column_int64(st, 5);
+  s->upload_speed = sqlite3_column_int64(st, 6);
+  s->files = sqlite3_column_int(st, 7);
+  s->imported = sqlite3_column_int(st, 8);
+  s->failed = sqlite3_column_int(st, 9);
+  s->active = sqlite3_column_int(st, 10);
+  s->first_ms = sqlite3_column_int64(st, 11);
+  db__col_text(st, 12, s->error, sizeof s->error);
+  return SS_OK;
+}
+
 int db_dl_sources_of(struct db *db, int64_t request_id,
                      struct dl_source *out, size_t max, size_t *n)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   *n = 0;
-  int rc = stmt(db, SD_SOURCES,
-                "SELECT c.rank, c.username, c.directory, c.quality,"
-                " c.free_slot, c.queue_length, c.upload_speed, COUNT(*),"
-                " COALESCE(SUM(f.state = 'imported'), 0),"
-                " COALESCE(SUM(f.state = 'failed'), 0),"
-                " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"
-                " MIN(f.created_ms),"
-                " COALESCE((SELECT e.error FROM download_files e"
-                "  JOIN download_candidate_files ecf"
-                "  ON ecf.id = e.candidate_file_id"
-                "  WHERE ecf.candidate_id = c.id AND e.request_id = ?1"
-                "  AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1), '')"
-                " FROM download_files f JOIN download_candidate_files cf"
-                " ON cf.id = f.candidate_file_id JOIN download_candidates c"
-                " ON c.id = cf.candidate_id WHERE f.request_id = ?1"
-                " GROUP BY c.id ORDER BY MIN(f.id) LIMIT ?2",
-                &st);
+  int rc = db__prepare(
+    db, SD_SOURCES,
+    "SELECT c.rank, c.username, c.directory, c.quality,"
+    " c.free_slot, c.queue_length, c.upload_speed, COUNT(*),"
+    " COALESCE(SUM(f.state = 'imported'), 0),"
+    " COALESCE(SUM(f.state = 'failed'), 0),"
+    " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"
+    " MIN(f.created_ms),"
+    " COALESCE((SELECT e.error FROM download_files e"
+    "  JOIN download_candidate_files ecf"
+    "  ON ecf.id = e.candidate_file_id"
+    "  WHERE ecf.candidate_id = c.id AND e.request_id = ?1"
+    "  AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1), '')"
+    " FROM download_files f JOIN download_candidate_files cf"
+    " ON cf.id = f.candidate_file_id JOIN download_candidates c"
+    " ON c.id = cf.candidate_id WHERE f.request_id = ?1"
+    " GROUP BY c.id ORDER BY MIN(f.id) LIMIT ?2",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, request_id);
-  sqlite3_bind_int64(st, 2, (int64_t)max);
-  int src = SQLITE_DONE;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    struct dl_source *s = &out[(*n)++];
-    memset(s, 0, sizeof *s);
-    s->rank = sqlite3_column_int(st, 0);
-    db__col_text(st, 1, s->username, sizeof s->username);
-    db__col_text(st, 2, s->directory, sizeof s->directory);
-    db__col_text(st, 3, s->quality, sizeof s->quality);
-    s->free_slot = sqlite3_column_int(st, 4) != 0;
-    s->queue_length = sqlite3_column_int64(st, 5);
-    s->upload_speed = sqlite3_column_int64(st, 6);
-    s->files = sqlite3_column_int(st, 7);
-    s->imported = sqlite3_column_int(st, 8);
-    s->failed = sqlite3_column_int(st, 9);
-    s->active = sqlite3_column_int(st, 10);
-    s->first_ms = sqlite3_column_int64(st, 11);
-    db__col_text(st, 12, s->error, sizeof s->error);
-  }
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "sources");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, request_id);
+  db__bind_int64(&q, 2, (int64_t)max);
+  return db__fill(&q, source_row, out, sizeof *out, max, n, "sources");
 }
 
 const char *db_dl_source_state(const struct dl_source *s)
@@ -1024,107 +945,108 @@ const char *db_dl_source_state(const struct dl_source *s)
 int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
                            size_t *n)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   *n = 0;
-  int rc = stmt(db, SD_SETTLED,
-                "SELECT r.id FROM download_requests r"
-                " WHERE r.state = 'downloading' AND NOT EXISTS"
-                " (SELECT 1 FROM download_files f WHERE f.request_id = r.id"
-                "  AND f.state IN " OPEN_STATES ") ORDER BY r.id LIMIT ?",
-                &st);
+  int rc = db__prepare(
+    db, SD_SETTLED,
+    "SELECT r.id FROM download_requests r"
+    " WHERE r.state = 'downloading' AND NOT EXISTS"
+    " (SELECT 1 FROM download_files f WHERE f.request_id = r.id"
+    "  AND f.state IN " OPEN_STATES ") ORDER BY r.id LIMIT ?",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, (int64_t)max);
-  while (*n < max && sqlite3_step(st) == SQLITE_ROW)
-    ids[(*n)++] = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return SS_OK;
+  db__bind_int64(&q, 1, (int64_t)max);
+  return db__fill(&q, db__row_int64, ids, sizeof *ids, max, n,
+                  "settled requests");
 }
 
 int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = stmt(db, SD_TO_CANCEL,
-                "SELECT " FILE_COLS FILE_FROM " WHERE r.state = 'cancelled'"
-                " AND f.state IN ('enqueued', 'queued', 'in_progress')"
-                " ORDER BY f.id",
-                &st);
-  return rc ? rc : collect_files(db, st, out, max);
+  int rc = db__prepare(
+    db, SD_TO_CANCEL,
+    "SELECT " FILE_COLS FILE_FROM " WHERE r.state = 'cancelled'"
+    " AND f.state IN ('enqueued', 'queued', 'in_progress')"
+    " ORDER BY f.id LIMIT ?1",
+    &q);
+  if (rc)
+    return rc;
+  db__bind_int64(&q, 1, limit_of(max));
+  return collect_files(&q, out);
 }
 
 /* ---- gauges ---- */
 
+static int gauges_row(sqlite3_stmt *row, void *out)
+{
+  struct dl_gauges *g = out;
+  g->in_progress = sqlite3_column_int64(row, 0);
+  g->queued = sqlite3_column_int64(row, 1);
+  g->importing = sqlite3_column_int64(row, 2);
+  return SS_OK;
+}
+
 int db_dl_gauges(struct db *db, struct dl_gauges *out)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = stmt(db, SD_GAUGES,
-                "SELECT COALESCE(SUM(state = 'in_progress'), 0),"
-                " COALESCE(SUM(state IN ('want', 'enqueued', 'queued')), 0),"
-                " COALESCE(SUM(state IN ('completed', 'importing')), 0)"
-                " FROM download_files WHERE state IN " OPEN_STATES,
-                &st);
-  if (rc)
-    return rc;
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    out->in_progress = sqlite3_column_int64(st, 0);
-    out->queued = sqlite3_column_int64(st, 1);
-    out->importing = sqlite3_column_int64(st, 2);
-  }
-  sqlite3_reset(st);
-  if ((rc = stmt(db, SD_GAUGE_REQS,
-                 "SELECT COUNT(*) FROM download_requests"
-                 " WHERE state IN ('pending', 'searching')",
-                 &st)))
-    return rc;
-  if (sqlite3_step(st) == SQLITE_ROW)
-    out->searching = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return SS_OK;
+  int rc = db__prepare(
+    db, SD_GAUGES,
+    "SELECT COALESCE(SUM(state = 'in_progress'), 0),"
+    " COALESCE(SUM(state IN ('want', 'enqueued', 'queued')), 0),"
+    " COALESCE(SUM(state IN ('completed', 'importing')), 0)"
+    " FROM download_files WHERE state IN " OPEN_STATES,
+    &q);
+  if (!rc)
+    rc = db__get(&q, gauges_row, out, "download gauges");
+  if (!rc)
+    rc = db__prepare(db, SD_GAUGE_REQS,
+                     "SELECT COUNT(*) FROM download_requests"
+                     " WHERE state IN ('pending', 'searching')",
+                     &q);
+  return rc ? rc : db__scalar(&q, &out->searching, "searching gauge");
 }
 
 /* ---- Spotify ids ---- */
 
 static bool table_exists(struct db *db, const char *name)
 {
-  sqlite3_stmt *st;
-  if (stmt(db, SD_TABLE_EXISTS,
-           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-           &st))
+  struct db__q q;
+  int64_t one = 0;
+  if (db__prepare(
+    db, SD_TABLE_EXISTS,
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    &q))
     return false;
-  db__bind_text_unchecked(st, 1, name);
-  bool found = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_reset(st);
-  return found;
+  db__bind_text(&q, 1, name);
+  return db__scalar(&q, &one, "table exists") == SS_OK;
+}
+
+static int spotify_item_row(sqlite3_stmt *row, void *out)
+{
+  struct dl_spotify_item *s = out;
+  db__col_text(row, 0, s->title, sizeof s->title);
+  db__col_text(row, 1, s->artist, sizeof s->artist);
+  s->tracks = sqlite3_column_int(row, 2);
+  return SS_OK;
 }
 
 int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
                          struct dl_spotify_item *out)
 {
-  sqlite3_stmt *st;
+  static const char album_sql[] = "SELECT name, artist_name, total_tracks"
+                                  " FROM spotify_albums WHERE id = ?";
+  static const char track_sql[] = "SELECT name, artist_names, 0"
+                                  " FROM spotify_tracks WHERE id = ?";
+  struct db__q q;
   memset(out, 0, sizeof *out);
   if (!table_exists(db, album ? "spotify_albums" : "spotify_tracks"))
     return SS_ESTATE;
-  int rc = album ? stmt(db, SD_SPOTIFY_ALBUM,
-                        "SELECT name, artist_name, total_tracks"
-                        " FROM spotify_albums WHERE id = ?",
-                        &st)
-                 : stmt(db, SD_SPOTIFY_TRACK,
-                        "SELECT name, artist_names, 0 FROM spotify_tracks"
-                        " WHERE id = ?",
-                        &st);
-  if (rc)
+  if (db__prepare(db, album ? SD_SPOTIFY_ALBUM : SD_SPOTIFY_TRACK,
+                  album ? album_sql : track_sql, &q))
     return SS_ESTATE; /* a library of another shape */
-  db__bind_text_unchecked(st, 1, id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    db__col_text(st, 0, out->title, sizeof out->title);
-    db__col_text(st, 1, out->artist, sizeof out->artist);
-    out->tracks = sqlite3_column_int(st, 2);
-  } else {
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "spotify lookup");
-  }
-  sqlite3_reset(st);
-  return rc;
+  db__bind_text(&q, 1, id);
+  return db__get(&q, spotify_item_row, out, "spotify lookup");
 }

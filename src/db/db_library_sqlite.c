@@ -2,12 +2,13 @@
  * db_library_sqlite.c - db_library.h on SQLite.
  *
  * What: the library tracks, duplicate groups and quarantine queries.
- * Statements are cached per connection in the library's slots (128-191,
- * db__stmt).  Every write happens in one BEGIN IMMEDIATE transaction
- * inside a single call; batch calls (scan batches, key batches, a whole
- * detection pass) are one transaction each so the file is written once
- * per batch.  Iterating calls hand rows to callbacks while the statement
- * is active: callbacks must not use the same struct db.
+ * Statements are cached per connection in the library's slots (128-191)
+ * and run in the db__ dialect (db_sqlite_internal.h).  Every write happens
+ * in one BEGIN IMMEDIATE transaction inside a single call; batch calls
+ * (scan batches, key batches, a whole detection pass) are one transaction
+ * each so the file is written once per batch.  Iterating calls hand rows
+ * to callbacks while the statement is active: callbacks must not use the
+ * same struct db.
  *
  * Threading: as db.h, one struct db per thread.
  *
@@ -25,7 +26,7 @@
 #include "db/db_sqlite_internal.h"
 
 enum {
-  SL_UPSERT = 128,
+  SL_UPSERT = DB__SLOTS_LIBRARY,
   SL_BY_PATH,
   SL_BY_ID,
   SL_SEEN,
@@ -78,7 +79,8 @@ enum {
   SL__END
 };
 
-_Static_assert(SL__END <= 192, "library statement slots are 128-191");
+_Static_assert((int)SL__END <= (int)DB__SLOTS_WANTED,
+               "library statement slots are 128-191");
 
 #define TRACK_COLS                                                             \
   "id, path, size, mtime_ns, title, artist, album_artist, album, date, year," \
@@ -131,8 +133,9 @@ static const char *const sql_upsert =
 
 /* ---- helpers ---- */
 
-static void track_from_row(sqlite3_stmt *st, struct library_track *t)
+static int track_row(sqlite3_stmt *st, void *out)
 {
+  struct library_track *t = out;
   memset(t, 0, sizeof *t);
   struct media_info *m = &t->media;
   t->id = sqlite3_column_int64(st, 0);
@@ -167,70 +170,62 @@ static void track_from_row(sqlite3_stmt *st, struct library_track *t)
   t->gone = sqlite3_column_int(st, 29) != 0;
   t->unreadable = sqlite3_column_int(st, 30) != 0;
   t->quarantined = sqlite3_column_int(st, 31) != 0;
+  return SS_OK;
 }
 
 /* The metadata key of a changed row is computed again. */
 static int drop_key(struct db *db, int64_t track_id)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_KEY_DROP,
-                    "DELETE FROM library_keys WHERE track_id = ?1", &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, track_id);
-  return db__step_done(db, st, "library key drop");
+  return db__run(db, SL_KEY_DROP,
+                 "DELETE FROM library_keys WHERE track_id = ?1",
+                 DB__VALS(DB__INT(track_id)),
+                 "library key drop");
 }
 
 /* Inside a transaction: upserts t, seen in scan generation gen. */
 static int upsert_one(struct db *db, const struct library_track *t,
                       int64_t gen, int64_t now_ms, int64_t *id)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_UPSERT, sql_upsert, &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_UPSERT, sql_upsert, &q);
   if (rc)
     return rc;
   const struct media_info *m = &t->media;
-  db__bind_text_unchecked(st, 1, t->path);
-  sqlite3_bind_int64(st, 2, t->size);
-  sqlite3_bind_int64(st, 3, t->mtime_ns);
-  db__bind_text_unchecked(st, 4, m->title);
-  db__bind_text_unchecked(st, 5, m->artist);
-  db__bind_text_unchecked(st, 6, m->album_artist);
-  db__bind_text_unchecked(st, 7, m->album);
-  db__bind_text_unchecked(st, 8, m->date);
-  sqlite3_bind_int(st, 9, m->year);
-  sqlite3_bind_int(st, 10, m->track_no);
-  sqlite3_bind_int(st, 11, m->track_total);
-  sqlite3_bind_int(st, 12, m->disc_no);
-  sqlite3_bind_int(st, 13, m->disc_total);
-  sqlite3_bind_int64(st, 14, m->duration_ms);
-  db__bind_text_unchecked(st, 15, m->codec);
-  db__bind_text_unchecked(st, 16, m->container);
-  sqlite3_bind_int64(st, 17, m->bitrate);
-  sqlite3_bind_int(st, 18, m->sample_rate);
-  sqlite3_bind_int(st, 19, m->bit_depth);
-  sqlite3_bind_int(st, 20, m->channels);
-  sqlite3_bind_int(st, 21, m->lossless);
-  db__bind_text_unchecked(st, 22, m->mb_recording_id);
-  db__bind_text_unchecked(st, 23, m->mb_track_id);
-  db__bind_text_unchecked(st, 24, m->mb_album_id);
-  db__bind_text_unchecked(st, 25, m->mb_artist_id);
-  db__bind_text_unchecked(st, 26, m->mb_release_group_id);
-  db__bind_text_unchecked(st, 27, t->spotify_track_id);
-  sqlite3_bind_int64(st, 28, t->download_id);
-  sqlite3_bind_int(st, 29, media_tag_score(m));
-  sqlite3_bind_int(st, 30, t->unreadable);
-  sqlite3_bind_int(st, 31, t->gone);
-  sqlite3_bind_int64(st, 32, gen);
-  sqlite3_bind_int64(st, 33, now_ms);
+  db__bind_text(&q, 1, t->path);
+  db__bind_int64(&q, 2, t->size);
+  db__bind_int64(&q, 3, t->mtime_ns);
+  db__bind_text(&q, 4, m->title);
+  db__bind_text(&q, 5, m->artist);
+  db__bind_text(&q, 6, m->album_artist);
+  db__bind_text(&q, 7, m->album);
+  db__bind_text(&q, 8, m->date);
+  db__bind_int64(&q, 9, m->year);
+  db__bind_int64(&q, 10, m->track_no);
+  db__bind_int64(&q, 11, m->track_total);
+  db__bind_int64(&q, 12, m->disc_no);
+  db__bind_int64(&q, 13, m->disc_total);
+  db__bind_int64(&q, 14, m->duration_ms);
+  db__bind_text(&q, 15, m->codec);
+  db__bind_text(&q, 16, m->container);
+  db__bind_int64(&q, 17, m->bitrate);
+  db__bind_int64(&q, 18, m->sample_rate);
+  db__bind_int64(&q, 19, m->bit_depth);
+  db__bind_int64(&q, 20, m->channels);
+  db__bind_int64(&q, 21, m->lossless);
+  db__bind_text(&q, 22, m->mb_recording_id);
+  db__bind_text(&q, 23, m->mb_track_id);
+  db__bind_text(&q, 24, m->mb_album_id);
+  db__bind_text(&q, 25, m->mb_artist_id);
+  db__bind_text(&q, 26, m->mb_release_group_id);
+  db__bind_text(&q, 27, t->spotify_track_id);
+  db__bind_int64(&q, 28, t->download_id);
+  db__bind_int64(&q, 29, media_tag_score(m));
+  db__bind_int64(&q, 30, t->unreadable);
+  db__bind_int64(&q, 31, t->gone);
+  db__bind_int64(&q, 32, gen);
+  db__bind_int64(&q, 33, now_ms);
   int64_t row = 0;
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    row = sqlite3_column_int64(st, 0);
-    src = sqlite3_step(st);
-  }
-  rc = src == SQLITE_DONE ? SS_OK : db__fail(db, "library upsert");
-  sqlite3_reset(st);
+  rc = db__scalar(&q, &row, "library upsert");
   if (id)
     *id = row;
   return rc ? rc : drop_key(db, row);
@@ -253,21 +248,15 @@ int db_library_track_upsert(struct db *db, const struct library_track *t,
 static int track_get(struct db *db, int slot, const char *sql,
                      const char *path, int64_t id, struct library_track *out)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, slot, sql, &st);
+  struct db__q q;
+  int rc = db__prepare(db, slot, sql, &q);
   if (rc)
     return rc;
   if (path)
-    db__bind_text_unchecked(st, 1, path);
+    db__bind_text(&q, 1, path);
   else
-    sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    track_from_row(st, out);
-  else
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "library get");
-  sqlite3_reset(st);
-  return rc;
+    db__bind_int64(&q, 1, id);
+  return db__get(&q, track_row, out, "library get");
 }
 
 int db_library_track_by_path(struct db *db, const char *path,
@@ -294,30 +283,22 @@ int db_library_track_by_id(struct db *db, int64_t id,
 
 static int meta_next(struct db *db, const char *key, int64_t *value)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_META_GET,
-                    "SELECT ival FROM library_meta WHERE key = ?1", &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_META_GET,
+                       "SELECT ival FROM library_meta WHERE key = ?1", &q);
   if (rc)
     return rc;
-  db__bind_text_unchecked(st, 1, key);
+  db__bind_text(&q, 1, key);
   int64_t v = 0;
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  else if (src != SQLITE_DONE)
-    rc = db__fail(db, "library meta");
-  sqlite3_reset(st);
-  if (rc)
+  rc = db__scalar(&q, &v, "library meta");
+  if (rc && rc != SS_ENOTFOUND)
     return rc;
   *value = v + 1;
-  if ((rc = db__stmt(db, SL_META_PUT,
-                     "INSERT INTO library_meta (key, ival) VALUES (?1, ?2)"
-                     " ON CONFLICT (key) DO UPDATE SET ival = excluded.ival",
-                     &st)))
-    return rc;
-  db__bind_text_unchecked(st, 1, key);
-  sqlite3_bind_int64(st, 2, *value);
-  return db__step_done(db, st, "library meta put");
+  return db__run(db, SL_META_PUT,
+                 "INSERT INTO library_meta (key, ival) VALUES (?1, ?2)"
+                 " ON CONFLICT (key) DO UPDATE SET ival = excluded.ival",
+                 DB__VALS(DB__TEXT(key), DB__INT(*value)),
+                 "library meta put");
 }
 
 int db_library_scan_begin(struct db *db, int64_t *gen)
@@ -331,72 +312,66 @@ int db_library_scan_begin(struct db *db, int64_t *gen)
   return db__tx_end(db, rc);
 }
 
+static int seen_row(sqlite3_stmt *row, void *out)
+{
+  struct library_seen *s = out;
+  s->id = sqlite3_column_int64(row, 0);
+  s->size = sqlite3_column_int64(row, 1);
+  s->mtime_ns = sqlite3_column_int64(row, 2);
+  s->has_hash = sqlite3_column_int(row, 3) != 0;
+  s->has_fingerprint = sqlite3_column_int(row, 4) != 0;
+  s->quarantined = sqlite3_column_int(row, 5) != 0;
+  s->gone = sqlite3_column_int(row, 6) != 0;
+  return SS_OK;
+}
+
 int db_library_seen(struct db *db, const char *path, struct library_seen *out)
 {
   if (!db || !path || !out)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_SEEN,
-                    "SELECT id, size, mtime_ns, file_hash IS NOT NULL,"
-                    " fingerprint IS NOT NULL, quarantined, gone"
-                    " FROM library_tracks WHERE path = ?1",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_SEEN,
+                       "SELECT id, size, mtime_ns, file_hash IS NOT NULL,"
+                       " fingerprint IS NOT NULL, quarantined, gone"
+                       " FROM library_tracks WHERE path = ?1",
+                       &q);
   if (rc)
     return rc;
-  db__bind_text_unchecked(st, 1, path);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    out->id = sqlite3_column_int64(st, 0);
-    out->size = sqlite3_column_int64(st, 1);
-    out->mtime_ns = sqlite3_column_int64(st, 2);
-    out->has_hash = sqlite3_column_int(st, 3) != 0;
-    out->has_fingerprint = sqlite3_column_int(st, 4) != 0;
-    out->quarantined = sqlite3_column_int(st, 5) != 0;
-    out->gone = sqlite3_column_int(st, 6) != 0;
-  } else {
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "library seen");
-  }
-  sqlite3_reset(st);
-  return rc;
+  db__bind_text(&q, 1, path);
+  return db__get(&q, seen_row, out, "library seen");
 }
 
 static int touch(struct db *db, const char *path, int64_t gen)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_TOUCH,
-                    "UPDATE library_tracks SET seen_scan = ?2,"
-                    " gone = quarantined WHERE path = ?1",
-                    &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, path);
-  sqlite3_bind_int64(st, 2, gen);
-  return db__step_done(db, st, "library touch");
+  return db__run(db, SL_TOUCH,
+                 "UPDATE library_tracks SET seen_scan = ?2,"
+                 " gone = quarantined WHERE path = ?1",
+                 DB__VALS(DB__TEXT(path), DB__INT(gen)),
+                 "library touch");
 }
 
 static int set_extras(struct db *db, const struct library_scan_item *it)
 {
-  sqlite3_stmt *st;
+  struct db__q q;
   int rc = SS_OK;
   if (it->set_hash &&
-      !(rc = db__stmt(db, SL_SET_HASH,
-                      "UPDATE library_tracks SET file_hash = ?2"
-                      " WHERE path = ?1",
-                      &st))) {
-    db__bind_text_unchecked(st, 1, it->t.path);
-    db__bind_text_unchecked(st, 2, it->file_hash);
-    rc = db__step_done(db, st, "library hash");
+      !(rc = db__prepare(db, SL_SET_HASH,
+                         "UPDATE library_tracks SET file_hash = ?2"
+                         " WHERE path = ?1",
+                         &q))) {
+    db__bind_text(&q, 1, it->t.path);
+    db__bind_text(&q, 2, it->file_hash);
+    rc = db__exec(&q, "library hash");
   }
   if (!rc && it->set_fingerprint &&
-      !(rc = db__stmt(db, SL_SET_FP,
-                      "UPDATE library_tracks SET fingerprint = ?2"
-                      " WHERE path = ?1",
-                      &st))) {
-    db__bind_text_unchecked(st, 1, it->t.path);
+      !(rc = db__prepare(db, SL_SET_FP,
+                         "UPDATE library_tracks SET fingerprint = ?2"
+                         " WHERE path = ?1",
+                         &q))) {
+    db__bind_text(&q, 1, it->t.path);
     size_t n = it->fp_n < MEDIA_FP_MAX_ITEMS ? it->fp_n : MEDIA_FP_MAX_ITEMS;
-    sqlite3_bind_blob(st, 2, it->fp, (int)(n * sizeof *it->fp),
-                      SQLITE_TRANSIENT);
-    rc = db__step_done(db, st, "library fingerprint");
+    db__bind_blob(&q, 2, it->fp, n * sizeof *it->fp);
+    rc = db__exec(&q, "library fingerprint");
   }
   return rc;
 }
@@ -420,27 +395,33 @@ int db_library_scan_write(struct db *db, int64_t gen,
   return db__tx_end(db, rc);
 }
 
+struct path_walk {
+  db_library_path_fn fn;
+  void *arg;
+};
+
+static int path_row(sqlite3_stmt *row, void *arg)
+{
+  const struct path_walk *w = arg;
+  w->fn(w->arg, sqlite3_column_int64(row, 0), db__col_str(row, 1));
+  return SS_OK;
+}
+
 int db_library_unseen(struct db *db, int64_t gen, db_library_path_fn fn,
                       void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_UNSEEN,
-                    "SELECT id, path FROM library_tracks"
-                    " WHERE gone = 0 AND seen_scan < ?1",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_UNSEEN,
+                       "SELECT id, path FROM library_tracks"
+                       " WHERE gone = 0 AND seen_scan < ?1",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, gen);
-  int src;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW)
-    fn(arg, sqlite3_column_int64(st, 0),
-       (const char *)sqlite3_column_text(st, 1));
-  if (src != SQLITE_DONE)
-    rc = db__fail(db, "library unseen");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, gen);
+  struct path_walk w = {fn, arg};
+  return db__each(&q, path_row, &w, "library unseen");
 }
 
 int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
@@ -451,15 +432,15 @@ int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
     return SS_OK;
   int rc = db__tx_begin(db);
   for (size_t i = 0; !rc && i < n; i++) {
-    sqlite3_stmt *st;
-    if ((rc = db__stmt(db, SL_MARK_GONE,
-                       "UPDATE library_tracks SET gone = 1, updated_ms = ?2"
-                       " WHERE id = ?1",
-                       &st)))
+    struct db__q q;
+    if ((rc = db__prepare(db, SL_MARK_GONE,
+                          "UPDATE library_tracks SET gone = 1, updated_ms = ?2"
+                          " WHERE id = ?1",
+                          &q)))
       break;
-    sqlite3_bind_int64(st, 1, ids[i]);
-    sqlite3_bind_int64(st, 2, clock_wall_ms());
-    rc = db__step_done(db, st, "library gone");
+    db__bind_int64(&q, 1, ids[i]);
+    db__bind_int64(&q, 2, clock_wall_ms());
+    rc = db__exec(&q, "library gone");
   }
   return db__tx_end(db, rc);
 }
@@ -470,24 +451,32 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
   if (!db)
     return SS_EINVAL;
   int rc = db__tx_begin(db);
-  sqlite3_stmt *st;
-  if (!rc && !(rc = db__stmt(db, SL_UNQ_TRACK,
-                             "UPDATE library_tracks SET quarantined = 0,"
-                             " gone = 0 WHERE id = ?1",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, track_id);
-    rc = db__step_done(db, st, "library unquarantine");
+  if (!rc) {
+    rc = db__run(db, SL_UNQ_TRACK,
+                 "UPDATE library_tracks SET quarantined = 0,"
+                 " gone = 0 WHERE id = ?1",
+                 DB__VALS(DB__INT(track_id)),
+                 "library unquarantine");
   }
-  if (!rc && !(rc = db__stmt(db, SL_UNQ_ENTRIES,
-                             "UPDATE library_quarantine SET track_id = NULL,"
-                             " restored_ms = ?2 WHERE track_id = ?1"
-                             " AND restored_ms = 0 AND pending = ''",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, track_id);
-    sqlite3_bind_int64(st, 2, restored ? now_ms : 0);
-    rc = db__step_done(db, st, "library unquarantine entries");
+  if (!rc) {
+    rc = db__run(db, SL_UNQ_ENTRIES,
+                 "UPDATE library_quarantine SET track_id = NULL,"
+                 " restored_ms = ?2 WHERE track_id = ?1"
+                 " AND restored_ms = 0 AND pending = ''",
+                 DB__VALS(DB__INT(track_id), DB__INT(restored ? now_ms : 0)),
+                 "library unquarantine entries");
   }
   return db__tx_end(db, rc);
+}
+
+static int counts_row(sqlite3_stmt *row, void *out)
+{
+  struct library_counts *c = out;
+  c->live = sqlite3_column_int64(row, 0);
+  c->unreadable = sqlite3_column_int64(row, 1);
+  c->gone = sqlite3_column_int64(row, 2);
+  c->quarantined = sqlite3_column_int64(row, 3);
+  return SS_OK;
 }
 
 int db_library_counts(struct db *db, struct library_counts *out)
@@ -495,26 +484,17 @@ int db_library_counts(struct db *db, struct library_counts *out)
   if (!db || !out)
     return SS_EINVAL;
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_COUNTS,
-                    "SELECT coalesce(sum(" LIVE "), 0),"
-                    " coalesce(sum(gone = 0 AND unreadable = 1), 0),"
-                    " coalesce(sum(gone = 1 AND quarantined = 0), 0),"
-                    " coalesce(sum(quarantined = 1), 0) FROM library_tracks",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SL_COUNTS,
+    "SELECT coalesce(sum(" LIVE "), 0),"
+    " coalesce(sum(gone = 0 AND unreadable = 1), 0),"
+    " coalesce(sum(gone = 1 AND quarantined = 0), 0),"
+    " coalesce(sum(quarantined = 1), 0) FROM library_tracks",
+    &q);
   if (rc)
     return rc;
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    out->live = sqlite3_column_int64(st, 0);
-    out->unreadable = sqlite3_column_int64(st, 1);
-    out->gone = sqlite3_column_int64(st, 2);
-    out->quarantined = sqlite3_column_int64(st, 3);
-  } else {
-    rc = db__fail(db, "library counts");
-  }
-  sqlite3_reset(st);
-  return rc;
+  return db__get(&q, counts_row, out, "library counts");
 }
 
 /* ---- bulk mode ---- */
@@ -535,6 +515,19 @@ int db_library_bulk(struct db *db, bool on)
 
 /* ---- metadata keys ---- */
 
+static int key_input_row(sqlite3_stmt *row, void *out)
+{
+  struct library_key_input *k = out;
+  k->id = sqlite3_column_int64(row, 0);
+  db__col_text(row, 1, k->artist, sizeof k->artist);
+  db__col_text(row, 2, k->album_artist, sizeof k->album_artist);
+  db__col_text(row, 3, k->title, sizeof k->title);
+  const char *path = db__col_str(row, 4);
+  const char *slash = strrchr(path, '/');
+  snprintf(k->file_name, sizeof k->file_name, "%s", slash ? slash + 1 : path);
+  return SS_OK;
+}
+
 int db_library_keys_missing(struct db *db, int64_t after_id,
                             struct library_key_input *out, size_t max,
                             size_t *n)
@@ -542,52 +535,34 @@ int db_library_keys_missing(struct db *db, int64_t after_id,
   if (!db || !out || !n)
     return SS_EINVAL;
   *n = 0;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_KEYS_MISSING,
-                    "SELECT id, artist, album_artist, title, path"
-                    " FROM library_tracks t WHERE id > ?1 AND NOT EXISTS"
-                    " (SELECT 1 FROM library_keys k WHERE k.track_id = t.id)"
-                    " ORDER BY id LIMIT ?2",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SL_KEYS_MISSING,
+    "SELECT id, artist, album_artist, title, path"
+    " FROM library_tracks t WHERE id > ?1 AND NOT EXISTS"
+    " (SELECT 1 FROM library_keys k WHERE k.track_id = t.id)"
+    " ORDER BY id LIMIT ?2",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, after_id);
-  sqlite3_bind_int64(st, 2, (int64_t)max);
-  int src;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    struct library_key_input *k = &out[(*n)++];
-    k->id = sqlite3_column_int64(st, 0);
-    db__col_text(st, 1, k->artist, sizeof k->artist);
-    db__col_text(st, 2, k->album_artist, sizeof k->album_artist);
-    db__col_text(st, 3, k->title, sizeof k->title);
-    const char *path = (const char *)sqlite3_column_text(st, 4);
-    const char *slash = path ? strrchr(path, '/') : NULL;
-    snprintf(k->file_name, sizeof k->file_name, "%s",
-             slash ? slash + 1 : path ? path : "");
-  }
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "library keys");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, after_id);
+  db__bind_int64(&q, 2, (int64_t)max);
+  return db__fill(&q, key_input_row, out, sizeof *out, max, n,
+                  "library keys");
 }
 
 int db_library_keys_pending(struct db *db, int64_t *n)
 {
   if (!db || !n)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_KEYS_PENDING,
-                    "SELECT (SELECT count(*) FROM library_tracks) -"
-                    " (SELECT count(*) FROM library_keys)",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_KEYS_PENDING,
+                       "SELECT (SELECT count(*) FROM library_tracks) -"
+                       " (SELECT count(*) FROM library_keys)",
+                       &q);
   if (rc)
     return rc;
-  if (sqlite3_step(st) == SQLITE_ROW)
-    *n = sqlite3_column_int64(st, 0);
-  else
-    rc = db__fail(db, "library keys pending");
-  sqlite3_reset(st);
-  return rc;
+  return db__scalar(&q, n, "library keys pending");
 }
 
 int db_library_keys_index(struct db *db, bool on)
@@ -610,15 +585,15 @@ int db_library_keys_store(struct db *db, const int64_t *ids,
     return SS_EINVAL;
   int rc = db__tx_begin(db);
   for (size_t i = 0; !rc && i < n; i++) {
-    sqlite3_stmt *st;
-    if ((rc = db__stmt(db, SL_KEYS_STORE,
-                       "INSERT OR REPLACE INTO library_keys (track_id,"
-                       " norm_key) VALUES (?1, ?2)",
-                       &st)))
+    struct db__q q;
+    if ((rc = db__prepare(db, SL_KEYS_STORE,
+                          "INSERT OR REPLACE INTO library_keys (track_id,"
+                          " norm_key) VALUES (?1, ?2)",
+                          &q)))
       break;
-    sqlite3_bind_int64(st, 1, ids[i]);
-    db__bind_text_unchecked(st, 2, keys[i]);
-    rc = db__step_done(db, st, "library key");
+    db__bind_int64(&q, 1, ids[i]);
+    db__bind_text(&q, 2, keys[i]);
+    rc = db__exec(&q, "library key");
   }
   return db__tx_end(db, rc);
 }
@@ -646,42 +621,46 @@ static void cand_label(sqlite3_stmt *st, char *out, size_t n)
            title ? title : "?");
 }
 
+struct cand_walk {
+  int key_col, fp_col; /* -1: the query has none */
+  db_library_row_fn fn;
+  void *arg;
+};
+
+static int cand_row(sqlite3_stmt *row, void *arg)
+{
+  const struct cand_walk *w = arg;
+  char label[LIBRARY_LABEL_MAX];
+  struct library_dupe_row r = {
+    .id = sqlite3_column_int64(row, 0),
+    .duration_ms = sqlite3_column_int64(row, 1),
+    .lossless = sqlite3_column_int(row, 2) != 0,
+    .bit_depth = sqlite3_column_int(row, 3),
+    .sample_rate = sqlite3_column_int(row, 4),
+    .bitrate = sqlite3_column_int64(row, 5),
+    .tag_score = sqlite3_column_int(row, 6),
+    .label = label,
+  };
+  cand_label(row, label, sizeof label);
+  if (w->key_col >= 0)
+    r.key = db__col_str(row, w->key_col);
+  if (w->fp_col >= 0) {
+    r.fp = sqlite3_column_blob(row, w->fp_col);
+    r.fp_n = (size_t)sqlite3_column_bytes(row, w->fp_col) / sizeof(uint32_t);
+  }
+  return w->fn(w->arg, &r);
+}
+
 static int iterate_cands(struct db *db, int slot, const char *sql,
                          int key_col, int fp_col, db_library_row_fn fn,
                          void *arg)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, slot, sql, &st);
+  struct db__q q;
+  int rc = db__prepare(db, slot, sql, &q);
   if (rc)
     return rc;
-  char label[LIBRARY_LABEL_MAX];
-  int src;
-  while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    struct library_dupe_row r = {
-      .id = sqlite3_column_int64(st, 0),
-      .duration_ms = sqlite3_column_int64(st, 1),
-      .lossless = sqlite3_column_int(st, 2) != 0,
-      .bit_depth = sqlite3_column_int(st, 3),
-      .sample_rate = sqlite3_column_int(st, 4),
-      .bitrate = sqlite3_column_int64(st, 5),
-      .tag_score = sqlite3_column_int(st, 6),
-      .label = label,
-    };
-    cand_label(st, label, sizeof label);
-    if (key_col >= 0) {
-      const unsigned char *k = sqlite3_column_text(st, key_col);
-      r.key = k ? (const char *)k : "";
-    }
-    if (fp_col >= 0) {
-      r.fp = sqlite3_column_blob(st, fp_col);
-      r.fp_n = (size_t)sqlite3_column_bytes(st, fp_col) / sizeof(uint32_t);
-    }
-    rc = fn(arg, &r);
-  }
-  if (!rc && src != SQLITE_DONE)
-    rc = db__fail(db, "library candidates");
-  sqlite3_reset(st);
-  return rc;
+  struct cand_walk w = {key_col, fp_col, fn, arg};
+  return db__each(&q, cand_row, &w, "library candidates");
 }
 
 int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg)
@@ -728,28 +707,37 @@ int db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg)
 
 /* ---- groups ---- */
 
+/* Compares stored members, in order, with g's. */
+struct members_walk {
+  const struct library_group_in *g;
+  size_t i;
+  bool same;
+};
+
+static int member_row(sqlite3_stmt *row, void *arg)
+{
+  struct members_walk *w = arg;
+  if (w->i >= w->g->n_members ||
+      w->g->members[w->i++] != sqlite3_column_int64(row, 0))
+    w->same = false;
+  return SS_OK;
+}
+
 /* True when the stored members of gid are exactly g's (both by id). */
 static int same_members(struct db *db, int64_t gid,
                         const struct library_group_in *g, bool *same)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_MEMBERS_LIST,
-                    "SELECT track_id FROM library_group_members"
-                    " WHERE group_id = ?1 ORDER BY track_id",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_MEMBERS_LIST,
+                       "SELECT track_id FROM library_group_members"
+                       " WHERE group_id = ?1 ORDER BY track_id",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, gid);
-  size_t i = 0;
-  int src;
-  *same = true;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW)
-    if (i >= g->n_members || g->members[i++] != sqlite3_column_int64(st, 0))
-      *same = false;
-  if (src != SQLITE_DONE)
-    rc = db__fail(db, "library members list");
-  *same = *same && i == g->n_members;
-  sqlite3_reset(st);
+  db__bind_int64(&q, 1, gid);
+  struct members_walk w = {g, 0, true};
+  rc = db__each(&q, member_row, &w, "library members list");
+  *same = w.same && w.i == g->n_members;
   return rc;
 }
 
@@ -757,87 +745,88 @@ static int replace_members(struct db *db, int64_t gid,
                            const struct library_group_in *g)
 {
   bool same = false;
-  sqlite3_stmt *st;
+  struct db__q q;
   int rc = same_members(db, gid, g, &same);
   if (rc || same)
     return rc;
-  if ((rc = db__stmt(db, SL_MEMBERS_DELETE,
+  if ((rc = db__run(db, SL_MEMBERS_DELETE,
                     "DELETE FROM library_group_members WHERE group_id = ?1",
-                    &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, gid);
-  if ((rc = db__step_done(db, st, "library members delete")))
+                    DB__VALS(DB__INT(gid)),
+                    "library members delete")))
     return rc;
   for (size_t i = 0; !rc && i < g->n_members; i++) {
-    if ((rc = db__stmt(db, SL_MEMBERS_INSERT,
-                       "INSERT OR IGNORE INTO library_group_members"
-                       " (group_id, track_id) VALUES (?1, ?2)",
-                       &st)))
+    if ((rc = db__prepare(db, SL_MEMBERS_INSERT,
+                          "INSERT OR IGNORE INTO library_group_members"
+                          " (group_id, track_id) VALUES (?1, ?2)",
+                          &q)))
       break;
-    sqlite3_bind_int64(st, 1, gid);
-    sqlite3_bind_int64(st, 2, g->members[i]);
-    rc = db__step_done(db, st, "library members insert");
+    db__bind_int64(&q, 1, gid);
+    db__bind_int64(&q, 2, g->members[i]);
+    rc = db__exec(&q, "library members insert");
   }
   /* A chosen keeper that left the group is forgotten. */
-  if (!rc && !(rc = db__stmt(db, SL_KEEP_FIX,
-                             "UPDATE library_groups SET keep = 0"
-                             " WHERE id = ?1 AND keep <> 0 AND keep NOT IN"
-                             " (SELECT track_id FROM library_group_members"
-                             "  WHERE group_id = ?1)",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, gid);
-    rc = db__step_done(db, st, "library keep fix");
+  if (!rc) {
+    rc = db__run(db, SL_KEEP_FIX,
+                 "UPDATE library_groups SET keep = 0"
+                 " WHERE id = ?1 AND keep <> 0 AND keep NOT IN"
+                 " (SELECT track_id FROM library_group_members"
+                 "  WHERE group_id = ?1)",
+                 DB__VALS(DB__INT(gid)),
+                 "library keep fix");
   }
   return rc;
 }
 
-/* Steps a lookup whose row is (id, status); *gid stays 0 when none. */
-static int lookup_row(struct db *db, sqlite3_stmt *st, int64_t *gid,
-                      char *status, size_t n)
+/* A known group: its id (0 when none) and status. */
+struct group_ref {
+  int64_t id;
+  char status[16];
+};
+
+static int group_ref_row(sqlite3_stmt *row, void *out)
 {
-  int rc = SS_OK;
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW) {
-    *gid = sqlite3_column_int64(st, 0);
-    db__col_text(st, 1, status, n);
-  } else if (src != SQLITE_DONE) {
-    rc = db__fail(db, "library group lookup");
-  }
-  sqlite3_reset(st);
-  return rc;
+  struct group_ref *ref = out;
+  ref->id = sqlite3_column_int64(row, 0);
+  db__col_text(row, 1, ref->status, sizeof ref->status);
+  return SS_OK;
+}
+
+/* Runs a lookup whose row is (id, status); no row leaves ref alone. */
+static int lookup_ref(struct db__q *q, struct group_ref *ref)
+{
+  int rc = db__get(q, group_ref_row, ref, "library group lookup");
+  return rc == SS_ENOTFOUND ? SS_OK : rc;
 }
 
 /* Finds the known group of a finding: by key, else (match_prefix) one
- * sharing a member that this pass has not matched yet.  *gid = 0 when
+ * sharing a member that this pass has not matched yet.  ref->id = 0 when
  * the finding is new. */
 static int group_lookup(struct db *db, const struct library_group_in *g,
-                        int64_t now_ms, int64_t *gid, char *status,
-                        size_t n)
+                        int64_t now_ms, struct group_ref *ref)
 {
-  sqlite3_stmt *st;
-  *gid = 0;
-  status[0] = '\0';
-  int rc = db__stmt(db, SL_GROUP_BY_KEY,
-                    "SELECT id, status FROM library_groups WHERE key = ?1",
-                    &st);
+  struct db__q q;
+  *ref = (struct group_ref){0, ""};
+  int rc = db__prepare(db, SL_GROUP_BY_KEY,
+                       "SELECT id, status FROM library_groups WHERE key = ?1",
+                       &q);
   if (rc)
     return rc;
-  db__bind_text_unchecked(st, 1, g->key);
-  if ((rc = lookup_row(db, st, gid, status, n)) || *gid || !g->match_prefix)
+  db__bind_text(&q, 1, g->key);
+  if ((rc = lookup_ref(&q, ref)) || ref->id || !g->match_prefix)
     return rc;
-  for (size_t i = 0; !rc && !*gid && i < g->n_members; i++) {
-    if ((rc = db__stmt(db, SL_GROUP_BY_MEMBER,
-                       "SELECT g.id, g.status FROM library_group_members m"
-                       " JOIN library_groups g ON g.id = m.group_id"
-                       " WHERE m.track_id = ?1 AND g.last_seen_ms <> ?3"
-                       " AND substr(g.key, 1, length(?2)) = ?2"
-                       " ORDER BY g.id LIMIT 1",
-                       &st)))
+  for (size_t i = 0; !rc && !ref->id && i < g->n_members; i++) {
+    if ((rc = db__prepare(db, SL_GROUP_BY_MEMBER,
+                          "SELECT g.id, g.status FROM library_group_members m"
+                          " JOIN library_groups g ON g.id = m.group_id"
+                          " WHERE m.track_id = ?1 AND g.last_seen_ms <> ?3"
+                          " AND substr(g.key, 1, length(?2)) = ?2"
+                          " ORDER BY g.id LIMIT 1",
+                          &q)))
       break;
-    sqlite3_bind_int64(st, 1, g->members[i]);
-    db__bind_text_unchecked(st, 2, g->match_prefix);
-    sqlite3_bind_int64(st, 3, now_ms);
-    rc = lookup_row(db, st, gid, status, n);
+    db__bind_int64(&q, 1, g->members[i]);
+    db__bind_text(&q, 2, g->match_prefix);
+    db__bind_int64(&q, 3, now_ms);
+    rc = lookup_ref(&q, ref);
   }
   return rc;
 }
@@ -845,21 +834,15 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
 static int group_insert(struct db *db, const struct library_group_in *g,
                         int64_t now_ms, int64_t *gid)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_GROUP_INSERT,
-                    "INSERT INTO library_groups (key, method, label, status,"
-                    " suggested_keep, first_seen_ms, last_seen_ms)"
-                    " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5)",
-                    &st);
-  if (rc)
-    return rc;
-  db__bind_text_unchecked(st, 1, g->key);
-  db__bind_text_unchecked(st, 2, g->method);
-  db__bind_text_unchecked(st, 3, g->label);
-  sqlite3_bind_int64(st, 4, g->suggested_keep);
-  sqlite3_bind_int64(st, 5, now_ms);
-  rc = db__step_done(db, st, "library group insert");
-  *gid = sqlite3_last_insert_rowid(db__conn(db));
+  int rc = db__run(db, SL_GROUP_INSERT,
+                   "INSERT INTO library_groups (key, method, label, status,"
+                   " suggested_keep, first_seen_ms, last_seen_ms)"
+                   " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5)",
+                   DB__VALS(DB__TEXT(g->key), DB__TEXT(g->method),
+                            DB__TEXT(g->label), DB__INT(g->suggested_keep),
+                            DB__INT(now_ms)),
+                   "library group insert");
+  *gid = db__last_id(db);
   return rc;
 }
 
@@ -868,48 +851,38 @@ static int group_insert(struct db *db, const struct library_group_in *g,
 static int group_seen(struct db *db, int64_t gid, const char *status,
                       const struct library_group_in *g, int64_t now_ms)
 {
-  sqlite3_stmt *st;
   int rc;
   if (!strcmp(status, "dismissed")) {
-    if ((rc = db__stmt(db, SL_GROUP_DISMISSED_SEEN,
-                       "UPDATE library_groups SET last_seen_ms = ?2"
-                       " WHERE id = ?1",
-                       &st)))
-      return rc;
-    sqlite3_bind_int64(st, 1, gid);
-    sqlite3_bind_int64(st, 2, now_ms);
-    return db__step_done(db, st, "library group seen");
+    return db__run(db, SL_GROUP_DISMISSED_SEEN,
+                   "UPDATE library_groups SET last_seen_ms = ?2"
+                   " WHERE id = ?1",
+                   DB__VALS(DB__INT(gid), DB__INT(now_ms)),
+                   "library group seen");
   }
-  if ((rc = db__stmt(db, SL_GROUP_SEEN,
-                     "UPDATE library_groups SET status = 'open',"
-                     " label = ?2, suggested_keep = ?3, last_seen_ms = ?4,"
-                     " resolved_ms = CASE WHEN status = 'resolved' THEN 0"
-                     " ELSE resolved_ms END WHERE id = ?1",
-                     &st)))
-    return rc;
-  sqlite3_bind_int64(st, 1, gid);
-  db__bind_text_unchecked(st, 2, g->label);
-  sqlite3_bind_int64(st, 3, g->suggested_keep);
-  sqlite3_bind_int64(st, 4, now_ms);
-  if ((rc = db__step_done(db, st, "library group seen")))
+  if ((rc = db__run(db, SL_GROUP_SEEN,
+                    "UPDATE library_groups SET status = 'open',"
+                    " label = ?2, suggested_keep = ?3, last_seen_ms = ?4,"
+                    " resolved_ms = CASE WHEN status = 'resolved' THEN 0"
+                    " ELSE resolved_ms END WHERE id = ?1",
+                    DB__VALS(DB__INT(gid), DB__TEXT(g->label),
+                             DB__INT(g->suggested_keep), DB__INT(now_ms)),
+                    "library group seen")))
     return rc;
   return replace_members(db, gid, g);
 }
 
 static int count_open(struct db *db, size_t *open_count)
 {
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_OPEN_COUNT,
-                    "SELECT count(*) FROM library_groups"
-                    " WHERE status = 'open'",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_OPEN_COUNT,
+                       "SELECT count(*) FROM library_groups"
+                       " WHERE status = 'open'",
+                       &q);
   if (rc)
     return rc;
-  if (sqlite3_step(st) == SQLITE_ROW)
-    *open_count = (size_t)sqlite3_column_int64(st, 0);
-  else
-    rc = db__fail(db, "library open count");
-  sqlite3_reset(st);
+  int64_t count = 0;
+  rc = db__scalar(&q, &count, "library open count");
+  *open_count = (size_t)count;
   return rc;
 }
 
@@ -923,28 +896,25 @@ int db_library_groups_sync(struct db *db, const struct library_group_in *g,
   *open_count = 0;
   int rc = db__tx_begin(db);
   for (size_t i = 0; !rc && i < n; i++) {
-    int64_t gid;
-    char status[16];
-    if ((rc = group_lookup(db, &g[i], now_ms, &gid, status,
-                           sizeof status)))
+    struct group_ref ref;
+    if ((rc = group_lookup(db, &g[i], now_ms, &ref)))
       break;
-    if (!gid) {
-      if (!(rc = group_insert(db, &g[i], now_ms, &gid)))
-        rc = replace_members(db, gid, &g[i]);
+    if (!ref.id) {
+      if (!(rc = group_insert(db, &g[i], now_ms, &ref.id)))
+        rc = replace_members(db, ref.id, &g[i]);
       ++*new_count;
     } else {
-      if (!strcmp(status, "resolved"))
+      if (!strcmp(ref.status, "resolved"))
         ++*new_count; /* live copies again after a resolution */
-      rc = group_seen(db, gid, status, &g[i], now_ms);
+      rc = group_seen(db, ref.id, ref.status, &g[i], now_ms);
     }
   }
-  sqlite3_stmt *st;
-  if (!rc && !(rc = db__stmt(db, SL_STALE,
-                             "UPDATE library_groups SET status = 'stale'"
-                             " WHERE status = 'open' AND last_seen_ms < ?1",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, now_ms);
-    rc = db__step_done(db, st, "library stale");
+  if (!rc) {
+    rc = db__run(db, SL_STALE,
+                 "UPDATE library_groups SET status = 'stale'"
+                 " WHERE status = 'open' AND last_seen_ms < ?1",
+                 DB__VALS(DB__INT(now_ms)),
+                 "library stale");
   }
   if (!rc)
     rc = count_open(db, open_count);
@@ -956,8 +926,9 @@ int db_library_groups_sync(struct db *db, const struct library_group_in *g,
   " last_seen_ms, resolved_ms, (SELECT count(*) FROM library_group_members m" \
   " WHERE m.group_id = library_groups.id)"
 
-static void group_from_row(sqlite3_stmt *st, struct library_group *g)
+static int group_row(sqlite3_stmt *st, void *out)
 {
+  struct library_group *g = out;
   memset(g, 0, sizeof *g);
   g->id = sqlite3_column_int64(st, 0);
   db__col_text(st, 1, g->key, sizeof g->key);
@@ -970,6 +941,7 @@ static void group_from_row(sqlite3_stmt *st, struct library_group *g)
   g->last_seen_ms = sqlite3_column_int64(st, 8);
   g->resolved_ms = sqlite3_column_int64(st, 9);
   g->n_members = sqlite3_column_int64(st, 10);
+  return SS_OK;
 }
 
 int db_library_groups_list(struct db *db, const char *status, int64_t offset,
@@ -980,54 +952,54 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
     return SS_EINVAL;
   *n = 0;
   *total = 0;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_GROUPS_COUNT,
-                    "SELECT count(*) FROM library_groups WHERE status = ?1",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_GROUPS_COUNT,
+                       "SELECT count(*) FROM library_groups WHERE status = ?1",
+                       &q);
   if (rc)
     return rc;
-  db__bind_text_unchecked(st, 1, status);
-  if (sqlite3_step(st) == SQLITE_ROW)
-    *total = sqlite3_column_int64(st, 0);
-  else
-    rc = db__fail(db, "library groups count");
-  sqlite3_reset(st);
-  if (rc || (rc = db__stmt(db, SL_GROUPS_LIST,
-                           "SELECT " GROUP_COLS " FROM library_groups"
-                           " WHERE status = ?1 ORDER BY id DESC"
-                           " LIMIT ?2 OFFSET ?3",
-                           &st)))
+  db__bind_text(&q, 1, status);
+  rc = db__scalar(&q, total, "library groups count");
+  if (rc || (rc = db__prepare(db, SL_GROUPS_LIST,
+                              "SELECT " GROUP_COLS " FROM library_groups"
+                              " WHERE status = ?1 ORDER BY id DESC"
+                              " LIMIT ?2 OFFSET ?3",
+                              &q)))
     return rc;
-  db__bind_text_unchecked(st, 1, status);
-  sqlite3_bind_int64(st, 2, (int64_t)max);
-  sqlite3_bind_int64(st, 3, offset);
-  int src = SQLITE_DONE;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
-    group_from_row(st, &out[(*n)++]);
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "library groups list");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_text(&q, 1, status);
+  db__bind_int64(&q, 2, (int64_t)max);
+  db__bind_int64(&q, 3, offset);
+  return db__fill(&q, group_row, out, sizeof *out, max, n,
+                  "library groups list");
 }
 
 int db_library_group_get(struct db *db, int64_t id, struct library_group *out)
 {
   if (!db || !out)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_GROUP_GET,
-                    "SELECT " GROUP_COLS " FROM library_groups WHERE id = ?1",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SL_GROUP_GET,
+    "SELECT " GROUP_COLS " FROM library_groups WHERE id = ?1",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    group_from_row(st, out);
-  else
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND : db__fail(db, "library group");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, id);
+  return db__get(&q, group_row, out, "library group");
+}
+
+struct member_walk {
+  db_library_member_fn fn;
+  void *arg;
+  struct library_track *t; /* one row at a time (large) */
+};
+
+static int member_track_row(sqlite3_stmt *row, void *arg)
+{
+  const struct member_walk *w = arg;
+  track_row(row, w->t);
+  w->fn(w->arg, w->t);
+  return SS_OK;
 }
 
 int db_library_group_members(struct db *db, int64_t group_id,
@@ -1035,25 +1007,19 @@ int db_library_group_members(struct db *db, int64_t group_id,
 {
   if (!db || !fn)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_GROUP_MEMBERS,
-                    "SELECT " TRACK_COLS " FROM library_tracks"
-                    " WHERE id IN (SELECT track_id FROM library_group_members"
-                    " WHERE group_id = ?1) ORDER BY id",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(
+    db, SL_GROUP_MEMBERS,
+    "SELECT " TRACK_COLS " FROM library_tracks"
+    " WHERE id IN (SELECT track_id FROM library_group_members"
+    " WHERE group_id = ?1) ORDER BY id",
+    &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, group_id);
-  struct library_track *t = xmalloc(sizeof *t);
-  int src;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    track_from_row(st, t);
-    fn(arg, t);
-  }
-  if (src != SQLITE_DONE)
-    rc = db__fail(db, "library members");
-  sqlite3_reset(st);
-  free(t);
+  db__bind_int64(&q, 1, group_id);
+  struct member_walk w = {fn, arg, xmalloc(sizeof(struct library_track))};
+  rc = db__each(&q, member_track_row, &w, "library members");
+  free(w.t);
   return rc;
 }
 
@@ -1062,27 +1028,23 @@ int db_library_group_set_keep(struct db *db, int64_t group_id,
 {
   if (!db)
     return SS_EINVAL;
-  sqlite3_stmt *st;
+  struct db__q q;
   int rc = db__tx_begin(db);
-  if (!rc && !(rc = db__stmt(db, SL_IS_MEMBER,
-                             "SELECT 1 FROM library_group_members"
-                             " WHERE group_id = ?1 AND track_id = ?2",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, group_id);
-    sqlite3_bind_int64(st, 2, track_id);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_ROW    ? SS_OK
-         : src == SQLITE_DONE ? SS_ENOTFOUND
-                              : db__fail(db, "library member");
-    sqlite3_reset(st);
+  if (!rc && !(rc = db__prepare(db, SL_IS_MEMBER,
+                                "SELECT 1 FROM library_group_members"
+                                " WHERE group_id = ?1 AND track_id = ?2",
+                                &q))) {
+    db__bind_int64(&q, 1, group_id);
+    db__bind_int64(&q, 2, track_id);
+    int64_t one = 0;
+    rc = db__scalar(&q, &one, "library member");
   }
-  if (!rc && !(rc = db__stmt(db, SL_SET_KEEP,
-                             "UPDATE library_groups SET keep = ?2"
-                             " WHERE id = ?1",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, group_id);
-    sqlite3_bind_int64(st, 2, track_id);
-    rc = db__step_done(db, st, "library keep");
+  if (!rc) {
+    rc = db__run(db, SL_SET_KEEP,
+                 "UPDATE library_groups SET keep = ?2"
+                 " WHERE id = ?1",
+                 DB__VALS(DB__INT(group_id), DB__INT(track_id)),
+                 "library keep");
   }
   return db__tx_end(db, rc);
 }
@@ -1094,18 +1056,16 @@ int db_library_group_set_status(struct db *db, int64_t group_id,
       (strcmp(status, "open") && strcmp(status, "resolved") &&
        strcmp(status, "dismissed")))
     return SS_EINVAL;
-  sqlite3_stmt *st;
   int rc = db__tx_begin(db);
-  if (!rc && !(rc = db__stmt(db, SL_SET_STATUS,
-                             "UPDATE library_groups SET status = ?2,"
-                             " resolved_ms = CASE WHEN ?2 = 'open' THEN 0"
-                             " ELSE ?3 END WHERE id = ?1",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, group_id);
-    db__bind_text_unchecked(st, 2, status);
-    sqlite3_bind_int64(st, 3, now_ms);
-    rc = db__step_done(db, st, "library status");
-    if (!rc && sqlite3_changes(db__conn(db)) == 0)
+  if (!rc) {
+    rc = db__run(db, SL_SET_STATUS,
+                 "UPDATE library_groups SET status = ?2,"
+                 " resolved_ms = CASE WHEN ?2 = 'open' THEN 0"
+                 " ELSE ?3 END WHERE id = ?1",
+                 DB__VALS(DB__INT(group_id), DB__TEXT(status),
+                          DB__INT(now_ms)),
+                 "library status");
+    if (!rc && db__changes(db) == 0)
       rc = SS_ENOTFOUND;
   }
   return db__tx_end(db, rc);
@@ -1119,23 +1079,17 @@ int db_library_quarantine_intend(struct db *db,
 {
   if (!db || !e)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_INSERT,
-                    "INSERT INTO library_quarantine (group_id, track_id,"
-                    " original_path, quarantine_path, size, moved_ms,"
-                    " pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'resolve')",
-                    &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, e->group_id);
-  sqlite3_bind_int64(st, 2, e->track_id);
-  db__bind_text_unchecked(st, 3, e->original_path);
-  db__bind_text_unchecked(st, 4, e->quarantine_path);
-  sqlite3_bind_int64(st, 5, e->size);
-  sqlite3_bind_int64(st, 6, e->moved_ms);
-  rc = db__step_done(db, st, "library quarantine");
+  int rc = db__run(db, SL_Q_INSERT,
+                   "INSERT INTO library_quarantine (group_id, track_id,"
+                   " original_path, quarantine_path, size, moved_ms,"
+                   " pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'resolve')",
+                   DB__VALS(DB__INT(e->group_id), DB__INT(e->track_id),
+                            DB__TEXT(e->original_path),
+                            DB__TEXT(e->quarantine_path), DB__INT(e->size),
+                            DB__INT(e->moved_ms)),
+                   "library quarantine");
   if (!rc && id)
-    *id = sqlite3_last_insert_rowid(db__conn(db));
+    *id = db__last_id(db);
   return rc;
 }
 
@@ -1143,23 +1097,22 @@ int db_library_quarantine_commit(struct db *db, int64_t entry_id)
 {
   if (!db)
     return SS_EINVAL;
-  sqlite3_stmt *st;
   int rc = db__tx_begin(db);
-  if (!rc && !(rc = db__stmt(db, SL_Q_TRACK,
-                             "UPDATE library_tracks SET quarantined = 1,"
-                             " gone = 1 WHERE id = (SELECT track_id FROM"
-                             " library_quarantine WHERE id = ?1)",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, entry_id);
-    rc = db__step_done(db, st, "library quarantine track");
+  if (!rc) {
+    rc = db__run(db, SL_Q_TRACK,
+                 "UPDATE library_tracks SET quarantined = 1,"
+                 " gone = 1 WHERE id = (SELECT track_id FROM"
+                 " library_quarantine WHERE id = ?1)",
+                 DB__VALS(DB__INT(entry_id)),
+                 "library quarantine track");
   }
-  if (!rc && !(rc = db__stmt(db, SL_Q_COMMIT,
-                             "UPDATE library_quarantine SET pending = ''"
-                             " WHERE id = ?1 AND pending = 'resolve'",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, entry_id);
-    rc = db__step_done(db, st, "library quarantine commit");
-    if (!rc && sqlite3_changes(db__conn(db)) == 0)
+  if (!rc) {
+    rc = db__run(db, SL_Q_COMMIT,
+                 "UPDATE library_quarantine SET pending = ''"
+                 " WHERE id = ?1 AND pending = 'resolve'",
+                 DB__VALS(DB__INT(entry_id)),
+                 "library quarantine commit");
+    if (!rc && db__changes(db) == 0)
       rc = SS_ENOTFOUND;
   }
   return db__tx_end(db, rc);
@@ -1177,15 +1130,11 @@ int db_library_quarantine_drop(struct db *db, int64_t entry_id)
 {
   if (!db)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_DROP,
-                    "DELETE FROM library_quarantine"
-                    " WHERE id = ?1 AND pending = 'resolve'",
-                    &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, entry_id);
-  return db__step_done(db, st, "library quarantine drop");
+  return db__run(db, SL_Q_DROP,
+                 "DELETE FROM library_quarantine"
+                 " WHERE id = ?1 AND pending = 'resolve'",
+                 DB__VALS(DB__INT(entry_id)),
+                 "library quarantine drop");
 }
 
 int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
@@ -1193,18 +1142,13 @@ int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
 {
   if (!db)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_SET_PENDING,
-                    "UPDATE library_quarantine SET pending = ?2"
-                    " WHERE id = ?1 AND restored_ms = 0"
-                    " AND pending <> 'resolve'",
-                    &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, entry_id);
-  db__bind_text_unchecked(st, 2, undo ? "undo" : "");
-  rc = db__step_done(db, st, "library quarantine pending");
-  if (!rc && sqlite3_changes(db__conn(db)) == 0)
+  int rc = db__run(db, SL_Q_SET_PENDING,
+                   "UPDATE library_quarantine SET pending = ?2"
+                   " WHERE id = ?1 AND restored_ms = 0"
+                   " AND pending <> 'resolve'",
+                   DB__VALS(DB__INT(entry_id), DB__TEXT(undo ? "undo" : "")),
+                   "library quarantine pending");
+  if (!rc && db__changes(db) == 0)
     rc = SS_ENOTFOUND;
   return rc;
 }
@@ -1214,20 +1158,16 @@ int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
 {
   if (!db)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_REOPEN,
-                    "UPDATE library_groups SET status = 'open',"
-                    " last_seen_ms = ?1 WHERE status = 'resolved'"
-                    " AND NOT EXISTS (SELECT 1 FROM library_quarantine q"
-                    " WHERE q.group_id = library_groups.id"
-                    " AND q.restored_ms = 0)",
-                    &st);
-  if (rc)
-    return rc;
-  sqlite3_bind_int64(st, 1, now_ms);
-  rc = db__step_done(db, st, "library reopen groups");
+  int rc = db__run(db, SL_Q_REOPEN,
+                   "UPDATE library_groups SET status = 'open',"
+                   " last_seen_ms = ?1 WHERE status = 'resolved'"
+                   " AND NOT EXISTS (SELECT 1 FROM library_quarantine q"
+                   " WHERE q.group_id = library_groups.id"
+                   " AND q.restored_ms = 0)",
+                   DB__VALS(DB__INT(now_ms)),
+                   "library reopen groups");
   if (!rc && n)
-    *n = (size_t)sqlite3_changes(db__conn(db));
+    *n = (size_t)db__changes(db);
   return rc;
 }
 
@@ -1235,9 +1175,9 @@ int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
   "id, coalesce(group_id, 0), coalesce(track_id, 0), original_path,"         \
   " quarantine_path, size, moved_ms, pending"
 
-static void entry_from_row(sqlite3_stmt *st,
-                           struct library_quarantine_entry *e)
+static int entry_row(sqlite3_stmt *st, void *out)
 {
+  struct library_quarantine_entry *e = out;
   memset(e, 0, sizeof *e);
   e->id = sqlite3_column_int64(st, 0);
   e->group_id = sqlite3_column_int64(st, 1);
@@ -1247,6 +1187,7 @@ static void entry_from_row(sqlite3_stmt *st,
   e->size = sqlite3_column_int64(st, 5);
   e->moved_ms = sqlite3_column_int64(st, 6);
   db__col_text(st, 7, e->pending, sizeof e->pending);
+  return SS_OK;
 }
 
 int db_library_quarantine_of_group(struct db *db, int64_t group_id,
@@ -1256,22 +1197,17 @@ int db_library_quarantine_of_group(struct db *db, int64_t group_id,
   if (!db || !n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_OF_GROUP,
-                    "SELECT " Q_COLS " FROM library_quarantine"
-                    " WHERE group_id = ?1 AND restored_ms = 0"
-                    " AND pending <> 'resolve' ORDER BY id",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_Q_OF_GROUP,
+                       "SELECT " Q_COLS " FROM library_quarantine"
+                       " WHERE group_id = ?1 AND restored_ms = 0"
+                       " AND pending <> 'resolve' ORDER BY id",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, group_id);
-  int src = SQLITE_DONE;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
-    entry_from_row(st, &out[(*n)++]);
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "library quarantine list");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, group_id);
+  return db__fill(&q, entry_row, out, sizeof *out, max, n,
+                  "library quarantine list");
 }
 
 int db_library_quarantine_of_track(struct db *db, int64_t track_id,
@@ -1279,23 +1215,16 @@ int db_library_quarantine_of_track(struct db *db, int64_t track_id,
 {
   if (!db || !out)
     return SS_EINVAL;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_OF_TRACK,
-                    "SELECT " Q_COLS " FROM library_quarantine"
-                    " WHERE track_id = ?1 AND restored_ms = 0"
-                    " AND pending <> 'resolve' ORDER BY id DESC LIMIT 1",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_Q_OF_TRACK,
+                       "SELECT " Q_COLS " FROM library_quarantine"
+                       " WHERE track_id = ?1 AND restored_ms = 0"
+                       " AND pending <> 'resolve' ORDER BY id DESC LIMIT 1",
+                       &q);
   if (rc)
     return rc;
-  sqlite3_bind_int64(st, 1, track_id);
-  int src = sqlite3_step(st);
-  if (src == SQLITE_ROW)
-    entry_from_row(st, out);
-  else
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND
-                            : db__fail(db, "library quarantine track");
-  sqlite3_reset(st);
-  return rc;
+  db__bind_int64(&q, 1, track_id);
+  return db__get(&q, entry_row, out, "library quarantine track");
 }
 
 int db_library_quarantine_restored(struct db *db, int64_t entry_id,
@@ -1303,24 +1232,22 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
 {
   if (!db)
     return SS_EINVAL;
-  sqlite3_stmt *st;
   int rc = db__tx_begin(db);
-  if (!rc && !(rc = db__stmt(db, SL_Q_TRACK_BACK,
-                             "UPDATE library_tracks SET quarantined = 0,"
-                             " gone = 0 WHERE id = (SELECT track_id FROM"
-                             " library_quarantine WHERE id = ?1)",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, entry_id);
-    rc = db__step_done(db, st, "library restore track");
+  if (!rc) {
+    rc = db__run(db, SL_Q_TRACK_BACK,
+                 "UPDATE library_tracks SET quarantined = 0,"
+                 " gone = 0 WHERE id = (SELECT track_id FROM"
+                 " library_quarantine WHERE id = ?1)",
+                 DB__VALS(DB__INT(entry_id)),
+                 "library restore track");
   }
-  if (!rc && !(rc = db__stmt(db, SL_Q_RESTORED,
-                             "UPDATE library_quarantine SET restored_ms = ?2,"
-                             " pending = '' WHERE id = ?1 AND restored_ms = 0",
-                             &st))) {
-    sqlite3_bind_int64(st, 1, entry_id);
-    sqlite3_bind_int64(st, 2, now_ms);
-    rc = db__step_done(db, st, "library restore");
-    if (!rc && sqlite3_changes(db__conn(db)) == 0)
+  if (!rc) {
+    rc = db__run(db, SL_Q_RESTORED,
+                 "UPDATE library_quarantine SET restored_ms = ?2,"
+                 " pending = '' WHERE id = ?1 AND restored_ms = 0",
+                 DB__VALS(DB__INT(entry_id), DB__INT(now_ms)),
+                 "library restore");
+    if (!rc && db__changes(db) == 0)
       rc = SS_ENOTFOUND;
   }
   return db__tx_end(db, rc);
@@ -1333,20 +1260,15 @@ int db_library_quarantine_pending(struct db *db,
   if (!db || !n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  sqlite3_stmt *st;
-  int rc = db__stmt(db, SL_Q_PENDING,
-                    "SELECT " Q_COLS " FROM library_quarantine"
-                    " WHERE pending <> '' ORDER BY id",
-                    &st);
+  struct db__q q;
+  int rc = db__prepare(db, SL_Q_PENDING,
+                       "SELECT " Q_COLS " FROM library_quarantine"
+                       " WHERE pending <> '' ORDER BY id",
+                       &q);
   if (rc)
     return rc;
-  int src = SQLITE_DONE;
-  while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
-    entry_from_row(st, &out[(*n)++]);
-  if (*n < max && src != SQLITE_DONE)
-    rc = db__fail(db, "library quarantine pending");
-  sqlite3_reset(st);
-  return rc;
+  return db__fill(&q, entry_row, out, sizeof *out, max, n,
+                  "library quarantine pending");
 }
 
 /* ---- ownership ---- */

@@ -805,6 +805,31 @@ void db__bind_blob(struct db__q *q, int i, const void *p, size_t n)
                                             SQLITE_TRANSIENT));
 }
 
+void db__bind_all(struct db__q *q, const struct db__val *vals, size_t n)
+{
+  for (size_t k = 0; k < n; k++) {
+    const struct db__val *v = &vals[k];
+    int i = (int)k + 1;
+    switch (v->type) {
+    case DB__V_TEXT:
+      if (v->max)
+        db__bind_text_max(q, i, v->s, v->max);
+      else
+        db__bind_text(q, i, v->s);
+      break;
+    case DB__V_INT:
+      db__bind_int64(q, i, v->i);
+      break;
+    case DB__V_DOUBLE:
+      db__bind_double(q, i, v->d);
+      break;
+    case DB__V_NULL:
+      db__bind_null(q, i);
+      break;
+    }
+  }
+}
+
 /* Resets q for its next use: no row pending, no value bound. */
 static void q_done(struct db__q *q)
 {
@@ -836,6 +861,17 @@ int db__exec(struct db__q *q, const char *what)
   return rc;
 }
 
+int db__run(struct db *db, int slot, const char *sql,
+            const struct db__val *vals, size_t n, const char *what)
+{
+  struct db__q q;
+  int rc = db__prepare(db, slot, sql, &q);
+  if (rc)
+    return rc;
+  db__bind_all(&q, vals, n);
+  return db__exec(&q, what);
+}
+
 int db__get(struct db__q *q, db__row_fn map, void *arg, const char *what)
 {
   int rc = q_binds_ok(q, what);
@@ -850,7 +886,7 @@ int db__get(struct db__q *q, db__row_fn map, void *arg, const char *what)
   return rc;
 }
 
-static int scalar_row(sqlite3_stmt *row, void *out)
+int db__row_int64(sqlite3_stmt *row, void *out)
 {
   *(int64_t *)out = sqlite3_column_int64(row, 0);
   return SS_OK;
@@ -858,7 +894,7 @@ static int scalar_row(sqlite3_stmt *row, void *out)
 
 int db__scalar(struct db__q *q, int64_t *out, const char *what)
 {
-  return db__get(q, scalar_row, out, what);
+  return db__get(q, db__row_int64, out, what);
 }
 
 int db__each(struct db__q *q, db__row_fn fn, void *arg, const char *what)
@@ -919,27 +955,3 @@ char *db__col_dup(sqlite3_stmt *row, int col)
   return xstrdup(db__col_str(row, col));
 }
 
-/* ---- legacy plumbing, removed once every store speaks the dialect ---- */
-
-int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out)
-{
-  struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
-  if (!rc)
-    *out = q.st;
-  return rc;
-}
-
-int db__step_done(struct db *db, sqlite3_stmt *st, const char *what)
-{
-  int src = sqlite3_step(st);
-  int rc = src == SQLITE_DONE || src == SQLITE_ROW ? SS_OK
-                                                   : db_fail(db, what);
-  sqlite3_reset(st);
-  return rc;
-}
-
-void db__bind_text_unchecked(sqlite3_stmt *st, int i, const char *s)
-{
-  sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
-}

@@ -97,7 +97,36 @@ void db__bind_double(struct db__q *q, int i, double v);
 void db__bind_null(struct db__q *q, int i);
 void db__bind_blob(struct db__q *q, int i, const void *p, size_t n);
 
+/* Values bound by position (parameter i + 1 gets vals[i]), without
+ * varargs: DB__VALS(DB__TEXT(name), DB__INT(now_ms)) expands to an array
+ * and its length, the last two arguments of db__bind_all and db__run.
+ * DB__TEXT_MAX cuts as db__bind_text_max. */
+struct db__val {
+  enum { DB__V_TEXT, DB__V_INT, DB__V_DOUBLE, DB__V_NULL } type;
+  const char *s;
+  size_t max; /* DB__V_TEXT: 0, or the cut of db__bind_text_max */
+  int64_t i;
+  double d;
+};
+#define DB__TEXT(x) ((struct db__val){.type = DB__V_TEXT, .s = (x)})
+#define DB__TEXT_MAX(x, m)                                                     \
+  ((struct db__val){.type = DB__V_TEXT, .s = (x), .max = (m)})
+#define DB__INT(x) ((struct db__val){.type = DB__V_INT, .i = (x)})
+#define DB__DOUBLE(x) ((struct db__val){.type = DB__V_DOUBLE, .d = (x)})
+#define DB__NULL ((struct db__val){.type = DB__V_NULL})
+#define DB__VALS(...)                                                          \
+  (const struct db__val[]){__VA_ARGS__},                                       \
+    sizeof((const struct db__val[]){__VA_ARGS__}) / sizeof(struct db__val)
+
+/* Binds vals[0..n) to parameters 1..n (checked as the single binds). */
+void db__bind_all(struct db__q *q, const struct db__val *vals, size_t n);
+
 /* ---- running ---- */
+
+/* Prepares sql under slot, binds vals and runs it for its effect: the
+ * whole of a simple write (db__changes tells the rows it changed). */
+int db__run(struct db *db, int slot, const char *sql,
+            const struct db__val *vals, size_t n, const char *what);
 
 /* Runs a statement for its effect (a row, if any, is ignored). */
 int db__exec(struct db__q *q, const char *what);
@@ -117,17 +146,15 @@ int db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
 
 /* ---- reading a row ---- */
 
+/* A db__row_fn storing column 0 at the int64_t *out (id lists with
+ * db__fill). */
+int db__row_int64(sqlite3_stmt *row, void *out);
 /* Copies a text column into dst[cap], cut on a UTF-8 boundary. */
 void db__col_text(sqlite3_stmt *row, int col, char *dst, size_t cap);
 /* A text column, "" for NULL (borrowed: valid until the next step). */
 const char *db__col_str(sqlite3_stmt *row, int col);
 /* A heap copy of a text column ("" for NULL); the caller frees it. */
 char *db__col_dup(sqlite3_stmt *row, int col);
-
-/* ---- legacy, removed once every store speaks the dialect above ---- */
-int db__stmt(struct db *db, int slot, const char *sql, sqlite3_stmt **out);
-int db__step_done(struct db *db, sqlite3_stmt *st, const char *what);
-void db__bind_text_unchecked(sqlite3_stmt *st, int i, const char *s);
 
 /* Schema migrations contributed by the domains, referenced by the
  * append-only migration list in db_sqlite.c. */

@@ -754,6 +754,42 @@ static void test_get_one_row(void **state)
   assert_int_equal(get(NULL, id, &a), SS_EINVAL);
 }
 
+/* db__run binds an array of values by position; NULL stays SQL NULL and a
+ * capped text is cut on a character. */
+static void test_run_with_values(void **state)
+{
+  struct fx *fx = *state;
+  struct artist a;
+  assert_int_equal(db__run(fx->db, SLOT_INSERT,
+                           "INSERT INTO artists (name, score, note)"
+                           " VALUES (?1, ?2, ?3)",
+                           DB__VALS(DB__TEXT_MAX("Björk", 3),
+                                    DB__DOUBLE(2.5), DB__NULL),
+                           "artist insert"),
+                   SS_OK);
+  int64_t id = db__last_id(fx->db);
+  assert_int_equal(get(fx->db, id, &a), SS_OK);
+  assert_string_equal(a.name, "Bj");
+  assert_true(a.score == 2.5);
+  assert_false(a.has_note);
+  assert_int_equal(db__run(fx->db, SLOT_ALL,
+                           "UPDATE artists SET note = ?1 WHERE id = ?2",
+                           DB__VALS(DB__TEXT("Björk"), DB__INT(id)),
+                           "artist note"),
+                   SS_OK);
+  assert_int_equal(db__changes(fx->db), 1);
+  assert_int_equal(get(fx->db, id, &a), SS_OK);
+  assert_true(a.has_note);
+  /* One value too many is a failed bind: nothing runs. */
+  assert_int_equal(db__run(fx->db, SLOT_ALL,
+                           "UPDATE artists SET note = ?1 WHERE id = ?2",
+                           DB__VALS(DB__NULL, DB__INT(id), DB__INT(1)),
+                           "artist note"),
+                   SS_EDB);
+  assert_int_equal(get(fx->db, id, &a), SS_OK);
+  assert_true(a.has_note);
+}
+
 static void test_bad_slot_and_sql(void **state)
 {
   struct fx *fx = *state;
@@ -878,6 +914,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_get_one_row, dialect_setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_bad_slot_and_sql, dialect_setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_run_with_values, dialect_setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_text_max_cuts_on_a_character,
                                     dialect_setup, teardown),
