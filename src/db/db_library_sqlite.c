@@ -76,6 +76,7 @@ enum {
   SL_Q_SET_PENDING,
   SL_Q_PENDING,
   SL_Q_REOPEN,
+  SL_OWN_ROWS,
   SL__END
 };
 
@@ -1273,35 +1274,34 @@ int db_library_quarantine_pending(struct db *db,
 
 /* ---- ownership ---- */
 
-/* Prepared per call, not cached: one walk per automation pass. */
+struct own_walk {
+  db_library_own_fn fn;
+  void *arg;
+};
+
+static int own_row(sqlite3_stmt *row, void *arg)
+{
+  const struct own_walk *w = arg;
+  struct library_own_row r = {
+    db__col_str(row, 0), db__col_str(row, 1), db__col_str(row, 2),
+    db__col_str(row, 3), db__col_str(row, 4), db__col_str(row, 5),
+    db__col_str(row, 6)};
+  return w->fn(w->arg, &r);
+}
+
 int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db__conn(db),
-                         "SELECT artist, album_artist, album, title,"
-                         " spotify_track_id, mb_recording_id,"
-                         " mb_release_group_id FROM library_tracks"
-                         " WHERE gone = 0 AND quarantined = 0",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db__fail(db, "library own rows");
-  int rc = SS_OK, src;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *col[7];
-    for (int i = 0; i < 7; i++) {
-      col[i] = (const char *)sqlite3_column_text(st, i);
-      if (!col[i])
-        col[i] = "";
-    }
-    struct library_own_row r = {col[0], col[1], col[2], col[3],
-                                col[4], col[5], col[6]};
-    if ((rc = fn(arg, &r)))
-      break;
-  }
-  if (!rc && src != SQLITE_DONE)
-    rc = db__fail(db, "library own rows");
-  sqlite3_finalize(st);
-  return rc;
+  struct db__q q;
+  int rc = db__prepare(db, SL_OWN_ROWS,
+                       "SELECT artist, album_artist, album, title,"
+                       " spotify_track_id, mb_recording_id,"
+                       " mb_release_group_id FROM library_tracks"
+                       " WHERE gone = 0 AND quarantined = 0",
+                       &q);
+  if (rc)
+    return rc;
+  struct own_walk w = {fn, arg};
+  return db__each(&q, own_row, &w, "library own rows");
 }
-
