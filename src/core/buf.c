@@ -32,6 +32,8 @@ void buf_reset(struct buf *b)
 
 static int reserve(struct buf *b, size_t extra)
 {
+  /* The text and its NUL always fit the allocation, within the limit. */
+  DEBUGASSERT(b->len <= b->limit && (!b->data || b->len < b->cap));
   if (b->overflow)
     return SS_ETOOBIG;
   if (extra > b->limit - b->len) {
@@ -53,6 +55,7 @@ static int reserve(struct buf *b, size_t extra)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
+  DEBUGASSERT(p || n == 0);
   int rc = reserve(b, n);
   if (rc != SS_OK)
     return rc;

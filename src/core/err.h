@@ -8,6 +8,16 @@
 #ifndef SS_ERR_H
 #define SS_ERR_H
 
+#include <assert.h>
+
+/*
+ * DEBUGASSERT(x): an invariant of our own code (a caller's contract, a
+ * table's shape) - never a check of input, which gets an SS_E* return.
+ * Active in Debug builds (`make asan`, `make fuzz`), compiled out under
+ * NDEBUG (`make build`), as curl's DEBUGASSERT and libuv's assert.
+ */
+#define DEBUGASSERT(x) assert(x)
+
 enum ss_err {
   SS_OK = 0,
   SS_EINVAL = -1,     /* bad input from a caller, a request or a file */

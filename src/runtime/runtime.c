@@ -89,6 +89,7 @@ uint64_t runtime_generation(void) { return atomic_load(&generation); }
 
 const struct unit_def *runtime_def(enum unit_id id)
 {
+  DEBUGASSERT((unsigned)id < UNIT__COUNT);
   return units[id].def;
 }
 
@@ -117,6 +118,7 @@ static int64_t interval_seconds(const struct unit_def *def)
 
 void runtime_snapshot(enum unit_id id, struct unit_snapshot *out)
 {
+  DEBUGASSERT((unsigned)id < UNIT__COUNT);
   struct unit *u = &units[id];
   pthread_mutex_lock(&u->mu);
   *out = u->snap;
@@ -125,6 +127,7 @@ void runtime_snapshot(enum unit_id id, struct unit_snapshot *out)
 
 size_t runtime_history(enum unit_id id, struct db_run *out, size_t max)
 {
+  DEBUGASSERT((unsigned)id < UNIT__COUNT);
   struct unit *u = &units[id];
   pthread_mutex_lock(&u->mu);
   size_t n = u->n_history < max ? u->n_history : max;
@@ -160,23 +163,10 @@ bool unit_ctx_should_stop(struct unit_ctx *ctx)
          !settings_bool(ctx->u->def->enable_setting);
 }
 
-static struct timespec deadline_after(int64_t ms)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
-  return ts;
-}
-
 bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms)
 {
   struct unit *u = ctx->u;
-  struct timespec until = deadline_after(ms);
+  struct timespec until = clock_mono_deadline(ms);
   pthread_mutex_lock(&u->mu);
   while (!unit_ctx_should_stop(ctx) && !u->wake) {
     if (pthread_cond_timedwait(&u->cv, &u->mu, &until) == ETIMEDOUT)
@@ -233,6 +223,8 @@ void unit_ctx_set_message(struct unit_ctx *ctx, const char *fmt, ...)
 void unit_ctx_add(struct unit_ctx *ctx, int slot, int64_t delta)
 {
   struct unit *u = ctx->u;
+  /* A unit names only the counters its definition lists. */
+  DEBUGASSERT(slot >= 0 && slot < slot_count(u->def->counter_names));
   if (slot < 0 || slot >= slot_count(u->def->counter_names))
     return;
   pthread_mutex_lock(&u->mu);
@@ -244,6 +236,7 @@ void unit_ctx_add(struct unit_ctx *ctx, int slot, int64_t delta)
 void unit_ctx_set_time(struct unit_ctx *ctx, int slot, int64_t wall_ms)
 {
   struct unit *u = ctx->u;
+  DEBUGASSERT(slot >= 0 && slot < slot_count(u->def->time_names));
   if (slot < 0 || slot >= slot_count(u->def->time_names))
     return;
   pthread_mutex_lock(&u->mu);
@@ -504,7 +497,7 @@ static void *unit_main(void *arg)
       continue;
     }
     if (wait != WAIT_FOREVER) {
-      struct timespec until = deadline_after(wait);
+      struct timespec until = clock_mono_deadline(wait);
       pthread_cond_timedwait(&u->cv, &u->mu, &until);
     } else {
       pthread_cond_wait(&u->cv, &u->mu);

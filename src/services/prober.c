@@ -251,12 +251,10 @@ static void signature(char *out, size_t n)
   }
 }
 
-static struct timespec deadline_after_s(int64_t s)
+/* When the next timed round of probes is due. */
+static struct timespec next_probe_deadline(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += s;
-  return ts;
+  return clock_mono_deadline(settings_int(S_PROBE_INTERVAL_SECONDS) * 1000);
 }
 
 static void *prober_main(void *arg)
@@ -269,7 +267,7 @@ static void *prober_main(void *arg)
   struct http_client *hc = http_client_new(ua);
   signature(sig, sizeof sig);
   probe_all(hc);
-  struct timespec next = deadline_after_s(settings_int(S_PROBE_INTERVAL_SECONDS));
+  struct timespec next = next_probe_deadline();
 
   pthread_mutex_lock(&mu);
   /* A change that arrives while a cycle runs may have been read half-way
@@ -286,7 +284,7 @@ static void *prober_main(void *arg)
     bool changed = strcmp(sig, now_sig) != 0;
     if (!changed && !timed_out && !redo) {
       /* Another setting changed; the interval may have. */
-      next = deadline_after_s(settings_int(S_PROBE_INTERVAL_SECONDS));
+      next = next_probe_deadline();
       continue;
     }
     memcpy(sig, now_sig, sizeof sig);
@@ -299,7 +297,7 @@ static void *prober_main(void *arg)
     probe_all(hc);
     pthread_mutex_lock(&mu);
     redo = wake;
-    next = deadline_after_s(settings_int(S_PROBE_INTERVAL_SECONDS));
+    next = next_probe_deadline();
   }
   pthread_mutex_unlock(&mu);
   http_client_free(hc);
