@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/media_info.h"
 #include "db/db.h"
-#include "media/media.h"
 
 #define LIBRARY_PATH_MAX 4096
 

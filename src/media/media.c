@@ -509,12 +509,3 @@ int media_fingerprint_fd(int fd, const char *name, int max_seconds,
   fp_job_free(&j);
   return rc;
 }
-
-int media_tag_score(const struct media_info *m)
-{
-  if (!m)
-    return 0;
-  return !!m->title[0] + !!m->artist[0] + !!m->album_artist[0] +
-         !!m->album[0] + (m->date[0] || m->year) + (m->track_no > 0) +
-         (m->disc_no > 0) + !!m->mb_recording_id[0] + !!m->mb_album_id[0];
-}

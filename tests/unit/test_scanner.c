@@ -36,6 +36,7 @@
 #include "core/fsutil.h"
 #include "library/quarantine.h"
 #include "library/scanner.h"
+#include "media/media.h"
 
 struct fx {
   char dir[64];
