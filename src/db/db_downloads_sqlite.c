@@ -349,16 +349,12 @@ static int add_candidate(struct db *db, int64_t req, int rank,
     &q);
   if (rc)
     return rc;
-  db__bind_int64(&q, 1, req);
-  db__bind_int64(&q, 2, rank);
-  db__bind_text(&q, 3, c->username);
-  db__bind_text(&q, 4, c->directory);
-  db__bind_text(&q, 5, c->quality);
-  db__bind_int64(&q, 6, (int64_t)c->n_files);
-  db__bind_int64(&q, 7, c->total_size);
-  db__bind_int64(&q, 8, c->free_slot);
-  db__bind_int64(&q, 9, c->queue_length);
-  db__bind_int64(&q, 10, c->upload_speed);
+  db__bind_all(&q, DB__VALS(DB__INT(req), DB__INT(rank), DB__TEXT(c->username),
+                            DB__TEXT(c->directory), DB__TEXT(c->quality),
+                            DB__INT((int64_t)c->n_files),
+                            DB__INT(c->total_size), DB__INT(c->free_slot),
+                            DB__INT(c->queue_length),
+                            DB__INT(c->upload_speed)));
   if ((rc = db__exec(&q, "candidate add")))
     return rc;
   *cid = db__last_id(db);
@@ -369,11 +365,10 @@ static int add_candidate(struct db *db, int64_t req, int rank,
                         &q)))
     return rc;
   for (size_t i = 0; i < c->n_files && !rc; i++) {
-    db__bind_int64(&q, 1, *cid);
-    db__bind_int64(&q, 2, req);
-    db__bind_text(&q, 3, c->files[i].filename);
-    db__bind_int64(&q, 4, c->files[i].size);
-    db__bind_text(&q, 5, c->files[i].track_key);
+    db__bind_all(&q, DB__VALS(DB__INT(*cid), DB__INT(req),
+                              DB__TEXT(c->files[i].filename),
+                              DB__INT(c->files[i].size),
+                              DB__TEXT(c->files[i].track_key)));
     rc = db__exec(&q, "candidate file add");
   }
   return rc;
@@ -396,9 +391,7 @@ static int want_candidate(struct db *db, int64_t req, int64_t cid,
     &q);
   if (rc)
     return rc;
-  db__bind_int64(&q, 1, req);
-  db__bind_int64(&q, 2, cid);
-  db__bind_int64(&q, 3, now_ms);
+  db__bind_all(&q, DB__VALS(DB__INT(req), DB__INT(cid), DB__INT(now_ms)));
   if ((rc = db__exec(&q, "candidate want")))
     return rc;
   return db__run(db, SD_CAND_USE,
@@ -699,9 +692,8 @@ static int find_replacement(struct db *db, int64_t req, const char *key,
     &q);
   if (rc)
     return rc;
-  db__bind_int64(&q, 1, req);
-  db__bind_text(&q, 2, key);
-  db__bind_int64(&q, 3, max_sources);
+  db__bind_all(&q,
+               DB__VALS(DB__INT(req), DB__TEXT(key), DB__INT(max_sources)));
   return db__get(&q, replacement_row, r, "replacement");
 }
 

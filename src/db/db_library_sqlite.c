@@ -824,9 +824,8 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
                           " ORDER BY g.id LIMIT 1",
                           &q)))
       break;
-    db__bind_int64(&q, 1, g->members[i]);
-    db__bind_text(&q, 2, g->match_prefix);
-    db__bind_int64(&q, 3, now_ms);
+    db__bind_all(&q, DB__VALS(DB__INT(g->members[i]),
+                              DB__TEXT(g->match_prefix), DB__INT(now_ms)));
     rc = lookup_ref(&q, ref);
   }
   return rc;
@@ -967,9 +966,8 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
                               " LIMIT ?2 OFFSET ?3",
                               &q)))
     return rc;
-  db__bind_text(&q, 1, status);
-  db__bind_int64(&q, 2, (int64_t)max);
-  db__bind_int64(&q, 3, offset);
+  db__bind_all(&q, DB__VALS(DB__TEXT(status), DB__INT((int64_t)max),
+                            DB__INT(offset)));
   return db__fill(&q, group_row, out, sizeof *out, max, n,
                   "library groups list");
 }

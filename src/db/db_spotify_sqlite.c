@@ -71,13 +71,8 @@ _Static_assert((int)SP__END <= (int)DB__SLOTS_DOWNLOADS,
 
 /* ---- helpers over the db__ dialect ---- */
 
-#define SP_TEXT(s) DB__TEXT_MAX((s), SPOTIFY_TEXT_MAX)
-
 /* Spotify text is stored cut at SPOTIFY_TEXT_MAX bytes (db_spotify.h). */
-static void bind_str(struct db__q *q, int i, const char *s)
-{
-  db__bind_text_max(q, i, s, SPOTIFY_TEXT_MAX);
-}
+#define SP_TEXT(s) DB__TEXT_MAX((s), SPOTIFY_TEXT_MAX)
 
 /* The integer a statement without parameters returns (stamp, count). */
 static int query_int(struct db *db, int slot, const char *sql,
@@ -220,12 +215,7 @@ static int artist_upsert(struct db *db, const struct sp_artist *a,
 static int exec_stamp(struct db *db, int slot, const char *sql,
                       int64_t stamp, const char *what, int64_t *n)
 {
-  struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, stamp);
-  rc = db__exec(&q, what);
+  int rc = db__run(db, slot, sql, DB__VALS(DB__INT(stamp)), what);
   if (!rc && n)
     *n = db__changes(db);
   return rc;
@@ -423,14 +413,12 @@ static int entry_insert(struct db *db, const char *playlist, int64_t pos,
   if (rc)
     return rc;
   bool linked = has_id(&e->track) && !e->is_local;
-  bind_str(&q, 1, playlist);
-  db__bind_int64(&q, 2, pos);
-  bind_str(&q, 3, linked ? e->track.id : "");
-  bind_str(&q, 4, e->uri);
   /* A linked entry takes its name from spotify_tracks. */
-  bind_str(&q, 5, linked ? "" : e->track.name);
-  db__bind_int64(&q, 6, e->is_local);
-  bind_str(&q, 7, e->added_at);
+  db__bind_all(&q, DB__VALS(SP_TEXT(playlist), DB__INT(pos),
+                            SP_TEXT(linked ? e->track.id : ""),
+                            SP_TEXT(e->uri),
+                            SP_TEXT(linked ? "" : e->track.name),
+                            DB__INT(e->is_local), SP_TEXT(e->added_at)));
   return db__exec(&q, "spotify entry insert");
 }
 
@@ -438,7 +426,6 @@ static int entries_write(struct db *db, const char *playlist,
                          const char *snapshot_id, const struct sp_entry *e,
                          size_t n, int64_t now_ms)
 {
-  struct db__q q;
   int rc = db__run(db, SP_PL_SET_ENTRIES,
                    "UPDATE spotify_playlists SET entries_snapshot = ?2,"
                    " entries_count = ?3, entries_error = '', updated_ms = ?4"
@@ -449,14 +436,9 @@ static int entries_write(struct db *db, const char *playlist,
   if (!rc && db__changes(db) == 0)
     return SS_ENOTFOUND;
   if (!rc)
-    rc = db__prepare(
-      db, SP_ENTRIES_DELETE,
-      "DELETE FROM spotify_playlist_entries WHERE playlist_id = ?1",
-      &q);
-  if (!rc) {
-    bind_str(&q, 1, playlist);
-    rc = db__exec(&q, "spotify entries delete");
-  }
+    rc = db__run(db, SP_ENTRIES_DELETE,
+                 "DELETE FROM spotify_playlist_entries WHERE playlist_id = ?1",
+                 DB__VALS(SP_TEXT(playlist)), "spotify entries delete");
   for (size_t i = 0; !rc && i < n; i++) {
     if (has_id(&e[i].track) && !e[i].is_local)
       rc = track_upsert(db, &e[i].track, now_ms);
@@ -575,19 +557,13 @@ static int album_upsert(struct db *db, const struct sp_album *a, bool saved,
                  : db__prepare(db, SP_ALBUM_UPSERT, ALBUM_INSERT_COLS, &q);
   if (rc)
     return rc;
-  bind_str(&q, 1, a->id);
-  bind_str(&q, 2, a->name);
-  bind_str(&q, 3, a->artist_id);
-  bind_str(&q, 4, a->artist_name);
-  bind_str(&q, 5, a->album_type);
-  bind_str(&q, 6, a->release_date);
-  db__bind_int64(&q, 7, a->total_tracks);
-  bind_str(&q, 8, a->image_url);
-  bind_str(&q, 9, a->upc);
-  db__bind_int64(&q, 10, now_ms);
-  db__bind_int64(&q, 11, saved);
-  bind_str(&q, 12, saved ? a->saved_at : "");
-  db__bind_int64(&q, 13, saved ? stamp : 0);
+  db__bind_all(&q, DB__VALS(SP_TEXT(a->id), SP_TEXT(a->name),
+                            SP_TEXT(a->artist_id), SP_TEXT(a->artist_name),
+                            SP_TEXT(a->album_type), SP_TEXT(a->release_date),
+                            DB__INT(a->total_tracks), SP_TEXT(a->image_url),
+                            SP_TEXT(a->upc), DB__INT(now_ms), DB__INT(saved),
+                            SP_TEXT(saved ? a->saved_at : ""),
+                            DB__INT(saved ? stamp : 0)));
   return db__exec(&q, "spotify album upsert");
 }
 
@@ -708,7 +684,6 @@ static int artist_albums_write(struct db *db, const char *artist_id,
                                const struct sp_album *a, size_t n,
                                int64_t now_ms)
 {
-  struct db__q q;
   int rc = db__run(db, SP_AA_STAMP_ARTIST,
                    "UPDATE spotify_artists SET albums_synced_ms = ?2,"
                    " albums_count = ?3 WHERE id = ?1",
@@ -718,13 +693,9 @@ static int artist_albums_write(struct db *db, const char *artist_id,
   if (!rc && db__changes(db) == 0)
     return SS_ENOTFOUND;
   if (!rc)
-    rc = db__prepare(
-      db, SP_AA_DELETE_LINKS,
-      "DELETE FROM spotify_artist_albums WHERE artist_id = ?1", &q);
-  if (!rc) {
-    bind_str(&q, 1, artist_id);
-    rc = db__exec(&q, "spotify artist albums delete");
-  }
+    rc = db__run(db, SP_AA_DELETE_LINKS,
+                 "DELETE FROM spotify_artist_albums WHERE artist_id = ?1",
+                 DB__VALS(SP_TEXT(artist_id)), "spotify artist albums delete");
   for (size_t i = 0; !rc && i < n; i++) {
     if (!a[i].id || !a[i].id[0])
       continue;
@@ -870,8 +841,7 @@ int db_spotify_list_entries(struct db *db, const char *playlist,
                        &q);
   if (rc)
     return rc;
-  db__bind_int64(&q, 1, limit);
-  db__bind_int64(&q, 2, offset);
-  bind_str(&q, 3, playlist);
+  db__bind_all(&q, DB__VALS(DB__INT(limit), DB__INT(offset),
+                            SP_TEXT(playlist)));
   return list_rows(&q, fn, arg);
 }
