@@ -90,7 +90,9 @@ static int fill(const char *path)
       for (int t = 0; t < LIB_TRACKS; t++) {
         track_name(a, r, t, title, sizeof title);
         snprintf(p, sizeof p, "/music/%d/%d/%d.flac", a, r, t);
-        snprintf(sid, sizeof sid, t == 0 ? "sp%d-%d-%d" : "", a, r, t);
+        sid[0] = '\0';
+        if (t == 0) /* one track per release carries its Spotify id */
+          snprintf(sid, sizeof sid, "sp%d-%d-%d", a, r, t);
         sqlite3_bind_text(st, 1, p, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, artist, -1, SQLITE_STATIC);

@@ -33,6 +33,7 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "automation/wanted.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -341,6 +342,7 @@ int main(int argc, char **argv)
   on_log_level_changed(NULL);
   settings_subscribe(on_log_level_changed, NULL);
   quarantine_recover_configured(settings_db); /* moves a crash cut short */
+  wanted_stats_refresh(settings_db);          /* the status API's counts */
 
   char listen_text[SETTING_STR_MAX], host[256];
   int port;

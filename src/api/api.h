@@ -37,6 +37,7 @@ const struct http_route *api_routes(size_t *count);
 const struct http_route *api_spotify_routes(size_t *count);
 const struct http_route *api_downloads_routes(size_t *count);
 const struct http_route *api_library_routes(size_t *count);
+const struct http_route *api_wanted_routes(size_t *count);
 
 /* The "Spotify account" card of the settings page's spotify tab (a
  * pages_card, registered by routes.c; api_spotify.c): who is connected,
@@ -93,5 +94,8 @@ int64_t api_path_id(const char *path, const char *prefix);
  * absent or malformed. */
 int64_t api_int_param(struct http_req *req, const char *name, int64_t def,
                       int64_t max);
+/* Marks a rendered page or fragment: HTML, Cache-Control: no-store; a
+ * body cut by its cap becomes a 500 JSON error. */
+void api_finish_html(struct http_resp *resp);
 
 #endif

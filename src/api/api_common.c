@@ -1,6 +1,7 @@
 /*
  * api_common.c - small helpers shared by the domain API modules
- * (api_spotify.c, api_downloads.c, api_library.c).  Handler threads only.
+ * (api_spotify.c, api_downloads.c, api_library.c, api_wanted.c).  Handler
+ * threads only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,4 +44,14 @@ int64_t api_int_param(struct http_req *req, const char *name, int64_t def,
   if (*end || v < 0)
     return def;
   return v > max ? max : v;
+}
+
+void api_finish_html(struct http_resp *resp)
+{
+  resp->content_type = "text/html; charset=utf-8";
+  http_resp_header(resp, "Cache-Control", "no-store");
+  if (!buf_ok(&resp->body)) {
+    buf_reset(&resp->body);
+    http_resp_error(resp, 500, "page too large");
+  }
 }

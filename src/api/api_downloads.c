@@ -55,7 +55,6 @@
 #include "downloads/requests.h"
 #include "runtime/runtime.h"
 
-#define HTML_TYPE "text/html; charset=utf-8"
 #define PAGE_ROWS 50
 #define LIST_MAX 200
 #define FILES_MAX 200
@@ -510,16 +509,6 @@ static void render_list(struct buf *b, struct db *db, const char *notice,
   free(v);
 }
 
-static void finish_html(struct http_resp *resp)
-{
-  resp->content_type = HTML_TYPE;
-  http_resp_header(resp, "Cache-Control", "no-store");
-  if (!buf_ok(&resp->body)) {
-    buf_reset(&resp->body);
-    http_resp_error(resp, 500, "page too large");
-  }
-}
-
 static void page_downloads(struct http_req *req, struct http_resp *resp,
                            void *ctx)
 {
@@ -558,7 +547,7 @@ static void page_downloads(struct http_req *req, struct http_resp *resp,
   buf_puts(b, "</div></section>\n");
   pages_close(b);
   db_close(db);
-  finish_html(resp);
+  api_finish_html(resp);
 }
 
 static void page_list(struct http_req *req, struct http_resp *resp,
@@ -573,7 +562,7 @@ static void page_list(struct http_req *req, struct http_resp *resp,
   }
   render_list(&resp->body, db, NULL, false);
   db_close(db);
-  finish_html(resp);
+  api_finish_html(resp);
 }
 
 static void page_create(struct http_req *req, struct http_resp *resp,
@@ -599,7 +588,7 @@ static void page_create(struct http_req *req, struct http_resp *resp,
       snprintf(err, sizeof err, "Requested: %s", text);
     }
     render_list(&resp->body, db, err, rc != SS_OK);
-    finish_html(resp);
+    api_finish_html(resp);
   }
   db_close(db);
   free(kind);
@@ -620,7 +609,7 @@ static void page_cancel(struct http_req *req, struct http_resp *resp,
   int rc = id > 0 ? cancel(db, id, &why) : SS_ENOTFOUND;
   render_list(&resp->body, db, why, rc != SS_OK);
   db_close(db);
-  finish_html(resp);
+  api_finish_html(resp);
 }
 
 /* ---- Test connection ---- */
@@ -694,7 +683,7 @@ static void api_slskd_test(struct http_req *req, struct http_resp *resp,
   atomic_store(&testing, false);
   if (html) {
     test_html(&resp->body, rc, &app, error, ms);
-    finish_html(resp);
+    api_finish_html(resp);
   } else {
     test_json(&resp->body, rc, &app, error, ms);
   }

@@ -83,6 +83,8 @@ static void render_sidebar(struct buf *out, enum pages_section active)
   render_nav_link(out, "/", "bi-house", "Dashboard", active == PAGES_DASHBOARD);
   render_nav_link(out, "/downloads", "bi-download", "Downloads",
                   active == PAGES_DOWNLOADS);
+  render_nav_link(out, "/wanted", "bi-bookmark-star", "Wanted",
+                  active == PAGES_WANTED);
   render_nav_link(out, "/library/duplicates", "bi-copy", "Library",
                   active == PAGES_LIBRARY);
   render_nav_link(out, "/settings", "bi-gear", "Settings",

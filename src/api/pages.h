@@ -75,7 +75,7 @@ void pages_set_cards(const struct pages_card *cards, size_t n);
  * marked current, and the page heading (title and lead, escaped).  Close
  * with pages_close(). */
 enum pages_section { PAGES_DASHBOARD, PAGES_SETTINGS, PAGES_LIBRARY,
-                     PAGES_DOWNLOADS };
+                     PAGES_DOWNLOADS, PAGES_WANTED };
 void pages_open(struct buf *out, enum pages_section section,
                 const char *title, const char *lead);
 void pages_close(struct buf *out);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "automation/wanted.h"
 #include "config/settings.h"
 #include "core/err.h"
 #include "core/html.h"
@@ -72,6 +73,7 @@ void workers_model_collect(struct workers_model *m)
   m->cleanup_retention_days = settings_int(S_AUTOMATION_CLEANUP_RETENTION_DAYS);
   settings_str(S_AUTOMATION_DUPLICATE_DETECTION_METHOD, m->duplicate_method,
                sizeof m->duplicate_method);
+  wanted_stats_get(&m->wanted); /* zeros until the first refresh */
 }
 
 const char *workers_state_name(enum unit_state s)
@@ -309,7 +311,15 @@ static void details_automation(struct buf *b, const struct workers_model *m)
   } else {
     buf_puts(b, "null");
   }
-  buf_putc(b, '}');
+  const struct wanted_counts *w = &m->wanted;
+  buf_printf(b,
+             ",\"wanted_open\":{\"watchlist\":%" PRId64
+             ",\"discography\":%" PRId64 ",\"quality_upgrade\":%" PRId64
+             ",\"playlist\":%" PRId64 ",\"manual\":%" PRId64
+             "},\"wanted_given_up\":%" PRId64
+             ",\"downloads_triggered\":%" PRId64 "}",
+             w->watchlist, w->discography, w->quality_upgrade, w->playlist,
+             w->manual, w->given_up, w->requests_made);
 }
 
 static void details_cleanup(struct buf *b, const struct workers_model *m,
@@ -464,6 +474,16 @@ static void html_automation(struct buf *b, const struct workers_model *m)
       html_line(b, line);
     }
   }
+  const struct wanted_counts *w = &m->wanted;
+  snprintf(line, sizeof line,
+           "Gesucht: %" PRId64 " Watchlist, %" PRId64 " Diskografie, %" PRId64
+           " Upgrades, %" PRId64 " Playlists, %" PRId64 " von Hand",
+           w->watchlist, w->discography, w->quality_upgrade, w->playlist,
+           w->manual);
+  html_line(b, line);
+  snprintf(line, sizeof line, "Ausgel\xc3\xb6ste Downloads: %" PRId64,
+           w->requests_made);
+  html_line(b, line);
 }
 
 /* German tooltip lines of the Spotify login and the rate-limit block. */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "db/db_wanted.h"
 #include "services/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
@@ -43,6 +44,7 @@ struct workers_model {
   int64_t cleanup_retention_days;
   char duplicate_method[64];
   struct spotify_view spotify; /* login, rate-limit block, per-type stats */
+  struct wanted_counts wanted;  /* open items per source, requests made */
 };
 
 struct view_status {

@@ -30,10 +30,13 @@
 #ifndef SS_AUTOMATION_WANTED_H
 #define SS_AUTOMATION_WANTED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "db/db.h"
+
+struct wanted_counts; /* db/db_wanted.h */
 
 #define WANTED_LADDER_STEPS 5
 
@@ -61,6 +64,17 @@ int wanted_dispatch(struct db *db, const struct wanted_dispatch_config *cfg,
                     int64_t now_ms, struct wanted_pass_result *out);
 int wanted_follow(struct db *db, int64_t now_ms,
                   struct wanted_pass_result *out);
+
+/*
+ * The open counts per source and the requests made (db_wanted_counts), as
+ * the status API shows them: a process-wide copy that the dispatcher, the
+ * follow, the actions and a manual add refresh after writing (and main
+ * once at start), so a status render never reads the store.
+ * wanted_stats_refresh: any thread with its own db; wanted_stats_get: any
+ * thread, false while never refreshed.
+ */
+void wanted_stats_refresh(struct db *db);
+bool wanted_stats_get(struct wanted_counts *out);
 
 int wanted_search_now(struct db *db, int64_t id, int64_t now_ms, char *err,
                       size_t errlen);

@@ -220,6 +220,12 @@ enum setting_type {
   X(AUTOMATION_CLEANUP_MAX_MB_PER_RUN, "automation.cleanup_max_mb_per_run",   \
     ST_INT, "10240", 1, 1048576, NULL, SF_RUNTIME,                            \
     "Cleanup frees at most this many MiB per run")                            \
+  X(AUTOMATION_MAX_REQUESTS_PER_RUN, "automation.max_requests_per_run",      \
+    ST_INT, "10", 1, 100, NULL, SF_RUNTIME,                                   \
+    "Download requests one automation run makes from the Wanted list")       \
+  X(AUTOMATION_MAX_REQUESTS_PER_HOUR, "automation.max_requests_per_hour",    \
+    ST_INT, "30", 1, 1000, NULL, SF_RUNTIME,                                  \
+    "Download requests made from the Wanted list per hour at most")          \
   X(PROBE_INTERVAL_SECONDS, "probe.interval_seconds", ST_INT, "60", 5, 3600,  \
     NULL, SF_RUNTIME, "How often external services are probed (s)")           \
   X(PROBE_TIMEOUT_SECONDS, "probe.timeout_seconds", ST_INT, "5", 1, 30, NULL, \

@@ -88,7 +88,8 @@ int db_wanted_add(struct db *db, const struct wanted_item *w, int64_t now_ms,
 /* SS_OK and *out, or SS_ENOTFOUND. */
 int db_wanted_get(struct db *db, int64_t id, struct wanted_item *out);
 /* Filtered list, newest first: state NULL = all, "open" = wanted,
- * searching or downloading; source NULL = all.  *total gets the count. */
+ * searching or downloading; source NULL = all, "!name" = every source but
+ * name.  *total gets the count. */
 int db_wanted_list(struct db *db, const char *state, const char *source,
                    int64_t offset, struct wanted_item *out, size_t max,
                    size_t *n, int64_t *total);
@@ -108,8 +109,15 @@ int db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
 int db_wanted_set_state(struct db *db, int64_t id, const char *state,
                         const char *reason, int64_t next_try_ms,
                         int64_t now_ms);
+/* Retry: a given_up or ignored item back to wanted, attempts 0, due now,
+ * reason cleared.  SS_ENOTFOUND, SS_ESTATE in any other state. */
+int db_wanted_retry(struct db *db, int64_t id, int64_t now_ms);
 /* Download requests made since since_ms (the per-hour cap). */
 int db_wanted_requests_since(struct db *db, int64_t since_ms, int64_t *n);
+
+/* A source / state name as listed above (false for NULL). */
+bool db_wanted_source_valid(const char *source);
+bool db_wanted_state_valid(const char *state);
 
 struct wanted_counts {
   /* open items (wanted, searching, downloading) per source */

@@ -8,6 +8,8 @@
  *   mb_id are each unique per kind (partial indexes: "" is no id).
  *   request_id is the newest download request made for it (no foreign
  *   key: download history may be pruned independently).
+ * wanted_requests: one row per download request made for an item (the
+ *   hourly cap and "downloads triggered" count requests, not items).
  * watchlist: one row per watched artist (Spotify id unique).
  */
 #include "db/db_sqlite_internal.h"
@@ -46,6 +48,12 @@ const char db_schema_wanted[] =
   "CREATE UNIQUE INDEX wanted_mb ON wanted(kind, mb_id) WHERE mb_id <> '';"
   "CREATE INDEX wanted_due ON wanted(state, next_try_ms);"
   "CREATE INDEX wanted_request ON wanted(request_id) WHERE request_id <> 0;"
+  "CREATE TABLE wanted_requests ("
+  "  id INTEGER PRIMARY KEY,"
+  "  wanted_id INTEGER NOT NULL,"
+  "  request_id INTEGER NOT NULL,"
+  "  made_ms INTEGER NOT NULL);"
+  "CREATE INDEX wanted_requests_made ON wanted_requests(made_ms);"
   "CREATE TABLE watchlist ("
   "  id INTEGER PRIMARY KEY,"
   "  spotify_artist_id TEXT NOT NULL UNIQUE CHECK (spotify_artist_id <> ''),"

@@ -12,6 +12,9 @@
  * so.  It also gives Cleanup its "is this file an active download?" check
  * (a path ending in "<remote folder>/<name>" of an open file, also with
  * .part/.tmp/.partial), answered from the open files of the last poll.
+ * After each poll it follows the Wanted items in flight (wanted_follow),
+ * so an item is imported or climbs its ladder as soon as its download
+ * request ends, whichever automation units are on.
  *
  * Threading: run() on the unit's thread, plus a small watcher thread per
  * poll that raises the slskd client's cancel flag when the unit must stop
@@ -28,9 +31,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "automation/wanted.h"
 #include "clients/slskd.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 #include "core/fsutil.h"
 #include "db/db_downloads.h"
@@ -258,6 +263,9 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
     return UNIT_RUN_ERROR;
   }
   unit_ctx_set_time(ctx, DM_LAST_POLL, clock_wall_ms());
+  struct wanted_pass_result wr;
+  if (wanted_follow(db, clock_wall_ms(), &wr) != SS_OK)
+    log_warn("downloads", "could not follow the Wanted list");
   unit_ctx_set_message(ctx,
                        "%lld transfers, %lld updated, %lld imported, "
                        "%lld failed",

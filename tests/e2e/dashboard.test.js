@@ -15,6 +15,7 @@ const { assert, waitFor, apiJson } = e2e;
 const NAV = [
   ['/', 'Dashboard'],
   ['/downloads', 'Downloads'],
+  ['/wanted', 'Wanted'],
   ['/library/duplicates', 'Library'],
   ['/settings', 'Settings'],
 ];

@@ -70,7 +70,7 @@ async function runChecks({ page, base, check }) {
     assert(resp && resp.status() === 200, `GET / gave ${resp && resp.status()}`);
     assert(await page.locator('.sidebar .brand').innerText() === 'SoulSpot', 'no brand');
     const links = await page.$$eval('.sidebar .nav a', (as) => as.map((a) => a.getAttribute('href')));
-    assert(JSON.stringify(links) === '["/","/downloads","/library/duplicates","/settings"]', `nav links ${links}`);
+    assert(JSON.stringify(links) === '["/","/downloads","/wanted","/library/duplicates","/settings"]', `nav links ${links}`);
   });
 
   await check('sidebar shows six worker icons in contract order', async () => {

@@ -29,3 +29,22 @@ void tstore_close(struct tstore *t)
   t->db = NULL;
   tfs_rm_tree(t->dir);
 }
+
+int tstore_setup(void **state, const char *name)
+{
+  struct tstore *t = calloc(1, sizeof *t);
+  if (!t || tstore_open(t, name)) {
+    free(t);
+    return -1;
+  }
+  *state = t;
+  return 0;
+}
+
+int tstore_teardown(void **state)
+{
+  struct tstore *t = *state;
+  tstore_close(t);
+  free(t);
+  return 0;
+}

@@ -18,5 +18,8 @@ struct tstore {
 int tstore_open(struct tstore *t, const char *name);
 /* Closes the store and removes the folder. */
 void tstore_close(struct tstore *t);
+/* cmocka setup / teardown: *state gets a heap struct tstore named name. */
+int tstore_setup(void **state, const char *name);
+int tstore_teardown(void **state);
 
 #endif

@@ -111,6 +111,42 @@ static void test_automation_aggregates_three_units(void **state)
   json_decref(root);
 }
 
+/* The automation entry's extra details: open Wanted items per source,
+ * given up, downloads triggered - in JSON and as German lines. */
+static void test_automation_wanted_counts(void **state)
+{
+  (void)state;
+  struct workers_model m = model();
+  m.wanted = (struct wanted_counts){.watchlist = 3, .discography = 12,
+                                    .quality_upgrade = 5, .playlist = 2,
+                                    .manual = 1, .given_up = 4,
+                                    .imported = 9, .ignored = 6,
+                                    .requests_made = 41};
+  json_t *root = render_json(&m);
+  json_t *d = json_object_get(
+    json_object_get(json_object_get(root, "workers"), "automation"),
+    "details");
+  json_t *open = json_object_get(d, "wanted_open");
+  assert_int_equal(json_object_size(open), 5);
+  assert_int_equal(json_integer_value(json_object_get(open, "watchlist")), 3);
+  assert_int_equal(json_integer_value(json_object_get(open, "discography")),
+                   12);
+  assert_int_equal(
+    json_integer_value(json_object_get(open, "quality_upgrade")), 5);
+  assert_int_equal(json_integer_value(json_object_get(open, "playlist")), 2);
+  assert_int_equal(json_integer_value(json_object_get(open, "manual")), 1);
+  assert_int_equal(json_integer_value(json_object_get(d, "wanted_given_up")),
+                   4);
+  assert_int_equal(
+    json_integer_value(json_object_get(d, "downloads_triggered")), 41);
+  json_decref(root);
+  char *html = render_html(&m);
+  assert_non_null(strstr(html, "Gesucht: 3 Watchlist, 12 Diskografie, 5 "
+                               "Upgrades, 2 Playlists, 1 von Hand"));
+  assert_non_null(strstr(html, "Ausgelöste Downloads: 41"));
+  free(html);
+}
+
 static void test_json_exact_shape_and_order(void **state)
 {
   (void)state;
@@ -354,6 +390,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_aggregate_rules),
     cmocka_unit_test(test_automation_aggregates_three_units),
+    cmocka_unit_test(test_automation_wanted_counts),
     cmocka_unit_test(test_json_exact_shape_and_order),
     cmocka_unit_test(test_documented_details),
     cmocka_unit_test(test_error_shows_last_error_everywhere),
