@@ -176,6 +176,22 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
   buf_puts(b, "]}");
 }
 
+/* Run now of the contract's "automation" entry: every enabled part once.
+ * SS_OK when one was queued, SS_EBUSY when every enabled part is already
+ * running, SS_ESTATE when none is enabled. */
+static int run_automation(void)
+{
+  enum unit_id parts[UNIT__COUNT];
+  size_t n = workers_view_units(VIEW_AUTOMATION, parts);
+  int rc = SS_ESTATE;
+  for (size_t i = 0; i < n; i++) {
+    int r = runtime_run_now(parts[i]);
+    if (r == SS_OK || (r == SS_EBUSY && rc == SS_ESTATE))
+      rc = r;
+  }
+  return rc;
+}
+
 void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
@@ -197,12 +213,13 @@ void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx)
   }
   memcpy(key, path + plen, klen);
   key[klen] = '\0';
-  int id = runtime_lookup(key);
+  bool automation = !strcmp(key, "automation");
+  int id = automation ? 0 : runtime_lookup(key);
   if (id < 0) {
     http_resp_error(resp, 404, "unknown worker");
     return;
   }
-  int rc = runtime_run_now((enum unit_id)id);
+  int rc = automation ? run_automation() : runtime_run_now((enum unit_id)id);
   if (rc == SS_ESTATE) {
     http_resp_error(resp, 409, "worker is disabled; enable it in the settings");
     return;
@@ -210,7 +227,8 @@ void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx)
   resp->status = 202;
   buf_printf(&resp->body, "{\"worker\":\"%s\",\"queued\":%s,"
                           "\"already_running\":%s}",
-             runtime_def((enum unit_id)id)->key, rc == SS_OK ? "true" : "false",
+             automation ? "automation" : runtime_def((enum unit_id)id)->key,
+             rc == SS_OK ? "true" : "false",
              rc == SS_EBUSY ? "true" : "false");
 }
 

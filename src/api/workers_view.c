@@ -59,6 +59,11 @@ static size_t view_units(enum view_worker w, enum unit_id *out)
   return n;
 }
 
+size_t workers_view_units(enum view_worker w, enum unit_id *out)
+{
+  return view_units(w, out);
+}
+
 void workers_model_collect(struct workers_model *m)
 {
   for (int i = 0; i < UNIT__COUNT; i++)

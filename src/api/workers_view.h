@@ -54,6 +54,10 @@ struct view_status {
 
 void workers_model_collect(struct workers_model *m);
 
+/* The units shown in entry w, in table order (out: UNIT__COUNT slots);
+ * returns how many. */
+size_t workers_view_units(enum view_worker w, enum unit_id *out);
+
 /* Status of one contract entry (automation aggregates its three units:
  * docs/API.md, Status values). */
 struct view_status workers_view_status(const struct workers_model *m,

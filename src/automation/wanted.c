@@ -155,13 +155,14 @@ int wanted_dispatch(struct db *db, const struct wanted_dispatch_config *cfg,
   }
   free(due);
   wanted_stats_refresh(db);
+  long long in_hour = (long long)made + out->requested;
   if (out->capped)
     snprintf(out->note, sizeof out->note,
              hour_capped ? "hourly cap reached (%lld requests in the last "
                            "hour), %d%s items wait"
                          : "per-run cap reached (%lld requests in the last "
                            "hour), %d%s items wait",
-             (long long)(made + out->requested), out->capped,
+             in_hour, out->capped,
              (size_t)out->capped >= CAPPED_PEEK ? "+" : "");
   return rc;
 }

@@ -109,7 +109,7 @@ static bool ascii_alnum(unsigned char c)
 static bool fold_ascii(const char *in, char *out, size_t n, size_t *len)
 {
   size_t end = 0;
-  while (in[end] && end < FOLD_INPUT_MAX) {
+  while (end < FOLD_INPUT_MAX && in[end]) {
     if ((unsigned char)in[end] >= 0x80)
       return false;
     end++;

@@ -7,8 +7,8 @@
  * cross-site check of the actions (403, nothing changed), items written
  * into the store before the start (given up, an upgrade, a hostile name)
  * on the /wanted page's tabs with every name escaped, the page's buttons,
- * and the automation entry's details (open counts per source, downloads
- * triggered).
+ * the automation entry's details (open counts per source, downloads
+ * triggered), and run now of the automation entry (every enabled part).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -343,6 +343,42 @@ static void test_page(void **state)
   json_decref(doc);
 }
 
+static bool watchlist_ran(json_t *doc, void *arg)
+{
+  (void)arg;
+  return json_array_size(json_object_get(
+           it_unit(doc, "automation.watchlist"), "history")) > 0;
+}
+
+/* Run now of the contract's "automation" entry runs every enabled part. */
+static void test_run_now_automation(void **state)
+{
+  struct it_fixture *f = *state;
+  assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
+  /* every part off (the default): 409 */
+  expect_error(post_json(f, "/api/workers/automation/run", "", 409),
+               "disabled");
+  assert_int_equal(it_patch_settings(f, "{\"automation.watchlist_enabled\":"
+                                        "true}"),
+                   SS_OK);
+  json_t *doc = post_json(f, "/api/workers/automation/run", "", 202);
+  IT_ASSERT_JSON_STR(doc, "worker", "automation");
+  assert_true(json_is_true(json_object_get(doc, "queued")) ||
+              json_is_true(json_object_get(doc, "already_running")));
+  json_decref(doc);
+  /* the watchlist ran (it says why it skipped); the parts that are off
+   * did not */
+  doc = get_json(f, "/api/workers", 200);
+  assert_int_equal(json_array_size(json_object_get(
+                     it_unit(doc, "automation.discography"), "history")),
+                   0);
+  json_decref(doc);
+  assert_true(it_wait_json(it_url(f, "/api/workers"), watchlist_ran, NULL,
+                           10000, NULL));
+  expect_error(post_json(f, "/api/workers/automations/run", "", 404),
+               "unknown worker");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -350,6 +386,8 @@ int main(void)
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_actions, it_setup, it_teardown),
     cmocka_unit_test_setup_teardown(test_page, it_setup, it_teardown),
+    cmocka_unit_test_setup_teardown(test_run_now_automation, it_setup,
+                                    it_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
