@@ -160,6 +160,9 @@ enum setting_type {
   X(AUTOMATION_QUALITY_PROFILE, "automation.quality_profile", ST_ENUM,        \
     "high", 0, 0, "medium|high|lossless", SF_RUNTIME,                         \
     "Target quality for upgrades")                                            \
+  X(AUTOMATION_QUALITY_UPGRADE_MAX_PER_RUN,                                   \
+    "automation.quality_upgrade_max_per_run", ST_INT, "50", 1, 1000, NULL,    \
+    SF_RUNTIME, "Tracks a quality upgrade pass adds to the Wanted list")      \
   X(AUTOMATION_CLEANUP_ENABLED, "automation.cleanup_enabled", ST_BOOL,        \
     "false", 0, 0, NULL, SF_RUNTIME, "Cleanup worker on/off")                 \
   X(AUTOMATION_CLEANUP_INTERVAL_HOURS, "automation.cleanup_interval_hours",   \

@@ -261,4 +261,24 @@ struct dl_spotify_item {
 int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
                          struct dl_spotify_item *out);
 
+/* ---- quality upgrade ---- */
+
+/* What an upgrade request replaces: the library track and the measured
+ * quality of its file (quality.h's struct quality_input fields). */
+struct dl_upgrade {
+  int64_t track_id;  /* 0: not an upgrade */
+  char format[8];    /* canonical: "mp3", "flac", ... */
+  int bitrate_kbps;
+  bool vbr;
+  int bit_depth;
+  int sample_rate;
+};
+/* Inserts r (state pending) with what it upgrades (u->track_id set), in
+ * one transaction; *id gets its id. */
+int db_dl_request_add_upgrade(struct db *db, const struct dl_request *r,
+                              const struct dl_upgrade *u, int64_t *id);
+/* The upgrade of request id (track_id 0 for a plain request).  SS_OK or
+ * SS_ENOTFOUND (no such request). */
+int db_dl_request_upgrade(struct db *db, int64_t id, struct dl_upgrade *out);
+
 #endif

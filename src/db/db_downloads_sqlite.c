@@ -1042,3 +1042,67 @@ int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
   db__bind_text(&q, 1, id);
   return db__get(&q, spotify_item_row, out, "spotify lookup");
 }
+
+/* ---- quality upgrade ---- */
+
+int db_dl_request_add_upgrade(struct db *db, const struct dl_request *r,
+                              const struct dl_upgrade *u, int64_t *id)
+{
+  int64_t rid = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = db__tx_begin(db);
+  if (!rc)
+    rc = db_dl_request_add(db, r, &rid);
+  if (!rc && sqlite3_prepare_v2(db__conn(db),
+                                "UPDATE download_requests SET"
+                                " upgrade_track_id = ?2, upgrade_format = ?3,"
+                                " upgrade_kbps = ?4, upgrade_vbr = ?5,"
+                                " upgrade_bit_depth = ?6,"
+                                " upgrade_sample_rate = ?7 WHERE id = ?1",
+                                -1, &st, NULL) != SQLITE_OK)
+    rc = db__fail(db, "download request upgrade");
+  if (!rc) {
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_int64(st, 2, u->track_id);
+    sqlite3_bind_text(st, 3, u->format, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, u->bitrate_kbps);
+    sqlite3_bind_int(st, 5, u->vbr);
+    sqlite3_bind_int(st, 6, u->bit_depth);
+    sqlite3_bind_int(st, 7, u->sample_rate);
+    if (sqlite3_step(st) != SQLITE_DONE)
+      rc = db__fail(db, "download request upgrade");
+  }
+  sqlite3_finalize(st);
+  rc = db__tx_end(db, rc);
+  if (!rc && id)
+    *id = rid;
+  return rc;
+}
+
+int db_dl_request_upgrade(struct db *db, int64_t id, struct dl_upgrade *out)
+{
+  sqlite3_stmt *st = NULL;
+  memset(out, 0, sizeof *out);
+  if (sqlite3_prepare_v2(db__conn(db),
+                         "SELECT upgrade_track_id, upgrade_format,"
+                         " upgrade_kbps, upgrade_vbr, upgrade_bit_depth,"
+                         " upgrade_sample_rate FROM download_requests"
+                         " WHERE id = ?1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db__fail(db, "download request upgrade get");
+  sqlite3_bind_int64(st, 1, id);
+  int src = sqlite3_step(st), rc = SS_OK;
+  if (src == SQLITE_ROW) {
+    out->track_id = sqlite3_column_int64(st, 0);
+    db__col_text(st, 1, out->format, sizeof out->format);
+    out->bitrate_kbps = sqlite3_column_int(st, 2);
+    out->vbr = sqlite3_column_int(st, 3) != 0;
+    out->bit_depth = sqlite3_column_int(st, 4);
+    out->sample_rate = sqlite3_column_int(st, 5);
+  } else {
+    rc = src == SQLITE_DONE ? SS_ENOTFOUND
+                            : db__fail(db, "download request upgrade get");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}

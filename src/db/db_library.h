@@ -291,4 +291,37 @@ struct library_own_row {
 typedef int (*db_library_own_fn)(void *arg, const struct library_own_row *r);
 int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg);
 
+/* ---- quality upgrade ---- */
+
+/* A live track as the quality upgrade sees it (strings valid during the
+ * call). */
+struct library_quality_row {
+  int64_t id;
+  const char *codec;  /* measured by the scanner, never the extension */
+  int64_t bitrate;    /* bit/s */
+  int bit_depth;
+  int sample_rate;
+  const char *artist, *album_artist, *title, *album;
+};
+typedef int (*db_library_quality_fn)(void *arg,
+                                     const struct library_quality_row *r);
+/* Every present, readable, not quarantined track that no quality_upgrade
+ * item of the Wanted list names (whatever its state: the item's ladder
+ * decides when it is tried again), by id.  fn returns SS_OK to go on. */
+int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
+                            void *arg);
+/*
+ * The duplicate group of a quality upgrade of track old_id (key
+ * "upgrade:<old_id>", method "quality-upgrade", the old track a member):
+ * created hidden (status stale) when new, so that the file moved into the
+ * quarantine under it can be restored by the duplicates undo.  *group_id
+ * gets its id.
+ */
+int db_library_upgrade_group(struct db *db, int64_t old_id, const char *label,
+                             int64_t now_ms, int64_t *group_id);
+/* The upgrade is in place: new_id (may be 0: not recorded yet) becomes a
+ * member and the keeper, the group resolved, in one transaction. */
+int db_library_upgrade_group_done(struct db *db, int64_t group_id,
+                                  int64_t new_id, int64_t now_ms);
+
 #endif

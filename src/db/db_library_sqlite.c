@@ -1303,3 +1303,113 @@ int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
   struct own_walk w = {fn, arg};
   return db__each(&q, own_row, &w, "library own rows");
 }
+
+/* ---- quality upgrade ---- */
+
+int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
+                            void *arg)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db__conn(db),
+                         "SELECT t.id, t.codec, t.bitrate, t.bit_depth,"
+                         " t.sample_rate, t.artist, t.album_artist, t.title,"
+                         " t.album FROM library_tracks t WHERE " LIVE
+                         " AND NOT EXISTS (SELECT 1 FROM wanted w"
+                         " WHERE w.track_id = t.id"
+                         " AND w.source = 'quality_upgrade')"
+                         " ORDER BY t.id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db__fail(db, "library upgrade rows");
+  int rc = SS_OK, src;
+  while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    struct library_quality_row r = {
+      sqlite3_column_int64(st, 0),
+      (const char *)sqlite3_column_text(st, 1),
+      sqlite3_column_int64(st, 2),
+      sqlite3_column_int(st, 3),
+      sqlite3_column_int(st, 4),
+      (const char *)sqlite3_column_text(st, 5),
+      (const char *)sqlite3_column_text(st, 6),
+      (const char *)sqlite3_column_text(st, 7),
+      (const char *)sqlite3_column_text(st, 8)};
+    rc = fn(arg, &r);
+  }
+  if (!rc && src != SQLITE_DONE)
+    rc = db__fail(db, "library upgrade rows");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Runs one statement: integers ?1-?3, texts ?4 and ?5 (when not NULL). */
+static int upgrade_exec(struct db *db, const char *sql, int64_t a, int64_t b,
+                        int64_t c, const char *text, const char *text2)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = SS_OK;
+  if (sqlite3_prepare_v2(db__conn(db), sql, -1, &st, NULL) != SQLITE_OK)
+    return db__fail(db, "library upgrade group");
+  sqlite3_bind_int64(st, 1, a);
+  sqlite3_bind_int64(st, 2, b);
+  sqlite3_bind_int64(st, 3, c);
+  if (text)
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
+  if (text2)
+    sqlite3_bind_text(st, 5, text2, -1, SQLITE_TRANSIENT);
+  int src = sqlite3_step(st);
+  if (src != SQLITE_DONE && src != SQLITE_ROW)
+    rc = db__fail(db, "library upgrade group");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int db_library_upgrade_group(struct db *db, int64_t old_id, const char *label,
+                             int64_t now_ms, int64_t *group_id)
+{
+  char key[48];
+  snprintf(key, sizeof key, "upgrade:%lld", (long long)old_id);
+  int rc = db__tx_begin(db);
+  if (!rc)
+    rc = upgrade_exec(db,
+                      "INSERT INTO library_groups (key, method, label,"
+                      " status, suggested_keep, keep, first_seen_ms,"
+                      " last_seen_ms) VALUES (?4, 'quality-upgrade', ?5,"
+                      " 'stale', 0, 0, ?3, ?3) ON CONFLICT (key) DO NOTHING",
+                      old_id, 0, now_ms, key, label ? label : "");
+  sqlite3_stmt *st = NULL;
+  if (!rc && sqlite3_prepare_v2(db__conn(db),
+                                "SELECT id FROM library_groups WHERE key = ?1",
+                                -1, &st, NULL) != SQLITE_OK)
+    rc = db__fail(db, "library upgrade group");
+  if (!rc) {
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      *group_id = sqlite3_column_int64(st, 0);
+    else
+      rc = db__fail(db, "library upgrade group");
+  }
+  sqlite3_finalize(st);
+  if (!rc)
+    rc = upgrade_exec(db,
+                      "INSERT INTO library_group_members (group_id, track_id)"
+                      " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                      *group_id, old_id, 0, NULL, NULL);
+  return db__tx_end(db, rc);
+}
+
+int db_library_upgrade_group_done(struct db *db, int64_t group_id,
+                                  int64_t new_id, int64_t now_ms)
+{
+  int rc = db__tx_begin(db);
+  if (!rc && new_id)
+    rc = upgrade_exec(db,
+                      "INSERT INTO library_group_members (group_id, track_id)"
+                      " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                      group_id, new_id, 0, NULL, NULL);
+  if (!rc)
+    rc = upgrade_exec(db,
+                      "UPDATE library_groups SET status = 'resolved',"
+                      " keep = ?2, suggested_keep = ?2, resolved_ms = ?3,"
+                      " last_seen_ms = ?3 WHERE id = ?1",
+                      group_id, new_id, now_ms, NULL, NULL);
+  return db__tx_end(db, rc);
+}

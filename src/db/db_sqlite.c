@@ -92,6 +92,9 @@ static const char *const migrations[] = {
   db_schema_library_journal,
   /* 8: the Wanted list and the Watchlist (schema_wanted.c) */
   db_schema_wanted,
+  /* 9: quality upgrades: what a download request replaces
+   * (schema_downloads.c) */
+  db_schema_downloads_upgrade,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -105,3 +105,25 @@ const char db_schema_downloads[] =
   "  bytes INTEGER NOT NULL DEFAULT 0,"
   "  percent REAL NOT NULL DEFAULT 0,"
   "  progress_ms INTEGER NOT NULL DEFAULT 0);";
+
+/* Quality upgrades (later migration): a request made for a Wanted
+ * quality_upgrade item names the library track it replaces and the
+ * measured quality of that file (format, kbit/s, VBR, bit depth, sample
+ * rate), so its search takes only strictly better candidates and its
+ * import replaces the file in place.  upgrade_track_id 0 = a plain
+ * request.  The index lets a quality upgrade pass skip the tracks that
+ * already have an item. */
+const char db_schema_downloads_upgrade[] =
+  "ALTER TABLE download_requests ADD COLUMN upgrade_track_id INTEGER NOT NULL"
+  "  DEFAULT 0;"
+  "ALTER TABLE download_requests ADD COLUMN upgrade_format TEXT NOT NULL"
+  "  DEFAULT '';"
+  "ALTER TABLE download_requests ADD COLUMN upgrade_kbps INTEGER NOT NULL"
+  "  DEFAULT 0;"
+  "ALTER TABLE download_requests ADD COLUMN upgrade_vbr INTEGER NOT NULL"
+  "  DEFAULT 0;"
+  "ALTER TABLE download_requests ADD COLUMN upgrade_bit_depth INTEGER NOT"
+  "  NULL DEFAULT 0;"
+  "ALTER TABLE download_requests ADD COLUMN upgrade_sample_rate INTEGER NOT"
+  "  NULL DEFAULT 0;"
+  "CREATE INDEX wanted_track ON wanted (track_id) WHERE track_id <> 0;";

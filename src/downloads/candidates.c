@@ -251,6 +251,9 @@ static void take_response(struct candidate_list *l,
     quality_from_search(f->ext, f->bitrate, f->vbr, f->bit_depth,
                         f->sample_rate, f->size, f->length, &qi);
     int rank = quality_rank(p, &qi);
+    if (match && rank >= 0 && q->upgrade_from &&
+        !quality_is_upgrade(q->upgrade_target, &qi, q->upgrade_from))
+      rank = -1; /* not better than the file it would replace */
     if (match && rank >= 0) {
       l->files_accepted++;
       struct candidate *c = find_or_add(l, from, r, album ? dir : NULL);

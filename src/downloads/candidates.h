@@ -12,6 +12,9 @@
  * all words of the query, whose file name contains every word of the
  * title (when known), and whose quality the profile accepts; one
  * candidate per peer (its best file), so a retry goes elsewhere.
+ * An upgrade request (cand_query.upgrade_from) takes only files strictly
+ * better than the library file it replaces (quality_is_upgrade): never
+ * an equal, a worse or a lossy file for a lossless one.
  * Album request: one candidate per (peer, folder) holding accepted audio
  * files whose folder path contains all words of the query; a folder with
  * at least the expected number of tracks is "complete".
@@ -80,6 +83,11 @@ struct cand_query {
   const char *title;   /* track: its words must be in the file name */
   int expected_tracks;
   const char *artist;  /* album: dropped from track keys; may be NULL */
+  /* Quality upgrade: only files quality_is_upgrade() under upgrade_target
+   * says are better than upgrade_from (the library file to replace) are
+   * candidates.  NULL = any accepted file. */
+  const struct quality_input *upgrade_from;
+  const struct quality_profile *upgrade_target;
 };
 
 /* Builds and ranks at most max candidates from the responses. */

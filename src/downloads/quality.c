@@ -208,7 +208,25 @@ bool quality_is_upgrade(const struct quality_profile *p,
                         const struct quality_input *cand,
                         const struct quality_input *have)
 {
+  if (quality_is_lossless(have->format) && !quality_is_lossless(cand->format))
+    return false;
   return quality_rank(p, cand) >= 0 && quality_cmp(p, cand, have) < 0;
+}
+
+#define LOSSLESS_ALL "flac,alac,wav,aiff,ape,wv"
+#define HIGH_LOSSY "mp3-320,aac-256,ogg-256,opus-160,mp3-224"
+
+const char *quality_target_profile(const char *level)
+{
+  if (!level)
+    return NULL;
+  if (!strcmp(level, "lossless"))
+    return LOSSLESS_ALL;
+  if (!strcmp(level, "high"))
+    return LOSSLESS_ALL "," HIGH_LOSSY;
+  if (!strcmp(level, "medium"))
+    return LOSSLESS_ALL "," HIGH_LOSSY ",aac-160,ogg-192,opus-128,mp3-192";
+  return NULL;
 }
 
 void quality_describe(const struct quality_input *q, char *out, size_t n)

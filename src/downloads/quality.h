@@ -82,10 +82,27 @@ int quality_rank(const struct quality_profile *p,
 int quality_cmp(const struct quality_profile *p,
                 const struct quality_input *a,
                 const struct quality_input *b);
-/* True when cand is accepted and strictly better than have. */
+/* True when cand is accepted and strictly better than have - and never a
+ * lossy file for a lossless one, whatever the profile says. */
 bool quality_is_upgrade(const struct quality_profile *p,
                         const struct quality_input *cand,
                         const struct quality_input *have);
+/*
+ * The target of automation.quality_profile as a profile text for
+ * quality_profile_parse (NULL for an unknown level):
+ *   lossless: any lossless format;
+ *   high:     lossless, or lossy of at least mp3 224 (V0 averages ~245),
+ *             aac 256, ogg 256, opus 160 kbit/s;
+ *   medium:   as high, or lossy of at least mp3 192, aac 160, ogg 192,
+ *             opus 128 kbit/s.
+ * A library file is below the target when quality_rank() under it is -1
+ * (the quality upgrade wants it); a download for it must be accepted by
+ * the target and strictly better (quality_is_upgrade).  Every entry of a
+ * level counts as reaching it, so an ALAC file is never "upgraded" to
+ * FLAC nor a 256 kbit/s AAC to a 320 kbit/s MP3.  VBR presets are not
+ * used: the scanner measures the bitrate, not whether it varies.
+ */
+const char *quality_target_profile(const char *level);
 /* "flac 24/96", "mp3 320", "mp3 VBR 245", "?" for display. */
 void quality_describe(const struct quality_input *q, char *out, size_t n);
 

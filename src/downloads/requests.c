@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/textnorm.h"
 #include "core/xalloc.h"
+#include "db/db_library.h"
 #include "downloads/candidates.h"
 
 #define ENQUEUE_GRACE_MIN_MS (60 * 1000)
@@ -82,6 +83,10 @@ int requests_config_load(struct dl_config *cfg, char *err, size_t errlen)
   settings_str(S_DOWNLOAD_QUALITY_PROFILE, profile, sizeof profile);
   if (quality_profile_parse(profile, &cfg->profile, perr, sizeof perr)) {
     snprintf(err, errlen, "download.quality_profile: %s", perr);
+    return SS_EINVAL;
+  }
+  if (requests_upgrade_target(&cfg->upgrade_target)) {
+    snprintf(err, errlen, "automation.quality_profile: unknown level");
     return SS_EINVAL;
   }
   cfg->max_retries = (int)settings_int(S_DOWNLOAD_MAX_RETRIES);
@@ -479,12 +484,20 @@ static struct dl_candidate *to_store(const struct candidate_list *l,
 /* Stores the ranked candidates and queues the best one's files (or fails
  * the request when there is none). */
 static void store_candidates(struct db *db, const struct dl_request *r,
-                             const struct candidate_list *l, size_t peers)
+                             const struct candidate_list *l, size_t peers,
+                             const struct quality_input *upgrade_from)
 {
-  char why[DL_ERROR_MAX];
-  snprintf(why, sizeof why,
-           "no result matched the query and the quality profile (%zu files "
-           "from %zu peers)", l->files_seen, peers);
+  char why[DL_ERROR_MAX], have[32];
+  if (upgrade_from) {
+    quality_describe(upgrade_from, have, sizeof have);
+    snprintf(why, sizeof why,
+             "no result better than the current file (%s) matched (%zu "
+             "files from %zu peers)", have, l->files_seen, peers);
+  } else {
+    snprintf(why, sizeof why,
+             "no result matched the query and the quality profile (%zu "
+             "files from %zu peers)", l->files_seen, peers);
+  }
   struct dl_cand_file *files;
   char(*quality)[32];
   struct dl_candidate *dc = to_store(l, &files, &quality);
@@ -528,11 +541,18 @@ static void finish_search(struct db *db, struct slskd *c,
     return;
   }
   struct cand_query q = {r->kind, r->query, r->title, r->expected_tracks,
-                         r->artist};
+                         r->artist, NULL, NULL};
+  struct dl_upgrade up;
+  struct quality_input have;
+  if (db_dl_request_upgrade(db, r->id, &up) == SS_OK && up.track_id) {
+    requests_upgrade_input(&up, &have);
+    q.upgrade_from = &have;
+    q.upgrade_target = &cfg->upgrade_target;
+  }
   struct candidate_list l;
   candidates_build(&resp, &q, &cfg->profile, REQ_MAX_CANDIDATES, &l);
   if (l.n || !search_unaccented(db, r))
-    store_candidates(db, r, &l, resp.n);
+    store_candidates(db, r, &l, resp.n, q.upgrade_from);
   candidates_free(&l);
   slskd_responses_free(&resp);
   slskd_search_delete(c, r->search_id); /* frees slskd's memory */
@@ -1059,11 +1079,66 @@ static int fill_request(struct db *db, const struct dl_new *in,
   return SS_OK;
 }
 
+void requests_upgrade_input(const struct dl_upgrade *u,
+                            struct quality_input *out)
+{
+  memset(out, 0, sizeof *out);
+  snprintf(out->format, sizeof out->format, "%s", u->format);
+  out->bitrate_kbps = u->bitrate_kbps;
+  out->vbr = u->vbr;
+  out->bit_depth = u->bit_depth;
+  out->sample_rate = u->sample_rate;
+}
+
+int requests_upgrade_target(struct quality_profile *out)
+{
+  char level[SETTING_STR_MAX], perr[160];
+  settings_str(S_AUTOMATION_QUALITY_PROFILE, level, sizeof level);
+  const char *text = quality_target_profile(level);
+  return text ? quality_profile_parse(text, out, perr, sizeof perr)
+              : SS_EINVAL;
+}
+
+/* What an upgrade of a library track replaces: the measured quality of
+ * its file (the scanner's codec, bitrate, bit depth and sample rate,
+ * never the file name). */
+static int upgrade_of(struct db *db, const struct dl_new *in,
+                      struct dl_upgrade *u, char *err, size_t errlen)
+{
+  struct library_track *t = xcalloc(1, sizeof *t);
+  int rc = SS_OK;
+  memset(u, 0, sizeof *u);
+  if (!in->query) {
+    snprintf(err, errlen, "an upgrade is a track request (query)");
+    rc = SS_EINVAL;
+  } else if (db_library_track_by_id(db, in->upgrade_track_id, t) ||
+             t->gone || t->quarantined) {
+    snprintf(err, errlen, "library track %lld is not in the library",
+             (long long)in->upgrade_track_id);
+    rc = SS_ENOTFOUND;
+  } else {
+    struct quality_input q;
+    quality_from_codec(t->media.codec, t->media.bitrate, false,
+                       t->media.bit_depth, t->media.sample_rate, &q);
+    u->track_id = t->id;
+    snprintf(u->format, sizeof u->format, "%s", q.format);
+    u->bitrate_kbps = q.bitrate_kbps;
+    u->vbr = q.vbr;
+    u->bit_depth = q.bit_depth;
+    u->sample_rate = q.sample_rate;
+  }
+  free(t);
+  return rc;
+}
+
 int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
                     int64_t *id, char *err, size_t errlen)
 {
   struct dl_request *r = xcalloc(1, sizeof *r);
   int rc = fill_request(db, in, r, err, errlen);
+  struct dl_upgrade up = {0};
+  if (rc == SS_OK && in->upgrade_track_id)
+    rc = upgrade_of(db, in, &up, err, errlen);
   if (rc == SS_OK) {
     requests_search_text(r->artist, r->title, r->query, sizeof r->query);
     if (!r->query[0]) {
@@ -1073,7 +1148,8 @@ int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
   }
   if (rc == SS_OK) {
     r->created_ms = now_ms;
-    rc = db_dl_request_add(db, r, id);
+    rc = up.track_id ? db_dl_request_add_upgrade(db, r, &up, id)
+                     : db_dl_request_add(db, r, id);
     if (rc)
       snprintf(err, errlen, "could not store the request");
   }

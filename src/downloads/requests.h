@@ -63,6 +63,9 @@
 
 struct dl_config {
   struct quality_profile profile;
+  /* automation.quality_profile's target (quality_target_profile): what
+   * an upgrade request must reach */
+  struct quality_profile upgrade_target;
   int max_retries;
   int64_t stall_ms;
   int search_timeout_s;
@@ -121,6 +124,12 @@ struct dl_new {
   const char *album;            /* "artist - album" */
   const char *spotify_track_id;
   const char *spotify_album_id;
+  /* With query: a quality upgrade of this library track.  The request
+   * records the measured quality of its file and takes only candidates
+   * strictly better under automation.quality_profile (candidates.h); the
+   * import replaces the file in place, the old one to the quarantine
+   * (import.h).  0 = a plain request. */
+  int64_t upgrade_track_id;
 };
 
 /*
@@ -130,6 +139,12 @@ struct dl_new {
  */
 int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
                     int64_t *id, char *err, size_t errlen);
+
+/* The measured quality an upgrade request replaces, for the comparator. */
+void requests_upgrade_input(const struct dl_upgrade *u,
+                            struct quality_input *out);
+/* The target profile of automation.quality_profile.  SS_OK or SS_EINVAL. */
+int requests_upgrade_target(struct quality_profile *out);
 
 /* Soulseek search text from artist and title, in Unicode NFC: words only,
  * joined by one space ("AC/DC - Back in Black" -> "AC DC Back in Black"). */

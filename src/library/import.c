@@ -25,6 +25,8 @@
 #include "core/testhook.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
+#include "downloads/requests.h"
+#include "library/quarantine.h"
 #include "media/media.h"
 
 /* Longest peer folder or file name kept (a peer's path as slskd reports
@@ -54,6 +56,10 @@ void import_config_load(struct import_config *cfg)
                sizeof cfg->naming_template);
   strip_slashes(cfg->download_root);
   strip_slashes(cfg->library_root);
+  /* an unknown level leaves the target empty: nothing is an upgrade */
+  requests_upgrade_target(&cfg->upgrade_target);
+  quarantine_dir(cfg->quarantine_dir, sizeof cfg->quarantine_dir);
+  strip_slashes(cfg->quarantine_dir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -327,6 +333,32 @@ static const char *ext_of(const char *path)
   return dot && dot[1] ? dot + 1 : "";
 }
 
+/* ROOT/rel, else ROOT/rel with " (2)" ... before the extension: the first
+ * that nobody uses (keep, when not NULL, counts as free: the file an
+ * upgrade replaces). */
+static int free_name(const char *root, const char *rel, const char *keep,
+                     char *dst, size_t n, char *err, size_t errlen)
+{
+  for (int i = 1; i <= MAX_NAME_TRIES; i++) {
+    if (i == 1) {
+      snprintf(dst, n, "%s/%s", root, rel);
+    } else {
+      const char *rdot = strrchr(rel, '.');
+      const char *rslash = strrchr(rel, '/');
+      size_t cut = rdot && (!rslash || rdot > rslash) ? (size_t)(rdot - rel)
+                                                      : strlen(rel);
+      snprintf(dst, n, "%s/%.*s (%d)%s", root, (int)cut, rel, i, rel + cut);
+    }
+    if (keep && !strcmp(dst, keep))
+      return SS_OK;
+    int rc = name_free(root, dst, err, errlen);
+    if (rc != SS_EBUSY)
+      return rc;
+  }
+  snprintf(err, errlen, "no free name for %s", rel);
+  return SS_EIO;
+}
+
 /* Renders the target and picks a name nobody uses. */
 static int choose_target(const struct import_config *cfg,
                          const struct dl_file *f, const struct media_info *m,
@@ -353,29 +385,129 @@ static int choose_target(const struct import_config *cfg,
     snprintf(err, errlen, "naming template gives no usable path");
     return SS_EINVAL;
   }
-  for (int i = 1; i <= MAX_NAME_TRIES; i++) {
-    if (i == 1) {
-      snprintf(dst, n, "%s/%s", cfg->library_root, rel);
-    } else {
-      char *rdot = strrchr(rel, '.');
-      char *rslash = strrchr(rel, '/');
-      size_t cut = rdot && (!rslash || rdot > rslash) ? (size_t)(rdot - rel)
-                                                      : strlen(rel);
-      snprintf(dst, n, "%s/%.*s (%d)%s", cfg->library_root, (int)cut, rel, i,
-               rel + cut);
-    }
-    int rc = name_free(cfg->library_root, dst, err, errlen);
-    if (rc != SS_EBUSY)
-      return rc;
+  return free_name(cfg->library_root, rel, NULL, dst, n, err, errlen);
+}
+
+/* ---- a quality upgrade: in place of the file it replaces (import.h) ---- */
+
+struct replace {
+  struct dl_upgrade up;      /* up.track_id 0: a plain import */
+  struct library_track *old; /* the track replaced, when in the library */
+  int64_t group_id;          /* its quarantine group once moved, else 0 */
+};
+
+static int replace_load(const struct import_config *cfg, struct db *db,
+                        const struct dl_file *f, struct replace *rp,
+                        char *err, size_t errlen)
+{
+  memset(rp, 0, sizeof *rp);
+  int rc = db_dl_request_upgrade(db, f->request_id, &rp->up);
+  if (rc == SS_ENOTFOUND || (!rc && !rp->up.track_id)) {
+    memset(&rp->up, 0, sizeof rp->up);
+    return SS_OK;
   }
-  snprintf(err, errlen, "no free name for %s", rel);
-  return SS_EIO;
+  if (rc) {
+    snprintf(err, errlen, "could not read the request");
+    return SS_EIO;
+  }
+  rp->old = xcalloc(1, sizeof *rp->old);
+  const char *rel = NULL;
+  if (db_library_track_by_id(db, rp->up.track_id, rp->old) ||
+      rp->old->gone ||
+      !(rel = fs_below(cfg->library_root, rp->old->path)) || !rel[0]) {
+    free(rp->old); /* not in the library any more: a plain import */
+    rp->old = NULL;
+  }
+  return SS_OK;
+}
+
+/* The downloaded file (measured) must be strictly better. */
+static int replace_check(const struct import_config *cfg,
+                         const struct replace *rp, const struct media_info *m,
+                         char *err, size_t errlen)
+{
+  struct quality_input got, have;
+  char g[32], h[32];
+  quality_from_codec(m->codec, m->bitrate, false, m->bit_depth,
+                     m->sample_rate, &got);
+  requests_upgrade_input(&rp->up, &have);
+  if (quality_is_upgrade(&cfg->upgrade_target, &got, &have))
+    return SS_OK;
+  quality_describe(&got, g, sizeof g);
+  quality_describe(&have, h, sizeof h);
+  snprintf(err, errlen, "the downloaded file is %s, not better than the "
+                        "library's %s", g, h);
+  return SS_EPROTO;
+}
+
+/* The old file's folder and name with the new file's extension.
+ * SS_ENOTFOUND: no old file (then the template decides). */
+static int replace_target(const struct import_config *cfg,
+                          const struct replace *rp, const char *src,
+                          char *dst, size_t n, char *err, size_t errlen)
+{
+  char ext[16], lower[16], want[IMPORT_PATH_MAX * 2];
+  const char *rel = rp->old ? fs_below(cfg->library_root, rp->old->path)
+                            : NULL;
+  snprintf(lower, sizeof lower, "%s", ext_of(src));
+  for (char *p = lower; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
+  safe_ext(lower, ext, sizeof ext);
+  if (!rel || !rel[0] || !ext[0])
+    return SS_ENOTFOUND;
+  const char *slash = strrchr(rel, '/'), *dot = strrchr(rel, '.');
+  size_t cut = dot && (!slash || dot > slash) ? (size_t)(dot - rel)
+                                              : strlen(rel);
+  snprintf(want, sizeof want, "%.*s.%s", (int)cut, rel, ext);
+  return free_name(cfg->library_root, want, rp->old->path, dst, n, err,
+                   errlen);
+}
+
+/* After the journal, before the move: the old file into the quarantine
+ * (already there when resuming). */
+static int replace_old(const struct import_config *cfg, struct db *db,
+                       struct replace *rp, char *err, size_t errlen)
+{
+  if (!rp->old)
+    return SS_OK;
+  char label[LIBRARY_LABEL_MAX], have[32];
+  struct quality_input q;
+  requests_upgrade_input(&rp->up, &q);
+  quality_describe(&q, have, sizeof have);
+  snprintf(label, sizeof label, "%s \xe2\x80\x93 %s (quality upgrade of %s)",
+           rp->old->media.artist, rp->old->media.title, have);
+  int rc = quarantine_replaced(db, rp->old->id, label, cfg->library_root,
+                               cfg->quarantine_dir, clock_wall_ms(),
+                               &rp->group_id, err, errlen);
+  if (rc == SS_ENOTFOUND) { /* nothing left to replace */
+    log_info("import", "upgrade of track %lld: %s", (long long)rp->old->id,
+             err);
+    rp->group_id = 0;
+    return SS_OK;
+  }
+  if (rc)
+    return rc;
+  TESTHOOK_CRASH("replaced");
+  return SS_OK;
+}
+
+/* The new file could not be moved into place: the old one comes back. */
+static void replace_rollback(const struct import_config *cfg, struct db *db,
+                             const struct replace *rp)
+{
+  struct quarantine_result res;
+  if (!rp->group_id)
+    return;
+  if (quarantine_undo(db, rp->group_id, cfg->library_root,
+                      cfg->quarantine_dir, clock_wall_ms(), &res))
+    log_warn("import", "upgrade of %s: could not restore the old file: %s",
+             rp->old->path, res.message);
 }
 
 /* Step 1-3 for a completed file: probe, name, journal. */
 static int plan(const struct import_config *cfg, struct db *db,
-                const struct dl_file *f, char *src, char *dst, size_t n,
-                char *err, size_t errlen)
+                const struct dl_file *f, const struct replace *rp, char *src,
+                char *dst, size_t n, char *err, size_t errlen)
 {
   struct media_info *m = xcalloc(1, sizeof *m);
   char perr[200];
@@ -384,8 +516,14 @@ static int plan(const struct import_config *cfg, struct db *db,
     snprintf(err, errlen, "not a readable audio file: %s", perr);
     rc = SS_EPROTO;
   }
-  if (!rc)
-    rc = choose_target(cfg, f, m, src, dst, n, err, errlen);
+  if (!rc && rp->up.track_id)
+    rc = replace_check(cfg, rp, m, err, errlen);
+  if (!rc) {
+    rc = rp->up.track_id ? replace_target(cfg, rp, src, dst, n, err, errlen)
+                         : SS_ENOTFOUND;
+    if (rc == SS_ENOTFOUND)
+      rc = choose_target(cfg, f, m, src, dst, n, err, errlen);
+  }
   free(m);
   if (!rc && db_dl_import_begin(db, f->id, src, dst, clock_wall_ms())) {
     snprintf(err, errlen, "could not journal the import");
@@ -438,8 +576,8 @@ static int finish_move(const struct import_config *cfg, struct db *db,
 
 /* Step 5-6: the library row and the file's final state. */
 static int record(const struct import_config *cfg, struct db *db,
-                  const struct dl_file *f, const char *dst, char *err,
-                  size_t errlen)
+                  const struct dl_file *f, const struct replace *rp,
+                  const char *dst, char *err, size_t errlen)
 {
   struct library_track *t = xcalloc(1, sizeof *t);
   struct stat st;
@@ -460,10 +598,20 @@ static int record(const struct import_config *cfg, struct db *db,
     if (f->kind == DL_TRACK && f->spotify_id[0])
       snprintf(t->spotify_track_id, sizeof t->spotify_track_id, "%s",
                f->spotify_id);
+    else if (rp->old)
+      snprintf(t->spotify_track_id, sizeof t->spotify_track_id, "%s",
+               rp->old->spotify_track_id);
     int64_t track_id = 0;
     rc = db_library_track_upsert(db, t, &track_id);
     if (!rc)
       TESTHOOK_CRASH("upserted");
+    if (!rc && rp->old && track_id == rp->old->id) /* same name */
+      rc = db_library_unquarantine(db, track_id, false, clock_wall_ms());
+    if (!rc && rp->group_id &&
+        db_library_upgrade_group_done(db, rp->group_id, track_id,
+                                      clock_wall_ms()))
+      log_warn("import", "could not record the upgrade of %s",
+               rp->old->path);
     if (!rc)
       rc = db_dl_import_done(db, f->id, track_id, clock_wall_ms());
     if (rc)
@@ -478,7 +626,10 @@ int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
 {
   const struct import_config *cfg = arg;
   char src[IMPORT_PATH_MAX * 2], dst[IMPORT_PATH_MAX * 2];
-  int rc;
+  struct replace rp;
+  int rc = replace_load(cfg, db, f, &rp, err, errlen);
+  if (rc)
+    return rc;
   if (!strcmp(f->state, "importing") && f->import_src[0] &&
       f->import_dst[0]) {
     snprintf(src, sizeof src, "%s", f->import_src);
@@ -489,18 +640,26 @@ int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
                             "their import",
                cfg->library_root[0] ? "download.slskd_download_path"
                                     : "library.path");
-      return SS_ESTATE;
+      rc = SS_ESTATE;
+    } else {
+      rc = plan(cfg, db, f, &rp, src, dst, sizeof dst, err, errlen);
     }
-    if ((rc = plan(cfg, db, f, src, dst, sizeof dst, err, errlen)))
-      return rc;
   }
-  rc = finish_move(cfg, db, f, src, dst, sizeof dst, err, errlen);
-  if (rc)
-    return rc;
-  TESTHOOK_CRASH("moved");
-  rc = record(cfg, db, f, dst, err, errlen);
+  if (!rc && rp.up.track_id)
+    rc = replace_old(cfg, db, &rp, err, errlen);
+  if (!rc) {
+    rc = finish_move(cfg, db, f, src, dst, sizeof dst, err, errlen);
+    if (rc)
+      replace_rollback(cfg, db, &rp);
+  }
+  if (!rc) {
+    TESTHOOK_CRASH("moved");
+    rc = record(cfg, db, f, &rp, dst, err, errlen);
+  }
   if (!rc)
-    log_info("import", "request %lld: imported %s", (long long)f->request_id,
-             dst);
+    log_info("import", "request %lld: imported %s%s",
+             (long long)f->request_id, dst,
+             rp.group_id ? " (the old copy is in the quarantine)" : "");
+  free(rp.old);
   return rc;
 }

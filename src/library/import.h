@@ -21,6 +21,18 @@
  *      the request id and, for a Spotify track request, the Spotify id;
  *   6. mark the file imported.
  *
+ * A quality upgrade (a request made with dl_new.upgrade_track_id) is
+ * imported in place of the library file it replaces: the downloaded file
+ * is probed and must be strictly better than that file by the comparator
+ * (quality_is_upgrade; otherwise the file fails and the request tries the
+ * next source); it goes to the old file's folder and name with its own
+ * extension (" (2)" when a foreign file has that name); after the journal
+ * (3) the old file moves into the quarantine (quarantine_replaced: its own
+ * journal, undone by the duplicates undo of the upgrade's group) and only
+ * then the new one into place; when that move fails the old file is
+ * restored.  The new row keeps the old row's Spotify id when the request
+ * has none; tags are the new file's own.
+ *
  * After a kill -9 at any moment the next poll finds the row in state
  * completed (nothing happened: start over) or importing (journaled) and
  * resumes from what exists on disk: source only -> move again; target
@@ -44,6 +56,7 @@
 #include "config/settings.h"
 #include "db/db.h"
 #include "db/db_downloads.h"
+#include "downloads/quality.h"
 
 #define IMPORT_COMPONENT_MAX 180
 #define IMPORT_PATH_MAX 1024
@@ -53,6 +66,10 @@ struct import_config {
   char library_root[SETTING_STR_MAX];
   char naming_template[SETTING_STR_MAX];
   bool force_copy; /* tests: always take the cross-file-system path */
+  /* quality upgrades: automation.quality_profile's target and the
+   * quarantine folder (library.quarantine_path, else the data folder's) */
+  struct quality_profile upgrade_target;
+  char quarantine_dir[SETTING_STR_MAX];
 };
 
 /* Reads library.path, download.slskd_download_path and the template. */

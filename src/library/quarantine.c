@@ -419,3 +419,43 @@ int quarantine_recover_configured(struct db *db)
     log_info("library", "%s", res.message);
   return rc;
 }
+
+/* ---- quality upgrade ---- */
+
+int quarantine_replaced(struct db *db, int64_t track_id, const char *label,
+                        const char *library_root, const char *qdir,
+                        int64_t now_ms, int64_t *group_id, char *err,
+                        size_t errlen)
+{
+  struct library_track *t = xcalloc(1, sizeof *t);
+  struct library_quarantine_entry e;
+  *group_id = 0;
+  pthread_mutex_lock(&q_lock);
+  recover_first(db, library_root, qdir, now_ms);
+  int rc = db_library_track_by_id(db, track_id, t);
+  if (rc) {
+    snprintf(err, errlen, "library track %lld is gone", (long long)track_id);
+    rc = SS_ENOTFOUND;
+  }
+  if (!rc)
+    rc = db_library_upgrade_group(db, track_id, label, now_ms, group_id);
+  bool there = !rc && db_library_quarantine_of_track(db, track_id, &e) ==
+                          SS_OK;
+  if (there && e.group_id != *group_id) {
+    snprintf(err, errlen, "%s is already in the quarantine", t->path);
+    rc = SS_ENOTFOUND; /* a duplicate resolution took it: not ours */
+  } else if (!there && !rc && (t->gone || t->quarantined)) {
+    snprintf(err, errlen, "%s is no longer in the library", t->path);
+    rc = SS_ENOTFOUND;
+  } else if (!there && !rc && fs_mkdir_p(qdir)) {
+    snprintf(err, errlen, "cannot create the quarantine folder %s: %s",
+             qdir, strerror(errno));
+    rc = SS_EIO;
+  } else if (!there && !rc) {
+    rc = move_member(db, t, *group_id, library_root, qdir, now_ms, err,
+                     errlen);
+  }
+  pthread_mutex_unlock(&q_lock);
+  free(t);
+  return rc;
+}

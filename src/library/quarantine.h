@@ -83,4 +83,19 @@ int quarantine_recover(struct db *db, const char *library_root,
  * what it settled. */
 int quarantine_recover_configured(struct db *db);
 
+/*
+ * Quality upgrade (import.h): moves library track track_id's file into
+ * the quarantine, journaled like a resolve, under the upgrade's duplicate
+ * group (db_library_upgrade_group, label shown on the duplicates page),
+ * so that quarantine_undo of *group_id brings it back.  SS_OK when the
+ * file is in the quarantine - also when an earlier call put it there (a
+ * resumed import); SS_ENOTFOUND when it is not in the library any more
+ * (gone, moved by hand, or quarantined by a duplicate resolution);
+ * otherwise err says why and the file stayed.
+ */
+int quarantine_replaced(struct db *db, int64_t track_id, const char *label,
+                        const char *library_root, const char *qdir,
+                        int64_t now_ms, int64_t *group_id, char *err,
+                        size_t errlen);
+
 #endif
