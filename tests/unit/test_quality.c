@@ -314,6 +314,121 @@ static void test_unicode_candidates(void **state)
   assert_string_equal(key, "bjork"); /* the name is not only the artist */
 }
 
+/* ---- quality upgrade: the targets and the strictly-better rule ---- */
+
+static struct quality_input codec_q(const char *codec, int kbps, int depth)
+{
+  struct quality_input q;
+  quality_from_codec(codec, (int64_t)kbps * 1000, false, depth,
+                     depth ? 44100 : 48000, &q);
+  return q;
+}
+
+static struct quality_profile target(const char *level)
+{
+  const char *text = quality_target_profile(level);
+  assert_non_null(text);
+  return profile(text);
+}
+
+static void test_upgrade_targets(void **state)
+{
+  (void)state;
+  assert_null(quality_target_profile("ultra"));
+  assert_null(quality_target_profile(NULL));
+  struct quality_profile lossless = target("lossless"), high = target("high"),
+                         medium = target("medium");
+  struct quality_input mp3_128 = codec_q("mp3", 128, 0);
+  struct quality_input mp3_192 = codec_q("mp3", 192, 0);
+  struct quality_input mp3_v0 = codec_q("mp3", 245, 0); /* as measured */
+  struct quality_input mp3_320 = codec_q("mp3", 320, 0);
+  struct quality_input aac_256 = codec_q("aac", 256, 0);
+  struct quality_input wma_320 = codec_q("wmav2", 320, 0);
+  struct quality_input flac16 = codec_q("flac", 900, 16);
+  struct quality_input alac = codec_q("alac", 900, 16);
+  /* below a level = not accepted by its profile */
+  assert_int_equal(quality_rank(&lossless, &mp3_320), -1);
+  assert_true(quality_rank(&high, &mp3_320) >= 0);
+  assert_true(quality_rank(&high, &mp3_v0) >= 0);
+  assert_true(quality_rank(&high, &aac_256) >= 0);
+  assert_int_equal(quality_rank(&high, &mp3_192), -1);
+  assert_true(quality_rank(&medium, &mp3_192) >= 0);
+  const struct quality_profile *levels[] = {&lossless, &high, &medium};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(quality_rank(levels[i], &mp3_128), -1);
+    assert_int_equal(quality_rank(levels[i], &wma_320), -1);
+    /* every lossless format reaches every level */
+    assert_true(quality_rank(levels[i], &flac16) >= 0);
+    assert_true(quality_rank(levels[i], &alac) >= 0);
+  }
+}
+
+static void test_upgrade_strictly_better(void **state)
+{
+  (void)state;
+  struct quality_profile high = target("high"), lossless = target("lossless");
+  struct quality_input mp3_128 = codec_q("mp3", 128, 0);
+  struct quality_input mp3_96 = codec_q("mp3", 96, 0);
+  struct quality_input mp3_192 = codec_q("mp3", 192, 0);
+  struct quality_input mp3_320 = codec_q("mp3", 320, 0);
+  struct quality_input flac16 = codec_q("flac", 900, 16);
+  struct quality_input flac24 = codec_q("flac", 2000, 24);
+  assert_true(quality_is_upgrade(&high, &flac16, &mp3_128));
+  assert_true(quality_is_upgrade(&high, &mp3_320, &mp3_128));
+  assert_false(quality_is_upgrade(&high, &mp3_128, &mp3_128)); /* equal */
+  assert_false(quality_is_upgrade(&high, &mp3_96, &mp3_128));  /* lower */
+  /* better, but still below the target: not what the item wants */
+  assert_false(quality_is_upgrade(&high, &mp3_192, &mp3_128));
+  assert_false(quality_is_upgrade(&high, &mp3_320, &flac16));
+  assert_false(quality_is_upgrade(&lossless, &flac16, &flac16));
+  assert_true(quality_is_upgrade(&lossless, &flac24, &flac16));
+  /* never lossless -> lossy, even under a profile that ranks it higher */
+  struct quality_profile odd = profile("mp3-320,flac");
+  assert_true(quality_cmp(&odd, &mp3_320, &flac16) < 0);
+  assert_false(quality_is_upgrade(&odd, &mp3_320, &flac16));
+}
+
+/* An upgrade request's search takes only strictly better files. */
+static void test_upgrade_candidates(void **state)
+{
+  (void)state;
+  struct quality_profile p = profile(DEFAULT_PROFILE), high = target("high");
+  struct slskd_file a[] = {sfile("@@a\\Bjork\\Joga.mp3", "mp3", 128, 0)};
+  struct slskd_file b[] = {sfile("@@b\\Bjork\\Joga.mp3", "mp3", 192, 0)};
+  struct slskd_file c[] = {sfile("@@c\\Bjork\\Joga.flac", "flac", 0, 16)};
+  struct slskd_file d[] = {sfile("@@d\\Bjork\\Joga.mp3", "mp3", 320, 0)};
+  struct slskd_response r[] = {{"same", true, 0, 9000000, a, 1, 0},
+                               {"better_low", true, 0, 8000000, b, 1, 0},
+                               {"flac", true, 0, 1000, c, 1, 0},
+                               {"mp3_320", true, 0, 7000000, d, 1, 0}};
+  struct slskd_responses resp = {r, 4};
+  struct quality_input have = codec_q("mp3", 128, 0);
+  struct cand_query q = {DL_TRACK, "bjork joga", "Joga", 0, NULL, &have,
+                         &high};
+  struct candidate_list l;
+  candidates_build(&resp, &q, &p, 10, &l);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.v[0].username, "flac");
+  assert_string_equal(l.v[1].username, "mp3_320");
+  candidates_free(&l);
+  /* a plain request takes the 192 kbit/s file too */
+  q.upgrade_from = NULL;
+  candidates_build(&resp, &q, &p, 10, &l);
+  assert_int_equal(l.n, 3);
+  candidates_free(&l);
+  /* a lossless file: only a better lossless one */
+  struct quality_profile lossless = target("lossless");
+  struct slskd_file e[] = {sfile("@@e\\Bjork\\Joga.flac", "flac", 0, 24)};
+  r[0] = (struct slskd_response){"flac24", true, 0, 1000, e, 1, 0};
+  have = codec_q("flac", 900, 16);
+  q.upgrade_from = &have;
+  q.upgrade_target = &lossless;
+  candidates_build(&resp, &q, &p, 10, &l);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.v[0].username, "flac24");
+  candidates_free(&l);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -323,6 +438,9 @@ int main(void)
     cmocka_unit_test(test_track_candidates),
     cmocka_unit_test(test_album_candidates),
     cmocka_unit_test(test_unicode_candidates),
+    cmocka_unit_test(test_upgrade_targets),
+    cmocka_unit_test(test_upgrade_strictly_better),
+    cmocka_unit_test(test_upgrade_candidates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
