@@ -28,7 +28,9 @@
 #include "db/db.h"
 #include "db/db_downloads.h"
 #include "db/db_library.h"
+#include "downloads/requests.h"
 #include "library/import.h"
+#include "library/quarantine.h"
 #include "media/media.h"
 
 #define REMOTE "@@peer\\Music\\Band\\Album (2013)\\03 - Song.flac"
@@ -480,6 +482,182 @@ static void test_import_problems(void **state)
   db_dl_file_free(&f);
 }
 
+/* ---- quality upgrade: in place, the old file to the quarantine ---- */
+
+#define BJORK "Bj\xc3\xb6rk"
+#define JOGA "J\xc3\xb3ga"
+#define UP_REMOTE "@@peer\\Music\\" BJORK "\\Homogenic\\05 - " JOGA ".flac"
+
+/* A library MP3 at 128 kbit/s (probed and stored like the scanner does);
+ * its path in out. */
+static int64_t library_mp3(struct fx *x, char *out, size_t n)
+{
+  snprintf(out, n, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA ".mp3",
+           x->lib);
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s", out);
+  *strrchr(dir, '/') = '\0';
+  mkdirs(dir);
+  struct af_spec s = {.title = JOGA, .artist = BJORK, .album_artist = BJORK,
+                      .album = "Homogenic", .date = "1997", .track = 5,
+                      .seconds = 2, .args = "-b:a 128k"};
+  assert_int_equal(af_make(out, &s), 0);
+  struct library_track *t = xcalloc(1, sizeof *t);
+  struct stat st;
+  char err[200];
+  assert_int_equal(stat(out, &st), 0);
+  snprintf(t->path, sizeof t->path, "%s", out);
+  t->size = st.st_size;
+  assert_int_equal(media_probe(out, &t->media, err, sizeof err), SS_OK);
+  snprintf(t->spotify_track_id, sizeof t->spotify_track_id, "sp0005");
+  int64_t id = 0;
+  assert_int_equal(db_library_track_upsert(x->db, t, &id), SS_OK);
+  free(t);
+  return id;
+}
+
+/* An upgrade request for track_id whose one file (remote) finished; the
+ * downloaded file (made by the caller) lies at DOWNLOADS/Homogenic/. */
+static struct dl_file upgrade_file(struct fx *x, int64_t track_id)
+{
+  char err[200];
+  struct dl_new in = {.query = BJORK " - " JOGA, .upgrade_track_id = track_id};
+  assert_int_equal(requests_create(x->db, &in, 1, &x->request_id, err,
+                                   sizeof err),
+                   SS_OK);
+  struct dl_upgrade up;
+  assert_int_equal(db_dl_request_upgrade(x->db, x->request_id, &up), SS_OK);
+  assert_int_equal(up.track_id, track_id);
+  assert_string_equal(up.format, "mp3"); /* measured, not the name */
+  assert_true(up.bitrate_kbps >= 120 && up.bitrate_kbps <= 136);
+  assert_int_equal(db_dl_request_searching(x->db, x->request_id, "s", 2),
+                   SS_OK);
+  struct dl_cand_file cf = {UP_REMOTE, 1000, ""};
+  struct dl_candidate c = {"peer", "@@peer\\Music\\" BJORK "\\Homogenic",
+                           "flac", 1000, true, 0, 1, &cf, 1};
+  assert_int_equal(db_dl_search_done(x->db, x->request_id, &c, 1, "", 3),
+                   SS_OK);
+  struct dl_files fl;
+  assert_int_equal(db_dl_files_of(x->db, x->request_id, &fl, 1), SS_OK);
+  struct dl_file_update u = {.id = fl.v[0].id, .state = "completed",
+                             .bytes = 1000, .percent = 100};
+  assert_int_equal(db_dl_files_update(x->db, &u, 1, 4), SS_OK);
+  struct dl_file f;
+  assert_int_equal(db_dl_file_get(x->db, fl.v[0].id, &f), SS_OK);
+  db_dl_files_free(&fl);
+  return f;
+}
+
+static void upgrade_config(struct fx *x)
+{
+  char err[160];
+  snprintf(x->cfg.quarantine_dir, sizeof x->cfg.quarantine_dir,
+           "%s/quarantine", x->root);
+  assert_int_equal(quality_profile_parse(quality_target_profile("high"),
+                                         &x->cfg.upgrade_target, err,
+                                         sizeof err),
+                   SS_OK);
+}
+
+static void downloaded(struct fx *x, const char *args, char *src, size_t n)
+{
+  snprintf(src, n, "%s/Homogenic/05 - " JOGA ".flac", x->dl);
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/Homogenic", x->dl);
+  mkdirs(dir);
+  struct af_spec s = {.title = JOGA, .artist = BJORK, .album_artist = BJORK,
+                      .album = "Homogenic", .date = "1997", .track = 5,
+                      .seconds = 2, .tune = 1, .args = args};
+  assert_int_equal(af_make(src, &s), 0);
+}
+
+static void test_upgrade_in_place(void **state)
+{
+  struct fx *x = *state;
+  char old[512], src[512], want[512], err[300];
+  upgrade_config(x);
+  int64_t old_id = library_mp3(x, old, sizeof old);
+  struct dl_file f = upgrade_file(x, old_id);
+  downloaded(x, NULL, src, sizeof src);
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  /* in place: the old folder and name, the new extension */
+  snprintf(want, sizeof want, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA
+           ".flac", x->lib);
+  assert_true(tfs_exists(want));
+  assert_false(tfs_exists(old));
+  assert_false(tfs_exists(src));
+  struct library_track *t = xcalloc(1, sizeof *t);
+  assert_int_equal(db_library_track_by_path(x->db, want, t), SS_OK);
+  assert_string_equal(t->media.codec, "flac");
+  assert_string_equal(t->spotify_track_id, "sp0005"); /* kept */
+  int64_t new_id = t->id;
+  assert_int_equal(db_library_track_by_id(x->db, old_id, t), SS_OK);
+  assert_true(t->quarantined);
+  /* the old copy is in the quarantine, under a resolved group */
+  struct library_quarantine_entry e;
+  assert_int_equal(db_library_quarantine_of_track(x->db, old_id, &e), SS_OK);
+  assert_true(tfs_exists(e.quarantine_path));
+  struct library_group g;
+  assert_int_equal(db_library_group_get(x->db, e.group_id, &g), SS_OK);
+  assert_string_equal(g.status, "resolved");
+  assert_string_equal(g.method, "quality-upgrade");
+  assert_int_equal(g.keep, new_id);
+  f = reload(x, &f);
+  assert_string_equal(f.state, "imported");
+  db_dl_file_free(&f);
+  /* undo brings the old copy back beside the new one */
+  struct quarantine_result res;
+  assert_int_equal(quarantine_undo(x->db, e.group_id, x->lib,
+                                   x->cfg.quarantine_dir, 9, &res),
+                   SS_OK);
+  assert_true(tfs_exists(old));
+  assert_true(tfs_exists(want));
+  assert_int_equal(db_library_track_by_id(x->db, old_id, t), SS_OK);
+  assert_false(t->quarantined);
+  free(t);
+}
+
+/* The peer's ".flac" measures as a 128 kbit/s MP3: not better, refused,
+ * and the library file stays. */
+static void test_upgrade_refuses_not_better(void **state)
+{
+  struct fx *x = *state;
+  char old[512], src[512], err[300];
+  upgrade_config(x);
+  int64_t old_id = library_mp3(x, old, sizeof old);
+  struct dl_file f = upgrade_file(x, old_id);
+  downloaded(x, "-c:a libmp3lame -b:a 128k -f mp3", src, sizeof src);
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_EPROTO);
+  assert_non_null(strstr(err, "not better"));
+  assert_true(tfs_exists(old));
+  assert_true(tfs_exists(src));
+  struct library_quarantine_entry e;
+  assert_int_equal(db_library_quarantine_of_track(x->db, old_id, &e),
+                   SS_ENOTFOUND);
+  db_dl_file_free(&f);
+}
+
+/* The library file vanished before the import: a plain import, nothing
+ * quarantined. */
+static void test_upgrade_old_gone(void **state)
+{
+  struct fx *x = *state;
+  char old[512], src[512], want[512], err[300];
+  upgrade_config(x);
+  int64_t old_id = library_mp3(x, old, sizeof old);
+  struct dl_file f = upgrade_file(x, old_id);
+  downloaded(x, NULL, src, sizeof src);
+  assert_int_equal(unlink(old), 0);
+  assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
+  snprintf(want, sizeof want, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA
+           ".flac", x->lib);
+  assert_true(tfs_exists(want));
+  struct library_quarantine_entry e;
+  assert_int_equal(db_library_quarantine_of_track(x->db, old_id, &e),
+                   SS_ENOTFOUND);
+  db_dl_file_free(&f);
+}
+
 int main(void)
 {
   media_init();
@@ -501,6 +679,9 @@ int main(void)
     T(test_resume_lost),
     T(test_import_refuses_symlinked_artist_folder),
     T(test_import_problems),
+    T(test_upgrade_in_place),
+    T(test_upgrade_refuses_not_better),
+    T(test_upgrade_old_gone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
