@@ -81,6 +81,9 @@ static int make_request(struct db *db, const struct wanted_item *w,
     in.album = text;
   else
     in.query = text;
+  if (w->kind == WANTED_TRACK && w->track_id &&
+      !strcmp(w->source, "quality_upgrade"))
+    in.upgrade_track_id = w->track_id; /* strictly better, in place */
   return requests_create(db, &in, now_ms, req, err, errlen);
 }
 

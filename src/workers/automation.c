@@ -7,6 +7,11 @@
  */
 #include "workers/workers.h"
 
+#include "automation/quality_upgrade.h"
+#include "automation/wanted.h"
+#include "core/clock.h"
+#include "core/err.h"
+
 static enum unit_run_result run_watchlist(struct unit_ctx *ctx)
 {
   if (!workers_spotify_connected()) {
@@ -37,8 +42,32 @@ static enum unit_run_result run_quality_upgrade(struct unit_ctx *ctx)
     unit_ctx_set_note(ctx, "slskd not configured");
     return UNIT_RUN_SKIPPED;
   }
-  unit_ctx_set_note(ctx, "quality upgrade not available in this build");
-  return UNIT_RUN_SKIPPED;
+  struct qu_config cfg;
+  struct qu_result r;
+  struct wanted_dispatch_config dc;
+  struct wanted_pass_result p = {0};
+  int64_t now = clock_wall_ms();
+  struct db *db = unit_ctx_db(ctx);
+  if (qu_config_load(&cfg)) {
+    unit_ctx_fail(ctx, "automation.quality_profile: unknown level");
+    return UNIT_RUN_ERROR;
+  }
+  int rc = quality_upgrade_run(db, &cfg, now, &r);
+  if (!rc)
+    rc = wanted_follow(db, now, &p);
+  wanted_dispatch_config_load(&dc);
+  if (!rc)
+    rc = wanted_dispatch(db, &dc, now, &p);
+  if (rc) {
+    unit_ctx_fail(ctx, "quality upgrade: %s", ss_strerror(rc));
+    return UNIT_RUN_ERROR;
+  }
+  unit_ctx_set_message(ctx,
+                       "%lld tracks, %lld below the target: %d wanted, %d "
+                       "left for later; %d download request(s)",
+                       (long long)r.scanned, (long long)r.below, r.added,
+                       r.capped, p.requested);
+  return UNIT_RUN_OK;
 }
 
 const struct unit_def watchlist_unit = {
