@@ -32,6 +32,8 @@
 #      ownership index over 100 000 library tracks and checks 500 artists x
 #      40 releases against it (CPU time, median of 5).  BENCH_OWNERSHIP=0
 #      skips it.
+#      Then BUILD_DIR/bench/quality_upgrade_bench finds the quality upgrade
+#      candidates over 100 000 tracks (wall time, median of 5; same switch).
 #   7. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
 #
 # Pinning: by default nothing is pinned.  BENCH_PIN=1 puts the daemon on
@@ -469,6 +471,10 @@ if [[ $OWNERSHIP == 1 ]]; then
   OWN_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
   bounded 120 "$WORK/ownership.txt" "$OWN_BIN" "$WORK" ||
     die "ownership bench failed: $(tail -n 5 "$WORK/ownership.txt")"
+  QU_BIN=$BUILD_DIR/bench/quality_upgrade_bench
+  [[ -x $QU_BIN ]] || die "no $QU_BIN (build first)"
+  bounded 120 "$WORK/qu.txt" "$QU_BIN" "$WORK" ||
+    die "quality upgrade bench failed: $(tail -n 5 "$WORK/qu.txt")"
 fi
 
 # ---- 3. report ----
@@ -560,6 +566,7 @@ if [[ $OWNERSHIP == 1 ]]; then
   O_PASS=$(own_val pass_cpu)
   cat <<EOF
 | Ownership: one watchlist + discography pass, 100 000 tracks, 500 x 40 releases, <= 500 ms CPU | $O_PASS ms (index $(own_val index_cpu) ms, checks $(own_val checks_cpu) ms; load $OWN_LOAD) | $(verdict "$O_PASS" "<=" 500) |
+| Quality Upgrade: candidates over 100 000 tracks, <= 300 ms | $(awk '$1 == "qu_find_ms" { print $2 }' "$WORK/qu.txt") ms ($(awk '$1 == "qu_below" { print $2 }' "$WORK/qu.txt") below the target) | $(verdict "$(awk '$1 == "qu_find_ms" { print $2 }' "$WORK/qu.txt")" "<=" 300) |
 EOF
 fi
 if [[ $FLOOD == 1 ]]; then
