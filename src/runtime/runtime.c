@@ -28,6 +28,13 @@
  * the unit's worker_state fields (counters, times, last run) and history; at
  * the end of every run it stores them together with the run record in one
  * transaction (db_worker_run_record).
+ *
+ * Heartbeat: every unit thread stores the monotonic time into its beat
+ * atomic each time round its loop (waits are capped at RUNTIME_BEAT_MS) and
+ * at each safe point of a run; runtime_live() compares those ages, so
+ * /livez and the systemd watchdog see a stuck thread without taking a lock.
+ * Statistics for /metrics (runs by result, a duration histogram) are kept
+ * beside the snapshot under the same mutex.
  */
 #include "runtime/runtime.h"
 
@@ -65,6 +72,9 @@ struct unit {
   struct unit_snapshot snap;
   struct db_run history[DB_RUN_HISTORY]; /* newest first */
   size_t n_history;
+  struct unit_stats stats; /* under mu */
+  _Atomic int64_t beat_mono; /* last heartbeat, monotonic ms; 0 = none */
+  atomic_bool beat_in_run;
 };
 
 struct unit_ctx {
@@ -86,6 +96,14 @@ static bool started;
 static void bump(void) { atomic_fetch_add(&generation, 1); }
 
 uint64_t runtime_generation(void) { return atomic_load(&generation); }
+
+const int64_t runtime_duration_bounds_ms[RUNTIME_DURATION_BUCKETS] = {
+    10, 50, 100, 500, 1000, 5000, 30000, 60000, 300000, 1800000};
+
+static void beat(struct unit *u)
+{
+  atomic_store_explicit(&u->beat_mono, clock_mono_ms(), memory_order_relaxed);
+}
 
 const struct unit_def *runtime_def(enum unit_id id)
 {
@@ -153,12 +171,63 @@ int runtime_run_now(enum unit_id id)
   return rc;
 }
 
+void runtime_stats(enum unit_id id, struct unit_stats *out)
+{
+  DEBUGASSERT((unsigned)id < UNIT__COUNT);
+  struct unit *u = &units[id];
+  pthread_mutex_lock(&u->mu);
+  *out = u->stats;
+  pthread_mutex_unlock(&u->mu);
+}
+
+int64_t runtime_beat_age_ms(enum unit_id id, bool *in_run)
+{
+  DEBUGASSERT((unsigned)id < UNIT__COUNT);
+  struct unit *u = &units[id];
+  int64_t at = atomic_load_explicit(&u->beat_mono, memory_order_relaxed);
+  if (in_run)
+    *in_run = atomic_load(&u->beat_in_run);
+  if (!started || !at)
+    return -1;
+  int64_t age = clock_mono_ms() - at;
+  return age < 0 ? 0 : age;
+}
+
+bool runtime_live(char *why, size_t cap)
+{
+  if (!started) {
+    if (why && cap)
+      snprintf(why, cap, "the worker runtime is not running");
+    return false;
+  }
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    bool in_run;
+    int64_t age = runtime_beat_age_ms((enum unit_id)i, &in_run);
+    int64_t limit = in_run ? RUNTIME_RUN_STALE_MS : RUNTIME_IDLE_STALE_MS;
+    if (age < 0 || age > limit) {
+      if (why && cap) {
+        if (age < 0)
+          snprintf(why, cap, "%s: thread not running", units[i].def->key);
+        else
+          snprintf(why, cap, "%s: no heartbeat for %lld s%s",
+                   units[i].def->key, (long long)(age / 1000),
+                   in_run ? " inside a run" : "");
+      }
+      return false;
+    }
+  }
+  if (why && cap)
+    why[0] = '\0';
+  return true;
+}
+
 /* ---- unit context (unit thread only) ---- */
 
 bool unit_ctx_forced(struct unit_ctx *ctx) { return ctx->forced; }
 
 bool unit_ctx_should_stop(struct unit_ctx *ctx)
 {
+  beat(ctx->u);
   return atomic_load(&shutting_down) ||
          !settings_bool(ctx->u->def->enable_setting);
 }
@@ -166,11 +235,16 @@ bool unit_ctx_should_stop(struct unit_ctx *ctx)
 bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms)
 {
   struct unit *u = ctx->u;
-  struct timespec until = clock_mono_deadline(ms);
+  int64_t end = clock_mono_ms() + ms;
   pthread_mutex_lock(&u->mu);
   while (!unit_ctx_should_stop(ctx) && !u->wake) {
-    if (pthread_cond_timedwait(&u->cv, &u->mu, &until) == ETIMEDOUT)
+    int64_t left = end - clock_mono_ms();
+    if (left <= 0)
       break;
+    /* Wake at least once per heartbeat (should_stop beats). */
+    struct timespec until =
+        clock_mono_deadline(left < RUNTIME_BEAT_MS ? left : RUNTIME_BEAT_MS);
+    pthread_cond_timedwait(&u->cv, &u->mu, &until);
   }
   u->wake = false;
   pthread_mutex_unlock(&u->mu);
@@ -281,6 +355,13 @@ static void load_state(struct unit *u, struct db *db)
   }
   if (u->snap.last_result != UNIT_RUN_ERROR)
     u->snap.last_error[0] = '\0';
+  for (size_t i = 0; i < u->n_history; i++) {
+    const struct db_run *r = &u->history[i];
+    if (!strcmp(r->result, "ok")) {
+      u->stats.last_success_ms = r->started_ms + r->duration_ms;
+      break;
+    }
+  }
   pthread_mutex_unlock(&u->mu);
 }
 
@@ -350,14 +431,31 @@ static bool push_history(struct unit *u, struct db_run *run)
   return false;
 }
 
+static void count_run(struct unit_stats *st, enum unit_run_result result,
+                      int64_t duration_ms, int64_t end_wall_ms)
+{
+  st->runs[result]++;
+  for (int i = 0; i < RUNTIME_DURATION_BUCKETS; i++)
+    if (duration_ms <= runtime_duration_bounds_ms[i])
+      st->le_counts[i]++;
+  st->le_counts[RUNTIME_DURATION_BUCKETS]++;
+  st->duration_sum_ms += duration_ms;
+  if (result == UNIT_RUN_OK)
+    st->last_success_ms = end_wall_ms;
+  st->in_run = false;
+}
+
 static void run_once(struct unit *u, struct db *db)
 {
   struct unit_ctx ctx = {.u = u, .db = db};
   int64_t start_wall = clock_wall_ms();
   int64_t start_mono = clock_mono_ms();
 
+  atomic_store(&u->beat_in_run, true);
+  beat(u);
   pthread_mutex_lock(&u->mu);
   u->in_run = true;
+  u->stats.in_run = true;
   ctx.forced = u->run_now;
   u->run_now = false;
   u->recheck = false;
@@ -407,8 +505,11 @@ static void run_once(struct unit *u, struct db *db)
   if (s->state != UNIT_STOPPED)
     s->next_run_ms = s->last_start_ms + s->interval_s * 1000;
   bool merged = push_history(u, &run);
+  count_run(&u->stats, result, run.duration_ms, s->last_end_ms);
   u->in_run = false;
   pthread_mutex_unlock(&u->mu);
+  atomic_store(&u->beat_in_run, false);
+  beat(u);
   bump();
 
   persist_run(u, db, &run, merged);
@@ -477,6 +578,7 @@ static void *unit_main(void *arg)
   }
   pthread_mutex_lock(&u->mu);
   while (!atomic_load(&shutting_down)) {
+    beat(u);
     int64_t wait = refresh_locked(u);
     /* A skipped unit re-checks its configuration at once (after the
      * start-up stagger). */
@@ -496,12 +598,10 @@ static void *unit_main(void *arg)
       u->wake = false;
       continue;
     }
-    if (wait != WAIT_FOREVER) {
-      struct timespec until = clock_mono_deadline(wait);
-      pthread_cond_timedwait(&u->cv, &u->mu, &until);
-    } else {
-      pthread_cond_wait(&u->cv, &u->mu);
-    }
+    /* Never longer than a heartbeat: the loop comes round to beat. */
+    struct timespec until =
+        clock_mono_deadline(wait < RUNTIME_BEAT_MS ? wait : RUNTIME_BEAT_MS);
+    pthread_cond_timedwait(&u->cv, &u->mu, &until);
   }
   u->snap.running = false;
   pthread_mutex_unlock(&u->mu);
@@ -549,6 +649,7 @@ int runtime_start(const struct runtime_opts *opts)
     u->not_before_mono = clock_mono_ms() + (int64_t)i * STAGGER_MS;
     u->first_run_wall = now + (int64_t)i * STAGGER_MS;
     u->snap.state = UNIT_STOPPED;
+    atomic_store(&u->beat_mono, clock_mono_ms()); /* live from the start */
     u->recheck = true; /* a skip's note is not stored: say it again */
     pthread_mutex_init(&u->mu, NULL);
     pthread_condattr_t attr;

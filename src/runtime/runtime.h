@@ -117,6 +117,42 @@ int runtime_run_now(enum unit_id id);
 void runtime_reevaluate(void);
 /* "ok", "skipped", "error", "canceled" (as in the run history). */
 const char *runtime_result_name(enum unit_run_result r);
+#define UNIT_RUN_RESULTS 4 /* enum unit_run_result values */
+
+/* Run statistics since start-up (GET /metrics): runs by result, a
+ * histogram of run durations over RUNTIME_DURATION_BUCKETS upper bounds (in
+ * ms; le_counts are cumulative as Prometheus wants them, the last one is
+ * +Inf = every run), their sum, and the wall time of the last run that
+ * ended ok (persisted history included, 0 = never). */
+#define RUNTIME_DURATION_BUCKETS 10
+extern const int64_t runtime_duration_bounds_ms[RUNTIME_DURATION_BUCKETS];
+struct unit_stats {
+  uint64_t runs[UNIT_RUN_RESULTS];
+  uint64_t le_counts[RUNTIME_DURATION_BUCKETS + 1];
+  int64_t duration_sum_ms;
+  int64_t last_success_ms;
+  bool in_run;
+};
+void runtime_stats(enum unit_id id, struct unit_stats *out);
+
+/*
+ * Liveness (GET /livez, the systemd watchdog): every unit thread beats at
+ * least every RUNTIME_BEAT_MS while it waits, and at every safe point
+ * (unit_ctx_should_stop, unit_ctx_sleep) while it runs.  A thread is live
+ * when its last beat is at most RUNTIME_IDLE_STALE_MS old while waiting, or
+ * RUNTIME_RUN_STALE_MS old inside a run (a run may spend minutes in one
+ * call: a big scan, a slow peer).  runtime_live() is true when the runtime
+ * is started and every unit thread is live; otherwise false, with the
+ * first stale unit and its age in why (may be NULL).  Any thread; reads
+ * atomics only.
+ */
+#define RUNTIME_BEAT_MS 30000
+#define RUNTIME_IDLE_STALE_MS 90000
+#define RUNTIME_RUN_STALE_MS 600000
+bool runtime_live(char *why, size_t cap);
+/* One unit's heartbeat age in ms (-1 when its thread is not running) and
+ * whether it is inside a run. */
+int64_t runtime_beat_age_ms(enum unit_id id, bool *in_run);
 
 /* ---- for run functions (unit thread only) ---- */
 /* True when this run was asked for by run-now (the dashboard's button,

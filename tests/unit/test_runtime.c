@@ -428,6 +428,112 @@ static void test_settings_change_rechecks_skipped_units(void **state)
   assert_true(wait_for(ran_thrice, 1, 1000));
 }
 
+/* Monotonic source = the system's + a shift the test moves. */
+static atomic_llong mono_shift;
+static int64_t shifted_mono(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+         atomic_load(&mono_shift);
+}
+
+static void test_stats_count_runs_by_result(void **state)
+{
+  (void)state;
+  atomic_store(&behaviour[1], B_FAIL);
+  start();
+  assert_true(wait_for(is_error, 1, 2000));
+  assert_true(wait_for(ran_once, 0, 2000));
+  struct unit_stats st;
+  runtime_stats(UNIT_SPOTIFY_SYNC, &st);
+  assert_int_equal(st.runs[UNIT_RUN_ERROR], 1);
+  assert_int_equal(st.runs[UNIT_RUN_OK], 0);
+  assert_int_equal(st.last_success_ms, 0);
+  assert_int_equal(st.le_counts[RUNTIME_DURATION_BUCKETS], 1);
+  runtime_stats(UNIT_TOKEN_REFRESH, &st);
+  assert_int_equal(st.runs[UNIT_RUN_OK], 1);
+  assert_int_equal(st.last_success_ms, atomic_load(&fake_wall));
+  /* Cumulative buckets: never decreasing, the last one counts all. */
+  for (int i = 1; i <= RUNTIME_DURATION_BUCKETS; i++)
+    assert_true(st.le_counts[i] >= st.le_counts[i - 1]);
+  assert_int_equal(st.le_counts[RUNTIME_DURATION_BUCKETS], 1);
+  assert_false(st.in_run);
+
+  atomic_store(&behaviour[1], B_OK);
+  atomic_fetch_add(&fake_wall, 5000);
+  assert_int_equal(runtime_run_now(UNIT_SPOTIFY_SYNC), SS_OK);
+  assert_true(wait_for(is_idle, 1, 2000));
+  runtime_stats(UNIT_SPOTIFY_SYNC, &st);
+  assert_int_equal(st.runs[UNIT_RUN_ERROR], 1);
+  assert_int_equal(st.runs[UNIT_RUN_OK], 1);
+  assert_int_equal(st.le_counts[RUNTIME_DURATION_BUCKETS], 2);
+  assert_int_equal(st.last_success_ms, atomic_load(&fake_wall));
+}
+
+static void test_last_success_survives_restart(void **state)
+{
+  (void)state;
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  int64_t ok_at = atomic_load(&fake_wall);
+  runtime_stop();
+  atomic_fetch_add(&fake_wall, 60000);
+  atomic_store(&behaviour[0], B_FAIL);
+  start();
+  struct unit_stats st;
+  runtime_stats(UNIT_TOKEN_REFRESH, &st);
+  assert_int_equal(st.last_success_ms, ok_at);
+  assert_int_equal(st.runs[UNIT_RUN_OK], 0); /* counts are since start */
+}
+
+static bool all_idle_or_stopped(int unused)
+{
+  (void)unused;
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    struct unit_snapshot s = snap(i);
+    if (s.state == UNIT_ACTIVE)
+      return false;
+  }
+  return true;
+}
+
+static void test_liveness_follows_the_heartbeat(void **state)
+{
+  (void)state;
+  char why[128];
+  assert_false(runtime_live(why, sizeof why)); /* not started */
+  assert_string_equal(why, "the worker runtime is not running");
+  atomic_store(&mono_shift, 0);
+  clock_set_sources(fake_wall_fn, shifted_mono);
+  start();
+  assert_true(wait_for(ran_once, 0, 2000));
+  assert_true(wait_for(all_idle_or_stopped, 0, 2000));
+  assert_true(runtime_live(why, sizeof why));
+  assert_string_equal(why, "");
+  bool in_run = true;
+  int64_t age = runtime_beat_age_ms(UNIT_TOKEN_REFRESH, &in_run);
+  assert_true(age >= 0 && age < RUNTIME_IDLE_STALE_MS);
+  assert_false(in_run);
+
+  /* Every thread waits on the real clock (at most one beat, 30 s): moving
+   * the monotonic source past the idle limit makes them all stale. */
+  atomic_store(&mono_shift, RUNTIME_IDLE_STALE_MS + 5000);
+  assert_false(runtime_live(why, sizeof why));
+  assert_non_null(strstr(why, "no heartbeat for"));
+  assert_true(runtime_beat_age_ms(UNIT_TOKEN_REFRESH, NULL) >
+              RUNTIME_IDLE_STALE_MS);
+  /* A run beats: that unit is fresh again. */
+  assert_int_equal(runtime_run_now(UNIT_TOKEN_REFRESH), SS_OK);
+  assert_true(wait_for(ran_twice, 0, 2000));
+  assert_true(runtime_beat_age_ms(UNIT_TOKEN_REFRESH, NULL) <
+              RUNTIME_IDLE_STALE_MS);
+  atomic_store(&mono_shift, 0);
+  assert_true(runtime_live(why, sizeof why));
+  runtime_stop();
+  assert_false(runtime_live(NULL, 0));
+}
+
 static void test_lookup(void **state)
 {
   (void)state;
@@ -460,6 +566,12 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_state_survives_restart, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stats_count_runs_by_result, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_last_success_survives_restart, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_liveness_follows_the_heartbeat,
+                                    setup, teardown),
     cmocka_unit_test_setup_teardown(test_skips_collapse_in_history, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_run_now_is_forced, setup, teardown),
