@@ -45,3 +45,17 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "bootstrap: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
+
+# promtool (the metrics test's validator) from Debian's prometheus package,
+# unpacked into .cache/: installing the package would add a server and its
+# service that nothing here wants.
+if [ "$mode" != "--run" ] && [ ! -x .cache/prometheus/usr/bin/promtool ]; then
+  echo "bootstrap: promtool from Debian's prometheus package" >&2
+  mkdir -p .cache/debs
+  (cd .cache/debs && rm -f prometheus_*.deb && apt-get download prometheus >&2) ||
+    { sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+      $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+      (cd .cache/debs && apt-get download prometheus >&2); }
+  dpkg-deb -x .cache/debs/prometheus_*.deb .cache/prometheus
+  rm -f .cache/debs/prometheus_*.deb .cache/prometheus/usr/bin/prometheus
+fi

@@ -10,7 +10,8 @@
  *   GET  /api/settings                values, secrets masked
  *   GET  /api/settings/schema         the settings table
  *   PATCH /api/settings               all-or-nothing update
- *   GET  /healthz                     liveness (open: no login needed)
+ *   GET  /healthz, /livez, /readyz    health (open: no login needed)
+ *   GET  /metrics                     Prometheus text format (api_ops.c)
  *   GET  /login, POST /login          login form, password check
  *   POST /logout                      ends the session
  *   POST /settings/security/key       new API key
@@ -38,6 +39,7 @@ const struct http_route *api_spotify_routes(size_t *count);
 const struct http_route *api_downloads_routes(size_t *count);
 const struct http_route *api_library_routes(size_t *count);
 const struct http_route *api_wanted_routes(size_t *count);
+const struct http_route *api_ops_routes(size_t *count);
 
 /* The "Spotify account" card of the settings page's spotify tab (a
  * pages_card, registered by routes.c; api_spotify.c): who is connected,
@@ -63,7 +65,6 @@ void api_settings_schema(struct http_req *req, struct http_resp *resp,
                          void *ctx);
 void api_settings_patch(struct http_req *req, struct http_resp *resp,
                         void *ctx);
-void api_healthz(struct http_req *req, struct http_resp *resp, void *ctx);
 
 /* ---- authentication (api_auth.c) ---- */
 /* The HTTP server's authorize hook (http_authorize_fn). */

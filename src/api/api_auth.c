@@ -4,13 +4,15 @@
  *
  * api_authorize() is the HTTP server's authorize hook; it runs after the
  * Host and cross-site checks and lets a request in when:
- *   1. its path is open: /healthz, /login, /logout, /static/..., and the
+ *   1. its path is open: /healthz, /livez, /readyz, /login, /logout,
+ *      /static/..., and the
  *      Spotify login callback (guarded by its own state record and cookie);
  *   2. server.allow_unauthenticated_remote is on (authentication off);
  *   3. it comes from loopback, server.auth_loopback_exempt is on and it
  *      carries no proxy header (X-Forwarded-For, X-Real-IP, Forwarded: a
  *      reverse proxy on this machine must not make everyone "local");
- *   4. it carries the API key (X-Api-Key header or ?apikey=);
+ *   4. it carries the API key (X-Api-Key header, Authorization: Bearer, or
+ *      ?apikey=);
  *   5. it carries a live session cookie (AUTH_COOKIE).
  * Otherwise /api/... (and any write) gets 401 JSON, a page GET a 303 to
  * /login?next=PATH.  A wrong API key is 401 even with a good session.
@@ -53,14 +55,18 @@ enum auth_via {
 
 /* ------------------------------------------------------------- helpers */
 
+/* Answered 401 JSON, never a redirect to the login page (/metrics: a
+ * scraper cannot log in). */
 static bool is_api_path(const char *path)
 {
-  return !strncmp(path, "/api/", 5) || !strcmp(path, "/api");
+  return !strncmp(path, "/api/", 5) || !strcmp(path, "/api") ||
+         !strcmp(path, "/metrics");
 }
 
 static bool is_open_path(const char *path)
 {
-  return !strcmp(path, "/healthz") || !strcmp(path, "/login") ||
+  return !strcmp(path, "/healthz") || !strcmp(path, "/livez") ||
+         !strcmp(path, "/readyz") || !strcmp(path, "/login") ||
          !strcmp(path, "/logout") || !strncmp(path, "/static/", 8) ||
          !strcmp(path, "/auth/spotify/callback");
 }
@@ -149,6 +155,19 @@ static void refuse(struct http_req *req, struct http_resp *resp,
   buf_free(&to);
 }
 
+/* The credentials of "Authorization: Bearer KEY" (Prometheus'
+ * authorization setting), or NULL. */
+static const char *bearer_token(const struct http_req *req)
+{
+  const char *v = http_req_header(req, "Authorization");
+  if (!v || strncasecmp(v, "Bearer ", 7))
+    return NULL;
+  v += 7;
+  while (*v == ' ')
+    v++;
+  return v;
+}
+
 bool api_authorize(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
@@ -162,6 +181,8 @@ bool api_authorize(struct http_req *req, struct http_resp *resp, void *ctx)
     return true;
   }
   const char *key = http_req_header(req, "X-Api-Key");
+  if (!key)
+    key = bearer_token(req);
   if (!key)
     key = http_req_query(req, "apikey");
   if (key) {

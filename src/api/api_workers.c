@@ -232,8 +232,3 @@ void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx)
              rc == SS_EBUSY ? "true" : "false");
 }
 
-void api_healthz(struct http_req *req, struct http_resp *resp, void *ctx)
-{
-  (void)req, (void)ctx;
-  buf_puts(&resp->body, "{\"status\":\"ok\"}");
-}

@@ -24,7 +24,6 @@ static const struct http_route core_routes[] = {
   {"GET", "/api/settings", api_settings_get},
   {"PATCH", "/api/settings", api_settings_patch},
   {"GET", "/api/settings/schema", api_settings_schema},
-  {"GET", "/healthz", api_healthz},
   /* Authentication (api_auth.c) */
   {"GET", "/login", api_login_page},
   {"POST", "/login", api_login_submit},
@@ -42,7 +41,7 @@ static const struct http_route core_routes[] = {
 typedef const struct http_route *(*domain_routes_fn)(size_t *count);
 static const domain_routes_fn domains[] = {
   api_spotify_routes, api_downloads_routes, api_library_routes,
-  api_wanted_routes};
+  api_wanted_routes, api_ops_routes};
 
 /* Cards the domain modules contribute to the settings page's tabs. */
 static const struct pages_card settings_cards[] = {

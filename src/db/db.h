@@ -37,6 +37,9 @@ void db_close(struct db *db);
 /* Applies pending numbered migrations; call once at start-up before other
  * threads open connections.  Returns the schema version in *version. */
 int db_migrate(struct db *db, int *version);
+/* The schema version the file is at (*applied) and the one this build
+ * knows (*known); equal once db_migrate() has run (GET /readyz). */
+int db_schema_version(struct db *db, int *applied, int *known);
 
 /* ---- app settings (key -> canonical text) ---- */
 

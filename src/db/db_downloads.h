@@ -62,6 +62,12 @@ int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out);
 int db_dl_request_list(struct db *db, const char *state, int64_t offset,
                        struct dl_request_view *out, size_t max, size_t *n,
                        int64_t *total);
+/* How many requests ("requests") and current files ("files": not
+ * superseded by a retry) are in each state; fn is called once per
+ * (table, state) that has any, in state order (GET /metrics). */
+typedef void (*db_dl_state_count_fn)(void *arg, const char *table,
+                                     const char *state, int64_t count);
+int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg);
 /* Requests in state (e.g. "pending"), oldest first. */
 int db_dl_requests_in(struct db *db, const char *state,
                       struct dl_request *out, size_t max, size_t *n);

@@ -63,6 +63,8 @@ enum {
   SD_SOURCES,
   SD_SOURCES_COUNT,
   SD_REQ_AGAIN,
+  SD_REQ_STATES,
+  SD_FILE_STATES,
   SD__END
 };
 
@@ -217,6 +219,42 @@ int db_dl_request_list(struct db *db, const char *state, int64_t offset,
   db__bind_int64(&q, 2, (int64_t)max);
   db__bind_int64(&q, 3, offset);
   return db__fill(&q, view_row, out, sizeof *out, max, n, "download list");
+}
+
+struct state_walk {
+  db_dl_state_count_fn fn;
+  void *arg;
+  const char *table;
+};
+
+static int state_count_row(sqlite3_stmt *row, void *arg)
+{
+  const struct state_walk *w = arg;
+  const char *state = (const char *)sqlite3_column_text(row, 0);
+  if (state)
+    w->fn(w->arg, w->table, state, sqlite3_column_int64(row, 1));
+  return SS_OK;
+}
+
+int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg)
+{
+  struct db__q q;
+  struct state_walk w = {fn, arg, "requests"};
+  int rc = db__prepare(db, SD_REQ_STATES,
+                       "SELECT state, COUNT(*) FROM download_requests"
+                       " GROUP BY state ORDER BY state",
+                       &q);
+  if (!rc)
+    rc = db__each(&q, state_count_row, &w, "download request states");
+  if (!rc)
+    rc = db__prepare(db, SD_FILE_STATES,
+                     "SELECT state, COUNT(*) FROM download_files"
+                     " WHERE superseded = 0 GROUP BY state ORDER BY state",
+                     &q);
+  w.table = "files";
+  if (!rc)
+    rc = db__each(&q, state_count_row, &w, "download file states");
+  return rc;
 }
 
 int db_dl_requests_in(struct db *db, const char *state,

@@ -399,6 +399,15 @@ int db_migrate(struct db *db, int *version)
   return rc;
 }
 
+int db_schema_version(struct db *db, int *applied, int *known)
+{
+  int rc = db_usable(db);
+  if (!rc)
+    rc = user_version(db, applied);
+  *known = MIGRATION_COUNT;
+  return rc;
+}
+
 /* ---- app settings ---- */
 
 struct setting_walk {

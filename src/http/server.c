@@ -21,9 +21,15 @@
  * closing the connection is then what we want.  A chunked body past the
  * cap is drained (so the 413 keeps the connection) up to HTTP_DRAIN_MAX.
  *
+ * Counting: every answer bumps one relaxed atomic per (route, status
+ * class) - the route the request matched, or the "unrouted" row for the
+ * answers given before routing (bad Host, bad path, 404/405) - which
+ * GET /metrics reads with http_server_answers().
+ *
  * Threading: handlers run on MHD's pool threads; a struct http_req belongs
  * to one connection and is touched by one thread at a time.  The server
- * struct and the route table are read-only while the daemon runs.
+ * struct and the route table are read-only while the daemon runs (the
+ * answer counters are atomics).
  *
  * Ownership: the route table and ctx are borrowed and must outlive the
  * server.  struct http_req is heap state allocated on the first call and
@@ -107,6 +113,9 @@ struct http_server {
   char bind_host[BIND_HOST_MAX]; /* numeric, as given */
   _Atomic int port;              /* the bound port */
   _Atomic int64_t host_warned_s; /* last "unknown Host" warning */
+  /* Answers by route (n_routes + 1 rows, the last one unrouted) and
+   * status class: answers[row * HTTP_STATUS_CLASSES + class]. */
+  atomic_uint_fast64_t *answers;
 };
 
 struct http_req {
@@ -121,6 +130,7 @@ struct http_req {
   bool raw_nul;       /* the undecoded path carried %00 */
   bool responded;
   int auth;           /* set by the authorize hook */
+  const struct http_route *route; /* NULL until routed */
   int64_t start_us;
 };
 
@@ -328,6 +338,14 @@ const char *http_req_query(const struct http_req *req, const char *name)
   return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+bool http_req_has_query(const struct http_req *req, const char *name)
+{
+  const char *value;
+  size_t len;
+  return MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name,
+                                       strlen(name), &value, &len) == MHD_YES;
+}
+
 const char *http_req_body(const struct http_req *req, size_t *len)
 {
   if (len)
@@ -506,9 +524,39 @@ static struct MHD_Response *resp_to_mhd(struct http_resp *resp)
   return MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 }
 
+static void count_answer(const struct http_req *req, int status)
+{
+  const struct http_server *srv = req->srv;
+  size_t row = req->route ? (size_t)(req->route - srv->routes) : srv->n_routes;
+  int cls = status / 100 - 1;
+  if (cls < 0 || cls >= HTTP_STATUS_CLASSES)
+    cls = HTTP_STATUS_CLASSES - 1;
+  atomic_fetch_add_explicit(&srv->answers[row * HTTP_STATUS_CLASSES + cls],
+                            1, memory_order_relaxed);
+}
+
+void http_server_answers(const struct http_server *srv, http_answers_fn fn,
+                         void *arg)
+{
+  for (size_t row = 0; row <= srv->n_routes; row++)
+    for (int cls = 0; cls < HTTP_STATUS_CLASSES; cls++) {
+      uint64_t n = atomic_load_explicit(
+          &srv->answers[row * HTTP_STATUS_CLASSES + cls],
+          memory_order_relaxed);
+      if (n)
+        fn(arg, row < srv->n_routes ? &srv->routes[row] : NULL, cls + 1, n);
+    }
+}
+
+struct http_server *http_req_server(const struct http_req *req)
+{
+  return req->srv;
+}
+
 static enum MHD_Result queue_resp(struct http_req *req, struct http_resp *resp)
 {
   resp_sanitize(resp);
+  count_answer(req, resp->status);
   struct MHD_Response *r = resp_to_mhd(resp);
   buf_free(&resp->body);
   req->responded = true;
@@ -897,6 +945,7 @@ static enum MHD_Result dispatch(struct http_req *req)
     route = find_route(req->srv, "GET", req->path);
   if (!route)
     return dispatch_unrouted(req);
+  req->route = route;
   if (!is_safe_method(req->method) && http_req_cross_site(req))
     return queue_error(req, 403, "cross-site request rejected");
   if (req->srv->authorize) {
@@ -1203,6 +1252,7 @@ static void server_free(struct http_server *srv)
     MHD_stop_daemon(srv->daemon); /* closes the rest: no guard entry left */
   conn_guard_stop(srv->guard);
   pthread_mutex_destroy(&srv->log_mu);
+  free(srv->answers);
   free(srv);
 }
 
@@ -1227,6 +1277,8 @@ int http_server_start(const struct http_server_opts *opts,
   struct http_server *srv = xcalloc(1, sizeof *srv);
   srv->routes = opts->routes;
   srv->n_routes = opts->n_routes;
+  srv->answers = xcalloc((opts->n_routes + 1) * HTTP_STATUS_CLASSES,
+                         sizeof *srv->answers);
   srv->ctx = opts->ctx;
   srv->extra_hosts = opts->extra_hosts;
   srv->authorize = opts->authorize;

@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
@@ -111,13 +112,29 @@ int http_server_port(const struct http_server *srv);
 /* Stops accepting, finishes in-flight requests, frees the server. */
 void http_server_stop(struct http_server *srv);
 
+/* Answers given so far, by route and status class (GET /metrics).  fn is
+ * called for every (route, class) with a non-zero count: route is an entry
+ * of the route table, or NULL for answers given before a route matched
+ * (refused Host, bad path, 404, 405, OPTIONS); status_class is 1..5 (1xx ..
+ * 5xx).  Any thread; the counts are read without a lock, each exactly. */
+#define HTTP_STATUS_CLASSES 5
+typedef void (*http_answers_fn)(void *arg, const struct http_route *route,
+                                int status_class, uint64_t count);
+void http_server_answers(const struct http_server *srv, http_answers_fn fn,
+                         void *arg);
+
 /* ---- request accessors (handler thread only) ---- */
+/* The server answering req (for http_server_answers). */
+struct http_server *http_req_server(const struct http_req *req);
 const char *http_req_method(const struct http_req *req);
 const char *http_req_path(const struct http_req *req);
 /* Header value or NULL; name is case-insensitive. */
 const char *http_req_header(const struct http_req *req, const char *name);
 /* Decoded query argument or NULL. */
 const char *http_req_query(const struct http_req *req, const char *name);
+/* True when the query names the argument, with or without a value
+ * ("?verbose"). */
+bool http_req_has_query(const struct http_req *req, const char *name);
 /* Request body (NUL-terminated) and its length; "" when none. */
 const char *http_req_body(const struct http_req *req, size_t *len);
 /* Decoded value of a application/x-www-form-urlencoded body field, or NULL;
