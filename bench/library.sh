@@ -28,6 +28,10 @@ REPEAT=${BENCH_REPEAT:-3}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [[ -x $HELPER ]] || die "no $HELPER (build first: cmake --build $BUILD_DIR)"
+# the scans read files through this build's media helper (issue 10)
+SOULSPOT_PROBE=$(cd "$BUILD_DIR" && pwd)/soulspotd-probe
+[[ -x $SOULSPOT_PROBE ]] || die "no $SOULSPOT_PROBE (build first)"
+export SOULSPOT_PROBE
 command -v ffmpeg >/dev/null || die "ffmpeg not found"
 [[ $ROWS =~ ^[0-9]+$ && $FILES =~ ^[0-9]+$ && $TREE =~ ^[0-9]+$ ]] ||
   die "BENCH_ROWS/FILES/TREE must be numbers"

@@ -12,7 +12,7 @@ build_pkgs=(build-essential pkg-config cmake ninja-build
   libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libjansson-dev libinih-dev libxxhash-dev libutf8proc-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
-  libchromaprint-dev libsodium-dev nodejs npm)
+  libchromaprint-dev libseccomp-dev libsodium-dev nodejs npm)
 test_pkgs=(libcmocka-dev curl clang libclang-rt-14-dev clang-tidy cppcheck valgrind wrk chromium
   procps ffmpeg)
 

@@ -42,6 +42,7 @@
 #include "db/db.h"
 #include "http/server.h"
 #include "library/quarantine.h"
+#include "media/media.h"
 #include "services/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
@@ -79,6 +80,17 @@ static void on_log_level_changed(void *arg)
   int l = log_level_parse(level);
   if (l >= 0)
     log_set_level(l);
+}
+
+/* The media helper pool (soulspotd-probe beside this executable). */
+static void on_media_pool_changed(void *arg)
+{
+  (void)arg;
+  struct media_pool_opts o = {
+    .helpers = (int)settings_int(S_LIBRARY_PROBE_HELPERS),
+    .timeout_s = (int)settings_int(S_LIBRARY_PROBE_TIMEOUT_SECONDS),
+  };
+  media_pool_configure(&o);
 }
 
 static void apply_stored(void *arg, const char *key, const char *value)
@@ -341,6 +353,8 @@ int main(int argc, char **argv)
   settings_set_persist(persist_settings, NULL);
   on_log_level_changed(NULL);
   settings_subscribe(on_log_level_changed, NULL);
+  on_media_pool_changed(NULL);
+  settings_subscribe(on_media_pool_changed, NULL);
   quarantine_recover_configured(settings_db); /* moves a crash cut short */
   wanted_stats_refresh(settings_db);          /* the status API's counts */
 
@@ -404,6 +418,7 @@ int main(int argc, char **argv)
   http_server_stop(srv);
   prober_stop();
   runtime_stop();
+  media_pool_shutdown(); /* after the units: no call is in progress */
   pthread_mutex_lock(&settings_db_mu);
   db_close(settings_db);
   settings_db = NULL;

@@ -217,6 +217,12 @@ enum setting_type {
   X(LIBRARY_QUARANTINE_PATH, "library.quarantine_path", ST_STRING, "", 0, 0,  \
     NULL, SF_RUNTIME,                                                         \
     "Where resolved duplicates are moved (empty: DATA_DIR/quarantine)")       \
+  X(LIBRARY_PROBE_HELPERS, "library.probe_helpers", ST_INT, "0", 0, 16,     \
+    NULL, SF_RUNTIME,                                                         \
+    "Media analysis helper processes at most (0: one per core)")              \
+  X(LIBRARY_PROBE_TIMEOUT_SECONDS, "library.probe_timeout_seconds", ST_INT,   \
+    "30", 5, 600, NULL, SF_RUNTIME,                                           \
+    "Longest analysis of one file before it is stopped and marked (s)")       \
   X(AUTOMATION_CLEANUP_MAX_FILES_PER_RUN,                                     \
     "automation.cleanup_max_files_per_run", ST_INT, "1000", 1, 100000, NULL,  \
     SF_RUNTIME, "Cleanup deletes at most this many files per run")            \

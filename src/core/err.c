@@ -14,6 +14,7 @@ const char *ss_strerror(int err)
   case SS_ESTATE: return "not allowed in this state";
   case SS_ECANCELED: return "canceled";
   case SS_EPROTO: return "malformed reply";
+  case SS_EKILLED: return "helper process failed";
   default: return "unknown error";
   }
 }

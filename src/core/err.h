@@ -29,7 +29,8 @@ enum ss_err {
   SS_EBUSY = -7,      /* already running / locked */
   SS_ESTATE = -8,     /* operation not allowed in the current state */
   SS_ECANCELED = -9,  /* interrupted by shutdown or disable */
-  SS_EPROTO = -10     /* malformed reply from an external service */
+  SS_EPROTO = -10,    /* malformed reply from an external service */
+  SS_EKILLED = -11    /* a helper process crashed, hung or was killed */
 };
 
 /* Returns a static, human-readable name for an SS_E* code.  Any thread. */

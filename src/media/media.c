@@ -1,308 +1,491 @@
 /*
- * media.c - media.h over libavformat / libavcodec / libswresample /
- * Chromaprint.
+ * media.c - media.h over a pool of soulspotd-probe helper processes.
  *
- * What: every read goes through a custom AVIOContext over a file
- * descriptor the caller (or media_probe) opened, so libavformat never
- * opens a path or a URL itself; demuxers are limited to audio containers
- * (format_whitelist) and nested opens to local files.  Tags come from the
- * container's dictionary, then the audio stream's (Ogg keeps Vorbis
- * comments there); av_dict_get() matches keys case-insensitively, so one
- * list of names covers ID3v2 (TXXX), Vorbis comments and MP4 freeform
- * atoms.  Text is copied truncated on a UTF-8 boundary with control
- * characters blanked.
+ * What: a call takes a free helper (starting one when fewer than the
+ * pool's size run, else waiting for one), sends it the request with the
+ * caller's descriptor attached (SCM_RIGHTS, probe_wire.h) and waits for
+ * the reply at most the wall-clock limit.  A helper that times out is
+ * killed (SIGKILL) and reaped; one that dies is reaped and its signal or
+ * exit status becomes the call's reason; either way the slot is freed and
+ * the next call starts a fresh helper.  A helper that ended normally
+ * between two calls (it retires after half its CPU-time cap) is replaced
+ * and the call is sent again, once.  A reaper thread, running only while
+ * helpers exist, stops helpers idle for idle_s (closing the socket ends
+ * them) and then ends itself, so an idle daemon holds no helper and no
+ * extra thread.
  *
- * Threading: any thread; libav* contexts live only for one call.
- * media_init() runs once (pthread_once) and only lowers libav's log level.
+ * Helpers start with posix_spawn: the socket as descriptor 3, /dev/null as
+ * 0 and 1, stderr shared, no blocked signals, and an environment holding
+ * only the SOULSPOT_PROBE_TEST_* switches (never the daemon's secrets).
  *
- * Ownership: nothing allocated here survives a call; the caller owns fds.
+ * Threading: any thread; one mutex guards the slots, a slot in use
+ * belongs to its caller alone (only it waits for that process).
+ *
+ * Ownership: the caller keeps its descriptors; helpers are the pool's.
  */
 #include "media/media.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <chromaprint.h>
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/dict.h>
-#include <libavutil/opt.h>
-#include <libswresample/swresample.h>
-
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
+#include "media/probe_wire.h"
 
-#define IO_BUF_SIZE 65536
-/* Demuxers worth probing for music; anything else is "not audio". */
-#define AUDIO_DEMUXERS                                                         \
-  "flac,mp3,ogg,mov,matroska,wav,w64,aiff,ape,wv,asf,aac,dsf,tta,mpc,mpc8,"    \
-  "caf,au"
-#define FP_RATE 11025
+extern char **environ;
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+#define POOL_MAX 64
+#define HELPER_NAME "soulspotd-probe"
+#define TEST_ENV_PREFIX "SOULSPOT_PROBE_TEST_"
 
-static void init_quiet(void) { av_log_set_level(AV_LOG_QUIET); }
-
-void media_init(void) { pthread_once(&init_once, init_quiet); }
-
-/* ---- custom I/O over a file descriptor ---- */
-
-static int io_read(void *opaque, uint8_t *buf, int size)
-{
-  int fd = *(const int *)opaque;
-  ssize_t n;
-  do
-    n = read(fd, buf, (size_t)size);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return AVERROR(errno);
-  return n == 0 ? AVERROR_EOF : (int)n;
-}
-
-static int64_t io_seek(void *opaque, int64_t offset, int whence)
-{
-  int fd = *(const int *)opaque;
-  if (whence & AVSEEK_SIZE) {
-    struct stat st;
-    return fstat(fd, &st) ? AVERROR(errno) : (int64_t)st.st_size;
-  }
-  off_t r = lseek(fd, (off_t)offset, whence & ~AVSEEK_FORCE);
-  return r < 0 ? AVERROR(errno) : (int64_t)r;
-}
-
-struct input {
-  int fd;
-  AVIOContext *pb;
-  AVFormatContext *fmt;
-  int stream;
+struct helper {
+  pid_t pid;    /* 0: free slot */
+  int sock;
+  bool busy;    /* owned by a call (or by the reaper while it stops it) */
+  int64_t idle_since_ms;
 };
 
-static void input_close(struct input *in)
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t freed;  /* a slot became free or idle */
+  pthread_cond_t wake;   /* the reaper: shutdown */
+  pthread_cond_t reaper_done;
+  struct helper slot[POOL_MAX];
+  int running;           /* slots with pid != 0 */
+  bool reaper_running, stopping;
+  char helper[PATH_MAX]; /* "" = not resolved yet */
+  int helpers, timeout_s, idle_s;
+} pool = {
+  .mu = PTHREAD_MUTEX_INITIALIZER,
+  .freed = PTHREAD_COND_INITIALIZER,
+  .wake = PTHREAD_COND_INITIALIZER,
+  .reaper_done = PTHREAD_COND_INITIALIZER,
+};
+
+void media_init(void) {}
+
+void media_pool_configure(const struct media_pool_opts *o)
 {
-  if (in->fmt)
-    avformat_close_input(&in->fmt);
-  if (in->pb) {
-    av_freep(&in->pb->buffer);
-    avio_context_free(&in->pb);
+  pthread_mutex_lock(&pool.mu);
+  snprintf(pool.helper, sizeof pool.helper, "%s",
+           o && o->helper ? o->helper : "");
+  pool.helpers = o ? o->helpers : 0;
+  pool.timeout_s = o ? o->timeout_s : 0;
+  pool.idle_s = o ? o->idle_s : 0;
+  pthread_cond_broadcast(&pool.freed); /* a larger pool: waiters go on */
+  pthread_mutex_unlock(&pool.mu);
+}
+
+int media_pool_running(void)
+{
+  pthread_mutex_lock(&pool.mu);
+  int n = pool.running;
+  pthread_mutex_unlock(&pool.mu);
+  return n;
+}
+
+/* Under the lock. */
+static int pool_size(void)
+{
+  int n = pool.helpers;
+  if (n <= 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    n = cores > 0 ? (int)cores : 1;
+  }
+  return n < POOL_MAX ? n : POOL_MAX;
+}
+
+static int timeout_s(void)
+{
+  pthread_mutex_lock(&pool.mu);
+  int t = pool.timeout_s > 0 ? pool.timeout_s : 30;
+  pthread_mutex_unlock(&pool.mu);
+  return t;
+}
+
+/* The helper's path under the lock: configured, $SOULSPOT_PROBE, or
+ * beside /proc/self/exe. */
+static void helper_path(char *out, size_t n)
+{
+  const char *env = getenv("SOULSPOT_PROBE");
+  if (pool.helper[0]) {
+    snprintf(out, n, "%s", pool.helper);
+  } else if (env && env[0]) {
+    snprintf(out, n, "%s", env);
+  } else {
+    char exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[k > 0 ? k : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+      slash[1] = '\0';
+    snprintf(out, n, "%s%s", slash ? exe : "./", HELPER_NAME);
   }
 }
 
-static void set_err(char *err, size_t errlen, const char *what, int averr)
-{
-  char msg[AV_ERROR_MAX_STRING_SIZE] = "";
-  if (averr)
-    av_strerror(averr, msg, sizeof msg);
-  if (err && errlen)
-    snprintf(err, errlen, "%s%s%s", what, averr ? ": " : "", msg);
-}
+/* ---- starting and stopping helpers ---- */
 
-/* Opens the container on in->fd and picks the audio stream. */
-static int input_open(struct input *in, const char *name, char *err,
-                      size_t errlen)
+static int spawn(const char *path, pid_t *pid, int *sock, char *err,
+                 size_t errlen)
 {
-  media_init();
-  if (lseek(in->fd, 0, SEEK_SET) < 0) {
-    set_err(err, errlen, "not seekable", AVERROR(errno));
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+    snprintf(err, errlen, "cannot start %s: %s", HELPER_NAME,
+             strerror(errno));
     return SS_EIO;
   }
-  unsigned char *buf = av_malloc(IO_BUF_SIZE);
-  in->pb = avio_alloc_context(buf, IO_BUF_SIZE, 0, &in->fd, io_read, NULL,
-                              io_seek);
-  if (!buf || !in->pb) {
-    av_free(buf);
-    set_err(err, errlen, "out of memory", 0);
+  char *envp[16];
+  size_t ne = 0;
+  for (char **e = environ; e && *e && ne < 15; e++)
+    if (!strncmp(*e, TEST_ENV_PREFIX, strlen(TEST_ENV_PREFIX)))
+      envp[ne++] = *e;
+  envp[ne] = NULL;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+                                  POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = {(char *)HELPER_NAME, NULL};
+  int rc = posix_spawn(pid, path, &fa, &at, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(sv[1]);
+  if (rc) {
+    close(sv[0]);
+    snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
     return SS_EIO;
   }
-  in->fmt = avformat_alloc_context();
-  if (!in->fmt) {
-    set_err(err, errlen, "out of memory", 0);
-    return SS_EIO;
-  }
-  in->fmt->pb = in->pb;
-  in->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-  AVDictionary *opts = NULL;
-  av_dict_set(&opts, "format_whitelist", AUDIO_DEMUXERS, 0);
-  av_dict_set(&opts, "protocol_whitelist", "file", 0);
-  int r = avformat_open_input(&in->fmt, name ? name : "", NULL, &opts);
-  av_dict_free(&opts);
-  if (r < 0) { /* fmt was freed by libavformat */
-    set_err(err, errlen, r == AVERROR(EIO) ? "unreadable" : "not audio", r);
-    return r == AVERROR(EIO) ? SS_EIO : SS_EPROTO;
-  }
-  if ((r = avformat_find_stream_info(in->fmt, NULL)) < 0) {
-    set_err(err, errlen, "corrupt", r);
-    return SS_EPROTO;
-  }
-  in->stream = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, -1,
-                                   NULL, 0);
-  if (in->stream < 0) {
-    set_err(err, errlen, "no audio stream", 0);
-    return SS_EPROTO;
-  }
+  *sock = sv[0];
+  log_debug("media", "started %s (pid %d)", HELPER_NAME, (int)*pid);
   return SS_OK;
 }
 
-/* ---- tags ---- */
-
-/* Copies s into out (n bytes), blanking control characters and cutting on
- * a UTF-8 character boundary; leading/trailing blanks trimmed. */
-static void copy_text(char *out, size_t n, const char *s)
+/* Waits for pid; *status gets its wait status. */
+static void reap(pid_t pid, int *status)
 {
-  while (*s == ' ' || *s == '\t')
-    s++;
-  size_t len = strlen(s);
-  if (len >= n) {
-    len = n - 1;
-    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-      len--;
-  }
-  for (size_t i = 0; i < len; i++)
-    out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-  while (len > 0 && out[len - 1] == ' ')
-    len--;
-  out[len] = '\0';
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (status)
+    *status = st;
 }
 
-static const char *dict_find(const AVDictionary *d, const char *const *keys)
+static void *reaper_main(void *arg);
+
+/* Under the lock: the reaper runs while helpers exist. */
+static void reaper_ensure(void)
 {
-  for (; *keys; keys++) {
-    const AVDictionaryEntry *e = av_dict_get(d, *keys, NULL, 0);
-    if (e && e->value && e->value[0])
-      return e->value;
+  if (pool.reaper_running || pool.stopping)
+    return;
+  pthread_t t;
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&a, 64 * 1024);
+  if (pthread_create(&t, &a, reaper_main, NULL) == 0)
+    pool.reaper_running = true;
+  pthread_attr_destroy(&a);
+}
+
+/* Under the lock: frees a slot whose helper is gone (already reaped). */
+static void slot_clear(struct helper *h)
+{
+  h->pid = 0;
+  h->sock = -1;
+  h->busy = false;
+  pool.running--;
+  pthread_cond_broadcast(&pool.freed);
+}
+
+/* Takes a helper for one call, starting one if the pool has room. */
+static int acquire(struct helper **out, char *err, size_t errlen)
+{
+  pthread_mutex_lock(&pool.mu);
+  for (;;) {
+    struct helper *idle = NULL, *empty = NULL;
+    for (int i = 0; i < POOL_MAX; i++) {
+      struct helper *h = &pool.slot[i];
+      if (h->pid && !h->busy && !idle)
+        idle = h;
+      if (!h->pid && !empty)
+        empty = h;
+    }
+    if (idle) {
+      idle->busy = true;
+      *out = idle;
+      pthread_mutex_unlock(&pool.mu);
+      return SS_OK;
+    }
+    if (empty && pool.running < pool_size()) {
+      char path[PATH_MAX];
+      helper_path(path, sizeof path);
+      empty->pid = -1; /* reserved while it starts */
+      empty->busy = true;
+      pool.running++;
+      pthread_mutex_unlock(&pool.mu);
+      pid_t pid;
+      int sock;
+      int rc = spawn(path, &pid, &sock, err, errlen);
+      pthread_mutex_lock(&pool.mu);
+      if (rc) {
+        slot_clear(empty);
+      } else {
+        empty->pid = pid;
+        empty->sock = sock;
+        *out = empty;
+        reaper_ensure();
+      }
+      pthread_mutex_unlock(&pool.mu);
+      return rc;
+    }
+    pthread_cond_wait(&pool.freed, &pool.mu);
   }
+}
+
+/* Gives a helper back after a call that left it working. */
+static void release(struct helper *h)
+{
+  pthread_mutex_lock(&pool.mu);
+  h->busy = false;
+  h->idle_since_ms = clock_mono_ms();
+  pthread_cond_broadcast(&pool.freed);
+  pthread_mutex_unlock(&pool.mu);
+}
+
+/* Ends a helper the caller holds: close, kill when asked, reap. */
+static void retire(struct helper *h, bool kill_it, int *status)
+{
+  close(h->sock);
+  if (kill_it)
+    kill(h->pid, SIGKILL);
+  reap(h->pid, status);
+  pthread_mutex_lock(&pool.mu);
+  slot_clear(h);
+  pthread_mutex_unlock(&pool.mu);
+}
+
+static void *reaper_main(void *arg)
+{
+  (void)arg;
+  pthread_mutex_lock(&pool.mu);
+  while (!pool.stopping && pool.running > 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    pthread_cond_timedwait(&pool.wake, &pool.mu, &ts);
+    int64_t idle_ms = (pool.idle_s > 0 ? pool.idle_s : 60) * INT64_C(1000);
+    int64_t now = clock_mono_ms();
+    for (int i = 0; i < POOL_MAX && !pool.stopping; i++) {
+      struct helper *h = &pool.slot[i];
+      if (h->pid <= 0 || h->busy || now - h->idle_since_ms < idle_ms)
+        continue;
+      h->busy = true;
+      pthread_mutex_unlock(&pool.mu);
+      log_debug("media", "stopping idle %s (pid %d)", HELPER_NAME,
+                (int)h->pid);
+      retire(h, false, NULL); /* end of stream ends it */
+      pthread_mutex_lock(&pool.mu);
+    }
+  }
+  pool.reaper_running = false;
+  pthread_cond_broadcast(&pool.reaper_done);
+  pthread_mutex_unlock(&pool.mu);
   return NULL;
 }
 
-/* First non-empty value among keys: container first, then the stream. */
-static const char *tag(const struct input *in, const char *const *keys)
+void media_pool_shutdown(void)
 {
-  const char *v = dict_find(in->fmt->metadata, keys);
-  if (!v)
-    v = dict_find(in->fmt->streams[in->stream]->metadata, keys);
-  return v;
+  pthread_mutex_lock(&pool.mu);
+  pool.stopping = true;
+  pthread_cond_broadcast(&pool.wake);
+  while (pool.reaper_running)
+    pthread_cond_wait(&pool.reaper_done, &pool.mu);
+  for (;;) {
+    struct helper *h = NULL;
+    bool busy = false;
+    for (int i = 0; i < POOL_MAX; i++) {
+      if (pool.slot[i].pid && pool.slot[i].busy)
+        busy = true;
+      else if (pool.slot[i].pid > 0 && !h)
+        h = &pool.slot[i];
+    }
+    if (!h && !busy)
+      break;
+    if (!h) {
+      pthread_cond_wait(&pool.freed, &pool.mu);
+      continue;
+    }
+    h->busy = true;
+    pthread_mutex_unlock(&pool.mu);
+    retire(h, false, NULL);
+    pthread_mutex_lock(&pool.mu);
+  }
+  pool.stopping = false;
+  pthread_mutex_unlock(&pool.mu);
 }
 
-static void tag_text(const struct input *in, char *out, size_t n,
-                     const char *const *keys)
-{
-  const char *v = tag(in, keys);
-  copy_text(out, n, v ? v : "");
-}
+/* ---- one call ---- */
 
-/* "3", "3/12" -> *num = 3, *total = 12 (when a total is present). */
-static void parse_pair(const char *s, int *num, int *total)
+/* Waits for the reply until deadline (monotonic ms): SS_OK with the
+ * frame, SS_ECANCELED on timeout, else pw_recv's code. */
+static int await_reply(int sock, int64_t deadline, uint8_t *buf, size_t cap,
+                       size_t *len)
 {
-  if (!s)
-    return;
-  char *end;
-  long a = strtol(s, &end, 10);
-  if (end != s && a > 0 && a < 10000)
-    *num = (int)a;
-  if (*end == '/') {
-    const char *t = end + 1;
-    long b = strtol(t, &end, 10);
-    if (end != t && b > 0 && b < 10000)
-      *total = (int)b;
+  for (;;) {
+    int64_t left = deadline - clock_mono_ms();
+    if (left <= 0)
+      return SS_ECANCELED;
+    struct pollfd p = {.fd = sock, .events = POLLIN};
+    int r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return SS_EIO;
+    if (r == 0)
+      continue; /* loop re-checks the deadline */
+    int fd;
+    int rc = pw_recv(sock, buf, cap, len, &fd);
+    if (fd >= 0)
+      close(fd); /* helpers never send descriptors */
+    return rc;
   }
 }
 
-static void parse_total(const char *s, int *total)
+/* The reason a helper's wait status gives. */
+static void death_reason(int status, char *err, size_t errlen)
 {
-  int dummy = 0;
-  if (s && !*total)
-    parse_pair(s, total, &dummy);
+  if (WIFSIGNALED(status))
+    snprintf(err, errlen, "analysis crashed: signal %d", WTERMSIG(status));
+  else
+    snprintf(err, errlen, "analysis failed: exit status %d",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-static int year_of(const char *date)
+/* One request/reply with a held helper.  *retry is set when the helper
+ * had ended normally before it saw the request. */
+static int exchange(struct helper *h, const uint8_t *req, size_t req_len,
+                    int fd, struct pw_reply *reply, char *err,
+                    size_t errlen, bool *retry)
 {
-  int y = 0, digits = 0;
-  for (const char *p = date; *p && digits < 4; p++) {
-    if (*p < '0' || *p > '9')
-      return 0;
-    y = y * 10 + (*p - '0');
-    digits++;
+  uint8_t buf[PW_FRAME_MAX];
+  int limit = timeout_s();
+  int status = 0;
+  int rc = pw_send(h->sock, req, req_len, fd);
+  size_t len = 0;
+  if (rc == SS_OK)
+    rc = await_reply(h->sock, clock_mono_ms() + limit * INT64_C(1000), buf,
+                     sizeof buf, &len);
+  if (rc == SS_OK && pw_decode_reply(buf, len, reply) == SS_OK) {
+    release(h);
+    return SS_OK;
   }
-  return digits == 4 && y >= 1000 ? y : 0;
-}
-
-static void read_tags(const struct input *in, struct media_info *out)
-{
-  static const char *const k_title[] = {"title", NULL};
-  static const char *const k_artist[] = {"artist", NULL};
-  static const char *const k_aartist[] = {"album_artist", "albumartist",
-                                          "album artist", NULL};
-  static const char *const k_album[] = {"album", NULL};
-  static const char *const k_date[] = {"date", "year", "originaldate", NULL};
-  static const char *const k_track[] = {"track", "tracknumber", NULL};
-  static const char *const k_ttotal[] = {"tracktotal", "totaltracks", NULL};
-  static const char *const k_disc[] = {"disc", "discnumber", NULL};
-  static const char *const k_dtotal[] = {"disctotal", "totaldiscs", NULL};
-  static const char *const k_rec[] = {"musicbrainz_trackid",
-                                      "MusicBrainz Track Id", NULL};
-  static const char *const k_rtrack[] = {"musicbrainz_releasetrackid",
-                                         "MusicBrainz Release Track Id",
-                                         NULL};
-  static const char *const k_albumid[] = {"musicbrainz_albumid",
-                                          "MusicBrainz Album Id", NULL};
-  static const char *const k_artistid[] = {"musicbrainz_artistid",
-                                           "MusicBrainz Artist Id", NULL};
-  static const char *const k_rgid[] = {"musicbrainz_releasegroupid",
-                                       "MusicBrainz Release Group Id", NULL};
-
-  tag_text(in, out->title, sizeof out->title, k_title);
-  tag_text(in, out->artist, sizeof out->artist, k_artist);
-  tag_text(in, out->album_artist, sizeof out->album_artist, k_aartist);
-  tag_text(in, out->album, sizeof out->album, k_album);
-  tag_text(in, out->date, sizeof out->date, k_date);
-  out->year = year_of(out->date);
-  parse_pair(tag(in, k_track), &out->track_no, &out->track_total);
-  parse_total(tag(in, k_ttotal), &out->track_total);
-  parse_pair(tag(in, k_disc), &out->disc_no, &out->disc_total);
-  parse_total(tag(in, k_dtotal), &out->disc_total);
-  tag_text(in, out->mb_recording_id, sizeof out->mb_recording_id, k_rec);
-  tag_text(in, out->mb_track_id, sizeof out->mb_track_id, k_rtrack);
-  tag_text(in, out->mb_album_id, sizeof out->mb_album_id, k_albumid);
-  tag_text(in, out->mb_artist_id, sizeof out->mb_artist_id, k_artistid);
-  tag_text(in, out->mb_release_group_id, sizeof out->mb_release_group_id,
-           k_rgid);
-}
-
-/* ---- audio properties ---- */
-
-static void read_audio(const struct input *in, struct media_info *out)
-{
-  const AVStream *st = in->fmt->streams[in->stream];
-  const AVCodecParameters *par = st->codecpar;
-  copy_text(out->codec, sizeof out->codec, avcodec_get_name(par->codec_id));
-  copy_text(out->container, sizeof out->container, in->fmt->iformat->name);
-  out->bitrate = par->bit_rate > 0 ? par->bit_rate : in->fmt->bit_rate;
-  if (out->bitrate < 0)
-    out->bitrate = 0;
-  out->sample_rate = par->sample_rate > 0 ? par->sample_rate : 0;
-  out->channels = par->ch_layout.nb_channels > 0 ? par->ch_layout.nb_channels
-                                                 : 0;
-  const AVCodecDescriptor *d = avcodec_descriptor_get(par->codec_id);
-  out->lossless = d && (d->props & AV_CODEC_PROP_LOSSLESS);
-  if (out->lossless) {
-    int bits = par->bits_per_raw_sample;
-    if (bits <= 0)
-      bits = par->bits_per_coded_sample;
-    if (bits <= 0 && par->format >= 0)
-      bits = av_get_bytes_per_sample((enum AVSampleFormat)par->format) * 8;
-    out->bit_depth = bits > 0 && bits <= 64 ? bits : 0;
+  if (rc == SS_ECANCELED) {
+    retire(h, true, NULL);
+    snprintf(err, errlen, "analysis took longer than %d s", limit);
+    return SS_EKILLED;
   }
-  int64_t ms = 0;
-  if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
-    ms = av_rescale_q(st->duration, st->time_base, (AVRational){1, 1000});
-  else if (in->fmt->duration != AV_NOPTS_VALUE && in->fmt->duration > 0)
-    ms = in->fmt->duration / (AV_TIME_BASE / 1000);
-  out->duration_ms = ms > 0 ? ms : 0;
+  if (rc == SS_OK) { /* a malformed reply: it is not to be trusted */
+    retire(h, true, NULL);
+    snprintf(err, errlen, "analysis sent a malformed reply");
+    return SS_EKILLED;
+  }
+  bool gone = rc == SS_ENOTFOUND ||
+              (rc == SS_EIO && (errno == EPIPE || errno == ECONNRESET));
+  retire(h, !gone, &status); /* anything else: make sure it ends */
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    *retry = true; /* retired or stopped before our request */
+    snprintf(err, errlen, "analysis helper ended");
+    return SS_EKILLED;
+  }
+  death_reason(status, err, errlen);
+  return SS_EKILLED;
+}
+
+static int call(const struct pw_request *q, int fd, struct pw_reply *reply,
+                char *err, size_t errlen)
+{
+  uint8_t req[PW_FRAME_MAX];
+  size_t n = pw_encode_request(q, req, sizeof req);
+  if (!n) {
+    snprintf(err, errlen, "request does not fit");
+    return SS_EINVAL;
+  }
+  int rc = SS_EKILLED;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    struct helper *h;
+    if ((rc = acquire(&h, err, errlen)))
+      return rc;
+    bool retry = false;
+    rc = exchange(h, req, n, fd, reply, err, errlen, &retry);
+    if (!retry)
+      break;
+  }
+  if (rc == SS_EKILLED)
+    log_warn("media", "%s: %s", q->name, err);
+  return rc;
+}
+
+/* The request's name: the last component of name, cut to fit. */
+static void request_name(struct pw_request *q, const char *name)
+{
+  const char *slash = name ? strrchr(name, '/') : NULL;
+  const char *base = slash ? slash + 1 : name ? name : "";
+  size_t len = strlen(base);
+  if (len > PW_NAME_MAX) /* keep the end: the extension is the hint */
+    base += len - PW_NAME_MAX;
+  while ((*base & 0xC0) == 0x80)
+    base++;
+  snprintf(q->name, sizeof q->name, "%s", base);
+}
+
+/* ---- media.h ---- */
+
+static void clear_err(char *err, size_t errlen)
+{
+  if (err && errlen)
+    err[0] = '\0';
+}
+
+/* One question to a helper: SS_OK with *r filled, or an error with its
+ * reason in err. */
+static int ask(struct pw_request *q, const char *name, int fd,
+               struct pw_reply *r, char *err, size_t errlen)
+{
+  char why[PW_ERR_MAX + 1] = "";
+  request_name(q, name);
+  int rc = call(q, fd, r, why, sizeof why);
+  if (rc == SS_OK && r->op != q->op) {
+    rc = SS_EPROTO;
+    snprintf(why, sizeof why, "analysis answered another question");
+  } else if (rc == SS_OK && (rc = r->rc) != SS_OK) {
+    snprintf(why, sizeof why, "%s", r->err);
+  }
+  if (rc && err && errlen)
+    snprintf(err, errlen, "%s", why);
+  return rc;
 }
 
 int media_probe_fd(int fd, const char *name, struct media_info *out,
@@ -311,15 +494,12 @@ int media_probe_fd(int fd, const char *name, struct media_info *out,
   if (fd < 0 || !out)
     return SS_EINVAL;
   memset(out, 0, sizeof *out);
-  if (err && errlen)
-    err[0] = '\0';
-  struct input in = {.fd = fd, .stream = -1};
-  int rc = input_open(&in, name, err, errlen);
-  if (rc == SS_OK) {
-    read_tags(&in, out);
-    read_audio(&in, out);
-  }
-  input_close(&in);
+  clear_err(err, errlen);
+  struct pw_request q = {.op = PW_OP_PROBE};
+  struct pw_reply r;
+  int rc = ask(&q, name, fd, &r, err, errlen);
+  if (rc == SS_OK)
+    *out = r.media;
   return rc;
 }
 
@@ -328,184 +508,33 @@ int media_probe(const char *path, struct media_info *out, char *err,
 {
   if (!path || !out)
     return SS_EINVAL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
+    int e = errno;
     memset(out, 0, sizeof *out);
     if (err && errlen)
-      snprintf(err, errlen, "cannot open: %s", strerror(errno));
-    return errno == ENOENT ? SS_ENOTFOUND : SS_EIO;
+      snprintf(err, errlen, "cannot open: %s", strerror(e));
+    return e == ENOENT ? SS_ENOTFOUND : SS_EIO;
   }
   int rc = media_probe_fd(fd, path, out, err, errlen);
   close(fd);
   return rc;
 }
 
-/* ---- fingerprint ---- */
-
-struct fp_job {
-  struct input in;
-  AVCodecContext *dec;
-  SwrContext *swr;
-  ChromaprintContext *cp;
-  AVPacket *pkt;
-  AVFrame *frame;
-  int16_t *pcm;
-  int pcm_cap;
-  int64_t fed;  /* samples given to Chromaprint */
-  int64_t limit;
-};
-
-static void fp_job_free(struct fp_job *j)
-{
-  if (j->cp)
-    chromaprint_free(j->cp);
-  swr_free(&j->swr);
-  avcodec_free_context(&j->dec);
-  av_packet_free(&j->pkt);
-  av_frame_free(&j->frame);
-  av_free(j->pcm);
-  input_close(&j->in);
-}
-
-static int fp_setup(struct fp_job *j, char *err, size_t errlen)
-{
-  const AVCodecParameters *par = j->in.fmt->streams[j->in.stream]->codecpar;
-  const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-  if (!codec) {
-    set_err(err, errlen, "no decoder", 0);
-    return SS_EPROTO;
-  }
-  j->dec = avcodec_alloc_context3(codec);
-  j->pkt = av_packet_alloc();
-  j->frame = av_frame_alloc();
-  j->cp = chromaprint_new(CHROMAPRINT_ALGORITHM_DEFAULT);
-  if (!j->dec || !j->pkt || !j->frame || !j->cp) {
-    set_err(err, errlen, "out of memory", 0);
-    return SS_EIO;
-  }
-  int r = avcodec_parameters_to_context(j->dec, par);
-  if (r >= 0)
-    r = avcodec_open2(j->dec, codec, NULL);
-  if (r < 0) {
-    set_err(err, errlen, "cannot open decoder", r);
-    return SS_EPROTO;
-  }
-  AVChannelLayout in_layout = {0}, mono = AV_CHANNEL_LAYOUT_MONO;
-  if (j->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC ||
-      j->dec->ch_layout.nb_channels <= 0)
-    av_channel_layout_default(&in_layout, j->dec->ch_layout.nb_channels > 0
-                                              ? j->dec->ch_layout.nb_channels
-                                              : 2);
-  else
-    av_channel_layout_copy(&in_layout, &j->dec->ch_layout);
-  r = swr_alloc_set_opts2(&j->swr, &mono, AV_SAMPLE_FMT_S16, FP_RATE,
-                          &in_layout, j->dec->sample_fmt,
-                          j->dec->sample_rate, 0, NULL);
-  av_channel_layout_uninit(&in_layout);
-  if (r < 0 || (r = swr_init(j->swr)) < 0) {
-    set_err(err, errlen, "cannot resample", r);
-    return SS_EPROTO;
-  }
-  if (!chromaprint_start(j->cp, FP_RATE, 1)) {
-    set_err(err, errlen, "chromaprint start failed", 0);
-    return SS_EPROTO;
-  }
-  return SS_OK;
-}
-
-/* Resamples one decoded frame and feeds it. */
-static int fp_feed_frame(struct fp_job *j)
-{
-  int want = swr_get_out_samples(j->swr, j->frame->nb_samples);
-  if (want <= 0)
-    return SS_OK;
-  if (want > j->pcm_cap) {
-    av_free(j->pcm);
-    j->pcm = av_malloc((size_t)want * sizeof *j->pcm);
-    j->pcm_cap = j->pcm ? want : 0;
-    if (!j->pcm)
-      return SS_EIO;
-  }
-  uint8_t *outp = (uint8_t *)j->pcm;
-  int got = swr_convert(j->swr, &outp, want,
-                        (const uint8_t **)j->frame->extended_data,
-                        j->frame->nb_samples);
-  if (got < 0)
-    return SS_EPROTO;
-  if (j->fed + got > j->limit)
-    got = (int)(j->limit - j->fed);
-  if (got > 0 && !chromaprint_feed(j->cp, j->pcm, got))
-    return SS_EPROTO;
-  j->fed += got;
-  return SS_OK;
-}
-
-/* Drains decoded frames; SS_OK, or SS_ECANCELED once the limit is met. */
-static int fp_drain(struct fp_job *j)
-{
-  for (;;) {
-    int r = avcodec_receive_frame(j->dec, j->frame);
-    if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
-      return SS_OK;
-    if (r < 0)
-      return SS_OK; /* a bad frame: skip it */
-    int rc = fp_feed_frame(j);
-    av_frame_unref(j->frame);
-    if (rc)
-      return rc;
-    if (j->fed >= j->limit)
-      return SS_ECANCELED;
-  }
-}
-
-static int fp_decode(struct fp_job *j)
-{
-  int rc = SS_OK;
-  while (rc == SS_OK && av_read_frame(j->in.fmt, j->pkt) >= 0) {
-    if (j->pkt->stream_index == j->in.stream &&
-        avcodec_send_packet(j->dec, j->pkt) >= 0)
-      rc = fp_drain(j);
-    av_packet_unref(j->pkt);
-  }
-  if (rc == SS_OK && avcodec_send_packet(j->dec, NULL) >= 0)
-    rc = fp_drain(j);
-  return rc == SS_ECANCELED ? SS_OK : rc;
-}
-
 int media_fingerprint_fd(int fd, const char *name, int max_seconds,
                          uint32_t *fp, size_t *n, char *err, size_t errlen)
 {
-  if (fd < 0 || !fp || !n || max_seconds <= 0)
+  if (fd < 0 || !fp || !n || max_seconds <= 0 ||
+      max_seconds > PW_MAX_SECONDS)
     return SS_EINVAL;
   *n = 0;
-  if (err && errlen)
-    err[0] = '\0';
-  struct fp_job j = {.in = {.fd = fd, .stream = -1}};
-  j.limit = (int64_t)max_seconds * FP_RATE;
-  int rc = input_open(&j.in, name, err, errlen);
-  if (rc == SS_OK)
-    rc = fp_setup(&j, err, errlen);
-  if (rc == SS_OK)
-    rc = fp_decode(&j);
-  if (rc == SS_OK && j.fed == 0) {
-    set_err(err, errlen, "no decodable audio", 0);
-    rc = SS_EPROTO;
+  clear_err(err, errlen);
+  struct pw_request q = {.op = PW_OP_FINGERPRINT, .max_seconds = max_seconds};
+  struct pw_reply r;
+  int rc = ask(&q, name, fd, &r, err, errlen);
+  if (rc == SS_OK) {
+    memcpy(fp, r.fp, r.fp_n * sizeof *fp);
+    *n = r.fp_n;
   }
-  uint32_t *raw = NULL;
-  int size = 0;
-  if (rc == SS_OK && (!chromaprint_finish(j.cp) ||
-                      !chromaprint_get_raw_fingerprint(j.cp, &raw, &size))) {
-    set_err(err, errlen, "chromaprint failed", 0);
-    rc = SS_EPROTO;
-  }
-  if (rc == SS_OK && raw && size > 0) {
-    size_t k = (size_t)size < MEDIA_FP_MAX_ITEMS ? (size_t)size
-                                                 : MEDIA_FP_MAX_ITEMS;
-    memcpy(fp, raw, k * sizeof *fp);
-    *n = k;
-  }
-  if (raw)
-    chromaprint_dealloc(raw);
-  fp_job_free(&j);
   return rc;
 }
