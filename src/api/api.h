@@ -40,6 +40,18 @@ const struct http_route *api_downloads_routes(size_t *count);
 const struct http_route *api_library_routes(size_t *count);
 const struct http_route *api_wanted_routes(size_t *count);
 const struct http_route *api_ops_routes(size_t *count);
+const struct http_route *api_watchlist_routes(size_t *count);
+
+/* ---- watchlist and playlist switch cells (api_watchlist.c), shown by
+ * the library pages ---- */
+/* True for a plain Spotify id (letters and digits, 1..63). */
+bool api_spotify_id_ok(const char *id);
+/* The <td> with the watch / unwatch button of an artist row. */
+void api_watch_cell(struct buf *b, const char *artist_id, const char *name,
+                    bool watched);
+/* The <td> with the "download missing tracks" switch of a playlist row. */
+void api_playlist_cell(struct buf *b, const char *playlist_id,
+                       const char *name, bool on);
 
 /* The "Spotify account" card of the settings page's spotify tab (a
  * pages_card, registered by routes.c; api_spotify.c): who is connected,
@@ -88,6 +100,8 @@ void api_auth_security_card(struct buf *out, const struct http_req *req);
 /* Opens a connection to the daemon's database (DATA_DIR/soulspotd.db) for
  * this handler; the caller closes it with db_close(). */
 int api_open_store(struct db **db);
+/* api_open_store, or a 503 "store not available" in resp and false. */
+bool api_store_or_503(struct http_resp *resp, struct db **db);
 /* The positive {id} right after prefix in path (digits, then the end or
  * '/'), or -1. */
 int64_t api_path_id(const char *path, const char *prefix);

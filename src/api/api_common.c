@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "config/settings.h"
+#include "core/err.h"
 
 int api_open_store(struct db **db)
 {
@@ -16,6 +17,14 @@ int api_open_store(struct db **db)
   settings_str(S_SERVER_DATA_DIR, dir, sizeof dir);
   snprintf(path, sizeof path, "%s/soulspotd.db", dir);
   return db_open(path, db);
+}
+
+bool api_store_or_503(struct http_resp *resp, struct db **db)
+{
+  if (api_open_store(db) == SS_OK)
+    return true;
+  http_resp_error(resp, 503, "store not available");
+  return false;
 }
 
 int64_t api_path_id(const char *path, const char *prefix)

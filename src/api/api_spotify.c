@@ -10,6 +10,8 @@
  *                                  connected
  *   GET  /library/artists|albums|playlists[?offset=N]
  *   GET  /library/playlists?id=ID  one playlist's stored entries
+ * The artists page has a Watch column and the playlists page a "Download
+ * missing tracks" switch (cells and their POST routes: api_watchlist.c).
  * plus api_spotify_account_card(), the account card of the settings tab.
  *
  * The login's outcome reaches the settings page as a fixed code
@@ -38,7 +40,9 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/html.h"
+#include "core/xalloc.h"
 #include "db/db_spotify.h"
+#include "db/db_wanted.h"
 #include "workers/workers.h"
 
 #define HTML_TYPE "text/html; charset=utf-8"
@@ -268,7 +272,24 @@ struct page {
   struct buf *out;
   int64_t now;
   size_t rows;
+  /* artists: the watched ids; playlists: those whose "download missing
+   * tracks" switch is on (sorted, db_wanted.h) */
+  char (*marked)[WANTED_ID_MAX];
+  size_t n_marked;
 };
+
+#define MARKED_MAX 20000
+
+static int cmp_id(const void *a, const void *b)
+{
+  return strcmp(a, b);
+}
+
+static bool marked(const struct page *p, const char *id)
+{
+  return p->n_marked && id &&
+         bsearch(id, p->marked, p->n_marked, WANTED_ID_MAX, cmp_id);
+}
 
 static void sub_nav(struct buf *out)
 {
@@ -304,6 +325,7 @@ static void on_artist(void *arg, const struct db_spotify_row *r)
   cell_int(p->out, r->n1);
   cell(p->out, r->t1 ? spotify_fmt_time(r->t1, when, sizeof when) : "never");
   cell(p->out, r->n2 ? "followed" : "no longer followed");
+  api_watch_cell(p->out, r->id, r->name, marked(p, r->id));
   buf_puts(p->out, "</tr>\n");
 }
 
@@ -336,7 +358,9 @@ static void on_playlist(void *arg, const struct db_spotify_row *r)
   cell_int(p->out, r->n2);
   buf_puts(p->out, "<td class=\"msg\">");
   html_escape(p->out, r->kind[0] ? "no longer followed" : r->extra);
-  buf_puts(p->out, "</td></tr>\n");
+  buf_puts(p->out, "</td>");
+  api_playlist_cell(p->out, r->id, r->name, marked(p, r->id));
+  buf_puts(p->out, "</tr>\n");
 }
 
 static void on_entry(void *arg, const struct db_spotify_row *r)
@@ -413,9 +437,10 @@ static void library_page(struct http_req *req, struct http_resp *resp,
                                       "/library/albums?offset=",
                                       "/library/playlists?offset="};
   static const char *const heads[3][7] = {
-    {"Artist", "Genres", "Albums", "Albums read", "Status", NULL},
+    {"Artist", "Genres", "Albums", "Albums read", "Status", "Watch", NULL},
     {"Album", "Artist", "Released", "Type", "Tracks", "Saved", NULL},
-    {"Playlist", "Owner", "Tracks", "Stored entries", "Note", NULL}};
+    {"Playlist", "Owner", "Tracks", "Stored entries", "Note",
+     "Download missing tracks", NULL}};
   struct db *db = NULL;
   struct db_spotify_counts counts;
   char lead[400];
@@ -426,6 +451,14 @@ static void library_page(struct http_req *req, struct http_resp *resp,
   }
   int64_t offset = offset_param(req);
   struct page p = {.out = &resp->body, .now = clock_wall_ms()};
+  if (kind != LIST_ALBUMS) {
+    p.marked = xcalloc(MARKED_MAX, WANTED_ID_MAX);
+    if (kind == LIST_ARTISTS)
+      db_watch_artist_ids(db, p.marked, MARKED_MAX, &p.n_marked);
+    else
+      db_playlist_download_missing_ids(db, p.marked, MARKED_MAX,
+                                       &p.n_marked);
+  }
   lead_text(lead, sizeof lead, &counts);
   pages_open(&resp->body, PAGES_LIBRARY, titles[kind], lead);
   sub_nav(&resp->body);
@@ -438,6 +471,7 @@ static void library_page(struct http_req *req, struct http_resp *resp,
     db_spotify_list_playlists(db, offset, PAGE_ROWS, on_playlist, &p);
   table_close(&resp->body, bases[kind], offset, p.rows, PAGE_ROWS);
   pages_close(&resp->body);
+  free(p.marked);
   db_close(db);
   finish(resp);
 }

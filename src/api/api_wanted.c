@@ -77,13 +77,6 @@ static int64_t strict_int(struct http_req *req, const char *name, int64_t def,
   return !digits || *s || v > max ? -1 : v;
 }
 
-static bool store_or_503(struct http_resp *resp, struct db **db)
-{
-  if (api_open_store(db) == SS_OK)
-    return true;
-  http_resp_error(resp, 503, "store not available");
-  return false;
-}
 
 /* The action named by the path's last part. */
 enum action { ACT_NONE, ACT_SEARCH, ACT_IGNORE, ACT_RETRY };
@@ -200,7 +193,7 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
     return;
   }
   struct db *db = NULL;
-  if (!store_or_503(resp, &db))
+  if (!api_store_or_503(resp, &db))
     return;
   struct wanted_item *v = xcalloc((size_t)(limit ? limit : 1), sizeof *v);
   size_t n = 0;
@@ -235,7 +228,7 @@ static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
     return;
   }
   struct db *db = NULL;
-  if (!store_or_503(resp, &db))
+  if (!api_store_or_503(resp, &db))
     return;
   reply_item(resp, db, id, 200);
   db_close(db);
@@ -255,7 +248,7 @@ static void api_action(struct http_req *req, struct http_resp *resp,
     return;
   }
   struct db *db = NULL;
-  if (!store_or_503(resp, &db))
+  if (!api_store_or_503(resp, &db))
     return;
   char err[WANTED_REASON_MAX] = "";
   int rc = run_action(db, a, id, err, sizeof err);
@@ -334,7 +327,7 @@ static void api_create(struct http_req *req, struct http_resp *resp,
   struct db *db = NULL;
   if (rc) {
     http_resp_error(resp, 400, err);
-  } else if (store_or_503(resp, &db)) {
+  } else if (api_store_or_503(resp, &db)) {
     int64_t id = 0;
     bool added = false;
     rc = db_wanted_add(db, w, clock_wall_ms(), &id, &added);
@@ -525,7 +518,7 @@ static void page_wanted(struct http_req *req, struct http_resp *resp,
 {
   (void)ctx;
   struct db *db = NULL;
-  if (!store_or_503(resp, &db))
+  if (!api_store_or_503(resp, &db))
     return;
   enum tab tab = tab_of(req);
   struct buf *b = &resp->body;
@@ -558,7 +551,7 @@ static void page_list(struct http_req *req, struct http_resp *resp,
 {
   (void)ctx;
   struct db *db = NULL;
-  if (!store_or_503(resp, &db))
+  if (!api_store_or_503(resp, &db))
     return;
   render_list(&resp->body, db, tab_of(req), NULL, false);
   db_close(db);
@@ -575,7 +568,7 @@ static void page_action(struct http_req *req, struct http_resp *resp,
   int64_t id = api_path_id(path, PAGE_PREFIX);
   enum action a = action_of(path);
   struct db *db = NULL;
-  if (!store_or_503(resp, &db))
+  if (!api_store_or_503(resp, &db))
     return;
   char err[WANTED_REASON_MAX] = "no such wanted item";
   int rc = id > 0 && a != ACT_NONE ? run_action(db, a, id, err, sizeof err)

@@ -235,6 +235,15 @@ enum setting_type {
   X(AUTOMATION_MAX_REQUESTS_PER_HOUR, "automation.max_requests_per_hour",    \
     ST_INT, "30", 1, 1000, NULL, SF_RUNTIME,                                  \
     "Download requests made from the Wanted list per hour at most")          \
+  X(AUTOMATION_WATCH_FOLLOWED_ARTISTS,                                        \
+    "automation.watch_followed_artists", ST_BOOL, "false", 0, 0, NULL,        \
+    SF_RUNTIME, "Watch every followed Spotify artist")                        \
+  X(AUTOMATION_WATCHLIST_ARTISTS_PER_RUN,                                     \
+    "automation.watchlist_artists_per_run", ST_INT, "5", 1, 100, NULL,        \
+    SF_RUNTIME, "Watched artists a watchlist run checks")                     \
+  X(AUTOMATION_DISCOGRAPHY_MAX_PER_RUN,                                       \
+    "automation.discography_max_per_run", ST_INT, "50", 1, 1000, NULL,        \
+    SF_RUNTIME, "Releases a discography pass adds to the Wanted list")        \
   X(PROBE_INTERVAL_SECONDS, "probe.interval_seconds", ST_INT, "60", 5, 3600,  \
     NULL, SF_RUNTIME, "How often external services are probed (s)")           \
   X(PROBE_TIMEOUT_SECONDS, "probe.timeout_seconds", ST_INT, "5", 1, 30, NULL, \

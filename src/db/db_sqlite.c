@@ -95,6 +95,9 @@ static const char *const migrations[] = {
   /* 9: quality upgrades: what a download request replaces
    * (schema_downloads.c) */
   db_schema_downloads_upgrade,
+  /* 10: watchlist discography check, unwatched artists, playlists'
+   * "download missing tracks" switch (schema_wanted.c) */
+  db_schema_wanted_sources,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -147,12 +147,13 @@ struct watch {
   unsigned release_types;              /* WATCH_* bits */
   char since_date[11];                 /* "YYYY-MM-DD", UTC */
   int64_t last_check_ms;               /* 0 = never */
+  int64_t discography_check_ms;        /* 0 = never */
   char last_error[WANTED_REASON_MAX];
   int64_t created_ms;
 };
 
-/* Inserts w; SS_EBUSY when the artist is already watched (*id gets the
- * existing row either way). */
+/* Inserts w (and forgets that the artist was unwatched); SS_EBUSY when
+ * the artist is already watched (*id gets the existing row either way). */
 int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
                  int64_t *id);
 int db_watch_get(struct db *db, int64_t id, struct watch *out);
@@ -164,7 +165,9 @@ int db_watch_list(struct db *db, struct watch *out, size_t max, size_t *n,
 /* Writes auto_download, discography, release_types and mb_artist_id of
  * w->id.  SS_ENOTFOUND. */
 int db_watch_update(struct db *db, const struct watch *w);
-/* Removes the watch; its wanted items stay (watch_id set to 0). */
+/* Removes the watch; its wanted items stay (watch_id set to 0).  The
+ * artist is remembered as unwatched (watch_declined), so
+ * db_watch_add_followed does not watch it again. */
 int db_watch_delete(struct db *db, int64_t id);
 /* Watches not checked since before_ms, oldest check first. */
 int db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
@@ -172,5 +175,47 @@ int db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
 /* A check finished: last_check_ms = now, last_error (may be ""). */
 int db_watch_checked(struct db *db, int64_t id, const char *error,
                      int64_t now_ms);
+/* The discography pass's due list (discography on, its own check time
+ * before before_ms, oldest first) and its "checked". */
+int db_watch_due_discography(struct db *db, int64_t before_ms,
+                             struct watch *out, size_t max, size_t *n);
+int db_watch_discography_checked(struct db *db, int64_t id,
+                                 const char *error, int64_t now_ms);
+/* Sets the display name of watch id (learnt from a reply). */
+int db_watch_set_name(struct db *db, int64_t id, const char *name);
+/* "Watch every followed artist": a watch (default types, auto download
+ * on, since today) for every followed Spotify artist that is neither
+ * watched nor declined.  One statement; *added gets the new watches. */
+int db_watch_add_followed(struct db *db, int64_t now_ms, int64_t *added);
+/* The Spotify ids of every watched artist, in strcmp order, at most max
+ * (each WANTED_ID_MAX bytes). */
+int db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX], size_t max,
+                        size_t *n);
+/* The name of a synced (followed) Spotify artist; SS_ENOTFOUND. */
+int db_watch_artist_name(struct db *db, const char *spotify_artist_id,
+                         char *out, size_t n);
+
+/* ---- playlists: "download missing tracks" ---- */
+
+/* Sets the switch of a synced playlist; its name goes to name (may be
+ * NULL).  SS_ENOTFOUND. */
+int db_playlist_set_download_missing(struct db *db, const char *playlist_id,
+                                     bool on, char *name, size_t n);
+/* Ids of the playlists whose switch is on (followed or not), in strcmp
+ * order, at most max (each WANTED_ID_MAX bytes). */
+int db_playlist_download_missing_ids(struct db *db, char (*out)[WANTED_ID_MAX],
+                                     size_t max, size_t *n);
+/* One stored entry of a switched-on, followed playlist (borrowed strings,
+ * valid during the call). */
+struct playlist_track {
+  const char *playlist_name;
+  const char *track_id;     /* Spotify id, never "" (local files skipped) */
+  const char *title, *artists, *album;
+};
+typedef int (*db_playlist_track_fn)(void *arg, const struct playlist_track *t);
+/* Calls fn for each such entry (a track once, in playlist order) until
+ * fn returns non-SS_OK (returned).  fn must not use db. */
+int db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
+                             void *arg);
 
 #endif

@@ -48,6 +48,18 @@ enum {
   SW_WATCH_DELETE,
   SW_WATCH_DUE,
   SW_WATCH_CHECKED,
+  SW_WATCH_UNDECLINE,
+  SW_WATCH_DECLINE,
+  SW_WATCH_DUE_DISCO,
+  SW_WATCH_DISCO_CHECKED,
+  SW_WATCH_SET_NAME,
+  SW_WATCH_ADD_FOLLOWED,
+  SW_WATCH_ARTIST_NAME,
+  SW_WATCH_IDS,
+  SW_PLAYLIST_SET,
+  SW_PLAYLIST_NAME,
+  SW_PLAYLIST_IDS,
+  SW_PLAYLIST_EACH,
   SW_END
 };
 _Static_assert(SW_END <= 256, "wanted statement slots are 192-255");
@@ -472,7 +484,8 @@ int db_wanted_counts(struct db *db, struct wanted_counts *out)
 
 #define WATCH_COLS                                                             \
   "id, spotify_artist_id, mb_artist_id, name, auto_download, discography,"     \
-  " release_types, since_date, last_check_ms, last_error, created_ms"
+  " release_types, since_date, last_check_ms, last_error, created_ms,"     \
+  " discography_check_ms"
 
 static int watch_from_row(sqlite3_stmt *row, void *arg)
 {
@@ -489,6 +502,7 @@ static int watch_from_row(sqlite3_stmt *row, void *arg)
   w->last_check_ms = sqlite3_column_int64(row, 8);
   db__col_text(row, 9, w->last_error, sizeof w->last_error);
   w->created_ms = sqlite3_column_int64(row, 10);
+  w->discography_check_ms = sqlite3_column_int64(row, 11);
   return SS_OK;
 }
 
@@ -558,6 +572,12 @@ int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
       if (!(rc = db__exec(&q, "watch insert")))
         *id = db__last_id(db);
     }
+    if (!rc)
+      rc = db__run(db, SW_WATCH_UNDECLINE,
+                   "DELETE FROM watch_declined WHERE spotify_artist_id = ?1",
+                   DB__VALS(DB__TEXT_MAX(w->spotify_artist_id,
+                                         sizeof w->spotify_artist_id)),
+                   "watch undecline");
   }
   /* SS_EBUSY is an answer, not a failure: nothing was written either way */
   int end = db__tx_end(db, rc == SS_EBUSY ? SS_OK : rc);
@@ -629,7 +649,13 @@ int db_watch_delete(struct db *db, int64_t id)
   if (rc)
     return rc;
   struct db__q q;
-  if (!(rc = db__prepare(db, SW_WATCH_UNLINK,
+  rc = db__run(db, SW_WATCH_DECLINE,
+               "INSERT OR REPLACE INTO watch_declined (spotify_artist_id,"
+               " declined_ms) SELECT spotify_artist_id,"
+               " CAST(strftime('%s', 'now') AS INTEGER) * 1000"
+               " FROM watchlist WHERE id = ?1",
+               DB__VALS(DB__INT(id)), "watch decline");
+  if (!rc && !(rc = db__prepare(db, SW_WATCH_UNLINK,
                          "UPDATE wanted SET watch_id = 0 WHERE watch_id = ?1",
                          &q))) {
     db__bind_int64(&q, 1, id);
@@ -681,4 +707,220 @@ int db_watch_checked(struct db *db, int64_t id, const char *error,
   if (!rc && db__changes(db) == 0)
     rc = SS_ENOTFOUND;
   return rc;
+}
+
+int db_watch_due_discography(struct db *db, int64_t before_ms,
+                             struct watch *out, size_t max, size_t *n)
+{
+  if (!n || (max && !out))
+    return SS_EINVAL;
+  *n = 0;
+  struct db__q q;
+  int rc = db__prepare(db, SW_WATCH_DUE_DISCO,
+                       "SELECT " WATCH_COLS " FROM watchlist"
+                       " WHERE discography <> 0 AND discography_check_ms < ?1"
+                       " ORDER BY discography_check_ms, id LIMIT ?2",
+                       &q);
+  if (rc)
+    return rc;
+  db__bind_int64(&q, 1, before_ms);
+  db__bind_int64(&q, 2, (int64_t)max);
+  return db__fill(&q, watch_from_row, out, sizeof *out, max, n,
+                  "watch due discography");
+}
+
+int db_watch_discography_checked(struct db *db, int64_t id,
+                                 const char *error, int64_t now_ms)
+{
+  int rc = db__run(db, SW_WATCH_DISCO_CHECKED,
+                   "UPDATE watchlist SET discography_check_ms = ?2,"
+                   " last_error = ?3 WHERE id = ?1",
+                   DB__VALS(DB__INT(id), DB__INT(now_ms),
+                            DB__TEXT_MAX(error ? error : "",
+                                         WANTED_REASON_MAX - 1)),
+                   "watch discography checked");
+  if (!rc && db__changes(db) == 0)
+    rc = SS_ENOTFOUND;
+  return rc;
+}
+
+int db_watch_set_name(struct db *db, int64_t id, const char *name)
+{
+  if (!name)
+    return SS_EINVAL;
+  int rc = db__run(db, SW_WATCH_SET_NAME,
+                   "UPDATE watchlist SET name = ?2 WHERE id = ?1",
+                   DB__VALS(DB__INT(id),
+                            DB__TEXT_MAX(name, WANTED_TEXT_MAX - 1)),
+                   "watch name");
+  if (!rc && db__changes(db) == 0)
+    rc = SS_ENOTFOUND;
+  return rc;
+}
+
+int db_watch_add_followed(struct db *db, int64_t now_ms, int64_t *added)
+{
+  if (!added)
+    return SS_EINVAL;
+  *added = 0;
+  char since[11];
+  utc_date(now_ms, since);
+  int rc = db__run(db, SW_WATCH_ADD_FOLLOWED,
+                   "INSERT INTO watchlist (spotify_artist_id, name,"
+                   " auto_download, discography, release_types, since_date,"
+                   " created_ms) SELECT a.id, substr(a.name, 1, 255), 1, 0,"
+                   " ?1, ?2, ?3 FROM spotify_artists a"
+                   " WHERE a.followed <> 0 AND a.id <> ''"
+                   " AND length(a.id) < ?4"
+                   " AND NOT EXISTS (SELECT 1 FROM watchlist w"
+                   "   WHERE w.spotify_artist_id = a.id)"
+                   " AND NOT EXISTS (SELECT 1 FROM watch_declined d"
+                   "   WHERE d.spotify_artist_id = a.id)",
+                   DB__VALS(DB__INT(WATCH_DEFAULT_TYPES), DB__TEXT(since),
+                            DB__INT(now_ms), DB__INT(WANTED_ID_MAX)),
+                   "watch followed");
+  if (!rc)
+    *added = db__changes(db);
+  return rc;
+}
+
+struct text_out {
+  char *s;
+  size_t n;
+};
+
+static int name_from_row(sqlite3_stmt *row, void *arg)
+{
+  struct text_out *out = arg;
+  db__col_text(row, 0, out->s, out->n);
+  return SS_OK;
+}
+
+int db_watch_artist_name(struct db *db, const char *spotify_artist_id,
+                         char *out, size_t n)
+{
+  if (!spotify_artist_id || !out || !n)
+    return SS_EINVAL;
+  out[0] = '\0';
+  struct db__q q;
+  int rc = db__prepare(db, SW_WATCH_ARTIST_NAME,
+                       "SELECT name FROM spotify_artists WHERE id = ?1", &q);
+  if (rc)
+    return rc;
+  db__bind_text(&q, 1, spotify_artist_id);
+  struct text_out to = {out, n};
+  return db__get(&q, name_from_row, &to, "artist name");
+}
+
+/* ---- playlists: "download missing tracks" ---- */
+
+int db_playlist_set_download_missing(struct db *db, const char *playlist_id,
+                                     bool on, char *name, size_t n)
+{
+  if (!playlist_id || (name && !n))
+    return SS_EINVAL;
+  int rc = db__run(db, SW_PLAYLIST_SET,
+                   "UPDATE spotify_playlists SET download_missing = ?2"
+                   " WHERE id = ?1",
+                   DB__VALS(DB__TEXT(playlist_id), DB__INT(on)),
+                   "playlist switch");
+  if (!rc && db__changes(db) == 0)
+    rc = SS_ENOTFOUND;
+  if (!rc && name) {
+    struct db__q q;
+    name[0] = '\0';
+    if (!(rc = db__prepare(db, SW_PLAYLIST_NAME,
+                           "SELECT name FROM spotify_playlists WHERE id = ?1",
+                           &q))) {
+      db__bind_text(&q, 1, playlist_id);
+      struct text_out to = {name, n};
+      rc = db__get(&q, name_from_row, &to, "playlist name");
+    }
+  }
+  return rc;
+}
+
+
+static int id_from_row(sqlite3_stmt *row, void *arg)
+{
+  db__col_text(row, 0, arg, WANTED_ID_MAX);
+  return SS_OK;
+}
+
+int db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX], size_t max,
+                        size_t *n)
+{
+  if (!n || (max && !out))
+    return SS_EINVAL;
+  *n = 0;
+  struct db__q q;
+  int rc = db__prepare(db, SW_WATCH_IDS,
+                       "SELECT spotify_artist_id FROM watchlist"
+                       " ORDER BY spotify_artist_id LIMIT ?1",
+                       &q);
+  if (rc)
+    return rc;
+  db__bind_int64(&q, 1, (int64_t)max);
+  return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n,
+                  "watched ids");
+}
+
+int db_playlist_download_missing_ids(struct db *db,
+                                     char (*out)[WANTED_ID_MAX], size_t max,
+                                     size_t *n)
+{
+  if (!n || (max && !out))
+    return SS_EINVAL;
+  *n = 0;
+  struct db__q q;
+  int rc = db__prepare(db, SW_PLAYLIST_IDS,
+                       "SELECT id FROM spotify_playlists"
+                       " WHERE download_missing <> 0 ORDER BY id LIMIT ?1",
+                       &q);
+  if (rc)
+    return rc;
+  db__bind_int64(&q, 1, (int64_t)max);
+  return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n,
+                  "playlist switches");
+}
+
+struct each_ctx {
+  db_playlist_track_fn fn;
+  void *arg;
+};
+
+static int track_row(sqlite3_stmt *row, void *arg)
+{
+  struct each_ctx *c = arg;
+  struct playlist_track t = {
+    .playlist_name = db__col_str(row, 0),
+    .track_id = db__col_str(row, 1),
+    .title = db__col_str(row, 2),
+    .artists = db__col_str(row, 3),
+    .album = db__col_str(row, 4),
+  };
+  return c->fn(c->arg, &t);
+}
+
+int db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
+                             void *arg)
+{
+  if (!fn)
+    return SS_EINVAL;
+  struct db__q q;
+  int rc = db__prepare(db, SW_PLAYLIST_EACH,
+                       "SELECT p.name, t.id, t.name, t.artist_names,"
+                       " t.album_name FROM spotify_playlists p"
+                       " JOIN spotify_playlist_entries e"
+                       "   ON e.playlist_id = p.id"
+                       " JOIN spotify_tracks t ON t.id = e.track_id"
+                       " WHERE p.download_missing <> 0 AND p.followed <> 0"
+                       "   AND e.is_local = 0 AND e.track_id <> ''"
+                       " GROUP BY t.id"
+                       " ORDER BY min(p.position), min(e.position)",
+                       &q);
+  if (rc)
+    return rc;
+  struct each_ctx c = {fn, arg};
+  return db__each(&q, track_row, &c, "playlist tracks");
 }

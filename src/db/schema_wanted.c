@@ -11,6 +11,11 @@
  * wanted_requests: one row per download request made for an item (the
  *   hourly cap and "downloads triggered" count requests, not items).
  * watchlist: one row per watched artist (Spotify id unique).
+ *
+ * Migration 10 (db_schema_wanted_sources): the discography pass's own
+ * check time per watch; watch_declined, the artists a user unwatched (so
+ * "watch every followed artist" does not bring them back until watched
+ * again); the "download missing tracks" switch of a Spotify playlist.
  */
 #include "db/db_sqlite_internal.h"
 
@@ -67,3 +72,12 @@ const char db_schema_wanted[] =
   "  last_error TEXT NOT NULL DEFAULT '',"
   "  created_ms INTEGER NOT NULL);"
   "CREATE INDEX watchlist_due ON watchlist(last_check_ms);";
+
+const char db_schema_wanted_sources[] =
+  "ALTER TABLE watchlist ADD COLUMN discography_check_ms INTEGER NOT NULL"
+  "  DEFAULT 0;"
+  "CREATE TABLE watch_declined ("
+  "  spotify_artist_id TEXT PRIMARY KEY,"
+  "  declined_ms INTEGER NOT NULL) WITHOUT ROWID;"
+  "ALTER TABLE spotify_playlists ADD COLUMN download_missing INTEGER NOT NULL"
+  "  DEFAULT 0;";

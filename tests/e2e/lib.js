@@ -155,13 +155,14 @@ async function stopProcess(proc) {
 
 /*
  * Starts build/tests/fakes/fake_services (fake Spotify, slskd, MusicBrainz
- * and Cover Art Archive on ephemeral 127.0.0.1 ports) and waits for the
- * INI snippet it prints.  Returns { child, ini, slskdKey }.
+ * and Cover Art Archive on ephemeral 127.0.0.1 ports; args: extra flags
+ * such as ['--artists', '5']) and waits for the INI snippet it prints.
+ * Returns { child, ini, slskdKey }.
  */
-async function startFakes() {
+async function startFakes(args = []) {
   const slskdKey = 'fake-slskd-api-key-0123456789';
   const child = spawn(path.join(BUILD, 'tests', 'fakes', 'fake_services'),
-    ['--slskd-key', slskdKey], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
+    ['--slskd-key', slskdKey, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
   let out = '';
   let spawnError = null;
   child.stdout.on('data', (d) => { out += d; });
@@ -251,7 +252,7 @@ function artefactDir() {
  * browser, dir, allowProblem }) performs its checks with check(name,
  * async fn).  opts is passed to startDaemon; with opts.fakes the daemon is
  * pointed at fake_services instead of closed ports (fakes is then
- * { child, ini, slskdKey }, else null).  Sets process.exitCode.
+ * { child, ini, slskdKey }, else null; opts.fakeArgs are its extra flags).  Sets process.exitCode.
  */
 async function run(body, opts = {}) {
   let passed = 0;
@@ -272,7 +273,7 @@ async function run(body, opts = {}) {
   let fakes = null;
   let browser = null;
   try {
-    if (opts.fakes) fakes = await startFakes();
+    if (opts.fakes) fakes = await startFakes(opts.fakeArgs);
     daemon = await startDaemon(dir, fakes ? { ...opts, base: fakes.ini } : opts);
     browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

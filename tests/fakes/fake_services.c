@@ -4,6 +4,11 @@
  *
  *   fake_services [--spotify PORT] [--slskd PORT] [--musicbrainz PORT]
  *                 [--coverart PORT] [--slskd-key KEY]
+ *                 [--artists N] [--playlists N] [--entries N]
+ *
+ * --artists/--playlists/--entries give the fake Spotify a generated
+ * library of that size (followed artists, owned playlists, entries over
+ * them; default: none).
  *
  * Ports default to 0 (ephemeral).  Prints each URL and an INI snippet that
  * points soulspotd at the fakes, then serves until SIGINT or SIGTERM.
@@ -22,13 +27,15 @@
 
 struct options {
   int spotify, slskd, musicbrainz, coverart;
+  int artists, playlists, entries;
   const char *slskd_key;
 };
 
 static void usage(FILE *out)
 {
   fprintf(out, "usage: fake_services [--spotify PORT] [--slskd PORT] "
-               "[--musicbrainz PORT] [--coverart PORT] [--slskd-key KEY]\n");
+               "[--musicbrainz PORT] [--coverart PORT] [--slskd-key KEY]\n"
+               "       [--artists N] [--playlists N] [--entries N]\n");
 }
 
 static int parse_port(const char *text, int *out)
@@ -61,6 +68,12 @@ static int parse_args(int argc, char **argv, struct options *o)
       port = &o->musicbrainz;
     else if (strcmp(flag, "--coverart") == 0)
       port = &o->coverart;
+    else if (strcmp(flag, "--artists") == 0)
+      port = &o->artists;
+    else if (strcmp(flag, "--playlists") == 0)
+      port = &o->playlists;
+    else if (strcmp(flag, "--entries") == 0)
+      port = &o->entries;
     else if (strcmp(flag, "--slskd-key") == 0)
       o->slskd_key = val;
     else
@@ -74,6 +87,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 static int start_all(const struct options *o, struct fake_all *fa)
 {
   int rc = fake_spotify_start(&fa->spotify, o->spotify, NULL);
+  if (rc == SS_OK && (o->artists || o->playlists || o->entries)) {
+    struct fake_spotify_library lib = {.artists = o->artists,
+                                       .playlists = o->playlists,
+                                       .entries = o->entries};
+    fake_spotify_set_library(fa->spotify, &lib);
+  }
   if (rc == SS_OK)
     rc = fake_slskd_start(&fa->slskd, o->slskd, o->slskd_key);
   if (rc == SS_OK)

@@ -53,15 +53,6 @@ static json_t *get_json(struct it_fixture *f, const char *path, long want)
   return doc;
 }
 
-/* A 4xx/5xx with a JSON reason containing `words`. */
-static void expect_error(json_t *doc, const char *words)
-{
-  json_t *e = json_object_get(doc, "error");
-  assert_true(json_is_string(e));
-  if (!strstr(json_string_value(e), words))
-    fail_msg("error \"%s\" lacks \"%s\"", json_string_value(e), words);
-  json_decref(doc);
-}
 
 static int64_t id_of(json_t *doc)
 {
@@ -147,18 +138,18 @@ static void test_manual_add_and_list(void **state)
   json_decref(doc);
 
   /* bad bodies: 400 with a reason */
-  expect_error(post_json(f, "/api/wanted", "not json", 400), "JSON");
-  expect_error(post_json(f, "/api/wanted", "[1]", 400), "object");
-  expect_error(post_json(f, "/api/wanted",
+  it_expect_error(post_json(f, "/api/wanted", "not json", 400), "JSON");
+  it_expect_error(post_json(f, "/api/wanted", "[1]", 400), "object");
+  it_expect_error(post_json(f, "/api/wanted",
                          "{\"kind\":\"single\",\"artist\":\"a\",\"title\":"
                          "\"b\"}", 400), "kind");
-  expect_error(post_json(f, "/api/wanted",
+  it_expect_error(post_json(f, "/api/wanted",
                          "{\"kind\":\"album\",\"artist\":\"a\",\"title\":"
                          "\"\"}", 400), "empty");
-  expect_error(post_json(f, "/api/wanted",
+  it_expect_error(post_json(f, "/api/wanted",
                          "{\"kind\":\"album\",\"artist\":\"a\",\"title\":1}",
                          400), "string");
-  expect_error(post_json(f, "/api/wanted",
+  it_expect_error(post_json(f, "/api/wanted",
                          "{\"kind\":\"album\",\"artist\":\"a\",\"title\":"
                          "\"b\",\"state\":\"imported\"}", 400), "unknown");
 
@@ -180,12 +171,12 @@ static void test_manual_add_and_list(void **state)
   doc = get_json(f, "/api/wanted?state=given_up", 200);
   IT_ASSERT_JSON_INT(doc, "total", 0);
   json_decref(doc);
-  expect_error(get_json(f, "/api/wanted?state=lost", 400), "state");
-  expect_error(get_json(f, "/api/wanted?state=", 400), "state");
-  expect_error(get_json(f, "/api/wanted?source=radio", 400), "source");
-  expect_error(get_json(f, "/api/wanted?offset=-1", 400), "offset");
-  expect_error(get_json(f, "/api/wanted?limit=abc", 400), "limit");
-  expect_error(get_json(f, "/api/wanted?limit=201", 400), "limit");
+  it_expect_error(get_json(f, "/api/wanted?state=lost", 400), "state");
+  it_expect_error(get_json(f, "/api/wanted?state=", 400), "state");
+  it_expect_error(get_json(f, "/api/wanted?source=radio", 400), "source");
+  it_expect_error(get_json(f, "/api/wanted?offset=-1", 400), "offset");
+  it_expect_error(get_json(f, "/api/wanted?limit=abc", 400), "limit");
+  it_expect_error(get_json(f, "/api/wanted?limit=201", 400), "limit");
 
   /* one item */
   char path[96];
@@ -194,8 +185,8 @@ static void test_manual_add_and_list(void **state)
   assert_int_equal(id_of(doc), id);
   IT_ASSERT_JSON_STR(doc, "title", "Takk...");
   json_decref(doc);
-  expect_error(get_json(f, "/api/wanted/987654", 404), "no such");
-  expect_error(get_json(f, "/api/wanted/abc", 404), "no such");
+  it_expect_error(get_json(f, "/api/wanted/987654", 404), "no such");
+  it_expect_error(get_json(f, "/api/wanted/abc", 404), "no such");
 }
 
 static void test_actions(void **state)
@@ -225,7 +216,7 @@ static void test_actions(void **state)
   json_decref(doc);
 
   /* retry only from given up / ignored */
-  expect_error(post_json(f, retry, "", 409), "only given up or ignored");
+  it_expect_error(post_json(f, retry, "", 409), "only given up or ignored");
 
   /* search now: a real download request */
   doc = post_json(f, search, "", 200);
@@ -240,7 +231,7 @@ static void test_actions(void **state)
   IT_ASSERT_JSON_STR(doc, "artist", "Guns N' Roses");
   IT_ASSERT_JSON_STR(doc, "title", "Appetite for Destruction");
   json_decref(doc);
-  expect_error(post_json(f, search, "", 409), "already under way");
+  it_expect_error(post_json(f, search, "", 409), "already under way");
 
   /* ignore: its download is cancelled too */
   doc = post_json(f, ignore, "", 200);
@@ -250,8 +241,8 @@ static void test_actions(void **state)
   doc = get_json(f, path, 200);
   IT_ASSERT_JSON_STR(doc, "state", "cancelled");
   json_decref(doc);
-  expect_error(post_json(f, ignore, "", 409), "already ignored");
-  expect_error(post_json(f, search, "", 409), "press retry first");
+  it_expect_error(post_json(f, ignore, "", 409), "already ignored");
+  it_expect_error(post_json(f, search, "", 409), "press retry first");
 
   /* retry: wanted again, attempts reset */
   doc = post_json(f, retry, "", 200);
@@ -260,9 +251,9 @@ static void test_actions(void **state)
   json_decref(doc);
 
   /* unknown items */
-  expect_error(post_json(f, "/api/wanted/987654/search", "", 404),
+  it_expect_error(post_json(f, "/api/wanted/987654/search", "", 404),
                "no wanted item");
-  expect_error(post_json(f, "/api/wanted/987654/retry", "", 404),
+  it_expect_error(post_json(f, "/api/wanted/987654/retry", "", 404),
                "no wanted item");
 
   /* the automation entry's details count it */
@@ -356,7 +347,7 @@ static void test_run_now_automation(void **state)
   struct it_fixture *f = *state;
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   /* every part off (the default): 409 */
-  expect_error(post_json(f, "/api/workers/automation/run", "", 409),
+  it_expect_error(post_json(f, "/api/workers/automation/run", "", 409),
                "disabled");
   assert_int_equal(it_patch_settings(f, "{\"automation.watchlist_enabled\":"
                                         "true}"),
@@ -375,7 +366,7 @@ static void test_run_now_automation(void **state)
   json_decref(doc);
   assert_true(it_wait_json(it_url(f, "/api/workers"), watchlist_ran, NULL,
                            10000, NULL));
-  expect_error(post_json(f, "/api/workers/automations/run", "", 404),
+  it_expect_error(post_json(f, "/api/workers/automations/run", "", 404),
                "unknown worker");
 }
 

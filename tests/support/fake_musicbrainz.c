@@ -610,6 +610,11 @@ static void mb_handler(const struct fake_req *req, struct fake_reply *rep,
   }
   if (!strcmp(path, MB_PREFIX "release-group")) {
     mb_browse(fm, req, rep);
+    if (mode == FAKE_MB_TRUNCATED && rep->status == 200) {
+      rep->body.len /= 2; /* the real page cut in half */
+      if (rep->body.data)
+        rep->body.data[rep->body.len] = '\0';
+    }
     return;
   }
   if (!strcmp(path, MB_PREFIX "artist")) {

@@ -20,7 +20,8 @@
  *     index);
  *   - bad or nil MBID -> 400 "Invalid mbid.", unknown -> 404 "Not Found"
  *     with the real help text;
- *   - modes: rate limited or busy 503 on every request, or a huge reply.
+ *   - modes: rate limited or busy 503 on every request, a huge reply, or
+ *     a truncated release-group page.
  *
  * Seeded artists carry real-world names (Björk, Sigur Rós, 坂本龍一, AC/DC,
  * Guns N' Roses, <b>&"') with release groups of every type and every date
@@ -59,7 +60,9 @@ enum fake_mb_mode {
   FAKE_MB_OK,
   FAKE_MB_RATE_LIMITED, /* 503, retry-after: 1, zone "ws ip=..." */
   FAKE_MB_BUSY,         /* 503, retry-after: 0, zone "global" */
-  FAKE_MB_HUGE          /* 200 with an 8 MiB JSON body (streamed) */
+  FAKE_MB_HUGE,         /* 200 with an 8 MiB JSON body (streamed) */
+  FAKE_MB_TRUNCATED     /* release-group browse: 200 with the real page
+                           cut in half */
 };
 
 struct fake_musicbrainz;

@@ -41,6 +41,12 @@ struct fault {
   int retry_after;
 };
 
+struct added_release {
+  char id[32], artist_id[64], artist_name[256], name[256];
+  char date[32], precision[16], group[16];
+  int tracks;
+};
+
 struct fake_spotify {
   struct fake_http *http;
   pthread_mutex_t mu;
@@ -63,6 +69,8 @@ struct fake_spotify {
   int *versions; /* per owned playlist */
   int n_versions;
   int liked_extra;
+  struct added_release *added; /* fake_spotify_add_release */
+  size_t n_added, cap_added;
   size_t counts[FSP__COUNT];
   struct fault faults[MAX_FAULTS];
   size_t n_faults;
@@ -731,6 +739,74 @@ static void sp_saved_albums(struct fake_spotify *fs,
                                limit, total));
 }
 
+/* ---- releases published on demand (fake_spotify_add_release) ---- */
+
+/* True when group is listed in include_groups (absent: every group). */
+static bool group_included(const char *inc, const char *group)
+{
+  if (!inc)
+    return true;
+  size_t n = strlen(group);
+  for (const char *p = inc; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == n && !strncmp(p, group, n))
+      return true;
+    p += len + (comma != NULL);
+  }
+  return false;
+}
+
+/* The added release r as a simplified album object (real field set). */
+static json_t *added_album(const char *base, const struct added_release *r)
+{
+  char href[FAKE_URL_MAX + 64], uri[64], ahref[FAKE_URL_MAX + 64], auri[64];
+  snprintf(href, sizeof href, "%s/v1/albums/%s", base, r->id);
+  snprintf(uri, sizeof uri, "spotify:album:%s", r->id);
+  snprintf(ahref, sizeof ahref, "%s/v1/artists/%s", base, r->artist_id);
+  snprintf(auri, sizeof auri, "spotify:artist:%s", r->artist_id);
+  /* Spotify calls EPs "single"; compilations keep their group */
+  const char *type = !strcmp(r->group, "appears_on") ? "album" : r->group;
+  return json_pack(
+    "{s:s, s:s, s:[{s:o, s:s, s:s, s:s, s:s, s:s}], s:[s,s], s:o, s:s,"
+    " s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s}",
+    "album_type", type, "album_group", r->group, "artists", "external_urls",
+    urls("artist/", r->artist_id), "href", ahref, "id", r->artist_id, "name",
+    r->artist_name, "type", "artist", "uri", auri, "available_markets", "DE",
+    "US", "external_urls", urls("album/", r->id), "href", href, "id", r->id,
+    "images", json_array(), "name", r->name, "release_date", r->date,
+    "release_date_precision", r->precision, "total_tracks", r->tracks,
+    "type", "album", "uri", uri);
+}
+
+/* Releases added for artist id, newest added first, included groups
+ * only: appended to items from index `from` (offset) up to limit; *total
+ * gets how many there are. */
+static void added_page(const struct fake_spotify *fs, const char *base,
+                       const char *id, const char *inc, int offset,
+                       int limit, json_t *items, int *total)
+{
+  int k = 0;
+  for (size_t i = fs->n_added; i-- > 0;) {
+    const struct added_release *r = &fs->added[i];
+    if (strcmp(r->artist_id, id) || !group_included(inc, r->group))
+      continue;
+    if (k >= offset && k < offset + limit)
+      json_array_append_new(items, added_album(base, r));
+    k++;
+  }
+  *total = k;
+}
+
+/* Whether artist id is one of the named artists releases were added for. */
+static bool added_artist(const struct fake_spotify *fs, const char *id)
+{
+  for (size_t i = 0; i < fs->n_added; i++)
+    if (!strcmp(fs->added[i].artist_id, id))
+      return true;
+  return false;
+}
+
 static void sp_artist_albums(struct fake_spotify *fs,
                              const struct fake_req *req,
                              struct fake_reply *rep, const char *base,
@@ -738,15 +814,24 @@ static void sp_artist_albums(struct fake_spotify *fs,
 {
   static const char *const groups[] = {"album", "single", "compilation"};
   int limit, offset, a = artist_index(id);
-  int total = fs->lib.albums_per_artist > 0 ? fs->lib.albums_per_artist : 3;
-  if (a < 0 || a >= fs->lib.artists) {
+  bool generated = a >= 0 && a < fs->lib.artists;
+  int gen = !generated                  ? 0
+            : fs->lib.albums_per_artist > 0 ? fs->lib.albums_per_artist
+                                            : 3;
+  if (!generated && !added_artist(fs, id)) {
     web_error(rep, 404, "Resource not found");
     return;
   }
   if (!paging_args(req, rep, 5, ARTIST_ALBUMS_MAX, &limit, &offset))
     return;
+  const char *inc = fake_req_arg(req, "include_groups");
   json_t *items = json_array();
-  for (int k = offset; k < offset + limit && k < total; k++) {
+  int added = 0;
+  /* the releases published on demand first (Spotify lists newest first) */
+  added_page(fs, base, id, inc, offset, limit, items, &added);
+  int total = added + gen;
+  for (int k = offset > added ? offset - added : 0;
+       (int)json_array_size(items) < limit && k < gen; k++) {
     char name[64];
     snprintf(name, sizeof name, "Release %d of artist %d", k, a);
     json_t *al = album_simple(base, 5000000 + (long long)a * 1000 + k, a,
@@ -755,14 +840,13 @@ static void sp_artist_albums(struct fake_spotify *fs,
     json_object_set_new(al, "album_group", json_string(groups[k % 3]));
     json_array_append_new(items, al);
   }
-  const char *inc = fake_req_arg(req, "include_groups");
   struct buf extra;
   buf_init(&extra, 1024);
   if (inc) {
     buf_puts(&extra, "&include_groups=");
     fake__url_encode(inc, &extra);
   }
-  char path[96];
+  char path[160];
   snprintf(path, sizeof path, "/v1/artists/%s/albums", id);
   fake__reply_json(rep, 200, JSON_UTF8,
                    offset_page(base, path, buf_cstr(&extra), items, offset,
@@ -1000,6 +1084,7 @@ void fake_spotify_stop(struct fake_spotify *fs)
   fake_http_stop(fs->http);
   pthread_mutex_destroy(&fs->mu);
   free(fs->versions);
+  free(fs->added);
   free(fs);
 }
 
@@ -1102,6 +1187,32 @@ void fake_spotify_like_one(struct fake_spotify *fs)
 {
   pthread_mutex_lock(&fs->mu);
   fs->liked_extra++;
+  pthread_mutex_unlock(&fs->mu);
+}
+
+void fake_spotify_add_release(struct fake_spotify *fs,
+                              const struct fake_spotify_release *r,
+                              char *album_id, size_t n)
+{
+  pthread_mutex_lock(&fs->mu);
+  if (fs->n_added == fs->cap_added) {
+    fs->cap_added = fs->cap_added ? fs->cap_added * 2 : 16;
+    fs->added = xrealloc(fs->added, fs->cap_added * sizeof *fs->added);
+  }
+  struct added_release *a = &fs->added[fs->n_added++];
+  memset(a, 0, sizeof *a);
+  make_id(a->id, sizeof a->id, "nr", (long long)fs->n_added);
+  fake__copy_str(a->artist_id, sizeof a->artist_id, r->artist_id);
+  fake__copy_str(a->artist_name, sizeof a->artist_name, r->artist_name);
+  fake__copy_str(a->name, sizeof a->name, r->name);
+  fake__copy_str(a->date, sizeof a->date, r->release_date);
+  fake__copy_str(a->precision, sizeof a->precision,
+                 r->precision ? r->precision : "day");
+  fake__copy_str(a->group, sizeof a->group,
+                 r->album_group ? r->album_group : "album");
+  a->tracks = r->total_tracks > 0 ? r->total_tracks : 10;
+  if (album_id)
+    fake__copy_str(album_id, n, a->id);
   pthread_mutex_unlock(&fs->mu);
 }
 

@@ -84,6 +84,28 @@ void fake_spotify_touch_playlist(struct fake_spotify *fs, int index);
 /* Adds a new liked song at the top. */
 void fake_spotify_like_one(struct fake_spotify *fs);
 
+/*
+ * A release published on demand (the watchlist's "new album"): it heads
+ * GET /artists/{artist_id}/albums (newest first, filtered by
+ * include_groups like the real service) in the real simplified-album
+ * shape with release_date + release_date_precision.  artist_id need not
+ * be a generated artist: an id with added releases is a known artist
+ * (Björk, 坂本龍一, AC/DC by their own ids); any other id stays 404.
+ * precision NULL = "day", album_group NULL = "album" (album, single,
+ * compilation, appears_on), total_tracks 0 = 10.  album_id (may be NULL)
+ * gets the new album's id.  Any thread.
+ */
+struct fake_spotify_release {
+  const char *artist_id, *artist_name, *name;
+  const char *release_date; /* "2026", "2026-12", "2026-12-24", or junk */
+  const char *precision;
+  const char *album_group;
+  int total_tracks;
+};
+void fake_spotify_add_release(struct fake_spotify *fs,
+                              const struct fake_spotify_release *r,
+                              char *album_id, size_t n);
+
 /* ---- request counts per endpoint ---- */
 enum fake_spotify_endpoint {
   FSP_ME,             /* GET /v1/me */

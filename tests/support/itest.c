@@ -210,3 +210,12 @@ size_t it_count(const char *hay, const char *needle)
     n++;
   return n;
 }
+
+void it_expect_error(json_t *doc, const char *words)
+{
+  json_t *e = json_object_get(doc, "error");
+  assert_true(json_is_string(e));
+  if (!strstr(json_string_value(e), words))
+    fail_msg("error \"%s\" lacks \"%s\"", json_string_value(e), words);
+  json_decref(doc);
+}

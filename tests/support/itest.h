@@ -80,6 +80,10 @@ json_t *it_unit(json_t *units_doc, const char *key);
 /* The array of units of a GET /api/workers document (borrowed). */
 json_t *it_units_array(json_t *units_doc);
 
+/* Asserts a 4xx/5xx body {"error": "..."} whose reason contains words;
+ * consumes doc. */
+void it_expect_error(json_t *doc, const char *words);
+
 /* Case-insensitive substring test (ASCII folding). */
 bool it_contains_ci(const char *hay, const char *needle);
 /* Number of non-overlapping occurrences of needle in hay. */

@@ -1,0 +1,640 @@
+/*
+ * watchlist.c - Watchlist, Discography and Playlist sources -> Wanted (see
+ * watchlist.h for the rules).
+ *
+ * What: per due watch, the releases of both sources into one array
+ * (Spotify first, then MusicBrainz), watch_select() filters, merges and
+ * sorts it against one ownership index built per pass, watch_want() adds
+ * the items; the dispatcher (wanted.c) makes the requests afterwards.
+ * Threading: the caller's thread and db.  Ownership: every array and
+ * client here lives for one call.
+ */
+#include "automation/watchlist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients/musicbrainz.h"
+#include "clients/spotify.h"
+#include "config/settings.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+/* ---- types ---- */
+
+static const struct {
+  const char *name;
+  unsigned bit;
+} type_names[] = {
+  {"album", WATCH_ALBUM},
+  {"ep", WATCH_EP},
+  {"single", WATCH_SINGLE},
+  {"compilation", WATCH_COMPILATION},
+  {"appears_on", WATCH_APPEARS_ON},
+};
+#define N_TYPES (sizeof type_names / sizeof type_names[0])
+
+unsigned watch_type_from_name(const char *name)
+{
+  for (size_t i = 0; name && i < N_TYPES; i++)
+    if (!strcmp(name, type_names[i].name))
+      return type_names[i].bit;
+  return 0;
+}
+
+const char *watch_type_name(unsigned bit)
+{
+  for (size_t i = 0; i < N_TYPES; i++)
+    if (bit == type_names[i].bit)
+      return type_names[i].name;
+  return "";
+}
+
+unsigned watch_type_spotify(const char *group, const char *album_type,
+                            int total_tracks)
+{
+  const char *g = group && group[0] ? group : album_type;
+  if (!g)
+    return 0;
+  if (!strcmp(g, "single"))
+    return total_tracks >= 4 ? WATCH_EP : WATCH_SINGLE;
+  if (!strcmp(g, "album"))
+    return WATCH_ALBUM;
+  if (!strcmp(g, "compilation"))
+    return WATCH_COMPILATION;
+  if (!strcmp(g, "appears_on"))
+    return WATCH_APPEARS_ON;
+  return 0;
+}
+
+unsigned watch_type_mb(const char *primary, const char *secondary)
+{
+  if (secondary) {
+    for (const char *p = secondary; *p;) {
+      const char *bar = strchr(p, '|');
+      size_t len = bar ? (size_t)(bar - p) : strlen(p);
+      if (len == 11 && !strncmp(p, "Compilation", 11))
+        return WATCH_COMPILATION;
+      p += len + (bar != NULL);
+    }
+  }
+  if (!primary)
+    return 0;
+  if (!strcmp(primary, "Album"))
+    return WATCH_ALBUM;
+  if (!strcmp(primary, "EP"))
+    return WATCH_EP;
+  if (!strcmp(primary, "Single"))
+    return WATCH_SINGLE;
+  return 0; /* Broadcast, Other, none */
+}
+
+/* ---- dates ---- */
+
+int watch_date_check(const char *date, const char *precision, char out[16],
+                     char *why, size_t n)
+{
+  struct mb_date d;
+  out[0] = '\0';
+  if (!date || !date[0])
+    return SS_OK;
+  char reason[128] = "";
+  if (mb_parse_date(date, &d, reason, sizeof reason) != SS_OK) {
+    snprintf(why, n, "absurd release date \"%.20s\" (%s)", date, reason);
+    return SS_EINVAL;
+  }
+  size_t len = strlen(d.text);
+  size_t want = !precision || !precision[0]      ? len
+                : !strcmp(precision, "year")    ? 4
+                : !strcmp(precision, "month")   ? 7
+                : !strcmp(precision, "day")     ? 10
+                                                : 0;
+  if (want != len) {
+    snprintf(why, n, "release date \"%.20s\" does not match its precision "
+             "\"%.12s\"", date, precision);
+    return SS_EINVAL;
+  }
+  snprintf(out, 16, "%s", d.text);
+  return SS_OK;
+}
+
+bool watch_date_is_new(const char *date, const char *since)
+{
+  size_t len = date ? strlen(date) : 0;
+  if (!len || !since || strlen(since) < len)
+    return false;
+  return strncmp(date, since, len) >= 0;
+}
+
+/* ---- release lists ---- */
+
+struct watch_release *watch_releases_push(struct watch_releases *r)
+{
+  if (r->n == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 64;
+    r->v = xrealloc(r->v, r->cap * sizeof *r->v);
+  }
+  struct watch_release *x = &r->v[r->n++];
+  memset(x, 0, sizeof *x);
+  return x;
+}
+
+void watch_releases_free(struct watch_releases *r)
+{
+  free(r->v);
+  memset(r, 0, sizeof *r);
+}
+
+static void note_first(struct watch_releases *r, const char *fmt,
+                       const char *a, const char *b)
+{
+  if (!r->note[0])
+    snprintf(r->note, sizeof r->note, fmt, a, b);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+  const char *s = json_string_value(json_object_get(o, key));
+  return s ? s : "";
+}
+
+int watch_spotify_page(json_t *page, const char *artist_id,
+                       struct watch_releases *out, char *name, char **next,
+                       char *why, size_t n)
+{
+  *next = NULL;
+  json_t *items = json_object_get(page, "items");
+  json_t *link = json_object_get(page, "next");
+  if (!json_is_object(page) || !json_is_array(items) ||
+      (link && !json_is_null(link) && !json_is_string(link))) {
+    snprintf(why, n, "malformed page from Spotify: %s",
+             !json_is_object(page)  ? "no paging object"
+             : !json_is_array(items) ? "items is not a list"
+                                     : "next is not a link");
+    return SS_EPROTO;
+  }
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it)
+  {
+    const char *id = jstr(it, "id");
+    if (!json_is_object(it) || !id[0] || strlen(id) >= WANTED_ID_MAX)
+      continue; /* null item or no usable id */
+    json_t *artists = json_object_get(it, "artists");
+    size_t k;
+    json_t *a;
+    const char *first = jstr(json_array_get(artists, 0), "name");
+    json_array_foreach(artists, k, a)
+    {
+      if (name && !name[0] && !strcmp(jstr(a, "id"), artist_id))
+        snprintf(name, WANTED_TEXT_MAX, "%s", jstr(a, "name"));
+    }
+    struct watch_release *r = watch_releases_push(out);
+    snprintf(r->spotify_id, sizeof r->spotify_id, "%s", id);
+    snprintf(r->title, sizeof r->title, "%s", jstr(it, "name"));
+    snprintf(r->artist, sizeof r->artist, "%s", first);
+    json_t *tt = json_object_get(it, "total_tracks");
+    r->total_tracks = json_is_integer(tt) && json_integer_value(tt) > 0 &&
+                          json_integer_value(tt) < 10000
+                        ? (int)json_integer_value(tt)
+                        : 0;
+    r->type = watch_type_spotify(jstr(it, "album_group"),
+                                 jstr(it, "album_type"), r->total_tracks);
+    char reason[160];
+    if (watch_date_check(jstr(it, "release_date"),
+                         jstr(it, "release_date_precision"), r->date, reason,
+                         sizeof reason) != SS_OK) {
+      r->bad_date = true;
+      note_first(out, "\"%.60s\": %s", r->title, reason);
+    }
+  }
+  if (json_is_string(link))
+    *next = xstrdup(json_string_value(link));
+  return SS_OK;
+}
+
+/* ---- selection ---- */
+
+struct keyed {
+  size_t idx;
+  char key[OWNERSHIP_KEY_MAX];
+};
+
+static int by_key(const void *a, const void *b)
+{
+  const struct keyed *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+  const struct watch_release *x = a, *y = b;
+  int c = strcmp(y->date, x->date); /* "" sorts last */
+  return c ? c : strcmp(x->title, y->title);
+}
+
+/* Copies into dst what it lacks of src (the same release). */
+static void merge(struct watch_release *dst, const struct watch_release *src)
+{
+  if (!dst->spotify_id[0])
+    memcpy(dst->spotify_id, src->spotify_id, sizeof dst->spotify_id);
+  if (!dst->mb_id[0])
+    memcpy(dst->mb_id, src->mb_id, sizeof dst->mb_id);
+  if (!dst->date[0])
+    memcpy(dst->date, src->date, sizeof dst->date);
+  if (!dst->total_tracks)
+    dst->total_tracks = src->total_tracks;
+}
+
+void watch_select(const struct watch *w, enum watch_mode mode,
+                  const struct ownership *o, struct watch_releases *r,
+                  struct watch_pick *out)
+{
+  memset(out, 0, sizeof *out);
+  out->seen = r->n;
+  struct keyed *k = r->n ? xmalloc(r->n * sizeof *k) : NULL;
+  size_t kept = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    const struct watch_release *x = &r->v[i];
+    if (x->bad_date) {
+      out->bad_date++;
+    } else if (!(x->type & w->release_types)) {
+      out->wrong_type++;
+    } else if (mode == WATCH_MODE_NEW &&
+               !watch_date_is_new(x->date, w->since_date)) {
+      out->too_old++;
+    } else if (x->title[0]) {
+      k[kept].idx = i;
+      ownership_album_key(x->artist[0] ? x->artist : w->name, x->title,
+                          k[kept].key, sizeof k[kept].key);
+      kept++;
+    }
+  }
+  if (kept > 1)
+    qsort(k, kept, sizeof *k, by_key);
+  struct watch_release *keep = kept ? xmalloc(kept * sizeof *keep) : NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < kept; i++) {
+    if (i && !strcmp(k[i].key, k[i - 1].key)) {
+      out->duplicate++;
+      continue;
+    }
+    struct watch_release *x = &keep[n];
+    *x = r->v[k[i].idx];
+    for (size_t j = i + 1; j < kept && !strcmp(k[j].key, k[i].key); j++)
+      merge(x, &r->v[k[j].idx]);
+    struct ownership_album_in in = {
+      .artist = x->artist[0] ? x->artist : w->name,
+      .album = x->title,
+      .spotify_album_id = x->spotify_id,
+      .mb_release_group_id = x->mb_id,
+      .total_tracks = x->total_tracks,
+    };
+    if (o && ownership_album(o, &in, NULL) == OWN_FULL)
+      out->owned++;
+    else
+      n++;
+  }
+  if (n)
+    memcpy(r->v, keep, n * sizeof *keep);
+  free(keep);
+  free(k);
+  r->n = n;
+  if (n > 1)
+    qsort(r->v, n, sizeof *r->v, newest_first);
+  out->candidates = n;
+}
+
+int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
+               const struct watch_releases *r, size_t max, int64_t now_ms,
+               size_t *added, size_t *capped)
+{
+  *added = 0;
+  *capped = 0;
+  struct wanted_item *it = xmalloc(sizeof *it);
+  int rc = SS_OK;
+  size_t i = 0;
+  for (; i < r->n && *added < max && rc == SS_OK; i++) {
+    const struct watch_release *x = &r->v[i];
+    memset(it, 0, sizeof *it);
+    it->kind = WANTED_ALBUM;
+    snprintf(it->source, sizeof it->source, "%s",
+             mode == WATCH_MODE_NEW ? "watchlist" : "discography");
+    const char *artist = x->artist[0] ? x->artist : w->name;
+    ownership_album_key(artist, x->title, it->norm_key, sizeof it->norm_key);
+    snprintf(it->spotify_id, sizeof it->spotify_id, "%s", x->spotify_id);
+    snprintf(it->mb_id, sizeof it->mb_id, "%s", x->mb_id);
+    snprintf(it->artist, sizeof it->artist, "%s", artist);
+    snprintf(it->title, sizeof it->title, "%s", x->title);
+    snprintf(it->release_date, sizeof it->release_date, "%s", x->date);
+    snprintf(it->release_type, sizeof it->release_type, "%s",
+             watch_type_name(x->type));
+    it->expected_tracks = x->total_tracks;
+    it->auto_download = w->auto_download;
+    it->watch_id = w->id;
+    int64_t id = 0;
+    bool was_added = false;
+    rc = db_wanted_add(db, it, now_ms, &id, &was_added);
+    *added += was_added;
+  }
+  *capped = r->n - i;
+  free(it);
+  return rc;
+}
+
+/* ---- sources ---- */
+
+/* Reads the artist's releases from Spotify.  SS_OK; on failure err says
+ * why and *stop tells whether the whole run must stop. */
+static int read_spotify(struct spotify_client *c, const struct watch *w,
+                        struct watch_releases *out, char *name, char *err,
+                        size_t errlen, bool *stop)
+{
+  static const char *const groups[] = {"album", "single", "compilation",
+                                       "appears_on"};
+  static const unsigned group_bits[] = {
+    WATCH_ALBUM, WATCH_SINGLE | WATCH_EP, WATCH_COMPILATION,
+    WATCH_APPEARS_ON};
+  struct buf url;
+  buf_init(&url, 2048);
+  buf_puts(&url, "/artists/");
+  spotify_url_encode(&url, w->spotify_artist_id);
+  buf_puts(&url, "/albums?include_groups=");
+  bool any = false;
+  for (size_t i = 0; i < 4; i++)
+    if (w->release_types & group_bits[i]) {
+      buf_printf(&url, "%s%s", any ? "," : "", groups[i]);
+      any = true;
+    }
+  buf_printf(&url, "&limit=%d", WATCH_SPOTIFY_PAGE);
+  char *next = xstrdup(buf_cstr(&url));
+  buf_free(&url);
+  int rc = SS_OK, pages = 0;
+  while (next && rc == SS_OK) {
+    json_t *doc = NULL;
+    struct spotify_err e;
+    rc = spotify_get(c, next, &doc, &e);
+    free(next);
+    next = NULL;
+    if (rc) {
+      *stop = e.kind != SPOTIFY_REFUSED && e.kind != SPOTIFY_MALFORMED;
+      if (e.kind == SPOTIFY_REFUSED && e.status == 404)
+        snprintf(err, errlen, "Spotify does not know artist %s",
+                 w->spotify_artist_id);
+      else
+        snprintf(err, errlen, "Spotify: %s", e.msg);
+      break;
+    }
+    char why[WANTED_REASON_MAX];
+    rc = watch_spotify_page(doc, w->spotify_artist_id, out, name, &next, why,
+                            sizeof why);
+    json_decref(doc);
+    if (rc)
+      snprintf(err, errlen, "%s", why);
+    else if (next && ++pages >= WATCH_SPOTIFY_PAGES) {
+      note_first(out, "%s%s", "only the first 1000 Spotify releases read",
+                 "");
+      free(next);
+      next = NULL;
+    }
+  }
+  free(next);
+  return rc;
+}
+
+/* Reads the artist's release groups from MusicBrainz.  SS_OK, or err. */
+static int read_mb(struct mb_client *c, const struct watch *w,
+                   const char *artist, struct watch_releases *out, char *err,
+                   size_t errlen)
+{
+  struct mb_release_groups g = {0};
+  struct mb_err e;
+  int rc = mb_artist_release_groups(c, w->mb_artist_id, NULL, 0, &g, &e);
+  if (rc) {
+    if (e.kind == MB_NOT_FOUND)
+      snprintf(err, errlen, "MusicBrainz does not know artist %s",
+               w->mb_artist_id);
+    else
+      snprintf(err, errlen, "MusicBrainz: %s", e.msg);
+    mb_release_groups_free(&g);
+    return rc;
+  }
+  for (size_t i = 0; i < g.n; i++) {
+    const struct mb_release_group *x = &g.v[i];
+    struct watch_release *r = watch_releases_push(out);
+    snprintf(r->title, sizeof r->title, "%s", x->title);
+    snprintf(r->artist, sizeof r->artist, "%s", artist);
+    snprintf(r->mb_id, sizeof r->mb_id, "%s", x->id);
+    r->type = watch_type_mb(x->primary_type, x->secondary_types);
+    if (x->first_release.valid) {
+      snprintf(r->date, sizeof r->date, "%s", x->first_release.text);
+    } else {
+      r->bad_date = true;
+      note_first(out, "\"%.60s\": %s", x->title,
+                 g.note[0] ? g.note : "absurd release date");
+    }
+  }
+  if (g.truncated && !out->note[0])
+    snprintf(out->note, sizeof out->note,
+             "only the first %zu of %zu MusicBrainz release groups read",
+             g.n, g.total);
+  mb_release_groups_free(&g);
+  return SS_OK;
+}
+
+/* ---- runs ---- */
+
+void watch_config_load(struct watch_config *cfg, enum watch_mode mode)
+{
+  memset(cfg, 0, sizeof *cfg);
+  cfg->artists_per_run =
+    (int)settings_int(S_AUTOMATION_WATCHLIST_ARTISTS_PER_RUN);
+  cfg->max_per_run =
+    mode == WATCH_MODE_NEW
+      ? WATCH_NEW_MAX_PER_RUN
+      : (int)settings_int(S_AUTOMATION_DISCOGRAPHY_MAX_PER_RUN);
+  cfg->watch_followed = settings_bool(S_AUTOMATION_WATCH_FOLLOWED_ARTISTS);
+}
+
+struct run {
+  struct db *db;
+  enum watch_mode mode;
+  const struct watch_config *cfg;
+  int64_t now;
+  struct ownership *own;
+  struct spotify_client *sp;
+  struct mb_client *mb;
+  struct watch_result *out;
+};
+
+static void first_error(struct watch_result *out, const struct watch *w,
+                        const char *why)
+{
+  if (!out->error[0])
+    snprintf(out->error, sizeof out->error, "%.60s: %s",
+             w->name[0] ? w->name : w->spotify_artist_id, why);
+}
+
+/* Checks one watch: both sources, select, want, mark checked. */
+static int check_one(struct run *r, struct watch *w)
+{
+  struct watch_releases rel = {0};
+  char err[WANTED_REASON_MAX] = "", name[WANTED_TEXT_MAX] = "";
+  bool stop = false;
+  int rc = SS_OK;
+  read_spotify(r->sp, w, &rel, name, err, sizeof err, &stop);
+  if (stop) {
+    r->out->stopped = true;
+    snprintf(r->out->error, sizeof r->out->error, "%s", err);
+    watch_releases_free(&rel);
+    return SS_OK; /* stays due */
+  }
+  if (!w->name[0] && name[0]) {
+    snprintf(w->name, sizeof w->name, "%s", name);
+    rc = db_watch_set_name(r->db, w->id, name);
+  }
+  if (!rc && w->mb_artist_id[0]) {
+    char mberr[WANTED_REASON_MAX] = "";
+    if (!r->mb) {
+      struct mb_client_opts o = {0};
+      r->mb = mb_client_new(&o);
+    }
+    if (read_mb(r->mb, w, w->name, &rel, mberr, sizeof mberr) && !err[0])
+      snprintf(err, sizeof err, "%s", mberr);
+  }
+  struct watch_pick pick = {0};
+  size_t added = 0, capped = 0;
+  size_t room = (size_t)r->cfg->max_per_run > r->out->added
+                  ? (size_t)r->cfg->max_per_run - r->out->added
+                  : 0;
+  if (!rc) {
+    watch_select(w, r->mode, r->own, &rel, &pick);
+    rc = watch_want(r->db, w, r->mode, &rel, room, r->now, &added, &capped);
+    r->out->seen += pick.seen;
+    r->out->owned += pick.owned;
+    r->out->bad_dates += pick.bad_date;
+    r->out->added += added;
+    r->out->capped += capped;
+  }
+  if (err[0]) {
+    r->out->failed++;
+    first_error(r->out, w, err);
+  } else if (pick.bad_date) {
+    snprintf(err, sizeof err, "%zu release(s) skipped: %s", pick.bad_date,
+             rel.note);
+  } else if (rel.note[0]) {
+    log_info("automation", "watch \"%s\": %s", w->name, rel.note);
+  }
+  if (!rc)
+    rc = r->mode == WATCH_MODE_NEW
+           ? db_watch_checked(r->db, w->id, err, r->now)
+           : db_watch_discography_checked(r->db, w->id, err, r->now);
+  if (added)
+    log_info("automation", "%s \"%s\": %zu release(s) wanted",
+             r->mode == WATCH_MODE_NEW ? "watchlist" : "discography",
+             w->name, added);
+  watch_releases_free(&rel);
+  return rc == SS_ENOTFOUND ? SS_OK : rc; /* unwatched meanwhile */
+}
+
+int watch_run(struct db *db, enum watch_mode mode,
+              const struct watch_config *cfg, int64_t now_ms,
+              struct watch_result *out)
+{
+  memset(out, 0, sizeof *out);
+  int rc = SS_OK;
+  if (mode == WATCH_MODE_NEW && cfg->watch_followed)
+    rc = db_watch_add_followed(db, now_ms, &out->followed_added);
+  size_t max = cfg->artists_per_run > 0 ? (size_t)cfg->artists_per_run : 1;
+  struct watch *due = xcalloc(max, sizeof *due);
+  size_t n = 0;
+  if (!rc)
+    rc = mode == WATCH_MODE_NEW
+           ? db_watch_due(db, now_ms + 1, due, max, &n)
+           : db_watch_due_discography(db, now_ms + 1, due, max, &n);
+  struct run r = {.db = db, .mode = mode, .cfg = cfg, .now = now_ms,
+                  .out = out};
+  if (!rc && (n || mode == WATCH_MODE_NEW))
+    rc = ownership_load(db, &r.own);
+  if (!rc && n) {
+    struct spotify_client_opts o = {.db = db};
+    r.sp = spotify_client_new(&o);
+  }
+  for (size_t i = 0; !rc && i < n && !out->stopped; i++) {
+    if (cfg->should_stop && cfg->should_stop(cfg->stop_arg))
+      break;
+    rc = check_one(&r, &due[i]);
+    out->watches++;
+  }
+  if (!rc && mode == WATCH_MODE_NEW && !out->stopped)
+    rc = watch_playlists(db, r.own, WATCH_PLAYLIST_MAX_PER_RUN, now_ms,
+                         &out->playlist_added);
+  spotify_client_free(r.sp);
+  mb_client_free(r.mb);
+  ownership_free(r.own);
+  free(due);
+  return rc;
+}
+
+/* ---- playlists ---- */
+
+struct missing {
+  const struct ownership *o;
+  struct wanted_item *v;
+  size_t n, cap, limit;
+};
+
+static int on_playlist_track(void *arg, const struct playlist_track *t)
+{
+  struct missing *m = arg;
+  char first[WANTED_TEXT_MAX];
+  snprintf(first, sizeof first, "%s", t->artists);
+  char *comma = strstr(first, ", ");
+  if (comma)
+    *comma = '\0'; /* the first of "A, B" */
+  if (!t->title[0] ||
+      ownership_has_track(m->o, first, t->title, t->track_id, NULL))
+    return SS_OK;
+  if (m->n == m->limit)
+    return SS_OK; /* enough for this run */
+  if (m->n == m->cap) {
+    m->cap = m->cap ? m->cap * 2 : 64;
+    m->v = xrealloc(m->v, m->cap * sizeof *m->v);
+  }
+  struct wanted_item *w = &m->v[m->n++];
+  memset(w, 0, sizeof *w);
+  w->kind = WANTED_TRACK;
+  snprintf(w->source, sizeof w->source, "playlist");
+  ownership_track_key(first, t->title, w->norm_key, sizeof w->norm_key);
+  snprintf(w->spotify_id, sizeof w->spotify_id, "%s", t->track_id);
+  snprintf(w->artist, sizeof w->artist, "%s", first);
+  snprintf(w->title, sizeof w->title, "%s", t->title);
+  snprintf(w->album, sizeof w->album, "%s", t->album);
+  w->auto_download = true;
+  return SS_OK;
+}
+
+int watch_playlists(struct db *db, const struct ownership *o, size_t max,
+                    int64_t now_ms, size_t *added)
+{
+  /* read more than max: entries already on the list do not count */
+  struct missing m = {.o = o, .limit = max * 4 + 64};
+  *added = 0;
+  int rc = db_playlist_missing_each(db, on_playlist_track, &m);
+  for (size_t i = 0; !rc && i < m.n && *added < max; i++) {
+    int64_t id;
+    bool was_added = false;
+    if (!m.v[i].norm_key[0])
+      continue;
+    rc = db_wanted_add(db, &m.v[i], now_ms, &id, &was_added);
+    *added += was_added;
+  }
+  free(m.v);
+  if (*added)
+    log_info("automation", "playlists: %zu missing track(s) wanted", *added);
+  return rc;
+}

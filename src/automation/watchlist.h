@@ -1,0 +1,198 @@
+/*
+ * watchlist.h - the Watchlist, Discography and Playlist sources of the
+ * Wanted list (issue 8 points 3, 4 and 6).
+ *
+ * Watchlist: a run checks a few due watches (automation.
+ * watchlist_artists_per_run, oldest check first).  For each it reads the
+ * artist's releases from two sources - Spotify's /artists/{id}/albums (the
+ * list the sync reads; include_groups from the watch's types) and, when
+ * the watch has a MusicBrainz artist id, MusicBrainz release groups - and
+ * wants every release that is
+ *   - of one of the watch's types (album, ep, single, compilation,
+ *     appears_on; Spotify files EPs under "single": a single with 4 or
+ *     more tracks counts as an EP; MusicBrainz: the Compilation secondary
+ *     type wins over the primary type, Broadcast/Other are skipped),
+ *   - dated on or after the watch's since_date (the RELEASE date, never
+ *     the day we first saw it), compared at the date's own precision: a
+ *     "2026-12" release is new for a watch since 2026-12-05, a "2026"
+ *     one for any watch begun in 2026 (a month or year precision release
+ *     is never missed; ownership stops an old one from being fetched),
+ *   - not owned (automation/ownership.h, by its album key and track
+ *     count).
+ * A release with an absurd or malformed date (year outside 1860..2100,
+ * month 13, "2026-02-30", a date that does not match its stated
+ * precision) is skipped with a reason; a release without a date is never
+ * "new".  The same release from both sources (same album key) is ONE
+ * item carrying both ids.  Items: kind album, source watchlist, the
+ * watch's auto_download; the dispatcher (wanted.h) makes the download
+ * requests.
+ *
+ * Discography: the same for watches with discography on, every release of
+ * the chosen types whatever its date (a dateless one too), newest first,
+ * at most automation.discography_max_per_run NEW items per run (a release
+ * already on the list does not count against the cap, so later runs
+ * reach the older ones).  Source discography.
+ *
+ * Playlists: the stored tracks of every followed playlist whose
+ * "download missing tracks" switch is on, not owned (by Spotify track id,
+ * else artist + title key) -> track items, source playlist, auto
+ * download on; at most WATCH_PLAYLIST_MAX_PER_RUN new items per run.
+ * Run by the watchlist unit after its watches.
+ *
+ * Bad input: a malformed, truncated or refused reply of one source fails
+ * that watch with a readable reason (watch.last_error, and the run's
+ * message) while the other source and the other watches go on; Spotify
+ * rate limits and outages stop the run (the rest stay due).  At most
+ * WATCH_SPOTIFY_PAGES pages (WATCH_SPOTIFY_PAGES * 10 releases) and
+ * MB_RELEASE_GROUPS_MAX release groups are read per artist; the rest is
+ * noted, not an error.
+ *
+ * Threading: the unit's thread with its own db.  Memory: release lists
+ * are the caller's (watch_releases_free).
+ */
+#ifndef SS_AUTOMATION_WATCHLIST_H
+#define SS_AUTOMATION_WATCHLIST_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "automation/ownership.h"
+#include "db/db.h"
+#include "db/db_wanted.h"
+
+#define WATCH_SPOTIFY_PAGE 10      /* dev-mode cap of /artists/{id}/albums */
+#define WATCH_SPOTIFY_PAGES 100    /* 1 000 releases per artist at most */
+#define WATCH_NEW_MAX_PER_RUN 200  /* new-release items per watchlist run */
+#define WATCH_PLAYLIST_MAX_PER_RUN 500
+#define WATCH_NOTE_MAX 200
+
+/* ---- release types and dates (pure) ---- */
+
+/* "album" -> WATCH_ALBUM ...; 0 for an unknown name. */
+unsigned watch_type_from_name(const char *name);
+/* The name of one WATCH_* bit ("" for none / several). */
+const char *watch_type_name(unsigned bit);
+/* Spotify album_group (album_type when empty) and total tracks -> bit; 0
+ * for an unknown group. */
+unsigned watch_type_spotify(const char *group, const char *album_type,
+                            int total_tracks);
+/* MusicBrainz primary type and "|"-joined secondary types -> bit; 0 to
+ * skip (Broadcast, Other, none). */
+unsigned watch_type_mb(const char *primary, const char *secondary);
+
+/* Checks a release date against its precision ("year", "month", "day";
+ * NULL or "" = from the text's form) and copies it into out (16 bytes).
+ * SS_OK; SS_EINVAL with a reason in why for an absurd or malformed one;
+ * "" is SS_OK (no date). */
+int watch_date_check(const char *date, const char *precision, char out[16],
+                     char *why, size_t n);
+/* A checked, non-empty date on or after since ("YYYY-MM-DD") at the
+ * date's own precision. */
+bool watch_date_is_new(const char *date, const char *since);
+
+/* ---- releases ---- */
+
+struct watch_release {
+  char title[WANTED_TEXT_MAX];
+  char artist[WANTED_TEXT_MAX];
+  char spotify_id[WANTED_ID_MAX];
+  char mb_id[WANTED_ID_MAX];
+  char date[16];         /* checked, "" when none or bad */
+  bool bad_date;         /* the source's date was absurd (why in a note) */
+  unsigned type;         /* WATCH_* bit, 0 = not a wanted kind */
+  int total_tracks;      /* 0 = unknown */
+};
+
+struct watch_releases {
+  struct watch_release *v;
+  size_t n, cap;
+  char note[WATCH_NOTE_MAX]; /* first problem with an item, or "" */
+};
+
+/* Appends an empty release (zeroed) and returns it. */
+struct watch_release *watch_releases_push(struct watch_releases *r);
+void watch_releases_free(struct watch_releases *r);
+
+/* Reads one parsed Spotify /artists/{id}/albums page into out (items
+ * without an id are skipped; a bad date keeps the item with bad_date and
+ * a note).  The watched artist's name, when it appears among an item's
+ * artists, goes to name (WANTED_TEXT_MAX bytes; may be NULL).  *next
+ * gets the "next" link (malloc'ed, NULL on the last page).  SS_OK, or
+ * SS_EPROTO with a reason in why (not a paging object, items not a
+ * list, next not a link). */
+int watch_spotify_page(json_t *page, const char *artist_id,
+                       struct watch_releases *out, char *name, char **next,
+                       char *why, size_t n);
+
+/* ---- selection (pure but for ownership) ---- */
+
+enum watch_mode { WATCH_MODE_NEW, WATCH_MODE_DISCOGRAPHY };
+
+struct watch_pick {
+  size_t seen;       /* releases read from the sources */
+  size_t wrong_type; /* not one of the watch's types */
+  size_t bad_date;   /* absurd date (skipped) */
+  size_t too_old;    /* NEW: dated before since_date, or no date */
+  size_t duplicate;  /* the same release from a second source */
+  size_t owned;      /* already in the library */
+  size_t candidates; /* left: to be wanted */
+};
+
+/*
+ * Filters r in place to the releases mode wants for watch w (types,
+ * dates, owned per o), merges the same release from both sources (the
+ * Spotify entry keeps its place and gains the MusicBrainz id), and sorts
+ * the rest newest first (dateless last).  r->n becomes the candidates.
+ */
+void watch_select(const struct watch *w, enum watch_mode mode,
+                  const struct ownership *o, struct watch_releases *r,
+                  struct watch_pick *out);
+
+/* Adds up to max NEW Wanted items for the candidates (db_wanted_add; an
+ * item already on the list, ignored or imported is not counted).  *added
+ * and *capped (candidates left for a later run).  SS_OK or SS_EDB. */
+int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
+               const struct watch_releases *r, size_t max, int64_t now_ms,
+               size_t *added, size_t *capped);
+
+/* ---- runs ---- */
+
+struct watch_config {
+  int artists_per_run;   /* automation.watchlist_artists_per_run */
+  int max_per_run;       /* NEW: WATCH_NEW_MAX_PER_RUN; discography:
+                            automation.discography_max_per_run */
+  bool watch_followed;   /* automation.watch_followed_artists */
+  /* asked between watches; true stops the run (may be NULL) */
+  bool (*should_stop)(void *arg);
+  void *stop_arg;
+};
+
+struct watch_result {
+  int watches;       /* checked */
+  int failed;        /* watches whose check failed (reason stored) */
+  size_t added;      /* new Wanted items */
+  size_t capped;
+  size_t owned, seen;
+  size_t bad_dates;  /* releases skipped for an absurd date */
+  int64_t followed_added; /* watches made by "watch every followed" */
+  size_t playlist_added;  /* playlist tracks wanted */
+  bool stopped;      /* Spotify unavailable or rate limited: stop */
+  char error[WANTED_REASON_MAX]; /* first failure, plain words */
+};
+
+void watch_config_load(struct watch_config *cfg, enum watch_mode mode);
+
+/* One pass of the watchlist (mode NEW, then the playlists) or of the
+ * discography.  SS_OK (failures of single watches are in out), SS_EDB. */
+int watch_run(struct db *db, enum watch_mode mode,
+              const struct watch_config *cfg, int64_t now_ms,
+              struct watch_result *out);
+
+/* The playlist source alone (part of watch_run NEW). */
+int watch_playlists(struct db *db, const struct ownership *o, size_t max,
+                    int64_t now_ms, size_t *added);
+
+#endif
