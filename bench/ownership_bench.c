@@ -14,7 +14,21 @@
  * ownership_album() with a 10-track list (the library has half of each
  * release's tracks, so every check walks all ten).  Each step's CPU time
  * (CLOCK_PROCESS_CPUTIME_ID) over REPEAT runs; prints "name value unit"
- * lines, the median of each.  Not part of the test suite.
+ * lines, the median of each.
+ *
+ * Then the same pass through the units' own code (automation/
+ * watchlist.h): ownership_load(), and per watched artist its 40 Spotify
+ * releases plus 20 MusicBrainz release groups of the same releases (NFD
+ * names, "(2011 Remaster)" titles: merged, not counted twice) through
+ * watch_select() twice - new releases since the watch began, and the
+ * whole discography - and watch_want() into the store under the per-run
+ * caps (200 new, 50 discography), as one watchlist and one discography
+ * run would; the replies are parsed before the clock starts (network
+ * excluded).  11 of each artist's 40 releases are wanted (the library
+ * has 5 of their 10 tracks; one of them is dated after the watch began),
+ * the rest owned.  Prints watch_pass_cpu, the median, and the items the
+ * first pass wanted (200 new + 50 discography: the caps).
+ * Not part of the test suite.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -24,6 +38,7 @@
 #include <unistd.h>
 
 #include "automation/ownership.h"
+#include "automation/watchlist.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -134,6 +149,78 @@ struct release {
   struct ownership_track_in tracks[RELEASE_TRACKS];
 };
 
+#define MB_DUPS 20 /* MusicBrainz release groups per artist */
+
+/* The releases of artist a as the sources deliver them (Spotify, then
+ * MusicBrainz in NFD for the first MB_DUPS). */
+static void artist_releases(int a, struct watch_releases *r)
+{
+  char artist[64], nfd[80];
+  artist_name(a, artist, sizeof artist);
+  /* NFD of the first name's o-umlaut, as MusicBrainz-side text may come */
+  if (a % N_NAMES == 0)
+    snprintf(nfd, sizeof nfd, "Bjo\xcc\x88rk %d", a);
+  else
+    snprintf(nfd, sizeof nfd, "%s", artist);
+  for (int k = 0; k < RELEASES + MB_DUPS; k++) {
+    int rr = k % RELEASES;
+    struct watch_release *x = watch_releases_push(r);
+    bool mb = k >= RELEASES;
+    snprintf(x->artist, sizeof x->artist, "%s", mb ? nfd : artist);
+    album_name(a, rr, x->title, sizeof x->title);
+    if (mb)
+      snprintf(x->mb_id, sizeof x->mb_id,
+               "0b0c0d0e-%04d-4000-8000-%012d", a, rr);
+    else
+      snprintf(x->spotify_id, sizeof x->spotify_id, "al%d-%d", a, rr);
+    /* one release per artist is new, the rest spread over 1970-2025 */
+    if (rr == 0)
+      snprintf(x->date, sizeof x->date, "2026-12-24");
+    else
+      snprintf(x->date, sizeof x->date, "%04d-%02d-%02d", 1970 + rr,
+               1 + rr % 12, 1 + rr % 28);
+    x->type = rr % 5 == 4 ? WATCH_SINGLE : WATCH_ALBUM;
+    x->total_tracks = rr % 4 == 1 || rr == 0 ? RELEASE_TRACKS : LIB_TRACKS;
+  }
+}
+
+/* One watchlist + discography pass through watchlist.h; *wanted gets the
+ * items added.  Returns the CPU ms. */
+static double watch_pass(struct db *db, struct watch_releases *all,
+                         size_t *wanted, int *rc)
+{
+  double t0 = cpu_ms();
+  struct ownership *o = NULL;
+  *wanted = 0;
+  if ((*rc = ownership_load(db, &o)))
+    return 0;
+  struct watch_releases r = {0};
+  size_t room_new = WATCH_NEW_MAX_PER_RUN, room_disc = 50;
+  for (int mode = 0; mode < 2 && !*rc; mode++) {
+    for (int a = 0; a < ARTISTS && !*rc; a++) {
+      struct watch w = {.id = a + 1, .auto_download = true,
+                        .discography = true,
+                        .release_types = WATCH_DEFAULT_TYPES};
+      snprintf(w.since_date, sizeof w.since_date, "2026-12-05");
+      artist_name(a, w.name, sizeof w.name);
+      r.n = 0;
+      for (size_t i = 0; i < all[a].n; i++)
+        *watch_releases_push(&r) = all[a].v[i];
+      struct watch_pick p;
+      enum watch_mode m = mode ? WATCH_MODE_DISCOGRAPHY : WATCH_MODE_NEW;
+      watch_select(&w, m, o, &r, &p);
+      size_t *room = mode ? &room_disc : &room_new, added = 0, capped = 0;
+      *rc = watch_want(db, &w, m, &r, *room, 1796860800000LL, &added,
+                       &capped);
+      *room -= added;
+      *wanted += added;
+    }
+  }
+  watch_releases_free(&r);
+  ownership_free(o);
+  return cpu_ms() - t0;
+}
+
 int main(int argc, char **argv)
 {
   log_set_level(LOG_LVL_WARN);
@@ -188,6 +275,19 @@ int main(int argc, char **argv)
     check[i] = t2 - t1;
     total[i] = t2 - t0;
   }
+  /* the units' own pass */
+  static struct watch_releases all[ARTISTS];
+  for (int a = 0; a < ARTISTS; a++)
+    artist_releases(a, &all[a]);
+  double watch[REPEAT];
+  size_t wanted = 0, wanted_first = 0;
+  for (int i = 0; !rc && i < REPEAT; i++) {
+    watch[i] = watch_pass(db, all, &wanted, &rc);
+    if (!i)
+      wanted_first = wanted;
+  }
+  for (int a = 0; a < ARTISTS; a++)
+    watch_releases_free(&all[a]);
   db_close(db);
   char p[700];
   const char *suffix[] = {"", "-wal", "-shm"};
@@ -210,5 +310,7 @@ int main(int argc, char **argv)
   printf("index_cpu %.1f ms\n", median(load, REPEAT));
   printf("checks_cpu %.1f ms\n", median(check, REPEAT));
   printf("pass_cpu %.1f ms\n", median(total, REPEAT));
+  printf("watch_wanted_first_pass %zu items\n", wanted_first);
+  printf("watch_pass_cpu %.1f ms\n", median(watch, REPEAT));
   return 0;
 }

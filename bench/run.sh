@@ -30,8 +30,10 @@
 #      BENCH_FLOOD=0 skips it.
 #   6. Ownership (issue 8): BUILD_DIR/bench/ownership_bench builds the
 #      ownership index over 100 000 library tracks and checks 500 artists x
-#      40 releases against it (CPU time, median of 5).  BENCH_OWNERSHIP=0
-#      skips it.
+#      40 releases against it (CPU time, median of 5), then the same pass
+#      through the watchlist and discography units' own selection
+#      (watch_select / watch_want; 40 Spotify + 20 MusicBrainz releases per
+#      artist).  BENCH_OWNERSHIP=0 skips it.
 #      Then BUILD_DIR/bench/quality_upgrade_bench finds the quality upgrade
 #      candidates over 100 000 tracks (wall time, median of 5; same switch).
 #   7. Prints Markdown tables (paste them into docs/PERFORMANCE.md).
@@ -566,6 +568,7 @@ if [[ $OWNERSHIP == 1 ]]; then
   O_PASS=$(own_val pass_cpu)
   cat <<EOF
 | Ownership: one watchlist + discography pass, 100 000 tracks, 500 x 40 releases, <= 500 ms CPU | $O_PASS ms (index $(own_val index_cpu) ms, checks $(own_val checks_cpu) ms; load $OWN_LOAD) | $(verdict "$O_PASS" "<=" 500) |
+| Watchlist + discography units (watch_select, watch_want): 500 watches x (40 Spotify + 20 MusicBrainz) releases, 100 000 tracks, <= 500 ms CPU | $(own_val watch_pass_cpu) ms ($(own_val watch_wanted_first_pass) items wanted by the first pass) | $(verdict "$(own_val watch_pass_cpu)" "<=" 500) |
 | Quality Upgrade: candidates over 100 000 tracks, <= 300 ms | $(awk '$1 == "qu_find_ms" { print $2 }' "$WORK/qu.txt") ms ($(awk '$1 == "qu_below" { print $2 }' "$WORK/qu.txt") below the target) | $(verdict "$(awk '$1 == "qu_find_ms" { print $2 }' "$WORK/qu.txt")" "<=" 300) |
 EOF
 fi
