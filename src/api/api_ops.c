@@ -303,6 +303,17 @@ static void unit_metrics(struct buf *b)
                 state_names[st], NO_MORE_LABELS);
     value_int(b, (int)snaps[i].state == st);
   }
+  family(b, "soulspotd_unit_error_reason", "gauge",
+         "1 for a unit in error, labelled with the machine reason.");
+  EACH_UNIT(i) if (snaps[i].state == UNIT_ERROR)
+  {
+    sample_open(b, "soulspotd_unit_error_reason", "unit", KEY(i), "reason",
+                ss_reason_name(snaps[i].last_error_reason != SS_R_NONE
+                                   ? snaps[i].last_error_reason
+                                   : SS_R_INTERNAL),
+                NO_MORE_LABELS);
+    value_int(b, 1);
+  }
   labelled(b, "soulspotd_unit_heartbeat_age_seconds", "gauge",
            "Time since the unit's thread last beat (GET /livez).", "unit",
            keys, age, UNIT__COUNT, true);

@@ -153,6 +153,11 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
       json_str(b, s.last_error);
     else
       buf_puts(b, "null");
+    buf_puts(b, ",\"last_error_reason\":");
+    if (s.last_error[0] && s.last_error_reason != SS_R_NONE)
+      buf_printf(b, "\"%s\"", ss_reason_name(s.last_error_reason));
+    else
+      buf_puts(b, "null");
     buf_puts(b, ",\"note\":");
     json_str(b, s.note);
     buf_puts(b, ",\"history\":[");

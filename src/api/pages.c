@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/workers_view.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/html.h"
@@ -245,6 +246,13 @@ static void render_message_cell(struct buf *out,
     buf_puts(out, "<span class=\"msg-error\">");
     html_escape(out, s->last_error[0] ? s->last_error : "unknown error");
     buf_puts(out, "</span>");
+    const char *what = workers_advice_en(s->last_error_reason);
+    if (what[0]) {
+      buf_printf(out, "<br><span class=\"msg-advice\" data-reason=\"%s\">",
+                 ss_reason_name(s->last_error_reason));
+      html_escape(out, what);
+      buf_puts(out, "</span>");
+    }
   } else if (s->note[0]) {
     buf_puts(out, "<span class=\"msg-note\">");
     html_escape(out, s->note);

@@ -148,7 +148,60 @@ static void json_rel(struct buf *b, const char *key, int64_t now_ms,
   json_str(b, reltime_de(now_ms, then_ms, rel, sizeof rel));
 }
 
-/* "last_error": "..." | null, plus "note" when set. */
+static const struct {
+  const char *de, *en;
+} advice[SS_REASON_COUNT] = {
+  [SS_R_AUTH] = {"Anmeldung erneuern: Spotify neu verbinden bzw. den "
+                 "slskd-API-Schlüssel prüfen.",
+                 "Log in again: reconnect Spotify or check the slskd API "
+                 "key."},
+  [SS_R_CONNECTION] = {"Dienst nicht erreichbar: läuft er, und stimmt die "
+                       "Adresse in den Einstellungen?",
+                       "Service unreachable: is it running, and is its "
+                       "address in the settings right?"},
+  [SS_R_TIMEOUT] = {"Der Dienst antwortet zu langsam; es wird automatisch "
+                    "erneut versucht.",
+                    "The service answers too slowly; it is retried "
+                    "automatically."},
+  [SS_R_RATE_LIMITED] = {"Der Dienst bittet um eine Pause; es geht "
+                         "automatisch weiter.",
+                         "The service asked us to wait; work resumes by "
+                         "itself."},
+  [SS_R_NOT_CONFIGURED] = {"Einstellungen vervollständigen oder "
+                           "korrigieren.",
+                           "Complete or correct the settings."},
+  [SS_R_PROTOCOL] = {"Unerwartete Antwort des Dienstes: Version prüfen, "
+                     "Einzelheiten im Log.",
+                     "Unexpected answer from the service: check its "
+                     "version; details in the log."},
+  [SS_R_DISK] = {"Ordner, Rechte und freien Speicher prüfen.",
+                 "Check the folders, their permissions and free space."},
+  [SS_R_INTERNAL] = {"Interner Fehler: Einzelheiten im Log; bitte melden.",
+                     "Internal error: details in the log; please report "
+                     "it."},
+};
+
+const char *workers_advice_de(enum ss_reason r)
+{
+  return r > SS_R_NONE && r < SS_REASON_COUNT ? advice[r].de : "";
+}
+
+const char *workers_advice_en(enum ss_reason r)
+{
+  return r > SS_R_NONE && r < SS_REASON_COUNT ? advice[r].en : "";
+}
+
+static void json_reason(struct buf *b, enum ss_reason r)
+{
+  buf_puts(b, ",\"last_error_reason\":");
+  if (r == SS_R_NONE)
+    buf_puts(b, "null");
+  else
+    buf_printf(b, "\"%s\"", ss_reason_name(r));
+}
+
+/* "last_error": "..." | null, "last_error_reason": "auth" | ... | null,
+ * plus "note" when set. */
 static void json_error_note(struct buf *b, const struct unit_snapshot *u)
 {
   buf_puts(b, ",\"last_error\":");
@@ -156,6 +209,7 @@ static void json_error_note(struct buf *b, const struct unit_snapshot *u)
     json_str(b, u->last_error);
   else
     buf_puts(b, "null");
+  json_reason(b, u->last_error[0] ? u->last_error_reason : SS_R_NONE);
   if (u->note[0]) {
     buf_puts(b, ",\"note\":");
     json_str(b, u->note);
@@ -316,6 +370,7 @@ static void details_automation(struct buf *b, const struct workers_model *m)
   } else {
     buf_puts(b, "null");
   }
+  json_reason(b, err ? m->units[au[which]].last_error_reason : SS_R_NONE);
   const struct wanted_counts *w = &m->wanted;
   buf_printf(b,
              ",\"wanted_open\":{\"watchlist\":%" PRId64
@@ -417,6 +472,11 @@ int workers_render_services_detail(struct buf *out,
                s->up ? "true" : "false", s->configured ? "true" : "false",
                s->checked ? "true" : "false", s->latency_ms, s->http_status);
     json_str(out, s->reason);
+    buf_puts(out, ",\"reason_code\":");
+    if (s->checked && s->reason_code != SS_R_NONE)
+      buf_printf(out, "\"%s\"", ss_reason_name(s->reason_code));
+    else
+      buf_puts(out, "null");
     json_time(out, "blocked_until", s->blocked_until_ms);
     buf_puts(out, ",");
     json_rel(out, "checked_ago", now_ms, s->checked_ms);
@@ -442,6 +502,18 @@ static void html_line(struct buf *b, const char *text)
 {
   buf_puts(b, "<span class=\"wk-detail\">");
   html_escape(b, text);
+  buf_puts(b, "</span>");
+}
+
+/* "Tipp: ..." under an error line: what to do about its reason. */
+static void html_advice(struct buf *b, const struct unit_snapshot *u)
+{
+  const char *what = workers_advice_de(u->last_error_reason);
+  if (!what[0])
+    return;
+  buf_printf(b, "<span class=\"wk-detail wk-advice\" data-reason=\"%s\">"
+                "Tipp: ", ss_reason_name(u->last_error_reason));
+  html_escape(b, what);
   buf_puts(b, "</span>");
 }
 
@@ -477,6 +549,7 @@ static void html_automation(struct buf *b, const struct workers_model *m)
     if (s->last_error[0]) {
       snprintf(line, sizeof line, "%s: %s", label, s->last_error);
       html_line(b, line);
+      html_advice(b, s);
     }
   }
   const struct wanted_counts *w = &m->wanted;
@@ -624,6 +697,7 @@ static void html_details(struct buf *b, const struct workers_model *m,
   if (u->last_error[0]) {
     snprintf(line, sizeof line, "Fehler: %s", u->last_error);
     html_line(b, line);
+    html_advice(b, u);
   } else if (u->note[0] && u->running) {
     html_line(b, u->note);
   }

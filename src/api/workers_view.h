@@ -67,6 +67,11 @@ struct view_status workers_view_status(const struct workers_model *m,
 struct view_status workers_aggregate(const struct view_status *s, size_t n);
 const char *workers_state_name(enum unit_state s); /* "idle", ... */
 const char *workers_state_de(enum unit_state s);   /* "Bereit", ... */
+/* What to do about a failure of reason r, in plain words: German for the
+ * sidebar partial, English for the dashboard; "" for SS_R_NONE.  Static
+ * text, any thread. */
+const char *workers_advice_de(enum ss_reason r);
+const char *workers_advice_en(enum ss_reason r);
 
 /* GET /api/workers/status */
 int workers_render_json(struct buf *out, const struct workers_model *m,

@@ -346,5 +346,5 @@ int http_client_call(struct http_client *c, const struct http_call *call,
     return SS_ECANCELED;
   }
   snprintf(reply->error, sizeof reply->error, "%s", curl_easy_strerror(cc));
-  return SS_ENET;
+  return cc == CURLE_OPERATION_TIMEDOUT ? SS_ETIMEDOUT : SS_ENET;
 }

@@ -8,8 +8,8 @@
  * shutdown or disable interrupts it within a fraction of a second.
  *
  * Return value: SS_OK when an HTTP response arrived (whatever its status),
- * SS_ENET on transport errors and timeouts, SS_ETOOBIG when the body
- * exceeded its cap (a Content-Length above the cap is refused before any
+ * SS_ENET on transport errors, SS_ETIMEDOUT when timeout_ms passed,
+ * SS_ETOOBIG when the body exceeded its cap (a Content-Length above the cap is refused before any
  * body is read), SS_ECANCELED when the cancel flag was raised, SS_EBUSY
  * when the host asked us to wait (below) and no request was sent.  The
  * reason is in reply->error.  With follow_redirects at most 5 redirects

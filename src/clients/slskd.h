@@ -16,7 +16,8 @@
  *   - enqueue answers 201 with {enqueued, failed} (0.24+) or an empty
  *     body (<= 0.23); 429 when slskd is busy with other enqueues.
  *
- * Results: SS_OK; SS_ENET (slskd unreachable); SS_ESTATE for 401/403 (API
+ * Results: SS_OK; SS_ENET (slskd unreachable), SS_ETIMEDOUT (no answer in
+ * time); SS_ESTATE for 401/403 (API
  * key refused) and 409 (not logged in to Soulseek) - see
  * slskd_last_status(); SS_EBUSY for 429; SS_ENOTFOUND for 404; SS_ETOOBIG
  * for a reply over its cap; SS_EPROTO for a malformed reply or another

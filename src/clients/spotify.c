@@ -114,6 +114,7 @@ static void set_err(struct spotify_err *e, enum spotify_fail kind,
 {
   e->kind = kind;
   e->status = status;
+  e->timed_out = false;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->msg, sizeof e->msg, fmt, ap);
@@ -132,6 +133,23 @@ static int err_code(enum spotify_fail kind)
   case SPOTIFY_REFUSED: return SS_EINVAL;
   case SPOTIFY_MALFORMED: return SS_EPROTO;
   default: return SS_ECANCELED;
+  }
+}
+
+enum ss_reason spotify_err_reason(const struct spotify_err *e)
+{
+  switch (e->kind) {
+  case SPOTIFY_OK:
+  case SPOTIFY_CANCELED: return SS_R_NONE;
+  case SPOTIFY_NOT_CONNECTED:
+  case SPOTIFY_REAUTH: return SS_R_AUTH;
+  case SPOTIFY_CONFIG: return SS_R_NOT_CONFIGURED;
+  case SPOTIFY_RATE_LIMITED: return SS_R_RATE_LIMITED;
+  case SPOTIFY_UNAVAILABLE:
+    return e->timed_out ? SS_R_TIMEOUT : SS_R_CONNECTION;
+  case SPOTIFY_REFUSED:
+    return e->status == 401 || e->status == 403 ? SS_R_AUTH : SS_R_PROTOCOL;
+  default: return SS_R_PROTOCOL;
   }
 }
 
@@ -557,9 +575,11 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
   } else if (rc == SS_ETOOBIG)
     set_err(err, SPOTIFY_MALFORMED, r.status,
             "Spotify token endpoint sent an oversized reply");
-  else if (rc != SS_OK)
+  else if (rc != SS_OK) {
     set_err(err, SPOTIFY_UNAVAILABLE, 0,
             "Spotify accounts service unreachable: %s", r.error);
+    err->timed_out = rc == SS_ETIMEDOUT;
+  }
   else
     token_reply(&r, out, err);
   http_reply_free(&r);
@@ -1004,6 +1024,7 @@ static bool classify(int rc, const struct http_reply *r, const char *url,
   } else if (rc != SS_OK) {
     note_unavailable(err, "Spotify Web API unreachable (%s: %s)", path,
                      r->error);
+    err->timed_out = rc == SS_ETIMEDOUT;
   } else if (r->status == 401 && may_retry) {
     return true;
   } else if (r->status == 429) {

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "db/db.h"
 #include "db/db_spotify.h"
 
@@ -66,8 +67,15 @@ struct spotify_err {
   long status;      /* HTTP status, 0 when none */
   int64_t until_ms; /* RATE_LIMITED / UNAVAILABLE: when to try again */
   bool deferred;    /* refused before any request: blocked or backing off */
+  bool timed_out;   /* UNAVAILABLE because the call timed out */
   char msg[SPOTIFY_MSG_MAX]; /* plain words, never a secret */
 };
+
+/* The machine reason of a failure (core/err.h): reauth and a missing
+ * login are auth, a bad client id not_configured, 429 rate_limited, 5xx
+ * and network connection (timeout when the call timed out), a refused
+ * request auth for 401/403 else protocol, a malformed reply protocol. */
+enum ss_reason spotify_err_reason(const struct spotify_err *e);
 
 struct spotify_client_opts {
   struct db *db;              /* the calling thread's connection, or NULL */

@@ -72,8 +72,8 @@ static void set_error(struct dl_poll_result *out, int rc, const char *msg)
 /* True for failures of slskd itself (every further call would fail). */
 static bool fatal_slskd(int rc)
 {
-  return rc == SS_ENET || rc == SS_ESTATE || rc == SS_ETOOBIG ||
-         rc == SS_ECANCELED;
+  return rc == SS_ENET || rc == SS_ETIMEDOUT || rc == SS_ESTATE ||
+         rc == SS_ETOOBIG || rc == SS_ECANCELED;
 }
 
 int requests_config_load(struct dl_config *cfg, char *err, size_t errlen)

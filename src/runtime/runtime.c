@@ -83,6 +83,7 @@ struct unit_ctx {
   bool note_set; /* the run said why it is idle; else the old note goes */
   bool forced;   /* run now: the whole job, whatever is due */
   char error[UNIT_ERROR_MAX];
+  enum ss_reason reason;
   char message[DB_RUN_MESSAGE_MAX];
   bool failed;
 };
@@ -277,8 +278,10 @@ void unit_ctx_set_note(struct unit_ctx *ctx, const char *fmt, ...)
   bump();
 }
 
-void unit_ctx_fail(struct unit_ctx *ctx, const char *fmt, ...)
+void unit_ctx_fail(struct unit_ctx *ctx, enum ss_reason reason,
+                   const char *fmt, ...)
 {
+  ctx->reason = reason != SS_R_NONE ? reason : SS_R_INTERNAL;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
@@ -338,6 +341,9 @@ static void on_field(void *arg, const char *name, int64_t ival,
     s->last_end_ms = ival;
   else if (!strcmp(name, "last_duration_ms"))
     s->last_duration_ms = ival;
+  else if (!strcmp(name, "last_error_reason") && ival > SS_R_NONE &&
+           ival < SS_REASON_COUNT)
+    s->last_error_reason = (enum ss_reason)ival;
   else if (!strcmp(name, "last_result") && ival >= UNIT_RUN_OK &&
            ival <= UNIT_RUN_CANCELED)
     s->last_result = (enum unit_run_result)ival;
@@ -353,8 +359,12 @@ static void load_state(struct unit *u, struct db *db)
     db_worker_runs_load(db, u->def->key, u->history, DB_RUN_HISTORY,
                         &u->n_history);
   }
-  if (u->snap.last_result != UNIT_RUN_ERROR)
+  if (u->snap.last_result != UNIT_RUN_ERROR) {
     u->snap.last_error[0] = '\0';
+    u->snap.last_error_reason = SS_R_NONE;
+  } else if (u->snap.last_error_reason == SS_R_NONE) {
+    u->snap.last_error_reason = SS_R_INTERNAL; /* stored before reasons */
+  }
   for (size_t i = 0; i < u->n_history; i++) {
     const struct db_run *r = &u->history[i];
     if (!strcmp(r->result, "ok")) {
@@ -365,7 +375,7 @@ static void load_state(struct unit *u, struct db *db)
   pthread_mutex_unlock(&u->mu);
 }
 
-#define MAX_FIELDS (UNIT_MAX_COUNTERS + UNIT_MAX_TIMES + 5)
+#define MAX_FIELDS (UNIT_MAX_COUNTERS + UNIT_MAX_TIMES + 6)
 
 static void persist_run(struct unit *u, struct db *db, const struct db_run *run,
                         bool merged)
@@ -384,6 +394,8 @@ static void persist_run(struct unit *u, struct db *db, const struct db_run *run,
   fields[n++] = (struct db_field){"last_duration_ms", s->last_duration_ms,
                                   NULL};
   fields[n++] = (struct db_field){"last_result", s->last_result, NULL};
+  fields[n++] = (struct db_field){"last_error_reason", s->last_error_reason,
+                                  NULL};
   char *error = xstrdup(s->last_error);
   fields[n++] = (struct db_field){"last_error", 0, error};
   pthread_mutex_unlock(&u->mu);
@@ -470,6 +482,8 @@ static void run_once(struct unit *u, struct db *db)
     result = UNIT_RUN_ERROR;
   if (result == UNIT_RUN_ERROR && !ctx.error[0])
     snprintf(ctx.error, sizeof ctx.error, "failed without a reason");
+  if (result == UNIT_RUN_ERROR && ctx.reason == SS_R_NONE)
+    ctx.reason = SS_R_INTERNAL;
 
   struct db_run run = {.started_ms = start_wall,
                        .duration_ms = clock_mono_ms() - start_mono};
@@ -493,12 +507,14 @@ static void run_once(struct unit *u, struct db *db)
   if (result == UNIT_RUN_ERROR) {
     s->state = UNIT_ERROR;
     snprintf(s->last_error, sizeof s->last_error, "%s", ctx.error);
+    s->last_error_reason = ctx.reason;
   } else if (result == UNIT_RUN_CANCELED) {
     /* Interrupted: the previous error (if any) still stands. */
     s->state = s->last_error[0] ? UNIT_ERROR : UNIT_IDLE;
   } else {
     s->state = UNIT_IDLE;
     s->last_error[0] = '\0';
+    s->last_error_reason = SS_R_NONE;
   }
   if (!settings_bool(u->def->enable_setting))
     s->state = UNIT_STOPPED;

@@ -102,8 +102,10 @@ static int probe_call(struct http_client *hc, const char *method,
              why[0] ? why : "Retry-After");
     return SS_EBUSY;
   }
-  if (rc != SS_OK)
+  if (rc != SS_OK) {
     snprintf(st->reason, sizeof st->reason, "%s", reply->error);
+    st->reason_code = ss_reason_of(rc);
+  }
   return rc;
 }
 
@@ -128,8 +130,10 @@ static void probe_spotify(struct http_client *hc, struct service_status *st)
   int verdict = spotify_probe_token(
     settings_int(S_PROBE_TIMEOUT_SECONDS) * 1000, &stopping, reason,
     sizeof reason);
-  if (verdict == 0)
+  if (verdict == 0) {
     st->up = false;
+    st->reason_code = SS_R_AUTH; /* the token was refused */
+  }
   if (verdict >= 0)
     snprintf(st->reason, sizeof st->reason, "%s", reason);
 }
@@ -215,6 +219,22 @@ static void probe_coverart(struct http_client *hc, struct service_status *st)
   http_reply_free(&r);
 }
 
+/* The machine reason of a probe's verdict (core/err.h). */
+static enum ss_reason reason_code(const struct service_status *st)
+{
+  if (!st->configured)
+    return SS_R_NOT_CONFIGURED;
+  if (st->blocked_until_ms)
+    return SS_R_RATE_LIMITED;
+  if (st->up)
+    return SS_R_NONE;
+  if (st->reason_code != SS_R_NONE)
+    return st->reason_code; /* no HTTP answer: connection, timeout */
+  if (st->http_status == 401 || st->http_status == 403)
+    return SS_R_AUTH;
+  return SS_R_PROTOCOL;
+}
+
 static void probe_all(struct http_client *hc)
 {
   void (*const probes[SVC__COUNT])(struct http_client *,
@@ -227,6 +247,7 @@ static void probe_all(struct http_client *hc)
       return;
     if (st.blocked_until_ms)
       st.up = true;
+    st.reason_code = reason_code(&st);
     st.checked = true;
     st.checked_ms = clock_wall_ms();
     publish((enum service_id)i, &st);

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 enum service_id { SVC_SPOTIFY, SVC_SLSKD, SVC_MUSICBRAINZ, SVC_COVERART,
                   SVC__COUNT };
 
@@ -32,6 +34,7 @@ struct service_status {
   long http_status;   /* 0 when no HTTP answer */
   int64_t blocked_until_ms; /* wall ms its host asked us to wait until */
   char reason[160];   /* why it is down, or what answered */
+  enum ss_reason reason_code; /* why it is down or blocked; SS_R_NONE up */
 };
 
 int prober_start(void);

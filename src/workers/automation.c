@@ -115,7 +115,8 @@ static enum unit_run_result run_quality_upgrade(struct unit_ctx *ctx)
   int64_t now = clock_wall_ms();
   struct db *db = unit_ctx_db(ctx);
   if (qu_config_load(&cfg)) {
-    unit_ctx_fail(ctx, "automation.quality_profile: unknown level");
+    unit_ctx_fail(ctx, SS_R_NOT_CONFIGURED,
+                  "automation.quality_profile: unknown level");
     return UNIT_RUN_ERROR;
   }
   int rc = quality_upgrade_run(db, &cfg, now, &r);
@@ -125,7 +126,8 @@ static enum unit_run_result run_quality_upgrade(struct unit_ctx *ctx)
   if (!rc)
     rc = wanted_dispatch(db, &dc, now, &p);
   if (rc) {
-    unit_ctx_fail(ctx, "quality upgrade: %s", ss_strerror(rc));
+    unit_ctx_fail(ctx, ss_reason_of(rc), "quality upgrade: %s",
+                  ss_strerror(rc));
     return UNIT_RUN_ERROR;
   }
   unit_ctx_set_message(ctx,

@@ -154,7 +154,7 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   if (t.sum.canceled)
     return UNIT_RUN_CANCELED;
   if (t.error[0]) {
-    unit_ctx_fail(ctx, "%s", t.error);
+    unit_ctx_fail(ctx, SS_R_DISK, "%s", t.error);
     return UNIT_RUN_ERROR;
   }
   return UNIT_RUN_OK;

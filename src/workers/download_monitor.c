@@ -259,7 +259,7 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
   if (canceled)
     return UNIT_RUN_CANCELED; /* nothing half-written: resumed next run */
   if (rc) {
-    unit_ctx_fail(ctx, "%s", res.error);
+    unit_ctx_fail(ctx, ss_reason_of(rc), "%s", res.error);
     return UNIT_RUN_ERROR;
   }
   unit_ctx_set_time(ctx, DM_LAST_POLL, clock_wall_ms());
@@ -283,14 +283,14 @@ static enum unit_run_result run(struct unit_ctx *ctx)
     return UNIT_RUN_SKIPPED;
   }
   if (!db) {
-    unit_ctx_fail(ctx, "the database is not available");
+    unit_ctx_fail(ctx, SS_R_INTERNAL, "the database is not available");
     return UNIT_RUN_ERROR;
   }
   struct dl_config *cfg = xmalloc(sizeof *cfg);
   char err[200];
   enum unit_run_result r;
   if (requests_config_load(cfg, err, sizeof err) != SS_OK) {
-    unit_ctx_fail(ctx, "%s", err);
+    unit_ctx_fail(ctx, SS_R_NOT_CONFIGURED, "%s", err);
     r = UNIT_RUN_ERROR;
   } else {
     r = poll_once(ctx, db, cfg);

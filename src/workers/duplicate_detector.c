@@ -57,7 +57,9 @@ static enum unit_run_result scan(struct unit_ctx *ctx, const char *root,
   if (rc == SS_ECANCELED)
     return UNIT_RUN_CANCELED;
   if (rc) {
-    unit_ctx_fail(ctx, "%s", err[0] ? err : ss_strerror(rc));
+    /* The scan's failures are the library folder's, but for the store. */
+    unit_ctx_fail(ctx, rc == SS_EDB ? SS_R_INTERNAL : SS_R_DISK, "%s",
+                  err[0] ? err : ss_strerror(rc));
     return UNIT_RUN_ERROR;
   }
   return UNIT_RUN_OK;
@@ -94,7 +96,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
                sizeof method);
   unsigned methods = dupes_methods_parse(method);
   if (!methods) {
-    unit_ctx_fail(ctx, "unknown detection method \"%s\"", method);
+    unit_ctx_fail(ctx, SS_R_NOT_CONFIGURED, "unknown detection method \"%s\"",
+                  method);
     return UNIT_RUN_ERROR;
   }
   struct scanner_stats ss;
@@ -107,7 +110,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   if (rc == SS_ECANCELED)
     return UNIT_RUN_CANCELED;
   if (rc) {
-    unit_ctx_fail(ctx, "duplicate detection failed: %s", ss_strerror(rc));
+    unit_ctx_fail(ctx, ss_reason_of(rc), "duplicate detection failed: %s",
+                  ss_strerror(rc));
     return UNIT_RUN_ERROR;
   }
   publish(ctx, &ss, &ds);

@@ -202,6 +202,7 @@ enum outcome { OUT_OK, OUT_ERROR, OUT_DEFERRED, OUT_CANCELED };
 
 struct type_result {
   enum outcome kind;
+  enum ss_reason reason; /* ERROR: why, for machines (protocol if unset) */
   char text[256];   /* summary (OK) or error (ERROR/DEFERRED) */
   char marker[256]; /* what to remember to detect "unchanged" */
   int64_t items;
@@ -240,6 +241,7 @@ static void result_from_err(struct sync_run *s, struct type_result *r,
     s->halted = true;
     s->halt = *e;
     result_set(r, OUT_ERROR, "%s", e->msg);
+    r->reason = SS_R_NOT_CONFIGURED;
     return;
   case SPOTIFY_UNAVAILABLE:
     /* 5xx, timeouts, a failing token endpoint, or their backoff: a
@@ -252,6 +254,7 @@ static void result_from_err(struct sync_run *s, struct type_result *r,
     break;
   }
   result_set(r, OUT_ERROR, "%s", e->msg);
+  r->reason = spotify_err_reason(e);
 }
 
 static int fetch(struct sync_run *s, const char *url, json_t **out,
@@ -533,6 +536,7 @@ static int db_failed(struct type_result *r, int rc)
 {
   result_set(r, OUT_ERROR, "could not write to the database (%s)",
              ss_strerror(rc));
+  r->reason = SS_R_INTERNAL;
   return rc;
 }
 
@@ -977,6 +981,7 @@ static void summary_add(char *out, size_t n, enum spotify_sync_type t,
 static enum unit_run_result run_types(struct sync_run *s, bool *due_types)
 {
   char errors[UNIT_ERROR_MAX] = "", summary[DB_RUN_MESSAGE_MAX] = "";
+  enum ss_reason reason = SS_R_NONE; /* the first failing type's */
   bool canceled = false;
   for (size_t i = 0; i < N_TYPES && !canceled; i++) {
     const struct type_def *d = &type_defs[i];
@@ -985,19 +990,24 @@ static enum unit_run_result run_types(struct sync_run *s, bool *due_types)
     struct type_result r;
     memset(&r, 0, sizeof r);
     s->skipped = 0;
-    if (s->halted)
+    if (s->halted) {
       result_set(&r, s->halt.kind == SPOTIFY_CONFIG ? OUT_ERROR
                                                     : OUT_DEFERRED,
                  s->halt.kind == SPOTIFY_CONFIG ? "%s" : "deferred (%s)",
                  s->halt.msg);
+      r.reason = spotify_err_reason(&s->halt);
+    }
     else if (unit_ctx_should_stop(s->ctx))
       result_set(&r, OUT_CANCELED, "interrupted");
     else
       d->run(s, &r);
     record(s, d->type, &r);
     canceled = r.kind == OUT_CANCELED;
-    if (r.kind == OUT_ERROR)
+    if (r.kind == OUT_ERROR) {
       summary_add(errors, sizeof errors, d->type, r.text);
+      if (reason == SS_R_NONE)
+        reason = r.reason != SS_R_NONE ? r.reason : SS_R_PROTOCOL;
+    }
     else if (!canceled)
       summary_add(summary, sizeof summary, d->type, r.text);
   }
@@ -1007,7 +1017,7 @@ static enum unit_run_result run_types(struct sync_run *s, bool *due_types)
     log_info("spotify_sync", "%s", summary);
   if (errors[0]) {
     log_warn("spotify_sync", "%s", errors);
-    unit_ctx_fail(s->ctx, "%s", errors);
+    unit_ctx_fail(s->ctx, reason, "%s", errors);
     return UNIT_RUN_ERROR;
   }
   unit_ctx_set_message(s->ctx, "%s", summary);

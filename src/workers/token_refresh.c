@@ -36,7 +36,7 @@ static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
   if (rc != 0) {
     if (err.kind == SPOTIFY_CANCELED)
       return UNIT_RUN_CANCELED;
-    unit_ctx_fail(ctx, "%s", err.msg);
+    unit_ctx_fail(ctx, spotify_err_reason(&err), "%s", err.msg);
     return UNIT_RUN_ERROR;
   }
   struct spotify_status st;
@@ -65,7 +65,7 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   }
   if (!st.connected) {
     /* Said on every run until a new login; no network call. */
-    unit_ctx_fail(ctx, "Spotify re-authorisation required: %s",
+    unit_ctx_fail(ctx, SS_R_AUTH, "Spotify re-authorisation required: %s",
                   st.reauth_reason);
     return UNIT_RUN_ERROR;
   }

@@ -574,15 +574,18 @@ static void test_retry_walks_sources(void **state)
 
 /* ---- slskd trouble ---- */
 
-static void expect_error(const char *needle)
+/* The monitor is in error, its message has needle and its machine
+ * reason is reason. */
+static void expect_error(const char *needle, const char *reason)
 {
   kick();
   json_t *m = monitor();
   IT_ASSERT_JSON_STR(m, "status", "error");
-  const char *err = json_string_value(json_object_get(
-    json_object_get(m, "details"), "last_error"));
+  json_t *d = json_object_get(m, "details");
+  const char *err = json_string_value(json_object_get(d, "last_error"));
   if (!err || !strstr(err, needle))
     fail_msg("last_error \"%s\" lacks \"%s\"", err ? err : "(null)", needle);
+  IT_ASSERT_JSON_STR(d, "last_error_reason", reason);
   json_decref(m);
 }
 
@@ -593,6 +596,8 @@ static void expect_idle(void)
   IT_ASSERT_JSON_STR(m, "status", "idle");
   assert_true(json_is_null(json_object_get(json_object_get(m, "details"),
                                            "last_error")));
+  assert_true(json_is_null(json_object_get(json_object_get(m, "details"),
+                                           "last_error_reason")));
   json_decref(m);
 }
 
@@ -604,19 +609,19 @@ static void test_slskd_trouble_then_back(void **state)
   struct fake_http *h = fake_slskd_http(fk());
   struct fake_script drop = {.drop = true};
   fake_http_script(h, NULL, "/api/v0/*", &drop);
-  expect_error("slskd unreachable at http://127.0.0.1:");
+  expect_error("slskd unreachable at http://127.0.0.1:", "connection");
   fake_http_unscript(h, NULL, NULL);
   expect_idle();
   fake_slskd_set_api_key(fk(), "another-key-0123456789");
-  expect_error("slskd refused the API key");
+  expect_error("slskd refused the API key", "auth");
   fake_slskd_set_api_key(fk(), KEY);
   expect_idle();
   fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_MALFORMED);
-  expect_error("malformed reply");
+  expect_error("malformed reply", "protocol");
   fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_TRUNCATED);
-  expect_error("malformed reply");
+  expect_error("malformed reply", "protocol");
   fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_HUGE);
-  expect_error("too large");
+  expect_error("too large", "protocol");
   fake_slskd_set_list_mode(fk(), FAKE_SK_LIST_OK);
   expect_idle();
 }

@@ -382,11 +382,13 @@ static void test_missing_folders_are_errors(void **state)
   assert_non_null(e);
   assert_non_null(strstr(e, "/gone"));
   assert_non_null(strstr(e, "does not exist"));
+  IT_ASSERT_JSON_STR(d, "last_error_reason", "disk");
   json_decref(d);
   d = details_of("duplicate_detector");
   e = json_string_value(json_object_get(d, "last_error"));
   assert_non_null(e);
   assert_non_null(strstr(e, "/nope"));
+  IT_ASSERT_JSON_STR(d, "last_error_reason", "disk");
   json_decref(d);
 }
 

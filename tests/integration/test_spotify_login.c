@@ -425,6 +425,10 @@ static void test_token_endpoint_5xx(void **state)
   fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
   run_and_wait(f, "token_refresh");
   wait_worker(f, (struct want){"token_refresh", "error", "HTTP 503", 1});
+  json_t *st = status_doc(f);
+  IT_ASSERT_JSON_STR(details(st, "token_refresh"), "last_error_reason",
+                     "connection");
+  json_decref(st);
   /* Within the backoff the next run says when it will try again, without
    * a request. */
   size_t calls = fake_spotify_count(f->fa.spotify, FSP_TOKEN);
@@ -462,6 +466,9 @@ static void test_probe_checks_the_token(void **state)
                    SS_OK);
   assert_true(it_wait_json(it_url(f, "/api/workers/services/detail"),
                            probe_says, "token refused", WAIT_MS, NULL));
+  doc = it_get_json(it_url(f, "/api/workers/services/detail"), NULL);
+  IT_ASSERT_JSON_STR(json_object_get(doc, "spotify"), "reason_code", "auth");
+  json_decref(doc);
   doc = it_get_json(it_url(f, "/api/workers/services"), NULL);
   IT_ASSERT_JSON_BOOL(doc, "spotify", false);
   json_decref(doc);

@@ -471,6 +471,8 @@ static void test_429_honoured_by_every_worker(void **state)
       json_decref(s);
   }
   assert_non_null(doc);
+  IT_ASSERT_JSON_STR(json_object_get(doc, "spotify"), "reason_code",
+                     "rate_limited");
   json_decref(doc);
   assert_int_equal(fake_spotify_api_count(f->fa.spotify), before);
   /* After Retry-After everything runs again. */

@@ -14,6 +14,28 @@
 #include "core/json.h"
 #include "core/xalloc.h"
 
+static void test_reason_codes(void **state)
+{
+  (void)state;
+  assert_string_equal(ss_reason_name(SS_R_NONE), "");
+  static const char *const names[] = {
+    "", "auth", "connection", "timeout", "rate_limited", "not_configured",
+    "protocol", "disk", "internal"};
+  for (int r = 0; r < SS_REASON_COUNT; r++)
+    assert_string_equal(ss_reason_name((enum ss_reason)r), names[r]);
+  assert_string_equal(ss_reason_name((enum ss_reason)99), "");
+  assert_int_equal(ss_reason_of(SS_OK), SS_R_NONE);
+  assert_int_equal(ss_reason_of(SS_ENET), SS_R_CONNECTION);
+  assert_int_equal(ss_reason_of(SS_ETIMEDOUT), SS_R_TIMEOUT);
+  assert_int_equal(ss_reason_of(SS_EBUSY), SS_R_RATE_LIMITED);
+  assert_int_equal(ss_reason_of(SS_EPROTO), SS_R_PROTOCOL);
+  assert_int_equal(ss_reason_of(SS_ETOOBIG), SS_R_PROTOCOL);
+  assert_int_equal(ss_reason_of(SS_EIO), SS_R_DISK);
+  assert_int_equal(ss_reason_of(SS_ESTATE), SS_R_AUTH);
+  assert_int_equal(ss_reason_of(SS_EDB), SS_R_INTERNAL);
+  assert_string_equal(ss_strerror(SS_ETIMEDOUT), "timed out");
+}
+
 static void test_buf_grows_and_terminates(void **state)
 {
   (void)state;
@@ -138,6 +160,7 @@ static void test_xalloc(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_reason_codes),
     cmocka_unit_test(test_buf_grows_and_terminates),
     cmocka_unit_test(test_buf_limit_is_sticky),
     cmocka_unit_test(test_buf_long_printf),

@@ -40,7 +40,7 @@ static enum unit_run_result fake_run(struct unit_ctx *ctx, int id)
     unit_ctx_set_note(ctx, "not configured");
     return UNIT_RUN_SKIPPED;
   case B_FAIL:
-    unit_ctx_fail(ctx, "boom <%d>", id);
+    unit_ctx_fail(ctx, SS_R_DISK, "boom <%d>", id);
     return UNIT_RUN_ERROR;
   case B_BLOCK:
     while (!atomic_load(&release_block) && !unit_ctx_should_stop(ctx))
@@ -219,11 +219,18 @@ static void test_error_then_recovery(void **state)
   assert_true(wait_for(is_error, 1, 2000));
   struct unit_snapshot s = snap(1);
   assert_string_equal(s.last_error, "boom <1>");
+  assert_int_equal(s.last_error_reason, SS_R_DISK);
   assert_int_equal(s.last_result, UNIT_RUN_ERROR);
+  /* The reason is kept across a restart with the message. */
+  runtime_stop();
+  start();
+  assert_int_equal(snap(1).last_error_reason, SS_R_DISK);
+  assert_string_equal(snap(1).last_error, "boom <1>");
   atomic_store(&behaviour[1], B_OK);
   assert_int_equal(runtime_run_now(UNIT_SPOTIFY_SYNC), SS_OK);
   assert_true(wait_for(is_idle, 1, 2000));
   assert_string_equal(snap(1).last_error, "");
+  assert_int_equal(snap(1).last_error_reason, SS_R_NONE);
   struct db_run runs[DB_RUN_HISTORY];
   size_t n = runtime_history(UNIT_SPOTIFY_SYNC, runs, DB_RUN_HISTORY);
   assert_true(n >= 2);

@@ -97,6 +97,7 @@ static void test_automation_aggregates_three_units(void **state)
   m.units[UNIT_WATCHLIST] = (struct unit_snapshot){
     .state = UNIT_ERROR, .enabled = true, .running = true};
   strcpy(m.units[UNIT_WATCHLIST].last_error, "Spotify said no");
+  m.units[UNIT_WATCHLIST].last_error_reason = SS_R_RATE_LIMITED;
   assert_int_equal(workers_view_status(&m, VIEW_AUTOMATION).status,
                    UNIT_ERROR);
   json_t *root = render_json(&m);
@@ -108,6 +109,9 @@ static void test_automation_aggregates_three_units(void **state)
   assert_true(json_is_true(json_object_get(d, "quality_upgrade_running")));
   assert_string_equal(json_string_value(json_object_get(d, "last_error")),
                       "watchlist: Spotify said no");
+  assert_string_equal(json_string_value(json_object_get(d,
+                                                        "last_error_reason")),
+                      "rate_limited");
   json_decref(root);
 }
 
@@ -274,6 +278,7 @@ static void test_error_shows_last_error_everywhere(void **state)
   m.units[UNIT_SPOTIFY_SYNC].state = UNIT_ERROR;
   strcpy(m.units[UNIT_SPOTIFY_SYNC].last_error,
          "<script>alert(\"x\")</script> & 'quotes'");
+  m.units[UNIT_SPOTIFY_SYNC].last_error_reason = SS_R_AUTH;
   json_t *root = render_json(&m);
   json_t *e = json_object_get(json_object_get(root, "workers"),
                               "spotify_sync");
@@ -283,6 +288,13 @@ static void test_error_shows_last_error_everywhere(void **state)
   assert_true(json_is_true(json_object_get(d, "has_errors")));
   assert_string_equal(json_string_value(json_object_get(d, "last_error")),
                       m.units[UNIT_SPOTIFY_SYNC].last_error);
+  assert_string_equal(json_string_value(json_object_get(d,
+                                                        "last_error_reason")),
+                      "auth");
+  /* A unit without an error has no reason. */
+  d = json_object_get(json_object_get(json_object_get(root, "workers"),
+                                      "cleanup"), "details");
+  assert_true(json_is_null(json_object_get(d, "last_error_reason")));
   json_decref(root);
 
   char *html = render_html(&m);
@@ -290,6 +302,9 @@ static void test_error_shows_last_error_everywhere(void **state)
   assert_non_null(strstr(html, "&lt;script&gt;alert(&quot;x&quot;)"));
   assert_non_null(strstr(html, "&amp; &#39;quotes&#39;"));
   assert_non_null(strstr(html, "data-overall=\"error\""));
+  /* ... and what to do about it, in German. */
+  assert_non_null(strstr(html, "data-reason=\"auth\">Tipp: Anmeldung "
+                               "erneuern: Spotify neu verbinden"));
   assert_non_null(strstr(html, "class=\"wk-unit wk-error\" "
                                "data-worker=\"spotify_sync\""));
   free(html);
