@@ -29,7 +29,6 @@
 #define MB_HELP "For usage, please see: https://musicbrainz.org/development/mmd"
 #define MB_GAP_MS 1000
 #define ARRIVALS_MAX 512
-#define HUGE_BYTES (8u * 1024 * 1024)
 
 struct fake_musicbrainz {
   struct fake_http *http;
@@ -576,7 +575,7 @@ static void mb_huge(struct fake_reply *rep)
 {
   fake_reply_set(rep, 200, JSON_UTF8,
                  "{\"release-group-count\":1,\"release-groups\":[{\"id\":\"");
-  rep->stream_len = HUGE_BYTES;
+  rep->stream_len = FAKE_MB_HUGE_BYTES;
   rep->stream_fill = 'a';
 }
 

@@ -775,7 +775,11 @@ static void test_truncated_and_huge(void **state)
                                             &g, &err), SS_EPROTO);
   assert_int_equal(err.kind, MB_MALFORMED);
   assert_non_null(strstr(err.msg, "larger than 2048 KiB"));
-  assert_true(fake_http_streamed(fx->fh) < MB_REPLY_MAX);
+  /* Not the whole body: the fake stops producing when the client closes.
+   * How much it produced before is up to the kernel's socket buffers and
+   * the scheduler (more than MB_REPLY_MAX on a loaded machine), so the
+   * bound is the body's size, not the client's cap. */
+  assert_true(fake_http_streamed(fx->fh) < FAKE_MB_HUGE_BYTES);
   assert_null(g.v);
 }
 
