@@ -352,7 +352,7 @@ int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
  * why and *stop tells whether the whole run must stop. */
 static int read_spotify(struct spotify_client *c, const struct watch *w,
                         struct watch_releases *out, char *name, char *err,
-                        size_t errlen, bool *stop)
+                        size_t errlen, bool *stop, enum ss_reason *code)
 {
   static const char *const groups[] = {"album", "single", "compilation",
                                        "appears_on"};
@@ -382,6 +382,7 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
     next = NULL;
     if (rc) {
       *stop = e.kind != SPOTIFY_REFUSED && e.kind != SPOTIFY_MALFORMED;
+      *code = spotify_err_reason(&e);
       if (e.kind == SPOTIFY_REFUSED && e.status == 404)
         snprintf(err, errlen, "Spotify does not know artist %s",
                  w->spotify_artist_id);
@@ -393,9 +394,10 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
     rc = watch_spotify_page(doc, w->spotify_artist_id, out, name, &next, why,
                             sizeof why);
     json_decref(doc);
-    if (rc)
+    if (rc) {
       snprintf(err, errlen, "%s", why);
-    else if (next && ++pages >= WATCH_SPOTIFY_PAGES) {
+      *code = SS_R_PROTOCOL;
+    } else if (next && ++pages >= WATCH_SPOTIFY_PAGES) {
       note_first(out, "%s%s", "only the first 1000 Spotify releases read",
                  "");
       free(next);
@@ -409,12 +411,14 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
 /* Reads the artist's release groups from MusicBrainz.  SS_OK, or err. */
 static int read_mb(struct mb_client *c, const struct watch *w,
                    const char *artist, struct watch_releases *out, char *err,
-                   size_t errlen)
+                   size_t errlen, enum ss_reason *code)
 {
   struct mb_release_groups g = {0};
   struct mb_err e;
   int rc = mb_artist_release_groups(c, w->mb_artist_id, NULL, 0, &g, &e);
   if (rc) {
+    *code = e.kind == MB_NOT_FOUND || e.kind == MB_REFUSED ? SS_R_PROTOCOL
+                                                           : ss_reason_of(rc);
     if (e.kind == MB_NOT_FOUND)
       snprintf(err, errlen, "MusicBrainz does not know artist %s",
                w->mb_artist_id);
@@ -472,11 +476,13 @@ struct run {
 };
 
 static void first_error(struct watch_result *out, const struct watch *w,
-                        const char *why)
+                        const char *why, enum ss_reason code)
 {
-  if (!out->error[0])
+  if (!out->error[0]) {
     snprintf(out->error, sizeof out->error, "%.60s: %s",
              w->name[0] ? w->name : w->spotify_artist_id, why);
+    out->reason = code;
+  }
 }
 
 /* Checks one watch: both sources, select, want, mark checked. */
@@ -485,11 +491,13 @@ static int check_one(struct run *r, struct watch *w)
   struct watch_releases rel = {0};
   char err[WANTED_REASON_MAX] = "", name[WANTED_TEXT_MAX] = "";
   bool stop = false;
+  enum ss_reason code = SS_R_NONE, mbcode = SS_R_NONE;
   int rc = SS_OK;
-  read_spotify(r->sp, w, &rel, name, err, sizeof err, &stop);
+  read_spotify(r->sp, w, &rel, name, err, sizeof err, &stop, &code);
   if (stop) {
     r->out->stopped = true;
     snprintf(r->out->error, sizeof r->out->error, "%s", err);
+    r->out->reason = code;
     watch_releases_free(&rel);
     return SS_OK; /* stays due */
   }
@@ -503,8 +511,11 @@ static int check_one(struct run *r, struct watch *w)
       struct mb_client_opts o = {0};
       r->mb = mb_client_new(&o);
     }
-    if (read_mb(r->mb, w, w->name, &rel, mberr, sizeof mberr) && !err[0])
+    if (read_mb(r->mb, w, w->name, &rel, mberr, sizeof mberr, &mbcode) &&
+        !err[0]) {
       snprintf(err, sizeof err, "%s", mberr);
+      code = mbcode;
+    }
   }
   struct watch_pick pick = {0};
   size_t added = 0, capped = 0;
@@ -522,7 +533,7 @@ static int check_one(struct run *r, struct watch *w)
   }
   if (err[0]) {
     r->out->failed++;
-    first_error(r->out, w, err);
+    first_error(r->out, w, err, code != SS_R_NONE ? code : SS_R_PROTOCOL);
   } else if (pick.bad_date) {
     snprintf(err, sizeof err, "%zu release(s) skipped: %s", pick.bad_date,
              rel.note);

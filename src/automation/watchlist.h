@@ -59,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "automation/ownership.h"
 #include "db/db.h"
 #include "db/db_wanted.h"
@@ -181,6 +182,7 @@ struct watch_result {
   size_t playlist_added;  /* playlist tracks wanted */
   bool stopped;      /* Spotify unavailable or rate limited: stop */
   char error[WANTED_REASON_MAX]; /* first failure, plain words */
+  enum ss_reason reason;         /* ... and its machine reason */
 };
 
 void watch_config_load(struct watch_config *cfg, enum watch_mode mode);

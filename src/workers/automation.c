@@ -65,7 +65,7 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
     rc = follow_and_dispatch(db, now, &p);
   wanted_stats_refresh(db);
   if (rc) {
-    unit_ctx_fail(ctx, "%s: %s", what, ss_strerror(rc));
+    unit_ctx_fail(ctx, ss_reason_of(rc), "%s: %s", what, ss_strerror(rc));
     return UNIT_RUN_ERROR;
   }
   char playlists[80] = "";
@@ -73,7 +73,8 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
     snprintf(playlists, sizeof playlists, "; %zu playlist track(s) wanted",
              r.playlist_added);
   if (r.stopped || r.failed) {
-    unit_ctx_fail(ctx, "%s: %d of %d artist(s) could not be checked; "
+    unit_ctx_fail(ctx, r.reason,
+                  "%s: %d of %d artist(s) could not be checked; "
                   "first: %s (%zu release(s) wanted)", what,
                   r.stopped ? r.watches - r.failed + 1 : r.failed,
                   r.stopped ? r.watches + 1 : r.watches, r.error, r.added);
