@@ -140,6 +140,9 @@ enum setting_type {
     0, NULL, SF_RUNTIME, "Cover Art Archive base URL")                        \
   X(LIBRARY_PATH, "library.path", ST_STRING, "", 0, 0, NULL, SF_RUNTIME,      \
     "Music library root folder")                                              \
+  X(LIBRARY_SAVE_COVER_ART, "library.save_cover_art", ST_BOOL, "true", 0, 0, \
+    NULL, SF_RUNTIME,                                                         \
+    "Write cover.jpg from the Cover Art Archive into imported album folders") \
   X(AUTOMATION_WATCHLIST_ENABLED, "automation.watchlist_enabled", ST_BOOL,    \
     "false", 0, 0, NULL, SF_RUNTIME, "Watchlist (new releases) on/off")       \
   X(AUTOMATION_WATCHLIST_INTERVAL_MINUTES,                                    \

@@ -26,6 +26,7 @@
 #include "core/xalloc.h"
 #include "db/db_library.h"
 #include "downloads/requests.h"
+#include "library/cover.h"
 #include "library/quarantine.h"
 #include "media/media.h"
 
@@ -617,6 +618,9 @@ static int record(const struct import_config *cfg, struct db *db,
     if (rc)
       snprintf(err, errlen, "could not record the imported track");
   }
+  char note[320]; /* a missing cover never fails the import */
+  if (!rc)
+    cover_after_import(cfg->library_root, dst, &t->media, note, sizeof note);
   free(t);
   return rc;
 }

@@ -19,7 +19,10 @@
  *      through it;
  *   5. upsert the library track (keyed by its path, so never twice), with
  *      the request id and, for a Spotify track request, the Spotify id;
- *   6. mark the file imported.
+ *   6. mark the file imported;
+ *   7. with library.save_cover_art, the album's cover.jpg from the Cover
+ *      Art Archive when its tags name a MusicBrainz release and the
+ *      folder has none (library/cover.h; never fails the import).
  *
  * A quality upgrade (a request made with dl_new.upgrade_track_id) is
  * imported in place of the library file it replaces: the downloaded file

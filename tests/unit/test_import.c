@@ -29,6 +29,11 @@
 #include "db/db_downloads.h"
 #include "db/db_library.h"
 #include "downloads/requests.h"
+#include "clients/coverart.h"
+#include "clients/http_client.h"
+#include "config/settings.h"
+#include "fake_all.h"
+#include "library/cover.h"
 #include "library/import.h"
 #include "library/quarantine.h"
 #include "media/media.h"
@@ -658,6 +663,110 @@ static void test_upgrade_old_gone(void **state)
   db_dl_file_free(&f);
 }
 
+/* ---- cover art at import (library/cover.h) ---- */
+
+/* A downloaded file of album `album` tagged with MusicBrainz release
+ * mbid, imported; returns its album folder in dir. */
+static void import_tagged(struct fx *x, const char *album, const char *mbid,
+                          char *dir, size_t n)
+{
+  char args[128], err[256] = "";
+  snprintf(args, sizeof args, "-metadata MUSICBRAINZ_ALBUMID=%s", mbid);
+  char folder[256];
+  snprintf(folder, sizeof folder, "%s", x->flac);
+  *strrchr(folder, '/') = '\0';
+  mkdirs(folder);
+  struct af_spec s = {.title = "Song", .artist = "Bj\xc3\xb6rk",
+                      .album_artist = "Bj\xc3\xb6rk", .album = album,
+                      .date = "1997", .track = 1, .seconds = 2,
+                      .args = args};
+  assert_int_equal(af_make(x->flac, &s), 0);
+  struct dl_file f = completed_file(x, "");
+  int rc = do_import(x, &f, err, sizeof err);
+  if (rc)
+    fail_msg("import: %s", err);
+  f = reload(x, &f);
+  assert_string_equal(f.state, "imported"); /* a cover never fails it */
+  snprintf(dir, n, "%s/Bj\xc3\xb6rk/%s (1997)", x->lib, album);
+  db_dl_file_free(&f);
+}
+
+static bool has_cover(const char *dir)
+{
+  char p[512], q[512];
+  snprintf(p, sizeof p, "%s/cover.jpg", dir);
+  snprintf(q, sizeof q, "%s/cover.png", dir);
+  return tfs_exists(p) || tfs_exists(q);
+}
+
+static void test_import_cover_art(void **state)
+{
+  struct fx *x = *state;
+  struct fake_coverart *fc;
+  char err[256], dir[512], path[600];
+  assert_int_equal(fake_coverart_start(&fc, 0), SS_OK);
+  assert_int_equal(settings_set(S_COVERART_URL, fake_coverart_url(fc), err,
+                                sizeof err), SS_OK);
+  assert_int_equal(settings_set(S_LIBRARY_SAVE_COVER_ART, "true", err,
+                                sizeof err), SS_OK);
+  http_host_blocks_reset();
+  cover_reset();
+  /* the release's front cover lands beside the track, byte for byte */
+  import_tagged(x, "Homogenic", FAKE_CAA_RELEASE, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/cover.jpg", dir);
+  size_t want_len, len;
+  const unsigned char *want = fake_coverart_image(false, &want_len);
+  unsigned char *got = xmalloc(want_len + 1);
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  len = fread(got, 1, want_len + 1, fp);
+  fclose(fp);
+  assert_int_equal(len, want_len);
+  assert_memory_equal(got, want, len);
+  free(got);
+  /* 200 MB, the wrong type, a JPEG that is HTML: refused, nothing
+   * written, the import itself fine */
+  static const struct {
+    enum fake_caa_mode mode;
+    const char *album;
+  } bad[] = {{FAKE_CAA_HUGE, "Huge"},
+             {FAKE_CAA_HUGE_CHUNKED, "Huge Chunked"},
+             {FAKE_CAA_WRONG_TYPE, "Wrong Type"},
+             {FAKE_CAA_FAKE_JPEG, "Fake JPEG"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    fake_coverart_set_mode(fc, bad[i].mode);
+    import_tagged(x, bad[i].album, FAKE_CAA_RELEASE, dir, sizeof dir);
+    if (has_cover(dir))
+      fail_msg("a cover was written for mode %d", (int)bad[i].mode);
+  }
+  /* the reason is readable */
+  fake_coverart_set_mode(fc, FAKE_CAA_HUGE);
+  cover_reset();
+  struct media_info m;
+  memset(&m, 0, sizeof m);
+  snprintf(m.mb_album_id, sizeof m.mb_album_id, "%s", FAKE_CAA_RELEASE);
+  char note[320];
+  snprintf(path, sizeof path, "%s/x.flac", dir);
+  assert_int_equal(cover_after_import(x->lib, path, &m, note, sizeof note),
+                   COVER_FAILED);
+  if (!strstr(note, "no cover art for") || !strstr(note, "larger"))
+    fail_msg("reason: \"%s\"", note);
+  /* setting off: nothing fetched */
+  fake_coverart_set_mode(fc, FAKE_CAA_JPEG);
+  assert_int_equal(settings_set(S_LIBRARY_SAVE_COVER_ART, "false", err,
+                                sizeof err), SS_OK);
+  import_tagged(x, "Off", FAKE_CAA_RELEASE, dir, sizeof dir);
+  assert_false(has_cover(dir));
+  assert_int_equal(settings_set(S_LIBRARY_SAVE_COVER_ART, "true", err,
+                                sizeof err), SS_OK);
+  /* no MusicBrainz id: nothing to ask for */
+  memset(&m, 0, sizeof m);
+  assert_int_equal(cover_after_import(x->lib, path, &m, note, sizeof note),
+                   COVER_SKIPPED);
+  fake_coverart_stop(fc);
+  http_host_blocks_reset();
+}
+
 int main(void)
 {
   media_init();
@@ -682,6 +791,7 @@ int main(void)
     T(test_upgrade_in_place),
     T(test_upgrade_refuses_not_better),
     T(test_upgrade_old_gone),
+    T(test_import_cover_art),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
