@@ -72,12 +72,17 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
   if (mode == WATCH_MODE_NEW && r.playlist_added)
     snprintf(playlists, sizeof playlists, "; %zu playlist track(s) wanted",
              r.playlist_added);
-  if (r.stopped || r.failed) {
+  if (r.stopped) {
+    unit_ctx_fail(ctx, r.reason, "%s: stopped after %d artist(s), the rest stay due: "
+                  "%s (%zu release(s) wanted)", what,
+                  r.watches > 0 ? r.watches - 1 : 0, r.error, r.added);
+    return UNIT_RUN_ERROR;
+  }
+  if (r.failed) {
     unit_ctx_fail(ctx, r.reason,
                   "%s: %d of %d artist(s) could not be checked; "
-                  "first: %s (%zu release(s) wanted)", what,
-                  r.stopped ? r.watches - r.failed + 1 : r.failed,
-                  r.stopped ? r.watches + 1 : r.watches, r.error, r.added);
+                  "first: %s (%zu release(s) wanted)", what, r.failed,
+                  r.watches, r.error, r.added);
     return UNIT_RUN_ERROR;
   }
   unit_ctx_set_message(ctx,

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "itest.h"
 
@@ -365,6 +366,21 @@ static void test_new_releases_end_to_end(void **state)
   doc = wanted(f, "watchlist");
   IT_ASSERT_JSON_INT(doc, "total", 3);
   json_decref(doc);
+  /* after a restart nothing is wanted or requested again */
+  doc = it_get_json(it_url(f, "/api/downloads"), NULL);
+  json_int_t downloads = json_integer_value(json_object_get(doc, "total"));
+  assert_true(downloads >= 1);
+  json_decref(doc);
+  assert_int_equal(daemon_restart(&f->d), SS_OK);
+  res = run_unit(f, "automation.watchlist", msg, sizeof msg);
+  if (strcmp(res, "ok"))
+    fail_msg("watchlist run after the restart: %s: %s", res, msg);
+  doc = wanted(f, "watchlist");
+  IT_ASSERT_JSON_INT(doc, "total", 3);
+  json_decref(doc);
+  doc = it_get_json(it_url(f, "/api/downloads"), NULL);
+  IT_ASSERT_JSON_INT(doc, "total", downloads);
+  json_decref(doc);
 }
 
 static void test_discography_both_sources(void **state)
@@ -431,6 +447,46 @@ static void test_truncated_musicbrainz(void **state)
   res = run_unit(f, "automation.watchlist", msg, sizeof msg);
   if (strcmp(res, "ok"))
     fail_msg("watchlist run after recovery: %s: %s", res, msg);
+}
+
+static void test_spotify_faults(void **state)
+{
+  struct it_fixture *f = *state;
+  start(f, NULL, true);
+  watch(f, "{\"spotify_artist_id\":\"" BJORK_ID "\"}");
+  watch(f, "{\"spotify_artist_id\":\"" ACDC_ID "\"}");
+  publish(f, BJORK_ID, "Bj\xc3\xb6rk", "Nova", "2099-03-01", "day", "album",
+          11);
+  publish(f, ACDC_ID, "AC/DC", "Power Up", "2097-11-13", "day", "album", 12);
+  /* a malformed page for the first watch: its reason, the other goes on */
+  fake_spotify_fault(f->fa.spotify, FSP_ARTIST_ALBUMS, 0, FSF_SHAPE, 1, 0);
+  char msg[600];
+  const char *res = run_unit(f, "automation.watchlist", msg, sizeof msg);
+  assert_string_equal(res, "error");
+  if (!strstr(msg, "1 of 2 artist(s) could not be checked") ||
+      !strstr(msg, "malformed"))
+    fail_msg("reason: %s", msg);
+  json_t *doc = wanted(f, "watchlist");
+  IT_ASSERT_JSON_INT(doc, "total", 1);
+  assert_non_null(item(doc, "Power Up"));
+  json_decref(doc);
+  /* rate limited: the run stops, the watches stay due */
+  fake_spotify_fault(f->fa.spotify, FSP_ARTIST_ALBUMS, 0, FSF_429, 0, 1);
+  res = run_unit(f, "automation.watchlist", msg, sizeof msg);
+  assert_string_equal(res, "error");
+  if (!strstr(msg, "stopped after 0 artist(s)"))
+    fail_msg("reason: %s", msg);
+  /* Spotify back: Nova arrives (the block of the 429 may still last a
+   * moment: run until a run is clean) */
+  fake_spotify_clear_faults(f->fa.spotify);
+  int64_t deadline = clock_mono_ms() + WAIT_MS;
+  while (strcmp(run_unit(f, "automation.watchlist", msg, sizeof msg), "ok"))
+    if (clock_mono_ms() > deadline)
+      fail_msg("no clean run after the faults: %s", msg);
+  doc = wanted(f, "watchlist");
+  IT_ASSERT_JSON_INT(doc, "total", 2);
+  assert_non_null(item(doc, "Nova"));
+  json_decref(doc);
 }
 
 /* ---- pages: watch buttons and the playlist switch ---- */
@@ -523,6 +579,25 @@ static void test_pages_and_playlists(void **state)
   it_expect_error(request_json(f, "PATCH", "/api/playlists/nope",
                             "{\"download_missing\":true}", 404),
                "no such playlist");
+  /* "watch every followed artist": the four others, not the one the user
+   * unwatched above */
+  assert_int_equal(it_patch_settings(f, "{\"automation.watch_followed_"
+                                        "artists\":true}"), SS_OK);
+  IT_ASSERT_STATUS(&f->r, 200);
+  res = run_unit(f, "automation.watchlist", msg, sizeof msg);
+  if (strcmp(res, "ok"))
+    fail_msg("watchlist run: %s: %s", res, msg);
+  doc = it_get_json(it_url(f, "/api/watchlist"), NULL);
+  IT_ASSERT_JSON_INT(doc, "total", 4);
+  size_t i;
+  json_t *w;
+  json_array_foreach(json_object_get(doc, "items"), i, w)
+  {
+    assert_string_not_equal(json_string_value(json_object_get(
+                              w, "spotify_artist_id")), id);
+    IT_ASSERT_JSON_BOOL(w, "auto_download", true);
+  }
+  json_decref(doc);
 }
 
 int main(void)
@@ -534,6 +609,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_discography_both_sources, it_setup,
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_truncated_musicbrainz, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_spotify_faults, it_setup,
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_pages_and_playlists, it_setup,
                                     it_teardown),
