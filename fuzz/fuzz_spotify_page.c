@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "workers/workers.h"
+#include "spotify/sync.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

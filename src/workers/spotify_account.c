@@ -32,5 +32,5 @@ void workers_spotify_view(struct spotify_view *out)
   out->blocked_until_ms = st.blocked_until_ms;
   snprintf(out->blocked_reason, sizeof out->blocked_reason, "%s",
            st.blocked_reason);
-  spotify_sync_stats(out);
+  spotify_sync_stats(out->types);
 }

@@ -15,17 +15,7 @@
 #define SS_WORKERS_H
 
 #include "runtime/runtime.h"
-
-/* spotify_sync: one time and one counter per sync type */
-enum spotify_sync_type {
-  SYNC_ARTISTS,
-  SYNC_PLAYLISTS,
-  SYNC_ALBUMS, /* saved albums */
-  SYNC_LIKED_SONGS,
-  SYNC_ARTIST_ALBUMS,
-  SYNC__COUNT
-};
-extern const char *const spotify_sync_type_names[SYNC__COUNT];
+#include "spotify/sync.h" /* spotify_sync: a time and a counter per type */
 
 /* download_monitor: two cumulative counters, then two gauges (files
  * transferring now; files waiting: to enqueue, queued, being searched). */
@@ -70,28 +60,12 @@ struct spotify_view {
   int64_t refresh_expires_ms; /* authorised + 6 months */
   int64_t blocked_until_ms;   /* 0 = not rate limited */
   char blocked_reason[160];
-  struct {
-    char result[256]; /* "" = never ran */
-    char error[256];  /* "" = none */
-  } types[SYNC__COUNT];
+  struct spotify_sync_type_status types[SYNC__COUNT];
 };
 void workers_spotify_view(struct spotify_view *out);
-/* Copies each sync type's last result/error (spotify_sync.c). */
-void spotify_sync_stats(struct spotify_view *out);
 /* "Sync now": the next Spotify Sync run treats every enabled type as due
  * and is started at once.  SS_OK, SS_ESTATE (disabled), SS_EBUSY (already
  * running; the flag stays for the next run). */
 int spotify_sync_request_full(void);
-/*
- * Test and fuzz entry: reads one Web API reply body as a sync run reads the
- * first page of a type's list (SYNC_LIKED_SONGS stands for every list of
- * playlist entries too), item parsers included; nothing is stored.  A
- * `next` link ends it with SS_ETOOBIG ("too many pages": one page only).
- * *kept and *skipped count the items taken and those without a usable id.
- * SS_OK, or SS_EPROTO / SS_ETOOBIG with a reason in err.  Any thread.
- */
-int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
-                           size_t len, size_t *kept, int64_t *skipped,
-                           char *err, size_t errlen);
 
 #endif

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "workers/workers.h"
+#include "spotify/sync.h"
 
 /* Reads json as a page of type t and checks the outcome; returns the error
  * text ("" on success). */
