@@ -9,6 +9,10 @@
 #   make clang   build with clang (-Werror)
 #   make fuzz    every libFuzzer target in fuzz/ for FUZZ_SECONDS (60) each
 #   make fuzz-smoke  the same, FUZZ_SMOKE_SECONDS (5) each (CI)
+#   make install the daemon, man page, settings file and systemd unit into
+#                DESTDIR/PREFIX (PREFIX /usr/local; /usr puts the settings
+#                file in /etc)
+#   make deb     the Debian package (CPack) in BUILD: soulspotd_VERSION_ARCH.deb
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -17,8 +21,10 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build clean
+.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build install deb clean
 
 all: build
 
@@ -64,6 +70,12 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 valgrind: build
 	@scripts/run-tests.sh $(BUILD) --valgrind

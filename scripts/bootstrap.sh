@@ -12,9 +12,9 @@ build_pkgs=(build-essential pkg-config cmake ninja-build
   libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
   libjansson-dev libinih-dev libxxhash-dev libutf8proc-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
-  libchromaprint-dev libseccomp-dev libsodium-dev nodejs npm)
+  libchromaprint-dev libseccomp-dev libsodium-dev libsystemd-dev nodejs npm)
 test_pkgs=(libcmocka-dev curl clang libclang-rt-14-dev clang-tidy cppcheck valgrind wrk chromium
-  procps ffmpeg)
+  procps ffmpeg systemd)
 
 want=("${build_pkgs[@]}")
 [ "$mode" = "--run" ] || want+=("${test_pkgs[@]}")

@@ -7,7 +7,10 @@
  * written to DATA_DIR/soulspotd.port.  Signals are blocked in every thread
  * and taken by sigwait() here, so SIGTERM/SIGINT stop everything in reverse
  * order: HTTP (no new requests), prober, workers (each at a safe point),
- * database.
+ * database.  Under systemd (NOTIFY_SOCKET), core/sdnotify.c reports
+ * READY=1 once the server listens, STATUS= lines (status_line) and
+ * WATCHDOG=1 pings while runtime_live() while waiting for a signal, and
+ * STOPPING=1.
  *
  * Before the workers start, the API key is loaded (made at the first
  * start) and a non-loopback address without a password is refused
@@ -29,15 +32,18 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "auth/auth.h"
 #include "automation/wanted.h"
+#include "config/cli.h"
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/sdnotify.h"
 #include "core/xalloc.h"
 #include "db/db.h"
 #include "http/server.h"
@@ -121,18 +127,16 @@ static void usage(FILE *out)
           "the Spotify library, follows slskd downloads, automates releases,\n"
           "cleans temp files and finds duplicates.\n"
           "\n"
-          "Options:\n"
-          "  --listen HOST:PORT  bind address (default 127.0.0.1:8765;\n"
-          "                      port 0 picks a free port)\n"
-          "  --data-dir DIR      folder for the database (default ./data)\n"
-          "  --config FILE       INI file with settings (sections = key "
-          "prefixes)\n"
-          "  --set-password      read a login password from standard input,\n"
-          "                      store it (Argon2id) and exit\n"
-          "  --help              this text\n"
-          "  --version           print the version\n"
-          "\n"
-          "Settings (INI key `section.name`, or environment variable):\n");
+          "Options:\n");
+  for (int i = 0; i < CLI__COUNT; i++) {
+    char flag[64];
+    snprintf(flag, sizeof flag, "--%s%s%s", cli_options[i].name,
+             cli_options[i].arg ? " " : "",
+             cli_options[i].arg ? cli_options[i].arg : "");
+    fprintf(out, "  %-18s  %s\n", flag, cli_options[i].help);
+  }
+  fprintf(out, "\nSettings (INI key `section.name`, or environment variable; "
+               "see also soulspotd(8)):\n");
   settings_print_help(out);
 }
 
@@ -249,6 +253,30 @@ static int connection_cap(void)
   return cap;
 }
 
+/* systemd's STATUS= line: "listening on URL; 6 of 8 units enabled, 0 in
+ * error" and the units in error. */
+static void status_line(const char *where, char *out, size_t n)
+{
+  int enabled = 0, in_error = 0;
+  char failed[256] = "";
+  size_t flen = 0;
+  for (int i = 0; i < UNIT__COUNT; i++) {
+    struct unit_snapshot s;
+    runtime_snapshot((enum unit_id)i, &s);
+    enabled += s.enabled;
+    if (s.state != UNIT_ERROR)
+      continue;
+    in_error++;
+    int w = snprintf(failed + flen, sizeof failed - flen, "%s%s",
+                     flen ? ", " : "", runtime_def((enum unit_id)i)->key);
+    if (w > 0 && (size_t)w < sizeof failed - flen)
+      flen += (size_t)w;
+  }
+  snprintf(out, n, "listening on %s; %d of %d units enabled, %d in error%s%s",
+           where, enabled, (int)UNIT__COUNT, in_error, in_error ? ": " : "",
+           failed);
+}
+
 /* Splits "HOST:PORT" / "[v6]:PORT" (validated by settings already). */
 static void split_listen(const char *listen, char *host, size_t n, int *port)
 {
@@ -269,17 +297,14 @@ int main(int argc, char **argv)
 {
   int64_t t0 = clock_mono_ms(); /* start-up time includes config and db */
   xalloc_tune_process(); /* process-wide, before any thread starts */
-  enum { OPT_LISTEN = 1, OPT_DATA_DIR, OPT_CONFIG, OPT_HELP, OPT_VERSION,
-         OPT_SET_PASSWORD };
-  static const struct option opts[] = {
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {"set-password", no_argument, NULL, OPT_SET_PASSWORD},
-    {NULL, 0, NULL, 0},
-  };
+  sdnotify_init();       /* reads NOTIFY_SOCKET, WATCHDOG_USEC */
+  /* getopt_long returns the option's index + 1 (0 means "flag set"). */
+  struct option opts[CLI__COUNT + 1] = {{NULL, 0, NULL, 0}};
+  for (int i = 0; i < CLI__COUNT; i++)
+    opts[i] = (struct option){cli_options[i].name,
+                              cli_options[i].arg ? required_argument
+                                                 : no_argument,
+                              NULL, 1 + i};
   const char *listen = NULL, *data_dir = NULL, *config = NULL;
   bool set_password = false;
   char err[512];
@@ -289,12 +314,12 @@ int main(int argc, char **argv)
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_LISTEN: listen = optarg; break;
-    case OPT_DATA_DIR: data_dir = optarg; break;
-    case OPT_CONFIG: config = optarg; break;
-    case OPT_HELP: usage(stdout); return 0;
-    case OPT_VERSION: printf("soulspotd %s\n", SOULSPOT_VERSION); return 0;
-    case OPT_SET_PASSWORD: set_password = true; break;
+    case 1 + CLI_LISTEN: listen = optarg; break;
+    case 1 + CLI_DATA_DIR: data_dir = optarg; break;
+    case 1 + CLI_CONFIG: config = optarg; break;
+    case 1 + CLI_HELP: usage(stdout); return 0;
+    case 1 + CLI_VERSION: printf("soulspotd %s\n", SOULSPOT_VERSION); return 0;
+    case 1 + CLI_SET_PASSWORD: set_password = true; break;
     default:
       fprintf(stderr, "soulspotd: unknown or incomplete option '%s' "
                       "(see --help)\n", argv[optind - 1]);
@@ -406,13 +431,39 @@ int main(int argc, char **argv)
   int bound = http_server_port(srv);
   if (write_port_file(dir, bound) != SS_OK)
     log_warn("main", "cannot write %s/soulspotd.port", dir);
-  log_info("main", "soulspotd %s listening on http://%s%s%s:%d (schema v%d, "
-           "started in %lld ms)", SOULSPOT_VERSION, strchr(host, ':') ? "[" : "",
-           host, strchr(host, ':') ? "]" : "", bound, version,
+  char where[300];
+  snprintf(where, sizeof where, "http://%s%s%s:%d",
+           strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+           bound);
+  log_info("main", "soulspotd %s listening on %s (schema v%d, started in "
+           "%lld ms)", SOULSPOT_VERSION, where, version,
            (long long)(clock_mono_ms() - t0));
 
+  char status[SDNOTIFY_STATUS_MAX], why[256];
+  status_line(where, status, sizeof status);
+  sdnotify_ready(status); /* READY=1 (systemd Type=notify) */
+
+  /* Wait for SIGTERM/SIGINT; under systemd, wake up for its ticks: the
+   * status line, and the watchdog while every unit thread beats. */
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    int64_t wait_ms = -1;
+    if (sdnotify_enabled()) {
+      status_line(where, status, sizeof status);
+      bool live = runtime_live(why, sizeof why);
+      wait_ms = sdnotify_tick(status, live, why);
+    }
+    if (wait_ms < 0) {
+      sigwait(&sigs, &sig);
+      break;
+    }
+    struct timespec ts = {.tv_sec = wait_ms / 1000,
+                          .tv_nsec = (long)(wait_ms % 1000) * 1000000L};
+    sig = sigtimedwait(&sigs, NULL, &ts);
+    if (sig > 0)
+      break;
+  }
+  sdnotify_stopping();
   log_info("main", "received %s, stopping", sig == SIGTERM ? "SIGTERM"
                                                            : "SIGINT");
   http_server_stop(srv);

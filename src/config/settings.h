@@ -355,4 +355,17 @@ int settings_render_schema_json(struct buf *out);
 /* Prints the table as `--help` text. */
 void settings_print_help(FILE *out);
 
+/*
+ * The commented default INI file (settings_doc.c): every setting grouped by
+ * section with its meaning, type, default and environment name, commented
+ * out; overrides ("key=value", NULL-terminated, may be NULL) are written
+ * active instead.  SS_EINVAL (err says why, nothing written) when an
+ * override is not a valid value of a setting; SS_EIO on a write error.
+ */
+int settings_write_ini(FILE *out, const char *const *overrides, char *err,
+                       size_t errlen);
+/* The man page soulspotd(8) in roff: options (config/cli.h), every setting,
+ * files, environment, signals, exit status. */
+void settings_write_man(FILE *out, const char *version);
+
 #endif

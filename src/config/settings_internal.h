@@ -1,13 +1,14 @@
 /*
  * settings_internal.h - what the parts of the settings module share.
  *
- * The module is one interface (settings.h) in four files, split by job:
+ * The module is one interface (settings.h) in five files, split by job:
  *   settings.c          the table, the value store, getters, subscribers,
  *                       and committing a validated batch (persist + apply)
  *   settings_check.c    validation: one checker per type, folder rules
  *   settings_sources.c  the INI file, the environment, --help
  *   settings_api.c      PATCH /api/settings, the JSON and schema renderers
- * Only these four files include this header.
+ *   settings_doc.c      the commented INI file and the man page (build time)
+ * Only these five files include this header.
  */
 #ifndef SS_SETTINGS_INTERNAL_H
 #define SS_SETTINGS_INTERNAL_H
@@ -66,5 +67,8 @@ void settings__snapshot(char *texts[S__COUNT], int64_t nums[S__COUNT]);
 
 /* SOULSPOT_<KEY>: upper case, '.' -> '_'. */
 void settings__env_name(enum setting_id id, char *out, size_t n);
+/* "int 30..3600", "error|warn|info|debug", "HOST:PORT", ... */
+void settings__describe_type(const struct setting_def *d, char *out,
+                             size_t n);
 
 #endif

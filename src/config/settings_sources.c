@@ -204,8 +204,7 @@ int settings_load_env(char *err, size_t errlen)
 }
 
 
-/* "int 30..3600", "error|warn|info|debug", "HOST:PORT", ... */
-static void describe_type(const struct setting_def *d, char *out, size_t n)
+void settings__describe_type(const struct setting_def *d, char *out, size_t n)
 {
   switch (d->type) {
   case ST_INT:
@@ -227,7 +226,7 @@ void settings_print_help(FILE *out)
   for (int i = 0; i < S__COUNT; i++) {
     const struct setting_def *d = &settings_defs[i];
     char type[SETTINGS_MSG_MAX], env[SETTINGS_KEY_MAX];
-    describe_type(d, type, sizeof type);
+    settings__describe_type(d, type, sizeof type);
     settings__env_name((enum setting_id)i, env, sizeof env);
     fprintf(out, "\n  %s%s  (%s%s)\n      %s\n", d->key,
             d->flags & SF_RUNTIME ? " *" : "", type,

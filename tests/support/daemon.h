@@ -13,8 +13,9 @@
  * --listen 127.0.0.1:0.  It returns once the daemon
  * has written its port file, or fails after DAEMON_START_TIMEOUT_MS.
  *
- * The child gets the test's environment minus every SOULSPOT_* variable and
- * every proxy variable, plus extra_env ("NAME=value" strings).  It is killed
+ * The child gets the test's environment minus every SOULSPOT_* variable,
+ * every proxy variable and systemd's NOTIFY_SOCKET and WATCHDOG_*, plus
+ * extra_env ("NAME=value" strings).  It is killed
  * when the test process dies (PR_SET_PDEATHSIG).
  *
  * Threading: call from the test's main thread only.

@@ -24,6 +24,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 
 static char tmp_dir[64];
 
@@ -1415,6 +1416,159 @@ static void test_print_help(void **state)
   free(text);
 }
 
+/* ---- documents: the commented INI file and the man page ---- */
+
+static char *write_ini_doc(const char *const *overrides, int want_rc)
+{
+  char *text = NULL, err[256] = "";
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  int rc = settings_write_ini(f, overrides, err, sizeof err);
+  fclose(f);
+  if (rc != want_rc)
+    fprintf(stderr, "error: settings_write_ini: %d (%s)\n", rc, err);
+  assert_int_equal(rc, want_rc);
+  return text;
+}
+
+/* The file as written loads and changes nothing; with every ';' removed it
+ * sets every setting once, each to its default. */
+static void test_ini_doc_lists_every_default(void **state)
+{
+  char err[512] = "";
+  (void)state;
+  char *text = write_ini_doc(NULL, SS_OK);
+  assert_int_equal(load_ini_text(text, err, sizeof err, NULL), SS_OK);
+  for (int i = 0; i < S__COUNT; i++)
+    assert_text((enum setting_id)i, settings_defs[i].def);
+
+  /* Uncomment: a line ";name = value" becomes "name = value". */
+  char *open_text = xstrdup(text);
+  size_t w = 0, active = 0;
+  for (size_t r = 0; open_text[r];) {
+    bool line_start = r == 0 || open_text[r - 1] == '\n';
+    if (line_start && open_text[r] == ';') {
+      r++;
+      active++;
+      continue;
+    }
+    open_text[w++] = open_text[r++];
+  }
+  open_text[w] = '\0';
+  assert_int_equal(active, S__COUNT);
+  settings_set(S_LOG_LEVEL, "debug", err, sizeof err); /* moved off default */
+  assert_int_equal(load_ini_text(open_text, err, sizeof err, NULL), SS_OK);
+  for (int i = 0; i < S__COUNT; i++) {
+    char got[SETTING_STR_MAX];
+    text_of((enum setting_id)i, got, sizeof got);
+    if (strcmp(got, settings_defs[i].def))
+      fprintf(stderr, "error: %s = \"%s\" after loading the INI file, "
+              "default \"%s\"\n", settings_defs[i].key, got,
+              settings_defs[i].def);
+    assert_string_equal(got, settings_defs[i].def);
+    char line[256]; /* ";name =" after the section's dot */
+    snprintf(line, sizeof line, "\n;%s =",
+             strchr(settings_defs[i].key, '.') + 1);
+    assert_contains(text, line);
+  }
+  assert_contains(text, "environment: SOULSPOT_SLSKD_API_KEY");
+  for (const char *line = text; *line; line += strcspn(line, "\n") + 1) {
+    assert_true(strcspn(line, "\n") <= 80); /* inih reads 198 at most */
+    if (!line[strcspn(line, "\n")])
+      break;
+  }
+  assert_contains(text, "\n[automation]\n");
+  free(open_text);
+  free(text);
+}
+
+static void test_ini_doc_overrides(void **state)
+{
+  char err[512] = "";
+  (void)state;
+  const char *const good[] = {"server.data_dir=/var/lib/soulspotd",
+                              "log.level=warn", NULL};
+  char *text = write_ini_doc(good, SS_OK);
+  assert_contains(text, "\ndata_dir = /var/lib/soulspotd\n");
+  assert_contains(text, "default: ./data");
+  assert_contains(text, "\nlevel = warn\n");
+  assert_int_equal(load_ini_text(text, err, sizeof err, NULL), SS_OK);
+  assert_text(S_SERVER_DATA_DIR, "/var/lib/soulspotd");
+  assert_text(S_LOG_LEVEL, "warn");
+  free(text);
+
+  const char *const bad_value[] = {"log.level=loud", NULL};
+  const char *const bad_key[] = {"log.colour=red", NULL};
+  const char *const no_value[] = {"log.level", NULL};
+  const char *const *bad[] = {bad_value, bad_key, no_value};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *none = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&none, &len);
+    assert_non_null(f);
+    err[0] = '\0';
+    assert_int_equal(settings_write_ini(f, bad[i], err, sizeof err),
+                     SS_EINVAL);
+    fclose(f);
+    assert_int_equal(len, 0); /* nothing written */
+    assert_true(err[0] != '\0');
+    free(none);
+  }
+}
+
+/* Every line of the man page that starts with '.' is a man(7) request we
+ * write ourselves: no help text can start a line with '.' or '\''. */
+static void test_man_page(void **state)
+{
+  static const char *const requests[] = {".\\\" ", ".TH ", ".SH ", ".TP",
+    ".B ", ".BI ", ".BR ", ".I ", ".IR ", ".IB ", ".RB ", ".RI ", ".PP",
+    ".br", NULL};
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  (void)state;
+  assert_non_null(f);
+  settings_write_man(f, "1.2.3");
+  fclose(f);
+  assert_contains(text, ".TH SOULSPOTD 8 \"\" \"soulspotd 1.2.3\"");
+  static const char *const sections[] = {"NAME", "SYNOPSIS", "DESCRIPTION",
+    "OPTIONS", "SETTINGS", "FILES", "ENVIRONMENT", "SIGNALS", "EXIT STATUS",
+    NULL};
+  for (size_t i = 0; sections[i]; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "\n.SH %s\n", sections[i]);
+    assert_contains(text, want);
+  }
+  for (int i = 0; i < S__COUNT; i++) {
+    char want[256];
+    snprintf(want, sizeof want, "\n.B %s\n", settings_defs[i].key);
+    assert_contains(text, want);
+  }
+  assert_contains(text, "\\fBSOULSPOT_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS\\fR");
+  assert_contains(text, "Type: int 30..3600, runtime. Default: \\fB300\\fR.");
+  assert_contains(text, "Type: text, runtime, secret. Default: empty.");
+  assert_contains(text, ".BI \"\\-\\-data\\-dir \" DIR\n");
+  assert_contains(text, ".B \\-\\-set\\-password\n");
+  assert_contains(text, "NOTIFY_SOCKET");
+  assert_contains(text, "WATCHDOG_USEC");
+  assert_contains(text, "SIGTERM");
+  for (char *line = text; *line; line += strcspn(line, "\n") + 1) {
+    if (*line == '\'')
+      fail_msg("line starts with a quote: %.60s", line);
+    if (*line != '.')
+      continue;
+    bool known = false;
+    for (size_t i = 0; requests[i] && !known; i++)
+      known = !strncmp(line, requests[i], strlen(requests[i]));
+    if (!known)
+      fail_msg("unexpected request: %.60s", line);
+    if (!line[strcspn(line, "\n")])
+      break;
+  }
+  free(text);
+}
+
 /* ---- subscribers and threads ---- */
 
 static void test_subscribers(void **state)
@@ -1539,6 +1693,9 @@ int main(void)
     T(test_render_json_overflow),
     T(test_render_schema),
     T(test_print_help),
+    T(test_ini_doc_lists_every_default),
+    T(test_ini_doc_overrides),
+    T(test_man_page),
     T(test_subscribers),
     T(test_concurrent_readers),
 #undef T
