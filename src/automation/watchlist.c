@@ -485,7 +485,45 @@ static void first_error(struct watch_result *out, const struct watch *w,
   }
 }
 
-/* Checks one watch: both sources, select, want, mark checked. */
+static struct mb_client *mb_of(struct run *r)
+{
+  if (!r->mb) {
+    struct mb_client_opts o = {0};
+    r->mb = mb_client_new(&o);
+  }
+  return r->mb;
+}
+
+bool watch_find_mbid(struct mb_client *c, const char *name,
+                     char out[WANTED_ID_MAX])
+{
+  struct mb_artist_hits h = {0};
+  struct mb_err e;
+  char want[OWNERSHIP_KEY_MAX], key[OWNERSHIP_KEY_MAX];
+  int found = 0;
+  ownership_artist_key(name, want, sizeof want);
+  if (!want[0] || mb_artist_search(c, name, 10, &h, &e) != SS_OK) {
+    mb_artist_hits_free(&h);
+    return false;
+  }
+  for (size_t i = 0; i < h.n; i++) {
+    ownership_artist_key(h.v[i].name, key, sizeof key);
+    if (h.v[i].score == 100 && !strcmp(key, want) &&
+        mb_mbid_canonical(h.v[i].id, out) == SS_OK)
+      found++;
+  }
+  mb_artist_hits_free(&h);
+  if (found != 1)
+    out[0] = '\0'; /* none, or ambiguous: leave it to the user */
+  else
+    log_info("automation", "watch \"%s\": MusicBrainz artist %s", name,
+             out);
+  return found == 1;
+}
+
+/* Checks one watch: both sources, select, want, mark checked.  A watch
+ * without a MusicBrainz id looks its artist up by name at its very first
+ * check (watch_find_mbid). */
 static int check_one(struct run *r, struct watch *w)
 {
   struct watch_releases rel = {0};
@@ -505,13 +543,13 @@ static int check_one(struct run *r, struct watch *w)
     snprintf(w->name, sizeof w->name, "%s", name);
     rc = db_watch_set_name(r->db, w->id, name);
   }
+  if (!rc && !w->mb_artist_id[0] && w->name[0] && !w->last_check_ms &&
+      !w->discography_check_ms && watch_find_mbid(mb_of(r), w->name,
+                                                  w->mb_artist_id))
+    rc = db_watch_update(r->db, w);
   if (!rc && w->mb_artist_id[0]) {
     char mberr[WANTED_REASON_MAX] = "";
-    if (!r->mb) {
-      struct mb_client_opts o = {0};
-      r->mb = mb_client_new(&o);
-    }
-    if (read_mb(r->mb, w, w->name, &rel, mberr, sizeof mberr, &mbcode) &&
+    if (read_mb(mb_of(r), w, w->name, &rel, mberr, sizeof mberr, &mbcode) &&
         !err[0]) {
       snprintf(err, sizeof err, "%s", mberr);
       code = mbcode;

@@ -19,6 +19,10 @@
  *     is never missed; ownership stops an old one from being fetched),
  *   - not owned (automation/ownership.h, by its album key and track
  *     count).
+ * A watch without a MusicBrainz artist id gets one at its first check
+ * when a MusicBrainz artist search by its name has exactly one exact hit
+ * (watch_find_mbid); otherwise only Spotify is read until a user sets
+ * mb_artist_id (PATCH /api/watchlist/{id}).
  * A release with an absurd or malformed date (year outside 1860..2100,
  * month 13, "2026-02-30", a date that does not match its stated
  * precision) is skipped with a reason; a release without a date is never
@@ -192,6 +196,14 @@ void watch_config_load(struct watch_config *cfg, enum watch_mode mode);
 int watch_run(struct db *db, enum watch_mode mode,
               const struct watch_config *cfg, int64_t now_ms,
               struct watch_result *out);
+
+/* The MusicBrainz artist of name: exactly one search hit with score 100
+ * whose name has the same artist key (ownership_artist_key: case,
+ * accents, "The").  true and out (canonical MBID); false when none or
+ * several match or the search failed. */
+struct mb_client;
+bool watch_find_mbid(struct mb_client *c, const char *name,
+                     char out[WANTED_ID_MAX]);
 
 /* The playlist source alone (part of watch_run NEW). */
 int watch_playlists(struct db *db, const struct ownership *o, size_t max,

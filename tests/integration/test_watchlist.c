@@ -349,10 +349,16 @@ static void test_new_releases_end_to_end(void **state)
   IT_ASSERT_JSON_STR(power, "artist", "AC/DC");
   IT_ASSERT_JSON_STR(power, "state", "wanted"); /* waits for a user */
   json_decref(doc);
-  /* names learnt from the replies; the absurd date is the watch's reason */
+  /* names learnt from the replies; the absurd date is the watch's reason;
+   * the MusicBrainz artists found by name at the first check (one exact
+   * hit each: not "Björk Guðmundsdóttir & tríó ...") */
   doc = it_get_json(it_url(f, "/api/watchlist"), NULL);
   json_t *b = json_array_get(json_object_get(doc, "items"), 1);
   IT_ASSERT_JSON_STR(b, "name", "Bj\xc3\xb6rk");
+  IT_ASSERT_JSON_STR(json_array_get(json_object_get(doc, "items"), 0),
+                     "mb_artist_id", FAKE_MB_ACDC);
+  IT_ASSERT_JSON_STR(json_array_get(json_object_get(doc, "items"), 2),
+                     "mb_artist_id", FAKE_MB_SAKAMOTO);
   const char *why = json_string_value(json_object_get(b, "last_error"));
   if (!strstr(why, "Broken Date") || !strstr(why, "absurd release date"))
     fail_msg("no readable reason for the absurd date: \"%s\"", why);
@@ -596,6 +602,7 @@ static void test_pages_and_playlists(void **state)
     assert_string_not_equal(json_string_value(json_object_get(
                               w, "spotify_artist_id")), id);
     IT_ASSERT_JSON_BOOL(w, "auto_download", true);
+    IT_ASSERT_JSON_STR(w, "mb_artist_id", ""); /* no exact MusicBrainz hit */
   }
   json_decref(doc);
 }
