@@ -30,6 +30,7 @@ struct library_track {
   bool gone;                    /* vanished from disk */
   /* Added by the library scanner; zero-initialised callers are fine. */
   bool unreadable;              /* exists but could not be probed */
+  char unreadable_reason[160];  /* why ("analysis crashed: signal 11") */
   bool quarantined;             /* moved to the quarantine (read only) */
 };
 

@@ -89,7 +89,7 @@ _Static_assert((int)SL__END <= (int)DB__SLOTS_WANTED,
   " container, bitrate, sample_rate, bit_depth, channels, lossless,"        \
   " mb_recording_id, mb_track_id, mb_album_id, mb_artist_id,"              \
   " mb_release_group_id, spotify_track_id, download_id, gone, unreadable,"  \
-  " quarantined"
+  " quarantined, unreadable_reason"
 
 #define LIVE "gone = 0 AND quarantined = 0 AND unreadable = 0"
 
@@ -100,9 +100,9 @@ static const char *const sql_upsert =
   " bit_depth, channels, lossless, mb_recording_id, mb_track_id,"
   " mb_album_id, mb_artist_id, mb_release_group_id, spotify_track_id,"
   " download_id, tag_score, unreadable, gone, seen_scan, added_ms,"
-  " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-  " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26,"
-  " ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?33)"
+  " updated_ms, unreadable_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+  " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
+  " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?33, ?34)"
   " ON CONFLICT (path) DO UPDATE SET"
   " file_hash = CASE WHEN size <> excluded.size"
   "   OR mtime_ns <> excluded.mtime_ns THEN NULL ELSE file_hash END,"
@@ -127,6 +127,7 @@ static const char *const sql_upsert =
   " download_id = CASE WHEN excluded.download_id <> 0"
   "   THEN excluded.download_id ELSE download_id END,"
   " tag_score = excluded.tag_score, unreadable = excluded.unreadable,"
+  " unreadable_reason = excluded.unreadable_reason,"
   " gone = CASE WHEN quarantined = 1 THEN 1 ELSE excluded.gone END,"
   " seen_scan = max(seen_scan, excluded.seen_scan),"
   " updated_ms = excluded.updated_ms"
@@ -171,6 +172,7 @@ static int track_row(sqlite3_stmt *st, void *out)
   t->gone = sqlite3_column_int(st, 29) != 0;
   t->unreadable = sqlite3_column_int(st, 30) != 0;
   t->quarantined = sqlite3_column_int(st, 31) != 0;
+  db__col_text(st, 32, t->unreadable_reason, sizeof t->unreadable_reason);
   return SS_OK;
 }
 
@@ -225,6 +227,7 @@ static int upsert_one(struct db *db, const struct library_track *t,
   db__bind_int64(&q, 31, t->gone);
   db__bind_int64(&q, 32, gen);
   db__bind_int64(&q, 33, now_ms);
+  db__bind_text(&q, 34, t->unreadable ? t->unreadable_reason : "");
   int64_t row = 0;
   rc = db__scalar(&q, &row, "library upsert");
   if (id)

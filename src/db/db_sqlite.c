@@ -98,6 +98,8 @@ static const char *const migrations[] = {
   /* 10: watchlist discography check, unwatched artists, playlists'
    * "download missing tracks" switch (schema_wanted.c) */
   db_schema_wanted_sources,
+  /* 11: why a library track is unreadable (schema_library.c) */
+  db_schema_library_reason,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -115,6 +115,12 @@ const char db_schema_library[] =
   "  key TEXT PRIMARY KEY,"
   "  ival INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
 
+/* Why a track is unreadable: the analysis' reason, e.g. "not audio: ...",
+ * "analysis crashed: signal 11" (issue 10). */
+const char db_schema_library_reason[] =
+  "ALTER TABLE library_tracks ADD COLUMN unreadable_reason TEXT NOT NULL"
+  "  DEFAULT '';";
+
 /* The quarantine's move journal (see above). */
 const char db_schema_library_journal[] =
   "ALTER TABLE library_quarantine ADD COLUMN pending TEXT NOT NULL"

@@ -177,6 +177,25 @@ static struct library_scan_item *next_item(struct scan *s)
   return it;
 }
 
+/* The analysis failed: the row says why; a crash or a hang of the helper
+ * is counted as such too, and the scan goes on. */
+static void mark_unreadable(struct scan *s, struct library_scan_item *it,
+                            int rc, const char *err)
+{
+  it->t.unreadable = true;
+  snprintf(it->t.unreadable_reason, sizeof it->t.unreadable_reason, "%s",
+           err[0] ? err : ss_strerror(rc));
+  s->st->unreadable++;
+  if (rc == SS_EKILLED) {
+    s->st->analysis_failed++;
+    it->set_fingerprint = true; /* fp_n 0: never fed to a helper again */
+    it->fp_n = 0;
+    log_warn("scanner", "%s: %s", s->path, it->t.unreadable_reason);
+  } else {
+    log_debug("scanner", "unreadable %s: %s", s->path, err);
+  }
+}
+
 static void probe_into(struct scan *s, int fd, const struct stat *fst,
                        struct library_scan_item *it)
 {
@@ -186,11 +205,9 @@ static void probe_into(struct scan *s, int fd, const struct stat *fst,
   it->t.mtime_ns = (int64_t)fst->st_mtim.tv_sec * 1000000000 +
                    fst->st_mtim.tv_nsec;
   s->st->probed++;
-  if (media_probe_fd(fd, s->path, &it->t.media, err, sizeof err) != SS_OK) {
-    it->t.unreadable = true;
-    s->st->unreadable++;
-    log_debug("scanner", "unreadable %s: %s", s->path, err);
-  }
+  int rc = media_probe_fd(fd, s->path, &it->t.media, err, sizeof err);
+  if (rc != SS_OK)
+    mark_unreadable(s, it, rc, err);
 }
 
 static void extras_into(struct scan *s, int fd, bool changed,
@@ -206,11 +223,16 @@ static void extras_into(struct scan *s, int fd, bool changed,
       !it->t.unreadable) {
     char err[160];
     it->set_fingerprint = true; /* fp_n 0 = cannot be fingerprinted */
-    if (media_fingerprint_fd(fd, s->path, SCANNER_FP_SECONDS, it->fp,
-                             &it->fp_n, err, sizeof err) == SS_OK)
+    int rc = media_fingerprint_fd(fd, s->path, SCANNER_FP_SECONDS, it->fp,
+                                  &it->fp_n, err, sizeof err);
+    if (rc == SS_OK)
       s->st->fingerprinted++;
     else
       it->fp_n = 0;
+    if (rc == SS_EKILLED && it->probed) /* the row is written: say why */
+      mark_unreadable(s, it, rc, err);
+    else if (rc == SS_EKILLED)
+      s->st->analysis_failed++;
   }
 }
 

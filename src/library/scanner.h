@@ -11,7 +11,8 @@
  * scan, never after a canceled one.
  *
  * Never fatal per file: unreadable or corrupt files are remembered as such
- * (and counted), names that are not UTF-8 are counted and skipped,
+ * with the reason (and counted; a file that crashes or hangs the media
+ * helper too, see media.h), names that are not UTF-8 are counted and skipped,
  * symbolic links and dot files are skipped, and the quarantine folder is
  * never entered.  should_stop is polled between files.
  *
@@ -45,6 +46,8 @@ struct scanner_stats {
   size_t probed;       /* new or changed, probed */
   size_t unchanged;
   size_t unreadable;   /* probed without success in this scan */
+  size_t analysis_failed; /* of those (or fingerprints), the helper crashed
+                           * or took too long (media.h, SS_EKILLED) */
   size_t bad_names;    /* names that are not UTF-8 (files or folders) */
   size_t hashed;
   size_t fingerprinted;

@@ -76,11 +76,15 @@ static void publish(struct unit_ctx *ctx, const struct scanner_stats *ss,
   set_counter(ctx, DD_UNREADABLE, c.unreadable);
   set_counter(ctx, DD_BAD_NAMES, (int64_t)ss->bad_names);
   unit_ctx_set_time(ctx, DD_LAST_SCAN, clock_wall_ms());
+  char crashed[64] = "";
+  if (ss->analysis_failed)
+    snprintf(crashed, sizeof crashed, ", %zu crashed or timed out",
+             ss->analysis_failed);
   unit_ctx_set_message(ctx,
-                       "%zu files (%zu new or changed, %lld unreadable, %zu "
-                       "bad names), %zu findings (%zu new), %zu open",
+                       "%zu files (%zu new or changed, %lld unreadable%s, "
+                       "%zu bad names), %zu findings (%zu new), %zu open",
                        ss->files, ss->probed, (long long)c.unreadable,
-                       ss->bad_names, ds->groups, ds->new_groups,
+                       crashed, ss->bad_names, ds->groups, ds->new_groups,
                        ds->open_groups);
 }
 
