@@ -13,6 +13,9 @@
 #                DESTDIR/PREFIX (PREFIX /usr/local; /usr puts the settings
 #                file in /etc)
 #   make deb     the Debian package (CPack) in BUILD: soulspotd_VERSION_ARCH.deb
+#   make demo    the daemon against local fakes of Spotify, slskd, MusicBrainz
+#                and the Cover Art Archive with a generated library in ./demo:
+#                every worker at work within a minute (DEMO_PORT, 8765)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -22,9 +25,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
+DEMO_PORT ?= 8765
 DESTDIR ?=
 
-.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build install deb clean
+.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build install deb demo clean
 
 all: build
 
@@ -76,6 +80,10 @@ install: build
 
 deb: build
 	cd $(BUILD) && cpack -G DEB
+
+demo: build
+	./$(BUILD)/tests/fakes/demo-fakes --daemon ./$(BUILD)/soulspotd --dir ./demo \
+	  --port $(DEMO_PORT)
 
 valgrind: build
 	@scripts/run-tests.sh $(BUILD) --valgrind
