@@ -2,15 +2,16 @@
  * main.c - soulspotd: command line, configuration, start and stop order.
  *
  * Start: settings (defaults < INI < environment < flags), the data folder,
- * the database (migrations, stored runtime settings), libcurl, the worker
- * runtime, the service prober, then the HTTP server; the bound port is
- * written to DATA_DIR/soulspotd.port.  Signals are blocked in every thread
+ * the database (migrations, stored runtime settings), libcurl, the
+ * notification sender, the worker runtime (its error hook queues
+ * notifications), the service prober, then the HTTP server; the bound port
+ * is written to DATA_DIR/soulspotd.port.  Signals are blocked in every thread
  * and taken by sigwait() here, so SIGTERM/SIGINT stop everything in reverse
  * order: HTTP (no new requests), prober, workers (each at a safe point),
- * database.  Under systemd (NOTIFY_SOCKET), core/sdnotify.c reports
- * READY=1 once the server listens, STATUS= lines (status_line) and
- * WATCHDOG=1 pings while runtime_live() while waiting for a signal, and
- * STOPPING=1.
+ * the notification sender, database.  Under systemd (NOTIFY_SOCKET),
+ * core/sdnotify.c reports READY=1 once the server listens, STATUS= lines
+ * (status_line) and WATCHDOG=1 pings while runtime_live() while waiting
+ * for a signal, and STOPPING=1.
  *
  * Before the workers start, the API key is loaded (made at the first
  * start) and a non-loopback address without a password is refused
@@ -49,6 +50,7 @@
 #include "http/server.h"
 #include "library/quarantine.h"
 #include "media/media.h"
+#include "services/notify.h"
 #include "services/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
@@ -86,6 +88,14 @@ static void on_log_level_changed(void *arg)
   int l = log_level_parse(level);
   if (l >= 0)
     log_set_level(l);
+}
+
+/* A unit entered or left error (runtime hook, the unit's thread). */
+static void on_unit_error_changed(const struct unit_def *def, bool error,
+                                  const char *last_error,
+                                  enum ss_reason reason)
+{
+  notify_unit_state(def->label, error, last_error, reason);
 }
 
 /* The media helper pool (soulspotd-probe beside this executable). */
@@ -400,7 +410,9 @@ int main(int argc, char **argv)
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   struct runtime_opts ropts = {.db_path = db_path, .defs = workers_defs()};
-  if (runtime_start(&ropts) != SS_OK || prober_start() != SS_OK) {
+  runtime_set_error_hook(on_unit_error_changed);
+  if (notify_start() != SS_OK || runtime_start(&ropts) != SS_OK ||
+      prober_start() != SS_OK) {
     fprintf(stderr, "soulspotd: cannot start workers\n");
     return 1;
   }
@@ -425,6 +437,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "soulspotd: cannot listen on %s\n", listen_text);
     prober_stop();
     runtime_stop();
+    notify_stop();
     db_close(settings_db);
     return 1;
   }
@@ -470,6 +483,7 @@ int main(int argc, char **argv)
   prober_stop();
   runtime_stop();
   media_pool_shutdown(); /* after the units: no call is in progress */
+  notify_stop(); /* after the units: nothing queues any more */
   pthread_mutex_lock(&settings_db_mu);
   db_close(settings_db);
   settings_db = NULL;

@@ -41,6 +41,7 @@ const struct http_route *api_library_routes(size_t *count);
 const struct http_route *api_wanted_routes(size_t *count);
 const struct http_route *api_ops_routes(size_t *count);
 const struct http_route *api_watchlist_routes(size_t *count);
+const struct http_route *api_notify_routes(size_t *count);
 
 /* ---- watchlist and playlist switch cells (api_watchlist.c), shown by
  * the library pages ---- */
@@ -59,6 +60,9 @@ void api_playlist_cell(struct buf *b, const char *playlist_id,
  * for the query value "spotify_login", a fixed code such as "denied" or
  * "state" (req NULL, absent or unknown: none). */
 void api_spotify_account_card(struct buf *out, const struct http_req *req);
+/* The "Send test" card of the notifications tab (api_notify.c): a button
+ * per target and the status lines polled from /api/notify/status/html. */
+void api_notify_card(struct buf *out, const struct http_req *req);
 
 void api_workers_status(struct http_req *req, struct http_resp *resp,
                         void *ctx);

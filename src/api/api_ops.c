@@ -38,6 +38,7 @@
 #include "db/db_library.h"
 #include "db/db_wanted.h"
 #include "runtime/runtime.h"
+#include "services/notify.h"
 #include "services/prober.h"
 
 #define TEXT_TYPE "text/plain; charset=utf-8"
@@ -478,6 +479,31 @@ static void process_metrics(struct buf *b)
   }
 }
 
+static void notify_metrics(struct buf *b)
+{
+  struct notify_target_status st[NOTIFY__TARGETS];
+  uint64_t dropped = 0;
+  notify_status(st, &dropped);
+  family(b, "soulspotd_notifications_sent_total", "counter",
+         "Notifications a target accepted (2xx) since start-up.");
+  for (int t = 0; t < NOTIFY__TARGETS; t++) {
+    sample_open(b, "soulspotd_notifications_sent_total", "target",
+                notify_target_name((enum notify_target)t), NO_MORE_LABELS);
+    value_int(b, (int64_t)st[t].sent);
+  }
+  family(b, "soulspotd_notifications_failed_total", "counter",
+         "Notifications that failed (transport error, timeout, non-2xx, "
+         "redirect) since start-up; never retried.");
+  for (int t = 0; t < NOTIFY__TARGETS; t++) {
+    sample_open(b, "soulspotd_notifications_failed_total", "target",
+                notify_target_name((enum notify_target)t), NO_MORE_LABELS);
+    value_int(b, (int64_t)st[t].failed);
+  }
+  single(b, "soulspotd_notifications_dropped_total", "counter",
+         "Notification events dropped because the queue was full.",
+         (int64_t)dropped);
+}
+
 static void api_metrics(struct http_req *req, struct http_resp *resp,
                         void *ctx)
 {
@@ -487,6 +513,7 @@ static void api_metrics(struct http_req *req, struct http_resp *resp,
   unit_metrics(b);
   service_metrics(b);
   wanted_metrics(b);
+  notify_metrics(b);
   family(b, "soulspotd_http_requests_total", "counter",
          "HTTP answers since start-up by route and status class (route "
          "\"(unrouted)\": refused before a route matched).");

@@ -413,6 +413,13 @@ static const enum setting_id g_services[] = {
   S_PROBE_INTERVAL_SECONDS, S_PROBE_TIMEOUT_SECONDS, S__COUNT};
 
 static const enum setting_id g_access[] = {S_SERVER_ALLOWED_HOSTS, S__COUNT};
+static const enum setting_id g_notify_targets[] = {
+  S_NOTIFY_WEBHOOK_URL, S_NOTIFY_NTFY_URL, S_NOTIFY_NTFY_TOKEN,
+  S_NOTIFY_GOTIFY_URL, S_NOTIFY_GOTIFY_TOKEN, S_NOTIFY_TIMEOUT_SECONDS,
+  S__COUNT};
+static const enum setting_id g_notify_events[] = {
+  S_NOTIFY_ON_UNIT_ERRORS, S_NOTIFY_ON_DOWNLOADS, S_NOTIFY_ON_RELEASES,
+  S_NOTIFY_ON_SPOTIFY_LOGIN, S__COUNT};
 
 static const struct field_group spotify_groups[] = {
   {"Token Refresh", g_token},
@@ -434,6 +441,11 @@ static const struct field_group automation_groups[] = {
   {"Services", g_services},
   {NULL, NULL}};
 
+static const struct field_group notify_groups[] = {
+  {"Targets", g_notify_targets},
+  {"Events", g_notify_events},
+  {NULL, NULL}};
+
 static const struct field_group security_groups[] = {
   {"Host names", g_access},
   {NULL, NULL}};
@@ -442,6 +454,7 @@ static const struct settings_tab tabs[] = {
   {"spotify", "Spotify", "bi-spotify", spotify_groups},
   {"downloads", "Downloads", "bi-download", downloads_groups},
   {"automation", "Automation", "bi-robot", automation_groups},
+  {"notifications", "Notifications", "bi-bell", notify_groups},
   {"security", "Security", "bi-key", security_groups},
 };
 #define N_TABS (sizeof tabs / sizeof tabs[0])

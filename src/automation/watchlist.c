@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "services/notify.h"
 
 /* ---- types ---- */
 
@@ -309,6 +310,20 @@ void watch_select(const struct watch *w, enum watch_mode mode,
   out->candidates = n;
 }
 
+/* A watched artist's new release was wanted (services/notify.h). */
+static void notify_release(const struct wanted_item *it)
+{
+  char title[NOTIFY_TITLE_MAX], body[NOTIFY_BODY_MAX];
+  snprintf(title, sizeof title, "New release wanted: %s \xe2\x80\x93 %s",
+           it->artist, it->title);
+  snprintf(body, sizeof body, "%s \xe2\x80\x93 %s (%s, %s)%s", it->artist,
+           it->title, it->release_type[0] ? it->release_type : "release",
+           it->release_date[0] ? it->release_date : "no date",
+           it->auto_download ? "; it will be downloaded"
+                             : "; on the Wanted list");
+  notify_event(NOTIFY_RELEASE_WANTED, title, body);
+}
+
 int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
                const struct watch_releases *r, size_t max, int64_t now_ms,
                size_t *added, size_t *capped)
@@ -340,6 +355,8 @@ int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
     bool was_added = false;
     rc = db_wanted_add(db, it, now_ms, &id, &was_added);
     *added += was_added;
+    if (was_added && mode == WATCH_MODE_NEW)
+      notify_release(it);
   }
   *capped = r->n - i;
   free(it);

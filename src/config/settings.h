@@ -250,7 +250,29 @@ enum setting_type {
   X(PROBE_INTERVAL_SECONDS, "probe.interval_seconds", ST_INT, "60", 5, 3600,  \
     NULL, SF_RUNTIME, "How often external services are probed (s)")           \
   X(PROBE_TIMEOUT_SECONDS, "probe.timeout_seconds", ST_INT, "5", 1, 30, NULL, \
-    SF_RUNTIME, "Timeout of one service probe (s)")
+    SF_RUNTIME, "Timeout of one service probe (s)")                           \
+  X(NOTIFY_WEBHOOK_URL, "notify.webhook_url", ST_URL, "", 0, 0, NULL,         \
+    SF_RUNTIME | SF_SECRET, "Webhook URL: a JSON POST per notification "      \
+    "(empty: off)")                                                           \
+  X(NOTIFY_NTFY_URL, "notify.ntfy_url", ST_URL, "", 0, 0, NULL, SF_RUNTIME,  \
+    "ntfy server and topic, e.g. https://ntfy.sh/my-topic (empty: off)")      \
+  X(NOTIFY_NTFY_TOKEN, "notify.ntfy_token", ST_STRING, "", 0, 0, NULL,        \
+    SF_RUNTIME | SF_SECRET, "ntfy access token (optional)")                  \
+  X(NOTIFY_GOTIFY_URL, "notify.gotify_url", ST_URL, "", 0, 0, NULL,           \
+    SF_RUNTIME, "Gotify server URL, e.g. https://gotify.example.org "         \
+    "(empty: off)")                                                           \
+  X(NOTIFY_GOTIFY_TOKEN, "notify.gotify_token", ST_STRING, "", 0, 0, NULL,    \
+    SF_RUNTIME | SF_SECRET, "Gotify application token")                      \
+  X(NOTIFY_TIMEOUT_SECONDS, "notify.timeout_seconds", ST_INT, "10", 1, 60,    \
+    NULL, SF_RUNTIME, "Timeout of one notification call (s)")                 \
+  X(NOTIFY_ON_UNIT_ERRORS, "notify.on_unit_errors", ST_BOOL, "true", 0, 0,    \
+    NULL, SF_RUNTIME, "Notify when a worker enters or leaves error")          \
+  X(NOTIFY_ON_DOWNLOADS, "notify.on_downloads", ST_BOOL, "true", 0, 0, NULL,  \
+    SF_RUNTIME, "Notify when a download is imported or fails for good")       \
+  X(NOTIFY_ON_RELEASES, "notify.on_releases", ST_BOOL, "true", 0, 0, NULL,    \
+    SF_RUNTIME, "Notify when the watchlist wants new releases")               \
+  X(NOTIFY_ON_SPOTIFY_LOGIN, "notify.on_spotify_login", ST_BOOL, "true", 0,   \
+    0, NULL, SF_RUNTIME, "Notify when the Spotify login needs renewal")
 
 enum setting_id {
 #define SETTING_ENUM_ENTRY(id, ...) S_##id,

@@ -30,6 +30,7 @@
 #include "core/xalloc.h"
 #include "db/db_library.h"
 #include "downloads/candidates.h"
+#include "services/notify.h"
 
 #define ENQUEUE_GRACE_MIN_MS (60 * 1000)
 #define BUSY_TRIES 4
@@ -786,6 +787,32 @@ static void run_enqueues(struct db *db, struct slskd *c,
 /* Step 7: settle                                                      */
 /* ------------------------------------------------------------------ */
 
+/* A request was imported (imported: some files at least) or failed for
+ * good: one notification with its real names (services/notify.h). */
+static void notify_settled(struct db *db, int64_t id, bool imported)
+{
+  struct dl_request_view *v = xcalloc(1, sizeof *v);
+  if (db_dl_request_get(db, id, v) == SS_OK) {
+    const struct dl_request *r = &v->r;
+    char title[NOTIFY_TITLE_MAX], body[NOTIFY_BODY_MAX];
+    const char *name = r->title[0] ? r->title : r->query;
+    snprintf(title, sizeof title, "%s: %s%s%s",
+             imported ? "Imported" : "Download failed", r->artist,
+             r->artist[0] ? " \xe2\x80\x93 " : "", name);
+    if (imported)
+      snprintf(body, sizeof body, "%s%s%s: %d of %d file(s) imported%s%s",
+               r->artist, r->artist[0] ? " \xe2\x80\x93 " : "", name,
+               v->files_imported, v->files_total, r->error[0] ? "; " : "",
+               r->error);
+    else
+      snprintf(body, sizeof body, "%s%s%s: %s", r->artist,
+               r->artist[0] ? " \xe2\x80\x93 " : "", name, r->error);
+    notify_event(imported ? NOTIFY_DOWNLOAD_IMPORTED : NOTIFY_DOWNLOAD_FAILED,
+                 title, body);
+  }
+  free(v);
+}
+
 static void settle(struct db *db)
 {
   int64_t ids[MAX_OPEN_REQUESTS];
@@ -815,6 +842,7 @@ static void settle(struct db *db)
     }
     log_info("downloads", "request %lld settled: %d of %d files imported",
              (long long)ids[i], k.imported, k.total);
+    notify_settled(db, ids[i], k.imported > 0);
   }
 }
 

@@ -457,6 +457,10 @@ static void count_run(struct unit_stats *st, enum unit_run_result result,
   st->in_run = false;
 }
 
+static runtime_error_hook_fn error_hook;
+
+void runtime_set_error_hook(runtime_error_hook_fn fn) { error_hook = fn; }
+
 static void run_once(struct unit *u, struct db *db)
 {
   struct unit_ctx ctx = {.u = u, .db = db};
@@ -496,6 +500,7 @@ static void run_once(struct unit *u, struct db *db)
 
   pthread_mutex_lock(&u->mu);
   struct unit_snapshot *s = &u->snap;
+  bool was_error = s->last_error[0] != '\0';
   if (!ctx.note_set)
     s->note[0] = '\0';
   else if (!run.message[0] && result != UNIT_RUN_ERROR)
@@ -520,6 +525,9 @@ static void run_once(struct unit *u, struct db *db)
     s->state = UNIT_STOPPED;
   if (s->state != UNIT_STOPPED)
     s->next_run_ms = s->last_start_ms + s->interval_s * 1000;
+  bool is_error = result == UNIT_RUN_ERROR;
+  bool flipped = result != UNIT_RUN_CANCELED && was_error != is_error;
+  enum ss_reason reason = s->last_error_reason;
   bool merged = push_history(u, &run);
   count_run(&u->stats, result, run.duration_ms, s->last_end_ms);
   u->in_run = false;
@@ -529,6 +537,8 @@ static void run_once(struct unit *u, struct db *db)
   bump();
 
   persist_run(u, db, &run, merged);
+  if (flipped && error_hook)
+    error_hook(u->def, is_error, ctx.error, reason);
   log_debug("runtime", "%s: %s in %lld ms", u->def->key, run.result,
             (long long)run.duration_ms);
 }

@@ -117,6 +117,14 @@ int runtime_run_now(enum unit_id id);
  * login or disconnect): every unit whose last run was skipped runs again
  * at once, as after a settings change.  Any thread. */
 void runtime_reevaluate(void);
+/* Called on a unit's thread, after a run moved the unit into error
+ * (error true, with its last_error and reason) or out of it (a success).
+ * main registers the notifications here, so the runtime never depends on
+ * services/.  Set once before runtime_start; NULL: none. */
+typedef void (*runtime_error_hook_fn)(const struct unit_def *def, bool error,
+                                      const char *last_error,
+                                      enum ss_reason reason);
+void runtime_set_error_hook(runtime_error_hook_fn fn);
 /* "ok", "skipped", "error", "canceled" (as in the run history). */
 const char *runtime_result_name(enum unit_run_result r);
 #define UNIT_RUN_RESULTS 4 /* enum unit_run_result values */

@@ -9,6 +9,8 @@
  *   - invalid_grant: error "Spotify re-authorisation required: ..." on every
  *     run, and no further attempt until a new login;
  *   - invalid_client: error naming spotify.client_id;
+ *   - the login needs renewal, or ends within 14 days: one notification
+ *     (services/notify.h) per login resp. end of life;
  *   - 5xx / timeout: error; the provider backs off (15 s .. 10 min) and
  *     the next success returns the unit to idle.
  * A refresh that failed elsewhere (a sync answered 401, the token endpoint
@@ -22,7 +24,46 @@
 
 #include "clients/spotify.h"
 #include "core/clock.h"
+#include "services/notify.h"
 #include "workers/workers.h"
+
+#define LOGIN_WARN_DAYS 14
+
+/* What Token Refresh already told the notification targets about (the
+ * unit's own thread only): the login whose renewal was asked for, and the
+ * end of life already warned about. */
+static int64_t renewal_told_for_ms = -1;
+static int64_t expiry_told_for_ms = -1;
+
+/* A login needing renewal is said once per login; its end of life within
+ * LOGIN_WARN_DAYS once per end of life (services/notify.h). */
+static void notify_login(const struct spotify_status *st)
+{
+  char title[NOTIFY_TITLE_MAX], body[NOTIFY_BODY_MAX], when[40];
+  if (!st->connected) {
+    if (renewal_told_for_ms == st->authorised_ms)
+      return;
+    renewal_told_for_ms = st->authorised_ms;
+    snprintf(title, sizeof title, "Spotify login needs renewal");
+    snprintf(body, sizeof body, "%s\nConnect the account again on the "
+             "settings page (Spotify tab).", st->reauth_reason);
+    notify_event(NOTIFY_SPOTIFY_LOGIN, title, body);
+    return;
+  }
+  int64_t left = st->refresh_expires_ms - clock_wall_ms();
+  if (!st->refresh_expires_ms || left > LOGIN_WARN_DAYS * 86400000LL ||
+      expiry_told_for_ms == st->refresh_expires_ms)
+    return;
+  expiry_told_for_ms = st->refresh_expires_ms;
+  int64_t days = left > 0 ? left / 86400000LL : 0;
+  snprintf(title, sizeof title, "Spotify login expires in %lld day%s",
+           (long long)days, days == 1 ? "" : "s");
+  snprintf(body, sizeof body, "The Spotify login of %s ends on %s. Connect "
+           "the account again on the settings page (Spotify tab) before "
+           "then.", st->display_name[0] ? st->display_name : st->user_id,
+           spotify_fmt_time(st->refresh_expires_ms, when, sizeof when));
+  notify_event(NOTIFY_SPOTIFY_LOGIN, title, body);
+}
 
 static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
 {
@@ -63,6 +104,7 @@ static enum unit_run_result run(struct unit_ctx *ctx)
     unit_ctx_set_note(ctx, "Spotify account not connected");
     return UNIT_RUN_SKIPPED;
   }
+  notify_login(&st);
   if (!st.connected) {
     /* Said on every run until a new login; no network call. */
     unit_ctx_fail(ctx, SS_R_AUTH, "Spotify re-authorisation required: %s",
