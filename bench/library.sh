@@ -8,7 +8,9 @@
 #   2. A scan of 5 000 real small audio files (2 s each; FLAC, MP3 and Ogg
 #      made by ffmpeg's segment muxer, 50 folders; page cache warm): full,
 #      incremental, and the full scan again with file hashes and with
-#      fingerprints, each into a fresh store.
+#      fingerprints, each into a fresh store.  Files are read by the
+#      media helpers (BUILD_DIR/soulspotd-probe); the last column is the
+#      largest helper's peak RSS.
 #   3. A cleanup walk of 100 000 files (1 000 folders, a quarter of them old
 #      *.part) against find(1) on the same tree: dry run vs `find ... -mtime
 #      +7` (listing), then deleting vs `find ... -delete` on fresh copies.
@@ -93,8 +95,8 @@ done
 rmdir "$LIB/seg"
 made=$(find "$LIB" -type f | wc -l)
 echo "## library scan, $made files ($(du -sm "$LIB" | cut -f1) MiB, made in $(( $(now_ms) - t0 )) ms)"
-echo "| scan | full | incremental (nothing changed) | peak RSS |"
-echo "|---|---|---|---|"
+echo "| scan | full | incremental (nothing changed) | peak RSS | peak RSS of a media helper |"
+echo "|---|---|---|---|---|"
 sync
 find "$LIB" -type f -exec cat {} + >/dev/null # every scan with a warm cache
 for mode in plain hash fp; do
@@ -106,7 +108,7 @@ for mode in plain hash fp; do
     hash) label="+ XXH3-128 of every file" ;;
     fp) label="+ Chromaprint (first 30 s)" ;;
   esac
-  echo "| $label | $(value scan1_ms "$S") ms ($(value scan1_probed "$S") probed, $(value scan1_unreadable "$S") unreadable) | $(value scan2_ms "$S") ms ($(value scan2_probed "$S") probed) | $(value scan_peak_rss "$S") KiB |"
+  echo "| $label | $(value scan1_ms "$S") ms ($(value scan1_probed "$S") probed, $(value scan1_unreadable "$S") unreadable) | $(value scan2_ms "$S") ms ($(value scan2_probed "$S") probed) | $(value scan_peak_rss "$S") KiB | $(value scan_helper_peak_rss "$S") KiB |"
 done
 echo
 rm -rf "$LIB" "$WORK"/scan.db*

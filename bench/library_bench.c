@@ -204,6 +204,12 @@ static int cmd_scan(const char *path, const char *root, const char *extra)
            st.unreadable);
   }
   printf("scan_peak_rss %ld KiB\n", peak_rss_kb());
+  /* the media helpers (issue 10): reaped here, so RUSAGE_CHILDREN has the
+   * largest one's peak */
+  media_pool_shutdown();
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  printf("scan_helper_peak_rss %ld KiB\n", ru.ru_maxrss);
   db_close(db);
   return 0;
 }

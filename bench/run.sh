@@ -199,8 +199,8 @@ $(tail -n 20 "$WORK/daemon.log")"
 tcp_get_ok() {
   local fd line=
   { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-  { printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
-    "$2" 1>&"$fd"; } 2>/dev/null || true
+  { printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' \
+    "$2" "$1" 1>&"$fd"; } 2>/dev/null || true
   read -r -t 2 line <&"$fd" || true
   exec {fd}>&-
   [[ $line == HTTP/1.?\ 200* ]]

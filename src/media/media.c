@@ -142,6 +142,10 @@ static void helper_path(char *out, size_t n)
 static int spawn(const char *path, pid_t *pid, int *sock, char *err,
                  size_t errlen)
 {
+  if (access(path, X_OK)) { /* clearer than exit status 127 */
+    snprintf(err, errlen, "cannot start %s: %s", path, strerror(errno));
+    return SS_EIO;
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
     snprintf(err, errlen, "cannot start %s: %s", HELPER_NAME,
