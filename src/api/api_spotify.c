@@ -190,7 +190,7 @@ static void api_sync_now(struct http_req *req, struct http_resp *resp,
 
 static void render_notice(struct buf *out, const char *code)
 {
-  const char *msg = spotify_login_message(code);
+  const char *msg = code ? spotify_login_message(code) : NULL;
   if (!msg)
     return;
   bool good = !strcmp(code, "ok") || !strcmp(code, "disconnected");
