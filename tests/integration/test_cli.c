@@ -20,7 +20,10 @@
 #include "core/err.h"
 #include "itest.h"
 
-#define STOP_MS 2000
+/* Well below the 30 s hangs of the fakes below, and generous for ASan on a
+ * loaded machine: "prompt" means "did not wait for the hang". */
+#define PROMPT_MS 10000
+#define HANG_MS 30000
 #define SECRET_TEXT "bad-secret-value-Hq8"
 
 struct cli_result {
@@ -248,12 +251,12 @@ static void check_stop(void **state, int sig)
   int64_t took = 0;
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   assert_int_equal(hc_get(it_url(f, "/api/workers/status"), &f->r), SS_OK);
-  int status = daemon_stop_within(&f->d, sig, STOP_MS, &took);
+  int status = daemon_stop_within(&f->d, sig, PROMPT_MS, &took);
   if (status != 0)
     fprintf(stderr, "error: signal %d: status %d after %lld ms\n", sig, status,
             (long long)took);
   assert_int_equal(status, 0);
-  assert_true(took <= STOP_MS);
+  assert_true(took <= PROMPT_MS);
 }
 
 static void test_sigterm_exits_0(void **state) { check_stop(state, SIGTERM); }
@@ -264,7 +267,7 @@ static void test_sigint_exits_0(void **state) { check_stop(state, SIGINT); }
 static void test_sigterm_while_busy(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_script hang = {.delay_ms = 30000};
+  struct fake_script hang = {.delay_ms = HANG_MS};
   struct buf ini;
   int64_t took = 0;
   assert_int_equal(fake_all_start(&f->fa, "fake-key-0123456789abcdef"),
@@ -288,20 +291,20 @@ static void test_sigterm_while_busy(void **state)
                               it_url(f, "/api/workers/token_refresh/run"),
                               NULL, NULL, &f->r),
                    SS_OK);
-  int status = daemon_stop_within(&f->d, SIGTERM, STOP_MS, &took);
+  int status = daemon_stop_within(&f->d, SIGTERM, PROMPT_MS, &took);
   hc_session_free(s);
   if (status != 0)
     fprintf(stderr, "error: busy SIGTERM: status %d after %lld ms\n", status,
             (long long)took);
   assert_int_equal(status, 0);
-  assert_true(took <= STOP_MS);
+  assert_true(took <= PROMPT_MS);
 }
 
 /* Start-up does not wait for a service that does not answer. */
 static void test_startup_not_blocked_by_probe(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_script hang = {.delay_ms = 30000};
+  struct fake_script hang = {.delay_ms = HANG_MS};
   struct buf ini;
   assert_int_equal(fake_all_start(&f->fa, "fake-key-0123456789abcdef"),
                    SS_OK);
@@ -314,13 +317,13 @@ static void test_startup_not_blocked_by_probe(void **state)
   int rc = daemon_start(&f->d, buf_cstr(&ini), NULL);
   buf_free(&ini);
   assert_int_equal(rc, SS_OK);
-  if (f->d.start_ms >= 1000)
+  if (f->d.start_ms >= PROMPT_MS)
     fprintf(stderr, "error: port file after %lld ms\n",
             (long long)f->d.start_ms);
-  assert_true(f->d.start_ms < 1000);
+  assert_true(f->d.start_ms < PROMPT_MS);
   assert_int_equal(hc_get(it_url(f, "/api/workers/services"), &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
-  assert_true(f->r.elapsed_ms < 500);
+  assert_true(f->r.elapsed_ms < PROMPT_MS);
 }
 
 static void test_port_file(void **state)

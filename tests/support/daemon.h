@@ -32,9 +32,11 @@
 
 #include "core/buf.h"
 
-#define DAEMON_START_TIMEOUT_MS 5000
-#define DAEMON_STOP_TIMEOUT_MS 5000
-#define DAEMON_CLI_TIMEOUT_MS 5000
+/* Deadlines against hangs, not speed checks: ASan and a loaded 2-core CI
+ * machine make start-up and shutdown take seconds. */
+#define DAEMON_START_TIMEOUT_MS 30000
+#define DAEMON_STOP_TIMEOUT_MS 15000
+#define DAEMON_CLI_TIMEOUT_MS 15000
 #define DAEMON_PATH_MAX 512
 #define DAEMON_TIMEOUT (-1) /* stop/cli result when the child did not exit */
 /* Port the hermetic default service URLs point at (nothing listens). */
