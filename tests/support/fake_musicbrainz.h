@@ -55,13 +55,15 @@
 #define FAKE_MB_RELEASE "0b0c0d0e-2222-4333-8444-000000000001"
 #define FAKE_MB_RELEASE_GROUP "0b0c0d0e-3333-4444-8555-000000000001"
 #define FAKE_MB_PROLIFIC_DEFAULT 250
-#define FAKE_MB_HUGE_BYTES (8u * 1024 * 1024) /* FAKE_MB_HUGE's body */
+/* FAKE_MB_HUGE's body: far more than socket buffers (tcp_rmem up to 32 MiB
+ * here) take before the client hangs up. */
+#define FAKE_MB_HUGE_BYTES (64u * 1024 * 1024)
 
 enum fake_mb_mode {
   FAKE_MB_OK,
   FAKE_MB_RATE_LIMITED, /* 503, retry-after: 1, zone "ws ip=..." */
   FAKE_MB_BUSY,         /* 503, retry-after: 0, zone "global" */
-  FAKE_MB_HUGE,         /* 200 with an 8 MiB JSON body (streamed) */
+  FAKE_MB_HUGE,         /* 200 with a 64 MiB JSON body (streamed) */
   FAKE_MB_TRUNCATED     /* release-group browse: 200 with the real page
                            cut in half */
 };

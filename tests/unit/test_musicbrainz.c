@@ -769,7 +769,7 @@ static void test_truncated_and_huge(void **state)
   fake_http_script(fx->fh, "GET", "*", &xml);
   assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0,
                                             &g, &err), SS_EPROTO);
-  /* 8 MiB: refused from the Content-Length, hardly any of it read. */
+  /* 64 MiB: refused from the Content-Length, hardly any of it read. */
   fake_musicbrainz_set_mode(fx->fm, FAKE_MB_HUGE);
   assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0,
                                             &g, &err), SS_EPROTO);
