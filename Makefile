@@ -16,6 +16,8 @@
 #   make demo    the daemon against local fakes of Spotify, slskd, MusicBrainz
 #                and the Cover Art Archive with a generated library in ./demo:
 #                every worker at work within a minute (DEMO_PORT, 8765)
+#   make format-check  is every C file formatted as .clang-format says?
+#   make format  reformat every C file in place (clang-format -i)
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -28,7 +30,7 @@ PREFIX ?= /usr/local
 DEMO_PORT ?= 8765
 DESTDIR ?=
 
-.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build install deb demo clean
+.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build install deb demo format format-check clean
 
 all: build
 
@@ -90,6 +92,12 @@ valgrind: build
 
 lint: build
 	@scripts/lint.sh $(BUILD)
+
+format-check: bootstrap
+	@scripts/format-check.sh
+
+format: bootstrap
+	@scripts/format-check.sh --fix
 
 bench: build
 	@bench/run.sh $(BUILD)

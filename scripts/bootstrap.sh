@@ -13,7 +13,7 @@ build_pkgs=(build-essential pkg-config cmake ninja-build
   libjansson-dev libinih-dev libxxhash-dev libutf8proc-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   libchromaprint-dev libseccomp-dev libsodium-dev libsystemd-dev nodejs npm)
-test_pkgs=(libcmocka-dev curl clang libclang-rt-14-dev clang-tidy cppcheck valgrind wrk chromium
+test_pkgs=(libcmocka-dev curl clang libclang-rt-14-dev clang-tidy clang-format cppcheck valgrind wrk chromium
   procps ffmpeg systemd)
 
 want=("${build_pkgs[@]}")
