@@ -38,6 +38,7 @@
 #include "db/db_library.h"
 #include "db/db_wanted.h"
 #include "runtime/runtime.h"
+#include "services/backoff.h"
 #include "services/notify.h"
 #include "services/prober.h"
 
@@ -347,14 +348,20 @@ static void service_metrics(struct buf *b)
   prober_get(st);
   const char *keys[SVC__COUNT];
   int64_t up[SVC__COUNT], configured[SVC__COUNT], probe[SVC__COUNT],
-      blocked[SVC__COUNT];
+      blocked[SVC__COUNT], failures[SVC__COUNT];
   int64_t now = clock_wall_ms();
   for (int i = 0; i < SVC__COUNT; i++) {
     keys[i] = prober_service_key((enum service_id)i);
     up[i] = st[i].up;
     configured[i] = st[i].configured;
     probe[i] = st[i].checked ? st[i].latency_ms : 0;
-    blocked[i] = st[i].blocked_until_ms > now ? st[i].blocked_until_ms : 0;
+    struct backoff_state bo;
+    backoff_get((enum service_id)i, &bo);
+    int64_t until = st[i].blocked_until_ms > bo.until_ms
+                        ? st[i].blocked_until_ms
+                        : bo.until_ms;
+    blocked[i] = until > now ? until : 0;
+    failures[i] = bo.failures;
   }
   labelled(b, "soulspotd_service_up", "gauge",
            "1 when the last probe reached the service (GET "
@@ -367,9 +374,12 @@ static void service_metrics(struct buf *b)
            "How long the last probe of the service took.", "service", keys,
            probe, SVC__COUNT, true);
   labelled(b, "soulspotd_service_blocked_until_timestamp_seconds", "gauge",
-           "Until when the service asked us to wait (429/503 Retry-After; "
-           "Unix time, 0 = not blocked).", "service", keys, blocked,
-           SVC__COUNT, true);
+           "Until when no unit calls the service: its Retry-After or the "
+           "backoff ladder (Unix time, 0 = not blocked).", "service", keys,
+           blocked, SVC__COUNT, true);
+  labelled(b, "soulspotd_service_failures_in_a_row", "gauge",
+           "Consecutive failed calls (the backoff ladder's step).",
+           "service", keys, failures, SVC__COUNT, false);
 }
 
 /* Samples of the two download families, gathered in one pass. */

@@ -234,6 +234,7 @@ static const char *result_word(const struct unit_snapshot *s)
   case UNIT_RUN_SKIPPED: return "skipped";
   case UNIT_RUN_ERROR: return "failed";
   case UNIT_RUN_CANCELED: return "canceled";
+  case UNIT_RUN_DEFERRED: return "deferred";
   }
   return "\xe2\x80\x94";
 }

@@ -69,6 +69,8 @@ void workers_model_collect(struct workers_model *m)
   for (int i = 0; i < UNIT__COUNT; i++)
     runtime_snapshot((enum unit_id)i, &m->units[i]);
   prober_get(m->services);
+  for (int i = 0; i < SVC__COUNT; i++)
+    backoff_get((enum service_id)i, &m->backoff[i]);
   m->token_refresh_threshold_minutes =
     settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES);
   m->spotify_connected = workers_spotify_connected();
@@ -478,6 +480,9 @@ int workers_render_services_detail(struct buf *out,
     else
       buf_puts(out, "null");
     json_time(out, "blocked_until", s->blocked_until_ms);
+    const struct backoff_state *bo = &m->backoff[i];
+    buf_printf(out, ",\"failures_in_a_row\":%d", bo->failures);
+    json_time(out, "backoff_until", bo->until_ms > now_ms ? bo->until_ms : 0);
     buf_puts(out, ",");
     json_rel(out, "checked_ago", now_ms, s->checked_ms);
     buf_printf(out, ",\"checked_at_ms\":%" PRId64 "}", s->checked_ms);

@@ -345,7 +345,7 @@ static void on_field(void *arg, const char *name, int64_t ival,
            ival < SS_REASON_COUNT)
     s->last_error_reason = (enum ss_reason)ival;
   else if (!strcmp(name, "last_result") && ival >= UNIT_RUN_OK &&
-           ival <= UNIT_RUN_CANCELED)
+           ival <= UNIT_RUN_DEFERRED)
     s->last_result = (enum unit_run_result)ival;
   else if (!strcmp(name, "last_error") && text)
     snprintf(s->last_error, sizeof s->last_error, "%s", text);
@@ -416,17 +416,21 @@ const char *runtime_result_name(enum unit_run_result r)
   case UNIT_RUN_OK: return "ok";
   case UNIT_RUN_SKIPPED: return "skipped";
   case UNIT_RUN_ERROR: return "error";
+  case UNIT_RUN_DEFERRED: return "deferred";
   default: return "canceled";
   }
 }
 
-/* Adds run as the newest entry, or folds a skip into an identical newest
- * skip (*run then holds the merged entry).  Returns true when folded. */
+/* Adds run as the newest entry, or folds a skip (or a deferral) into an
+ * identical newest one (*run then holds the merged entry).  Returns true
+ * when folded. */
 static bool push_history(struct unit *u, struct db_run *run)
 {
   struct db_run *top = &u->history[0];
-  if (u->n_history && !strcmp(run->result, "skipped") &&
-      !strcmp(top->result, "skipped") && !strcmp(top->message, run->message)) {
+  bool foldable = !strcmp(run->result, "skipped") ||
+                  !strcmp(run->result, "deferred");
+  if (u->n_history && foldable && !strcmp(top->result, run->result) &&
+      !strcmp(top->message, run->message)) {
     top->repeats = (top->repeats > 0 ? top->repeats : 1) + 1;
     top->last_started_ms = run->started_ms;
     top->duration_ms = run->duration_ms;
@@ -513,8 +517,9 @@ static void run_once(struct unit *u, struct db *db)
     s->state = UNIT_ERROR;
     snprintf(s->last_error, sizeof s->last_error, "%s", ctx.error);
     s->last_error_reason = ctx.reason;
-  } else if (result == UNIT_RUN_CANCELED) {
-    /* Interrupted: the previous error (if any) still stands. */
+  } else if (result == UNIT_RUN_CANCELED || result == UNIT_RUN_DEFERRED) {
+    /* Interrupted, or waiting for a service: the previous error (if any)
+     * still stands. */
     s->state = s->last_error[0] ? UNIT_ERROR : UNIT_IDLE;
   } else {
     s->state = UNIT_IDLE;

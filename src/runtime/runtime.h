@@ -44,7 +44,9 @@ enum unit_run_result {
   UNIT_RUN_OK,       /* did its work */
   UNIT_RUN_SKIPPED,  /* nothing configured / nothing to do: stays idle */
   UNIT_RUN_ERROR,    /* failed: state error, last_error set */
-  UNIT_RUN_CANCELED  /* stopped at a safe point by disable or shutdown */
+  UNIT_RUN_CANCELED, /* stopped at a safe point by disable or shutdown */
+  UNIT_RUN_DEFERRED  /* its service is backing off (services/backoff.h):
+                        state and last error stand, no external call */
 };
 
 #define UNIT_MAX_COUNTERS 8
@@ -125,9 +127,10 @@ typedef void (*runtime_error_hook_fn)(const struct unit_def *def, bool error,
                                       const char *last_error,
                                       enum ss_reason reason);
 void runtime_set_error_hook(runtime_error_hook_fn fn);
-/* "ok", "skipped", "error", "canceled" (as in the run history). */
+/* "ok", "skipped", "error", "canceled", "deferred" (as in the run
+ * history). */
 const char *runtime_result_name(enum unit_run_result r);
-#define UNIT_RUN_RESULTS 4 /* enum unit_run_result values */
+#define UNIT_RUN_RESULTS 5 /* enum unit_run_result values */
 
 /* Run statistics since start-up (GET /metrics): runs by result, a
  * histogram of run durations over RUNTIME_DURATION_BUCKETS upper bounds (in

@@ -42,6 +42,7 @@
 #include "downloads/requests.h"
 #include "library/cleanup_walk.h"
 #include "library/import.h"
+#include "services/backoff.h"
 #include "workers/workers.h"
 
 #define LIST_TIMEOUT_MS 15000
@@ -259,9 +260,13 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
   if (canceled)
     return UNIT_RUN_CANCELED; /* nothing half-written: resumed next run */
   if (rc) {
+    /* slskd down climbs its ladder; a refused key does not. */
+    backoff_failed(SVC_SLSKD, clock_wall_ms(), 0, ss_reason_of(rc),
+                   res.error);
     unit_ctx_fail(ctx, ss_reason_of(rc), "%s", res.error);
     return UNIT_RUN_ERROR;
   }
+  backoff_succeeded(SVC_SLSKD);
   unit_ctx_set_time(ctx, DM_LAST_POLL, clock_wall_ms());
   struct wanted_pass_result wr;
   if (wanted_follow(db, clock_wall_ms(), &wr) != SS_OK)
@@ -285,6 +290,18 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   if (!db) {
     unit_ctx_fail(ctx, SS_R_INTERNAL, "the database is not available");
     return UNIT_RUN_ERROR;
+  }
+  struct backoff_state bo;
+  backoff_get(SVC_SLSKD, &bo);
+  if (bo.until_ms > clock_wall_ms() && !unit_ctx_forced(ctx)) {
+    /* Waiting for slskd: no call, no new error (run now still tries). */
+    char when[32];
+    time_t t = (time_t)(bo.until_ms / 1000);
+    struct tm tm;
+    strftime(when, sizeof when, "%H:%M:%S UTC", gmtime_r(&t, &tm));
+    unit_ctx_set_note(ctx, "slskd unreachable %d time(s) in a row; next "
+                           "try after %s", bo.failures, when);
+    return UNIT_RUN_DEFERRED;
   }
   struct dl_config *cfg = xmalloc(sizeof *cfg);
   char err[200];

@@ -626,6 +626,76 @@ static void test_slskd_trouble_then_back(void **state)
   expect_idle();
 }
 
+/* slskd's entry of /api/workers/services/detail (new reference). */
+static json_t *slskd_detail(void)
+{
+  json_t *doc = it_get_json(it_url(x.f, "/api/workers/services/detail"),
+                            NULL);
+  assert_non_null(doc);
+  json_t *s = json_incref(json_object_get(doc, "slskd"));
+  json_decref(doc);
+  return s;
+}
+
+/* The newest history entry of the monitor (new reference). */
+static json_t *newest_run(void)
+{
+  json_t *doc = it_get_json(it_url(x.f, "/api/workers"), NULL);
+  json_t *h = json_object_get(it_unit(doc, "download_monitor"), "history");
+  json_t *top = json_incref(json_array_get(h, 0));
+  json_decref(doc);
+  assert_non_null(top);
+  return top;
+}
+
+static void test_slskd_down_backs_off(void **state)
+{
+  (void)state;
+  start(NULL, NULL);
+  struct fake_http *h = fake_slskd_http(fk());
+  struct fake_script drop = {.drop = true};
+  fake_http_script(h, NULL, "/api/v0/*", &drop);
+  expect_error("slskd unreachable", "connection");
+  json_t *s = slskd_detail();
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  assert_true(json_is_string(json_object_get(s, "backoff_until")));
+  json_decref(s);
+
+  /* Scheduled polls now wait out the ladder's 30 s: no call, no new
+   * error, one folded history entry; the unit stays in error. */
+  assert_int_equal(it_patch_settings(x.f, "{\"download.poll_interval_"
+                                          "seconds\": 2}"), SS_OK);
+  struct runs_arg a = {monitor_runs() + 2};
+  assert_true(it_wait_until(runs_reach, &a, WAIT_MS));
+  json_t *run = newest_run();
+  IT_ASSERT_JSON_STR(run, "result", "deferred");
+  assert_true(json_integer_value(json_object_get(run, "repeats")) >= 2);
+  assert_non_null(strstr(json_string_value(json_object_get(run, "message")),
+                         "next try after"));
+  json_decref(run);
+  json_t *m = monitor();
+  IT_ASSERT_JSON_STR(m, "status", "error");
+  IT_ASSERT_JSON_STR(json_object_get(m, "details"), "last_error_reason",
+                     "connection");
+  json_decref(m);
+  s = slskd_detail();
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  json_decref(s);
+
+  /* Run now still tries at once: a second failure climbs the ladder. */
+  expect_error("slskd unreachable", "connection");
+  s = slskd_detail();
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 2);
+  json_decref(s);
+  /* One success steps back to zero. */
+  fake_http_unscript(h, NULL, NULL);
+  expect_idle();
+  s = slskd_detail();
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 0);
+  assert_true(json_is_null(json_object_get(s, "backoff_until")));
+  json_decref(s);
+}
+
 /* ---- kill -9 during an import ---- */
 
 static void crash_and_recover(const char *step, int n)
@@ -813,6 +883,7 @@ int main(void)
     T(test_unicode_names),
     T(test_retry_walks_sources),
     T(test_slskd_trouble_then_back),
+    T(test_slskd_down_backs_off),
     T(test_kill9_during_import),
     T(test_cleanup_keeps_active),
     T(test_api_and_test_connection),
