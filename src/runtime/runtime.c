@@ -531,7 +531,9 @@ static void run_once(struct unit *u, struct db *db)
   if (s->state != UNIT_STOPPED)
     s->next_run_ms = s->last_start_ms + s->interval_s * 1000;
   bool is_error = result == UNIT_RUN_ERROR;
-  bool flipped = result != UNIT_RUN_CANCELED && was_error != is_error;
+  /* Canceled and deferred runs leave the error as it was. */
+  bool flipped = result != UNIT_RUN_CANCELED &&
+                 result != UNIT_RUN_DEFERRED && was_error != is_error;
   enum ss_reason reason = s->last_error_reason;
   bool merged = push_history(u, &run);
   count_run(&u->stats, result, run.duration_ms, s->last_end_ms);
