@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,38 +78,33 @@ static bool is_alarm(enum notify_kind k)
          k == NOTIFY_SPOTIFY_LOGIN || k == NOTIFY_DIGEST;
 }
 
-/* A header value: control characters become spaces; anything outside
- * ASCII makes the whole value an RFC 2047 encoded word (ntfy decodes it). */
-static void header_value(char *out, size_t n, const char *name,
-                         const char *value)
-{
-  char clean[NOTIFY_TITLE_MAX];
-  copy_text(clean, sizeof clean, value);
-  bool ascii = true;
-  for (char *p = clean; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c < 0x20 || c == 0x7f)
-      *p = ' ';
-    else if (c >= 0x80)
-      ascii = false;
-  }
-  if (ascii) {
-    snprintf(out, n, "%s: %s", name, clean);
-    return;
-  }
-  char b64[sodium_base64_ENCODED_LEN(NOTIFY_TITLE_MAX,
-                                     sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(b64, sizeof b64, (const unsigned char *)clean,
-                    strlen(clean), sodium_base64_VARIANT_ORIGINAL);
-  snprintf(out, n, "%s: =?UTF-8?B?%s?=", name, b64);
-}
-
 /* A header line never carries CR, LF or other control characters. */
 static void strip_controls(char *s)
 {
   for (; *s; s++)
     if ((unsigned char)*s < 0x20 || *s == 0x7f)
       *s = ' ';
+}
+
+/* A header value as text: plain when it is ASCII, else one RFC 2047
+ * encoded word (ntfy decodes it); control characters become spaces. */
+static void header_value(char *out, size_t n, const char *value)
+{
+  char clean[NOTIFY_TITLE_MAX];
+  copy_text(clean, sizeof clean, value);
+  strip_controls(clean);
+  bool ascii = true;
+  for (const char *p = clean; *p && ascii; p++)
+    ascii = (unsigned char)*p < 0x80;
+  if (ascii) {
+    snprintf(out, n, "%s", clean);
+    return;
+  }
+  char b64[sodium_base64_ENCODED_LEN(NOTIFY_TITLE_MAX,
+                                     sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(b64, sizeof b64, (const unsigned char *)clean,
+                    strlen(clean), sodium_base64_VARIANT_ORIGINAL);
+  snprintf(out, n, "=?UTF-8?B?%s?=", b64);
 }
 
 static void iso_time(char *out, size_t n, int64_t wall_ms)
@@ -119,6 +115,23 @@ static void iso_time(char *out, size_t n, int64_t wall_ms)
   strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Appends "Name: value" (printf) to h's headers; control characters
+ * become spaces, so no value can start a header line of its own. */
+static void add_header(struct notify_http *h, size_t *nh, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+static void add_header(struct notify_http *h, size_t *nh, const char *fmt,
+                       ...)
+{
+  DEBUGASSERT(*nh < NOTIFY_HEADERS);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(h->hbuf[*nh], NOTIFY_HEADER_MAX, fmt, ap);
+  va_end(ap);
+  strip_controls(h->hbuf[*nh]);
+  h->headers[*nh] = h->hbuf[*nh];
+  (*nh)++;
+}
+
 int notify_format(enum notify_target t, const struct notify_msg *m,
                   const char *url, const char *token, struct notify_http *out,
                   char *err, size_t errlen)
@@ -126,16 +139,13 @@ int notify_format(enum notify_target t, const struct notify_msg *m,
   memset(out->headers, 0, sizeof out->headers);
   buf_init(&out->body, 16 * 1024);
   size_t nh = 0;
-  char at[32];
+  char at[32], title[NOTIFY_HEADER_MAX];
   iso_time(at, sizeof at, m->at_ms);
   token = token ? token : "";
   switch (t) {
   case NOTIFY_WEBHOOK:
     snprintf(out->url, sizeof out->url, "%s", url);
-    snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX,
-             "Content-Type: application/json");
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
+    add_header(out, &nh, "Content-Type: application/json");
     buf_puts(&out->body, "{\"source\":\"soulspotd\",\"event\":");
     json_str(&out->body, notify_kind_name(m->kind));
     buf_puts(&out->body, ",\"title\":");
@@ -148,29 +158,15 @@ int notify_format(enum notify_target t, const struct notify_msg *m,
     break;
   case NOTIFY_NTFY:
     snprintf(out->url, sizeof out->url, "%s", url);
-    header_value(out->hbuf[nh], NOTIFY_HEADER_MAX, "Title", m->title);
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
-    snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX, "Priority: %d",
-             is_alarm(m->kind) ? 4 : 3);
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
-    snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX, "Tags: %s,%s",
-             is_alarm(m->kind) ? "warning" : "musical_note",
-             notify_kind_name(m->kind));
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
-    snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX,
-             "Content-Type: text/plain; charset=utf-8");
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
-    if (token[0]) {
-      snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX, "Authorization: Bearer %s",
-               token);
-      strip_controls(out->hbuf[nh]);
-      out->headers[nh] = out->hbuf[nh];
-      nh++;
-    }
+    header_value(title, sizeof title, m->title);
+    add_header(out, &nh, "Title: %s", title);
+    add_header(out, &nh, "Priority: %d", is_alarm(m->kind) ? 4 : 3);
+    add_header(out, &nh, "Tags: %s,%s",
+               is_alarm(m->kind) ? "warning" : "musical_note",
+               notify_kind_name(m->kind));
+    add_header(out, &nh, "Content-Type: text/plain; charset=utf-8");
+    if (token[0])
+      add_header(out, &nh, "Authorization: Bearer %s", token);
     buf_puts(&out->body, m->body);
     break;
   case NOTIFY_GOTIFY: {
@@ -182,14 +178,8 @@ int notify_format(enum notify_target t, const struct notify_msg *m,
     while (ul > 0 && url[ul - 1] == '/')
       ul--;
     snprintf(out->url, sizeof out->url, "%.*s/message", (int)ul, url);
-    snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX, "X-Gotify-Key: %s", token);
-    strip_controls(out->hbuf[nh]);
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
-    snprintf(out->hbuf[nh], NOTIFY_HEADER_MAX,
-             "Content-Type: application/json");
-    out->headers[nh] = out->hbuf[nh];
-    nh++;
+    add_header(out, &nh, "X-Gotify-Key: %s", token);
+    add_header(out, &nh, "Content-Type: application/json");
     buf_puts(&out->body, "{\"title\":");
     json_str(&out->body, m->title);
     buf_puts(&out->body, ",\"message\":");
@@ -391,8 +381,8 @@ void notify_unit_state(const char *label, bool error, const char *last_error,
 
 int notify_test(enum notify_target t)
 {
-  if (t >= NOTIFY__TARGETS || !settings_is_set(url_ids[t]) ||
-      !atomic_load(&running))
+  if (!atomic_load(&running) || t >= NOTIFY__TARGETS ||
+      !settings_is_set(url_ids[t]))
     return SS_ESTATE;
   pthread_mutex_lock(&mu);
   bool ok = push(NOTIFY_TEST, "soulspotd test message",

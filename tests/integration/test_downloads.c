@@ -34,6 +34,7 @@
 #include "tfs.h"
 #include "audio_fixtures.h"
 #include "core/err.h"
+#include "fake_http.h"
 #include "itest.h"
 
 #define KEY "downloads-test-key-0123456789"
@@ -398,10 +399,25 @@ static void share_as(const char *user, const char *name, const char *src,
     lossless ? 44100 : 0, 2, false, src, b});
 }
 
+static void hook_ok(const struct fake_req *req, struct fake_reply *rep,
+                    void *arg)
+{
+  (void)req;
+  (void)arg;
+  fake_reply_set(rep, 200, "application/json", "{}");
+}
+
 static void test_unicode_names(void **state)
 {
   (void)state;
-  start(NULL, NULL);
+  /* notifications (issue 11.5) carry the real names */
+  struct fake_http *rx = NULL;
+  assert_int_equal(fake_http_start(&rx, 0), SS_OK);
+  fake_http_route(rx, "POST", "*", hook_ok, NULL);
+  char hook[160];
+  snprintf(hook, sizeof hook, "[notify]\nwebhook_url = %s/hook\n",
+           fake_http_url(rx));
+  start(hook, NULL);
   char hunter[192], joga[192], async[192], crue[192], ros[192];
   snprintf(hunter, sizeof hunter, "%s/hunter.flac", x.src);
   snprintf(joga, sizeof joga, "%s/joga.flac", x.src);
@@ -483,6 +499,27 @@ static void test_unicode_names(void **state)
     IT_ASSERT_JSON_STR(doc, "username", more[i].user);
     json_decref(doc);
   }
+  /* one webhook event per imported request, named as asked for */
+  assert_true(fake_http_wait(rx, "POST", "/hook", 5, 20000));
+  bool bjork = false, sakamoto = false;
+  char seen[2048] = "";
+  for (uint64_t s = 1; s <= fake_http_seq(rx); s++) {
+    struct fake_logged e;
+    if (!fake_http_entry(rx, s, &e))
+      continue;
+    json_t *ev = json_loads(e.body, 0, NULL);
+    const char *t = json_string_value(json_object_get(ev, "title"));
+    IT_ASSERT_JSON_STR(ev, "event", "download_imported");
+    bjork |= t && !strcmp(t, "Imported: " BJORK " \xe2\x80\x93 Homogenic");
+    sakamoto |= t && strstr(t, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d"
+                                "\xe4\xb8\x80") && strstr(t, "async");
+    if (t && strlen(seen) + strlen(t) + 3 < sizeof seen)
+      strcat(strcat(seen, t), "; ");
+    json_decref(ev);
+  }
+  if (!bjork || !sakamoto)
+    fail_msg("notification titles: %s", seen);
+  fake_http_stop(rx);
 }
 
 /* ---- retry elsewhere (issue 9.11) ---- */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "services/notify.h"
@@ -28,6 +29,7 @@ static int64_t wall(void) { return T0 + fake_mono; }
 static int setup(void **state)
 {
   (void)state;
+  settings_init();
   fake_mono = 1000;
   clock_set_sources(wall, mono);
   return 0;
@@ -37,6 +39,7 @@ static int teardown(void **state)
 {
   (void)state;
   clock_set_sources(NULL, NULL);
+  settings_cleanup();
   return 0;
 }
 
