@@ -239,6 +239,51 @@ static void test_error_then_recovery(void **state)
   assert_string_equal(runs[n - 1].message, "boom <1>");
 }
 
+/* ---- the error hook (main registers notifications there) ---- */
+static atomic_int hook_calls;
+static atomic_int hook_errors; /* calls with error = true */
+static char hook_last[UNIT_ERROR_MAX + 64]; /* written before hook_calls++ */
+
+static void record_hook(const struct unit_def *def, bool error,
+                        const char *last_error, enum ss_reason reason)
+{
+  snprintf(hook_last, sizeof hook_last, "%s|%d|%s|%s", def->key, error,
+           last_error, ss_reason_name(reason));
+  if (error)
+    atomic_fetch_add(&hook_errors, 1);
+  atomic_fetch_add(&hook_calls, 1);
+}
+
+static bool hook_called(int n) { return atomic_load(&hook_calls) >= n; }
+static uint64_t runs_before;
+static bool ran_again(int id) { return snap(id).runs > runs_before; }
+
+static void test_error_hook_on_transitions_only(void **state)
+{
+  (void)state;
+  atomic_store(&hook_calls, 0);
+  atomic_store(&hook_errors, 0);
+  runtime_set_error_hook(record_hook);
+  atomic_store(&behaviour[1], B_FAIL);
+  start();
+  assert_true(wait_for(hook_called, 1, 2000));
+  assert_string_equal(hook_last, "u1|1|boom <1>|disk");
+  /* failing again: still in error, no second call */
+  runs_before = snap(1).runs;
+  assert_int_equal(runtime_run_now(UNIT_SPOTIFY_SYNC), SS_OK);
+  assert_true(wait_for(ran_again, 1, 2000));
+  assert_true(is_error(1));
+  atomic_store(&behaviour[1], B_OK);
+  assert_int_equal(runtime_run_now(UNIT_SPOTIFY_SYNC), SS_OK);
+  assert_true(wait_for(hook_called, 2, 2000));
+  assert_int_equal(atomic_load(&hook_errors), 1);
+  assert_string_equal(hook_last, "u1|0||");
+  /* units that never failed never called it */
+  assert_int_equal(atomic_load(&hook_calls), 2);
+  runtime_stop();
+  runtime_set_error_hook(NULL);
+}
+
 static void test_skip_stays_idle_with_note(void **state)
 {
   (void)state;
@@ -558,6 +603,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_timestamps_follow_injected_clock,
                                     setup, teardown),
     cmocka_unit_test_setup_teardown(test_error_then_recovery, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_error_hook_on_transitions_only, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_skip_stays_idle_with_note, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_enable_disable_within_a_second, setup,
