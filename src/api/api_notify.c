@@ -26,8 +26,8 @@
 #include "core/json.h"
 #include "services/notify.h"
 
-static const char *const target_labels[NOTIFY__TARGETS] = {
-  "Webhook", "ntfy", "Gotify"};
+static const char *const target_labels[NOTIFY__TARGETS] = {"Webhook", "ntfy",
+                                                           "Gotify"};
 
 static void utc_time(char *out, size_t n, int64_t wall_ms)
 {
@@ -52,10 +52,11 @@ static void api_notify_status(struct http_req *req, struct http_resp *resp,
     if (t)
       buf_putc(b, ',');
     json_str(b, notify_target_name((enum notify_target)t));
-    buf_printf(b, ":{\"configured\":%s,\"sent\":%llu,\"failed\":%llu,"
-                  "\"test_pending\":%s,\"last\":",
-               s->configured ? "true" : "false",
-               (unsigned long long)s->sent, (unsigned long long)s->failed,
+    buf_printf(b,
+               ":{\"configured\":%s,\"sent\":%llu,\"failed\":%llu,"
+               "\"test_pending\":%s,\"last\":",
+               s->configured ? "true" : "false", (unsigned long long)s->sent,
+               (unsigned long long)s->failed,
                s->test_pending ? "true" : "false");
     if (!s->has_last) {
       buf_puts(b, "null}");
@@ -86,8 +87,11 @@ static void render_status(struct buf *b)
     buf_puts(b, "<li id=\"notify-status-");
     html_escape(b, name);
     buf_puts(b, "\" data-result=\"");
-    buf_puts(b, !s->configured ? "off" : s->test_pending ? "pending"
-                : !s->has_last ? "none" : s->last_ok ? "sent" : "error");
+    buf_puts(b, !s->configured    ? "off"
+                : s->test_pending ? "pending"
+                : !s->has_last    ? "none"
+                : s->last_ok      ? "sent"
+                                  : "error");
     buf_puts(b, "\"><strong>");
     html_escape(b, target_labels[t]);
     buf_puts(b, "</strong>: ");
@@ -117,8 +121,10 @@ static void render_status(struct buf *b)
   }
   buf_puts(b, "</ul>\n");
   if (dropped)
-    buf_printf(b, "<p class=\"msg\">%llu event(s) dropped: the queue was "
-                  "full.</p>\n", (unsigned long long)dropped);
+    buf_printf(b,
+               "<p class=\"msg\">%llu event(s) dropped: the queue was "
+               "full.</p>\n",
+               (unsigned long long)dropped);
 }
 
 static void api_notify_status_html(struct http_req *req,
@@ -204,9 +210,10 @@ void api_notify_card(struct buf *out, const struct http_req *req)
     html_escape(out, name);
     buf_puts(out, "\" id=\"notify-test-");
     html_escape(out, name);
-    buf_puts(out, "\" hx-post=\"/api/notify/test\" hx-target=\"#notify-status\" "
-                  "hx-swap=\"innerHTML\"><i class=\"bi bi-send\" "
-                  "aria-hidden=\"true\"></i> Send test: ");
+    buf_puts(out,
+             "\" hx-post=\"/api/notify/test\" hx-target=\"#notify-status\" "
+             "hx-swap=\"innerHTML\"><i class=\"bi bi-send\" "
+             "aria-hidden=\"true\"></i> Send test: ");
     html_escape(out, target_labels[t]);
     buf_puts(out, "</button> ");
   }

@@ -26,15 +26,21 @@
 #include "core/json.h"
 #include "core/log.h"
 
-static const char *const kind_names[NOTIFY__KINDS] = {
-  "unit_error", "unit_recovered", "download_imported", "download_failed",
-  "release_wanted", "spotify_login", "test", "digest"};
+static const char *const kind_names[NOTIFY__KINDS] = {"unit_error",
+                                                      "unit_recovered",
+                                                      "download_imported",
+                                                      "download_failed",
+                                                      "release_wanted",
+                                                      "spotify_login",
+                                                      "test",
+                                                      "digest"};
 static const char *const target_names[NOTIFY__TARGETS] = {"webhook", "ntfy",
                                                           "gotify"};
-static const enum setting_id url_ids[NOTIFY__TARGETS] = {
-  S_NOTIFY_WEBHOOK_URL, S_NOTIFY_NTFY_URL, S_NOTIFY_GOTIFY_URL};
-static const enum setting_id token_ids[NOTIFY__TARGETS] = {
-  S__COUNT, S_NOTIFY_NTFY_TOKEN, S_NOTIFY_GOTIFY_TOKEN};
+static const enum setting_id url_ids[NOTIFY__TARGETS] = {S_NOTIFY_WEBHOOK_URL,
+                                                         S_NOTIFY_NTFY_URL,
+                                                         S_NOTIFY_GOTIFY_URL};
+static const enum setting_id token_ids[NOTIFY__TARGETS] =
+  {S__COUNT, S_NOTIFY_NTFY_TOKEN, S_NOTIFY_GOTIFY_TOKEN};
 
 const char *notify_kind_name(enum notify_kind k)
 {
@@ -117,10 +123,9 @@ static void iso_time(char *out, size_t n, int64_t wall_ms)
 
 /* Appends "Name: value" (printf) to h's headers; control characters
  * become spaces, so no value can start a header line of its own. */
-static void add_header(struct notify_http *h, size_t *nh, const char *fmt,
-                       ...) __attribute__((format(printf, 3, 4)));
-static void add_header(struct notify_http *h, size_t *nh, const char *fmt,
-                       ...)
+static void add_header(struct notify_http *h, size_t *nh, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+static void add_header(struct notify_http *h, size_t *nh, const char *fmt, ...)
 {
   DEBUGASSERT(*nh < NOTIFY_HEADERS);
   va_list ap;
@@ -187,9 +192,7 @@ int notify_format(enum notify_target t, const struct notify_msg *m,
     buf_printf(&out->body, ",\"priority\":%d}", is_alarm(m->kind) ? 8 : 5);
     break;
   }
-  default:
-    snprintf(err, errlen, "unknown target");
-    return SS_EINVAL;
+  default: snprintf(err, errlen, "unknown target"); return SS_EINVAL;
   }
   return buf_ok(&out->body) ? SS_OK : SS_ETOOBIG;
 }
@@ -305,17 +308,12 @@ static bool kind_enabled(enum notify_kind k)
 {
   switch (k) {
   case NOTIFY_UNIT_ERROR:
-  case NOTIFY_UNIT_RECOVERED:
-    return settings_bool(S_NOTIFY_ON_UNIT_ERRORS);
+  case NOTIFY_UNIT_RECOVERED: return settings_bool(S_NOTIFY_ON_UNIT_ERRORS);
   case NOTIFY_DOWNLOAD_IMPORTED:
-  case NOTIFY_DOWNLOAD_FAILED:
-    return settings_bool(S_NOTIFY_ON_DOWNLOADS);
-  case NOTIFY_RELEASE_WANTED:
-    return settings_bool(S_NOTIFY_ON_RELEASES);
-  case NOTIFY_SPOTIFY_LOGIN:
-    return settings_bool(S_NOTIFY_ON_SPOTIFY_LOGIN);
-  default:
-    return true;
+  case NOTIFY_DOWNLOAD_FAILED: return settings_bool(S_NOTIFY_ON_DOWNLOADS);
+  case NOTIFY_RELEASE_WANTED: return settings_bool(S_NOTIFY_ON_RELEASES);
+  case NOTIFY_SPOTIFY_LOGIN: return settings_bool(S_NOTIFY_ON_SPOTIFY_LOGIN);
+  default: return true;
   }
 }
 
@@ -375,8 +373,7 @@ void notify_unit_state(const char *label, bool error, const char *last_error,
     snprintf(body, sizeof body, "%s works again: its last run succeeded.",
              label);
   }
-  notify_event(error ? NOTIFY_UNIT_ERROR : NOTIFY_UNIT_RECOVERED, title,
-               body);
+  notify_event(error ? NOTIFY_UNIT_ERROR : NOTIFY_UNIT_RECOVERED, title, body);
 }
 
 int notify_test(enum notify_target t)

@@ -49,8 +49,12 @@ enum notify_kind {
   NOTIFY__KINDS
 };
 
-enum notify_target { NOTIFY_WEBHOOK, NOTIFY_NTFY, NOTIFY_GOTIFY,
-                     NOTIFY__TARGETS };
+enum notify_target {
+  NOTIFY_WEBHOOK,
+  NOTIFY_NTFY,
+  NOTIFY_GOTIFY,
+  NOTIFY__TARGETS
+};
 
 #define NOTIFY_TITLE_MAX 200
 #define NOTIFY_BODY_MAX 1200
@@ -74,8 +78,7 @@ void notify_stop(void);
 /* Queues an event for every configured target (copied, truncated to the
  * caps).  A no-op before notify_start, when no target is set or the kind
  * is switched off; a full queue drops it (counted).  Never blocks. */
-void notify_event(enum notify_kind kind, const char *title,
-                  const char *body);
+void notify_event(enum notify_kind kind, const char *title, const char *body);
 /* A unit entered (error) or left error: label, its last_error and the
  * reason's name (core/err.h) make the message. */
 void notify_unit_state(const char *label, bool error, const char *last_error,
@@ -87,11 +90,11 @@ int notify_test(enum notify_target t);
 struct notify_target_status {
   bool configured;
   uint64_t sent, failed;
-  bool has_last;            /* a send was attempted since start-up */
+  bool has_last; /* a send was attempted since start-up */
   bool last_ok;
-  bool last_test;           /* the last attempt was "Send test" */
-  int64_t last_ms;          /* wall clock of the last attempt */
-  bool test_pending;        /* a test is queued or being sent */
+  bool last_test;                    /* the last attempt was "Send test" */
+  int64_t last_ms;                   /* wall clock of the last attempt */
+  bool test_pending;                 /* a test is queued or being sent */
   char last_error[NOTIFY_ERROR_MAX]; /* "" when it was sent */
   char last_title[NOTIFY_TITLE_MAX];
 };

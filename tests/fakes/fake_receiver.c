@@ -50,8 +50,7 @@ static void received(const struct fake_req *req, struct fake_reply *rep,
       field(b, "method", e->method, true);
       field(b, "path", e->path, false);
       field(b, "title", fake_logged_header(e, "Title"), false);
-      field(b, "authorization", fake_logged_header(e, "Authorization"),
-            false);
+      field(b, "authorization", fake_logged_header(e, "Authorization"), false);
       field(b, "gotify_key", fake_logged_header(e, "X-Gotify-Key"), false);
       field(b, "body", e->body, false);
       buf_putc(b, '}');

@@ -126,8 +126,10 @@ static json_t *wait_last(const char *target, const char *result)
   assert_true(it_wait_json(it_url(nx.f, "/api/notify/status"), last_is, &w,
                            WAIT_MS, NULL));
   json_t *doc = it_get_json(it_url(nx.f, "/api/notify/status"), NULL);
-  json_t *last = json_object_get(
-    json_object_get(json_object_get(doc, "targets"), target), "last");
+  json_t *last = json_object_get(json_object_get(json_object_get(doc,
+                                                                 "targets"),
+                                                 target),
+                                 "last");
   json_incref(last);
   json_decref(doc);
   return last;
@@ -199,7 +201,8 @@ static void test_send_test_to_each_target(void **state)
   assert_null(strstr(s, GOTIFY_TOKEN));
   assert_null(strstr(s, HOOK_SECRET));
   assert_int_equal(hc_get(it_url(nx.f, "/settings?tab=notifications"),
-                          &nx.f->r), SS_OK);
+                          &nx.f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&nx.f->r, 200);
   s = buf_cstr(&nx.f->r.body);
   assert_non_null(strstr(s, "id=\"notify-test-ntfy\""));
@@ -299,17 +302,15 @@ static void test_requests_checked(void **state)
   (void)state;
   assert_int_equal(daemon_start(&nx.f->d, NULL, NULL), SS_OK);
   /* not http(s): a clear field error, nothing changes */
-  assert_int_equal(
-    patch("{\"notify.ntfy_url\":\"ftp://ntfy.example/x\"}"),
-    400);
+  assert_int_equal(patch("{\"notify.ntfy_url\":\"ftp://ntfy.example/x\"}"),
+                   400);
   json_t *doc = it_parse(&nx.f->r);
   assert_non_null(doc);
-  assert_true(json_is_string(json_object_get(json_object_get(doc, "fields"),
-                                             "notify.ntfy_url")));
+  assert_true(json_is_string(
+    json_object_get(json_object_get(doc, "fields"), "notify.ntfy_url")));
   json_decref(doc);
-  assert_int_equal(
-    patch("{\"notify.webhook_url\":\"javascript:alert(1)\"}"),
-    400);
+  assert_int_equal(patch("{\"notify.webhook_url\":\"javascript:alert(1)\"}"),
+                   400);
   /* not configured: 409; unknown: 400 */
   assert_int_equal(send_test("ntfy"), 409);
   it_expect_error(it_parse(&nx.f->r), "not configured");
@@ -333,7 +334,8 @@ static void test_requests_checked(void **state)
                               "target=webhook", &nx.f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&nx.f->r, 202);
-  assert_non_null(strstr(buf_cstr(&nx.f->r.body), "id=\"notify-status-webhook\""));
+  assert_non_null(
+    strstr(buf_cstr(&nx.f->r.body), "id=\"notify-status-webhook\""));
   assert_true(fake_http_wait(nx.rx, "POST", "/hook/*", 1, WAIT_MS));
 }
 
@@ -383,14 +385,15 @@ static void test_unit_error_and_recovery(void **state)
            missing, fake_http_url(nx.rx));
   assert_int_equal(daemon_start(&nx.f->d, ini, NULL), SS_OK);
   char title[256], message[1400];
-  assert_true(wait_event("unit_error", 0, title, sizeof title, message,
-                         sizeof message));
+  assert_true(
+    wait_event("unit_error", 0, title, sizeof title, message, sizeof message));
   if (strncmp(title, "Cleanup: error (", 16) != 0)
     fail_msg("title \"%s\"", title);
   /* the reason named in the title is the one the status API shows */
   json_t *st = it_get_json(it_url(nx.f, "/api/workers/status"), NULL);
   json_t *d = json_object_get(it_worker(st, "cleanup"), "details");
-  const char *reason = json_string_value(json_object_get(d, "last_error_reason"));
+  const char *reason = json_string_value(
+    json_object_get(d, "last_error_reason"));
   const char *last_error = json_string_value(json_object_get(d, "last_error"));
   assert_non_null(reason);
   assert_non_null(last_error);
@@ -409,8 +412,8 @@ static void test_unit_error_and_recovery(void **state)
   assert_string_equal(title, "Cleanup: recovered");
   /* switched off: no event */
   assert_int_equal(patch("{\"notify.on_unit_errors\":false,"
-                                           "\"download.slskd_download_path\":"
-                                           "\"/nonexistent/soulspot\"}"),
+                         "\"download.slskd_download_path\":"
+                         "\"/nonexistent/soulspot\"}"),
                    200);
   seq = fake_http_seq(nx.rx);
   assert_int_equal(it_run_now(nx.f, "cleanup"), 202);
@@ -418,8 +421,8 @@ static void test_unit_error_and_recovery(void **state)
                            NULL, WAIT_MS, NULL));
   /* a test afterwards arrives, and it is the only request since */
   assert_int_equal(send_test("webhook"), 202);
-  assert_true(wait_event("test", seq, title, sizeof title, message,
-                         sizeof message));
+  assert_true(
+    wait_event("test", seq, title, sizeof title, message, sizeof message));
   assert_int_equal(fake_http_seq(nx.rx), seq + 1);
 }
 

@@ -117,8 +117,10 @@ static void test_ntfy_headers(void **state)
   notify_http_free(&h);
 
   /* non-ASCII title: an RFC 2047 encoded word; no token: no header */
-  m = msg(NOTIFY_RELEASE_WANTED, "Bj\xc3\xb6rk \xe2\x80\x93 "
-          "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80", "x");
+  m = msg(NOTIFY_RELEASE_WANTED,
+          "Bj\xc3\xb6rk \xe2\x80\x93 "
+          "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80",
+          "x");
   assert_int_equal(notify_format(NOTIFY_NTFY, &m, "http://n/t", "", &h, err,
                                  sizeof err),
                    SS_OK);
@@ -148,8 +150,8 @@ static void test_gotify_json(void **state)
                             "renew");
   struct notify_http h;
   char err[128] = "";
-  assert_int_equal(notify_format(NOTIFY_GOTIFY, &m, "https://g.example/", "AbC",
-                                 &h, err, sizeof err),
+  assert_int_equal(notify_format(NOTIFY_GOTIFY, &m, "https://g.example/",
+                                 "AbC", &h, err, sizeof err),
                    SS_OK);
   assert_string_equal(h.url, "https://g.example/message");
   assert_string_equal(header(&h, "X-Gotify-Key"), "AbC");
@@ -200,7 +202,8 @@ static void test_burst_becomes_one_digest(void **state)
     snprintf(title, sizeof title, "%s %d", i % 2 ? "Bj\xc3\xb6rk" : "AC/DC",
              i);
     struct notify_msg m = msg(i % 10 ? NOTIFY_DOWNLOAD_FAILED
-                                     : NOTIFY_UNIT_ERROR, title, "");
+                                     : NOTIFY_UNIT_ERROR,
+                              title, "");
     if (notify_limit_offer(&l, clock_mono_ms(), &m))
       sent++;
     fake_mono += 50;
@@ -208,11 +211,13 @@ static void test_burst_becomes_one_digest(void **state)
   assert_int_equal(sent, NOTIFY_MAX_PER_WINDOW);
   assert_int_equal(l.folded_total, 1000 - NOTIFY_MAX_PER_WINDOW);
   /* no room yet: no digest */
-  assert_false(notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
+  assert_false(
+    notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
   int64_t next = notify_limit_next_ms(&l);
   assert_int_equal(next, 1000 + NOTIFY_WINDOW_MS);
   fake_mono = next - 1;
-  assert_false(notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
+  assert_false(
+    notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
   fake_mono = next;
   assert_true(notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
   assert_int_equal(out.kind, NOTIFY_DIGEST);
@@ -226,7 +231,8 @@ static void test_burst_becomes_one_digest(void **state)
   assert_null(strstr(out.body, "AC/DC 10"));
   /* emptied: one digest only */
   assert_int_equal(notify_limit_next_ms(&l), 0);
-  assert_false(notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
+  assert_false(
+    notify_limit_digest(&l, clock_mono_ms(), clock_wall_ms(), &out));
   /* later events are sent again while the window has room */
   fake_mono += NOTIFY_WINDOW_MS;
   struct notify_msg m = msg(NOTIFY_UNIT_RECOVERED, "Cleanup: recovered", "");
