@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 {
   if (argc < 3)
     return fprintf(stderr, "usage: conn_flood_bench PORT PID [SLOWLORIS "
-                           "IDLE REQUESTS]\n"), 2;
+                           "IDLE REQUESTS]\n"),
+           2;
   int port = atoi(argv[1]);
   pid_t pid = (pid_t)atoi(argv[2]);
   int slow = argc > 3 ? atoi(argv[3]) : 600;
@@ -64,14 +65,20 @@ int main(int argc, char **argv)
     return fprintf(stderr, "conn_flood_bench: bad arguments\n"), 2;
   long limit = flood_raise_nofile(slow + idle + 256L);
   if (limit < slow + idle + 64L)
-    return fprintf(stderr, "conn_flood_bench: descriptor limit %ld is too "
-                           "low for %d connections\n", limit, slow + idle), 1;
+    return fprintf(stderr,
+                   "conn_flood_bench: descriptor limit %ld is too "
+                   "low for %d connections\n",
+                   limit, slow + idle),
+           1;
   int base = flood_fd_count(pid);
   if (base < 0)
     return fprintf(stderr, "conn_flood_bench: no process %d\n", (int)pid), 1;
 
-  struct flood_opts fo = {.port = port, .slowloris = slow, .idle = idle,
-                          .per_address = PER_ADDRESS, .first_host = 2,
+  struct flood_opts fo = {.port = port,
+                          .slowloris = slow,
+                          .idle = idle,
+                          .per_address = PER_ADDRESS,
+                          .first_host = 2,
                           .reconnect = true};
   struct flood *fl;
   if (flood_start(&fo, &fl) != SS_OK)
@@ -90,8 +97,8 @@ int main(int argc, char **argv)
     held_min = held < held_min ? held : held_min;
     held_max = held > held_max ? held : held_max;
     int64_t t;
-    if (flood_get("127.0.0.1", port, "/api/workers/status", TIMEOUT_MS,
-                  &t) == 200)
+    if (flood_get("127.0.0.1", port, "/api/workers/status", TIMEOUT_MS, &t) ==
+        200)
       us[answered++] = t;
     sleep_ms(GAP_MS);
   }

@@ -126,12 +126,12 @@ static int seed(struct db *db, size_t n)
         db_dl_request_searching(db, rid, "s", 1))
       return -1;
     for (size_t k = 0; k < PER_REQUEST; k++) {
-      fake_slskd_bench_names(r * PER_REQUEST + k, ids[k], sizeof ids[k],
-                             user, sizeof user, names[k], sizeof names[k]);
+      fake_slskd_bench_names(r * PER_REQUEST + k, ids[k], sizeof ids[k], user,
+                             sizeof user, names[k], sizeof names[k]);
       cf[k] = (struct dl_cand_file){names[k], 1000000000, ""};
     }
-    struct dl_candidate c = {user, "dir", "flac", 0, true, 0, 0, cf,
-                             PER_REQUEST};
+    struct dl_candidate c = {user, "dir", "flac", 0,          true,
+                             0,    0,     cf,     PER_REQUEST};
     struct dl_files fl;
     if (db_dl_search_done(db, rid, &c, 1, "", 1) ||
         db_dl_files_of(db, rid, &fl, PER_REQUEST))
@@ -150,8 +150,8 @@ static void report(const char *name, double *ms, int n, int64_t rows)
   qsort(http, (size_t)n, sizeof *http, cmp_double);
   printf("%s_median %.1f ms\n%s_max %.1f ms\n%s_cpu_median %.1f ms\n"
          "%s_http_median %.1f ms\n%s_rows %lld rows\n",
-         name, ms[n / 2], name, ms[n - 1], name, cpu[n / 2], name,
-         http[n / 2], name, (long long)rows);
+         name, ms[n / 2], name, ms[n - 1], name, cpu[n / 2], name, http[n / 2],
+         name, (long long)rows);
 }
 
 /* Size of one transfer list reply. */
@@ -212,8 +212,10 @@ int main(int argc, char **argv)
   snprintf(path, sizeof path, "%s/t.db", mkdtemp(dir));
   if (db_open(path, &db) || db_migrate(db, &v) || seed(db, n))
     return fprintf(stderr, "cannot seed the store\n"), 1;
-  struct dl_config cfg = {.max_retries = 3, .stall_ms = 3600000,
-                          .search_timeout_s = 30, .max_enqueues = 2,
+  struct dl_config cfg = {.max_retries = 3,
+                          .stall_ms = 3600000,
+                          .search_timeout_s = 30,
+                          .max_enqueues = 2,
                           .poll_interval_ms = 10000};
   char err[128];
   quality_profile_parse("flac,mp3-320", &cfg.profile, err, sizeof err);

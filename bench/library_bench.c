@@ -83,18 +83,19 @@ static unsigned long long next(void)
   return rng;
 }
 
-static const char *const words[] = {
-  "love", "night", "heart", "fire", "rain", "dream", "blue", "city",
-  "light", "road", "time", "gold", "river", "star", "home", "wild",
-  "Café", "Straße", "Jóga", "東京", "sun", "moon", "echo", "ghost"};
+static const char *const words[] = {"love",  "night",  "heart", "fire",
+                                    "rain",  "dream",  "blue",  "city",
+                                    "light", "road",   "time",  "gold",
+                                    "river", "star",   "home",  "wild",
+                                    "Café",  "Straße", "Jóga",  "東京",
+                                    "sun",   "moon",   "echo",  "ghost"};
 #define N_WORDS (sizeof words / sizeof words[0])
 
 static void make_title(unsigned long long song, char *out, size_t n)
 {
   unsigned long long x = song * 2654435761ull + 12345;
   snprintf(out, n, "%s %s %s %llu", words[x % N_WORDS],
-           words[(x >> 8) % N_WORDS], words[(x >> 16) % N_WORDS],
-           song % 1000);
+           words[(x >> 8) % N_WORDS], words[(x >> 16) % N_WORDS], song % 1000);
 }
 
 static int cmd_rows(const char *path, long n)
@@ -107,8 +108,10 @@ static int cmd_rows(const char *path, long n)
   sqlite3 *c;
   if (sqlite3_open(path, &c) != SQLITE_OK)
     return die("sqlite open");
-  sqlite3_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                  " BEGIN", NULL, NULL, NULL);
+  sqlite3_exec(c,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+               " BEGIN",
+               NULL, NULL, NULL);
   sqlite3_stmt *st;
   sqlite3_prepare_v2(c,
                      "INSERT INTO library_tracks (path, size, mtime_ns,"
@@ -139,8 +142,9 @@ static int cmd_rows(const char *path, long n)
     sqlite3_bind_text(st, 3, title, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, artist, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, album, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, 120000 + (song * 7919) % 300000 +
-                                (long)(next() % 1500));
+    sqlite3_bind_int64(st, 6,
+                       120000 + (song * 7919) % 300000 +
+                         (long)(next() % 1500));
     sqlite3_bind_text(st, 7, lossless ? "flac" : "mp3", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, lossless ? 900000 : 320000);
     sqlite3_bind_int(st, 9, lossless ? 16 : 0);
@@ -171,8 +175,8 @@ static int cmd_detect(const char *path, const char *method)
       return die(ss_strerror(rc));
     printf("detect%d_ms %.0f ms\ndetect%d_keys %zu keys\n"
            "detect%d_groups %zu groups\ndetect%d_new %zu groups\n",
-           pass, now_ms() - t0, pass, st.keys_computed, pass, st.groups,
-           pass, st.new_groups);
+           pass, now_ms() - t0, pass, st.keys_computed, pass, st.groups, pass,
+           st.new_groups);
   }
   printf("detect_peak_rss %ld KiB\n", peak_rss_kb());
   db_close(db);

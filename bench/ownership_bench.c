@@ -56,12 +56,14 @@ static double cpu_ms(void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static const char *const artist_names[] = {
-  "Bj\xc3\xb6rk %d",          /* NFC */
-  "Sigur Ro\xcc\x81s %d",     /* NFD */
-  "The Beatles %d",           "坂本龍一 %d",
-  "AC/DC %d",                 "Guns N' Roses %d",
-  "Florence + The Machine %d", "Motörhead %d"};
+static const char *const artist_names[] = {"Bj\xc3\xb6rk %d",      /* NFC */
+                                           "Sigur Ro\xcc\x81s %d", /* NFD */
+                                           "The Beatles %d",
+                                           "坂本龍一 %d",
+                                           "AC/DC %d",
+                                           "Guns N' Roses %d",
+                                           "Florence + The Machine %d",
+                                           "Motörhead %d"};
 #define N_NAMES (sizeof artist_names / sizeof artist_names[0])
 
 static void artist_name(int a, char *out, size_t n)
@@ -71,8 +73,8 @@ static void artist_name(int a, char *out, size_t n)
 
 static void album_name(int a, int r, char *out, size_t n)
 {
-  snprintf(out, n, r % 3 ? "Álbum Número %d-%d" : "Album %d-%d (2011 Remaster)",
-           a, r);
+  snprintf(out, n,
+           r % 3 ? "Álbum Número %d-%d" : "Album %d-%d (2011 Remaster)", a, r);
 }
 
 static void track_name(int a, int r, int t, char *out, size_t n)
@@ -123,8 +125,8 @@ static int fill(const char *path)
     }
   }
   sqlite3_finalize(st);
-  int rc = sqlite3_exec(c, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
-             ? SS_OK : SS_EDB;
+  int rc = sqlite3_exec(c, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? SS_OK
+                                                                    : SS_EDB;
   sqlite3_close(c);
   return rc;
 }
@@ -169,8 +171,8 @@ static void artist_releases(int a, struct watch_releases *r)
     snprintf(x->artist, sizeof x->artist, "%s", mb ? nfd : artist);
     album_name(a, rr, x->title, sizeof x->title);
     if (mb)
-      snprintf(x->mb_id, sizeof x->mb_id,
-               "0b0c0d0e-%04d-4000-8000-%012d", a, rr);
+      snprintf(x->mb_id, sizeof x->mb_id, "0b0c0d0e-%04d-4000-8000-%012d", a,
+               rr);
     else
       snprintf(x->spotify_id, sizeof x->spotify_id, "al%d-%d", a, rr);
     /* one release per artist is new, the rest spread over 1970-2025 */
@@ -198,7 +200,8 @@ static double watch_pass(struct db *db, struct watch_releases *all,
   size_t room_new = WATCH_NEW_MAX_PER_RUN, room_disc = 50;
   for (int mode = 0; mode < 2 && !*rc; mode++) {
     for (int a = 0; a < ARTISTS && !*rc; a++) {
-      struct watch w = {.id = a + 1, .auto_download = true,
+      struct watch w = {.id = a + 1,
+                        .auto_download = true,
                         .discography = true,
                         .release_types = WATCH_DEFAULT_TYPES};
       snprintf(w.since_date, sizeof w.since_date, "2026-12-05");
@@ -210,8 +213,7 @@ static double watch_pass(struct db *db, struct watch_releases *all,
       enum watch_mode m = mode ? WATCH_MODE_DISCOGRAPHY : WATCH_MODE_NEW;
       watch_select(&w, m, o, &r, &p);
       size_t *room = mode ? &room_disc : &room_new, added = 0, capped = 0;
-      *rc = watch_want(db, &w, m, &r, *room, 1796860800000LL, &added,
-                       &capped);
+      *rc = watch_want(db, &w, m, &r, *room, 1796860800000LL, &added, &capped);
       *room -= added;
       *wanted += added;
     }
@@ -262,10 +264,11 @@ int main(int argc, char **argv)
       char key[OWNERSHIP_KEY_MAX];
       bool missing[RELEASE_TRACKS];
       ownership_album_key(rel[k].artist, rel[k].album, key, sizeof key);
-      struct ownership_album_in in = {
-        .artist = rel[k].artist, .album = rel[k].album,
-        .total_tracks = RELEASE_TRACKS, .tracks = rel[k].tracks,
-        .n_tracks = RELEASE_TRACKS};
+      struct ownership_album_in in = {.artist = rel[k].artist,
+                                      .album = rel[k].album,
+                                      .total_tracks = RELEASE_TRACKS,
+                                      .tracks = rel[k].tracks,
+                                      .n_tracks = RELEASE_TRACKS};
       partial += ownership_album(o, &in, missing) == OWN_PARTIAL;
     }
     double t2 = cpu_ms();

@@ -38,14 +38,16 @@ static int fill(const char *path)
   if (sqlite3_open(path, &s) != SQLITE_OK)
     return -1;
   sqlite3_exec(s, "BEGIN", NULL, NULL, NULL);
-  sqlite3_prepare_v2(s, "INSERT INTO library_tracks (path, artist, title,"
-                        " codec, bitrate, bit_depth, sample_rate)"
-                        " VALUES (?1, 'Artist', ?1, ?2, ?3, ?4, 44100)",
+  sqlite3_prepare_v2(s,
+                     "INSERT INTO library_tracks (path, artist, title,"
+                     " codec, bitrate, bit_depth, sample_rate)"
+                     " VALUES (?1, 'Artist', ?1, ?2, ?3, ?4, 44100)",
                      -1, &st, NULL);
   for (int i = 0; i < TRACKS; i++) {
     char p[64];
     bool mp3 = i % 3 == 0;
-    snprintf(p, sizeof p, "/music/a%d/t%d.%s", i / 12, i, mp3 ? "mp3" : "flac");
+    snprintf(p, sizeof p, "/music/a%d/t%d.%s", i / 12, i,
+             mp3 ? "mp3" : "flac");
     sqlite3_bind_text(st, 1, p, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, mp3 ? "mp3" : "flac", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, mp3 ? 128000 + (i % 7) * 32000 : 900000);

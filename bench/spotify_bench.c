@@ -43,9 +43,9 @@ static int unit_info(const struct test_daemon *d, struct unit_info *out)
   struct hc_resp r = {0};
   daemon_urlf(d, url, sizeof url, "/api/workers");
   int rc = hc_get(url, &r);
-  json_t *doc = rc == SS_OK ? json_loadb(buf_cstr(&r.body), r.body.len, 0,
-                                         NULL)
-                            : NULL;
+  json_t *doc = rc == SS_OK
+                  ? json_loadb(buf_cstr(&r.body), r.body.len, 0, NULL)
+                  : NULL;
   hc_resp_free(&r);
   json_t *units = json_object_get(doc, "units");
   if (!json_is_array(units))
@@ -125,8 +125,7 @@ static long long count_rows(const char *db_path, const char *sql)
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   long long v = -1;
-  if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) ==
-        SQLITE_OK &&
+  if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
       sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int64(st, 0);
@@ -143,17 +142,18 @@ static void print_row(const struct measure *m)
   printf("| %s | %zu | %zu | %zu | %zu | %zu | %zu | %zu | %lld | %lld |\n",
          m->label, sync, m->n[FSP_FOLLOWING], m->n[FSP_PLAYLISTS],
          m->n[FSP_ITEMS], m->n[FSP_LIKED] + m->n[FSP_SAVED_ALBUMS],
-         m->n[FSP_ARTIST_ALBUMS], m->n[FSP_TOKEN], m->unit_ms,
-         m->outside_ms);
+         m->n[FSP_ARTIST_ALBUMS], m->n[FSP_TOKEN], m->unit_ms, m->outside_ms);
 }
 
 int main(int argc, char **argv)
 {
-  struct fake_spotify_library lib = {
-    .artists = argc > 1 ? atoi(argv[1]) : 2000,
-    .playlists = argc > 2 ? atoi(argv[2]) : 500,
-    .entries = argc > 3 ? atoi(argv[3]) : 20000,
-    .tracks = 8000};
+  struct fake_spotify_library lib = {.artists = argc > 1 ? atoi(argv[1])
+                                                         : 2000,
+                                     .playlists = argc > 2 ? atoi(argv[2])
+                                                           : 500,
+                                     .entries = argc > 3 ? atoi(argv[3])
+                                                         : 20000,
+                                     .tracks = 8000};
   struct fake_spotify *fs = NULL;
   struct test_daemon d = {0};
   struct buf ini;
@@ -219,7 +219,9 @@ int main(int argc, char **argv)
          lib.artists, lib.playlists, lib.entries, expect, artists, playlists,
          entries,
          artists == lib.artists && playlists == lib.playlists &&
-             entries == expect ? "exact" : "MISMATCH");
+             entries == expect
+           ? "exact"
+           : "MISMATCH");
   printf("| run | sync requests | /me/following | /me/playlists | "
          "/playlists/{id}/items | liked+saved | artist albums | token | "
          "sync run (ms) | outside (ms) |\n");

@@ -17,10 +17,10 @@
 
 /* An invariant of the code under test: a crash libFuzzer reports (kept
  * even when NDEBUG is set). */
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      __builtin_trap();                                                        \
+#define FUZZ_CHECK(cond)                                                      \
+  do {                                                                        \
+    if (!(cond))                                                              \
+      __builtin_trap();                                                       \
   } while (0)
 
 /* A NUL-terminated copy of the input; the caller frees it. */

@@ -38,14 +38,15 @@ static void echo(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   static const char *const query[] = {"state", "offset", "limit", "status",
-                                      "tab", "id", "code", "error"};
+                                      "tab",   "id",     "code",  "error"};
   static const char *const form[] = {"key", "value", "keep", "kind", "text"};
   const char *path = http_req_path(req);
   FUZZ_CHECK(path[0] == '/' && !strstr(path, "/../"));
   size_t len;
   const char *body = http_req_body(req, &len);
   FUZZ_CHECK(len <= HTTP_BODY_MAX && body[len] == '\0');
-  buf_printf(&resp->body, "{\"cross\":%d,\"id\":%lld", http_req_cross_site(req),
+  buf_printf(&resp->body, "{\"cross\":%d,\"id\":%lld",
+             http_req_cross_site(req),
              (long long)api_path_id(path, "/api/downloads/"));
   for (size_t i = 0; i < sizeof query / sizeof query[0]; i++) {
     const char *v = http_req_query(req, query[i]);
@@ -73,8 +74,10 @@ static void start(void)
   FUZZ_CHECK(routes);
   for (size_t i = 0; i < n; i++)
     routes[i] = (struct http_route){real[i].method, real[i].path, echo};
-  struct http_server_opts o = {.host = "127.0.0.1", .threads = 2,
-                               .routes = routes, .n_routes = n,
+  struct http_server_opts o = {.host = "127.0.0.1",
+                               .threads = 2,
+                               .routes = routes,
+                               .n_routes = n,
                                .extra_hosts = extra_hosts};
   FUZZ_CHECK(http_server_start(&o, &srv) == SS_OK);
   port = http_server_port(srv);

@@ -51,9 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   size_t n = fuzz_split(s, f, 7);
   for (size_t i = n; i < 7; i++)
     f[i] = "";
-  struct import_fields in = {.albumartist = f[1], .artist = f[2],
-                             .album = f[3], .title = f[4], .ext = f[5],
-                             .year = data[0] * 8, .disc = data[1] % 100,
+  struct import_fields in = {.albumartist = f[1],
+                             .artist = f[2],
+                             .album = f[3],
+                             .title = f[4],
+                             .ext = f[5],
+                             .year = data[0] * 8,
+                             .disc = data[1] % 100,
                              .track = data[2]};
   char out[IMPORT_PATH_MAX + 64];
   if (import_render(f[0], &in, out, sizeof out) == SS_OK)

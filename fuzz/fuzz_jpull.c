@@ -25,8 +25,11 @@ static void check_utf8(const char *s, size_t n)
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < n) {
-    size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xE0) == 0xC0 ? 2
-               : (p[i] & 0xF0) == 0xE0 ? 3 : (p[i] & 0xF8) == 0xF0 ? 4 : 0;
+    size_t len = p[i] < 0x80             ? 1
+                 : (p[i] & 0xE0) == 0xC0 ? 2
+                 : (p[i] & 0xF0) == 0xE0 ? 3
+                 : (p[i] & 0xF8) == 0xF0 ? 4
+                                         : 0;
     FUZZ_CHECK(len && i + len <= n);
     for (size_t k = 1; k < len; k++)
       FUZZ_CHECK((p[i + k] & 0xC0) == 0x80);

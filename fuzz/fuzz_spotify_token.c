@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   long status = statuses[data[0] % 5];
   struct spotify_tokens t;
   struct spotify_err e;
-  int rc = spotify_token_reply_parse(status, (const char *)data + 1,
-                                     size - 1, &t, &e);
+  int rc = spotify_token_reply_parse(status, (const char *)data + 1, size - 1,
+                                     &t, &e);
   if (rc == SS_OK) {
     FUZZ_CHECK(status == 200 && e.kind == SPOTIFY_OK);
     FUZZ_CHECK(t.access_token[0] &&

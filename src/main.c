@@ -130,14 +130,14 @@ static void extra_hosts(char *out, size_t n)
 
 static void usage(FILE *out)
 {
-  fprintf(out,
-          "Usage: soulspotd [OPTIONS]\n"
-          "\n"
-          "Self-hosted music automation: keeps a Spotify login fresh, mirrors\n"
-          "the Spotify library, follows slskd downloads, automates releases,\n"
-          "cleans temp files and finds duplicates.\n"
-          "\n"
-          "Options:\n");
+  fprintf(
+    out, "Usage: soulspotd [OPTIONS]\n"
+         "\n"
+         "Self-hosted music automation: keeps a Spotify login fresh, mirrors\n"
+         "the Spotify library, follows slskd downloads, automates releases,\n"
+         "cleans temp files and finds duplicates.\n"
+         "\n"
+         "Options:\n");
   for (int i = 0; i < CLI__COUNT; i++) {
     char flag[64];
     snprintf(flag, sizeof flag, "--%s%s%s", cli_options[i].name,
@@ -187,9 +187,11 @@ static void warn_if_shared(const char *dir)
 {
   struct stat st;
   if (stat(dir, &st) == 0 && (st.st_mode & 077))
-    log_warn("main", "the data folder %s is open to other users (mode "
+    log_warn("main",
+             "the data folder %s is open to other users (mode "
              "%04o); the database is kept private (0600), but consider "
-             "`chmod 700 %s`", dir, (unsigned)(st.st_mode & 07777), dir);
+             "`chmod 700 %s`",
+             dir, (unsigned)(st.st_mode & 07777), dir);
 }
 
 /* 127.0.0.0/8 or ::1. */
@@ -215,12 +217,15 @@ static int check_auth(struct db *db, const char *host, const char *listen)
   if (created)
     log_info("main", "made an API key; see the settings page, Security tab");
   if (settings_bool(S_SERVER_ALLOW_UNAUTHENTICATED_REMOTE)) {
-    log_warn("main", "server.allow_unauthenticated_remote is on: anyone who "
-             "can reach %s can read and change every setting", listen);
+    log_warn("main",
+             "server.allow_unauthenticated_remote is on: anyone who "
+             "can reach %s can read and change every setting",
+             listen);
     return 0;
   }
   if (!is_loopback_host(host) && !auth_has_password()) {
-    fprintf(stderr, "soulspotd: refusing to listen on %s without a password: "
+    fprintf(stderr,
+            "soulspotd: refusing to listen on %s without a password: "
             "set one with `soulspotd --set-password` (reads it from standard "
             "input), or set server.allow_unauthenticated_remote=true\n",
             listen);
@@ -254,7 +259,8 @@ static int connection_cap(void)
   if (rl.rlim_cur != RLIM_INFINITY &&
       rl.rlim_cur < (rlim_t)wanted + FD_RESERVE) {
     cap = rl.rlim_cur > 64 + FD_RESERVE ? (int)rl.rlim_cur - FD_RESERVE : 64;
-    log_warn("main", "descriptor limit %llu allows %d HTTP connections, "
+    log_warn("main",
+             "descriptor limit %llu allows %d HTTP connections, "
              "not server.max_connections=%d (raise LimitNOFILE / ulimit -n)",
              (unsigned long long)rl.rlim_cur, cap, wanted);
   }
@@ -306,8 +312,8 @@ static void split_listen(const char *listen, char *host, size_t n, int *port)
 int main(int argc, char **argv)
 {
   int64_t t0 = clock_mono_ms(); /* start-up time includes config and db */
-  xalloc_tune_process(); /* process-wide, before any thread starts */
-  sdnotify_init();       /* reads NOTIFY_SOCKET, WATCHDOG_USEC */
+  xalloc_tune_process();        /* process-wide, before any thread starts */
+  sdnotify_init();              /* reads NOTIFY_SOCKET, WATCHDOG_USEC */
   /* getopt_long returns the option's index + 1 (0 means "flag set"). */
   struct option opts[CLI__COUNT + 1] = {{NULL, 0, NULL, 0}};
   for (int i = 0; i < CLI__COUNT; i++)
@@ -331,8 +337,10 @@ int main(int argc, char **argv)
     case 1 + CLI_VERSION: printf("soulspotd %s\n", SOULSPOT_VERSION); return 0;
     case 1 + CLI_SET_PASSWORD: set_password = true; break;
     default:
-      fprintf(stderr, "soulspotd: unknown or incomplete option '%s' "
-                      "(see --help)\n", argv[optind - 1]);
+      fprintf(stderr,
+              "soulspotd: unknown or incomplete option '%s' "
+              "(see --help)\n",
+              argv[optind - 1]);
       return EXIT_USAGE;
     }
   }
@@ -399,8 +407,9 @@ int main(int argc, char **argv)
   split_listen(listen_text, host, sizeof host, &port);
   int auth_rc = 0;
   if (set_password) {
-    int prc = auth_init() != SS_OK ? SS_EIO
-              : auth_cli_set_password(settings_db, stdin, stderr);
+    int prc = auth_init() != SS_OK
+                ? SS_EIO
+                : auth_cli_set_password(settings_db, stdin, stderr);
     auth_rc = prc == SS_OK ? 0 : prc == SS_EINVAL ? EXIT_USAGE : 1;
   }
   if (set_password || (auth_rc = check_auth(settings_db, host, listen_text))) {
@@ -448,8 +457,10 @@ int main(int argc, char **argv)
   snprintf(where, sizeof where, "http://%s%s%s:%d",
            strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
            bound);
-  log_info("main", "soulspotd %s listening on %s (schema v%d, started in "
-           "%lld ms)", SOULSPOT_VERSION, where, version,
+  log_info("main",
+           "soulspotd %s listening on %s (schema v%d, started in "
+           "%lld ms)",
+           SOULSPOT_VERSION, where, version,
            (long long)(clock_mono_ms() - t0));
 
   char status[SDNOTIFY_STATUS_MAX], why[256];
@@ -477,13 +488,13 @@ int main(int argc, char **argv)
       break;
   }
   sdnotify_stopping();
-  log_info("main", "received %s, stopping", sig == SIGTERM ? "SIGTERM"
-                                                           : "SIGINT");
+  log_info("main", "received %s, stopping",
+           sig == SIGTERM ? "SIGTERM" : "SIGINT");
   http_server_stop(srv);
   prober_stop();
   runtime_stop();
   media_pool_shutdown(); /* after the units: no call is in progress */
-  notify_stop(); /* after the units: nothing queues any more */
+  notify_stop();         /* after the units: nothing queues any more */
   pthread_mutex_lock(&settings_db_mu);
   db_close(settings_db);
   settings_db = NULL;

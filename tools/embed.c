@@ -81,8 +81,7 @@ int main(int argc, char **argv)
       h ^= data[j];
       h *= 1099511628211ULL;
     }
-    fprintf(out,
-            "  {\"%s\", \"%s\", asset_%d, %zu, \"\\\"%016llx\\\"\"},\n",
+    fprintf(out, "  {\"%s\", \"%s\", asset_%d, %zu, \"\\\"%016llx\\\"\"},\n",
             spec, type, i, len, (unsigned long long)h);
     free(data);
     free(spec);

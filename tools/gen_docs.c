@@ -41,7 +41,8 @@ int main(int argc, char **argv)
   if (fclose(out) != 0 && rc == SS_OK)
     rc = SS_EIO;
   if (rc != SS_OK || rename(tmp, argv[2]) != 0) {
-    fprintf(stderr, "gen_docs: %s: %s\n", argv[2], err[0] ? err : "write failed");
+    fprintf(stderr, "gen_docs: %s: %s\n", argv[2],
+            err[0] ? err : "write failed");
     remove(tmp);
     return 1;
   }

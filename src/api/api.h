@@ -72,11 +72,9 @@ void api_workers_services(struct http_req *req, struct http_resp *resp,
                           void *ctx);
 void api_workers_services_detail(struct http_req *req, struct http_resp *resp,
                                  void *ctx);
-void api_workers_list(struct http_req *req, struct http_resp *resp,
-                      void *ctx);
+void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx);
 void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx);
-void api_settings_get(struct http_req *req, struct http_resp *resp,
-                      void *ctx);
+void api_settings_get(struct http_req *req, struct http_resp *resp, void *ctx);
 void api_settings_schema(struct http_req *req, struct http_resp *resp,
                          void *ctx);
 void api_settings_patch(struct http_req *req, struct http_resp *resp,
@@ -86,11 +84,9 @@ void api_settings_patch(struct http_req *req, struct http_resp *resp,
 /* The HTTP server's authorize hook (http_authorize_fn). */
 bool api_authorize(struct http_req *req, struct http_resp *resp, void *ctx);
 void api_login_page(struct http_req *req, struct http_resp *resp, void *ctx);
-void api_login_submit(struct http_req *req, struct http_resp *resp,
-                      void *ctx);
+void api_login_submit(struct http_req *req, struct http_resp *resp, void *ctx);
 void api_logout(struct http_req *req, struct http_resp *resp, void *ctx);
-void api_security_key(struct http_req *req, struct http_resp *resp,
-                      void *ctx);
+void api_security_key(struct http_req *req, struct http_resp *resp, void *ctx);
 void api_security_password(struct http_req *req, struct http_resp *resp,
                            void *ctx);
 /* The Authentication card of the settings page's security tab (a

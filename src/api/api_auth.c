@@ -121,7 +121,8 @@ static void set_session_cookie(struct http_req *req, struct http_resp *resp,
   char cookie[COOKIE_MAX + 128];
   snprintf(cookie, sizeof cookie,
            AUTH_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%ld%s",
-           id, max_age, proto && !strcasecmp(proto, "https") ? "; Secure" : "");
+           id, max_age,
+           proto && !strcasecmp(proto, "https") ? "; Secure" : "");
   http_resp_header(resp, "Set-Cookie", cookie);
 }
 
@@ -202,8 +203,9 @@ bool api_authorize(struct http_req *req, struct http_resp *resp, void *ctx)
     http_req_set_auth(req, VIA_SESSION);
     return true;
   }
-  refuse(req, resp, "authentication required: log in at /login or send "
-                    "the API key in the X-Api-Key header");
+  refuse(req, resp,
+         "authentication required: log in at /login or send "
+         "the API key in the X-Api-Key header");
   return false;
 }
 
@@ -215,21 +217,21 @@ static const struct {
   bool good;
   const char *text;
 } notices[] = {
-    {"wrong", false, "Wrong password."},
-    {"nopassword", false,
-     "No password is set. Set one on this machine: open the settings page "
-     "(Security tab) from http://127.0.0.1, or run "
-     "\"soulspotd --set-password\"."},
-    {"blocked", false,
-     "Too many failed logins from this address. Try again later."},
-    {"error", false, "Something went wrong; see the daemon's log."},
-    {"key", true, "A new API key was made; the old one no longer works."},
-    {"password", true, "The password was saved; other sessions were ended."},
-    {"current", false, "The current password is wrong."},
-    {"mismatch", false, "The two new passwords differ."},
-    {"rules", false,
-     "The password must have 8 to 256 characters and no control "
-     "characters."},
+  {"wrong", false, "Wrong password."},
+  {"nopassword", false,
+   "No password is set. Set one on this machine: open the settings page "
+   "(Security tab) from http://127.0.0.1, or run "
+   "\"soulspotd --set-password\"."},
+  {"blocked", false,
+   "Too many failed logins from this address. Try again later."},
+  {"error", false, "Something went wrong; see the daemon's log."},
+  {"key", true, "A new API key was made; the old one no longer works."},
+  {"password", true, "The password was saved; other sessions were ended."},
+  {"current", false, "The current password is wrong."},
+  {"mismatch", false, "The two new passwords differ."},
+  {"rules", false,
+   "The password must have 8 to 256 characters and no control "
+   "characters."},
 };
 
 static void render_notice(struct buf *out, const char *code)
@@ -237,18 +239,17 @@ static void render_notice(struct buf *out, const char *code)
   for (size_t i = 0; code && i < sizeof notices / sizeof notices[0]; i++) {
     if (strcmp(code, notices[i].code))
       continue;
-    buf_puts(out, notices[i].good
-                      ? "<p class=\"field-saved\" role=\"status\">"
-                      : "<p class=\"field-error\" role=\"alert\" "
-                        "id=\"auth-error\">");
+    buf_puts(out, notices[i].good ? "<p class=\"field-saved\" role=\"status\">"
+                                  : "<p class=\"field-error\" role=\"alert\" "
+                                    "id=\"auth-error\">");
     html_escape(out, notices[i].text);
     buf_puts(out, "</p>\n");
     return;
   }
 }
 
-static void render_login(struct buf *out, const char *next,
-                         const char *notice, int64_t blocked_s)
+static void render_login(struct buf *out, const char *next, const char *notice,
+                         int64_t blocked_s)
 {
   pages_head(out, "Log in");
   buf_puts(out, "<body>\n<main class=\"main login\" id=\"main\">\n"
@@ -258,8 +259,9 @@ static void render_login(struct buf *out, const char *next,
                 "</h1></div>\n<div class=\"card-body\">\n");
   render_notice(out, notice);
   if (blocked_s > 0)
-    buf_printf(out, "<p class=\"field-error\" id=\"auth-blocked\">Try again "
-                    "in %lld minute(s).</p>\n",
+    buf_printf(out,
+               "<p class=\"field-error\" id=\"auth-blocked\">Try again "
+               "in %lld minute(s).</p>\n",
                (long long)((blocked_s + 59) / 60));
   buf_puts(out, "<form method=\"post\" action=\"/login\" id=\"login-form\">\n"
                 "<input type=\"hidden\" name=\"next\" value=\"");
@@ -297,12 +299,13 @@ void api_login_page(struct http_req *req, struct http_resp *resp, void *ctx)
   http_req_client_addr(req, addr, sizeof addr);
   int64_t blocked = auth_login_blocked_for(addr, clock_wall_ms());
   login_page(resp, 200, http_req_query(req, "next"),
-             blocked ? "blocked" : auth_has_password() ? NULL : "nopassword",
+             blocked               ? "blocked"
+             : auth_has_password() ? NULL
+                                   : "nopassword",
              blocked);
 }
 
-void api_login_submit(struct http_req *req, struct http_resp *resp,
-                      void *ctx)
+void api_login_submit(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   char *password = http_req_form_value(req, "password");
@@ -421,8 +424,7 @@ static void back_to_security(struct http_resp *resp, const char *code)
   redirect(resp, to);
 }
 
-void api_security_key(struct http_req *req, struct http_resp *resp,
-                      void *ctx)
+void api_security_key(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)req;
   (void)ctx;
@@ -468,8 +470,8 @@ void api_security_password(struct http_req *req, struct http_resp *resp,
   char *confirm = http_req_form_value(req, "confirm");
   struct db *db = NULL;
   const char *code = open_and_load(&db) == SS_OK
-                         ? change_password(req, db, current, pw, confirm)
-                         : "error";
+                       ? change_password(req, db, current, pw, confirm)
+                       : "error";
   db_close(db);
   back_to_security(resp, code);
   /* Every session ended with the change; this browser stays logged in. */

@@ -66,8 +66,8 @@
 
 static const char *state_param(struct http_req *req)
 {
-  static const char *const states[] = {"pending", "searching", "downloading",
-                                       "completed", "failed", "cancelled",
+  static const char *const states[] = {"pending",   "searching", "downloading",
+                                       "completed", "failed",    "cancelled",
                                        NULL};
   const char *s = http_req_query(req, "state");
   for (const char *const *p = states; s && *p; p++)
@@ -130,8 +130,7 @@ static void json_request_open(struct buf *b, const struct dl_request_view *v)
              ",\"updated_ms\":%" PRId64 ",\"finished_ms\":%" PRId64,
              progress_of(v), v->bytes_done, v->bytes_total, v->files_total,
              v->files_imported, v->files_failed, v->files_active,
-             r->expected_tracks, r->created_ms, r->updated_ms,
-             r->finished_ms);
+             r->expected_tracks, r->created_ms, r->updated_ms, r->finished_ms);
 }
 
 static void json_file(struct buf *b, const struct dl_file *f)
@@ -142,8 +141,8 @@ static void json_file(struct buf *b, const struct dl_file *f)
   kv_str(b, "state", f->state, true);
   kv_str(b, "slskd_state", f->slskd_state, true);
   kv_str(b, "error", f->error, true);
-  kv_str(b, "library_path",
-         !strcmp(f->state, "imported") ? f->import_dst : "", true);
+  kv_str(b, "library_path", !strcmp(f->state, "imported") ? f->import_dst : "",
+         true);
   buf_printf(b,
              ",\"size\":%" PRId64 ",\"bytes\":%" PRId64
              ",\"percent\":%.1f,\"retries\":%d}",
@@ -193,9 +192,9 @@ static void json_sources(struct buf *b, struct db *db, int64_t id)
                ",\"rank\":%d,\"free_slot\":%s,\"queue_length\":%" PRId64
                ",\"upload_speed\":%" PRId64 ",\"files\":%d,\"imported\":%d,"
                "\"failed\":%d,\"first_tried_ms\":%" PRId64 "}",
-               s[i].rank, s[i].free_slot ? "true" : "false",
-               s[i].queue_length, s[i].upload_speed, s[i].files,
-               s[i].imported, s[i].failed, s[i].first_ms);
+               s[i].rank, s[i].free_slot ? "true" : "false", s[i].queue_length,
+               s[i].upload_speed, s[i].files, s[i].imported, s[i].failed,
+               s[i].first_ms);
   }
   buf_putc(b, ']');
   free(s);
@@ -256,13 +255,16 @@ static int parse_new(json_t *doc, struct dl_new *in, char *err, size_t n)
     snprintf(err, n, "the body must be a JSON object");
     return SS_EINVAL;
   }
-  json_object_foreach(doc, key, v) {
+  json_object_foreach(doc, key, v)
+  {
     size_t i = 0;
     while (i < 4 && strcmp(key, body_keys[i]))
       i++;
     if (i == 4 || !json_is_string(v)) {
-      snprintf(err, n, i == 4 ? "unknown field \"%.40s\"" : "%s must be a "
-                                                            "string",
+      snprintf(err, n,
+               i == 4 ? "unknown field \"%.40s\""
+                      : "%s must be a "
+                        "string",
                key);
       return SS_EINVAL;
     }
@@ -283,8 +285,7 @@ static void reply_request(struct http_resp *resp, struct db *db, int64_t id,
   json_request(&resp->body, db, &v);
 }
 
-static void api_create(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_create(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   size_t len;
@@ -327,15 +328,15 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   }
   int64_t offset = api_int_param(req, "offset", 0, INT32_MAX);
   int64_t limit = api_int_param(req, "limit", PAGE_ROWS, LIST_MAX);
-  struct dl_request_view *v = xmalloc((size_t)(limit ? limit : 1) *
-                                      sizeof *v);
+  struct dl_request_view *v = xmalloc((size_t)(limit ? limit : 1) * sizeof *v);
   size_t n = 0;
   int64_t total = 0;
   int rc = db_dl_request_list(db, state_param(req), offset, v, (size_t)limit,
                               &n, &total);
   struct buf *b = &resp->body;
-  buf_printf(b, "{\"total\":%" PRId64 ",\"offset\":%" PRId64
-                ",\"limit\":%" PRId64 ",\"downloads\":[",
+  buf_printf(b,
+             "{\"total\":%" PRId64 ",\"offset\":%" PRId64 ",\"limit\":%" PRId64
+             ",\"downloads\":[",
              total, offset, limit);
   for (size_t i = 0; i < n; i++) {
     if (i)
@@ -398,8 +399,7 @@ static int cancel(struct db *db, int64_t id, const char **why)
   return rc;
 }
 
-static void api_cancel(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_cancel(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   int64_t id = api_path_id(http_req_path(req), API_PREFIX);
@@ -417,9 +417,10 @@ static void api_cancel(struct http_req *req, struct http_resp *resp,
   if (rc == SS_OK)
     reply_request(resp, db, id, 200);
   else
-    http_resp_error(resp, rc == SS_ENOTFOUND ? 404
-                          : rc == SS_ESTATE  ? 409
-                                             : 500,
+    http_resp_error(resp,
+                    rc == SS_ENOTFOUND ? 404
+                    : rc == SS_ESTATE  ? 409
+                                       : 500,
                     why);
   db_close(db);
 }
@@ -455,8 +456,9 @@ static void html_row(struct buf *b, struct db *db,
   buf_puts(b, state_class(r->state));
   buf_puts(b, "\"><span class=\"dot\" aria-hidden=\"true\"></span>");
   html_escape(b, r->state);
-  buf_printf(b, "</span></td><td><progress max=\"100\" value=\"%.0f\">"
-                "%.0f %%</progress> %.0f %%</td><td>%d / %d</td><td>",
+  buf_printf(b,
+             "</span></td><td><progress max=\"100\" value=\"%.0f\">"
+             "%.0f %%</progress> %.0f %%</td><td>%d / %d</td><td>",
              pct, pct, pct, v->files_imported, v->files_total);
   html_escape(b, v->username[0] ? v->username : "\xe2\x80\x93");
   buf_puts(b, "</td><td class=\"msg\">");
@@ -466,10 +468,11 @@ static void html_row(struct buf *b, struct db *db,
   html_escape(b, reltime_de(now, r->created_ms, rel, sizeof rel));
   buf_puts(b, "</td><td class=\"actions\">");
   if (is_open(r->state))
-    buf_printf(b, "<button type=\"button\" class=\"btn btn-small\" "
-                  "hx-post=\"/downloads/%" PRId64 "/cancel\" "
-                  "hx-target=\"#downloads\" hx-swap=\"innerHTML\">"
-                  "Cancel</button>",
+    buf_printf(b,
+               "<button type=\"button\" class=\"btn btn-small\" "
+               "hx-post=\"/downloads/%" PRId64 "/cancel\" "
+               "hx-target=\"#downloads\" hx-swap=\"innerHTML\">"
+               "Cancel</button>",
                r->id);
   buf_puts(b, "</td></tr>\n");
 }
@@ -503,8 +506,9 @@ static void render_list(struct buf *b, struct db *db, const char *notice,
   for (size_t i = 0; i < n; i++)
     html_row(b, db, &v[i], now);
   if (n)
-    buf_printf(b, "</tbody></table></div>\n<p class=\"muted small\">"
-                  "%zu of %" PRId64 " shown</p>\n",
+    buf_printf(b,
+               "</tbody></table></div>\n<p class=\"muted small\">"
+               "%zu of %" PRId64 " shown</p>\n",
                n, total);
   free(v);
 }
@@ -521,8 +525,8 @@ static void page_downloads(struct http_req *req, struct http_resp *resp,
   }
   struct buf *b = &resp->body;
   pages_open(b, PAGES_DOWNLOADS, "Downloads",
-                       "Ask for a track or an album; slskd finds, downloads "
-                       "and soulspotd files it into the library.");
+             "Ask for a track or an album; slskd finds, downloads "
+             "and soulspotd files it into the library.");
   buf_puts(b, "<section class=\"card\"><div class=\"card-head\"><h2>"
               "New download</h2></div><div class=\"card-body\">"
               "<form hx-post=\"/downloads\" hx-target=\"#downloads\" "
@@ -550,8 +554,7 @@ static void page_downloads(struct http_req *req, struct http_resp *resp,
   api_finish_html(resp);
 }
 
-static void page_list(struct http_req *req, struct http_resp *resp,
-                      void *ctx)
+static void page_list(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)req;
   (void)ctx;
@@ -626,8 +629,9 @@ static void test_html(struct buf *b, int rc, const struct slskd_app *app,
     buf_puts(b, app->logged_in ? "<span class=\"msg-note\">"
                                : "<span class=\"msg-error\">");
     html_escapef(b, "slskd %s answered in %ld ms \xc2\xb7 %s", app->version,
-                 ms, app->logged_in ? "logged in to Soulseek"
-                                    : "NOT logged in to Soulseek");
+                 ms,
+                 app->logged_in ? "logged in to Soulseek"
+                                : "NOT logged in to Soulseek");
     if (app->server_state[0])
       html_escapef(b, " (%s)", app->server_state);
   }

@@ -92,10 +92,11 @@ static int64_t body_keep(struct http_req *req)
   if (ct && !strncasecmp(ct, "application/json", 16)) {
     json_t *doc = json_loadb(body, len, 0, NULL);
     json_t *v = json_object_get(doc, "keep");
-    int64_t keep = !doc ? -1 : !v ? 0 : json_is_integer(v) &&
-                                             json_integer_value(v) > 0
-                                           ? json_integer_value(v)
-                                           : -1;
+    int64_t keep = !doc ? -1
+                   : !v ? 0
+                   : json_is_integer(v) && json_integer_value(v) > 0
+                     ? json_integer_value(v)
+                     : -1;
     json_decref(doc);
     return keep;
   }
@@ -125,8 +126,11 @@ static void collect_member(void *arg, const struct library_track *t)
 
 static struct dupes_quality quality_of(const struct library_track *t)
 {
-  return (struct dupes_quality){t->id, t->media.lossless, t->media.bit_depth,
-                                t->media.sample_rate, t->media.bitrate,
+  return (struct dupes_quality){t->id,
+                                t->media.lossless,
+                                t->media.bit_depth,
+                                t->media.sample_rate,
+                                t->media.bitrate,
                                 t->media.duration_ms,
                                 media_tag_score(&t->media)};
 }
@@ -200,8 +204,8 @@ static int json_quarantine(struct buf *b, struct db *db, int64_t gid)
     json_kv_str(b, "original_path", e[i].original_path);
     buf_putc(b, ',');
     json_kv_str(b, "quarantine_path", e[i].quarantine_path);
-    buf_printf(b, ",\"size\":%" PRId64 ",\"moved_ms\":%" PRId64 "}",
-               e[i].size, e[i].moved_ms);
+    buf_printf(b, ",\"size\":%" PRId64 ",\"moved_ms\":%" PRId64 "}", e[i].size,
+               e[i].moved_ms);
   }
   buf_putc(b, ']');
   free(e);
@@ -282,9 +286,10 @@ static void html_member(struct buf *b, const struct library_track *t,
 {
   buf_puts(b, "<tr><td>");
   if (open && !t->gone) {
-    buf_printf(b, "<input type=\"radio\" name=\"keep\" value=\"%" PRId64
-                  "\"%s aria-label=\"Keep ", t->id,
-               t->id == keeper_of(g) ? " checked" : "");
+    buf_printf(b,
+               "<input type=\"radio\" name=\"keep\" value=\"%" PRId64
+               "\"%s aria-label=\"Keep ",
+               t->id, t->id == keeper_of(g) ? " checked" : "");
     html_escape(b, relative(t->path, root));
     buf_puts(b, "\">");
   } else if (t->id == keeper_of(g)) {
@@ -300,13 +305,12 @@ static void html_member(struct buf *b, const struct library_track *t,
     buf_puts(b, " <span class=\"msg-note\">(missing)</span>");
   buf_puts(b, "</td>");
   html_quality(b, &t->media);
-  buf_printf(b, "<td>%.1f MB</td><td>%d/9</td></tr>\n",
-             (double)t->size / 1e6, media_tag_score(&t->media));
+  buf_printf(b, "<td>%.1f MB</td><td>%d/9</td></tr>\n", (double)t->size / 1e6,
+             media_tag_score(&t->media));
 }
 
 static void html_button(struct buf *b, int64_t gid, const char *action,
-                        const char *status, const char *icon,
-                        const char *text)
+                        const char *status, const char *icon, const char *text)
 {
   buf_printf(b,
              "<button type=\"button\" class=\"btn btn-small\" "
@@ -334,8 +338,9 @@ static void html_group(struct buf *b, struct db *db,
 {
   bool open = !strcmp(g->status, "open");
   char rel[RELTIME_MAX];
-  buf_printf(b, "<section class=\"card\" id=\"group-%" PRId64
-                "\" data-group=\"%" PRId64 "\" data-status=\"",
+  buf_printf(b,
+             "<section class=\"card\" id=\"group-%" PRId64
+             "\" data-group=\"%" PRId64 "\" data-status=\"",
              g->id, g->id);
   html_escape(b, g->status);
   buf_puts(b, "\"><div class=\"card-head\"><h2>");
@@ -381,8 +386,9 @@ static void html_tabs(struct buf *b, const char *status, const int64_t *totals)
   buf_puts(b, "<nav class=\"tabs\" aria-label=\"Findings\">");
   for (int i = 0; i < 3; i++) {
     bool current = !strcmp(status, names[i]);
-    buf_printf(b, "<a class=\"tab\" href=\"/library/duplicates?status=%s\"%s>"
-                  "%s (%" PRId64 ")</a>",
+    buf_printf(b,
+               "<a class=\"tab\" href=\"/library/duplicates?status=%s\"%s>"
+               "%s (%" PRId64 ")</a>",
                names[i], current ? " aria-current=\"page\"" : "", labels[i],
                totals[i]);
   }
@@ -421,8 +427,9 @@ static int render_list(struct buf *b, struct db *db, const char *status,
   if (!n && !rc)
     buf_puts(b, "<p class=\"muted\">Nothing here.</p>\n");
   if (offset + (int64_t)n < status_total)
-    buf_printf(b, "<p><a class=\"btn btn-small\" href=\"/library/duplicates"
-                  "?status=%s&amp;offset=%" PRId64 "\">More</a></p>\n",
+    buf_printf(b,
+               "<p><a class=\"btn btn-small\" href=\"/library/duplicates"
+               "?status=%s&amp;offset=%" PRId64 "\">More</a></p>\n",
                status, offset + (int64_t)n);
   free(g);
   return rc;
@@ -450,7 +457,8 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
   quarantine_dir(qdir, sizeof qdir);
   snprintf(lead, sizeof lead,
            "Findings of the Duplicate Detector. Resolving moves the other "
-           "copies to %s; every resolution can be undone.", qdir);
+           "copies to %s; every resolution can be undone.",
+           qdir);
   pages_open(&resp->body, PAGES_LIBRARY, "Duplicates", lead);
   buf_puts(&resp->body,
            "<p><button type=\"button\" class=\"btn btn-small\" data-run-now "
@@ -465,8 +473,7 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
   finish_html(resp);
 }
 
-static void page_list(struct http_req *req, struct http_resp *resp,
-                      void *ctx)
+static void page_list(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   struct db *db = NULL;
@@ -499,8 +506,8 @@ static enum action action_of(const char *path)
   return ACT_DISMISS;
 }
 
-static int run_action(struct db *db, enum action a, int64_t gid,
-                      int64_t keep, struct quarantine_result *res)
+static int run_action(struct db *db, enum action a, int64_t gid, int64_t keep,
+                      struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
   int64_t now = clock_wall_ms();
@@ -512,8 +519,7 @@ static int run_action(struct db *db, enum action a, int64_t gid,
   switch (a) {
   case ACT_RESOLVE:
     return quarantine_resolve(db, gid, keep, lib, qdir, now, res);
-  case ACT_UNDO:
-    return quarantine_undo(db, gid, lib, qdir, now, res);
+  case ACT_UNDO: return quarantine_undo(db, gid, lib, qdir, now, res);
   case ACT_KEEP:
     if (keep <= 0) {
       snprintf(res->message, sizeof res->message, "no copy chosen");
@@ -541,8 +547,7 @@ static int run_action(struct db *db, enum action a, int64_t gid,
   }
 }
 
-static void api_action(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_action(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   const char *path = http_req_path(req);
@@ -567,8 +572,8 @@ static void api_action(struct http_req *req, struct http_resp *resp,
     finish_html(resp);
   } else {
     resp->status = http_status_of(rc);
-    buf_printf(&resp->body, "{\"ok\":%s,\"message\":",
-               rc == SS_OK ? "true" : "false");
+    buf_printf(&resp->body,
+               "{\"ok\":%s,\"message\":", rc == SS_OK ? "true" : "false");
     json_str(&resp->body, res.message);
     if (rc != SS_OK) { /* errors carry "error" like every other reply */
       buf_puts(&resp->body, ",\"error\":");
@@ -605,8 +610,9 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   int rc = db_library_groups_list(db, status, offset, g, (size_t)limit, &n,
                                   &total);
   struct buf *b = &resp->body;
-  buf_printf(b, "{\"status\":\"%s\",\"total\":%" PRId64 ",\"offset\":%" PRId64
-                ",\"limit\":%" PRId64 ",",
+  buf_printf(b,
+             "{\"status\":\"%s\",\"total\":%" PRId64 ",\"offset\":%" PRId64
+             ",\"limit\":%" PRId64 ",",
              status, total, offset, limit);
   json_counts(b, db);
   buf_puts(b, ",\"groups\":[");

@@ -85,8 +85,7 @@ static void health_answer(struct http_req *req, struct http_resp *resp,
   buf_printf(&resp->body, "%s check %s\n", what, ok ? "passed" : "failed");
 }
 
-static void api_livez(struct http_req *req, struct http_resp *resp,
-                      void *ctx)
+static void api_livez(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   struct check c = {.name = "heartbeat"};
@@ -100,12 +99,13 @@ static void count_setting(void *arg, const char *key, const char *value)
   (*(size_t *)arg)++;
 }
 
-static void api_readyz(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_readyz(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
-  struct check c[] = {{.name = "store"}, {.name = "migrations"},
-                      {.name = "settings"}, {.name = "runtime"}};
+  struct check c[] = {{.name = "store"},
+                      {.name = "migrations"},
+                      {.name = "settings"},
+                      {.name = "runtime"}};
   struct db *db = NULL;
   c[0].ok = api_open_store(&db) == SS_OK;
   if (!c[0].ok)
@@ -114,11 +114,14 @@ static void api_readyz(struct http_req *req, struct http_resp *resp,
   if (!c[0].ok) {
     snprintf(c[1].reason, sizeof c[1].reason, "the database is not open");
   } else if (db_schema_version(db, &applied, &known) != SS_OK) {
-    snprintf(c[1].reason, sizeof c[1].reason, "cannot read the schema "
+    snprintf(c[1].reason, sizeof c[1].reason,
+             "cannot read the schema "
              "version");
   } else if (applied != known) {
-    snprintf(c[1].reason, sizeof c[1].reason, "schema at version %d, this "
-             "build needs %d", applied, known);
+    snprintf(c[1].reason, sizeof c[1].reason,
+             "schema at version %d, this "
+             "build needs %d",
+             applied, known);
   } else {
     c[1].ok = true;
   }
@@ -126,7 +129,8 @@ static void api_readyz(struct http_req *req, struct http_resp *resp,
   if (!c[0].ok)
     snprintf(c[2].reason, sizeof c[2].reason, "the database is not open");
   else if (db_settings_load(db, count_setting, &n_settings) != SS_OK)
-    snprintf(c[2].reason, sizeof c[2].reason, "cannot read the stored "
+    snprintf(c[2].reason, sizeof c[2].reason,
+             "cannot read the stored "
              "settings");
   else
     c[2].ok = true;
@@ -136,7 +140,8 @@ static void api_readyz(struct http_req *req, struct http_resp *resp,
     any_thread = runtime_beat_age_ms((enum unit_id)i, NULL) >= 0;
   c[3].ok = any_thread;
   if (!any_thread)
-    snprintf(c[3].reason, sizeof c[3].reason, "the worker runtime is not "
+    snprintf(c[3].reason, sizeof c[3].reason,
+             "the worker runtime is not "
              "running");
   health_answer(req, resp, "readyz", c, sizeof c / sizeof c[0]);
 }
@@ -271,13 +276,13 @@ static void unit_metrics(struct buf *b)
     sample_open(b, "soulspotd_unit_run_duration_seconds_sum", "unit", KEY(i),
                 NO_MORE_LABELS);
     value_seconds(b, stats[i].duration_sum_ms);
-    sample_open(b, "soulspotd_unit_run_duration_seconds_count", "unit",
-                KEY(i), NO_MORE_LABELS);
+    sample_open(b, "soulspotd_unit_run_duration_seconds_count", "unit", KEY(i),
+                NO_MORE_LABELS);
     value_int(b, (int64_t)stats[i].le_counts[RUNTIME_DURATION_BUCKETS]);
   }
   const char *keys[UNIT__COUNT];
   int64_t success[UNIT__COUNT], enabled[UNIT__COUNT], running[UNIT__COUNT],
-      age[UNIT__COUNT];
+    age[UNIT__COUNT];
   EACH_UNIT(i)
   {
     keys[i] = KEY(i);
@@ -311,8 +316,8 @@ static void unit_metrics(struct buf *b)
   {
     sample_open(b, "soulspotd_unit_error_reason", "unit", KEY(i), "reason",
                 ss_reason_name(snaps[i].last_error_reason != SS_R_NONE
-                                   ? snaps[i].last_error_reason
-                                   : SS_R_INTERNAL),
+                                 ? snaps[i].last_error_reason
+                                 : SS_R_INTERNAL),
                 NO_MORE_LABELS);
     value_int(b, 1);
   }
@@ -348,7 +353,7 @@ static void service_metrics(struct buf *b)
   prober_get(st);
   const char *keys[SVC__COUNT];
   int64_t up[SVC__COUNT], configured[SVC__COUNT], probe[SVC__COUNT],
-      blocked[SVC__COUNT], failures[SVC__COUNT];
+    blocked[SVC__COUNT], failures[SVC__COUNT];
   int64_t now = clock_wall_ms();
   for (int i = 0; i < SVC__COUNT; i++) {
     keys[i] = prober_service_key((enum service_id)i);
@@ -358,15 +363,15 @@ static void service_metrics(struct buf *b)
     struct backoff_state bo;
     backoff_get((enum service_id)i, &bo);
     int64_t until = st[i].blocked_until_ms > bo.until_ms
-                        ? st[i].blocked_until_ms
-                        : bo.until_ms;
+                      ? st[i].blocked_until_ms
+                      : bo.until_ms;
     blocked[i] = until > now ? until : 0;
     failures[i] = bo.failures;
   }
   labelled(b, "soulspotd_service_up", "gauge",
            "1 when the last probe reached the service (GET "
-           "/api/workers/services).", "service", keys, up, SVC__COUNT,
-           false);
+           "/api/workers/services).",
+           "service", keys, up, SVC__COUNT, false);
   labelled(b, "soulspotd_service_configured", "gauge",
            "1 when the service is configured in the settings.", "service",
            keys, configured, SVC__COUNT, false);
@@ -375,11 +380,11 @@ static void service_metrics(struct buf *b)
            probe, SVC__COUNT, true);
   labelled(b, "soulspotd_service_blocked_until_timestamp_seconds", "gauge",
            "Until when no unit calls the service: its Retry-After or the "
-           "backoff ladder (Unix time, 0 = not blocked).", "service", keys,
-           blocked, SVC__COUNT, true);
+           "backoff ladder (Unix time, 0 = not blocked).",
+           "service", keys, blocked, SVC__COUNT, true);
   labelled(b, "soulspotd_service_failures_in_a_row", "gauge",
-           "Consecutive failed calls (the backoff ladder's step).",
-           "service", keys, failures, SVC__COUNT, false);
+           "Consecutive failed calls (the backoff ladder's step).", "service",
+           keys, failures, SVC__COUNT, false);
 }
 
 /* Samples of the two download families, gathered in one pass. */
@@ -393,8 +398,9 @@ static void dl_state_row(void *arg, const char *table, const char *state,
   struct dl_rows *w = arg;
   bool files = !strcmp(table, "files");
   struct buf *b = files ? &w->files : &w->requests;
-  sample_open(b, files ? "soulspotd_download_files"
-                       : "soulspotd_download_requests",
+  sample_open(b,
+              files ? "soulspotd_download_files"
+                    : "soulspotd_download_requests",
               "state", state, NO_MORE_LABELS);
   value_int(b, count);
 }
@@ -423,8 +429,7 @@ static int store_metrics(struct buf *b)
     const char *states[] = {"live", "unreadable", "gone", "quarantined"};
     const int64_t n[] = {lc.live, lc.unreadable, lc.gone, lc.quarantined};
     labelled(b, "soulspotd_library_tracks", "gauge",
-             "Scanned library tracks by state.", "state", states, n, 4,
-             false);
+             "Scanned library tracks by state.", "state", states, n, 4, false);
   }
   db_close(db);
   return rc;
@@ -441,7 +446,8 @@ static void wanted_metrics(struct buf *b)
                           wc.playlist, wc.manual};
   labelled(b, "soulspotd_wanted_open_items", "gauge",
            "Wanted items still open (wanted, searching, downloading) by "
-           "source.", "source", sources, open, 5, false);
+           "source.",
+           "source", sources, open, 5, false);
   const char *states[] = {"imported", "given_up", "ignored"};
   const int64_t closed[] = {wc.imported, wc.given_up, wc.ignored};
   labelled(b, "soulspotd_wanted_closed_items", "gauge",
@@ -458,7 +464,8 @@ static void http_answer_row(void *arg, const struct http_route *route,
   char code[4] = {(char)('0' + status_class), 'x', 'x', '\0'};
   sample_open(b, "soulspotd_http_requests_total", "method",
               route ? route->method : "", "route",
-              route ? route->path : "(unrouted)", "code", code, NO_MORE_LABELS);
+              route ? route->path : "(unrouted)", "code", code,
+              NO_MORE_LABELS);
   value_int(b, (int64_t)count);
 }
 
@@ -466,7 +473,8 @@ static void process_metrics(struct buf *b)
 {
   family(b, "soulspotd_build_info", "gauge",
          "Always 1; the version of this build as a label.");
-  sample_open(b, "soulspotd_build_info", "version", SOULSPOT_VERSION, NO_MORE_LABELS);
+  sample_open(b, "soulspotd_build_info", "version", SOULSPOT_VERSION,
+              NO_MORE_LABELS);
   value_int(b, 1);
   /* statm: "size resident shared ..." in pages. */
   char line[128] = "";

@@ -87,7 +87,8 @@ static bool cross_site(struct http_req *req)
   const char *from[2] = {http_req_header(req, "Origin"),
                          http_req_header(req, "Referer")};
   for (int i = 0; i < 2; i++)
-    if (from[i] && strcmp(from[i], "null") && !http_req_url_is_ours(req, from[i]))
+    if (from[i] && strcmp(from[i], "null") &&
+        !http_req_url_is_ours(req, from[i]))
       return true;
   return false;
 }
@@ -96,19 +97,19 @@ static bool cross_site(struct http_req *req)
 static char *cookie_state(struct http_req *req, char *out, size_t n)
 {
   return auth_cookie_value(http_req_header(req, "Cookie"), COOKIE, out, n)
-             ? out
-             : NULL;
+           ? out
+           : NULL;
 }
 
 /* ---- login ---- */
 
-static void auth_login(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void auth_login(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   if (cross_site(req)) {
-    http_resp_error(resp, 403, "a Spotify login must be started from "
-                               "this app's settings page");
+    http_resp_error(resp, 403,
+                    "a Spotify login must be started from "
+                    "this app's settings page");
     return;
   }
   char state[SPOTIFY_STATE_MAX], cookie[SPOTIFY_STATE_MAX + 96];
@@ -122,7 +123,8 @@ static void auth_login(struct http_req *req, struct http_resp *resp,
   } else {
     snprintf(cookie, sizeof cookie,
              COOKIE "=%s; Path=/auth/spotify; Max-Age=600; HttpOnly; "
-                    "SameSite=Lax", state);
+                    "SameSite=Lax",
+             state);
     redirect(resp, 302, buf_cstr(&url));
     http_resp_header(resp, "Set-Cookie", cookie);
   }
@@ -137,9 +139,11 @@ static void auth_callback(struct http_req *req, struct http_resp *resp,
   struct db *db = NULL;
   if (api_open_store(&db) != SS_OK)
     db = NULL;
-  enum spotify_login r = spotify_auth_finish(
-    db, http_req_query(req, "state"), cookie_state(req, jar, sizeof jar),
-    http_req_query(req, "code"), http_req_query(req, "error"));
+  enum spotify_login r = spotify_auth_finish(db, http_req_query(req, "state"),
+                                             cookie_state(req, jar,
+                                                          sizeof jar),
+                                             http_req_query(req, "code"),
+                                             http_req_query(req, "error"));
   db_close(db);
   back_to_settings(resp, spotify_login_code(r));
   http_resp_header(resp, "Set-Cookie",
@@ -280,10 +284,7 @@ struct page {
 
 #define MARKED_MAX 20000
 
-static int cmp_id(const void *a, const void *b)
-{
-  return strcmp(a, b);
-}
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
 
 static bool marked(const struct page *p, const char *id)
 {
@@ -397,12 +398,14 @@ static void table_close(struct buf *out, const char *base, int64_t offset,
 {
   buf_puts(out, "</tbody></table></div></section>\n<p>");
   if (offset > 0)
-    buf_printf(out, "<a class=\"btn btn-small\" href=\"%s%" PRId64
-                    "\">Previous</a> ", base,
-               offset > limit ? offset - limit : 0);
+    buf_printf(out,
+               "<a class=\"btn btn-small\" href=\"%s%" PRId64
+               "\">Previous</a> ",
+               base, offset > limit ? offset - limit : 0);
   if ((int64_t)rows == limit)
-    buf_printf(out, "<a class=\"btn btn-small\" href=\"%s%" PRId64
-                    "\">Next</a>", base, offset + limit);
+    buf_printf(out,
+               "<a class=\"btn btn-small\" href=\"%s%" PRId64 "\">Next</a>",
+               base, offset + limit);
   buf_puts(out, "</p>\n");
 }
 
@@ -436,15 +439,16 @@ static void library_page(struct http_req *req, struct http_resp *resp,
   static const char *const bases[] = {"/library/artists?offset=",
                                       "/library/albums?offset=",
                                       "/library/playlists?offset="};
-  static const char *const heads[3][7] = {
-    {"Artist", "Genres", "Albums", "Albums read", "Status", "Watch", NULL},
-    {"Album", "Artist", "Released", "Type", "Tracks", "Saved", NULL},
-    {"Playlist", "Owner", "Tracks", "Stored entries", "Note",
-     "Download missing tracks", NULL}};
+  static const char *const heads[3][7] =
+    {{"Artist", "Genres", "Albums", "Albums read", "Status", "Watch", NULL},
+     {"Album", "Artist", "Released", "Type", "Tracks", "Saved", NULL},
+     {"Playlist", "Owner", "Tracks", "Stored entries", "Note",
+      "Download missing tracks", NULL}};
   struct db *db = NULL;
   struct db_spotify_counts counts;
   char lead[400];
-  if (api_open_store(&db) != SS_OK || db_spotify_counts(db, &counts) != SS_OK) {
+  if (api_open_store(&db) != SS_OK ||
+      db_spotify_counts(db, &counts) != SS_OK) {
     db_close(db);
     http_resp_error(resp, 503, "store not available");
     return;
@@ -456,8 +460,7 @@ static void library_page(struct http_req *req, struct http_resp *resp,
     if (kind == LIST_ARTISTS)
       db_watch_artist_ids(db, p.marked, MARKED_MAX, &p.n_marked);
     else
-      db_playlist_download_missing_ids(db, p.marked, MARKED_MAX,
-                                       &p.n_marked);
+      db_playlist_download_missing_ids(db, p.marked, MARKED_MAX, &p.n_marked);
   }
   lead_text(lead, sizeof lead, &counts);
   pages_open(&resp->body, PAGES_LIBRARY, titles[kind], lead);
@@ -493,8 +496,8 @@ static void page_albums(struct http_req *req, struct http_resp *resp,
 static void page_entries(struct http_req *req, struct http_resp *resp,
                          const char *id)
 {
-  static const char *const heads[] = {"#", "Title", "Artists", "Album",
-                                      "Length", "Note", NULL};
+  static const char *const heads[] = {"#",      "Title", "Artists", "Album",
+                                      "Length", "Note",  NULL};
   struct db *db = NULL;
   if (api_open_store(&db) != SS_OK) {
     http_resp_error(resp, 503, "store not available");
@@ -508,7 +511,7 @@ static void page_entries(struct http_req *req, struct http_resp *resp,
   spotify_url_encode(&base, id);
   buf_puts(&base, "&amp;offset=");
   pages_open(&resp->body, PAGES_LIBRARY, "Playlist entries",
-                     "The entries stored at the playlist's last snapshot.");
+             "The entries stored at the playlist's last snapshot.");
   sub_nav(&resp->body);
   table_open(&resp->body, heads);
   db_spotify_list_entries(db, id, offset, ENTRY_ROWS, on_entry, &p);

@@ -77,7 +77,6 @@ static int64_t strict_int(struct http_req *req, const char *name, int64_t def,
   return !digits || *s || v > max ? -1 : v;
 }
 
-
 /* The action named by the path's last part. */
 enum action { ACT_NONE, ACT_SEARCH, ACT_IGNORE, ACT_RETRY };
 
@@ -110,10 +109,10 @@ static int run_action(struct db *db, enum action a, int64_t id, char *err,
 
 static int status_of(int rc)
 {
-  return rc == SS_ENOTFOUND                    ? 404
-         : rc == SS_ESTATE || rc == SS_EBUSY   ? 409
-         : rc == SS_EINVAL                     ? 400
-                                               : 500;
+  return rc == SS_ENOTFOUND                  ? 404
+         : rc == SS_ESTATE || rc == SS_EBUSY ? 409
+         : rc == SS_EINVAL                   ? 400
+                                             : 500;
 }
 
 /* ---- JSON ---- */
@@ -139,14 +138,15 @@ static void json_item(struct buf *b, const struct wanted_item *w)
   kv_str(b, "release_type", w->release_type);
   kv_str(b, "current_quality", w->current_quality);
   kv_str(b, "reason", w->reason);
-  buf_printf(b,
-             ",\"expected_tracks\":%d,\"auto_download\":%s,\"watch_id\":%" PRId64
-             ",\"track_id\":%" PRId64 ",\"attempts\":%d,\"last_try_ms\":%" PRId64
-             ",\"next_try_ms\":%" PRId64 ",\"request_id\":%" PRId64
-             ",\"created_ms\":%" PRId64 ",\"updated_ms\":%" PRId64 "}",
-             w->expected_tracks, w->auto_download ? "true" : "false",
-             w->watch_id, w->track_id, w->attempts, w->last_try_ms,
-             w->next_try_ms, w->request_id, w->created_ms, w->updated_ms);
+  buf_printf(
+    b,
+    ",\"expected_tracks\":%d,\"auto_download\":%s,\"watch_id\":%" PRId64
+    ",\"track_id\":%" PRId64 ",\"attempts\":%d,\"last_try_ms\":%" PRId64
+    ",\"next_try_ms\":%" PRId64 ",\"request_id\":%" PRId64
+    ",\"created_ms\":%" PRId64 ",\"updated_ms\":%" PRId64 "}",
+    w->expected_tracks, w->auto_download ? "true" : "false", w->watch_id,
+    w->track_id, w->attempts, w->last_try_ms, w->next_try_ms, w->request_id,
+    w->created_ms, w->updated_ms);
 }
 
 static void reply_item(struct http_resp *resp, struct db *db, int64_t id,
@@ -174,22 +174,25 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   const char *source = http_req_query(req, "source");
   int64_t offset = strict_int(req, "offset", 0, INT32_MAX);
   int64_t limit = strict_int(req, "limit", LIST_DEFAULT, LIST_MAX);
-  if (state && (!*state || (strcmp(state, "open") &&
-                            !db_wanted_state_valid(state)))) {
-    http_resp_error(resp, 400, "state must be open, wanted, searching, "
-                               "downloading, imported, given_up or ignored");
+  if (state &&
+      (!*state || (strcmp(state, "open") && !db_wanted_state_valid(state)))) {
+    http_resp_error(resp, 400,
+                    "state must be open, wanted, searching, "
+                    "downloading, imported, given_up or ignored");
     return;
   }
   if (source && !db_wanted_source_valid(source)) {
-    http_resp_error(resp, 400, "source must be watchlist, discography, "
-                               "quality_upgrade, playlist or manual");
+    http_resp_error(resp, 400,
+                    "source must be watchlist, discography, "
+                    "quality_upgrade, playlist or manual");
     return;
   }
   if (offset < 0 || limit < 0) {
-    http_resp_error(resp, 400, offset < 0 ? "offset must be a whole number "
-                                            "from 0"
-                                          : "limit must be a whole number "
-                                            "from 0 to 200");
+    http_resp_error(resp, 400,
+                    offset < 0 ? "offset must be a whole number "
+                                 "from 0"
+                               : "limit must be a whole number "
+                                 "from 0 to 200");
     return;
   }
   struct db *db = NULL;
@@ -201,8 +204,9 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   int rc = db_wanted_list(db, state, source, offset, v, (size_t)limit, &n,
                           &total);
   struct buf *b = &resp->body;
-  buf_printf(b, "{\"total\":%" PRId64 ",\"offset\":%" PRId64
-                ",\"limit\":%" PRId64 ",\"items\":[",
+  buf_printf(b,
+             "{\"total\":%" PRId64 ",\"offset\":%" PRId64 ",\"limit\":%" PRId64
+             ",\"items\":[",
              total, offset, limit);
   for (size_t i = 0; i < n; i++) {
     if (i)
@@ -234,8 +238,7 @@ static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
   db_close(db);
 }
 
-static void api_action(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_action(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   const char *path = http_req_path(req);
@@ -270,7 +273,8 @@ static int parse_manual(json_t *doc, struct wanted_item *w, char *err,
   const char *key;
   json_t *v;
   const char *kind = NULL, *artist = NULL, *title = NULL;
-  json_object_foreach(doc, key, v) {
+  json_object_foreach(doc, key, v)
+  {
     const char **slot = !strcmp(key, "kind")     ? &kind
                         : !strcmp(key, "artist") ? &artist
                         : !strcmp(key, "title")  ? &title
@@ -311,8 +315,7 @@ static int parse_manual(json_t *doc, struct wanted_item *w, char *err,
   return SS_OK;
 }
 
-static void api_create(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_create(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   size_t len;
@@ -405,9 +408,10 @@ static void next_try(struct buf *b, const struct wanted_item *w, int64_t now)
 static void button(struct buf *b, int64_t id, const char *action,
                    const char *label, enum tab tab)
 {
-  buf_printf(b, "<button type=\"button\" class=\"btn btn-small\" "
-                "data-action=\"%s\" hx-post=\"" PAGE_PREFIX "%" PRId64
-                "/%s?tab=%s\" hx-target=\"#wanted\" hx-swap=\"innerHTML\">",
+  buf_printf(b,
+             "<button type=\"button\" class=\"btn btn-small\" "
+             "data-action=\"%s\" hx-post=\"" PAGE_PREFIX "%" PRId64
+             "/%s?tab=%s\" hx-target=\"#wanted\" hx-swap=\"innerHTML\">",
              action, id, action, tab_names[tab]);
   html_escape(b, label);
   buf_puts(b, "</button> ");
@@ -469,21 +473,23 @@ static void render_table(struct buf *b, struct db *db, const char *state,
   else if (!n)
     buf_printf(b, "<p class=\"muted\">%s</p>\n", empty);
   else
-    buf_printf(b, "<div class=\"table-wrap\"><table class=\"table\" "
-                  "data-state=\"%s\"><thead><tr><th scope=\"col\">Kind"
-                  "</th><th scope=\"col\">Release</th><th scope=\"col\">"
-                  "Source</th><th scope=\"col\">State</th><th scope=\"col\">"
-                  "Attempts</th><th scope=\"col\">Next try</th>"
-                  "<th scope=\"col\">Last reason</th><th scope=\"col\">"
-                  "<span class=\"sr-only\">Actions</span></th></tr></thead>"
-                  "<tbody>\n",
+    buf_printf(b,
+               "<div class=\"table-wrap\"><table class=\"table\" "
+               "data-state=\"%s\"><thead><tr><th scope=\"col\">Kind"
+               "</th><th scope=\"col\">Release</th><th scope=\"col\">"
+               "Source</th><th scope=\"col\">State</th><th scope=\"col\">"
+               "Attempts</th><th scope=\"col\">Next try</th>"
+               "<th scope=\"col\">Last reason</th><th scope=\"col\">"
+               "<span class=\"sr-only\">Actions</span></th></tr></thead>"
+               "<tbody>\n",
                state);
   int64_t now = clock_wall_ms();
   for (size_t i = 0; i < n; i++)
     html_row(b, &v[i], now, tab);
   if (n)
-    buf_printf(b, "</tbody></table></div>\n<p class=\"muted small\">"
-                  "%zu of %" PRId64 " shown</p>\n",
+    buf_printf(b,
+               "</tbody></table></div>\n<p class=\"muted small\">"
+               "%zu of %" PRId64 " shown</p>\n",
                n, total);
   free(v);
 }
@@ -506,8 +512,7 @@ static void render_list(struct buf *b, struct db *db, enum tab tab,
     render_table(b, db, "open", "quality_upgrade", NULL,
                  "No quality upgrades are wanted.", tab);
   else {
-    render_table(b, db, "given_up", NULL, NULL, "Nothing was given up.",
-                 tab);
+    render_table(b, db, "given_up", NULL, NULL, "Nothing was given up.", tab);
     render_table(b, db, "ignored", NULL, "Ignored", "Nothing is ignored.",
                  tab);
   }
@@ -528,16 +533,17 @@ static void page_wanted(struct http_req *req, struct http_resp *resp,
              "copies and what you asked for.");
   buf_puts(b, "<nav class=\"tabs\" aria-label=\"Wanted\">");
   for (int i = 0; i < 3; i++) {
-    buf_printf(b, "<a class=\"tab\" href=\"/wanted?tab=%s\"%s>",
-               tab_names[i], i == (int)tab ? " aria-current=\"page\"" : "");
+    buf_printf(b, "<a class=\"tab\" href=\"/wanted?tab=%s\"%s>", tab_names[i],
+               i == (int)tab ? " aria-current=\"page\"" : "");
     html_escape(b, tab_labels[i]);
     buf_puts(b, "</a>");
   }
-  buf_printf(b, "</nav>\n<section class=\"card\"><div class=\"card-head\">"
-                "<h2>%s</h2><span class=\"muted small\">refreshes every "
-                "5 s</span></div><div class=\"card-body\" id=\"wanted\" "
-                "hx-get=\"/wanted/list?tab=%s\" hx-trigger=\"every 5s\" "
-                "hx-swap=\"innerHTML\">\n",
+  buf_printf(b,
+             "</nav>\n<section class=\"card\"><div class=\"card-head\">"
+             "<h2>%s</h2><span class=\"muted small\">refreshes every "
+             "5 s</span></div><div class=\"card-body\" id=\"wanted\" "
+             "hx-get=\"/wanted/list?tab=%s\" hx-trigger=\"every 5s\" "
+             "hx-swap=\"innerHTML\">\n",
              tab_labels[tab], tab_names[tab]);
   render_list(b, db, tab, NULL, false);
   buf_puts(b, "</div></section>\n");
@@ -546,8 +552,7 @@ static void page_wanted(struct http_req *req, struct http_resp *resp,
   api_finish_html(resp);
 }
 
-static void page_list(struct http_req *req, struct http_resp *resp,
-                      void *ctx)
+static void page_list(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   struct db *db = NULL;

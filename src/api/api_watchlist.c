@@ -90,7 +90,6 @@ static bool path_segment(const char *path, const char *prefix,
   return api_spotify_id_ok(out);
 }
 
-
 /* ---- JSON ---- */
 
 static void json_watch(struct buf *b, const struct watch *w)
@@ -101,8 +100,9 @@ static void json_watch(struct buf *b, const struct watch *w)
   json_str(b, w->mb_artist_id);
   buf_puts(b, ",\"name\":");
   json_str(b, w->name);
-  buf_printf(b, ",\"auto_download\":%s,\"discography\":%s,"
-                "\"release_types\":[",
+  buf_printf(b,
+             ",\"auto_download\":%s,\"discography\":%s,"
+             "\"release_types\":[",
              w->auto_download ? "true" : "false",
              w->discography ? "true" : "false");
   bool first = true;
@@ -115,9 +115,9 @@ static void json_watch(struct buf *b, const struct watch *w)
   json_str(b, w->since_date);
   buf_puts(b, ",\"last_error\":");
   json_str(b, w->last_error);
-  buf_printf(b, ",\"last_check_ms\":%" PRId64
-                ",\"discography_check_ms\":%" PRId64
-                ",\"created_ms\":%" PRId64 "}",
+  buf_printf(b,
+             ",\"last_check_ms\":%" PRId64 ",\"discography_check_ms\":%" PRId64
+             ",\"created_ms\":%" PRId64 "}",
              w->last_check_ms, w->discography_check_ms, w->created_ms);
 }
 
@@ -148,29 +148,32 @@ static int parse_watch(json_t *doc, bool create, struct watch *w, char *err,
   const char *key;
   json_t *v;
   bool any = false;
-  json_object_foreach(doc, key, v) {
+  json_object_foreach(doc, key, v)
+  {
     any = true;
     if (!strcmp(key, "auto_download") || !strcmp(key, "discography")) {
       if (!json_is_boolean(v)) {
         snprintf(err, n, "%s must be true or false", key);
         return SS_EINVAL;
       }
-      *(key[0] == 'a' ? &w->auto_download : &w->discography) =
-        json_is_true(v);
+      *(key[0] == 'a' ? &w->auto_download : &w->discography) = json_is_true(v);
     } else if (!strcmp(key, "release_types")) {
       size_t i;
       json_t *t;
       unsigned bits = 0;
       if (!json_is_array(v) || !json_array_size(v)) {
-        snprintf(err, n, "release_types must be a non-empty list of album, "
-                         "ep, single, compilation, appears_on");
+        snprintf(err, n,
+                 "release_types must be a non-empty list of album, "
+                 "ep, single, compilation, appears_on");
         return SS_EINVAL;
       }
-      json_array_foreach(v, i, t) {
+      json_array_foreach(v, i, t)
+      {
         unsigned bit = watch_type_from_name(json_string_value(t));
         if (!bit) {
-          snprintf(err, n, "unknown release type (use album, ep, single, "
-                           "compilation, appears_on)");
+          snprintf(err, n,
+                   "unknown release type (use album, ep, single, "
+                   "compilation, appears_on)");
           return SS_EINVAL;
         }
         bits |= bit;
@@ -185,15 +188,18 @@ static int parse_watch(json_t *doc, bool create, struct watch *w, char *err,
       if (!s[0])
         w->mb_artist_id[0] = '\0';
       else if (mb_mbid_canonical(s, w->mb_artist_id) != SS_OK) {
-        snprintf(err, n, "mb_artist_id must be a MusicBrainz id "
-                         "(8-4-4-4-12 hex digits)");
+        snprintf(err, n,
+                 "mb_artist_id must be a MusicBrainz id "
+                 "(8-4-4-4-12 hex digits)");
         return SS_EINVAL;
       }
     } else if (create && !strcmp(key, "spotify_artist_id")) {
       const char *s = json_string_value(v);
       if (!api_spotify_id_ok(s)) {
-        snprintf(err, n, "spotify_artist_id must be a Spotify id (letters "
-                         "and digits, at most %d)", WANTED_ID_MAX - 1);
+        snprintf(err, n,
+                 "spotify_artist_id must be a Spotify id (letters "
+                 "and digits, at most %d)",
+                 WANTED_ID_MAX - 1);
         return SS_EINVAL;
       }
       snprintf(w->spotify_artist_id, sizeof w->spotify_artist_id, "%s", s);
@@ -269,8 +275,7 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   }
 }
 
-static void api_create(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_create(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   json_t *doc = body_json(req, resp);
@@ -346,8 +351,7 @@ static void api_patch(struct http_req *req, struct http_resp *resp, void *ctx)
   db_close(db);
 }
 
-static void api_delete(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void api_delete(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   int64_t id = watch_id_of(req, resp);
@@ -369,8 +373,7 @@ static void api_playlist(struct http_req *req, struct http_resp *resp,
 {
   (void)ctx;
   char id[WANTED_ID_MAX];
-  if (!path_segment(http_req_path(req), PL_API_PREFIX, NULL, id,
-                    sizeof id)) {
+  if (!path_segment(http_req_path(req), PL_API_PREFIX, NULL, id, sizeof id)) {
     http_resp_error(resp, 404, "no such playlist");
     return;
   }
@@ -383,8 +386,9 @@ static void api_playlist(struct http_req *req, struct http_resp *resp,
   bool on = json_is_true(v);
   json_decref(doc);
   if (!ok) {
-    http_resp_error(resp, 400, "the body must be {\"download_missing\": "
-                               "true or false}");
+    http_resp_error(resp, 400,
+                    "the body must be {\"download_missing\": "
+                    "true or false}");
     return;
   }
   struct db *db = NULL;
@@ -417,10 +421,11 @@ void api_watch_cell(struct buf *b, const char *artist_id, const char *name,
   buf_printf(b, "<td class=\"actions\" id=\"watch-%s\">", artist_id);
   if (watched)
     buf_puts(b, "<span class=\"badge badge-set\">watched</span> ");
-  buf_printf(b, "<button type=\"button\" class=\"btn btn-small\" "
-                "data-action=\"%s\" hx-post=\"" ARTIST_PREFIX "%s/%s\" "
-                "hx-target=\"#watch-%s\" hx-swap=\"outerHTML\" "
-                "aria-label=\"%s ",
+  buf_printf(b,
+             "<button type=\"button\" class=\"btn btn-small\" "
+             "data-action=\"%s\" hx-post=\"" ARTIST_PREFIX "%s/%s\" "
+             "hx-target=\"#watch-%s\" hx-swap=\"outerHTML\" "
+             "aria-label=\"%s ",
              action, artist_id, action, artist_id,
              watched ? "Unwatch" : "Watch");
   html_escape(b, name);
@@ -434,27 +439,26 @@ void api_playlist_cell(struct buf *b, const char *playlist_id,
     buf_puts(b, "<td></td>");
     return;
   }
-  buf_printf(b, "<td id=\"dlm-%s\"><div class=\"field\"><input "
-                "type=\"checkbox\" role=\"switch\" class=\"switch\" "
-                "data-action=\"download-missing\"%s hx-post=\""
-                PLAYLIST_PREFIX "%s/download-missing?on=%d\" "
-                "hx-target=\"#dlm-%s\" hx-swap=\"outerHTML\" "
-                "aria-label=\"Download missing tracks of ",
-             playlist_id, on ? " checked" : "", playlist_id, !on,
-             playlist_id);
+  buf_printf(b,
+             "<td id=\"dlm-%s\"><div class=\"field\"><input "
+             "type=\"checkbox\" role=\"switch\" class=\"switch\" "
+             "data-action=\"download-missing\"%s hx-post=\"" PLAYLIST_PREFIX
+             "%s/download-missing?on=%d\" "
+             "hx-target=\"#dlm-%s\" hx-swap=\"outerHTML\" "
+             "aria-label=\"Download missing tracks of ",
+             playlist_id, on ? " checked" : "", playlist_id, !on, playlist_id);
   html_escape(b, name);
   buf_puts(b, "\"></div></td>");
 }
 
-static void page_watch(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void page_watch(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
   const char *path = http_req_path(req);
   char id[WANTED_ID_MAX];
   bool watch = path_segment(path, ARTIST_PREFIX, "/watch", id, sizeof id);
-  if (!watch && !path_segment(path, ARTIST_PREFIX, "/unwatch", id,
-                              sizeof id)) {
+  if (!watch &&
+      !path_segment(path, ARTIST_PREFIX, "/unwatch", id, sizeof id)) {
     http_resp_error(resp, 404, "no such artist");
     return;
   }

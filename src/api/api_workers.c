@@ -137,18 +137,20 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
     const struct unit_def *def = runtime_def((enum unit_id)i);
     struct unit_snapshot s;
     runtime_snapshot((enum unit_id)i, &s);
-    buf_printf(b, "%s{\"key\":\"%s\",\"label\":\"%s\",\"enabled\":%s,"
-                  "\"running\":%s,\"state\":\"%s\",\"interval_seconds\":%" PRId64,
-               i ? "," : "", def->key, def->label, s.enabled ? "true" : "false",
-               s.running ? "true" : "false", workers_state_name(s.state),
-               s.interval_s);
+    buf_printf(b,
+               "%s{\"key\":\"%s\",\"label\":\"%s\",\"enabled\":%s,"
+               "\"running\":%s,\"state\":\"%s\",\"interval_seconds\":%" PRId64,
+               i ? "," : "", def->key, def->label,
+               s.enabled ? "true" : "false", s.running ? "true" : "false",
+               workers_state_name(s.state), s.interval_s);
     json_time_field(b, "last_run", s.last_start_ms, now);
     json_time_field(b, "next_run", s.next_run_ms > 1 ? s.next_run_ms : 0, now);
-    buf_printf(b, ",\"last_duration_ms\":%" PRId64 ",\"last_result\":\"%s\","
-                  "\"runs\":%" PRIu64 ",\"last_error\":",
+    buf_printf(b,
+               ",\"last_duration_ms\":%" PRId64 ",\"last_result\":\"%s\","
+               "\"runs\":%" PRIu64 ",\"last_error\":",
                s.last_duration_ms,
-               s.last_start_ms ? runtime_result_name(s.last_result)
-                                                  : "none", (uint64_t)s.runs);
+               s.last_start_ms ? runtime_result_name(s.last_result) : "none",
+               (uint64_t)s.runs);
     if (s.last_error[0])
       json_str(b, s.last_error);
     else
@@ -164,13 +166,15 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
     struct db_run runs[DB_RUN_HISTORY];
     size_t n = runtime_history((enum unit_id)i, runs, DB_RUN_HISTORY);
     for (size_t r = 0; r < n; r++) {
-      buf_printf(b, "%s{\"started_ms\":%" PRId64 ",\"duration_ms\":%" PRId64
-                    ",\"repeats\":%" PRId64 ",\"last_started_ms\":%" PRId64
-                    ",\"result\":",
+      buf_printf(b,
+                 "%s{\"started_ms\":%" PRId64 ",\"duration_ms\":%" PRId64
+                 ",\"repeats\":%" PRId64 ",\"last_started_ms\":%" PRId64
+                 ",\"result\":",
                  r ? "," : "", runs[r].started_ms, runs[r].duration_ms,
                  runs[r].repeats > 1 ? runs[r].repeats : 1,
                  runs[r].last_started_ms > runs[r].started_ms
-                   ? runs[r].last_started_ms : runs[r].started_ms);
+                   ? runs[r].last_started_ms
+                   : runs[r].started_ms);
       json_str(b, runs[r].result);
       buf_puts(b, ",\"message\":");
       json_str(b, runs[r].message);
@@ -226,14 +230,15 @@ void api_workers_run(struct http_req *req, struct http_resp *resp, void *ctx)
   }
   int rc = automation ? run_automation() : runtime_run_now((enum unit_id)id);
   if (rc == SS_ESTATE) {
-    http_resp_error(resp, 409, "worker is disabled; enable it in the settings");
+    http_resp_error(resp, 409,
+                    "worker is disabled; enable it in the settings");
     return;
   }
   resp->status = 202;
-  buf_printf(&resp->body, "{\"worker\":\"%s\",\"queued\":%s,"
-                          "\"already_running\":%s}",
+  buf_printf(&resp->body,
+             "{\"worker\":\"%s\",\"queued\":%s,"
+             "\"already_running\":%s}",
              automation ? "automation" : runtime_def((enum unit_id)id)->key,
              rc == SS_OK ? "true" : "false",
              rc == SS_EBUSY ? "true" : "false");
 }
-

@@ -37,7 +37,6 @@
 /* Layout shell                                                        */
 /* ------------------------------------------------------------------ */
 
-
 void pages_head(struct buf *out, const char *title)
 {
   buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
@@ -81,7 +80,8 @@ static void render_sidebar(struct buf *out, enum pages_section active)
                 "<a class=\"brand\" href=\"/\"><i class=\"bi bi-disc\" "
                 "aria-hidden=\"true\"></i><span>SoulSpot</span></a>\n"
                 "<nav class=\"nav\" aria-label=\"Main\">\n");
-  render_nav_link(out, "/", "bi-house", "Dashboard", active == PAGES_DASHBOARD);
+  render_nav_link(out, "/", "bi-house", "Dashboard",
+                  active == PAGES_DASHBOARD);
   render_nav_link(out, "/downloads", "bi-download", "Downloads",
                   active == PAGES_DOWNLOADS);
   render_nav_link(out, "/wanted", "bi-bookmark-star", "Wanted",
@@ -98,7 +98,8 @@ static void render_sidebar(struct buf *out, enum pages_section active)
                 "</div>\n</div>\n</div></aside>\n");
 }
 
-static void layout_open(struct buf *out, const char *title, enum pages_section active)
+static void layout_open(struct buf *out, const char *title,
+                        enum pages_section active)
 {
   pages_head(out, title);
   buf_puts(out, "<body>\n<div class=\"shell\">\n");
@@ -121,8 +122,8 @@ static void render_page_head(struct buf *out, const char *title,
   buf_puts(out, "</p></header>\n");
 }
 
-void pages_open(struct buf *out, enum pages_section section,
-                const char *title, const char *lead)
+void pages_open(struct buf *out, enum pages_section section, const char *title,
+                const char *lead)
 {
   layout_open(out, title, section);
   render_page_head(out, title, lead);
@@ -179,8 +180,7 @@ static void fmt_duration(char *out, size_t n, int64_t ms)
   if (ms < 1000)
     snprintf(out, n, "%" PRId64 " ms", ms);
   else if (ms < 60000)
-    snprintf(out, n, "%" PRId64 ".%" PRId64 " s", ms / 1000,
-             ms % 1000 / 100);
+    snprintf(out, n, "%" PRId64 ".%" PRId64 " s", ms / 1000, ms % 1000 / 100);
   else
     snprintf(out, n, "%" PRId64 " min %" PRId64 " s", ms / 60000,
              ms % 60000 / 1000);
@@ -239,8 +239,7 @@ static const char *result_word(const struct unit_snapshot *s)
   return "\xe2\x80\x94";
 }
 
-static void render_message_cell(struct buf *out,
-                                const struct unit_snapshot *s)
+static void render_message_cell(struct buf *out, const struct unit_snapshot *s)
 {
   buf_puts(out, "<td class=\"msg\">");
   if (s->state == UNIT_ERROR) {
@@ -269,8 +268,9 @@ static void render_message_cell(struct buf *out,
 static void render_run_button(struct buf *out, const struct unit_def *def,
                               bool enabled)
 {
-  buf_puts(out, "<td class=\"actions\"><button type=\"button\" "
-                "class=\"btn btn-small\" data-run-now hx-post=\"/api/workers/");
+  buf_puts(out,
+           "<td class=\"actions\"><button type=\"button\" "
+           "class=\"btn btn-small\" data-run-now hx-post=\"/api/workers/");
   html_escape(out, def->key);
   buf_puts(out, "/run\" hx-swap=\"none\"");
   if (!enabled)
@@ -310,13 +310,14 @@ int pages_render_workers_table(struct buf *out,
                                const struct unit_snapshot *snaps,
                                int64_t now_ms)
 {
-  buf_puts(out, "<div class=\"table-wrap\"><table class=\"table\">\n"
-                "<thead><tr><th scope=\"col\">Worker</th>"
-                "<th scope=\"col\">State</th><th scope=\"col\">Interval</th>"
-                "<th scope=\"col\">Last run</th><th scope=\"col\">Next run</th>"
-                "<th scope=\"col\">Result</th><th scope=\"col\">"
-                "<span class=\"sr-only\">Actions</span></th></tr></thead>\n"
-                "<tbody>\n");
+  buf_puts(out,
+           "<div class=\"table-wrap\"><table class=\"table\">\n"
+           "<thead><tr><th scope=\"col\">Worker</th>"
+           "<th scope=\"col\">State</th><th scope=\"col\">Interval</th>"
+           "<th scope=\"col\">Last run</th><th scope=\"col\">Next run</th>"
+           "<th scope=\"col\">Result</th><th scope=\"col\">"
+           "<span class=\"sr-only\">Actions</span></th></tr></thead>\n"
+           "<tbody>\n");
   for (int i = 0; i < UNIT__COUNT; i++)
     if (defs[i])
       render_unit_row(out, defs[i], &snaps[i], now_ms);
@@ -324,8 +325,7 @@ int pages_render_workers_table(struct buf *out,
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
 }
 
-int pages_render_dashboard(struct buf *out,
-                           const struct unit_def *const *defs,
+int pages_render_dashboard(struct buf *out, const struct unit_def *const *defs,
                            const struct unit_snapshot *snaps, int64_t now_ms)
 {
   layout_open(out, "Dashboard", PAGES_DASHBOARD);
@@ -360,96 +360,123 @@ struct settings_tab {
   const struct field_group *groups; /* ended by a NULL title */
 };
 
-static const enum setting_id g_token[] = {
-  S_SPOTIFY_TOKEN_REFRESH_ENABLED, S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS,
-  S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES, S__COUNT};
-static const enum setting_id g_sync[] = {
-  S_SPOTIFY_AUTO_SYNC_ENABLED, S_SPOTIFY_SYNC_CHECK_INTERVAL_SECONDS,
-  S_SPOTIFY_AUTO_SYNC_ARTISTS, S_SPOTIFY_AUTO_SYNC_PLAYLISTS,
-  S_SPOTIFY_AUTO_SYNC_LIKED_SONGS, S_SPOTIFY_AUTO_SYNC_SAVED_ALBUMS,
-  S_SPOTIFY_AUTO_SYNC_ARTIST_ALBUMS, S_SPOTIFY_ARTISTS_SYNC_INTERVAL_MINUTES,
-  S_SPOTIFY_PLAYLISTS_SYNC_INTERVAL_MINUTES,
-  S_SPOTIFY_ALBUMS_SYNC_INTERVAL_MINUTES,
-  S_SPOTIFY_ARTIST_ALBUMS_SYNC_INTERVAL_MINUTES,
-  S_SPOTIFY_ARTIST_ALBUMS_PER_PASS, S_SPOTIFY_ARTIST_ALBUMS_RESYNC_HOURS,
-  S_SPOTIFY_REMOVE_UNFOLLOWED_ARTISTS,
-  S_SPOTIFY_REMOVE_UNFOLLOWED_PLAYLISTS, S__COUNT};
-static const enum setting_id g_spotify_app[] = {
-  S_SPOTIFY_CLIENT_ID, S_SPOTIFY_CLIENT_SECRET, S_SPOTIFY_REDIRECT_URI,
-  S_SPOTIFY_ACCOUNTS_URL, S_SPOTIFY_API_URL, S__COUNT};
-static const enum setting_id g_monitor[] = {
-  S_DOWNLOAD_MONITOR_ENABLED, S_DOWNLOAD_POLL_INTERVAL_SECONDS,
-  S_DOWNLOAD_MAX_RETRIES, S_DOWNLOAD_STALL_TIMEOUT_MINUTES,
-  S_DOWNLOAD_SEARCH_TIMEOUT_SECONDS, S_DOWNLOAD_MAX_CONCURRENT_ENQUEUES,
-  S__COUNT};
-static const enum setting_id g_dl_quality[] = {
-  S_DOWNLOAD_QUALITY_PROFILE, S_DOWNLOAD_NAMING_TEMPLATE, S__COUNT};
+static const enum setting_id g_token[] =
+  {S_SPOTIFY_TOKEN_REFRESH_ENABLED, S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS,
+   S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES, S__COUNT};
+static const enum setting_id g_sync[] =
+  {S_SPOTIFY_AUTO_SYNC_ENABLED,
+   S_SPOTIFY_SYNC_CHECK_INTERVAL_SECONDS,
+   S_SPOTIFY_AUTO_SYNC_ARTISTS,
+   S_SPOTIFY_AUTO_SYNC_PLAYLISTS,
+   S_SPOTIFY_AUTO_SYNC_LIKED_SONGS,
+   S_SPOTIFY_AUTO_SYNC_SAVED_ALBUMS,
+   S_SPOTIFY_AUTO_SYNC_ARTIST_ALBUMS,
+   S_SPOTIFY_ARTISTS_SYNC_INTERVAL_MINUTES,
+   S_SPOTIFY_PLAYLISTS_SYNC_INTERVAL_MINUTES,
+   S_SPOTIFY_ALBUMS_SYNC_INTERVAL_MINUTES,
+   S_SPOTIFY_ARTIST_ALBUMS_SYNC_INTERVAL_MINUTES,
+   S_SPOTIFY_ARTIST_ALBUMS_PER_PASS,
+   S_SPOTIFY_ARTIST_ALBUMS_RESYNC_HOURS,
+   S_SPOTIFY_REMOVE_UNFOLLOWED_ARTISTS,
+   S_SPOTIFY_REMOVE_UNFOLLOWED_PLAYLISTS,
+   S__COUNT};
+static const enum setting_id g_spotify_app[] = {S_SPOTIFY_CLIENT_ID,
+                                                S_SPOTIFY_CLIENT_SECRET,
+                                                S_SPOTIFY_REDIRECT_URI,
+                                                S_SPOTIFY_ACCOUNTS_URL,
+                                                S_SPOTIFY_API_URL,
+                                                S__COUNT};
+static const enum setting_id g_monitor[] = {S_DOWNLOAD_MONITOR_ENABLED,
+                                            S_DOWNLOAD_POLL_INTERVAL_SECONDS,
+                                            S_DOWNLOAD_MAX_RETRIES,
+                                            S_DOWNLOAD_STALL_TIMEOUT_MINUTES,
+                                            S_DOWNLOAD_SEARCH_TIMEOUT_SECONDS,
+                                            S_DOWNLOAD_MAX_CONCURRENT_ENQUEUES,
+                                            S__COUNT};
+static const enum setting_id g_dl_quality[] = {S_DOWNLOAD_QUALITY_PROFILE,
+                                               S_DOWNLOAD_NAMING_TEMPLATE,
+                                               S__COUNT};
 static const enum setting_id g_slskd[] = {S_SLSKD_URL, S_SLSKD_API_KEY,
                                           S__COUNT};
-static const enum setting_id g_folders[] = {
-  S_DOWNLOAD_SLSKD_DOWNLOAD_PATH, S_DOWNLOAD_TEMP_PATH, S_LIBRARY_PATH,
-  S__COUNT};
-static const enum setting_id g_watchlist[] = {
-  S_AUTOMATION_WATCHLIST_ENABLED, S_AUTOMATION_WATCHLIST_INTERVAL_MINUTES,
-  S__COUNT};
-static const enum setting_id g_discography[] = {
-  S_AUTOMATION_DISCOGRAPHY_ENABLED, S_AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS,
-  S__COUNT};
-static const enum setting_id g_quality[] = {
-  S_AUTOMATION_QUALITY_UPGRADE_ENABLED,
-  S_AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS, S_AUTOMATION_QUALITY_PROFILE,
-  S_AUTOMATION_QUALITY_UPGRADE_MAX_PER_RUN, S__COUNT};
-static const enum setting_id g_cleanup[] = {
-  S_AUTOMATION_CLEANUP_ENABLED, S_AUTOMATION_CLEANUP_INTERVAL_HOURS,
-  S_AUTOMATION_CLEANUP_DRY_RUN, S_AUTOMATION_CLEANUP_RETENTION_DAYS,
-  S_AUTOMATION_CLEANUP_MAX_FILES_PER_RUN, S_AUTOMATION_CLEANUP_MAX_MB_PER_RUN,
-  S_DOWNLOAD_SLSKD_DOWNLOAD_PATH, S_DOWNLOAD_TEMP_PATH, S__COUNT};
-static const enum setting_id g_duplicates[] = {
-  S_AUTOMATION_DUPLICATE_DETECTION_ENABLED,
-  S_AUTOMATION_DUPLICATE_SCAN_INTERVAL_HOURS,
-  S_AUTOMATION_DUPLICATE_DETECTION_METHOD, S_LIBRARY_PATH,
-  S_LIBRARY_QUARANTINE_PATH, S__COUNT};
-static const enum setting_id g_services[] = {
-  S_MUSICBRAINZ_URL, S_MUSICBRAINZ_CONTACT, S_COVERART_URL,
-  S_PROBE_INTERVAL_SECONDS, S_PROBE_TIMEOUT_SECONDS, S__COUNT};
+static const enum setting_id g_folders[] = {S_DOWNLOAD_SLSKD_DOWNLOAD_PATH,
+                                            S_DOWNLOAD_TEMP_PATH,
+                                            S_LIBRARY_PATH, S__COUNT};
+static const enum setting_id g_watchlist[] =
+  {S_AUTOMATION_WATCHLIST_ENABLED, S_AUTOMATION_WATCHLIST_INTERVAL_MINUTES,
+   S__COUNT};
+static const enum setting_id g_discography[] =
+  {S_AUTOMATION_DISCOGRAPHY_ENABLED, S_AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS,
+   S__COUNT};
+static const enum setting_id g_quality[] =
+  {S_AUTOMATION_QUALITY_UPGRADE_ENABLED,
+   S_AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS, S_AUTOMATION_QUALITY_PROFILE,
+   S_AUTOMATION_QUALITY_UPGRADE_MAX_PER_RUN, S__COUNT};
+static const enum setting_id g_cleanup[] =
+  {S_AUTOMATION_CLEANUP_ENABLED,
+   S_AUTOMATION_CLEANUP_INTERVAL_HOURS,
+   S_AUTOMATION_CLEANUP_DRY_RUN,
+   S_AUTOMATION_CLEANUP_RETENTION_DAYS,
+   S_AUTOMATION_CLEANUP_MAX_FILES_PER_RUN,
+   S_AUTOMATION_CLEANUP_MAX_MB_PER_RUN,
+   S_DOWNLOAD_SLSKD_DOWNLOAD_PATH,
+   S_DOWNLOAD_TEMP_PATH,
+   S__COUNT};
+static const enum setting_id g_duplicates[] =
+  {S_AUTOMATION_DUPLICATE_DETECTION_ENABLED,
+   S_AUTOMATION_DUPLICATE_SCAN_INTERVAL_HOURS,
+   S_AUTOMATION_DUPLICATE_DETECTION_METHOD,
+   S_LIBRARY_PATH,
+   S_LIBRARY_QUARANTINE_PATH,
+   S__COUNT};
+static const enum setting_id g_services[] = {S_MUSICBRAINZ_URL,
+                                             S_MUSICBRAINZ_CONTACT,
+                                             S_COVERART_URL,
+                                             S_PROBE_INTERVAL_SECONDS,
+                                             S_PROBE_TIMEOUT_SECONDS,
+                                             S__COUNT};
 
 static const enum setting_id g_access[] = {S_SERVER_ALLOWED_HOSTS, S__COUNT};
-static const enum setting_id g_notify_targets[] = {
-  S_NOTIFY_WEBHOOK_URL, S_NOTIFY_NTFY_URL, S_NOTIFY_NTFY_TOKEN,
-  S_NOTIFY_GOTIFY_URL, S_NOTIFY_GOTIFY_TOKEN, S_NOTIFY_TIMEOUT_SECONDS,
-  S__COUNT};
-static const enum setting_id g_notify_events[] = {
-  S_NOTIFY_ON_UNIT_ERRORS, S_NOTIFY_ON_DOWNLOADS, S_NOTIFY_ON_RELEASES,
-  S_NOTIFY_ON_SPOTIFY_LOGIN, S__COUNT};
+static const enum setting_id g_notify_targets[] = {S_NOTIFY_WEBHOOK_URL,
+                                                   S_NOTIFY_NTFY_URL,
+                                                   S_NOTIFY_NTFY_TOKEN,
+                                                   S_NOTIFY_GOTIFY_URL,
+                                                   S_NOTIFY_GOTIFY_TOKEN,
+                                                   S_NOTIFY_TIMEOUT_SECONDS,
+                                                   S__COUNT};
+static const enum setting_id g_notify_events[] = {S_NOTIFY_ON_UNIT_ERRORS,
+                                                  S_NOTIFY_ON_DOWNLOADS,
+                                                  S_NOTIFY_ON_RELEASES,
+                                                  S_NOTIFY_ON_SPOTIFY_LOGIN,
+                                                  S__COUNT};
 
-static const struct field_group spotify_groups[] = {
-  {"Token Refresh", g_token},
-  {"Spotify Sync", g_sync},
-  {"Spotify app", g_spotify_app},
-  {NULL, NULL}};
-static const struct field_group downloads_groups[] = {
-  {"Download Monitor", g_monitor},
-  {"slskd", g_slskd},
-  {"Quality and naming", g_dl_quality},
-  {"Folders", g_folders},
-  {NULL, NULL}};
-static const struct field_group automation_groups[] = {
-  {"Watchlist", g_watchlist},
-  {"Discography", g_discography},
-  {"Quality Upgrade", g_quality},
-  {"Cleanup", g_cleanup},
-  {"Duplicate Detector", g_duplicates},
-  {"Services", g_services},
-  {NULL, NULL}};
+static const struct field_group spotify_groups[] = {{"Token Refresh", g_token},
+                                                    {"Spotify Sync", g_sync},
+                                                    {"Spotify app",
+                                                     g_spotify_app},
+                                                    {NULL, NULL}};
+static const struct field_group downloads_groups[] = {{"Download Monitor",
+                                                       g_monitor},
+                                                      {"slskd", g_slskd},
+                                                      {"Quality and naming",
+                                                       g_dl_quality},
+                                                      {"Folders", g_folders},
+                                                      {NULL, NULL}};
+static const struct field_group automation_groups[] =
+  {{"Watchlist", g_watchlist},
+   {"Discography", g_discography},
+   {"Quality Upgrade", g_quality},
+   {"Cleanup", g_cleanup},
+   {"Duplicate Detector", g_duplicates},
+   {"Services", g_services},
+   {NULL, NULL}};
 
-static const struct field_group notify_groups[] = {
-  {"Targets", g_notify_targets},
-  {"Events", g_notify_events},
-  {NULL, NULL}};
+static const struct field_group notify_groups[] = {{"Targets",
+                                                    g_notify_targets},
+                                                   {"Events", g_notify_events},
+                                                   {NULL, NULL}};
 
-static const struct field_group security_groups[] = {
-  {"Host names", g_access},
-  {NULL, NULL}};
+static const struct field_group security_groups[] = {{"Host names", g_access},
+                                                     {NULL, NULL}};
 
 static const struct settings_tab tabs[] = {
   {"spotify", "Spotify", "bi-spotify", spotify_groups},
@@ -468,10 +495,7 @@ static const struct settings_tab *find_tab(const char *name)
   return &tabs[0];
 }
 
-const char *pages_tab_name(const char *tab)
-{
-  return find_tab(tab)->name;
-}
+const char *pages_tab_name(const char *tab) { return find_tab(tab)->name; }
 
 /* ------------------------------------------------------------------ */
 /* Settings: one field                                                 */
@@ -520,8 +544,7 @@ static void render_input_attrs(struct buf *out, const char *key,
 }
 
 static void render_bool_input(struct buf *out, const char *key,
-                              const char *dom, const char *shown,
-                              bool invalid)
+                              const char *dom, const char *shown, bool invalid)
 {
   buf_puts(out, "<input type=\"checkbox\" role=\"switch\" class=\"switch\" "
                 "value=\"true\"");
@@ -532,22 +555,23 @@ static void render_bool_input(struct buf *out, const char *key,
 }
 
 static void render_int_input(struct buf *out, const struct setting_def *d,
-                             const char *dom, const char *shown,
-                             bool invalid)
+                             const char *dom, const char *shown, bool invalid)
 {
-  buf_printf(out, "<input type=\"number\" inputmode=\"numeric\" step=\"1\" "
-                  "min=\"%" PRId64 "\" max=\"%" PRId64 "\" value=\"",
+  buf_printf(out,
+             "<input type=\"number\" inputmode=\"numeric\" step=\"1\" "
+             "min=\"%" PRId64 "\" max=\"%" PRId64 "\" value=\"",
              d->min, d->max);
   html_escape(out, shown);
   buf_puts(out, "\"");
   render_input_attrs(out, d->key, dom, invalid);
-  buf_printf(out, "><span class=\"field-hint\">%" PRId64 "\xe2\x80\x93%" PRId64
-                  "</span>", d->min, d->max);
+  buf_printf(out,
+             "><span class=\"field-hint\">%" PRId64 "\xe2\x80\x93%" PRId64
+             "</span>",
+             d->min, d->max);
 }
 
 static void render_enum_input(struct buf *out, const struct setting_def *d,
-                              const char *dom, const char *shown,
-                              bool invalid)
+                              const char *dom, const char *shown, bool invalid)
 {
   buf_puts(out, "<select");
   render_input_attrs(out, d->key, dom, invalid);
@@ -568,11 +592,11 @@ static void render_enum_input(struct buf *out, const struct setting_def *d,
 }
 
 static void render_text_input(struct buf *out, const struct setting_def *d,
-                              const char *dom, const char *shown,
-                              bool invalid)
+                              const char *dom, const char *shown, bool invalid)
 {
-  buf_printf(out, "<input type=\"text\" spellcheck=\"false\" "
-                  "autocomplete=\"off\" maxlength=\"%d\"%s value=\"",
+  buf_printf(out,
+             "<input type=\"text\" spellcheck=\"false\" "
+             "autocomplete=\"off\" maxlength=\"%d\"%s value=\"",
              SETTING_STR_MAX - 1,
              d->type == ST_URL ? " inputmode=\"url\"" : "");
   html_escape(out, shown);
@@ -587,8 +611,7 @@ static void render_secret_input(struct buf *out, const struct setting_def *d,
 {
   buf_puts(out, "<input type=\"password\" autocomplete=\"new-password\" "
                 "spellcheck=\"false\" value=\"\" placeholder=\"");
-  buf_puts(out, is_set ? "Type to replace; empty keeps it"
-                       : "Not set");
+  buf_puts(out, is_set ? "Type to replace; empty keeps it" : "Not set");
   buf_puts(out, "\"");
   render_input_attrs(out, d->key, dom, invalid);
   buf_puts(out, is_set ? "><span class=\"badge badge-set\">set</span>"
@@ -631,8 +654,7 @@ static void render_control(struct buf *out, enum setting_id id,
 }
 
 int pages_render_field(struct buf *out, enum setting_id id,
-                       const char *shown_value, const char *error,
-                       bool saved)
+                       const char *shown_value, const char *error, bool saved)
 {
   if ((int)id < 0 || id >= S__COUNT)
     return SS_EINVAL;
@@ -824,8 +846,8 @@ void pages_workers_table(struct http_req *req, struct http_resp *resp,
 void pages_settings(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
-  finish_html(resp, render_settings(&resp->body, http_req_query(req, "tab"),
-                                    req));
+  finish_html(resp,
+              render_settings(&resp->body, http_req_query(req, "tab"), req));
 }
 
 void pages_settings_save(struct http_req *req, struct http_resp *resp,
@@ -838,14 +860,14 @@ void pages_settings_save(struct http_req *req, struct http_resp *resp,
   if (rc == SS_ENOTFOUND)
     http_resp_error(resp, 400, "unknown setting");
   else if (rc == SS_EINVAL)
-    http_resp_error(resp, 400, value ? "setting cannot be changed here"
-                                     : "missing value");
+    http_resp_error(resp, 400,
+                    value ? "setting cannot be changed here"
+                          : "missing value");
   else
     finish_html(resp, rc);
   free(key);
   free(value);
 }
-
 
 void pages_static(struct http_req *req, struct http_resp *resp, void *ctx)
 {

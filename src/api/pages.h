@@ -74,10 +74,15 @@ void pages_set_cards(const struct pages_card *cards, size_t n);
  * api_downloads.c, api_spotify.c): document head, sidebar with `section`
  * marked current, and the page heading (title and lead, escaped).  Close
  * with pages_close(). */
-enum pages_section { PAGES_DASHBOARD, PAGES_SETTINGS, PAGES_LIBRARY,
-                     PAGES_DOWNLOADS, PAGES_WANTED };
-void pages_open(struct buf *out, enum pages_section section,
-                const char *title, const char *lead);
+enum pages_section {
+  PAGES_DASHBOARD,
+  PAGES_SETTINGS,
+  PAGES_LIBRARY,
+  PAGES_DOWNLOADS,
+  PAGES_WANTED
+};
+void pages_open(struct buf *out, enum pages_section section, const char *title,
+                const char *lead);
 void pages_close(struct buf *out);
 /* Only the document head (doctype to </head>) with title, for a page
  * without the layout shell (the login form). */
@@ -90,8 +95,7 @@ const char *pages_tab_name(const char *tab);
 
 /* Appends the whole dashboard document for the given units (defs and snaps
  * indexed by enum unit_id, UNIT__COUNT entries each). */
-int pages_render_dashboard(struct buf *out,
-                           const struct unit_def *const *defs,
+int pages_render_dashboard(struct buf *out, const struct unit_def *const *defs,
                            const struct unit_snapshot *snaps, int64_t now_ms);
 
 /* Appends the workers table fragment (same arguments as above). */
@@ -110,8 +114,7 @@ int pages_render_settings(struct buf *out, const char *tab);
  * NULL, is shown beside the field; saved adds the "Saved" mark.
  */
 int pages_render_field(struct buf *out, enum setting_id id,
-                       const char *shown_value, const char *error,
-                       bool saved);
+                       const char *shown_value, const char *error, bool saved);
 
 /*
  * What POST /settings does after reading the form: applies value to key and

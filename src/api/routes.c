@@ -39,9 +39,13 @@ static const struct http_route core_routes[] = {
 };
 
 typedef const struct http_route *(*domain_routes_fn)(size_t *count);
-static const domain_routes_fn domains[] = {
-  api_spotify_routes, api_downloads_routes, api_library_routes,
-  api_wanted_routes, api_ops_routes, api_watchlist_routes, api_notify_routes};
+static const domain_routes_fn domains[] = {api_spotify_routes,
+                                           api_downloads_routes,
+                                           api_library_routes,
+                                           api_wanted_routes,
+                                           api_ops_routes,
+                                           api_watchlist_routes,
+                                           api_notify_routes};
 
 /* Cards the domain modules contribute to the settings page's tabs. */
 static const struct pages_card settings_cards[] = {

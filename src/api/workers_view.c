@@ -71,13 +71,14 @@ void workers_model_collect(struct workers_model *m)
   prober_get(m->services);
   for (int i = 0; i < SVC__COUNT; i++)
     backoff_get((enum service_id)i, &m->backoff[i]);
-  m->token_refresh_threshold_minutes =
-    settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES);
+  m->token_refresh_threshold_minutes = settings_int(
+    S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES);
   m->spotify_connected = workers_spotify_connected();
   workers_spotify_view(&m->spotify);
   m->slskd_configured = settings_is_set(S_SLSKD_URL);
   m->cleanup_dry_run = settings_bool(S_AUTOMATION_CLEANUP_DRY_RUN);
-  m->cleanup_retention_days = settings_int(S_AUTOMATION_CLEANUP_RETENTION_DAYS);
+  m->cleanup_retention_days = settings_int(
+    S_AUTOMATION_CLEANUP_RETENTION_DAYS);
   settings_str(S_AUTOMATION_DUPLICATE_DETECTION_METHOD, m->duplicate_method,
                sizeof m->duplicate_method);
   wanted_stats_get(&m->wanted); /* zeros until the first refresh */
@@ -248,11 +249,15 @@ static void refresh_warning(const struct spotify_view *v, int64_t now_ms,
   gmtime_r(&t, &tm);
   strftime(when, sizeof when, "%Y-%m-%d", &tm);
   if (v->refresh_expires_ms <= now_ms)
-    snprintf(out, n, "The Spotify login expired on %s (6 months after "
-             "consent); connect again on the settings page", when);
+    snprintf(out, n,
+             "The Spotify login expired on %s (6 months after "
+             "consent); connect again on the settings page",
+             when);
   else
-    snprintf(out, n, "The Spotify login ends on %s (6 months after "
-             "consent); connect again before then", when);
+    snprintf(out, n,
+             "The Spotify login ends on %s (6 months after "
+             "consent); connect again before then",
+             when);
 }
 
 static void details_token(struct buf *b, const struct workers_model *m,
@@ -310,8 +315,9 @@ static void details_sync(struct buf *b, const struct workers_model *m,
       buf_putc(b, ',');
     json_rel(b, spotify_sync_type_names[t], now_ms, u->times[t]);
   }
-  buf_printf(b, "},\"check_interval_seconds\":%" PRId64
-                ",\"has_errors\":%s,\"stats\":{",
+  buf_printf(b,
+             "},\"check_interval_seconds\":%" PRId64
+             ",\"has_errors\":%s,\"stats\":{",
              u->interval_s, sync_has_errors(m) ? "true" : "false");
   for (int t = 0; t < SYNC__COUNT; t++) {
     buf_printf(b, "%s\"%s\":{\"count\":%" PRId64 ",\"last_result\":",
@@ -414,10 +420,9 @@ static void details_duplicates(struct buf *b, const struct workers_model *m,
              ",\"duplicates_found\":%" PRId64 ",\"tracks_scanned\":%" PRId64
              ",\"groups_open\":%" PRId64 ",\"last_scan_files\":%" PRId64
              ",\"unreadable_files\":%" PRId64 ",\"bad_names\":%" PRId64,
-             u->counters[DD_DUPLICATES_FOUND],
-             u->counters[DD_TRACKS_SCANNED], u->counters[DD_GROUPS_OPEN],
-             u->counters[DD_LAST_SCAN_FILES], u->counters[DD_UNREADABLE],
-             u->counters[DD_BAD_NAMES]);
+             u->counters[DD_DUPLICATES_FOUND], u->counters[DD_TRACKS_SCANNED],
+             u->counters[DD_GROUPS_OPEN], u->counters[DD_LAST_SCAN_FILES],
+             u->counters[DD_UNREADABLE], u->counters[DD_BAD_NAMES]);
   json_error_note(b, u);
   buf_putc(b, '}');
 }
@@ -516,8 +521,10 @@ static void html_advice(struct buf *b, const struct unit_snapshot *u)
   const char *what = workers_advice_de(u->last_error_reason);
   if (!what[0])
     return;
-  buf_printf(b, "<span class=\"wk-detail wk-advice\" data-reason=\"%s\">"
-                "Tipp: ", ss_reason_name(u->last_error_reason));
+  buf_printf(b,
+             "<span class=\"wk-detail wk-advice\" data-reason=\"%s\">"
+             "Tipp: ",
+             ss_reason_name(u->last_error_reason));
   html_escape(b, what);
   buf_puts(b, "</span>");
 }
@@ -535,9 +542,10 @@ static void html_interval(char *out, size_t n, int64_t seconds)
 static void html_automation(struct buf *b, const struct workers_model *m)
 {
   char line[512];
-  static const char *const labels[UNIT__COUNT] = {
-    [UNIT_WATCHLIST] = "Watchlist", [UNIT_DISCOGRAPHY] = "Diskografie",
-    [UNIT_QUALITY_UPGRADE] = "Qualitäts-Upgrade"};
+  static const char *const labels[UNIT__COUNT] =
+    {[UNIT_WATCHLIST] = "Watchlist",
+     [UNIT_DISCOGRAPHY] = "Diskografie",
+     [UNIT_QUALITY_UPGRADE] = "Qualitäts-Upgrade"};
   enum unit_id au[UNIT__COUNT];
   size_t n = view_units(VIEW_AUTOMATION, au);
   int running = 0;
@@ -606,8 +614,9 @@ static void html_spotify_block(struct buf *b, const struct workers_model *m,
 
 static void html_sync_errors(struct buf *b, const struct workers_model *m)
 {
-  static const char *const labels[SYNC__COUNT] = {
-    "Künstler", "Playlists", "Alben", "Lieblingssongs", "Künstler-Alben"};
+  static const char *const labels[SYNC__COUNT] = {"Künstler", "Playlists",
+                                                  "Alben", "Lieblingssongs",
+                                                  "Künstler-Alben"};
   char line[512];
   for (int t = 0; t < SYNC__COUNT; t++) {
     if (!m->spotify.types[t].error[0])
@@ -633,8 +642,9 @@ static void html_details(struct buf *b, const struct workers_model *m,
   html_interval(every, sizeof every, u->interval_s);
   switch (w) {
   case VIEW_TOKEN_REFRESH:
-    snprintf(line, sizeof line, "Prüfung alle %s · erneuert %" PRId64
-             " min vor Ablauf", every, m->token_refresh_threshold_minutes);
+    snprintf(line, sizeof line,
+             "Prüfung alle %s · erneuert %" PRId64 " min vor Ablauf", every,
+             m->token_refresh_threshold_minutes);
     html_line(b, line);
     html_line(b, m->spotify_connected ? "Spotify-Konto verbunden"
                                       : "Kein Spotify-Konto verbunden");
@@ -670,23 +680,25 @@ static void html_details(struct buf *b, const struct workers_model *m,
     }
     break;
   case VIEW_CLEANUP:
-    snprintf(line, sizeof line, "%sZuletzt: %s · %" PRId64
-             " Dateien gelöscht · %" PRId64 " Bytes frei",
+    snprintf(line, sizeof line,
+             "%sZuletzt: %s · %" PRId64 " Dateien gelöscht · %" PRId64
+             " Bytes frei",
              m->cleanup_dry_run ? "(Testlauf) " : "",
              reltime_de(now_ms, u->times[CL_LAST_RUN], r1, sizeof r1),
              u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED]);
     html_line(b, line);
     if (m->cleanup_dry_run) {
-      snprintf(line, sizeof line, "Testlauf würde %" PRId64 " Dateien · %"
-               PRId64 " Bytes freigeben", u->counters[CL_DRY_RUN_FILES],
-               u->counters[CL_DRY_RUN_BYTES]);
+      snprintf(line, sizeof line,
+               "Testlauf würde %" PRId64 " Dateien · %" PRId64
+               " Bytes freigeben",
+               u->counters[CL_DRY_RUN_FILES], u->counters[CL_DRY_RUN_BYTES]);
       html_line(b, line);
     }
     break;
   default:
-    snprintf(line, sizeof line, "Methode: %s · Gefunden: %" PRId64
-             " · Geprüft: %" PRId64, m->duplicate_method,
-             u->counters[DD_DUPLICATES_FOUND],
+    snprintf(line, sizeof line,
+             "Methode: %s · Gefunden: %" PRId64 " · Geprüft: %" PRId64,
+             m->duplicate_method, u->counters[DD_DUPLICATES_FOUND],
              u->counters[DD_TRACKS_SCANNED]);
     html_line(b, line);
     snprintf(line, sizeof line, "Letzter Scan: %s",
@@ -708,10 +720,14 @@ static void html_details(struct buf *b, const struct workers_model *m,
   }
 }
 
-static const char *const service_labels[SVC__COUNT] = {
-  "Spotify", "Soulseek (slskd)", "MusicBrainz", "Cover Art Archive"};
-static const char *const service_icons[SVC__COUNT] = {
-  "bi bi-spotify", "bi bi-download", "bi bi-music-note-list", "bi bi-disc"};
+static const char *const service_labels[SVC__COUNT] = {"Spotify",
+                                                       "Soulseek (slskd)",
+                                                       "MusicBrainz",
+                                                       "Cover Art Archive"};
+static const char *const service_icons[SVC__COUNT] = {"bi bi-spotify",
+                                                      "bi bi-download",
+                                                      "bi bi-music-note-list",
+                                                      "bi bi-disc"};
 
 int workers_render_html(struct buf *out, const struct workers_model *m,
                         int64_t now_ms)

@@ -46,7 +46,7 @@ struct workers_model {
   int64_t cleanup_retention_days;
   char duplicate_method[64];
   struct spotify_view spotify; /* login, rate-limit block, per-type stats */
-  struct wanted_counts wanted;  /* open items per source, requests made */
+  struct wanted_counts wanted; /* open items per source, requests made */
 };
 
 struct view_status {

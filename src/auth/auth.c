@@ -105,8 +105,9 @@ int auth_password_rules(const char *password, char *err, size_t errlen)
       return SS_EINVAL;
     }
     if (utf8proc_category(cp) == UTF8PROC_CATEGORY_CC) {
-      snprintf(err, errlen, "the password must not contain control "
-                            "characters");
+      snprintf(err, errlen,
+               "the password must not contain control "
+               "characters");
       return SS_EINVAL;
     }
     p += k;
@@ -114,8 +115,8 @@ int auth_password_rules(const char *password, char *err, size_t errlen)
   return SS_OK;
 }
 
-bool auth_cookie_value(const char *cookie_header, const char *name,
-                       char *out, size_t n)
+bool auth_cookie_value(const char *cookie_header, const char *name, char *out,
+                       size_t n)
 {
   size_t klen = strlen(name);
   const char *c = cookie_header;
@@ -232,7 +233,7 @@ int auth_store_check_password(struct db *db, const char *password)
     rc = SS_EINVAL;
   else
     rc = crypto_pwhash_str_verify(hash, password, len) == 0 ? SS_OK
-                                                             : SS_EINVAL;
+                                                            : SS_EINVAL;
   sodium_memzero(hash, sizeof hash);
   return rc;
 }
@@ -251,8 +252,7 @@ bool auth_key_matches(const char *candidate)
   if (!candidate || strlen(candidate) != AUTH_KEY_LEN)
     return false;
   pthread_mutex_lock(&mu);
-  bool ok = api_key[0] &&
-            sodium_memcmp(api_key, candidate, AUTH_KEY_LEN) == 0;
+  bool ok = api_key[0] && sodium_memcmp(api_key, candidate, AUTH_KEY_LEN) == 0;
   pthread_mutex_unlock(&mu);
   return ok;
 }
@@ -377,8 +377,8 @@ int64_t auth_login_blocked_for(const char *addr, int64_t now_ms)
   pthread_mutex_lock(&mu);
   struct rate_slot *r = rate_slot(addr, now_ms, false);
   int64_t wait_ms = r && r->blocked_until_ms > now_ms
-                        ? r->blocked_until_ms - now_ms
-                        : 0;
+                      ? r->blocked_until_ms - now_ms
+                      : 0;
   pthread_mutex_unlock(&mu);
   return (wait_ms + 999) / 1000;
 }
@@ -399,8 +399,10 @@ void auth_login_failed(const char *addr, int64_t now_ms)
   bool blocked = r->blocked_until_ms > now_ms;
   pthread_mutex_unlock(&mu);
   if (blocked)
-    log_warn("auth", "too many failed logins from %.63s: blocked for %lld "
-             "minutes", addr, (long long)(AUTH_BLOCK_MS / 60000));
+    log_warn("auth",
+             "too many failed logins from %.63s: blocked for %lld "
+             "minutes",
+             addr, (long long)(AUTH_BLOCK_MS / 60000));
 }
 
 void auth_login_succeeded(const char *addr)
@@ -453,7 +455,8 @@ int auth_cli_set_password(struct db *db, FILE *in, FILE *msg)
   sodium_memzero(pw, sizeof pw);
   if (rc == SS_OK)
     fputs("soulspotd: password saved; a running soulspotd uses it for the "
-          "next login\n", msg);
+          "next login\n",
+          msg);
   else
     fprintf(msg, "soulspotd: --set-password: %s\n", err);
   return rc == SS_ETOOBIG ? SS_EINVAL : rc;

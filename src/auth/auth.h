@@ -32,17 +32,17 @@
 
 struct db;
 
-#define AUTH_KEY_LEN 32           /* hex characters */
-#define AUTH_SESSION_ID_LEN 43    /* base64url of 32 bytes */
+#define AUTH_KEY_LEN 32        /* hex characters */
+#define AUTH_SESSION_ID_LEN 43 /* base64url of 32 bytes */
 #define AUTH_SESSIONS_MAX 64
 #define AUTH_SESSION_TTL_MS (30LL * 24 * 3600 * 1000)
-#define AUTH_PASSWORD_MIN 8       /* bytes */
-#define AUTH_PASSWORD_MAX 256     /* bytes */
+#define AUTH_PASSWORD_MIN 8   /* bytes */
+#define AUTH_PASSWORD_MAX 256 /* bytes */
 #define AUTH_FAILS_MAX 5
 #define AUTH_FAIL_WINDOW_MS (15LL * 60 * 1000)
 #define AUTH_BLOCK_MS (15LL * 60 * 1000)
-#define AUTH_ADDR_MAX 64          /* client address text */
-#define AUTH_RATE_SLOTS 256       /* addresses tracked at once */
+#define AUTH_ADDR_MAX 64    /* client address text */
+#define AUTH_RATE_SLOTS 256 /* addresses tracked at once */
 #define AUTH_COOKIE "soulspot_session"
 
 /* Initialises libsodium and the state (idempotent).  SS_OK or SS_EIO. */
@@ -106,8 +106,8 @@ void auth_key_generate(char *out, size_t n);
 int auth_password_rules(const char *password, char *err, size_t errlen);
 /* The value of cookie `name` in a Cookie header into out; false when
  * absent or too long. */
-bool auth_cookie_value(const char *cookie_header, const char *name,
-                       char *out, size_t n);
+bool auth_cookie_value(const char *cookie_header, const char *name, char *out,
+                       size_t n);
 /* True when next is a path on this site ("/..." but not "//" or "/\\", no
  * control characters): safe to redirect to after a login. */
 bool auth_next_is_local(const char *next);

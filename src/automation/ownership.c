@@ -59,10 +59,10 @@ static bool edition_word(const char *w, size_t len)
 /* Words that name a different recording: such a part always stays. */
 static bool distinct_word(const char *w, size_t len)
 {
-  static const char *const words[] = {
-    "live",  "acoustic",     "remix",   "mix",      "demo",
-    "instrumental", "karaoke", "unplugged", "edit", "acapella",
-    "cover", NULL};
+  static const char *const words[] = {"live",     "acoustic",  "remix",
+                                      "mix",      "demo",      "instrumental",
+                                      "karaoke",  "unplugged", "edit",
+                                      "acapella", "cover",     NULL};
   for (int i = 0; words[i]; i++)
     if (word_is(w, len, words[i]))
       return true;
@@ -228,8 +228,8 @@ size_t ownership_track_key(const char *artist, const char *title, char *out,
 
 struct slot {
   uint64_t hash;
-  size_t off;   /* key in the arena; SIZE_MAX = empty */
-  size_t val;   /* a count, or the arena offset of a memoised key */
+  size_t off; /* key in the arena; SIZE_MAX = empty */
+  size_t val; /* a count, or the arena offset of a memoised key */
 };
 
 struct map {
@@ -385,10 +385,9 @@ static int add_row(void *arg, const struct library_own_row *r)
            memo_key(o, &o->artist_memo, ownership_artist_key,
                     r->artist[0] ? r->artist : r->album_artist));
   copy_cut(album_artist, sizeof album_artist,
-           r->album_artist[0]
-             ? memo_key(o, &o->artist_memo, ownership_artist_key,
-                        r->album_artist)
-             : artist);
+           r->album_artist[0] ? memo_key(o, &o->artist_memo,
+                                         ownership_artist_key, r->album_artist)
+                              : artist);
   ownership_title_key(r->title, title, sizeof title);
   o->track_count++;
   count_id(o, 's', r->spotify_track_id);
@@ -401,8 +400,7 @@ static int add_row(void *arg, const struct library_own_row *r)
   }
   if (r->album[0]) {
     copy_cut(album, sizeof album,
-             memo_key(o, &o->album_memo, ownership_album_title_key,
-                      r->album));
+             memo_key(o, &o->album_memo, ownership_album_title_key, r->album));
     add_pair(o, &o->albums, album_artist, album, true);
     if (strcmp(artist, album_artist))
       add_pair(o, &o->albums, artist, album, true);

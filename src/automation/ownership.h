@@ -64,16 +64,16 @@ bool ownership_has_track(const struct ownership *o, const char *artist,
 
 struct ownership_track_in {
   const char *title;
-  const char *spotify_id;  /* may be NULL */
-  const char *mb_id;       /* may be NULL */
+  const char *spotify_id; /* may be NULL */
+  const char *mb_id;      /* may be NULL */
 };
 
 struct ownership_album_in {
-  const char *artist;      /* album artist */
+  const char *artist; /* album artist */
   const char *album;
-  const char *spotify_album_id;   /* may be NULL */
-  const char *mb_release_group_id; /* may be NULL */
-  int total_tracks;        /* 0 = unknown */
+  const char *spotify_album_id;            /* may be NULL */
+  const char *mb_release_group_id;         /* may be NULL */
+  int total_tracks;                        /* 0 = unknown */
   const struct ownership_track_in *tracks; /* may be NULL (n_tracks 0) */
   size_t n_tracks;
 };

@@ -35,7 +35,8 @@ int qu_config_load(struct qu_config *cfg)
   char level[SETTING_STR_MAX];
   memset(cfg, 0, sizeof *cfg);
   settings_str(S_AUTOMATION_QUALITY_PROFILE, level, sizeof level);
-  cfg->max_per_run = (int)settings_int(S_AUTOMATION_QUALITY_UPGRADE_MAX_PER_RUN);
+  cfg->max_per_run = (int)settings_int(
+    S_AUTOMATION_QUALITY_UPGRADE_MAX_PER_RUN);
   return qu_config_level(cfg, level);
 }
 
@@ -57,8 +58,8 @@ static int on_row(void *arg, const struct library_quality_row *r)
   struct walk *w = arg;
   struct quality_input q;
   w->scanned++;
-  quality_from_codec(r->codec, r->bitrate, false, r->bit_depth,
-                     r->sample_rate, &q);
+  quality_from_codec(r->codec, r->bitrate, false, r->bit_depth, r->sample_rate,
+                     &q);
   if (!qu_below_target(w->target, &q))
     return SS_OK;
   if (w->n == w->cap) {
@@ -151,8 +152,9 @@ int quality_upgrade_run(struct db *db, const struct qu_config *cfg,
   }
   out->capped = (int)(out->below - (int64_t)n);
   if (out->added)
-    log_info("automation", "quality upgrade: %d track(s) below the target "
-                           "wanted (%lld below, %d left for later)",
+    log_info("automation",
+             "quality upgrade: %d track(s) below the target "
+             "wanted (%lld below, %d left for later)",
              out->added, (long long)out->below, out->capped);
   free(t);
   free(w);

@@ -42,8 +42,9 @@
 
 int64_t wanted_ladder_delay_ms(int attempts)
 {
-  static const int64_t ladder[WANTED_LADDER_STEPS] = {
-    HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS, 7 * DAY_MS};
+  static const int64_t ladder[WANTED_LADDER_STEPS] = {HOUR_MS, 6 * HOUR_MS,
+                                                      DAY_MS, 3 * DAY_MS,
+                                                      7 * DAY_MS};
   if (attempts < 1)
     return 0;
   if (attempts > WANTED_LADDER_STEPS)
@@ -60,8 +61,7 @@ void wanted_dispatch_config_load(struct wanted_dispatch_config *cfg)
 /* Creates the download request of w: by Spotify id when the synced
  * library knows it, else by text.  SS_OK and *req, or an error with err. */
 static int make_request(struct db *db, const struct wanted_item *w,
-                        int64_t now_ms, int64_t *req, char *err,
-                        size_t errlen)
+                        int64_t now_ms, int64_t *req, char *err, size_t errlen)
 {
   struct dl_new in = {0};
   int rc = SS_ENOTFOUND;
@@ -107,8 +107,8 @@ static int request_item(struct db *db, const struct wanted_item *w,
   char reason[WANTED_REASON_MAX];
   snprintf(reason, sizeof reason, "no download request could be made: %s",
            err);
-  int src = db_wanted_set_state(db, w->id, "wanted", reason,
-                                now_ms + HOUR_MS, now_ms);
+  int src = db_wanted_set_state(db, w->id, "wanted", reason, now_ms + HOUR_MS,
+                                now_ms);
   return src == SS_EDB ? src : rc;
 }
 
@@ -194,9 +194,10 @@ static bool owned(const struct ownership *o, const struct wanted_item *w)
 {
   if (w->kind == WANTED_TRACK)
     return ownership_has_track(o, w->artist, w->title, w->spotify_id, NULL);
-  struct ownership_album_in a = {
-    .artist = w->artist, .album = w->title,
-    .mb_release_group_id = w->mb_id, .total_tracks = 0};
+  struct ownership_album_in a = {.artist = w->artist,
+                                 .album = w->title,
+                                 .mb_release_group_id = w->mb_id,
+                                 .total_tracks = 0};
   return ownership_album(o, &a, NULL) != OWN_NONE;
 }
 
@@ -225,12 +226,14 @@ static int follow_one(struct db *db, const struct wanted_item *w,
       out->imported++;
       rc = db_wanted_set_state(db, w->id, "imported", why, 0, now_ms);
     } else {
-      rc = climb(db, w, "the download finished but its files are not in "
-                 "the library", now_ms, out);
+      rc = climb(db, w,
+                 "the download finished but its files are not in "
+                 "the library",
+                 now_ms, out);
     }
   } else if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
-    snprintf(why, sizeof why, "download %s%s%s", st,
-             v->r.error[0] ? ": " : "", v->r.error);
+    snprintf(why, sizeof why, "download %s%s%s", st, v->r.error[0] ? ": " : "",
+             v->r.error);
     rc = climb(db, w, why, now_ms, out);
   }
   free(v);
@@ -342,8 +345,8 @@ int wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
                                     : "already in the library");
     rc = SS_ESTATE;
   }
-  if (rc == SS_OK && (state_is(w, "searching") ||
-                      state_is(w, "downloading"))) {
+  if (rc == SS_OK &&
+      (state_is(w, "searching") || state_is(w, "downloading"))) {
     /* the user does not want it any more: stop its download too */
     int c = db_dl_request_cancel(db, w->request_id, now_ms);
     if (c != SS_OK && c != SS_ENOTFOUND && c != SS_ESTATE)

@@ -44,18 +44,18 @@ struct wanted_counts; /* db/db_wanted.h */
 int64_t wanted_ladder_delay_ms(int attempts);
 
 struct wanted_dispatch_config {
-  int max_per_run;   /* automation.max_requests_per_run */
-  int max_per_hour;  /* automation.max_requests_per_hour */
+  int max_per_run;  /* automation.max_requests_per_run */
+  int max_per_hour; /* automation.max_requests_per_hour */
 };
 
 struct wanted_pass_result {
-  int requested;      /* download requests made */
-  int capped;         /* due items left for later by a cap */
-  int failed;         /* items whose request could not be made (reason set) */
-  int imported;       /* items that reached imported */
-  int retrying;       /* items sent back to wanted by the ladder */
+  int requested; /* download requests made */
+  int capped;    /* due items left for later by a cap */
+  int failed;    /* items whose request could not be made (reason set) */
+  int imported;  /* items that reached imported */
+  int retrying;  /* items sent back to wanted by the ladder */
   int given_up;
-  char note[160];     /* e.g. "hourly cap reached (20 requests)" */
+  char note[160]; /* e.g. "hourly cap reached (20 requests)" */
 };
 
 /* Reads the two caps from settings. */

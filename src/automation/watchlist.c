@@ -30,10 +30,8 @@ static const struct {
   const char *name;
   unsigned bit;
 } type_names[] = {
-  {"album", WATCH_ALBUM},
-  {"ep", WATCH_EP},
-  {"single", WATCH_SINGLE},
-  {"compilation", WATCH_COMPILATION},
+  {"album", WATCH_ALBUM},           {"ep", WATCH_EP},
+  {"single", WATCH_SINGLE},         {"compilation", WATCH_COMPILATION},
   {"appears_on", WATCH_APPEARS_ON},
 };
 #define N_TYPES (sizeof type_names / sizeof type_names[0])
@@ -108,14 +106,16 @@ int watch_date_check(const char *date, const char *precision, char out[16],
     return SS_EINVAL;
   }
   size_t len = strlen(d.text);
-  size_t want = !precision || !precision[0]      ? len
-                : !strcmp(precision, "year")    ? 4
-                : !strcmp(precision, "month")   ? 7
-                : !strcmp(precision, "day")     ? 10
-                                                : 0;
+  size_t want = !precision || !precision[0]   ? len
+                : !strcmp(precision, "year")  ? 4
+                : !strcmp(precision, "month") ? 7
+                : !strcmp(precision, "day")   ? 10
+                                              : 0;
   if (want != len) {
-    snprintf(why, n, "release date \"%.20s\" does not match its precision "
-             "\"%.12s\"", date, precision);
+    snprintf(why, n,
+             "release date \"%.20s\" does not match its precision "
+             "\"%.12s\"",
+             date, precision);
     return SS_EINVAL;
   }
   snprintf(out, 16, "%s", d.text);
@@ -172,7 +172,7 @@ int watch_spotify_page(json_t *page, const char *artist_id,
   if (!json_is_object(page) || !json_is_array(items) ||
       (link && !json_is_null(link) && !json_is_string(link))) {
     snprintf(why, n, "malformed page from Spotify: %s",
-             !json_is_object(page)  ? "no paging object"
+             !json_is_object(page)   ? "no paging object"
              : !json_is_array(items) ? "items is not a list"
                                      : "next is not a link");
     return SS_EPROTO;
@@ -373,9 +373,8 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
 {
   static const char *const groups[] = {"album", "single", "compilation",
                                        "appears_on"};
-  static const unsigned group_bits[] = {
-    WATCH_ALBUM, WATCH_SINGLE | WATCH_EP, WATCH_COMPILATION,
-    WATCH_APPEARS_ON};
+  static const unsigned group_bits[] = {WATCH_ALBUM, WATCH_SINGLE | WATCH_EP,
+                                        WATCH_COMPILATION, WATCH_APPEARS_ON};
   struct buf url;
   buf_init(&url, 2048);
   buf_puts(&url, "/artists/");
@@ -415,8 +414,7 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
       snprintf(err, errlen, "%s", why);
       *code = SS_R_PROTOCOL;
     } else if (next && ++pages >= WATCH_SPOTIFY_PAGES) {
-      note_first(out, "%s%s", "only the first 1000 Spotify releases read",
-                 "");
+      note_first(out, "%s%s", "only the first 1000 Spotify releases read", "");
       free(next);
       next = NULL;
     }
@@ -461,8 +459,8 @@ static int read_mb(struct mb_client *c, const struct watch *w,
   }
   if (g.truncated && !out->note[0])
     snprintf(out->note, sizeof out->note,
-             "only the first %zu of %zu MusicBrainz release groups read",
-             g.n, g.total);
+             "only the first %zu of %zu MusicBrainz release groups read", g.n,
+             g.total);
   mb_release_groups_free(&g);
   return SS_OK;
 }
@@ -472,12 +470,12 @@ static int read_mb(struct mb_client *c, const struct watch *w,
 void watch_config_load(struct watch_config *cfg, enum watch_mode mode)
 {
   memset(cfg, 0, sizeof *cfg);
-  cfg->artists_per_run =
-    (int)settings_int(S_AUTOMATION_WATCHLIST_ARTISTS_PER_RUN);
-  cfg->max_per_run =
-    mode == WATCH_MODE_NEW
-      ? WATCH_NEW_MAX_PER_RUN
-      : (int)settings_int(S_AUTOMATION_DISCOGRAPHY_MAX_PER_RUN);
+  cfg->artists_per_run = (int)settings_int(
+    S_AUTOMATION_WATCHLIST_ARTISTS_PER_RUN);
+  cfg->max_per_run = mode == WATCH_MODE_NEW
+                       ? WATCH_NEW_MAX_PER_RUN
+                       : (int)settings_int(
+                           S_AUTOMATION_DISCOGRAPHY_MAX_PER_RUN);
   cfg->watch_followed = settings_bool(S_AUTOMATION_WATCH_FOLLOWED_ARTISTS);
 }
 
@@ -533,8 +531,7 @@ bool watch_find_mbid(struct mb_client *c, const char *name,
   if (found != 1)
     out[0] = '\0'; /* none, or ambiguous: leave it to the user */
   else
-    log_info("automation", "watch \"%s\": MusicBrainz artist %s", name,
-             out);
+    log_info("automation", "watch \"%s\": MusicBrainz artist %s", name, out);
   return found == 1;
 }
 
@@ -561,8 +558,8 @@ static int check_one(struct run *r, struct watch *w)
     rc = db_watch_set_name(r->db, w->id, name);
   }
   if (!rc && !w->mb_artist_id[0] && w->name[0] && !w->last_check_ms &&
-      !w->discography_check_ms && watch_find_mbid(mb_of(r), w->name,
-                                                  w->mb_artist_id))
+      !w->discography_check_ms &&
+      watch_find_mbid(mb_of(r), w->name, w->mb_artist_id))
     rc = db_watch_update(r->db, w);
   if (!rc && w->mb_artist_id[0]) {
     char mberr[WANTED_REASON_MAX] = "";
@@ -601,8 +598,8 @@ static int check_one(struct run *r, struct watch *w)
            : db_watch_discography_checked(r->db, w->id, err, r->now);
   if (added)
     log_info("automation", "%s \"%s\": %zu release(s) wanted",
-             r->mode == WATCH_MODE_NEW ? "watchlist" : "discography",
-             w->name, added);
+             r->mode == WATCH_MODE_NEW ? "watchlist" : "discography", w->name,
+             added);
   watch_releases_free(&rel);
   return rc == SS_ENOTFOUND ? SS_OK : rc; /* unwatched meanwhile */
 }
@@ -622,7 +619,10 @@ int watch_run(struct db *db, enum watch_mode mode,
     rc = mode == WATCH_MODE_NEW
            ? db_watch_due(db, now_ms + 1, due, max, &n)
            : db_watch_due_discography(db, now_ms + 1, due, max, &n);
-  struct run r = {.db = db, .mode = mode, .cfg = cfg, .now = now_ms,
+  struct run r = {.db = db,
+                  .mode = mode,
+                  .cfg = cfg,
+                  .now = now_ms,
                   .out = out};
   if (!rc && (n || mode == WATCH_MODE_NEW))
     rc = ownership_load(db, &r.own);

@@ -68,9 +68,9 @@
 #include "db/db.h"
 #include "db/db_wanted.h"
 
-#define WATCH_SPOTIFY_PAGE 10      /* dev-mode cap of /artists/{id}/albums */
-#define WATCH_SPOTIFY_PAGES 100    /* 1 000 releases per artist at most */
-#define WATCH_NEW_MAX_PER_RUN 200  /* new-release items per watchlist run */
+#define WATCH_SPOTIFY_PAGE 10     /* dev-mode cap of /artists/{id}/albums */
+#define WATCH_SPOTIFY_PAGES 100   /* 1 000 releases per artist at most */
+#define WATCH_NEW_MAX_PER_RUN 200 /* new-release items per watchlist run */
 #define WATCH_PLAYLIST_MAX_PER_RUN 500
 #define WATCH_NOTE_MAX 200
 
@@ -105,10 +105,10 @@ struct watch_release {
   char artist[WANTED_TEXT_MAX];
   char spotify_id[WANTED_ID_MAX];
   char mb_id[WANTED_ID_MAX];
-  char date[16];         /* checked, "" when none or bad */
-  bool bad_date;         /* the source's date was absurd (why in a note) */
-  unsigned type;         /* WATCH_* bit, 0 = not a wanted kind */
-  int total_tracks;      /* 0 = unknown */
+  char date[16];    /* checked, "" when none or bad */
+  bool bad_date;    /* the source's date was absurd (why in a note) */
+  unsigned type;    /* WATCH_* bit, 0 = not a wanted kind */
+  int total_tracks; /* 0 = unknown */
 };
 
 struct watch_releases {
@@ -166,25 +166,25 @@ int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
 /* ---- runs ---- */
 
 struct watch_config {
-  int artists_per_run;   /* automation.watchlist_artists_per_run */
-  int max_per_run;       /* NEW: WATCH_NEW_MAX_PER_RUN; discography:
-                            automation.discography_max_per_run */
-  bool watch_followed;   /* automation.watch_followed_artists */
+  int artists_per_run; /* automation.watchlist_artists_per_run */
+  int max_per_run;     /* NEW: WATCH_NEW_MAX_PER_RUN; discography:
+                          automation.discography_max_per_run */
+  bool watch_followed; /* automation.watch_followed_artists */
   /* asked between watches; true stops the run (may be NULL) */
   bool (*should_stop)(void *arg);
   void *stop_arg;
 };
 
 struct watch_result {
-  int watches;       /* checked */
-  int failed;        /* watches whose check failed (reason stored) */
-  size_t added;      /* new Wanted items */
+  int watches;  /* checked */
+  int failed;   /* watches whose check failed (reason stored) */
+  size_t added; /* new Wanted items */
   size_t capped;
   size_t owned, seen;
-  size_t bad_dates;  /* releases skipped for an absurd date */
+  size_t bad_dates;       /* releases skipped for an absurd date */
   int64_t followed_added; /* watches made by "watch every followed" */
   size_t playlist_added;  /* playlist tracks wanted */
-  bool stopped;      /* Spotify unavailable or rate limited: stop */
+  bool stopped;           /* Spotify unavailable or rate limited: stop */
   char error[WANTED_REASON_MAX]; /* first failure, plain words */
   enum ss_reason reason;         /* ... and its machine reason */
 };

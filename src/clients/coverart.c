@@ -70,7 +70,8 @@ int64_t caa_blocked_until(void)
 }
 
 static void set_err(struct caa_err *e, enum caa_fail kind, long status,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                    const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
 
 static void set_err(struct caa_err *e, enum caa_fail kind, long status,
                     const char *fmt, ...)
@@ -110,7 +111,7 @@ static bool type_is(const char *ct, const char *want)
 static bool looks_like(const struct buf *b, bool png)
 {
   static const unsigned char jpeg_sig[] = {0xff, 0xd8, 0xff};
-  static const unsigned char png_sig[] = {0x89, 'P', 'N', 'G',
+  static const unsigned char png_sig[] = {0x89, 'P',  'N',  'G',
                                           '\r', '\n', 0x1a, '\n'};
   const unsigned char *sig = png ? png_sig : jpeg_sig;
   size_t n = png ? sizeof png_sig : sizeof jpeg_sig;
@@ -119,8 +120,7 @@ static bool looks_like(const struct buf *b, bool png)
 
 /* Judges the final response; on CAA_OK moves the body into out. */
 static void judge(int rc, struct http_reply *r, const char *url,
-                  const char *what, struct caa_image *out,
-                  struct caa_err *err)
+                  const char *what, struct caa_image *out, struct caa_err *err)
 {
   if (rc == SS_EBUSY) { /* the host is blocked: no request was sent */
     set_err(err, CAA_RATE_LIMITED, 0, "Cover Art Archive %s", r->error);
@@ -153,8 +153,8 @@ static void judge(int rc, struct http_reply *r, const char *url,
             "Cover Art Archive answered HTTP %ld for %s", r->status, what);
   } else if (r->status >= 300 && r->status < 400) {
     set_err(err, CAA_REFUSED, r->status,
-            "cover of %s: redirect without a usable Location (HTTP %ld)",
-            what, r->status);
+            "cover of %s: redirect without a usable Location (HTTP %ld)", what,
+            r->status);
   } else if (r->status != 200) {
     set_err(err, CAA_REFUSED, r->status,
             "Cover Art Archive refused %s: HTTP %ld", what, r->status);
@@ -163,8 +163,8 @@ static void judge(int rc, struct http_reply *r, const char *url,
     char shown[48];
     size_t i = 0;
     for (; r->content_type[i] && i + 1 < sizeof shown; i++)
-      shown[i] = (unsigned char)r->content_type[i] < 0x20
-                     ? '?' : r->content_type[i];
+      shown[i] = (unsigned char)r->content_type[i] < 0x20 ? '?'
+                                                          : r->content_type[i];
     shown[i] = '\0';
     set_err(err, CAA_BAD_TYPE, 200,
             "cover of %s refused: type \"%s\" is not JPEG or PNG", what,
@@ -213,7 +213,8 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
   }
   snprintf(url + bl, sizeof url - bl, "/%s/%s/front%s", kind, id, suffix);
   const char *const headers[] = {"Accept: image/jpeg, image/png", NULL};
-  struct http_call call = {.url = url, .headers = headers,
+  struct http_call call = {.url = url,
+                           .headers = headers,
                            .timeout_ms = c->timeout_ms,
                            .reply_limit = c->max_bytes,
                            .follow_redirects = true,
@@ -279,8 +280,8 @@ int caa_write_file(const char *album_dir, const char *name, const void *data,
   }
   snprintf(tmp, sizeof tmp, ".%s.%ld.%u.part", name, (long)getpid(),
            atomic_fetch_add(&counter, 1));
-  int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                O_CLOEXEC, 0644);
+  int fd = openat(dfd, tmp,
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   int rc = SS_OK;
   if (fd < 0) {
     snprintf(why, why_n, "cannot create a file in the album folder: %s",
@@ -297,8 +298,7 @@ int caa_write_file(const char *album_dir, const char *name, const void *data,
     rc = SS_EIO;
   }
   if (rc == SS_OK && replace && renameat(dfd, tmp, dfd, name) != 0) {
-    snprintf(why, why_n, "cannot put %s in place: %s", name,
-             strerror(errno));
+    snprintf(why, why_n, "cannot put %s in place: %s", name, strerror(errno));
     rc = SS_EIO;
   }
   if (rc == SS_OK && !replace && linkat(dfd, tmp, dfd, name, 0) != 0) {

@@ -41,16 +41,16 @@ enum caa_entity { CAA_RELEASE, CAA_RELEASE_GROUP };
 
 enum caa_fail {
   CAA_OK = 0,
-  CAA_NO_COVER,      /* 404: no front image (or unknown MBID) */
-  CAA_REFUSED,       /* 400 / other 4xx, a bad MBID or size, a redirect to
-                      * another protocol or too many redirects */
-  CAA_TOO_BIG,       /* larger than max_bytes */
-  CAA_BAD_TYPE,      /* not image/jpeg or image/png, or bytes that are not */
-  CAA_UNAVAILABLE,   /* network error, timeout, 5xx */
-  CAA_RATE_LIMITED,  /* 503, or blocked by an earlier 503 */
+  CAA_NO_COVER,     /* 404: no front image (or unknown MBID) */
+  CAA_REFUSED,      /* 400 / other 4xx, a bad MBID or size, a redirect to
+                     * another protocol or too many redirects */
+  CAA_TOO_BIG,      /* larger than max_bytes */
+  CAA_BAD_TYPE,     /* not image/jpeg or image/png, or bytes that are not */
+  CAA_UNAVAILABLE,  /* network error, timeout, 5xx */
+  CAA_RATE_LIMITED, /* 503, or blocked by an earlier 503 */
   CAA_CANCELED,
   CAA_NOT_CONFIGURED, /* coverart.url is empty */
-  CAA_WRITE_FAILED   /* the fd or the album folder refused the bytes */
+  CAA_WRITE_FAILED    /* the fd or the album folder refused the bytes */
 };
 
 struct caa_err {

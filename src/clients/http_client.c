@@ -194,8 +194,8 @@ static void copy_header_value(char *dst, size_t n, const char *p, size_t len)
     p++;
     len--;
   }
-  while (len && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
-                 p[len - 1] == ' '))
+  while (len &&
+         (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' '))
     len--;
   if (len >= n)
     len = n - 1;
@@ -242,8 +242,8 @@ int http_client_call(struct http_client *c, const struct http_call *call,
                      struct http_reply *reply)
 {
   memset(reply, 0, sizeof *reply);
-  buf_init(&reply->body, call->reply_limit ? call->reply_limit
-                                           : BUF_LIMIT_DEFAULT);
+  buf_init(&reply->body,
+           call->reply_limit ? call->reply_limit : BUF_LIMIT_DEFAULT);
   char reason[BLOCK_REASON_MAX], when[40];
   int64_t blocked = http_host_blocked_until(call->url, reason, sizeof reason);
   if (blocked) {
@@ -306,8 +306,10 @@ int http_client_call(struct http_client *c, const struct http_call *call,
       snprintf(reason, sizeof reason, "HTTP %ld", reply->status);
       http_host_block(call->url, until, reason);
       reply->blocked_until_ms = http_host_blocked_until(call->url, NULL, 0);
-      log_info("http", "HTTP %ld with Retry-After %s: no calls to this host "
-               "for %lld s", reply->status, reply->retry_after,
+      log_info("http",
+               "HTTP %ld with Retry-After %s: no calls to this host "
+               "for %lld s",
+               reply->status, reply->retry_after,
                (long long)((until - clock_wall_ms() + 999) / 1000));
     }
   }
@@ -323,10 +325,10 @@ int http_client_call(struct http_client *c, const struct http_call *call,
     snprintf(reply->error, sizeof reply->error,
              "reply of %s bytes is larger than %zu bytes",
              reply->content_length[0] &&
-                     strspn(reply->content_length, "0123456789") ==
-                         strlen(reply->content_length)
-                 ? reply->content_length
-                 : "more",
+                 strspn(reply->content_length, "0123456789") ==
+                   strlen(reply->content_length)
+               ? reply->content_length
+               : "more",
              reply->body.limit);
     return SS_ETOOBIG;
   }
@@ -337,8 +339,8 @@ int http_client_call(struct http_client *c, const struct http_call *call,
     reply->bad_redirect = true;
     snprintf(reply->error, sizeof reply->error, "%s",
              cc == CURLE_TOO_MANY_REDIRECTS
-                 ? "more than 5 redirects"
-                 : "redirect to a protocol other than http or https");
+               ? "more than 5 redirects"
+               : "redirect to a protocol other than http or https");
     return SS_ENET;
   }
   if (cc == CURLE_ABORTED_BY_CALLBACK) {

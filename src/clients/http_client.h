@@ -9,12 +9,12 @@
  *
  * Return value: SS_OK when an HTTP response arrived (whatever its status),
  * SS_ENET on transport errors, SS_ETIMEDOUT when timeout_ms passed,
- * SS_ETOOBIG when the body exceeded its cap (a Content-Length above the cap is refused before any
- * body is read), SS_ECANCELED when the cancel flag was raised, SS_EBUSY
- * when the host asked us to wait (below) and no request was sent.  The
- * reason is in reply->error.  With follow_redirects at most 5 redirects
- * are followed, to http and https only (reply->bad_redirect otherwise);
- * the captured headers are those of the last response.  Call
+ * SS_ETOOBIG when the body exceeded its cap (a Content-Length above the cap is
+ * refused before any body is read), SS_ECANCELED when the cancel flag was
+ * raised, SS_EBUSY when the host asked us to wait (below) and no request was
+ * sent.  The reason is in reply->error.  With follow_redirects at most 5
+ * redirects are followed, to http and https only (reply->bad_redirect
+ * otherwise); the captured headers are those of the last response.  Call
  * curl_global_init() once before threads.
  *
  * Retry-After, for the whole process: one "blocked until" per host
@@ -40,26 +40,26 @@
 struct http_client;
 
 struct http_call {
-  const char *method;   /* default "GET" */
+  const char *method; /* default "GET" */
   const char *url;
   const char *const *headers; /* "Name: value", NULL-terminated, or NULL */
-  const char *body;     /* request body or NULL */
+  const char *body;           /* request body or NULL */
   size_t body_len;
-  long timeout_ms;      /* total; default 10 s */
-  size_t reply_limit;   /* body cap; default 1 MiB */
+  long timeout_ms;    /* total; default 10 s */
+  size_t reply_limit; /* body cap; default 1 MiB */
   bool follow_redirects;
   const atomic_bool *cancel; /* optional */
 };
 
 struct http_reply {
-  long status;           /* 0 when no response */
+  long status; /* 0 when no response */
   struct buf body;
   char content_type[128];
   char location[1024];
   char retry_after[32];
   char content_length[32]; /* as announced, "" when none */
-  char error[256];       /* transport error text, "" on success */
-  bool bad_redirect;     /* refused: too many redirects or not http(s) */
+  char error[256];         /* transport error text, "" on success */
+  bool bad_redirect;       /* refused: too many redirects or not http(s) */
   long elapsed_ms;
   int64_t blocked_until_ms; /* wall ms the host is blocked until (this
                                reply's Retry-After, or SS_EBUSY), else 0 */

@@ -37,8 +37,8 @@ int jpull_fail(struct jpull *j, const char *what)
 
 static void skip_ws(struct jpull *j)
 {
-  while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' ||
-                           *j->p == '\t'))
+  while (j->p < j->end &&
+         (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
     j->p++;
 }
 
@@ -241,7 +241,9 @@ static int read_escape(struct jpull *j, struct sink *s)
   char c = *j->p++;
   unsigned cp = 0xFFFD;
   switch (c) {
-  case '"': case '\\': case '/': sink_bytes(s, &c, 1); return SS_OK;
+  case '"':
+  case '\\':
+  case '/': sink_bytes(s, &c, 1); return SS_OK;
   case 'b': sink_bytes(s, "\b", 1); return SS_OK;
   case 'f': sink_bytes(s, "\f", 1); return SS_OK;
   case 'n': sink_bytes(s, "\n", 1); return SS_OK;

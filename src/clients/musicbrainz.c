@@ -170,8 +170,7 @@ int mb_parse_date(const char *text, struct mb_date *out, char *why, size_t n)
   }
   shown_text(shown, sizeof shown, text);
   if (!shape) {
-    snprintf(why, n, "date \"%s\" is not YYYY, YYYY-MM or YYYY-MM-DD",
-             shown);
+    snprintf(why, n, "date \"%s\" is not YYYY, YYYY-MM or YYYY-MM-DD", shown);
   } else if (y < 1860 || y > 2100) {
     snprintf(why, n, "date \"%s\" has an absurd year", shown);
   } else if (len >= 7 && (m < 1 || m > 12)) {
@@ -334,8 +333,7 @@ static void parse_release_group(struct jpull *j, struct mb_release_group *g,
         keep) {
       acc->bad_dates++;
       if (!acc->note[0])
-        snprintf(acc->note, sizeof acc->note, "\"%.80s\": %s", g->title,
-                 why);
+        snprintf(acc->note, sizeof acc->note, "\"%.80s\": %s", g->title, why);
     }
   }
 }
@@ -564,8 +562,8 @@ int mb_parse_release(const char *body, size_t len, struct mb_release *out,
       snprintf(out->note, sizeof out->note, "%s", date_why);
     else if (c->dropped)
       snprintf(out->note, sizeof out->note,
-               "only the first %d tracks were read (%zu more)",
-               MB_TRACKS_MAX, c->dropped);
+               "only the first %d tracks were read (%zu more)", MB_TRACKS_MAX,
+               c->dropped);
   }
   free(c);
   if (rc != SS_OK)
@@ -645,8 +643,8 @@ int mb_parse_artist_search(const char *body, size_t len, size_t max_items,
 {
   struct hits_ctx h = {out, max_items};
   memset(out, 0, sizeof *out);
-  int rc = parse_counted(body, len, "count", "artists", &out->total,
-                         hit_item, &h, why, n);
+  int rc = parse_counted(body, len, "count", "artists", &out->total, hit_item,
+                         &h, why, n);
   if (rc != SS_OK) {
     mb_artist_hits_free(out);
     return rc;
@@ -669,7 +667,8 @@ void mb_artist_hits_free(struct mb_artist_hits *h)
 /* ------------------------------------------------------------------ */
 
 static void set_err(struct mb_err *e, enum mb_fail kind, long status,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                    const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
 
 static void set_err(struct mb_err *e, enum mb_fail kind, long status,
                     const char *fmt, ...)
@@ -745,8 +744,8 @@ static bool classify(int rc, const struct http_reply *r, const char *url,
             "MusicBrainz reply for %s larger than %zu KiB", what,
             r->body.limit / 1024);
   } else if (rc != SS_OK) {
-    set_err(err, MB_UNAVAILABLE, 0, "MusicBrainz unreachable (%s: %s)",
-            what, r->error);
+    set_err(err, MB_UNAVAILABLE, 0, "MusicBrainz unreachable (%s: %s)", what,
+            r->error);
   } else if (r->status == 503) {
     int64_t secs = retry_after_s(r->retry_after, attempt);
     error_text(&r->body, text, sizeof text);
@@ -809,12 +808,13 @@ static int mb_request(struct mb_client *c, const char *path_query,
       http_host_blocked_until(url, reason, sizeof reason);
       set_err(err, MB_RATE_LIMITED, 0,
               "MusicBrainz asked us to wait %lld s%s%s%s",
-              (long long)((wait + 999) / 1000), reason[0] ? " (" : "",
-              reason, reason[0] ? ")" : "");
+              (long long)((wait + 999) / 1000), reason[0] ? " (" : "", reason,
+              reason[0] ? ")" : "");
       err->until_ms = clock_wall_ms() + wait;
       return SS_EBUSY;
     }
-    struct http_call call = {.url = url, .headers = headers,
+    struct http_call call = {.url = url,
+                             .headers = headers,
                              .timeout_ms = c->timeout_ms,
                              .reply_limit = c->reply_limit,
                              .cancel = c->cancel};
@@ -850,8 +850,7 @@ static bool types_ok(const char *types)
 
 int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
                              const char *types, size_t max_items,
-                             struct mb_release_groups *out,
-                             struct mb_err *err)
+                             struct mb_release_groups *out, struct mb_err *err)
 {
   char id[MB_ID_LEN + 1], what[96], path[512], why[160];
   char *types_enc = NULL;
@@ -862,8 +861,9 @@ int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
     return SS_EINVAL;
   }
   if (types && !types_ok(types)) {
-    set_err(err, MB_REFUSED, 0, "release types must be words like "
-                                "\"album|ep\"");
+    set_err(err, MB_REFUSED, 0,
+            "release types must be words like "
+            "\"album|ep\"");
     return SS_EINVAL;
   }
   if (types)
@@ -885,8 +885,8 @@ int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
     rc = mb_request(c, path, what, &r, err);
     if (rc != SS_OK)
       break;
-    rc = parsed(mb_parse_release_group_page(buf_cstr(&r.body), r.body.len,
-                                            out, max_items, &items, why,
+    rc = parsed(mb_parse_release_group_page(buf_cstr(&r.body), r.body.len, out,
+                                            max_items, &items, why,
                                             sizeof why),
                 what, why, err);
     http_reply_free(&r);
@@ -966,7 +966,7 @@ int mb_artist_search(struct mb_client *c, const char *name, size_t limit,
   size_t len = name ? strlen(name) : 0;
   if (len == 0 || len > NAME_QUERY_MAX / 2 ||
       utf8proc_iterate((const utf8proc_uint8_t *)name, -1, &(int32_t){0}) <
-          0 ||
+        0 ||
       artist_query(name, query, sizeof query) != SS_OK) {
     set_err(err, MB_REFUSED, 0, "artist name is empty or too long");
     return SS_EINVAL;
@@ -980,8 +980,8 @@ int mb_artist_search(struct mb_client *c, const char *name, size_t limit,
   int rc = mb_request(c, path, what, &r, err);
   if (rc != SS_OK)
     return rc;
-  rc = parsed(mb_parse_artist_search(buf_cstr(&r.body), r.body.len, limit,
-                                     out, why, sizeof why),
+  rc = parsed(mb_parse_artist_search(buf_cstr(&r.body), r.body.len, limit, out,
+                                     why, sizeof why),
               what, why, err);
   http_reply_free(&r);
   return rc;

@@ -34,37 +34,37 @@
 #include <stdint.h>
 
 #define MB_GAP_MS 1000
-#define MB_ATTEMPTS 4             /* one request plus three 503 retries */
-#define MB_RETRY_AFTER_MAX_S 600  /* longer Retry-After values are capped */
+#define MB_ATTEMPTS 4            /* one request plus three 503 retries */
+#define MB_RETRY_AFTER_MAX_S 600 /* longer Retry-After values are capped */
 #define MB_REPLY_MAX (2 * 1024 * 1024)
 #define MB_TIMEOUT_MS 15000
-#define MB_MAX_WAIT_MS 60000      /* default opts.max_wait_ms */
-#define MB_BROWSE_LIMIT 100       /* the service's page maximum */
+#define MB_MAX_WAIT_MS 60000 /* default opts.max_wait_ms */
+#define MB_BROWSE_LIMIT 100  /* the service's page maximum */
 #define MB_RELEASE_GROUPS_MAX 5000
 #define MB_TRACKS_MAX 2000
 #define MB_SEARCH_MAX 25
 #define MB_ID_LEN 36
-#define MB_TEXT_MAX 256           /* titles and names, bytes incl. NUL */
-#define MB_SHORT_MAX 64           /* types, status, country, track number */
+#define MB_TEXT_MAX 256 /* titles and names, bytes incl. NUL */
+#define MB_SHORT_MAX 64 /* types, status, country, track number */
 #define MB_MSG_MAX 256
 #define MB_NOTE_MAX 192
 
 enum mb_fail {
   MB_OK = 0,
-  MB_NOT_FOUND,    /* 404: no such artist / release */
-  MB_RATE_LIMITED, /* 503 after every retry, or the wait is too long */
-  MB_UNAVAILABLE,  /* network error, timeout, other 5xx */
-  MB_REFUSED,      /* 400 (bad MBID or parameter), 403 (User-Agent), other
-                    * 4xx, or bad input before any request */
-  MB_MALFORMED,    /* not JSON, truncated, wrong shape, too large */
-  MB_CANCELED,     /* the cancel flag was raised */
+  MB_NOT_FOUND,     /* 404: no such artist / release */
+  MB_RATE_LIMITED,  /* 503 after every retry, or the wait is too long */
+  MB_UNAVAILABLE,   /* network error, timeout, other 5xx */
+  MB_REFUSED,       /* 400 (bad MBID or parameter), 403 (User-Agent), other
+                     * 4xx, or bad input before any request */
+  MB_MALFORMED,     /* not JSON, truncated, wrong shape, too large */
+  MB_CANCELED,      /* the cancel flag was raised */
   MB_NOT_CONFIGURED /* musicbrainz.url is empty */
 };
 
 struct mb_err {
   enum mb_fail kind;
-  long status;      /* HTTP status of the last reply, 0 when none */
-  int64_t until_ms; /* MB_RATE_LIMITED: wall-clock time to try again */
+  long status;          /* HTTP status of the last reply, 0 when none */
+  int64_t until_ms;     /* MB_RATE_LIMITED: wall-clock time to try again */
   char msg[MB_MSG_MAX]; /* plain words */
 };
 
@@ -78,8 +78,8 @@ struct mb_date {
 struct mb_release_group {
   char id[MB_ID_LEN + 1];
   char title[MB_TEXT_MAX];
-  char primary_type[MB_SHORT_MAX];    /* "Album", "EP", ...; "" for null */
-  char secondary_types[MB_TEXT_MAX];  /* "Compilation|Live", "" if none */
+  char primary_type[MB_SHORT_MAX];   /* "Album", "EP", ...; "" for null */
+  char secondary_types[MB_TEXT_MAX]; /* "Compilation|Live", "" if none */
   char disambiguation[MB_TEXT_MAX];
   struct mb_date first_release;
 };
@@ -187,8 +187,7 @@ int mb_mbid_canonical(const char *in, char *out);
 /* Parses a MusicBrainz date; SS_EINVAL (out->valid false, why filled)
  * for anything but "", YYYY, YYYY-MM, YYYY-MM-DD of a real day in the
  * years 1860..2100. */
-int mb_parse_date(const char *text, struct mb_date *out, char *why,
-                  size_t n);
+int mb_parse_date(const char *text, struct mb_date *out, char *why, size_t n);
 /* Parsers of one reply body.  Release groups are appended to acc (up to
  * max_items, the rest counted in *page_items only); errors: SS_EPROTO with
  * a reason in why. */

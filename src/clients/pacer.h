@@ -36,8 +36,10 @@ struct pacer {
   int64_t next_ms; /* monotonic: earliest start of the next one */
 };
 
-#define PACER_INIT(gap)                                                        \
-  {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, (gap), false, 0}
+#define PACER_INIT(gap)                                                       \
+  {                                                                           \
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, (gap), false, 0      \
+  }
 
 /* Waits for this caller's turn to send to url.  SS_OK: send now, then
  * pacer_release() exactly once.  SS_EBUSY: the wait would exceed

@@ -38,35 +38,35 @@ struct flag_name {
   unsigned bit;
 };
 
-static const struct flag_name transfer_names[] = {
-  {"None", 0},
-  {"Requested", SLSKD_TS_REQUESTED},
-  {"Queued", SLSKD_TS_QUEUED},
-  {"Initializing", SLSKD_TS_INITIALIZING},
-  {"InProgress", SLSKD_TS_IN_PROGRESS},
-  {"Completed", SLSKD_TS_COMPLETED},
-  {"Succeeded", SLSKD_TS_SUCCEEDED},
-  {"Cancelled", SLSKD_TS_CANCELLED},
-  {"TimedOut", SLSKD_TS_TIMED_OUT},
-  {"Errored", SLSKD_TS_ERRORED},
-  {"Rejected", SLSKD_TS_REJECTED},
-  {"Aborted", SLSKD_TS_ABORTED},
-  {"Locally", SLSKD_TS_LOCALLY},
-  {"Remotely", SLSKD_TS_REMOTELY},
-  {NULL, 0}};
+static const struct flag_name transfer_names[] =
+  {{"None", 0},
+   {"Requested", SLSKD_TS_REQUESTED},
+   {"Queued", SLSKD_TS_QUEUED},
+   {"Initializing", SLSKD_TS_INITIALIZING},
+   {"InProgress", SLSKD_TS_IN_PROGRESS},
+   {"Completed", SLSKD_TS_COMPLETED},
+   {"Succeeded", SLSKD_TS_SUCCEEDED},
+   {"Cancelled", SLSKD_TS_CANCELLED},
+   {"TimedOut", SLSKD_TS_TIMED_OUT},
+   {"Errored", SLSKD_TS_ERRORED},
+   {"Rejected", SLSKD_TS_REJECTED},
+   {"Aborted", SLSKD_TS_ABORTED},
+   {"Locally", SLSKD_TS_LOCALLY},
+   {"Remotely", SLSKD_TS_REMOTELY},
+   {NULL, 0}};
 
-static const struct flag_name search_names[] = {
-  {"None", 0},
-  {"Requested", SLSKD_SS_REQUESTED},
-  {"InProgress", SLSKD_SS_IN_PROGRESS},
-  {"Completed", SLSKD_SS_COMPLETED},
-  {"Cancelled", SLSKD_SS_CANCELLED},
-  {"TimedOut", SLSKD_SS_TIMED_OUT},
-  {"ResponseLimitReached", SLSKD_SS_RESPONSE_LIMIT},
-  {"FileLimitReached", SLSKD_SS_FILE_LIMIT},
-  {"Errored", SLSKD_SS_ERRORED},
-  {"Queued", SLSKD_SS_QUEUED},
-  {NULL, 0}};
+static const struct flag_name search_names[] =
+  {{"None", 0},
+   {"Requested", SLSKD_SS_REQUESTED},
+   {"InProgress", SLSKD_SS_IN_PROGRESS},
+   {"Completed", SLSKD_SS_COMPLETED},
+   {"Cancelled", SLSKD_SS_CANCELLED},
+   {"TimedOut", SLSKD_SS_TIMED_OUT},
+   {"ResponseLimitReached", SLSKD_SS_RESPONSE_LIMIT},
+   {"FileLimitReached", SLSKD_SS_FILE_LIMIT},
+   {"Errored", SLSKD_SS_ERRORED},
+   {"Queued", SLSKD_SS_QUEUED},
+   {NULL, 0}};
 
 static unsigned flag_token(const char *p, size_t n,
                            const struct flag_name *names)
@@ -389,7 +389,8 @@ static void push_transfer(struct slskd_transfers *out,
 static void parse_transfer(struct list_ctx *c, const char *group_user)
 {
   struct jpull *j = &c->j;
-  struct slskd_transfer t = {.elapsed_ms = -1, .remaining_ms = -1,
+  struct slskd_transfer t = {.elapsed_ms = -1,
+                             .remaining_ms = -1,
                              .place_in_queue = -1};
   char key[KEY_MAX];
   if (!jpull_object(j))
@@ -515,8 +516,8 @@ static int int_field(struct jpull *j)
   return (int)v;
 }
 
-static void parse_search_file(struct jpull *j, struct slskd_file *f,
-                              char *tmp, size_t tmpn)
+static void parse_search_file(struct jpull *j, struct slskd_file *f, char *tmp,
+                              size_t tmpn)
 {
   char key[KEY_MAX], ext[16] = "";
   memset(f, 0, sizeof *f);
@@ -903,8 +904,8 @@ static int status_result(struct slskd *c, const struct http_reply *r)
   error_message(&r->body, msg, sizeof msg);
   const char *sep = msg[0] ? ": " : "";
   if (st == 401 || st == 403) {
-    snprintf(c->error, sizeof c->error,
-             "slskd refused the API key (HTTP %ld)", st);
+    snprintf(c->error, sizeof c->error, "slskd refused the API key (HTTP %ld)",
+             st);
     return SS_ESTATE;
   }
   if (st == 409) {
@@ -930,9 +931,13 @@ static int call(struct slskd *c, const char *method, const char *path,
   if (body)
     headers[h++] = "Content-Type: application/json";
   headers[h] = NULL;
-  struct http_call hc = {.method = method, .url = url, .headers = headers,
-                         .body = body, .body_len = body ? strlen(body) : 0,
-                         .timeout_ms = c->timeout_ms, .reply_limit = cap,
+  struct http_call hc = {.method = method,
+                         .url = url,
+                         .headers = headers,
+                         .body = body,
+                         .body_len = body ? strlen(body) : 0,
+                         .timeout_ms = c->timeout_ms,
+                         .reply_limit = cap,
                          .cancel = c->cancel};
   c->error[0] = '\0';
   int rc = http_client_call(c->hc, &hc, r);
@@ -940,8 +945,8 @@ static int call(struct slskd *c, const char *method, const char *path,
   c->status = r->status;
   c->elapsed_ms = r->elapsed_ms;
   if (rc == SS_ETOOBIG) {
-    snprintf(c->error, sizeof c->error,
-             "slskd reply too large (over %zu MiB)", cap >> 20);
+    snprintf(c->error, sizeof c->error, "slskd reply too large (over %zu MiB)",
+             cap >> 20);
     return rc;
   }
   if (rc == SS_ECANCELED) {
@@ -970,8 +975,10 @@ int slskd_application(struct slskd *c, struct slskd_app *out)
   char err[SLSKD_ERROR_MAX];
   int rc = call(c, "GET", "/api/v0/application", NULL, SLSKD_REPLY_MAX, &r);
   if (rc == SS_OK)
-    rc = parsed(c, slskd_app_parse(buf_cstr(&r.body), r.body.len, out, err,
-                                   sizeof err), err);
+    rc = parsed(c,
+                slskd_app_parse(buf_cstr(&r.body), r.body.len, out, err,
+                                sizeof err),
+                err);
   http_reply_free(&r);
   return rc;
 }
@@ -986,14 +993,15 @@ int slskd_search_start(struct slskd *c, const char *id, const char *text,
   json_str(&body, id);
   buf_puts(&body, ",\"searchText\":");
   json_str(&body, text);
-  buf_printf(&body, ",\"searchTimeout\":%d,\"responseLimit\":100,"
-                    "\"fileLimit\":10000,\"filterResponses\":true,"
-                    "\"minimumResponseFileCount\":1}",
+  buf_printf(&body,
+             ",\"searchTimeout\":%d,\"responseLimit\":100,"
+             "\"fileLimit\":10000,\"filterResponses\":true,"
+             "\"minimumResponseFileCount\":1}",
              timeout_ms);
   int rc = SS_ETOOBIG;
   if (buf_ok(&body)) {
-    rc = call(c, "POST", "/api/v0/searches", buf_cstr(&body),
-              SLSKD_REPLY_MAX, &r);
+    rc = call(c, "POST", "/api/v0/searches", buf_cstr(&body), SLSKD_REPLY_MAX,
+              &r);
     http_reply_free(&r);
   }
   buf_free(&body);
@@ -1008,16 +1016,17 @@ static int search_path(char *out, size_t n, const char *id, const char *rest)
   return SS_OK;
 }
 
-int slskd_search_get(struct slskd *c, const char *id,
-                     struct slskd_search *out)
+int slskd_search_get(struct slskd *c, const char *id, struct slskd_search *out)
 {
   char path[256], err[SLSKD_ERROR_MAX];
   struct http_reply r;
   search_path(path, sizeof path, id, "");
   int rc = call(c, "GET", path, NULL, SLSKD_REPLY_MAX, &r);
   if (rc == SS_OK)
-    rc = parsed(c, slskd_search_parse(buf_cstr(&r.body), r.body.len, out,
-                                      err, sizeof err), err);
+    rc = parsed(c,
+                slskd_search_parse(buf_cstr(&r.body), r.body.len, out, err,
+                                   sizeof err),
+                err);
   http_reply_free(&r);
   return rc;
 }
@@ -1051,8 +1060,10 @@ int slskd_search_responses(struct slskd *c, const char *id,
   search_path(path, sizeof path, id, "/responses");
   int rc = call(c, "GET", path, NULL, SLSKD_SEARCH_MAX, &r);
   if (rc == SS_OK)
-    rc = parsed(c, slskd_responses_parse(buf_cstr(&r.body), r.body.len, out,
-                                         err, sizeof err), err);
+    rc = parsed(c,
+                slskd_responses_parse(buf_cstr(&r.body), r.body.len, out, err,
+                                      sizeof err),
+                err);
   http_reply_free(&r);
   return rc;
 }
@@ -1082,8 +1093,10 @@ int slskd_enqueue(struct slskd *c, const char *username,
   char *path = xasprintf("/api/v0/transfers/downloads/%s", esc);
   int rc = call(c, "POST", path, buf_cstr(&body), SLSKD_REPLY_MAX, &r);
   if (rc == SS_OK)
-    rc = parsed(c, slskd_enqueue_parse(buf_cstr(&r.body), r.body.len, out,
-                                       err, sizeof err), err);
+    rc = parsed(c,
+                slskd_enqueue_parse(buf_cstr(&r.body), r.body.len, out, err,
+                                    sizeof err),
+                err);
   http_reply_free(&r);
   free(path);
   buf_free(&body);
@@ -1095,11 +1108,13 @@ int slskd_downloads(struct slskd *c, struct slskd_transfers *out)
   struct http_reply r;
   char err[SLSKD_ERROR_MAX];
   memset(out, 0, sizeof *out);
-  int rc = call(c, "GET", "/api/v0/transfers/downloads", NULL,
-                SLSKD_LIST_MAX, &r);
+  int rc = call(c, "GET", "/api/v0/transfers/downloads", NULL, SLSKD_LIST_MAX,
+                &r);
   if (rc == SS_OK)
-    rc = parsed(c, slskd_transfers_parse(buf_cstr(&r.body), r.body.len, out,
-                                         err, sizeof err), err);
+    rc = parsed(c,
+                slskd_transfers_parse(buf_cstr(&r.body), r.body.len, out, err,
+                                      sizeof err),
+                err);
   http_reply_free(&r);
   return rc;
 }

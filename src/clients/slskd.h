@@ -35,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SLSKD_ID_MAX 40          /* GUID text + NUL */
-#define SLSKD_STR_MAX 2048       /* longest name/path kept (cut beyond) */
+#define SLSKD_ID_MAX 40    /* GUID text + NUL */
+#define SLSKD_STR_MAX 2048 /* longest name/path kept (cut beyond) */
 #define SLSKD_LIST_MAX ((size_t)32 << 20)
 #define SLSKD_SEARCH_MAX ((size_t)16 << 20)
 #define SLSKD_REPLY_MAX ((size_t)4 << 20)
@@ -107,8 +107,8 @@ struct slskd_transfer {
   unsigned state;         /* SLSKD_TS_* bits */
   int64_t size;
   int64_t bytes_transferred;
-  double average_speed;   /* bytes/s */
-  double percent;         /* 0-100 */
+  double average_speed;                       /* bytes/s */
+  double percent;                             /* 0-100 */
   int64_t requested_ms, started_ms, ended_ms; /* 0 when omitted */
   int64_t elapsed_ms, remaining_ms;           /* -1 when omitted */
   int64_t place_in_queue;                     /* -1 when omitted */
@@ -131,22 +131,22 @@ void slskd_transfers_free(struct slskd_transfers *t);
 struct slskd_file {
   char *filename;
   int64_t size;
-  char ext[16];      /* lower case, from the filename ("" when none) */
-  int bitrate;       /* kbps; 0 when omitted */
-  int bit_depth;     /* 0 when omitted */
-  int sample_rate;   /* Hz; 0 when omitted */
-  int length;        /* seconds; 0 when omitted */
-  bool vbr;          /* isVariableBitRate (false when omitted) */
+  char ext[16];    /* lower case, from the filename ("" when none) */
+  int bitrate;     /* kbps; 0 when omitted */
+  int bit_depth;   /* 0 when omitted */
+  int sample_rate; /* Hz; 0 when omitted */
+  int length;      /* seconds; 0 when omitted */
+  bool vbr;        /* isVariableBitRate (false when omitted) */
 };
 
 struct slskd_response {
   char *username;
   bool free_slot;
   int64_t queue_length;
-  int64_t upload_speed; /* bytes/s */
+  int64_t upload_speed;     /* bytes/s */
   struct slskd_file *files; /* downloadable files only */
   size_t n_files;
-  size_t n_locked;          /* lockedFiles: counted, never offered */
+  size_t n_locked; /* lockedFiles: counted, never offered */
 };
 
 struct slskd_responses {
@@ -162,8 +162,8 @@ void slskd_responses_free(struct slskd_responses *r);
 
 struct slskd_search {
   char id[SLSKD_ID_MAX];
-  unsigned state;      /* SLSKD_SS_* */
-  bool complete;       /* isComplete */
+  unsigned state; /* SLSKD_SS_* */
+  bool complete;  /* isComplete */
   int64_t response_count, file_count;
 };
 int slskd_search_parse(const char *body, size_t len, struct slskd_search *out,
@@ -175,8 +175,8 @@ struct slskd_enqueued {
 };
 
 struct slskd_enqueue_reply {
-  bool legacy_empty;   /* <= 0.23: 201 with no body */
-  size_t n_failed;     /* count only: the entries are {} */
+  bool legacy_empty; /* <= 0.23: 201 with no body */
+  size_t n_failed;   /* count only: the entries are {} */
   struct slskd_enqueued *enqueued;
   size_t n_enqueued;
 };

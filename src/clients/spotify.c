@@ -32,7 +32,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define ACCESS_MARGIN_MS 60000 /* a token this close to expiry is renewed */
+#define ACCESS_MARGIN_MS 60000   /* a token this close to expiry is renewed */
 #define RETRY_AFTER_DEFAULT_S 30 /* a 429 without Retry-After */
 #define TOKEN_REPLY_MAX (64 * 1024)
 #define URL_MAX (SETTING_STR_MAX + 2048)
@@ -105,12 +105,12 @@ int64_t spotify_refresh_expires_ms(int64_t authorised_ms)
   return (int64_t)timegm(&tm) * 1000 + authorised_ms % 1000;
 }
 
-static void set_err(struct spotify_err *e, enum spotify_fail kind,
-                    long status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void set_err(struct spotify_err *e, enum spotify_fail kind, long status,
+                    const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
 
-static void set_err(struct spotify_err *e, enum spotify_fail kind,
-                    long status, const char *fmt, ...)
+static void set_err(struct spotify_err *e, enum spotify_fail kind, long status,
+                    const char *fmt, ...)
 {
   e->kind = kind;
   e->status = status;
@@ -190,10 +190,11 @@ void spotify_url_encode(struct buf *out, const char *s)
 int spotify_base64(const unsigned char *in, size_t n, bool url, char *out,
                    size_t cap)
 {
-  const char *abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                          "0123456789-_"
-                        : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                          "0123456789+/";
+  const char *abc = url
+                      ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_"
+                      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789+/";
   size_t j = 0;
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = (uint32_t)in[i] << 16;
@@ -345,8 +346,8 @@ void spotify_status(struct spotify_status *out)
     out->access_expires_ms = S.acc.expires_at_ms;
     out->authorised_ms = S.acc.authorised_at_ms;
     out->refreshed_ms = S.acc.refreshed_at_ms;
-    out->refresh_expires_ms =
-      spotify_refresh_expires_ms(S.acc.authorised_at_ms);
+    out->refresh_expires_ms = spotify_refresh_expires_ms(
+      S.acc.authorised_at_ms);
   }
   if (S.api_bo.until_ms > now)
     out->api_backoff_until_ms = S.api_bo.until_ms;
@@ -354,8 +355,8 @@ void spotify_status(struct spotify_status *out)
     out->token_backoff_until_ms = S.token_bo.until_ms;
   snprintf(out->token_error, sizeof out->token_error, "%s", S.token_error);
   pthread_mutex_unlock(&S.mu);
-  out->blocked_until_ms =
-    api_blocked_until(out->blocked_reason, sizeof out->blocked_reason);
+  out->blocked_until_ms = api_blocked_until(out->blocked_reason,
+                                            sizeof out->blocked_reason);
 }
 
 /* ---- client ---- */
@@ -386,8 +387,8 @@ void spotify_client_free(struct spotify_client *c)
 
 /* The message of an error body: nested {"error":{"message","reason"}},
  * flat {"error","error_description"}, or nothing. */
-static void error_text(const struct buf *body, char *msg, size_t n,
-                       char *code, size_t cn)
+static void error_text(const struct buf *body, char *msg, size_t n, char *code,
+                       size_t cn)
 {
   msg[0] = '\0';
   if (code && cn)
@@ -404,8 +405,8 @@ static void error_text(const struct buf *body, char *msg, size_t n,
   } else if (json_is_string(e)) {
     if (code && cn)
       remote_text(code, cn, json_string_value(e));
-    remote_text(msg, n, json_string_value(
-                          json_object_get(doc, "error_description")));
+    remote_text(msg, n,
+                json_string_value(json_object_get(doc, "error_description")));
   }
   json_decref(doc);
 }
@@ -530,9 +531,8 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
   struct buf body;
   buf_init(&body, 16 * 1024);
   buf_puts(&body, grant);
-  const char *headers[4] = {
-    "Content-Type: application/x-www-form-urlencoded",
-    "Accept: application/json", NULL, NULL};
+  const char *headers[4] = {"Content-Type: application/x-www-form-urlencoded",
+                            "Accept: application/json", NULL, NULL};
   if (secret[0]) {
     snprintf(basic, sizeof basic, "%s:%s", id, secret);
     char b64[sizeof auth - 32];
@@ -554,11 +554,14 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
     set_err(err, SPOTIFY_MALFORMED, 0, "token request too large");
     return SS_ETOOBIG;
   }
-  struct http_call call = {
-    .method = "POST", .url = url, .headers = headers,
-    .body = buf_cstr(&body), .body_len = body.len,
-    .timeout_ms = c->timeout_ms, .reply_limit = TOKEN_REPLY_MAX,
-    .cancel = c->cancel};
+  struct http_call call = {.method = "POST",
+                           .url = url,
+                           .headers = headers,
+                           .body = buf_cstr(&body),
+                           .body_len = body.len,
+                           .timeout_ms = c->timeout_ms,
+                           .reply_limit = TOKEN_REPLY_MAX,
+                           .cancel = c->cancel};
   struct http_reply r;
   int rc = http_client_call(c->http, &call, &r);
   memset(auth, 0, sizeof auth);
@@ -568,8 +571,8 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
   if (rc == SS_ECANCELED)
     set_err(err, SPOTIFY_CANCELED, 0, "canceled");
   else if (rc == SS_EBUSY) { /* the accounts host asked us to wait */
-    set_err(err, SPOTIFY_RATE_LIMITED, 429,
-            "Spotify accounts service: %s", r.error);
+    set_err(err, SPOTIFY_RATE_LIMITED, 429, "Spotify accounts service: %s",
+            r.error);
     err->until_ms = r.blocked_until_ms;
     err->deferred = true;
   } else if (rc == SS_ETOOBIG)
@@ -579,8 +582,7 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
     set_err(err, SPOTIFY_UNAVAILABLE, 0,
             "Spotify accounts service unreachable: %s", r.error);
     err->timed_out = rc == SS_ETIMEDOUT;
-  }
-  else
+  } else
     token_reply(&r, out, err);
   http_reply_free(&r);
   return err_code(err->kind);
@@ -626,11 +628,12 @@ static bool apply_refresh_locked(uint64_t seq, const struct spotify_tokens *t,
     log_info("spotify", "access token refreshed%s",
              t->refresh_token[0] ? " (new refresh token)" : "");
   } else if (err->kind == SPOTIFY_REAUTH) {
-    snprintf(S.acc.reauth_reason, sizeof S.acc.reauth_reason, "%s",
-             err->msg);
+    snprintf(S.acc.reauth_reason, sizeof S.acc.reauth_reason, "%s", err->msg);
     changed = true;
-    log_warn("spotify", "refresh refused (invalid_grant: %s): "
-             "re-authorisation required", S.acc.reauth_reason);
+    log_warn("spotify",
+             "refresh refused (invalid_grant: %s): "
+             "re-authorisation required",
+             S.acc.reauth_reason);
     set_err(err, SPOTIFY_REAUTH, err->status,
             "Spotify re-authorisation required: %s", S.acc.reauth_reason);
   } else if (err->kind != SPOTIFY_CANCELED &&
@@ -771,14 +774,12 @@ static int obtain_token(struct spotify_client *c, const char *rejected,
   return err_code(err->kind);
 }
 
-int spotify_refresh_if_expiring(struct spotify_client *c,
-                                int64_t threshold_ms, bool *refreshed,
-                                struct spotify_err *err)
+int spotify_refresh_if_expiring(struct spotify_client *c, int64_t threshold_ms,
+                                bool *refreshed, struct spotify_err *err)
 {
   char token[SPOTIFY_TOKEN_MAX];
   bool did = false;
-  int rc = obtain_token(c, NULL, threshold_ms, token, sizeof token, &did,
-                        err);
+  int rc = obtain_token(c, NULL, threshold_ms, token, sizeof token, &did, err);
   memset(token, 0, sizeof token);
   if (refreshed)
     *refreshed = did;
@@ -958,7 +959,7 @@ static void note_rate_limit(const char *url, const struct http_reply *r,
 }
 
 static void note_unavailable(struct spotify_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 
 static void note_unavailable(struct spotify_err *err, const char *fmt, ...)
 {
@@ -1009,8 +1010,7 @@ static int parse_object(const struct http_reply *r, const char *path,
 /* Turns one HTTP outcome into err; returns true when the caller should
  * retry once with a fresh token (401). */
 static bool classify(int rc, const struct http_reply *r, const char *url,
-                     const char *path, bool may_retry,
-                     struct spotify_err *err)
+                     const char *path, bool may_retry, struct spotify_err *err)
 {
   char msg[REMOTE_TEXT_MAX + 1], reason[160];
   if (rc == SS_ECANCELED) {
@@ -1031,8 +1031,8 @@ static bool classify(int rc, const struct http_reply *r, const char *url,
     note_rate_limit(url, r, err);
   } else if (r->status >= 500) {
     err->status = r->status;
-    note_unavailable(err, "Spotify Web API answered HTTP %ld on %s",
-                     r->status, path);
+    note_unavailable(err, "Spotify Web API answered HTTP %ld on %s", r->status,
+                     path);
   } else {
     error_text(&r->body, msg, sizeof msg, NULL, 0);
     set_err(err, SPOTIFY_REFUSED, r->status, "%s: HTTP %ld%s%s", path,
@@ -1049,8 +1049,7 @@ static int get_impl(struct spotify_client *c, const char *target,
   char auth[SPOTIFY_TOKEN_MAX + 32];
   *out = NULL;
   memset(err, 0, sizeof *err);
-  if (api_url(target, url, sizeof url, err) != SS_OK ||
-      host_blocked(url, err))
+  if (api_url(target, url, sizeof url, err) != SS_OK || host_blocked(url, err))
     return err_code(err->kind);
   short_path(url, path, sizeof path);
   bool retried = false;
@@ -1063,7 +1062,8 @@ static int get_impl(struct spotify_client *c, const char *target,
       break;
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     const char *headers[] = {auth, "Accept: application/json", NULL};
-    struct http_call call = {.url = url, .headers = headers,
+    struct http_call call = {.url = url,
+                             .headers = headers,
                              .timeout_ms = c->timeout_ms,
                              .reply_limit = c->reply_limit,
                              .cancel = c->cancel};
@@ -1073,8 +1073,7 @@ static int get_impl(struct spotify_client *c, const char *target,
     if (rc == SS_OK && r.status >= 200 && r.status < 300) {
       api_ok();
       parse_object(&r, path, out, err);
-    } else if (classify(rc, &r, url, path, !retried && !fixed_token,
-                        err)) {
+    } else if (classify(rc, &r, url, path, !retried && !fixed_token, err)) {
       retried = true;
       http_reply_free(&r);
       log_info("spotify", "HTTP 401 on %s: refreshing the token once", path);
@@ -1109,7 +1108,8 @@ int spotify_probe_token(long timeout_ms, const atomic_bool *cancel,
     snprintf(reason, n, "no account connected");
     return -1;
   }
-  struct spotify_client_opts o = {.cancel = cancel, .timeout_ms = timeout_ms,
+  struct spotify_client_opts o = {.cancel = cancel,
+                                  .timeout_ms = timeout_ms,
                                   .reply_limit = 64 * 1024};
   struct spotify_client *c = spotify_client_new(&o);
   json_t *me = NULL;

@@ -16,8 +16,8 @@
  * host for every caller until Retry-After (30 s without one) has passed:
  * the per-host blocked-until of http_client.h, which the prober and every
  * other client obey too (visible in spotify_status); 5xx and timeouts back
- * off on the ladder.  Nested Web API errors ({"error":{"status","message"}}) and flat
- * OAuth errors ({"error","error_description"}) are both understood.
+ * off on the ladder.  Nested Web API errors ({"error":{"status","message"}})
+ * and flat OAuth errors ({"error","error_description"}) are both understood.
  *
  * Secrets (client secret, tokens) never appear in logs, errors or status.
  *
@@ -43,8 +43,8 @@
 #define SPOTIFY_REPLY_MAX (512 * 1024)
 #define SPOTIFY_TIMEOUT_MS 15000
 /* What the sync needs (docs/INTEGRATIONS.md, Spotify Accounts). */
-#define SPOTIFY_SCOPES                                                         \
-  "user-follow-read user-library-read playlist-read-private "                \
+#define SPOTIFY_SCOPES                                                        \
+  "user-follow-read user-library-read playlist-read-private "                 \
   "playlist-read-collaborative user-read-private"
 /* Warn this long before the refresh token's 6-month lifetime ends. */
 #define SPOTIFY_REFRESH_WARN_MS (14LL * 86400 * 1000)
@@ -78,10 +78,10 @@ struct spotify_err {
 enum ss_reason spotify_err_reason(const struct spotify_err *e);
 
 struct spotify_client_opts {
-  struct db *db;              /* the calling thread's connection, or NULL */
-  const atomic_bool *cancel;  /* optional */
-  long timeout_ms;            /* per request; 0 = SPOTIFY_TIMEOUT_MS */
-  size_t reply_limit;         /* 0 = SPOTIFY_REPLY_MAX */
+  struct db *db;             /* the calling thread's connection, or NULL */
+  const atomic_bool *cancel; /* optional */
+  long timeout_ms;           /* per request; 0 = SPOTIFY_TIMEOUT_MS */
+  size_t reply_limit;        /* 0 = SPOTIFY_REPLY_MAX */
 };
 
 struct spotify_client;
@@ -101,9 +101,8 @@ int spotify_get(struct spotify_client *c, const char *path_or_url,
 /* Refreshes the access token when it expires within threshold_ms (or is
  * missing), single-flight.  *refreshed: whether a refresh happened (by this
  * or a concurrent caller). */
-int spotify_refresh_if_expiring(struct spotify_client *c,
-                                int64_t threshold_ms, bool *refreshed,
-                                struct spotify_err *err);
+int spotify_refresh_if_expiring(struct spotify_client *c, int64_t threshold_ms,
+                                bool *refreshed, struct spotify_err *err);
 
 /* ---- used by the login (spotify_auth.c) ---- */
 
@@ -139,8 +138,8 @@ int spotify_account_forget(struct spotify_client *c);
 /* ---- status: any thread, cheap ---- */
 
 struct spotify_status {
-  bool stored;     /* a login is stored */
-  bool connected;  /* stored and not awaiting re-authorisation */
+  bool stored;    /* a login is stored */
+  bool connected; /* stored and not awaiting re-authorisation */
   char reauth_reason[256];
   char display_name[256];
   char user_id[SPOTIFY_ID_MAX];

@@ -110,8 +110,8 @@ int spotify_pkce_challenge(const char *verifier, char *out, size_t n)
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(verifier, strlen(verifier), md, &len, EVP_sha256(),
-                 NULL) != 1)
+  if (EVP_Digest(verifier, strlen(verifier), md, &len, EVP_sha256(), NULL) !=
+      1)
     return SS_EIO;
   return spotify_base64(md, len, true, out, n);
 }
@@ -129,8 +129,7 @@ static struct pending *slot_locked(void)
   return oldest;
 }
 
-static void append_param(struct buf *url, const char *name,
-                         const char *value)
+static void append_param(struct buf *url, const char *name, const char *value)
 {
   buf_puts(url, name);
   spotify_url_encode(url, value);
@@ -276,7 +275,6 @@ enum spotify_login spotify_auth_finish(struct db *db, const char *state,
     result = exchange(db, &p, code);
   memset(&p, 0, sizeof p);
   if (result != SPOTIFY_LOGIN_OK)
-    log_info("spotify", "login not completed: %s",
-             spotify_login_code(result));
+    log_info("spotify", "login not completed: %s", spotify_login_code(result));
   return result;
 }

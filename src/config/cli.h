@@ -9,14 +9,14 @@
 #define SS_CLI_H
 
 /* X(ID, name, argument or NULL, help) */
-#define CLI_OPTIONS(X)                                                         \
+#define CLI_OPTIONS(X)                                                        \
   X(LISTEN, "listen", "HOST:PORT",                                            \
-    "bind address (default 127.0.0.1:8765; port 0 picks a free port)")       \
+    "bind address (default 127.0.0.1:8765; port 0 picks a free port)")        \
   X(DATA_DIR, "data-dir", "DIR", "folder for the database (default ./data)")  \
   X(CONFIG, "config", "FILE",                                                 \
     "INI file with settings (sections = key prefixes)")                       \
   X(SET_PASSWORD, "set-password", NULL,                                       \
-    "read a login password from standard input, store it (Argon2id) and "    \
+    "read a login password from standard input, store it (Argon2id) and "     \
     "exit")                                                                   \
   X(HELP, "help", NULL, "this text")                                          \
   X(VERSION, "version", NULL, "print the version")
@@ -31,7 +31,7 @@ enum cli_option_id {
 #define CLI_OPTION_ENUM_ENTRY(id, ...) CLI_##id,
   CLI_OPTIONS(CLI_OPTION_ENUM_ENTRY)
 #undef CLI_OPTION_ENUM_ENTRY
-  CLI__COUNT
+    CLI__COUNT
 };
 
 /* Indexed by enum cli_option_id; defined in settings_doc.c. */

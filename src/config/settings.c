@@ -38,14 +38,18 @@
 
 /* ---- the table ---- */
 
-#define SETTING_DEF_ENTRY(id_, key_, type_, def_, min_, max_, choices_,     \
-                          flags_, help_)                                    \
-  [S_##id_] = {.key = key_, .type = type_, .def = def_, .min = min_,        \
-               .max = max_, .choices = choices_, .flags = flags_,           \
+#define SETTING_DEF_ENTRY(id_, key_, type_, def_, min_, max_, choices_,       \
+                          flags_, help_)                                      \
+  [S_##id_] = {.key = key_,                                                   \
+               .type = type_,                                                 \
+               .def = def_,                                                   \
+               .min = min_,                                                   \
+               .max = max_,                                                   \
+               .choices = choices_,                                           \
+               .flags = flags_,                                               \
                .help = help_},
 const struct setting_def settings_defs[S__COUNT] = {
-  SETTINGS_TABLE(SETTING_DEF_ENTRY)
-};
+  SETTINGS_TABLE(SETTING_DEF_ENTRY)};
 #undef SETTING_DEF_ENTRY
 
 /* ---- the store ---- */
@@ -169,8 +173,8 @@ void settings_init(void)
   for (int i = 0; i < S__COUNT; i++) {
     char canon[SETTING_STR_MAX], err[SETTINGS_MSG_MAX];
     int64_t num = 0;
-    if (settings__check_value((enum setting_id)i, settings_defs[i].def, canon, &num,
-                    err, sizeof err) != SS_OK) {
+    if (settings__check_value((enum setting_id)i, settings_defs[i].def, canon,
+                              &num, err, sizeof err) != SS_OK) {
       log_error("settings", "default of %s is invalid: %s",
                 settings_defs[i].key, err);
       snprintf(canon, sizeof canon, "%s", settings_defs[i].def);
@@ -290,7 +294,6 @@ void settings_subscribe(settings_changed_fn fn, void *arg)
               MAX_SUBSCRIBERS);
 }
 
-
 void settings_unsubscribe(settings_changed_fn fn, void *arg)
 {
   pthread_mutex_lock(&store_lock);
@@ -332,8 +335,8 @@ int settings_apply_text(enum setting_id id, const char *text, char *err,
   if (!settings__valid_id((int)id))
     return settings__fail(err, errlen, "unknown setting");
   if (!(settings_defs[id].flags & SF_RUNTIME))
-    return settings__fail(err, errlen,
-                "cannot be changed while running; edit the config file");
+    return settings__fail(
+      err, errlen, "cannot be changed while running; edit the config file");
   if (settings__is_mask_of_secret(id, text))
     return SS_OK;
   rc = settings__make_change(id, text, &ch, err, errlen);
@@ -348,7 +351,6 @@ int settings_apply_text(enum setting_id id, const char *text, char *err,
     settings__fail(err, errlen, "could not save settings");
   return rc;
 }
-
 
 /* ---- snapshot (settings_api.c renders from it) ---- */
 

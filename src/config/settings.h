@@ -48,7 +48,7 @@ enum setting_type {
 #define SETTING_SECRET_MASK "********"
 
 /* X(ID, key, type, default, min, max, choices, flags, help) */
-#define SETTINGS_TABLE(X)                                                      \
+#define SETTINGS_TABLE(X)                                                     \
   X(SERVER_LISTEN, "server.listen", ST_LISTEN, "127.0.0.1:8765", 0, 0, NULL,  \
     0, "Address and port the HTTP server binds (--listen)")                   \
   X(SERVER_DATA_DIR, "server.data_dir", ST_STRING, "./data", 0, 0, NULL, 0,   \
@@ -56,7 +56,8 @@ enum setting_type {
   X(SERVER_THREADS, "server.threads", ST_INT, "2", 1, 16, NULL, 0,            \
     "HTTP worker threads")                                                    \
   X(SERVER_ALLOWED_HOSTS, "server.allowed_hosts", ST_STRING, "", 0, 0, NULL,  \
-    SF_RUNTIME, "Extra host names (name or name:port, comma-separated), "     \
+    SF_RUNTIME,                                                               \
+    "Extra host names (name or name:port, comma-separated), "                 \
     "e.g. of a reverse proxy")                                                \
   X(SERVER_AUTH_LOOPBACK_EXEMPT, "server.auth_loopback_exempt", ST_BOOL,      \
     "true", 0, 0, NULL, 0,                                                    \
@@ -64,15 +65,18 @@ enum setting_type {
   X(SERVER_ALLOW_UNAUTHENTICATED_REMOTE,                                      \
     "server.allow_unauthenticated_remote", ST_BOOL, "false", 0, 0, NULL, 0,   \
     "Turn authentication off, even on a non-loopback address (unsafe)")       \
-  X(SERVER_MAX_CONNECTIONS, "server.max_connections", ST_INT, "8192", 64,    \
-    1000000, NULL, 0, "Open HTTP connections at most (lowered to fit the "     \
+  X(SERVER_MAX_CONNECTIONS, "server.max_connections", ST_INT, "8192", 64,     \
+    1000000, NULL, 0,                                                         \
+    "Open HTTP connections at most (lowered to fit the "                      \
     "descriptor limit)")                                                      \
   X(SERVER_MAX_CONNECTIONS_PER_ADDRESS, "server.max_connections_per_address", \
-    ST_INT, "64", 1, 1000000, NULL, 0, "Open HTTP connections per client "    \
+    ST_INT, "64", 1, 1000000, NULL, 0,                                        \
+    "Open HTTP connections per client "                                       \
     "address, loopback (a reverse proxy) included")                           \
   X(SERVER_REQUEST_TIMEOUT_SECONDS, "server.request_timeout_seconds", ST_INT, \
-    "10", 1, 3600, NULL, 0, "A connection must deliver a whole request "       \
-    "within this many seconds of opening or of its last response")           \
+    "10", 1, 3600, NULL, 0,                                                   \
+    "A connection must deliver a whole request "                              \
+    "within this many seconds of opening or of its last response")            \
   X(LOG_LEVEL, "log.level", ST_ENUM, "info", 0, 0, "error|warn|info|debug",   \
     SF_RUNTIME, "Log level")                                                  \
   X(SPOTIFY_TOKEN_REFRESH_ENABLED, "spotify.token_refresh_enabled", ST_BOOL,  \
@@ -123,24 +127,27 @@ enum setting_type {
   X(DOWNLOAD_MONITOR_ENABLED, "download.monitor_enabled", ST_BOOL, "true", 0, \
     0, NULL, SF_RUNTIME, "Download Monitor worker on/off")                    \
   X(DOWNLOAD_POLL_INTERVAL_SECONDS, "download.poll_interval_seconds", ST_INT, \
-    "10", 2, 300, NULL, SF_RUNTIME, "How often slskd transfers are polled (s)")\
+    "10", 2, 300, NULL, SF_RUNTIME,                                           \
+    "How often slskd transfers are polled (s)")                               \
   X(DOWNLOAD_SLSKD_DOWNLOAD_PATH, "download.slskd_download_path", ST_STRING,  \
-    "", 0, 0, NULL, SF_RUNTIME, "slskd's download folder as soulspotd sees it")\
+    "", 0, 0, NULL, SF_RUNTIME,                                               \
+    "slskd's download folder as soulspotd sees it")                           \
   X(DOWNLOAD_TEMP_PATH, "download.temp_path", ST_STRING, "", 0, 0, NULL,      \
     SF_RUNTIME, "Temporary folder watched by Cleanup")                        \
   X(SLSKD_URL, "slskd.url", ST_URL, "", 0, 0, NULL, SF_RUNTIME,               \
     "slskd base URL, e.g. http://127.0.0.1:5030 (empty: not configured)")     \
   X(SLSKD_API_KEY, "slskd.api_key", ST_STRING, "", 0, 0, NULL,                \
     SF_RUNTIME | SF_SECRET, "slskd API key")                                  \
-  X(MUSICBRAINZ_URL, "musicbrainz.url", ST_URL, "https://musicbrainz.org/ws/2",\
-    0, 0, NULL, SF_RUNTIME, "MusicBrainz web service base URL")               \
+  X(MUSICBRAINZ_URL, "musicbrainz.url", ST_URL,                               \
+    "https://musicbrainz.org/ws/2", 0, 0, NULL, SF_RUNTIME,                   \
+    "MusicBrainz web service base URL")                                       \
   X(MUSICBRAINZ_CONTACT, "musicbrainz.contact", ST_STRING, "", 0, 0, NULL,    \
-    SF_RUNTIME, "Contact (URL or e-mail) sent in the MusicBrainz User-Agent")  \
+    SF_RUNTIME, "Contact (URL or e-mail) sent in the MusicBrainz User-Agent") \
   X(COVERART_URL, "coverart.url", ST_URL, "https://coverartarchive.org", 0,   \
     0, NULL, SF_RUNTIME, "Cover Art Archive base URL")                        \
   X(LIBRARY_PATH, "library.path", ST_STRING, "", 0, 0, NULL, SF_RUNTIME,      \
     "Music library root folder")                                              \
-  X(LIBRARY_SAVE_COVER_ART, "library.save_cover_art", ST_BOOL, "true", 0, 0, \
+  X(LIBRARY_SAVE_COVER_ART, "library.save_cover_art", ST_BOOL, "true", 0, 0,  \
     NULL, SF_RUNTIME,                                                         \
     "Write cover.jpg from the Cover Art Archive into imported album folders") \
   X(AUTOMATION_WATCHLIST_ENABLED, "automation.watchlist_enabled", ST_BOOL,    \
@@ -154,9 +161,8 @@ enum setting_type {
   X(AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS,                                    \
     "automation.discography_interval_hours", ST_INT, "24", 1, 168, NULL,      \
     SF_RUNTIME, "Discography interval (h)")                                   \
-  X(AUTOMATION_QUALITY_UPGRADE_ENABLED,                                       \
-    "automation.quality_upgrade_enabled", ST_BOOL, "false", 0, 0, NULL,       \
-    SF_RUNTIME, "Quality upgrade on/off")                                     \
+  X(AUTOMATION_QUALITY_UPGRADE_ENABLED, "automation.quality_upgrade_enabled", \
+    ST_BOOL, "false", 0, 0, NULL, SF_RUNTIME, "Quality upgrade on/off")       \
   X(AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS,                                \
     "automation.quality_upgrade_interval_hours", ST_INT, "24", 1, 168, NULL,  \
     SF_RUNTIME, "Quality upgrade interval (h)")                               \
@@ -183,10 +189,9 @@ enum setting_type {
     SF_RUNTIME, "Duplicate scan interval (h)")                                \
   X(AUTOMATION_DUPLICATE_DETECTION_METHOD,                                    \
     "automation.duplicate_detection_method", ST_ENUM, "metadata-hash", 0, 0,  \
-    "metadata-hash|file-hash|fingerprint|metadata-hash+file-hash|"           \
-    "metadata-hash+fingerprint|metadata-hash+file-hash+fingerprint",        \
-    SF_RUNTIME,                                                               \
-    "How duplicates are recognised")                                          \
+    "metadata-hash|file-hash|fingerprint|metadata-hash+file-hash|"            \
+    "metadata-hash+fingerprint|metadata-hash+file-hash+fingerprint",          \
+    SF_RUNTIME, "How duplicates are recognised")                              \
   X(SPOTIFY_ARTIST_ALBUMS_SYNC_INTERVAL_MINUTES,                              \
     "spotify.artist_albums_sync_interval_minutes", ST_INT, "2", 1, 1440,      \
     NULL, SF_RUNTIME, "How often a few artists' albums are synced (min)")     \
@@ -220,9 +225,8 @@ enum setting_type {
   X(LIBRARY_QUARANTINE_PATH, "library.quarantine_path", ST_STRING, "", 0, 0,  \
     NULL, SF_RUNTIME,                                                         \
     "Where resolved duplicates are moved (empty: DATA_DIR/quarantine)")       \
-  X(LIBRARY_PROBE_HELPERS, "library.probe_helpers", ST_INT, "0", 0, 16,     \
-    NULL, SF_RUNTIME,                                                         \
-    "Media analysis helper processes at most (0: one per core)")              \
+  X(LIBRARY_PROBE_HELPERS, "library.probe_helpers", ST_INT, "0", 0, 16, NULL, \
+    SF_RUNTIME, "Media analysis helper processes at most (0: one per core)")  \
   X(LIBRARY_PROBE_TIMEOUT_SECONDS, "library.probe_timeout_seconds", ST_INT,   \
     "30", 5, 600, NULL, SF_RUNTIME,                                           \
     "Longest analysis of one file before it is stopped and marked (s)")       \
@@ -232,37 +236,39 @@ enum setting_type {
   X(AUTOMATION_CLEANUP_MAX_MB_PER_RUN, "automation.cleanup_max_mb_per_run",   \
     ST_INT, "10240", 1, 1048576, NULL, SF_RUNTIME,                            \
     "Cleanup frees at most this many MiB per run")                            \
-  X(AUTOMATION_MAX_REQUESTS_PER_RUN, "automation.max_requests_per_run",      \
+  X(AUTOMATION_MAX_REQUESTS_PER_RUN, "automation.max_requests_per_run",       \
     ST_INT, "10", 1, 100, NULL, SF_RUNTIME,                                   \
-    "Download requests one automation run makes from the Wanted list")       \
-  X(AUTOMATION_MAX_REQUESTS_PER_HOUR, "automation.max_requests_per_hour",    \
+    "Download requests one automation run makes from the Wanted list")        \
+  X(AUTOMATION_MAX_REQUESTS_PER_HOUR, "automation.max_requests_per_hour",     \
     ST_INT, "30", 1, 1000, NULL, SF_RUNTIME,                                  \
-    "Download requests made from the Wanted list per hour at most")          \
-  X(AUTOMATION_WATCH_FOLLOWED_ARTISTS,                                        \
-    "automation.watch_followed_artists", ST_BOOL, "false", 0, 0, NULL,        \
-    SF_RUNTIME, "Watch every followed Spotify artist")                        \
+    "Download requests made from the Wanted list per hour at most")           \
+  X(AUTOMATION_WATCH_FOLLOWED_ARTISTS, "automation.watch_followed_artists",   \
+    ST_BOOL, "false", 0, 0, NULL, SF_RUNTIME,                                 \
+    "Watch every followed Spotify artist")                                    \
   X(AUTOMATION_WATCHLIST_ARTISTS_PER_RUN,                                     \
     "automation.watchlist_artists_per_run", ST_INT, "5", 1, 100, NULL,        \
     SF_RUNTIME, "Watched artists a watchlist run checks")                     \
-  X(AUTOMATION_DISCOGRAPHY_MAX_PER_RUN,                                       \
-    "automation.discography_max_per_run", ST_INT, "50", 1, 1000, NULL,        \
-    SF_RUNTIME, "Releases a discography pass adds to the Wanted list")        \
+  X(AUTOMATION_DISCOGRAPHY_MAX_PER_RUN, "automation.discography_max_per_run", \
+    ST_INT, "50", 1, 1000, NULL, SF_RUNTIME,                                  \
+    "Releases a discography pass adds to the Wanted list")                    \
   X(PROBE_INTERVAL_SECONDS, "probe.interval_seconds", ST_INT, "60", 5, 3600,  \
     NULL, SF_RUNTIME, "How often external services are probed (s)")           \
   X(PROBE_TIMEOUT_SECONDS, "probe.timeout_seconds", ST_INT, "5", 1, 30, NULL, \
     SF_RUNTIME, "Timeout of one service probe (s)")                           \
   X(NOTIFY_WEBHOOK_URL, "notify.webhook_url", ST_URL, "", 0, 0, NULL,         \
-    SF_RUNTIME | SF_SECRET, "Webhook URL: a JSON POST per notification "      \
+    SF_RUNTIME | SF_SECRET,                                                   \
+    "Webhook URL: a JSON POST per notification "                              \
     "(empty: off)")                                                           \
-  X(NOTIFY_NTFY_URL, "notify.ntfy_url", ST_URL, "", 0, 0, NULL, SF_RUNTIME,  \
+  X(NOTIFY_NTFY_URL, "notify.ntfy_url", ST_URL, "", 0, 0, NULL, SF_RUNTIME,   \
     "ntfy server and topic, e.g. https://ntfy.sh/my-topic (empty: off)")      \
   X(NOTIFY_NTFY_TOKEN, "notify.ntfy_token", ST_STRING, "", 0, 0, NULL,        \
-    SF_RUNTIME | SF_SECRET, "ntfy access token (optional)")                  \
+    SF_RUNTIME | SF_SECRET, "ntfy access token (optional)")                   \
   X(NOTIFY_GOTIFY_URL, "notify.gotify_url", ST_URL, "", 0, 0, NULL,           \
-    SF_RUNTIME, "Gotify server URL, e.g. https://gotify.example.org "         \
+    SF_RUNTIME,                                                               \
+    "Gotify server URL, e.g. https://gotify.example.org "                     \
     "(empty: off)")                                                           \
   X(NOTIFY_GOTIFY_TOKEN, "notify.gotify_token", ST_STRING, "", 0, 0, NULL,    \
-    SF_RUNTIME | SF_SECRET, "Gotify application token")                      \
+    SF_RUNTIME | SF_SECRET, "Gotify application token")                       \
   X(NOTIFY_TIMEOUT_SECONDS, "notify.timeout_seconds", ST_INT, "10", 1, 60,    \
     NULL, SF_RUNTIME, "Timeout of one notification call (s)")                 \
   X(NOTIFY_ON_UNIT_ERRORS, "notify.on_unit_errors", ST_BOOL, "true", 0, 0,    \
@@ -278,7 +284,7 @@ enum setting_id {
 #define SETTING_ENUM_ENTRY(id, ...) S_##id,
   SETTINGS_TABLE(SETTING_ENUM_ENTRY)
 #undef SETTING_ENUM_ENTRY
-  S__COUNT
+    S__COUNT
 };
 
 struct setting_def {

@@ -53,14 +53,16 @@ static int json_to_text(enum setting_id id, const json_t *v, char *text,
   switch (d->type) {
   case ST_BOOL:
     if (!json_is_boolean(v))
-      return settings__fail(err, errlen, "must be true or false (a JSON boolean)");
+      return settings__fail(err, errlen,
+                            "must be true or false (a JSON boolean)");
     strcpy(text, json_is_true(v) ? "true" : "false");
     return SS_OK;
   case ST_INT:
     if (!json_is_integer(v))
       return settings__fail(err, errlen,
-                  "must be a whole number between %" PRId64 " and %" PRId64,
-                  d->min, d->max);
+                            "must be a whole number between %" PRId64
+                            " and %" PRId64,
+                            d->min, d->max);
     snprintf(text, SETTING_STR_MAX, "%" JSON_INTEGER_FORMAT,
              json_integer_value(v));
     return SS_OK;
@@ -70,7 +72,7 @@ static int json_to_text(enum setting_id id, const json_t *v, char *text,
     if (json_string_length(v) >= SETTING_STR_MAX ||
         strlen(json_string_value(v)) != json_string_length(v))
       return settings__fail(err, errlen, "is too long (at most %d bytes)",
-                  SETTING_STR_MAX - 1);
+                            SETTING_STR_MAX - 1);
     strcpy(text, json_string_value(v));
     return SS_OK;
   }
@@ -88,8 +90,8 @@ static int patch_member(const char *key, const json_t *v, struct change *ch,
   if (id < 0)
     return settings__fail(msg, msglen, "unknown setting");
   if (!(settings_defs[id].flags & SF_RUNTIME))
-    return settings__fail(msg, msglen,
-                "cannot be changed while running; edit the config file");
+    return settings__fail(
+      msg, msglen, "cannot be changed while running; edit the config file");
   rc = json_to_text((enum setting_id)id, v, text, msg, msglen);
   if (rc != SS_OK || settings__is_mask_of_secret((enum setting_id)id, text))
     return rc;
@@ -123,7 +125,8 @@ static int patch_collect(const char *body, size_t len, struct change *ch,
                               : "body must be a JSON object");
   }
   fields = json_object();
-  json_object_foreach(root, key, v) {
+  json_object_foreach(root, key, v)
+  {
     char msg[SETTINGS_MSG_MAX];
     if (patch_member(key, v, ch, n, msg, sizeof msg) != SS_OK)
       json_object_set_new(fields, key, json_string(msg));
@@ -254,4 +257,3 @@ int settings_render_schema_json(struct buf *out)
     json_array_append_new(arr, schema_entry((enum setting_id)i));
   return dump_json(arr, out);
 }
-

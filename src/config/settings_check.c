@@ -214,17 +214,19 @@ static int check_int(const struct setting_def *d, const char *t, char *canon,
   int parsed = parse_int64(t, num);
   if (parsed == 0)
     return settings__fail(err, errlen,
-                "must be a whole number between %" PRId64 " and %" PRId64,
-                d->min, d->max);
+                          "must be a whole number between %" PRId64
+                          " and %" PRId64,
+                          d->min, d->max);
   if (parsed < 0 || *num < d->min || *num > d->max)
-    return settings__fail(err, errlen, "must be between %" PRId64 " and %" PRId64,
-                d->min, d->max);
+    return settings__fail(err, errlen,
+                          "must be between %" PRId64 " and %" PRId64, d->min,
+                          d->max);
   snprintf(canon, SETTING_STR_MAX, "%" PRId64, *num);
   return SS_OK;
 }
 
-static int check_enum(const struct setting_def *d, const char *t,
-                      char *canon, char *err, size_t errlen)
+static int check_enum(const struct setting_def *d, const char *t, char *canon,
+                      char *err, size_t errlen)
 {
   char list[SETTINGS_MSG_MAX];
   size_t tlen = strlen(t), used = 0;
@@ -242,11 +244,11 @@ static int check_enum(const struct setting_def *d, const char *t,
       used += (size_t)w;
     c += n + (c[n] == '|');
   }
-  return settings__fail(err, errlen, "must be one of: %s", used ? list : "(none)");
+  return settings__fail(err, errlen, "must be one of: %s",
+                        used ? list : "(none)");
 }
 
-static int check_string(const char *t, char *canon, char *err,
-                        size_t errlen)
+static int check_string(const char *t, char *canon, char *err, size_t errlen)
 {
   const unsigned char *p = (const unsigned char *)t;
   while (*p) {
@@ -255,7 +257,8 @@ static int check_string(const char *t, char *canon, char *err,
     if (n == 0)
       return settings__fail(err, errlen, "is not valid UTF-8");
     if (is_control(cp))
-      return settings__fail(err, errlen, "must not contain control characters");
+      return settings__fail(err, errlen,
+                            "must not contain control characters");
     p += n;
   }
   strcpy(canon, t);
@@ -321,11 +324,11 @@ static bool path_within(const char *path, const char *dir)
  * they hold; the others only themselves. */
 static const char *system_rule(const char *p, char *why, size_t n)
 {
-  static const char *const trees[] = {"/etc", "/usr", "/bin", "/sbin",
+  static const char *const trees[] = {"/etc",  "/usr",  "/bin", "/sbin",
                                       "/boot", "/proc", "/sys", NULL};
-  static const char *const themselves[] = {"/", "/var", "/home", "/tmp",
-                                           "/var/tmp", "/root", "/run",
-                                           NULL};
+  static const char *const themselves[] = {"/",    "/var",     "/home",
+                                           "/tmp", "/var/tmp", "/root",
+                                           "/run", NULL};
   for (int i = 0; themselves[i]; i++)
     if (!strcmp(p, themselves[i])) {
       snprintf(why, n, "must not be the system folder %s", themselves[i]);
@@ -342,14 +345,16 @@ static const char *system_rule(const char *p, char *why, size_t n)
     return why;
   }
   if (path_within(p, "/run") && !path_within(p, "/run/media")) {
-    snprintf(why, n, "must not be in the system folder /run (removable "
-                     "drives under /run/media are fine)");
+    snprintf(why, n,
+             "must not be in the system folder /run (removable "
+             "drives under /run/media are fine)");
     return why;
   }
   if (path_within(p, "/dev") &&
       !(path_within(p, "/dev/shm") && strcmp(p, "/dev/shm"))) {
-    snprintf(why, n, "must not be in the system folder /dev (a folder of "
-                     "your own in /dev/shm is fine)");
+    snprintf(why, n,
+             "must not be in the system folder /dev (a folder of "
+             "your own in /dev/shm is fine)");
     return why;
   }
   return NULL;
@@ -380,41 +385,47 @@ static void folder_value(enum setting_id id, const char *const *batch,
  * what Cleanup cleans holds neither the data folder nor the quarantine and
  * lies not inside the quarantine. */
 static int folder_relations(enum setting_id id, const char *real,
-                            const char *const *batch, char *err,
-                            size_t errlen)
+                            const char *const *batch, char *err, size_t errlen)
 {
-  static const enum setting_id folders[] = {
-    S_LIBRARY_PATH, S_LIBRARY_QUARANTINE_PATH, S_DOWNLOAD_TEMP_PATH,
-    S_DOWNLOAD_SLSKD_DOWNLOAD_PATH};
+  static const enum setting_id folders[] = {S_LIBRARY_PATH,
+                                            S_LIBRARY_QUARANTINE_PATH,
+                                            S_DOWNLOAD_TEMP_PATH,
+                                            S_DOWNLOAD_SLSKD_DOWNLOAD_PATH};
   char o_real[PATH_MAX];
   folder_value(S_SERVER_DATA_DIR, NULL, o_real);
   if (o_real[0] && !strcmp(real, o_real))
-    return settings__fail(err, errlen, "must not be the data folder (server.data_dir)");
+    return settings__fail(err, errlen,
+                          "must not be the data folder (server.data_dir)");
   if (o_real[0] && is_cleaned(id) && path_within(o_real, real))
-    return settings__fail(err, errlen, "must not contain the data folder "
-                             "(server.data_dir): Cleanup deletes there");
+    return settings__fail(err, errlen,
+                          "must not contain the data folder "
+                          "(server.data_dir): Cleanup deletes there");
   for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
     enum setting_id o = folders[i];
     bool q_vs_cleaned = (id == S_LIBRARY_QUARANTINE_PATH && is_cleaned(o)) ||
                         (o == S_LIBRARY_QUARANTINE_PATH && is_cleaned(id));
-    if (o == id || ((id != S_LIBRARY_PATH && o != S_LIBRARY_PATH) &&
-                    !q_vs_cleaned))
+    if (o == id ||
+        ((id != S_LIBRARY_PATH && o != S_LIBRARY_PATH) && !q_vs_cleaned))
       continue;
     folder_value(o, batch, o_real);
     if (!o_real[0])
       continue;
     const char *key = settings_defs[o].key;
     if (o == S_LIBRARY_PATH && path_within(o_real, real))
-      return settings__fail(err, errlen, "must not contain the library folder (%s)",
-                  key);
+      return settings__fail(err, errlen,
+                            "must not contain the library folder (%s)", key);
     if (id == S_LIBRARY_PATH && path_within(real, o_real))
       return settings__fail(err, errlen, "must not lie inside %s", key);
     if (q_vs_cleaned && path_within(o_real, real))
-      return settings__fail(err, errlen, "must not contain %s (Cleanup must never "
-                               "delete quarantined files)", key);
+      return settings__fail(err, errlen,
+                            "must not contain %s (Cleanup must never "
+                            "delete quarantined files)",
+                            key);
     if (q_vs_cleaned && path_within(real, o_real))
-      return settings__fail(err, errlen, "must not lie inside %s (Cleanup must never "
-                               "delete quarantined files)", key);
+      return settings__fail(err, errlen,
+                            "must not lie inside %s (Cleanup must never "
+                            "delete quarantined files)",
+                            key);
   }
   return SS_OK;
 }
@@ -435,7 +446,8 @@ static int check_folder(enum setting_id id, const char *t, char *canon,
   if (rc != SS_OK || !t[0])
     return rc;
   if (!normalize_path(t, canon))
-    return settings__fail(err, errlen, "must be an absolute path (starting with /)");
+    return settings__fail(err, errlen,
+                          "must be an absolute path (starting with /)");
   if (system_rule(canon, why, sizeof why))
     return settings__fail(err, errlen, "%s", why);
   if (!realpath(canon, real))
@@ -445,14 +457,14 @@ static int check_folder(enum setting_id id, const char *t, char *canon,
   return batch ? folder_relations(id, real, batch, err, errlen) : SS_OK;
 }
 
-static int check_authority(const char *a, size_t n, char *err,
-                           size_t errlen)
+static int check_authority(const char *a, size_t n, char *err, size_t errlen)
 {
   size_t host_len;
   const char *port;
   unsigned port_num;
   if (memchr(a, '@', n))
-    return settings__fail(err, errlen, "must not contain a user name or password");
+    return settings__fail(err, errlen,
+                          "must not contain a user name or password");
   if (n == 0)
     return settings__fail(err, errlen, "must name a host after the scheme");
   if (!split_host_port(a, n, &host_len, &port) || !valid_host(a, host_len))
@@ -477,8 +489,9 @@ static int check_url(const char *t, char *canon, char *err, size_t errlen)
     return settings__fail(err, errlen, "must start with http:// or https://");
   for (size_t i = 0; i < len; i++)
     if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
-      return settings__fail(err, errlen,
-                  "must not contain spaces, control or non-ASCII characters");
+      return settings__fail(
+        err, errlen,
+        "must not contain spaces, control or non-ASCII characters");
   if (strchr(t, '#'))
     return settings__fail(err, errlen, "must not contain a fragment (#)");
   auth_len = strcspn(t + scheme, "/?");
@@ -494,17 +507,17 @@ static int check_url(const char *t, char *canon, char *err, size_t errlen)
   return SS_OK;
 }
 
-static int check_listen(const char *t, char *canon, char *err,
-                        size_t errlen)
+static int check_listen(const char *t, char *canon, char *err, size_t errlen)
 {
   size_t len = strlen(t), host_len;
   const char *port;
   unsigned port_num;
   if (!split_host_port(t, len, &host_len, &port))
     return settings__fail(err, errlen,
-                "must be HOST:PORT; write IPv6 as [::1]:PORT");
+                          "must be HOST:PORT; write IPv6 as [::1]:PORT");
   if (!port || host_len == 0)
-    return settings__fail(err, errlen, "must be HOST:PORT, e.g. 127.0.0.1:8765");
+    return settings__fail(err, errlen,
+                          "must be HOST:PORT, e.g. 127.0.0.1:8765");
   if (!valid_host(t, host_len))
     return settings__fail(err, errlen, "has an invalid host");
   if (!parse_port(port, len - (size_t)(port - t), 0, &port_num))
@@ -526,10 +539,12 @@ static int check_host_list(const char *t, char *canon, char *err,
     size_t n = strcspn(p, ","), len = n;
     while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
       len--;
-    if (len && (memchr(p, '/', len) ||
-                check_authority(p, len, err, errlen) != SS_OK))
-      return settings__fail(err, errlen, "entry %zu is not a host name with an "
-                  "optional :port (comma-separated list)", entry);
+    if (len &&
+        (memchr(p, '/', len) || check_authority(p, len, err, errlen) != SS_OK))
+      return settings__fail(err, errlen,
+                            "entry %zu is not a host name with an "
+                            "optional :port (comma-separated list)",
+                            entry);
     if (len)
       used += (size_t)snprintf(canon + used, SETTING_STR_MAX - used, "%s%.*s",
                                used ? ", " : "", (int)len, p);
@@ -540,7 +555,7 @@ static int check_host_list(const char *t, char *canon, char *err,
 
 /* Validates text; writes canonical text to canon and the number to *num. */
 int settings__check_value(enum setting_id id, const char *text, char *canon,
-                       int64_t *num, char *err, size_t errlen)
+                          int64_t *num, char *err, size_t errlen)
 {
   const struct setting_def *d;
   *num = 0;
@@ -550,7 +565,7 @@ int settings__check_value(enum setting_id id, const char *text, char *canon,
     return settings__fail(err, errlen, "has no value");
   if (strnlen(text, SETTING_STR_MAX) >= SETTING_STR_MAX)
     return settings__fail(err, errlen, "is too long (at most %d bytes)",
-                SETTING_STR_MAX - 1);
+                          SETTING_STR_MAX - 1);
   d = &settings_defs[id];
   if (id == S_SERVER_ALLOWED_HOSTS)
     return check_host_list(text, canon, err, errlen);
@@ -572,7 +587,8 @@ int settings_validate(enum setting_id id, const char *text, char *canon,
 {
   char scratch[SETTING_STR_MAX];
   int64_t num;
-  int rc = settings__check_value(id, text, canon ? canon : scratch, &num, err, errlen);
+  int rc = settings__check_value(id, text, canon ? canon : scratch, &num, err,
+                                 errlen);
   if (rc != SS_OK && canon)
     canon[0] = '\0';
   return rc;
@@ -580,7 +596,7 @@ int settings_validate(enum setting_id id, const char *text, char *canon,
 
 /* Validates into a heap change record. */
 int settings__make_change(enum setting_id id, const char *text,
-                       struct change *out, char *err, size_t errlen)
+                          struct change *out, char *err, size_t errlen)
 {
   char canon[SETTING_STR_MAX];
   int rc = settings__check_value(id, text, canon, &out->num, err, errlen);
@@ -603,7 +619,7 @@ void settings__free_changes(struct change *ch, size_t n)
  * check_folder).  Each broken rule goes into fields (key: message) when
  * given, the first into err. */
 int settings__check_folder_changes(const struct change *ch, size_t n,
-                                json_t *fields, char *err, size_t errlen)
+                                   json_t *fields, char *err, size_t errlen)
 {
   const char *batch[S__COUNT] = {0};
   int rc = SS_OK;
@@ -612,8 +628,8 @@ int settings__check_folder_changes(const struct change *ch, size_t n,
   for (size_t i = 0; i < n; i++) {
     char canon[SETTING_STR_MAX], msg[SETTINGS_MSG_MAX];
     if (!is_folder(ch[i].id) || !ch[i].text[0] ||
-        check_folder(ch[i].id, ch[i].text, canon, batch, msg,
-                     sizeof msg) == SS_OK)
+        check_folder(ch[i].id, ch[i].text, canon, batch, msg, sizeof msg) ==
+          SS_OK)
       continue;
     if (rc == SS_OK)
       settings__fail(err, errlen, "%s", msg);
@@ -624,4 +640,3 @@ int settings__check_folder_changes(const struct change *ch, size_t n,
   }
   return rc;
 }
-

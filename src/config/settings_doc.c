@@ -21,10 +21,7 @@ const struct cli_option cli_options[CLI__COUNT] = {
 };
 
 /* Length of the section part of a key ("server" of "server.listen"). */
-static size_t section_len(const char *key)
-{
-  return strcspn(key, ".");
-}
+static size_t section_len(const char *key) { return strcspn(key, "."); }
 
 static bool same_section(const char *a, const char *b)
 {
@@ -84,7 +81,8 @@ static void ini_setting(FILE *out, enum setting_id id, const char *value)
            d->def[0] ? d->def : "(empty)", env,
            d->flags & SF_RUNTIME ? "; also on the settings page" : "",
            d->flags & SF_SECRET ? "; secret: keep this file private "
-                                  "(0640 root:soulspotd)" : "");
+                                  "(0640 root:soulspotd)"
+                                : "");
   ini_comment(out, line);
   const char *v = value ? value : d->def;
   fprintf(out, "%s%s =%s%s\n", value ? "" : ";",
@@ -158,10 +156,7 @@ static void roff_text(FILE *out, const char *s, bool breaks)
   }
 }
 
-static void roff(FILE *out, const char *s)
-{
-  roff_text(out, s, false);
-}
+static void roff(FILE *out, const char *s) { roff_text(out, s, false); }
 
 static void man_options(FILE *out)
 {
@@ -194,7 +189,8 @@ static void man_settings(FILE *out)
         ".BR \"PATCH /api/settings\" ;\n"
         "a value saved there is stored in the database and wins over the "
         "file.\n"
-        ".I Secret\nvalues are never logged, shown or returned.\n", out);
+        ".I Secret\nvalues are never logged, shown or returned.\n",
+        out);
   for (int i = 0; i < S__COUNT; i++) {
     const struct setting_def *d = &settings_defs[i];
     char type[SETTINGS_MSG_MAX], env[SETTINGS_KEY_MAX];
@@ -225,7 +221,8 @@ static void man_settings(FILE *out)
 void settings_write_man(FILE *out, const char *version)
 {
   fputs(".\\\" soulspotd.8 - written by tools/gen_docs from the settings "
-        "table; do not edit.\n", out);
+        "table; do not edit.\n",
+        out);
   fputs(".TH SOULSPOTD 8 \"\" \"soulspotd ", out);
   roff(out, version);
   fputs("\" \"System Administration\"\n"
@@ -249,7 +246,8 @@ void settings_write_man(FILE *out, const char *version)
         "Requests from this machine need no login; any other address needs "
         "a password, set with\n"
         ".BR \"soulspotd \\-\\-set\\-password\" ,\n"
-        "or an API key (settings page, Security tab).\n", out);
+        "or an API key (settings page, Security tab).\n",
+        out);
   man_options(out);
   man_settings(out);
   fputs(".SH FILES\n"
@@ -283,7 +281,8 @@ void settings_write_man(FILE *out, const char *version)
         ".B READY=1\n"
         "once it listens,\n.B STATUS=\n"
         "lines with the state of its workers, and\n.B STOPPING=1\n"
-        "when it stops.  Unset: nothing is sent.\n"        ".TP\n.B WATCHDOG_USEC\n"
+        "when it stops.  Unset: nothing is sent.\n"
+        ".TP\n.B WATCHDOG_USEC\n"
         "Set by systemd from WatchdogSec=: soulspotd sends\n.B WATCHDOG=1\n"
         "every half period, but only while every worker thread's heartbeat "
         "is fresh, so a hung worker gets the service restarted.\n"
@@ -306,5 +305,6 @@ void settings_write_man(FILE *out, const char *version)
         ".SH SEE ALSO\n"
         ".BR systemd.service (5),\n"
         ".BR systemd.exec (5),\n"
-        ".BR sd_notify (3)\n", out);
+        ".BR sd_notify (3)\n",
+        out);
 }

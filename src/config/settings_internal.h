@@ -36,7 +36,7 @@ bool settings__valid_id(int id);
 
 /* Formats into err (may be NULL) and returns SS_EINVAL. */
 int settings__fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+  __attribute__((format(printf, 3, 4)));
 /* Copies untrusted text for a message, replacing unprintable bytes. */
 void settings__printable_copy(char *out, size_t n, const char *s);
 /* Validates text for id into canon[SETTING_STR_MAX] and *num. */
@@ -68,7 +68,6 @@ void settings__snapshot(char *texts[S__COUNT], int64_t nums[S__COUNT]);
 /* SOULSPOT_<KEY>: upper case, '.' -> '_'. */
 void settings__env_name(enum setting_id id, char *out, size_t n);
 /* "int 30..3600", "error|warn|info|debug", "HOST:PORT", ... */
-void settings__describe_type(const struct setting_def *d, char *out,
-                             size_t n);
+void settings__describe_type(const struct setting_def *d, char *out, size_t n);
 
 #endif

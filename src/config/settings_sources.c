@@ -23,8 +23,8 @@
 
 struct ini_ctx {
   FILE *fp;
-  int line;          /* physical line last handed to inih */
-  int err_line;      /* line of the first error we found, 0 if none */
+  int line;                   /* physical line last handed to inih */
+  int err_line;               /* line of the first error we found, 0 if none */
   char msg[SETTINGS_MSG_MAX]; /* message for err_line */
   int seen[S__COUNT];
   struct change ch[S__COUNT];
@@ -32,7 +32,7 @@ struct ini_ctx {
 };
 
 static void ini_error(struct ini_ctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 
 static void ini_error(struct ini_ctx *c, const char *fmt, ...)
 {
@@ -60,8 +60,10 @@ static char *ini_read_line(char *str, int num, void *stream)
       break;
     if (ch == '\0' || len == room) {
       c->line++;
-      ini_error(c, ch ? "line too long (at most %zu bytes)"
-                      : "line contains a NUL byte", room);
+      ini_error(c,
+                ch ? "line too long (at most %zu bytes)"
+                   : "line contains a NUL byte",
+                room);
       return NULL;
     }
     str[len++] = (char)ch;
@@ -82,8 +84,8 @@ static void ini_unknown_key(struct ini_ctx *c, const char *section,
   int id = settings_lookup(name);
   if (id >= 0) {
     const char *dot = strchr(name, '.');
-    ini_error(c, "%s: write it as '%s = ...' in section [%.*s]", name,
-              dot + 1, (int)(dot - name), name);
+    ini_error(c, "%s: write it as '%s = ...' in section [%.*s]", name, dot + 1,
+              (int)(dot - name), name);
     return;
   }
   settings__printable_copy(shown, sizeof shown, section[0] ? key : name);
@@ -96,8 +98,8 @@ static int ini_handle(void *user, const char *section, const char *name,
   struct ini_ctx *c = user;
   char key[SETTINGS_KEY_MAX], msg[SETTINGS_MSG_MAX];
   int n = snprintf(key, sizeof key, "%s.%s", section, name);
-  int id = section[0] && n > 0 && (size_t)n < sizeof key
-               ? settings_lookup(key) : -1;
+  int id = section[0] && n > 0 && (size_t)n < sizeof key ? settings_lookup(key)
+                                                         : -1;
   if (id < 0) {
     ini_unknown_key(c, section, name, key);
     return 0;
@@ -108,7 +110,7 @@ static int ini_handle(void *user, const char *section, const char *name,
   }
   c->seen[id] = c->line;
   if (settings__make_change((enum setting_id)id, value, &c->ch[c->n], msg,
-                  sizeof msg) != SS_OK) {
+                            sizeof msg) != SS_OK) {
     ini_error(c, "%s: %s", key, msg);
     return 0;
   }
@@ -117,13 +119,13 @@ static int ini_handle(void *user, const char *section, const char *name,
 }
 
 /* Picks the first error: inih's own (syntax) or ours, by line number. */
-static int ini_report(const struct ini_ctx *c, int parse_rc,
-                      const char *path, char *err, size_t errlen)
+static int ini_report(const struct ini_ctx *c, int parse_rc, const char *path,
+                      char *err, size_t errlen)
 {
   if (parse_rc > 0 && (!c->err_line || parse_rc < c->err_line))
-    return settings__fail(err, errlen,
-                "%s:%d: syntax error (expected [section] or name = value)",
-                path, parse_rc);
+    return settings__fail(
+      err, errlen, "%s:%d: syntax error (expected [section] or name = value)",
+      path, parse_rc);
   if (c->err_line)
     return settings__fail(err, errlen, "%s:%d: %s", path, c->err_line, c->msg);
   if (parse_rc < 0) {
@@ -191,18 +193,18 @@ int settings_load_env(char *err, size_t errlen)
     v = getenv(name);
     if (!v)
       continue;
-    if (settings__make_change((enum setting_id)i, v, &ch[n], msg, sizeof msg) !=
-        SS_OK) {
+    if (settings__make_change((enum setting_id)i, v, &ch[n], msg,
+                              sizeof msg) != SS_OK) {
       settings__free_changes(ch, n);
       if (settings_defs[i].flags & SF_SECRET)
-        return settings__fail(err, errlen, "%s: invalid value (not shown)", name);
+        return settings__fail(err, errlen, "%s: invalid value (not shown)",
+                              name);
       return settings__fail(err, errlen, "%s: %s", name, msg);
     }
     n++;
   }
   return settings__commit_changes(ch, n, false);
 }
-
 
 void settings__describe_type(const struct setting_def *d, char *out, size_t n)
 {

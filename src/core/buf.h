@@ -17,11 +17,11 @@
 #include <stddef.h>
 
 struct buf {
-  char *data;     /* NULL until the first append */
-  size_t len;     /* bytes used, excluding the NUL */
-  size_t cap;     /* bytes allocated */
-  size_t limit;   /* hard cap on len */
-  bool overflow;  /* an append failed because of limit */
+  char *data;    /* NULL until the first append */
+  size_t len;    /* bytes used, excluding the NUL */
+  size_t cap;    /* bytes allocated */
+  size_t limit;  /* hard cap on len */
+  bool overflow; /* an append failed because of limit */
 };
 
 #define BUF_LIMIT_DEFAULT ((size_t)1 << 20)
@@ -34,7 +34,7 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 /* True while no append has failed. */
 static inline bool buf_ok(const struct buf *b) { return !b->overflow; }
 /* Returns the contents ("" when empty); valid until the next append. */

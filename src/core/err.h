@@ -20,18 +20,18 @@
 
 enum ss_err {
   SS_OK = 0,
-  SS_EINVAL = -1,     /* bad input from a caller, a request or a file */
-  SS_ETOOBIG = -2,    /* a capped buffer or limit was exceeded */
-  SS_ENOTFOUND = -3,  /* no such key, row, route or file */
-  SS_EIO = -4,        /* file system or socket error */
-  SS_EDB = -5,        /* database error */
-  SS_ENET = -6,       /* network error talking to an external service */
-  SS_EBUSY = -7,      /* already running / locked */
-  SS_ESTATE = -8,     /* operation not allowed in the current state */
-  SS_ECANCELED = -9,  /* interrupted by shutdown or disable */
-  SS_EPROTO = -10,    /* malformed reply from an external service */
-  SS_EKILLED = -11,   /* a helper process crashed, hung or was killed */
-  SS_ETIMEDOUT = -12  /* an external service did not answer in time */
+  SS_EINVAL = -1,    /* bad input from a caller, a request or a file */
+  SS_ETOOBIG = -2,   /* a capped buffer or limit was exceeded */
+  SS_ENOTFOUND = -3, /* no such key, row, route or file */
+  SS_EIO = -4,       /* file system or socket error */
+  SS_EDB = -5,       /* database error */
+  SS_ENET = -6,      /* network error talking to an external service */
+  SS_EBUSY = -7,     /* already running / locked */
+  SS_ESTATE = -8,    /* operation not allowed in the current state */
+  SS_ECANCELED = -9, /* interrupted by shutdown or disable */
+  SS_EPROTO = -10,   /* malformed reply from an external service */
+  SS_EKILLED = -11,  /* a helper process crashed, hung or was killed */
+  SS_ETIMEDOUT = -12 /* an external service did not answer in time */
 };
 
 /* Returns a static, human-readable name for an SS_E* code.  Any thread. */

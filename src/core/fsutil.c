@@ -101,8 +101,8 @@ const char *fs_below(const char *root, const char *path)
  * open(2) would say ENOTDIR). */
 static int open_dir_nofollow(int dirfd, const char *name)
 {
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                   O_CLOEXEC);
+  int fd = openat(dirfd, name,
+                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   if (fd < 0 && errno == ENOTDIR &&
       fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -155,8 +155,7 @@ static int open_below(int dirfd, const char *rel, int flags, mode_t mode)
     struct open_how how = {
       .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
       .mode = (flags & O_CREAT) ? (uint64_t)mode : 0,
-      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                 RESOLVE_NO_MAGICLINKS,
+      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
     long fd = syscall(SYS_openat2, dirfd, rel[0] ? rel : ".", &how,
                       sizeof how);
@@ -172,8 +171,7 @@ static int open_root(const char *root)
   return open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-int fs_open_beneath(const char *root, const char *path, int flags,
-                    mode_t mode)
+int fs_open_beneath(const char *root, const char *path, int flags, mode_t mode)
 {
   const char *rel = fs_below(root, path);
   if (!rel) {
@@ -209,13 +207,15 @@ struct spot {
 };
 
 /* SS_E* for an errno of the opening functions, with a message. */
-static int refusal(int e, const char *what, const char *path,
-                   const char *root, char *err, size_t errlen)
+static int refusal(int e, const char *what, const char *path, const char *root,
+                   char *err, size_t errlen)
 {
   if (e == ELOOP || e == EXDEV || e == ENOTDIR) {
-    snprintf(err, errlen, "%s %s: a folder on the way is a symbolic link "
-                          "(or no folder) or leads outside %s; refusing to "
-                          "follow it", what, path, root);
+    snprintf(err, errlen,
+             "%s %s: a folder on the way is a symbolic link "
+             "(or no folder) or leads outside %s; refusing to "
+             "follow it",
+             what, path, root);
     return SS_EINVAL;
   }
   snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
@@ -280,8 +280,7 @@ int fs_lstat_beneath(const char *root, const char *path, struct stat *st,
   struct spot s = {.dir = -1};
   int rc = SS_OK;
   if (spot_open(rfd, rel, false, &s))
-    rc = refusal(errno, "cannot open the folder of", path, root, err,
-                 errlen);
+    rc = refusal(errno, "cannot open the folder of", path, root, err, errlen);
   else if (fstatat(s.dir, s.name, st, AT_SYMLINK_NOFOLLOW))
     rc = refusal(errno, "cannot examine", path, root, err, errlen);
   if (s.dir >= 0)
@@ -298,22 +297,23 @@ static void sync_dir(int dir) { (void)fsync(dir); }
  * fsync, link into place (never over an existing file), drop the source
  * (or the copy, when the source cannot go). */
 static int copy_move(const struct spot *from, const struct stat *st,
-                     const struct spot *to, const char *tag,
-                     const char *dst, char *err, size_t errlen)
+                     const struct spot *to, const char *tag, const char *dst,
+                     char *err, size_t errlen)
 {
   char tmp[NAME_MAX + 1];
   snprintf(tmp, sizeof tmp, ".soulspot-%s.part", tag);
   int in = openat(from->dir, from->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  int out = openat(to->dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-                                     O_CLOEXEC, 0600);
+  int out = openat(to->dir, tmp,
+                   O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
   struct stat ist;
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   int rc = in >= 0 && out >= 0 && !fstat(in, &ist) && S_ISREG(ist.st_mode) &&
-                   ist.st_ino == st->st_ino && fs_copy_fd(in, out) == SS_OK &&
-                   !fchmod(out, st->st_mode & 07777) &&
-                   !futimens(out, times) && !fsync(out)
-               ? SS_OK
-               : SS_EIO;
+               ist.st_ino == st->st_ino && fs_copy_fd(in, out) == SS_OK &&
+               !fchmod(out, st->st_mode & 07777) && !futimens(out, times) &&
+               !fsync(out)
+             ? SS_OK
+             : SS_EIO;
   int e = errno;
   if (in >= 0)
     close(in);
@@ -328,8 +328,8 @@ static int copy_move(const struct spot *from, const struct stat *st,
     TESTHOOK_CRASH("copied");
     if (linkat(to->dir, tmp, to->dir, to->name, 0)) {
       rc = errno == EEXIST ? SS_EBUSY : SS_EIO;
-      snprintf(err, errlen, rc == SS_EBUSY ? "%s already exists"
-                                           : "cannot place %s: %s",
+      snprintf(err, errlen,
+               rc == SS_EBUSY ? "%s already exists" : "cannot place %s: %s",
                dst, strerror(errno));
     }
   }
@@ -338,8 +338,10 @@ static int copy_move(const struct spot *from, const struct stat *st,
     return rc;
   sync_dir(to->dir);
   if (unlinkat(from->dir, from->name, 0)) {
-    snprintf(err, errlen, "copied to %s, but cannot remove the source (%s); "
-                          "the copy is removed again", dst, strerror(errno));
+    snprintf(err, errlen,
+             "copied to %s, but cannot remove the source (%s); "
+             "the copy is removed again",
+             dst, strerror(errno));
     unlinkat(to->dir, to->name, 0);
     sync_dir(to->dir);
     return SS_EIO;
@@ -350,8 +352,7 @@ static int copy_move(const struct spot *from, const struct stat *st,
 
 static int move_at(const struct spot *from, const struct stat *st,
                    const struct spot *to, const char *tag, bool force_copy,
-                   const char *src, const char *dst, char *err,
-                   size_t errlen)
+                   const char *src, const char *dst, char *err, size_t errlen)
 {
   if (!force_copy) {
     int r = renameat2(from->dir, from->name, to->dir, to->name,
@@ -441,9 +442,9 @@ static int unlink_beneath(const char *root, const char *path)
   return rc;
 }
 
-int fs_move_resume(const char *src_root, const char *src,
-                   const char *dst_root, const char *dst, const char *tag,
-                   bool force_copy, char *err, size_t errlen)
+int fs_move_resume(const char *src_root, const char *src, const char *dst_root,
+                   const char *dst, const char *tag, bool force_copy,
+                   char *err, size_t errlen)
 {
   char scratch[8];
   err_target(&err, &errlen, scratch, sizeof scratch);
@@ -462,8 +463,8 @@ int fs_move_resume(const char *src_root, const char *src,
     return SS_ENOTFOUND;
   }
   if (!have_dst)
-    return fs_move_beneath(src_root, src, dst_root, dst, tag, force_copy,
-                           err, errlen);
+    return fs_move_beneath(src_root, src, dst_root, dst, tag, force_copy, err,
+                           errlen);
   bool same = S_ISREG(ds.st_mode) &&
               ((ds.st_dev == ss.st_dev && ds.st_ino == ss.st_ino) ||
                (ds.st_size == ss.st_size &&

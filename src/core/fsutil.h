@@ -72,9 +72,9 @@ int fs_move_beneath(const char *src_root, const char *src,
  * -> SS_ENOTFOUND.  Other codes as fs_move_beneath.  No step removes the
  * only copy of a file.
  */
-int fs_move_resume(const char *src_root, const char *src,
-                   const char *dst_root, const char *dst, const char *tag,
-                   bool force_copy, char *err, size_t errlen);
+int fs_move_resume(const char *src_root, const char *src, const char *dst_root,
+                   const char *dst, const char *tag, bool force_copy,
+                   char *err, size_t errlen);
 
 /* mkdir -p of a root folder itself (as configured: may pass symlinks).
  * 0, or -1 with errno. */

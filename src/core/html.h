@@ -14,6 +14,6 @@
 int html_escape(struct buf *b, const char *s);
 /* printf, then escape the result. */
 int html_escapef(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 
 #endif

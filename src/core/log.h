@@ -28,12 +28,12 @@ void log_set_level(int level);
 void log_set_fd(int fd);
 
 void log__write(int level, const char *component, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+  __attribute__((format(printf, 3, 4)));
 
-#define log_at(lvl, comp, ...)                                                 \
-  do {                                                                         \
-    if ((lvl) <= log_threshold)                                                \
-      log__write((lvl), (comp), __VA_ARGS__);                                  \
+#define log_at(lvl, comp, ...)                                                \
+  do {                                                                        \
+    if ((lvl) <= log_threshold)                                               \
+      log__write((lvl), (comp), __VA_ARGS__);                                 \
   } while (0)
 #define log_error(comp, ...) log_at(LOG_LVL_ERROR, comp, __VA_ARGS__)
 #define log_warn(comp, ...) log_at(LOG_LVL_WARN, comp, __VA_ARGS__)

@@ -27,15 +27,15 @@ struct media_info {
   char artist[MEDIA_TEXT_MAX];
   char album_artist[MEDIA_TEXT_MAX];
   char album[MEDIA_TEXT_MAX];
-  char date[32];        /* as tagged, e.g. "2013-09-19" or "2013" */
-  int year;             /* 0 when unknown */
+  char date[32]; /* as tagged, e.g. "2013-09-19" or "2013" */
+  int year;      /* 0 when unknown */
   int track_no, track_total, disc_no, disc_total; /* 0 when unknown */
   int64_t duration_ms;
-  char codec[32];       /* "flac", "mp3", "aac", "vorbis", "opus", "alac" */
-  char container[32];   /* "flac", "mp3", "ogg", "mov,mp4,m4a,...", ... */
-  int64_t bitrate;      /* bits per second (stream, else container) */
+  char codec[32];     /* "flac", "mp3", "aac", "vorbis", "opus", "alac" */
+  char container[32]; /* "flac", "mp3", "ogg", "mov,mp4,m4a,...", ... */
+  int64_t bitrate;    /* bits per second (stream, else container) */
   int sample_rate;
-  int bit_depth;        /* 0 for lossy codecs */
+  int bit_depth; /* 0 for lossy codecs */
   int channels;
   bool lossless;
   char mb_recording_id[MEDIA_ID_MAX];

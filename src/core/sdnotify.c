@@ -45,12 +45,14 @@ void sdnotify_ready(const char *status)
   snprintf(sdn.last_status, sizeof sdn.last_status, "%s", status);
   if (sd_notifyf(0, "READY=1\nSTATUS=%s", sdn.last_status) <= 0) {
     log_warn("sdnotify", "cannot tell systemd READY=1 (NOTIFY_SOCKET is set "
-             "but nobody receives)");
+                         "but nobody receives)");
     return;
   }
   if (sdn.watchdog_usec)
-    log_info("sdnotify", "ready; watchdog every %llu ms while every unit "
-             "is live", (unsigned long long)(sdn.watchdog_usec / 2000));
+    log_info("sdnotify",
+             "ready; watchdog every %llu ms while every unit "
+             "is live",
+             (unsigned long long)(sdn.watchdog_usec / 2000));
 }
 
 static void send_status(const char *status)
@@ -82,8 +84,10 @@ int64_t sdnotify_tick(const char *status, bool live, const char *why)
     return period;
   }
   if (!sdn.withheld)
-    log_error("sdnotify", "withholding the watchdog ping (systemd will "
-              "restart the service): %s", why && *why ? why : "not live");
+    log_error("sdnotify",
+              "withholding the watchdog ping (systemd will "
+              "restart the service): %s",
+              why && *why ? why : "not live");
   sdn.withheld = true;
   char text[SDNOTIFY_STATUS_MAX];
   snprintf(text, sizeof text, "%s; watchdog withheld: %s", status,

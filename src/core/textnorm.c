@@ -43,13 +43,15 @@ static void sanitize_utf8(const char *in, char *out, size_t n)
 static bool is_word_cp(utf8proc_int32_t cp)
 {
   switch (utf8proc_category(cp)) {
-  case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-  case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-  case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-  case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-    return true;
-  default:
-    return false;
+  case UTF8PROC_CATEGORY_LU:
+  case UTF8PROC_CATEGORY_LL:
+  case UTF8PROC_CATEGORY_LT:
+  case UTF8PROC_CATEGORY_LM:
+  case UTF8PROC_CATEGORY_LO:
+  case UTF8PROC_CATEGORY_ND:
+  case UTF8PROC_CATEGORY_NL:
+  case UTF8PROC_CATEGORY_NO: return true;
+  default: return false;
   }
 }
 
@@ -86,8 +88,8 @@ static bool add_word(char *out, size_t n, size_t *o, const char *word,
   return true;
 }
 
-#define FOLD_OPTIONS                                                           \
-  (UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD |                  \
+#define FOLD_OPTIONS                                                          \
+  (UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD |                 \
    UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP)
 
 /* What sanitize_utf8() keeps of an input: the folding never sees more. */
@@ -206,9 +208,10 @@ size_t textnorm_fold(const char *in, char *out, size_t n)
   char clean[TEXTNORM_INPUT_MAX];
   sanitize_utf8(in, clean, sizeof clean);
   utf8proc_int32_t cps[FOLD_CPS_MAX];
-  utf8proc_ssize_t ncp = utf8proc_decompose(
-    (const utf8proc_uint8_t *)clean, 0, cps, FOLD_CPS_MAX,
-    FOLD_OPTIONS | UTF8PROC_NULLTERM | UTF8PROC_STABLE);
+  utf8proc_ssize_t ncp = utf8proc_decompose((const utf8proc_uint8_t *)clean, 0,
+                                            cps, FOLD_CPS_MAX,
+                                            FOLD_OPTIONS | UTF8PROC_NULLTERM |
+                                              UTF8PROC_STABLE);
   if (ncp < 0 || ncp > FOLD_CPS_MAX)
     return fold_mapped(in, out, n);
   size_t word = 0;

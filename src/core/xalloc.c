@@ -10,7 +10,8 @@
 static void oom(size_t n)
 {
   char msg[96];
-  int len = snprintf(msg, sizeof msg, "<2>[crit] xalloc: out of memory (%zu bytes)\n", n);
+  int len = snprintf(msg, sizeof msg,
+                     "<2>[crit] xalloc: out of memory (%zu bytes)\n", n);
   if (len > 0)
     (void)!write(2, msg, (size_t)len);
   abort();
@@ -40,10 +41,7 @@ void *xrealloc(void *p, size_t n)
   return q;
 }
 
-char *xstrdup(const char *s)
-{
-  return s ? xstrndup(s, strlen(s)) : NULL;
-}
+char *xstrdup(const char *s) { return s ? xstrndup(s, strlen(s)) : NULL; }
 
 char *xstrndup(const char *s, size_t n)
 {

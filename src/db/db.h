@@ -81,9 +81,9 @@ int db_worker_state_store(struct db *db, const char *unit,
 #define DB_RUN_MESSAGE_MAX 256
 
 struct db_run {
-  int64_t started_ms;  /* wall clock, ms since epoch */
+  int64_t started_ms; /* wall clock, ms since epoch */
   int64_t duration_ms;
-  char result[16];     /* "ok", "error", "skipped", "canceled" */
+  char result[16]; /* "ok", "error", "skipped", "canceled" */
   char message[DB_RUN_MESSAGE_MAX];
   /* Consecutive identical skipped runs share one entry: how many (>= 1
    * when loaded) and when the newest of them started. */

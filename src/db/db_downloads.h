@@ -28,11 +28,11 @@ enum dl_kind { DL_TRACK, DL_ALBUM };
 struct dl_request {
   int64_t id;
   enum dl_kind kind;
-  char query[DL_QUERY_MAX];   /* the search text sent to slskd */
+  char query[DL_QUERY_MAX]; /* the search text sent to slskd */
   char artist[DL_TEXT_MAX];
-  char title[DL_TEXT_MAX];    /* track or album title ("" if unknown) */
-  char spotify_id[64];        /* Spotify track or album id, or "" */
-  int expected_tracks;        /* album: tracks known (0 = unknown) */
+  char title[DL_TEXT_MAX]; /* track or album title ("" if unknown) */
+  char spotify_id[64];     /* Spotify track or album id, or "" */
+  int expected_tracks;     /* album: tracks known (0 = unknown) */
   char state[DL_STATE_MAX];
   char search_id[DL_ID_MAX];
   int64_t search_started_ms;
@@ -45,17 +45,16 @@ struct dl_request {
 /* A request with its files summed up (lists and the page). */
 struct dl_request_view {
   struct dl_request r;
-  int files_total;     /* current files (replaced failures not counted) */
+  int files_total; /* current files (replaced failures not counted) */
   int files_imported;
   int files_failed;
-  int files_active;    /* want .. importing */
+  int files_active; /* want .. importing */
   int64_t bytes_total, bytes_done;
-  char username[128];  /* peer of the newest current file, or "" */
+  char username[128]; /* peer of the newest current file, or "" */
 };
 
 /* Inserts r (state pending); *id gets its id. */
-int db_dl_request_add(struct db *db, const struct dl_request *r,
-                      int64_t *id);
+int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id);
 /* SS_OK and *out filled, or SS_ENOTFOUND. */
 int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out);
 /* Newest first; state NULL = all.  *total gets the count of matches. */
@@ -69,8 +68,8 @@ typedef void (*db_dl_state_count_fn)(void *arg, const char *table,
                                      const char *state, int64_t count);
 int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg);
 /* Requests in state (e.g. "pending"), oldest first. */
-int db_dl_requests_in(struct db *db, const char *state,
-                      struct dl_request *out, size_t max, size_t *n);
+int db_dl_requests_in(struct db *db, const char *state, struct dl_request *out,
+                      size_t max, size_t *n);
 /* Sets state and error ("" clears); finished_ms when terminal. */
 int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
                             const char *error, int64_t now_ms);
@@ -99,7 +98,7 @@ struct dl_cand_file {
 struct dl_candidate {
   const char *username;
   const char *directory;
-  const char *quality;  /* e.g. "flac 16/44.1" */
+  const char *quality; /* e.g. "flac 16/44.1" */
   int64_t total_size;
   bool free_slot;
   int64_t queue_length, upload_speed;
@@ -165,8 +164,8 @@ struct dl_file_update {
   int64_t progress_ms;
 };
 /* Applies n updates in one transaction. */
-int db_dl_files_update(struct db *db, const struct dl_file_update *u,
-                       size_t n, int64_t now_ms);
+int db_dl_files_update(struct db *db, const struct dl_file_update *u, size_t n,
+                       int64_t now_ms);
 
 /* Enqueue answered: state enqueued, transfer id (may be ""). */
 int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
@@ -187,9 +186,8 @@ int db_dl_file_fail(struct db *db, int64_t id, const char *error,
  * inserts a want row (retries, not before not_before_ms) and marks id
  * superseded.  SS_ENOTFOUND when there is none (nothing changes).
  */
-int db_dl_file_replace(struct db *db, int64_t id, int retries,
-                       int max_sources, int64_t not_before_ms,
-                       int64_t now_ms);
+int db_dl_file_replace(struct db *db, int64_t id, int retries, int max_sources,
+                       int64_t not_before_ms, int64_t now_ms);
 
 /* ---- import journal ---- */
 
@@ -206,11 +204,11 @@ int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
 /* ---- roll-up ---- */
 
 struct dl_file_counts {
-  int open;      /* want .. importing */
+  int open; /* want .. importing */
   int imported;
-  int failed;    /* failed and not replaced */
-  int total;     /* not superseded, not cancelled */
-  int sources;   /* candidates the request asked files of */
+  int failed;  /* failed and not replaced */
+  int total;   /* not superseded, not cancelled */
+  int sources; /* candidates the request asked files of */
   char last_error[DL_ERROR_MAX];
 };
 int db_dl_request_counts(struct db *db, int64_t request_id,
@@ -230,14 +228,13 @@ struct dl_source {
   char error[DL_ERROR_MAX];            /* its newest failure, or "" */
 };
 /* The sources of a request in the order they were tried (at most max). */
-int db_dl_sources_of(struct db *db, int64_t request_id,
-                     struct dl_source *out, size_t max, size_t *n);
+int db_dl_sources_of(struct db *db, int64_t request_id, struct dl_source *out,
+                     size_t max, size_t *n);
 /* "downloading", "completed", "failed", "partly failed" or "cancelled". */
 const char *db_dl_source_state(const struct dl_source *s);
 
 /* Requests in state downloading whose files are all terminal. */
-int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
-                           size_t *n);
+int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max, size_t *n);
 /* Open files of cancelled requests that slskd still has (id, user,
  * transfer id; at most max). */
 int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max);
@@ -272,8 +269,8 @@ int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
 /* What an upgrade request replaces: the library track and the measured
  * quality of its file (quality.h's struct quality_input fields). */
 struct dl_upgrade {
-  int64_t track_id;  /* 0: not an upgrade */
-  char format[8];    /* canonical: "mp3", "flac", ... */
+  int64_t track_id; /* 0: not an upgrade */
+  char format[8];   /* canonical: "mp3", "flac", ... */
   int bitrate_kbps;
   bool vbr;
   int bit_depth;

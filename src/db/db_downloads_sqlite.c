@@ -71,37 +71,38 @@ enum {
 _Static_assert((int)SD__END <= (int)DB__SLOTS_LIBRARY,
                "downloads statement slots are 64-127");
 
-#define OPEN_STATES                                                            \
+#define OPEN_STATES                                                           \
   "('want', 'enqueued', 'queued', 'in_progress', 'completed', 'importing')"
-#define REQ_COLS                                                               \
+#define REQ_COLS                                                              \
   "r.id, r.kind, r.query, r.artist, r.title, r.spotify_id,"                   \
-  " r.expected_tracks, r.state, r.search_id, r.search_started_ms,"           \
-  " r.search_tries, r.next_try_ms, r.error, r.created_ms, r.updated_ms,"     \
+  " r.expected_tracks, r.state, r.search_id, r.search_started_ms,"            \
+  " r.search_tries, r.next_try_ms, r.error, r.created_ms, r.updated_ms,"      \
   " r.finished_ms"
-#define VIEW_COLS                                                              \
-  REQ_COLS ","                                                                \
+#define VIEW_COLS                                                             \
+  REQ_COLS                                                                    \
+  ","                                                                         \
   " COUNT(f.id),"                                                             \
   " COALESCE(SUM(f.state = 'imported'), 0),"                                  \
   " COALESCE(SUM(f.state = 'failed'), 0),"                                    \
   " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"                            \
   " COALESCE(SUM(f.size), 0),"                                                \
   " COALESCE(SUM(CASE WHEN f.state IN ('completed', 'importing',"             \
-  "   'imported') THEN f.size ELSE COALESCE(p.bytes, 0) END), 0),"           \
+  "   'imported') THEN f.size ELSE COALESCE(p.bytes, 0) END), 0),"            \
   " (SELECT g.username FROM download_files g WHERE g.request_id = r.id"       \
   "   ORDER BY g.id DESC LIMIT 1)"
-#define VIEW_FROM                                                              \
+#define VIEW_FROM                                                             \
   " FROM download_requests r LEFT JOIN download_files f"                      \
   "   ON f.request_id = r.id AND f.superseded = 0"                            \
-  "   AND f.state <> 'cancelled'"                                          \
+  "   AND f.state <> 'cancelled'"                                             \
   " LEFT JOIN download_progress p ON p.file_id = f.id"
-#define FILE_COLS                                                              \
+#define FILE_COLS                                                             \
   "f.id, f.request_id, f.username, f.filename, f.track_key, f.import_src,"    \
-  " f.import_dst, f.transfer_id, f.state, f.size, COALESCE(p.bytes, 0),"     \
-  " COALESCE(p.percent, 0), f.retries, f.import_tries, f.not_before_ms,"     \
-  " f.enqueued_ms, COALESCE(p.progress_ms, f.enqueued_ms), f.slskd_state,"  \
+  " f.import_dst, f.transfer_id, f.state, f.size, COALESCE(p.bytes, 0),"      \
+  " COALESCE(p.percent, 0), f.retries, f.import_tries, f.not_before_ms,"      \
+  " f.enqueued_ms, COALESCE(p.progress_ms, f.enqueued_ms), f.slskd_state,"    \
   " f.error, r.artist, r.title, r.spotify_id, r.kind, r.state"
-#define FILE_FROM                                                              \
-  " FROM download_files f JOIN download_requests r ON r.id = f.request_id"   \
+#define FILE_FROM                                                             \
+  " FROM download_files f JOIN download_requests r ON r.id = f.request_id"    \
   " LEFT JOIN download_progress p ON p.file_id = f.id"
 
 /* ---- plumbing ---- */
@@ -180,10 +181,10 @@ static int view_row(sqlite3_stmt *st, void *out)
 int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out)
 {
   struct db__q q;
-  int rc = db__prepare(
-    db, SD_REQ_GET,
-    "SELECT " VIEW_COLS VIEW_FROM " WHERE r.id = ? GROUP BY r.id",
-    &q);
+  int rc = db__prepare(db, SD_REQ_GET,
+                       "SELECT " VIEW_COLS VIEW_FROM
+                       " WHERE r.id = ? GROUP BY r.id",
+                       &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -207,11 +208,11 @@ int db_dl_request_list(struct db *db, const char *state, int64_t offset,
   *total = 0;
   if ((rc = db__scalar(&q, total, "download count")) || !max)
     return rc;
-  rc = db__prepare(
-    db, SD_REQ_LIST,
-    "SELECT " VIEW_COLS VIEW_FROM " WHERE ?1 IS NULL OR r.state = ?1"
-    " GROUP BY r.id ORDER BY r.id DESC LIMIT ?2 OFFSET ?3",
-    &q);
+  rc = db__prepare(db, SD_REQ_LIST,
+                   "SELECT " VIEW_COLS VIEW_FROM
+                   " WHERE ?1 IS NULL OR r.state = ?1"
+                   " GROUP BY r.id ORDER BY r.id DESC LIMIT ?2 OFFSET ?3",
+                   &q);
   if (rc)
     return rc;
   if (state)
@@ -257,8 +258,8 @@ int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg)
   return rc;
 }
 
-int db_dl_requests_in(struct db *db, const char *state,
-                      struct dl_request *out, size_t max, size_t *n)
+int db_dl_requests_in(struct db *db, const char *state, struct dl_request *out,
+                      size_t max, size_t *n)
 {
   struct db__q q;
   *n = 0;
@@ -271,7 +272,7 @@ int db_dl_requests_in(struct db *db, const char *state,
   db__bind_text(&q, 1, state);
   db__bind_int64(&q, 2, (int64_t)max);
   return db__fill(&q, request_row, out, sizeof *out, max, n,
-                 "download requests in state");
+                  "download requests in state");
 }
 
 int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
@@ -387,12 +388,12 @@ static int add_candidate(struct db *db, int64_t req, int rank,
     &q);
   if (rc)
     return rc;
-  db__bind_all(&q, DB__VALS(DB__INT(req), DB__INT(rank), DB__TEXT(c->username),
-                            DB__TEXT(c->directory), DB__TEXT(c->quality),
-                            DB__INT((int64_t)c->n_files),
-                            DB__INT(c->total_size), DB__INT(c->free_slot),
-                            DB__INT(c->queue_length),
-                            DB__INT(c->upload_speed)));
+  db__bind_all(&q,
+               DB__VALS(DB__INT(req), DB__INT(rank), DB__TEXT(c->username),
+                        DB__TEXT(c->directory), DB__TEXT(c->quality),
+                        DB__INT((int64_t)c->n_files), DB__INT(c->total_size),
+                        DB__INT(c->free_slot), DB__INT(c->queue_length),
+                        DB__INT(c->upload_speed)));
   if ((rc = db__exec(&q, "candidate add")))
     return rc;
   *cid = db__last_id(db);
@@ -435,8 +436,7 @@ static int want_candidate(struct db *db, int64_t req, int64_t cid,
   return db__run(db, SD_CAND_USE,
                  "UPDATE download_candidate_files SET used = 1"
                  " WHERE candidate_id = ?",
-                 DB__VALS(DB__INT(cid)),
-                 "candidate use");
+                 DB__VALS(DB__INT(cid)), "candidate use");
 }
 
 static int search_done_locked(struct db *db, int64_t req,
@@ -488,9 +488,9 @@ static const int text_cols[] = {2, 3, 4, 5, 6, 17, 18, 19, 20, 21};
 static int file_row(sqlite3_stmt *st, void *out)
 {
   struct dl_file *f = out;
-  char **dst[N_TEXT] = {&f->username,    &f->filename,   &f->track_key,
-                        &f->import_src,  &f->import_dst, &f->slskd_state,
-                        &f->error,       &f->req_artist, &f->req_title,
+  char **dst[N_TEXT] = {&f->username,   &f->filename,   &f->track_key,
+                        &f->import_src, &f->import_dst, &f->slskd_state,
+                        &f->error,      &f->req_artist, &f->req_title,
                         &f->spotify_id};
   size_t len[N_TEXT], total = 0;
   memset(f, 0, sizeof *f);
@@ -564,10 +564,10 @@ int db_dl_files_open(struct db *db, struct dl_files *out)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(
-    db, SD_FILES_OPEN,
-    "SELECT " FILE_COLS FILE_FROM " WHERE f.state IN " OPEN_STATES,
-    &q);
+  int rc = db__prepare(db, SD_FILES_OPEN,
+                       "SELECT " FILE_COLS FILE_FROM
+                       " WHERE f.state IN " OPEN_STATES,
+                       &q);
   return rc ? rc : collect_files(&q, out);
 }
 
@@ -643,8 +643,8 @@ static int update_locked(struct db *db, const struct dl_file_update *u,
   return rc;
 }
 
-int db_dl_files_update(struct db *db, const struct dl_file_update *u,
-                       size_t n, int64_t now_ms)
+int db_dl_files_update(struct db *db, const struct dl_file_update *u, size_t n,
+                       int64_t now_ms)
 {
   if (!n)
     return SS_OK;
@@ -693,8 +693,8 @@ struct replacement {
 };
 
 /* Candidates (sources) the request has asked files of. */
-#define SOURCES_TRIED                                                          \
-  " FROM download_files tf JOIN download_candidate_files tcf"                  \
+#define SOURCES_TRIED                                                         \
+  " FROM download_files tf JOIN download_candidate_files tcf"                 \
   " ON tcf.id = tf.candidate_file_id WHERE tf.request_id = ?1"
 
 static int replacement_row(sqlite3_stmt *row, void *out)
@@ -724,8 +724,7 @@ static int find_replacement(struct db *db, int64_t req, const char *key,
     "  AND f.track_key = ?2 AND f.username = c.username"
     "  AND f.state IN ('failed', 'cancelled'))"
     " AND (c.id IN (SELECT tcf.candidate_id" SOURCES_TRIED ")"
-    "  OR (SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED
-    "  ) < ?3)"
+    "  OR (SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED "  ) < ?3)"
     " ORDER BY c.rank, cf.id LIMIT 1",
     &q);
   if (rc)
@@ -742,8 +741,7 @@ static int insert_replacement(struct db *db, int64_t req, const char *key,
   struct db__q q;
   int rc = db__prepare(
     db, SD_USE_ONE,
-    "UPDATE download_candidate_files SET used = 1 WHERE id = ?",
-    &q);
+    "UPDATE download_candidate_files SET used = 1 WHERE id = ?", &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, r->cf_id);
@@ -803,13 +801,11 @@ static int replace_locked(struct db *db, int64_t id, int retries,
   return db__run(db, SD_SUPERSEDE,
                  "UPDATE download_files SET superseded = 1, updated_ms = ?"
                  " WHERE id = ?",
-                 DB__VALS(DB__INT(now_ms), DB__INT(id)),
-                 "supersede");
+                 DB__VALS(DB__INT(now_ms), DB__INT(id)), "supersede");
 }
 
-int db_dl_file_replace(struct db *db, int64_t id, int retries,
-                       int max_sources, int64_t not_before_ms,
-                       int64_t now_ms)
+int db_dl_file_replace(struct db *db, int64_t id, int retries, int max_sources,
+                       int64_t not_before_ms, int64_t now_ms)
 {
   int rc = db__tx_begin(db);
   if (rc)
@@ -889,20 +885,19 @@ int db_dl_request_counts(struct db *db, int64_t request_id,
   if ((rc = db__get(&q, counts_row, out, "request counts")))
     return rc;
   if ((rc = db__prepare(
-    db, SD_LAST_ERROR,
-    "SELECT error FROM download_files WHERE request_id = ?"
-    " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
-    " LIMIT 1",
-    &q)))
+         db, SD_LAST_ERROR,
+         "SELECT error FROM download_files WHERE request_id = ?"
+         " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
+         " LIMIT 1",
+         &q)))
     return rc;
   db__bind_int64(&q, 1, request_id);
   rc = db__get(&q, last_error_row, out, "request last error");
   if (rc && rc != SS_ENOTFOUND)
     return rc;
   if ((rc = db__prepare(
-    db, SD_SOURCES_COUNT,
-    "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED,
-    &q)))
+         db, SD_SOURCES_COUNT,
+         "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED, &q)))
     return rc;
   db__bind_int64(&q, 1, request_id);
   int64_t sources = 0;
@@ -933,8 +928,8 @@ static int source_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-int db_dl_sources_of(struct db *db, int64_t request_id,
-                     struct dl_source *out, size_t max, size_t *n)
+int db_dl_sources_of(struct db *db, int64_t request_id, struct dl_source *out,
+                     size_t max, size_t *n)
 {
   struct db__q q;
   *n = 0;
@@ -972,8 +967,7 @@ const char *db_dl_source_state(const struct dl_source *s)
   return s->imported ? "partly failed" : "failed";
 }
 
-int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
-                           size_t *n)
+int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max, size_t *n)
 {
   struct db__q q;
   *n = 0;
@@ -995,12 +989,12 @@ int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(
-    db, SD_TO_CANCEL,
-    "SELECT " FILE_COLS FILE_FROM " WHERE r.state = 'cancelled'"
-    " AND f.state IN ('enqueued', 'queued', 'in_progress')"
-    " ORDER BY f.id LIMIT ?1",
-    &q);
+  int rc = db__prepare(db, SD_TO_CANCEL,
+                       "SELECT " FILE_COLS FILE_FROM
+                       " WHERE r.state = 'cancelled'"
+                       " AND f.state IN ('enqueued', 'queued', 'in_progress')"
+                       " ORDER BY f.id LIMIT ?1",
+                       &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, limit_of(max));
@@ -1046,9 +1040,8 @@ static bool table_exists(struct db *db, const char *name)
   struct db__q q;
   int64_t one = 0;
   if (db__prepare(
-    db, SD_TABLE_EXISTS,
-    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-    &q))
+        db, SD_TABLE_EXISTS,
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", &q))
     return false;
   db__bind_text(&q, 1, name);
   return db__scalar(&q, &one, "table exists") == SS_OK;

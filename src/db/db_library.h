@@ -20,18 +20,18 @@
 #define LIBRARY_PATH_MAX 4096
 
 struct library_track {
-  int64_t id;                   /* 0 for a new row */
-  char path[LIBRARY_PATH_MAX];  /* absolute path */
+  int64_t id;                  /* 0 for a new row */
+  char path[LIBRARY_PATH_MAX]; /* absolute path */
   int64_t size;
   int64_t mtime_ns;
   struct media_info media;
-  char spotify_track_id[64];    /* "" when unknown */
-  int64_t download_id;          /* 0 when not from a download request */
-  bool gone;                    /* vanished from disk */
+  char spotify_track_id[64]; /* "" when unknown */
+  int64_t download_id;       /* 0 when not from a download request */
+  bool gone;                 /* vanished from disk */
   /* Added by the library scanner; zero-initialised callers are fine. */
-  bool unreadable;              /* exists but could not be probed */
-  char unreadable_reason[160];  /* why ("analysis crashed: signal 11") */
-  bool quarantined;             /* moved to the quarantine (read only) */
+  bool unreadable;             /* exists but could not be probed */
+  char unreadable_reason[160]; /* why ("analysis crashed: signal 11") */
+  bool quarantined;            /* moved to the quarantine (read only) */
 };
 
 /* Inserts or updates the row with the same path, in one transaction;
@@ -64,11 +64,11 @@ struct library_seen {
 
 /* One file of a scan batch. */
 struct library_scan_item {
-  struct library_track t;  /* path always; the rest when probed */
-  bool probed;             /* new or changed: every field of t written */
+  struct library_track t; /* path always; the rest when probed */
+  bool probed;            /* new or changed: every field of t written */
   bool set_hash;
   char file_hash[LIBRARY_HASH_HEX];
-  bool set_fingerprint;    /* fp_n may be 0: cannot be fingerprinted */
+  bool set_fingerprint; /* fp_n may be 0: cannot be fingerprinted */
   uint32_t fp[MEDIA_FP_MAX_ITEMS];
   size_t fp_n;
 };
@@ -97,8 +97,8 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
                             int64_t now_ms);
 
 struct library_counts {
-  int64_t live;        /* present and readable */
-  int64_t unreadable;  /* present, could not be probed */
+  int64_t live;       /* present and readable */
+  int64_t unreadable; /* present, could not be probed */
   int64_t gone;
   int64_t quarantined;
 };
@@ -143,8 +143,8 @@ struct library_dupe_row {
   int sample_rate;
   int64_t bitrate;
   int tag_score;
-  const char *key;  /* metadata key or file hash (valid during the call) */
-  const char *label; /* "Artist – Title" (valid during the call) */
+  const char *key;    /* metadata key or file hash (valid during the call) */
+  const char *label;  /* "Artist – Title" (valid during the call) */
   const uint32_t *fp; /* fingerprint rows only */
   size_t fp_n;
 };
@@ -152,11 +152,9 @@ struct library_dupe_row {
 typedef int (*db_library_row_fn)(void *arg, const struct library_dupe_row *r);
 /* Live rows sharing their metadata key with another live row, ordered by
  * key then duration. */
-int db_library_meta_candidates(struct db *db, db_library_row_fn fn,
-                               void *arg);
+int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg);
 /* Live rows sharing their file hash with another live row, by hash. */
-int db_library_hash_candidates(struct db *db, db_library_row_fn fn,
-                               void *arg);
+int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg);
 /* Live rows with a usable fingerprint, ordered by duration. */
 int db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg);
 
@@ -167,12 +165,12 @@ int db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg);
 
 /* One finding of a detection pass. */
 struct library_group_in {
-  const char *key;     /* "<method>:<material>" */
+  const char *key; /* "<method>:<material>" */
   /* When set, a known group whose key starts with this prefix and that
    * shares a member is the same finding (keeps its identity when members
    * come and go); NULL = exact key only. */
   const char *match_prefix;
-  const char *method;  /* "metadata-hash", "file-hash", "fingerprint" */
+  const char *method; /* "metadata-hash", "file-hash", "fingerprint" */
   const char *label;
   int64_t suggested_keep;
   const int64_t *members; /* track ids, ascending */
@@ -199,9 +197,9 @@ struct library_group {
   char key[LIBRARY_GROUP_KEY_MAX];
   char method[24];
   char label[LIBRARY_LABEL_MAX];
-  char status[12];     /* open, resolved, dismissed, stale */
+  char status[12]; /* open, resolved, dismissed, stale */
   int64_t suggested_keep;
-  int64_t keep;        /* the user's choice, 0 = the suggestion */
+  int64_t keep; /* the user's choice, 0 = the suggestion */
   int64_t first_seen_ms, last_seen_ms, resolved_ms;
   int64_t n_members;
 };
@@ -260,8 +258,7 @@ int db_library_quarantine_pending(struct db *db,
                                   size_t max, size_t *n);
 /* Resolved groups with nothing left in the quarantine are open again;
  * *n (may be NULL) gets how many. */
-int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
-                                   size_t *n);
+int db_library_groups_reopen_empty(struct db *db, int64_t now_ms, size_t *n);
 
 /* Records a settled move into the quarantine (intend + commit). */
 int db_library_quarantine_add(struct db *db,
@@ -298,8 +295,8 @@ int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg);
  * call). */
 struct library_quality_row {
   int64_t id;
-  const char *codec;  /* measured by the scanner, never the extension */
-  int64_t bitrate;    /* bit/s */
+  const char *codec; /* measured by the scanner, never the extension */
+  int64_t bitrate;   /* bit/s */
   int bit_depth;
   int sample_rate;
   const char *artist, *album_artist, *title, *album;

@@ -83,12 +83,12 @@ enum {
 _Static_assert((int)SL__END <= (int)DB__SLOTS_WANTED,
                "library statement slots are 128-191");
 
-#define TRACK_COLS                                                             \
+#define TRACK_COLS                                                            \
   "id, path, size, mtime_ns, title, artist, album_artist, album, date, year," \
-  " track_no, track_total, disc_no, disc_total, duration_ms, codec,"         \
-  " container, bitrate, sample_rate, bit_depth, channels, lossless,"        \
-  " mb_recording_id, mb_track_id, mb_album_id, mb_artist_id,"              \
-  " mb_release_group_id, spotify_track_id, download_id, gone, unreadable,"  \
+  " track_no, track_total, disc_no, disc_total, duration_ms, codec,"          \
+  " container, bitrate, sample_rate, bit_depth, channels, lossless,"          \
+  " mb_recording_id, mb_track_id, mb_album_id, mb_artist_id,"                 \
+  " mb_release_group_id, spotify_track_id, download_id, gone, unreadable,"    \
   " quarantined, unreadable_reason"
 
 #define LIVE "gone = 0 AND quarantined = 0 AND unreadable = 0"
@@ -181,8 +181,7 @@ static int drop_key(struct db *db, int64_t track_id)
 {
   return db__run(db, SL_KEY_DROP,
                  "DELETE FROM library_keys WHERE track_id = ?1",
-                 DB__VALS(DB__INT(track_id)),
-                 "library key drop");
+                 DB__VALS(DB__INT(track_id)), "library key drop");
 }
 
 /* Inside a transaction: upserts t, seen in scan generation gen. */
@@ -301,8 +300,7 @@ static int meta_next(struct db *db, const char *key, int64_t *value)
   return db__run(db, SL_META_PUT,
                  "INSERT INTO library_meta (key, ival) VALUES (?1, ?2)"
                  " ON CONFLICT (key) DO UPDATE SET ival = excluded.ival",
-                 DB__VALS(DB__TEXT(key), DB__INT(*value)),
-                 "library meta put");
+                 DB__VALS(DB__TEXT(key), DB__INT(*value)), "library meta put");
 }
 
 int db_library_scan_begin(struct db *db, int64_t *gen)
@@ -350,8 +348,7 @@ static int touch(struct db *db, const char *path, int64_t gen)
   return db__run(db, SL_TOUCH,
                  "UPDATE library_tracks SET seen_scan = ?2,"
                  " gone = quarantined WHERE path = ?1",
-                 DB__VALS(DB__TEXT(path), DB__INT(gen)),
-                 "library touch");
+                 DB__VALS(DB__TEXT(path), DB__INT(gen)), "library touch");
 }
 
 static int set_extras(struct db *db, const struct library_scan_item *it)
@@ -459,8 +456,7 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
     rc = db__run(db, SL_UNQ_TRACK,
                  "UPDATE library_tracks SET quarantined = 0,"
                  " gone = 0 WHERE id = ?1",
-                 DB__VALS(DB__INT(track_id)),
-                 "library unquarantine");
+                 DB__VALS(DB__INT(track_id)), "library unquarantine");
   }
   if (!rc) {
     rc = db__run(db, SL_UNQ_ENTRIES,
@@ -489,13 +485,13 @@ int db_library_counts(struct db *db, struct library_counts *out)
     return SS_EINVAL;
   memset(out, 0, sizeof *out);
   struct db__q q;
-  int rc = db__prepare(
-    db, SL_COUNTS,
-    "SELECT coalesce(sum(" LIVE "), 0),"
-    " coalesce(sum(gone = 0 AND unreadable = 1), 0),"
-    " coalesce(sum(gone = 1 AND quarantined = 0), 0),"
-    " coalesce(sum(quarantined = 1), 0) FROM library_tracks",
-    &q);
+  int
+    rc = db__prepare(db, SL_COUNTS,
+                     "SELECT coalesce(sum(" LIVE "), 0),"
+                     " coalesce(sum(gone = 0 AND unreadable = 1), 0),"
+                     " coalesce(sum(gone = 1 AND quarantined = 0), 0),"
+                     " coalesce(sum(quarantined = 1), 0) FROM library_tracks",
+                     &q);
   if (rc)
     return rc;
   return db__get(&q, counts_row, out, "library counts");
@@ -540,19 +536,18 @@ int db_library_keys_missing(struct db *db, int64_t after_id,
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(
-    db, SL_KEYS_MISSING,
-    "SELECT id, artist, album_artist, title, path"
-    " FROM library_tracks t WHERE id > ?1 AND NOT EXISTS"
-    " (SELECT 1 FROM library_keys k WHERE k.track_id = t.id)"
-    " ORDER BY id LIMIT ?2",
-    &q);
+  int
+    rc = db__prepare(db, SL_KEYS_MISSING,
+                     "SELECT id, artist, album_artist, title, path"
+                     " FROM library_tracks t WHERE id > ?1 AND NOT EXISTS"
+                     " (SELECT 1 FROM library_keys k WHERE k.track_id = t.id)"
+                     " ORDER BY id LIMIT ?2",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, after_id);
   db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, key_input_row, out, sizeof *out, max, n,
-                  "library keys");
+  return db__fill(&q, key_input_row, out, sizeof *out, max, n, "library keys");
 }
 
 int db_library_keys_pending(struct db *db, int64_t *n)
@@ -604,7 +599,7 @@ int db_library_keys_store(struct db *db, const int64_t *ids,
 
 /* ---- candidates ---- */
 
-#define CAND_COLS                                                              \
+#define CAND_COLS                                                             \
   "id, duration_ms, lossless, bit_depth, sample_rate, bitrate, tag_score,"    \
   " artist, album_artist, title, path"
 
@@ -655,9 +650,8 @@ static int cand_row(sqlite3_stmt *row, void *arg)
   return w->fn(w->arg, &r);
 }
 
-static int iterate_cands(struct db *db, int slot, const char *sql,
-                         int key_col, int fp_col, db_library_row_fn fn,
-                         void *arg)
+static int iterate_cands(struct db *db, int slot, const char *sql, int key_col,
+                         int fp_col, db_library_row_fn fn, void *arg)
 {
   struct db__q q;
   int rc = db__prepare(db, slot, sql, &q);
@@ -755,8 +749,7 @@ static int replace_members(struct db *db, int64_t gid,
     return rc;
   if ((rc = db__run(db, SL_MEMBERS_DELETE,
                     "DELETE FROM library_group_members WHERE group_id = ?1",
-                    DB__VALS(DB__INT(gid)),
-                    "library members delete")))
+                    DB__VALS(DB__INT(gid)), "library members delete")))
     return rc;
   for (size_t i = 0; !rc && i < g->n_members; i++) {
     if ((rc = db__prepare(db, SL_MEMBERS_INSERT,
@@ -775,8 +768,7 @@ static int replace_members(struct db *db, int64_t gid,
                  " WHERE id = ?1 AND keep <> 0 AND keep NOT IN"
                  " (SELECT track_id FROM library_group_members"
                  "  WHERE group_id = ?1)",
-                 DB__VALS(DB__INT(gid)),
-                 "library keep fix");
+                 DB__VALS(DB__INT(gid)), "library keep fix");
   }
   return rc;
 }
@@ -916,15 +908,14 @@ int db_library_groups_sync(struct db *db, const struct library_group_in *g,
     rc = db__run(db, SL_STALE,
                  "UPDATE library_groups SET status = 'stale'"
                  " WHERE status = 'open' AND last_seen_ms < ?1",
-                 DB__VALS(DB__INT(now_ms)),
-                 "library stale");
+                 DB__VALS(DB__INT(now_ms)), "library stale");
   }
   if (!rc)
     rc = count_open(db, open_count);
   return db__tx_end(db, rc);
 }
 
-#define GROUP_COLS                                                             \
+#define GROUP_COLS                                                            \
   "id, key, method, label, status, suggested_keep, keep, first_seen_ms,"      \
   " last_seen_ms, resolved_ms, (SELECT count(*) FROM library_group_members m" \
   " WHERE m.group_id = library_groups.id)"
@@ -980,10 +971,10 @@ int db_library_group_get(struct db *db, int64_t id, struct library_group *out)
   if (!db || !out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(
-    db, SL_GROUP_GET,
-    "SELECT " GROUP_COLS " FROM library_groups WHERE id = ?1",
-    &q);
+  int rc = db__prepare(db, SL_GROUP_GET,
+                       "SELECT " GROUP_COLS
+                       " FROM library_groups WHERE id = ?1",
+                       &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -1010,12 +1001,12 @@ int db_library_group_members(struct db *db, int64_t group_id,
   if (!db || !fn)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(
-    db, SL_GROUP_MEMBERS,
-    "SELECT " TRACK_COLS " FROM library_tracks"
-    " WHERE id IN (SELECT track_id FROM library_group_members"
-    " WHERE group_id = ?1) ORDER BY id",
-    &q);
+  int
+    rc = db__prepare(db, SL_GROUP_MEMBERS,
+                     "SELECT " TRACK_COLS " FROM library_tracks"
+                     " WHERE id IN (SELECT track_id FROM library_group_members"
+                     " WHERE group_id = ?1) ORDER BY id",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, group_id);
@@ -1105,15 +1096,13 @@ int db_library_quarantine_commit(struct db *db, int64_t entry_id)
                  "UPDATE library_tracks SET quarantined = 1,"
                  " gone = 1 WHERE id = (SELECT track_id FROM"
                  " library_quarantine WHERE id = ?1)",
-                 DB__VALS(DB__INT(entry_id)),
-                 "library quarantine track");
+                 DB__VALS(DB__INT(entry_id)), "library quarantine track");
   }
   if (!rc) {
     rc = db__run(db, SL_Q_COMMIT,
                  "UPDATE library_quarantine SET pending = ''"
                  " WHERE id = ?1 AND pending = 'resolve'",
-                 DB__VALS(DB__INT(entry_id)),
-                 "library quarantine commit");
+                 DB__VALS(DB__INT(entry_id)), "library quarantine commit");
     if (!rc && db__changes(db) == 0)
       rc = SS_ENOTFOUND;
   }
@@ -1135,8 +1124,7 @@ int db_library_quarantine_drop(struct db *db, int64_t entry_id)
   return db__run(db, SL_Q_DROP,
                  "DELETE FROM library_quarantine"
                  " WHERE id = ?1 AND pending = 'resolve'",
-                 DB__VALS(DB__INT(entry_id)),
-                 "library quarantine drop");
+                 DB__VALS(DB__INT(entry_id)), "library quarantine drop");
 }
 
 int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
@@ -1155,8 +1143,7 @@ int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
   return rc;
 }
 
-int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
-                                   size_t *n)
+int db_library_groups_reopen_empty(struct db *db, int64_t now_ms, size_t *n)
 {
   if (!db)
     return SS_EINVAL;
@@ -1166,15 +1153,14 @@ int db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
                    " AND NOT EXISTS (SELECT 1 FROM library_quarantine q"
                    " WHERE q.group_id = library_groups.id"
                    " AND q.restored_ms = 0)",
-                   DB__VALS(DB__INT(now_ms)),
-                   "library reopen groups");
+                   DB__VALS(DB__INT(now_ms)), "library reopen groups");
   if (!rc && n)
     *n = (size_t)db__changes(db);
   return rc;
 }
 
-#define Q_COLS                                                                 \
-  "id, coalesce(group_id, 0), coalesce(track_id, 0), original_path,"         \
+#define Q_COLS                                                                \
+  "id, coalesce(group_id, 0), coalesce(track_id, 0), original_path,"          \
   " quarantine_path, size, moved_ms, pending"
 
 static int entry_row(sqlite3_stmt *st, void *out)
@@ -1240,8 +1226,7 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
                  "UPDATE library_tracks SET quarantined = 0,"
                  " gone = 0 WHERE id = (SELECT track_id FROM"
                  " library_quarantine WHERE id = ?1)",
-                 DB__VALS(DB__INT(entry_id)),
-                 "library restore track");
+                 DB__VALS(DB__INT(entry_id)), "library restore track");
   }
   if (!rc) {
     rc = db__run(db, SL_Q_RESTORED,
@@ -1283,10 +1268,10 @@ struct own_walk {
 static int own_row(sqlite3_stmt *row, void *arg)
 {
   const struct own_walk *w = arg;
-  struct library_own_row r = {
-    db__col_str(row, 0), db__col_str(row, 1), db__col_str(row, 2),
-    db__col_str(row, 3), db__col_str(row, 4), db__col_str(row, 5),
-    db__col_str(row, 6)};
+  struct library_own_row r = {db__col_str(row, 0), db__col_str(row, 1),
+                              db__col_str(row, 2), db__col_str(row, 3),
+                              db__col_str(row, 4), db__col_str(row, 5),
+                              db__col_str(row, 6)};
   return w->fn(w->arg, &r);
 }
 
@@ -1309,8 +1294,7 @@ int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
 
 /* ---- quality upgrade ---- */
 
-int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
-                            void *arg)
+int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn, void *arg)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db__conn(db),
@@ -1325,16 +1309,15 @@ int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
     return db__fail(db, "library upgrade rows");
   int rc = SS_OK, src;
   while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    struct library_quality_row r = {
-      sqlite3_column_int64(st, 0),
-      (const char *)sqlite3_column_text(st, 1),
-      sqlite3_column_int64(st, 2),
-      sqlite3_column_int(st, 3),
-      sqlite3_column_int(st, 4),
-      (const char *)sqlite3_column_text(st, 5),
-      (const char *)sqlite3_column_text(st, 6),
-      (const char *)sqlite3_column_text(st, 7),
-      (const char *)sqlite3_column_text(st, 8)};
+    struct library_quality_row r = {sqlite3_column_int64(st, 0),
+                                    (const char *)sqlite3_column_text(st, 1),
+                                    sqlite3_column_int64(st, 2),
+                                    sqlite3_column_int(st, 3),
+                                    sqlite3_column_int(st, 4),
+                                    (const char *)sqlite3_column_text(st, 5),
+                                    (const char *)sqlite3_column_text(st, 6),
+                                    (const char *)sqlite3_column_text(st, 7),
+                                    (const char *)sqlite3_column_text(st, 8)};
     rc = fn(arg, &r);
   }
   if (!rc && src != SQLITE_DONE)

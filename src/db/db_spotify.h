@@ -31,21 +31,20 @@
 struct db_spotify_account {
   char access_token[SPOTIFY_TOKEN_MAX];  /* secret */
   char refresh_token[SPOTIFY_TOKEN_MAX]; /* secret */
-  int64_t expires_at_ms;    /* wall clock */
+  int64_t expires_at_ms;                 /* wall clock */
   char scopes[512];
   int64_t authorised_at_ms; /* the consent; the refresh token dies 6 months
                                later whatever refreshes happen */
   int64_t refreshed_at_ms;
   char user_id[SPOTIFY_ID_MAX];
   char display_name[256];
-  char reauth_reason[256];  /* non-empty: Spotify refused the refresh token */
+  char reauth_reason[256]; /* non-empty: Spotify refused the refresh token */
 };
 
 /* SS_OK and *out filled, or SS_ENOTFOUND when no login is stored. */
 int db_spotify_account_load(struct db *db, struct db_spotify_account *out);
 /* Replaces the stored login. */
-int db_spotify_account_save(struct db *db,
-                            const struct db_spotify_account *a);
+int db_spotify_account_save(struct db *db, const struct db_spotify_account *a);
 int db_spotify_account_delete(struct db *db);
 
 /* ---- sync status per type ("artists", "playlists", ...) ---- */
@@ -96,7 +95,7 @@ struct sp_playlist {
 
 struct sp_entry {
   struct sp_track track;
-  const char *uri;      /* spotify:track:..., spotify:local:... or "" */
+  const char *uri; /* spotify:track:..., spotify:local:... or "" */
   const char *added_at;
   bool is_local;
 };
@@ -123,14 +122,13 @@ int db_spotify_artists_replace(struct db *db, const struct sp_artist *a,
  * as no longer followed.  One transaction.  Entries are untouched.
  */
 int db_spotify_playlists_replace(struct db *db, const struct sp_playlist *p,
-                                 size_t n, bool remove_missing,
-                                 int64_t now_ms, struct sp_write_stats *st);
+                                 size_t n, bool remove_missing, int64_t now_ms,
+                                 struct sp_write_stats *st);
 
 /* Followed playlists whose stored entries do not belong to their current
  * snapshot_id, in list order. */
 typedef void (*db_spotify_stale_fn)(void *arg, const char *id,
-                                    const char *snapshot_id,
-                                    const char *name);
+                                    const char *snapshot_id, const char *name);
 int db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
                                void *arg);
 
@@ -148,9 +146,8 @@ int db_spotify_playlist_entries_error(struct db *db, const char *playlist,
                                       const char *error);
 
 /* Liked songs: replaces the whole list (newest first); one transaction. */
-int db_spotify_liked_replace(struct db *db, const struct sp_entry *e,
-                             size_t n, int64_t now_ms,
-                             struct sp_write_stats *st);
+int db_spotify_liked_replace(struct db *db, const struct sp_entry *e, size_t n,
+                             int64_t now_ms, struct sp_write_stats *st);
 
 /* Saved albums: upserts all n with saved = 1 and clears the flag on
  * albums no longer saved; one transaction. */
@@ -178,10 +175,10 @@ int db_spotify_artist_albums_replace(struct db *db, const char *artist_id,
 /* ---- reading for the pages and tests ---- */
 
 struct db_spotify_counts {
-  int64_t artists;        /* followed */
-  int64_t albums;         /* every album row */
+  int64_t artists; /* followed */
+  int64_t albums;  /* every album row */
   int64_t saved_albums;
-  int64_t playlists;      /* followed */
+  int64_t playlists; /* followed */
   int64_t entries;
   int64_t liked;
   int64_t tracks;
@@ -190,16 +187,16 @@ int db_spotify_counts(struct db *db, struct db_spotify_counts *out);
 
 struct db_spotify_row {
   const char *id, *name;
-  const char *sub;      /* artist: genres; album: artist name; playlist:
-                           owner name; entry: artists */
-  const char *extra;    /* album: release date; playlist: entries_error;
-                           entry: album name */
-  const char *kind;     /* album: album type; entry: "local" / "" */
-  int64_t n1;           /* artist: albums; album: total tracks;
-                           playlist: total; entry: position */
-  int64_t n2;           /* artist: followed; album: saved;
-                           playlist: stored entries; entry: duration_ms */
-  int64_t t1;           /* artist: albums_synced_ms */
+  const char *sub;   /* artist: genres; album: artist name; playlist:
+                        owner name; entry: artists */
+  const char *extra; /* album: release date; playlist: entries_error;
+                        entry: album name */
+  const char *kind;  /* album: album type; entry: "local" / "" */
+  int64_t n1;        /* artist: albums; album: total tracks;
+                        playlist: total; entry: position */
+  int64_t n2;        /* artist: followed; album: saved;
+                        playlist: stored entries; entry: duration_ms */
+  int64_t t1;        /* artist: albums_synced_ms */
 };
 typedef void (*db_spotify_row_fn)(void *arg, const struct db_spotify_row *r);
 /* Pages of the library, ordered by name (entries by position). */

@@ -134,8 +134,8 @@ int db_spotify_account_save(struct db *db, const struct db_spotify_account *a)
 int db_spotify_account_delete(struct db *db)
 {
   struct db__q q;
-  int rc =
-    db__prepare(db, SP_ACCOUNT_DELETE, "DELETE FROM spotify_account", &q);
+  int rc = db__prepare(db, SP_ACCOUNT_DELETE, "DELETE FROM spotify_account",
+                       &q);
   return rc ? rc : db__exec(&q, "spotify account delete");
 }
 
@@ -212,8 +212,8 @@ static int artist_upsert(struct db *db, const struct sp_artist *a,
 }
 
 /* Runs a statement with one integer parameter; *n gets the rows changed. */
-static int exec_stamp(struct db *db, int slot, const char *sql,
-                      int64_t stamp, const char *what, int64_t *n)
+static int exec_stamp(struct db *db, int slot, const char *sql, int64_t stamp,
+                      const char *what, int64_t *n)
 {
   int rc = db__run(db, slot, sql, DB__VALS(DB__INT(stamp)), what);
   if (!rc && n)
@@ -227,34 +227,36 @@ static int artists_write(struct db *db, const struct sp_artist *a, size_t n,
 {
   int64_t stamp = 0, before = 0, after = 0;
   int rc = query_int(db, SP_ARTIST_STAMP,
-                      "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                      " FROM spotify_artists", "artist stamp", &stamp);
+                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                     " FROM spotify_artists",
+                     "artist stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_ARTIST_COUNT_ALL,
-                    "SELECT COUNT(*) FROM spotify_artists", "artist count",
-                    &before);
+                   "SELECT COUNT(*) FROM spotify_artists", "artist count",
+                   &before);
   for (size_t i = 0; !rc && i < n; i++)
     if (a[i].id && a[i].id[0])
       rc = artist_upsert(db, &a[i], stamp, now_ms);
   if (!rc)
     rc = query_int(db, SP_ARTIST_COUNT_ALL,
-                    "SELECT COUNT(*) FROM spotify_artists", "artist count",
-                    &after);
+                   "SELECT COUNT(*) FROM spotify_artists", "artist count",
+                   &after);
   st->added = after - before;
   if (!rc && remove_missing)
     rc = exec_stamp(db, SP_ARTIST_DELETE_UNSEEN,
                     "DELETE FROM spotify_artists WHERE seen_stamp <> ?1"
-                    " AND followed = 1", stamp, "artist delete",
-                    &st->removed);
+                    " AND followed = 1",
+                    stamp, "artist delete", &st->removed);
   else if (!rc)
     rc = exec_stamp(db, SP_ARTIST_UNFOLLOW_UNSEEN,
                     "UPDATE spotify_artists SET followed = 0"
-                    " WHERE seen_stamp <> ?1 AND followed = 1", stamp,
-                    "artist unfollow", &st->removed);
+                    " WHERE seen_stamp <> ?1 AND followed = 1",
+                    stamp, "artist unfollow", &st->removed);
   if (!rc)
     rc = query_int(db, SP_ARTIST_FOLLOWED,
-                    "SELECT COUNT(*) FROM spotify_artists"
-                    " WHERE followed = 1", "artist count", &st->total);
+                   "SELECT COUNT(*) FROM spotify_artists"
+                   " WHERE followed = 1",
+                   "artist count", &st->total);
   return rc;
 }
 
@@ -304,19 +306,20 @@ static int playlists_write(struct db *db, const struct sp_playlist *p,
 {
   int64_t stamp = 0, before = 0, after = 0;
   int rc = query_int(db, SP_PL_STAMP,
-                      "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                      " FROM spotify_playlists", "playlist stamp", &stamp);
+                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                     " FROM spotify_playlists",
+                     "playlist stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_PL_COUNT_ALL,
-                    "SELECT COUNT(*) FROM spotify_playlists",
-                    "playlist count", &before);
+                   "SELECT COUNT(*) FROM spotify_playlists", "playlist count",
+                   &before);
   for (size_t i = 0; !rc && i < n; i++)
     if (p[i].id && p[i].id[0])
       rc = playlist_upsert(db, &p[i], (int64_t)i, stamp, now_ms);
   if (!rc)
     rc = query_int(db, SP_PL_COUNT_ALL,
-                    "SELECT COUNT(*) FROM spotify_playlists",
-                    "playlist count", &after);
+                   "SELECT COUNT(*) FROM spotify_playlists", "playlist count",
+                   &after);
   st->added = after - before;
   if (!rc && remove_missing)
     rc = exec_stamp(db, SP_PL_DELETE_UNSEEN,
@@ -325,18 +328,19 @@ static int playlists_write(struct db *db, const struct sp_playlist *p,
   else if (!rc)
     rc = exec_stamp(db, SP_PL_UNFOLLOW_UNSEEN,
                     "UPDATE spotify_playlists SET followed = 0"
-                    " WHERE seen_stamp <> ?1 AND followed = 1", stamp,
-                    "playlist unfollow", &st->removed);
+                    " WHERE seen_stamp <> ?1 AND followed = 1",
+                    stamp, "playlist unfollow", &st->removed);
   if (!rc)
     rc = query_int(db, SP_PL_FOLLOWED,
-                    "SELECT COUNT(*) FROM spotify_playlists"
-                    " WHERE followed = 1", "playlist count", &st->total);
+                   "SELECT COUNT(*) FROM spotify_playlists"
+                   " WHERE followed = 1",
+                   "playlist count", &st->total);
   return rc;
 }
 
 int db_spotify_playlists_replace(struct db *db, const struct sp_playlist *p,
-                                 size_t n, bool remove_missing,
-                                 int64_t now_ms, struct sp_write_stats *st)
+                                 size_t n, bool remove_missing, int64_t now_ms,
+                                 struct sp_write_stats *st)
 {
   memset(st, 0, sizeof *st);
   int rc = db__tx_begin(db);
@@ -354,8 +358,7 @@ struct stale_walk {
 static int stale_row(sqlite3_stmt *row, void *arg)
 {
   const struct stale_walk *w = arg;
-  w->fn(w->arg, db__col_str(row, 0), db__col_str(row, 1),
-        db__col_str(row, 2));
+  w->fn(w->arg, db__col_str(row, 0), db__col_str(row, 1), db__col_str(row, 2));
   return SS_OK;
 }
 
@@ -363,12 +366,12 @@ int db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
                                void *arg)
 {
   struct db__q q;
-  int rc = db__prepare(
-    db, SP_PL_STALE,
-    "SELECT id, snapshot_id, name FROM spotify_playlists"
-    " WHERE followed = 1 AND (entries_snapshot <> snapshot_id"
-    " OR snapshot_id = '') ORDER BY position",
-    &q);
+  int
+    rc = db__prepare(db, SP_PL_STALE,
+                     "SELECT id, snapshot_id, name FROM spotify_playlists"
+                     " WHERE followed = 1 AND (entries_snapshot <> snapshot_id"
+                     " OR snapshot_id = '') ORDER BY position",
+                     &q);
   if (rc)
     return rc;
   struct stale_walk w = {fn, arg};
@@ -404,21 +407,21 @@ static int entry_insert(struct db *db, const char *playlist, int64_t pos,
                         const struct sp_entry *e)
 {
   struct db__q q;
-  int rc = db__prepare(
-    db, SP_ENTRY_INSERT,
-    "INSERT OR REPLACE INTO spotify_playlist_entries"
-    " (playlist_id, position, track_id, uri, name, is_local,"
-    " added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    &q);
+  int
+    rc = db__prepare(db, SP_ENTRY_INSERT,
+                     "INSERT OR REPLACE INTO spotify_playlist_entries"
+                     " (playlist_id, position, track_id, uri, name, is_local,"
+                     " added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     &q);
   if (rc)
     return rc;
   bool linked = has_id(&e->track) && !e->is_local;
   /* A linked entry takes its name from spotify_tracks. */
-  db__bind_all(&q, DB__VALS(SP_TEXT(playlist), DB__INT(pos),
-                            SP_TEXT(linked ? e->track.id : ""),
-                            SP_TEXT(e->uri),
-                            SP_TEXT(linked ? "" : e->track.name),
-                            DB__INT(e->is_local), SP_TEXT(e->added_at)));
+  db__bind_all(&q,
+               DB__VALS(SP_TEXT(playlist), DB__INT(pos),
+                        SP_TEXT(linked ? e->track.id : ""), SP_TEXT(e->uri),
+                        SP_TEXT(linked ? "" : e->track.name),
+                        DB__INT(e->is_local), SP_TEXT(e->added_at)));
   return db__exec(&q, "spotify entry insert");
 }
 
@@ -495,8 +498,9 @@ static int liked_write(struct db *db, const struct sp_entry *e, size_t n,
   int64_t stamp = 0, before = 0;
   const char *count_sql = "SELECT COUNT(*) FROM spotify_liked_songs";
   int rc = query_int(db, SP_LIKED_STAMP,
-                      "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                      " FROM spotify_liked_songs", "liked stamp", &stamp);
+                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                     " FROM spotify_liked_songs",
+                     "liked stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_LIKED_COUNT, count_sql, "liked count", &before);
   for (size_t i = 0; !rc && i < n; i++) {
@@ -517,9 +521,8 @@ static int liked_write(struct db *db, const struct sp_entry *e, size_t n,
   return rc;
 }
 
-int db_spotify_liked_replace(struct db *db, const struct sp_entry *e,
-                             size_t n, int64_t now_ms,
-                             struct sp_write_stats *st)
+int db_spotify_liked_replace(struct db *db, const struct sp_entry *e, size_t n,
+                             int64_t now_ms, struct sp_write_stats *st)
 {
   memset(st, 0, sizeof *st);
   int rc = db__tx_begin(db);
@@ -531,17 +534,17 @@ int db_spotify_liked_replace(struct db *db, const struct sp_entry *e,
 
 /* ---- albums ---- */
 
-#define ALBUM_INSERT_COLS                                                      \
-  "INSERT INTO spotify_albums (id, name, artist_id, artist_name,"            \
-  " album_type, release_date, total_tracks, image_url, upc, added_ms,"      \
-  " updated_ms, saved, saved_at, seen_stamp) VALUES (?1, ?2, ?3, ?4, ?5,"   \
-  " ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13)"                               \
-  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"                   \
-  " artist_id = excluded.artist_id, artist_name = excluded.artist_name,"   \
-  " album_type = excluded.album_type,"                                      \
-  " release_date = excluded.release_date,"                                  \
-  " total_tracks = excluded.total_tracks, image_url = excluded.image_url,"  \
-  " upc = CASE WHEN excluded.upc <> '' THEN excluded.upc ELSE upc END,"     \
+#define ALBUM_INSERT_COLS                                                     \
+  "INSERT INTO spotify_albums (id, name, artist_id, artist_name,"             \
+  " album_type, release_date, total_tracks, image_url, upc, added_ms,"        \
+  " updated_ms, saved, saved_at, seen_stamp) VALUES (?1, ?2, ?3, ?4, ?5,"     \
+  " ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13)"                                 \
+  " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"                     \
+  " artist_id = excluded.artist_id, artist_name = excluded.artist_name,"      \
+  " album_type = excluded.album_type,"                                        \
+  " release_date = excluded.release_date,"                                    \
+  " total_tracks = excluded.total_tracks, image_url = excluded.image_url,"    \
+  " upc = CASE WHEN excluded.upc <> '' THEN excluded.upc ELSE upc END,"       \
   " updated_ms = excluded.updated_ms"
 
 /* saved: upsert as a saved album (stamped); otherwise leave the saved
@@ -551,9 +554,11 @@ static int album_upsert(struct db *db, const struct sp_album *a, bool saved,
 {
   struct db__q q;
   int rc = saved ? db__prepare(db, SP_ALBUM_SAVED_UPSERT,
-                               ALBUM_INSERT_COLS ", saved = 1,"
+                               ALBUM_INSERT_COLS
+                               ", saved = 1,"
                                " saved_at = excluded.saved_at,"
-                               " seen_stamp = excluded.seen_stamp", &q)
+                               " seen_stamp = excluded.seen_stamp",
+                               &q)
                  : db__prepare(db, SP_ALBUM_UPSERT, ALBUM_INSERT_COLS, &q);
   if (rc)
     return rc;
@@ -574,23 +579,23 @@ static int saved_write(struct db *db, const struct sp_album *a, size_t n,
   const char *count_sql = "SELECT COUNT(*) FROM spotify_albums"
                           " WHERE saved = 1";
   int rc = query_int(db, SP_ALBUM_STAMP,
-                      "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                      " FROM spotify_albums", "album stamp", &stamp);
+                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                     " FROM spotify_albums",
+                     "album stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_ALBUM_SAVED_COUNT, count_sql, "album count",
-                    &before);
+                   &before);
   for (size_t i = 0; !rc && i < n; i++)
     if (a[i].id && a[i].id[0])
       rc = album_upsert(db, &a[i], true, stamp, now_ms);
   if (!rc)
-    rc = query_int(db, SP_ALBUM_SAVED_COUNT, count_sql, "album count",
-                    &after);
+    rc = query_int(db, SP_ALBUM_SAVED_COUNT, count_sql, "album count", &after);
   st->added = after - before;
   if (!rc)
     rc = exec_stamp(db, SP_ALBUM_UNSAVE_UNSEEN,
                     "UPDATE spotify_albums SET saved = 0, saved_at = ''"
-                    " WHERE saved = 1 AND seen_stamp <> ?1", stamp,
-                    "album unsave", &st->removed);
+                    " WHERE saved = 1 AND seen_stamp <> ?1",
+                    stamp, "album unsave", &st->removed);
   st->total = after - st->removed;
   return rc;
 }
@@ -732,18 +737,18 @@ static int counts_row(sqlite3_stmt *row, void *out)
 int db_spotify_counts(struct db *db, struct db_spotify_counts *out)
 {
   struct db__q q;
-  int rc = db__prepare(
-    db, SP_COUNTS,
-    "SELECT (SELECT COUNT(*) FROM spotify_artists"
-    "  WHERE followed = 1),"
-    " (SELECT COUNT(*) FROM spotify_albums),"
-    " (SELECT COUNT(*) FROM spotify_albums WHERE saved = 1),"
-    " (SELECT COUNT(*) FROM spotify_playlists"
-    "  WHERE followed = 1),"
-    " (SELECT COUNT(*) FROM spotify_playlist_entries),"
-    " (SELECT COUNT(*) FROM spotify_liked_songs),"
-    " (SELECT COUNT(*) FROM spotify_tracks)",
-    &q);
+  int
+    rc = db__prepare(db, SP_COUNTS,
+                     "SELECT (SELECT COUNT(*) FROM spotify_artists"
+                     "  WHERE followed = 1),"
+                     " (SELECT COUNT(*) FROM spotify_albums),"
+                     " (SELECT COUNT(*) FROM spotify_albums WHERE saved = 1),"
+                     " (SELECT COUNT(*) FROM spotify_playlists"
+                     "  WHERE followed = 1),"
+                     " (SELECT COUNT(*) FROM spotify_playlist_entries),"
+                     " (SELECT COUNT(*) FROM spotify_liked_songs),"
+                     " (SELECT COUNT(*) FROM spotify_tracks)",
+                     &q);
   if (rc)
     return rc;
   memset(out, 0, sizeof *out);
@@ -760,11 +765,14 @@ struct list_walk {
 static int list_row(sqlite3_stmt *row, void *arg)
 {
   const struct list_walk *w = arg;
-  struct db_spotify_row r = {
-    .id = db__col_str(row, 0), .name = db__col_str(row, 1),
-    .sub = db__col_str(row, 2), .extra = db__col_str(row, 3),
-    .kind = db__col_str(row, 4), .n1 = sqlite3_column_int64(row, 5),
-    .n2 = sqlite3_column_int64(row, 6), .t1 = sqlite3_column_int64(row, 7)};
+  struct db_spotify_row r = {.id = db__col_str(row, 0),
+                             .name = db__col_str(row, 1),
+                             .sub = db__col_str(row, 2),
+                             .extra = db__col_str(row, 3),
+                             .kind = db__col_str(row, 4),
+                             .n1 = sqlite3_column_int64(row, 5),
+                             .n2 = sqlite3_column_int64(row, 6),
+                             .t1 = sqlite3_column_int64(row, 7)};
   w->fn(w->arg, &r);
   return SS_OK;
 }
@@ -775,9 +783,8 @@ static int list_rows(struct db__q *q, db_spotify_row_fn fn, void *arg)
   return db__each(q, list_row, &w, "spotify list");
 }
 
-static int list_paged(struct db *db, int slot, const char *sql,
-                      int64_t offset, int64_t limit, db_spotify_row_fn fn,
-                      void *arg)
+static int list_paged(struct db *db, int slot, const char *sql, int64_t offset,
+                      int64_t limit, db_spotify_row_fn fn, void *arg)
 {
   struct db__q q;
   int rc = db__prepare(db, slot, sql, &q);
@@ -841,7 +848,7 @@ int db_spotify_list_entries(struct db *db, const char *playlist,
                        &q);
   if (rc)
     return rc;
-  db__bind_all(&q, DB__VALS(DB__INT(limit), DB__INT(offset),
-                            SP_TEXT(playlist)));
+  db__bind_all(&q,
+               DB__VALS(DB__INT(limit), DB__INT(offset), SP_TEXT(playlist)));
   return list_rows(&q, fn, arg);
 }

@@ -129,19 +129,19 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_ROLLBACK] = "ROLLBACK",
   [ST_SETTINGS_LOAD] = "SELECT key, value FROM app_settings ORDER BY key",
   [ST_SETTING_PUT] =
-      "INSERT INTO app_settings (key, value, updated_at) VALUES (?1, ?2, ?3)"
-      " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-      " updated_at = excluded.updated_at",
+    "INSERT INTO app_settings (key, value, updated_at) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+    " updated_at = excluded.updated_at",
   [ST_STATE_LOAD] = "SELECT name, ival, text FROM worker_state"
                     " WHERE unit = ?1 ORDER BY name",
   [ST_STATE_PUT] =
-      "INSERT INTO worker_state (unit, name, ival, text, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5)"
-      " ON CONFLICT (unit, name) DO UPDATE SET ival = excluded.ival,"
-      " text = excluded.text, updated_at = excluded.updated_at",
+    "INSERT INTO worker_state (unit, name, ival, text, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (unit, name) DO UPDATE SET ival = excluded.ival,"
+    " text = excluded.text, updated_at = excluded.updated_at",
   [ST_RUN_INSERT] =
-      "INSERT INTO worker_runs (unit, started_ms, duration_ms, result,"
-      " message) VALUES (?1, ?2, ?3, ?4, ?5)",
+    "INSERT INTO worker_runs (unit, started_ms, duration_ms, result,"
+    " message) VALUES (?1, ?2, ?3, ?4, ?5)",
   /* Deletes every row of the unit at or below the (N+1)-th newest id. */
   [ST_RUN_TRIM] = "DELETE FROM worker_runs WHERE unit = ?1 AND id <= ("
                   "SELECT id FROM worker_runs WHERE unit = ?1"
@@ -165,7 +165,7 @@ struct db {
   sqlite3 *conn;
   sqlite3_stmt *stmt[ST_COUNT];
   sqlite3_stmt *extra[DB__EXTRA_STMTS]; /* domain modules */
-  bool iterating; /* a load callback is running */
+  bool iterating;                       /* a load callback is running */
 };
 
 /* Logs what failed with SQLite's message (never a value); returns SS_EDB. */
@@ -176,12 +176,12 @@ static int db_fail(struct db *db, const char *what)
 }
 
 /* Prepares sql into *cache once, then points q at it, reset and unbound. */
-static int prepare_cached(struct db *db, sqlite3_stmt **cache,
-                          const char *sql, struct db__q *q)
+static int prepare_cached(struct db *db, sqlite3_stmt **cache, const char *sql,
+                          struct db__q *q)
 {
   if (!*cache &&
-      sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                         cache, NULL) != SQLITE_OK)
+      sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, cache,
+                         NULL) != SQLITE_OK)
     return db_fail(db, "prepare");
   sqlite3_reset(*cache);
   sqlite3_clear_bindings(*cache);
@@ -215,10 +215,7 @@ static int db_usable(struct db *db)
 
 /* ---- transactions ---- */
 
-static int tx_begin(struct db *db)
-{
-  return core_exec(db, ST_BEGIN, "begin");
-}
+static int tx_begin(struct db *db) { return core_exec(db, ST_BEGIN, "begin"); }
 
 static void tx_rollback(struct db *db)
 {
@@ -263,8 +260,9 @@ static int configure(struct db *db)
  * reports real problems when it opens the file. */
 static void restrict_file(const char *path, bool create)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-                          (create ? O_CREAT : 0), 0600);
+  int fd = open(path,
+                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+                0600);
   if (fd < 0)
     return;
   struct stat st;
@@ -297,8 +295,7 @@ int db_open(const char *path, struct db **out)
     return SS_EDB;
   }
   struct db *db = xcalloc(1, sizeof *db);
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-              SQLITE_OPEN_NOMUTEX;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int src = sqlite3_open_v2(path, &db->conn, flags, NULL);
   if (src != SQLITE_OK) {
     log_error("db", "open %s: %s", path,
@@ -333,8 +330,8 @@ void db_close(struct db *db)
 static int user_version(struct db *db, int *version)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st,
-                         NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st, NULL) !=
+      SQLITE_OK)
     return db_fail(db, "user_version");
   int rc = SS_OK;
   if (sqlite3_step(st) == SQLITE_ROW)
@@ -349,9 +346,10 @@ static int check_known(int version)
 {
   if (version >= 0 && version <= MIGRATION_COUNT)
     return SS_OK;
-  log_error("db", "database schema version %d is newer than this program "
-            "knows (%d); refusing to use it (no downgrade)", version,
-            MIGRATION_COUNT);
+  log_error("db",
+            "database schema version %d is newer than this program "
+            "knows (%d); refusing to use it (no downgrade)",
+            version, MIGRATION_COUNT);
   return SS_EDB;
 }
 
@@ -431,8 +429,8 @@ static int setting_row(sqlite3_stmt *row, void *arg)
 }
 
 /* Walks q with fn while db refuses to be used from inside it. */
-static int load_each(struct db *db, struct db__q *q, db__row_fn fn,
-                     void *arg, const char *what)
+static int load_each(struct db *db, struct db__q *q, db__row_fn fn, void *arg,
+                     const char *what)
 {
   db->iterating = true;
   int rc = db__each(q, fn, arg, what);
@@ -519,8 +517,8 @@ int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
   return load_each(db, &q, field_row, &w, "state load");
 }
 
-static int field_put(struct db *db, const char *unit,
-                     const struct db_field *f, int64_t now)
+static int field_put(struct db *db, const char *unit, const struct db_field *f,
+                     int64_t now)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_STATE_PUT, &q);
@@ -602,8 +600,7 @@ static int run_trim(struct db *db, const char *unit)
   return db__exec(&q, "run trim");
 }
 
-static int run_merge(struct db *db, const char *unit,
-                     const struct db_run *run)
+static int run_merge(struct db *db, const char *unit, const struct db_run *run)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_RUN_MERGE, &q);
@@ -619,9 +616,8 @@ static int run_merge(struct db *db, const char *unit,
   return rc;
 }
 
-static int run_store(struct db *db, const char *unit,
-                     const struct db_run *run, bool merge,
-                     const struct db_field *fields, size_t n)
+static int run_store(struct db *db, const char *unit, const struct db_run *run,
+                     bool merge, const struct db_field *fields, size_t n)
 {
   int rc = db_usable(db);
   if (rc || !unit || !run)
@@ -769,8 +765,8 @@ static void bind_result(struct db__q *q, int i, int src)
 
 void db__bind_text(struct db__q *q, int i, const char *s)
 {
-  bind_result(q, i, sqlite3_bind_text(q->st, i, s ? s : "", -1,
-                                      SQLITE_TRANSIENT));
+  bind_result(q, i,
+              sqlite3_bind_text(q->st, i, s ? s : "", -1, SQLITE_TRANSIENT));
 }
 
 /* Length of s cut to at most max bytes, dropping a character the cut
@@ -793,10 +789,10 @@ void db__bind_text_max(struct db__q *q, int i, const char *s, size_t max)
   if (!s)
     s = "";
   size_t n = utf8_cut(s, max);
-  bind_result(q, i, n > INT32_MAX
-                        ? SQLITE_TOOBIG
-                        : sqlite3_bind_text(q->st, i, s, (int)n,
-                                            SQLITE_TRANSIENT));
+  bind_result(q, i,
+              n > INT32_MAX
+                ? SQLITE_TOOBIG
+                : sqlite3_bind_text(q->st, i, s, (int)n, SQLITE_TRANSIENT));
 }
 
 void db__bind_int64(struct db__q *q, int i, int64_t v)
@@ -816,10 +812,10 @@ void db__bind_null(struct db__q *q, int i)
 
 void db__bind_blob(struct db__q *q, int i, const void *p, size_t n)
 {
-  bind_result(q, i, n > INT32_MAX
-                        ? SQLITE_TOOBIG
-                        : sqlite3_bind_blob(q->st, i, p, (int)n,
-                                            SQLITE_TRANSIENT));
+  bind_result(q, i,
+              n > INT32_MAX
+                ? SQLITE_TOOBIG
+                : sqlite3_bind_blob(q->st, i, p, (int)n, SQLITE_TRANSIENT));
 }
 
 void db__bind_all(struct db__q *q, const struct db__val *vals, size_t n)
@@ -834,15 +830,9 @@ void db__bind_all(struct db__q *q, const struct db__val *vals, size_t n)
       else
         db__bind_text(q, i, v->s);
       break;
-    case DB__V_INT:
-      db__bind_int64(q, i, v->i);
-      break;
-    case DB__V_DOUBLE:
-      db__bind_double(q, i, v->d);
-      break;
-    case DB__V_NULL:
-      db__bind_null(q, i);
-      break;
+    case DB__V_INT: db__bind_int64(q, i, v->i); break;
+    case DB__V_DOUBLE: db__bind_double(q, i, v->d); break;
+    case DB__V_NULL: db__bind_null(q, i); break;
     }
   }
 }
@@ -971,4 +961,3 @@ char *db__col_dup(sqlite3_stmt *row, int col)
 {
   return xstrdup(db__col_str(row, col));
 }
-

@@ -109,13 +109,13 @@ struct db__val {
   double d;
 };
 #define DB__TEXT(x) ((struct db__val){.type = DB__V_TEXT, .s = (x)})
-#define DB__TEXT_MAX(x, m)                                                     \
+#define DB__TEXT_MAX(x, m)                                                    \
   ((struct db__val){.type = DB__V_TEXT, .s = (x), .max = (m)})
 #define DB__INT(x) ((struct db__val){.type = DB__V_INT, .i = (x)})
 #define DB__DOUBLE(x) ((struct db__val){.type = DB__V_DOUBLE, .d = (x)})
 #define DB__NULL ((struct db__val){.type = DB__V_NULL})
-#define DB__VALS(...)                                                          \
-  (const struct db__val[]){__VA_ARGS__},                                       \
+#define DB__VALS(...)                                                         \
+  (const struct db__val[]){__VA_ARGS__},                                      \
     sizeof((const struct db__val[]){__VA_ARGS__}) / sizeof(struct db__val)
 
 /* Binds vals[0..n) to parameters 1..n (checked as the single binds). */

@@ -50,29 +50,29 @@ enum wanted_kind { WANTED_ALBUM, WANTED_TRACK };
  * "searching", "downloading", "imported", "given_up", "ignored". */
 
 struct wanted_item {
-  int64_t id;                          /* 0 for a new row */
+  int64_t id; /* 0 for a new row */
   enum wanted_kind kind;
-  char source[WANTED_STATE_MAX];       /* first source that wanted it */
+  char source[WANTED_STATE_MAX]; /* first source that wanted it */
   char state[WANTED_STATE_MAX];
-  char norm_key[WANTED_KEY_MAX];       /* ownership_*_key(); never "" */
-  char spotify_id[WANTED_ID_MAX];      /* album or track id, or "" */
-  char mb_id[WANTED_ID_MAX];           /* release group / recording, or "" */
-  char artist[WANTED_TEXT_MAX];        /* display */
-  char title[WANTED_TEXT_MAX];         /* album or track title */
-  char album[WANTED_TEXT_MAX];         /* track: its album, or "" */
-  char release_date[16];               /* "YYYY", "YYYY-MM" or "YYYY-MM-DD" */
-  char release_type[16];               /* album, ep, single, compilation,
-                                          appears_on; "" for tracks */
-  int expected_tracks;                 /* album: 0 = unknown */
-  bool auto_download;                  /* dispatch without a user action */
-  int64_t watch_id;                    /* watchlist row, 0 */
-  int64_t track_id;                    /* quality_upgrade: library track
-                                          to replace, else 0 */
-  char current_quality[32];            /* quality_upgrade: "mp3 128k" */
-  int attempts;                        /* download requests made */
-  int64_t last_try_ms, next_try_ms;    /* 0 = never / due now */
-  char reason[WANTED_REASON_MAX];      /* last outcome, plain words */
-  int64_t request_id;                  /* newest download request, 0 */
+  char norm_key[WANTED_KEY_MAX];    /* ownership_*_key(); never "" */
+  char spotify_id[WANTED_ID_MAX];   /* album or track id, or "" */
+  char mb_id[WANTED_ID_MAX];        /* release group / recording, or "" */
+  char artist[WANTED_TEXT_MAX];     /* display */
+  char title[WANTED_TEXT_MAX];      /* album or track title */
+  char album[WANTED_TEXT_MAX];      /* track: its album, or "" */
+  char release_date[16];            /* "YYYY", "YYYY-MM" or "YYYY-MM-DD" */
+  char release_type[16];            /* album, ep, single, compilation,
+                                       appears_on; "" for tracks */
+  int expected_tracks;              /* album: 0 = unknown */
+  bool auto_download;               /* dispatch without a user action */
+  int64_t watch_id;                 /* watchlist row, 0 */
+  int64_t track_id;                 /* quality_upgrade: library track
+                                       to replace, else 0 */
+  char current_quality[32];         /* quality_upgrade: "mp3 128k" */
+  int attempts;                     /* download requests made */
+  int64_t last_try_ms, next_try_ms; /* 0 = never / due now */
+  char reason[WANTED_REASON_MAX];   /* last outcome, plain words */
+  int64_t request_id;               /* newest download request, 0 */
   int64_t created_ms, updated_ms;
 };
 
@@ -123,7 +123,7 @@ struct wanted_counts {
   /* open items (wanted, searching, downloading) per source */
   int64_t watchlist, discography, quality_upgrade, playlist, manual;
   int64_t given_up, imported, ignored;
-  int64_t requests_made;  /* every download request ever made */
+  int64_t requests_made; /* every download request ever made */
 };
 int db_wanted_counts(struct db *db, struct wanted_counts *out);
 
@@ -140,14 +140,14 @@ int db_wanted_counts(struct db *db, struct wanted_counts *out);
 struct watch {
   int64_t id;
   char spotify_artist_id[WANTED_ID_MAX];
-  char mb_artist_id[WANTED_ID_MAX];    /* "" until known */
+  char mb_artist_id[WANTED_ID_MAX]; /* "" until known */
   char name[WANTED_TEXT_MAX];
   bool auto_download;
   bool discography;
-  unsigned release_types;              /* WATCH_* bits */
-  char since_date[11];                 /* "YYYY-MM-DD", UTC */
-  int64_t last_check_ms;               /* 0 = never */
-  int64_t discography_check_ms;        /* 0 = never */
+  unsigned release_types;       /* WATCH_* bits */
+  char since_date[11];          /* "YYYY-MM-DD", UTC */
+  int64_t last_check_ms;        /* 0 = never */
+  int64_t discography_check_ms; /* 0 = never */
   char last_error[WANTED_REASON_MAX];
   int64_t created_ms;
 };
@@ -179,8 +179,8 @@ int db_watch_checked(struct db *db, int64_t id, const char *error,
  * before before_ms, oldest first) and its "checked". */
 int db_watch_due_discography(struct db *db, int64_t before_ms,
                              struct watch *out, size_t max, size_t *n);
-int db_watch_discography_checked(struct db *db, int64_t id,
-                                 const char *error, int64_t now_ms);
+int db_watch_discography_checked(struct db *db, int64_t id, const char *error,
+                                 int64_t now_ms);
 /* Sets the display name of watch id (learnt from a reply). */
 int db_watch_set_name(struct db *db, int64_t id, const char *name);
 /* "Watch every followed artist": a watch (default types, auto download
@@ -209,7 +209,7 @@ int db_playlist_download_missing_ids(struct db *db, char (*out)[WANTED_ID_MAX],
  * valid during the call). */
 struct playlist_track {
   const char *playlist_name;
-  const char *track_id;     /* Spotify id, never "" (local files skipped) */
+  const char *track_id; /* Spotify id, never "" (local files skipped) */
   const char *title, *artists, *album;
 };
 typedef int (*db_playlist_track_fn)(void *arg, const struct playlist_track *t);

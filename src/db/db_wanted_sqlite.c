@@ -66,15 +66,15 @@ _Static_assert(SW_END <= 256, "wanted statement slots are 192-255");
 
 /* ---- wanted ---- */
 
-#define W_COLS                                                                 \
-  "id, kind, source, state, norm_key, spotify_id, mb_id, artist, title,"       \
-  " album, release_date, release_type, expected_tracks, auto_download,"        \
-  " watch_id, track_id, current_quality, attempts, last_try_ms,"               \
+#define W_COLS                                                                \
+  "id, kind, source, state, norm_key, spotify_id, mb_id, artist, title,"      \
+  " album, release_date, release_type, expected_tracks, auto_download,"       \
+  " watch_id, track_id, current_quality, attempts, last_try_ms,"              \
   " next_try_ms, reason, request_id, created_ms, updated_ms"
 
-static const char *const sources[] = {"watchlist", "discography",
-                                      "quality_upgrade", "playlist", "manual",
-                                      NULL};
+static const char *const sources[] = {"watchlist",       "discography",
+                                      "quality_upgrade", "playlist",
+                                      "manual",          NULL};
 static const char *const states[] = {"wanted",   "searching", "downloading",
                                      "imported", "given_up",  "ignored",
                                      NULL};
@@ -107,8 +107,7 @@ static int item_from_row(sqlite3_stmt *row, void *arg)
   struct wanted_item *w = arg;
   memset(w, 0, sizeof *w);
   w->id = sqlite3_column_int64(row, 0);
-  w->kind = strcmp(db__col_str(row, 1), "track") ? WANTED_ALBUM
-                                                 : WANTED_TRACK;
+  w->kind = strcmp(db__col_str(row, 1), "track") ? WANTED_ALBUM : WANTED_TRACK;
   db__col_text(row, 2, w->source, sizeof w->source);
   db__col_text(row, 3, w->state, sizeof w->state);
   db__col_text(row, 4, w->norm_key, sizeof w->norm_key);
@@ -261,8 +260,8 @@ int db_wanted_get(struct db *db, int64_t id, struct wanted_item *out)
 }
 
 /* The list filter: ?1 state ("" = all, "open"), ?2 source ("" = all). */
-#define LIST_WHERE                                                             \
-  " WHERE (?1 = '' OR state = ?1 OR (?1 = 'open' AND state IN"                 \
+#define LIST_WHERE                                                            \
+  " WHERE (?1 = '' OR state = ?1 OR (?1 = 'open' AND state IN"                \
   " ('wanted', 'searching', 'downloading'))) AND (?2 = '' OR source = ?2"     \
   " OR (substr(?2, 1, 1) = '!' AND source <> substr(?2, 2)))"
 
@@ -272,8 +271,8 @@ int db_wanted_list(struct db *db, const char *state, const char *source,
 {
   if (!n || !total || (max && !out) || offset < 0 ||
       (state && strcmp(state, "open") && !db_wanted_state_valid(state)) ||
-      (source && !db_wanted_source_valid(source[0] == '!' ? source + 1
-                                                          : source)))
+      (source &&
+       !db_wanted_source_valid(source[0] == '!' ? source + 1 : source)))
     return SS_EINVAL;
   *n = 0;
   *total = 0;
@@ -295,8 +294,7 @@ int db_wanted_list(struct db *db, const char *state, const char *source,
   db__bind_text(&q, 2, source);
   db__bind_int64(&q, 3, (int64_t)max);
   db__bind_int64(&q, 4, offset);
-  return db__fill(&q, item_from_row, out, sizeof *out, max, n,
-                  "wanted list");
+  return db__fill(&q, item_from_row, out, sizeof *out, max, n, "wanted list");
 }
 
 int db_wanted_due(struct db *db, int64_t now_ms, struct wanted_item *out,
@@ -482,9 +480,9 @@ int db_wanted_counts(struct db *db, struct wanted_counts *out)
 
 /* ---- watchlist ---- */
 
-#define WATCH_COLS                                                             \
-  "id, spotify_artist_id, mb_artist_id, name, auto_download, discography,"     \
-  " release_types, since_date, last_check_ms, last_error, created_ms,"     \
+#define WATCH_COLS                                                            \
+  "id, spotify_artist_id, mb_artist_id, name, auto_download, discography,"    \
+  " release_types, since_date, last_check_ms, last_error, created_ms,"        \
   " discography_check_ms"
 
 static int watch_from_row(sqlite3_stmt *row, void *arg)
@@ -565,8 +563,9 @@ int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
       db__bind_text_max(&q, 3, w->name, sizeof w->name);
       db__bind_int64(&q, 4, w->auto_download);
       db__bind_int64(&q, 5, w->discography);
-      db__bind_int64(&q, 6, w->release_types ? w->release_types
-                                             : WATCH_DEFAULT_TYPES);
+      db__bind_int64(&q, 6,
+                     w->release_types ? w->release_types
+                                      : WATCH_DEFAULT_TYPES);
       db__bind_text(&q, 7, since);
       db__bind_int64(&q, 8, now_ms);
       if (!(rc = db__exec(&q, "watch insert")))
@@ -616,8 +615,7 @@ int db_watch_list(struct db *db, struct watch *out, size_t max, size_t *n,
                         &q)))
     return rc;
   db__bind_int64(&q, 1, (int64_t)max);
-  return db__fill(&q, watch_from_row, out, sizeof *out, max, n,
-                  "watch list");
+  return db__fill(&q, watch_from_row, out, sizeof *out, max, n, "watch list");
 }
 
 int db_watch_update(struct db *db, const struct watch *w)
@@ -655,7 +653,8 @@ int db_watch_delete(struct db *db, int64_t id)
                " CAST(strftime('%s', 'now') AS INTEGER) * 1000"
                " FROM watchlist WHERE id = ?1",
                DB__VALS(DB__INT(id)), "watch decline");
-  if (!rc && !(rc = db__prepare(db, SW_WATCH_UNLINK,
+  if (!rc &&
+      !(rc = db__prepare(db, SW_WATCH_UNLINK,
                          "UPDATE wanted SET watch_id = 0 WHERE watch_id = ?1",
                          &q))) {
     db__bind_int64(&q, 1, id);
@@ -729,8 +728,8 @@ int db_watch_due_discography(struct db *db, int64_t before_ms,
                   "watch due discography");
 }
 
-int db_watch_discography_checked(struct db *db, int64_t id,
-                                 const char *error, int64_t now_ms)
+int db_watch_discography_checked(struct db *db, int64_t id, const char *error,
+                                 int64_t now_ms)
 {
   int rc = db__run(db, SW_WATCH_DISCO_CHECKED,
                    "UPDATE watchlist SET discography_check_ms = ?2,"
@@ -840,7 +839,6 @@ int db_playlist_set_download_missing(struct db *db, const char *playlist_id,
   return rc;
 }
 
-
 static int id_from_row(sqlite3_stmt *row, void *arg)
 {
   db__col_text(row, 0, arg, WANTED_ID_MAX);
@@ -861,13 +859,11 @@ int db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX], size_t max,
   if (rc)
     return rc;
   db__bind_int64(&q, 1, (int64_t)max);
-  return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n,
-                  "watched ids");
+  return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n, "watched ids");
 }
 
-int db_playlist_download_missing_ids(struct db *db,
-                                     char (*out)[WANTED_ID_MAX], size_t max,
-                                     size_t *n)
+int db_playlist_download_missing_ids(struct db *db, char (*out)[WANTED_ID_MAX],
+                                     size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
@@ -902,8 +898,7 @@ static int track_row(sqlite3_stmt *row, void *arg)
   return c->fn(c->arg, &t);
 }
 
-int db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
-                             void *arg)
+int db_playlist_missing_each(struct db *db, db_playlist_track_fn fn, void *arg)
 {
   if (!fn)
     return SS_EINVAL;

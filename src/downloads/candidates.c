@@ -18,9 +18,10 @@
 #include "core/xalloc.h"
 #include "core/fsutil.h"
 
-static const char *const audio_exts[] = {
-  "flac", "mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "wav", "aif",
-  "aiff", "ape", "wv", "wma", "alac", NULL};
+static const char *const audio_exts[] = {"flac", "mp3", "m4a",  "mp4",
+                                         "aac",  "ogg", "oga",  "opus",
+                                         "wav",  "aif", "aiff", "ape",
+                                         "wv",   "wma", "alac", NULL};
 
 bool candidates_is_audio(const char *ext)
 {
@@ -235,8 +236,7 @@ static bool file_matches(const struct slskd_file *f, const char *dir,
 static void take_response(struct candidate_list *l,
                           const struct slskd_response *r,
                           const struct cand_query *q,
-                          const struct quality_profile *p,
-                          struct words *w)
+                          const struct quality_profile *p, struct words *w)
 {
   bool album = q->kind == DL_ALBUM;
   size_t from = l->n; /* this peer's folders start here */

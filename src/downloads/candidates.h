@@ -29,7 +29,8 @@
  *
  * track_key names a track independently of its folder ("01 - Song.flac",
  * "1. song.mp3" and "01 Artist - Song.mp3" all give "song"), so a failed
- * album file can be replaced by the same track from another peer.  Track requests use "".
+ * album file can be replaced by the same track from another peer.  Track
+ * requests use "".
  *
  * Pure; any thread.  Ownership: the list is freed by candidates_free().
  */
@@ -64,7 +65,7 @@ struct candidate {
   int64_t queue_length, upload_speed;
   struct cand_file *files;
   size_t n_files;
-  int rank;                  /* worst file's profile rank */
+  int rank;                   /* worst file's profile rank */
   struct quality_input worst; /* worst file's quality */
   bool complete;
   int64_t total_size;
@@ -80,9 +81,9 @@ struct candidate_list {
 struct cand_query {
   enum dl_kind kind;
   const char *query;
-  const char *title;   /* track: its words must be in the file name */
+  const char *title; /* track: its words must be in the file name */
   int expected_tracks;
-  const char *artist;  /* album: dropped from track keys; may be NULL */
+  const char *artist; /* album: dropped from track keys; may be NULL */
   /* Quality upgrade: only files quality_is_upgrade() under upgrade_target
    * says are better than upgrade_from (the library file to replace) are
    * candidates.  NULL = any accepted file. */

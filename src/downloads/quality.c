@@ -25,14 +25,17 @@ struct alias {
 };
 
 /* Extensions and profile spellings -> canonical format. */
-static const struct alias aliases[] = {
-  {"flac", "flac"}, {"alac", "alac"}, {"wav", "wav"},   {"wave", "wav"},
-  {"aif", "aiff"},  {"aiff", "aiff"}, {"ape", "ape"},   {"wv", "wv"},
-  {"mp3", "mp3"},   {"aac", "aac"},   {"ogg", "ogg"},   {"oga", "ogg"},
-  {"vorbis", "ogg"}, {"opus", "opus"}, {"wma", "wma"},  {NULL, NULL}};
+static const struct alias aliases[] = {{"flac", "flac"},  {"alac", "alac"},
+                                       {"wav", "wav"},    {"wave", "wav"},
+                                       {"aif", "aiff"},   {"aiff", "aiff"},
+                                       {"ape", "ape"},    {"wv", "wv"},
+                                       {"mp3", "mp3"},    {"aac", "aac"},
+                                       {"ogg", "ogg"},    {"oga", "ogg"},
+                                       {"vorbis", "ogg"}, {"opus", "opus"},
+                                       {"wma", "wma"},    {NULL, NULL}};
 
-static const char *const lossless[] = {"flac", "alac", "wav", "aiff", "ape",
-                                       "wv", NULL};
+static const char *const lossless[] = {"flac", "alac", "wav", "aiff",
+                                       "ape",  "wv",   NULL};
 
 static const char *canonical(const char *name)
 {
@@ -108,8 +111,10 @@ int quality_profile_parse(const char *text, struct quality_profile *out,
       return SS_EINVAL;
     }
     if (parse_entry(p, t, &out->e[out->n])) {
-      snprintf(err, errlen, "unknown format \"%.*s\" (e.g. flac, mp3-320, "
-                            "mp3-v0, aac-256)", (int)(t > 40 ? 40 : t), p);
+      snprintf(err, errlen,
+               "unknown format \"%.*s\" (e.g. flac, mp3-320, "
+               "mp3-v0, aac-256)",
+               (int)(t > 40 ? 40 : t), p);
       return SS_EINVAL;
     }
     out->n++;
@@ -186,8 +191,7 @@ int quality_rank(const struct quality_profile *p,
 
 static int cmp_desc(int a, int b) { return a > b ? -1 : a < b ? 1 : 0; }
 
-int quality_cmp(const struct quality_profile *p,
-                const struct quality_input *a,
+int quality_cmp(const struct quality_profile *p, const struct quality_input *a,
                 const struct quality_input *b)
 {
   int ra = quality_rank(p, a), rb = quality_rank(p, b);

@@ -35,7 +35,7 @@
 
 struct quality_entry {
   char format[QUALITY_FORMAT_MAX]; /* canonical: "flac", "mp3", ... */
-  int min_kbps;      /* lossy minimum; 0 = any */
+  int min_kbps;                    /* lossy minimum; 0 = any */
   int vbr_min_kbps;  /* "v0"/"v2": VBR with this average; 0 = none */
   int min_bit_depth; /* lossless minimum; 0 = any */
 };
@@ -47,10 +47,10 @@ struct quality_profile {
 
 struct quality_input {
   char format[QUALITY_FORMAT_MAX]; /* canonical; "" when unknown */
-  int bitrate_kbps; /* 0 when unknown */
+  int bitrate_kbps;                /* 0 when unknown */
   bool vbr;
-  int bit_depth;    /* 0 when unknown */
-  int sample_rate;  /* Hz; 0 when unknown */
+  int bit_depth;   /* 0 when unknown */
+  int sample_rate; /* Hz; 0 when unknown */
 };
 
 /* Parses a profile.  SS_OK, or SS_EINVAL naming the bad entry in err. */
@@ -79,8 +79,7 @@ void quality_from_codec(const char *codec, int64_t bitrate_bps, bool vbr,
 int quality_rank(const struct quality_profile *p,
                  const struct quality_input *q);
 /* < 0 when a is better, > 0 when b is, 0 when equal in quality. */
-int quality_cmp(const struct quality_profile *p,
-                const struct quality_input *a,
+int quality_cmp(const struct quality_profile *p, const struct quality_input *a,
                 const struct quality_input *b);
 /* True when cand is accepted and strictly better than have - and never a
  * lossy file for a lossless one, whatever the profile says. */

@@ -160,9 +160,10 @@ static void tmap_build(struct tmap *by_id, struct tmap *by_name,
   }
 }
 
-static const struct slskd_transfer *
-tmap_find(const struct tmap *by_id, const struct tmap *by_name,
-          const struct slskd_transfers *t, const struct dl_file *f)
+static const struct slskd_transfer *tmap_find(const struct tmap *by_id,
+                                              const struct tmap *by_name,
+                                              const struct slskd_transfers *t,
+                                              const struct dl_file *f)
 {
   size_t s;
   if (f->transfer_id[0]) {
@@ -192,7 +193,7 @@ struct apply {
   struct dl_file_update *u;
   char **errors; /* per update, heap, NULL when none */
   size_t n;
-  int64_t *failed;   /* indexes into the open files */
+  int64_t *failed; /* indexes into the open files */
   size_t n_failed;
   struct slskd *c;
   bool fresh; /* first list after start-up or an outage: no stalls */
@@ -209,8 +210,8 @@ static void push_update(struct apply *a, struct dl_file *f,
   u->bytes = t ? t->bytes_transferred : f->bytes;
   u->percent = t ? t->percent : f->percent;
   u->progress_ms = a->fresh || (t && t->bytes_transferred != f->bytes)
-                    ? now
-                    : f->progress_ms;
+                     ? now
+                     : f->progress_ms;
   if (t && strcmp(t->state_text, f->slskd_state))
     u->slskd_state = t->state_text;
   if (t && strcmp(t->id, f->transfer_id))
@@ -275,8 +276,7 @@ static void match_one(struct apply *a, struct dl_file *f, size_t idx,
   }
   if (!t) {
     if (!strcmp(f->state, "enqueued") && now - f->enqueued_ms > grace)
-      fail_transfer(a, f, idx, NULL, "slskd does not list the transfer",
-                    now);
+      fail_transfer(a, f, idx, NULL, "slskd does not list the transfer", now);
     else if (now - f->progress_ms > cfg->stall_ms)
       stall(a, f, idx, NULL, cfg, now);
     return;
@@ -331,8 +331,7 @@ static void retry_elsewhere(struct db *db, const struct dl_config *cfg,
     return;
   int64_t now = clock_wall_ms();
   int next = f->retries + 1;
-  int rc = db_dl_file_replace(db, f->id, next, cfg->max_retries + 1, now,
-                              now);
+  int rc = db_dl_file_replace(db, f->id, next, cfg->max_retries + 1, now, now);
   if (rc == SS_OK)
     log_info("downloads", "request %lld: retry %d of a failed file",
              (long long)f->request_id, next);
@@ -367,8 +366,10 @@ static void cancel_transfers(struct db *db, struct slskd *c,
         tid = t->v[k].id;
     if (tid[0] && slskd_cancel(c, f->username, tid, false) != SS_OK)
       log_warn("downloads", "cancel failed: %s", slskd_last_error(c));
-    struct dl_file_update u = {.id = f->id, .state = "cancelled",
-                               .bytes = f->bytes, .percent = f->percent,
+    struct dl_file_update u = {.id = f->id,
+                               .state = "cancelled",
+                               .bytes = f->bytes,
+                               .percent = f->percent,
                                .progress_ms = f->progress_ms};
     db_dl_files_update(db, &u, 1, now);
   }
@@ -445,8 +446,7 @@ static void start_searches(struct db *db, struct slskd *c,
     } else if (fatal_slskd(rc)) {
       set_error(out, rc, slskd_last_error(c));
     } else {
-      db_dl_request_set_state(db, r[i].id, "failed", slskd_last_error(c),
-                              now);
+      db_dl_request_set_state(db, r[i].id, "failed", slskd_last_error(c), now);
     }
   }
   if (started)
@@ -469,10 +469,11 @@ static struct dl_candidate *to_store(const struct candidate_list *l,
   for (size_t i = 0; i < l->n; i++) {
     const struct candidate *s = &l->v[i];
     quality_describe(&s->worst, quality[i], sizeof quality[i]);
-    c[i] = (struct dl_candidate){s->username, s->directory, quality[i],
-                                 s->total_size, s->free_slot,
-                                 s->queue_length, s->upload_speed,
-                                 &files[k], s->n_files};
+    c[i] = (struct dl_candidate){s->username,     s->directory,
+                                 quality[i],      s->total_size,
+                                 s->free_slot,    s->queue_length,
+                                 s->upload_speed, &files[k],
+                                 s->n_files};
     for (size_t j = 0; j < s->n_files; j++)
       files[k++] = (struct dl_cand_file){s->files[j].filename,
                                          s->files[j].size, s->files[j].key};
@@ -493,11 +494,13 @@ static void store_candidates(struct db *db, const struct dl_request *r,
     quality_describe(upgrade_from, have, sizeof have);
     snprintf(why, sizeof why,
              "no result better than the current file (%s) matched (%zu "
-             "files from %zu peers)", have, l->files_seen, peers);
+             "files from %zu peers)",
+             have, l->files_seen, peers);
   } else {
     snprintf(why, sizeof why,
              "no result matched the query and the quality profile (%zu "
-             "files from %zu peers)", l->files_seen, peers);
+             "files from %zu peers)",
+             l->files_seen, peers);
   }
   struct dl_cand_file *files;
   char(*quality)[32];
@@ -541,8 +544,8 @@ static void finish_search(struct db *db, struct slskd *c,
                                  slskd_last_error(c), clock_wall_ms());
     return;
   }
-  struct cand_query q = {r->kind, r->query, r->title, r->expected_tracks,
-                         r->artist, NULL, NULL};
+  struct cand_query q = {r->kind,   r->query, r->title, r->expected_tracks,
+                         r->artist, NULL,     NULL};
   struct dl_upgrade up;
   struct quality_input have;
   if (db_dl_request_upgrade(db, r->id, &up) == SS_OK && up.track_id) {
@@ -595,8 +598,8 @@ static void follow_search(struct db *db, struct slskd *c,
 }
 
 static void run_searches(struct db *db, struct slskd *c,
-                         const struct dl_config *cfg,
-                         const struct dl_hooks *h, struct dl_poll_result *out)
+                         const struct dl_config *cfg, const struct dl_hooks *h,
+                         struct dl_poll_result *out)
 {
   struct dl_request *r = xmalloc(MAX_OPEN_REQUESTS * sizeof *r);
   size_t n = 0;
@@ -686,7 +689,10 @@ static void run_jobs(struct slskd *c, const struct dl_config *cfg,
       run_job(c, open, cancel, &jobs[i]);
     return;
   }
-  struct fanout f = {.jobs = jobs, .n_jobs = n, .open = open, .cfg = cfg,
+  struct fanout f = {.jobs = jobs,
+                     .n_jobs = n,
+                     .open = open,
+                     .cfg = cfg,
                      .cancel = cancel};
   pthread_mutex_init(&f.mu, NULL);
   pthread_t *t = xmalloc(threads * sizeof *t);
@@ -749,8 +755,7 @@ static void apply_job(struct db *db, const struct dl_config *cfg,
     if (j->rc == SS_OK) {
       /* Files in "failed" may already be queued (an enqueue repeated
        * after a crash): the list tells within the grace period. */
-      db_dl_file_enqueued(db, f->id, enqueued_id(&j->reply, f->filename),
-                          now);
+      db_dl_file_enqueued(db, f->id, enqueued_id(&j->reply, f->filename), now);
     } else if (j->rc == SS_EBUSY) {
       db_dl_file_defer(db, f->id, now + BUSY_WAIT_MS * 4, now);
     } else if (fatal_slskd(j->rc)) {
@@ -766,9 +771,8 @@ static void apply_job(struct db *db, const struct dl_config *cfg,
 }
 
 static void run_enqueues(struct db *db, struct slskd *c,
-                         const struct dl_config *cfg,
-                         const struct dl_hooks *h, struct dl_files *open,
-                         struct dl_poll_result *out)
+                         const struct dl_config *cfg, const struct dl_hooks *h,
+                         struct dl_files *open, struct dl_poll_result *out)
 {
   struct job *jobs = xmalloc(MAX_JOBS * sizeof *jobs);
   size_t n = collect_jobs(open, jobs, clock_wall_ms());
@@ -827,8 +831,8 @@ static void settle(struct db *db)
     if (k.total > 0 && k.imported == k.total) {
       db_dl_request_set_state(db, ids[i], "completed", "", now);
     } else if (k.imported > 0) {
-      snprintf(msg, sizeof msg, "%d of %d files failed: %s", k.failed,
-               k.total, k.last_error);
+      snprintf(msg, sizeof msg, "%d of %d files failed: %s", k.failed, k.total,
+               k.last_error);
       db_dl_request_set_state(db, ids[i], "completed", msg, now);
     } else if (k.sources > 1) {
       snprintf(msg, sizeof msg, "%d sources tried, none worked; the last: %s",
@@ -907,8 +911,7 @@ static bool list_missed = true;
 
 static bool follow_transfers(struct db *db, struct slskd *c,
                              const struct dl_config *cfg,
-                             struct dl_files *open,
-                             struct dl_poll_result *out)
+                             struct dl_files *open, struct dl_poll_result *out)
 {
   struct slskd_transfers t;
   int rc = slskd_downloads(c, &t);
@@ -920,8 +923,12 @@ static bool follow_transfers(struct db *db, struct slskd *c,
   out->transfers = (int64_t)t.n;
   size_t cap = open->n ? open->n : 1;
   struct apply a = {xmalloc(cap * sizeof *a.u),
-                    xcalloc(cap, sizeof *a.errors), 0,
-                    xmalloc(cap * sizeof *a.failed), 0, c, list_missed};
+                    xcalloc(cap, sizeof *a.errors),
+                    0,
+                    xmalloc(cap * sizeof *a.failed),
+                    0,
+                    c,
+                    list_missed};
   rc = apply_transfers(db, open, &t, cfg, &a, out);
   if (rc == SS_OK) {
     list_missed = false;
@@ -1060,8 +1067,9 @@ static int from_spotify(struct db *db, bool album, const char *id,
   }
   int rc = db_dl_spotify_lookup(db, album, id, &it);
   if (rc == SS_ESTATE) {
-    snprintf(err, errlen, "Spotify %s ids cannot be resolved yet: there is "
-                          "no synced Spotify library; send \"%s\" as text",
+    snprintf(err, errlen,
+             "Spotify %s ids cannot be resolved yet: there is "
+             "no synced Spotify library; send \"%s\" as text",
              what, album ? "album" : "query");
     return rc;
   }
@@ -1088,8 +1096,9 @@ static int fill_request(struct db *db, const struct dl_new *in,
               !!in->spotify_album_id;
   char clean[TEXT_MAX + 1];
   if (given != 1) {
-    snprintf(err, errlen, "give exactly one of query, album, "
-                          "spotify_track_id, spotify_album_id");
+    snprintf(err, errlen,
+             "give exactly one of query, album, "
+             "spotify_track_id, spotify_album_id");
     return SS_EINVAL;
   }
   r->kind = in->album || in->spotify_album_id ? DL_ALBUM : DL_TRACK;
@@ -1139,8 +1148,8 @@ static int upgrade_of(struct db *db, const struct dl_new *in,
   if (!in->query) {
     snprintf(err, errlen, "an upgrade is a track request (query)");
     rc = SS_EINVAL;
-  } else if (db_library_track_by_id(db, in->upgrade_track_id, t) ||
-             t->gone || t->quarantined) {
+  } else if (db_library_track_by_id(db, in->upgrade_track_id, t) || t->gone ||
+             t->quarantined) {
     snprintf(err, errlen, "library track %lld is not in the library",
              (long long)in->upgrade_track_id);
     rc = SS_ENOTFOUND;

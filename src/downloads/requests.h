@@ -18,9 +18,9 @@
  *   3. A failed file is replaced at once by the same track from the next
  *      candidate (source) in rank order whose peer has not failed it: one
  *      the request already uses, or a new one while it has used fewer
- *      than 1 + download.max_retries sources.  So a request tries up to 1 + max_retries sources, best first, lower
- *      accepted qualities last, and db_dl_sources_of() tells which were
- *      tried and why each failed.
+ *      than 1 + download.max_retries sources.  So a request tries up to 1 +
+ * max_retries sources, best first, lower accepted qualities last, and
+ * db_dl_sources_of() tells which were tried and why each failed.
  *   4. Completed transfers are imported through the import hook (which
  *      keeps its own journal); a file that is not there yet is retried on
  *      the next polls, then failed.
@@ -91,9 +91,9 @@ typedef int (*dl_import_fn)(void *arg, struct db *db, const struct dl_file *f,
 
 struct dl_hooks {
   void *arg;
-  void (*mark_active)(void *arg);   /* the poll has work; may be NULL */
-  bool (*should_stop)(void *arg);   /* may be NULL */
-  dl_import_fn import;              /* NULL: completed files wait */
+  void (*mark_active)(void *arg); /* the poll has work; may be NULL */
+  bool (*should_stop)(void *arg); /* may be NULL */
+  dl_import_fn import;            /* NULL: completed files wait */
   /* Every open file at the start of the poll (for Cleanup's check). */
   void (*open_files)(void *arg, const struct dl_files *files);
   /* Raised to cut slskd calls short (shutdown, disable); may be NULL.
@@ -112,7 +112,7 @@ struct dl_poll_result {
   int64_t searching;   /* requests pending or searching */
   int rc;              /* SS_OK or the slskd / store failure */
   char error[SLSKD_ERROR_MAX]; /* readable reason when rc != SS_OK */
-  char note[160];      /* waiting on configuration, or "" */
+  char note[160];              /* waiting on configuration, or "" */
 };
 
 int requests_poll(struct db *db, struct slskd *c, const struct dl_config *cfg,
@@ -120,8 +120,8 @@ int requests_poll(struct db *db, struct slskd *c, const struct dl_config *cfg,
 
 /* What POST /api/downloads asks for: exactly one field set. */
 struct dl_new {
-  const char *query;            /* "artist - title" */
-  const char *album;            /* "artist - album" */
+  const char *query; /* "artist - title" */
+  const char *album; /* "artist - album" */
   const char *spotify_track_id;
   const char *spotify_album_id;
   /* With query: a quality upgrade of this library track.  The request

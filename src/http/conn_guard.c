@@ -34,8 +34,8 @@
 struct conn_guard_entry {
   struct conn_guard_entry *prev, *next; /* under mu */
   int fd;
-  bool cut;                             /* under mu */
-  _Atomic int64_t waiting_since_ms;     /* 0 = a request is being handled */
+  bool cut;                         /* under mu */
+  _Atomic int64_t waiting_since_ms; /* 0 = a request is being handled */
 };
 
 struct conn_guard {
@@ -95,15 +95,17 @@ static void log_cuts(struct conn_guard *g, int64_t now, size_t open)
   if (g->last_log_ms && now - g->last_log_ms < CONN_GUARD_LOG_MS)
     return;
   if (g->unlogged_deadline)
-    log_warn("http", "closed %llu connection(s) that sent no complete "
+    log_warn("http",
+             "closed %llu connection(s) that sent no complete "
              "request within %d s (%zu of %d open)",
              (unsigned long long)g->unlogged_deadline,
-             g->opts.request_timeout_ms / 1000, open,
-             g->opts.max_connections);
+             g->opts.request_timeout_ms / 1000, open, g->opts.max_connections);
   if (g->unlogged_idle)
-    log_warn("http", "closed %llu idle connection(s) near the connection "
-             "limit (%zu of %d open)", (unsigned long long)g->unlogged_idle,
-             open, g->opts.max_connections);
+    log_warn("http",
+             "closed %llu idle connection(s) near the connection "
+             "limit (%zu of %d open)",
+             (unsigned long long)g->unlogged_idle, open,
+             g->opts.max_connections);
   g->unlogged_deadline = 0;
   g->unlogged_idle = 0;
   g->last_log_ms = now;
@@ -216,10 +218,7 @@ void conn_guard_request_done(struct conn_guard_entry *e)
                           memory_order_relaxed);
 }
 
-size_t conn_guard_open(struct conn_guard *g)
-{
-  return atomic_load(&g->open);
-}
+size_t conn_guard_open(struct conn_guard *g) { return atomic_load(&g->open); }
 
 void conn_guard_get_stats(struct conn_guard *g, struct conn_guard_stats *st)
 {

@@ -86,8 +86,9 @@
 #define HDR_NAME_CAP sizeof(((struct http_resp *)0)->headers[0].name)
 #define HDR_VALUE_CAP sizeof(((struct http_resp *)0)->headers[0].value)
 
-#define CSP_VALUE                                                              \
-  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+#define CSP_VALUE                                                             \
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "     \
+  "data:"
 
 #define HOST_LIST_MAX 1024 /* server.allowed_hosts fits SETTING_STR_MAX */
 #define BIND_HOST_MAX 64
@@ -125,11 +126,11 @@ struct http_req {
   const char *method; /* MHD's strings, valid for the whole request */
   const char *path;
   struct buf body;
-  size_t drained;     /* bytes received past the cap */
+  size_t drained; /* bytes received past the cap */
   bool too_big;
-  bool raw_nul;       /* the undecoded path carried %00 */
+  bool raw_nul; /* the undecoded path carried %00 */
   bool responded;
-  int auth;           /* set by the authorize hook */
+  int auth;                       /* set by the authorize hook */
   const struct http_route *route; /* NULL until routed */
   int64_t start_us;
 };
@@ -306,8 +307,8 @@ void http_resp_etag_set(struct http_req *req, struct http_resp *resp,
                         const char *etag)
 {
   http_resp_header(resp, "ETag", etag);
-  bool cacheable_method =
-      !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+  bool cacheable_method = !strcmp(req->method, "GET") ||
+                          !strcmp(req->method, "HEAD");
   if (resp->status != 200 || !cacheable_method)
     return;
   const char *inm = http_req_header(req, "If-None-Match");
@@ -321,10 +322,7 @@ void http_resp_etag_set(struct http_req *req, struct http_resp *resp,
 
 /* ------------------------------------------------------ request accessors */
 
-const char *http_req_method(const struct http_req *req)
-{
-  return req->method;
-}
+const char *http_req_method(const struct http_req *req) { return req->method; }
 
 const char *http_req_path(const struct http_req *req) { return req->path; }
 
@@ -360,7 +358,7 @@ int http_req_auth(const struct http_req *req) { return req->auth; }
 static const struct sockaddr *client_sa(const struct http_req *req)
 {
   const union MHD_ConnectionInfo *info = MHD_get_connection_info(
-      req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   return info ? info->client_addr : NULL;
 }
 
@@ -372,8 +370,9 @@ void http_req_client_addr(const struct http_req *req, char *out, size_t n)
   if (!sa || !n)
     return;
   if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-              out, (socklen_t)n);
+    inet_ntop(AF_INET,
+              &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)n);
   else if (sa->sa_family == AF_INET6)
     inet_ntop(AF_INET6,
               &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
@@ -391,7 +390,8 @@ bool http_req_client_is_loopback(const struct http_req *req)
   }
   if (sa->sa_family != AF_INET6)
     return false;
-  const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)
+                                ->sin6_addr;
   return IN6_IS_ADDR_LOOPBACK(a) ||
          (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
@@ -481,11 +481,10 @@ static void add_headers(struct MHD_Response *r, const struct http_resp *resp)
   if (status_has_body(resp->status))
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type
-                                ? resp->content_type
-                                : "application/json; charset=utf-8");
+                              ? resp->content_type
+                              : "application/json; charset=utf-8");
   for (size_t i = 0; i < resp->n_headers; i++)
-    MHD_add_response_header(r, resp->headers[i].name,
-                            resp->headers[i].value);
+    MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
   if (is_html(resp->content_type)) {
     MHD_add_response_header(r, "Content-Security-Policy", CSP_VALUE);
@@ -514,8 +513,9 @@ static void resp_sanitize(struct http_resp *resp)
 static struct MHD_Response *resp_to_mhd(struct http_resp *resp)
 {
   if (resp->static_body)
-    return MHD_create_response_from_buffer(
-        resp->static_len, (void *)resp->static_body, MHD_RESPMEM_PERSISTENT);
+    return MHD_create_response_from_buffer(resp->static_len,
+                                           (void *)resp->static_body,
+                                           MHD_RESPMEM_PERSISTENT);
   if (resp->body.len == 0)
     return MHD_create_response_from_buffer(0, (void *)"",
                                            MHD_RESPMEM_PERSISTENT);
@@ -531,8 +531,8 @@ static void count_answer(const struct http_req *req, int status)
   int cls = status / 100 - 1;
   if (cls < 0 || cls >= HTTP_STATUS_CLASSES)
     cls = HTTP_STATUS_CLASSES - 1;
-  atomic_fetch_add_explicit(&srv->answers[row * HTTP_STATUS_CLASSES + cls],
-                            1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&srv->answers[row * HTTP_STATUS_CLASSES + cls], 1,
+                            memory_order_relaxed);
 }
 
 void http_server_answers(const struct http_server *srv, http_answers_fn fn,
@@ -541,8 +541,7 @@ void http_server_answers(const struct http_server *srv, http_answers_fn fn,
   for (size_t row = 0; row <= srv->n_routes; row++)
     for (int cls = 0; cls < HTTP_STATUS_CLASSES; cls++) {
       uint64_t n = atomic_load_explicit(
-          &srv->answers[row * HTTP_STATUS_CLASSES + cls],
-          memory_order_relaxed);
+        &srv->answers[row * HTTP_STATUS_CLASSES + cls], memory_order_relaxed);
       if (n)
         fn(arg, row < srv->n_routes ? &srv->routes[row] : NULL, cls + 1, n);
     }
@@ -565,8 +564,8 @@ static enum MHD_Result queue_resp(struct http_req *req, struct http_resp *resp)
     return MHD_NO;
   }
   add_headers(r, resp);
-  enum MHD_Result ok = MHD_queue_response(req->conn,
-                                          (unsigned)resp->status, r);
+  enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)resp->status,
+                                          r);
   MHD_destroy_response(r);
   /* Hostile bytes stay out of the log. */
   log_debug("http", "%.16s %.200s %d %lldus",
@@ -611,9 +610,8 @@ static bool route_path_matches(const char *pattern, const char *path)
   return !*path;
 }
 
-static const struct http_route *find_route(const struct http_server *srv,
-                                           const char *method,
-                                           const char *path)
+static const struct http_route *
+find_route(const struct http_server *srv, const char *method, const char *path)
 {
   for (size_t i = 0; i < srv->n_routes; i++) {
     const struct http_route *r = &srv->routes[i];
@@ -794,8 +792,8 @@ bool http_host_allowed(const char *authority, int def_port,
          listed_name(&a, extra);
 }
 
-static bool host_is_ours(const struct http_server *srv,
-                         const char *authority, int def_port)
+static bool host_is_ours(const struct http_server *srv, const char *authority,
+                         int def_port)
 {
   char extra[HOST_LIST_MAX] = "";
   if (srv->extra_hosts)
@@ -808,8 +806,10 @@ static bool host_is_ours(const struct http_server *srv,
 static bool split_origin(const char *url, char *authority, size_t n,
                          int *def_port)
 {
-  static const struct { const char *scheme; int port; } schemes[] = {
-      {"http://", 80}, {"https://", 443}};
+  static const struct {
+    const char *scheme;
+    int port;
+  } schemes[] = {{"http://", 80}, {"https://", 443}};
   for (size_t i = 0; i < 2; i++) {
     size_t k = strlen(schemes[i].scheme);
     if (strncasecmp(url, schemes[i].scheme, k))
@@ -848,8 +848,10 @@ static void warn_unknown_host(struct http_server *srv, const char *host)
   for (; host[i] && i + 1 < sizeof safe; i++)
     safe[i] = (host[i] > 0x20 && host[i] < 0x7f) ? host[i] : '?';
   safe[i] = '\0';
-  log_warn("http", "refused a request for host name '%s': not this daemon's "
-           "(add it to server.allowed_hosts if you use it)", safe);
+  log_warn("http",
+           "refused a request for host name '%s': not this daemon's "
+           "(add it to server.allowed_hosts if you use it)",
+           safe);
 }
 
 /* ---------------------------------------------------------- cross-site */
@@ -939,8 +941,8 @@ static enum MHD_Result dispatch(struct http_req *req)
     return queue_error(req, 400, "bad request path");
   if (req->too_big)
     return queue_error(req, 413, "request body too large");
-  const struct http_route *route =
-      find_route(req->srv, req->method, req->path);
+  const struct http_route *route = find_route(req->srv, req->method,
+                                              req->path);
   if (!route && !strcmp(req->method, "HEAD"))
     route = find_route(req->srv, "GET", req->path);
   if (!route)
@@ -1000,8 +1002,8 @@ static bool absorb_body(struct http_req *req, const char *data, size_t n)
 /* The connection's deadline entry (set by on_connection). */
 static struct conn_guard_entry *guard_entry(struct MHD_Connection *conn)
 {
-  const union MHD_ConnectionInfo *info =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  const union MHD_ConnectionInfo
+    *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   return info ? info->socket_context : NULL;
 }
 
@@ -1084,10 +1086,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&srv->admitted, 1);
     return;
   }
-  const union MHD_ConnectionInfo *info =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-  *socket_context = info ? conn_guard_add(srv->guard, info->connect_fd)
-                         : NULL;
+  const union MHD_ConnectionInfo
+    *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  *socket_context = info ? conn_guard_add(srv->guard, info->connect_fd) : NULL;
 }
 
 /* At most HTTP_MHD_LOG_BURST lines per window: libmicrohttpd logs every
@@ -1150,10 +1151,10 @@ static int parse_bind(const char *host, int port, union sock_addr *addr,
 
 static bool opts_valid(const struct http_server_opts *o)
 {
-  return o && o->host && o->port >= 0 && o->port <= 65535 &&
-         o->threads >= 1 && o->threads <= HTTP_MAX_THREADS &&
-         (o->routes || o->n_routes == 0) && o->max_connections >= 0 &&
-         o->max_per_address >= 0 && o->request_timeout_s >= 0;
+  return o && o->host && o->port >= 0 && o->port <= 65535 && o->threads >= 1 &&
+         o->threads <= HTTP_MAX_THREADS && (o->routes || o->n_routes == 0) &&
+         o->max_connections >= 0 && o->max_per_address >= 0 &&
+         o->request_timeout_s >= 0;
 }
 
 /* The connection limits with 0 replaced by the defaults. */
@@ -1165,12 +1166,12 @@ struct limits {
 static struct limits limits_of(const struct http_server_opts *o)
 {
   struct limits l = {
-      .max_connections = o->max_connections ? (unsigned)o->max_connections
-                                            : HTTP_MAX_CONNECTIONS_DEFAULT,
-      .max_per_address = o->max_per_address ? (unsigned)o->max_per_address
-                                            : HTTP_MAX_PER_ADDRESS_DEFAULT,
-      .request_timeout_s = o->request_timeout_s ? o->request_timeout_s
-                                                : HTTP_REQUEST_TIMEOUT_DEFAULT,
+    .max_connections = o->max_connections ? (unsigned)o->max_connections
+                                          : HTTP_MAX_CONNECTIONS_DEFAULT,
+    .max_per_address = o->max_per_address ? (unsigned)o->max_per_address
+                                          : HTTP_MAX_PER_ADDRESS_DEFAULT,
+    .request_timeout_s = o->request_timeout_s ? o->request_timeout_s
+                                              : HTTP_REQUEST_TIMEOUT_DEFAULT,
   };
   /* libmicrohttpd splits the cap between its threads. */
   if (l.max_connections < (unsigned)o->threads)
@@ -1187,25 +1188,23 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
   unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                    MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
   /* A pool of one is no pool, and MHD warns about sizes 0 and 1. */
-  struct MHD_OptionItem pool[2] = {
-      {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
-      {MHD_OPTION_END, 0, NULL}};
+  struct MHD_OptionItem pool[2] = {{MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+                                    NULL},
+                                   {MHD_OPTION_END, 0, NULL}};
   if (o->threads < 2)
     pool[0] = pool[1];
   return MHD_start_daemon(
-      flags, 0, NULL, NULL, &on_access, srv,
-      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, srv,
-      MHD_OPTION_ARRAY, pool,
-      /* Above the cap (which has_room enforces), so that a full pool
-       * thread never refuses while another has room. */
-      MHD_OPTION_CONNECTION_LIMIT, l->max_connections * 2,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->max_per_address,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-      MHD_OPTION_NOTIFY_CONNECTION, &on_connection, srv,
-      MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL,
-      MHD_OPTION_URI_LOG_CALLBACK, &on_uri, NULL,
-      MHD_OPTION_END);
+    flags, 0, NULL, NULL, &on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+    &on_mhd_log, srv, MHD_OPTION_ARRAY, pool,
+    /* Above the cap (which has_room enforces), so that a full pool
+     * thread never refuses while another has room. */
+    MHD_OPTION_CONNECTION_LIMIT, l->max_connections * 2,
+    MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->max_per_address,
+    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S,
+    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+    MHD_OPTION_NOTIFY_CONNECTION, &on_connection, srv,
+    MHD_OPTION_NOTIFY_COMPLETED, &on_completed, NULL,
+    MHD_OPTION_URI_LOG_CALLBACK, &on_uri, NULL, MHD_OPTION_END);
 }
 
 /* Listener callbacks.  libmicrohttpd closes a connection over the
@@ -1235,19 +1234,19 @@ static int start_listener(struct http_server *srv, union sock_addr *addr,
                           bool ipv6)
 {
   struct listener_opts lo = {
-      .addr = &addr->sa,
-      .addr_len = ipv6 ? sizeof addr->in6 : sizeof addr->in4,
-      .backlog = SOMAXCONN,
-      .take = take_connection,
-      .room = has_room,
-      .arg = srv,
+    .addr = &addr->sa,
+    .addr_len = ipv6 ? sizeof addr->in6 : sizeof addr->in4,
+    .backlog = SOMAXCONN,
+    .take = take_connection,
+    .room = has_room,
+    .arg = srv,
   };
   return listener_start(&lo, &srv->listener);
 }
 
 static void server_free(struct http_server *srv)
 {
-  listener_stop(srv->listener);   /* no new connections */
+  listener_stop(srv->listener); /* no new connections */
   if (srv->daemon)
     MHD_stop_daemon(srv->daemon); /* closes the rest: no guard entry left */
   conn_guard_stop(srv->guard);
@@ -1269,10 +1268,10 @@ int http_server_start(const struct http_server_opts *opts,
   }
   struct limits l = limits_of(opts);
   struct conn_guard_opts gopts = {
-      .max_connections = (int)l.max_connections,
-      .request_timeout_ms = l.request_timeout_s * 1000,
-      .near_cap_idle_ms = HTTP_NEAR_CAP_IDLE_MS,
-      .scan_ms = HTTP_GUARD_SCAN_MS,
+    .max_connections = (int)l.max_connections,
+    .request_timeout_ms = l.request_timeout_s * 1000,
+    .near_cap_idle_ms = HTTP_NEAR_CAP_IDLE_MS,
+    .scan_ms = HTTP_GUARD_SCAN_MS,
   };
   struct http_server *srv = xcalloc(1, sizeof *srv);
   srv->routes = opts->routes;
@@ -1299,7 +1298,8 @@ int http_server_start(const struct http_server_opts *opts,
     return SS_EIO;
   }
   atomic_store(&srv->port, http_server_port(srv));
-  log_info("http", "listening on %s port %d (at most %u connections, %u "
+  log_info("http",
+           "listening on %s port %d (at most %u connections, %u "
            "per client address; a request must arrive within %d s)",
            opts->host, http_server_port(srv), l.max_connections,
            l.max_per_address, l.request_timeout_s);

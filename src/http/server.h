@@ -70,7 +70,8 @@ typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp,
 
 struct http_route {
   const char *method; /* "GET", "POST", "PATCH", "DELETE", ... */
-  const char *path;   /* exact; a trailing * is a prefix, an inner * one segment */
+  const char
+    *path; /* exact; a trailing * is a prefix, an inner * one segment */
   http_handler_fn fn;
 };
 
@@ -82,8 +83,8 @@ typedef void (*http_extra_hosts_fn)(char *out, size_t n);
 /* Decides whether a routed request may reach its handler (after the Host
  * and cross-site checks); on false the server sends resp, which the hook
  * filled (status, body, headers).  HTTP threads; must not block. */
-typedef bool (*http_authorize_fn)(struct http_req *req,
-                                  struct http_resp *resp, void *ctx);
+typedef bool (*http_authorize_fn)(struct http_req *req, struct http_resp *resp,
+                                  void *ctx);
 
 struct http_server_opts {
   const char *host; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" */
@@ -99,7 +100,7 @@ struct http_server_opts {
   int request_timeout_s;
   const struct http_route *routes;
   size_t n_routes;
-  void *ctx;        /* passed to every handler */
+  void *ctx;                       /* passed to every handler */
   http_extra_hosts_fn extra_hosts; /* NULL: only the daemon's own names */
   http_authorize_fn authorize;     /* NULL: every request is let in */
 };

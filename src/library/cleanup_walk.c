@@ -56,16 +56,16 @@ bool cleanup_is_orphan_name(const char *name)
 
 bool cleanup_is_incomplete_dir(const char *name)
 {
-  return name && (!strcasecmp(name, "incomplete") ||
-                  !strcasecmp(name, ".incomplete"));
+  return name &&
+         (!strcasecmp(name, "incomplete") || !strcasecmp(name, ".incomplete"));
 }
 
 struct level {
   DIR *dir;
-  size_t path_len;  /* of this folder's path in walk.path */
-  bool incomplete;  /* this folder or an ancestor is slskd's */
-  bool removable;   /* old enough to go when empty */
-  bool emptied;     /* the walk removed something in it */
+  size_t path_len; /* of this folder's path in walk.path */
+  bool incomplete; /* this folder or an ancestor is slskd's */
+  bool removable;  /* old enough to go when empty */
+  bool emptied;    /* the walk removed something in it */
   dev_t dev;
   ino_t ino;
   char name[NAME_MAX + 1]; /* in the parent; "" for the root */
@@ -110,8 +110,7 @@ static bool within_caps(struct walk *w, const struct stat *st)
 static bool same_file(const struct stat *a, const struct stat *b)
 {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-         a->st_size == b->st_size &&
-         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
@@ -260,8 +259,10 @@ static int open_root(struct walk *w, const char *root, char *err,
   }
   struct stat st;
   if (lstat(root, &st) == 0 && S_ISLNK(st.st_mode)) {
-    snprintf(err, errlen, "folder %s is a symbolic link; refusing to follow "
-                          "it", root);
+    snprintf(err, errlen,
+             "folder %s is a symbolic link; refusing to follow "
+             "it",
+             root);
     return SS_EINVAL;
   }
   int fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -51,10 +51,10 @@ bool cleanup_is_orphan_name(const char *name);
 bool cleanup_is_incomplete_dir(const char *name);
 
 struct cleanup_opts {
-  int64_t cutoff_s;   /* wall seconds: orphans have mtime < cutoff_s */
-  bool all_files;     /* temp root: every file qualifies */
+  int64_t cutoff_s; /* wall seconds: orphans have mtime < cutoff_s */
+  bool all_files;   /* temp root: every file qualifies */
   bool dry_run;
-  int64_t max_files;  /* budget of this walk (> 0) */
+  int64_t max_files; /* budget of this walk (> 0) */
   int64_t max_bytes;
   bool (*should_stop)(void *arg); /* may be NULL; polled per entry */
   void *stop_arg;
@@ -64,7 +64,7 @@ struct cleanup_opts {
 };
 
 struct cleanup_result {
-  int64_t files;           /* deleted, or would be in a dry run */
+  int64_t files; /* deleted, or would be in a dry run */
   int64_t bytes;
   int64_t dirs;            /* empty folders removed */
   int64_t skipped_active;  /* files of active downloads */

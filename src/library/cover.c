@@ -75,8 +75,8 @@ static bool exists(const char *dir, const char *name)
 
 enum cover_outcome cover_after_import(const char *library_root,
                                       const char *dst,
-                                      const struct media_info *m,
-                                      char *note, size_t n)
+                                      const struct media_info *m, char *note,
+                                      size_t n)
 {
   note[0] = '\0';
   if (!settings_bool(S_LIBRARY_SAVE_COVER_ART) || !library_root ||
@@ -99,8 +99,7 @@ enum cover_outcome cover_after_import(const char *library_root,
     snprintf(dir, sizeof dir, "%s%s%.*s", library_root, len ? "/" : "", len,
              dst);
   if (exists(dir, CAA_COVER_NAME ".jpg") ||
-      exists(dir, CAA_COVER_NAME ".png") ||
-      !first_try(dir, clock_wall_ms()))
+      exists(dir, CAA_COVER_NAME ".png") || !first_try(dir, clock_wall_ms()))
     return COVER_SKIPPED;
   struct caa_client *c = caa_client_new(NULL);
   struct caa_err err;

@@ -25,16 +25,16 @@
 #define COVER_RETRY_MS (6LL * 3600 * 1000)
 
 enum cover_outcome {
-  COVER_SAVED,     /* written now */
-  COVER_SKIPPED,   /* off, no MBID, a cover exists, or tried recently */
-  COVER_FAILED     /* no cover, refused (size, type), network: see note */
+  COVER_SAVED,   /* written now */
+  COVER_SKIPPED, /* off, no MBID, a cover exists, or tried recently */
+  COVER_FAILED   /* no cover, refused (size, type), network: see note */
 };
 
 /* library_root + dst (the imported file, relative to it); m: its tags. */
 enum cover_outcome cover_after_import(const char *library_root,
                                       const char *dst,
-                                      const struct media_info *m,
-                                      char *note, size_t n);
+                                      const struct media_info *m, char *note,
+                                      size_t n);
 /* Forgets the folders tried (tests). */
 void cover_reset(void);
 

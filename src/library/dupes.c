@@ -150,8 +150,8 @@ static bool is_feat_word(const char *w, size_t len)
 bool dupes_noise_word(const char *w, size_t len)
 {
   return ascii_prefix(w, len, "remaster") || ascii_equal(w, len, "bonus") ||
-         ascii_equal(w, len, "deluxe") ||
-         ascii_equal(w, len, "anniversary") || is_feat_word(w, len);
+         ascii_equal(w, len, "deluxe") || ascii_equal(w, len, "anniversary") ||
+         is_feat_word(w, len);
 }
 
 static bool is_ascii_letter(char c)
@@ -189,8 +189,7 @@ static long feat_cut(const char *s)
     size_t e = i;
     while (e < len && is_ascii_letter(s[e]))
       e++;
-    if (is_feat_word(s + i, e - i) &&
-        (e == len || !is_ascii_letter(s[e])))
+    if (is_feat_word(s + i, e - i) && (e == len || !is_ascii_letter(s[e])))
       return (long)(i - 1);
   }
   return -1;
@@ -239,8 +238,7 @@ static void drop_noise_suffix(char *s, dupes_noise_fn noise)
     char *last = NULL;
     for (char *p = strstr(s, dashes[d]); p; p = strstr(p + 1, dashes[d]))
       last = p;
-    if (last && last != s &&
-        noise(last, strlen(last)))
+    if (last && last != s && noise(last, strlen(last)))
       *last = '\0';
   }
 }
@@ -312,8 +310,7 @@ static void title_from_path(const char *path, char *out, size_t n)
 }
 
 size_t dupes_norm_key(const char *artist, const char *album_artist,
-                      const char *title, const char *path, char *out,
-                      size_t n)
+                      const char *title, const char *path, char *out, size_t n)
 {
   if (!out || n == 0)
     return 0;
@@ -338,10 +335,10 @@ size_t dupes_norm_key(const char *artist, const char *album_artist,
 
 /* ---- keep-best ---- */
 
-#define BETTER_IF_GREATER(x, y)                                                \
-  do {                                                                         \
-    if ((x) != (y))                                                            \
-      return (x) > (y) ? -1 : 1;                                               \
+#define BETTER_IF_GREATER(x, y)                                               \
+  do {                                                                        \
+    if ((x) != (y))                                                           \
+      return (x) > (y) ? -1 : 1;                                              \
   } while (0)
 
 int dupes_quality_cmp(const struct dupes_quality *a,
@@ -400,10 +397,9 @@ size_t dupes_duration_runs(const int64_t *durations, size_t n,
   size_t runs = 0;
   for (size_t i = 0; i < n; i++) {
     bool unknown = durations[i] <= 0;
-    bool starts = i == 0 ||
-                  (unknown != (durations[i - 1] <= 0)) ||
-                  (!unknown && durations[i] - durations[i - 1] >
-                                 DUPES_DURATION_GUARD_MS);
+    bool starts = i == 0 || (unknown != (durations[i - 1] <= 0)) ||
+                  (!unknown &&
+                   durations[i] - durations[i - 1] > DUPES_DURATION_GUARD_MS);
     if (starts)
       run_start[runs++] = i;
   }
@@ -523,8 +519,8 @@ static void cand_push(struct pass *p, const struct library_dupe_row *r)
     p->cands = xrealloc(p->cands, p->cap_cands * sizeof *p->cands);
   }
   struct cand *c = &p->cands[p->n_cands++];
-  c->q = (struct dupes_quality){r->id, r->lossless, r->bit_depth,
-                                r->sample_rate, r->bitrate, r->duration_ms,
+  c->q = (struct dupes_quality){r->id,          r->lossless, r->bit_depth,
+                                r->sample_rate, r->bitrate,  r->duration_ms,
                                 r->tag_score};
   c->label = xstrdup(r->label ? r->label : "");
 }
@@ -618,9 +614,9 @@ static void emit(struct pass *p, size_t from, size_t n, const char *material,
     p->groups = xrealloc(p->groups, p->cap_groups * sizeof *p->groups);
   }
   p->groups[p->n_groups++] = (struct found){
-    .key = anchored ? xasprintf("%s:%s#%lld", p->method, material,
-                                (long long)ids[0])
-                    : xasprintf("%s:%s", p->method, material),
+    .key = anchored
+             ? xasprintf("%s:%s#%lld", p->method, material, (long long)ids[0])
+             : xasprintf("%s:%s", p->method, material),
     .prefix = anchored ? xasprintf("%s:%s#", p->method, material) : NULL,
     .method = p->method,
     .label = xstrdup(c[best].label),
@@ -747,9 +743,8 @@ static int on_fp_row(void *arg, const struct library_dupe_row *r)
 {
   struct fp_state *s = arg;
   /* Drop rows too short to fall within the guard of this one. */
-  while (s->count &&
-         r->duration_ms - s->win[s->head].c.q.duration_ms >
-           DUPES_DURATION_GUARD_MS) {
+  while (s->count && r->duration_ms - s->win[s->head].c.q.duration_ms >
+                       DUPES_DURATION_GUARD_MS) {
     free(s->win[s->head].c.label);
     s->head = (s->head + 1) % s->cap;
     s->count--;
@@ -765,9 +760,10 @@ static int on_fp_row(void *arg, const struct library_dupe_row *r)
     s->head = 0;
   }
   struct fp_row *row = &s->win[(s->head + s->count) % s->cap];
-  row->c.q = (struct dupes_quality){r->id, r->lossless, r->bit_depth,
-                                    r->sample_rate, r->bitrate,
-                                    r->duration_ms, r->tag_score};
+  row->c.q = (struct dupes_quality){r->id,        r->lossless,
+                                    r->bit_depth, r->sample_rate,
+                                    r->bitrate,   r->duration_ms,
+                                    r->tag_score};
   row->c.label = xstrdup(r->label ? r->label : "");
   row->n = r->fp_n < MEDIA_FP_MAX_ITEMS ? r->fp_n : MEDIA_FP_MAX_ITEMS;
   memcpy(row->fp, r->fp, row->n * sizeof *row->fp);
@@ -800,7 +796,7 @@ static int run_fingerprint(struct db *db, struct pass *p, size_t *compared)
     qsort(s.matched, s.n_matched, sizeof *s.matched, cmp_cand_id_ptr);
     int64_t *members;
     size_t *len;
-    size_t groups = dupes_union((const int64_t (*)[2])s.pairs, s.n_pairs,
+    size_t groups = dupes_union((const int64_t(*)[2])s.pairs, s.n_pairs,
                                 &members, &len);
     size_t at = 0;
     for (size_t g = 0; g < groups; g++) {
@@ -855,7 +851,7 @@ static int fill_keys(struct db *db, dupes_stop_fn stop, void *arg,
 {
   struct library_key_input *in = xmalloc(KEY_BATCH * sizeof *in);
   int64_t *ids = xmalloc(KEY_BATCH * sizeof *ids);
-  char (*keys)[DUPES_KEY_MAX] = xmalloc(KEY_BATCH * sizeof *keys);
+  char(*keys)[DUPES_KEY_MAX] = xmalloc(KEY_BATCH * sizeof *keys);
   const char **kp = xmalloc(KEY_BATCH * sizeof *kp);
   int64_t after = 0;
   int rc = SS_OK;
@@ -903,17 +899,16 @@ static void pass_free(struct pass *p)
 static int store_groups(struct db *db, const struct pass *p, int64_t now_ms,
                         struct dupes_stats *out)
 {
-  struct library_group_in *in =
-    xcalloc(p->n_groups ? p->n_groups : 1, sizeof *in);
+  struct library_group_in *in = xcalloc(p->n_groups ? p->n_groups : 1,
+                                        sizeof *in);
   for (size_t g = 0; g < p->n_groups; g++)
-    in[g] = (struct library_group_in){
-      .key = p->groups[g].key,
-      .match_prefix = p->groups[g].prefix,
-      .method = p->groups[g].method,
-      .label = p->groups[g].label,
-      .suggested_keep = p->groups[g].keep,
-      .members = p->groups[g].members,
-      .n_members = p->groups[g].n};
+    in[g] = (struct library_group_in){.key = p->groups[g].key,
+                                      .match_prefix = p->groups[g].prefix,
+                                      .method = p->groups[g].method,
+                                      .label = p->groups[g].label,
+                                      .suggested_keep = p->groups[g].keep,
+                                      .members = p->groups[g].members,
+                                      .n_members = p->groups[g].n};
   int rc = db_library_groups_sync(db, in, p->n_groups, now_ms,
                                   &out->new_groups, &out->open_groups);
   free(in);

@@ -35,10 +35,10 @@
 
 #include "db/db.h"
 
-#define DUPES_KEY_MAX 512           /* normalised "artist|title" */
+#define DUPES_KEY_MAX 512 /* normalised "artist|title" */
 #define DUPES_DURATION_GUARD_MS 5000
 #define DUPES_FP_MIN_SIMILARITY 0.85
-#define DUPES_FP_MIN_ITEMS 16       /* ~2 s of fingerprint */
+#define DUPES_FP_MIN_ITEMS 16 /* ~2 s of fingerprint */
 
 enum dupes_method {
   DUPES_METADATA = 1u << 0,
@@ -133,11 +133,11 @@ size_t dupes_union(const int64_t (*pairs)[2], size_t n_pairs,
 /* ---- the detection pass ---- */
 
 struct dupes_stats {
-  size_t groups;       /* findings seen in this pass */
-  size_t new_groups;   /* findings never seen before (or reopened) */
-  size_t open_groups;  /* awaiting review after this pass */
+  size_t groups;        /* findings seen in this pass */
+  size_t new_groups;    /* findings never seen before (or reopened) */
+  size_t open_groups;   /* awaiting review after this pass */
   size_t keys_computed; /* metadata keys computed for new rows */
-  size_t fp_pairs;     /* fingerprint comparisons made */
+  size_t fp_pairs;      /* fingerprint comparisons made */
 };
 
 typedef bool (*dupes_stop_fn)(void *arg);

@@ -214,7 +214,8 @@ int import_render(const char *tmpl, const struct import_fields *f, char *out,
 {
   char *raw = xmalloc(IMPORT_PATH_MAX * 4);
   char comp[IMPORT_COMPONENT_MAX * 2 + 8];
-  expand(tmpl && tmpl[0] ? tmpl : "{albumartist}/{album}/{track} {title}.{ext}",
+  expand(tmpl && tmpl[0] ? tmpl
+                         : "{albumartist}/{album}/{track} {title}.{ext}",
          f, raw, IMPORT_PATH_MAX * 4);
   size_t o = 0;
   int rc = SS_OK;
@@ -301,8 +302,8 @@ static int probe_beneath(const char *root, const char *path,
 /* Finds where slskd put f: DOWNLOADS/<folder>/<name>, else
  * DOWNLOADS/<name>. */
 static int find_source(const struct import_config *cfg,
-                       const struct dl_file *f, char *src, size_t n,
-                       char *err, size_t errlen)
+                       const struct dl_file *f, char *src, size_t n, char *err,
+                       size_t errlen)
 {
   struct stat st;
   if (import_source_path(cfg->download_root, f->filename, src, n)) {
@@ -376,12 +377,16 @@ static int choose_target(const struct import_config *cfg,
   if (dot)
     *dot = '\0';
   const char *artist = first(m->artist, f->req_artist, "Unknown Artist");
-  struct import_fields fl = {
-    first(m->album_artist, artist, "Unknown Artist"), artist,
-    first(m->album, f->kind == DL_ALBUM ? f->req_title : NULL,
-          "Unknown Album"),
-    first(m->title, f->kind == DL_TRACK ? f->req_title : NULL, stem), ext,
-    m->year, m->disc_no, m->track_no};
+  struct import_fields fl =
+    {first(m->album_artist, artist, "Unknown Artist"),
+     artist,
+     first(m->album, f->kind == DL_ALBUM ? f->req_title : NULL,
+           "Unknown Album"),
+     first(m->title, f->kind == DL_TRACK ? f->req_title : NULL, stem),
+     ext,
+     m->year,
+     m->disc_no,
+     m->track_no};
   if (import_render(cfg->naming_template, &fl, rel, sizeof rel)) {
     snprintf(err, errlen, "naming template gives no usable path");
     return SS_EINVAL;
@@ -398,8 +403,8 @@ struct replace {
 };
 
 static int replace_load(const struct import_config *cfg, struct db *db,
-                        const struct dl_file *f, struct replace *rp,
-                        char *err, size_t errlen)
+                        const struct dl_file *f, struct replace *rp, char *err,
+                        size_t errlen)
 {
   memset(rp, 0, sizeof *rp);
   int rc = db_dl_request_upgrade(db, f->request_id, &rp->up);
@@ -413,8 +418,7 @@ static int replace_load(const struct import_config *cfg, struct db *db,
   }
   rp->old = xcalloc(1, sizeof *rp->old);
   const char *rel = NULL;
-  if (db_library_track_by_id(db, rp->up.track_id, rp->old) ||
-      rp->old->gone ||
+  if (db_library_track_by_id(db, rp->up.track_id, rp->old) || rp->old->gone ||
       !(rel = fs_below(cfg->library_root, rp->old->path)) || !rel[0]) {
     free(rp->old); /* not in the library any more: a plain import */
     rp->old = NULL;
@@ -429,23 +433,25 @@ static int replace_check(const struct import_config *cfg,
 {
   struct quality_input got, have;
   char g[32], h[32];
-  quality_from_codec(m->codec, m->bitrate, false, m->bit_depth,
-                     m->sample_rate, &got);
+  quality_from_codec(m->codec, m->bitrate, false, m->bit_depth, m->sample_rate,
+                     &got);
   requests_upgrade_input(&rp->up, &have);
   if (quality_is_upgrade(&cfg->upgrade_target, &got, &have))
     return SS_OK;
   quality_describe(&got, g, sizeof g);
   quality_describe(&have, h, sizeof h);
-  snprintf(err, errlen, "the downloaded file is %s, not better than the "
-                        "library's %s", g, h);
+  snprintf(err, errlen,
+           "the downloaded file is %s, not better than the "
+           "library's %s",
+           g, h);
   return SS_EPROTO;
 }
 
 /* The old file's folder and name with the new file's extension.
  * SS_ENOTFOUND: no old file (then the template decides). */
 static int replace_target(const struct import_config *cfg,
-                          const struct replace *rp, const char *src,
-                          char *dst, size_t n, char *err, size_t errlen)
+                          const struct replace *rp, const char *src, char *dst,
+                          size_t n, char *err, size_t errlen)
 {
   char ext[16], lower[16], want[IMPORT_PATH_MAX * 2];
   const char *rel = rp->old ? fs_below(cfg->library_root, rp->old->path)
@@ -499,8 +505,8 @@ static void replace_rollback(const struct import_config *cfg, struct db *db,
   struct quarantine_result res;
   if (!rp->group_id)
     return;
-  if (quarantine_undo(db, rp->group_id, cfg->library_root,
-                      cfg->quarantine_dir, clock_wall_ms(), &res))
+  if (quarantine_undo(db, rp->group_id, cfg->library_root, cfg->quarantine_dir,
+                      clock_wall_ms(), &res))
     log_warn("import", "upgrade of %s: could not restore the old file: %s",
              rp->old->path, res.message);
 }
@@ -561,8 +567,8 @@ static int finish_move(const struct import_config *cfg, struct db *db,
     struct media_info *m = xcalloc(1, sizeof *m);
     char perr[200];
     rc = probe_beneath(cfg->download_root, src, m, perr, sizeof perr)
-             ? SS_EPROTO
-             : SS_OK;
+           ? SS_EPROTO
+           : SS_OK;
     if (!rc)
       rc = choose_target(cfg, f, m, src, dst, n, err, errlen);
     free(m);
@@ -611,8 +617,7 @@ static int record(const struct import_config *cfg, struct db *db,
     if (!rc && rp->group_id &&
         db_library_upgrade_group_done(db, rp->group_id, track_id,
                                       clock_wall_ms()))
-      log_warn("import", "could not record the upgrade of %s",
-               rp->old->path);
+      log_warn("import", "could not record the upgrade of %s", rp->old->path);
     if (!rc)
       rc = db_dl_import_done(db, f->id, track_id, clock_wall_ms());
     if (rc)
@@ -634,14 +639,14 @@ int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
   int rc = replace_load(cfg, db, f, &rp, err, errlen);
   if (rc)
     return rc;
-  if (!strcmp(f->state, "importing") && f->import_src[0] &&
-      f->import_dst[0]) {
+  if (!strcmp(f->state, "importing") && f->import_src[0] && f->import_dst[0]) {
     snprintf(src, sizeof src, "%s", f->import_src);
     snprintf(dst, sizeof dst, "%s", f->import_dst);
   } else {
     if (!cfg->library_root[0] || !cfg->download_root[0]) {
-      snprintf(err, errlen, "%s is not set: finished downloads wait for "
-                            "their import",
+      snprintf(err, errlen,
+               "%s is not set: finished downloads wait for "
+               "their import",
                cfg->library_root[0] ? "download.slskd_download_path"
                                     : "library.path");
       rc = SS_ESTATE;
@@ -661,9 +666,8 @@ int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
     rc = record(cfg, db, f, &rp, dst, err, errlen);
   }
   if (!rc)
-    log_info("import", "request %lld: imported %s%s",
-             (long long)f->request_id, dst,
-             rp.group_id ? " (the old copy is in the quarantine)" : "");
+    log_info("import", "request %lld: imported %s%s", (long long)f->request_id,
+             dst, rp.group_id ? " (the old copy is in the quarantine)" : "");
   free(rp.old);
   return rc;
 }

@@ -60,12 +60,11 @@ static int settle(struct db *db, const struct library_quarantine_entry *e,
   char err[QUARANTINE_MSG_MAX], tag[32];
   bool resolve = !strcmp(e->pending, "resolve");
   snprintf(tag, sizeof tag, "%s-%lld", resolve ? "q" : "u", (long long)e->id);
-  int mrc = resolve ? fs_move_resume(root, e->original_path, qdir,
-                                     e->quarantine_path, tag, false, err,
-                                     sizeof err)
-                    : fs_move_resume(qdir, e->quarantine_path, root,
-                                     e->original_path, tag, false, err,
-                                     sizeof err);
+  int mrc = resolve
+              ? fs_move_resume(root, e->original_path, qdir,
+                               e->quarantine_path, tag, false, err, sizeof err)
+              : fs_move_resume(qdir, e->quarantine_path, root,
+                               e->original_path, tag, false, err, sizeof err);
   const char *what;
   int rc;
   if (resolve && mrc == SS_OK) {
@@ -153,8 +152,8 @@ static void on_member(void *arg, const struct library_track *t)
 /* dst = qdir/<path relative to root>, with " (N)" before the extension
  * when taken.  SS_OK, or SS_EINVAL / SS_EIO with err. */
 static int quarantine_target(const char *root, const char *qdir,
-                             const char *path, char *dst, size_t n,
-                             char *err, size_t errlen)
+                             const char *path, char *dst, size_t n, char *err,
+                             size_t errlen)
 {
   const char *rel = fs_below(root, path);
   if (!rel || !rel[0]) {
@@ -218,8 +217,8 @@ static int move_member(struct db *db, const struct library_track *t,
   TESTHOOK_CRASH("resolve_intended");
   char tag[32];
   snprintf(tag, sizeof tag, "q-%lld", (long long)id);
-  rc = fs_move_beneath(root, t->path, qdir, e.quarantine_path, tag, false,
-                       err, errlen);
+  rc = fs_move_beneath(root, t->path, qdir, e.quarantine_path, tag, false, err,
+                       errlen);
   if (rc) {
     db_library_quarantine_drop(db, id);
     return rc;
@@ -243,8 +242,8 @@ static const struct library_track *find_member(const struct members *m,
 }
 
 static int resolve_locked(struct db *db, int64_t group_id, int64_t keep,
-                          const char *root, const char *qdir,
-                          int64_t now_ms, struct quarantine_result *res)
+                          const char *root, const char *qdir, int64_t now_ms,
+                          struct quarantine_result *res)
 {
   struct library_group g;
   int rc = db_library_group_get(db, group_id, &g);
@@ -279,8 +278,8 @@ static int resolve_locked(struct db *db, int64_t group_id, int64_t keep,
     snprintf(res->message, sizeof res->message,
              "track %lld is not in this group", (long long)keep);
     rc = SS_ENOTFOUND;
-  } else if (!rc && (k->gone || check_regular(root, k->path, err,
-                                              sizeof err))) {
+  } else if (!rc &&
+             (k->gone || check_regular(root, k->path, err, sizeof err))) {
     snprintf(res->message, sizeof res->message,
              "the copy to keep (%s) is missing", k->path);
     rc = SS_ESTATE;
@@ -316,8 +315,7 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
   memset(res, 0, sizeof *res);
   pthread_mutex_lock(&q_lock);
   recover_first(db, library_root, qdir, now_ms);
-  int rc = resolve_locked(db, group_id, keep, library_root, qdir, now_ms,
-                          res);
+  int rc = resolve_locked(db, group_id, keep, library_root, qdir, now_ms, res);
   pthread_mutex_unlock(&q_lock);
   return rc;
 }
@@ -376,8 +374,7 @@ static int undo_locked(struct db *db, int64_t group_id, const char *root,
     int mrc = restore_entry(db, &e[i], root, qdir, now_ms, err, sizeof err);
     if (mrc) {
       busy |= mrc == SS_EBUSY;
-      log_warn("library", "undo of group %lld: %s", (long long)group_id,
-               err);
+      log_warn("library", "undo of group %lld: %s", (long long)group_id, err);
       if (!res->failed++)
         snprintf(res->message, sizeof res->message, "%s", err);
     } else {
@@ -391,14 +388,14 @@ static int undo_locked(struct db *db, int64_t group_id, const char *root,
   if (res->moved && !res->failed && !strcmp(g.status, "resolved"))
     rc = db_library_group_set_status(db, group_id, "open", now_ms);
   if (!rc && !res->failed)
-    snprintf(res->message, sizeof res->message,
-             "%zu file(s) restored", res->moved);
+    snprintf(res->message, sizeof res->message, "%zu file(s) restored",
+             res->moved);
   return rc ? rc : res->failed ? (busy ? SS_EBUSY : SS_EIO) : SS_OK;
 }
 
-int quarantine_undo(struct db *db, int64_t group_id,
-                    const char *library_root, const char *qdir,
-                    int64_t now_ms, struct quarantine_result *res)
+int quarantine_undo(struct db *db, int64_t group_id, const char *library_root,
+                    const char *qdir, int64_t now_ms,
+                    struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
   pthread_mutex_lock(&q_lock);
@@ -439,8 +436,8 @@ int quarantine_replaced(struct db *db, int64_t track_id, const char *label,
   }
   if (!rc)
     rc = db_library_upgrade_group(db, track_id, label, now_ms, group_id);
-  bool there = !rc && db_library_quarantine_of_track(db, track_id, &e) ==
-                          SS_OK;
+  bool there = !rc &&
+               db_library_quarantine_of_track(db, track_id, &e) == SS_OK;
   if (there && e.group_id != *group_id) {
     snprintf(err, errlen, "%s is already in the quarantine", t->path);
     rc = SS_ENOTFOUND; /* a duplicate resolution took it: not ours */
@@ -448,8 +445,8 @@ int quarantine_replaced(struct db *db, int64_t track_id, const char *label,
     snprintf(err, errlen, "%s is no longer in the library", t->path);
     rc = SS_ENOTFOUND;
   } else if (!there && !rc && fs_mkdir_p(qdir)) {
-    snprintf(err, errlen, "cannot create the quarantine folder %s: %s",
-             qdir, strerror(errno));
+    snprintf(err, errlen, "cannot create the quarantine folder %s: %s", qdir,
+             strerror(errno));
     rc = SS_EIO;
   } else if (!there && !rc) {
     rc = move_member(db, t, *group_id, library_root, qdir, now_ms, err,

@@ -40,8 +40,8 @@
 #define QUARANTINE_MSG_MAX 320
 
 struct quarantine_result {
-  size_t moved;     /* files moved (resolve) or restored (undo) */
-  size_t failed;    /* files left where they were */
+  size_t moved;  /* files moved (resolve) or restored (undo) */
+  size_t failed; /* files left where they were */
   char message[QUARANTINE_MSG_MAX]; /* readable summary or first problem */
 };
 
@@ -66,9 +66,9 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
  * when nothing is in the quarantine; SS_EBUSY when some original path is
  * taken (those files stay in the quarantine); SS_EIO otherwise.
  */
-int quarantine_undo(struct db *db, int64_t group_id,
-                    const char *library_root, const char *qdir,
-                    int64_t now_ms, struct quarantine_result *res);
+int quarantine_undo(struct db *db, int64_t group_id, const char *library_root,
+                    const char *qdir, int64_t now_ms,
+                    struct quarantine_result *res);
 
 /*
  * Settles every journaled move a crash left pending (see above).

@@ -48,9 +48,10 @@
 
 bool scanner_is_audio_name(const char *name)
 {
-  static const char *const exts[] = {
-    "flac", "mp3", "ogg", "oga", "opus", "m4a", "mp4", "aac", "alac", "wav",
-    "aif", "aiff", "wv", "ape", "wma", "dsf", "mpc", "tta", "caf", NULL};
+  static const char *const exts[] = {"flac", "mp3",  "ogg", "oga",  "opus",
+                                     "m4a",  "mp4",  "aac", "alac", "wav",
+                                     "aif",  "aiff", "wv",  "ape",  "wma",
+                                     "dsf",  "mpc",  "tta", "caf",  NULL};
   const char *dot = name ? strrchr(name, '.') : NULL;
   if (!dot || dot == name)
     return false;
@@ -163,8 +164,7 @@ static void maybe_release(struct scan *s, const struct library_seen *seen,
   }
   free(e);
   if (fs_lstat_beneath(s->root, s->path, &now, NULL, 0) ||
-      now.st_dev != fst->st_dev ||
-      now.st_ino != fst->st_ino)
+      now.st_dev != fst->st_dev || now.st_ino != fst->st_ino)
     return;
   db_library_unquarantine(s->db, seen->id, !copy_there, clock_wall_ms());
 }
@@ -281,8 +281,7 @@ static bool path_push(struct scan *s, size_t base, const char *name)
 
 static bool is_quarantine(const struct scan *s, const struct stat *st)
 {
-  return s->has_quarantine && st->st_dev == s->q_dev &&
-         st->st_ino == s->q_ino;
+  return s->has_quarantine && st->st_dev == s->q_dev && st->st_ino == s->q_ino;
 }
 
 /* Opens a sub-folder as the next level (same inode as fstatat saw). */
@@ -447,8 +446,7 @@ int scanner_run(struct db *db, const struct scanner_opts *opts,
   if (!rc && opts->quarantine && opts->quarantine[0]) {
     /* moves a crash interrupted first: a half-moved file is not gone */
     struct quarantine_result qr;
-    quarantine_recover(db, opts->root, opts->quarantine, clock_wall_ms(),
-                       &qr);
+    quarantine_recover(db, opts->root, opts->quarantine, clock_wall_ms(), &qr);
   }
   if (!rc && (rc = db_library_scan_begin(db, &s->gen)))
     snprintf(err, errlen, "cannot start the scan: %s", ss_strerror(rc));

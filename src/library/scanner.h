@@ -32,26 +32,26 @@
 #define SCANNER_FP_SECONDS 30
 
 struct scanner_opts {
-  const char *root;        /* the library folder */
-  const char *quarantine;  /* never entered; may be NULL */
+  const char *root;       /* the library folder */
+  const char *quarantine; /* never entered; may be NULL */
   bool want_hash;
   bool want_fingerprint;
-  size_t batch;            /* rows per transaction; 0 = default */
+  size_t batch;                   /* rows per transaction; 0 = default */
   bool (*should_stop)(void *arg); /* may be NULL */
   void *stop_arg;
 };
 
 struct scanner_stats {
-  size_t files;        /* audio files met (tracks examined) */
-  size_t probed;       /* new or changed, probed */
+  size_t files;  /* audio files met (tracks examined) */
+  size_t probed; /* new or changed, probed */
   size_t unchanged;
-  size_t unreadable;   /* probed without success in this scan */
+  size_t unreadable;      /* probed without success in this scan */
   size_t analysis_failed; /* of those (or fingerprints), the helper crashed
                            * or took too long (media.h, SS_EKILLED) */
-  size_t bad_names;    /* names that are not UTF-8 (files or folders) */
+  size_t bad_names;       /* names that are not UTF-8 (files or folders) */
   size_t hashed;
   size_t fingerprinted;
-  size_t gone;         /* rows marked gone */
+  size_t gone; /* rows marked gone */
   size_t dirs;
 };
 

@@ -53,19 +53,19 @@ extern char **environ;
 #define TEST_ENV_PREFIX "SOULSPOT_PROBE_TEST_"
 
 struct helper {
-  pid_t pid;    /* 0: free slot */
+  pid_t pid; /* 0: free slot */
   int sock;
-  bool busy;    /* owned by a call (or by the reaper while it stops it) */
+  bool busy; /* owned by a call (or by the reaper while it stops it) */
   int64_t idle_since_ms;
 };
 
 static struct {
   pthread_mutex_t mu;
-  pthread_cond_t freed;  /* a slot became free or idle */
-  pthread_cond_t wake;   /* the reaper: shutdown */
+  pthread_cond_t freed; /* a slot became free or idle */
+  pthread_cond_t wake;  /* the reaper: shutdown */
   pthread_cond_t reaper_done;
   struct helper slot[POOL_MAX];
-  int running;           /* slots with pid != 0 */
+  int running; /* slots with pid != 0 */
   bool reaper_running, stopping;
   char helper[PATH_MAX]; /* "" = not resolved yet */
   int helpers, timeout_s, idle_s;
@@ -148,8 +148,7 @@ static int spawn(const char *path, pid_t *pid, int *sock, char *err,
   }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-    snprintf(err, errlen, "cannot start %s: %s", HELPER_NAME,
-             strerror(errno));
+    snprintf(err, errlen, "cannot start %s: %s", HELPER_NAME, strerror(errno));
     return SS_EIO;
   }
   char *envp[16];
@@ -170,8 +169,8 @@ static int spawn(const char *path, pid_t *pid, int *sock, char *err,
   sigfillset(&all);
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-                                  POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&at,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = {(char *)HELPER_NAME, NULL};
   int rc = posix_spawn(pid, path, &fa, &at, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
@@ -391,8 +390,8 @@ static void death_reason(int status, char *err, size_t errlen)
 /* One request/reply with a held helper.  *retry is set when the helper
  * had ended normally before it saw the request. */
 static int exchange(struct helper *h, const uint8_t *req, size_t req_len,
-                    int fd, struct pw_reply *reply, char *err,
-                    size_t errlen, bool *retry)
+                    int fd, struct pw_reply *reply, char *err, size_t errlen,
+                    bool *retry)
 {
   uint8_t buf[PW_FRAME_MAX];
   int limit = timeout_s();
@@ -492,8 +491,8 @@ static int ask(struct pw_request *q, const char *name, int fd,
   return rc;
 }
 
-int media_probe_fd(int fd, const char *name, struct media_info *out,
-                   char *err, size_t errlen)
+int media_probe_fd(int fd, const char *name, struct media_info *out, char *err,
+                   size_t errlen)
 {
   if (fd < 0 || !out)
     return SS_EINVAL;
@@ -528,8 +527,7 @@ int media_probe(const char *path, struct media_info *out, char *err,
 int media_fingerprint_fd(int fd, const char *name, int max_seconds,
                          uint32_t *fp, size_t *n, char *err, size_t errlen)
 {
-  if (fd < 0 || !fp || !n || max_seconds <= 0 ||
-      max_seconds > PW_MAX_SECONDS)
+  if (fd < 0 || !fp || !n || max_seconds <= 0 || max_seconds > PW_MAX_SECONDS)
     return SS_EINVAL;
   *n = 0;
   clear_err(err, errlen);

@@ -58,8 +58,8 @@ int media_probe(const char *path, struct media_info *out, char *err,
  * opens files itself (O_NOFOLLOW) and hands the fd here, so no path is
  * resolved twice; the helper gets this descriptor, never a path.
  */
-int media_probe_fd(int fd, const char *name, struct media_info *out,
-                   char *err, size_t errlen);
+int media_probe_fd(int fd, const char *name, struct media_info *out, char *err,
+                   size_t errlen);
 
 /*
  * Decodes up to the first max_seconds of the audio stream of fd and

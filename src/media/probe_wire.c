@@ -76,8 +76,7 @@ static void start(struct wr *w, uint8_t *buf, size_t cap)
   put_u(w, PW_VERSION, 1);
 }
 
-size_t pw_encode_request(const struct pw_request *r, uint8_t *buf,
-                         size_t cap)
+size_t pw_encode_request(const struct pw_request *r, uint8_t *buf, size_t cap)
 {
   if (!r || !buf || (r->op != PW_OP_PROBE && r->op != PW_OP_FINGERPRINT) ||
       r->max_seconds < 0 || r->max_seconds > PW_MAX_SECONDS ||
@@ -183,8 +182,8 @@ static void get_str(struct rd *r, char *out, size_t size)
 static int open_frame(struct rd *r, const uint8_t *frame, size_t len)
 {
   *r = (struct rd){.p = frame, .n = len};
-  if (!frame || len < 5 || len > PW_FRAME_MAX ||
-      get_u(r, 4) != len - 4 || get_u(r, 1) != PW_VERSION)
+  if (!frame || len < 5 || len > PW_FRAME_MAX || get_u(r, 4) != len - 4 ||
+      get_u(r, 1) != PW_VERSION)
     return SS_EPROTO;
   return SS_OK;
 }
@@ -194,8 +193,7 @@ static bool in_range(int64_t v, int64_t lo, int64_t hi)
   return v >= lo && v <= hi;
 }
 
-int pw_decode_request(const uint8_t *frame, size_t len,
-                      struct pw_request *out)
+int pw_decode_request(const uint8_t *frame, size_t len, struct pw_request *out)
 {
   struct rd r;
   if (!out || open_frame(&r, frame, len))
@@ -331,7 +329,8 @@ int pw_recv(int sock, uint8_t *buf, size_t cap, size_t *len, int *fd)
     char buf[CMSG_SPACE(4 * sizeof(int))];
     struct cmsghdr align;
   } ctl;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
                        .msg_control = ctl.buf,
                        .msg_controllen = sizeof ctl.buf};
   ssize_t n;

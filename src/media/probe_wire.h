@@ -32,24 +32,24 @@
 #include "core/media_info.h"
 
 #define PW_VERSION 1
-#define PW_NAME_MAX 255        /* bytes of the file name hint */
-#define PW_ERR_MAX 159         /* bytes of a reason */
-#define PW_FRAME_MAX 8192      /* any message, length prefix included */
+#define PW_NAME_MAX 255   /* bytes of the file name hint */
+#define PW_ERR_MAX 159    /* bytes of a reason */
+#define PW_FRAME_MAX 8192 /* any message, length prefix included */
 #define PW_MAX_SECONDS 600
 
 enum pw_op { PW_OP_PROBE = 1, PW_OP_FINGERPRINT = 2 };
 
 struct pw_request {
-  int op;          /* enum pw_op */
-  int max_seconds; /* fingerprint: audio decoded at most (1..600) */
+  int op;                     /* enum pw_op */
+  int max_seconds;            /* fingerprint: audio decoded at most (1..600) */
   char name[PW_NAME_MAX + 1]; /* the file's name: format hint, messages */
 };
 
 struct pw_reply {
   int op;
-  int rc;                     /* SS_OK or a negative SS_E* code */
-  char err[PW_ERR_MAX + 1];   /* reason when rc != SS_OK */
-  struct media_info media;    /* PW_OP_PROBE */
+  int rc;                          /* SS_OK or a negative SS_E* code */
+  char err[PW_ERR_MAX + 1];        /* reason when rc != SS_OK */
+  struct media_info media;         /* PW_OP_PROBE */
   uint32_t fp[MEDIA_FP_MAX_ITEMS]; /* PW_OP_FINGERPRINT */
   size_t fp_n;
 };
@@ -58,8 +58,7 @@ struct pw_reply {
  * Returns its size, or 0 when a field breaks its cap (the request) or
  * buf is too small.  Over-long reply texts are cut (on a UTF-8
  * boundary), never refused. */
-size_t pw_encode_request(const struct pw_request *r, uint8_t *buf,
-                         size_t cap);
+size_t pw_encode_request(const struct pw_request *r, uint8_t *buf, size_t cap);
 size_t pw_encode_reply(const struct pw_reply *r, uint8_t *buf, size_t cap);
 
 /* Decode one whole frame of len bytes.  SS_OK, or SS_EPROTO for anything

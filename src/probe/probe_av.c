@@ -39,8 +39,8 @@
 
 #define IO_BUF_SIZE 65536
 /* Demuxers worth probing for music; anything else is "not audio". */
-#define AUDIO_DEMUXERS                                                         \
-  "flac,mp3,ogg,mov,matroska,wav,w64,aiff,ape,wv,asf,aac,dsf,tta,mpc,mpc8,"    \
+#define AUDIO_DEMUXERS                                                        \
+  "flac,mp3,ogg,mov,matroska,wav,w64,aiff,ape,wv,asf,aac,dsf,tta,mpc,mpc8,"   \
   "caf,au"
 #define FP_RATE 11025
 
@@ -152,8 +152,8 @@ static int input_open(struct input *in, const char *name, char *err,
     set_err(err, errlen, "corrupt", r);
     return SS_EPROTO;
   }
-  in->stream = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, -1,
-                                   NULL, 0);
+  in->stream = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL,
+                                   0);
   if (in->stream < 0) {
     set_err(err, errlen, "no audio stream", 0);
     return SS_EPROTO;
@@ -259,8 +259,7 @@ static void read_tags(const struct input *in, struct media_info *out)
   static const char *const k_rec[] = {"musicbrainz_trackid",
                                       "MusicBrainz Track Id", NULL};
   static const char *const k_rtrack[] = {"musicbrainz_releasetrackid",
-                                         "MusicBrainz Release Track Id",
-                                         NULL};
+                                         "MusicBrainz Release Track Id", NULL};
   static const char *const k_albumid[] = {"musicbrainz_albumid",
                                           "MusicBrainz Album Id", NULL};
   static const char *const k_artistid[] = {"musicbrainz_artistid",
@@ -318,8 +317,8 @@ static void read_audio(const struct input *in, struct media_info *out)
   out->duration_ms = ms > 0 ? ms : 0;
 }
 
-int probe_av_read(int fd, const char *name, struct media_info *out,
-                   char *err, size_t errlen)
+int probe_av_read(int fd, const char *name, struct media_info *out, char *err,
+                  size_t errlen)
 {
   if (fd < 0 || !out)
     return SS_EINVAL;
@@ -347,7 +346,7 @@ struct fp_job {
   AVFrame *frame;
   int16_t *pcm;
   int pcm_cap;
-  int64_t fed;  /* samples given to Chromaprint */
+  int64_t fed; /* samples given to Chromaprint */
   int64_t limit;
 };
 
@@ -390,13 +389,13 @@ static int fp_setup(struct fp_job *j, char *err, size_t errlen)
   if (j->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC ||
       j->dec->ch_layout.nb_channels <= 0)
     av_channel_layout_default(&in_layout, j->dec->ch_layout.nb_channels > 0
-                                              ? j->dec->ch_layout.nb_channels
-                                              : 2);
+                                            ? j->dec->ch_layout.nb_channels
+                                            : 2);
   else
     av_channel_layout_copy(&in_layout, &j->dec->ch_layout);
   r = swr_alloc_set_opts2(&j->swr, &mono, AV_SAMPLE_FMT_S16, FP_RATE,
-                          &in_layout, j->dec->sample_fmt,
-                          j->dec->sample_rate, 0, NULL);
+                          &in_layout, j->dec->sample_fmt, j->dec->sample_rate,
+                          0, NULL);
   av_channel_layout_uninit(&in_layout);
   if (r < 0 || (r = swr_init(j->swr)) < 0) {
     set_err(err, errlen, "cannot resample", r);

@@ -22,8 +22,8 @@ void probe_av_init(void);
 
 /* Reads tags and audio properties of fd (seekable, rewound first; the
  * caller keeps it) into *out.  name is a format hint (its extension) only. */
-int probe_av_read(int fd, const char *name, struct media_info *out,
-                  char *err, size_t errlen);
+int probe_av_read(int fd, const char *name, struct media_info *out, char *err,
+                  size_t errlen);
 
 /* Decodes up to the first max_seconds of fd's audio and computes its raw
  * Chromaprint fingerprint into fp (at most MEDIA_FP_MAX_ITEMS items); *n

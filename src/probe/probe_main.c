@@ -43,7 +43,8 @@
 /* Address space: libav and its codec libraries map about 200 MiB of
  * virtual memory before reading anything; the rest is for one file. */
 #define LIMIT_AS (768UL << 20)
-#define LIMIT_CPU_S 600 /* CPU seconds over the helper's life; retires at half */
+#define LIMIT_CPU_S                                                           \
+  600 /* CPU seconds over the helper's life; retires at half */
 #define LIMIT_NOFILE 16
 
 /* AddressSanitizer builds (make asan, make fuzz): ASan reserves terabytes
@@ -101,9 +102,12 @@ static int sandbox(void)
   const struct {
     int res;
     rlim_t v;
-  } limits[] = {{RLIMIT_AS, LIMIT_AS},       {RLIMIT_CPU, LIMIT_CPU_S},
-                {RLIMIT_NOFILE, LIMIT_NOFILE}, {RLIMIT_CORE, 0},
-                {RLIMIT_FSIZE, 0},           {RLIMIT_NPROC, 0}};
+  } limits[] = {{RLIMIT_AS, LIMIT_AS},
+                {RLIMIT_CPU, LIMIT_CPU_S},
+                {RLIMIT_NOFILE, LIMIT_NOFILE},
+                {RLIMIT_CORE, 0},
+                {RLIMIT_FSIZE, 0},
+                {RLIMIT_NPROC, 0}};
   for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
 #ifdef PROBE_ASAN
     if (limits[i].res == RLIMIT_AS)
@@ -117,8 +121,8 @@ static int sandbox(void)
   if (!ctx)
     return SS_EIO;
   int rc = 0;
-  for (size_t i = 0; !rc && i < sizeof allowed_syscalls /
-                                    sizeof allowed_syscalls[0]; i++)
+  for (size_t i = 0;
+       !rc && i < sizeof allowed_syscalls / sizeof allowed_syscalls[0]; i++)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed_syscalls[i], 0);
   if (!rc)
     rc = seccomp_load(ctx);
@@ -146,8 +150,8 @@ static bool names(const char *want, const char *name)
 
 /* Not UBSan-checked: the NULL store must fault as it does in the product,
  * not end in a sanitizer report the filter refuses to let out. */
-__attribute__((no_sanitize("undefined")))
-static void test_hooks_run(const char *name)
+__attribute__((no_sanitize("undefined"))) static void
+test_hooks_run(const char *name)
 {
   if (names(test_crash, name))
     *(volatile int *)NULL = 11; /* NOLINT: the crash under test */
@@ -181,8 +185,8 @@ static void serve(const struct pw_request *q, int fd, struct pw_reply *r)
   if (q->op == PW_OP_PROBE)
     r->rc = probe_av_read(fd, q->name, &r->media, r->err, sizeof r->err);
   else
-    r->rc = probe_av_fingerprint(fd, q->name, q->max_seconds, r->fp,
-                                 &r->fp_n, r->err, sizeof r->err);
+    r->rc = probe_av_fingerprint(fd, q->name, q->max_seconds, r->fp, &r->fp_n,
+                                 r->err, sizeof r->err);
 }
 
 static bool cpu_spent(void)

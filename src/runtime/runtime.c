@@ -72,7 +72,7 @@ struct unit {
   struct unit_snapshot snap;
   struct db_run history[DB_RUN_HISTORY]; /* newest first */
   size_t n_history;
-  struct unit_stats stats; /* under mu */
+  struct unit_stats stats;   /* under mu */
   _Atomic int64_t beat_mono; /* last heartbeat, monotonic ms; 0 = none */
   atomic_bool beat_in_run;
 };
@@ -98,8 +98,8 @@ static void bump(void) { atomic_fetch_add(&generation, 1); }
 
 uint64_t runtime_generation(void) { return atomic_load(&generation); }
 
-const int64_t runtime_duration_bounds_ms[RUNTIME_DURATION_BUCKETS] = {
-    10, 50, 100, 500, 1000, 5000, 30000, 60000, 300000, 1800000};
+const int64_t runtime_duration_bounds_ms[RUNTIME_DURATION_BUCKETS] =
+  {10, 50, 100, 500, 1000, 5000, 30000, 60000, 300000, 1800000};
 
 static void beat(struct unit *u)
 {
@@ -243,8 +243,8 @@ bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms)
     if (left <= 0)
       break;
     /* Wake at least once per heartbeat (should_stop beats). */
-    struct timespec until =
-        clock_mono_deadline(left < RUNTIME_BEAT_MS ? left : RUNTIME_BEAT_MS);
+    struct timespec until = clock_mono_deadline(
+      left < RUNTIME_BEAT_MS ? left : RUNTIME_BEAT_MS);
     pthread_cond_timedwait(&u->cv, &u->mu, &until);
   }
   u->wake = false;
@@ -377,8 +377,8 @@ static void load_state(struct unit *u, struct db *db)
 
 #define MAX_FIELDS (UNIT_MAX_COUNTERS + UNIT_MAX_TIMES + 6)
 
-static void persist_run(struct unit *u, struct db *db, const struct db_run *run,
-                        bool merged)
+static void persist_run(struct unit *u, struct db *db,
+                        const struct db_run *run, bool merged)
 {
   struct db_field fields[MAX_FIELDS];
   size_t n = 0;
@@ -495,8 +495,7 @@ static void run_once(struct unit *u, struct db *db)
 
   struct db_run run = {.started_ms = start_wall,
                        .duration_ms = clock_mono_ms() - start_mono};
-  snprintf(run.result, sizeof run.result, "%s",
-           runtime_result_name(result));
+  snprintf(run.result, sizeof run.result, "%s", runtime_result_name(result));
   if (result == UNIT_RUN_ERROR)
     snprintf(run.message, sizeof run.message, "%s", ctx.error);
   else if (ctx.message[0])
@@ -532,8 +531,8 @@ static void run_once(struct unit *u, struct db *db)
     s->next_run_ms = s->last_start_ms + s->interval_s * 1000;
   bool is_error = result == UNIT_RUN_ERROR;
   /* Canceled and deferred runs leave the error as it was. */
-  bool flipped = result != UNIT_RUN_CANCELED &&
-                 result != UNIT_RUN_DEFERRED && was_error != is_error;
+  bool flipped = result != UNIT_RUN_CANCELED && result != UNIT_RUN_DEFERRED &&
+                 was_error != is_error;
   enum ss_reason reason = s->last_error_reason;
   bool merged = push_history(u, &run);
   count_run(&u->stats, result, run.duration_ms, s->last_end_ms);
@@ -632,8 +631,8 @@ static void *unit_main(void *arg)
       continue;
     }
     /* Never longer than a heartbeat: the loop comes round to beat. */
-    struct timespec until =
-        clock_mono_deadline(wait < RUNTIME_BEAT_MS ? wait : RUNTIME_BEAT_MS);
+    struct timespec until = clock_mono_deadline(
+      wait < RUNTIME_BEAT_MS ? wait : RUNTIME_BEAT_MS);
     pthread_cond_timedwait(&u->cv, &u->mu, &until);
   }
   u->snap.running = false;

@@ -78,17 +78,17 @@ struct unit_def {
 struct unit_snapshot {
   enum unit_state state;
   bool enabled;
-  bool running;           /* enabled and its thread alive */
+  bool running; /* enabled and its thread alive */
   int64_t interval_s;
-  int64_t last_start_ms;  /* wall clock; 0 = never */
+  int64_t last_start_ms; /* wall clock; 0 = never */
   int64_t last_end_ms;
   int64_t last_duration_ms;
-  int64_t next_run_ms;    /* wall clock; 0 = not scheduled */
+  int64_t next_run_ms; /* wall clock; 0 = not scheduled */
   enum unit_run_result last_result;
-  uint64_t runs;          /* runs since start-up */
-  char last_error[UNIT_ERROR_MAX]; /* "" unless state is error */
+  uint64_t runs;                    /* runs since start-up */
+  char last_error[UNIT_ERROR_MAX];  /* "" unless state is error */
   enum ss_reason last_error_reason; /* SS_R_NONE unless state is error */
-  char note[UNIT_NOTE_MAX];        /* why idle without work, or "" */
+  char note[UNIT_NOTE_MAX];         /* why idle without work, or "" */
   int64_t counters[UNIT_MAX_COUNTERS];
   int64_t times[UNIT_MAX_TIMES];
 };
@@ -177,16 +177,15 @@ bool unit_ctx_sleep(struct unit_ctx *ctx, int64_t ms);
 struct db *unit_ctx_db(struct unit_ctx *ctx);
 void unit_ctx_mark_active(struct unit_ctx *ctx);
 void unit_ctx_set_note(struct unit_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 /* The run failed: reason for machines (SS_R_NONE counts as internal),
  * the printf-style message for people (last_error). */
 void unit_ctx_fail(struct unit_ctx *ctx, enum ss_reason reason,
-                   const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void unit_ctx_add(struct unit_ctx *ctx, int slot, int64_t delta);
 void unit_ctx_set_time(struct unit_ctx *ctx, int slot, int64_t wall_ms);
 /* Summary line recorded in the run history (e.g. "freed 1.2 GB"). */
 void unit_ctx_set_message(struct unit_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 
 #endif

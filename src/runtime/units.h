@@ -20,7 +20,7 @@
 #ifndef SS_UNITS_H
 #define SS_UNITS_H
 
-#define UNITS_TABLE(X)                                                       \
+#define UNITS_TABLE(X)                                                        \
   X(TOKEN_REFRESH, token_refresh, TOKEN_REFRESH, OWN)                         \
   X(SPOTIFY_SYNC, spotify_sync, SPOTIFY_SYNC, OWN)                            \
   X(DOWNLOAD_MONITOR, download_monitor, DOWNLOAD_MONITOR, OWN)                \

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-const int64_t backoff_ladder_ms[BACKOFF_STEPS] = {
-  30 * 1000, 2 * 60 * 1000, 5 * 60 * 1000, 15 * 60 * 1000,
-  60 * 60 * 1000, 3 * 60 * 60 * 1000, 6 * 60 * 60 * 1000};
+const int64_t backoff_ladder_ms[BACKOFF_STEPS] =
+  {30 * 1000,      2 * 60 * 1000,      5 * 60 * 1000,     15 * 60 * 1000,
+   60 * 60 * 1000, 3 * 60 * 60 * 1000, 6 * 60 * 60 * 1000};
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct backoff_state states[SVC__COUNT];

@@ -28,9 +28,9 @@
 extern const int64_t backoff_ladder_ms[BACKOFF_STEPS];
 
 struct backoff_state {
-  int failures;        /* consecutive, since the last success */
-  int64_t until_ms;    /* wall ms; no call before (0 = none) */
-  enum ss_reason code; /* of the last failure */
+  int failures;                    /* consecutive, since the last success */
+  int64_t until_ms;                /* wall ms; no call before (0 = none) */
+  enum ss_reason code;             /* of the last failure */
   char reason[BACKOFF_REASON_MAX]; /* its message */
 };
 

@@ -45,8 +45,8 @@ static atomic_bool stopping;
 static atomic_uint_fast64_t generation = 1;
 static struct service_status results[SVC__COUNT];
 
-static const char *const keys[SVC__COUNT] = {"spotify", "slskd",
-                                             "musicbrainz", "coverart"};
+static const char *const keys[SVC__COUNT] = {"spotify", "slskd", "musicbrainz",
+                                             "coverart"};
 
 const char *prober_service_key(enum service_id id) { return keys[id]; }
 
@@ -127,9 +127,9 @@ static void probe_spotify(struct http_client *hc, struct service_status *st)
   http_reply_free(&r);
   if (!st->up || !spotify_connected())
     return;
-  int verdict = spotify_probe_token(
-    settings_int(S_PROBE_TIMEOUT_SECONDS) * 1000, &stopping, reason,
-    sizeof reason);
+  int verdict = spotify_probe_token(settings_int(S_PROBE_TIMEOUT_SECONDS) *
+                                      1000,
+                                    &stopping, reason, sizeof reason);
   if (verdict == 0) {
     st->up = false;
     st->reason_code = SS_R_AUTH; /* the token was refused */
@@ -238,8 +238,8 @@ static enum ss_reason reason_code(const struct service_status *st)
 static void probe_all(struct http_client *hc)
 {
   void (*const probes[SVC__COUNT])(struct http_client *,
-                                   struct service_status *) = {
-    probe_spotify, probe_slskd, probe_musicbrainz, probe_coverart};
+                                   struct service_status *) =
+    {probe_spotify, probe_slskd, probe_musicbrainz, probe_coverart};
   for (int i = 0; i < SVC__COUNT && !atomic_load(&stopping); i++) {
     struct service_status st = {0};
     probes[i](hc, &st);
@@ -257,9 +257,13 @@ static void probe_all(struct http_client *hc)
 /* Everything that changes a probe's answer, as one comparable string. */
 static void signature(char *out, size_t n)
 {
-  static const enum setting_id ids[] = {
-    S_SPOTIFY_API_URL, S_SLSKD_URL, S_SLSKD_API_KEY, S_MUSICBRAINZ_URL,
-    S_MUSICBRAINZ_CONTACT, S_COVERART_URL, S_PROBE_TIMEOUT_SECONDS};
+  static const enum setting_id ids[] = {S_SPOTIFY_API_URL,
+                                        S_SLSKD_URL,
+                                        S_SLSKD_API_KEY,
+                                        S_MUSICBRAINZ_URL,
+                                        S_MUSICBRAINZ_CONTACT,
+                                        S_COVERART_URL,
+                                        S_PROBE_TIMEOUT_SECONDS};
   size_t off = 0;
   out[0] = '\0';
   for (size_t i = 0; i < sizeof ids / sizeof ids[0] && off < n; i++) {

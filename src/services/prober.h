@@ -22,8 +22,13 @@
 
 #include "core/err.h"
 
-enum service_id { SVC_SPOTIFY, SVC_SLSKD, SVC_MUSICBRAINZ, SVC_COVERART,
-                  SVC__COUNT };
+enum service_id {
+  SVC_SPOTIFY,
+  SVC_SLSKD,
+  SVC_MUSICBRAINZ,
+  SVC_COVERART,
+  SVC__COUNT
+};
 
 struct service_status {
   bool up;
@@ -31,9 +36,9 @@ struct service_status {
   bool checked;       /* false until the first probe finished */
   int64_t checked_ms; /* wall clock */
   long latency_ms;
-  long http_status;   /* 0 when no HTTP answer */
-  int64_t blocked_until_ms; /* wall ms its host asked us to wait until */
-  char reason[160];   /* why it is down, or what answered */
+  long http_status;           /* 0 when no HTTP answer */
+  int64_t blocked_until_ms;   /* wall ms its host asked us to wait until */
+  char reason[160];           /* why it is down, or what answered */
   enum ss_reason reason_code; /* why it is down or blocked; SS_R_NONE up */
 };
 

@@ -1,7 +1,7 @@
 /*
- * spotify/sync.c - the Spotify sync engine: mirrors followed artists, playlists (with entries),
- * liked songs, saved albums and, a few artists per pass, the artists'
- * albums into the store.
+ * spotify/sync.c - the Spotify sync engine: mirrors followed artists,
+ * playlists (with entries), liked songs, saved albums and, a few artists per
+ * pass, the artists' albums into the store.
  *
  * Every spotify.sync_check_interval_seconds the unit runs the types that
  * are due (enabled, and their own interval has passed since their last
@@ -25,8 +25,8 @@
  * and cached in memory for the status view.  The Spotify Sync unit
  * (workers/spotify_sync.c) schedules it; this file knows no unit.
  *
- * Threading: spotify_sync_run() on one thread at a time (the unit's); the stats cache and the "sync
- * now" flag may be read/set from any thread.
+ * Threading: spotify_sync_run() on one thread at a time (the unit's); the
+ * stats cache and the "sync now" flag may be read/set from any thread.
  * Ownership: a run owns its client, its string pool and its arrays.
  */
 #include "spotify/sync.h"
@@ -50,11 +50,11 @@
 #include "core/xalloc.h"
 #include "db/db_spotify.h"
 
-#define PAGE_LIMIT 50           /* /me/... and playlist items: max 50 */
-#define ARTIST_ALBUMS_LIMIT 10  /* dev-mode cap of /artists/{id}/albums */
-#define MAX_PAGES 2000          /* per list */
-#define MAX_ITEMS 100000        /* per list */
-#define ARTIST_ALBUM_PAGES 20   /* at most 200 releases per artist */
+#define PAGE_LIMIT 50          /* /me/... and playlist items: max 50 */
+#define ARTIST_ALBUMS_LIMIT 10 /* dev-mode cap of /artists/{id}/albums */
+#define MAX_PAGES 2000         /* per list */
+#define MAX_ITEMS 100000       /* per list */
+#define ARTIST_ALBUM_PAGES 20  /* at most 200 releases per artist */
 #define POOL_CHUNK (64 * 1024)
 
 const char *const spotify_sync_type_names[SYNC__COUNT] = {
@@ -112,8 +112,7 @@ void spotify_sync_stats(struct spotify_sync_type_status out[SYNC__COUNT])
   pthread_mutex_lock(&stats_mu);
   stats_load_locked(NULL);
   for (int t = 0; t < SYNC__COUNT; t++) {
-    snprintf(out[t].result, sizeof out[t].result, "%s",
-             stats[t].last_result);
+    snprintf(out[t].result, sizeof out[t].result, "%s", stats[t].last_result);
     snprintf(out[t].error, sizeof out[t].error, "%s", stats[t].last_error);
   }
   pthread_mutex_unlock(&stats_mu);
@@ -127,7 +126,6 @@ void spotify_sync_last_ok(struct db *db, int64_t out[SYNC__COUNT])
     out[t] = stats[t].last_ok_ms;
   pthread_mutex_unlock(&stats_mu);
 }
-
 
 /* ---- a string pool and growable arrays for one list ---- */
 
@@ -200,14 +198,14 @@ enum outcome { OUT_OK, OUT_ERROR, OUT_DEFERRED, OUT_CANCELED };
 struct type_result {
   enum outcome kind;
   enum ss_reason reason; /* ERROR: why, for machines (protocol if unset) */
-  char text[256];   /* summary (OK) or error (ERROR/DEFERRED) */
-  char marker[256]; /* what to remember to detect "unchanged" */
+  char text[256];        /* summary (OK) or error (ERROR/DEFERRED) */
+  char marker[256];      /* what to remember to detect "unchanged" */
   int64_t items;
 };
 
 static void result_set(struct type_result *r, enum outcome kind,
                        const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+  __attribute__((format(printf, 3, 4)));
 
 static void result_set(struct type_result *r, enum outcome kind,
                        const char *fmt, ...)
@@ -224,9 +222,7 @@ static void result_from_err(struct sync_run *s, struct type_result *r,
                             const struct spotify_err *e)
 {
   switch (e->kind) {
-  case SPOTIFY_CANCELED:
-    result_set(r, OUT_CANCELED, "interrupted");
-    return;
+  case SPOTIFY_CANCELED: result_set(r, OUT_CANCELED, "interrupted"); return;
   case SPOTIFY_RATE_LIMITED:
   case SPOTIFY_NOT_CONNECTED:
   case SPOTIFY_REAUTH:
@@ -247,8 +243,7 @@ static void result_from_err(struct sync_run *s, struct type_result *r,
     s->halted = true;
     s->halt = *e;
     break;
-  default:
-    break;
+  default: break;
   }
   result_set(r, OUT_ERROR, "%s", e->msg);
   r->reason = spotify_err_reason(e);
@@ -272,7 +267,7 @@ static int fetch(struct sync_run *s, const char *url, json_t **out,
 }
 
 static void malformed(struct spotify_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 
 static void malformed(struct spotify_err *err, const char *fmt, ...)
 {
@@ -310,7 +305,7 @@ static int collect(struct sync_run *s, const char *url, json_t *first,
     if (!json_is_object(page) || !json_is_array(list) ||
         (link && !json_is_null(link) && !json_is_string(link))) {
       malformed(err, "malformed page from Spotify: %s",
-                !json_is_object(page) ? "no paging object"
+                !json_is_object(page)  ? "no paging object"
                 : !json_is_array(list) ? "items is not a list"
                                        : "next is not a link");
       rc = SS_EPROTO;
@@ -332,8 +327,9 @@ static int collect(struct sync_run *s, const char *url, json_t *first,
     next = json_is_string(link) ? xstrdup(json_string_value(link)) : NULL;
     json_decref(doc);
     if (rc == SS_OK && next && (++pages >= max_pages || !strcmp(next, prev))) {
-      malformed(err, "%s", !strcmp(next, prev) ? "paging loop in a reply"
-                                               : "too many pages");
+      malformed(err, "%s",
+                !strcmp(next, prev) ? "paging loop in a reply"
+                                    : "too many pages");
       rc = SS_ETOOBIG;
     }
   }
@@ -386,8 +382,8 @@ static const char *artist_names(struct sync_run *s, json_t *artists,
       *first_id = pool_str(&s->pool, jstr(a, "id"));
     if (!name || off >= sizeof names - 1)
       continue;
-    int w = snprintf(names + off, sizeof names - off, "%s%s",
-                     off ? ", " : "", name);
+    int w = snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "",
+                     name);
     if (w > 0)
       off += (size_t)w;
   }
@@ -549,8 +545,7 @@ static void sync_artists(struct sync_run *s, struct type_result *r)
   struct vec v = {.size = sizeof(struct sp_artist)};
   struct spotify_err err;
   char url[64], note[64];
-  snprintf(url, sizeof url, "/me/following?type=artist&limit=%d",
-           PAGE_LIMIT);
+  snprintf(url, sizeof url, "/me/following?type=artist&limit=%d", PAGE_LIMIT);
   if (collect(s, url, NULL, "artists", MAX_PAGES, take_artist, &v, &err))
     result_from_err(s, r, &err);
   else {
@@ -564,7 +559,8 @@ static void sync_artists(struct sync_run *s, struct type_result *r)
     else
       result_set(r, OUT_OK,
                  "%" PRId64 " followed artists (+%" PRId64 ", -%" PRId64
-                 " %s)%s", st.total, st.added, st.removed,
+                 " %s)%s",
+                 st.total, st.added, st.removed,
                  remove ? "removed" : "unfollowed", note);
     r->items = st.total;
   }
@@ -591,7 +587,8 @@ static void entries_url(const char *id, struct buf *url)
 {
   buf_puts(url, "/playlists/");
   spotify_url_encode(url, id);
-  buf_printf(url, "/items?limit=%d&additional_types=track&fields=", PAGE_LIMIT);
+  buf_printf(url,
+             "/items?limit=%d&additional_types=track&fields=", PAGE_LIMIT);
   spotify_url_encode(url,
                      "items(added_at,is_local,"
                      "item(id,name,uri,type,duration_ms,is_local,"
@@ -614,8 +611,8 @@ static int sync_entries(struct sync_run *s, const struct stale *p,
                    err);
   buf_free(&url);
   if (rc == SS_OK) {
-    rc = db_spotify_playlist_entries_replace(s->db, p->id, p->snapshot,
-                                             v.data, v.n, clock_wall_ms());
+    rc = db_spotify_playlist_entries_replace(s->db, p->id, p->snapshot, v.data,
+                                             v.n, clock_wall_ms());
     if (rc) {
       memset(err, 0, sizeof *err);
       err->kind = SPOTIFY_MALFORMED;
@@ -662,8 +659,10 @@ static void sync_stale_playlists(struct sync_run *s, struct type_result *r,
       t->forbidden++;
     } else if (err.kind == SPOTIFY_MALFORMED || err.kind == SPOTIFY_REFUSED) {
       if (!t->failed++)
-        snprintf(t->first_error, sizeof t->first_error, "playlist \"%.60s\": "
-                 "%s", list[i].name, err.msg);
+        snprintf(t->first_error, sizeof t->first_error,
+                 "playlist \"%.60s\": "
+                 "%s",
+                 list[i].name, err.msg);
     } else {
       result_from_err(s, r, &err); /* stops the loop */
     }
@@ -699,8 +698,10 @@ static void sync_playlists(struct sync_run *s, struct type_result *r)
   if (r->kind != OUT_OK)
     return;
   if (t.failed)
-    result_set(r, OUT_ERROR, "%" PRId64 " playlists could not be read; "
-               "first: %s", t.failed, t.first_error);
+    result_set(r, OUT_ERROR,
+               "%" PRId64 " playlists could not be read; "
+               "first: %s",
+               t.failed, t.first_error);
   else
     result_set(r, OUT_OK,
                "%" PRId64 " playlists (+%" PRId64 ", -%" PRId64 "); entries "
@@ -773,8 +774,9 @@ static void sync_liked(struct sync_run *s, struct type_result *r)
     if (rc)
       db_failed(r, rc);
     else
-      result_set(r, OUT_OK, "%" PRId64 " liked songs (+%" PRId64
-                 ", -%" PRId64 ")%s", st.total, st.added, st.removed, note);
+      result_set(r, OUT_OK,
+                 "%" PRId64 " liked songs (+%" PRId64 ", -%" PRId64 ")%s",
+                 st.total, st.added, st.removed, note);
     r->items = st.total;
   }
   free(v.data);
@@ -806,8 +808,9 @@ static void sync_saved_albums(struct sync_run *s, struct type_result *r)
     if (rc)
       db_failed(r, rc);
     else
-      result_set(r, OUT_OK, "%" PRId64 " saved albums (+%" PRId64
-                 ", -%" PRId64 ")%s", st.total, st.added, st.removed, note);
+      result_set(r, OUT_OK,
+                 "%" PRId64 " saved albums (+%" PRId64 ", -%" PRId64 ")%s",
+                 st.total, st.added, st.removed, note);
     r->items = st.total;
   }
   free(v.data);
@@ -832,8 +835,10 @@ static int sync_one_artist(struct sync_run *s, const struct stale *a,
   buf_init(&url, 1024);
   buf_puts(&url, "/artists/");
   spotify_url_encode(&url, a->id);
-  buf_printf(&url, "/albums?include_groups=album,single,compilation"
-                   "&limit=%d", ARTIST_ALBUMS_LIMIT);
+  buf_printf(&url,
+             "/albums?include_groups=album,single,compilation"
+             "&limit=%d",
+             ARTIST_ALBUMS_LIMIT);
   int rc = collect(s, buf_cstr(&url), NULL, NULL, ARTIST_ALBUM_PAGES,
                    take_release, &v, err);
   if (rc == SS_ETOOBIG && err->kind == SPOTIFY_MALFORMED &&
@@ -848,8 +853,7 @@ static int sync_one_artist(struct sync_run *s, const struct stale *a,
     if (rc == SS_ENOTFOUND)
       rc = SS_OK; /* unfollowed meanwhile */
     if (rc)
-      malformed(err, "could not write to the database (%s)",
-                ss_strerror(rc));
+      malformed(err, "could not write to the database (%s)", ss_strerror(rc));
     *releases += (int64_t)v.n;
   }
   free(v.data);
@@ -861,7 +865,7 @@ static void sync_artist_albums(struct sync_run *s, struct type_result *r)
 {
   int64_t now = clock_wall_ms();
   int64_t before = now - settings_int(S_SPOTIFY_ARTIST_ALBUMS_RESYNC_HOURS) *
-                         3600000;
+                           3600000;
   size_t per_pass = (size_t)settings_int(S_SPOTIFY_ARTIST_ALBUMS_PER_PASS);
   struct vec due = {.size = sizeof(struct stale)};
   void *args[2] = {s, &due};
@@ -892,12 +896,15 @@ static void sync_artist_albums(struct sync_run *s, struct type_result *r)
   db_spotify_artist_albums_pending(s->db, before, &never, &stale);
   r->items = done;
   if (failed)
-    result_set(r, OUT_ERROR, "%" PRId64 " artists could not be read; "
-               "first: %s", failed, first_error);
+    result_set(r, OUT_ERROR,
+               "%" PRId64 " artists could not be read; "
+               "first: %s",
+               failed, first_error);
   else
-    result_set(r, OUT_OK, "%" PRId64 " artists read (%" PRId64
-               " releases); %" PRId64 " never read, %" PRId64
-               " due for a re-check", done, releases, never, stale);
+    result_set(r, OUT_OK,
+               "%" PRId64 " artists read (%" PRId64 " releases); %" PRId64
+               " never read, %" PRId64 " due for a re-check",
+               done, releases, never, stale);
 }
 
 /* ---- scheduling ---- */
@@ -993,8 +1000,7 @@ static void run_types(struct sync_run *s, const bool *due_types,
     memset(&r, 0, sizeof r);
     s->skipped = 0;
     if (s->halted) {
-      result_set(&r, s->halt.kind == SPOTIFY_CONFIG ? OUT_ERROR
-                                                    : OUT_DEFERRED,
+      result_set(&r, s->halt.kind == SPOTIFY_CONFIG ? OUT_ERROR : OUT_DEFERRED,
                  s->halt.kind == SPOTIFY_CONFIG ? "%s" : "deferred (%s)",
                  s->halt.msg);
       r.reason = spotify_err_reason(&s->halt);
@@ -1060,13 +1066,10 @@ int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
     size_t size;
   } kinds[SYNC__COUNT] = {
     [SYNC_ARTISTS] = {"artists", NULL, take_artist, sizeof(struct sp_artist)},
-    [SYNC_PLAYLISTS] = {NULL, NULL, take_playlist,
-                        sizeof(struct sp_playlist)},
-    [SYNC_ALBUMS] = {NULL, "album", take_saved_album,
-                     sizeof(struct sp_album)},
+    [SYNC_PLAYLISTS] = {NULL, NULL, take_playlist, sizeof(struct sp_playlist)},
+    [SYNC_ALBUMS] = {NULL, "album", take_saved_album, sizeof(struct sp_album)},
     [SYNC_LIKED_SONGS] = {NULL, "track", take_entry, sizeof(struct sp_entry)},
-    [SYNC_ARTIST_ALBUMS] = {NULL, NULL, take_release,
-                            sizeof(struct sp_album)},
+    [SYNC_ARTIST_ALBUMS] = {NULL, NULL, take_release, sizeof(struct sp_album)},
   };
   struct sync_run s = {0};
   struct vec v = {.size = kinds[type].size};

@@ -57,9 +57,9 @@ struct spotify_sync_hooks {
 };
 
 enum spotify_sync_outcome {
-  SPOTIFY_SYNC_OK,       /* every due type synced or was deferred */
-  SPOTIFY_SYNC_FAILED,   /* some type failed: errors, reason */
-  SPOTIFY_SYNC_CANCELED  /* should_stop said so; nothing half-written */
+  SPOTIFY_SYNC_OK,      /* every due type synced or was deferred */
+  SPOTIFY_SYNC_FAILED,  /* some type failed: errors, reason */
+  SPOTIFY_SYNC_CANCELED /* should_stop said so; nothing half-written */
 };
 
 struct spotify_sync_result {

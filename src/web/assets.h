@@ -11,11 +11,11 @@
 #include <stddef.h>
 
 struct web_asset {
-  const char *path;         /* "/static/htmx.min.js" */
+  const char *path; /* "/static/htmx.min.js" */
   const char *content_type;
   const unsigned char *data;
   size_t len;
-  const char *etag;         /* quoted strong ETag */
+  const char *etag; /* quoted strong ETag */
 };
 
 extern const struct web_asset web_assets[];

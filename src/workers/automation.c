@@ -37,10 +37,7 @@ static int follow_and_dispatch(struct db *db, int64_t now,
   return rc;
 }
 
-static bool should_stop(void *arg)
-{
-  return unit_ctx_should_stop(arg);
-}
+static bool should_stop(void *arg) { return unit_ctx_should_stop(arg); }
 
 /* The watchlist (new releases, then the playlists' missing tracks) or the
  * discography pass (automation/watchlist.h). */
@@ -73,16 +70,17 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
     snprintf(playlists, sizeof playlists, "; %zu playlist track(s) wanted",
              r.playlist_added);
   if (r.stopped) {
-    unit_ctx_fail(ctx, r.reason, "%s: stopped after %d artist(s), the rest stay due: "
-                  "%s (%zu release(s) wanted)", what,
-                  r.watches > 0 ? r.watches - 1 : 0, r.error, r.added);
+    unit_ctx_fail(ctx, r.reason,
+                  "%s: stopped after %d artist(s), the rest stay due: "
+                  "%s (%zu release(s) wanted)",
+                  what, r.watches > 0 ? r.watches - 1 : 0, r.error, r.added);
     return UNIT_RUN_ERROR;
   }
   if (r.failed) {
     unit_ctx_fail(ctx, r.reason,
                   "%s: %d of %d artist(s) could not be checked; "
-                  "first: %s (%zu release(s) wanted)", what, r.failed,
-                  r.watches, r.error, r.added);
+                  "first: %s (%zu release(s) wanted)",
+                  what, r.failed, r.watches, r.error, r.added);
     return UNIT_RUN_ERROR;
   }
   unit_ctx_set_message(ctx,

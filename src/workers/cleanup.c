@@ -58,13 +58,17 @@ static bool root_is_safe(const char *root, char *err, size_t errlen)
   if (!realpath(root, real))
     return true; /* the walk reports a missing folder */
   if (inside(real, S_LIBRARY_PATH)) {
-    snprintf(err, errlen, "%s contains the library folder; refusing to "
-                          "clean it", root);
+    snprintf(err, errlen,
+             "%s contains the library folder; refusing to "
+             "clean it",
+             root);
     return false;
   }
   if (inside(real, S_SERVER_DATA_DIR)) {
-    snprintf(err, errlen, "%s contains the data folder; refusing to clean "
-                          "it", root);
+    snprintf(err, errlen,
+             "%s contains the data folder; refusing to clean "
+             "it",
+             root);
     return false;
   }
   return true;
@@ -75,8 +79,8 @@ struct totals {
   char error[UNIT_ERROR_MAX];
 };
 
-static void clean_root(struct unit_ctx *ctx, enum setting_id id,
-                       bool temp, struct totals *t)
+static void clean_root(struct unit_ctx *ctx, enum setting_id id, bool temp,
+                       struct totals *t)
 {
   char root[SETTING_STR_MAX], err[UNIT_ERROR_MAX];
   settings_str(id, root, sizeof root);
@@ -93,8 +97,9 @@ static void clean_root(struct unit_ctx *ctx, enum setting_id id,
     .dry_run = settings_bool(S_AUTOMATION_CLEANUP_DRY_RUN),
     .max_files = settings_int(S_AUTOMATION_CLEANUP_MAX_FILES_PER_RUN) -
                  t->sum.files,
-    .max_bytes = settings_int(S_AUTOMATION_CLEANUP_MAX_MB_PER_RUN) *
-                   1024 * 1024 - t->sum.bytes,
+    .max_bytes = settings_int(S_AUTOMATION_CLEANUP_MAX_MB_PER_RUN) * 1024 *
+                   1024 -
+                 t->sum.bytes,
     .should_stop = stop_requested,
     .stop_arg = ctx,
   };

@@ -240,8 +240,8 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
   import_config_load(&hc.icfg);
   struct watch *w = xmalloc(sizeof *w);
   watch_start(w, ctx);
-  struct dl_hooks hooks = {&hc, hook_mark, hook_stop, hook_import,
-                           set_active, &w->cancel};
+  struct dl_hooks hooks = {&hc,         hook_mark,  hook_stop,
+                           hook_import, set_active, &w->cancel};
   struct slskd *c = slskd_new(cfg->slskd_url, cfg->slskd_key);
   slskd_set_timeout(c, LIST_TIMEOUT_MS);
   slskd_set_cancel(c, &w->cancel);
@@ -261,8 +261,7 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
     return UNIT_RUN_CANCELED; /* nothing half-written: resumed next run */
   if (rc) {
     /* slskd down climbs its ladder; a refused key does not. */
-    backoff_failed(SVC_SLSKD, clock_wall_ms(), 0, ss_reason_of(rc),
-                   res.error);
+    backoff_failed(SVC_SLSKD, clock_wall_ms(), 0, ss_reason_of(rc), res.error);
     unit_ctx_fail(ctx, ss_reason_of(rc), "%s", res.error);
     return UNIT_RUN_ERROR;
   }
@@ -299,8 +298,10 @@ static enum unit_run_result run(struct unit_ctx *ctx)
     time_t t = (time_t)(bo.until_ms / 1000);
     struct tm tm;
     strftime(when, sizeof when, "%H:%M:%S UTC", gmtime_r(&t, &tm));
-    unit_ctx_set_note(ctx, "slskd unreachable %d time(s) in a row; next "
-                           "try after %s", bo.failures, when);
+    unit_ctx_set_note(ctx,
+                      "slskd unreachable %d time(s) in a row; next "
+                      "try after %s",
+                      bo.failures, when);
     return UNIT_RUN_DEFERRED;
   }
   struct dl_config *cfg = xmalloc(sizeof *cfg);

@@ -25,9 +25,9 @@
 #include "library/quarantine.h"
 #include "library/scanner.h"
 
-static const char *const counters[] = {
-  "duplicates_found", "tracks_scanned", "groups_open", "last_scan_files",
-  "unreadable_files", "bad_names", NULL};
+static const char *const counters[] =
+  {"duplicates_found", "tracks_scanned", "groups_open", "last_scan_files",
+   "unreadable_files", "bad_names",      NULL};
 static const char *const times[] = {"last_scan", NULL};
 
 static bool stop_requested(void *arg) { return unit_ctx_should_stop(arg); }
@@ -83,8 +83,8 @@ static void publish(struct unit_ctx *ctx, const struct scanner_stats *ss,
   unit_ctx_set_message(ctx,
                        "%zu files (%zu new or changed, %lld unreadable%s, "
                        "%zu bad names), %zu findings (%zu new), %zu open",
-                       ss->files, ss->probed, (long long)c.unreadable,
-                       crashed, ss->bad_names, ds->groups, ds->new_groups,
+                       ss->files, ss->probed, (long long)c.unreadable, crashed,
+                       ss->bad_names, ds->groups, ds->new_groups,
                        ds->open_groups);
 }
 
@@ -96,8 +96,7 @@ static enum unit_run_result run(struct unit_ctx *ctx)
     unit_ctx_set_note(ctx, "library folder not configured");
     return UNIT_RUN_SKIPPED;
   }
-  settings_str(S_AUTOMATION_DUPLICATE_DETECTION_METHOD, method,
-               sizeof method);
+  settings_str(S_AUTOMATION_DUPLICATE_DETECTION_METHOD, method, sizeof method);
   unsigned methods = dupes_methods_parse(method);
   if (!methods) {
     unit_ctx_fail(ctx, SS_R_NOT_CONFIGURED, "unknown detection method \"%s\"",

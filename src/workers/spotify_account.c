@@ -25,8 +25,7 @@ void workers_spotify_view(struct spotify_view *out)
   out->connected = st.connected;
   snprintf(out->reauth_reason, sizeof out->reauth_reason, "%s",
            st.reauth_reason);
-  snprintf(out->display_name, sizeof out->display_name, "%s",
-           st.display_name);
+  snprintf(out->display_name, sizeof out->display_name, "%s", st.display_name);
   out->access_expires_ms = st.access_expires_ms;
   out->refresh_expires_ms = st.refresh_expires_ms;
   out->blocked_until_ms = st.blocked_until_ms;

@@ -21,11 +21,11 @@
 #include "workers/workers.h"
 
 static const char *const counters[] = {
-  "syncs_artists", "syncs_playlists", "syncs_albums", "syncs_liked_songs",
-  "syncs_artist_albums", NULL,
+  "syncs_artists",     "syncs_playlists",     "syncs_albums",
+  "syncs_liked_songs", "syncs_artist_albums", NULL,
 };
 static const char *const times[] = {
-  "last_sync_artists", "last_sync_playlists", "last_sync_albums",
+  "last_sync_artists",     "last_sync_playlists",     "last_sync_albums",
   "last_sync_liked_songs", "last_sync_artist_albums", NULL,
 };
 
@@ -86,9 +86,10 @@ static enum unit_run_result run(struct unit_ctx *ctx)
     return UNIT_RUN_SKIPPED;
   }
   bool force = atomic_exchange(&force_full, false) || unit_ctx_forced(ctx);
-  const struct spotify_sync_hooks hooks = {
-    .should_stop = stop_requested, .started = started, .synced = synced,
-    .arg = ctx};
+  const struct spotify_sync_hooks hooks = {.should_stop = stop_requested,
+                                           .started = started,
+                                           .synced = synced,
+                                           .arg = ctx};
   struct spotify_sync_result res;
   if (!spotify_sync_run(db, force, &hooks, &res)) {
     unit_ctx_set_note(ctx, "nothing due");
@@ -96,14 +97,11 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   }
   wake_token_refresh_on_failure();
   switch (res.outcome) {
-  case SPOTIFY_SYNC_CANCELED:
-    return UNIT_RUN_CANCELED;
+  case SPOTIFY_SYNC_CANCELED: return UNIT_RUN_CANCELED;
   case SPOTIFY_SYNC_FAILED:
     unit_ctx_fail(ctx, res.reason, "%s", res.errors);
     return UNIT_RUN_ERROR;
-  default:
-    unit_ctx_set_message(ctx, "%s", res.summary);
-    return UNIT_RUN_OK;
+  default: unit_ctx_set_message(ctx, "%s", res.summary); return UNIT_RUN_OK;
   }
 }
 

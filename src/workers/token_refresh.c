@@ -45,8 +45,10 @@ static void notify_login(const struct spotify_status *st)
       return;
     renewal_told_for_ms = st->authorised_ms;
     snprintf(title, sizeof title, "Spotify login needs renewal");
-    snprintf(body, sizeof body, "%s\nConnect the account again on the "
-             "settings page (Spotify tab).", st->reauth_reason);
+    snprintf(body, sizeof body,
+             "%s\nConnect the account again on the "
+             "settings page (Spotify tab).",
+             st->reauth_reason);
     notify_event(NOTIFY_SPOTIFY_LOGIN, title, body);
     return;
   }
@@ -58,9 +60,11 @@ static void notify_login(const struct spotify_status *st)
   int64_t days = left > 0 ? left / 86400000LL : 0;
   snprintf(title, sizeof title, "Spotify login expires in %lld day%s",
            (long long)days, days == 1 ? "" : "s");
-  snprintf(body, sizeof body, "The Spotify login of %s ends on %s. Connect "
+  snprintf(body, sizeof body,
+           "The Spotify login of %s ends on %s. Connect "
            "the account again on the settings page (Spotify tab) before "
-           "then.", st->display_name[0] ? st->display_name : st->user_id,
+           "then.",
+           st->display_name[0] ? st->display_name : st->user_id,
            spotify_fmt_time(st->refresh_expires_ms, when, sizeof when));
   notify_event(NOTIFY_SPOTIFY_LOGIN, title, body);
 }
@@ -111,8 +115,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
                   st.reauth_reason);
     return UNIT_RUN_ERROR;
   }
-  int64_t threshold =
-    settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES) * 60000;
+  int64_t threshold = settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES) *
+                      60000;
   if (unit_ctx_forced(ctx) || st.token_error[0])
     return refresh(ctx, INT64_MAX); /* whatever the expiry says */
   char when[40];

@@ -19,7 +19,12 @@
 
 /* download_monitor: two cumulative counters, then two gauges (files
  * transferring now; files waiting: to enqueue, queued, being searched). */
-enum { DM_DOWNLOADS_COMPLETED, DM_DOWNLOADS_FAILED, DM_IN_PROGRESS, DM_QUEUED };
+enum {
+  DM_DOWNLOADS_COMPLETED,
+  DM_DOWNLOADS_FAILED,
+  DM_IN_PROGRESS,
+  DM_QUEUED
+};
 enum { DM_LAST_POLL };
 enum { CL_FILES_DELETED, CL_BYTES_FREED, CL_DRY_RUN_FILES, CL_DRY_RUN_BYTES };
 enum { CL_LAST_RUN };
@@ -36,7 +41,7 @@ enum {
 };
 enum { DD_LAST_SCAN };
 
-#define UNIT_DEF_DECL(id, name, view, role) \
+#define UNIT_DEF_DECL(id, name, view, role)                                   \
   extern const struct unit_def name##_unit;
 UNITS_TABLE(UNIT_DEF_DECL)
 #undef UNIT_DEF_DECL

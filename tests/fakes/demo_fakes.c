@@ -73,7 +73,7 @@ struct demo {
   const char *daemon, *dir_arg;
   int port, check_s;
   char dir[PATH_LEN], lib[PATH_LEN], tmp[PATH_LEN], dl[PATH_LEN],
-      peer[PATH_LEN], data[PATH_LEN];
+    peer[PATH_LEN], data[PATH_LEN];
   char url[64];
   struct fake_all fa;
   pid_t pid;
@@ -110,14 +110,16 @@ static const struct track shared[] = {
   {"Björk\\Homogenic (1997)\\02 - Jóga.flac", "Björk", "Homogenic", "Jóga",
    "1997", 2, 2, NULL},
   {"坂本龍一\\Merry Christmas Mr. Lawrence (1983)\\01 - Merry Christmas Mr. "
-   "Lawrence.flac", "坂本龍一", "Merry Christmas Mr. Lawrence",
-   "Merry Christmas Mr. Lawrence", "1983", 1, 6, NULL},
+   "Lawrence.flac",
+   "坂本龍一", "Merry Christmas Mr. Lawrence", "Merry Christmas Mr. Lawrence",
+   "1983", 1, 6, NULL},
 };
 #define MANUAL_QUERY "坂本龍一 - Merry Christmas Mr. Lawrence"
 
-static const char *const orphans[] = {
-  "incomplete/Björk - Jóga.mp3.part", "search-cache.tmp",
-  "AC_DC - Thunderstruck.flac.partial", NULL};
+static const char *const orphans[] = {"incomplete/Björk - Jóga.mp3.part",
+                                      "search-cache.tmp",
+                                      "AC_DC - Thunderstruck.flac.partial",
+                                      NULL};
 static const long orphan_sizes[] = {3 << 20, 1 << 20, 5 << 20};
 
 /* ---- small helpers ---- */
@@ -180,10 +182,15 @@ static bool interrupted(struct demo *d, int ms)
 
 static int make_audio(const char *path, const struct track *t)
 {
-  struct af_spec s = {.title = t->title, .artist = t->artist,
-                      .album_artist = t->artist, .album = t->album,
-                      .date = t->date, .track = t->number, .seconds = 3,
-                      .tune = t->tune, .args = t->args};
+  struct af_spec s = {.title = t->title,
+                      .artist = t->artist,
+                      .album_artist = t->artist,
+                      .album = t->album,
+                      .date = t->date,
+                      .track = t->number,
+                      .seconds = 3,
+                      .tune = t->tune,
+                      .args = t->args};
   return mkparent(path) || af_make(path, &s) ? -1 : 0;
 }
 
@@ -240,8 +247,10 @@ static int start_fakes(struct demo *d)
 {
   if (fake_all_start(&d->fa, SLSKD_KEY) != SS_OK)
     return -1;
-  struct fake_spotify_library lib = {.artists = 6, .playlists = 2,
-                                     .entries = 12, .liked = 8,
+  struct fake_spotify_library lib = {.artists = 6,
+                                     .playlists = 2,
+                                     .entries = 12,
+                                     .liked = 8,
                                      .saved_albums = 3};
   fake_spotify_set_library(d->fa.spotify, &lib);
   fake_slskd_set_download_dir(d->fa.slskd, d->dl);
@@ -253,8 +262,10 @@ static int start_fakes(struct demo *d)
     snprintf(remote, sizeof remote, "@@%s\\Music\\%s", PEER, shared[i].path);
     if (stat(src, &st) != 0)
       return -1;
-    fake_slskd_add_file(d->fa.slskd, &(struct fake_sk_file){
-      PEER, remote, st.st_size, 0, 16, 44100, 3, false, src, FAKE_SK_OK});
+    fake_slskd_add_file(d->fa.slskd,
+                        &(struct fake_sk_file){PEER, remote, st.st_size, 0, 16,
+                                               44100, 3, false, src,
+                                               FAKE_SK_OK});
   }
   return 0;
 }
@@ -284,7 +295,8 @@ static int write_ini(struct demo *d, char *path, size_t n)
   buf_printf(&ini, "; soulspotd demo (make demo): every service is a local "
                    "fake, every unit on\n");
   fake_all_ini(&d->fa, SLSKD_KEY, &ini);
-  buf_printf(&ini,
+  buf_printf(
+    &ini,
     "[spotify]\nclient_id = test-client-id\n"
     "redirect_uri = %s/auth/spotify/callback\n"
     "token_check_interval_seconds = 30\n"
@@ -320,7 +332,8 @@ static int write_ini(struct demo *d, char *path, size_t n)
 
 static int start_daemon(struct demo *d)
 {
-  char ini[PATH_LEN + 32], log[PATH_LEN + 32], listen[64], port_file[PATH_LEN + 32];
+  char ini[PATH_LEN + 32], log[PATH_LEN + 32], listen[64],
+    port_file[PATH_LEN + 32];
   snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d", d->port);
   snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
   snprintf(log, sizeof log, "%s/soulspotd.log", d->dir);
@@ -339,8 +352,8 @@ static int start_daemon(struct demo *d)
   posix_spawnattr_init(&at);
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
-  char *argv[] = {(char *)d->daemon, "--config", ini, "--data-dir", d->data,
-                  "--listen", listen, NULL};
+  char *argv[] = {(char *)d->daemon, "--config", ini,    "--data-dir",
+                  d->data,           "--listen", listen, NULL};
   int rc = posix_spawn(&d->pid, d->daemon, &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
@@ -354,9 +367,10 @@ static int start_daemon(struct demo *d)
     int st;
     if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
       d->pid = 0;
-      fprintf(stderr, "demo: soulspotd exited at start; see %s (port %d "
-              "taken? make demo DEMO_PORT=0 picks a free one)\n", log,
-              d->port);
+      fprintf(stderr,
+              "demo: soulspotd exited at start; see %s (port %d "
+              "taken? make demo DEMO_PORT=0 picks a free one)\n",
+              log, d->port);
       return -1;
     }
     if (clock_mono_ms() > until || interrupted(d, 50)) {
@@ -407,8 +421,9 @@ static long post(struct demo *d, const char *path, const char *json)
 
 static json_t *details(json_t *status, const char *worker)
 {
-  return json_object_get(
-      json_object_get(json_object_get(status, "workers"), worker), "details");
+  return json_object_get(json_object_get(json_object_get(status, "workers"),
+                                         worker),
+                         "details");
 }
 
 static json_int_t detail_int(json_t *status, const char *worker,
@@ -417,11 +432,18 @@ static json_int_t detail_int(json_t *status, const char *worker,
   return json_integer_value(json_object_get(details(status, worker), key));
 }
 
-enum milestone { M_LOGIN, M_SYNC, M_DUPLICATE, M_CLEANUP, M_DOWNLOAD,
-                 M_UPGRADE, M__COUNT };
-static const char *const milestone_names[M__COUNT] = {
-  "Spotify login", "Spotify sync", "duplicate found", "cleanup freed space",
-  "download imported", "quality upgrade imported"};
+enum milestone {
+  M_LOGIN,
+  M_SYNC,
+  M_DUPLICATE,
+  M_CLEANUP,
+  M_DOWNLOAD,
+  M_UPGRADE,
+  M__COUNT
+};
+static const char *const milestone_names[M__COUNT] =
+  {"Spotify login",       "Spotify sync",      "duplicate found",
+   "cleanup freed space", "download imported", "quality upgrade imported"};
 
 struct story {
   bool done[M__COUNT];
@@ -436,8 +458,8 @@ static void look(struct demo *d, struct story *s)
   if (!st)
     return;
   if (!s->done[M_LOGIN] &&
-      json_is_true(json_object_get(details(st, "token_refresh"),
-                                   "account_connected"))) {
+      json_is_true(
+        json_object_get(details(st, "token_refresh"), "account_connected"))) {
     s->done[M_LOGIN] = true;
     say("Spotify: logged in (fake account); Token Refresh keeps the login "
         "fresh");
@@ -474,7 +496,8 @@ static void look(struct demo *d, struct story *s)
     s->upgrade_pressed = true;
     long rc = post(d, "/api/workers/automation.quality_upgrade/run", NULL);
     say("Quality Upgrade: Run now (HTTP %ld): Björk - Jóga is only MP3 "
-        "128k in the library", rc);
+        "128k in the library",
+        rc);
   }
   if (s->done[M_LOGIN] && !s->manual_asked) {
     s->manual_asked = true;
@@ -487,11 +510,12 @@ static void look(struct demo *d, struct story *s)
   json_t *dl = get_json(d, "/api/downloads?limit=20");
   size_t i;
   json_t *req;
-  json_array_foreach(json_object_get(dl, "downloads"), i, req) {
+  json_array_foreach(json_object_get(dl, "downloads"), i, req)
+  {
     const char *q = json_string_value(json_object_get(req, "query"));
     const char *state = json_string_value(json_object_get(req, "state"));
     json_int_t imported = json_integer_value(
-        json_object_get(req, "files_imported"));
+      json_object_get(req, "files_imported"));
     bool manual = q && strstr(q, "Merry Christmas");
     enum milestone m = manual ? M_DOWNLOAD : M_UPGRADE;
     if (!q || !state || s->done[m])
@@ -502,11 +526,12 @@ static void look(struct demo *d, struct story *s)
           manual ? "Download" : "Quality Upgrade",
           manual ? MANUAL_QUERY : "Björk - Jóga",
           json_string_value(json_object_get(req, "username")),
-          manual ? "" : " (FLAC in place of the MP3; the old file is in the "
-                        "quarantine)");
+          manual ? ""
+                 : " (FLAC in place of the MP3; the old file is in the "
+                   "quarantine)");
     } else if (!strcmp(state, "downloading")) {
       json_int_t p = (json_int_t)json_real_value(
-          json_object_get(req, "progress"));
+        json_object_get(req, "progress"));
       if (p != s->last_progress[m])
         say("Download Monitor: \"%s\" %lld %%",
             manual ? MANUAL_QUERY : "Björk - Jóga", (long long)p);
@@ -534,8 +559,8 @@ static int play(struct demo *d, int64_t deadline_ms)
     s.last_progress[i] = -1;
   char location[256] = "";
   say("soulspotd is up at %s (log: %s/soulspotd.log)", d->url, d->dir);
-  if (fake_spotify_browser_login(d->fa.spotify, d->url, false, false,
-                                 location, sizeof location) != SS_OK)
+  if (fake_spotify_browser_login(d->fa.spotify, d->url, false, false, location,
+                                 sizeof location) != SS_OK)
     say("Spotify login did not go through (%s)", location);
   int64_t until = deadline_ms > 0 ? clock_mono_ms() + deadline_ms : 0;
   while (!all_done(&s)) {
@@ -590,8 +615,8 @@ static int parse_args(int argc, char **argv, struct demo *d)
     else
       return -1;
   }
-  return d->daemon && d->port >= 0 && d->port <= 65535 && d->check_s >= 0
-             ? 0 : -1;
+  return d->daemon && d->port >= 0 && d->port <= 65535 && d->check_s >= 0 ? 0
+                                                                          : -1;
 }
 
 int main(int argc, char **argv)
@@ -620,7 +645,8 @@ int main(int argc, char **argv)
     return 1;
   }
   say("demo library in %s: Björk, Sigur Rós, 坂本龍一, AC/DC; 3 orphaned "
-      "temp files", d.lib);
+      "temp files",
+      d.lib);
   if (start_fakes(&d) != 0) {
     fprintf(stderr, "demo: cannot start the fakes\n");
     fake_all_stop(&d.fa);

@@ -27,7 +27,8 @@
 
 #define NO_EXEMPT "[server]\nauth_loopback_exempt = false\n"
 /* Real-world text, markup characters included; NFC. */
-#define PASSWORD "Sigur R\xc3\xb3s & Bj\xc3\xb6rk <b>\"'\xe5\x9d\x82\xe6\x9c\xac"
+#define PASSWORD                                                              \
+  "Sigur R\xc3\xb3s & Bj\xc3\xb6rk <b>\"'\xe5\x9d\x82\xe6\x9c\xac"
 #define WRONG "Guns N' Roses AC/DC"
 
 /* ---- helpers ---- */
@@ -44,7 +45,7 @@ static void read_key(struct it_fixture *f, char *out, size_t n)
 static void set_password_cli(struct it_fixture *f, const char *input,
                              int want_code)
 {
-  const char *const args[] = {"--data-dir", f->d.data_dir, "--config",
+  const char *const args[] = {"--data-dir",     f->d.data_dir,    "--config",
                               f->d.config_path, "--set-password", NULL};
   struct buf err;
   buf_init(&err, 1 << 16);
@@ -60,8 +61,8 @@ static void set_password_cli(struct it_fixture *f, const char *input,
 }
 
 /* Form POST from the daemon's own origin, with an optional cookie. */
-static void post_form(struct it_fixture *f, const char *path,
-                      const char *body, const char *cookie)
+static void post_form(struct it_fixture *f, const char *path, const char *body,
+                      const char *cookie)
 {
   char origin[128], cookie_hdr[256];
   snprintf(origin, sizeof origin, "Origin: %s", f->d.url);
@@ -72,8 +73,7 @@ static void post_form(struct it_fixture *f, const char *path,
   assert_int_equal(hc_request("POST", it_url(f, path), h, body, &f->r), SS_OK);
 }
 
-static void login(struct it_fixture *f, const char *password,
-                  const char *next)
+static void login(struct it_fixture *f, const char *password, const char *next)
 {
   char *pw = curl_easy_escape(NULL, password, 0);
   char *nx = curl_easy_escape(NULL, next ? next : "/", 0);
@@ -226,8 +226,8 @@ static void test_login_and_logout(void **state)
   assert_non_null(strstr(sc, "SameSite=Strict"));
   assert_non_null(strstr(sc, "Path=/"));
   assert_true(session_from(f, cookie, sizeof cookie));
-  assert_int_equal(strlen(cookie), strlen(AUTH_COOKIE "=") +
-                                       AUTH_SESSION_ID_LEN);
+  assert_int_equal(strlen(cookie),
+                   strlen(AUTH_COOKIE "=") + AUTH_SESSION_ID_LEN);
 
   /* The pages and the API work with the cookie; the key is shown. */
   get_cookie(f, "/settings?tab=security", cookie);
@@ -243,7 +243,8 @@ static void test_login_and_logout(void **state)
   IT_ASSERT_STATUS(&f->r, 401);
 
   /* No open redirect: only local paths are followed after a login. */
-  static const char *const foreign[] = {"//evil.example/", "https://evil.example",
+  static const char *const foreign[] = {"//evil.example/",
+                                        "https://evil.example",
                                         "/\\evil.example", "javascript:x"};
   for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
     login(f, PASSWORD, foreign[i]);
@@ -313,7 +314,8 @@ static void test_regenerate_key(void **state)
   /* From another site: refused, key unchanged. */
   const char *const forged[] = {"Origin: http://evil.example",
                                 "Content-Type: application/x-www-form-"
-                                "urlencoded", NULL};
+                                "urlencoded",
+                                NULL};
   assert_int_equal(hc_request("POST", it_url(f, "/settings/security/key"),
                               forged, "", &f->r),
                    SS_OK);
@@ -387,8 +389,8 @@ static void test_remote_bind_needs_password(void **state)
 {
   struct it_fixture *f = *state;
   assert_int_equal(daemon_prepare(&f->d, NULL), SS_OK);
-  const char *const args[] = {"--listen", "0.0.0.0:0", "--data-dir",
-                              f->d.data_dir, "--config", f->d.config_path,
+  const char *const args[] = {"--listen",    "0.0.0.0:0", "--data-dir",
+                              f->d.data_dir, "--config",  f->d.config_path,
                               NULL};
   struct buf err;
   buf_init(&err, 1 << 16);
@@ -402,8 +404,9 @@ static void test_remote_bind_needs_password(void **state)
 
   /* The explicit override starts, with a warning. */
   f->d.listen = "0.0.0.0:0";
-  assert_int_equal(daemon_start(&f->d, "[server]\n"
-                                       "allow_unauthenticated_remote = true\n",
+  assert_int_equal(daemon_start(&f->d,
+                                "[server]\n"
+                                "allow_unauthenticated_remote = true\n",
                                 NULL),
                    SS_OK);
   get_with(f, "/api/settings", NULL);
@@ -430,12 +433,12 @@ static void test_remote_bind_needs_password(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_api_key),
-      T(test_login_and_logout),
-      T(test_login_rate_limited),
-      T(test_regenerate_key),
-      T(test_password_from_settings_page),
-      T(test_remote_bind_needs_password),
+    T(test_api_key),
+    T(test_login_and_logout),
+    T(test_login_rate_limited),
+    T(test_regenerate_key),
+    T(test_password_from_settings_page),
+    T(test_remote_bind_needs_password),
   };
   return cmocka_run_group_tests_name("integration/auth", tests, NULL, NULL);
 }

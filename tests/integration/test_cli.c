@@ -36,8 +36,7 @@ static void cli_run(const char *const *args, const char *const *env,
 {
   buf_init(&res->out, 1 << 20);
   buf_init(&res->err, 1 << 20);
-  assert_int_equal(daemon_run_cli(args, env, &res->code, &res->out,
-                                  &res->err),
+  assert_int_equal(daemon_run_cli(args, env, &res->code, &res->out, &res->err),
                    SS_OK);
 }
 
@@ -79,12 +78,12 @@ static void assert_rejected(const struct cli_result *res,
 /* Prepares a folder with a config from ini and runs the daemon on it with
  * --listen 127.0.0.1:0 plus extra args; expects rejection naming names. */
 static void run_rejected(void **state, const char *ini,
-                         const char *const *extra_args,
-                         const char *const *env, const char *const *names)
+                         const char *const *extra_args, const char *const *env,
+                         const char *const *names)
 {
   struct it_fixture *f = *state;
-  const char *args[16] = {"--listen", "127.0.0.1:0", "--data-dir",
-                          f->d.data_dir, "--config", f->d.config_path};
+  const char *args[16] = {"--listen",    "127.0.0.1:0", "--data-dir",
+                          f->d.data_dir, "--config",    f->d.config_path};
   size_t n = 6;
   struct cli_result res;
   assert_int_equal(daemon_prepare(&f->d, ini), SS_OK);
@@ -112,7 +111,8 @@ static void test_help_lists_every_key(void **state)
   const char *out = buf_cstr(&res.out);
   for (size_t i = 0; i < S__COUNT; i++) {
     if (!strstr(out, settings_defs[i].key))
-      fprintf(stderr, "error: --help does not list %s\n", settings_defs[i].key);
+      fprintf(stderr, "error: --help does not list %s\n",
+              settings_defs[i].key);
     assert_non_null(strstr(out, settings_defs[i].key));
   }
   for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
@@ -210,11 +210,12 @@ static void test_bad_env_value(void **state)
 static void test_bad_env_secret_not_shown(void **state)
 {
   struct it_fixture *f = *state;
-  const char *const env[] = {
-      "SOULSPOT_SPOTIFY_CLIENT_SECRET=" SECRET_TEXT "\x01", NULL};
+  const char *const env[] = {"SOULSPOT_SPOTIFY_CLIENT_SECRET=" SECRET_TEXT
+                             "\x01",
+                             NULL};
   const char *const names[] = {"SOULSPOT_SPOTIFY_CLIENT_SECRET", NULL};
   const char *args[] = {"--listen", "127.0.0.1:0", "--data-dir", NULL,
-                        "--config", NULL, NULL};
+                        "--config", NULL,          NULL};
   struct cli_result res;
   assert_int_equal(daemon_prepare(&f->d, NULL), SS_OK);
   args[3] = f->d.data_dir;
@@ -232,9 +233,10 @@ static void test_env_overrides_ini(void **state)
   struct it_fixture *f = *state;
   const char *const env[] = {"SOULSPOT_DOWNLOAD_POLL_INTERVAL_SECONDS=42",
                              NULL};
-  assert_int_equal(
-      daemon_start(&f->d, "[download]\npoll_interval_seconds = 20\n", env),
-      SS_OK);
+  assert_int_equal(daemon_start(&f->d,
+                                "[download]\npoll_interval_seconds = 20\n",
+                                env),
+                   SS_OK);
   long status = 0;
   json_t *doc = it_get_json(it_url(f, "/api/settings"), &status);
   assert_int_equal(status, 200);
@@ -270,10 +272,8 @@ static void test_sigterm_while_busy(void **state)
   struct fake_script hang = {.delay_ms = HANG_MS};
   struct buf ini;
   int64_t took = 0;
-  assert_int_equal(fake_all_start(&f->fa, "fake-key-0123456789abcdef"),
-                   SS_OK);
-  fake_http_script(fake_musicbrainz_http(f->fa.musicbrainz), NULL, "*",
-                   &hang);
+  assert_int_equal(fake_all_start(&f->fa, "fake-key-0123456789abcdef"), SS_OK);
+  fake_http_script(fake_musicbrainz_http(f->fa.musicbrainz), NULL, "*", &hang);
   buf_init(&ini, 8192);
   fake_all_ini(&f->fa, "fake-key-0123456789abcdef", &ini);
   buf_puts(&ini, "[probe]\ntimeout_seconds = 30\n");
@@ -306,10 +306,8 @@ static void test_startup_not_blocked_by_probe(void **state)
   struct it_fixture *f = *state;
   struct fake_script hang = {.delay_ms = HANG_MS};
   struct buf ini;
-  assert_int_equal(fake_all_start(&f->fa, "fake-key-0123456789abcdef"),
-                   SS_OK);
-  fake_http_script(fake_musicbrainz_http(f->fa.musicbrainz), NULL, "*",
-                   &hang);
+  assert_int_equal(fake_all_start(&f->fa, "fake-key-0123456789abcdef"), SS_OK);
+  fake_http_script(fake_musicbrainz_http(f->fa.musicbrainz), NULL, "*", &hang);
   fake_http_script(fake_slskd_http(f->fa.slskd), NULL, "*", &hang);
   buf_init(&ini, 8192);
   fake_all_ini(&f->fa, "fake-key-0123456789abcdef", &ini);
@@ -360,24 +358,24 @@ static void test_port_file(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_help_lists_every_key),
-      T(test_version),
-      T(test_bad_flag),
-      T(test_flag_without_value),
-      T(test_bad_listen_value),
-      T(test_missing_config_file),
-      T(test_unreadable_config_file),
-      T(test_bad_config_value),
-      T(test_bad_config_bool),
-      T(test_unknown_config_key),
-      T(test_bad_env_value),
-      T(test_bad_env_secret_not_shown),
-      T(test_env_overrides_ini),
-      T(test_sigterm_exits_0),
-      T(test_sigint_exits_0),
-      T(test_sigterm_while_busy),
-      T(test_startup_not_blocked_by_probe),
-      T(test_port_file),
+    T(test_help_lists_every_key),
+    T(test_version),
+    T(test_bad_flag),
+    T(test_flag_without_value),
+    T(test_bad_listen_value),
+    T(test_missing_config_file),
+    T(test_unreadable_config_file),
+    T(test_bad_config_value),
+    T(test_bad_config_bool),
+    T(test_unknown_config_key),
+    T(test_bad_env_value),
+    T(test_bad_env_secret_not_shown),
+    T(test_env_overrides_ini),
+    T(test_sigterm_exits_0),
+    T(test_sigint_exits_0),
+    T(test_sigterm_while_busy),
+    T(test_startup_not_blocked_by_probe),
+    T(test_port_file),
   };
   return cmocka_run_group_tests_name("integration/cli", tests, NULL, NULL);
 }

@@ -107,21 +107,25 @@ static void test_flood_leaves_status_answering(void **state)
   long limit = flood_raise_nofile(slow + idle + 512L);
   if (limit < slow + idle + 128L) { /* a small hard limit: scale down */
     idle = (int)limit - 128 - slow > 600 ? (int)limit - 128 - slow : 600;
-    fprintf(stderr, "note: descriptor limit %ld, flooding with %d idle "
-                    "connections instead of %d\n", limit, idle, FLOOD_IDLE);
+    fprintf(stderr,
+            "note: descriptor limit %ld, flooding with %d idle "
+            "connections instead of %d\n",
+            limit, idle, FLOOD_IDLE);
   }
   /* A long request deadline keeps the flood steady while the client is
    * measured; the deadline has a test of its own below. */
   const char *env[] = {"SOULSPOT_SERVER_REQUEST_TIMEOUT_SECONDS=600",
-                       "SOULSPOT_SERVER_MAX_CONNECTIONS_PER_ADDRESS=64",
-                       NULL};
+                       "SOULSPOT_SERVER_MAX_CONNECTIONS_PER_ADDRESS=64", NULL};
   assert_int_equal(daemon_start(&f->d, NULL, env), SS_OK);
   int base = flood_fd_count(f->d.pid);
   assert_true(base > 0);
 
-  struct flood_opts fo = {.port = f->d.port, .slowloris = slow,
-                          .idle = idle, .per_address = FLOOD_PER_ADDRESS,
-                          .first_host = 2, .reconnect = true};
+  struct flood_opts fo = {.port = f->d.port,
+                          .slowloris = slow,
+                          .idle = idle,
+                          .per_address = FLOOD_PER_ADDRESS,
+                          .first_host = 2,
+                          .reconnect = true};
   struct flood *fl;
   assert_int_equal(flood_start(&fo, &fl), SS_OK);
   struct hold_arg h = {&f->d, base, slow + idle - FD_SLACK};
@@ -138,11 +142,12 @@ static void test_flood_leaves_status_answering(void **state)
   struct flood_stats st;
   flood_get_stats(fl, &st);
   flood_stop(fl);
-  fprintf(stderr, "note: daemon held %d then %d of %d flood connections; "
-                  "%d of %d requests answered; %llu slowloris bytes, %llu "
-                  "closed by the server\n", held_before, held_after,
-          slow + idle, answered, FLOOD_CLIENT_REQUESTS,
-          (unsigned long long)st.bytes_sent,
+  fprintf(stderr,
+          "note: daemon held %d then %d of %d flood connections; "
+          "%d of %d requests answered; %llu slowloris bytes, %llu "
+          "closed by the server\n",
+          held_before, held_after, slow + idle, answered,
+          FLOOD_CLIENT_REQUESTS, (unsigned long long)st.bytes_sent,
           (unsigned long long)st.closed_by_server);
   assert_int_equal(answered, FLOOD_CLIENT_REQUESTS);
   /* The flood was really held, not refused. */
@@ -157,8 +162,7 @@ static void test_flood_leaves_status_answering(void **state)
 static void test_per_address_limit(void **state)
 {
   struct it_fixture *f = *state;
-  const char *env[] = {"SOULSPOT_SERVER_MAX_CONNECTIONS_PER_ADDRESS=8",
-                       NULL};
+  const char *env[] = {"SOULSPOT_SERVER_MAX_CONNECTIONS_PER_ADDRESS=8", NULL};
   assert_int_equal(daemon_start(&f->d, NULL, env), SS_OK);
   int port = f->d.port;
   int base = flood_fd_count(f->d.pid);
@@ -181,8 +185,9 @@ static void test_per_address_limit(void **state)
               PER_ADDRESS + i + 1);
     assert_true(closed);
   }
-  assert_int_equal(flood_get("127.0.0.2", port, "/healthz",
-                             ANSWER_TIMEOUT_MS, NULL), -1);
+  assert_int_equal(flood_get("127.0.0.2", port, "/healthz", ANSWER_TIMEOUT_MS,
+                             NULL),
+                   -1);
   /* Other addresses, the loopback client's included, are served. */
   assert_int_equal(status_of_get("127.0.0.3", port, "/healthz"), 200);
   assert_int_equal(status_of_get(CLIENT_ADDR, port, STATUS_PATH), 200);
@@ -218,8 +223,7 @@ static void test_trickling_request_is_cut_at_deadline(void **state)
   bool cut = false;
   size_t sent = 0;
   while (!cut && clock_mono_ms() - t0 < 6 * DEADLINE_S * 1000) {
-    if (sent < sizeof slow - 1 &&
-        send(fd, slow + sent, 1, MSG_NOSIGNAL) == 1)
+    if (sent < sizeof slow - 1 && send(fd, slow + sent, 1, MSG_NOSIGNAL) == 1)
       sent++;
     cut = flood_wait_closed(fd, 200);
   }
@@ -262,8 +266,10 @@ static void test_idle_connections_give_way_near_cap(void **state)
   assert_int_equal(daemon_start(&f->d, NULL, env), SS_OK);
   int base = flood_fd_count(f->d.pid);
   /* Idle attackers that fill the cap and come back whenever cut. */
-  struct flood_opts fo = {.port = f->d.port, .idle = CAP,
-                          .per_address = CAP / 4, .first_host = 2,
+  struct flood_opts fo = {.port = f->d.port,
+                          .idle = CAP,
+                          .per_address = CAP / 4,
+                          .first_host = 2,
                           .reconnect = true};
   struct flood *fl;
   assert_int_equal(flood_start(&fo, &fl), SS_OK);
@@ -277,9 +283,11 @@ static void test_idle_connections_give_way_near_cap(void **state)
   struct flood_stats st;
   flood_get_stats(fl, &st);
   flood_stop(fl);
-  fprintf(stderr, "note: cap %s; %d of 5 answered; %llu idle connections "
-                  "closed by the server\n", full ? "reached" : "not reached",
-          answered, (unsigned long long)st.closed_by_server);
+  fprintf(stderr,
+          "note: cap %s; %d of 5 answered; %llu idle connections "
+          "closed by the server\n",
+          full ? "reached" : "not reached", answered,
+          (unsigned long long)st.closed_by_server);
   assert_true(full);
   assert_int_equal(answered, 5);
   /* Closed by the near-cap rule: the request deadline (600 s) and the
@@ -292,10 +300,10 @@ static void test_idle_connections_give_way_near_cap(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_flood_leaves_status_answering),
-      T(test_per_address_limit),
-      T(test_trickling_request_is_cut_at_deadline),
-      T(test_idle_connections_give_way_near_cap),
+    T(test_flood_leaves_status_answering),
+    T(test_per_address_limit),
+    T(test_trickling_request_is_cut_at_deadline),
+    T(test_idle_connections_give_way_near_cap),
   };
   return cmocka_run_group_tests_name("integration/connections", tests, NULL,
                                      NULL);

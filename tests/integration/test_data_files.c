@@ -92,8 +92,8 @@ static void test_existing_files_made_private(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_files_private_in_open_folder),
-      T(test_existing_files_made_private),
+    T(test_files_private_in_open_folder),
+    T(test_existing_files_made_private),
   };
   return cmocka_run_group_tests_name("integration/data_files", tests, NULL,
                                      NULL);

@@ -41,9 +41,10 @@ static void test_demo_shows_every_worker(void **state)
   char build[PATH_MAX], cmd[3 * PATH_MAX];
   snprintf(build, sizeof build, "%s", daemon_binary());
   *strrchr(build, '/') = '\0';
-  snprintf(cmd, sizeof cmd, "'%s/tests/fakes/demo-fakes' --daemon '%s/soulspotd' "
-           "--dir '%s' --port 0 --check %d 2>&1", build, build, dir,
-           DEMO_CHECK_S);
+  snprintf(cmd, sizeof cmd,
+           "'%s/tests/fakes/demo-fakes' --daemon '%s/soulspotd' "
+           "--dir '%s' --port 0 --check %d 2>&1",
+           build, build, dir, DEMO_CHECK_S);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
   struct buf out;
@@ -57,18 +58,26 @@ static void test_demo_shows_every_worker(void **state)
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     char log[PATH_MAX];
     snprintf(log, sizeof log, "tail -30 '%s/soulspotd.log' >&2", dir);
-    fprintf(stderr, "error: demo-fakes --check failed (status %d):\n%s\n"
-            "soulspotd.log:\n", st, text);
+    fprintf(stderr,
+            "error: demo-fakes --check failed (status %d):\n%s\n"
+            "soulspotd.log:\n",
+            st, text);
     (void)!system(log);
   }
   assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 0);
-  static const char *const said[] = {
-    "Spotify: logged in", "Spotify Sync: ", "Duplicate Detector: scanned ",
-    "Sigur Rós - Hoppípolla twice", "Cleanup: deleted 3 orphaned temp files",
-    "Download: \"坂本龍一 - Merry Christmas Mr. Lawrence\" downloaded from "
-    "demo-peer and imported", "Quality Upgrade: \"Björk - Jóga\" downloaded "
-    "from demo-peer and imported", "all done", NULL};
+  static const char *const said[] =
+    {"Spotify: logged in",
+     "Spotify Sync: ",
+     "Duplicate Detector: scanned ",
+     "Sigur Rós - Hoppípolla twice",
+     "Cleanup: deleted 3 orphaned temp files",
+     "Download: \"坂本龍一 - Merry Christmas Mr. Lawrence\" downloaded from "
+     "demo-peer and imported",
+     "Quality Upgrade: \"Björk - Jóga\" downloaded "
+     "from demo-peer and imported",
+     "all done",
+     NULL};
   for (size_t i = 0; said[i]; i++)
     if (!strstr(text, said[i]))
       fail_msg("the demo did not say \"%s\":\n%s", said[i], text);
@@ -79,11 +88,15 @@ static void test_demo_shows_every_worker(void **state)
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/temp/search-cache.tmp", dir);
   assert_false(tfs_exists(path));
-  snprintf(path, sizeof path, "%s/data/quarantine/Björk/Homogenic (1997)/"
-           "02 Jóga.mp3", dir);
+  snprintf(path, sizeof path,
+           "%s/data/quarantine/Björk/Homogenic (1997)/"
+           "02 Jóga.mp3",
+           dir);
   assert_true(tfs_exists(path));
-  snprintf(path, sizeof path, "%s/library/坂本龍一/Merry Christmas Mr. "
-           "Lawrence (1983)/1-01 Merry Christmas Mr. Lawrence.flac", dir);
+  snprintf(path, sizeof path,
+           "%s/library/坂本龍一/Merry Christmas Mr. "
+           "Lawrence (1983)/1-01 Merry Christmas Mr. Lawrence.flac",
+           dir);
   assert_true(tfs_exists(path));
   snprintf(path, sizeof path, "%s/library/Björk/Homogenic (1997)/02 Jóga.flac",
            dir);

@@ -69,9 +69,13 @@ static int setup(void **state)
   for (int i = 0; i < 2; i++) {
     snprintf(x.flac[i], sizeof x.flac[i], "%s/%d.flac", x.src, i + 1);
     struct af_spec s = {.title = i ? "Second Song" : "First Song",
-                        .artist = "The Band", .album_artist = "The Band",
-                        .album = "First Album", .date = "2013",
-                        .track = i + 1, .seconds = 2, .tune = i};
+                        .artist = "The Band",
+                        .album_artist = "The Band",
+                        .album = "First Album",
+                        .date = "2013",
+                        .track = i + 1,
+                        .seconds = 2,
+                        .tune = i};
     rc |= af_make(x.flac[i], &s);
   }
   return rc ? -1 : 0;
@@ -115,9 +119,10 @@ static void share_album(enum fake_sk_behaviour second)
   for (int i = 0; i < 2; i++) {
     struct stat st;
     stat(x.flac[i], &st);
-    fake_slskd_add_file(fk(), &(struct fake_sk_file){
-      "alice", names[i], st.st_size, 0, 16, 44100, 2, false, x.flac[i],
-      i ? second : FAKE_SK_OK});
+    fake_slskd_add_file(fk(), &(struct fake_sk_file){"alice", names[i],
+                                                     st.st_size, 0, 16, 44100,
+                                                     2, false, x.flac[i],
+                                                     i ? second : FAKE_SK_OK});
   }
 }
 
@@ -216,8 +221,8 @@ static json_t *poll_until(int64_t id, const char *state)
   }
   json_t *doc = download(id);
   char *text = json_dumps(doc, JSON_COMPACT);
-  fprintf(stderr, "error: download %lld never became %s: %s\n",
-          (long long)id, state, text);
+  fprintf(stderr, "error: download %lld never became %s: %s\n", (long long)id,
+          state, text);
   free(text);
   IT_ASSERT_JSON_STR(doc, "state", state);
   return doc;
@@ -233,8 +238,8 @@ static json_t *monitor(void)
 
 static long long detail(json_t *m, const char *key)
 {
-  return json_integer_value(json_object_get(json_object_get(m, "details"),
-                                            key));
+  return json_integer_value(
+    json_object_get(json_object_get(m, "details"), key));
 }
 
 static const char *library_file(int track, const char *title)
@@ -339,12 +344,17 @@ static void test_error_retried_elsewhere(void **state)
   start(NULL, NULL);
   struct stat st;
   stat(x.flac[0], &st);
-  fake_slskd_add_file(fk(), &(struct fake_sk_file){
-    "alice", ALBUM_DIR "\\01 - First Song.flac", st.st_size, 0, 16, 44100, 2,
-    false, x.flac[0], FAKE_SK_ERROR});
-  fake_slskd_add_file(fk(), &(struct fake_sk_file){
-    "bob", "@@bob\\Singles\\The Band - First Song.flac", st.st_size, 0, 16,
-    44100, 2, false, x.flac[0], FAKE_SK_OK});
+  fake_slskd_add_file(fk(),
+                      &(struct fake_sk_file){"alice",
+                                             ALBUM_DIR
+                                             "\\01 - First Song.flac",
+                                             st.st_size, 0, 16, 44100, 2,
+                                             false, x.flac[0], FAKE_SK_ERROR});
+  fake_slskd_add_file(
+    fk(),
+    &(struct fake_sk_file){"bob", "@@bob\\Singles\\The Band - First Song.flac",
+                           st.st_size, 0, 16, 44100, 2, false, x.flac[0],
+                           FAKE_SK_OK});
   fake_slskd_set_peer(fk(), "bob", false, 4, 1000);
   int64_t id = request("{\"query\": \"The Band - First Song\"}");
   json_t *doc = poll_until(id, "completed");
@@ -361,7 +371,7 @@ static void test_error_retried_elsewhere(void **state)
 
 /* ---- names beyond ASCII (issue 9.10) ---- */
 
-#define BJORK "Bj\xc3\xb6rk"          /* NFC */
+#define BJORK "Bj\xc3\xb6rk" /* NFC */
 #define BJORK_NFD "Bjo\xcc\x88rk"
 #define HOMOGENIC "@@%s\\%s\\01 - Hunter.flac"
 
@@ -378,14 +388,18 @@ static json_t *poll_long(int64_t id, const char *state, int max)
   return poll_until(id, state);
 }
 
-static void make_audio(const char *path, const char *artist,
-                       const char *album, const char *title, int track,
-                       const char *args)
+static void make_audio(const char *path, const char *artist, const char *album,
+                       const char *title, int track, const char *args)
 {
-  struct af_spec s = {.title = title, .artist = artist,
-                      .album_artist = artist, .album = album,
-                      .date = "1997", .track = track, .seconds = 2,
-                      .tune = track, .args = args};
+  struct af_spec s = {.title = title,
+                      .artist = artist,
+                      .album_artist = artist,
+                      .album = album,
+                      .date = "1997",
+                      .track = track,
+                      .seconds = 2,
+                      .tune = track,
+                      .args = args};
   assert_int_equal(af_make(path, &s), 0);
 }
 
@@ -394,9 +408,11 @@ static void share_as(const char *user, const char *name, const char *src,
 {
   struct stat st;
   assert_int_equal(stat(src, &st), 0);
-  fake_slskd_add_file(fk(), &(struct fake_sk_file){
-    user, name, st.st_size, lossless ? 0 : 320, lossless ? 16 : 0,
-    lossless ? 44100 : 0, 2, false, src, b});
+  fake_slskd_add_file(fk(), &(struct fake_sk_file){user, name, st.st_size,
+                                                   lossless ? 0 : 320,
+                                                   lossless ? 16 : 0,
+                                                   lossless ? 44100 : 0, 2,
+                                                   false, src, b});
 }
 
 static void hook_ok(const struct fake_req *req, struct fake_reply *rep,
@@ -428,10 +444,14 @@ static void test_unicode_names(void **state)
   make_audio(joga, BJORK, "Homogenic", "J\xc3\xb3ga", 5, NULL);
   make_audio(async, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80",
              "async", "andata", 1, NULL);
-  make_audio(crue, "M\xc3\xb6tley Cr\xc3\xbc" "e", "Dr. Feelgood",
-             "Kickstart My Heart", 5, NULL);
+  make_audio(crue,
+             "M\xc3\xb6tley Cr\xc3\xbc"
+             "e",
+             "Dr. Feelgood", "Kickstart My Heart", 5, NULL);
   make_audio(ros, "Sigur R\xc3\xb3s", "\xc3\x81g\xc3\xa6tis byrjun",
-             "Sv\xc3\xa9" "fn-g-englar", 2, NULL);
+             "Sv\xc3\xa9"
+             "fn-g-englar",
+             2, NULL);
   /* Five peers share Homogenic in NFD, NFC, upper case and ASCII-folded;
    * the fastest two refuse, so the request must walk past them. */
   static const struct {
@@ -439,8 +459,7 @@ static void test_unicode_names(void **state)
     int64_t speed;
     enum fake_sk_behaviour b;
   } peers[] = {
-    {"nfd", "Music\\" BJORK_NFD "\\Homogenic (1997)", 5000000,
-     FAKE_SK_REJECT},
+    {"nfd", "Music\\" BJORK_NFD "\\Homogenic (1997)", 5000000, FAKE_SK_REJECT},
     {"ascii", "Bjork - Homogenic", 4000000, FAKE_SK_REJECT},
     {"upper", "BJ\xc3\x96RK\\HOMOGENIC", 3000000, FAKE_SK_OK},
     {"nfc", BJORK "\\Homogenic", 2000000, FAKE_SK_OK},
@@ -483,14 +502,19 @@ static void test_unicode_names(void **state)
   const struct {
     const char *user, *name, *src, *body;
   } more[] = {
-    {"jp", "@@jp\\\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80\\async"
-           "\\01 andata.flac", async,
-     "{\"album\": \"\\u5742\\u672c\\u9f8d\\u4e00 - async\"}"},
+    {"jp",
+     "@@jp\\\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80\\async"
+     "\\01 andata.flac",
+     async, "{\"album\": \"\\u5742\\u672c\\u9f8d\\u4e00 - async\"}"},
     {"crue", "@@c\\Motley Crue\\Dr. Feelgood\\05 - Kickstart My Heart.flac",
-     crue, "{\"album\": \"M\xc3\xb6tley Cr\xc3\xbc" "e - Dr. Feelgood\"}"},
-    {"ros", "@@r\\Sigur Ro\xcc\x81s\\A\xcc\x81g\xc3\xa6tis byrjun\\02 - "
-            "Sve\xcc\x81" "fn-g-englar.flac", ros,
-     "{\"album\": \"Sigur R\\u00f3s - \\u00c1g\\u00e6tis byrjun\"}"},
+     crue,
+     "{\"album\": \"M\xc3\xb6tley Cr\xc3\xbc"
+     "e - Dr. Feelgood\"}"},
+    {"ros",
+     "@@r\\Sigur Ro\xcc\x81s\\A\xcc\x81g\xc3\xa6tis byrjun\\02 - "
+     "Sve\xcc\x81"
+     "fn-g-englar.flac",
+     ros, "{\"album\": \"Sigur R\\u00f3s - \\u00c1g\\u00e6tis byrjun\"}"},
   };
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
     share_as(more[i].user, more[i].name, more[i].src, true, FAKE_SK_OK);
@@ -511,8 +535,10 @@ static void test_unicode_names(void **state)
     const char *t = json_string_value(json_object_get(ev, "title"));
     IT_ASSERT_JSON_STR(ev, "event", "download_imported");
     bjork |= t && !strcmp(t, "Imported: " BJORK " \xe2\x80\x93 Homogenic");
-    sakamoto |= t && strstr(t, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d"
-                                "\xe4\xb8\x80") && strstr(t, "async");
+    sakamoto |= t &&
+                strstr(t, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d"
+                          "\xe4\xb8\x80") &&
+                strstr(t, "async");
     if (t && strlen(seen) + strlen(t) + 3 < sizeof seen)
       strcat(strcat(seen, t), "; ");
     json_decref(ev);
@@ -545,8 +571,8 @@ static void test_retry_walks_sources(void **state)
   } five[] = {
     {"slowflac", "@@s\\Music\\The Band\\First Album\\%d. %s.flac", true, 0,
      24000, FAKE_SK_ERROR},
-    {"<b>&\"'flac", "@@x\\The Band - First Album [FLAC]\\0%d %s.flac", true,
-     0, 2000000, FAKE_SK_ERROR},
+    {"<b>&\"'flac", "@@x\\The Band - First Album [FLAC]\\0%d %s.flac", true, 0,
+     2000000, FAKE_SK_ERROR},
     {"fastflac", "@@f\\The Band\\First Album (2013)\\0%d - %s.flac", true, 2,
      3000000, FAKE_SK_ERROR},
     {"mp3peer", "@@m\\The Band - First Album (320)\\0%d. The Band - %s.mp3",
@@ -568,8 +594,9 @@ static void test_retry_walks_sources(void **state)
   for (int t = 0; t < 2; t++) {
     char name[256];
     snprintf(name, sizeof name, five[4].fmt, t + 1, titles[t]);
-    fake_slskd_add_file(fk(), &(struct fake_sk_file){
-      "mp3fast", name, 3000000, 192, 0, 0, 2, false, mp3[t], FAKE_SK_OK});
+    fake_slskd_add_file(fk(), &(struct fake_sk_file){"mp3fast", name, 3000000,
+                                                     192, 0, 0, 2, false,
+                                                     mp3[t], FAKE_SK_OK});
   }
   int64_t id = request("{\"album\": \"The Band - First Album\"}");
   json_t *doc = poll_long(id, "completed", 40);
@@ -591,8 +618,10 @@ static void test_retry_walks_sources(void **state)
   }
   IT_ASSERT_JSON_STR(json_array_get(src, 3), "quality", "mp3 320");
   json_decref(doc);
-  snprintf(mp3[0], sizeof mp3[0], "%s/The Band/First Album (1997)/1-01 "
-                                  "First Song.mp3", x.lib);
+  snprintf(mp3[0], sizeof mp3[0],
+           "%s/The Band/First Album (1997)/1-01 "
+           "First Song.mp3",
+           x.lib);
   assert_true(tfs_exists(mp3[0]));
   /* the list carries the sources too, and the page shows them escaped */
   doc = it_get_json(it_url(x.f, "/api/downloads"), NULL);
@@ -631,10 +660,10 @@ static void expect_idle(void)
   kick();
   json_t *m = monitor();
   IT_ASSERT_JSON_STR(m, "status", "idle");
-  assert_true(json_is_null(json_object_get(json_object_get(m, "details"),
-                                           "last_error")));
-  assert_true(json_is_null(json_object_get(json_object_get(m, "details"),
-                                           "last_error_reason")));
+  assert_true(json_is_null(
+    json_object_get(json_object_get(m, "details"), "last_error")));
+  assert_true(json_is_null(
+    json_object_get(json_object_get(m, "details"), "last_error_reason")));
   json_decref(m);
 }
 
@@ -666,8 +695,7 @@ static void test_slskd_trouble_then_back(void **state)
 /* slskd's entry of /api/workers/services/detail (new reference). */
 static json_t *slskd_detail(void)
 {
-  json_t *doc = it_get_json(it_url(x.f, "/api/workers/services/detail"),
-                            NULL);
+  json_t *doc = it_get_json(it_url(x.f, "/api/workers/services/detail"), NULL);
   assert_non_null(doc);
   json_t *s = json_incref(json_object_get(doc, "slskd"));
   json_decref(doc);
@@ -701,7 +729,8 @@ static void test_slskd_down_backs_off(void **state)
   /* Scheduled polls now wait out the ladder's 30 s: no call, no new
    * error, one folded history entry; the unit stays in error. */
   assert_int_equal(it_patch_settings(x.f, "{\"download.poll_interval_"
-                                          "seconds\": 2}"), SS_OK);
+                                          "seconds\": 2}"),
+                   SS_OK);
   struct runs_arg a = {monitor_runs() + 2};
   assert_true(it_wait_until(runs_reach, &a, WAIT_MS));
   json_t *run = newest_run();
@@ -744,20 +773,18 @@ static void crash_and_recover(const char *step, int n)
   assert_int_equal(daemon_stop(&x.f->d), 0);
   x.f->d.test_hooks = true; /* the build with the crash points */
   assert_int_equal(daemon_start(&x.f->d, NULL, crash_env), SS_OK);
-  snprintf(body, sizeof body, "{\"query\": \"The Band - %s\"}",
-           titles[n % 2]);
+  snprintf(body, sizeof body, "{\"query\": \"The Band - %s\"}", titles[n % 2]);
   int64_t id = request(body);
   for (int i = 0; i < MAX_POLLS && daemon_alive(&x.f->d); i++) {
     struct runs_arg a = {monitor_runs() + 1};
-    if (hc_request("POST",
-                   it_url(x.f, "/api/workers/download_monitor/run"), NULL,
-                   NULL, &x.f->r) != SS_OK)
+    if (hc_request("POST", it_url(x.f, "/api/workers/download_monitor/run"),
+                   NULL, NULL, &x.f->r) != SS_OK)
       break; /* died meanwhile */
     while (daemon_alive(&x.f->d) && !runs_reach(&a))
       it_wait_until(runs_reach, &a, 50);
   }
   assert_false(daemon_alive(&x.f->d)); /* it killed itself at step */
-  x.f->d.test_hooks = false; /* the product recovers */
+  x.f->d.test_hooks = false;           /* the product recovers */
   assert_int_equal(daemon_start(&x.f->d, NULL, NULL), SS_OK);
   json_t *doc = poll_until(id, "completed");
   IT_ASSERT_JSON_INT(doc, "files_imported", 1);
@@ -776,8 +803,7 @@ static void test_kill9_during_import(void **state)
     snprintf(x.lib, sizeof x.lib, "%s", x.shm);
   else
     x.shm[0] = '\0';
-  start("[download]\nnaming_template = {album}/{track} {title}.{ext}\n",
-        NULL);
+  start("[download]\nnaming_template = {album}/{track} {title}.{ext}\n", NULL);
   share_album(FAKE_SK_OK);
   int n = 0;
   for (int i = 0; i < 4; i++) {
@@ -842,9 +868,13 @@ static void test_api_and_test_connection(void **state)
   (void)state;
   start(NULL, NULL);
   json_t *doc;
-  static const char *const bad[] = {
-    "not json", "[]", "{}", "{\"query\": 5}", "{\"bogus\": \"x\"}",
-    "{\"query\": \"a\", \"album\": \"b\"}", "{\"query\": \"  \"}"};
+  static const char *const bad[] = {"not json",
+                                    "[]",
+                                    "{}",
+                                    "{\"query\": 5}",
+                                    "{\"bogus\": \"x\"}",
+                                    "{\"query\": \"a\", \"album\": \"b\"}",
+                                    "{\"query\": \"  \"}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     doc = post_download(bad[i], 400);
     assert_true(json_is_string(json_object_get(doc, "error")));
@@ -852,8 +882,9 @@ static void test_api_and_test_connection(void **state)
   }
   doc = post_download("{\"spotify_track_id\": \"4uLU6hMCjMI75M1A2tKUQC\"}",
                       400);
-  IT_ASSERT_JSON_STR(doc, "error", "Spotify track 4uLU6hMCjMI75M1A2tKUQC is "
-                                   "not in the synced library");
+  IT_ASSERT_JSON_STR(doc, "error",
+                     "Spotify track 4uLU6hMCjMI75M1A2tKUQC is "
+                     "not in the synced library");
   json_decref(doc);
 
   fake_slskd_set_search_polls(fk(), 0); /* stays searching */
@@ -890,11 +921,10 @@ static void test_api_and_test_connection(void **state)
   json_decref(doc);
   fake_slskd_set_logged_in(fk(), false);
   const char *const hx[] = {"HX-Request: true", NULL};
-  assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), hx,
-                              NULL, &x.f->r),
+  assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), hx, NULL,
+                              &x.f->r),
                    SS_OK);
-  assert_non_null(strstr(buf_cstr(&x.f->r.body),
-                         "NOT logged in to Soulseek"));
+  assert_non_null(strstr(buf_cstr(&x.f->r.body), "NOT logged in to Soulseek"));
   fake_slskd_set_api_key(fk(), "different-key-0123456789");
   assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), NULL,
                               NULL, &x.f->r),
@@ -905,24 +935,20 @@ static void test_api_and_test_connection(void **state)
   json_decref(doc);
   assert_int_equal(hc_get(it_url(x.f, "/settings?tab=downloads"), &x.f->r),
                    SS_OK);
-  assert_non_null(strstr(buf_cstr(&x.f->r.body),
-                         "hx-post=\"/api/slskd/test\""));
-  assert_non_null(strstr(buf_cstr(&x.f->r.body),
-                         "id=\"field-download-quality_profile\""));
+  assert_non_null(
+    strstr(buf_cstr(&x.f->r.body), "hx-post=\"/api/slskd/test\""));
+  assert_non_null(
+    strstr(buf_cstr(&x.f->r.body), "id=\"field-download-quality_profile\""));
 }
 
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
-    T(test_album_full_path),
-    T(test_error_retried_elsewhere),
-    T(test_unicode_names),
-    T(test_retry_walks_sources),
-    T(test_slskd_trouble_then_back),
-    T(test_slskd_down_backs_off),
-    T(test_kill9_during_import),
-    T(test_cleanup_keeps_active),
+    T(test_album_full_path),         T(test_error_retried_elsewhere),
+    T(test_unicode_names),           T(test_retry_walks_sources),
+    T(test_slskd_trouble_then_back), T(test_slskd_down_backs_off),
+    T(test_kill9_during_import),     T(test_cleanup_keeps_active),
     T(test_api_and_test_connection),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

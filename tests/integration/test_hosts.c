@@ -48,8 +48,8 @@ static const char *accounts_url(struct it_fixture *f)
   assert_non_null(doc);
   json_t *v = json_object_get(json_object_get(doc, "settings"),
                               "spotify.accounts_url");
-  snprintf(out, sizeof out, "%s", json_is_string(v) ? json_string_value(v)
-                                                    : "(missing)");
+  snprintf(out, sizeof out, "%s",
+           json_is_string(v) ? json_string_value(v) : "(missing)");
   json_decref(doc);
   return out;
 }
@@ -122,8 +122,8 @@ static void test_allowed_hosts_setting(void **state)
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   const char *const proxied[] = {"Host: music.example.org",
                                  "X-Forwarded-Proto: https", NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/api/settings"), proxied,
-                              NULL, &f->r),
+  assert_int_equal(hc_request("GET", it_url(f, "/api/settings"), proxied, NULL,
+                              &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 421);
 
@@ -131,15 +131,15 @@ static void test_allowed_hosts_setting(void **state)
                                         "\"music.example.org, nas:8080\"}"),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
-  assert_int_equal(hc_request("GET", it_url(f, "/api/settings"), proxied,
-                              NULL, &f->r),
+  assert_int_equal(hc_request("GET", it_url(f, "/api/settings"), proxied, NULL,
+                              &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
 
   /* Writes through the proxy carry its https origin. */
-  const char *const proxied_write[] = {
-      "Host: music.example.org", "Origin: https://music.example.org",
-      "Content-Type: application/json", NULL};
+  const char *const proxied_write[] = {"Host: music.example.org",
+                                       "Origin: https://music.example.org",
+                                       "Content-Type: application/json", NULL};
   assert_int_equal(hc_request("PATCH", it_url(f, "/api/settings"),
                               proxied_write, "{\"log.level\": \"info\"}",
                               &f->r),
@@ -155,8 +155,7 @@ static void test_allowed_hosts_setting(void **state)
 
   /* Cross-site writes are still refused from unlisted origins. */
   char origin[128];
-  snprintf(origin, sizeof origin, "Origin: http://evil.example:%d",
-           f->d.port);
+  snprintf(origin, sizeof origin, "Origin: http://evil.example:%d", f->d.port);
   const char *const forged[] = {origin, "Content-Type: application/json",
                                 NULL};
   assert_int_equal(hc_request("PATCH", it_url(f, "/api/settings"), forged,
@@ -173,8 +172,8 @@ static void test_allowed_hosts_setting(void **state)
 
   /* The setting survives a restart. */
   assert_int_equal(daemon_restart(&f->d), SS_OK);
-  assert_int_equal(hc_request("GET", it_url(f, "/api/settings"), proxied,
-                              NULL, &f->r),
+  assert_int_equal(hc_request("GET", it_url(f, "/api/settings"), proxied, NULL,
+                              &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
 }
@@ -184,9 +183,9 @@ static void test_allowed_hosts_setting(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_rebinding_patch_refused),
-      T(test_rebinding_reads_refused),
-      T(test_allowed_hosts_setting),
+    T(test_rebinding_patch_refused),
+    T(test_rebinding_reads_refused),
+    T(test_allowed_hosts_setting),
   };
   return cmocka_run_group_tests_name("integration/hosts", tests, NULL, NULL);
 }

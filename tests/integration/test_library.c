@@ -82,8 +82,10 @@ static int setup(void **state)
   int rc = 0;
   rc |= mkdir(lx.lib, 0755) | mkdir(lx.dl, 0755) | mkdir(lx.tmp, 0755) |
         mkdir(lx.outside, 0755);
-  struct af_spec song = {.artist = "The Artist", .title = "Song",
-                         .album = "First", .tune = 1};
+  struct af_spec song = {.artist = "The Artist",
+                         .title = "Song",
+                         .album = "First",
+                         .tune = 1};
   rc |= af_make(at(lx.lib, "The Artist/First/01 Song.flac"), &song);
   song.title = "Song (Remastered 2011)";
   song.album = "Best Of";
@@ -128,8 +130,9 @@ struct want_int {
 static bool detail_is(json_t *doc, void *arg)
 {
   const struct want_int *w = arg;
-  json_t *v = json_object_get(
-    json_object_get(it_worker(doc, w->worker), "details"), w->key);
+  json_t *v = json_object_get(json_object_get(it_worker(doc, w->worker),
+                                              "details"),
+                              w->key);
   return json_is_integer(v) && json_integer_value(v) == w->value;
 }
 
@@ -177,7 +180,8 @@ static void run_once(const char *unit)
   char path[128];
   snprintf(path, sizeof path, "/api/workers/%s/run", unit);
   assert_int_equal(hc_request("POST", it_url(lx.f, path), NULL, NULL,
-                              &lx.f->r), SS_OK);
+                              &lx.f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&lx.f->r, 202);
   struct hist h = {unit, before + 1};
   assert_true(it_wait_json(it_url(lx.f, "/api/workers"), history_reaches, &h,
@@ -229,8 +233,8 @@ static void test_duplicates_review_cycle(void **state)
   json_t *best = json_array_get(members, 0); /* keep-best order */
   IT_ASSERT_JSON_BOOL(best, "suggested", true);
   IT_ASSERT_JSON_BOOL(best, "lossless", true);
-  assert_non_null(strstr(json_string_value(json_object_get(best, "path")),
-                         "01 Song.flac"));
+  assert_non_null(
+    strstr(json_string_value(json_object_get(best, "path")), "01 Song.flac"));
   json_decref(g);
 
   /* the review page lists it, with the Library link in the sidebar */
@@ -285,7 +289,8 @@ static void test_duplicates_review_cycle(void **state)
   IT_ASSERT_JSON_INT(d, "groups_open", 0);
   json_decref(d);
   json_t *list = it_get_json(it_url(lx.f, "/api/library/duplicates?status="
-                                          "dismissed"), NULL);
+                                          "dismissed"),
+                             NULL);
   IT_ASSERT_JSON_INT(list, "total", 1);
   json_decref(list);
 
@@ -294,7 +299,8 @@ static void test_duplicates_review_cycle(void **state)
   snprintf(path, sizeof path, "/api/library/duplicates/%lld/keep", gid);
   json_decref(post_json(path, "{\"keep\": \"x\"}", 400));
   assert_int_equal(hc_get(it_url(lx.f, "/api/library/duplicates/abc"),
-                          &lx.f->r), SS_OK);
+                          &lx.f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&lx.f->r, 404);
 
   /* counters survive a restart */
@@ -310,11 +316,12 @@ static void test_cleanup_dry_run_then_real(void **state)
   (void)state;
   old_file(lx.dl, "Album/01.flac.part", 1000);
   old_file(lx.dl, "incomplete/user/02.mp3", 500);
-  old_file(lx.dl, "Album/03.flac", 7000);      /* finished: stays */
+  old_file(lx.dl, "Album/03.flac", 7000); /* finished: stays */
   old_file(lx.tmp, "scratch.bin", 250);
   old_file(lx.outside, "precious.part", 4000);
   assert_int_equal(symlink(at(lx.outside, "precious.part"),
-                           at(lx.dl, "evil.part")), 0);
+                           at(lx.dl, "evil.part")),
+                   0);
   assert_int_equal(symlink(lx.outside, at(lx.tmp, "evil-dir")), 0);
   assert_int_equal(start("[automation]\ncleanup_dry_run = true\n"), SS_OK);
   assert_int_equal(it_patch_settings(lx.f, "{\"automation.cleanup_enabled\":"
@@ -430,7 +437,8 @@ static size_t k9_accounted(void)
   size_t in_q = 0, i, j;
   json_t *m, *e;
   assert_int_equal(json_array_size(members), 3);
-  json_array_foreach(members, i, m) {
+  json_array_foreach(members, i, m)
+  {
     const char *p = json_string_value(json_object_get(m, "path"));
     if (!json_is_true(json_object_get(m, "quarantined"))) {
       if (!tfs_exists(p))
@@ -438,11 +446,12 @@ static size_t k9_accounted(void)
       continue;
     }
     bool recorded = false;
-    json_array_foreach(entries, j, e) {
-      const char *orig = json_string_value(json_object_get(e,
-                                                           "original_path"));
-      const char *qp = json_string_value(json_object_get(e,
-                                                         "quarantine_path"));
+    json_array_foreach(entries, j, e)
+    {
+      const char *orig = json_string_value(
+        json_object_get(e, "original_path"));
+      const char *qp = json_string_value(
+        json_object_get(e, "quarantine_path"));
       if (orig && !strcmp(orig, p) && qp && tfs_exists(qp))
         recorded = true;
     }
@@ -458,8 +467,8 @@ static size_t k9_accounted(void)
            k9.q, in_q);
   if (system(cmd) != 0)
     fail_msg("the quarantine holds files without a record");
-  snprintf(cmd, sizeof cmd, "test -z \"$(find '%s' '%s' -name '.soulspot-*')\"",
-           k9.lib, k9.q);
+  snprintf(cmd, sizeof cmd,
+           "test -z \"$(find '%s' '%s' -name '.soulspot-*')\"", k9.lib, k9.q);
   if (system(cmd) != 0)
     fail_msg("a temporary copy was left behind");
   return in_q;
@@ -473,10 +482,7 @@ static void k9_post(const char *op, long want)
   json_decref(res);
 }
 
-static bool daemon_dead(void *arg)
-{
-  return !daemon_alive(arg);
-}
+static bool daemon_dead(void *arg) { return !daemon_alive(arg); }
 
 /* Runs op in the test build with SOULSPOT_TEST_CRASH_AT=step, expects it
  * to die there, and starts the product again (recovery at start). */
@@ -520,14 +526,16 @@ static void test_kill9_during_resolve_and_undo(void **state)
   joga.args = "-b:a 96k";
   rc |= af_make(at(k9.lib, BJ_NFC "/Live/" JOGA_NFC ".ogg"), &joga);
   struct af_spec other = {.artist = "Sigur R\xc3\xb3s",
-                          .title = "Hopp\xc3\xadpolla", .tune = 3};
+                          .title = "Hopp\xc3\xadpolla",
+                          .tune = 3};
   rc |= af_make(at(k9.lib, "Sigur R\xc3\xb3s/Takk/Hopp\xc3\xadpolla.flac"),
                 &other);
   other.artist = "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80";
   other.title = "Merry Christmas Mr. Lawrence";
   other.tune = 4;
   rc |= af_make(at(k9.lib, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"
-                           "/Merry Christmas Mr. Lawrence.flac"), &other);
+                           "/Merry Christmas Mr. Lawrence.flac"),
+                &other);
   other.artist = "AC/DC";
   other.title = "Back in Black";
   other.tune = 5;
@@ -544,9 +552,12 @@ static void test_kill9_during_resolve_and_undo(void **state)
     const char *op, *step;
     bool copy_only;
   } crashes[] = {
-    {"resolve", "resolve_intended", false}, {"resolve", "copied", true},
-    {"resolve", "resolve_moved", false},    {"undo", "undo_intended", false},
-    {"undo", "copied", true},               {"undo", "undo_moved", false},
+    {"resolve", "resolve_intended", false},
+    {"resolve", "copied", true},
+    {"resolve", "resolve_moved", false},
+    {"undo", "undo_intended", false},
+    {"undo", "copied", true},
+    {"undo", "undo_moved", false},
   };
   for (size_t i = 0; i < sizeof crashes / sizeof crashes[0]; i++) {
     if (crashes[i].copy_only && !other_fs)
@@ -584,8 +595,8 @@ int main(void)
                                     teardown),
     cmocka_unit_test_setup_teardown(test_missing_folders_are_errors, setup,
                                     teardown),
-    cmocka_unit_test_setup_teardown(test_kill9_during_resolve_and_undo,
-                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_kill9_during_resolve_and_undo, setup,
+                                    teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,8 +58,8 @@ static const char *body_of(struct it_fixture *f, const char *path,
 static double sample(const char *scrape, const char *series)
 {
   size_t n = strlen(series);
-  for (const char *p = scrape; p && *p; p = strchr(p, '\n'), p = p ? p + 1
-                                                                  : NULL) {
+  for (const char *p = scrape; p && *p;
+       p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
     if (!strncmp(p, series, n) && p[n] == ' ')
       return strtod(p + n + 1, NULL);
   }
@@ -71,8 +71,8 @@ static double family_sum(const char *scrape, const char *name)
 {
   double sum = 0;
   size_t n = strlen(name);
-  for (const char *p = scrape; p && *p; p = strchr(p, '\n'), p = p ? p + 1
-                                                                  : NULL) {
+  for (const char *p = scrape; p && *p;
+       p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
     if (!strncmp(p, name, n) && p[n] == '{') {
       const char *sp = strstr(p, "} ");
       if (sp)
@@ -86,8 +86,8 @@ static char *scrape(struct it_fixture *f)
 {
   assert_int_equal(hc_get(it_url(f, "/metrics"), &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
-  assert_non_null(strstr(buf_cstr(&f->r.headers),
-                         "text/plain; version=0.0.4"));
+  assert_non_null(
+    strstr(buf_cstr(&f->r.headers), "text/plain; version=0.0.4"));
   char *copy = strdup(buf_cstr(&f->r.body));
   assert_non_null(copy);
   return copy;
@@ -106,8 +106,8 @@ static void promtool_accepts(const char *text)
   assert_non_null(fp);
   fputs(text, fp);
   fclose(fp);
-  snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s' > '%s' 2>&1",
-           PROMTOOL, in, out);
+  snprintf(cmd, sizeof cmd, "'%s' check metrics < '%s' > '%s' 2>&1", PROMTOOL,
+           in, out);
   int rc = system(cmd);
   if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
     char report[4096] = "";
@@ -138,7 +138,8 @@ static int user_version(const char *db_path)
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
-                                      NULL), SQLITE_OK);
+                                      NULL),
+                   SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int v = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
@@ -167,7 +168,8 @@ static void test_livez_and_readyz(void **state)
   snprintf(want, sizeof want,
            "[+]store ok\n[-]migrations failed: schema at version %d, this "
            "build needs %d\n[+]settings ok\n[+]runtime ok\n"
-           "readyz check failed\n", v + 1, v);
+           "readyz check failed\n",
+           v + 1, v);
   assert_string_equal(body_of(f, "/readyz", 503), want);
   /* Liveness does not look at the store. */
   assert_string_equal(body_of(f, "/livez", 200), "ok\n");
@@ -182,13 +184,16 @@ static void test_health_open_metrics_authenticated(void **state)
   /* Through a reverse proxy on this machine: not loopback any more. */
   const char *const proxied[] = {"X-Forwarded-For: 203.0.113.9", NULL};
   assert_int_equal(hc_request("GET", it_url(f, "/livez"), proxied, NULL,
-                              &f->r), SS_OK);
+                              &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_int_equal(hc_request("GET", it_url(f, "/readyz"), proxied, NULL,
-                              &f->r), SS_OK);
+                              &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_int_equal(hc_request("GET", it_url(f, "/metrics"), proxied, NULL,
-                              &f->r), SS_OK);
+                              &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 401);
   assert_null(strstr(buf_cstr(&f->r.body), "soulspotd_"));
 
@@ -202,13 +207,13 @@ static void test_health_open_metrics_authenticated(void **state)
   snprintf(wrong, sizeof wrong, "Authorization: Bearer x%s", key);
   const char *const good[] = {proxied[0], bearer, NULL};
   const char *const bad[] = {proxied[0], wrong, NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/metrics"), good, NULL,
-                              &f->r), SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, "/metrics"), good, NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_non_null(strstr(buf_cstr(&f->r.body), "soulspotd_unit_runs_total"));
   assert_null(strstr(buf_cstr(&f->r.body), key)); /* never the secret */
-  assert_int_equal(hc_request("GET", it_url(f, "/metrics"), bad, NULL,
-                              &f->r), SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, "/metrics"), bad, NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 401);
 }
 
@@ -249,7 +254,8 @@ static void test_metrics_valid_and_moving(void **state)
   old_file("坂本龍一 <b>&\"'.tmp", 750);
   snprintf(ini, sizeof ini,
            "[download]\nslskd_download_path = %s\ntemp_path = %s\n"
-           "[automation]\ncleanup_dry_run = false\n", dl, tmp);
+           "[automation]\ncleanup_dry_run = false\n",
+           dl, tmp);
   assert_int_equal(daemon_start(&f->d, ini, NULL), SS_OK);
 
   char *before = scrape(f);
@@ -258,8 +264,7 @@ static void test_metrics_valid_and_moving(void **state)
                              "\"}") == 1);
   assert_true(sample(before, "process_resident_memory_bytes") > 1e6);
   assert_true(sample(before, "soulspotd_cleanup_freed_bytes_total") == 0);
-  assert_true(sample(before, "soulspotd_unit_enabled{unit=\"cleanup\"}") ==
-              0);
+  assert_true(sample(before, "soulspotd_unit_enabled{unit=\"cleanup\"}") == 0);
   assert_true(sample(before, "soulspotd_unit_state{unit=\"cleanup\","
                              "state=\"stopped\"}") == 1);
   assert_true(sample(before, "soulspotd_service_up{service=\"spotify\"}") ==
@@ -267,20 +272,24 @@ static void test_metrics_valid_and_moving(void **state)
   assert_true(sample(before, "soulspotd_metrics_store_up") == 1);
   assert_true(family_sum(before, "soulspotd_download_requests") == 0);
   double status_before = sample(
-      before, "soulspotd_http_requests_total{method=\"GET\",route="
-              "\"/api/workers/status\",code=\"2xx\"}");
+    before, "soulspotd_http_requests_total{method=\"GET\",route="
+            "\"/api/workers/status\",code=\"2xx\"}");
 
   /* Work happens: a Cleanup run frees the two orphans... */
   assert_int_equal(it_patch_settings(f, "{\"automation.cleanup_enabled\":"
-                                        " true}"), SS_OK);
-  struct runs_arg ok = {f, "soulspotd_unit_runs_total{unit=\"cleanup\","
-                           "result=\"ok\"}", 1};
+                                        " true}"),
+                   SS_OK);
+  struct runs_arg ok = {f,
+                        "soulspotd_unit_runs_total{unit=\"cleanup\","
+                        "result=\"ok\"}",
+                        1};
   assert_true(it_wait_until(sample_reached, &ok, 5000));
   /* ...a download request is made, and the API is read and missed. */
   const char *const json[] = {"Content-Type: application/json", NULL};
   assert_int_equal(hc_request("POST", it_url(f, "/api/downloads"), json,
                               "{\"query\": \"Sigur Rós - Hoppípolla\"}",
-                              &f->r), SS_OK);
+                              &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 201);
   assert_int_equal(hc_get(it_url(f, "/api/workers/status"), &f->r), SS_OK);
   assert_int_equal(hc_get(it_url(f, "/no/such/page"), &f->r), SS_OK);
@@ -290,8 +299,7 @@ static void test_metrics_valid_and_moving(void **state)
   promtool_accepts(after);
   assert_true(sample(after, "soulspotd_cleanup_freed_bytes_total") == 1750);
   assert_true(sample(after, "soulspotd_cleanup_files_deleted_total") == 2);
-  assert_true(sample(after, "soulspotd_unit_enabled{unit=\"cleanup\"}") ==
-              1);
+  assert_true(sample(after, "soulspotd_unit_enabled{unit=\"cleanup\"}") == 1);
   assert_true(sample(after, "soulspotd_unit_run_duration_seconds_count{unit="
                             "\"cleanup\"}") >= 1);
   assert_true(sample(after, "soulspotd_unit_run_duration_seconds_bucket{unit="

@@ -44,7 +44,7 @@ static struct {
 /* Runs a shell command, output (stdout and stderr) into out; returns the
  * exit status (-1 when it did not exit normally). */
 static int sh(struct buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+  __attribute__((format(printf, 2, 3)));
 
 static int sh(struct buf *out, const char *fmt, ...)
 {
@@ -161,17 +161,18 @@ static void test_file_list(void **state)
   struct buf out;
   buf_init(&out, OUT_MAX);
   assert_int_equal(sh(&out, "dpkg-deb -c '%s' | awk '{print $1, $6}'",
-                      pkg.deb), 0);
+                      pkg.deb),
+                   0);
   const char *list = buf_cstr(&out);
-  static const char *const want[] = {
-    "-rwxr-xr-x ./usr/bin/soulspotd",
-    "-rwxr-xr-x ./usr/bin/soulspotd-probe",
-    "-rw-r--r-- ./etc/soulspotd/soulspotd.ini",
-    "-rw-r--r-- ./usr/lib/systemd/system/soulspotd.service",
-    "-rw-r--r-- ./usr/share/man/man8/soulspotd.8.gz",
-    "-rw-r--r-- ./usr/share/doc/soulspotd/copyright",
-    "-rw-r--r-- ./usr/share/doc/soulspotd/README.md",
-    NULL};
+  static const char *const want[] =
+    {"-rwxr-xr-x ./usr/bin/soulspotd",
+     "-rwxr-xr-x ./usr/bin/soulspotd-probe",
+     "-rw-r--r-- ./etc/soulspotd/soulspotd.ini",
+     "-rw-r--r-- ./usr/lib/systemd/system/soulspotd.service",
+     "-rw-r--r-- ./usr/share/man/man8/soulspotd.8.gz",
+     "-rw-r--r-- ./usr/share/doc/soulspotd/copyright",
+     "-rw-r--r-- ./usr/share/doc/soulspotd/README.md",
+     NULL};
   for (size_t i = 0; want[i]; i++)
     assert_line(list, want[i]);
   /* Nothing of the build beyond that: no tests, fakes, tools, benches. */
@@ -195,7 +196,8 @@ static void test_control_and_scripts(void **state)
   struct buf out;
   buf_init(&out, OUT_MAX);
   assert_int_equal(sh(&out, "dpkg-deb -f '%s' Package Version Depends",
-                      pkg.deb), 0);
+                      pkg.deb),
+                   0);
   assert_line(buf_cstr(&out), "Package: soulspotd");
   assert_line(buf_cstr(&out), "Version: " SOULSPOT_VERSION);
   assert_non_null(strstr(buf_cstr(&out), "Depends: adduser, "));
@@ -275,17 +277,26 @@ static void test_systemd_unit(void **state)
   struct buf out;
   buf_init(&out, OUT_MAX);
   read_file(unit, &out);
-  static const char *const want[] = {
-    "Type=notify", "NotifyAccess=main", "WatchdogSec=60",
-    "ExecStart=/usr/bin/soulspotd --config /etc/soulspotd/soulspotd.ini",
-    "User=soulspotd", "Group=soulspotd", "ProtectSystem=strict",
-    "ReadWritePaths=/var/lib/soulspotd", "StateDirectory=soulspotd",
-    "NoNewPrivileges=true", "PrivateTmp=true", "ProtectHome=read-only",
-    "PrivateDevices=true", "CapabilityBoundingSet=",
-    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-    "SystemCallFilter=@system-service seccomp",
-    "MemoryDenyWriteExecute=true",
-    "WantedBy=multi-user.target", NULL};
+  static const char *const want[] =
+    {"Type=notify",
+     "NotifyAccess=main",
+     "WatchdogSec=60",
+     "ExecStart=/usr/bin/soulspotd --config /etc/soulspotd/soulspotd.ini",
+     "User=soulspotd",
+     "Group=soulspotd",
+     "ProtectSystem=strict",
+     "ReadWritePaths=/var/lib/soulspotd",
+     "StateDirectory=soulspotd",
+     "NoNewPrivileges=true",
+     "PrivateTmp=true",
+     "ProtectHome=read-only",
+     "PrivateDevices=true",
+     "CapabilityBoundingSet=",
+     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+     "SystemCallFilter=@system-service seccomp",
+     "MemoryDenyWriteExecute=true",
+     "WantedBy=multi-user.target",
+     NULL};
   for (size_t i = 0; want[i]; i++)
     assert_line(buf_cstr(&out), want[i]);
   buf_reset(&out);
@@ -299,9 +310,12 @@ static void test_systemd_unit(void **state)
    * --root: give it the host's targets.  It reports bad lines on stderr
    * and still exits 0, so any output is a failure. */
   assert_int_equal(sh(NULL, "cp -n /lib/systemd/system/*.target '%s'/",
-                      unit_dir), 0);
-  int rc = sh(&out, "systemd-analyze verify --man=no --root='%s' "
-                    "soulspotd.service", pkg.root);
+                      unit_dir),
+                   0);
+  int rc = sh(&out,
+              "systemd-analyze verify --man=no --root='%s' "
+              "soulspotd.service",
+              pkg.root);
   if (rc != 0 || out.len != 0)
     fprintf(stderr, "error: systemd-analyze verify exit %d:\n%s\n", rc,
             buf_cstr(&out));

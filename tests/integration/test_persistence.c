@@ -41,19 +41,19 @@ static void start_seeded(struct it_fixture *f, const char *ini)
   int64_t now = clock_wall_ms();
   /* Half a unit past each boundary, so the text holds for 30 s. */
   const struct db_field monitor[] = {
-      {"downloads_completed", 42, NULL},
-      {"downloads_failed", 2, NULL},
-      {"last_poll", now - 5 * MIN_MS - 30000, NULL},
+    {"downloads_completed", 42, NULL},
+    {"downloads_failed", 2, NULL},
+    {"last_poll", now - 5 * MIN_MS - 30000, NULL},
   };
   const struct db_field cleanup[] = {
-      {"files_deleted", 7, NULL},
-      {"bytes_freed", BIG_BYTES, NULL},
-      {"last_run", now - 2 * HOUR_MS - 10 * MIN_MS, NULL},
+    {"files_deleted", 7, NULL},
+    {"bytes_freed", BIG_BYTES, NULL},
+    {"last_run", now - 2 * HOUR_MS - 10 * MIN_MS, NULL},
   };
   const struct db_field dupes[] = {
-      {"duplicates_found", 3, NULL},
-      {"tracks_scanned", 1500, NULL},
-      {"last_scan", now - 3 * DAY_MS - HOUR_MS, NULL},
+    {"duplicates_found", 3, NULL},
+    {"tracks_scanned", 1500, NULL},
+    {"last_scan", now - 3 * DAY_MS - HOUR_MS, NULL},
   };
   assert_int_equal(daemon_start(&f->d, ini, NULL), SS_OK);
   assert_int_equal(daemon_stop(&f->d), 0);
@@ -174,10 +174,10 @@ static void test_counters_survive_runs(void **state)
   struct it_fixture *f = *state;
   start_seeded(f, NULL);
   assert_int_equal(
-      it_patch_settings(f, "{\"automation.cleanup_enabled\": true, "
-                           "\"automation.duplicate_detection_enabled\": "
-                           "true}"),
-      SS_OK);
+    it_patch_settings(f, "{\"automation.cleanup_enabled\": true, "
+                         "\"automation.duplicate_detection_enabled\": "
+                         "true}"),
+    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(wait_history(f, "cleanup", 1, 2000));
   assert_true(wait_history(f, "duplicate_detector", 1, 2000));
@@ -254,8 +254,7 @@ static void test_run_now_history_persists(void **state)
   assert_true(history_len(f, "token_refresh") >= before);
   assert_true(newest_started(f, "token_refresh") >= newest);
   json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
-  IT_ASSERT_JSON_STR(it_unit(doc, "token_refresh"), "last_run",
-                     "gerade eben");
+  IT_ASSERT_JSON_STR(it_unit(doc, "token_refresh"), "last_run", "gerade eben");
   json_decref(doc);
   /* And the history keeps growing after the restart. */
   assert_int_equal(run_now(f, "token_refresh"), 202);
@@ -267,8 +266,9 @@ static void test_run_now_enabled_after_patch(void **state)
   struct it_fixture *f = *state;
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   assert_int_equal(run_now(f, "cleanup"), 409);
-  assert_int_equal(
-      it_patch_settings(f, "{\"automation.cleanup_enabled\": true}"), SS_OK);
+  assert_int_equal(it_patch_settings(f,
+                                     "{\"automation.cleanup_enabled\": true}"),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(wait_history(f, "cleanup", 1, 2000));
   size_t before = history_len(f, "cleanup");
@@ -303,8 +303,8 @@ static void test_skipped_runs_collapse(void **state)
   doc = it_get_json(it_url(f, "/api/workers"), NULL);
   h = json_object_get(it_unit(doc, "download_monitor"), "history");
   assert_int_equal(json_array_size(h), 1);
-  assert_true(json_integer_value(json_object_get(json_array_get(h, 0),
-                                                 "repeats")) >= repeats);
+  assert_true(json_integer_value(
+                json_object_get(json_array_get(h, 0), "repeats")) >= repeats);
   json_decref(doc);
 }
 
@@ -318,9 +318,10 @@ static void assert_json_error_body(struct it_fixture *f)
 static void test_run_now_disabled_409(void **state)
 {
   struct it_fixture *f = *state;
-  static const char *const disabled[] = {
-      "cleanup", "duplicate_detector", "automation.watchlist",
-      "automation.discography", "automation.quality_upgrade"};
+  static const char *const disabled[] = {"cleanup", "duplicate_detector",
+                                         "automation.watchlist",
+                                         "automation.discography",
+                                         "automation.quality_upgrade"};
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   for (size_t i = 0; i < sizeof disabled / sizeof disabled[0]; i++) {
     assert_int_equal(run_now(f, disabled[i]), 409);
@@ -329,8 +330,7 @@ static void test_run_now_disabled_409(void **state)
   }
   /* Disabling an enabled unit makes run-now refuse it too. */
   assert_int_equal(
-      it_patch_settings(f, "{\"spotify.token_refresh_enabled\": false}"),
-      SS_OK);
+    it_patch_settings(f, "{\"spotify.token_refresh_enabled\": false}"), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_int_equal(run_now(f, "token_refresh"), 409);
   assert_json_error_body(f);
@@ -339,14 +339,16 @@ static void test_run_now_disabled_409(void **state)
 static void test_run_now_unknown_404(void **state)
 {
   struct it_fixture *f = *state;
-  static const char *const paths[] = {
-      "/api/workers/nope/run", "/api/workers/automation.nope/run",
-      "/api/workers/token_refresh/run/extra", "/api/workers//run",
-      "/api/workers/TOKEN_REFRESH/run"};
+  static const char *const paths[] = {"/api/workers/nope/run",
+                                      "/api/workers/automation.nope/run",
+                                      "/api/workers/token_refresh/run/extra",
+                                      "/api/workers//run",
+                                      "/api/workers/TOKEN_REFRESH/run"};
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-    assert_int_equal(
-        hc_request("POST", it_url(f, paths[i]), NULL, NULL, &f->r), SS_OK);
+    assert_int_equal(hc_request("POST", it_url(f, paths[i]), NULL, NULL,
+                                &f->r),
+                     SS_OK);
     if (f->r.status != 404)
       fprintf(stderr, "error: POST %s: HTTP %ld\n", paths[i], f->r.status);
     IT_ASSERT_STATUS(&f->r, 404);
@@ -359,8 +361,7 @@ static void test_run_now_wrong_method_405(void **state)
   struct it_fixture *f = *state;
   char allow[128] = "";
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
-  assert_int_equal(hc_get(it_url(f, "/api/workers/token_refresh/run"),
-                          &f->r),
+  assert_int_equal(hc_get(it_url(f, "/api/workers/token_refresh/run"), &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 405);
   assert_true(hc_header(&f->r, "Allow", allow, sizeof allow));
@@ -373,15 +374,11 @@ static void test_run_now_wrong_method_405(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_counters_survive_restart),
-      T(test_counters_survive_runs),
-      T(test_run_now_records_history),
-      T(test_run_now_history_persists),
-      T(test_run_now_enabled_after_patch),
-      T(test_skipped_runs_collapse),
-      T(test_run_now_disabled_409),
-      T(test_run_now_unknown_404),
-      T(test_run_now_wrong_method_405),
+    T(test_counters_survive_restart),    T(test_counters_survive_runs),
+    T(test_run_now_records_history),     T(test_run_now_history_persists),
+    T(test_run_now_enabled_after_patch), T(test_skipped_runs_collapse),
+    T(test_run_now_disabled_409),        T(test_run_now_unknown_404),
+    T(test_run_now_wrong_method_405),
   };
   return cmocka_run_group_tests_name("integration/persistence", tests, NULL,
                                      NULL);

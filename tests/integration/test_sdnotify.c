@@ -31,8 +31,9 @@
 struct notify_fixture {
   struct it_fixture it;
   int sock;
-  char path[sizeof ((struct sockaddr_un *)0)->sun_path];
-  char env[sizeof "NOTIFY_SOCKET=" + sizeof ((struct sockaddr_un *)0)->sun_path];
+  char path[sizeof((struct sockaddr_un *)0)->sun_path];
+  char
+    env[sizeof "NOTIFY_SOCKET=" + sizeof((struct sockaddr_un *)0)->sun_path];
   struct buf seen; /* every message received, each ending in "\n--\n" */
 };
 
@@ -101,8 +102,8 @@ static const char *expect_message(struct notify_fixture *f, const char *want)
 {
   const char *msg = wait_message(f, want);
   if (!msg)
-    fail_msg("no \"%s\" from the daemon within %d ms; got:\n%s", want,
-             WAIT_MS, buf_cstr(&f->seen));
+    fail_msg("no \"%s\" from the daemon within %d ms; got:\n%s", want, WAIT_MS,
+             buf_cstr(&f->seen));
   return msg;
 }
 
@@ -127,13 +128,16 @@ static void test_ready_status_stopping(void **state)
   /* A unit switched on shows in the next STATUS= line. */
   int before = 0, total = 0;
   assert_int_equal(sscanf(strstr(ready, "; ") + 2, "%d of %d", &before,
-                          &total), 2);
+                          &total),
+                   2);
   assert_int_equal(it_patch_settings(&f->it,
                                      "{\"automation.cleanup_enabled\": true}"),
                    SS_OK);
   IT_ASSERT_STATUS(&f->it.r, 200);
-  snprintf(want, sizeof want, "STATUS=listening on %s; %d of %d units "
-           "enabled", f->it.d.url, before + 1, total);
+  snprintf(want, sizeof want,
+           "STATUS=listening on %s; %d of %d units "
+           "enabled",
+           f->it.d.url, before + 1, total);
   expect_message(f, want);
 
   assert_int_equal(daemon_stop(&f->it.d), 0);

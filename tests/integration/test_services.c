@@ -92,8 +92,7 @@ static void start_with_fakes(struct it_fixture *f, const char *slskd_key,
 }
 
 /* PATCHes one string setting; asserts 200. */
-static void patch_str(struct it_fixture *f, const char *key,
-                      const char *value)
+static void patch_str(struct it_fixture *f, const char *key, const char *value)
 {
   json_t *body = json_pack("{s:s}", key, value);
   char *text = json_dumps(body, JSON_COMPACT);
@@ -118,8 +117,7 @@ static void other_host(const char *url, char *out, size_t n)
 }
 
 /* Flips key between the two spellings of its URL; returns the new one. */
-static void reprobe(struct it_fixture *f, const char *key, char *url,
-                    size_t n)
+static void reprobe(struct it_fixture *f, const char *key, char *url, size_t n)
 {
   char next[256];
   other_host(url, next, sizeof next);
@@ -142,8 +140,8 @@ static void test_all_four_up(void **state)
   json_decref(doc);
 
   /* Spotify: GET {api_url}/ */
-  assert_true(fake_http_last(fake_spotify_http(f->fa.spotify), "GET", "/v1*",
-                             &e));
+  assert_true(
+    fake_http_last(fake_spotify_http(f->fa.spotify), "GET", "/v1*", &e));
   /* slskd: health, then the application with the key. */
   struct fake_http *sk = fake_slskd_http(f->fa.slskd);
   assert_true(fake_http_count(sk, "GET", "/health") >= 1);
@@ -159,9 +157,9 @@ static void test_all_four_up(void **state)
   assert_true(fake_http_last(caa, NULL, "/release-group/*", &e));
   size_t plen = strlen(e.path);
   assert_true(plen > 6 && strcmp(e.path + plen - 6, "/front") == 0);
-  assert_int_equal(
-      fake_http_count(fake_coverart_archive_http(f->fa.coverart), NULL, "*"),
-      0);
+  assert_int_equal(fake_http_count(fake_coverart_archive_http(f->fa.coverart),
+                                   NULL, "*"),
+                   0);
 }
 
 static void test_musicbrainz_user_agent(void **state)
@@ -197,8 +195,9 @@ static void test_slskd_not_configured(void **state)
                    0);
 
   /* Configuring it brings it up; clearing the URL takes it down again. */
-  assert_int_equal(
-      it_patch_settings(f, "{\"slskd.api_key\": \"" SLSKD_KEY "\"}"), SS_OK);
+  assert_int_equal(it_patch_settings(f,
+                                     "{\"slskd.api_key\": \"" SLSKD_KEY "\"}"),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   patch_str(f, "slskd.url", fake_slskd_url(f->fa.slskd));
   wait_services(f, all_up, REPROBE_MS);
@@ -245,7 +244,8 @@ static void test_slskd_health_must_pass(void **state)
 {
   struct it_fixture *f = *state;
   char url[256];
-  struct fake_script down = {.status = 503, .content_type = "text/plain",
+  struct fake_script down = {.status = 503,
+                             .content_type = "text/plain",
                              .body = "Unhealthy"};
   start_with_fakes(f, SLSKD_KEY, 3600);
   snprintf(url, sizeof url, "%s", fake_slskd_url(f->fa.slskd));
@@ -301,8 +301,8 @@ static void run_steps(struct it_fixture *f, struct fake_http *fake,
     assert_true(fake_http_wait_after(fake, NULL, "*", seq, REPROBE_MS, NULL));
     if (!services_wait(f, want, REPROBE_MS)) {
       fprintf(stderr, "error: %s: step %zu (%s %d) should be %s\n", key, i,
-              steps[i].script.drop ? "drop" : "status",
-              steps[i].script.status, steps[i].want ? "up" : "down");
+              steps[i].script.drop ? "drop" : "status", steps[i].script.status,
+              steps[i].want ? "up" : "down");
       fail();
     }
   }
@@ -314,19 +314,17 @@ static void test_coverart_status_rules(void **state)
   struct it_fixture *f = *state;
   char url[256];
   static const struct step steps[] = {
-      {{.status = 503, .content_type = "text/html", .body = "<p>busy</p>"},
-       0},
-      {{.status = 404, .content_type = "text/html", .body = "<p>none</p>"},
-       1},
-      {{.status = 500, .content_type = "text/html", .body = "<p>err</p>"}, 0},
-      {{.status = 400, .content_type = "text/html", .body = "<p>bad</p>"}, 1},
-      {{.drop = true}, 0},
-      {{.status = 307,
-        .content_type = "text/plain",
-        .headers = {"Location: http://localhost:1/x"}},
-       1},
-      {{.status = 502, .content_type = "text/html", .body = "<p>gw</p>"}, 0},
-      {{0}, 1},
+    {{.status = 503, .content_type = "text/html", .body = "<p>busy</p>"}, 0},
+    {{.status = 404, .content_type = "text/html", .body = "<p>none</p>"}, 1},
+    {{.status = 500, .content_type = "text/html", .body = "<p>err</p>"}, 0},
+    {{.status = 400, .content_type = "text/html", .body = "<p>bad</p>"}, 1},
+    {{.drop = true}, 0},
+    {{.status = 307,
+      .content_type = "text/plain",
+      .headers = {"Location: http://localhost:1/x"}},
+     1},
+    {{.status = 502, .content_type = "text/html", .body = "<p>gw</p>"}, 0},
+    {{0}, 1},
   };
   start_with_fakes(f, SLSKD_KEY, 3600);
   snprintf(url, sizeof url, "%s", fake_coverart_url(f->fa.coverart));
@@ -334,9 +332,9 @@ static void test_coverart_status_rules(void **state)
   run_steps(f, fake_coverart_http(f->fa.coverart), "coverart.url", url,
             sizeof url, steps, sizeof steps / sizeof steps[0], 3);
   /* Redirects are never followed. */
-  assert_int_equal(
-      fake_http_count(fake_coverart_archive_http(f->fa.coverart), NULL, "*"),
-      0);
+  assert_int_equal(fake_http_count(fake_coverart_archive_http(f->fa.coverart),
+                                   NULL, "*"),
+                   0);
 }
 
 static void test_musicbrainz_status_rules(void **state)
@@ -344,18 +342,19 @@ static void test_musicbrainz_status_rules(void **state)
   struct it_fixture *f = *state;
   char url[256];
   static const struct step steps[] = {
-      {{.status = 503,
-        .content_type = "application/json",
-        .body = "{\"error\": \"The MusicBrainz web server is currently busy."
-                " Please try again later.\"}",
-        .headers = {"retry-after: 0", "x-ratelimit-zone: global"}},
-       1},
-      {{.status = 500, .content_type = "text/html", .body = "oops"}, 0},
-      {{.status = 403, .content_type = "application/json",
-        .body = "{\"error\": \"blocked\"}"},
-       0},
-      {{.drop = true}, 0},
-      {{0}, 1},
+    {{.status = 503,
+      .content_type = "application/json",
+      .body = "{\"error\": \"The MusicBrainz web server is currently busy."
+              " Please try again later.\"}",
+      .headers = {"retry-after: 0", "x-ratelimit-zone: global"}},
+     1},
+    {{.status = 500, .content_type = "text/html", .body = "oops"}, 0},
+    {{.status = 403,
+      .content_type = "application/json",
+      .body = "{\"error\": \"blocked\"}"},
+     0},
+    {{.drop = true}, 0},
+    {{0}, 1},
   };
   start_with_fakes(f, SLSKD_KEY, 3600);
   snprintf(url, sizeof url, "%s", fake_musicbrainz_url(f->fa.musicbrainz));
@@ -384,10 +383,10 @@ static void test_spotify_status_rules(void **state)
   struct it_fixture *f = *state;
   char url[256];
   static const struct step steps[] = {
-      {{.status = 503, .content_type = "application/json", .body = "{}"}, 0},
-      {{.status = 200, .content_type = "application/json", .body = "{}"}, 1},
-      {{.drop = true}, 0},
-      {{0}, 1}, /* 401 "No token provided" */
+    {{.status = 503, .content_type = "application/json", .body = "{}"}, 0},
+    {{.status = 200, .content_type = "application/json", .body = "{}"}, 1},
+    {{.drop = true}, 0},
+    {{0}, 1}, /* 401 "No token provided" */
   };
   start_with_fakes(f, SLSKD_KEY, 3600);
   snprintf(url, sizeof url, "%s", fake_spotify_api_url(f->fa.spotify));
@@ -548,21 +547,21 @@ static void test_endpoint_instant_while_probe_hangs(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_all_four_up),
-      T(test_musicbrainz_user_agent),
-      T(test_slskd_not_configured),
-      T(test_slskd_wrong_key),
-      T(test_slskd_wrong_key_from_start),
-      T(test_slskd_health_must_pass),
-      T(test_slskd_masked_patch_keeps_key),
-      T(test_coverart_status_rules),
-      T(test_musicbrainz_status_rules),
-      T(test_musicbrainz_rate_limited_is_up),
-      T(test_spotify_status_rules),
-      T(test_stopped_fake_and_patch_reprobes),
-      T(test_change_during_probe_cycle_not_lost),
-      T(test_probes_repeat_on_timer),
-      T(test_endpoint_instant_while_probe_hangs),
+    T(test_all_four_up),
+    T(test_musicbrainz_user_agent),
+    T(test_slskd_not_configured),
+    T(test_slskd_wrong_key),
+    T(test_slskd_wrong_key_from_start),
+    T(test_slskd_health_must_pass),
+    T(test_slskd_masked_patch_keeps_key),
+    T(test_coverart_status_rules),
+    T(test_musicbrainz_status_rules),
+    T(test_musicbrainz_rate_limited_is_up),
+    T(test_spotify_status_rules),
+    T(test_stopped_fake_and_patch_reprobes),
+    T(test_change_during_probe_cycle_not_lost),
+    T(test_probes_repeat_on_timer),
+    T(test_endpoint_instant_while_probe_hangs),
   };
   return cmocka_run_group_tests_name("integration/services", tests, NULL,
                                      NULL);

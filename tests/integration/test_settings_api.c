@@ -92,8 +92,8 @@ static void flip(struct it_fixture *f, const char *worker, const char *key,
   bool ok = it_wait_json(it_url(f, "/api/workers/status"), worker_is, &e,
                          FLIP_MS, &took);
   if (!ok)
-    fprintf(stderr, "error: %s did not turn %s within %d ms after %s\n", worker,
-            on ? "on" : "off", FLIP_MS, body);
+    fprintf(stderr, "error: %s did not turn %s within %d ms after %s\n",
+            worker, on ? "on" : "off", FLIP_MS, body);
   assert_true(ok);
 }
 
@@ -103,8 +103,8 @@ static void toggle(void **state, const char *worker, const char *key,
   struct it_fixture *f = *state;
   struct expect_worker e = {worker, default_on};
   assert_int_equal(start(state, NULL), SS_OK);
-  assert_true(it_wait_json(it_url(f, "/api/workers/status"), worker_is, &e,
-                           2000, NULL));
+  assert_true(
+    it_wait_json(it_url(f, "/api/workers/status"), worker_is, &e, 2000, NULL));
   flip(f, worker, key, !default_on);
   flip(f, worker, key, default_on);
   flip(f, worker, key, !default_on);
@@ -137,8 +137,8 @@ static void test_toggle_cleanup(void **state)
 
 static void test_toggle_duplicate_detector(void **state)
 {
-  toggle(state, "duplicate_detector",
-         "automation.duplicate_detection_enabled", false);
+  toggle(state, "duplicate_detector", "automation.duplicate_detection_enabled",
+         false);
 }
 
 /* automation sub-units: details flags and the aggregate (docs/API.md). */
@@ -155,11 +155,11 @@ static bool subs_are(json_t *doc, void *arg)
   struct expect_worker agg = {"automation", any};
   return worker_is(doc, &agg) &&
          json_is_true(json_object_get(d, "watchlist_running")) ==
-             e->watchlist &&
+           e->watchlist &&
          json_is_true(json_object_get(d, "discography_running")) ==
-             e->discography &&
+           e->discography &&
          json_is_true(json_object_get(d, "quality_upgrade_running")) ==
-             e->quality_upgrade;
+           e->quality_upgrade;
 }
 
 static void set_sub(struct it_fixture *f, const char *key, bool on,
@@ -212,10 +212,10 @@ struct bad_case {
   const char *name;
   const char *method;
   const char *path;
-  const char *body;        /* NULL = none */
-  const char *header;      /* extra header or NULL */
+  const char *body;   /* NULL = none */
+  const char *header; /* extra header or NULL */
   int status;
-  const char *field;       /* key expected in "fields", or NULL */
+  const char *field; /* key expected in "fields", or NULL */
 };
 
 /* Runs one case; returns the number of problems (printed). */
@@ -223,8 +223,7 @@ static int run_bad_case(struct it_fixture *f, const struct bad_case *c)
 {
   int bad = 0;
   char *before = settings_text(f);
-  const char *headers[3] = {"Content-Type: application/json", c->header,
-                            NULL};
+  const char *headers[3] = {"Content-Type: application/json", c->header, NULL};
   if (hc_request(c->method, it_url(f, c->path), headers, c->body, &f->r) !=
       SS_OK) {
     fprintf(stderr, "error: [%s] request failed: %s\n", c->name, f->r.error);
@@ -259,8 +258,7 @@ static int run_bad_case(struct it_fixture *f, const struct bad_case *c)
   return bad;
 }
 
-static void run_bad_cases(void **state, const struct bad_case *cases,
-                          size_t n)
+static void run_bad_cases(void **state, const struct bad_case *cases, size_t n)
 {
   struct it_fixture *f = *state;
   int failures = 0;
@@ -270,19 +268,21 @@ static void run_bad_cases(void **state, const struct bad_case *cases,
   assert_int_equal(failures, 0);
 }
 
-#define PATCH_400(name, body, field)                                           \
-  {name, "PATCH", "/api/settings", body, NULL, 400, field}
+#define PATCH_400(name, body, field)                                          \
+  {                                                                           \
+    name, "PATCH", "/api/settings", body, NULL, 400, field                    \
+  }
 
 static void test_patch_rejects_bad_json(void **state)
 {
   static const struct bad_case cases[] = {
-      PATCH_400("malformed", "{\"log.level\": ", NULL),
-      PATCH_400("trailing garbage", "{\"log.level\": \"debug\"} x", NULL),
-      PATCH_400("array", "[{\"log.level\": \"debug\"}]", NULL),
-      PATCH_400("string", "\"log.level\"", NULL),
-      PATCH_400("number", "42", NULL),
-      PATCH_400("null", "null", NULL),
-      PATCH_400("empty", "", NULL),
+    PATCH_400("malformed", "{\"log.level\": ", NULL),
+    PATCH_400("trailing garbage", "{\"log.level\": \"debug\"} x", NULL),
+    PATCH_400("array", "[{\"log.level\": \"debug\"}]", NULL),
+    PATCH_400("string", "\"log.level\"", NULL),
+    PATCH_400("number", "42", NULL),
+    PATCH_400("null", "null", NULL),
+    PATCH_400("empty", "", NULL),
   };
   run_bad_cases(state, cases, sizeof cases / sizeof cases[0]);
 }
@@ -290,35 +290,31 @@ static void test_patch_rejects_bad_json(void **state)
 static void test_patch_rejects_bad_values(void **state)
 {
   static const struct bad_case cases[] = {
-      PATCH_400("unknown key", "{\"nope.key\": 1}", "nope.key"),
-      PATCH_400("below min", "{\"download.poll_interval_seconds\": 1}",
-                "download.poll_interval_seconds"),
-      PATCH_400("above max", "{\"download.poll_interval_seconds\": 301}",
-                "download.poll_interval_seconds"),
-      PATCH_400("string for int",
-                "{\"download.poll_interval_seconds\": \"20\"}",
-                "download.poll_interval_seconds"),
-      PATCH_400("float for int",
-                "{\"download.poll_interval_seconds\": 20.5}",
-                "download.poll_interval_seconds"),
-      PATCH_400("int for bool", "{\"download.monitor_enabled\": 1}",
-                "download.monitor_enabled"),
-      PATCH_400("string for bool", "{\"download.monitor_enabled\": \"true\"}",
-                "download.monitor_enabled"),
-      PATCH_400("null value", "{\"download.monitor_enabled\": null}",
-                "download.monitor_enabled"),
-      PATCH_400("bad enum", "{\"automation.quality_profile\": \"ultra\"}",
-                "automation.quality_profile"),
-      PATCH_400("bad url", "{\"slskd.url\": \"ftp://127.0.0.1\"}",
-                "slskd.url"),
-      PATCH_400("non-runtime key", "{\"server.threads\": 4}",
-                "server.threads"),
-      PATCH_400("non-runtime listen",
-                "{\"server.listen\": \"127.0.0.1:9999\"}", "server.listen"),
-      PATCH_400("all or nothing",
-                "{\"download.poll_interval_seconds\": 20,"
-                " \"automation.cleanup_retention_days\": 0}",
-                "automation.cleanup_retention_days"),
+    PATCH_400("unknown key", "{\"nope.key\": 1}", "nope.key"),
+    PATCH_400("below min", "{\"download.poll_interval_seconds\": 1}",
+              "download.poll_interval_seconds"),
+    PATCH_400("above max", "{\"download.poll_interval_seconds\": 301}",
+              "download.poll_interval_seconds"),
+    PATCH_400("string for int", "{\"download.poll_interval_seconds\": \"20\"}",
+              "download.poll_interval_seconds"),
+    PATCH_400("float for int", "{\"download.poll_interval_seconds\": 20.5}",
+              "download.poll_interval_seconds"),
+    PATCH_400("int for bool", "{\"download.monitor_enabled\": 1}",
+              "download.monitor_enabled"),
+    PATCH_400("string for bool", "{\"download.monitor_enabled\": \"true\"}",
+              "download.monitor_enabled"),
+    PATCH_400("null value", "{\"download.monitor_enabled\": null}",
+              "download.monitor_enabled"),
+    PATCH_400("bad enum", "{\"automation.quality_profile\": \"ultra\"}",
+              "automation.quality_profile"),
+    PATCH_400("bad url", "{\"slskd.url\": \"ftp://127.0.0.1\"}", "slskd.url"),
+    PATCH_400("non-runtime key", "{\"server.threads\": 4}", "server.threads"),
+    PATCH_400("non-runtime listen", "{\"server.listen\": \"127.0.0.1:9999\"}",
+              "server.listen"),
+    PATCH_400("all or nothing",
+              "{\"download.poll_interval_seconds\": 20,"
+              " \"automation.cleanup_retention_days\": 0}",
+              "automation.cleanup_retention_days"),
   };
   run_bad_cases(state, cases, sizeof cases / sizeof cases[0]);
 }
@@ -332,8 +328,8 @@ static void expect_folder_refused(struct it_fixture *f, const char *body,
   assert_int_equal(it_patch_settings(f, body), SS_OK);
   IT_ASSERT_STATUS(&f->r, 400);
   json_t *doc = it_parse(&f->r);
-  const char *msg = json_string_value(json_object_get(
-      json_object_get(doc, "fields"), key));
+  const char *msg = json_string_value(
+    json_object_get(json_object_get(doc, "fields"), key));
   if (!msg || !strstr(msg, rule))
     fail_msg("%s: message \"%s\" lacks \"%s\"", body, msg ? msg : "(none)",
              rule);
@@ -381,8 +377,7 @@ static void test_patch_range_message_names_bounds(void **state)
   struct it_fixture *f = *state;
   assert_int_equal(start(state, NULL), SS_OK);
   assert_int_equal(
-      it_patch_settings(f, "{\"download.poll_interval_seconds\": 1}"),
-      SS_OK);
+    it_patch_settings(f, "{\"download.poll_interval_seconds\": 1}"), SS_OK);
   IT_ASSERT_STATUS(&f->r, 400);
   json_t *doc = it_parse(&f->r);
   json_t *msg = json_object_get(json_object_get(doc, "fields"),
@@ -401,7 +396,7 @@ static void test_oversized_body_413(void **state)
   memset(body + len, 'a', n);
   strcpy(body + len + n, "\"}");
   struct bad_case cases[] = {
-      {"oversized", "PATCH", "/api/settings", body, NULL, 413, NULL},
+    {"oversized", "PATCH", "/api/settings", body, NULL, 413, NULL},
   };
   run_bad_cases(state, cases, 1);
   free(body);
@@ -411,20 +406,20 @@ static void test_wrong_method_and_path(void **state)
 {
   struct it_fixture *f = *state;
   static const struct bad_case cases[] = {
-      {"DELETE", "DELETE", "/api/settings", NULL, NULL, 405, NULL},
-      {"PUT", "PUT", "/api/settings", "{\"log.level\": \"debug\"}", NULL, 405,
-       NULL},
-      {"POST", "POST", "/api/settings", "{\"log.level\": \"debug\"}", NULL,
-       405, NULL},
-      {"unknown path", "PATCH", "/api/settings/nope",
-       "{\"log.level\": \"debug\"}", NULL, 404, NULL},
-      {"unknown api", "GET", "/api/nope", NULL, NULL, 404, NULL},
+    {"DELETE", "DELETE", "/api/settings", NULL, NULL, 405, NULL},
+    {"PUT", "PUT", "/api/settings", "{\"log.level\": \"debug\"}", NULL, 405,
+     NULL},
+    {"POST", "POST", "/api/settings", "{\"log.level\": \"debug\"}", NULL, 405,
+     NULL},
+    {"unknown path", "PATCH", "/api/settings/nope",
+     "{\"log.level\": \"debug\"}", NULL, 404, NULL},
+    {"unknown api", "GET", "/api/nope", NULL, NULL, 404, NULL},
   };
   char allow[128] = "";
   run_bad_cases(state, cases, sizeof cases / sizeof cases[0]);
-  assert_int_equal(
-      hc_request("DELETE", it_url(f, "/api/settings"), NULL, NULL, &f->r),
-      SS_OK);
+  assert_int_equal(hc_request("DELETE", it_url(f, "/api/settings"), NULL, NULL,
+                              &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 405);
   assert_true(hc_header(&f->r, "Allow", allow, sizeof allow));
   assert_non_null(strstr(allow, "GET"));
@@ -436,19 +431,19 @@ static void test_cross_site_patch_403(void **state)
 {
   struct it_fixture *f = *state;
   static const struct bad_case cases[] = {
-      {"foreign origin", "PATCH", "/api/settings",
-       "{\"automation.cleanup_enabled\": true}",
-       "Origin: http://evil.example", 403, NULL},
-      {"null origin", "PATCH", "/api/settings",
-       "{\"automation.cleanup_enabled\": true}", "Origin: null", 403, NULL},
-      {"same host other port", "PATCH", "/api/settings",
-       "{\"automation.cleanup_enabled\": true}",
-       "Origin: http://127.0.0.1:1", 403, NULL},
-      {"sec-fetch-site", "PATCH", "/api/settings",
-       "{\"automation.cleanup_enabled\": true}",
-       "Sec-Fetch-Site: cross-site", 403, NULL},
-      {"run-now", "POST", "/api/workers/token_refresh/run", NULL,
-       "Origin: http://evil.example", 403, NULL},
+    {"foreign origin", "PATCH", "/api/settings",
+     "{\"automation.cleanup_enabled\": true}", "Origin: http://evil.example",
+     403, NULL},
+    {"null origin", "PATCH", "/api/settings",
+     "{\"automation.cleanup_enabled\": true}", "Origin: null", 403, NULL},
+    {"same host other port", "PATCH", "/api/settings",
+     "{\"automation.cleanup_enabled\": true}", "Origin: http://127.0.0.1:1",
+     403, NULL},
+    {"sec-fetch-site", "PATCH", "/api/settings",
+     "{\"automation.cleanup_enabled\": true}", "Sec-Fetch-Site: cross-site",
+     403, NULL},
+    {"run-now", "POST", "/api/workers/token_refresh/run", NULL,
+     "Origin: http://evil.example", 403, NULL},
   };
   run_bad_cases(state, cases, sizeof cases / sizeof cases[0]);
 
@@ -457,8 +452,8 @@ static void test_cross_site_patch_403(void **state)
   snprintf(origin, sizeof origin, "Origin: %s", f->d.url);
   const char *const h[] = {origin, NULL};
   assert_int_equal(
-      it_patch_settings_h(f, "{\"automation.cleanup_enabled\": true}", h),
-      SS_OK);
+    it_patch_settings_h(f, "{\"automation.cleanup_enabled\": true}", h),
+    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   json_t *s = settings_json(f);
   IT_ASSERT_JSON_BOOL(s, "automation.cleanup_enabled", true);
@@ -534,12 +529,16 @@ static void assert_no_secret(struct it_fixture *f, const char *path)
 static void test_secrets_masked_never_echoed(void **state)
 {
   struct it_fixture *f = *state;
-  static const char *const pages[] = {
-      "/api/settings",          "/api/settings/schema",
-      "/api/workers/status",    "/api/workers/status/html",
-      "/api/workers",           "/api/workers/services",
-      "/settings?tab=spotify",  "/settings?tab=downloads",
-      "/settings?tab=automation", "/"};
+  static const char *const pages[] = {"/api/settings",
+                                      "/api/settings/schema",
+                                      "/api/workers/status",
+                                      "/api/workers/status/html",
+                                      "/api/workers",
+                                      "/api/workers/services",
+                                      "/settings?tab=spotify",
+                                      "/settings?tab=downloads",
+                                      "/settings?tab=automation",
+                                      "/"};
   assert_int_equal(start(state, "[log]\nlevel = debug\n"), SS_OK);
 
   patch_ok(f, "{\"slskd.api_key\": \"" SECRET_A "\","
@@ -621,12 +620,12 @@ static void check_many(struct it_fixture *f)
   assert_true(it_wait_json(it_url(f, "/api/workers/status"), worker_is, &tr,
                            2000, NULL));
   json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
-  IT_ASSERT_JSON_INT(
-      json_object_get(it_worker(doc, "token_refresh"), "details"),
-      "check_interval_seconds", 120);
-  IT_ASSERT_JSON_INT(
-      json_object_get(it_worker(doc, "download_monitor"), "details"),
-      "poll_interval_seconds", 30);
+  IT_ASSERT_JSON_INT(json_object_get(it_worker(doc, "token_refresh"),
+                                     "details"),
+                     "check_interval_seconds", 120);
+  IT_ASSERT_JSON_INT(json_object_get(it_worker(doc, "download_monitor"),
+                                     "details"),
+                     "poll_interval_seconds", 30);
   json_decref(doc);
 }
 
@@ -657,25 +656,25 @@ static void test_crash_keeps_settings(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_toggle_token_refresh),
-      T(test_toggle_spotify_sync),
-      T(test_toggle_download_monitor),
-      T(test_toggle_automation),
-      T(test_toggle_cleanup),
-      T(test_toggle_duplicate_detector),
-      T(test_toggle_automation_subunits),
-      T(test_patch_rejects_bad_json),
-      T(test_patch_rejects_bad_values),
-      T(test_patch_range_message_names_bounds),
-      T(test_patch_refuses_dangerous_folders),
-      T(test_oversized_body_413),
-      T(test_wrong_method_and_path),
-      T(test_cross_site_patch_403),
-      T(test_get_lists_every_setting),
-      T(test_secrets_masked_never_echoed),
-      T(test_secret_mask_keeps_and_empty_clears),
-      T(test_restart_keeps_settings),
-      T(test_crash_keeps_settings),
+    T(test_toggle_token_refresh),
+    T(test_toggle_spotify_sync),
+    T(test_toggle_download_monitor),
+    T(test_toggle_automation),
+    T(test_toggle_cleanup),
+    T(test_toggle_duplicate_detector),
+    T(test_toggle_automation_subunits),
+    T(test_patch_rejects_bad_json),
+    T(test_patch_rejects_bad_values),
+    T(test_patch_range_message_names_bounds),
+    T(test_patch_refuses_dangerous_folders),
+    T(test_oversized_body_413),
+    T(test_wrong_method_and_path),
+    T(test_cross_site_patch_403),
+    T(test_get_lists_every_setting),
+    T(test_secrets_masked_never_echoed),
+    T(test_secret_mask_keeps_and_empty_clears),
+    T(test_restart_keeps_settings),
+    T(test_crash_keeps_settings),
   };
   return cmocka_run_group_tests_name("integration/settings_api", tests, NULL,
                                      NULL);

@@ -54,9 +54,9 @@ static void start(struct it_fixture *f, bool with_client, const char *extra)
 static const char *login(struct it_fixture *f, bool tamper, bool no_cookie)
 {
   static char loc[512];
-  assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url,
-                                              tamper, no_cookie, loc,
-                                              sizeof loc), SS_OK);
+  assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, tamper,
+                                              no_cookie, loc, sizeof loc),
+                   SS_OK);
   return loc;
 }
 
@@ -74,9 +74,9 @@ static json_t *details(json_t *doc, const char *worker)
 
 struct want {
   const char *worker;
-  const char *status; /* NULL = any */
+  const char *status;    /* NULL = any */
   const char *error_has; /* NULL = any */
-  int connected; /* -1 any */
+  int connected;         /* -1 any */
 };
 
 static bool worker_is(json_t *doc, void *arg)
@@ -167,8 +167,8 @@ static void run_and_wait(struct it_fixture *f, const char *key)
 {
   struct runs_arg a = {key, unit_runs(f, key), 0};
   run_now(f, key);
-  assert_true(it_wait_json(it_url(f, "/api/workers"), runs_above, &a,
-                           WAIT_MS, NULL));
+  assert_true(
+    it_wait_json(it_url(f, "/api/workers"), runs_above, &a, WAIT_MS, NULL));
 }
 
 /* No secret in s. */
@@ -193,7 +193,8 @@ static void test_login_end_to_end(void **state)
   get_page(f, "/settings?tab=spotify");
   assert_non_null(strstr(buf_cstr(&f->r.body), "No Spotify account "
                                                "connected."));
-  assert_non_null(strstr(buf_cstr(&f->r.body), "href=\"/auth/spotify/login\""));
+  assert_non_null(
+    strstr(buf_cstr(&f->r.body), "href=\"/auth/spotify/login\""));
   const char *loc = login(f, false, false);
   assert_string_equal(loc, "/settings?tab=spotify&spotify_login=ok");
   wait_worker(f, (struct want){"token_refresh", "idle", NULL, 1});
@@ -204,8 +205,7 @@ static void test_login_end_to_end(void **state)
   assert_true(json_is_string(json_object_get(d, "access_token_expires_at")));
   assert_true(json_is_null(json_object_get(d, "refresh_token_warning")));
   assert_true(json_is_null(json_object_get(d, "blocked_until")));
-  IT_ASSERT_JSON_BOOL(details(doc, "spotify_sync"), "account_connected",
-                      true);
+  IT_ASSERT_JSON_BOOL(details(doc, "spotify_sync"), "account_connected", true);
   json_decref(doc);
   /* The page says who is connected, and the outcome in plain words. */
   get_page(f, loc);
@@ -304,24 +304,28 @@ static void test_cross_site_and_disconnect(void **state)
   struct it_fixture *f = *state;
   start(f, true, NULL);
   const char *const cross[] = {"Sec-Fetch-Site: cross-site", NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/auth/spotify/login"),
-                              cross, NULL, &f->r), SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, "/auth/spotify/login"), cross,
+                              NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 403);
   const char *const referer[] = {"Referer: http://evil.example/page", NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/auth/spotify/login"),
-                              referer, NULL, &f->r), SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, "/auth/spotify/login"), referer,
+                              NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 403);
   assert_string_equal(login(f, false, false),
                       "/settings?tab=spotify&spotify_login=ok");
   /* Disconnect from another site is refused by the server... */
   const char *const origin[] = {"Origin: http://evil.example", NULL};
   assert_int_equal(hc_request("POST", it_url(f, "/auth/spotify/disconnect"),
-                              origin, NULL, &f->r), SS_OK);
+                              origin, NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 403);
   wait_worker(f, (struct want){"token_refresh", NULL, NULL, 1});
   /* ...and works from the page. */
   assert_int_equal(hc_request("POST", it_url(f, "/auth/spotify/disconnect"),
-                              NULL, NULL, &f->r), SS_OK);
+                              NULL, NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 303);
   char loc[256];
   assert_true(hc_header(&f->r, "Location", loc, sizeof loc));
@@ -342,8 +346,8 @@ static void test_no_client_id(void **state)
   assert_non_null(strstr(buf_cstr(&f->r.body), "spotify.client_id"));
   json_t *doc = status_doc(f);
   json_t *d = details(doc, "token_refresh");
-  assert_non_null(strstr(json_string_value(json_object_get(d, "note")),
-                         "client id"));
+  assert_non_null(
+    strstr(json_string_value(json_object_get(d, "note")), "client id"));
   json_decref(doc);
 }
 
@@ -370,8 +374,8 @@ static void test_refresh_rotation_survives_restart(void **state)
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN_REFRESH), 2);
   wait_worker(f, (struct want){"token_refresh", "idle", NULL, 1});
   json_t *doc = status_doc(f);
-  assert_true(json_is_null(json_object_get(details(doc, "token_refresh"),
-                                           "last_error")));
+  assert_true(json_is_null(
+    json_object_get(details(doc, "token_refresh"), "last_error")));
   json_decref(doc);
 }
 
@@ -392,15 +396,16 @@ static void test_invalid_grant_needs_reauth(void **state)
   run_and_wait(f, "token_refresh");
   wait_worker(f, (struct want){"token_refresh", "error",
                                "Spotify re-authorisation required: Refresh "
-                               "token revoked", 0});
+                               "token revoked",
+                               0});
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN), 1);
   /* No further attempt: neither the worker nor the sync calls out. */
   run_and_wait(f, "token_refresh");
   run_and_wait(f, "spotify_sync");
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN), 1);
   assert_int_equal(fake_spotify_api_count(f->fa.spotify), 0);
-  wait_worker(f, (struct want){"token_refresh", "error", "re-authorisation",
-                               0});
+  wait_worker(f,
+              (struct want){"token_refresh", "error", "re-authorisation", 0});
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 0});
   get_page(f, "/settings?tab=spotify");
   assert_non_null(strstr(buf_cstr(&f->r.body), "Refresh token revoked"));
@@ -440,8 +445,8 @@ static void test_token_endpoint_5xx(void **state)
 
 static bool probe_says(json_t *doc, void *arg)
 {
-  const char *reason = json_string_value(json_object_get(
-    json_object_get(doc, "spotify"), "reason"));
+  const char *reason = json_string_value(
+    json_object_get(json_object_get(doc, "spotify"), "reason"));
   return reason && strstr(reason, (const char *)arg);
 }
 
@@ -489,6 +494,6 @@ int main(void)
     T(test_probe_checks_the_token),
 #undef T
   };
-  return cmocka_run_group_tests_name("integration/spotify_login", tests,
-                                     NULL, NULL);
+  return cmocka_run_group_tests_name("integration/spotify_login", tests, NULL,
+                                     NULL);
 }

@@ -36,8 +36,8 @@
 /* ---- helpers ---- */
 
 static void start_with(struct it_fixture *f,
-                       const struct fake_spotify_library *l,
-                       const char *extra, bool client)
+                       const struct fake_spotify_library *l, const char *extra,
+                       bool client)
 {
   struct buf ini;
   assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
@@ -104,8 +104,8 @@ static void wait_sync_after(struct it_fixture *f, long long runs)
   if (!it_wait_until(sync_done, &w, WAIT_MS)) {
     json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
     char *text = json_dumps(it_worker(doc, "spotify_sync"), JSON_COMPACT);
-    fprintf(stderr, "error: no finished sync run after %lld; last: %s\n",
-            runs, text);
+    fprintf(stderr, "error: no finished sync run after %lld; last: %s\n", runs,
+            text);
     free(text);
     json_decref(doc);
     doc = it_get_json(it_url(f, "/api/workers"), NULL);
@@ -134,7 +134,8 @@ static void sync_now(struct it_fixture *f)
 {
   long long runs = sync_runs(f, NULL, NULL);
   assert_int_equal(hc_request("POST", it_url(f, "/api/spotify/sync"), NULL,
-                              NULL, &f->r), SS_OK);
+                              NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 202);
   wait_sync_after(f, runs);
 }
@@ -145,7 +146,8 @@ static int64_t dbq(struct it_fixture *f, const char *sql)
   sqlite3_stmt *st = NULL;
   int64_t v = -1;
   assert_int_equal(sqlite3_open_v2(f->d.db_path, &db, SQLITE_OPEN_READONLY,
-                                   NULL), SQLITE_OK);
+                                   NULL),
+                   SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
@@ -173,8 +175,8 @@ static json_t *sync_details(struct it_fixture *f, const char **status)
 
 static const char *stat_of(json_t *d, const char *type, const char *key)
 {
-  return json_string_value(json_object_get(
-    json_object_get(json_object_get(d, "stats"), type), key));
+  return json_string_value(
+    json_object_get(json_object_get(json_object_get(d, "stats"), type), key));
 }
 
 /* Entries the fake serves over all owned playlists. */
@@ -196,13 +198,19 @@ static void assert_no_duplicates(struct it_fixture *f)
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists p WHERE"
                           " p.entries_count <> (SELECT COUNT(*) FROM"
                           " spotify_playlist_entries e WHERE"
-                          " e.playlist_id = p.id)"), 0);
+                          " e.playlist_id = p.id)"),
+                   0);
 }
 
-static const struct fake_spotify_library realistic = {
-  .artists = 260, .playlists = 40, .foreign_playlists = 5, .entries = 1600,
-  .tracks = 700, .liked = 230, .saved_albums = 60, .albums_per_artist = 12,
-  .quirks = true};
+static const struct fake_spotify_library realistic = {.artists = 260,
+                                                      .playlists = 40,
+                                                      .foreign_playlists = 5,
+                                                      .entries = 1600,
+                                                      .tracks = 700,
+                                                      .liked = 230,
+                                                      .saved_albums = 60,
+                                                      .albums_per_artist = 12,
+                                                      .quirks = true};
 
 /* ---- tests ---- */
 
@@ -220,15 +228,16 @@ static void test_realistic_library(void **state)
   assert_non_null(strstr(stat_of(d, "playlists", "last_result"),
                          "45 playlists (+45, -0); entries read for 40, 5 "
                          "not readable"));
-  assert_non_null(strstr(stat_of(d, "liked_songs", "last_result"),
-                         "230 liked songs"));
-  assert_non_null(strstr(stat_of(d, "albums", "last_result"),
-                         "60 saved albums"));
+  assert_non_null(
+    strstr(stat_of(d, "liked_songs", "last_result"), "230 liked songs"));
+  assert_non_null(
+    strstr(stat_of(d, "albums", "last_result"), "60 saved albums"));
   /* Five artists per pass (the default), 12 releases each. */
   assert_non_null(strstr(stat_of(d, "artist_albums", "last_result"),
                          "5 artists read (60 releases); 255 never read"));
-  assert_string_not_equal(json_string_value(json_object_get(
-                            json_object_get(d, "last_syncs"), "artists")),
+  assert_string_not_equal(json_string_value(
+                            json_object_get(json_object_get(d, "last_syncs"),
+                                            "artists")),
                           "noch nie");
   json_decref(d);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"), 260);
@@ -237,7 +246,8 @@ static void test_realistic_library(void **state)
                    fake_entries(f, 40));
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_liked_songs"), 230);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_albums"
-                          " WHERE saved = 1"), 60);
+                          " WHERE saved = 1"),
+                   60);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artist_albums"), 60);
   /* The quirks: local files kept without a track link, unavailable items
    * kept as empty positions, others' playlists recorded as unreadable. */
@@ -246,9 +256,11 @@ static void test_realistic_library(void **state)
   assert_true(dbq(f, "SELECT COUNT(*) FROM spotify_playlist_entries"
                      " WHERE is_local = 0 AND track_id = ''") > 0);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists"
-                          " WHERE entries_error LIKE '%HTTP 403%'"), 5);
+                          " WHERE entries_error LIKE '%HTTP 403%'"),
+                   5);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists"
-                          " WHERE entries_snapshot <> snapshot_id"), 0);
+                          " WHERE entries_snapshot <> snapshot_id"),
+                   0);
   /* Entries that carried only the deprecated `track` key are linked. */
   assert_true(dbq(f, "SELECT COUNT(*) FROM spotify_playlist_entries"
                      " WHERE position % 11 = 5 AND track_id <> ''") > 0);
@@ -257,8 +269,8 @@ static void test_realistic_library(void **state)
   assert_int_equal(hc_get(it_url(f, "/library/artists?offset=200"), &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
-  assert_non_null(strstr(buf_cstr(&f->r.body),
-                         "K\xc3\xbcnstler &amp; &lt;Band&gt; &quot;"));
+  assert_non_null(
+    strstr(buf_cstr(&f->r.body), "K\xc3\xbcnstler &amp; &lt;Band&gt; &quot;"));
   assert_null(strstr(buf_cstr(&f->r.body), "<Band>"));
   assert_non_null(strstr(buf_cstr(&f->r.body), "260 followed artists"));
   assert_int_equal(hc_get(it_url(f, "/library/playlists"), &f->r), SS_OK);
@@ -266,7 +278,9 @@ static void test_realistic_library(void **state)
   assert_int_equal(hc_get(it_url(f, "/library/albums"), &f->r), SS_OK);
   assert_non_null(strstr(buf_cstr(&f->r.body), "Saved Album 1"));
   assert_int_equal(hc_get(it_url(f, "/library/playlists?id="
-                                 "pl00000000000000000001"), &f->r), SS_OK);
+                                    "pl00000000000000000001"),
+                          &f->r),
+                   SS_OK);
   assert_non_null(strstr(buf_cstr(&f->r.body), "Local file"));
 }
 
@@ -275,10 +289,14 @@ static void test_realistic_library(void **state)
 static void test_large_library(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {
-    .artists = 2000, .playlists = 480, .foreign_playlists = 20,
-    .entries = 20000, .tracks = 8000, .liked = 1500, .saved_albums = 300,
-    .quirks = true};
+  struct fake_spotify_library lib = {.artists = 2000,
+                                     .playlists = 480,
+                                     .foreign_playlists = 20,
+                                     .entries = 20000,
+                                     .tracks = 8000,
+                                     .liked = 1500,
+                                     .saved_albums = 300,
+                                     .quirks = true};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   login_and_sync(f);
   const char *status;
@@ -292,9 +310,11 @@ static void test_large_library(void **state)
                    20000);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_liked_songs"), 1500);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_albums"
-                          " WHERE saved = 1"), 300);
+                          " WHERE saved = 1"),
+                   300);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists"
-                          " WHERE entries_error <> ''"), 20);
+                          " WHERE entries_error <> ''"),
+                   20);
   /* Cursor paging ended on the last page: 40 pages of 50. */
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_FOLLOWING), 40);
   assert_no_duplicates(f);
@@ -317,8 +337,8 @@ static void test_unchanged_second_sync_only_lists(void **state)
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_ARTIST_ALBUMS), 0);
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN), 0);
   json_t *d = sync_details(f, NULL);
-  assert_non_null(strstr(stat_of(d, "liked_songs", "last_result"),
-                         "unchanged"));
+  assert_non_null(
+    strstr(stat_of(d, "liked_songs", "last_result"), "unchanged"));
   json_decref(d);
   /* One changed playlist and one new liked song: read alone. */
   fake_spotify_touch_playlist(f->fa.spotify, 7);
@@ -337,7 +357,8 @@ static void test_unchanged_second_sync_only_lists(void **state)
 static void test_removals_follow_settings(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 30, .playlists = 6,
+  struct fake_spotify_library lib = {.artists = 30,
+                                     .playlists = 6,
                                      .entries = 60};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   login_and_sync(f);
@@ -350,11 +371,12 @@ static void test_removals_follow_settings(void **state)
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"), 20);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists"), 6);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists"
-                          " WHERE followed = 0"), 2);
-  assert_int_equal(it_patch_settings(
-                     f, "{\"spotify.remove_unfollowed_playlists\":true,"
-                        "\"spotify.remove_unfollowed_artists\":false}"),
-                   SS_OK);
+                          " WHERE followed = 0"),
+                   2);
+  assert_int_equal(
+    it_patch_settings(f, "{\"spotify.remove_unfollowed_playlists\":true,"
+                         "\"spotify.remove_unfollowed_artists\":false}"),
+    SS_OK);
   lib.artists = 10;
   fake_spotify_set_library(f->fa.spotify, &lib);
   sync_now(f);
@@ -363,14 +385,17 @@ static void test_removals_follow_settings(void **state)
                    fake_entries(f, 4));
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"), 20);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"
-                          " WHERE followed = 1"), 10);
+                          " WHERE followed = 1"),
+                   10);
 }
 
 static void test_bad_replies_fail_only_their_type(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 120, .playlists = 3,
-                                     .entries = 30, .liked = 80,
+  struct fake_spotify_library lib = {.artists = 120,
+                                     .playlists = 3,
+                                     .entries = 30,
+                                     .liked = 80,
                                      .saved_albums = 70};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   /* Page 2 of the artists is cut off, liked songs' first page is not JSON
@@ -383,16 +408,16 @@ static void test_bad_replies_fail_only_their_type(void **state)
   json_t *d = sync_details(f, &status);
   assert_string_equal(status, "error");
   IT_ASSERT_JSON_BOOL(d, "has_errors", true);
-  assert_non_null(strstr(stat_of(d, "artists", "last_error"),
-                         "malformed reply"));
-  assert_non_null(strstr(stat_of(d, "liked_songs", "last_error"),
-                         "items is not a list"));
-  assert_non_null(strstr(stat_of(d, "albums", "last_error"),
-                         "larger than 512 KiB"));
+  assert_non_null(
+    strstr(stat_of(d, "artists", "last_error"), "malformed reply"));
+  assert_non_null(
+    strstr(stat_of(d, "liked_songs", "last_error"), "items is not a list"));
+  assert_non_null(
+    strstr(stat_of(d, "albums", "last_error"), "larger than 512 KiB"));
   /* The type that worked is unaffected. */
   assert_null(stat_of(d, "playlists", "last_error"));
-  assert_non_null(strstr(json_string_value(json_object_get(d, "last_error")),
-                         "artists: "));
+  assert_non_null(
+    strstr(json_string_value(json_object_get(d, "last_error")), "artists: "));
   json_decref(d);
   /* Nothing half-written: page 1 of the artists was not stored. */
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"), 0);
@@ -413,8 +438,8 @@ static void test_bad_replies_fail_only_their_type(void **state)
   sync_now(f);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"), 120);
   d = sync_details(f, NULL);
-  assert_non_null(strstr(stat_of(d, "artists", "last_error"),
-                         "malformed reply"));
+  assert_non_null(
+    strstr(stat_of(d, "artists", "last_error"), "malformed reply"));
   json_decref(d);
 }
 
@@ -428,8 +453,10 @@ static bool not_blocked(json_t *doc, void *arg)
 static void test_429_honoured_by_every_worker(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 20, .playlists = 3,
-                                     .entries = 30, .liked = 10,
+  struct fake_spotify_library lib = {.artists = 20,
+                                     .playlists = 3,
+                                     .entries = 30,
+                                     .liked = 10,
                                      .saved_albums = 5};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   fake_spotify_fault(f->fa.spotify, FSP_PLAYLISTS, 0, FSF_429, 1, 3);
@@ -449,9 +476,10 @@ static void test_429_honoured_by_every_worker(void **state)
   assert_true(json_is_string(json_object_get(d, "blocked_until")));
   json_decref(d);
   json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
-  assert_true(json_is_string(json_object_get(
-    json_object_get(it_worker(doc, "token_refresh"), "details"),
-    "blocked_until")));
+  assert_true(json_is_string(
+    json_object_get(json_object_get(it_worker(doc, "token_refresh"),
+                                    "details"),
+                    "blocked_until")));
   json_decref(doc);
   assert_int_equal(hc_get(it_url(f, "/api/workers/status/html"), &f->r),
                    SS_OK);
@@ -463,10 +491,9 @@ static void test_429_honoured_by_every_worker(void **state)
                    SS_OK);
   doc = NULL;
   for (int64_t t = clock_mono_ms() + 3000; !doc && clock_mono_ms() < t;) {
-    json_t *s = it_get_json(it_url(f, "/api/workers/services/detail"),
-                            NULL);
-    const char *r = json_string_value(json_object_get(
-      json_object_get(s, "spotify"), "reason"));
+    json_t *s = it_get_json(it_url(f, "/api/workers/services/detail"), NULL);
+    const char *r = json_string_value(
+      json_object_get(json_object_get(s, "spotify"), "reason"));
     if (r && strstr(r, "rate limited until"))
       doc = s;
     else
@@ -478,12 +505,12 @@ static void test_429_honoured_by_every_worker(void **state)
   json_decref(doc);
   assert_int_equal(fake_spotify_api_count(f->fa.spotify), before);
   /* After Retry-After everything runs again. */
-  assert_true(it_wait_json(it_url(f, "/api/workers/status"), not_blocked,
-                           NULL, 6000, NULL));
+  assert_true(it_wait_json(it_url(f, "/api/workers/status"), not_blocked, NULL,
+                           6000, NULL));
   sync_now(f);
   d = sync_details(f, NULL);
-  assert_non_null(strstr(stat_of(d, "playlists", "last_result"),
-                         "3 playlists"));
+  assert_non_null(
+    strstr(stat_of(d, "playlists", "last_result"), "3 playlists"));
   json_decref(d);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_liked_songs"), 10);
 }
@@ -502,19 +529,21 @@ static bool probe_blocked(json_t *doc, void *arg)
 static void test_retry_after_shared_by_prober_and_workers(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 3, .playlists = 1,
+  struct fake_spotify_library lib = {.artists = 3,
+                                     .playlists = 1,
                                      .entries = 2};
-  start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n"
-                 "sync_check_interval_seconds = 10\n");
+  start(f, &lib,
+        "[spotify]\nauto_sync_artist_albums = false\n"
+        "sync_check_interval_seconds = 10\n");
   login_and_sync(f);
   struct fake_http *fh = fake_spotify_http(f->fa.spotify);
   uint64_t seq0 = fake_http_seq(fh);
-  struct fake_script limited = {
-    .status = 429,
-    .headers = {"Retry-After: 3"},
-    .body = "{\"error\":{\"status\":429,\"message\":\"API rate limit "
-            "exceeded\"}}",
-    .times = 1};
+  struct fake_script limited =
+    {.status = 429,
+     .headers = {"Retry-After: 3"},
+     .body = "{\"error\":{\"status\":429,\"message\":\"API rate limit "
+             "exceeded\"}}",
+     .times = 1};
   fake_http_script(fh, NULL, "/v1/*", &limited);
   /* A settings change that alters the probe makes the prober call now. */
   assert_int_equal(it_patch_settings(f, "{\"probe.timeout_seconds\":4}"),
@@ -535,17 +564,18 @@ static void test_retry_after_shared_by_prober_and_workers(void **state)
       next_push = clock_mono_ms() + 300;
     }
     if (fake_http_wait_after(fh, NULL, "*", hit.seq, 0, &e)) {
-      fprintf(stderr, "error: %s %s reached Spotify %lld ms after the 429 "
-              "(Retry-After: 3)\n", e.method, e.path,
-              (long long)(e.at_ms - hit.at_ms));
+      fprintf(stderr,
+              "error: %s %s reached Spotify %lld ms after the 429 "
+              "(Retry-After: 3)\n",
+              e.method, e.path, (long long)(e.at_ms - hit.at_ms));
       fail();
     }
     struct timespec ts = {0, 10 * 1000000L};
     nanosleep(&ts, NULL);
   }
   /* Afterwards Spotify is called again, and the sync works. */
-  assert_true(it_wait_json(it_url(f, "/api/workers/status"), not_blocked,
-                           NULL, 6000, NULL));
+  assert_true(it_wait_json(it_url(f, "/api/workers/status"), not_blocked, NULL,
+                           6000, NULL));
   sync_now(f);
   assert_true(fake_http_wait_after(fh, NULL, "/v1/*", hit.seq, 5000, &e));
   assert_true(e.at_ms >= window_end);
@@ -558,7 +588,8 @@ static void test_retry_after_shared_by_prober_and_workers(void **state)
 static void test_401_refresh_and_retry(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 5, .playlists = 1,
+  struct fake_spotify_library lib = {.artists = 5,
+                                     .playlists = 1,
                                      .entries = 5};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   login_and_sync(f);
@@ -583,8 +614,10 @@ static void run_unit_now(struct it_fixture *f, const char *unit)
 static void test_run_now_is_a_full_pass(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 4, .playlists = 2,
-                                     .entries = 6, .liked = 3,
+  struct fake_spotify_library lib = {.artists = 4,
+                                     .playlists = 2,
+                                     .entries = 6,
+                                     .liked = 3,
                                      .saved_albums = 2};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   login_and_sync(f);
@@ -599,8 +632,9 @@ static void test_run_now_is_a_full_pass(void **state)
   assert_true(fake_spotify_count(f->fa.spotify, FSP_LIKED) >= 1);
   assert_true(fake_spotify_count(f->fa.spotify, FSP_SAVED_ALBUMS) >= 1);
   json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
-  json_t *newest = json_array_get(
-    json_object_get(it_unit(doc, "spotify_sync"), "history"), 0);
+  json_t *newest = json_array_get(json_object_get(it_unit(doc, "spotify_sync"),
+                                                  "history"),
+                                  0);
   IT_ASSERT_JSON_STR(newest, "result", "ok");
   json_decref(doc);
 }
@@ -609,8 +643,7 @@ static const char *unit_field(struct it_fixture *f, const char *unit,
                               const char *key, char *out, size_t n)
 {
   json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
-  const char *v = json_string_value(json_object_get(it_unit(doc, unit),
-                                                    key));
+  const char *v = json_string_value(json_object_get(it_unit(doc, unit), key));
   snprintf(out, n, "%s", v ? v : "");
   json_decref(doc);
   return out;
@@ -624,8 +657,8 @@ static void assert_worker_error(struct it_fixture *f, const char *worker,
   json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
   json_t *w = it_worker(doc, worker);
   IT_ASSERT_JSON_STR(w, "status", "error");
-  const char *err = json_string_value(json_object_get(
-    json_object_get(w, "details"), "last_error"));
+  const char *err = json_string_value(
+    json_object_get(json_object_get(w, "details"), "last_error"));
   if (!err || !strstr(err, needle))
     fprintf(stderr, "error: %s last_error: %s (wanted \"%s\")\n", worker,
             err ? err : "null", needle);
@@ -644,14 +677,15 @@ static void assert_worker_error(struct it_fixture *f, const char *worker,
 static void test_ongoing_5xx_stays_error(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 4, .playlists = 2,
+  struct fake_spotify_library lib = {.artists = 4,
+                                     .playlists = 2,
                                      .entries = 6};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   login_and_sync(f);
   /* Spotify answers 500 to everything from now on. */
-  struct fake_script down = {
-    .status = 500,
-    .body = "{\"error\":{\"status\":500,\"message\":\"Server error\"}}"};
+  struct fake_script down =
+    {.status = 500,
+     .body = "{\"error\":{\"status\":500,\"message\":\"Server error\"}}"};
   fake_http_script(fake_spotify_http(f->fa.spotify), NULL, "/v1/*", &down);
   long long runs = sync_runs(f, NULL, NULL);
   run_unit_now(f, "spotify_sync");
@@ -666,7 +700,8 @@ static void test_ongoing_5xx_stays_error(void **state)
     assert_worker_error(f, "spotify_sync", "HTTP 500");
     char res[32];
     assert_string_equal(unit_field(f, "spotify_sync", "last_result", res,
-                                   sizeof res), "error");
+                                   sizeof res),
+                        "error");
   }
   /* A connection that drops without an answer is the same. */
   struct fake_script drop = {.drop = true};
@@ -681,15 +716,16 @@ static void test_ongoing_5xx_stays_error(void **state)
 static bool token_refresh_error(json_t *doc, void *arg)
 {
   (void)arg;
-  const char *s = json_string_value(json_object_get(
-    it_worker(doc, "token_refresh"), "status"));
+  const char *s = json_string_value(
+    json_object_get(it_worker(doc, "token_refresh"), "status"));
   return s && !strcmp(s, "error");
 }
 
 static void test_token_endpoint_down_shows_on_token_refresh(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 4, .playlists = 1,
+  struct fake_spotify_library lib = {.artists = 4,
+                                     .playlists = 1,
                                      .entries = 3};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   login_and_sync(f);
@@ -712,8 +748,9 @@ static const char *worker_note(struct it_fixture *f, const char *worker,
                                char *out, size_t n)
 {
   json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
-  const char *v = json_string_value(json_object_get(
-    json_object_get(it_worker(doc, worker), "details"), "note"));
+  const char *v = json_string_value(
+    json_object_get(json_object_get(it_worker(doc, worker), "details"),
+                    "note"));
   snprintf(out, n, "%s", v ? v : "");
   json_decref(doc);
   return out;
@@ -751,8 +788,10 @@ static void test_notes_follow_settings_and_login(void **state)
   struct it_fixture *f = *state;
   struct fake_spotify_library lib = {.artists = 2};
   /* Long intervals: only a re-evaluation can change the notes in time. */
-  start_with(f, &lib, "[spotify]\ntoken_check_interval_seconds = 3600\n"
-                      "[download]\npoll_interval_seconds = 300\n", false);
+  start_with(f, &lib,
+             "[spotify]\ntoken_check_interval_seconds = 3600\n"
+             "[download]\npoll_interval_seconds = 300\n",
+             false);
   wait_note(f, "token_refresh", "client id not configured");
   wait_note(f, "download_monitor", "slskd not configured");
   assert_int_equal(it_patch_settings(f, "{\"spotify.client_id\":"
@@ -770,23 +809,27 @@ static void test_notes_follow_settings_and_login(void **state)
   wait_note(f, "token_refresh", NULL);
   char res[32];
   assert_string_equal(unit_field(f, "token_refresh", "last_result", res,
-                                 sizeof res), "ok");
+                                 sizeof res),
+                      "ok");
   /* slskd configured: the Download Monitor polls it and the note goes. */
   char body[512];
-  snprintf(body, sizeof body, "{\"slskd.url\":\"%s\",\"slskd.api_key\":"
-           "\"" SLSKD_KEY "\"}", fake_slskd_url(f->fa.slskd));
+  snprintf(body, sizeof body,
+           "{\"slskd.url\":\"%s\",\"slskd.api_key\":"
+           "\"" SLSKD_KEY "\"}",
+           fake_slskd_url(f->fa.slskd));
   assert_int_equal(it_patch_settings(f, body), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   wait_note(f, "download_monitor", NULL);
   assert_string_equal(unit_field(f, "download_monitor", "last_result", res,
-                                 sizeof res), "ok");
+                                 sizeof res),
+                      "ok");
 }
 
 static bool stopped(json_t *doc, void *arg)
 {
   (void)arg;
-  const char *s = json_string_value(json_object_get(
-    it_worker(doc, "spotify_sync"), "status"));
+  const char *s = json_string_value(
+    json_object_get(it_worker(doc, "spotify_sync"), "status"));
   return s && !strcmp(s, "stopped");
 }
 
@@ -809,12 +852,13 @@ static bool first_run_canceled(json_t *doc, void *arg)
 static void test_disable_mid_sync(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 5, .playlists = 60,
+  struct fake_spotify_library lib = {.artists = 5,
+                                     .playlists = 60,
                                      .entries = 1200};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   struct fake_script slow = {.delay_ms = 40};
-  fake_http_script(fake_spotify_http(f->fa.spotify), "GET",
-                   "/v1/playlists/*", &slow);
+  fake_http_script(fake_spotify_http(f->fa.spotify), "GET", "/v1/playlists/*",
+                   &slow);
   char loc[512];
   assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, false,
                                               false, loc, sizeof loc),
@@ -822,19 +866,21 @@ static void test_disable_mid_sync(void **state)
   assert_true(it_wait_until(items_started, f, WAIT_MS));
   int64_t elapsed = 0;
   assert_int_equal(it_patch_settings(f, "{\"spotify.auto_sync_enabled\":"
-                                        "false}"), SS_OK);
-  assert_true(it_wait_json(it_url(f, "/api/workers/status"), stopped, NULL,
-                           3000, NULL));
+                                        "false}"),
+                   SS_OK);
+  assert_true(
+    it_wait_json(it_url(f, "/api/workers/status"), stopped, NULL, 3000, NULL));
   /* The run itself ends at the next page boundary, well within 1 s. */
-  assert_true(it_wait_json(it_url(f, "/api/workers"), first_run_canceled,
-                           NULL, 3000, &elapsed));
+  assert_true(it_wait_json(it_url(f, "/api/workers"), first_run_canceled, NULL,
+                           3000, &elapsed));
   assert_true(elapsed < 1000);
   size_t items = fake_spotify_count(f->fa.spotify, FSP_ITEMS);
   assert_true(items < 60);
   assert_no_duplicates(f);
   /* Nothing runs while disabled. */
   assert_int_equal(hc_request("POST", it_url(f, "/api/spotify/sync"), NULL,
-                              NULL, &f->r), SS_OK);
+                              NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 409);
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_ITEMS), items);
 }
@@ -849,13 +895,15 @@ static bool entries_between(void *arg)
 static void test_kill9_mid_sync_then_restart(void **state)
 {
   struct it_fixture *f = *state;
-  struct fake_spotify_library lib = {.artists = 50, .playlists = 120,
-                                     .entries = 4800, .tracks = 2000,
+  struct fake_spotify_library lib = {.artists = 50,
+                                     .playlists = 120,
+                                     .entries = 4800,
+                                     .tracks = 2000,
                                      .liked = 40};
   start(f, &lib, "[spotify]\nauto_sync_artist_albums = false\n");
   struct fake_script slow = {.delay_ms = 15};
-  fake_http_script(fake_spotify_http(f->fa.spotify), "GET",
-                   "/v1/playlists/*", &slow);
+  fake_http_script(fake_spotify_http(f->fa.spotify), "GET", "/v1/playlists/*",
+                   &slow);
   char loc[512];
   assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, false,
                                               false, loc, sizeof loc),
@@ -888,7 +936,8 @@ static void test_kill9_mid_sync_then_restart(void **state)
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_artists"), 50);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_liked_songs"), 40);
   assert_int_equal(dbq(f, "SELECT COUNT(*) FROM spotify_playlists"
-                          " WHERE entries_snapshot <> snapshot_id"), 0);
+                          " WHERE entries_snapshot <> snapshot_id"),
+                   0);
   assert_no_duplicates(f);
 }
 

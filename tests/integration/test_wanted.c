@@ -53,7 +53,6 @@ static json_t *get_json(struct it_fixture *f, const char *path, long want)
   return doc;
 }
 
-
 static int64_t id_of(json_t *doc)
 {
   json_t *v = json_object_get(doc, "id");
@@ -81,8 +80,7 @@ static void seed(struct db *db, const char *source, const char *state,
     snprintf(w.current_quality, sizeof w.current_quality, "mp3 128k");
   int64_t id;
   bool added;
-  assert_int_equal(db_wanted_add(db, &w, 1700000000000LL, &id, &added),
-                   SS_OK);
+  assert_int_equal(db_wanted_add(db, &w, 1700000000000LL, &id, &added), SS_OK);
   assert_true(added);
 }
 
@@ -94,8 +92,10 @@ static void prepare_store(struct it_fixture *f)
   int version;
   assert_int_equal(db_open(f->d.db_path, &db), SS_OK);
   assert_int_equal(db_migrate(db, &version), SS_OK);
-  seed(db, "watchlist", "given_up", WANTED_ALBUM, "AC/DC", "Flick of the "
-       "Switch", "gave up after 6 attempts: download failed: no peer");
+  seed(db, "watchlist", "given_up", WANTED_ALBUM, "AC/DC",
+       "Flick of the "
+       "Switch",
+       "gave up after 6 attempts: download failed: no peer");
   seed(db, "quality_upgrade", "wanted", WANTED_TRACK, "坂本龍一",
        "Merry Christmas Mr. Lawrence", "");
   seed(db, "playlist", "wanted", WANTED_TRACK, EVIL, EVIL " song", EVIL);
@@ -106,10 +106,11 @@ static void test_manual_add_and_list(void **state)
 {
   struct it_fixture *f = *state;
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
-  json_t *doc = post_json(f, "/api/wanted",
-                          "{\"kind\":\"album\",\"artist\":\"Sigur R\xc3\xb3s\","
-                          "\"title\":\"Takk...\"}",
-                          201);
+  json_t
+    *doc = post_json(f, "/api/wanted",
+                     "{\"kind\":\"album\",\"artist\":\"Sigur R\xc3\xb3s\","
+                     "\"title\":\"Takk...\"}",
+                     201);
   int64_t id = id_of(doc);
   IT_ASSERT_JSON_STR(doc, "source", "manual");
   IT_ASSERT_JSON_STR(doc, "state", "wanted");
@@ -141,17 +142,24 @@ static void test_manual_add_and_list(void **state)
   it_expect_error(post_json(f, "/api/wanted", "not json", 400), "JSON");
   it_expect_error(post_json(f, "/api/wanted", "[1]", 400), "object");
   it_expect_error(post_json(f, "/api/wanted",
-                         "{\"kind\":\"single\",\"artist\":\"a\",\"title\":"
-                         "\"b\"}", 400), "kind");
+                            "{\"kind\":\"single\",\"artist\":\"a\",\"title\":"
+                            "\"b\"}",
+                            400),
+                  "kind");
   it_expect_error(post_json(f, "/api/wanted",
-                         "{\"kind\":\"album\",\"artist\":\"a\",\"title\":"
-                         "\"\"}", 400), "empty");
+                            "{\"kind\":\"album\",\"artist\":\"a\",\"title\":"
+                            "\"\"}",
+                            400),
+                  "empty");
+  it_expect_error(
+    post_json(f, "/api/wanted",
+              "{\"kind\":\"album\",\"artist\":\"a\",\"title\":1}", 400),
+    "string");
   it_expect_error(post_json(f, "/api/wanted",
-                         "{\"kind\":\"album\",\"artist\":\"a\",\"title\":1}",
-                         400), "string");
-  it_expect_error(post_json(f, "/api/wanted",
-                         "{\"kind\":\"album\",\"artist\":\"a\",\"title\":"
-                         "\"b\",\"state\":\"imported\"}", 400), "unknown");
+                            "{\"kind\":\"album\",\"artist\":\"a\",\"title\":"
+                            "\"b\",\"state\":\"imported\"}",
+                            400),
+                  "unknown");
 
   /* the list, its filters and paging */
   doc = get_json(f, "/api/wanted", 200);
@@ -205,8 +213,7 @@ static void test_actions(void **state)
   snprintf(retry, sizeof retry, "/api/wanted/%lld/retry", (long long)id);
 
   /* from another site: refused, nothing changed */
-  const char *const forged[] = {"Origin: http://evil.example", JSON_HDR,
-                                NULL};
+  const char *const forged[] = {"Origin: http://evil.example", JSON_HDR, NULL};
   assert_int_equal(hc_request("POST", it_url(f, search), forged, "", &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 403);
@@ -252,9 +259,9 @@ static void test_actions(void **state)
 
   /* unknown items */
   it_expect_error(post_json(f, "/api/wanted/987654/search", "", 404),
-               "no wanted item");
+                  "no wanted item");
   it_expect_error(post_json(f, "/api/wanted/987654/retry", "", 404),
-               "no wanted item");
+                  "no wanted item");
 
   /* the automation entry's details count it */
   doc = get_json(f, "/api/workers/status", 200);
@@ -290,7 +297,7 @@ static void test_page(void **state)
   assert_int_equal(hc_get(it_url(f, "/wanted"), &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   const char *html = buf_cstr(&f->r.body);
-  assert_non_null(strstr(html, "href=\"/wanted\""));     /* nav link */
+  assert_non_null(strstr(html, "href=\"/wanted\"")); /* nav link */
   assert_non_null(strstr(html, "aria-current=\"page\">Missing"));
   assert_non_null(strstr(html, "&lt;b&gt;&amp;&quot;&#39; song"));
   assert_null(strstr(html, EVIL));
@@ -337,8 +344,8 @@ static void test_page(void **state)
 static bool watchlist_ran(json_t *doc, void *arg)
 {
   (void)arg;
-  return json_array_size(json_object_get(
-           it_unit(doc, "automation.watchlist"), "history")) > 0;
+  return json_array_size(json_object_get(it_unit(doc, "automation.watchlist"),
+                                         "history")) > 0;
 }
 
 /* Run now of the contract's "automation" entry runs every enabled part. */
@@ -348,7 +355,7 @@ static void test_run_now_automation(void **state)
   assert_int_equal(daemon_start(&f->d, NULL, NULL), SS_OK);
   /* every part off (the default): 409 */
   it_expect_error(post_json(f, "/api/workers/automation/run", "", 409),
-               "disabled");
+                  "disabled");
   assert_int_equal(it_patch_settings(f, "{\"automation.watchlist_enabled\":"
                                         "true}"),
                    SS_OK);
@@ -360,14 +367,15 @@ static void test_run_now_automation(void **state)
   /* the watchlist ran (it says why it skipped); the parts that are off
    * did not */
   doc = get_json(f, "/api/workers", 200);
-  assert_int_equal(json_array_size(json_object_get(
-                     it_unit(doc, "automation.discography"), "history")),
+  assert_int_equal(json_array_size(
+                     json_object_get(it_unit(doc, "automation.discography"),
+                                     "history")),
                    0);
   json_decref(doc);
-  assert_true(it_wait_json(it_url(f, "/api/workers"), watchlist_ran, NULL,
-                           10000, NULL));
+  assert_true(
+    it_wait_json(it_url(f, "/api/workers"), watchlist_ran, NULL, 10000, NULL));
   it_expect_error(post_json(f, "/api/workers/automations/run", "", 404),
-               "unknown worker");
+                  "unknown worker");
 }
 
 int main(void)

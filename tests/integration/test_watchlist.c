@@ -71,9 +71,9 @@ static void start(struct it_fixture *f, const struct fake_spotify_library *l,
   assert_int_equal(it_patch_settings(f, body), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   if (login) {
-    assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url,
-                                                false, false, loc,
-                                                sizeof loc), SS_OK);
+    assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, false,
+                                                false, loc, sizeof loc),
+                     SS_OK);
     assert_string_equal(loc, "/settings?tab=spotify&spotify_login=ok");
     /* the login re-runs both units once (no watches yet): let them end,
      * so every later run is one a test asked for */
@@ -90,14 +90,13 @@ static void start(struct it_fixture *f, const struct fake_spotify_library *l,
 static json_t *request_json(struct it_fixture *f, const char *method,
                             const char *path, const char *body, long want)
 {
-  assert_int_equal(hc_request(method, it_url(f, path), json_hdr, body,
-                              &f->r), SS_OK);
+  assert_int_equal(hc_request(method, it_url(f, path), json_hdr, body, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, want);
   json_t *doc = it_parse(&f->r);
   assert_non_null(doc);
   return doc;
 }
-
 
 static int64_t watch(struct it_fixture *f, const char *body)
 {
@@ -112,8 +111,8 @@ static void publish(struct it_fixture *f, const char *artist_id,
                     const char *artist, const char *name, const char *date,
                     const char *precision, const char *group, int tracks)
 {
-  struct fake_spotify_release r = {artist_id, artist, name, date, precision,
-                                   group, tracks};
+  struct fake_spotify_release r = {artist_id, artist, name,  date,
+                                   precision, group,  tracks};
   fake_spotify_add_release(f->fa.spotify, &r, NULL, 0);
 }
 
@@ -127,11 +126,10 @@ static long long unit_runs(struct it_fixture *f, const char *unit,
   const char *st = json_string_value(json_object_get(u, "state"));
   static char res[32];
   snprintf(res, sizeof res, "%s",
-           st && !strcmp(st, "active")
-             ? "active"
-             : json_string_value(json_object_get(u, "last_result"))
-                 ? json_string_value(json_object_get(u, "last_result"))
-                 : "");
+           st && !strcmp(st, "active") ? "active"
+           : json_string_value(json_object_get(u, "last_result"))
+             ? json_string_value(json_object_get(u, "last_result"))
+             : "");
   if (result)
     *result = res;
   if (msg) {
@@ -163,8 +161,8 @@ static bool ran_once(void *arg)
 }
 
 /* Run now and wait for that run; returns its result ("ok", "error"). */
-static const char *run_unit(struct it_fixture *f, const char *unit,
-                            char *msg, size_t n)
+static const char *run_unit(struct it_fixture *f, const char *unit, char *msg,
+                            size_t n)
 {
   struct run_wait w = {f, unit, unit_runs(f, unit, NULL, NULL, 0)};
   assert_int_equal(it_run_now(f, unit), 202);
@@ -220,8 +218,8 @@ static void test_api(void **state)
   int64_t acdc = watch(f, "{\"spotify_artist_id\":\"" ACDC_ID "\","
                           "\"name\":\"AC/DC\",\"auto_download\":false}");
   it_expect_error(request_json(f, "POST", "/api/watchlist",
-                            "{\"spotify_artist_id\":\"" ACDC_ID "\"}", 409),
-               "already watched");
+                               "{\"spotify_artist_id\":\"" ACDC_ID "\"}", 409),
+                  "already watched");
   static const char *const bad[][2] = {
     {"not json", "must be JSON"},
     {"[1]", "JSON object"},
@@ -238,7 +236,7 @@ static void test_api(void **state)
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     it_expect_error(request_json(f, "POST", "/api/watchlist", bad[i][0], 400),
-                 bad[i][1]);
+                    bad[i][1]);
   /* the list, by name */
   json_t *doc = it_get_json(it_url(f, "/api/watchlist"), NULL);
   IT_ASSERT_JSON_INT(doc, "total", 3);
@@ -250,8 +248,7 @@ static void test_api(void **state)
                      "87c5dedd-371d-4a53-9f7f-80522fb7f3cb");
   IT_ASSERT_JSON_BOOL(b, "discography", true);
   assert_int_equal(json_array_size(json_object_get(b, "release_types")), 2);
-  assert_int_equal(strlen(json_string_value(json_object_get(b,
-                                                            "since_date"))),
+  assert_int_equal(strlen(json_string_value(json_object_get(b, "since_date"))),
                    10);
   IT_ASSERT_JSON_BOOL(json_array_get(items, 0), "auto_download", false);
   IT_ASSERT_JSON_STR(json_array_get(items, 2), "name", SAKAMOTO);
@@ -261,22 +258,26 @@ static void test_api(void **state)
   snprintf(path, sizeof path, "/api/watchlist/%lld", (long long)acdc);
   doc = request_json(f, "PATCH", path,
                      "{\"discography\":true,\"release_types\":[\"album\","
-                     "\"compilation\",\"appears_on\"]}", 200);
+                     "\"compilation\",\"appears_on\"]}",
+                     200);
   IT_ASSERT_JSON_BOOL(doc, "discography", true);
-  assert_string_equal(json_string_value(json_array_get(
-                        json_object_get(doc, "release_types"), 2)),
+  assert_string_equal(json_string_value(
+                        json_array_get(json_object_get(doc, "release_types"),
+                                       2)),
                       "appears_on");
   json_decref(doc);
-  it_expect_error(request_json(f, "PATCH", path, "{\"spotify_artist_id\":\"x\"}",
-                            400), "unknown field");
+  it_expect_error(request_json(f, "PATCH", path,
+                               "{\"spotify_artist_id\":\"x\"}", 400),
+                  "unknown field");
   it_expect_error(request_json(f, "PATCH", "/api/watchlist/987654",
-                            "{\"discography\":true}", 404), "no such watch");
+                               "{\"discography\":true}", 404),
+                  "no such watch");
   /* a cross-site write is refused and changes nothing */
   static const char *const forged[] = {JSON_HDR,
                                        "Origin: https://evil.example",
                                        "Sec-Fetch-Site: cross-site", NULL};
-  assert_int_equal(hc_request("DELETE", it_url(f, path), forged, NULL,
-                              &f->r), SS_OK);
+  assert_int_equal(hc_request("DELETE", it_url(f, path), forged, NULL, &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 403);
   assert_int_equal(hc_request("POST", it_url(f, "/api/watchlist"), forged,
                               "{\"spotify_artist_id\":\"zzz\"}", &f->r),
@@ -309,8 +310,8 @@ static void test_new_releases_end_to_end(void **state)
 {
   struct it_fixture *f = *state;
   start(f, NULL, true);
-  watch(f, "{\"spotify_artist_id\":\"" BJORK_ID "\",\"mb_artist_id\":\""
-           FAKE_MB_BJORK "\"}");
+  watch(f, "{\"spotify_artist_id\":\"" BJORK_ID
+           "\",\"mb_artist_id\":\"" FAKE_MB_BJORK "\"}");
   watch(f, "{\"spotify_artist_id\":\"" SAKAMOTO_ID "\",\"release_types\":"
            "[\"album\",\"single\"]}");
   watch(f, "{\"spotify_artist_id\":\"" ACDC_ID "\",\"auto_download\":false}");
@@ -338,8 +339,8 @@ static void test_new_releases_end_to_end(void **state)
   assert_non_null(nova);
   assert_non_null(twelve);
   assert_non_null(power);
-  assert_null(item(doc, "Homogenic"));   /* old */
-  assert_null(item(doc, "Broken Date")); /* absurd date */
+  assert_null(item(doc, "Homogenic"));      /* old */
+  assert_null(item(doc, "Broken Date"));    /* absurd date */
   assert_null(item(doc, "async remodels")); /* compilation not chosen */
   IT_ASSERT_JSON_STR(nova, "artist", "Bj\xc3\xb6rk");
   IT_ASSERT_JSON_STR(nova, "release_date", "2099-03-01");
@@ -412,8 +413,7 @@ static void test_discography_both_sources(void **state)
   json_t *bib = item(doc, "Back in Black");
   assert_non_null(bib);
   assert_true(strlen(json_string_value(json_object_get(bib, "spotify_id"))));
-  assert_true(strlen(json_string_value(json_object_get(bib, "mb_id"))) ==
-              36);
+  assert_true(strlen(json_string_value(json_object_get(bib, "mb_id"))) == 36);
   assert_non_null(item(doc, "Highway to Hell"));
   assert_non_null(item(doc, "Rock or Bust"));
   assert_null(item(doc, "Backtracks"));
@@ -426,8 +426,8 @@ static void test_truncated_musicbrainz(void **state)
   struct it_fixture *f = *state;
   start(f, NULL, true);
   fake_musicbrainz_set_mode(f->fa.musicbrainz, FAKE_MB_TRUNCATED);
-  watch(f, "{\"spotify_artist_id\":\"" SAKAMOTO_ID "\",\"mb_artist_id\":\""
-           FAKE_MB_SAKAMOTO "\"}");
+  watch(f, "{\"spotify_artist_id\":\"" SAKAMOTO_ID
+           "\",\"mb_artist_id\":\"" FAKE_MB_SAKAMOTO "\"}");
   watch(f, "{\"spotify_artist_id\":\"" BJORK_ID "\"}");
   publish(f, SAKAMOTO_ID, SAKAMOTO, "Opus", "2099-01-17", "day", "album", 20);
   publish(f, BJORK_ID, "Bj\xc3\xb6rk", "Nova", "2099-03-01", "day", "album",
@@ -501,7 +501,8 @@ static bool synced(void *arg)
 {
   struct it_fixture *f = arg;
   assert_int_equal(hc_request("GET", it_url(f, "/library/playlists"), NULL,
-                              NULL, &f->r), SS_OK);
+                              NULL, &f->r),
+                   SS_OK);
   return f->r.status == 200 &&
          strstr(buf_cstr(&f->r.body), "download-missing") != NULL;
 }
@@ -509,14 +510,17 @@ static bool synced(void *arg)
 static void test_pages_and_playlists(void **state)
 {
   struct it_fixture *f = *state;
-  static const struct fake_spotify_library lib = {
-    .artists = 5, .playlists = 2, .entries = 6, .tracks = 6};
+  static const struct fake_spotify_library lib = {.artists = 5,
+                                                  .playlists = 2,
+                                                  .entries = 6,
+                                                  .tracks = 6};
   start(f, &lib, true);
   if (!it_wait_until(synced, f, WAIT_MS))
     fail_msg("the playlists never synced");
   /* artists page: a Watch button per artist, names escaped */
-  assert_int_equal(hc_request("GET", it_url(f, "/library/artists"), NULL,
-                              NULL, &f->r), SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, "/library/artists"), NULL, NULL,
+                              &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   const char *html = buf_cstr(&f->r.body);
   assert_int_equal(it_count(html, "data-action=\"watch\""), 5);
@@ -535,8 +539,8 @@ static void test_pages_and_playlists(void **state)
   assert_null(strstr(html, "<Band>"));
   json_t *doc = it_get_json(it_url(f, "/api/watchlist"), NULL);
   IT_ASSERT_JSON_INT(doc, "total", 1);
-  IT_ASSERT_JSON_STR(json_array_get(json_object_get(doc, "items"), 0),
-                     "name", "K\xc3\xbcnstler & <Band> \"4\"");
+  IT_ASSERT_JSON_STR(json_array_get(json_object_get(doc, "items"), 0), "name",
+                     "K\xc3\xbcnstler & <Band> \"4\"");
   json_decref(doc);
   snprintf(path, sizeof path, "/library/artists/%s/unwatch", id);
   assert_int_equal(hc_request("POST", it_url(f, path), NULL, "", &f->r),
@@ -547,8 +551,10 @@ static void test_pages_and_playlists(void **state)
   IT_ASSERT_JSON_INT(doc, "total", 0);
   json_decref(doc);
   /* bad ids are 404, not stored */
-  assert_int_equal(hc_request("POST", it_url(f, "/library/artists/a%2Fb/"
-                                               "watch"), NULL, "", &f->r),
+  assert_int_equal(hc_request("POST",
+                              it_url(f, "/library/artists/a%2Fb/"
+                                        "watch"),
+                              NULL, "", &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 404);
   /* the playlist switch: on -> its missing tracks are wanted */
@@ -562,7 +568,8 @@ static void test_pages_and_playlists(void **state)
   assert_non_null(strstr(buf_cstr(&f->r.body), " checked"));
   assert_non_null(strstr(buf_cstr(&f->r.body), "download-missing?on=0"));
   assert_int_equal(hc_request("GET", it_url(f, "/library/playlists"), NULL,
-                              NULL, &f->r), SS_OK);
+                              NULL, &f->r),
+                   SS_OK);
   assert_int_equal(it_count(buf_cstr(&f->r.body), " checked"), 1);
   char msg[600];
   const char *res = run_unit(f, "automation.watchlist", msg, sizeof msg);
@@ -581,14 +588,16 @@ static void test_pages_and_playlists(void **state)
   IT_ASSERT_JSON_BOOL(doc, "download_missing", false);
   json_decref(doc);
   it_expect_error(request_json(f, "PATCH", path, "{\"download_missing\":1}",
-                            400), "download_missing");
+                               400),
+                  "download_missing");
   it_expect_error(request_json(f, "PATCH", "/api/playlists/nope",
-                            "{\"download_missing\":true}", 404),
-               "no such playlist");
+                               "{\"download_missing\":true}", 404),
+                  "no such playlist");
   /* "watch every followed artist": the four others, not the one the user
    * unwatched above */
   assert_int_equal(it_patch_settings(f, "{\"automation.watch_followed_"
-                                        "artists\":true}"), SS_OK);
+                                        "artists\":true}"),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   res = run_unit(f, "automation.watchlist", msg, sizeof msg);
   if (strcmp(res, "ok"))
@@ -599,8 +608,9 @@ static void test_pages_and_playlists(void **state)
   json_t *w;
   json_array_foreach(json_object_get(doc, "items"), i, w)
   {
-    assert_string_not_equal(json_string_value(json_object_get(
-                              w, "spotify_artist_id")), id);
+    assert_string_not_equal(json_string_value(
+                              json_object_get(w, "spotify_artist_id")),
+                            id);
     IT_ASSERT_JSON_BOOL(w, "auto_download", true);
     IT_ASSERT_JSON_STR(w, "mb_artist_id", ""); /* no exact MusicBrainz hit */
   }

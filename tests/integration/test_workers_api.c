@@ -30,18 +30,18 @@ struct worker_contract {
 };
 
 static const struct worker_contract contract[N_WORKERS] = {
-    {"token_refresh", "Token Refresh", "bi bi-key", "bi-key",
-     "/settings?tab=spotify", true},
-    {"spotify_sync", "Spotify Sync", "bi bi-spotify", "bi-spotify",
-     "/settings?tab=spotify", true},
-    {"download_monitor", "Download Monitor", "bi bi-download", "bi-download",
-     "/settings?tab=downloads", true},
-    {"automation", "Automation", "bi bi-robot", "bi-robot",
-     "/settings?tab=automation", false},
-    {"cleanup", "Cleanup", "bi bi-trash3", "bi-trash3",
-     "/settings?tab=automation", false},
-    {"duplicate_detector", "Duplicate Detector", "bi bi-copy", "bi-copy",
-     "/settings?tab=automation", false},
+  {"token_refresh", "Token Refresh", "bi bi-key", "bi-key",
+   "/settings?tab=spotify", true},
+  {"spotify_sync", "Spotify Sync", "bi bi-spotify", "bi-spotify",
+   "/settings?tab=spotify", true},
+  {"download_monitor", "Download Monitor", "bi bi-download", "bi-download",
+   "/settings?tab=downloads", true},
+  {"automation", "Automation", "bi bi-robot", "bi-robot",
+   "/settings?tab=automation", false},
+  {"cleanup", "Cleanup", "bi bi-trash3", "bi-trash3",
+   "/settings?tab=automation", false},
+  {"duplicate_detector", "Duplicate Detector", "bi bi-copy", "bi-copy",
+   "/settings?tab=automation", false},
 };
 
 /* ---- helpers ---- */
@@ -210,9 +210,9 @@ static bool says_why(json_t *d, const char *const *documented, size_t n)
 
 static void check_download_monitor(json_t *d)
 {
-  static const char *const documented[] = {
-      "poll_interval_seconds", "last_poll", "downloads_completed",
-      "downloads_failed", "last_error"};
+  static const char *const documented[] = {"poll_interval_seconds",
+                                           "last_poll", "downloads_completed",
+                                           "downloads_failed", "last_error"};
   IT_ASSERT_JSON_INT(d, "poll_interval_seconds", 10);
   IT_ASSERT_JSON_STR(d, "last_poll", "noch nie");
   IT_ASSERT_JSON_INT(d, "downloads_completed", 0);
@@ -289,8 +289,8 @@ static void test_status_details_follow_settings(void **state)
   json_t *ss = json_object_get(it_worker(doc, "spotify_sync"), "details");
   json_t *dm = json_object_get(it_worker(doc, "download_monitor"), "details");
   json_t *cl = json_object_get(it_worker(doc, "cleanup"), "details");
-  json_t *dd =
-      json_object_get(it_worker(doc, "duplicate_detector"), "details");
+  json_t *dd = json_object_get(it_worker(doc, "duplicate_detector"),
+                               "details");
   IT_ASSERT_JSON_INT(tr, "check_interval_seconds", 120);
   IT_ASSERT_JSON_INT(tr, "refresh_threshold_minutes", 20);
   IT_ASSERT_JSON_INT(ss, "check_interval_seconds", 90);
@@ -309,9 +309,9 @@ struct html_el {
 
 static bool is_void_tag(const char *name, size_t n)
 {
-  static const char *const voids[] = {"area", "base", "br",    "col",
-                                      "embed", "hr",  "img",   "input",
-                                      "link", "meta", "source", "track",
+  static const char *const voids[] = {"area",  "base", "br",     "col",
+                                      "embed", "hr",   "img",    "input",
+                                      "link",  "meta", "source", "track",
                                       "wbr"};
   for (size_t i = 0; i < sizeof voids / sizeof voids[0]; i++)
     if (strlen(voids[i]) == n && strncasecmp(voids[i], name, n) == 0)
@@ -398,8 +398,7 @@ static bool el_has_class(const struct html_el *el, const char *cls)
   return found;
 }
 
-static bool el_contains_any(const struct html_el *el,
-                            const char *const *words)
+static bool el_contains_any(const struct html_el *el, const char *const *words)
 {
   char *copy = xstrndup(el->start, el->len);
   bool found = false;
@@ -409,11 +408,12 @@ static bool el_contains_any(const struct html_el *el,
   return found;
 }
 
-static const char *const german_idle[] = {"Bereit", "Läuft", "läuft",
+static const char *const german_idle[] = {"Bereit",   "Läuft",  "läuft",
                                           "Leerlauf", "Wartet", NULL};
-static const char *const german_stopped[] = {
-    "Gestoppt", "gestoppt", "Angehalten", "Deaktiviert", "deaktiviert",
-    "Ausgeschaltet", NULL};
+static const char *const german_stopped[] = {"Gestoppt",    "gestoppt",
+                                             "Angehalten",  "Deaktiviert",
+                                             "deaktiviert", "Ausgeschaltet",
+                                             NULL};
 
 static void check_html_unit(const struct html_el *el,
                             const struct worker_contract *c)
@@ -494,8 +494,9 @@ static void test_status_html_follows_state(void **state)
   assert_int_equal(start(state, NULL), SS_OK);
   json_decref(settled_status(f));
   assert_false(cleanup_html_idle(f));
-  assert_int_equal(
-      it_patch_settings(f, "{\"automation.cleanup_enabled\": true}"), SS_OK);
+  assert_int_equal(it_patch_settings(f,
+                                     "{\"automation.cleanup_enabled\": true}"),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(it_wait_until(cleanup_html_idle, f, 2000));
 }
@@ -536,18 +537,18 @@ static void test_units_list(void **state)
     bool enabled;
     int64_t interval;
   } units[] = {
-      {"token_refresh", true, 300},
-      {"spotify_sync", true, 60},
-      {"download_monitor", true, 10},
-      {"automation.watchlist", false, 3600},
-      {"automation.discography", false, 86400},
-      {"automation.quality_upgrade", false, 86400},
-      {"cleanup", false, 86400},
-      {"duplicate_detector", false, 604800},
+    {"token_refresh", true, 300},
+    {"spotify_sync", true, 60},
+    {"download_monitor", true, 10},
+    {"automation.watchlist", false, 3600},
+    {"automation.discography", false, 86400},
+    {"automation.quality_upgrade", false, 86400},
+    {"cleanup", false, 86400},
+    {"duplicate_detector", false, 604800},
   };
-  static const char *const fields[] = {
-      "key",      "label",    "enabled",          "state",  "interval_seconds",
-      "last_run", "next_run", "last_duration_ms", "history"};
+  static const char *const fields[] =
+    {"key",      "label",    "enabled",          "state",  "interval_seconds",
+     "last_run", "next_run", "last_duration_ms", "history"};
   assert_int_equal(start(state, NULL), SS_OK);
   json_decref(settled_status(f));
   long status = 0;
@@ -589,8 +590,7 @@ static void check_etag_304(struct it_fixture *f, const char *path)
 
   snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
   const char *const h1[] = {inm, NULL};
-  assert_int_equal(hc_request("GET", it_url(f, path), h1, NULL, &f->r),
-                   SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, path), h1, NULL, &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 304);
   assert_int_equal(f->r.body.len, 0);
   assert_true(hc_header(&f->r, "ETag", again, sizeof again));
@@ -598,13 +598,11 @@ static void check_etag_304(struct it_fixture *f, const char *path)
 
   /* A list of validators (RFC 9110 13.1.2) matches too. */
   snprintf(inm, sizeof inm, "If-None-Match: \"nope\", %s", etag);
-  assert_int_equal(hc_request("GET", it_url(f, path), h1, NULL, &f->r),
-                   SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, path), h1, NULL, &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 304);
 
   const char *const h2[] = {"If-None-Match: \"0000\"", NULL};
-  assert_int_equal(hc_request("GET", it_url(f, path), h2, NULL, &f->r),
-                   SS_OK);
+  assert_int_equal(hc_request("GET", it_url(f, path), h2, NULL, &f->r), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(f->r.body.len > 0);
 }
@@ -633,16 +631,17 @@ static void test_etag_changes_with_state(void **state)
   assert_int_equal(hc_get(it_url(f, "/api/workers/status"), &f->r), SS_OK);
   assert_true(hc_header(&f->r, "ETag", before, sizeof before));
 
-  assert_int_equal(
-      it_patch_settings(f, "{\"automation.cleanup_enabled\": true}"), SS_OK);
+  assert_int_equal(it_patch_settings(f,
+                                     "{\"automation.cleanup_enabled\": true}"),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(it_wait_json(it_url(f, "/api/workers/status"), cleanup_running,
                            NULL, 1000, NULL));
 
   snprintf(inm, sizeof inm, "If-None-Match: %s", before);
   const char *const h[] = {inm, NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/api/workers/status"), h,
-                              NULL, &f->r),
+  assert_int_equal(hc_request("GET", it_url(f, "/api/workers/status"), h, NULL,
+                              &f->r),
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
   assert_true(hc_header(&f->r, "ETag", after, sizeof after));
@@ -686,8 +685,9 @@ static void test_keepalive_reuse(void **state)
                    SS_OK);
   IT_ASSERT_STATUS(&f->r, 404);
   assert_reused(&f->r, port);
-  assert_int_equal(
-      hc_session_request(s, "DELETE", settings, NULL, NULL, &f->r), SS_OK);
+  assert_int_equal(hc_session_request(s, "DELETE", settings, NULL, NULL,
+                                      &f->r),
+                   SS_OK);
   IT_ASSERT_STATUS(&f->r, 405);
   assert_reused(&f->r, port);
   assert_int_equal(hc_session_request(s, "PATCH", settings, json_ct,
@@ -720,8 +720,7 @@ static int check_error_case(struct it_fixture *f, const struct error_case *c)
 {
   char allow[128] = "";
   int bad = 0;
-  if (hc_request(c->method, it_url(f, c->path), NULL, NULL, &f->r) !=
-      SS_OK) {
+  if (hc_request(c->method, it_url(f, c->path), NULL, NULL, &f->r) != SS_OK) {
     fprintf(stderr, "error: %s %s: %s\n", c->method, c->path, f->r.error);
     return 1;
   }
@@ -738,7 +737,8 @@ static int check_error_case(struct it_fixture *f, const struct error_case *c)
   json_decref(doc);
   if (c->allow && (!hc_header(&f->r, "Allow", allow, sizeof allow) ||
                    !strstr(allow, c->allow) || strstr(allow, c->method))) {
-    fprintf(stderr, "error: %s %s: Allow \"%s\", expected it to list %s only\n",
+    fprintf(stderr,
+            "error: %s %s: Allow \"%s\", expected it to list %s only\n",
             c->method, c->path, allow, c->allow);
     bad = 1;
   }
@@ -759,10 +759,10 @@ static void run_error_cases(void **state, const struct error_case *cases,
 static void test_unknown_paths_404(void **state)
 {
   static const struct error_case cases[] = {
-      {"GET", "/api/nope", 404, NULL},
-      {"GET", "/api/workers/status/xml", 404, NULL},
-      {"GET", "/api/workers/nope", 404, NULL},
-      {"POST", "/api/workers/nope", 404, NULL},
+    {"GET", "/api/nope", 404, NULL},
+    {"GET", "/api/workers/status/xml", 404, NULL},
+    {"GET", "/api/workers/nope", 404, NULL},
+    {"POST", "/api/workers/nope", 404, NULL},
   };
   run_error_cases(state, cases, sizeof cases / sizeof cases[0]);
 }
@@ -770,10 +770,10 @@ static void test_unknown_paths_404(void **state)
 static void test_wrong_method_405(void **state)
 {
   static const struct error_case cases[] = {
-      {"DELETE", "/api/workers/services", 405, "GET"},
-      {"PUT", "/api/workers", 405, "GET"},
-      {"POST", "/api/workers/status", 405, "GET"},
-      {"POST", "/api/workers/status/html", 405, "GET"},
+    {"DELETE", "/api/workers/services", 405, "GET"},
+    {"PUT", "/api/workers", 405, "GET"},
+    {"POST", "/api/workers/status", 405, "GET"},
+    {"POST", "/api/workers/status/html", 405, "GET"},
   };
   run_error_cases(state, cases, sizeof cases / sizeof cases[0]);
 }
@@ -781,27 +781,26 @@ static void test_wrong_method_405(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_status_shape_and_defaults,
-                                      it_setup, it_teardown),
-      cmocka_unit_test_setup_teardown(test_status_details_follow_settings,
-                                      it_setup, it_teardown),
-      cmocka_unit_test_setup_teardown(test_status_html_fragment, it_setup,
-                                      it_teardown),
-      cmocka_unit_test_setup_teardown(test_status_html_follows_state,
-                                      it_setup, it_teardown),
-      cmocka_unit_test_setup_teardown(test_services_shape, it_setup,
-                                      it_teardown),
-      cmocka_unit_test_setup_teardown(test_units_list, it_setup,
-                                      it_teardown),
-      cmocka_unit_test_setup_teardown(test_etag_304, it_setup, it_teardown),
-      cmocka_unit_test_setup_teardown(test_etag_changes_with_state, it_setup,
-                                      it_teardown),
-      cmocka_unit_test_setup_teardown(test_keepalive_reuse, it_setup,
-                                      it_teardown),
-      cmocka_unit_test_setup_teardown(test_unknown_paths_404, it_setup,
-                                      it_teardown),
-      cmocka_unit_test_setup_teardown(test_wrong_method_405, it_setup,
-                                      it_teardown),
+    cmocka_unit_test_setup_teardown(test_status_shape_and_defaults, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_status_details_follow_settings,
+                                    it_setup, it_teardown),
+    cmocka_unit_test_setup_teardown(test_status_html_fragment, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_status_html_follows_state, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_services_shape, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_units_list, it_setup, it_teardown),
+    cmocka_unit_test_setup_teardown(test_etag_304, it_setup, it_teardown),
+    cmocka_unit_test_setup_teardown(test_etag_changes_with_state, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_keepalive_reuse, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_unknown_paths_404, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_wrong_method_405, it_setup,
+                                    it_teardown),
   };
   return cmocka_run_group_tests_name("integration/workers_api", tests, NULL,
                                      NULL);

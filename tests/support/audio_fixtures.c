@@ -83,8 +83,8 @@ int af_make(const char *path, const struct af_spec *s)
   /* A tune: 8 tones per cycle, four a second, base and step by tune. */
   snprintf(src, sizeof src,
            "aevalsrc=0.4*sin(2*PI*(%d+%d*floor(mod(t*4\\,%d)))*t):s=%d:d=%d",
-           180 + 37 * (s->tune % 11), 45 + 13 * (s->tune % 7),
-           5 + s->tune % 4, rate, seconds);
+           180 + 37 * (s->tune % 11), 45 + 13 * (s->tune % 7), 5 + s->tune % 4,
+           rate, seconds);
   add(&a, "%s", "ffmpeg");
   add(&a, "%s", "-nostdin");
   add(&a, "%s", "-y");

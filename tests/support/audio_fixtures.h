@@ -18,12 +18,12 @@
 
 struct af_spec {
   const char *title, *artist, *album_artist, *album, *date;
-  int track;          /* 0 = no track tag */
-  int seconds;        /* 0 = 6 */
-  int tune;           /* melody variant */
-  int sample_rate;    /* 0 = 44100 */
+  int track;              /* 0 = no track tag */
+  int seconds;            /* 0 = 6 */
+  int tune;               /* melody variant */
+  int sample_rate;        /* 0 = 44100 */
   const char *sample_fmt; /* "s16", "s32" (24-bit FLAC) or NULL */
-  const char *args;   /* extra encoder options, space-separated, or NULL */
+  const char *args;       /* extra encoder options, space-separated, or NULL */
 };
 
 /* True when ffmpeg can be run. */

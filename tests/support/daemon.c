@@ -157,10 +157,10 @@ static char *hermetic_ini(const char *ini_text)
   static const struct {
     const char *key, *section, *name, *suffix;
   } urls[] = {
-      {"spotify.accounts_url", "spotify", "accounts_url", ""},
-      {"spotify.api_url", "spotify", "api_url", "/v1"},
-      {"musicbrainz.url", "musicbrainz", "url", "/ws/2"},
-      {"coverart.url", "coverart", "url", ""},
+    {"spotify.accounts_url", "spotify", "accounts_url", ""},
+    {"spotify.api_url", "spotify", "api_url", "/v1"},
+    {"musicbrainz.url", "musicbrainz", "url", "/ws/2"},
+    {"coverart.url", "coverart", "url", ""},
   };
   struct buf b;
   buf_init(&b, 1 << 20);
@@ -195,8 +195,7 @@ static int make_root(struct test_daemon *d)
   snprintf(d->config_path, sizeof d->config_path, "%s/soulspotd.ini", tmpl);
   snprintf(d->stderr_path, sizeof d->stderr_path, "%s/stderr.log", tmpl);
   snprintf(d->db_path, sizeof d->db_path, "%s/data/soulspotd.db", tmpl);
-  snprintf(d->port_path, sizeof d->port_path, "%s/data/soulspotd.port",
-           tmpl);
+  snprintf(d->port_path, sizeof d->port_path, "%s/data/soulspotd.port", tmpl);
   if (mkdir(d->data_dir, 0700) != 0)
     return SS_EIO;
   return SS_OK;
@@ -413,9 +412,13 @@ static int launch(struct test_daemon *d)
 {
   char out_path[DAEMON_PATH_MAX + 16];
   snprintf(out_path, sizeof out_path, "%s/stdout.log", d->root);
-  char *argv[] = {(char *)binary_of(d), "--listen",
+  char *argv[] = {(char *)binary_of(d),
+                  "--listen",
                   (char *)(d->listen ? d->listen : "127.0.0.1:0"),
-                  "--data-dir", d->data_dir, "--config", d->config_path,
+                  "--data-dir",
+                  d->data_dir,
+                  "--config",
+                  d->config_path,
                   NULL};
   char **envp = child_env((const char *const *)d->env);
   unlink(d->port_path);
@@ -573,9 +576,9 @@ int daemon_run_cli(const char *const *args, const char *const *extra_env,
   return daemon_run_cli_input(args, extra_env, NULL, exit_code, out, err);
 }
 
-int daemon_run_cli_input(const char *const *args,
-                         const char *const *extra_env, const char *input,
-                         int *exit_code, struct buf *out, struct buf *err)
+int daemon_run_cli_input(const char *const *args, const char *const *extra_env,
+                         const char *input, int *exit_code, struct buf *out,
+                         struct buf *err)
 {
   char out_path[64], err_path[64], in_path[64] = "";
   int status = DAEMON_TIMEOUT;

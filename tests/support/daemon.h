@@ -43,8 +43,8 @@
 #define DAEMON_CLOSED_URL "http://127.0.0.1:1"
 
 struct test_daemon {
-  pid_t pid;   /* 0 when not running */
-  int port;    /* HTTP port once started */
+  pid_t pid;    /* 0 when not running */
+  int port;     /* HTTP port once started */
   char url[64]; /* "http://127.0.0.1:PORT" */
   char root[DAEMON_PATH_MAX];
   char data_dir[DAEMON_PATH_MAX];
@@ -52,10 +52,10 @@ struct test_daemon {
   char stderr_path[DAEMON_PATH_MAX];
   char db_path[DAEMON_PATH_MAX];
   char port_path[DAEMON_PATH_MAX];
-  char **env;  /* extra_env copy, NULL-terminated (kept for restarts) */
-  int64_t start_ms; /* monotonic ms daemon_start took to see the port */
+  char **env;         /* extra_env copy, NULL-terminated (kept for restarts) */
+  int64_t start_ms;   /* monotonic ms daemon_start took to see the port */
   const char *listen; /* --listen value; NULL = "127.0.0.1:0" */
-  bool test_hooks; /* run soulspotd-testhooks (crash points compiled in) */
+  bool test_hooks;    /* run soulspotd-testhooks (crash points compiled in) */
 };
 
 /* Path of the soulspotd binary under test (static storage). */
@@ -114,8 +114,8 @@ int daemon_run_cli(const char *const *args, const char *const *extra_env,
 
 /* daemon_run_cli with input (NUL-terminated; NULL = /dev/null) as the
  * child's standard input. */
-int daemon_run_cli_input(const char *const *args,
-                         const char *const *extra_env, const char *input,
-                         int *exit_code, struct buf *out, struct buf *err);
+int daemon_run_cli_input(const char *const *args, const char *const *extra_env,
+                         const char *input, int *exit_code, struct buf *out,
+                         struct buf *err);
 
 #endif

@@ -43,8 +43,7 @@ void fake_all_ini(const struct fake_all *fa, const char *slskd_key,
              fake_spotify_api_url(fa->spotify));
   buf_printf(out, "[musicbrainz]\nurl = %s\n",
              fake_musicbrainz_url(fa->musicbrainz));
-  buf_printf(out, "[coverart]\nurl = %s\n",
-             fake_coverart_url(fa->coverart));
+  buf_printf(out, "[coverart]\nurl = %s\n", fake_coverart_url(fa->coverart));
   if (slskd_key)
     buf_printf(out, "[slskd]\nurl = %s\napi_key = %s\n",
                fake_slskd_url(fa->slskd), slskd_key);

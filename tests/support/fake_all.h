@@ -6,8 +6,8 @@
  *                     flat OAuth errors) and Web API under /v1 (nested
  *                     errors; GET /v1/ without a token -> 401 "No token
  *                     provided"; GET /v1/me with a valid token)
- *   fake_slskd        GET /health -> "Healthy"; /api/v0 routes behind X-API-Key
- *                     (missing/bad key -> 401, empty body); application,
+ *   fake_slskd        GET /health -> "Healthy"; /api/v0 routes behind
+ * X-API-Key (missing/bad key -> 401, empty body); application,
  *                     application/version, server, session/enabled
  *   fake_musicbrainz  /ws/2 (fake_musicbrainz.h): lookups, release-group
  *                     browse with paging, artist search, 1 req/s pacing

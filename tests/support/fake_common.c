@@ -54,8 +54,7 @@ void fake__form_decode(const char *s, size_t n, char *out, size_t cap)
 }
 
 /* Finds field name in a form body; false when absent. */
-bool fake__form_get(const char *body, const char *name, char *out,
-                     size_t cap)
+bool fake__form_get(const char *body, const char *name, char *out, size_t cap)
 {
   size_t nlen = strlen(name);
   const char *p = body;
@@ -72,8 +71,8 @@ bool fake__form_get(const char *body, const char *name, char *out,
 
 static int b64_val(char c)
 {
-  const char *alpha =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const char *
+    alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const char *p = c ? strchr(alpha, c) : NULL;
   return p ? (int)(p - alpha) : -1;
 }
@@ -113,4 +112,3 @@ void fake__url_encode(const char *s, struct buf *out)
       buf_printf(out, "%%%02X", c);
   }
 }
-

@@ -21,8 +21,7 @@ void fake__reply_json(struct fake_reply *rep, int status,
                       const char *content_type, json_t *v);
 /* application/x-www-form-urlencoded helpers. */
 void fake__form_decode(const char *s, size_t n, char *out, size_t cap);
-bool fake__form_get(const char *body, const char *name, char *out,
-                    size_t cap);
+bool fake__form_get(const char *body, const char *name, char *out, size_t cap);
 bool fake__b64_decode(const char *s, char *out, size_t cap);
 /* Percent-encodes s for a query component. */
 void fake__url_encode(const char *s, struct buf *out);

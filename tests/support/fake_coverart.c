@@ -39,9 +39,9 @@ static pthread_once_t images_once = PTHREAD_ONCE_INIT;
 
 static void make_images(void)
 {
-  static const unsigned char jpeg_head[] = {0xff, 0xd8, 0xff, 0xe0, 0x00,
-                                            0x10, 'J', 'F', 'I', 'F', 0x00};
-  static const unsigned char png_head[] = {0x89, 'P', 'N', 'G',
+  static const unsigned char jpeg_head[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10,
+                                            'J',  'F',  'I',  'F',  0x00};
+  static const unsigned char png_head[] = {0x89, 'P',  'N',  'G',
                                            '\r', '\n', 0x1a, '\n'};
   for (size_t i = 0; i < IMAGE_LEN; i++) {
     jpeg_bytes[i] = (unsigned char)(i * 31 + 7);
@@ -89,8 +89,8 @@ static void caa_redirect(struct fake_coverart *fc, struct fake_reply *rep,
   if (m == FAKE_CAA_REDIRECT_FILE)
     snprintf(loc, sizeof loc, "file:///etc/passwd");
   else if (m == FAKE_CAA_PROTOCOL_RELATIVE)
-    snprintf(loc, sizeof loc, "%s/download/mbid-%s/%s",
-             fc->archive_url + 5, release, file); /* drop "http:" */
+    snprintf(loc, sizeof loc, "%s/download/mbid-%s/%s", fc->archive_url + 5,
+             release, file); /* drop "http:" */
   else
     snprintf(loc, sizeof loc, "%s/download/mbid-%s/%s", fc->archive_url,
              release, file);
@@ -208,20 +208,20 @@ static json_t *caa_index_json(const char *caa_url, const char *release,
   char image[256], t250[256], t500[256], t1200[256], rel[128];
   snprintf(image, sizeof image, "%s/release/%s/%lld.jpg", caa_url, release,
            image_id);
-  snprintf(t250, sizeof t250, "%s/release/%s/%lld-250.jpg", caa_url,
-           release, image_id);
-  snprintf(t500, sizeof t500, "%s/release/%s/%lld-500.jpg", caa_url,
-           release, image_id);
+  snprintf(t250, sizeof t250, "%s/release/%s/%lld-250.jpg", caa_url, release,
+           image_id);
+  snprintf(t500, sizeof t500, "%s/release/%s/%lld-500.jpg", caa_url, release,
+           image_id);
   snprintf(t1200, sizeof t1200, "%s/release/%s/%lld-1200.jpg", caa_url,
            release, image_id);
   snprintf(rel, sizeof rel, "https://musicbrainz.org/release/%s", release);
-  return json_pack(
-      "{s:[{s:b, s:b, s:s, s:I, s:b, s:I, s:s,"
-      " s:{s:s, s:s, s:s, s:s, s:s}, s:[s]}], s:s}",
-      "images", "approved", 1, "back", 0, "comment", "", "edit",
-      (json_int_t)83020150, "front", 1, "id", (json_int_t)image_id, "image",
-      image, "thumbnails", "250", t250, "500", t500, "1200", t1200, "large",
-      t500, "small", t250, "types", "Front", "release", rel);
+  return json_pack("{s:[{s:b, s:b, s:s, s:I, s:b, s:I, s:s,"
+                   " s:{s:s, s:s, s:s, s:s, s:s}, s:[s]}], s:s}",
+                   "images", "approved", 1, "back", 0, "comment", "", "edit",
+                   (json_int_t)83020150, "front", 1, "id",
+                   (json_int_t)image_id, "image", image, "thumbnails", "250",
+                   t250, "500", t500, "1200", t1200, "large", t500, "small",
+                   t250, "types", "Front", "release", rel);
 }
 
 static void serve_image(struct fake_reply *rep, enum fake_caa_mode m)
@@ -230,8 +230,9 @@ static void serve_image(struct fake_reply *rep, enum fake_caa_mode m)
   const unsigned char *img = fake_coverart_image(m == FAKE_CAA_PNG, &len);
   switch (m) {
   case FAKE_CAA_WRONG_TYPE:
-    fake_reply_set(rep, 200, HTML_UTF8, "<html><body>not an image</body>"
-                                        "</html>");
+    fake_reply_set(rep, 200, HTML_UTF8,
+                   "<html><body>not an image</body>"
+                   "</html>");
     return;
   case FAKE_CAA_FAKE_JPEG:
     fake_reply_set(rep, 200, "image/jpeg", "<html>not really</html>");
@@ -251,8 +252,8 @@ static void serve_image(struct fake_reply *rep, enum fake_caa_mode m)
   }
 }
 
-static void archive_storage(const struct fake_req *req,
-                            struct fake_reply *rep, void *arg)
+static void archive_storage(const struct fake_req *req, struct fake_reply *rep,
+                            void *arg)
 {
   struct fake_coverart *fc = arg;
   const char *path = fake_req_path(req); /* /storage/mbid-<rel>/<file> */
@@ -282,8 +283,7 @@ int fake_coverart_add(struct fake_coverart *fc, const char *group_mbid,
   int rc = SS_ETOOBIG;
   if (fc->n_known < CAA_MAX_KNOWN) {
     fake__copy_str(fc->known[fc->n_known].group, MBID_LEN + 1, group_mbid);
-    fake__copy_str(fc->known[fc->n_known].release, MBID_LEN + 1,
-                   release_mbid);
+    fake__copy_str(fc->known[fc->n_known].release, MBID_LEN + 1, release_mbid);
     fc->n_known++;
     rc = SS_OK;
   }
@@ -302,8 +302,7 @@ static void caa_routes(struct fake_coverart *fc)
 {
   static const char *const methods[] = {"GET", "HEAD"};
   for (size_t i = 0; i < 2; i++) {
-    fake_http_route(fc->http, methods[i], "/release-group/*", caa_handler,
-                    fc);
+    fake_http_route(fc->http, methods[i], "/release-group/*", caa_handler, fc);
     fake_http_route(fc->http, methods[i], "/release/*", caa_handler, fc);
     fake_http_route(fc->http, methods[i], "*", caa_root, fc);
     fake_http_route(fc->archive, methods[i], "/download/*", archive_download,

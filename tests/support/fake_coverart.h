@@ -34,14 +34,14 @@
 #define FAKE_CAA_HUGE_BYTES (200ull * 1024 * 1024)
 
 enum fake_caa_mode {
-  FAKE_CAA_JPEG,          /* default */
+  FAKE_CAA_JPEG, /* default */
   FAKE_CAA_PNG,
-  FAKE_CAA_HUGE,          /* 200 MB image/jpeg with Content-Length */
-  FAKE_CAA_HUGE_CHUNKED,  /* the same without Content-Length */
-  FAKE_CAA_WRONG_TYPE,    /* 200 text/html */
-  FAKE_CAA_FAKE_JPEG,     /* image/jpeg that is really HTML */
-  FAKE_CAA_REDIRECT_LOOP, /* the archive redirects to itself forever */
-  FAKE_CAA_REDIRECT_FILE, /* 307 to file:///etc/passwd */
+  FAKE_CAA_HUGE,             /* 200 MB image/jpeg with Content-Length */
+  FAKE_CAA_HUGE_CHUNKED,     /* the same without Content-Length */
+  FAKE_CAA_WRONG_TYPE,       /* 200 text/html */
+  FAKE_CAA_FAKE_JPEG,        /* image/jpeg that is really HTML */
+  FAKE_CAA_REDIRECT_LOOP,    /* the archive redirects to itself forever */
+  FAKE_CAA_REDIRECT_FILE,    /* 307 to file:///etc/passwd */
   FAKE_CAA_PROTOCOL_RELATIVE /* 307 Location: //localhost:P/... */
 };
 

@@ -56,9 +56,9 @@ struct fake_http {
   bool stopping;
   struct script scripts[FAKE_MAX_SCRIPTS];
   size_t n_scripts;
-  struct fake_logged *log; /* ring of FAKE_LOG_MAX */
-  size_t log_len;          /* entries stored (<= FAKE_LOG_MAX) */
-  uint64_t seq;            /* total logged */
+  struct fake_logged *log;   /* ring of FAKE_LOG_MAX */
+  size_t log_len;            /* entries stored (<= FAKE_LOG_MAX) */
+  uint64_t seq;              /* total logged */
   _Atomic uint64_t streamed; /* bytes produced by streamed replies */
 };
 
@@ -108,8 +108,8 @@ static enum MHD_Result log_header(void *cls, enum MHD_ValueKind kind,
   (void)kind;
   if (e->n_headers >= FAKE_LOG_HEADERS)
     return MHD_YES;
-  copy_str(e->headers[e->n_headers].name,
-           sizeof e->headers[e->n_headers].name, key);
+  copy_str(e->headers[e->n_headers].name, sizeof e->headers[e->n_headers].name,
+           key);
   copy_str(e->headers[e->n_headers].value,
            sizeof e->headers[e->n_headers].value, value);
   e->n_headers++;
@@ -122,8 +122,8 @@ static enum MHD_Result log_arg(void *cls, enum MHD_ValueKind kind,
   struct fake_logged *e = cls;
   size_t used = strlen(e->query);
   (void)kind;
-  snprintf(e->query + used, sizeof e->query - used, "%s%s=%s",
-           used ? "&" : "", key ? key : "", value ? value : "");
+  snprintf(e->query + used, sizeof e->query - used, "%s%s=%s", used ? "&" : "",
+           key ? key : "", value ? value : "");
   return MHD_YES;
 }
 
@@ -501,8 +501,8 @@ static struct MHD_Response *streamed_response(struct fake_http *fh,
   s->len = rep->stream_len;
   s->fill = rep->stream_fill;
   struct MHD_Response *resp = MHD_create_response_from_callback(
-      rep->stream_chunked ? MHD_SIZE_UNKNOWN : rep->stream_len, 64 * 1024,
-      stream_read, s, stream_free);
+    rep->stream_chunked ? MHD_SIZE_UNKNOWN : rep->stream_len, 64 * 1024,
+    stream_read, s, stream_free);
   if (!resp)
     stream_free(s);
   return resp;
@@ -512,18 +512,18 @@ static enum MHD_Result send_reply(struct fake_http *fh,
                                   struct MHD_Connection *conn,
                                   const struct fake_reply *rep)
 {
-  struct MHD_Response *resp = rep->stream_len > rep->body.len
-      ? streamed_response(fh, rep)
-      : MHD_create_response_from_buffer(rep->body.len,
-                                        (void *)buf_cstr(&rep->body),
-                                        MHD_RESPMEM_MUST_COPY);
+  struct MHD_Response
+    *resp = rep->stream_len > rep->body.len
+              ? streamed_response(fh, rep)
+              : MHD_create_response_from_buffer(rep->body.len,
+                                                (void *)buf_cstr(&rep->body),
+                                                MHD_RESPMEM_MUST_COPY);
   if (!resp)
     return MHD_NO;
   if (rep->content_type[0])
     MHD_add_response_header(resp, "Content-Type", rep->content_type);
   for (size_t i = 0; i < rep->n_headers; i++)
-    MHD_add_response_header(resp, rep->headers[i].name,
-                            rep->headers[i].value);
+    MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
   enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
   MHD_destroy_response(resp);
   return ret;
@@ -625,18 +625,20 @@ int fake_http_start(struct fake_http **out, int port)
   sa.sin_family = AF_INET;
   sa.sin_port = htons((uint16_t)port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  fh->mhd = MHD_start_daemon(
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD,
-      (uint16_t)port, NULL, NULL, on_access, fh, MHD_OPTION_SOCK_ADDR,
-      (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, fh,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+  fh->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+                               MHD_USE_POLL_INTERNAL_THREAD,
+                             (uint16_t)port, NULL, NULL, on_access, fh,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, fh,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                             MHD_OPTION_END);
   if (!fh->mhd) {
     fake_http_stop(fh);
     *out = NULL;
     return SS_EIO;
   }
-  const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info(fh->mhd, MHD_DAEMON_INFO_BIND_PORT);
+  const union MHD_DaemonInfo
+    *info = MHD_get_daemon_info(fh->mhd, MHD_DAEMON_INFO_BIND_PORT);
   fh->port = info ? info->port : port;
   snprintf(fh->url, sizeof fh->url, "http://127.0.0.1:%d", fh->port);
   *out = fh;

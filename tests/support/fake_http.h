@@ -30,7 +30,7 @@
 #define FAKE_MAX_SCRIPTS 16
 #define FAKE_REPLY_HEADERS 8
 #define FAKE_SCRIPT_HEADERS 4
-#define FAKE_LOG_MAX 256          /* ring: older entries are overwritten */
+#define FAKE_LOG_MAX 256 /* ring: older entries are overwritten */
 #define FAKE_LOG_HEADERS 24
 #define FAKE_LOG_BODY 4096
 #define FAKE_BODY_MAX (1024 * 1024) /* request and reply body cap */
@@ -40,15 +40,15 @@ struct fake_http;
 struct fake_req; /* valid only during the handler call */
 
 struct fake_reply {
-  int status;             /* default 200 */
-  char content_type[96];  /* default "application/json"; "" = no header */
-  struct buf body;        /* limit FAKE_BODY_MAX */
+  int status;            /* default 200 */
+  char content_type[96]; /* default "application/json"; "" = no header */
+  struct buf body;       /* limit FAKE_BODY_MAX */
   size_t n_headers;
   struct {
     char name[64];
     char value[512];
   } headers[FAKE_REPLY_HEADERS];
-  bool drop;              /* close the connection without replying */
+  bool drop; /* close the connection without replying */
   /* A body too large to build: when stream_len > body.len the reply is
    * body followed by stream_fill bytes up to stream_len, produced as the
    * client reads (with Content-Length, or chunked when stream_chunked). */
@@ -62,19 +62,19 @@ typedef void (*fake_handler_fn)(const struct fake_req *req,
 
 /* Behaviour scripted on a route pattern; overrides the handler. */
 struct fake_script {
-  int status;              /* != 0: reply with status/body/headers below */
+  int status;               /* != 0: reply with status/body/headers below */
   const char *content_type; /* NULL = "application/json" */
-  const char *body;        /* NULL = empty */
+  const char *body;         /* NULL = empty */
   const char *headers[FAKE_SCRIPT_HEADERS]; /* "Name: value" or NULL */
-  int delay_ms;            /* wait this long before replying (or dropping) */
-  bool drop;               /* close without any reply */
-  int times;               /* apply to the next N matches; 0 = until cleared */
+  int delay_ms; /* wait this long before replying (or dropping) */
+  bool drop;    /* close without any reply */
+  int times;    /* apply to the next N matches; 0 = until cleared */
 };
 
 struct fake_logged {
   char method[16];
   char path[512];
-  char query[512];         /* decoded args joined as k=v&k=v */
+  char query[512]; /* decoded args joined as k=v&k=v */
   size_t n_headers;
   struct {
     char name[64];
@@ -133,8 +133,7 @@ bool fake_http_wait_after(struct fake_http *fh, const char *method,
                           int timeout_ms, struct fake_logged *out);
 void fake_http_log_clear(struct fake_http *fh);
 /* Header of a logged request (case-insensitive), or NULL. */
-const char *fake_logged_header(const struct fake_logged *e,
-                               const char *name);
+const char *fake_logged_header(const struct fake_logged *e, const char *name);
 
 /* ---- handler helpers (handler thread only) ---- */
 const char *fake_req_method(const struct fake_req *req);

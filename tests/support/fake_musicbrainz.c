@@ -26,7 +26,8 @@
 #define MB_PREFIX "/ws/2/"
 #define MB_ARTIST MB_PREFIX "artist/"
 #define MB_RELEASE MB_PREFIX "release/"
-#define MB_HELP "For usage, please see: https://musicbrainz.org/development/mmd"
+#define MB_HELP                                                               \
+  "For usage, please see: https://musicbrainz.org/development/mmd"
 #define MB_GAP_MS 1000
 #define ARRIVALS_MAX 512
 
@@ -85,7 +86,8 @@ static const struct seed_group groups[] = {
   {FAKE_MB_SIGUR_ROS, "Hoppípolla", "Single", "", "2005-11-28"},
   {FAKE_MB_SAKAMOTO, "千のナイフ", "Album", "", "1978-10-25"},
   {FAKE_MB_SAKAMOTO, "async", "Album", "", "2017-03-29"},
-  {FAKE_MB_SAKAMOTO, "戦場のメリークリスマス", "Album", "Soundtrack", "1983-04"},
+  {FAKE_MB_SAKAMOTO, "戦場のメリークリスマス", "Album", "Soundtrack",
+   "1983-04"},
   {FAKE_MB_ACDC, "Highway to Hell", "Album", "", "1979-07-27"},
   {FAKE_MB_ACDC, "Back in Black", "Album", "", "1980-07-25"},
   {FAKE_MB_ACDC, "Live", "Album", "Live", "1992-10-26"},
@@ -102,9 +104,12 @@ static const struct seed_group groups[] = {
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static const char *const known_types[] = {
-  "album", "single", "ep", "broadcast", "other", "compilation",
-  "soundtrack", "spokenword", "interview", "audiobook", "audio drama",
-  "live", "remix", "dj-mix", "mixtape/street", "demo", "field recording",
+  "album",      "single",          "ep",
+  "broadcast",  "other",           "compilation",
+  "soundtrack", "spokenword",      "interview",
+  "audiobook",  "audio drama",     "live",
+  "remix",      "dj-mix",          "mixtape/street",
+  "demo",       "field recording",
 };
 
 bool fake_mbid_valid(const char *s, bool allow_upper)
@@ -185,11 +190,10 @@ static const struct seed_artist *find_artist(const char *mbid)
 
 static json_t *artist_json(const struct seed_artist *a)
 {
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:n, s:n, s:b}}",
-                   "id", a->id, "name", a->name, "sort-name", a->sort_name,
-                   "type", a->type, "country", a->country, "disambiguation",
-                   a->disambiguation, "life-span", "begin", "end", "ended",
-                   0);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:n, s:n, s:b}}", "id",
+                   a->id, "name", a->name, "sort-name", a->sort_name, "type",
+                   a->type, "country", a->country, "disambiguation",
+                   a->disambiguation, "life-span", "begin", "end", "ended", 0);
 }
 
 static void mb_artist_lookup(const struct fake_req *req,
@@ -204,15 +208,15 @@ static void mb_artist_lookup(const struct fake_req *req,
       return;
     }
     fake__reply_json(
-        rep, 200, JSON_UTF8,
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{s:n, s:n, s:b},"
-                  " s:[], s:[], s:n, s:n, s:n, s:n, s:n}",
-                  "id", FAKE_MB_VARIOUS_ARTISTS, "name", "Various Artists",
-                  "sort-name", "Various Artists", "type", "Other", "type-id",
-                  "ac897045-5043-3294-97a0-c8ff05f5e5a8", "disambiguation",
-                  "add compilations to this artist", "country", "life-span",
-                  "begin", "end", "ended", 0, "isnis", "ipis", "gender",
-                  "gender-id", "area", "begin-area", "end-area"));
+      rep, 200, JSON_UTF8,
+      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{s:n, s:n, s:b},"
+                " s:[], s:[], s:n, s:n, s:n, s:n, s:n}",
+                "id", FAKE_MB_VARIOUS_ARTISTS, "name", "Various Artists",
+                "sort-name", "Various Artists", "type", "Other", "type-id",
+                "ac897045-5043-3294-97a0-c8ff05f5e5a8", "disambiguation",
+                "add compilations to this artist", "country", "life-span",
+                "begin", "end", "ended", 0, "isnis", "ipis", "gender",
+                "gender-id", "area", "begin-area", "end-area"));
     return;
   }
   const struct seed_artist *a = find_artist(mbid);
@@ -346,9 +350,10 @@ static void mb_browse(struct fake_musicbrainz *fm, const struct fake_req *req,
   const char *types = fake_req_arg(req, "type");
   long limit = int_arg(req, "limit", 25), offset = int_arg(req, "offset", 0);
   if (!artist) {
-    mb_error(rep, 400, "The browse request is missing a linked entity "
-                       "(artist, collection, label, release or "
-                       "release-group).");
+    mb_error(rep, 400,
+             "The browse request is missing a linked entity "
+             "(artist, collection, label, release or "
+             "release-group).");
     return;
   }
   if (!fake_mbid_valid(artist, true) ||
@@ -406,8 +411,8 @@ static json_t *track_json(int n, const char *title, json_t *length,
   snprintf(num, sizeof num, "%d", n > 3 ? n - 3 : n);
   return json_pack("{s:s, s:s, s:s, s:i, s:o, s:{s:s, s:s, s:o}}", "id", id,
                    "number", num, "title", title, "position",
-                   n > 3 ? n - 3 : n, "length", length, "recording", "id",
-                   rec, "title", title, "length", rec_length);
+                   n > 3 ? n - 3 : n, "length", length, "recording", "id", rec,
+                   "title", title, "length", rec_length);
 }
 
 static void mb_release_lookup(const struct fake_req *req,
@@ -422,30 +427,31 @@ static void mb_release_lookup(const struct fake_req *req,
     return;
   }
   json_t *disc1 = json_pack(
-      "{s:i, s:s, s:s, s:i, s:i, s:[o, o, o]}", "position", 1, "title", "",
-      "format", "CD", "track-count", 3, "track-offset", 0, "tracks",
-      track_json(1, "Jóga", json_integer(305000), json_integer(305000)),
-      track_json(2, "Hunter", json_null(), json_integer(255000)),
-      track_json(3, "Bachelorette", json_null(), json_null()));
-  json_t *disc2 = json_pack(
-      "{s:i, s:s, s:s, s:i, s:i, s:[o, o]}", "position", 2, "title", "",
-      "format", "CD", "track-count", 2, "track-offset", 0, "tracks",
-      track_json(4, "Svefn-g-englar", json_integer(604000), json_null()),
-      track_json(5, "Bjo\xcc\x88rk (NFD) & 坂本龍一", json_integer(1000),
-                 json_null()));
+    "{s:i, s:s, s:s, s:i, s:i, s:[o, o, o]}", "position", 1, "title", "",
+    "format", "CD", "track-count", 3, "track-offset", 0, "tracks",
+    track_json(1, "Jóga", json_integer(305000), json_integer(305000)),
+    track_json(2, "Hunter", json_null(), json_integer(255000)),
+    track_json(3, "Bachelorette", json_null(), json_null()));
+  json_t *disc2 = json_pack("{s:i, s:s, s:s, s:i, s:i, s:[o, o]}", "position",
+                            2, "title", "", "format", "CD", "track-count", 2,
+                            "track-offset", 0, "tracks",
+                            track_json(4, "Svefn-g-englar",
+                                       json_integer(604000), json_null()),
+                            track_json(5, "Bjo\xcc\x88rk (NFD) & 坂本龍一",
+                                       json_integer(1000), json_null()));
   json_t *credit = json_pack(
-      "[{s:s, s:s, s:{s:s, s:s}}, {s:s, s:s, s:{s:s, s:s}}]", "name",
-      "Björk", "joinphrase", " & ", "artist", "id", FAKE_MB_BJORK, "name",
-      "Björk", "name", "Sigur Rós", "joinphrase", "", "artist", "id",
-      FAKE_MB_SIGUR_ROS, "name", "Sigur Rós");
+    "[{s:s, s:s, s:{s:s, s:s}}, {s:s, s:s, s:{s:s, s:s}}]", "name", "Björk",
+    "joinphrase", " & ", "artist", "id", FAKE_MB_BJORK, "name", "Björk",
+    "name", "Sigur Rós", "joinphrase", "", "artist", "id", FAKE_MB_SIGUR_ROS,
+    "name", "Sigur Rós");
   fake__reply_json(
-      rep, 200, JSON_UTF8,
-      json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:[o, o]}",
-                "id", FAKE_MB_RELEASE, "title", "Homogenic <Live> & \"More\"",
-                "status", "Official", "date", "1997-09-22", "country", "GB",
-                "artist-credit", credit, "release-group", "id",
-                FAKE_MB_RELEASE_GROUP, "title", "Homogenic", "primary-type",
-                "Album", "media", disc1, disc2));
+    rep, 200, JSON_UTF8,
+    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:[o, o]}",
+              "id", FAKE_MB_RELEASE, "title", "Homogenic <Live> & \"More\"",
+              "status", "Official", "date", "1997-09-22", "country", "GB",
+              "artist-credit", credit, "release-group", "id",
+              FAKE_MB_RELEASE_GROUP, "title", "Homogenic", "primary-type",
+              "Album", "media", disc1, disc2));
 }
 
 /* ---- search: artists by name ---- */
@@ -456,8 +462,8 @@ static char *fold(const char *s)
   utf8proc_uint8_t *out = NULL;
   if (utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
                    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-                       UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                       UTF8PROC_STRIPMARK) < 0)
+                     UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                     UTF8PROC_STRIPMARK) < 0)
     return xstrdup("");
   return (char *)out;
 }

@@ -124,10 +124,7 @@ static bool plain_ascii(const char *s)
   return true;
 }
 
-static void put_u(struct buf *b, unsigned cp)
-{
-  buf_printf(b, "\\u%04X", cp);
-}
+static void put_u(struct buf *b, unsigned cp) { buf_printf(b, "\\u%04X", cp); }
 
 /* Decodes one UTF-8 sequence; invalid bytes give U+FFFD. */
 static unsigned next_cp(const unsigned char **p)
@@ -213,10 +210,13 @@ static void put_span(struct buf *b, const char *key, int64_t ms)
              (long long)(ms / 1000 % 60), (long long)(ms % 1000));
 }
 
-static const char *const flag_names[] = {
-  "Requested", "Queued", "Initializing", "InProgress", "Completed",
-  "Succeeded", "Cancelled", "TimedOut", "Errored", "Rejected", "Aborted",
-  "Locally", "Remotely"};
+static const char *const flag_names[] = {"Requested",    "Queued",
+                                         "Initializing", "InProgress",
+                                         "Completed",    "Succeeded",
+                                         "Cancelled",    "TimedOut",
+                                         "Errored",      "Rejected",
+                                         "Aborted",      "Locally",
+                                         "Remotely"};
 
 static void state_text(unsigned state, char *out, size_t n)
 {
@@ -266,8 +266,8 @@ static bool terminal(const struct sk_transfer *t)
 }
 
 static struct sk_transfer *add_transfer(struct fake_slskd *fk,
-                                        const char *user,
-                                        const char *filename, int64_t size)
+                                        const char *user, const char *filename,
+                                        int64_t size)
 {
   if (fk->n_tr == fk->cap_tr) {
     fk->cap_tr = fk->cap_tr ? fk->cap_tr * 2 : 64;
@@ -352,12 +352,8 @@ static void step_transfer(struct fake_slskd *fk, struct sk_transfer *t)
   }
   int progress = t->step; /* progress steps done so far */
   switch (t->behaviour) {
-  case FAKE_SK_STALL:
-    t->state = TS_QUEUED | TS_REMOTELY;
-    return;
-  case FAKE_SK_REJECT:
-    finish(t, TS_REJECTED, "File not shared.", now);
-    return;
+  case FAKE_SK_STALL: t->state = TS_QUEUED | TS_REMOTELY; return;
+  case FAKE_SK_REJECT: finish(t, TS_REJECTED, "File not shared.", now); return;
   case FAKE_SK_TIMEOUT:
     if (t->state & TS_REMOTELY)
       finish(t, TS_TIMED_OUT, "Transfer timed out.", now);
@@ -421,8 +417,7 @@ static void render_transfer(struct buf *b, const struct sk_transfer *t)
              ",\"bytesTransferred\":%lld,\"averageSpeed\":%d,\"attempts\":0,"
              "\"removed\":%s,\"bytesRemaining\":%lld",
              (long long)t->bytes, moving ? SPEED : 0,
-             t->removed ? "true" : "false",
-             (long long)(t->size - t->bytes));
+             t->removed ? "true" : "false", (long long)(t->size - t->bytes));
   if (t->started_ms)
     put_span(b, "elapsedTime", 10001);
   buf_printf(b, ",\"percentComplete\":%.17g", pct);
@@ -529,38 +524,38 @@ static json_t *sk_server_json(bool logged_in)
 
 static json_t *sk_application_json(bool logged_in)
 {
-  json_t *app = json_pack(
-      "{s:{s:s, s:s, s:s, s:b, s:b, s:b}, s:b, s:b, s:o,"
-      " s:{s:b, s:b, s:b}, s:{s:b, s:b},"
-      " s:{s:s, s:{s:s}, s:[]}}",
-      "version", "full", "0.26.0.0", "current", "0.26.0", "latest", "0.26.0",
-      "isUpdateAvailable", 0, "isCanary", 0, "isDevelopment", 0,
-      "pendingReconnect", 0, "pendingRestart", 0, "server",
-      sk_server_json(logged_in), "connectionWatchdog", "isEnabled", 1,
-      "isAttemptingConnection", 0, "isAwaitingVpn", 0, "vpn", "isReady", 0,
-      "isConnected", 0, "relay", "mode", "Controller", "controller", "state",
-      "Disconnected", "agents");
+  json_t *app = json_pack("{s:{s:s, s:s, s:s, s:b, s:b, s:b}, s:b, s:b, s:o,"
+                          " s:{s:b, s:b, s:b}, s:{s:b, s:b},"
+                          " s:{s:s, s:{s:s}, s:[]}}",
+                          "version", "full", "0.26.0.0", "current", "0.26.0",
+                          "latest", "0.26.0", "isUpdateAvailable", 0,
+                          "isCanary", 0, "isDevelopment", 0,
+                          "pendingReconnect", 0, "pendingRestart", 0, "server",
+                          sk_server_json(logged_in), "connectionWatchdog",
+                          "isEnabled", 1, "isAttemptingConnection", 0,
+                          "isAwaitingVpn", 0, "vpn", "isReady", 0,
+                          "isConnected", 0, "relay", "mode", "Controller",
+                          "controller", "state", "Disconnected", "agents");
+  json_object_set_new(app, "health",
+                      json_pack("{s:{s:{s:i, s:i, s:i}}}", "search",
+                                "incoming", "latency", 0, "queueDepth", 0,
+                                "dropRate", 0));
+  json_object_set_new(app, "user",
+                      json_pack("{s:s, s:{s:b, s:i}, s:{s:i, s:i, s:i, s:i}}",
+                                "username", "me", "privileges", "isPrivileged",
+                                0, "privilegesRemaining", 0, "statistics",
+                                "averageSpeed", 0, "directoryCount", 0,
+                                "fileCount", 0, "uploadCount", 0));
+  json_object_set_new(app, "distributedNetwork",
+                      json_pack("{s:i, s:b, s:i, s:[], s:b, s:b}",
+                                "branchLevel", 0, "canAcceptChildren", 0,
+                                "childLimit", 0, "children", "hasParent", 0,
+                                "isBranchRoot", 0));
   json_object_set_new(
-      app, "health",
-      json_pack("{s:{s:{s:i, s:i, s:i}}}", "search", "incoming", "latency", 0,
-                "queueDepth", 0, "dropRate", 0));
-  json_object_set_new(
-      app, "user",
-      json_pack("{s:s, s:{s:b, s:i}, s:{s:i, s:i, s:i, s:i}}", "username",
-                "me", "privileges", "isPrivileged", 0, "privilegesRemaining",
-                0, "statistics", "averageSpeed", 0, "directoryCount", 0,
-                "fileCount", 0, "uploadCount", 0));
-  json_object_set_new(
-      app, "distributedNetwork",
-      json_pack("{s:i, s:b, s:i, s:[], s:b, s:b}", "branchLevel", 0,
-                "canAcceptChildren", 0, "childLimit", 0, "children",
-                "hasParent", 0, "isBranchRoot", 0));
-  json_object_set_new(
-      app, "shares",
-      json_pack("{s:b, s:b, s:b, s:b, s:b, s:i, s:[], s:i, s:i}",
-                "scanPending", 0, "scanning", 0, "ready", 1, "faulted", 0,
-                "cancelled", 0, "scanProgress", 1, "hosts", "directories",
-                10, "files", 100));
+    app, "shares",
+    json_pack("{s:b, s:b, s:b, s:b, s:b, s:i, s:[], s:i, s:i}", "scanPending",
+              0, "scanning", 0, "ready", 1, "faulted", 0, "cancelled", 0,
+              "scanProgress", 1, "hosts", "directories", 10, "files", 100));
   json_object_set_new(app, "rooms", json_array());
   json_object_set_new(app, "users", json_array());
   return app;
@@ -667,7 +662,8 @@ static void create_transfers(struct fake_slskd *fk, const char *user,
   buf_init(&failed, 4096);
   size_t i, n_ok = 0, n_failed = 0;
   json_t *e;
-  json_array_foreach(arr, i, e) {
+  json_array_foreach(arr, i, e)
+  {
     const char *fn = json_string_value(json_object_get(e, "filename"));
     int64_t size = json_integer_value(json_object_get(e, "size"));
     if (queued_already(fk, user, fn)) {
@@ -693,8 +689,7 @@ static void create_transfers(struct fake_slskd *fk, const char *user,
 }
 
 /* Validates the body: [{"filename": "...", "size": N}, ...]. */
-static json_t *enqueue_body(const struct fake_req *req,
-                            struct fake_reply *rep)
+static json_t *enqueue_body(const struct fake_req *req, struct fake_reply *rep)
 {
   size_t len;
   const char *body = fake_req_body(req, &len);
@@ -702,7 +697,8 @@ static json_t *enqueue_body(const struct fake_req *req,
   size_t i;
   json_t *e;
   bool ok = json_is_array(arr) && json_array_size(arr) > 0;
-  json_array_foreach(arr, i, e) {
+  json_array_foreach(arr, i, e)
+  {
     const char *fn = json_string_value(json_object_get(e, "filename"));
     if (!fn || !*fn || traversal(fn) ||
         !json_is_integer(json_object_get(e, "size")))
@@ -727,8 +723,9 @@ static void enqueue(struct fake_slskd *fk, const struct fake_req *req,
     fk->busy++;
     pthread_mutex_unlock(&fk->mu);
     json_decref(arr);
-    reply_message(rep, 429, "Only one concurrent operation is permitted. "
-                            "Wait until the previous request completes");
+    reply_message(rep, 429,
+                  "Only one concurrent operation is permitted. "
+                  "Wait until the previous request completes");
     return;
   }
   if (++fk->in_flight > fk->peak)
@@ -804,14 +801,16 @@ static void render_search(struct buf *b, const struct sk_search *s,
     put_time(b, "endedAt", s->ended_ms, true);
   buf_printf(b, ",\"fileCount\":%zu,\"id\":", files);
   net_str(b, s->id);
-  buf_printf(b, ",\"isComplete\":%s,\"lockedFileCount\":0,"
-                "\"responseCount\":%zu",
+  buf_printf(b,
+             ",\"isComplete\":%s,\"lockedFileCount\":0,"
+             "\"responseCount\":%zu",
              s->complete ? "true" : "false", responses);
   kv_str(b, "searchText", s->text);
   put_time(b, "startedAt", s->started_ms, true);
-  kv_str(b, "state", !s->complete ? "InProgress"
-                     : s->cancelled ? "Completed, Cancelled"
-                                    : "Completed, TimedOut");
+  kv_str(b, "state",
+         !s->complete   ? "InProgress"
+         : s->cancelled ? "Completed, Cancelled"
+                        : "Completed, TimedOut");
   buf_putc(b, '}');
 }
 
@@ -890,10 +889,11 @@ static size_t render_responses(struct fake_slskd *fk, struct buf *b,
         render_file(b, &fk->files[k]);
       }
     *files += n;
-    buf_printf(b, "],\"fileCount\":%zu,\"hasFreeUploadSlot\":%s,"
-                  "\"lockedFileCount\":0,\"lockedFiles\":[],"
-                  "\"queueLength\":%lld,\"token\":51234,\"uploadSpeed\":%lld,"
-                  "\"username\":",
+    buf_printf(b,
+               "],\"fileCount\":%zu,\"hasFreeUploadSlot\":%s,"
+               "\"lockedFileCount\":0,\"lockedFiles\":[],"
+               "\"queueLength\":%lld,\"token\":51234,\"uploadSpeed\":%lld,"
+               "\"username\":",
                n, !p || p->free_slot ? "true" : "false",
                (long long)(p ? p->queue : 0),
                (long long)(p ? p->speed : SPEED));
@@ -950,12 +950,14 @@ static void search_start(struct fake_slskd *fk, const struct fake_req *req,
   const char *id = json_string_value(json_object_get(doc, "id"));
   char own[48];
   if (!text || !text[strspn(text, " \t")]) {
-    reply_message(rep, 400, "The field SearchText can not be null, empty, "
-                            "or consist of only whitespace");
+    reply_message(rep, 400,
+                  "The field SearchText can not be null, empty, "
+                  "or consist of only whitespace");
   } else if (!fk->logged_in) {
-    reply_message(rep, 409, "The server connection must be connected and "
-                            "logged in to perform a search (currently: "
-                            "Disconnected)");
+    reply_message(rep, 409,
+                  "The server connection must be connected and "
+                  "logged in to perform a search (currently: "
+                  "Disconnected)");
   } else if (id && search_of(fk, id)) {
     reply_message(rep, 400, "A search with the specified ID already exists");
   } else {
@@ -1128,10 +1130,16 @@ void fake_slskd_add_file(struct fake_slskd *fk, const struct fake_sk_file *f)
   pthread_mutex_lock(&fk->mu);
   fk->files = xrealloc(fk->files, (fk->n_files + 1) * sizeof *fk->files);
   struct sk_file *s = &fk->files[fk->n_files++];
-  *s = (struct sk_file){xstrdup(f->username), xstrdup(f->filename),
-                        f->source ? xstrdup(f->source) : NULL, f->size,
-                        f->bitrate, f->bit_depth, f->sample_rate, f->length,
-                        f->vbr, f->behaviour};
+  *s = (struct sk_file){xstrdup(f->username),
+                        xstrdup(f->filename),
+                        f->source ? xstrdup(f->source) : NULL,
+                        f->size,
+                        f->bitrate,
+                        f->bit_depth,
+                        f->sample_rate,
+                        f->length,
+                        f->vbr,
+                        f->behaviour};
   pthread_mutex_unlock(&fk->mu);
 }
 
@@ -1153,8 +1161,7 @@ void fake_slskd_set_peer(struct fake_slskd *fk, const char *username,
 }
 
 void fake_slskd_set_behaviour(struct fake_slskd *fk, const char *username,
-                              const char *filename,
-                              enum fake_sk_behaviour b)
+                              const char *filename, enum fake_sk_behaviour b)
 {
   pthread_mutex_lock(&fk->mu);
   struct sk_file *f = file_of(fk, username, filename);

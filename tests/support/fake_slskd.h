@@ -61,11 +61,11 @@ enum fake_sk_behaviour {
  * case and accents ignored (like slskd's own share index). */
 struct fake_sk_file {
   const char *username;
-  const char *filename;  /* remote path with backslashes */
+  const char *filename; /* remote path with backslashes */
   int64_t size;
   int bitrate, bit_depth, sample_rate, length; /* 0 = omitted */
   bool vbr;
-  const char *source;    /* local file slskd "downloads"; NULL = none */
+  const char *source; /* local file slskd "downloads"; NULL = none */
   enum fake_sk_behaviour behaviour;
 };
 void fake_slskd_add_file(struct fake_slskd *fk, const struct fake_sk_file *f);
@@ -75,8 +75,7 @@ void fake_slskd_set_peer(struct fake_slskd *fk, const char *username,
                          int64_t upload_speed);
 /* Changes the behaviour of a shared file and of its open transfers. */
 void fake_slskd_set_behaviour(struct fake_slskd *fk, const char *username,
-                              const char *filename,
-                              enum fake_sk_behaviour b);
+                              const char *filename, enum fake_sk_behaviour b);
 /* Where finished files are written (slskd's downloads folder). */
 void fake_slskd_set_download_dir(struct fake_slskd *fk, const char *dir);
 

@@ -81,24 +81,24 @@ static void oauth_error(struct fake_reply *rep, int status, const char *err,
                         const char *desc)
 {
   fake__reply_json(rep, status, "application/json",
-             json_pack("{s:s, s:s}", "error", err, "error_description",
-                       desc));
+                   json_pack("{s:s, s:s}", "error", err, "error_description",
+                             desc));
 }
 
 /* Nested error of the Web API. */
 static void web_error(struct fake_reply *rep, int status, const char *msg)
 {
   fake__reply_json(rep, status, JSON_UTF8,
-             json_pack("{s:{s:i, s:s}}", "error", "status", status,
-                       "message", msg));
+                   json_pack("{s:{s:i, s:s}}", "error", "status", status,
+                             "message", msg));
 }
 
 /* ---- PKCE check (independent of the daemon's code) ---- */
 
 static void b64url(const unsigned char *in, size_t n, char *out, size_t cap)
 {
-  static const char abc[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char
+    abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   size_t j = 0;
   uint32_t acc = 0;
   int bits = 0;
@@ -150,8 +150,7 @@ static bool client_ok(struct fake_spotify *fs, const struct fake_req *req,
     fake__copy_str(secret, sizeof secret, colon + 1);
   } else {
     fake__form_get(body, "client_id", id, sizeof id);
-    has_secret = fake__form_get(body, "client_secret", secret,
-                                sizeof secret);
+    has_secret = fake__form_get(body, "client_secret", secret, sizeof secret);
   }
   if (strcmp(id, fs->client_id) != 0) {
     *why = "Invalid client";
@@ -341,9 +340,9 @@ static json_t *images(int i, bool quirk)
   if (quirk && i % 7 == 5)
     return json_array();
   return json_pack("[{s:s, s:i, s:i}, {s:s, s:n, s:n}]", "url",
-                   "https://i.scdn.co/image/ab67fake", "height", 640,
-                   "width", 640, "url", "https://i.scdn.co/image/ab67small",
-                   "height", "width");
+                   "https://i.scdn.co/image/ab67fake", "height", 640, "width",
+                   640, "url", "https://i.scdn.co/image/ab67small", "height",
+                   "width");
 }
 
 static json_t *simple_artist(const char *base, int a)
@@ -357,8 +356,8 @@ static json_t *simple_artist(const char *base, int a)
   else
     snprintf(name, sizeof name, "Artist %d", a);
   return json_pack("{s:o, s:s, s:s, s:s, s:s, s:s}", "external_urls",
-                   urls("artist/", id), "href", href, "id", id, "name",
-                   name, "type", "artist", "uri", uri);
+                   urls("artist/", id), "href", href, "id", id, "name", name,
+                   "type", "artist", "uri", uri);
 }
 
 /* The artist of track t's album (a followed artist). */
@@ -379,17 +378,16 @@ static json_t *album_simple(const char *base, long long al, int artist,
                    " s:s, s:s}",
                    "album_type", "album", "artists",
                    simple_artist(base, artist), "external_urls",
-                   urls("album/", id), "href", href, "id", id,
-                   "images", json_array(), "name", name, "release_date",
-                   "2001-05", "release_date_precision", "month",
-                   "total_tracks", 10, "type", "album", "uri", uri);
+                   urls("album/", id), "href", href, "id", id, "images",
+                   json_array(), "name", name, "release_date", "2001-05",
+                   "release_date_precision", "month", "total_tracks", 10,
+                   "type", "album", "uri", uri);
 }
 
 static json_t *track_obj(const struct fake_spotify *fs, const char *base,
                          long long t)
 {
-  char id[32], href[FAKE_URL_MAX + 64], uri[64], name[64], isrc[32],
-    album[64];
+  char id[32], href[FAKE_URL_MAX + 64], uri[64], name[64], isrc[32], album[64];
   make_id(id, sizeof id, "tr", t);
   snprintf(href, sizeof href, "%s/v1/tracks/%s", base, id);
   snprintf(uri, sizeof uri, "spotify:track:%s", id);
@@ -399,28 +397,29 @@ static json_t *track_obj(const struct fake_spotify *fs, const char *base,
   int artist = track_artist(fs, t);
   return json_pack("{s:o, s:[o], s:i, s:i, s:b, s:{s:s}, s:o, s:s, s:s,"
                    " s:b, s:s, s:i, s:s, s:s}",
-                   "album", album_simple(base, 900000 + t / 10, artist,
-                                         album),
+                   "album", album_simple(base, 900000 + t / 10, artist, album),
                    "artists", simple_artist(base, artist), "disc_number", 1,
                    "duration_ms", 120000 + (int)(t % 240) * 1000, "explicit",
                    0, "external_ids", "isrc", isrc, "external_urls",
-                   urls("track/", id), "href", href, "id", id,
-                   "is_local", 0, "name", name, "track_number",
-                   (int)(t % 10) + 1, "type", "track", "uri", uri);
+                   urls("track/", id), "href", href, "id", id, "is_local", 0,
+                   "name", name, "track_number", (int)(t % 10) + 1, "type",
+                   "track", "uri", uri);
 }
 
 static json_t *local_track(int n)
 {
   char name[64], uri[128];
   snprintf(name, sizeof name, "Local file %d", n);
-  snprintf(uri, sizeof uri, "spotify:local:Local+Artist:Local+Album:"
-           "Local+file+%d:180", n);
+  snprintf(uri, sizeof uri,
+           "spotify:local:Local+Artist:Local+Album:"
+           "Local+file+%d:180",
+           n);
   return json_pack("{s:{s:n, s:s, s:[]}, s:[{s:n, s:s}], s:i, s:{},"
                    " s:n, s:b, s:s, s:s, s:s}",
-                   "album", "id", "name", "Local Album", "images",
-                   "artists", "id", "name", "Local Artist", "duration_ms",
-                   180000, "external_ids", "id", "is_local", 1, "name", name,
-                   "type", "track", "uri", uri);
+                   "album", "id", "name", "Local Album", "images", "artists",
+                   "id", "name", "Local Artist", "duration_ms", 180000,
+                   "external_ids", "id", "is_local", 1, "name", name, "type",
+                   "track", "uri", uri);
 }
 
 /* ---- paging ---- */
@@ -453,8 +452,8 @@ static bool paging_args(const struct fake_req *req, struct fake_reply *rep,
   return true;
 }
 
-static json_t *page_link(const char *base, const char *path,
-                         const char *extra, int offset, int limit)
+static json_t *page_link(const char *base, const char *path, const char *extra,
+                         int offset, int limit)
 {
   char url[2048];
   snprintf(url, sizeof url, "%s%s?offset=%d&limit=%d%s", base, path, offset,
@@ -467,18 +466,18 @@ static json_t *offset_page(const char *base, const char *path,
                            const char *extra, json_t *items, int offset,
                            int limit, int total)
 {
-  return json_pack(
-    "{s:o, s:o, s:i, s:o, s:i, s:o, s:i}", "href",
-    page_link(base, path, extra, offset, limit), "items", items, "limit",
-    limit, "next",
-    offset + limit < total ? page_link(base, path, extra, offset + limit,
-                                       limit)
-                           : json_null(),
-    "offset", offset, "previous",
-    offset > 0 ? page_link(base, path, extra,
-                           offset > limit ? offset - limit : 0, limit)
-               : json_null(),
-    "total", total);
+  return json_pack("{s:o, s:o, s:i, s:o, s:i, s:o, s:i}", "href",
+                   page_link(base, path, extra, offset, limit), "items", items,
+                   "limit", limit, "next",
+                   offset + limit < total
+                     ? page_link(base, path, extra, offset + limit, limit)
+                     : json_null(),
+                   "offset", offset, "previous",
+                   offset > 0
+                     ? page_link(base, path, extra,
+                                 offset > limit ? offset - limit : 0, limit)
+                     : json_null(),
+                   "total", total);
 }
 
 /* ---- Web API endpoints (fs->mu held) ---- */
@@ -486,11 +485,13 @@ static json_t *offset_page(const char *base, const char *path,
 static void sp_me(struct fake_reply *rep)
 {
   fake__reply_json(rep, 200, JSON_UTF8,
-             json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:[]}",
-                       "account_id", "aB3dE5fG7h", "display_name",
-                       "Test User", "id", USER_ID, "type", "user", "uri",
-                       "spotify:user:" USER_ID, "external_urls", "spotify",
-                       "https://open.spotify.com/user/" USER_ID, "images"));
+                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:[]}",
+                             "account_id", "aB3dE5fG7h", "display_name",
+                             "Test User", "id", USER_ID, "type", "user", "uri",
+                             "spotify:user:" USER_ID, "external_urls",
+                             "spotify",
+                             "https://open.spotify.com/user/" USER_ID,
+                             "images"));
 }
 
 static int artist_index(const char *id)
@@ -531,19 +532,18 @@ static void sp_following(struct fake_spotify *fs, const struct fake_req *req,
   }
   char last[32], href[FAKE_URL_MAX + 128], next[FAKE_URL_MAX + 128];
   make_id(last, sizeof last, "ar", end - 1);
-  snprintf(href, sizeof href, "%s/v1/me/following?type=artist&limit=%d",
-           base, limit);
+  snprintf(href, sizeof href, "%s/v1/me/following?type=artist&limit=%d", base,
+           limit);
   snprintf(next, sizeof next,
            "%s/v1/me/following?type=artist&after=%s&limit=%d", base, last,
            limit);
   bool more = end < n;
-  fake__reply_json(
-    rep, 200, JSON_UTF8,
-    json_pack("{s:{s:s, s:i, s:o, s:{s:o}, s:i, s:o}}", "artists", "href",
-              href, "limit", limit, "next",
-              more ? json_string(next) : json_null(), "cursors", "after",
-              more ? json_string(last) : json_null(), "total", n, "items",
-              items));
+  fake__reply_json(rep, 200, JSON_UTF8,
+                   json_pack("{s:{s:s, s:i, s:o, s:{s:o}, s:i, s:o}}",
+                             "artists", "href", href, "limit", limit, "next",
+                             more ? json_string(next) : json_null(), "cursors",
+                             "after", more ? json_string(last) : json_null(),
+                             "total", n, "items", items));
 }
 
 static int owned_entries(const struct fake_spotify *fs, int p)
@@ -569,21 +569,19 @@ static json_t *playlist_obj(const struct fake_spotify *fs, const char *base,
            own && idx < fs->n_versions ? fs->versions[idx] : 0);
   json_t *owner = json_pack("{s:o, s:o, s:s, s:s, s:s}", "display_name",
                             own ? json_string("Test User") : json_null(),
-                            "external_urls", urls("user/", USER_ID),
-                            "href", "https://api.spotify.com/v1/users/x",
-                            "id", own ? USER_ID : "someoneelse", "type",
-                            "user");
+                            "external_urls", urls("user/", USER_ID), "href",
+                            "https://api.spotify.com/v1/users/x", "id",
+                            own ? USER_ID : "someoneelse", "type", "user");
   return json_pack(
     "{s:b, s:o, s:o, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:{s:s, s:i},"
     " s:n, s:s, s:s}",
     "collaborative", 0, "description",
     idx % 3 == 0 ? json_null() : json_string(""), "external_urls",
-    urls("playlist/", id), "href", href, "id", id, "images",
-    images(i, true), "name", name, "owner", owner, "public",
+    urls("playlist/", id), "href", href, "id", id, "images", images(i, true),
+    "name", name, "owner", owner, "public",
     idx % 4 == 0 ? json_null() : json_true(), "snapshot_id", snap, "items",
-    "href", items_href, "total",
-    own ? owned_entries(fs, idx) : 30 + idx % 20, "tracks", "type",
-    "playlist", "uri", uri);
+    "href", items_href, "total", own ? owned_entries(fs, idx) : 30 + idx % 20,
+    "tracks", "type", "playlist", "uri", uri);
 }
 
 static void sp_playlists(struct fake_spotify *fs, const struct fake_req *req,
@@ -597,8 +595,8 @@ static void sp_playlists(struct fake_spotify *fs, const struct fake_req *req,
   for (int i = offset; i < offset + limit && i < total; i++)
     json_array_append_new(items, playlist_obj(fs, base, i));
   fake__reply_json(rep, 200, JSON_UTF8,
-                   offset_page(base, "/v1/me/playlists", NULL, items,
-                               offset, limit, total));
+                   offset_page(base, "/v1/me/playlists", NULL, items, offset,
+                               limit, total));
 }
 
 static json_t *entry_obj(const struct fake_spotify *fs, const char *base,
@@ -634,8 +632,7 @@ static json_t *entry_obj(const struct fake_spotify *fs, const char *base,
 }
 
 static void sp_items(struct fake_spotify *fs, const struct fake_req *req,
-                     struct fake_reply *rep, const char *base,
-                     const char *id)
+                     struct fake_reply *rep, const char *base, const char *id)
 {
   int limit, offset;
   if (!strncmp(id, "pf", 2)) {
@@ -711,8 +708,8 @@ static json_t *full_album(const char *base, int i, int artist)
   json_t *al = album_simple(base, i, artist, name);
   json_object_set_new(al, "external_ids", json_pack("{s:s}", "upc", upc));
   json_object_set_new(al, "copyrights",
-                      json_pack("[{s:s, s:s}]", "text", "(C) Fake",
-                                "type", "C"));
+                      json_pack("[{s:s, s:s}]", "text", "(C) Fake", "type",
+                                "C"));
   json_object_set_new(al, "genres", json_array());
   json_object_set_new(al, "tracks",
                       offset_page(base, "/v1/albums/x/tracks", NULL,
@@ -721,8 +718,8 @@ static json_t *full_album(const char *base, int i, int artist)
 }
 
 static void sp_saved_albums(struct fake_spotify *fs,
-                            const struct fake_req *req,
-                            struct fake_reply *rep, const char *base)
+                            const struct fake_req *req, struct fake_reply *rep,
+                            const char *base)
 {
   int limit, offset, total = fs->lib.saved_albums;
   if (!paging_args(req, rep, 20, ME_LIMIT_MAX, &limit, &offset))
@@ -730,10 +727,9 @@ static void sp_saved_albums(struct fake_spotify *fs,
   json_t *items = json_array();
   int n = fs->lib.artists > 0 ? fs->lib.artists : 1;
   for (int i = offset; i < offset + limit && i < total; i++)
-    json_array_append_new(items,
-                          json_pack("{s:s, s:o}", "added_at",
-                                    "2025-02-01T08:00:00Z", "album",
-                                    full_album(base, i, i % n)));
+    json_array_append_new(items, json_pack("{s:s, s:o}", "added_at",
+                                           "2025-02-01T08:00:00Z", "album",
+                                           full_album(base, i, i % n)));
   fake__reply_json(rep, 200, JSON_UTF8,
                    offset_page(base, "/v1/me/albums", NULL, items, offset,
                                limit, total));
@@ -775,16 +771,16 @@ static json_t *added_album(const char *base, const struct added_release *r)
     r->artist_name, "type", "artist", "uri", auri, "available_markets", "DE",
     "US", "external_urls", urls("album/", r->id), "href", href, "id", r->id,
     "images", json_array(), "name", r->name, "release_date", r->date,
-    "release_date_precision", r->precision, "total_tracks", r->tracks,
-    "type", "album", "uri", uri);
+    "release_date_precision", r->precision, "total_tracks", r->tracks, "type",
+    "album", "uri", uri);
 }
 
 /* Releases added for artist id, newest added first, included groups
  * only: appended to items from index `from` (offset) up to limit; *total
  * gets how many there are. */
 static void added_page(const struct fake_spotify *fs, const char *base,
-                       const char *id, const char *inc, int offset,
-                       int limit, json_t *items, int *total)
+                       const char *id, const char *inc, int offset, int limit,
+                       json_t *items, int *total)
 {
   int k = 0;
   for (size_t i = fs->n_added; i-- > 0;) {
@@ -815,7 +811,7 @@ static void sp_artist_albums(struct fake_spotify *fs,
   static const char *const groups[] = {"album", "single", "compilation"};
   int limit, offset, a = artist_index(id);
   bool generated = a >= 0 && a < fs->lib.artists;
-  int gen = !generated                  ? 0
+  int gen = !generated                      ? 0
             : fs->lib.albums_per_artist > 0 ? fs->lib.albums_per_artist
                                             : 3;
   if (!generated && !added_artist(fs, id)) {
@@ -956,21 +952,17 @@ static void apply_fault(const struct fault *f, struct fake_reply *rep,
       web_error(rep, 429, "API rate limit exceeded");
     else
       fake__reply_json(rep, 429, JSON_UTF8,
-                       json_pack("{s:{s:i, s:s, s:s}}", "error", "status",
-                                 429, "message", "Too many requests",
-                                 "reason", "QUOTA_EXCEEDED"));
+                       json_pack("{s:{s:i, s:s, s:s}}", "error", "status", 429,
+                                 "message", "Too many requests", "reason",
+                                 "QUOTA_EXCEEDED"));
     fake_reply_header(rep, "Retry-After", ra);
     break;
-  case FSF_401:
-    web_error(rep, 401, "The access token expired");
-    break;
+  case FSF_401: web_error(rep, 401, "The access token expired"); break;
   case FSF_INVALID_CLIENT:
     oauth_error(rep, 400, "invalid_client", "Invalid client");
     break;
   case FSF_DROP:
-  default:
-    rep->drop = true;
-    break;
+  default: rep->drop = true; break;
   }
 }
 
@@ -1053,13 +1045,13 @@ int fake_spotify_start(struct fake_spotify **out, int port,
   pthread_mutex_init(&fs->mu, NULL);
   fs->expires_in = 3600;
   fake__copy_str(fs->client_id, sizeof fs->client_id,
-           or_default(opts->client_id, "test-client-id"));
+                 or_default(opts->client_id, "test-client-id"));
   fake__copy_str(fs->client_secret, sizeof fs->client_secret,
-           or_default(opts->client_secret, "test-client-secret"));
+                 or_default(opts->client_secret, "test-client-secret"));
   fake__copy_str(fs->auth_code, sizeof fs->auth_code,
-           or_default(opts->auth_code, "test-auth-code"));
+                 or_default(opts->auth_code, "test-auth-code"));
   fake__copy_str(fs->refresh_token, sizeof fs->refresh_token,
-           or_default(opts->refresh_token, "test-refresh-token"));
+                 or_default(opts->refresh_token, "test-refresh-token"));
   int rc = fake_http_start(&fs->http, port);
   if (rc != SS_OK) {
     fake_spotify_stop(fs);
@@ -1067,7 +1059,7 @@ int fake_spotify_start(struct fake_spotify **out, int port,
     return rc;
   }
   fake__copy_str(fs->accounts_url, sizeof fs->accounts_url,
-           fake_http_url(fs->http));
+                 fake_http_url(fs->http));
   snprintf(fs->api_url, sizeof fs->api_url, "%s/v1", fs->accounts_url);
   fake_http_route(fs->http, "POST", "/api/token", sp_token, fs);
   fake_http_route(fs->http, "GET", "/authorize", sp_authorize, fs);
@@ -1274,9 +1266,9 @@ static void tamper(char *url, size_t n)
   snprintf(p, n - (size_t)(p - url), "state=forged-state%s", rest);
 }
 
-int fake_spotify_browser_login(struct fake_spotify *fs,
-                               const char *daemon_url, bool tamper_state,
-                               bool no_cookie, char *location, size_t n)
+int fake_spotify_browser_login(struct fake_spotify *fs, const char *daemon_url,
+                               bool tamper_state, bool no_cookie,
+                               char *location, size_t n)
 {
   struct hc_resp r = {0};
   char url[4096], cookie[512] = "", header[600];

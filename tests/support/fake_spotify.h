@@ -108,17 +108,17 @@ void fake_spotify_add_release(struct fake_spotify *fs,
 
 /* ---- request counts per endpoint ---- */
 enum fake_spotify_endpoint {
-  FSP_ME,             /* GET /v1/me */
-  FSP_FOLLOWING,      /* /v1/me/following */
-  FSP_PLAYLISTS,      /* /v1/me/playlists */
-  FSP_ITEMS,          /* /v1/playlists/{id}/items */
-  FSP_OLD_TRACKS,     /* /v1/playlists/{id}/tracks (403) */
-  FSP_LIKED,          /* /v1/me/tracks */
-  FSP_SAVED_ALBUMS,   /* /v1/me/albums */
-  FSP_ARTIST_ALBUMS,  /* /v1/artists/{id}/albums */
-  FSP_OTHER_API,      /* any other /v1 path */
-  FSP_TOKEN,          /* POST /api/token */
-  FSP_TOKEN_REFRESH,  /* ... with grant_type=refresh_token */
+  FSP_ME,            /* GET /v1/me */
+  FSP_FOLLOWING,     /* /v1/me/following */
+  FSP_PLAYLISTS,     /* /v1/me/playlists */
+  FSP_ITEMS,         /* /v1/playlists/{id}/items */
+  FSP_OLD_TRACKS,    /* /v1/playlists/{id}/tracks (403) */
+  FSP_LIKED,         /* /v1/me/tracks */
+  FSP_SAVED_ALBUMS,  /* /v1/me/albums */
+  FSP_ARTIST_ALBUMS, /* /v1/artists/{id}/albums */
+  FSP_OTHER_API,     /* any other /v1 path */
+  FSP_TOKEN,         /* POST /api/token */
+  FSP_TOKEN_REFRESH, /* ... with grant_type=refresh_token */
   FSP__COUNT
 };
 size_t fake_spotify_count(struct fake_spotify *fs,
@@ -129,16 +129,16 @@ void fake_spotify_reset_counts(struct fake_spotify *fs);
 
 /* ---- faults ---- */
 enum fake_spotify_fault {
-  FSF_MALFORMED,  /* 200 with invalid JSON */
-  FSF_TRUNCATED,  /* 200 with the real page cut in half */
-  FSF_HUGE,       /* 200 with a 700 KiB body */
-  FSF_SHAPE,      /* 200 with valid JSON of the wrong shape */
-  FSF_500,        /* 500, nested error */
-  FSF_503,        /* 503, nested error (token: flat) */
-  FSF_429,        /* 429 + Retry-After, "API rate limit exceeded" */
-  FSF_429_QUOTA,  /* 429 + Retry-After, reason QUOTA_EXCEEDED */
-  FSF_401,        /* 401 "The access token expired" */
-  FSF_DROP,       /* close the connection without a reply */
+  FSF_MALFORMED,     /* 200 with invalid JSON */
+  FSF_TRUNCATED,     /* 200 with the real page cut in half */
+  FSF_HUGE,          /* 200 with a 700 KiB body */
+  FSF_SHAPE,         /* 200 with valid JSON of the wrong shape */
+  FSF_500,           /* 500, nested error */
+  FSF_503,           /* 503, nested error (token: flat) */
+  FSF_429,           /* 429 + Retry-After, "API rate limit exceeded" */
+  FSF_429_QUOTA,     /* 429 + Retry-After, reason QUOTA_EXCEEDED */
+  FSF_401,           /* 401 "The access token expired" */
+  FSF_DROP,          /* close the connection without a reply */
   FSF_INVALID_CLIENT /* token endpoint: 400 invalid_client */
 };
 /*
@@ -160,8 +160,8 @@ void fake_spotify_clear_faults(struct fake_spotify *fs);
  * into location.  tamper_state sends a different state to the callback;
  * no_cookie drops the state cookie.  SS_OK when every step answered.
  */
-int fake_spotify_browser_login(struct fake_spotify *fs,
-                               const char *daemon_url, bool tamper_state,
-                               bool no_cookie, char *location, size_t n);
+int fake_spotify_browser_login(struct fake_spotify *fs, const char *daemon_url,
+                               bool tamper_state, bool no_cookie,
+                               char *location, size_t n);
 
 #endif

@@ -55,14 +55,14 @@ struct flood {
   pthread_t thread;
   atomic_bool stopping;
   pthread_mutex_t mu;
-  struct flood_stats st; /* under mu (a copy made once per pass) */
+  struct flood_stats st;   /* under mu (a copy made once per pass) */
   struct flood_stats live; /* flood thread only */
 };
 
 /* The request a slowloris connection trickles: a request line and a Host,
  * then header lines forever, so the header block never ends. */
-static const char slow_head[] =
-    "GET /api/workers/status HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+static const char
+  slow_head[] = "GET /api/workers/status HTTP/1.1\r\nHost: 127.0.0.1\r\n";
 static const char slow_line[] = "X-Slow: a\r\n";
 
 static char slow_byte(size_t k)
@@ -327,8 +327,7 @@ bool flood_wait_closed(int fd, int timeout_ms)
   return false;
 }
 
-static bool send_all(int fd, const char *data, size_t len,
-                     int64_t deadline_ms)
+static bool send_all(int fd, const char *data, size_t len, int64_t deadline_ms)
 {
   while (len) {
     ssize_t w = send(fd, data, len, MSG_NOSIGNAL);
@@ -394,8 +393,8 @@ static int get_on(int fd, int port, const char *path, int64_t deadline_ms)
                    "Connection: close\r\n\r\n",
                    path, port);
   return send_all(fd, req, (size_t)n, deadline_ms)
-             ? read_status(fd, deadline_ms)
-             : -1;
+           ? read_status(fd, deadline_ms)
+           : -1;
 }
 
 int flood_get(const char *src, int port, const char *path, int timeout_ms,

@@ -29,10 +29,7 @@ struct hc_session {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
-static void global_init(void)
-{
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 void hc_resp_init(struct hc_resp *r)
 {
@@ -135,8 +132,8 @@ static int perform(CURL *c, const char *method, const char *url,
 }
 
 int hc_request_n(const char *method, const char *url,
-                 const char *const *headers, const char *body,
-                 size_t body_len, struct hc_resp *resp)
+                 const char *const *headers, const char *body, size_t body_len,
+                 struct hc_resp *resp)
 {
   pthread_once(&global_once, global_init);
   CURL *c = curl_easy_init();
@@ -151,9 +148,8 @@ int hc_request_n(const char *method, const char *url,
   return rc;
 }
 
-int hc_request(const char *method, const char *url,
-               const char *const *headers, const char *body,
-               struct hc_resp *resp)
+int hc_request(const char *method, const char *url, const char *const *headers,
+               const char *body, struct hc_resp *resp)
 {
   return hc_request_n(method, url, headers, body, body ? strlen(body) : 0,
                       resp);
@@ -179,8 +175,7 @@ static const char *find_header(const char *block, const char *name,
       const char *end = line + llen;
       while (v < end && (*v == ' ' || *v == '\t'))
         v++;
-      while (end > v && (end[-1] == '\r' || end[-1] == ' ' ||
-                         end[-1] == '\t'))
+      while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
         end--;
       *vlen = (size_t)(end - v);
       return v;
@@ -190,8 +185,7 @@ static const char *find_header(const char *block, const char *name,
   return NULL;
 }
 
-bool hc_header(const struct hc_resp *r, const char *name, char *out,
-               size_t n)
+bool hc_header(const struct hc_resp *r, const char *name, char *out, size_t n)
 {
   size_t vlen = 0;
   const char *v = find_header(buf_cstr(&r->headers), name, &vlen);
@@ -224,8 +218,8 @@ int hc_session_request(struct hc_session *s, const char *method,
     snprintf(resp->error, sizeof resp->error, "no curl handle");
     return SS_ENET;
   }
-  return perform(s->curl, method, url, headers, body,
-                 body ? strlen(body) : 0, resp);
+  return perform(s->curl, method, url, headers, body, body ? strlen(body) : 0,
+                 resp);
 }
 
 void hc_session_free(struct hc_session *s)

@@ -26,12 +26,12 @@
 #define HC_TIMEOUT_MS 10000
 
 struct hc_resp {
-  long status;             /* HTTP status; 0 when no response arrived */
-  struct buf body;         /* the response body, NUL-terminated */
-  struct buf headers;      /* raw header lines of the final response */
-  int64_t elapsed_ms;      /* wall time of the whole request */
-  long new_connections;    /* connections opened for it (0 = reused) */
-  long local_port;         /* client port of the connection used */
+  long status;              /* HTTP status; 0 when no response arrived */
+  struct buf body;          /* the response body, NUL-terminated */
+  struct buf headers;       /* raw header lines of the final response */
+  int64_t elapsed_ms;       /* wall time of the whole request */
+  long new_connections;     /* connections opened for it (0 = reused) */
+  long local_port;          /* client port of the connection used */
   char error[HC_ERROR_MAX]; /* transport error text, or "" */
 };
 
@@ -48,13 +48,12 @@ void hc_resp_free(struct hc_resp *r);
  * (`struct hc_resp r = {0};`) or hold an earlier response: its memory is
  * released first.
  */
-int hc_request(const char *method, const char *url,
-               const char *const *headers, const char *body,
-               struct hc_resp *resp);
+int hc_request(const char *method, const char *url, const char *const *headers,
+               const char *body, struct hc_resp *resp);
 /* Same with an explicit body length (body may contain any bytes). */
 int hc_request_n(const char *method, const char *url,
-                 const char *const *headers, const char *body,
-                 size_t body_len, struct hc_resp *resp);
+                 const char *const *headers, const char *body, size_t body_len,
+                 struct hc_resp *resp);
 /* Shorthand for a GET without extra headers. */
 int hc_get(const char *url, struct hc_resp *resp);
 
@@ -63,8 +62,7 @@ int hc_get(const char *url, struct hc_resp *resp);
  * into out (truncated to n-1, trailing whitespace removed).  Returns false
  * when the header is absent.
  */
-bool hc_header(const struct hc_resp *r, const char *name, char *out,
-               size_t n);
+bool hc_header(const struct hc_resp *r, const char *name, char *out, size_t n);
 
 /* A persistent handle: consecutive requests may reuse one connection. */
 struct hc_session;

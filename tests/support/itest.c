@@ -38,8 +38,8 @@ int it_setup(void **state)
 /* Sanitizer and crash reports the daemon may print on stderr. */
 static bool stderr_clean(const struct test_daemon *d)
 {
-  static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer",
-                                    "runtime error:", "UndefinedBehavior",
+  static const char *const bad[] = {"AddressSanitizer",   "LeakSanitizer",
+                                    "runtime error:",     "UndefinedBehavior",
                                     "Segmentation fault", "Assertion"};
   struct buf b;
   bool clean = true;
@@ -67,7 +67,8 @@ int it_teardown(void **state)
   } else if (was_running) {
     int status = daemon_stop(&f->d);
     if (status != 0) {
-      fprintf(stderr, "error: teardown: SIGTERM gave exit status %d\n", status);
+      fprintf(stderr, "error: teardown: SIGTERM gave exit status %d\n",
+              status);
       rc = -1;
     }
   }

@@ -90,50 +90,50 @@ bool it_contains_ci(const char *hay, const char *needle);
 size_t it_count(const char *hay, const char *needle);
 
 /* Asserts an HTTP status, printing the body when it differs. */
-#define IT_ASSERT_STATUS(resp, want) \
-  do { \
-    if ((resp)->status != (long)(want)) \
-      fprintf(stderr, "error: HTTP %ld, expected %d (%s): %.2000s\n", \
-              (resp)->status, (int)(want), (resp)->error, \
-              buf_cstr(&(resp)->body)); \
-    assert_int_equal((resp)->status, (want)); \
+#define IT_ASSERT_STATUS(resp, want)                                          \
+  do {                                                                        \
+    if ((resp)->status != (long)(want))                                       \
+      fprintf(stderr, "error: HTTP %ld, expected %d (%s): %.2000s\n",         \
+              (resp)->status, (int)(want), (resp)->error,                     \
+              buf_cstr(&(resp)->body));                                       \
+    assert_int_equal((resp)->status, (want));                                 \
   } while (0)
 
 /* Asserts a string JSON member equal to want. */
-#define IT_ASSERT_JSON_STR(obj, key, want) \
-  do { \
-    json_t *v_ = json_object_get((obj), (key)); \
-    if (!json_is_string(v_) || strcmp(json_string_value(v_), (want)) != 0) \
-      fprintf(stderr, "error: %s: expected \"%s\", got %s\n", (key), (want), \
-              v_ ? (json_is_string(v_) ? json_string_value(v_) \
-                                       : "(not a string)") \
-                 : "(missing)"); \
-    assert_true(json_is_string(v_)); \
-    assert_string_equal(json_string_value(v_), (want)); \
+#define IT_ASSERT_JSON_STR(obj, key, want)                                    \
+  do {                                                                        \
+    json_t *v_ = json_object_get((obj), (key));                               \
+    if (!json_is_string(v_) || strcmp(json_string_value(v_), (want)) != 0)    \
+      fprintf(stderr, "error: %s: expected \"%s\", got %s\n", (key), (want),  \
+              v_ ? (json_is_string(v_) ? json_string_value(v_)                \
+                                       : "(not a string)")                    \
+                 : "(missing)");                                              \
+    assert_true(json_is_string(v_));                                          \
+    assert_string_equal(json_string_value(v_), (want));                       \
   } while (0)
 
 /* Asserts an integer JSON member (not a real, not a string) equal to want. */
-#define IT_ASSERT_JSON_INT(obj, key, want) \
-  do { \
-    json_t *v_ = json_object_get((obj), (key)); \
-    if (!json_is_integer(v_) || json_integer_value(v_) != (want)) \
-      fprintf(stderr, "error: %s: expected integer %lld, got %s%lld\n", \
-              (key), (long long)(want), \
-              json_is_integer(v_) ? "" : "(not an integer) ", \
-              (long long)json_integer_value(v_)); \
-    assert_true(json_is_integer(v_)); \
-    assert_int_equal(json_integer_value(v_), (want)); \
+#define IT_ASSERT_JSON_INT(obj, key, want)                                    \
+  do {                                                                        \
+    json_t *v_ = json_object_get((obj), (key));                               \
+    if (!json_is_integer(v_) || json_integer_value(v_) != (want))             \
+      fprintf(stderr, "error: %s: expected integer %lld, got %s%lld\n",       \
+              (key), (long long)(want),                                       \
+              json_is_integer(v_) ? "" : "(not an integer) ",                 \
+              (long long)json_integer_value(v_));                             \
+    assert_true(json_is_integer(v_));                                         \
+    assert_int_equal(json_integer_value(v_), (want));                         \
   } while (0)
 
 /* Asserts a boolean JSON member equal to want. */
-#define IT_ASSERT_JSON_BOOL(obj, key, want) \
-  do { \
-    json_t *v_ = json_object_get((obj), (key)); \
-    if (!json_is_boolean(v_) || json_is_true(v_) != (bool)(want)) \
-      fprintf(stderr, "error: %s: expected %s\n", (key), \
-              (want) ? "true" : "false"); \
-    assert_true(json_is_boolean(v_)); \
-    assert_int_equal(json_is_true(v_), (bool)(want)); \
+#define IT_ASSERT_JSON_BOOL(obj, key, want)                                   \
+  do {                                                                        \
+    json_t *v_ = json_object_get((obj), (key));                               \
+    if (!json_is_boolean(v_) || json_is_true(v_) != (bool)(want))             \
+      fprintf(stderr, "error: %s: expected %s\n", (key),                      \
+              (want) ? "true" : "false");                                     \
+    assert_true(json_is_boolean(v_));                                         \
+    assert_int_equal(json_is_true(v_), (bool)(want));                         \
   } while (0)
 
 #endif

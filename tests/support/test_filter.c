@@ -25,10 +25,10 @@ static void test_filter_init(int argc, char **argv, char **envp)
 {
   (void)envp;
   const char *pattern = argc > 1 && argv[1][0] ? argv[1]
-                                                : getenv("SS_TEST_FILTER");
+                                               : getenv("SS_TEST_FILTER");
   if (pattern && pattern[0])
     cmocka_set_test_filter(pattern);
 }
 
 __attribute__((section(".init_array"), used)) static void (
-  *const test_filter_ctor)(int, char **, char **) = test_filter_init;
+    *const test_filter_ctor)(int, char **, char **) = test_filter_init;

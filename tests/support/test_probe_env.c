@@ -14,5 +14,6 @@ static void test_probe_env_init(void)
   setenv("SOULSPOT_PROBE", SOULSPOT_BINARY_DIR "/soulspotd-probe", 0);
 }
 
-__attribute__((section(".init_array"), used)) static void (
-  *const test_probe_env_ctor)(void) = test_probe_env_init;
+__attribute__((section(".init_array"),
+               used)) static void (*const test_probe_env_ctor)(void) =
+  test_probe_env_init;

@@ -125,8 +125,7 @@ static void test_password_hash_and_verify(void **state)
   assert_int_equal(strncmp(hash, "$argon2id$", 10), 0);
   assert_null(strstr(hash, "Bj"));
   assert_int_equal(auth_store_check_password(fx->db, PASSWORD), SS_OK);
-  assert_int_equal(auth_store_check_password(fx->db, PASSWORD_NFD),
-                   SS_EINVAL);
+  assert_int_equal(auth_store_check_password(fx->db, PASSWORD_NFD), SS_EINVAL);
   assert_int_equal(auth_store_check_password(fx->db, "bj\xc3\xb6rk j\xc3\xb3ga"
                                                      " 1997"),
                    SS_EINVAL);
@@ -145,7 +144,8 @@ static void test_password_rules(void **state)
   assert_non_null(strstr(err, "at least 8"));
   assert_int_equal(auth_password_rules("12345678", err, sizeof err), SS_OK);
   assert_int_equal(auth_password_rules("\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d"
-                                       "\xe4\xb8\x80", err, sizeof err),
+                                       "\xe4\xb8\x80",
+                                       err, sizeof err),
                    SS_OK); /* 坂本龍一: 12 bytes */
   assert_int_equal(auth_password_rules("good\tpassword", err, sizeof err),
                    SS_EINVAL);
@@ -266,16 +266,16 @@ static void test_cookie_value(void **state)
 {
   (void)state;
   char v[64];
-  assert_true(auth_cookie_value("a=1; soulspot_session=abc; b=2",
-                                AUTH_COOKIE, v, sizeof v));
+  assert_true(auth_cookie_value("a=1; soulspot_session=abc; b=2", AUTH_COOKIE,
+                                v, sizeof v));
   assert_string_equal(v, "abc");
-  assert_true(auth_cookie_value("soulspot_session=xyz", AUTH_COOKIE, v,
-                                sizeof v));
+  assert_true(
+    auth_cookie_value("soulspot_session=xyz", AUTH_COOKIE, v, sizeof v));
   assert_string_equal(v, "xyz");
-  assert_false(auth_cookie_value("xsoulspot_session=abc", AUTH_COOKIE, v,
-                                 sizeof v));
-  assert_false(auth_cookie_value("soulspot_sessionx=abc", AUTH_COOKIE, v,
-                                 sizeof v));
+  assert_false(
+    auth_cookie_value("xsoulspot_session=abc", AUTH_COOKIE, v, sizeof v));
+  assert_false(
+    auth_cookie_value("soulspot_sessionx=abc", AUTH_COOKIE, v, sizeof v));
   assert_false(auth_cookie_value(NULL, AUTH_COOKIE, v, sizeof v));
   assert_false(auth_cookie_value("", AUTH_COOKIE, v, sizeof v));
   char big[200];
@@ -303,18 +303,18 @@ static void test_next_is_local(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_key_made_once_and_kept),
-      T(test_key_comparison),
-      T(test_key_regenerate),
-      T(test_password_hash_and_verify),
-      T(test_password_rules),
-      T(test_sessions),
-      T(test_sessions_full_drops_oldest),
-      T(test_password_change_ends_sessions),
-      T(test_rate_limit),
-      T(test_rate_limit_table_full),
-      T(test_cookie_value),
-      T(test_next_is_local),
+    T(test_key_made_once_and_kept),
+    T(test_key_comparison),
+    T(test_key_regenerate),
+    T(test_password_hash_and_verify),
+    T(test_password_rules),
+    T(test_sessions),
+    T(test_sessions_full_drops_oldest),
+    T(test_password_change_ends_sessions),
+    T(test_rate_limit),
+    T(test_rate_limit_table_full),
+    T(test_cookie_value),
+    T(test_next_is_local),
   };
   return cmocka_run_group_tests_name("unit/auth", tests, NULL, NULL);
 }

@@ -26,8 +26,8 @@ static int reset(void **state)
 static void test_ladder_climbs_and_caps(void **state)
 {
   (void)state;
-  const int64_t want[] = {30 * S, 2 * MIN, 5 * MIN, 15 * MIN, H, 3 * H,
-                          6 * H, 6 * H, 6 * H};
+  const int64_t want[] = {30 * S, 2 * MIN, 5 * MIN, 15 * MIN, H,
+                          3 * H,  6 * H,   6 * H,   6 * H};
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     int64_t now = T0 + (int64_t)i * 7 * H;
     assert_int_equal(backoff_failed(SVC_SLSKD, now, 0, SS_R_CONNECTION,
@@ -87,8 +87,9 @@ static void test_user_errors_do_not_climb(void **state)
   assert_true(backoff_applies(SS_R_TIMEOUT));
   assert_true(backoff_applies(SS_R_RATE_LIMITED));
   /* An unknown service is ignored, not a crash. */
-  assert_int_equal(backoff_failed((enum service_id)99, T0, 0,
-                                  SS_R_CONNECTION, "x"), 0);
+  assert_int_equal(backoff_failed((enum service_id)99, T0, 0, SS_R_CONNECTION,
+                                  "x"),
+                   0);
   backoff_get((enum service_id)99, &s);
   assert_int_equal(s.failures, 0);
 }

@@ -249,7 +249,8 @@ static void test_active_downloads_kept(void **state)
   file_at(fx->root, "in/stale.flac.part", 100, OLD);
   active_name = "progress.flac.part";
   cleanup_set_active_download_check(is_active);
-  assert_true(cleanup_is_active_download(at(fx->root, "x/progress.flac.part")));
+  assert_true(
+    cleanup_is_active_download(at(fx->root, "x/progress.flac.part")));
   struct cleanup_opts o = opts();
   struct cleanup_result r = walk(fx->root, &o);
   assert_int_equal(r.files, 1);
@@ -268,7 +269,8 @@ static void test_symlinks_never_followed(void **state)
   file_at(fx->outside, "nested/precious2.part", 100, OLD);
   /* a symlink to a file outside, itself orphan-named */
   assert_int_equal(symlink(at(fx->outside, "precious.part"),
-                           at(fx->root, "link.part")), 0);
+                           at(fx->root, "link.part")),
+                   0);
   set_mtime(at(fx->root, "link.part"), OLD);
   /* a symlinked folder pointing outside, also as slskd's "incomplete" */
   assert_int_equal(symlink(fx->outside, at(fx->root, "linkdir")), 0);
@@ -369,18 +371,20 @@ static void test_bad_roots(void **state)
   struct cleanup_result r;
   char err[256];
   assert_int_equal(cleanup_walk(at(fx->dir, "missing"), &o, &r, err,
-                                sizeof err), SS_ENOTFOUND);
+                                sizeof err),
+                   SS_ENOTFOUND);
   assert_non_null(strstr(err, "does not exist"));
   assert_int_equal(symlink(fx->outside, at(fx->dir, "rootlink")), 0);
   file_at(fx->outside, "y.part", 1, OLD);
   assert_int_equal(cleanup_walk(at(fx->dir, "rootlink"), &o, &r, err,
-                                sizeof err), SS_EINVAL);
+                                sizeof err),
+                   SS_EINVAL);
   assert_non_null(strstr(err, "symbolic link"));
   assert_true(tfs_exists(at(fx->outside, "y.part")));
   assert_int_equal(cleanup_walk("/", &o, &r, err, sizeof err), SS_EINVAL);
   file_at(fx->dir, "plain", 1, OLD);
-  assert_int_equal(cleanup_walk(at(fx->dir, "plain"), &o, &r, err,
-                                sizeof err), SS_EINVAL);
+  assert_int_equal(cleanup_walk(at(fx->dir, "plain"), &o, &r, err, sizeof err),
+                   SS_EINVAL);
 }
 
 static int polls;

@@ -18,9 +18,10 @@ static void test_reason_codes(void **state)
 {
   (void)state;
   assert_string_equal(ss_reason_name(SS_R_NONE), "");
-  static const char *const names[] = {
-    "", "auth", "connection", "timeout", "rate_limited", "not_configured",
-    "protocol", "disk", "internal"};
+  static const char *const names[] =
+    {"",         "auth",         "connection",
+     "timeout",  "rate_limited", "not_configured",
+     "protocol", "disk",         "internal"};
   for (int r = 0; r < SS_REASON_COUNT; r++)
     assert_string_equal(ss_reason_name((enum ss_reason)r), names[r]);
   assert_string_equal(ss_reason_name((enum ss_reason)99), "");
@@ -136,11 +137,14 @@ static void test_json_str_invalid_utf8(void **state)
   (void)state;
   struct buf b;
   buf_init(&b, 0);
-  json_str(&b, "a\xff" "b\xc3" "\xed\xa0\x80"); /* stray, truncated, surrogate */
+  json_str(&b, "a\xff"
+               "b\xc3"
+               "\xed\xa0\x80"); /* stray, truncated, surrogate */
   json_error_t err;
   json_t *v = json_loads(buf_cstr(&b), JSON_DECODE_ANY, &err);
   assert_non_null(v);
-  assert_non_null(strstr(json_string_value(v), "a\xef\xbf\xbd" "b"));
+  assert_non_null(strstr(json_string_value(v), "a\xef\xbf\xbd"
+                                               "b"));
   json_decref(v);
   buf_free(&b);
 }

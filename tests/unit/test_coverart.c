@@ -40,7 +40,7 @@ struct fx {
   struct fake_coverart *fc;
   struct fake_http *caa, *archive;
   struct caa_client *c;
-  char dir[64];   /* temp root */
+  char dir[64]; /* temp root */
   char album[160];
 };
 
@@ -97,21 +97,23 @@ static void test_front_chain(void **state)
   struct caa_err err;
   struct fake_logged e;
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_OK);
+                             0, &img, &err),
+                   SS_OK);
   expect_image(&img, false);
   caa_image_free(&img);
   /* One request to the archive service, two to the other host. */
   assert_int_equal(fake_http_count(fx->caa, "GET", "*"), 1);
   assert_true(fake_http_last(fx->caa, "GET", "*", &e));
-  assert_string_equal(e.path, "/release-group/" FAKE_CAA_RELEASE_GROUP
-                              "/front");
+  assert_string_equal(e.path,
+                      "/release-group/" FAKE_CAA_RELEASE_GROUP "/front");
   assert_non_null(strstr(fake_logged_header(&e, "User-Agent"), "soulspotd/"));
   assert_int_equal(fake_http_count(fx->archive, "GET", "/download/*"), 1);
   assert_int_equal(fake_http_count(fx->archive, "GET", "/storage/*"), 1);
   /* A release (upper case in, lower case out) and a thumbnail size. */
   assert_int_equal(caa_front(fx->c, CAA_RELEASE,
-                             "76DF3287-6CDA-33EB-8E9A-044B5E15FFDD", 500,
-                             &img, &err), SS_OK);
+                             "76DF3287-6CDA-33EB-8E9A-044B5E15FFDD", 500, &img,
+                             &err),
+                   SS_OK);
   expect_image(&img, false);
   caa_image_free(&img);
   assert_true(fake_http_last(fx->caa, "GET", "*", &e));
@@ -119,12 +121,14 @@ static void test_front_chain(void **state)
   /* PNG, and a protocol-relative Location. */
   fake_coverart_set_mode(fx->fc, FAKE_CAA_PNG);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_OK);
+                             0, &img, &err),
+                   SS_OK);
   expect_image(&img, true);
   caa_image_free(&img);
   fake_coverart_set_mode(fx->fc, FAKE_CAA_PROTOCOL_RELATIVE);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_OK);
+                             0, &img, &err),
+                   SS_OK);
   expect_image(&img, false);
   caa_image_free(&img);
 }
@@ -136,19 +140,23 @@ static void test_no_cover_and_bad_input(void **state)
   struct caa_err err;
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP,
                              "11111111-2222-3333-4444-555555555555", 0, &img,
-                             &err), SS_ENOTFOUND);
+                             &err),
+                   SS_ENOTFOUND);
   assert_int_equal(err.kind, CAA_NO_COVER);
   assert_non_null(strstr(err.msg, "no front cover"));
   assert_null(img.data.data);
   size_t before = fake_http_count(fx->caa, NULL, "*");
   assert_int_equal(caa_front(fx->c, CAA_RELEASE, "../../etc/passwd", 0, &img,
-                             &err), SS_EINVAL);
+                             &err),
+                   SS_EINVAL);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE, FAKE_CAA_RELEASE, 300, &img,
-                             &err), SS_EINVAL);
+                             &err),
+                   SS_EINVAL);
   assert_int_equal(err.kind, CAA_REFUSED);
   set(S_COVERART_URL, "");
   assert_int_equal(caa_front(fx->c, CAA_RELEASE, FAKE_CAA_RELEASE, 0, &img,
-                             &err), SS_ESTATE);
+                             &err),
+                   SS_ESTATE);
   assert_int_equal(err.kind, CAA_NOT_CONFIGURED);
   assert_int_equal(fake_http_count(fx->caa, NULL, "*"), before);
 }
@@ -161,7 +169,8 @@ static void test_huge_images(void **state)
   /* 200 MB announced: refused from the headers. */
   fake_coverart_set_mode(fx->fc, FAKE_CAA_HUGE);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_ETOOBIG);
+                             0, &img, &err),
+                   SS_ETOOBIG);
   assert_int_equal(err.kind, CAA_TOO_BIG);
   /* The announced size is what refused it (nothing read but headers). */
   assert_non_null(strstr(err.msg, "reply of 209715200 bytes is larger than "
@@ -172,7 +181,8 @@ static void test_huge_images(void **state)
   /* 200 MB without a length: cut off at the cap. */
   fake_coverart_set_mode(fx->fc, FAKE_CAA_HUGE_CHUNKED);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_ETOOBIG);
+                             0, &img, &err),
+                   SS_ETOOBIG);
   assert_int_equal(err.kind, CAA_TOO_BIG);
   assert_non_null(strstr(err.msg, "reply larger than 10485760 bytes"));
   assert_true(fake_http_streamed(fx->archive) < 64u * 1024 * 1024);
@@ -181,7 +191,8 @@ static void test_huge_images(void **state)
   struct caa_client_opts o = {.max_bytes = 1000};
   struct caa_client *small = caa_client_new(&o);
   assert_int_equal(caa_front(small, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_ETOOBIG);
+                             0, &img, &err),
+                   SS_ETOOBIG);
   caa_client_free(small);
 }
 
@@ -192,26 +203,34 @@ static void test_wrong_types(void **state)
   struct caa_err err;
   fake_coverart_set_mode(fx->fc, FAKE_CAA_WRONG_TYPE);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_EPROTO);
+                             0, &img, &err),
+                   SS_EPROTO);
   assert_int_equal(err.kind, CAA_BAD_TYPE);
   assert_non_null(strstr(err.msg, "text/html"));
   fake_coverart_set_mode(fx->fc, FAKE_CAA_FAKE_JPEG);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_EPROTO);
+                             0, &img, &err),
+                   SS_EPROTO);
   assert_non_null(strstr(err.msg, "not a JPEG image"));
   /* The type of a redirect never stands in for the image's own. */
   fake_coverart_set_mode(fx->fc, FAKE_CAA_JPEG);
   char loc[256];
-  snprintf(loc, sizeof loc, "Location: %s/storage/mbid-" FAKE_CAA_RELEASE
-           "/x.jpg", fake_http_url(fx->archive));
-  struct fake_script redirect = {.status = 307, .content_type = "image/jpeg",
-                                 .headers = {loc}, .times = 1};
-  struct fake_script untyped = {.status = 200, .content_type = "",
-                                .body = "\xff\xd8\xff\xe0 JFIF", .times = 1};
+  snprintf(loc, sizeof loc,
+           "Location: %s/storage/mbid-" FAKE_CAA_RELEASE "/x.jpg",
+           fake_http_url(fx->archive));
+  struct fake_script redirect = {.status = 307,
+                                 .content_type = "image/jpeg",
+                                 .headers = {loc},
+                                 .times = 1};
+  struct fake_script untyped = {.status = 200,
+                                .content_type = "",
+                                .body = "\xff\xd8\xff\xe0 JFIF",
+                                .times = 1};
   fake_http_script(fx->caa, "GET", "*", &redirect);
   fake_http_script(fx->archive, "GET", "*", &untyped);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_EPROTO);
+                             0, &img, &err),
+                   SS_EPROTO);
   assert_int_equal(err.kind, CAA_BAD_TYPE);
   assert_non_null(strstr(err.msg, "\"none\""));
 }
@@ -223,13 +242,15 @@ static void test_bad_redirects(void **state)
   struct caa_err err;
   fake_coverart_set_mode(fx->fc, FAKE_CAA_REDIRECT_LOOP);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_EINVAL);
+                             0, &img, &err),
+                   SS_EINVAL);
   assert_int_equal(err.kind, CAA_REFUSED);
   assert_non_null(strstr(err.msg, "more than 5 redirects"));
   assert_true(fake_http_count(fx->archive, "GET", "*") <= 5);
   fake_coverart_set_mode(fx->fc, FAKE_CAA_REDIRECT_FILE);
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_EINVAL);
+                             0, &img, &err),
+                   SS_EINVAL);
   assert_int_equal(err.kind, CAA_REFUSED);
   assert_non_null(strstr(err.msg, "protocol other than http"));
   assert_null(img.data.data);
@@ -240,20 +261,24 @@ static void test_503_blocks(void **state)
   struct fx *fx = *state;
   struct caa_image img;
   struct caa_err err;
-  struct fake_script s = {.status = 503, .content_type = "text/html",
+  struct fake_script s = {.status = 503,
+                          .content_type = "text/html",
                           .body = "<html>busy</html>",
-                          .headers = {"Retry-After: 30"}, .times = 1};
+                          .headers = {"Retry-After: 30"},
+                          .times = 1};
   fake_http_script(fx->caa, "GET", "*", &s);
   int64_t before = clock_wall_ms();
   assert_int_equal(caa_front(fx->c, CAA_RELEASE_GROUP, FAKE_CAA_RELEASE_GROUP,
-                             0, &img, &err), SS_EBUSY);
+                             0, &img, &err),
+                   SS_EBUSY);
   assert_int_equal(err.kind, CAA_RATE_LIMITED);
   assert_true(err.until_ms >= before + 29000);
   assert_true(caa_blocked_until() >= before + 29000);
   /* Another caller during the block: told at once, no request. */
   struct caa_client *other = caa_client_new(NULL);
   assert_int_equal(caa_front(other, CAA_RELEASE, FAKE_CAA_RELEASE, 0, &img,
-                             &err), SS_EBUSY);
+                             &err),
+                   SS_EBUSY);
   assert_non_null(strstr(err.msg, "rate limited until"));
   assert_true(err.until_ms >= before + 29000);
   caa_client_free(other);
@@ -293,7 +318,8 @@ static void test_save_cover(void **state)
   const unsigned char *jpeg = fake_coverart_image(false, &len);
   assert_int_equal(caa_save_cover(fx->c, CAA_RELEASE_GROUP,
                                   FAKE_CAA_RELEASE_GROUP, 0, fx->album, false,
-                                  name, sizeof name, &err), SS_OK);
+                                  name, sizeof name, &err),
+                   SS_OK);
   assert_string_equal(name, "cover.jpg");
   listing(fx->album, list, sizeof list);
   assert_string_equal(list, "cover.jpg|"); /* no temporary file left */
@@ -303,19 +329,22 @@ static void test_save_cover(void **state)
   /* No replace: the existing cover stays untouched. */
   fake_coverart_set_mode(fx->fc, FAKE_CAA_PNG);
   assert_int_equal(caa_write_file(fx->album, "cover.jpg", "new", 3, false,
-                                  list, sizeof list), SS_ESTATE);
+                                  list, sizeof list),
+                   SS_ESTATE);
   assert_non_null(strstr(list, "already exists"));
   assert_int_equal(file_bytes(path, data, sizeof data), len);
   /* Replace: the new bytes, still one file. */
-  assert_int_equal(caa_write_file(fx->album, "cover.jpg", "new", 3, true,
-                                  list, sizeof list), SS_OK);
+  assert_int_equal(caa_write_file(fx->album, "cover.jpg", "new", 3, true, list,
+                                  sizeof list),
+                   SS_OK);
   assert_int_equal(file_bytes(path, data, sizeof data), 3);
   listing(fx->album, list, sizeof list);
   assert_string_equal(list, "cover.jpg|");
   /* A PNG cover is named for what it is. */
   assert_int_equal(caa_save_cover(fx->c, CAA_RELEASE_GROUP,
                                   FAKE_CAA_RELEASE_GROUP, 0, fx->album, false,
-                                  name, sizeof name, &err), SS_OK);
+                                  name, sizeof name, &err),
+                   SS_OK);
   assert_string_equal(name, "cover.png");
   /* A failed fetch writes nothing. */
   fake_coverart_set_mode(fx->fc, FAKE_CAA_WRONG_TYPE);
@@ -324,7 +353,8 @@ static void test_save_cover(void **state)
   mkdir(other, 0755);
   assert_int_equal(caa_save_cover(fx->c, CAA_RELEASE_GROUP,
                                   FAKE_CAA_RELEASE_GROUP, 0, other, true, name,
-                                  sizeof name, &err), SS_EPROTO);
+                                  sizeof name, &err),
+                   SS_EPROTO);
   listing(other, list, sizeof list);
   assert_string_equal(list, "");
   assert_string_equal(name, "");
@@ -339,7 +369,8 @@ static void test_save_cover_symlinks(void **state)
   snprintf(link, sizeof link, "%s/link-album", fx->dir);
   assert_int_equal(symlink(fx->album, link), 0);
   assert_int_equal(caa_write_file(link, "cover.jpg", "x", 1, true, why,
-                                  sizeof why), SS_EIO);
+                                  sizeof why),
+                   SS_EIO);
   assert_non_null(strstr(why, "symbolic link"));
   listing(fx->album, list, sizeof list);
   assert_string_equal(list, "");
@@ -353,23 +384,28 @@ static void test_save_cover_symlinks(void **state)
   snprintf(cover, sizeof cover, "%s/cover.jpg", fx->album);
   assert_int_equal(symlink(target, cover), 0);
   assert_int_equal(caa_write_file(fx->album, "cover.jpg", "image", 5, true,
-                                  why, sizeof why), SS_OK);
+                                  why, sizeof why),
+                   SS_OK);
   struct stat st;
   assert_int_equal(lstat(cover, &st), 0);
   assert_true(S_ISREG(st.st_mode));
   assert_int_equal(file_bytes(target, data, sizeof data), 8);
   assert_memory_equal(data, "precious", 8);
   /* Names that would leave the folder. */
-  assert_int_equal(caa_write_file(fx->album, "../cover.jpg", "x", 1, true,
-                                  why, sizeof why), SS_EINVAL);
+  assert_int_equal(caa_write_file(fx->album, "../cover.jpg", "x", 1, true, why,
+                                  sizeof why),
+                   SS_EINVAL);
   assert_int_equal(caa_write_file(fx->album, "..", "x", 1, true, why,
-                                  sizeof why), SS_EINVAL);
+                                  sizeof why),
+                   SS_EINVAL);
   assert_int_equal(caa_write_file(fx->album, "", "x", 1, true, why,
-                                  sizeof why), SS_EINVAL);
+                                  sizeof why),
+                   SS_EINVAL);
   /* A folder that does not exist. */
   snprintf(link, sizeof link, "%s/missing", fx->dir);
   assert_int_equal(caa_write_file(link, "cover.jpg", "x", 1, true, why,
-                                  sizeof why), SS_EIO);
+                                  sizeof why),
+                   SS_EIO);
   assert_non_null(strstr(why, "album folder"));
 }
 
@@ -402,11 +438,9 @@ int main(void)
   settings_init();
 #define C(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
-    C(test_front_chain),        C(test_no_cover_and_bad_input),
-    C(test_huge_images),        C(test_wrong_types),
-    C(test_bad_redirects),      C(test_503_blocks),
-    C(test_save_cover),         C(test_save_cover_symlinks),
-    C(test_front_to_fd),
+    C(test_front_chain), C(test_no_cover_and_bad_input), C(test_huge_images),
+    C(test_wrong_types), C(test_bad_redirects),          C(test_503_blocks),
+    C(test_save_cover),  C(test_save_cover_symlinks),    C(test_front_to_fd),
   };
   int rc = cmocka_run_group_tests_name("unit/coverart", tests, NULL, NULL);
   settings_cleanup();

@@ -53,9 +53,10 @@ static void fx_free(struct fx *fx)
   if (fx->log_fd >= 0)
     close(fx->log_fd);
   clock_set_sources(NULL, NULL);
-  const char *names[] = {"soulspot.db", "soulspot.db-wal",
-                         "soulspot.db-shm", "bad.db", "bad.db-wal",
-                         "bad.db-shm", "bad.db-journal", "log"};
+  const char *names[] = {"soulspot.db",     "soulspot.db-wal",
+                         "soulspot.db-shm", "bad.db",
+                         "bad.db-wal",      "bad.db-shm",
+                         "bad.db-journal",  "log"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     unlink_in(fx->dir, names[i]);
   rmdir(fx->dir);
@@ -383,8 +384,7 @@ static void test_run_history_trimmed(void **state)
     snprintf(msg, sizeof msg, "run %d", i);
     struct db_run r = make_run(i, i % 2 ? "error" : "ok", msg);
     struct db_field f[] = {{"last_run", i, NULL}};
-    assert_int_equal(db_worker_run_record(fx->db, "cleanup", &r, f, 1),
-                     SS_OK);
+    assert_int_equal(db_worker_run_record(fx->db, "cleanup", &r, f, 1), SS_OK);
   }
   assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM worker_runs"
                                      " WHERE unit = 'cleanup'"),
@@ -626,7 +626,6 @@ static void test_open_bad_path(void **state)
   db_close(NULL);
 }
 
-
 /* ---- the dialect of the domain stores (db_sqlite_internal.h) ----
  * Tested on a scratch table; a failed bind is seen logged with its parameter,
  * never its value. */
@@ -678,8 +677,8 @@ static int64_t count(struct db *db)
 {
   struct db__q q;
   int64_t n = -1;
-  assert_int_equal(db__prepare(db, SLOT_COUNT,
-                               "SELECT COUNT(*) FROM artists", &q),
+  assert_int_equal(db__prepare(db, SLOT_COUNT, "SELECT COUNT(*) FROM artists",
+                               &q),
                    SS_OK);
   assert_int_equal(db__scalar(&q, &n, "artist count"), SS_OK);
   return n;
@@ -763,8 +762,8 @@ static void test_run_with_values(void **state)
   assert_int_equal(db__run(fx->db, SLOT_INSERT,
                            "INSERT INTO artists (name, score, note)"
                            " VALUES (?1, ?2, ?3)",
-                           DB__VALS(DB__TEXT_MAX("Björk", 3),
-                                    DB__DOUBLE(2.5), DB__NULL),
+                           DB__VALS(DB__TEXT_MAX("Björk", 3), DB__DOUBLE(2.5),
+                                    DB__NULL),
                            "artist insert"),
                    SS_OK);
   int64_t id = db__last_id(fx->db);
@@ -797,8 +796,7 @@ static void test_bad_slot_and_sql(void **state)
   assert_int_equal(db__prepare(fx->db, -1, "SELECT 1", &q), SS_EINVAL);
   assert_int_equal(db__prepare(fx->db, DB__EXTRA_STMTS, "SELECT 1", &q),
                    SS_EINVAL);
-  assert_int_equal(db__prepare(fx->db, SLOT_ALL, "SELEC nothing", &q),
-                   SS_EDB);
+  assert_int_equal(db__prepare(fx->db, SLOT_ALL, "SELEC nothing", &q), SS_EDB);
 }
 
 /* Text bound with a cap is cut on a character, reading no byte past it. */
@@ -890,20 +888,17 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_settings_round_trip, setup,
-                                    teardown),
+    cmocka_unit_test_setup_teardown(test_settings_round_trip, setup, teardown),
     cmocka_unit_test_setup_teardown(test_settings_store_atomic, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_settings_store_rejects_null, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_worker_state_round_trip, setup,
                                     teardown),
-    cmocka_unit_test_setup_teardown(test_run_history_trimmed, setup,
-                                    teardown),
+    cmocka_unit_test_setup_teardown(test_run_history_trimmed, setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_load_truncates, setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_record_atomic, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup,
-                                    teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
     cmocka_unit_test_setup_teardown(test_future_version_refused, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_restart_keeps_data, setup, teardown),
@@ -911,8 +906,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_open_bad_path, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failed_bind_is_an_error,
                                     dialect_setup, teardown),
-    cmocka_unit_test_setup_teardown(test_get_one_row, dialect_setup,
-                                    teardown),
+    cmocka_unit_test_setup_teardown(test_get_one_row, dialect_setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_slot_and_sql, dialect_setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_run_with_values, dialect_setup,

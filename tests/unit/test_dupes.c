@@ -110,12 +110,12 @@ static void test_clean_title_table(void **state)
     {"Song feat. Someone", "Song"},
     {"Song ft Someone", "Song"},
     {"Song featuring Someone", "Song"},
-    {"Song (Live)", "Song (Live)"},            /* a different recording */
+    {"Song (Live)", "Song (Live)"}, /* a different recording */
     {"Song (Radio Edit)", "Song (Radio Edit)"},
-    {"Left Behind", "Left Behind"},            /* "ft" inside a word */
+    {"Left Behind", "Left Behind"}, /* "ft" inside a word */
     {"Soft Feathers", "Soft Feathers"},
     {"Song - Live at Wembley", "Song - Live at Wembley"},
-    {"(Bonus Track)", "(Bonus Track)"},        /* all noise: kept */
+    {"(Bonus Track)", "(Bonus Track)"}, /* all noise: kept */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char out[128];
@@ -125,12 +125,9 @@ static void test_clean_title_table(void **state)
                cases[i][1]);
   }
   static const char *const artists[][2] = {
-    {"Artist feat. Guest", "Artist"},
-    {"Artist ft. Guest", "Artist"},
-    {"Artist (feat. Guest)", "Artist"},
-    {"Artist Featuring Guest", "Artist"},
-    {"Daft Punk", "Daft Punk"},
-    {"Left Boy", "Left Boy"},
+    {"Artist feat. Guest", "Artist"},   {"Artist ft. Guest", "Artist"},
+    {"Artist (feat. Guest)", "Artist"}, {"Artist Featuring Guest", "Artist"},
+    {"Daft Punk", "Daft Punk"},         {"Left Boy", "Left Boy"},
   };
   for (size_t i = 0; i < sizeof artists / sizeof artists[0]; i++) {
     char out[128];
@@ -160,7 +157,8 @@ static void test_norm_key(void **state)
   assert_string_equal(a, "bjork|joga");
   /* no artist at all: not compared by metadata */
   assert_int_equal(dupes_norm_key("", "", "Intro", "/m/Intro.mp3", a,
-                                  sizeof a), 0);
+                                  sizeof a),
+                   0);
   assert_string_equal(a, "");
   assert_int_equal(dupes_norm_key("X", "", "", NULL, a, sizeof a), 0);
 }
@@ -171,9 +169,8 @@ static void test_methods_parse(void **state)
   assert_int_equal(dupes_methods_parse("metadata-hash"), DUPES_METADATA);
   assert_int_equal(dupes_methods_parse("metadata-hash+file-hash"),
                    DUPES_METADATA | DUPES_FILE_HASH);
-  assert_int_equal(
-    dupes_methods_parse("metadata-hash+file-hash+fingerprint"),
-    DUPES_METADATA | DUPES_FILE_HASH | DUPES_FINGERPRINT);
+  assert_int_equal(dupes_methods_parse("metadata-hash+file-hash+fingerprint"),
+                   DUPES_METADATA | DUPES_FILE_HASH | DUPES_FINGERPRINT);
   assert_int_equal(dupes_methods_parse("fingerprint"), DUPES_FINGERPRINT);
   assert_int_equal(dupes_methods_parse("md5"), 0);
   assert_int_equal(dupes_methods_parse("metadata-hash+"), DUPES_METADATA);
@@ -192,16 +189,15 @@ static void test_keep_best_order(void **state)
   struct dupes_quality flac24_96 = {3, true, 24, 96000, 2000000, 200000, 5};
   struct dupes_quality mp3_320 = {4, false, 0, 48000, 320000, 200000, 9};
   struct dupes_quality mp3_128 = {5, false, 0, 48000, 128000, 200000, 9};
-  struct dupes_quality mp3_320_short = {6, false, 0, 48000, 320000, 150000,
-                                        9};
-  struct dupes_quality mp3_320_few_tags = {7, false, 0, 48000, 320000,
-                                           200000, 2};
+  struct dupes_quality mp3_320_short = {6, false, 0, 48000, 320000, 150000, 9};
+  struct dupes_quality mp3_320_few_tags = {7,      false,  0, 48000,
+                                           320000, 200000, 2};
   /* lossless first, even against a far higher lossy bitrate + tags */
   assert_true(dupes_quality_cmp(&flac16, &mp3_320) < 0);
   assert_true(dupes_quality_cmp(&mp3_320, &flac16) > 0);
-  assert_true(dupes_quality_cmp(&flac24, &flac16) < 0);    /* bit depth */
-  assert_true(dupes_quality_cmp(&flac24_96, &flac24) < 0); /* rate */
-  assert_true(dupes_quality_cmp(&mp3_320, &mp3_128) < 0);  /* bitrate */
+  assert_true(dupes_quality_cmp(&flac24, &flac16) < 0);         /* bit depth */
+  assert_true(dupes_quality_cmp(&flac24_96, &flac24) < 0);      /* rate */
+  assert_true(dupes_quality_cmp(&mp3_320, &mp3_128) < 0);       /* bitrate */
   assert_true(dupes_quality_cmp(&mp3_320, &mp3_320_short) < 0); /* length */
   assert_true(dupes_quality_cmp(&mp3_320, &mp3_320_few_tags) < 0); /* tags */
   /* equal otherwise: the older row (smaller id) */
@@ -361,12 +357,12 @@ static void collect_ids(void *arg, const struct library_track *t)
 static void test_metadata_groups_and_keep_best(void **state)
 {
   struct fx *fx = *state;
-  int64_t mp3 = add_track(fx->db, "/lib/a/help.mp3", "The Beatles",
-                          "Help!", 140000, false, 320000);
+  int64_t mp3 = add_track(fx->db, "/lib/a/help.mp3", "The Beatles", "Help!",
+                          140000, false, 320000);
   int64_t flac = add_track(fx->db, "/lib/b/help.flac", "Beatles",
                            "Help! (Remastered 2009)", 141500, true, 900000);
-  add_track(fx->db, "/lib/c/yesterday.mp3", "The Beatles", "Yesterday",
-            125000, false, 320000);
+  add_track(fx->db, "/lib/c/yesterday.mp3", "The Beatles", "Yesterday", 125000,
+            false, 320000);
   /* same song, but a 6-minute live take: the duration guard splits it */
   add_track(fx->db, "/lib/d/help-live.mp3", "The Beatles", "Help!", 360000,
             false, 320000);
@@ -388,7 +384,8 @@ static void test_metadata_groups_and_keep_best(void **state)
   assert_string_equal(g[0].key, want);
   struct ids ids = {0};
   assert_int_equal(db_library_group_members(fx->db, g[0].id, collect_ids,
-                                            &ids), SS_OK);
+                                            &ids),
+                   SS_OK);
   assert_int_equal(ids.n, 2);
   assert_int_equal(ids.v[0], mp3);
   assert_int_equal(ids.v[1], flac);
@@ -437,7 +434,8 @@ static void test_dismissed_never_comes_back(void **state)
   open_groups(fx->db, g, 2, &n);
   assert_int_equal(n, 1);
   assert_int_equal(db_library_group_set_status(fx->db, g[0].id, "dismissed",
-                                               1500), SS_OK);
+                                               1500),
+                   SS_OK);
   struct dupes_stats st = detect(fx->db, DUPES_METADATA, 2000);
   assert_int_equal(st.groups, 1);
   assert_int_equal(st.new_groups, 0);
@@ -449,7 +447,8 @@ static void test_dismissed_never_comes_back(void **state)
   assert_int_equal(st.open_groups, 0);
   int64_t total;
   assert_int_equal(db_library_groups_list(fx->db, "dismissed", 0, g, 2, &n,
-                                          &total), SS_OK);
+                                          &total),
+                   SS_OK);
   assert_int_equal(total, 1);
 }
 
@@ -476,8 +475,8 @@ static void test_vanished_group_goes_stale_and_returns(void **state)
 static void test_identity_survives_members_changing(void **state)
 {
   struct fx *fx = *state;
-  int64_t first = add_track(fx->db, "/lib/1.mp3", "A", "Song", 200000,
-                            false, 128000);
+  int64_t first = add_track(fx->db, "/lib/1.mp3", "A", "Song", 200000, false,
+                            128000);
   add_track(fx->db, "/lib/2.mp3", "A", "Song", 201000, false, 192000);
   add_track(fx->db, "/lib/3.mp3", "A", "Song", 199000, false, 192000);
   struct dupes_stats st = detect(fx->db, DUPES_METADATA, 1000);
@@ -505,8 +504,8 @@ static void test_resolved_group_reopens_with_new_copy(void **state)
 {
   struct fx *fx = *state;
   add_track(fx->db, "/lib/1.flac", "A", "Song", 200000, true, 800000);
-  int64_t loser = add_track(fx->db, "/lib/2.mp3", "A", "Song", 200000,
-                            false, 192000);
+  int64_t loser = add_track(fx->db, "/lib/2.mp3", "A", "Song", 200000, false,
+                            192000);
   detect(fx->db, DUPES_METADATA, 1000);
   struct library_group g[2];
   size_t n;
@@ -519,7 +518,8 @@ static void test_resolved_group_reopens_with_new_copy(void **state)
   snprintf(e.quarantine_path, sizeof e.quarantine_path, "/q/2.mp3");
   assert_int_equal(db_library_quarantine_add(fx->db, &e), SS_OK);
   assert_int_equal(db_library_group_set_status(fx->db, g[0].id, "resolved",
-                                               1100), SS_OK);
+                                               1100),
+                   SS_OK);
   struct dupes_stats st = detect(fx->db, DUPES_METADATA, 2000);
   assert_int_equal(st.groups, 0); /* the loser is quarantined */
   struct library_counts c;
@@ -626,9 +626,11 @@ static void test_key_index_heals(void **state)
   sqlite3 *c;
   assert_int_equal(sqlite3_open(fx->path, &c), SQLITE_OK);
   sqlite3_stmt *q;
-  assert_int_equal(sqlite3_prepare_v2(c, "SELECT count(*) FROM sqlite_master"
-                                         " WHERE name = 'library_keys_norm'",
-                                      -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(c,
+                                      "SELECT count(*) FROM sqlite_master"
+                                      " WHERE name = 'library_keys_norm'",
+                                      -1, &q, NULL),
+                   SQLITE_OK);
   assert_int_equal(sqlite3_step(q), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int(q, 0), 1);
   sqlite3_finalize(q);
@@ -660,8 +662,7 @@ static void test_upsert_keeps_hash_until_content_changes(void **state)
   assert_int_equal(db_library_track_upsert(fx->db, t, NULL), SS_OK);
   assert_int_equal(db_library_seen(fx->db, "/lib/1.mp3", &seen), SS_OK);
   assert_false(seen.has_hash);
-  assert_int_equal(db_library_track_by_path(fx->db, "/nope", t),
-                   SS_ENOTFOUND);
+  assert_int_equal(db_library_track_by_path(fx->db, "/nope", t), SS_ENOTFOUND);
   free(t);
 }
 
@@ -677,8 +678,8 @@ int main(void)
     cmocka_unit_test(test_fp_similarity),
     cmocka_unit_test(test_duration_runs),
     cmocka_unit_test(test_union),
-    cmocka_unit_test_setup_teardown(test_metadata_groups_and_keep_best,
-                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_metadata_groups_and_keep_best, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_rescan_finds_nothing_new, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_dismissed_never_comes_back, setup,

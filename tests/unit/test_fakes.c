@@ -117,8 +117,7 @@ static void test_request_log(void **state)
   assert_string_equal(e.body, "{\"a\":1}");
   assert_int_equal(e.body_len, 7);
   assert_string_equal(fake_logged_header(&e, "x-api-key"), "k1");
-  assert_string_equal(fake_logged_header(&e, "User-Agent"),
-                      "tester/1 ( t )");
+  assert_string_equal(fake_logged_header(&e, "User-Agent"), "tester/1 ( t )");
   assert_null(fake_logged_header(&e, "X-Nope"));
   assert_true(e.seq > seq);
   assert_true(fake_http_wait_after(fh, NULL, "*", seq, 10, NULL));
@@ -230,13 +229,14 @@ static void test_session_reuses_connection(void **state)
   struct fake_http *fh = *state;
   struct hc_session *s = hc_session_new();
   struct hc_resp r = {0};
-  assert_int_equal(
-      hc_session_request(s, "GET", url(fh, "/hello"), NULL, NULL, &r), SS_OK);
+  assert_int_equal(hc_session_request(s, "GET", url(fh, "/hello"), NULL, NULL,
+                                      &r),
+                   SS_OK);
   assert_int_equal(r.new_connections, 1);
   long port = r.local_port;
-  assert_int_equal(
-      hc_session_request(s, "POST", url(fh, "/echo/1"), NULL, "x", &r),
-      SS_OK);
+  assert_int_equal(hc_session_request(s, "POST", url(fh, "/echo/1"), NULL, "x",
+                                      &r),
+                   SS_OK);
   assert_int_equal(r.status, 201);
   assert_int_equal(r.new_connections, 0);
   assert_int_equal(r.local_port, port);
@@ -265,19 +265,20 @@ static void test_fake_spotify(void **state)
   assert_int_equal(hc_get(u, &r), SS_OK);
   assert_int_equal(r.status, 401);
   json_t *doc = parse(&r);
-  assert_int_equal(json_integer_value(json_object_get(
-                       json_object_get(doc, "error"), "status")),
+  assert_int_equal(json_integer_value(
+                     json_object_get(json_object_get(doc, "error"), "status")),
                    401);
-  assert_string_equal(json_string_value(json_object_get(
-                          json_object_get(doc, "error"), "message")),
+  assert_string_equal(json_string_value(
+                        json_object_get(json_object_get(doc, "error"),
+                                        "message")),
                       "No token provided");
   json_decref(doc);
 
   /* Token endpoint: form body + Basic auth; flat errors. */
-  const char *const form[] = {
-      "Content-Type: application/x-www-form-urlencoded",
-      "Authorization: Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0",
-      NULL};
+  const char *const form[] =
+    {"Content-Type: application/x-www-form-urlencoded",
+     "Authorization: Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0",
+     NULL};
   snprintf(u, sizeof u, "%s/api/token", fake_spotify_accounts_url(fs));
   assert_int_equal(hc_request("POST", u, form,
                               "grant_type=refresh_token&refresh_token=bad",
@@ -289,10 +290,10 @@ static void test_fake_spotify(void **state)
                       "invalid_grant");
   json_decref(doc);
   assert_int_equal(
-      hc_request("POST", u, form,
-                 "grant_type=refresh_token&refresh_token=test-refresh-token",
-                 &r),
-      SS_OK);
+    hc_request("POST", u, form,
+               "grant_type=refresh_token&refresh_token=test-refresh-token",
+               &r),
+    SS_OK);
   assert_int_equal(r.status, 200);
   doc = parse(&r);
   assert_int_equal(json_integer_value(json_object_get(doc, "expires_in")),
@@ -406,7 +407,8 @@ static void test_fake_musicbrainz_browse(void **state)
     long count, items;
   } cases[] = {
     {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=0&fmt=json", 200, 250, 100},
-    {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=200&fmt=json", 200, 250, 50},
+    {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=200&fmt=json", 200, 250,
+     50},
     {"artist=" FAKE_MB_PROLIFIC "&limit=100&offset=300&fmt=json", 200, 250, 0},
     {"artist=" FAKE_MB_PROLIFIC "&limit=500&fmt=json", 200, 250, 100},
     {"artist=" FAKE_MB_PROLIFIC "&fmt=json", 200, 250, 25},
@@ -427,8 +429,9 @@ static void test_fake_musicbrainz_browse(void **state)
     assert_int_equal(r.status, cases[i].status);
     json_t *doc = parse(&r);
     if (cases[i].count >= 0) {
-      assert_int_equal(json_integer_value(json_object_get(
-                           doc, "release-group-count")), cases[i].count);
+      assert_int_equal(json_integer_value(
+                         json_object_get(doc, "release-group-count")),
+                       cases[i].count);
       assert_int_equal(json_array_size(json_object_get(doc, "release-groups")),
                        cases[i].items);
     } else {
@@ -510,17 +513,17 @@ static void test_fake_coverart(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      T(test_routes_and_headers),
-      T(test_request_log),
-      T(test_scripts),
-      T(test_drop_and_delay),
-      cmocka_unit_test(test_stop_interrupts_delay),
-      T(test_session_reuses_connection),
-      cmocka_unit_test(test_fake_spotify),
-      cmocka_unit_test(test_fake_slskd),
-      cmocka_unit_test(test_fake_musicbrainz),
-      cmocka_unit_test(test_fake_musicbrainz_browse),
-      cmocka_unit_test(test_fake_coverart),
+    T(test_routes_and_headers),
+    T(test_request_log),
+    T(test_scripts),
+    T(test_drop_and_delay),
+    cmocka_unit_test(test_stop_interrupts_delay),
+    T(test_session_reuses_connection),
+    cmocka_unit_test(test_fake_spotify),
+    cmocka_unit_test(test_fake_slskd),
+    cmocka_unit_test(test_fake_musicbrainz),
+    cmocka_unit_test(test_fake_musicbrainz_browse),
+    cmocka_unit_test(test_fake_coverart),
   };
   return cmocka_run_group_tests_name("unit/fakes", tests, NULL, NULL);
 }

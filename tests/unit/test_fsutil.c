@@ -101,12 +101,11 @@ static void beneath_rules(struct fx *x)
   write_text(at(path, "J\xc3\xb3ga.flac"), "nfd");
   write_text(at(x->out, "secret.flac"), "outside");
   assert_int_equal(symlink(x->out, at(x->root, "Sigur R\xc3\xb3s")), 0);
-  assert_int_equal(symlink("../outside/secret.flac",
-                           at(x->root, "link.flac")), 0);
+  assert_int_equal(symlink("../outside/secret.flac", at(x->root, "link.flac")),
+                   0);
   struct stat st;
   char err[300];
-  int fd = fs_open_beneath(x->root,
-                           at(x->root, BJORK_NFD "/J\xc3\xb3ga.flac"),
+  int fd = fs_open_beneath(x->root, at(x->root, BJORK_NFD "/J\xc3\xb3ga.flac"),
                            O_RDONLY, 0);
   assert_true(fd >= 0);
   char buf[8] = "";
@@ -115,7 +114,8 @@ static void beneath_rules(struct fx *x)
   assert_string_equal(buf, "nfd"); /* NFD and NFC are two names */
   assert_int_equal(fs_lstat_beneath(x->root,
                                     at(x->root, BJORK_NFC "/J\xc3\xb3ga.flac"),
-                                    &st, err, sizeof err), SS_OK);
+                                    &st, err, sizeof err),
+                   SS_OK);
   assert_int_equal(st.st_size, 3);
   /* a folder that is a symlink */
   errno = 0;
@@ -124,14 +124,17 @@ static void beneath_rules(struct fx *x)
                               O_RDONLY, 0) < 0);
   assert_int_equal(errno, ELOOP);
   assert_int_equal(fs_lstat_beneath(x->root,
-                                    at(x->root, "Sigur R\xc3\xb3s/secret.flac"),
-                                    &st, err, sizeof err), SS_EINVAL);
+                                    at(x->root,
+                                       "Sigur R\xc3\xb3s/secret.flac"),
+                                    &st, err, sizeof err),
+                   SS_EINVAL);
   assert_non_null(strstr(err, "symbolic link"));
   /* a symlink at the end is examined, never followed */
-  assert_true(fs_open_beneath(x->root, at(x->root, "link.flac"), O_RDONLY,
-                              0) < 0);
+  assert_true(fs_open_beneath(x->root, at(x->root, "link.flac"), O_RDONLY, 0) <
+              0);
   assert_int_equal(fs_lstat_beneath(x->root, at(x->root, "link.flac"), &st,
-                                    err, sizeof err), SS_OK);
+                                    err, sizeof err),
+                   SS_OK);
   assert_true(S_ISLNK(st.st_mode));
   /* ".." out of the root */
   snprintf(path, sizeof path, "%s/../outside/secret.flac", x->root);
@@ -140,33 +143,37 @@ static void beneath_rules(struct fx *x)
                    SS_EINVAL);
   /* not beneath at all; missing */
   assert_int_equal(fs_lstat_beneath(x->root, at(x->out, "secret.flac"), &st,
-                                    err, sizeof err), SS_EINVAL);
-  assert_int_equal(fs_lstat_beneath(x->root, at(x->root, "nope/x.flac"),
-                                    &st, err, sizeof err), SS_ENOTFOUND);
+                                    err, sizeof err),
+                   SS_EINVAL);
+  assert_int_equal(fs_lstat_beneath(x->root, at(x->root, "nope/x.flac"), &st,
+                                    err, sizeof err),
+                   SS_ENOTFOUND);
   /* the move never creates its folders through a symlink */
   write_text(at(x->root, "song.flac"), "song");
-  assert_int_equal(fs_move_beneath(x->root, at(x->root, "song.flac"),
-                                   x->root,
+  assert_int_equal(fs_move_beneath(x->root, at(x->root, "song.flac"), x->root,
                                    at(x->root, "Sigur R\xc3\xb3s/new/a.flac"),
-                                   "t", false, err, sizeof err), SS_EINVAL);
+                                   "t", false, err, sizeof err),
+                   SS_EINVAL);
   assert_non_null(strstr(err, "symbolic link"));
   assert_false(tfs_exists(at(x->out, "new")));
   /* nor moves a symlink, nor reads through one */
-  assert_int_equal(fs_move_beneath(x->root, at(x->root, "link.flac"),
-                                   x->root, at(x->root, "moved.flac"), "t",
-                                   false, err, sizeof err), SS_EINVAL);
+  assert_int_equal(fs_move_beneath(x->root, at(x->root, "link.flac"), x->root,
+                                   at(x->root, "moved.flac"), "t", false, err,
+                                   sizeof err),
+                   SS_EINVAL);
   assert_int_equal(fs_move_beneath(x->root,
                                    at(x->root, "Sigur R\xc3\xb3s/secret.flac"),
                                    x->root, at(x->root, "stolen.flac"), "t",
-                                   true, err, sizeof err), SS_EINVAL);
+                                   true, err, sizeof err),
+                   SS_EINVAL);
   assert_true(tfs_exists(at(x->out, "secret.flac")));
   /* the way in: folders created, 坂本龍一 and <b>&"' fine */
   assert_int_equal(
-      fs_move_beneath(x->root, at(x->root, "song.flac"), x->root,
-                      at(x->root, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4"
-                                  "\xb8\x80/<b>&\"'/song.flac"),
-                      "t", false, err, sizeof err),
-      SS_OK);
+    fs_move_beneath(x->root, at(x->root, "song.flac"), x->root,
+                    at(x->root, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4"
+                                "\xb8\x80/<b>&\"'/song.flac"),
+                    "t", false, err, sizeof err),
+    SS_OK);
 }
 
 static void test_beneath_openat2(void **state) { beneath_rules(*state); }
@@ -186,30 +193,35 @@ static void test_move_resume(void **state)
   /* source only: moves */
   write_text(src, "a");
   assert_int_equal(fs_move_resume(x->root, src, x->out, dst, "t", true, err,
-                                   sizeof err), SS_OK);
+                                  sizeof err),
+                   SS_OK);
   assert_false(tfs_exists(src));
   assert_true(tfs_exists(dst));
   /* target only: done */
   assert_int_equal(fs_move_resume(x->root, src, x->out, dst, "t", true, err,
-                                  sizeof err), SS_OK);
+                                  sizeof err),
+                   SS_OK);
   /* both, the target a finished copy (times kept): the source goes */
   char cmd[600];
   snprintf(cmd, sizeof cmd, "cp --preserve=timestamps '%s' '%s'", dst, src);
   assert_int_equal(system(cmd), 0);
   assert_int_equal(fs_move_resume(x->root, src, x->out, dst, "t", true, err,
-                                  sizeof err), SS_OK);
+                                  sizeof err),
+                   SS_OK);
   assert_false(tfs_exists(src));
   assert_true(tfs_exists(dst));
   /* both, the target another file: busy, nothing removed */
   write_text(src, "another");
   assert_int_equal(fs_move_resume(x->root, src, x->out, dst, "t", true, err,
-                                  sizeof err), SS_EBUSY);
+                                  sizeof err),
+                   SS_EBUSY);
   assert_true(tfs_exists(src));
   /* neither */
   assert_int_equal(unlink(src), 0);
   assert_int_equal(unlink(dst), 0);
   assert_int_equal(fs_move_resume(x->root, src, x->out, dst, "t", true, err,
-                                  sizeof err), SS_ENOTFOUND);
+                                  sizeof err),
+                   SS_ENOTFOUND);
 }
 
 int main(void)

@@ -51,8 +51,7 @@ static void h_prefix(struct http_req *req, struct http_resp *resp, void *ctx)
   buf_printf(&resp->body, "prefix:%s", http_req_path(req));
 }
 
-static void h_both_get(struct http_req *req, struct http_resp *resp,
-                       void *ctx)
+static void h_both_get(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)req;
   (void)ctx;
@@ -91,8 +90,8 @@ static void h_delete(struct http_req *req, struct http_resp *resp, void *ctx)
 static void h_form(struct http_req *req, struct http_resp *resp, void *ctx)
 {
   (void)ctx;
-  static const char *const names[] = {"a", "b", "c", "d", "k y", "e",
-                                      "f", "g", "missing", NULL};
+  static const char *const names[] = {"a", "b", "c", "d",       "k y",
+                                      "e", "f", "g", "missing", NULL};
   resp->content_type = "text/plain";
   for (const char *const *n = names; *n; n++) {
     char *v = http_req_form_value(req, *n);
@@ -167,20 +166,13 @@ static void h_badstatus(struct http_req *req, struct http_resp *resp,
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/exact", h_exact},
-    {"GET", "/files/*", h_prefix},
-    {"GET", "/both", h_both_get},
-    {"POST", "/both", h_both_post},
-    {"POST", "/echo", h_echo},
-    {"DELETE", "/item", h_delete},
-    {"POST", "/form", h_form},
-    {"GET", "/etag", h_etag},
-    {"GET", "/html", h_html},
-    {"GET", "/cached", h_cached},
-    {"GET", "/static", h_static},
-    {"GET", "/big", h_big},
-    {"GET", "/error", h_error},
-    {"GET", "/badstatus", h_badstatus},
+  {"GET", "/exact", h_exact},   {"GET", "/files/*", h_prefix},
+  {"GET", "/both", h_both_get}, {"POST", "/both", h_both_post},
+  {"POST", "/echo", h_echo},    {"DELETE", "/item", h_delete},
+  {"POST", "/form", h_form},    {"GET", "/etag", h_etag},
+  {"GET", "/html", h_html},     {"GET", "/cached", h_cached},
+  {"GET", "/static", h_static}, {"GET", "/big", h_big},
+  {"GET", "/error", h_error},   {"GET", "/badstatus", h_badstatus},
 };
 
 /* ------------------------------------------------------- client helpers */
@@ -205,7 +197,7 @@ struct reply {
 };
 
 struct request {
-  const char *method;         /* NULL = GET */
+  const char *method; /* NULL = GET */
   const char *path;
   const char *body;
   size_t body_len;
@@ -387,8 +379,7 @@ static void assert_no_header(const struct reply *r, const char *name)
   assert_false(reply_header(r, name, v, sizeof v));
 }
 
-static void assert_reply(const struct reply *r, long status,
-                         const char *body)
+static void assert_reply(const struct reply *r, long status, const char *body)
 {
   assert_int_equal(r->rc, CURLE_OK);
   assert_int_equal(r->status, status);
@@ -403,12 +394,12 @@ static int group_setup(void **state)
   (void)state;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   struct http_server_opts o = {
-      .host = "127.0.0.1",
-      .port = 0,
-      .threads = 2,
-      .routes = routes,
-      .n_routes = sizeof routes / sizeof routes[0],
-      .extra_hosts = extra_hosts,
+    .host = "127.0.0.1",
+    .port = 0,
+    .threads = 2,
+    .routes = routes,
+    .n_routes = sizeof routes / sizeof routes[0],
+    .extra_hosts = extra_hosts,
   };
   if (http_server_start(&o, &srv) != SS_OK)
     return -1;
@@ -526,8 +517,10 @@ static void test_post_echo(void **state)
   static const char body[] = "hello\0world";
   int before = atomic_load(&echo_calls);
   struct reply r;
-  struct request q = {.path = "/echo", .body = body,
-                      .body_len = sizeof body - 1, .headers = hdrs};
+  struct request q = {.path = "/echo",
+                      .body = body,
+                      .body_len = sizeof body - 1,
+                      .headers = hdrs};
   fetch(&q, &r);
   assert_reply(&r, 200, NULL);
   assert_int_equal(r.body.len, sizeof body - 1);
@@ -556,8 +549,10 @@ static void test_body_at_limit_accepted(void **state)
   char *body = filled(HTTP_BODY_MAX, 'b');
   for (int chunked = 0; chunked <= 1; chunked++) {
     struct reply r;
-    struct request q = {.path = "/echo", .body = body,
-                        .body_len = HTTP_BODY_MAX, .chunked = chunked};
+    struct request q = {.path = "/echo",
+                        .body = body,
+                        .body_len = HTTP_BODY_MAX,
+                        .chunked = chunked};
     fetch(&q, &r);
     assert_reply(&r, 200, NULL);
     assert_int_equal(r.body.len, HTTP_BODY_MAX);
@@ -574,7 +569,8 @@ static void test_body_too_large_content_length(void **state)
   char *body = filled(HTTP_BODY_MAX + 1, 'x');
   int before = atomic_load(&echo_calls);
   struct reply r;
-  struct request q = {.path = "/echo", .body = body,
+  struct request q = {.path = "/echo",
+                      .body = body,
                       .body_len = HTTP_BODY_MAX + 1};
   fetch(&q, &r);
   assert_reply(&r, 413, "{\"error\":\"request body too large\"}");
@@ -605,7 +601,9 @@ static void test_body_too_large_chunked(void **state)
   int before = atomic_load(&echo_calls);
   CURL *h = curl_easy_init();
   struct reply r;
-  struct request q = {.path = "/echo", .body = body, .body_len = n,
+  struct request q = {.path = "/echo",
+                      .body = body,
+                      .body_len = n,
                       .chunked = true};
   perform(h, &q, &r);
   assert_reply(&r, 413, "{\"error\":\"request body too large\"}");
@@ -630,7 +628,9 @@ static void test_endless_chunked_body_is_cut(void **state)
   char *body = filled(n, 'z');
   int before = atomic_load(&echo_calls);
   struct reply r;
-  struct request q = {.path = "/echo", .body = body, .body_len = n,
+  struct request q = {.path = "/echo",
+                      .body = body,
+                      .body_len = n,
                       .chunked = true};
   fetch(&q, &r);
   assert_int_not_equal(r.rc, CURLE_OK); /* cut, no reply */
@@ -646,7 +646,9 @@ static void expect_echo_status(const char *const *hdrs, long status)
 {
   int before = atomic_load(&echo_calls);
   struct reply r;
-  struct request q = {.path = "/echo", .body = "data", .body_len = 4,
+  struct request q = {.path = "/echo",
+                      .body = "data",
+                      .body_len = 4,
                       .headers = hdrs};
   fetch(&q, &r);
   assert_reply(&r, status, status == 200 ? "data" : NULL);
@@ -717,38 +719,38 @@ static void test_host_allowed_rule(void **state)
     const char *extra;
     bool want;
   } cases[] = {
-      {"127.0.0.1:8765", 0, "127.0.0.1", 8765, "", true},
-      {"LocalHost:8765", 0, "127.0.0.1", 8765, "", true},
-      {"[::1]:8765", 0, "127.0.0.1", 8765, "", true},
-      {"[::1]", 80, "::1", 80, "", true},
-      {"127.0.0.1:8766", 0, "127.0.0.1", 8765, "", false},
-      {"127.0.0.1", 0, "127.0.0.1", 8765, "", false},
-      {"127.0.0.1", 80, "127.0.0.1", 80, "", true},
-      {"localhost.:8765", 0, "127.0.0.1", 8765, "", false},
-      {"evil.example:8765", 0, "127.0.0.1", 8765, "", false},
-      {"127.0.0.1.nip.io:8765", 0, "127.0.0.1", 8765, "", false},
-      {"192.168.1.10:8765", 0, "127.0.0.1", 8765, "", false},
-      {"192.168.1.10:8765", 0, "192.168.1.10", 8765, "", true},
-      {"192.168.1.11:8765", 0, "192.168.1.10", 8765, "", false},
-      {"192.168.1.11:8765", 0, "0.0.0.0", 8765, "", true},
-      {"[fe80::1]:8765", 0, "::", 8765, "", true},
-      {"nas:8765", 0, "0.0.0.0", 8765, "", false},
-      {"nas:8765", 0, "0.0.0.0", 8765, "nas", true},
-      {"NAS:1234", 0, "0.0.0.0", 8765, " music.example , nas ", true},
-      {"music.example", 0, "0.0.0.0", 8765, "music.example:443", true},
-      {"music.example:444", 0, "0.0.0.0", 8765, "music.example:443", false},
-      {"music.example", 443, "0.0.0.0", 8765, "music.example:443", true},
-      {"music.example.evil", 0, "0.0.0.0", 8765, "music.example", false},
-      {"xmusic.example", 0, "0.0.0.0", 8765, "music.example", false},
-      {"", 0, "127.0.0.1", 8765, "", false},
-      {":8765", 0, "127.0.0.1", 8765, "", false},
-      {"127.0.0.1:", 0, "127.0.0.1", 8765, "", false},
-      {"127.0.0.1:0", 0, "127.0.0.1", 0, "", false},
-      {"127.0.0.1:99999", 0, "127.0.0.1", 8765, "", false},
-      {"127.0.0.1:8765x", 0, "127.0.0.1", 8765, "", false},
-      {"a b:8765", 0, "0.0.0.0", 8765, "a b", false},
-      {"user@127.0.0.1:8765", 0, "127.0.0.1", 8765, "", false},
-      {"[::1:8765", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1:8765", 0, "127.0.0.1", 8765, "", true},
+    {"LocalHost:8765", 0, "127.0.0.1", 8765, "", true},
+    {"[::1]:8765", 0, "127.0.0.1", 8765, "", true},
+    {"[::1]", 80, "::1", 80, "", true},
+    {"127.0.0.1:8766", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1", 80, "127.0.0.1", 80, "", true},
+    {"localhost.:8765", 0, "127.0.0.1", 8765, "", false},
+    {"evil.example:8765", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1.nip.io:8765", 0, "127.0.0.1", 8765, "", false},
+    {"192.168.1.10:8765", 0, "127.0.0.1", 8765, "", false},
+    {"192.168.1.10:8765", 0, "192.168.1.10", 8765, "", true},
+    {"192.168.1.11:8765", 0, "192.168.1.10", 8765, "", false},
+    {"192.168.1.11:8765", 0, "0.0.0.0", 8765, "", true},
+    {"[fe80::1]:8765", 0, "::", 8765, "", true},
+    {"nas:8765", 0, "0.0.0.0", 8765, "", false},
+    {"nas:8765", 0, "0.0.0.0", 8765, "nas", true},
+    {"NAS:1234", 0, "0.0.0.0", 8765, " music.example , nas ", true},
+    {"music.example", 0, "0.0.0.0", 8765, "music.example:443", true},
+    {"music.example:444", 0, "0.0.0.0", 8765, "music.example:443", false},
+    {"music.example", 443, "0.0.0.0", 8765, "music.example:443", true},
+    {"music.example.evil", 0, "0.0.0.0", 8765, "music.example", false},
+    {"xmusic.example", 0, "0.0.0.0", 8765, "music.example", false},
+    {"", 0, "127.0.0.1", 8765, "", false},
+    {":8765", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1:", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1:0", 0, "127.0.0.1", 0, "", false},
+    {"127.0.0.1:99999", 0, "127.0.0.1", 8765, "", false},
+    {"127.0.0.1:8765x", 0, "127.0.0.1", 8765, "", false},
+    {"a b:8765", 0, "0.0.0.0", 8765, "a b", false},
+    {"user@127.0.0.1:8765", 0, "127.0.0.1", 8765, "", false},
+    {"[::1:8765", 0, "127.0.0.1", 8765, "", false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     bool got = http_host_allowed(cases[i].authority, cases[i].def_port,
@@ -787,8 +789,11 @@ static void test_host_refused(void **state)
   assert_non_null(strstr(buf_cstr(&r.body), "server.allowed_hosts"));
   reply_free(&r);
 
-  struct request post = {.method = "POST", .path = "/echo", .body = "x",
-                         .body_len = 1, .headers = foreign};
+  struct request post = {.method = "POST",
+                         .path = "/echo",
+                         .body = "x",
+                         .body_len = 1,
+                         .headers = foreign};
   fetch(&post, &r);
   assert_int_equal(r.status, 421);
   assert_int_equal(atomic_load(&echo_calls), before);
@@ -817,7 +822,8 @@ static void test_missing_host(void **state)
   struct request api = {.path = "/api/x", .headers = none, .http10 = true};
   fetch(&api, &r);
   assert_int_equal(r.status, 400);
-  assert_string_equal(buf_cstr(&r.body), "{\"error\":\"missing Host header\"}");
+  assert_string_equal(buf_cstr(&r.body),
+                      "{\"error\":\"missing Host header\"}");
   reply_free(&r);
 
   get("/exact", &r);
@@ -840,8 +846,7 @@ static void test_cross_site_other_methods(void **state)
   const char *const foreign[] = {"Origin: http://evil.example", NULL};
   int before = atomic_load(&delete_calls);
   struct reply r;
-  struct request q = {.method = "DELETE", .path = "/item",
-                      .headers = foreign};
+  struct request q = {.method = "DELETE", .path = "/item", .headers = foreign};
   fetch(&q, &r);
   assert_reply(&r, 403, "{\"error\":\"cross-site request rejected\"}");
   assert_int_equal(atomic_load(&delete_calls), before);
@@ -892,8 +897,8 @@ static void test_etag(void **state)
     reply_free(&r);
   }
 
-  const char *const other[] = {"\"0000000000000000\"", "\"abc\", W/\"x\"",
-                               ", ,", "W/", "**", NULL};
+  const char *const other[] =
+    {"\"0000000000000000\"", "\"abc\", W/\"x\"", ", ,", "W/", "**", NULL};
   for (const char *const *m = other; *m; m++) {
     etag_request(*m, &r);
     assert_reply(&r, 200, "etag body");
@@ -923,13 +928,13 @@ static void test_keep_alive(void **state)
 {
   (void)state;
   static const struct request seq[] = {
-      {.path = "/exact"},
-      {.path = "/exact?name=again"},
-      {.path = "/echo", .body = "abc", .body_len = 3},
-      {.path = "/nowhere"},
-      {.path = "/echo", .body = "chunky", .body_len = 6, .chunked = true},
-      {.method = "OPTIONS", .path = "/both"},
-      {.path = "/exact"},
+    {.path = "/exact"},
+    {.path = "/exact?name=again"},
+    {.path = "/echo", .body = "abc", .body_len = 3},
+    {.path = "/nowhere"},
+    {.path = "/echo", .body = "chunky", .body_len = 6, .chunked = true},
+    {.method = "OPTIONS", .path = "/both"},
+    {.path = "/exact"},
   };
   CURL *h = curl_easy_init();
   struct reply r;
@@ -951,8 +956,7 @@ static void test_keep_alive(void **state)
 
 static void form_post(const char *body, struct reply *r)
 {
-  struct request q = {.path = "/form", .body = body,
-                      .body_len = strlen(body)};
+  struct request q = {.path = "/form", .body = body, .body_len = strlen(body)};
   fetch(&q, r);
 }
 
@@ -1017,8 +1021,7 @@ static void test_parallel_requests(void **state)
   pthread_t t[4];
   struct worker_result res[4] = {{0}};
   for (int i = 0; i < 4; i++)
-    assert_int_equal(pthread_create(&t[i], NULL, parallel_worker, &res[i]),
-                     0);
+    assert_int_equal(pthread_create(&t[i], NULL, parallel_worker, &res[i]), 0);
   int ok = 0, failed = 0;
   for (int i = 0; i < 4; i++) {
     pthread_join(t[i], NULL);
@@ -1087,9 +1090,9 @@ static void test_error_bodies(void **state)
 static void test_bad_paths(void **state)
 {
   (void)state;
-  static const char *const bad[] = {"/files/../exact", "/files/%2e%2e/x",
-                                    "/files/a/..", "/exact%00",
-                                    "/files/%00/x", "/files/a%0ab", NULL};
+  static const char *const bad[] =
+    {"/files/../exact", "/files/%2e%2e/x", "/files/a/..", "/exact%00",
+     "/files/%00/x",    "/files/a%0ab",    NULL};
   for (const char *const *p = bad; *p; p++) {
     struct reply r;
     struct request q = {.path = *p, .path_as_is = true};
@@ -1152,8 +1155,11 @@ static void test_ipv6(void **state)
 {
   (void)state;
   struct http_server *s = NULL;
-  struct http_server_opts o = {.host = "::1", .port = 0, .threads = 1,
-                               .routes = routes, .n_routes = 1};
+  struct http_server_opts o = {.host = "::1",
+                               .port = 0,
+                               .threads = 1,
+                               .routes = routes,
+                               .n_routes = 1};
   if (http_server_start(&o, &s) != SS_OK)
     skip(); /* no IPv6 loopback on this machine */
   char url[128];
@@ -1175,32 +1181,32 @@ static void test_ipv6(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_exact_and_prefix_routing),
-      cmocka_unit_test(test_not_found),
-      cmocka_unit_test(test_method_not_allowed),
-      cmocka_unit_test(test_options),
-      cmocka_unit_test(test_post_echo),
-      cmocka_unit_test(test_body_at_limit_accepted),
-      cmocka_unit_test(test_body_too_large_content_length),
-      cmocka_unit_test(test_body_too_large_chunked),
-      cmocka_unit_test(test_endless_chunked_body_is_cut),
-      cmocka_unit_test(test_cross_site_origin),
-      cmocka_unit_test(test_host_allowed_rule),
-      cmocka_unit_test(test_host_refused),
-      cmocka_unit_test(test_missing_host),
-      cmocka_unit_test(test_cross_site_fetch_metadata),
-      cmocka_unit_test(test_cross_site_other_methods),
-      cmocka_unit_test(test_etag),
-      cmocka_unit_test(test_head),
-      cmocka_unit_test(test_keep_alive),
-      cmocka_unit_test(test_form_values),
-      cmocka_unit_test(test_parallel_requests),
-      cmocka_unit_test(test_security_headers),
-      cmocka_unit_test(test_error_bodies),
-      cmocka_unit_test(test_bad_paths),
-      cmocka_unit_test(test_debug_log_line),
-      cmocka_unit_test(test_start_options),
-      cmocka_unit_test(test_ipv6),
+    cmocka_unit_test(test_exact_and_prefix_routing),
+    cmocka_unit_test(test_not_found),
+    cmocka_unit_test(test_method_not_allowed),
+    cmocka_unit_test(test_options),
+    cmocka_unit_test(test_post_echo),
+    cmocka_unit_test(test_body_at_limit_accepted),
+    cmocka_unit_test(test_body_too_large_content_length),
+    cmocka_unit_test(test_body_too_large_chunked),
+    cmocka_unit_test(test_endless_chunked_body_is_cut),
+    cmocka_unit_test(test_cross_site_origin),
+    cmocka_unit_test(test_host_allowed_rule),
+    cmocka_unit_test(test_host_refused),
+    cmocka_unit_test(test_missing_host),
+    cmocka_unit_test(test_cross_site_fetch_metadata),
+    cmocka_unit_test(test_cross_site_other_methods),
+    cmocka_unit_test(test_etag),
+    cmocka_unit_test(test_head),
+    cmocka_unit_test(test_keep_alive),
+    cmocka_unit_test(test_form_values),
+    cmocka_unit_test(test_parallel_requests),
+    cmocka_unit_test(test_security_headers),
+    cmocka_unit_test(test_error_bodies),
+    cmocka_unit_test(test_bad_paths),
+    cmocka_unit_test(test_debug_log_line),
+    cmocka_unit_test(test_start_options),
+    cmocka_unit_test(test_ipv6),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

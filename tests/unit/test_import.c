@@ -55,13 +55,20 @@ static void test_render(void **state)
   (void)state;
   const char *tmpl = "{albumartist}/{album} ({year})/{disc}-{track} "
                      "{title}.{ext}";
-  struct import_fields f = {"Band", "Band feat. X", "Album", "Song", "flac",
-                            2013, 1, 3};
+  struct import_fields f = {"Band", "Band feat. X", "Album", "Song",
+                            "flac", 2013,           1,       3};
   assert_string_equal(render(tmpl, &f), "Band/Album (2013)/1-03 Song.flac");
   f.year = 0; /* no "()" left behind */
   assert_string_equal(render(tmpl, &f), "Band/Album/1-03 Song.flac");
-  struct import_fields evil = {"../..", "x", "a/b\\c", "..\x01\x1f" "Tit:le?",
-                               "mp3", 0, 0, 0};
+  struct import_fields evil = {"../..",
+                               "x",
+                               "a/b\\c",
+                               "..\x01\x1f"
+                               "Tit:le?",
+                               "mp3",
+                               0,
+                               0,
+                               0};
   assert_string_equal(render(tmpl, &evil), "a-b-c/1-00 ..Tit_le_.mp3");
   struct import_fields dots = {"...", "x", ".hidden", "t", "ogg", 0, 2, 1};
   assert_string_equal(render(tmpl, &dots), "_hidden/2-01 t.ogg");
@@ -80,8 +87,8 @@ static void test_render(void **state)
 
   /* Found by fuzz/fuzz_import_template: the appended extension was not
    * sanitised, so a hostile one could leave the library folder. */
-  struct import_fields hostile = {"Band", "Band", "Album", "Song",
-                                  "x/../../../etc", 0, 1, 3};
+  struct import_fields hostile = {"Band",           "Band", "Album", "Song",
+                                  "x/../../../etc", 0,      1,       3};
   assert_string_equal(render(tmpl, &hostile),
                       "Band/Album/1-03 Song.x-..-..-..-etc");
   assert_string_equal(render("{artist} - {title}", &hostile), "Band - Song");
@@ -107,13 +114,11 @@ static void test_sanitize_and_source(void **state)
   assert_string_equal(out, "Caf\xc3\xa9");
   assert_int_equal(import_source_path("/dl", REMOTE, out, sizeof out), SS_OK);
   assert_string_equal(out, "/dl/Album (2013)/03 - Song.flac");
-  assert_int_equal(import_source_path("/dl", "x\\..\\f.flac", out,
-                                      sizeof out),
+  assert_int_equal(import_source_path("/dl", "x\\..\\f.flac", out, sizeof out),
                    SS_EINVAL);
   assert_int_equal(import_source_path("/dl", "x\\dir\\", out, sizeof out),
                    SS_EINVAL);
-  assert_int_equal(import_source_path("/dl", "a.mp3", out, sizeof out),
-                   SS_OK);
+  assert_int_equal(import_source_path("/dl", "a.mp3", out, sizeof out), SS_OK);
   assert_string_equal(out, "/dl/a.mp3");
 }
 
@@ -187,13 +192,18 @@ static struct dl_file completed_file(struct fx *x, const char *spotify_id)
                    SS_OK);
   struct dl_cand_file cf = {REMOTE, 1000, ""};
   struct dl_candidate c = {"peer", "@@peer\\Music\\Band\\Album (2013)",
-                           "flac", 1000, true, 0, 1, &cf, 1};
+                           "flac", 1000,
+                           true,   0,
+                           1,      &cf,
+                           1};
   assert_int_equal(db_dl_search_done(x->db, x->request_id, &c, 1, "", 3),
                    SS_OK);
   struct dl_files fl;
   assert_int_equal(db_dl_files_of(x->db, x->request_id, &fl, 1), SS_OK);
-  struct dl_file_update u = {.id = fl.v[0].id, .state = "completed",
-                             .bytes = 1000, .percent = 100};
+  struct dl_file_update u = {.id = fl.v[0].id,
+                             .state = "completed",
+                             .bytes = 1000,
+                             .percent = 100};
   assert_int_equal(db_dl_files_update(x->db, &u, 1, 4), SS_OK);
   struct dl_file f;
   assert_int_equal(db_dl_file_get(x->db, fl.v[0].id, &f), SS_OK);
@@ -216,9 +226,13 @@ static void make_flac(struct fx *x, const char *path)
   snprintf(dir, sizeof dir, "%s", path);
   *strrchr(dir, '/') = '\0';
   mkdirs(dir);
-  struct af_spec s = {.title = "Song", .artist = "Band",
-                      .album_artist = "Band", .album = "Album",
-                      .date = "2013", .track = 3, .seconds = 2};
+  struct af_spec s = {.title = "Song",
+                      .artist = "Band",
+                      .album_artist = "Band",
+                      .album = "Album",
+                      .date = "2013",
+                      .track = 3,
+                      .seconds = 2};
   (void)x;
   assert_int_equal(af_make(path, &s), 0);
 }
@@ -262,25 +276,27 @@ static void test_move(void **state)
   snprintf(dst, sizeof dst, "%s/deep/er/a.flac", x->lib);
   write_file(src, "hello");
   mkdirs(x->lib);
-  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1",
-                                   false, err, sizeof err), SS_OK);
+  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1", false,
+                                   err, sizeof err),
+                   SS_OK);
   assert_false(tfs_exists(src));
   assert_true(tfs_exists(dst));
   /* never replaces */
   write_file(src, "other");
-  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1",
-                                   false, err, sizeof err),
+  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1", false,
+                                   err, sizeof err),
                    SS_EBUSY);
-  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1",
-                                   true, err, sizeof err),
+  assert_int_equal(fs_move_beneath(x->dl, src, x->lib, dst, "import-1", true,
+                                   err, sizeof err),
                    SS_EBUSY);
   assert_true(tfs_exists(src));
   /* the cross-file-system path: copy, fsync, link, remove the source */
   snprintf(src2, sizeof src2, "%s/b.flac", x->dl);
   snprintf(dst, sizeof dst, "%s/b.flac", x->lib);
   write_file(src2, "copied bytes");
-  assert_int_equal(fs_move_beneath(x->dl, src2, x->lib, dst, "import-7",
-                                   true, err, sizeof err), SS_OK);
+  assert_int_equal(fs_move_beneath(x->dl, src2, x->lib, dst, "import-7", true,
+                                   err, sizeof err),
+                   SS_OK);
   assert_false(tfs_exists(src2));
   char buf[32] = "";
   FILE *f = fopen(dst, "r");
@@ -307,8 +323,7 @@ static void test_import_whole(void **state)
   assert_false(tfs_exists(x->flac));
   assert_imported(x, &f, expected_dst(x));
   struct library_track *t = xcalloc(1, sizeof *t);
-  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t),
-                   SS_OK);
+  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t), SS_OK);
   assert_string_equal(t->spotify_track_id, "spotify123");
   free(t);
   db_dl_file_free(&f);
@@ -365,8 +380,7 @@ static void test_resume_moved_and_upserted(void **state)
   assert_int_equal(db_library_track_upsert(x->db, t, &first), SS_OK);
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
   assert_imported(x, &f, expected_dst(x));
-  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t),
-                   SS_OK);
+  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t), SS_OK);
   again = t->id;
   assert_int_equal(again, first); /* the same row, updated */
   free(t);
@@ -497,15 +511,19 @@ static void test_import_problems(void **state)
  * its path in out. */
 static int64_t library_mp3(struct fx *x, char *out, size_t n)
 {
-  snprintf(out, n, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA ".mp3",
-           x->lib);
+  snprintf(out, n, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA ".mp3", x->lib);
   char dir[256];
   snprintf(dir, sizeof dir, "%s", out);
   *strrchr(dir, '/') = '\0';
   mkdirs(dir);
-  struct af_spec s = {.title = JOGA, .artist = BJORK, .album_artist = BJORK,
-                      .album = "Homogenic", .date = "1997", .track = 5,
-                      .seconds = 2, .args = "-b:a 128k"};
+  struct af_spec s = {.title = JOGA,
+                      .artist = BJORK,
+                      .album_artist = BJORK,
+                      .album = "Homogenic",
+                      .date = "1997",
+                      .track = 5,
+                      .seconds = 2,
+                      .args = "-b:a 128k"};
   assert_int_equal(af_make(out, &s), 0);
   struct library_track *t = xcalloc(1, sizeof *t);
   struct stat st;
@@ -539,13 +557,18 @@ static struct dl_file upgrade_file(struct fx *x, int64_t track_id)
                    SS_OK);
   struct dl_cand_file cf = {UP_REMOTE, 1000, ""};
   struct dl_candidate c = {"peer", "@@peer\\Music\\" BJORK "\\Homogenic",
-                           "flac", 1000, true, 0, 1, &cf, 1};
+                           "flac", 1000,
+                           true,   0,
+                           1,      &cf,
+                           1};
   assert_int_equal(db_dl_search_done(x->db, x->request_id, &c, 1, "", 3),
                    SS_OK);
   struct dl_files fl;
   assert_int_equal(db_dl_files_of(x->db, x->request_id, &fl, 1), SS_OK);
-  struct dl_file_update u = {.id = fl.v[0].id, .state = "completed",
-                             .bytes = 1000, .percent = 100};
+  struct dl_file_update u = {.id = fl.v[0].id,
+                             .state = "completed",
+                             .bytes = 1000,
+                             .percent = 100};
   assert_int_equal(db_dl_files_update(x->db, &u, 1, 4), SS_OK);
   struct dl_file f;
   assert_int_equal(db_dl_file_get(x->db, fl.v[0].id, &f), SS_OK);
@@ -570,9 +593,15 @@ static void downloaded(struct fx *x, const char *args, char *src, size_t n)
   char dir[256];
   snprintf(dir, sizeof dir, "%s/Homogenic", x->dl);
   mkdirs(dir);
-  struct af_spec s = {.title = JOGA, .artist = BJORK, .album_artist = BJORK,
-                      .album = "Homogenic", .date = "1997", .track = 5,
-                      .seconds = 2, .tune = 1, .args = args};
+  struct af_spec s = {.title = JOGA,
+                      .artist = BJORK,
+                      .album_artist = BJORK,
+                      .album = "Homogenic",
+                      .date = "1997",
+                      .track = 5,
+                      .seconds = 2,
+                      .tune = 1,
+                      .args = args};
   assert_int_equal(af_make(src, &s), 0);
 }
 
@@ -586,8 +615,8 @@ static void test_upgrade_in_place(void **state)
   downloaded(x, NULL, src, sizeof src);
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
   /* in place: the old folder and name, the new extension */
-  snprintf(want, sizeof want, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA
-           ".flac", x->lib);
+  snprintf(want, sizeof want,
+           "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA ".flac", x->lib);
   assert_true(tfs_exists(want));
   assert_false(tfs_exists(old));
   assert_false(tfs_exists(src));
@@ -654,8 +683,8 @@ static void test_upgrade_old_gone(void **state)
   downloaded(x, NULL, src, sizeof src);
   assert_int_equal(unlink(old), 0);
   assert_int_equal(do_import(x, &f, err, sizeof err), SS_OK);
-  snprintf(want, sizeof want, "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA
-           ".flac", x->lib);
+  snprintf(want, sizeof want,
+           "%s/" BJORK "/Homogenic (1997)/1-05 " JOGA ".flac", x->lib);
   assert_true(tfs_exists(want));
   struct library_quarantine_entry e;
   assert_int_equal(db_library_quarantine_of_track(x->db, old_id, &e),
@@ -676,9 +705,13 @@ static void import_tagged(struct fx *x, const char *album, const char *mbid,
   snprintf(folder, sizeof folder, "%s", x->flac);
   *strrchr(folder, '/') = '\0';
   mkdirs(folder);
-  struct af_spec s = {.title = "Song", .artist = "Bj\xc3\xb6rk",
-                      .album_artist = "Bj\xc3\xb6rk", .album = album,
-                      .date = "1997", .track = 1, .seconds = 2,
+  struct af_spec s = {.title = "Song",
+                      .artist = "Bj\xc3\xb6rk",
+                      .album_artist = "Bj\xc3\xb6rk",
+                      .album = album,
+                      .date = "1997",
+                      .track = 1,
+                      .seconds = 2,
                       .args = args};
   assert_int_equal(af_make(x->flac, &s), 0);
   struct dl_file f = completed_file(x, "");
@@ -706,9 +739,11 @@ static void test_import_cover_art(void **state)
   char err[256], dir[512], path[600];
   assert_int_equal(fake_coverart_start(&fc, 0), SS_OK);
   assert_int_equal(settings_set(S_COVERART_URL, fake_coverart_url(fc), err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   assert_int_equal(settings_set(S_LIBRARY_SAVE_COVER_ART, "true", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   http_host_blocks_reset();
   cover_reset();
   /* the release's front cover lands beside the track, byte for byte */
@@ -754,11 +789,13 @@ static void test_import_cover_art(void **state)
   /* setting off: nothing fetched */
   fake_coverart_set_mode(fc, FAKE_CAA_JPEG);
   assert_int_equal(settings_set(S_LIBRARY_SAVE_COVER_ART, "false", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   import_tagged(x, "Off", FAKE_CAA_RELEASE, dir, sizeof dir);
   assert_false(has_cover(dir));
   assert_int_equal(settings_set(S_LIBRARY_SAVE_COVER_ART, "true", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   /* no MusicBrainz id: nothing to ask for */
   memset(&m, 0, sizeof m);
   assert_int_equal(cover_after_import(x->lib, path, &m, note, sizeof note),

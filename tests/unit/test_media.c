@@ -43,12 +43,17 @@ static int make_files(void **state)
   snprintf(dir, sizeof dir, "/tmp/test_media.XXXXXX");
   if (!mkdtemp(dir) || !af_available())
     return -1;
-  struct af_spec tagged = {
-    .title = "Help! (Remastered 2009)", .artist = "The Beatles",
-    .album_artist = "The Beatles", .album = "Help!", .date = "1965-08-06",
-    .track = 7, .tune = 1, .sample_fmt = "s16",
-    .args = "-metadata disc=1/2 -metadata MUSICBRAINZ_TRACKID=0d2a1f2e-aaaa"
-            " -metadata MUSICBRAINZ_ALBUMID=b0b0-album"};
+  struct af_spec tagged =
+    {.title = "Help! (Remastered 2009)",
+     .artist = "The Beatles",
+     .album_artist = "The Beatles",
+     .album = "Help!",
+     .date = "1965-08-06",
+     .track = 7,
+     .tune = 1,
+     .sample_fmt = "s16",
+     .args = "-metadata disc=1/2 -metadata MUSICBRAINZ_TRACKID=0d2a1f2e-aaaa"
+             " -metadata MUSICBRAINZ_ALBUMID=b0b0-album"};
   struct af_spec s;
   int rc = af_make(in_dir("help.flac"), &tagged);
   s = tagged;
@@ -66,8 +71,7 @@ static int make_files(void **state)
   s.sample_rate = 96000;
   s.args = NULL;
   rc |= af_make(in_dir("hires.flac"), &s);
-  struct af_spec uni = {.title = "Jóga 日本語", .artist = "Björk",
-                        .tune = 2};
+  struct af_spec uni = {.title = "Jóga 日本語", .artist = "Björk", .tune = 2};
   rc |= af_make(in_dir("uni.ogg"), &uni);
   struct af_spec other = {.title = "Other", .artist = "X", .tune = 5};
   rc |= af_make(in_dir("other.flac"), &other);
@@ -102,8 +106,8 @@ static void probe_ok(const char *name, struct media_info *m)
 static void assert_near(int64_t got, int64_t want, int64_t slack)
 {
   if (got < want - slack || got > want + slack)
-    fail_msg("%lld not within %lld of %lld", (long long)got,
-             (long long)slack, (long long)want);
+    fail_msg("%lld not within %lld of %lld", (long long)got, (long long)slack,
+             (long long)want);
 }
 
 static void test_flac_tags_and_properties(void **state)
@@ -191,8 +195,8 @@ static void test_unicode_tags(void **state)
 static void test_bad_files(void **state)
 {
   (void)state;
-  static const char *const bad[] = {"garbage.mp3", "trunc.flac",
-                                    "empty.flac", "text.flac"};
+  static const char *const bad[] = {"garbage.mp3", "trunc.flac", "empty.flac",
+                                    "text.flac"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     struct media_info m;
     char err[256] = "";

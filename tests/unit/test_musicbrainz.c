@@ -56,9 +56,14 @@ static void test_dates(void **state)
     const char *text;
     int32_t sortable;
   } good[] = {
-    {"", 0},          {"1997", 19970000},       {"1997-09", 19970900},
-    {"1997-09-22", 19970922}, {"2000-02-29", 20000229}, {"2024-02-29", 20240229},
-    {"1877-12-06", 18771206}, {"2100-12-31", 21001231},
+    {"", 0},
+    {"1997", 19970000},
+    {"1997-09", 19970900},
+    {"1997-09-22", 19970922},
+    {"2000-02-29", 20000229},
+    {"2024-02-29", 20240229},
+    {"1877-12-06", 18771206},
+    {"2100-12-31", 21001231},
   };
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     assert_int_equal(mb_parse_date(good[i].text, &d, why, sizeof why), SS_OK);
@@ -66,11 +71,12 @@ static void test_dates(void **state)
     assert_int_equal(d.sortable, good[i].sortable);
     assert_string_equal(d.text, good[i].text);
   }
-  static const char *const bad[] = {
-    "0000", "9999-12-31", "1859", "2101-01", "1997-13", "1997-00",
-    "1997-02-30", "1900-02-29", "2011-02-29", "1997-04-31", "1997-9-22",
-    "1997/09/22", "19970922", "1997-09-22T00:00", " 1997", "97", "abcd",
-    "1997-09-", "1997-09-2x", "\xc3\xa9\xc3\xa9"};
+  static const char *const bad[] =
+    {"0000",       "9999-12-31",       "1859",       "2101-01",
+     "1997-13",    "1997-00",          "1997-02-30", "1900-02-29",
+     "2011-02-29", "1997-04-31",       "1997-9-22",  "1997/09/22",
+     "19970922",   "1997-09-22T00:00", " 1997",      "97",
+     "abcd",       "1997-09-",         "1997-09-2x", "\xc3\xa9\xc3\xa9"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     why[0] = '\0';
     assert_int_equal(mb_parse_date(bad[i], &d, why, sizeof why), SS_EINVAL);
@@ -96,14 +102,20 @@ static void test_mbids(void **state)
   char out[MB_ID_LEN + 1];
   (void)state;
   assert_int_equal(mb_mbid_canonical("87C5DEDD-371D-4A53-9F7F-80522FB7F3CB",
-                                     out), SS_OK);
+                                     out),
+                   SS_OK);
   assert_string_equal(out, FAKE_MB_BJORK);
   assert_int_equal(mb_mbid_canonical(FAKE_MB_BJORK, out), SS_OK);
-  static const char *const bad[] = {
-    "", "00000000-0000-0000-0000-000000000000", "87c5dedd371d4a539f7f80522fb7f3cb",
-    "87c5dedd-371d-4a53-9f7f-80522fb7f3c", "87c5dedd-371d-4a53-9f7f-80522fb7f3cbb",
-    "87c5dedd-371d-4a53-9f7f-80522fb7f3cg", "87c5dedd-371d-4a53-9f7f_80522fb7f3cb",
-    "../../etc/passwd", "87c5dedd-371d-4a53-9f7f-80522fb7f3cb?x=1"};
+  static const char *const bad[] =
+    {"",
+     "00000000-0000-0000-0000-000000000000",
+     "87c5dedd371d4a539f7f80522fb7f3cb",
+     "87c5dedd-371d-4a53-9f7f-80522fb7f3c",
+     "87c5dedd-371d-4a53-9f7f-80522fb7f3cbb",
+     "87c5dedd-371d-4a53-9f7f-80522fb7f3cg",
+     "87c5dedd-371d-4a53-9f7f_80522fb7f3cb",
+     "../../etc/passwd",
+     "87c5dedd-371d-4a53-9f7f-80522fb7f3cb?x=1"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     assert_int_equal(mb_mbid_canonical(bad[i], out), SS_EINVAL);
     assert_string_equal(out, "");
@@ -121,8 +133,10 @@ static const char page_ok[] =
   "\"secondary-types\":[],\"secondary-type-ids\":[],"
   "\"first-release-date\":\"1997-09-22\",\"disambiguation\":\"\"},"
   "{\"id\":\"0B6C2DA8-AC60-4663-BEAE-BD3DC6DEA94B\",\"title\":\"Live \\u0001"
-  "at X\",\"primary-type\":null,\"secondary-types\":[\"Live\",\"Compilation\"],"
-  "\"first-release-date\":\"2009\",\"disambiguation\":null,\"extra\":{\"a\":[1,"
+  "at "
+  "X\",\"primary-type\":null,\"secondary-types\":[\"Live\",\"Compilation\"],"
+  "\"first-release-date\":\"2009\",\"disambiguation\":null,\"extra\":{\"a\":["
+  "1,"
   "2,{\"b\":null}]}},"
   "{\"title\":\"" NFD_BJORK " & 坂本龍一 <b>&\\\"'\",\"id\":"
   "\"0b6c2da8-ac60-4663-beae-bd3dc6dea94c\",\"first-release-date\":"
@@ -163,8 +177,8 @@ static void test_page_parse(void **state)
   assert_true(g.v[0].first_release.valid);
 
   /* A second page appends; the cap keeps the first max_items. */
-  assert_int_equal(mb_parse_release_group_page(page_ok, strlen(page_ok), &g,
-                                               4, &items, why, sizeof why),
+  assert_int_equal(mb_parse_release_group_page(page_ok, strlen(page_ok), &g, 4,
+                                               &items, why, sizeof why),
                    SS_OK);
   assert_int_equal(items, 3);
   assert_int_equal(g.n, 4);
@@ -181,8 +195,8 @@ static void expect_page_error(const char *body, const char *what)
   int rc = mb_parse_release_group_page(body, strlen(body), &g, 100, &items,
                                        why, sizeof why);
   if (rc != SS_EPROTO || !strstr(why, what))
-    fprintf(stderr, "body %.60s: rc %d, why \"%s\", wanted \"%s\"\n", body,
-            rc, why, what);
+    fprintf(stderr, "body %.60s: rc %d, why \"%s\", wanted \"%s\"\n", body, rc,
+            why, what);
   assert_int_equal(rc, SS_EPROTO);
   assert_non_null(strstr(why, "malformed reply"));
   assert_non_null(strstr(why, what));
@@ -195,7 +209,8 @@ static void test_page_malformed(void **state)
 {
   (void)state;
   expect_page_error("", "expected an object");
-  expect_page_error("<?xml version=\"1.0\"?><metadata/>", "expected an object");
+  expect_page_error("<?xml version=\"1.0\"?><metadata/>",
+                    "expected an object");
   expect_page_error("[]", "expected an object");
   expect_page_error("{\"release-groups\":[]}", "no release-group-count");
   expect_page_error("{\"release-group-count\":1}", "no release-groups");
@@ -208,19 +223,24 @@ static void test_page_malformed(void **state)
   expect_page_error("{\"release-group-count\":1,\"release-groups\":[{\"id\":"
                     "\"0b6c2da8-ac60-4663-beae-bd3dc6dea94a\"}]}",
                     "without id or title");
-  expect_page_error("{\"release-group-count\":1,\"release-groups\":[{\"title\":"
-                    "\"x\"}]}", "without id or title");
+  expect_page_error(
+    "{\"release-group-count\":1,\"release-groups\":[{\"title\":"
+    "\"x\"}]}",
+    "without id or title");
   expect_page_error("{\"release-group-count\":1,\"release-groups\":[{\"id\":"
-                    "\"not-an-mbid\",\"title\":\"x\"}]}", "not an MBID");
+                    "\"not-an-mbid\",\"title\":\"x\"}]}",
+                    "not an MBID");
   expect_page_error("{\"release-group-count\":1,\"release-groups\":[{\"id\":"
                     "\"0b6c2da8-ac60-4663-beae-bd3dc6dea94a\",\"title\":7}]}",
                     "expected a string");
   expect_page_error("{\"release-group-count\":1,\"release-groups\":[{\"id\":"
                     "\"0b6c2da8-ac60-4663-beae-bd3dc6dea94a\",\"title\":\"x\","
-                    "\"secondary-types\":\"Live\"}]}", "expected an array");
+                    "\"secondary-types\":\"Live\"}]}",
+                    "expected an array");
   expect_page_error("{\"release-group-count\":1,\"release-groups\":[{\"id\":"
                     "\"0b6c2da8-ac60-4663-beae-bd3dc6dea94a\",\"title\":"
-                    "\"\xff\xfe\"}]}", "invalid UTF-8");
+                    "\"\xff\xfe\"}]}",
+                    "invalid UTF-8");
   expect_page_error("{\"release-group-count\":1,\"release-groups\":[]} x",
                     "trailing data");
   /* Nested past jpull's depth cap. */
@@ -284,7 +304,8 @@ static void test_release_parse(void **state)
   char why[160];
   (void)state;
   assert_int_equal(mb_parse_release(release_ok, strlen(release_ok), &r, why,
-                                    sizeof why), SS_OK);
+                                    sizeof why),
+                   SS_OK);
   assert_string_equal(r.title, "Homogenic");
   assert_string_equal(r.status, "");
   assert_string_equal(r.artist_credit, "Björk & 坂本龍一");
@@ -318,7 +339,8 @@ static void test_release_parse(void **state)
     "\"media\":7}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     assert_int_equal(mb_parse_release(bad[i], strlen(bad[i]), &r, why,
-                                      sizeof why), SS_EPROTO);
+                                      sizeof why),
+                     SS_EPROTO);
     assert_null(r.tracks);
     assert_non_null(strstr(why, "malformed reply"));
   }
@@ -328,9 +350,9 @@ static void test_release_parse(void **state)
     assert_null(r.tracks);
   }
   /* An absurd release date: the release is kept, with a note. */
-  static const char odd[] =
-    "{\"id\":\"0b0c0d0e-2222-4333-8444-000000000001\",\"title\":\"x\","
-    "\"date\":\"1997-02-30\"}";
+  static const char
+    odd[] = "{\"id\":\"0b0c0d0e-2222-4333-8444-000000000001\",\"title\":\"x\","
+            "\"date\":\"1997-02-30\"}";
   assert_int_equal(mb_parse_release(odd, strlen(odd), &r, why, sizeof why),
                    SS_OK);
   assert_false(r.date.valid);
@@ -348,10 +370,11 @@ static void test_search_parse(void **state)
     "\"artists\":[{\"id\":\"0b0c0d0e-1111-4222-8333-000000000001\",\"name\":"
     "\"Björk Trio\",\"score\":70},{\"id\":\"" FAKE_MB_BJORK "\",\"name\":"
     "\"Björk\",\"sort-name\":\"Björk\",\"type\":\"Person\",\"country\":"
-    "\"IS\",\"score\":\"100\",\"disambiguation\":null},{\"id\":\""
-    FAKE_MB_ACDC "\",\"name\":\"AC/DC\",\"score\":90}]}";
+    "\"IS\",\"score\":\"100\",\"disambiguation\":null},{\"id\":\"" FAKE_MB_ACDC
+    "\",\"name\":\"AC/DC\",\"score\":90}]}";
   assert_int_equal(mb_parse_artist_search(ok, strlen(ok), 10, &h, why,
-                                          sizeof why), SS_OK);
+                                          sizeof why),
+                   SS_OK);
   assert_int_equal(h.n, 3);
   assert_int_equal(h.total, 3);
   assert_string_equal(h.v[0].name, "Björk");
@@ -361,21 +384,24 @@ static void test_search_parse(void **state)
   assert_int_equal(h.v[2].score, 70);
   mb_artist_hits_free(&h);
   assert_int_equal(mb_parse_artist_search(ok, strlen(ok), 1, &h, why,
-                                          sizeof why), SS_OK);
+                                          sizeof why),
+                   SS_OK);
   assert_int_equal(h.n, 1);
   mb_artist_hits_free(&h);
 
-  static const char *const bad[] = {
-    "{\"artists\":[]}", "{\"count\":0}",
-    "{\"count\":1,\"artists\":[{\"id\":\"" FAKE_MB_ACDC "\",\"name\":\"x\","
-    "\"score\":150}]}",
-    "{\"count\":1,\"artists\":[{\"id\":\"" FAKE_MB_ACDC "\",\"name\":\"x\","
-    "\"score\":\"high\"}]}",
-    "{\"count\":1,\"artists\":[{\"id\":\"" FAKE_MB_ACDC "\"}]}",
-    "{\"release-group-count\":1,\"release-groups\":[]}"};
+  static const char *const bad[] =
+    {"{\"artists\":[]}",
+     "{\"count\":0}",
+     "{\"count\":1,\"artists\":[{\"id\":\"" FAKE_MB_ACDC "\",\"name\":\"x\","
+     "\"score\":150}]}",
+     "{\"count\":1,\"artists\":[{\"id\":\"" FAKE_MB_ACDC "\",\"name\":\"x\","
+     "\"score\":\"high\"}]}",
+     "{\"count\":1,\"artists\":[{\"id\":\"" FAKE_MB_ACDC "\"}]}",
+     "{\"release-group-count\":1,\"release-groups\":[]}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     assert_int_equal(mb_parse_artist_search(bad[i], strlen(bad[i]), 10, &h,
-                                            why, sizeof why), SS_EPROTO);
+                                            why, sizeof why),
+                     SS_EPROTO);
     assert_null(h.v);
   }
 }
@@ -438,7 +464,8 @@ static void test_browse_three_pages(void **state)
   struct mb_err err;
   struct fake_logged e;
   assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_PROLIFIC, NULL, 0,
-                                            &g, &err), SS_OK);
+                                            &g, &err),
+                   SS_OK);
   assert_int_equal(g.n, FAKE_MB_PROLIFIC_DEFAULT);
   assert_int_equal(g.total, FAKE_MB_PROLIFIC_DEFAULT);
   assert_false(g.truncated);
@@ -469,14 +496,16 @@ static void test_browse_types_and_cap(void **state)
   struct mb_err err;
   /* Björk's albums: the primary type Album, whatever the secondary. */
   assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, "album", 0,
-                                            &g, &err), SS_OK);
+                                            &g, &err),
+                   SS_OK);
   assert_int_equal(g.n, 5);
   for (size_t i = 0; i < g.n; i++)
     assert_string_equal(g.v[i].primary_type, "Album");
   mb_release_groups_free(&g);
   /* The markup artist: a null primary type and an empty date. */
-  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_MARKUP, NULL, 0,
-                                            &g, &err), SS_OK);
+  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_MARKUP, NULL, 0, &g,
+                                            &err),
+                   SS_OK);
   assert_int_equal(g.n, 2);
   assert_string_equal(g.v[0].title, "<script>alert(\"x\")</script> & 'more'");
   assert_string_equal(g.v[0].primary_type, "");
@@ -498,8 +527,8 @@ static void test_browse_types_and_cap(void **state)
                                             "album&inc=x", 0, &g, &err),
                    SS_EINVAL);
   assert_int_equal(err.kind, MB_REFUSED);
-  assert_int_equal(mb_artist_release_groups(fx->c, "Björk", NULL, 0, &g,
-                                            &err), SS_EINVAL);
+  assert_int_equal(mb_artist_release_groups(fx->c, "Björk", NULL, 0, &g, &err),
+                   SS_EINVAL);
   assert_int_equal(fake_http_count(fx->fh, "GET", "/ws/2/release-group"), 4);
   assert_paced(fx->fm, 1000);
 }
@@ -510,19 +539,22 @@ static void test_not_found_and_refused(void **state)
   struct mb_release_groups g;
   struct mb_release r;
   struct mb_err err;
-  assert_int_equal(mb_artist_release_groups(
-                       fx->c, "11111111-2222-3333-4444-555555555555", NULL, 0,
-                       &g, &err), SS_ENOTFOUND);
+  assert_int_equal(
+    mb_artist_release_groups(fx->c, "11111111-2222-3333-4444-555555555555",
+                             NULL, 0, &g, &err),
+    SS_ENOTFOUND);
   assert_int_equal(err.kind, MB_NOT_FOUND);
   assert_int_equal(err.status, 404);
   assert_non_null(strstr(err.msg, "11111111-2222-3333-4444-555555555555"));
   assert_int_equal(mb_release_lookup(fx->c,
                                      "11111111-2222-3333-4444-555555555555",
-                                     &r, &err), SS_ENOTFOUND);
+                                     &r, &err),
+                   SS_ENOTFOUND);
   assert_int_equal(err.kind, MB_NOT_FOUND);
   /* 400 and 403 are answers, not hiccups: exactly one request each. */
   uint64_t seq = fake_http_seq(fx->fh);
-  struct fake_script s400 = {.status = 400, .times = 1,
+  struct fake_script s400 = {.status = 400,
+                             .times = 1,
                              .body = "{\"error\":\"Invalid mbid.\",\"help\":"
                                      "\"For usage\"}"};
   fake_http_script(fx->fh, "GET", "*", &s400);
@@ -550,8 +582,7 @@ static void test_release_lookup(void **state)
   struct mb_release r;
   struct mb_err err;
   struct fake_logged e;
-  assert_int_equal(mb_release_lookup(fx->c, FAKE_MB_RELEASE, &r, &err),
-                   SS_OK);
+  assert_int_equal(mb_release_lookup(fx->c, FAKE_MB_RELEASE, &r, &err), SS_OK);
   assert_string_equal(r.title, "Homogenic <Live> & \"More\"");
   assert_string_equal(r.artist_credit, "Björk & Sigur Rós");
   assert_string_equal(r.release_group_id, FAKE_MB_RELEASE_GROUP);
@@ -655,8 +686,7 @@ static void test_fake_catches_unpaced(void **state)
   struct mb_err err;
   /* Proof that the pacing test can fail: with the pacer forgotten between
    * two calls, the fake sees them too close and answers 503. */
-  assert_int_equal(mb_release_lookup(fx->c, FAKE_MB_RELEASE, &r, &err),
-                   SS_OK);
+  assert_int_equal(mb_release_lookup(fx->c, FAKE_MB_RELEASE, &r, &err), SS_OK);
   mb_release_free(&r);
   mb_pacer_reset();
   struct mb_client_opts o = {.max_wait_ms = 10};
@@ -673,14 +703,14 @@ static void test_retry_after_honoured(void **state)
   struct mb_release r;
   struct mb_err err;
   struct fake_logged first, second;
-  struct fake_script s = {.status = 503, .times = 1,
+  struct fake_script s = {.status = 503,
+                          .times = 1,
                           .body = "{\"error\":\"Your requests are exceeding "
                                   "the allowable rate limit.\"}",
                           .headers = {"Retry-After: 4"}};
   fake_http_script(fx->fh, "GET", "*", &s);
   uint64_t seq = fake_http_seq(fx->fh);
-  assert_int_equal(mb_release_lookup(fx->c, FAKE_MB_RELEASE, &r, &err),
-                   SS_OK);
+  assert_int_equal(mb_release_lookup(fx->c, FAKE_MB_RELEASE, &r, &err), SS_OK);
   mb_release_free(&r);
   assert_int_equal(fake_http_seq(fx->fh), seq + 2);
   assert_true(fake_http_entry(fx->fh, seq + 1, &first));
@@ -730,7 +760,9 @@ static void *waiter_main(void *arg)
 static void test_cancel_during_wait(void **state)
 {
   struct fx *fx = *state;
-  struct fake_script s = {.status = 503, .times = 1, .body = "{}",
+  struct fake_script s = {.status = 503,
+                          .times = 1,
+                          .body = "{}",
                           .headers = {"Retry-After: 120"}};
   fake_http_script(fx->fh, "GET", "*", &s);
   struct mb_client_opts o = {.cancel = &fx->cancel, .max_wait_ms = -1};
@@ -754,25 +786,30 @@ static void test_truncated_and_huge(void **state)
   struct fx *fx = *state;
   struct mb_release_groups g;
   struct mb_err err;
-  struct fake_script s = {.status = 200, .times = 1,
+  struct fake_script s = {.status = 200,
+                          .times = 1,
                           .body = "{\"release-group-count\":3,\"release-gr"};
   fake_http_script(fx->fh, "GET", "*", &s);
-  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0,
-                                            &g, &err), SS_EPROTO);
+  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0, &g,
+                                            &err),
+                   SS_EPROTO);
   assert_int_equal(err.kind, MB_MALFORMED);
   assert_non_null(strstr(err.msg, "malformed reply"));
   assert_null(g.v);
   /* Not JSON at all (an XML page, as without fmt=json). */
-  struct fake_script xml = {.status = 200, .times = 1,
+  struct fake_script xml = {.status = 200,
+                            .times = 1,
                             .content_type = "application/xml",
                             .body = "<?xml version=\"1.0\"?><metadata/>"};
   fake_http_script(fx->fh, "GET", "*", &xml);
-  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0,
-                                            &g, &err), SS_EPROTO);
+  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0, &g,
+                                            &err),
+                   SS_EPROTO);
   /* 64 MiB: refused from the Content-Length, hardly any of it read. */
   fake_musicbrainz_set_mode(fx->fm, FAKE_MB_HUGE);
-  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0,
-                                            &g, &err), SS_EPROTO);
+  assert_int_equal(mb_artist_release_groups(fx->c, FAKE_MB_BJORK, NULL, 0, &g,
+                                            &err),
+                   SS_EPROTO);
   assert_int_equal(err.kind, MB_MALFORMED);
   assert_non_null(strstr(err.msg, "larger than 2048 KiB"));
   /* Not the whole body: the fake stops producing when the client closes.

@@ -152,16 +152,19 @@ static void test_joined_keys(void **state)
   char a[OWNERSHIP_KEY_MAX], b[OWNERSHIP_KEY_MAX];
   ownership_album_key("Beatles, The", "Abbey Road (2019 Mix)", a, sizeof a);
   /* "Mix" names a different recording: it stays */
-  assert_string_equal(a, "beatles\x1f" "abbey road 2019 mix");
+  assert_string_equal(a, "beatles\x1f"
+                         "abbey road 2019 mix");
   ownership_album_key("The Beatles", "Abbey Road (Remastered 2009)", a,
                       sizeof a);
   ownership_album_key("beatles", "ABBEY ROAD", b, sizeof b);
   assert_string_equal(a, b);
-  assert_string_equal(a, "beatles\x1f" "abbey road");
+  assert_string_equal(a, "beatles\x1f"
+                         "abbey road");
   ownership_track_key(BJORK_NFD, "Jóga (feat. X)", a, sizeof a);
   ownership_track_key(BJORK_NFC, "Joga", b, sizeof b);
   assert_string_equal(a, b);
-  assert_string_equal(a, "bjork\x1f" "joga");
+  assert_string_equal(a, "bjork\x1f"
+                         "joga");
   /* the artist part separates: same title, other artist */
   ownership_track_key("AC/DC", "Thunderstruck", a, sizeof a);
   ownership_track_key("Guns N' Roses", "Thunderstruck", b, sizeof b);
@@ -226,9 +229,8 @@ static int64_t add(struct fx *fx, const struct row *r)
            r->spotify ? r->spotify : "");
   snprintf(t->media.mb_recording_id, sizeof t->media.mb_recording_id, "%s",
            r->mb_recording ? r->mb_recording : "");
-  snprintf(t->media.mb_release_group_id,
-           sizeof t->media.mb_release_group_id, "%s",
-           r->mb_group ? r->mb_group : "");
+  snprintf(t->media.mb_release_group_id, sizeof t->media.mb_release_group_id,
+           "%s", r->mb_group ? r->mb_group : "");
   t->gone = r->gone;
   t->size = 1000;
   t->mtime_ns = 1;
@@ -252,7 +254,8 @@ static void test_empty_library(void **state)
   struct ownership *o = load(fx);
   assert_int_equal(ownership_track_count(o), 0);
   assert_false(ownership_has_track(o, BJORK_NFC, "Joga", NULL, NULL));
-  struct ownership_album_in a = {.artist = BJORK_NFC, .album = "Homogenic",
+  struct ownership_album_in a = {.artist = BJORK_NFC,
+                                 .album = "Homogenic",
                                  .total_tracks = 10};
   assert_int_equal(ownership_album(o, &a, NULL), OWN_NONE);
   ownership_free(o);
@@ -267,8 +270,8 @@ static void test_tracks_by_key_and_id(void **state)
   add(fx, &(struct row){"Beatles, The", NULL, "Abbey Road", "Something"});
   add(fx, &(struct row){"Guns N' Roses", NULL, "Appetite",
                         "Sweet Child O' Mine", "4sPmO7WMQUAf45kwMOtONw"});
-  add(fx, &(struct row){"Whoever", NULL, NULL, "Untitled",
-                        NULL, "b1a9c0e9-d987-4042-ae91-78d6a3267d69"});
+  add(fx, &(struct row){"Whoever", NULL, NULL, "Untitled", NULL,
+                        "b1a9c0e9-d987-4042-ae91-78d6a3267d69"});
   /* a compilation track: found by its album artist too */
   add(fx, &(struct row){"坂本龍一", "Various Artists", "Sampler",
                         "Merry Christmas Mr. Lawrence"});
@@ -278,18 +281,17 @@ static void test_tracks_by_key_and_id(void **state)
   struct ownership *o = load(fx);
   assert_int_equal(ownership_track_count(o), 6);
   assert_true(ownership_has_track(o, BJORK_NFC, "Joga", NULL, NULL));
-  assert_true(ownership_has_track(o, "BJORK", "JÓGA - 2011 Remaster", "",
-                                  ""));
+  assert_true(ownership_has_track(o, "BJORK", "JÓGA - 2011 Remaster", "", ""));
   assert_true(ownership_has_track(o, "The Beatles", "Something", NULL, NULL));
-  assert_false(ownership_has_track(o, "The Beatles", "Something (Live)",
-                                   NULL, NULL));
+  assert_false(
+    ownership_has_track(o, "The Beatles", "Something (Live)", NULL, NULL));
   /* by Spotify id, whatever the names say */
   assert_true(ownership_has_track(o, "GNR", "Sweet Child",
                                   "4sPmO7WMQUAf45kwMOtONw", NULL));
-  assert_true(ownership_has_track(o, "Guns N Roses", "Sweet Child O Mine",
-                                  NULL, NULL));
-  assert_false(ownership_has_track(o, "X", "Y", "0000000000000000000000",
-                                   NULL));
+  assert_true(
+    ownership_has_track(o, "Guns N Roses", "Sweet Child O Mine", NULL, NULL));
+  assert_false(
+    ownership_has_track(o, "X", "Y", "0000000000000000000000", NULL));
   assert_true(ownership_has_track(o, "?", "?", NULL,
                                   "b1a9c0e9-d987-4042-ae91-78d6a3267d69"));
   assert_true(ownership_has_track(o, "坂本龍一", "Merry Christmas Mr Lawrence",
@@ -312,8 +314,8 @@ static void test_albums(void **state)
   add(fx, &(struct row){ROS_NFC, NULL, "Takk... CD2", "Hoppípolla"});
   add(fx, &(struct row){ROS_NFC, "Sigur Rós", "Takk...", "Sæglópur"});
   /* two of three tracks of Homogenic */
-  add(fx, &(struct row){BJORK_NFC, NULL, "Homogenic (2011 Remaster)",
-                        "Hunter"});
+  add(fx,
+      &(struct row){BJORK_NFC, NULL, "Homogenic (2011 Remaster)", "Hunter"});
   add(fx, &(struct row){BJORK_NFD, NULL, "Homogenic", "Jóga"});
   /* by release group only (the names are someone else's spelling) */
   add(fx, &(struct row){"AC-DC", NULL, "BiB", "a", .mb_group = "rg-bib"});
@@ -335,9 +337,11 @@ static void test_albums(void **state)
     {"Bachelorette", "spotify-bachelorette", NULL},
   };
   bool missing[3] = {true, true, false};
-  struct ownership_album_in homogenic = {
-    .artist = BJORK_NFD, .album = "Homogenic", .total_tracks = 3,
-    .tracks = homogenic_tracks, .n_tracks = 3};
+  struct ownership_album_in homogenic = {.artist = BJORK_NFD,
+                                         .album = "Homogenic",
+                                         .total_tracks = 3,
+                                         .tracks = homogenic_tracks,
+                                         .n_tracks = 3};
   assert_int_equal(ownership_album(o, &homogenic, missing), OWN_PARTIAL);
   assert_false(missing[0]);
   assert_false(missing[1]);
@@ -352,8 +356,10 @@ static void test_albums(void **state)
   /* nothing of it */
   const struct ownership_track_in debut_tracks[] = {{"Human Behaviour"},
                                                     {"Venus as a Boy"}};
-  struct ownership_album_in debut = {.artist = BJORK_NFC, .album = "Debut",
-                                     .tracks = debut_tracks, .n_tracks = 2};
+  struct ownership_album_in debut = {.artist = BJORK_NFC,
+                                     .album = "Debut",
+                                     .tracks = debut_tracks,
+                                     .n_tracks = 2};
   assert_int_equal(ownership_album(o, &debut, missing), OWN_NONE);
   assert_true(missing[0] && missing[1]);
   debut.tracks = NULL;

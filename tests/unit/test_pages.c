@@ -44,15 +44,15 @@ static size_t count(const char *hay, const char *needle)
   return n;
 }
 
-#define assert_has(hay, needle)                                                \
-  do {                                                                         \
-    if (!strstr((hay), (needle)))                                              \
-      fail_msg("missing: %s", (needle));                                       \
+#define assert_has(hay, needle)                                               \
+  do {                                                                        \
+    if (!strstr((hay), (needle)))                                             \
+      fail_msg("missing: %s", (needle));                                      \
   } while (0)
-#define assert_lacks(hay, needle)                                              \
-  do {                                                                         \
-    if (strstr((hay), (needle)))                                               \
-      fail_msg("unexpected: %s", (needle));                                    \
+#define assert_lacks(hay, needle)                                             \
+  do {                                                                        \
+    if (strstr((hay), (needle)))                                              \
+      fail_msg("unexpected: %s", (needle));                                   \
   } while (0)
 
 static void set(enum setting_id id, const char *text)
@@ -85,17 +85,18 @@ static void test_tab_named_by_query_is_open(void **state)
 {
   (void)state;
   static const char *const names[] = {"spotify", "downloads", "automation"};
-  static const char *const own_field[] = {
-    "id=\"field-spotify-client_id\"", "id=\"field-slskd-url\"",
-    "id=\"field-automation-cleanup_enabled\""};
+  static const char *const own_field[] =
+    {"id=\"field-spotify-client_id\"", "id=\"field-slskd-url\"",
+     "id=\"field-automation-cleanup_enabled\""};
   struct buf b;
   buf_init(&b, 0);
   for (int i = 0; i < 3; i++) {
     char want[128];
     const char *html = settings_page(&b, names[i]);
-    snprintf(want, sizeof want,
-             "<a class=\"tab\" href=\"/settings?tab=%s\" aria-current=\"page\"",
-             names[i]);
+    snprintf(
+      want, sizeof want,
+      "<a class=\"tab\" href=\"/settings?tab=%s\" aria-current=\"page\"",
+      names[i]);
     assert_has(html, want);
     /* One current tab, plus the sidebar's Settings link. */
     assert_int_equal(count(html, "aria-current=\"page\""), 2);
@@ -114,8 +115,9 @@ static void test_tab_named_by_query_is_open(void **state)
 static void test_unknown_tab_falls_back_to_spotify(void **state)
 {
   (void)state;
-  static const char *const bad[] = {
-    NULL, "", "bogus", "Spotify", "downloads ", "<script>alert(1)</script>"};
+  static const char *const bad[] = {NULL,         "",
+                                    "bogus",      "Spotify",
+                                    "downloads ", "<script>alert(1)</script>"};
   struct buf b;
   buf_init(&b, 0);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -153,32 +155,54 @@ static void assert_tab_has_keys(const char *tab, const char *const *keys)
 static void test_every_setting_is_on_its_tab(void **state)
 {
   (void)state;
-  static const char *const spotify[] = {
-    "spotify.token_refresh_enabled", "spotify.token_check_interval_seconds",
-    "spotify.token_refresh_threshold_minutes", "spotify.auto_sync_enabled",
-    "spotify.sync_check_interval_seconds", "spotify.auto_sync_artists",
-    "spotify.auto_sync_playlists", "spotify.auto_sync_liked_songs",
-    "spotify.auto_sync_saved_albums", "spotify.auto_sync_artist_albums",
-    "spotify.artists_sync_interval_minutes",
-    "spotify.playlists_sync_interval_minutes",
-    "spotify.albums_sync_interval_minutes", "spotify.client_id",
-    "spotify.client_secret", "spotify.redirect_uri", "spotify.accounts_url",
-    "spotify.api_url", NULL};
-  static const char *const downloads[] = {
-    "download.monitor_enabled", "download.poll_interval_seconds", "slskd.url",
-    "slskd.api_key", "download.slskd_download_path", "download.temp_path",
-    "library.path", NULL};
-  static const char *const automation[] = {
-    "automation.watchlist_enabled", "automation.watchlist_interval_minutes",
-    "automation.discography_enabled", "automation.discography_interval_hours",
-    "automation.quality_upgrade_enabled",
-    "automation.quality_upgrade_interval_hours", "automation.quality_profile",
-    "automation.cleanup_enabled", "automation.cleanup_interval_hours",
-    "automation.cleanup_dry_run", "automation.cleanup_retention_days",
-    "automation.duplicate_detection_enabled",
-    "automation.duplicate_scan_interval_hours",
-    "automation.duplicate_detection_method", "musicbrainz.url",
-    "coverart.url", "probe.interval_seconds", "probe.timeout_seconds", NULL};
+  static const char *const spotify[] =
+    {"spotify.token_refresh_enabled",
+     "spotify.token_check_interval_seconds",
+     "spotify.token_refresh_threshold_minutes",
+     "spotify.auto_sync_enabled",
+     "spotify.sync_check_interval_seconds",
+     "spotify.auto_sync_artists",
+     "spotify.auto_sync_playlists",
+     "spotify.auto_sync_liked_songs",
+     "spotify.auto_sync_saved_albums",
+     "spotify.auto_sync_artist_albums",
+     "spotify.artists_sync_interval_minutes",
+     "spotify.playlists_sync_interval_minutes",
+     "spotify.albums_sync_interval_minutes",
+     "spotify.client_id",
+     "spotify.client_secret",
+     "spotify.redirect_uri",
+     "spotify.accounts_url",
+     "spotify.api_url",
+     NULL};
+  static const char *const downloads[] = {"download.monitor_enabled",
+                                          "download.poll_interval_seconds",
+                                          "slskd.url",
+                                          "slskd.api_key",
+                                          "download.slskd_download_path",
+                                          "download.temp_path",
+                                          "library.path",
+                                          NULL};
+  static const char *const automation[] =
+    {"automation.watchlist_enabled",
+     "automation.watchlist_interval_minutes",
+     "automation.discography_enabled",
+     "automation.discography_interval_hours",
+     "automation.quality_upgrade_enabled",
+     "automation.quality_upgrade_interval_hours",
+     "automation.quality_profile",
+     "automation.cleanup_enabled",
+     "automation.cleanup_interval_hours",
+     "automation.cleanup_dry_run",
+     "automation.cleanup_retention_days",
+     "automation.duplicate_detection_enabled",
+     "automation.duplicate_scan_interval_hours",
+     "automation.duplicate_detection_method",
+     "musicbrainz.url",
+     "coverart.url",
+     "probe.interval_seconds",
+     "probe.timeout_seconds",
+     NULL};
   assert_tab_has_keys("spotify", spotify);
   assert_tab_has_keys("downloads", downloads);
   assert_tab_has_keys("automation", automation);
@@ -213,8 +237,8 @@ static void test_error_and_typed_value_are_escaped(void **state)
   (void)state;
   struct buf b;
   buf_init(&b, 0);
-  const char *html = field(&b, S_AUTOMATION_CLEANUP_RETENTION_DAYS,
-                           "<b>9\"", "bad <i>value</i> & more", false);
+  const char *html = field(&b, S_AUTOMATION_CLEANUP_RETENTION_DAYS, "<b>9\"",
+                           "bad <i>value</i> & more", false);
   assert_has(html, "<span class=\"field-error\" role=\"alert\"");
   assert_has(html, "bad &lt;i&gt;value&lt;/i&gt; &amp; more");
   assert_has(html, "value=\"&lt;b&gt;9&quot;\"");
@@ -279,8 +303,8 @@ static void test_int_has_bounds_and_value(void **state)
   (void)state;
   struct buf b;
   buf_init(&b, 0);
-  const char *html =
-    field(&b, S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS, NULL, NULL, false);
+  const char *html = field(&b, S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS, NULL,
+                           NULL, false);
   assert_has(html, "type=\"number\"");
   assert_has(html, "min=\"30\" max=\"3600\"");
   assert_has(html, "value=\"300\"");
@@ -296,7 +320,8 @@ static void test_enum_is_a_select(void **state)
   (void)state;
   struct buf b;
   buf_init(&b, 0);
-  const char *html = field(&b, S_AUTOMATION_QUALITY_PROFILE, NULL, NULL, false);
+  const char *html = field(&b, S_AUTOMATION_QUALITY_PROFILE, NULL, NULL,
+                           false);
   assert_has(html, "<select");
   assert_int_equal(count(html, "<option "), 3);
   assert_has(html, "<option value=\"high\" selected>high</option>");
@@ -353,8 +378,10 @@ static void test_apply_invalid_keeps_stored_value(void **state)
   (void)state;
   struct buf b;
   buf_init(&b, 0);
-  assert_int_equal(
-    pages_apply_field(&b, "spotify.token_check_interval_seconds", "5"), SS_OK);
+  assert_int_equal(pages_apply_field(&b,
+                                     "spotify.token_check_interval_seconds",
+                                     "5"),
+                   SS_OK);
   assert_int_equal(settings_int(S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS), 300);
   const char *html = buf_cstr(&b);
   assert_has(html, "role=\"alert\"");
@@ -405,8 +432,10 @@ static void test_apply_empty_secret_keeps_it(void **state)
 
 static const char *const no_names[] = {NULL};
 
-#define FAKE_DEF(k, l)                                                         \
-  {.key = k, .label = l, .counter_names = no_names, .time_names = no_names}
+#define FAKE_DEF(k, l)                                                        \
+  {                                                                           \
+    .key = k, .label = l, .counter_names = no_names, .time_names = no_names   \
+  }
 static const struct unit_def fake_defs[UNIT__COUNT] = {
   FAKE_DEF("token_refresh", "Token Refresh"),
   FAKE_DEF("spotify_sync", "Spotify Sync"),
@@ -428,22 +457,37 @@ static void fake_units(const struct unit_def *defs[UNIT__COUNT],
   for (int i = 0; i < UNIT__COUNT; i++)
     defs[i] = &fake_defs[i];
   struct unit_snapshot *s = &snaps[UNIT_TOKEN_REFRESH];
-  *s = (struct unit_snapshot){.state = UNIT_IDLE, .enabled = true,
-    .running = true, .interval_s = 300, .last_start_ms = NOW_MS - 300000,
-    .last_end_ms = NOW_MS - 298500, .last_duration_ms = 1500,
-    .next_run_ms = NOW_MS + 180000, .runs = 3};
+  *s = (struct unit_snapshot){.state = UNIT_IDLE,
+                              .enabled = true,
+                              .running = true,
+                              .interval_s = 300,
+                              .last_start_ms = NOW_MS - 300000,
+                              .last_end_ms = NOW_MS - 298500,
+                              .last_duration_ms = 1500,
+                              .next_run_ms = NOW_MS + 180000,
+                              .runs = 3};
   s = &snaps[UNIT_SPOTIFY_SYNC];
-  *s = (struct unit_snapshot){.state = UNIT_ACTIVE, .enabled = true,
-    .running = true, .interval_s = 60, .last_start_ms = NOW_MS - 2000};
+  *s = (struct unit_snapshot){.state = UNIT_ACTIVE,
+                              .enabled = true,
+                              .running = true,
+                              .interval_s = 60,
+                              .last_start_ms = NOW_MS - 2000};
   s = &snaps[UNIT_DOWNLOAD_MONITOR];
-  *s = (struct unit_snapshot){.state = UNIT_ERROR, .enabled = true,
-    .running = true, .interval_s = 10, .last_start_ms = NOW_MS - 20000,
-    .last_end_ms = NOW_MS - 19650, .last_duration_ms = 350,
-    .last_result = UNIT_RUN_ERROR, .runs = 1};
+  *s = (struct unit_snapshot){.state = UNIT_ERROR,
+                              .enabled = true,
+                              .running = true,
+                              .interval_s = 10,
+                              .last_start_ms = NOW_MS - 20000,
+                              .last_end_ms = NOW_MS - 19650,
+                              .last_duration_ms = 350,
+                              .last_result = UNIT_RUN_ERROR,
+                              .runs = 1};
   snprintf(s->last_error, sizeof s->last_error, "slskd said <b>\"no\"</b>");
   s = &snaps[UNIT_CLEANUP];
-  *s = (struct unit_snapshot){.state = UNIT_IDLE, .enabled = true,
-    .running = true, .interval_s = 86400};
+  *s = (struct unit_snapshot){.state = UNIT_IDLE,
+                              .enabled = true,
+                              .running = true,
+                              .interval_s = 86400};
   snprintf(s->note, sizeof s->note, "temp path <not set> & skipped");
   snaps[UNIT_DUPLICATE_DETECTOR].interval_s = 168 * 3600;
 }

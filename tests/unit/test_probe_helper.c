@@ -52,7 +52,9 @@ static const char *in_lib(const char *name)
 static void make(const char *name, const char *artist, const char *title,
                  int tune)
 {
-  struct af_spec s = {.artist = artist, .title = title, .tune = tune,
+  struct af_spec s = {.artist = artist,
+                      .title = title,
+                      .tune = tune,
                       .seconds = 4};
   assert_int_equal(af_make(in_lib(name), &s), 0);
 }
@@ -97,8 +99,10 @@ static int remove_files(void **state)
 static void use(const char *helper, int helpers, int timeout_s, int idle_s)
 {
   media_pool_shutdown();
-  struct media_pool_opts o = {.helper = helper, .helpers = helpers,
-                              .timeout_s = timeout_s, .idle_s = idle_s};
+  struct media_pool_opts o = {.helper = helper,
+                              .helpers = helpers,
+                              .timeout_s = timeout_s,
+                              .idle_s = idle_s};
   media_pool_configure(&o);
 }
 

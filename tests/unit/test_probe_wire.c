@@ -1,9 +1,10 @@
 /*
  * test_probe_wire.c - unit tests of probe_wire.c, the messages between the
  * daemon and soulspotd-probe: round trips with real-world names, the cap
- * of every text field (refused when decoding), every truncation of a valid frame, trailing bytes, another
- * version, numbers out of range, embedded NULs, and the socket calls with
- * a descriptor attached, end of stream and an over-long message.
+ * of every text field (refused when decoding), every truncation of a valid
+ * frame, trailing bytes, another version, numbers out of range, embedded NULs,
+ * and the socket calls with a descriptor attached, end of stream and an
+ * over-long message.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,8 +170,8 @@ static void test_reply_caps(void **state)
   long_len = MEDIA_TEXT_MAX - 1;
   evil[TITLE_OFF] = (uint8_t)long_len;
   evil[TITLE_OFF + 1] = (uint8_t)(long_len >> 8);
-  memmove(evil + TITLE_OFF + 2 + long_len,
-          evil + TITLE_OFF + 2 + long_len + 1, rest);
+  memmove(evil + TITLE_OFF + 2 + long_len, evil + TITLE_OFF + 2 + long_len + 1,
+          rest);
   en--;
   body = (uint32_t)(en - 4);
   for (int i = 0; i < 4; i++)
@@ -194,8 +195,10 @@ static void test_reply_ranges(void **state)
   struct {
     int *field;
     int bad;
-  } cases[] = {{&r.media.year, 10000}, {&r.media.track_no, -1},
-               {&r.media.channels, 256}, {&r.media.bit_depth, 65},
+  } cases[] = {{&r.media.year, 10000},
+               {&r.media.track_no, -1},
+               {&r.media.channels, 256},
+               {&r.media.bit_depth, 65},
                {&r.media.sample_rate, -44100}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     sample_reply(&r);

@@ -19,7 +19,7 @@
 #include "downloads/quality.h"
 #include "downloads/requests.h"
 
-#define DEFAULT_PROFILE \
+#define DEFAULT_PROFILE                                                       \
   "flac,alac,wav,mp3-320,aac-256,ogg-320,mp3-v0,mp3-256,mp3-192"
 
 static struct quality_profile profile(const char *text)
@@ -52,8 +52,12 @@ static void test_profile_parse(void **state)
   assert_int_equal(p.e[0].min_bit_depth, 24);
   assert_int_equal(p.e[2].min_kbps, 0);
   char err[160];
-  static const char *const bad[] = {"", " , ", "flac,mp4-320", "mp3-abc",
-                                    "mp3-0", "flac-v0",
+  static const char *const bad[] = {"",
+                                    " , ",
+                                    "flac,mp4-320",
+                                    "mp3-abc",
+                                    "mp3-0",
+                                    "flac-v0",
                                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     struct quality_profile q;
@@ -149,20 +153,19 @@ static void test_track_candidates(void **state)
 {
   (void)state;
   struct quality_profile p = profile(DEFAULT_PROFILE);
-  struct slskd_file a[] = {
-    sfile("@@a\\Band\\Album\\01 - Song.mp3", "mp3", 320, 0),
-    sfile("@@a\\Band\\Album\\01 - Song.flac", "flac", 0, 16),
-    sfile("@@a\\Band\\Album\\cover.jpg", "jpg", 0, 0),
-    sfile("@@a\\Band\\Song Hits\\02 - Other.flac", "flac", 0, 24)};
+  struct slskd_file a[] =
+    {sfile("@@a\\Band\\Album\\01 - Song.mp3", "mp3", 320, 0),
+     sfile("@@a\\Band\\Album\\01 - Song.flac", "flac", 0, 16),
+     sfile("@@a\\Band\\Album\\cover.jpg", "jpg", 0, 0),
+     sfile("@@a\\Band\\Song Hits\\02 - Other.flac", "flac", 0, 24)};
   struct slskd_file b[] = {sfile("@@b\\Band - Song.flac", "flac", 0, 16)};
   struct slskd_file c[] = {sfile("@@c\\Band\\Song.mp3", "mp3", 128, 0),
                            sfile("@@c\\Other\\Thing.flac", "flac", 0, 16)};
   struct slskd_file d[] = {sfile("@@d\\Band\\Song.flac", "flac", 0, 16)};
-  struct slskd_response r[] = {
-    {"slowpeer", false, 10, 1000, a, 4, 0},
-    {"fastpeer", true, 0, 5000000, b, 1, 0},
-    {"lowpeer", true, 0, 9000000, c, 2, 0},
-    {"busypeer", true, 50, 9000000, d, 1, 0}};
+  struct slskd_response r[] = {{"slowpeer", false, 10, 1000, a, 4, 0},
+                               {"fastpeer", true, 0, 5000000, b, 1, 0},
+                               {"lowpeer", true, 0, 9000000, c, 2, 0},
+                               {"busypeer", true, 50, 9000000, d, 1, 0}};
   struct slskd_responses resp = {r, 4};
   struct cand_query q = {DL_TRACK, "band song", "Song", 0};
   struct candidate_list l;
@@ -178,7 +181,7 @@ static void test_track_candidates(void **state)
   /* "Song Hits\\02 - Other.flac" has the words, but not in its name */
   assert_string_equal(l.v[2].files[0].filename,
                       "@@a\\Band\\Album\\01 - Song.flac");
-  assert_string_equal(l.v[2].files[0].key, "");     /* tracks: no key */
+  assert_string_equal(l.v[2].files[0].key, ""); /* tracks: no key */
   candidates_free(&l);
   candidates_build(&resp, &q, &p, 1, &l);
   assert_int_equal(l.n, 1);
@@ -189,13 +192,13 @@ static void test_album_candidates(void **state)
 {
   (void)state;
   struct quality_profile p = profile(DEFAULT_PROFILE);
-  struct slskd_file a[] = {
-    sfile("@@a\\Band\\Record (2001)\\01 - One.flac", "flac", 0, 16),
-    sfile("@@a\\Band\\Record (2001)\\02 - Two.flac", "flac", 0, 16),
-    sfile("@@a\\Band\\Record (2001)\\folder.jpg", "jpg", 0, 0),
-    sfile("@@a\\Band\\Record [MP3]\\01 - One.mp3", "mp3", 320, 0),
-    sfile("@@a\\Band\\Record [MP3]\\02 - Two.mp3", "mp3", 320, 0),
-    sfile("@@a\\Band\\Record [MP3]\\03 - Three.mp3", "mp3", 320, 0)};
+  struct slskd_file a[] =
+    {sfile("@@a\\Band\\Record (2001)\\01 - One.flac", "flac", 0, 16),
+     sfile("@@a\\Band\\Record (2001)\\02 - Two.flac", "flac", 0, 16),
+     sfile("@@a\\Band\\Record (2001)\\folder.jpg", "jpg", 0, 0),
+     sfile("@@a\\Band\\Record [MP3]\\01 - One.mp3", "mp3", 320, 0),
+     sfile("@@a\\Band\\Record [MP3]\\02 - Two.mp3", "mp3", 320, 0),
+     sfile("@@a\\Band\\Record [MP3]\\03 - Three.mp3", "mp3", 320, 0)};
   struct slskd_file b[] = {
     sfile("@@b\\Band - Record\\1. one.flac", "flac", 0, 16)};
   struct slskd_response r[] = {{"peer", true, 0, 100, a, 6, 0},
@@ -243,12 +246,13 @@ static void test_unicode_candidates(void **state)
     {"Björk - Homogenic", "@@p\\Music\\Bjork - Homogenic [FLAC]"},
     {"Björk - Homogenic", "@@p\\MUSIC\\BJÖRK\\HOMOGENIC"},
     {"Sigur Rós - Ágætis byrjun", "@@p\\Sigur Ro\xcc\x81s\\A\xcc\x81g"
-                                   "\xc3\xa6tis Byrjun"},
+                                  "\xc3\xa6tis Byrjun"},
     {"Sigur Ro\xcc\x81s - A\xcc\x81gætis byrjun",
      "@@p\\Sigur Rós\\Ágætis byrjun (1999)"},
     {"坂本龍一 - async", "@@p\\坂本 龍一\\async"},
-    {"Mötley Crüe - Dr. Feelgood", "@@p\\Mo\xcc\x88tley Cru\xcc\x88" "e\\Dr "
-                                    "Feelgood"},
+    {"Mötley Crüe - Dr. Feelgood", "@@p\\Mo\xcc\x88tley Cru\xcc\x88"
+                                   "e\\Dr "
+                                   "Feelgood"},
     {"Mötley Crüe - Dr. Feelgood", "@@p\\Motley Crue - Dr.Feelgood"},
     {"AC/DC - Back in Black", "@@p\\ACDC\\Back In Black"},
     {"AC/DC - Back in Black", "@@p\\AC-DC - Back in Black"},
@@ -282,10 +286,10 @@ static void test_unicode_candidates(void **state)
   assert_false(candidates_path_matches("@@p\\Sigur Ras", &w));
 
   /* tracks: the title's words in the file name, NFC against NFD */
-  struct slskd_file t[] = {
-    sfile("@@q\\Bjo\xcc\x88rk\\Homogenic\\05 - Jo\xcc\x81ga.flac", "flac", 0,
-          16),
-    sfile("@@q\\Bjo\xcc\x88rk\\Homogenic\\06 - Unravel.flac", "flac", 0, 16)};
+  struct slskd_file t[] =
+    {sfile("@@q\\Bjo\xcc\x88rk\\Homogenic\\05 - Jo\xcc\x81ga.flac", "flac", 0,
+           16),
+     sfile("@@q\\Bjo\xcc\x88rk\\Homogenic\\06 - Unravel.flac", "flac", 0, 16)};
   struct slskd_response rt[] = {{"nfd", true, 0, 100, t, 2, 0}};
   struct slskd_responses resp = {rt, 1};
   struct cand_query q = {DL_TRACK, "Björk Jóga", "Jóga", 0, NULL};
@@ -296,9 +300,11 @@ static void test_unicode_candidates(void **state)
   candidates_free(&l);
 
   /* track keys: one key for one track in every spelling */
-  static const char *const joga[] = {
-    "x\\05 - Jóga.flac", "x\\5. jo\xcc\x81ga.mp3", "x\\05 Björk - Jóga.mp3",
-    "x\\05 - BJO\xcc\x88RK - JÓGA.mp3", "x\\Jóga.ogg"};
+  static const char *const joga[] = {"x\\05 - Jóga.flac",
+                                     "x\\5. jo\xcc\x81ga.mp3",
+                                     "x\\05 Björk - Jóga.mp3",
+                                     "x\\05 - BJO\xcc\x88RK - JÓGA.mp3",
+                                     "x\\Jóga.ogg"};
   for (size_t i = 0; i < sizeof joga / sizeof joga[0]; i++) {
     char key[CAND_KEY_MAX];
     candidates_track_key(joga[i], "Björk", key, sizeof key);
@@ -403,8 +409,8 @@ static void test_upgrade_candidates(void **state)
                                {"mp3_320", true, 0, 7000000, d, 1, 0}};
   struct slskd_responses resp = {r, 4};
   struct quality_input have = codec_q("mp3", 128, 0);
-  struct cand_query q = {DL_TRACK, "bjork joga", "Joga", 0, NULL, &have,
-                         &high};
+  struct cand_query q = {DL_TRACK, "bjork joga", "Joga", 0,
+                         NULL,     &have,        &high};
   struct candidate_list l;
   candidates_build(&resp, &q, &p, 10, &l);
   assert_int_equal(l.n, 2);

@@ -78,8 +78,8 @@ static void test_selection(void **state)
   struct qu_candidate *c;
   size_t n;
   int64_t scanned, below;
-  assert_int_equal(quality_upgrade_find(db, &cfg.target, 10, &c, &n,
-                                        &scanned, &below),
+  assert_int_equal(quality_upgrade_find(db, &cfg.target, 10, &c, &n, &scanned,
+                                        &below),
                    SS_OK);
   assert_int_equal(scanned, 6);
   assert_int_equal(below, 3);
@@ -123,8 +123,8 @@ static void test_selection(void **state)
   assert_int_equal(total, 2);
   /* lossless: the 320 kbit/s mp3 is below it too; never a lossless file */
   assert_int_equal(qu_config_level(&cfg, "lossless"), SS_OK);
-  assert_int_equal(quality_upgrade_find(db, &cfg.target, 10, &c, &n,
-                                        &scanned, &below),
+  assert_int_equal(quality_upgrade_find(db, &cfg.target, 10, &c, &n, &scanned,
+                                        &below),
                    SS_OK);
   assert_int_equal(n, 1);
   assert_int_equal(scanned, 3);

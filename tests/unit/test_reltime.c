@@ -66,7 +66,8 @@ static void test_truncates_to_whole_seconds(void **state)
   /* Both instants count in whole seconds, so output changes only on a
    * whole second of now (this keeps cached renders exact). */
   assert_string_equal(reltime_de(60000, 1, out, sizeof out), "vor 1 min");
-  assert_string_equal(reltime_de(119999, 60000, out, sizeof out), "gerade eben");
+  assert_string_equal(reltime_de(119999, 60000, out, sizeof out),
+                      "gerade eben");
   assert_string_equal(reltime_de(61000, 999, out, sizeof out), "vor 1 min");
   assert_string_equal(reltime_de(60999, 1000, out, sizeof out), "gerade eben");
 }
@@ -85,7 +86,8 @@ static void test_until(void **state)
   assert_string_equal(reltime_until_de(NOW, NOW + 3600000, out, sizeof out),
                       "in 1 h");
   assert_string_equal(reltime_until_de(NOW, NOW + 86400000LL * 3, out,
-                                       sizeof out), "in 3 d");
+                                       sizeof out),
+                      "in 3 d");
 }
 
 static void test_small_buffer_is_safe(void **state)

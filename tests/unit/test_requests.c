@@ -147,8 +147,9 @@ static struct dl_request_view view(struct fx *x, int64_t id)
 static void share(struct fx *x, const char *user, const char *file,
                   enum fake_sk_behaviour b)
 {
-  fake_slskd_add_file(x->fk, &(struct fake_sk_file){
-    user, file, 30000000, 0, 16, 44100, 200, false, NULL, b});
+  fake_slskd_add_file(x->fk,
+                      &(struct fake_sk_file){user, file, 30000000, 0, 16,
+                                             44100, 200, false, NULL, b});
 }
 
 /* Polls until the request reaches state (at most max polls). */
@@ -406,8 +407,9 @@ static void test_bad_lists_write_nothing(void **state)
   struct dl_files before, after;
   assert_int_equal(db_dl_files_of(x->db, id, &before, 10), SS_OK);
   assert_string_equal(before.v[0].state, "in_progress");
-  static const enum fake_sk_list_mode modes[] = {
-    FAKE_SK_LIST_MALFORMED, FAKE_SK_LIST_TRUNCATED, FAKE_SK_LIST_HUGE};
+  static const enum fake_sk_list_mode modes[] = {FAKE_SK_LIST_MALFORMED,
+                                                 FAKE_SK_LIST_TRUNCATED,
+                                                 FAKE_SK_LIST_HUGE};
   static const char *const why[] = {"malformed", "malformed", "too large"};
   for (int m = 0; m < 3; m++) {
     fake_slskd_set_list_mode(x->fk, modes[m]);
@@ -610,8 +612,10 @@ static void test_unicode_names(void **state)
   assert_string_equal(s[0].username, "ascii");
   assert_string_equal(s[1].username, "nfc");
   /* a track asked for in NFD: searched in NFC, found in NFD and NFC */
-  share(x, "nfd", "@@nfd\\Music\\" BJORK_NFD "\\Homogenic\\05 - Jo\xcc\x81ga"
-                  ".flac", FAKE_SK_OK);
+  share(x, "nfd",
+        "@@nfd\\Music\\" BJORK_NFD "\\Homogenic\\05 - Jo\xcc\x81ga"
+        ".flac",
+        FAKE_SK_OK);
   id = add(x, BJORK_NFD " - Jo\xcc\x81ga", NULL);
   v = view(x, id);
   assert_string_equal(v.r.query, BJORK_NFC " J\xc3\xb3ga");
@@ -621,14 +625,21 @@ static void test_unicode_names(void **state)
   fake_slskd_last_search(x->fk, sent, sizeof sent);
   assert_string_equal(sent, BJORK_NFC " J\xc3\xb3ga");
   /* other scripts, marks and punctuation */
-  share(x, "jp", "@@jp\\\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"
-                 "\\async\\01 - andata.flac", FAKE_SK_OK);
-  id = add(x, NULL, "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80 - "
-                    "async");
+  share(x, "jp",
+        "@@jp\\\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"
+        "\\async\\01 - andata.flac",
+        FAKE_SK_OK);
+  id = add(x, NULL,
+           "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80 - "
+           "async");
   poll_until(x, id, "completed", 14);
-  share(x, "mc", "@@mc\\Motley Crue\\Dr. Feelgood\\01 - T.N.T. (Terror "
-                 "'N Tinseltown).flac", FAKE_SK_OK);
-  id = add(x, NULL, "M\xc3\xb6tley Cr\xc3\xbc" "e - Dr. Feelgood");
+  share(x, "mc",
+        "@@mc\\Motley Crue\\Dr. Feelgood\\01 - T.N.T. (Terror "
+        "'N Tinseltown).flac",
+        FAKE_SK_OK);
+  id = add(x, NULL,
+           "M\xc3\xb6tley Cr\xc3\xbc"
+           "e - Dr. Feelgood");
   poll_until(x, id, "completed", 14);
 }
 
@@ -656,7 +667,9 @@ static void test_unaccented_search(void **state)
   poll_until(x, id, "failed", 10);
   assert_int_equal(fake_http_count(h, "POST", "/api/v0/searches"), 4);
   /* nothing either way: two searches, then failed */
-  id = add(x, NULL, "M\xc3\xb6tley Cr\xc3\xbc" "e - Nothing");
+  id = add(x, NULL,
+           "M\xc3\xb6tley Cr\xc3\xbc"
+           "e - Nothing");
   v = poll_until(x, id, "failed", 10);
   assert_non_null(strstr(v.r.error, "no result matched"));
   assert_int_equal(fake_http_count(h, "POST", "/api/v0/searches"), 6);
@@ -677,10 +690,10 @@ struct source {
 static const struct source five[] = {
   {"slowpeer", "@@s\\Music\\Band\\Record\\%d. %s.flac", true, true, 0, 24000,
    FAKE_SK_ERROR},
-  {"flac2", "@@f2\\Band - Record [FLAC]\\0%d %s.flac", true, true, 0,
-   2000000, FAKE_SK_ERROR},
-  {"flac1", "@@f1\\Band\\Record (2001)\\0%d - %s.flac", true, true, 3,
-   3000000, FAKE_SK_ERROR},
+  {"flac2", "@@f2\\Band - Record [FLAC]\\0%d %s.flac", true, true, 0, 2000000,
+   FAKE_SK_ERROR},
+  {"flac1", "@@f1\\Band\\Record (2001)\\0%d - %s.flac", true, true, 3, 3000000,
+   FAKE_SK_ERROR},
   {"mp3peer", "@@m\\Band - Record (320)\\0%d. Band - %s.mp3", false, true, 0,
    500000, FAKE_SK_OK},
   {"v0peer", "@@v\\Band\\Record\\0%d - %s.mp3", false, true, 0, 9000000,
@@ -697,10 +710,12 @@ static void share_five(struct fx *x)
       char name[256];
       snprintf(name, sizeof name, s->dir, t + 1, titles[t]);
       bool v0 = !strcmp(s->user, "v0peer");
-      fake_slskd_add_file(x->fk, &(struct fake_sk_file){
-        s->user, name, s->lossless ? 30000000 : 8000000,
-        s->lossless ? 0 : (v0 ? 245 : 320), s->lossless ? 16 : 0,
-        s->lossless ? 44100 : 0, 200, v0, NULL, s->b});
+      fake_slskd_add_file(
+        x->fk,
+        &(struct fake_sk_file){s->user, name, s->lossless ? 30000000 : 8000000,
+                               s->lossless ? 0 : (v0 ? 245 : 320),
+                               s->lossless ? 16 : 0, s->lossless ? 44100 : 0,
+                               200, v0, NULL, s->b});
     }
   }
 }
@@ -715,8 +730,7 @@ static void test_retry_walks_sources(void **state)
   assert_string_equal(v.username, "mp3peer");
   /* tried best first: lossless by speed (free slots all), then the best
    * lossy one; the V0 source was not needed */
-  static const char *const order[] = {"flac1", "flac2", "slowpeer",
-                                      "mp3peer"};
+  static const char *const order[] = {"flac1", "flac2", "slowpeer", "mp3peer"};
   struct dl_source s[12];
   size_t n = 0;
   assert_int_equal(db_dl_sources_of(x->db, id, s, 12, &n), SS_OK);
@@ -760,11 +774,11 @@ static void test_helpers(void **state)
   assert_string_equal(out, "Don't Stop");
   requests_search_text("Bj\xc3\xb6rk", "J\xc3\xb3ga", out, 8);
   assert_true(strlen(out) < 8);
-  assert_string_equal(requests_state_for(slskd_transfer_flags(
-                        "Completed, Succeeded")),
+  assert_string_equal(requests_state_for(
+                        slskd_transfer_flags("Completed, Succeeded")),
                       "completed");
-  assert_string_equal(requests_state_for(slskd_transfer_flags(
-                        "Queued, Remotely")),
+  assert_string_equal(requests_state_for(
+                        slskd_transfer_flags("Queued, Remotely")),
                       "queued");
 }
 

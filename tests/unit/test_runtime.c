@@ -58,12 +58,21 @@ static enum unit_run_result fake_run(struct unit_ctx *ctx, int id)
   }
 }
 
-#define FAKE(n)                                                                \
+#define FAKE(n)                                                               \
   static enum unit_run_result run_##n(struct unit_ctx *c)                     \
-  {                                                                            \
-    return fake_run(c, n);                                                     \
-  }
-FAKE(0) FAKE(1) FAKE(2) FAKE(3) FAKE(4) FAKE(5) FAKE(6) FAKE(7)
+  {                                                                           \
+    return fake_run(c, n);                                                    \
+  }                                                                           \
+  extern int fake_unused_
+/* Each FAKE(n) ends in a declaration so that the line takes a semicolon. */
+FAKE(0);
+FAKE(1);
+FAKE(2);
+FAKE(3);
+FAKE(4);
+FAKE(5);
+FAKE(6);
+FAKE(7);
 
 static const char *const counters[] = {"things", NULL};
 static const char *const times[] = {"last_thing", NULL};
@@ -72,19 +81,20 @@ static const char *const times[] = {"last_thing", NULL};
 static const struct unit_def fake_defs[UNIT__COUNT] = {
   {"u0", "U0", S_SPOTIFY_TOKEN_REFRESH_ENABLED,
    S_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS, 1, counters, times, false, run_0},
-  {"u1", "U1", S_SPOTIFY_AUTO_SYNC_ENABLED, S_SPOTIFY_SYNC_CHECK_INTERVAL_SECONDS,
-   1, counters, times, false, run_1},
+  {"u1", "U1", S_SPOTIFY_AUTO_SYNC_ENABLED,
+   S_SPOTIFY_SYNC_CHECK_INTERVAL_SECONDS, 1, counters, times, false, run_1},
   {"u2", "U2", S_DOWNLOAD_MONITOR_ENABLED, S_DOWNLOAD_POLL_INTERVAL_SECONDS, 1,
    counters, times, true, run_2},
   {"u3", "U3", S_AUTOMATION_WATCHLIST_ENABLED,
    S_AUTOMATION_WATCHLIST_INTERVAL_MINUTES, 60, counters, times, false, run_3},
   {"u4", "U4", S_AUTOMATION_DISCOGRAPHY_ENABLED,
-   S_AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS, 3600, counters, times, false, run_4},
+   S_AUTOMATION_DISCOGRAPHY_INTERVAL_HOURS, 3600, counters, times, false,
+   run_4},
   {"u5", "U5", S_AUTOMATION_QUALITY_UPGRADE_ENABLED,
    S_AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS, 3600, counters, times, false,
    run_5},
-  {"u6", "U6", S_AUTOMATION_CLEANUP_ENABLED, S_AUTOMATION_CLEANUP_INTERVAL_HOURS,
-   3600, counters, times, false, run_6},
+  {"u6", "U6", S_AUTOMATION_CLEANUP_ENABLED,
+   S_AUTOMATION_CLEANUP_INTERVAL_HOURS, 3600, counters, times, false, run_6},
   {"u7", "U7", S_AUTOMATION_DUPLICATE_DETECTION_ENABLED,
    S_AUTOMATION_DUPLICATE_SCAN_INTERVAL_HOURS, 3600, counters, times, false,
    run_7},
@@ -132,7 +142,8 @@ static void set(const char *key, const char *value)
   int id = settings_lookup(key);
   assert_true(id >= 0);
   assert_int_equal(settings_apply_text((enum setting_id)id, value, err,
-                                       sizeof err), SS_OK);
+                                       sizeof err),
+                   SS_OK);
 }
 
 static int setup(void **state)
@@ -241,7 +252,7 @@ static void test_error_then_recovery(void **state)
 
 /* ---- the error hook (main registers notifications there) ---- */
 static atomic_int hook_calls;
-static atomic_int hook_errors; /* calls with error = true */
+static atomic_int hook_errors;              /* calls with error = true */
 static char hook_last[UNIT_ERROR_MAX + 64]; /* written before hook_calls++ */
 
 static void record_hook(const struct unit_def *def, bool error,
@@ -624,8 +635,8 @@ int main(void)
                                     teardown),
     cmocka_unit_test_setup_teardown(test_last_success_survives_restart, setup,
                                     teardown),
-    cmocka_unit_test_setup_teardown(test_liveness_follows_the_heartbeat,
-                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_liveness_follows_the_heartbeat, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_skips_collapse_in_history, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_run_now_is_forced, setup, teardown),

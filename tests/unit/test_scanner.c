@@ -94,7 +94,9 @@ static const char *lib_path(struct fx *fx, const char *rel)
 static void make(struct fx *fx, const char *rel, const char *artist,
                  const char *title, int tune, const char *args)
 {
-  struct af_spec s = {.artist = artist, .title = title, .tune = tune,
+  struct af_spec s = {.artist = artist,
+                      .title = title,
+                      .tune = tune,
                       .args = args};
   assert_int_equal(af_make(lib_path(fx, rel), &s), 0);
 }
@@ -136,8 +138,8 @@ static void test_incremental(void **state)
   assert_int_equal(st.probed, 3);
   assert_int_equal(st.unreadable, 0);
   struct library_track *t = calloc(1, sizeof *t);
-  assert_int_equal(db_library_track_by_path(fx->db,
-                                            lib_path(fx, "B/x.ogg"), t),
+  assert_int_equal(db_library_track_by_path(fx->db, lib_path(fx, "B/x.ogg"),
+                                            t),
                    SS_OK);
   assert_string_equal(t->media.codec, "vorbis");
   assert_string_equal(t->media.artist, "B");
@@ -156,15 +158,17 @@ static void test_incremental(void **state)
   assert_int_equal(st.files, 3);
   assert_int_equal(st.probed, 2);
   assert_int_equal(st.gone, 1);
-  assert_int_equal(db_library_track_by_path(
-                     fx->db, lib_path(fx, "A/One/02 Other.mp3"), t),
+  assert_int_equal(db_library_track_by_path(fx->db,
+                                            lib_path(fx, "A/One/02 Other.mp3"),
+                                            t),
                    SS_OK);
   assert_true(t->gone);
   /* it comes back unchanged: present again without a probe */
   make(fx, "A/One/02 Other.mp3", "A", "Other", 2, NULL);
   assert_int_equal(scan(fx, false, false, &st), SS_OK);
-  assert_int_equal(db_library_track_by_path(
-                     fx->db, lib_path(fx, "A/One/02 Other.mp3"), t),
+  assert_int_equal(db_library_track_by_path(fx->db,
+                                            lib_path(fx, "A/One/02 Other.mp3"),
+                                            t),
                    SS_OK);
   assert_false(t->gone);
   struct library_counts c;
@@ -181,9 +185,11 @@ static void test_corrupt_files_and_odd_names(void **state)
   make(fx, "we'ird \"name\" ü.mp3", "A", "Weird", 2, NULL);
   assert_int_equal(af_make_garbage(lib_path(fx, "garbage.mp3"), 5000), 0);
   assert_int_equal(af_truncate_copy(lib_path(fx, "good.flac"),
-                                    lib_path(fx, "trunc.flac"), 2000), 0);
+                                    lib_path(fx, "trunc.flac"), 2000),
+                   0);
   assert_int_equal(af_truncate_copy(lib_path(fx, "good.flac"),
-                                    lib_path(fx, "empty.mp3"), 0), 0);
+                                    lib_path(fx, "empty.mp3"), 0),
+                   0);
   /* names that are not UTF-8: a file and a folder with a file inside */
   assert_int_equal(af_truncate_copy(lib_path(fx, "good.flac"),
                                     lib_path(fx, "bad\xff.flac"), 1 << 20),
@@ -194,7 +200,8 @@ static void test_corrupt_files_and_odd_names(void **state)
                    0);
   /* skipped: dot files, AppleDouble, non-audio, symlinks */
   assert_int_equal(af_truncate_copy(lib_path(fx, "good.flac"),
-                                    lib_path(fx, "._good.flac"), 100), 0);
+                                    lib_path(fx, "._good.flac"), 100),
+                   0);
   assert_int_equal(af_truncate_copy(lib_path(fx, "good.flac"),
                                     lib_path(fx, ".hidden/x.flac"), 1 << 20),
                    0);
@@ -202,7 +209,8 @@ static void test_corrupt_files_and_odd_names(void **state)
   char outside[160];
   snprintf(outside, sizeof outside, "%s/outside.flac", fx->dir);
   assert_int_equal(af_truncate_copy(lib_path(fx, "good.flac"), outside,
-                                    1 << 20), 0);
+                                    1 << 20),
+                   0);
   assert_int_equal(symlink(outside, lib_path(fx, "link.flac")), 0);
   assert_int_equal(symlink(fx->dir, lib_path(fx, "linkdir")), 0);
   struct scanner_stats st;
@@ -220,8 +228,10 @@ static void test_corrupt_files_and_odd_names(void **state)
   assert_int_equal(db_library_counts(fx->db, &c), SS_OK);
   assert_int_equal(c.unreadable, 3);
   struct library_track *t = calloc(1, sizeof *t);
-  assert_int_equal(db_library_track_by_path(
-                     fx->db, lib_path(fx, "we'ird \"name\" ü.mp3"), t),
+  assert_int_equal(db_library_track_by_path(fx->db,
+                                            lib_path(fx,
+                                                     "we'ird \"name\" ü.mp3"),
+                                            t),
                    SS_OK);
   assert_string_equal(t->media.title, "Weird");
   assert_int_equal(db_library_track_by_path(fx->db, lib_path(fx, "link.flac"),
@@ -249,12 +259,14 @@ static void test_hash_only_new_or_changed(void **state)
   assert_int_equal(st.hashed, 1);
   /* the same bytes under another name: a file-hash finding */
   assert_int_equal(af_truncate_copy(lib_path(fx, "a.flac"),
-                                    lib_path(fx, "copy/a.flac"), 1 << 22), 0);
+                                    lib_path(fx, "copy/a.flac"), 1 << 22),
+                   0);
   assert_int_equal(scan(fx, true, false, &st), SS_OK);
   assert_int_equal(st.hashed, 1);
   struct dupes_stats ds;
   assert_int_equal(dupes_detect(fx->db, DUPES_FILE_HASH, NULL, NULL, 1000,
-                                &ds), SS_OK);
+                                &ds),
+                   SS_OK);
   assert_int_equal(ds.groups, 1);
   assert_int_equal(ds.new_groups, 1);
   char h[33];
@@ -329,18 +341,19 @@ static void test_fingerprint_finds_untagged_copy(void **state)
   assert_int_equal(st.fingerprinted, 3);
   struct dupes_stats ds;
   assert_int_equal(dupes_detect(fx->db, DUPES_FINGERPRINT, NULL, NULL, 1000,
-                                &ds), SS_OK);
+                                &ds),
+                   SS_OK);
   assert_int_equal(ds.groups, 1);
   struct library_group g;
   size_t n;
   int64_t total;
   assert_int_equal(db_library_groups_list(fx->db, "open", 0, &g, 1, &n,
-                                          &total), SS_OK);
+                                          &total),
+                   SS_OK);
   assert_string_equal(g.method, "fingerprint");
   assert_int_equal(g.n_members, 2);
   struct library_track *t = calloc(1, sizeof *t);
-  assert_int_equal(db_library_track_by_id(fx->db, g.suggested_keep, t),
-                   SS_OK);
+  assert_int_equal(db_library_track_by_id(fx->db, g.suggested_keep, t), SS_OK);
   assert_non_null(strstr(t->path, "tagged.flac")); /* lossless kept */
   free(t);
   /* a rescan computes no fingerprint again */
@@ -349,7 +362,8 @@ static void test_fingerprint_finds_untagged_copy(void **state)
   /* metadata also groups the two tagged "A|Song" files (different audio,
    * same length): a separate finding, for the review to judge */
   assert_int_equal(dupes_detect(fx->db, DUPES_METADATA | DUPES_FINGERPRINT,
-                                NULL, NULL, 2000, &ds), SS_OK);
+                                NULL, NULL, 2000, &ds),
+                   SS_OK);
   assert_int_equal(ds.groups, 2);
 }
 
@@ -359,8 +373,8 @@ static int64_t only_open_group(struct fx *fx, struct library_group *g)
 {
   size_t n;
   int64_t total;
-  assert_int_equal(db_library_groups_list(fx->db, "open", 0, g, 1, &n,
-                                          &total), SS_OK);
+  assert_int_equal(db_library_groups_list(fx->db, "open", 0, g, 1, &n, &total),
+                   SS_OK);
   assert_int_equal(total, 1);
   return g->id;
 }
@@ -386,9 +400,11 @@ static void test_resolve_quarantine_undo(void **state)
   struct quarantine_result res;
   /* a keeper that is not a member is refused */
   assert_int_equal(quarantine_resolve(fx->db, gid, 999999, fx->lib, fx->q,
-                                      1100, &res), SS_ENOTFOUND);
+                                      1100, &res),
+                   SS_ENOTFOUND);
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   assert_int_equal(res.moved, 1);
   const char *mp3 = lib_path(fx, "B/Sub/Song.mp3");
   char qpath[256];
@@ -401,7 +417,8 @@ static void test_resolve_quarantine_undo(void **state)
   assert_string_equal(one.status, "resolved");
   /* resolving twice is refused */
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1200,
-                                      &res), SS_ESTATE);
+                                      &res),
+                   SS_ESTATE);
   /* a rescan finds nothing new, the group stays resolved */
   scan_detect(fx, 2000, &ds);
   assert_int_equal(ds.new_groups, 0);
@@ -409,8 +426,8 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(db_library_group_get(fx->db, gid, &one), SS_OK);
   assert_string_equal(one.status, "resolved");
   /* undo: back in place, open again, not new */
-  assert_int_equal(
-      quarantine_undo(fx->db, gid, fx->lib, fx->q, 2100, &res), SS_OK);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 2100, &res),
+                   SS_OK);
   assert_int_equal(res.moved, 1);
   assert_true(tfs_exists(mp3));
   assert_false(tfs_exists(qpath));
@@ -419,26 +436,27 @@ static void test_resolve_quarantine_undo(void **state)
   struct scanner_stats st;
   assert_int_equal(scan(fx, false, false, &st), SS_OK);
   assert_int_equal(st.probed, 0); /* mtime and size kept by the move */
-  assert_int_equal(dupes_detect(fx->db, DUPES_METADATA, NULL, NULL, 3000,
-                                &ds), SS_OK);
+  assert_int_equal(dupes_detect(fx->db, DUPES_METADATA, NULL, NULL, 3000, &ds),
+                   SS_OK);
   assert_int_equal(ds.new_groups, 0);
   assert_int_equal(ds.open_groups, 1);
   /* undo with nothing in the quarantine */
-  assert_int_equal(
-      quarantine_undo(fx->db, gid, fx->lib, fx->q, 3100, &res), SS_ESTATE);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 3100, &res),
+                   SS_ESTATE);
   /* resolve again, then a new file takes the path: undo refuses */
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 3200,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   assert_int_equal(af_make_garbage(mp3, 1234), 0);
-  assert_int_equal(
-      quarantine_undo(fx->db, gid, fx->lib, fx->q, 3300, &res), SS_EBUSY);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 3300, &res),
+                   SS_EBUSY);
   assert_int_equal(res.failed, 1);
   assert_true(tfs_exists(qpath));
   struct stat sb;
   assert_int_equal(stat(mp3, &sb), 0);
   assert_int_equal(sb.st_size, 1234); /* not overwritten */
-  assert_int_equal(
-      quarantine_undo(fx->db, 424242, fx->lib, fx->q, 3400, &res), SS_ENOTFOUND);
+  assert_int_equal(quarantine_undo(fx->db, 424242, fx->lib, fx->q, 3400, &res),
+                   SS_ENOTFOUND);
   /* the scan meets the new file: a live row again, the quarantined copy
    * stays recorded (undo still refuses rather than overwrite) */
   assert_int_equal(scan(fx, false, false, &st), SS_OK);
@@ -446,8 +464,8 @@ static void test_resolve_quarantine_undo(void **state)
   assert_int_equal(db_library_counts(fx->db, &c), SS_OK);
   assert_int_equal(c.quarantined, 0);
   assert_int_equal(c.unreadable, 1);
-  assert_int_equal(
-      quarantine_undo(fx->db, gid, fx->lib, fx->q, 3500, &res), SS_EBUSY);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 3500, &res),
+                   SS_EBUSY);
   assert_true(tfs_exists(qpath));
 }
 
@@ -463,7 +481,8 @@ static void test_manual_restore_is_noticed(void **state)
   int64_t gid = only_open_group(fx, &g);
   struct quarantine_result res;
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   char qpath[256];
   snprintf(qpath, sizeof qpath, "%s/b.mp3", fx->q);
   assert_int_equal(rename(qpath, lib_path(fx, "b.mp3")), 0);
@@ -473,8 +492,8 @@ static void test_manual_restore_is_noticed(void **state)
   assert_int_equal(c.quarantined, 0);
   assert_int_equal(c.live, 2);
   assert_int_equal(ds.open_groups, 1); /* duplicates again */
-  assert_int_equal(
-      quarantine_undo(fx->db, gid, fx->lib, fx->q, 2100, &res), SS_ESTATE);
+  assert_int_equal(quarantine_undo(fx->db, gid, fx->lib, fx->q, 2100, &res),
+                   SS_ESTATE);
 }
 
 static void test_resolve_refuses_missing_keeper(void **state)
@@ -489,7 +508,8 @@ static void test_resolve_refuses_missing_keeper(void **state)
   unlink(lib_path(fx, "a.flac")); /* the suggested keeper vanished */
   struct quarantine_result res;
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
-                                      &res), SS_ESTATE);
+                                      &res),
+                   SS_ESTATE);
   assert_true(tfs_exists(lib_path(fx, "b.mp3"))); /* the last copy stays */
   assert_non_null(strstr(res.message, "missing"));
 }
@@ -594,7 +614,8 @@ static void resolve_refuses_symlinked_folder(struct fx *fx)
   snprintf(victim, sizeof victim, "%s/01 Svefn-g-englar.mp3", outside);
   struct quarantine_result res;
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
-                                      &res), SS_EIO);
+                                      &res),
+                   SS_EIO);
   assert_int_equal(res.moved, 0);
   assert_int_equal(res.failed, 1);
   if (!strstr(res.message, "symbolic link"))
@@ -631,7 +652,8 @@ static void undo_never_writes_outside(struct fx *fx)
   int64_t gid = sigur_ros_group(fx);
   struct quarantine_result res;
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1100,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   char outside[200], qpath[300];
   snprintf(outside, sizeof outside, "%s/outside", fx->dir);
   assert_int_equal(mkdir(outside, 0755), 0);
@@ -673,8 +695,8 @@ static void test_undo_never_writes_outside_walk(void **state)
 
 /* ---- the journal: every state a crash can leave ---- */
 
-#define JOGA_KEEP "Bj\xc3\xb6rk/Homogenic/01 J\xc3\xb3ga.flac"     /* NFC */
-#define JOGA_COPY "Bjo\xcc\x88rk/<b>&\"'/Jo\xcc\x81ga.mp3"          /* NFD */
+#define JOGA_KEEP "Bj\xc3\xb6rk/Homogenic/01 J\xc3\xb3ga.flac" /* NFC */
+#define JOGA_COPY "Bjo\xcc\x88rk/<b>&\"'/Jo\xcc\x81ga.mp3"     /* NFD */
 
 struct accounted {
   struct fx *fx;
@@ -743,9 +765,12 @@ static int64_t joga_group(struct fx *fx, const char *qrel,
   int64_t gid = only_open_group(fx, &g);
   struct library_track *t = calloc(1, sizeof *t);
   assert_int_equal(db_library_track_by_path(fx->db, lib_path(fx, JOGA_COPY),
-                                            t), SS_OK);
-  *e = (struct library_quarantine_entry){.group_id = gid, .track_id = t->id,
-                                         .size = t->size, .moved_ms = 1100};
+                                            t),
+                   SS_OK);
+  *e = (struct library_quarantine_entry){.group_id = gid,
+                                         .track_id = t->id,
+                                         .size = t->size,
+                                         .moved_ms = 1100};
   snprintf(e->original_path, sizeof e->original_path, "%s", t->path);
   snprintf(e->quarantine_path, sizeof e->quarantine_path, "%s/%s", fx->q,
            qrel);
@@ -797,26 +822,27 @@ static void test_recover_every_crash_state(void **state)
 
   /* undo: journaled, not moved -> rolled forward, the group open again */
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1700,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   group_status_is(fx, gid, "resolved");
   assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
                    SS_OK);
   assert_int_equal(n, 1);
-  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id,
-                                                     true), SS_OK);
+  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id, true),
+                   SS_OK);
   recover(fx, 1800, 1);
   assert_accounted(fx, gid, 0);
   group_status_is(fx, gid, "open");
 
   /* undo: moved back, not recorded -> recorded, open again */
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 1900,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
                    SS_OK);
-  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id,
-                                                     true), SS_OK);
-  assert_int_equal(rename(list[0].quarantine_path, list[0].original_path),
-                   0);
+  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id, true),
+                   SS_OK);
+  assert_int_equal(rename(list[0].quarantine_path, list[0].original_path), 0);
   recover(fx, 2000, 1);
   assert_accounted(fx, gid, 0);
   group_status_is(fx, gid, "open");
@@ -824,11 +850,12 @@ static void test_recover_every_crash_state(void **state)
   /* undo: journaled, the original path taken -> rolled back: still in the
    * quarantine, recorded; undo works once the path is free */
   assert_int_equal(quarantine_resolve(fx->db, gid, 0, fx->lib, fx->q, 2100,
-                                      &res), SS_OK);
+                                      &res),
+                   SS_OK);
   assert_int_equal(db_library_quarantine_of_group(fx->db, gid, list, 4, &n),
                    SS_OK);
-  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id,
-                                                     true), SS_OK);
+  assert_int_equal(db_library_quarantine_set_pending(fx->db, list[0].id, true),
+                   SS_OK);
   assert_int_equal(af_make_garbage(list[0].original_path, 99), 0);
   recover(fx, 2200, 1);
   assert_accounted(fx, gid, 1);

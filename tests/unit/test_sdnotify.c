@@ -91,11 +91,12 @@ static void test_ready_and_status(void **state)
   assert_true(sdnotify_enabled());
   assert_int_equal(sdnotify_watchdog_usec(), 0);
   sdnotify_ready("listening on http://127.0.0.1:1; Björk");
-  assert_string_equal(drain(),
-                      "READY=1\nSTATUS=listening on http://127.0.0.1:1; Björk|");
+  assert_string_equal(
+    drain(), "READY=1\nSTATUS=listening on http://127.0.0.1:1; Björk|");
   /* Same status: nothing; no watchdog: never WATCHDOG=1. */
   assert_int_equal(sdnotify_tick("listening on http://127.0.0.1:1; Björk",
-                                 true, ""), SDNOTIFY_TICK_MS);
+                                 true, ""),
+                   SDNOTIFY_TICK_MS);
   assert_string_equal(drain(), "");
   assert_int_equal(sdnotify_tick("1 in error: spotify_sync", false, "x"),
                    SDNOTIFY_TICK_MS);
@@ -118,12 +119,16 @@ static void test_watchdog_follows_liveness(void **state)
   assert_string_equal(drain(), "WATCHDOG=1|");
 
   /* A stale unit: no ping, and the status says why (once). */
-  assert_int_equal(sdnotify_tick("ok", false, "cleanup: no heartbeat for "
-                                              "95 s"), 300);
+  assert_int_equal(sdnotify_tick("ok", false,
+                                 "cleanup: no heartbeat for "
+                                 "95 s"),
+                   300);
   assert_string_equal(drain(), "STATUS=ok; watchdog withheld: cleanup: no "
                                "heartbeat for 95 s|");
-  assert_int_equal(sdnotify_tick("ok", false, "cleanup: no heartbeat for "
-                                              "95 s"), 300);
+  assert_int_equal(sdnotify_tick("ok", false,
+                                 "cleanup: no heartbeat for "
+                                 "95 s"),
+                   300);
   assert_string_equal(drain(), "");
 
   /* Live again: the plain status and the pings come back. */

@@ -269,10 +269,10 @@ static void expect_invalid(enum setting_id id, const char *text,
 static void test_validate_bool(void **state)
 {
   enum setting_id id = S_AUTOMATION_CLEANUP_ENABLED;
-  static const char *const yes[] = {"true", "TRUE", "True", "1", "yes",
-                                    "YES", "on", "On"};
-  static const char *const no[] = {"false", "FALSE", "0", "no", "No",
-                                   "off", "OFF"};
+  static const char *const yes[] = {"true", "TRUE", "True", "1",
+                                    "yes",  "YES",  "on",   "On"};
+  static const char *const no[] = {"false", "FALSE", "0",  "no",
+                                   "No",    "off",   "OFF"};
   (void)state;
   for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
     expect_valid(id, yes[i], "true");
@@ -392,9 +392,10 @@ static void test_validate_string(void **state)
  * symlink). */
 static void test_validate_folders(void **state)
 {
-  static const enum setting_id ids[] = {
-    S_LIBRARY_PATH, S_LIBRARY_QUARANTINE_PATH, S_DOWNLOAD_TEMP_PATH,
-    S_DOWNLOAD_SLSKD_DOWNLOAD_PATH};
+  static const enum setting_id ids[] = {S_LIBRARY_PATH,
+                                        S_LIBRARY_QUARANTINE_PATH,
+                                        S_DOWNLOAD_TEMP_PATH,
+                                        S_DOWNLOAD_SLSKD_DOWNLOAD_PATH};
   (void)state;
   char dir[] = "/tmp/test_settings.XXXXXX", link[64];
   assert_non_null(mkdtemp(dir));
@@ -466,38 +467,41 @@ static void test_patch_folder_relations(void **state)
                          " \"library.quarantine_path\": \"/home/user/.q\","
                          " \"download.temp_path\": \"/home/user/tmp\","
                          " \"download.slskd_download_path\":"
-                         " \"/home/user/Music/_slskd\"}", &errors),
+                         " \"/home/user/Music/_slskd\"}",
+                         &errors),
                    SS_OK);
-  assert_int_equal(patch("{\"download.temp_path\": \"/home/user\"}",
-                         &errors), SS_EINVAL);
-  assert_non_null(field_error(&errors, "download.temp_path", msg,
-                              sizeof msg));
+  assert_int_equal(patch("{\"download.temp_path\": \"/home/user\"}", &errors),
+                   SS_EINVAL);
+  assert_non_null(field_error(&errors, "download.temp_path", msg, sizeof msg));
   assert_contains(msg, "must not contain the library folder (library.path)");
   assert_int_equal(patch("{\"download.slskd_download_path\": "
-                         "\"/home/user/Music\"}", &errors), SS_EINVAL);
-  assert_non_null(field_error(&errors, "download.slskd_download_path", msg,
-                              sizeof msg));
+                         "\"/home/user/Music\"}",
+                         &errors),
+                   SS_EINVAL);
+  assert_non_null(
+    field_error(&errors, "download.slskd_download_path", msg, sizeof msg));
   assert_contains(msg, "must not contain the library folder");
   /* the library moved into the temp folder, the other way round */
   assert_int_equal(patch("{\"library.path\": \"/home/user/tmp/Music\"}",
-                         &errors), SS_EINVAL);
+                         &errors),
+                   SS_EINVAL);
   assert_non_null(field_error(&errors, "library.path", msg, sizeof msg));
   assert_contains(msg, "must not lie inside download.temp_path");
   /* both at once are judged together: fine when they no longer overlap */
   assert_int_equal(patch("{\"library.path\": \"/srv/music\","
                          " \"download.temp_path\": \"/home/user/Music\"}",
-                         &errors), SS_OK);
+                         &errors),
+                   SS_OK);
   /* the quarantine and what Cleanup cleans */
   assert_int_equal(patch("{\"download.temp_path\": \"/home/user/.q/t\"}",
-                         &errors), SS_EINVAL);
-  assert_non_null(field_error(&errors, "download.temp_path", msg,
-                              sizeof msg));
+                         &errors),
+                   SS_EINVAL);
+  assert_non_null(field_error(&errors, "download.temp_path", msg, sizeof msg));
   assert_contains(msg, "must not lie inside library.quarantine_path");
   /* the data folder */
   snprintf(body, sizeof body, "{\"download.temp_path\": \"%s/\"}", dir);
   assert_int_equal(patch(body, &errors), SS_EINVAL);
-  assert_non_null(field_error(&errors, "download.temp_path", msg,
-                              sizeof msg));
+  assert_non_null(field_error(&errors, "download.temp_path", msg, sizeof msg));
   assert_contains(msg, "must not contain the data folder");
   snprintf(body, sizeof body, "{\"library.path\": \"%s/../%s\"}", data,
            strrchr(data, '/') + 1);
@@ -512,7 +516,8 @@ static void test_patch_folder_relations(void **state)
   assert_string_equal(now, "/srv/music");
   /* settings_apply_text (the settings page) follows the same rules */
   assert_int_equal(settings_apply_text(S_DOWNLOAD_TEMP_PATH, "/srv", err,
-                                       sizeof err), SS_EINVAL);
+                                       sizeof err),
+                   SS_EINVAL);
   assert_contains(err, "must not contain the library folder");
   buf_free(&errors);
   rmdir(sub);
@@ -527,7 +532,8 @@ static void test_validate_url(void **state)
   expect_valid(id, "", "");
   expect_valid(id, "http://127.0.0.1:5030", "http://127.0.0.1:5030");
   expect_valid(id, "http://slskd:5030/", "http://slskd:5030");
-  expect_valid(id, "https://api.spotify.com/v1/", "https://api.spotify.com/v1");
+  expect_valid(id, "https://api.spotify.com/v1/",
+               "https://api.spotify.com/v1");
   expect_valid(id, "https://x.example//", "https://x.example");
   expect_valid(id, "HTTPS://Example.com/A/", "https://Example.com/A");
   expect_valid(id, "http://[::1]:5030/", "http://[::1]:5030");
@@ -631,12 +637,14 @@ static void test_set_and_get(void **state)
   assert_int_equal(settings_generation(), gen);
 
   assert_int_equal(settings_set(S_AUTOMATION_CLEANUP_ENABLED, "on", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   assert_true(settings_bool(S_AUTOMATION_CLEANUP_ENABLED));
   assert_text(S_AUTOMATION_CLEANUP_ENABLED, "true");
 
   assert_int_equal(settings_set(S_SLSKD_URL, "http://slskd:5030/", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   assert_true(settings_is_set(S_SLSKD_URL));
   assert_int_equal(settings_str(S_SLSKD_URL, out, sizeof out), 7);
   assert_string_equal(out, "http://");
@@ -648,7 +656,8 @@ static void test_set_and_get(void **state)
   assert_false(settings_is_set(S_SLSKD_URL));
   /* settings_set may change non-runtime settings (command line) */
   assert_int_equal(settings_set(S_SERVER_LISTEN, "[::1]:9000", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   assert_text(S_SERVER_LISTEN, "[::1]:9000");
 }
 
@@ -673,8 +682,7 @@ static void test_cleanup_and_reinit(void **state)
 {
   char err[128];
   (void)state;
-  assert_int_equal(settings_set(S_LOG_LEVEL, "debug", err, sizeof err),
-                   SS_OK);
+  assert_int_equal(settings_set(S_LOG_LEVEL, "debug", err, sizeof err), SS_OK);
   settings_cleanup();
   assert_int_equal(settings_int(S_SERVER_THREADS), 0);
   assert_false(settings_is_set(S_SERVER_LISTEN));
@@ -695,25 +703,25 @@ static void test_ini_good_file(void **state)
   (void)state;
   settings_subscribe(count_change, &c);
   assert_int_equal(
-      load_ini_text("; soulspotd config\n"
-                    "# another comment\n"
-                    "\n"
-                    "[server]\n"
-                    "listen = 0.0.0.0:9000\n"
-                    "threads=4\n"
-                    "[spotify]\n"
-                    "token_check_interval_seconds = 600 ; ten minutes\n"
-                    "auto_sync_enabled = no\n"
-                    "api_url = https://api.example.com/v1/\n"
-                    "[automation]\n"
-                    "duplicate_detection_method = file-hash\r\n"
-                    "cleanup_enabled = Yes\n"
-                    "[slskd]\n"
-                    "api_key = k3y\n"
-                    "[log]\n"
-                    "level = debug",
-                    err, sizeof err, NULL),
-      SS_OK);
+    load_ini_text("; soulspotd config\n"
+                  "# another comment\n"
+                  "\n"
+                  "[server]\n"
+                  "listen = 0.0.0.0:9000\n"
+                  "threads=4\n"
+                  "[spotify]\n"
+                  "token_check_interval_seconds = 600 ; ten minutes\n"
+                  "auto_sync_enabled = no\n"
+                  "api_url = https://api.example.com/v1/\n"
+                  "[automation]\n"
+                  "duplicate_detection_method = file-hash\r\n"
+                  "cleanup_enabled = Yes\n"
+                  "[slskd]\n"
+                  "api_key = k3y\n"
+                  "[log]\n"
+                  "level = debug",
+                  err, sizeof err, NULL),
+    SS_OK);
   assert_string_equal(err, "");
   assert_text(S_SERVER_LISTEN, "0.0.0.0:9000");
   assert_int_equal(settings_int(S_SERVER_THREADS), 4);
@@ -781,11 +789,11 @@ static void test_ini_bad_value_is_atomic(void **state)
   uint64_t gen = settings_generation();
   (void)state;
   assert_int_equal(
-      load_ini_text("[log]\nlevel = debug\n[server]\nthreads = 8\n"
-                    "[spotify]\ntoken_check_interval_seconds = 5\n"
-                    "auto_sync_enabled = false\n",
-                    err, sizeof err, &path),
-      SS_EINVAL);
+    load_ini_text("[log]\nlevel = debug\n[server]\nthreads = 8\n"
+                  "[spotify]\ntoken_check_interval_seconds = 5\n"
+                  "auto_sync_enabled = false\n",
+                  err, sizeof err, &path),
+    SS_EINVAL);
   assert_err_at(err, path, 6);
   assert_contains(err, "spotify.token_check_interval_seconds: must be "
                        "between 30 and 3600");
@@ -846,8 +854,8 @@ static void test_ini_duplicates_and_continuations(void **state)
 {
   char err[512] = "", *path;
   (void)state;
-  assert_int_equal(load_ini_text("[log]\nlevel = warn\n\nlevel = debug\n",
-                                 err, sizeof err, &path),
+  assert_int_equal(load_ini_text("[log]\nlevel = warn\n\nlevel = debug\n", err,
+                                 sizeof err, &path),
                    SS_EINVAL);
   assert_err_at(err, path, 4);
   assert_contains(err, "log.level: set twice (first on line 2)");
@@ -1011,9 +1019,8 @@ static void test_patch_all_or_nothing(void **state)
                          &errors),
                    SS_EINVAL);
   assert_error_body(&errors, "invalid settings");
-  assert_non_null(field_error(&errors,
-                              "spotify.token_check_interval_seconds", msg,
-                              sizeof msg));
+  assert_non_null(field_error(&errors, "spotify.token_check_interval_seconds",
+                              msg, sizeof msg));
   assert_string_equal(msg, "must be between 30 and 3600");
   j = parse_json(&errors);
   assert_int_equal(json_object_size(json_object_get(j, "fields")), 1);
@@ -1031,37 +1038,36 @@ static void test_patch_wrong_types(void **state)
   char msg[256];
   (void)state;
   buf_init(&errors, 8192);
-  assert_int_equal(
-      patch("{\"spotify.token_check_interval_seconds\": \"600\","
-            " \"probe.timeout_seconds\": 5.0,"
-            " \"probe.interval_seconds\": true,"
-            " \"automation.cleanup_enabled\": 1,"
-            " \"automation.cleanup_dry_run\": \"true\","
-            " \"log.level\": 3,"
-            " \"library.path\": null,"
-            " \"slskd.url\": [\"http://x\"],"
-            " \"automation.watchlist_enabled\": false}",
-            &errors),
-      SS_EINVAL);
+  assert_int_equal(patch("{\"spotify.token_check_interval_seconds\": \"600\","
+                         " \"probe.timeout_seconds\": 5.0,"
+                         " \"probe.interval_seconds\": true,"
+                         " \"automation.cleanup_enabled\": 1,"
+                         " \"automation.cleanup_dry_run\": \"true\","
+                         " \"log.level\": 3,"
+                         " \"library.path\": null,"
+                         " \"slskd.url\": [\"http://x\"],"
+                         " \"automation.watchlist_enabled\": false}",
+                         &errors),
+                   SS_EINVAL);
   field_error(&errors, "spotify.token_check_interval_seconds", msg,
               sizeof msg);
   assert_string_equal(msg, "must be a whole number between 30 and 3600");
-  assert_non_null(field_error(&errors, "probe.timeout_seconds", msg,
-                              sizeof msg));
+  assert_non_null(
+    field_error(&errors, "probe.timeout_seconds", msg, sizeof msg));
   assert_contains(msg, "whole number");
-  assert_non_null(field_error(&errors, "probe.interval_seconds", msg,
-                              sizeof msg));
-  assert_non_null(field_error(&errors, "automation.cleanup_enabled", msg,
-                              sizeof msg));
+  assert_non_null(
+    field_error(&errors, "probe.interval_seconds", msg, sizeof msg));
+  assert_non_null(
+    field_error(&errors, "automation.cleanup_enabled", msg, sizeof msg));
   assert_contains(msg, "true or false");
-  assert_non_null(field_error(&errors, "automation.cleanup_dry_run", msg,
-                              sizeof msg));
+  assert_non_null(
+    field_error(&errors, "automation.cleanup_dry_run", msg, sizeof msg));
   assert_non_null(field_error(&errors, "log.level", msg, sizeof msg));
   assert_string_equal(msg, "must be a string");
   assert_non_null(field_error(&errors, "library.path", msg, sizeof msg));
   assert_non_null(field_error(&errors, "slskd.url", msg, sizeof msg));
-  assert_null(field_error(&errors, "automation.watchlist_enabled", msg,
-                          sizeof msg));
+  assert_null(
+    field_error(&errors, "automation.watchlist_enabled", msg, sizeof msg));
   assert_int_equal(settings_int(S_PROBE_TIMEOUT_SECONDS), 5);
   buf_free(&errors);
 }
@@ -1079,9 +1085,8 @@ static void test_patch_rejected_keys(void **state)
                          &errors),
                    SS_EINVAL);
   field_error(&errors, "server.threads", msg, sizeof msg);
-  assert_string_equal(msg,
-                      "cannot be changed while running; edit the config "
-                      "file");
+  assert_string_equal(msg, "cannot be changed while running; edit the config "
+                           "file");
   field_error(&errors, "no.such", msg, sizeof msg);
   assert_string_equal(msg, "unknown setting");
   assert_non_null(field_error(&errors, "we\"ird\xc3\xa9\\", msg, sizeof msg));
@@ -1164,8 +1169,7 @@ static void test_patch_secret_mask(void **state)
   assert_int_equal(p.n, 1);
   assert_null(persisted(&p, S_SLSKD_API_KEY));
   /* only the mask: nothing to do, nothing persisted */
-  assert_int_equal(patch("{\"slskd.api_key\": \"********\"}", &errors),
-                   SS_OK);
+  assert_int_equal(patch("{\"slskd.api_key\": \"********\"}", &errors), SS_OK);
   assert_int_equal(p.calls, 1);
   /* the mask is not special for a setting that is not secret */
   assert_int_equal(patch("{\"spotify.client_id\": \"********\"}", &errors),
@@ -1257,14 +1261,12 @@ static void test_apply_text(void **state)
                                        "12", err, sizeof err),
                    SS_EINVAL);
   assert_string_equal(err, "must be between 30 and 3600");
-  assert_int_equal(settings_apply_text(S_SERVER_THREADS, "4", err,
-                                       sizeof err),
+  assert_int_equal(settings_apply_text(S_SERVER_THREADS, "4", err, sizeof err),
                    SS_EINVAL);
   assert_contains(err, "cannot be changed while running");
   assert_int_equal(settings_int(S_SERVER_THREADS), 2);
 
-  assert_int_equal(settings_apply_text(S_SLSKD_API_KEY, "s1", err,
-                                       sizeof err),
+  assert_int_equal(settings_apply_text(S_SLSKD_API_KEY, "s1", err, sizeof err),
                    SS_OK);
   assert_int_equal(settings_apply_text(S_SLSKD_API_KEY, SETTING_SECRET_MASK,
                                        err, sizeof err),
@@ -1294,7 +1296,8 @@ static void test_render_json(void **state)
   (void)state;
   buf_init(&out, 65536);
   assert_int_equal(settings_set(S_SLSKD_API_KEY, "SEKRIT-KEY", err,
-                                sizeof err), SS_OK);
+                                sizeof err),
+                   SS_OK);
   assert_int_equal(settings_set(S_LIBRARY_PATH, weird, err, sizeof err),
                    SS_OK);
   assert_int_equal(settings_render_json(&out), SS_OK);
@@ -1302,14 +1305,16 @@ static void test_render_json(void **state)
   j = parse_json(&out);
   s = json_object_get(j, "settings");
   assert_int_equal(json_object_size(s), S__COUNT);
-  json_object_foreach(s, key, v) {
+  json_object_foreach(s, key, v)
+  {
     assert_string_equal(key, settings_defs[i].key); /* table order */
     i++;
   }
   assert_string_equal(json_string_value(json_object_get(s, "slskd.api_key")),
                       SETTING_SECRET_MASK);
-  assert_string_equal(
-      json_string_value(json_object_get(s, "spotify.client_secret")), "");
+  assert_string_equal(json_string_value(
+                        json_object_get(s, "spotify.client_secret")),
+                      "");
   assert_string_equal(json_string_value(json_object_get(s, "library.path")),
                       weird);
   v = json_object_get(s, "spotify.token_check_interval_seconds");
@@ -1336,7 +1341,8 @@ static json_t *schema_entry_of(json_t *arr, const char *key)
 {
   size_t i;
   json_t *e;
-  json_array_foreach(arr, i, e) {
+  json_array_foreach(arr, i, e)
+  {
     if (!strcmp(json_string_value(json_object_get(e, "key")), key))
       return e;
   }
@@ -1381,16 +1387,14 @@ static void test_render_schema(void **state)
   assert_true(json_is_false(json_object_get(e, "default")));
 
   e = schema_entry_of(arr, "server.listen");
-  assert_string_equal(json_string_value(json_object_get(e, "type")),
-                      "listen");
+  assert_string_equal(json_string_value(json_object_get(e, "type")), "listen");
   assert_true(json_is_false(json_object_get(e, "runtime")));
   e = schema_entry_of(arr, "slskd.api_key");
   assert_true(json_is_true(json_object_get(e, "secret")));
   e = schema_entry_of(arr, "slskd.url");
   assert_string_equal(json_string_value(json_object_get(e, "type")), "url");
   e = schema_entry_of(arr, "library.path");
-  assert_string_equal(json_string_value(json_object_get(e, "type")),
-                      "string");
+  assert_string_equal(json_string_value(json_object_get(e, "type")), "string");
   json_decref(arr);
   buf_free(&out);
 }
@@ -1463,13 +1467,14 @@ static void test_ini_doc_lists_every_default(void **state)
     char got[SETTING_STR_MAX];
     text_of((enum setting_id)i, got, sizeof got);
     if (strcmp(got, settings_defs[i].def))
-      fprintf(stderr, "error: %s = \"%s\" after loading the INI file, "
-              "default \"%s\"\n", settings_defs[i].key, got,
-              settings_defs[i].def);
+      fprintf(stderr,
+              "error: %s = \"%s\" after loading the INI file, "
+              "default \"%s\"\n",
+              settings_defs[i].key, got, settings_defs[i].def);
     assert_string_equal(got, settings_defs[i].def);
     char line[256]; /* ";name =" after the section's dot */
-    snprintf(line, sizeof line, "\n;%s =",
-             strchr(settings_defs[i].key, '.') + 1);
+    snprintf(line, sizeof line,
+             "\n;%s =", strchr(settings_defs[i].key, '.') + 1);
     assert_contains(text, line);
   }
   assert_contains(text, "environment: SOULSPOT_SLSKD_API_KEY");
@@ -1522,8 +1527,9 @@ static void test_ini_doc_overrides(void **state)
 static void test_man_page(void **state)
 {
   static const char *const requests[] = {".\\\" ", ".TH ", ".SH ", ".TP",
-    ".B ", ".BI ", ".BR ", ".I ", ".IR ", ".IB ", ".RB ", ".RI ", ".PP",
-    ".br", NULL};
+                                         ".B ",    ".BI ", ".BR ", ".I ",
+                                         ".IR ",   ".IB ", ".RB ", ".RI ",
+                                         ".PP",    ".br",  NULL};
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
@@ -1532,9 +1538,11 @@ static void test_man_page(void **state)
   settings_write_man(f, "1.2.3");
   fclose(f);
   assert_contains(text, ".TH SOULSPOTD 8 \"\" \"soulspotd 1.2.3\"");
-  static const char *const sections[] = {"NAME", "SYNOPSIS", "DESCRIPTION",
-    "OPTIONS", "SETTINGS", "FILES", "ENVIRONMENT", "SIGNALS", "EXIT STATUS",
-    NULL};
+  static const char *const sections[] = {"NAME",        "SYNOPSIS",
+                                         "DESCRIPTION", "OPTIONS",
+                                         "SETTINGS",    "FILES",
+                                         "ENVIRONMENT", "SIGNALS",
+                                         "EXIT STATUS", NULL};
   for (size_t i = 0; sections[i]; i++) {
     char want[64];
     snprintf(want, sizeof want, "\n.SH %s\n", sections[i]);
@@ -1545,7 +1553,8 @@ static void test_man_page(void **state)
     snprintf(want, sizeof want, "\n.B %s\n", settings_defs[i].key);
     assert_contains(text, want);
   }
-  assert_contains(text, "\\fBSOULSPOT_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS\\fR");
+  assert_contains(text,
+                  "\\fBSOULSPOT_SPOTIFY_TOKEN_CHECK_INTERVAL_SECONDS\\fR");
   assert_contains(text, "Type: int 30..3600, runtime. Default: \\fB300\\fR.");
   assert_contains(text, "Type: text, runtime, secret. Default: empty.");
   assert_contains(text, ".BI \"\\-\\-data\\-dir \" DIR\n");
@@ -1579,8 +1588,7 @@ static void test_subscribers(void **state)
   memset(c, 0, sizeof c);
   for (int i = 0; i < 9; i++)
     settings_subscribe(count_change, &c[i]);
-  assert_int_equal(settings_set(S_LOG_LEVEL, "warn", err, sizeof err),
-                   SS_OK);
+  assert_int_equal(settings_set(S_LOG_LEVEL, "warn", err, sizeof err), SS_OK);
   for (int i = 0; i < 8; i++)
     assert_int_equal(c[i].calls, 1);
   assert_int_equal(c[8].calls, 0); /* only 8 are kept */
@@ -1589,8 +1597,7 @@ static void test_subscribers(void **state)
   assert_int_equal(c[0].calls, 1);
   settings_cleanup(); /* drops subscribers */
   settings_init();
-  assert_int_equal(settings_set(S_LOG_LEVEL, "warn", err, sizeof err),
-                   SS_OK);
+  assert_int_equal(settings_set(S_LOG_LEVEL, "warn", err, sizeof err), SS_OK);
   assert_int_equal(c[0].calls, 1);
 }
 

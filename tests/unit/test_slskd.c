@@ -37,9 +37,12 @@ static void test_transfer_flags(void **state)
   assert_int_equal(slskd_phase_of(f), SLSKD_PHASE_SUCCEEDED);
   assert_int_equal(slskd_phase_of(slskd_transfer_flags("completed,succeeded")),
                    SLSKD_PHASE_SUCCEEDED);
-  static const char *const failed[] = {
-    "Completed, Errored", "Completed, Rejected", "Completed, TimedOut",
-    "Completed, Cancelled", "Completed, Aborted", "Completed"};
+  static const char *const failed[] = {"Completed, Errored",
+                                       "Completed, Rejected",
+                                       "Completed, TimedOut",
+                                       "Completed, Cancelled",
+                                       "Completed, Aborted",
+                                       "Completed"};
   for (size_t i = 0; i < 6; i++)
     assert_int_equal(slskd_phase_of(slskd_transfer_flags(failed[i])),
                      SLSKD_PHASE_FAILED);
@@ -61,8 +64,8 @@ static void test_transfer_flags(void **state)
   assert_int_equal(slskd_transfer_flags("Bogus, InProgress"),
                    SLSKD_TS_IN_PROGRESS);
   assert_int_equal(slskd_transfer_flags(NULL), 0);
-  assert_string_equal(slskd_failure_text(slskd_transfer_flags(
-                        "Completed, Rejected")),
+  assert_string_equal(slskd_failure_text(
+                        slskd_transfer_flags("Completed, Rejected")),
                       "rejected by the peer");
   unsigned s = slskd_search_flags("Completed, TimedOut");
   assert_int_equal(s, SLSKD_SS_COMPLETED | SLSKD_SS_TIMED_OUT);
@@ -86,9 +89,12 @@ static void test_times(void **state)
   assert_int_equal(c, 1787421602500LL);
   assert_int_equal(slskd_parse_time("1970-01-01T00:00:00Z", &c), SS_OK);
   assert_int_equal(c, 0);
-  static const char *const bad[] = {"", "2026-08-22", "2026-13-22T18:00:01",
+  static const char *const bad[] = {"",
+                                    "2026-08-22",
+                                    "2026-13-22T18:00:01",
                                     "2026-08-22T18:00:01.",
-                                    "2026-08-22T18:00:01Zjunk", "yesterday"};
+                                    "2026-08-22T18:00:01Zjunk",
+                                    "yesterday"};
   for (size_t i = 0; i < 6; i++)
     assert_int_equal(slskd_parse_time(bad[i], &c), SS_EINVAL);
 
@@ -100,8 +106,8 @@ static void test_times(void **state)
   assert_int_equal(c, 93784000);
   assert_int_equal(slskd_parse_timespan("-00:00:01", &c), SS_OK);
   assert_int_equal(c, -1000);
-  static const char *const bad_spans[] = {"", "12", "00:60:00", "24:00:00",
-                                          "00:00:01.12345678", "1:2:3"};
+  static const char *const bad_spans[] =
+    {"", "12", "00:60:00", "24:00:00", "00:00:01.12345678", "1:2:3"};
   for (size_t i = 0; i < 6; i++)
     assert_int_equal(slskd_parse_timespan(bad_spans[i], &c), SS_EINVAL);
 }
@@ -145,8 +151,9 @@ static void test_transfers_parse(void **state)
   const struct slskd_transfer *a = &t.v[0], *b = &t.v[1];
   assert_string_equal(a->id, "2fb7faec-1f94-4f40-8155-ce8ad67713c0");
   assert_string_equal(a->username, "someuser");
-  assert_string_equal(a->filename, "@@abcde\\Music\\Artist\\Album (2001)\\01 - "
-                                   "Caf\xc3\xa9 & \xf0\x9f\x8e\xb5.flac");
+  assert_string_equal(a->filename,
+                      "@@abcde\\Music\\Artist\\Album (2001)\\01 - "
+                      "Caf\xc3\xa9 & \xf0\x9f\x8e\xb5.flac");
   assert_int_equal(a->size, 31457280);
   assert_int_equal(a->state, SLSKD_TS_IN_PROGRESS);
   assert_string_equal(a->state_text, "InProgress");
@@ -155,7 +162,7 @@ static void test_transfers_parse(void **state)
   assert_true(a->percent > 33.3 && a->percent < 33.4);
   assert_int_equal(a->requested_ms, 1787421601123LL);
   assert_int_equal(a->started_ms, 1787421605250LL);
-  assert_int_equal(a->ended_ms, 0);     /* omitted */
+  assert_int_equal(a->ended_ms, 0); /* omitted */
   assert_int_equal(a->elapsed_ms, 10001);
   assert_int_equal(a->remaining_ms, 20000);
   assert_int_equal(a->place_in_queue, -1);
@@ -168,8 +175,7 @@ static void test_transfers_parse(void **state)
   assert_int_equal(b->elapsed_ms, -1);
   slskd_transfers_free(&t);
 
-  assert_int_equal(slskd_transfers_parse("[]", 2, &t, err, sizeof err),
-                   SS_OK);
+  assert_int_equal(slskd_transfers_parse("[]", 2, &t, err, sizeof err), SS_OK);
   assert_int_equal(t.n, 0);
   slskd_transfers_free(&t);
   /* the group's username may come after its directories */
@@ -201,28 +207,28 @@ static void test_transfers_malformed(void **state)
   (void)state;
   char half[sizeof list_doc];
   snprintf(half, sizeof half, "%.*s", (int)(sizeof list_doc / 2), list_doc);
-  expect_malformed(half);                               /* truncated */
-  expect_malformed("{\"error\":\"nope\"}");             /* not a list */
-  expect_malformed("[] junk");                          /* trailing data */
+  expect_malformed(half);                   /* truncated */
+  expect_malformed("{\"error\":\"nope\"}"); /* not a list */
+  expect_malformed("[] junk");              /* trailing data */
   expect_malformed("[{\"username\":\"u\",\"directories\":[{\"files\":"
                    "[{\"id\":17,\"filename\":\"x\",\"state\":\"Queued\"}]}"
-                   "]}]");                              /* id a number */
+                   "]}]"); /* id a number */
   expect_malformed("[{\"username\":\"u\",\"directories\":[{\"files\":"
                    "[{\"id\":\"x\",\"filename\":\"x\"}]}]}]"); /* no state */
   expect_malformed("[{\"directories\":[{\"files\":[{\"id\":\"x\","
                    "\"filename\":\"f\",\"state\":\"Queued\"}]}]}]"); /* user */
   expect_malformed("[{\"username\":\"u\",\"directories\":[{\"files\":"
                    "[{\"id\":\"x\",\"filename\":\"a\x01\",\"state\":\"Q\"}"
-                   "]}]}]");                            /* raw control */
+                   "]}]}]"); /* raw control */
   expect_malformed("[{\"username\":\"u\",\"directories\":[{\"files\":"
                    "[{\"id\":\"x\",\"filename\":\"f\",\"state\":\"Q\","
-                   "\"requestedAt\":\"soon\"}]}]}]");   /* bad time */
+                   "\"requestedAt\":\"soon\"}]}]}]"); /* bad time */
   expect_malformed("[1,]");
   char deep[200];
   memset(deep, '[', 100);
   memset(deep + 100, ']', 99);
   deep[199] = '\0';
-  expect_malformed(deep);                               /* depth bomb */
+  expect_malformed(deep); /* depth bomb */
 }
 
 static void test_jpull_strings(void **state)
@@ -234,7 +240,8 @@ static void test_jpull_strings(void **state)
   /* a lone surrogate and \u0000 become U+FFFD */
   jpull_init(&j, "\"a\\uD800b\\u0000\"", 16);
   assert_int_equal(jpull_string(&j, out, sizeof out, &n), SS_OK);
-  assert_string_equal(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+  assert_string_equal(out, "a\xef\xbf\xbd"
+                           "b\xef\xbf\xbd");
   /* cut on a character boundary */
   jpull_init(&j, "\"aaaaaaaaaaaaa\\u00e9\\u00e9\"", 28);
   assert_int_equal(jpull_string(&j, out, sizeof out, &n), SS_OK);
@@ -289,8 +296,8 @@ static void test_responses_parse(void **state)
   assert_string_equal(f[0].ext, "flac"); /* from the name, lower case */
   assert_int_equal(f[0].bit_depth, 16);
   assert_int_equal(f[0].sample_rate, 44100);
-  assert_int_equal(f[0].bitrate, 0);     /* omitted */
-  assert_string_equal(f[1].ext, "mp3");  /* no dot: the peer's field */
+  assert_int_equal(f[0].bitrate, 0);    /* omitted */
+  assert_string_equal(f[1].ext, "mp3"); /* no dot: the peer's field */
   assert_int_equal(f[1].bitrate, 320);
   assert_int_equal(f[1].length, 0);
   slskd_responses_free(&r);
@@ -405,11 +412,14 @@ static void test_search_flow(void **state)
 {
   struct fx *f = *state;
   fake_slskd_add_file(f->fk, &(struct fake_sk_file){
-    "p\xc3\xbc" "er", "@@x\\Music\\Band\\Album\\01 - Song.flac", 1000, 0, 16,
-    44100, 200, false, NULL, FAKE_SK_OK});
-  fake_slskd_add_file(f->fk, &(struct fake_sk_file){
-    "other", "@@y\\Other\\Thing.mp3", 10, 320, 0, 0, 0, false, NULL,
-    FAKE_SK_OK});
+                               "p\xc3\xbc"
+                               "er",
+                               "@@x\\Music\\Band\\Album\\01 - Song.flac", 1000,
+                               0, 16, 44100, 200, false, NULL, FAKE_SK_OK});
+  fake_slskd_add_file(f->fk,
+                      &(struct fake_sk_file){"other", "@@y\\Other\\Thing.mp3",
+                                             10, 320, 0, 0, 0, false, NULL,
+                                             FAKE_SK_OK});
   fake_slskd_set_search_polls(f->fk, 2);
   char id[SLSKD_ID_MAX];
   slskd_new_guid(id);
@@ -427,7 +437,8 @@ static void test_search_flow(void **state)
   assert_int_equal(s.state, SLSKD_SS_COMPLETED | SLSKD_SS_TIMED_OUT);
   assert_int_equal(slskd_search_responses(f->c, id, &r), SS_OK);
   assert_int_equal(r.n, 1);
-  assert_string_equal(r.v[0].username, "p\xc3\xbc" "er"); /* \u00FC */
+  assert_string_equal(r.v[0].username, "p\xc3\xbc"
+                                       "er"); /* \u00FC */
   assert_string_equal(r.v[0].files[0].ext, "flac");
   slskd_responses_free(&r);
   assert_int_equal(slskd_search_get(f->c, "no-such-id", &s), SS_ENOTFOUND);
@@ -479,8 +490,9 @@ static void test_enqueue_list_cancel(void **state)
   assert_string_equal(st, "Completed, Cancelled");
   /* empty list, offline peer */
   assert_int_equal(slskd_enqueue(f->c, "a user/x", w, 0, &e), SS_EPROTO);
-  fake_slskd_add_file(f->fk, &(struct fake_sk_file){
-    "gone", "@@g\\x.flac", 1, 0, 0, 0, 0, false, NULL, FAKE_SK_OFFLINE});
+  fake_slskd_add_file(f->fk,
+                      &(struct fake_sk_file){"gone", "@@g\\x.flac", 1, 0, 0, 0,
+                                             0, false, NULL, FAKE_SK_OFFLINE});
   struct slskd_want g = {"@@g\\x.flac", 1};
   assert_int_equal(slskd_enqueue(f->c, "gone", &g, 1, &e), SS_EPROTO);
   assert_int_equal(slskd_last_status(f->c), 500);
@@ -510,7 +522,8 @@ static void test_retry_after_blocks_the_host(void **state)
 {
   struct fx *f = *state;
   struct fake_http *fh = fake_slskd_http(f->fk);
-  struct fake_script busy = {.status = 503, .headers = {"Retry-After: 60"},
+  struct fake_script busy = {.status = 503,
+                             .headers = {"Retry-After: 60"},
                              .times = 1};
   fake_http_script(fh, "GET", "/api/v0/application", &busy);
   struct slskd_app app;
@@ -585,8 +598,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_auth_and_reachability, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_search_flow, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_enqueue_list_cancel, setup,
-                                    teardown),
+    cmocka_unit_test_setup_teardown(test_enqueue_list_cancel, setup, teardown),
     cmocka_unit_test_setup_teardown(test_enqueue_429, setup, teardown),
     cmocka_unit_test_setup_teardown(test_retry_after_blocks_the_host, setup,
                                     teardown),

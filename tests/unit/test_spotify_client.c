@@ -128,8 +128,7 @@ static int teardown(void **state)
 /* ---- helpers ---- */
 
 /* Value of `name=` in a URL's query (not decoded) into out. */
-static bool query_value(const char *url, const char *name, char *out,
-                        size_t n)
+static bool query_value(const char *url, const char *name, char *out, size_t n)
 {
   char key[64];
   snprintf(key, sizeof key, "%s=", name);
@@ -187,28 +186,34 @@ static void test_pkce_and_base64(void **state)
   (void)state;
   char out[64];
   /* RFC 7636 appendix B. */
-  assert_int_equal(spotify_pkce_challenge(
-                     "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", out,
-                     sizeof out), SS_OK);
+  assert_int_equal(
+    spotify_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", out,
+                           sizeof out),
+    SS_OK);
   assert_string_equal(out, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
   assert_int_equal(spotify_base64((const unsigned char *)"id:sec", 6, false,
-                                  out, sizeof out), SS_OK);
+                                  out, sizeof out),
+                   SS_OK);
   assert_string_equal(out, "aWQ6c2Vj");
   assert_int_equal(spotify_base64((const unsigned char *)"ab", 2, false, out,
-                                  sizeof out), SS_OK);
+                                  sizeof out),
+                   SS_OK);
   assert_string_equal(out, "YWI=");
   assert_int_equal(spotify_base64((const unsigned char *)"\xfb\xff", 2, true,
-                                  out, sizeof out), SS_OK);
+                                  out, sizeof out),
+                   SS_OK);
   assert_string_equal(out, "-_8");
   assert_int_equal(spotify_base64((const unsigned char *)"abcdef", 6, false,
-                                  out, 4), SS_ETOOBIG);
+                                  out, 4),
+                   SS_ETOOBIG);
   char a[64], b[64];
   assert_int_equal(spotify_random_token(a, sizeof a, 32), SS_OK);
   assert_int_equal(spotify_random_token(b, sizeof b, 32), SS_OK);
   assert_int_equal(strlen(a), 43);
   assert_string_not_equal(a, b);
   assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
-                             "tuvwxyz0123456789-_"), 43);
+                             "tuvwxyz0123456789-_"),
+                   43);
 }
 
 static void test_authorize_url(void **state)
@@ -220,7 +225,8 @@ static void test_authorize_url(void **state)
   assert_int_equal(spotify_auth_begin(&url, st), SS_OK);
   const char *u = buf_cstr(&url);
   assert_int_equal(strncmp(u, fake_spotify_accounts_url(fx->fs),
-                           strlen(fake_spotify_accounts_url(fx->fs))), 0);
+                           strlen(fake_spotify_accounts_url(fx->fs))),
+                   0);
   assert_non_null(strstr(u, "/authorize?client_id=test-client-id&"));
   assert_non_null(strstr(u, "&response_type=code&"));
   assert_non_null(strstr(u, "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2F"
@@ -249,8 +255,8 @@ static void test_login_confidential_client(void **state)
   struct fx *fx = *state;
   login(fx);
   struct fake_logged e;
-  assert_true(fake_http_last(fake_spotify_http(fx->fs), "POST", "/api/token",
-                             &e));
+  assert_true(
+    fake_http_last(fake_spotify_http(fx->fs), "POST", "/api/token", &e));
   /* Basic auth, the verifier, the exact redirect URI; no secret in the
    * body. */
   assert_non_null(fake_logged_header(&e, "Authorization"));
@@ -278,8 +284,8 @@ static void test_login_public_client(void **state)
   struct fx *fx = *state;
   login(fx);
   struct fake_logged e;
-  assert_true(fake_http_last(fake_spotify_http(fx->fs), "POST", "/api/token",
-                             &e));
+  assert_true(
+    fake_http_last(fake_spotify_http(fx->fs), "POST", "/api/token", &e));
   assert_null(fake_logged_header(&e, "Authorization"));
   assert_non_null(strstr(e.body, "client_id=test-client-id"));
   assert_non_null(strstr(e.body, "code_verifier="));
@@ -288,7 +294,8 @@ static void test_login_public_client(void **state)
   bool refreshed = false;
   struct spotify_err err;
   assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
-                                               &err), SS_OK);
+                                               &err),
+                   SS_OK);
   assert_true(refreshed);
 }
 
@@ -318,8 +325,7 @@ static void test_login_state_checks(void **state)
   fake_spotify_set_deny(fx->fs, true);
   consent(fx, st, code, sizeof code);
   assert_string_equal(code, "");
-  assert_int_equal(spotify_auth_finish(fx->db, st, st, NULL,
-                                       "access_denied"),
+  assert_int_equal(spotify_auth_finish(fx->db, st, st, NULL, "access_denied"),
                    SPOTIFY_LOGIN_DENIED);
   fake_spotify_set_deny(fx->fs, false);
   /* A code Spotify does not know. */
@@ -329,8 +335,8 @@ static void test_login_state_checks(void **state)
   assert_false(spotify_connected());
   /* Every result has plain words; unknown codes have none. */
   for (int r = SPOTIFY_LOGIN_OK; r <= SPOTIFY_LOGIN_ERROR; r++)
-    assert_non_null(spotify_login_message(
-                      spotify_login_code((enum spotify_login)r)));
+    assert_non_null(
+      spotify_login_message(spotify_login_code((enum spotify_login)r)));
   assert_null(spotify_login_message("<script>"));
   assert_null(spotify_login_message(NULL));
 }
@@ -364,13 +370,15 @@ static void test_refresh_timing(void **state)
   /* 49 minutes in: still 11 minutes left, more than the threshold. */
   advance(49 * MIN);
   assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
-                                               &err), SS_OK);
+                                               &err),
+                   SS_OK);
   assert_false(refreshed);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 0);
   /* 51 minutes in: 9 minutes left, refresh. */
   advance(2 * MIN);
   assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
-                                               &err), SS_OK);
+                                               &err),
+                   SS_OK);
   assert_true(refreshed);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN_REFRESH), 1);
   struct db_spotify_account a;
@@ -407,7 +415,8 @@ static void test_refresh_rotation(void **state)
   for (int i = 0; i < 2; i++) {
     advance(55 * MIN);
     assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
-                                                 &err), SS_OK);
+                                                 &err),
+                     SS_OK);
     assert_true(refreshed);
     stored(fx, &a);
     fake_spotify_refresh_token(fx->fs, fake_rt, sizeof fake_rt);
@@ -427,8 +436,9 @@ static void test_invalid_grant_stops_refreshing(void **state)
   advance(55 * MIN);
   struct spotify_err err;
   bool refreshed;
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(err.kind, SPOTIFY_REAUTH);
   assert_string_equal(err.msg, "Spotify re-authorisation required: "
                                "Refresh token revoked");
@@ -445,8 +455,9 @@ static void test_invalid_grant_stops_refreshing(void **state)
   json_t *me = NULL;
   assert_int_not_equal(spotify_get(fx->c, "/me", &me, &err), SS_OK);
   assert_int_equal(err.kind, SPOTIFY_REAUTH);
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 1);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_ME), 0);
   /* A new login clears it. */
@@ -464,29 +475,33 @@ static void test_invalid_client_names_the_setting(void **state)
   advance(55 * MIN);
   struct spotify_err err;
   bool refreshed;
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(err.kind, SPOTIFY_CONFIG);
   assert_non_null(strstr(err.msg, "spotify.client_id"));
   assert_non_null(strstr(err.msg, "invalid_client"));
   assert_null(strstr(err.msg, "test-client-secret"));
   /* Backing off: no new request right away... */
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_true(err.deferred);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 1);
   /* ...unless the user changes the app credentials: then at once. */
   fake_spotify_clear_faults(fx->fs);
   set(S_SPOTIFY_CLIENT_SECRET, "wrong-secret");
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(err.kind, SPOTIFY_CONFIG);
   assert_non_null(strstr(err.msg, "Invalid client secret"));
   assert_null(strstr(err.msg, "wrong-secret"));
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 2);
   set(S_SPOTIFY_CLIENT_SECRET, "test-client-secret");
   assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
-                                               &err), SS_OK);
+                                               &err),
+                   SS_OK);
   assert_true(refreshed);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 3);
 }
@@ -500,26 +515,30 @@ static void test_5xx_backs_off_and_recovers(void **state)
   advance(55 * MIN);
   struct spotify_err err;
   bool refreshed;
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(err.kind, SPOTIFY_UNAVAILABLE);
   assert_false(err.deferred);
   assert_int_equal(err.until_ms, wall() + 15000);
   /* Within the backoff: refused without a request. */
   advance(10000);
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_true(err.deferred);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 1);
   /* The second failure escalates to 30 s. */
   advance(6000);
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(err.until_ms, wall() + 30000);
   /* After it, success clears the backoff and the error. */
   advance(31000);
   assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
-                                               &err), SS_OK);
+                                               &err),
+                   SS_OK);
   assert_true(refreshed);
   struct spotify_status st;
   spotify_status(&st);
@@ -529,8 +548,9 @@ static void test_5xx_backs_off_and_recovers(void **state)
   /* (curl retries a request once when a reused connection dies) */
   fake_spotify_fault(fx->fs, FSP_TOKEN, 0, FSF_DROP, 0, 0);
   advance(55 * MIN);
-  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN,
-                                                   &refreshed, &err), SS_OK);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
   assert_int_equal(err.kind, SPOTIFY_UNAVAILABLE);
   assert_non_null(strstr(err.msg, "unreachable"));
 }
@@ -578,14 +598,12 @@ static void test_429_blocks_every_caller(void **state)
   /* Another client, another endpoint: refused without a request. */
   size_t before = fake_spotify_api_count(fx->fs);
   struct spotify_client *other = spotify_client_new(NULL);
-  assert_int_not_equal(spotify_get(other, "/me/playlists", &doc, &err),
-                       SS_OK);
+  assert_int_not_equal(spotify_get(other, "/me/playlists", &doc, &err), SS_OK);
   assert_int_equal(err.kind, SPOTIFY_RATE_LIMITED);
   assert_true(err.deferred);
   assert_int_equal(fake_spotify_api_count(fx->fs), before);
   char reason[160];
-  assert_int_equal(spotify_probe_token(1000, NULL, reason, sizeof reason),
-                   -1);
+  assert_int_equal(spotify_probe_token(1000, NULL, reason, sizeof reason), -1);
   assert_int_equal(fake_spotify_api_count(fx->fs), before);
   /* Once Retry-After has passed, calls go through again. */
   advance(121000);
@@ -595,8 +613,7 @@ static void test_429_blocks_every_caller(void **state)
   spotify_client_free(other);
   /* The quota variant says so. */
   fake_spotify_fault(fx->fs, FSP_PLAYLISTS, 0, FSF_429_QUOTA, 1, 3600);
-  assert_int_not_equal(spotify_get(fx->c, "/me/playlists", &doc, &err),
-                       SS_OK);
+  assert_int_not_equal(spotify_get(fx->c, "/me/playlists", &doc, &err), SS_OK);
   assert_non_null(strstr(err.msg, "QUOTA_EXCEEDED"));
   assert_int_equal(err.until_ms, wall() + 3600000);
 }
@@ -608,8 +625,7 @@ static void test_api_5xx_backoff(void **state)
   fake_spotify_fault(fx->fs, FSP_PLAYLISTS, 0, FSF_500, 1, 0);
   json_t *doc = NULL;
   struct spotify_err err;
-  assert_int_not_equal(spotify_get(fx->c, "/me/playlists", &doc, &err),
-                       SS_OK);
+  assert_int_not_equal(spotify_get(fx->c, "/me/playlists", &doc, &err), SS_OK);
   assert_int_equal(err.kind, SPOTIFY_UNAVAILABLE);
   assert_int_equal(err.status, 500);
   assert_false(err.deferred);
@@ -625,21 +641,27 @@ static void test_api_5xx_backoff(void **state)
 static void test_error_shapes_and_bad_replies(void **state)
 {
   struct fx *fx = *state;
-  struct fake_spotify_library lib = {.artists = 3, .playlists = 1,
-                                     .foreign_playlists = 1, .entries = 5};
+  struct fake_spotify_library lib = {.artists = 3,
+                                     .playlists = 1,
+                                     .foreign_playlists = 1,
+                                     .entries = 5};
   fake_spotify_set_library(fx->fs, &lib);
   login(fx);
   json_t *doc = NULL;
   struct spotify_err err;
   /* Nested Web API error: 403 on another user's playlist. */
-  assert_int_not_equal(spotify_get(fx->c, "/playlists/pf00000000000000000000"
-                                          "/items", &doc, &err), SS_OK);
+  assert_int_not_equal(spotify_get(fx->c,
+                                   "/playlists/pf00000000000000000000"
+                                   "/items",
+                                   &doc, &err),
+                       SS_OK);
   assert_int_equal(err.kind, SPOTIFY_REFUSED);
   assert_int_equal(err.status, 403);
   assert_non_null(strstr(err.msg, "Forbidden"));
   /* The removed /tracks endpoint is 403 too; a limit over the cap 400. */
   assert_int_not_equal(spotify_get(fx->c, "/me/playlists?limit=51", &doc,
-                                   &err), SS_OK);
+                                   &err),
+                       SS_OK);
   assert_int_equal(err.status, 400);
   assert_non_null(strstr(err.msg, "Invalid limit"));
   const enum fake_spotify_fault bad[] = {FSF_MALFORMED, FSF_TRUNCATED,
@@ -662,8 +684,9 @@ static void test_error_shapes_and_bad_replies(void **state)
   }
   /* A link to another host is never followed. */
   size_t before = fake_spotify_api_count(fx->fs);
-  assert_int_not_equal(spotify_get(fx->c, "http://example.invalid/v1/me",
-                                   &doc, &err), SS_OK);
+  assert_int_not_equal(spotify_get(fx->c, "http://example.invalid/v1/me", &doc,
+                                   &err),
+                       SS_OK);
   assert_non_null(strstr(err.msg, "outside spotify.api_url"));
   char tricky[256];
   snprintf(tricky, sizeof tricky, "%s.evil/me", fake_spotify_api_url(fx->fs));
@@ -697,8 +720,9 @@ static void test_token_reply_parse(void **state)
   const char *bad[] = {"", "[]", "{\"access_token\":\"\"}",
                        "{\"access_token\":\"A\",\"refresh_token\":7}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    assert_int_not_equal(
-      spotify_token_reply_parse(200, bad[i], strlen(bad[i]), &t, &e), SS_OK);
+    assert_int_not_equal(spotify_token_reply_parse(200, bad[i], strlen(bad[i]),
+                                                   &t, &e),
+                         SS_OK);
     assert_int_equal(e.kind, SPOTIFY_MALFORMED);
   }
   const char *grant = "{\"error\":\"invalid_grant\","

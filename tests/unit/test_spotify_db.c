@@ -119,7 +119,8 @@ static void on_status(void *arg, const struct db_spotify_sync_status *s)
 static void test_sync_status_roundtrip(void **state)
 {
   struct fx *fx = *state;
-  struct db_spotify_sync_status s = {.last_attempt_ms = 5, .last_ok_ms = 4,
+  struct db_spotify_sync_status s = {.last_attempt_ms = 5,
+                                     .last_ok_ms = 4,
                                      .items = 12};
   strcpy(s.type, "playlists");
   strcpy(s.last_result, "12 playlists");
@@ -147,33 +148,40 @@ static void test_artists_replace_and_remove(void **state)
                               {"a3", "Three", NULL, NULL, NULL}};
   struct sp_write_stats st;
   assert_int_equal(db_spotify_artists_replace(fx->db, three, 3, true, 100,
-                                              &st), SS_OK);
+                                              &st),
+                   SS_OK);
   assert_int_equal(st.total, 3);
   assert_int_equal(st.added, 3);
   assert_int_equal(st.removed, 0);
   /* The same list again: nothing new, nothing duplicated. */
   assert_int_equal(db_spotify_artists_replace(fx->db, three, 3, true, 200,
-                                              &st), SS_OK);
+                                              &st),
+                   SS_OK);
   assert_int_equal(st.added, 0);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_artists"), 3);
   /* a3 unfollowed, removal off: kept but no longer followed. */
   assert_int_equal(db_spotify_artists_replace(fx->db, three, 2, false, 300,
-                                              &st), SS_OK);
+                                              &st),
+                   SS_OK);
   assert_int_equal(st.total, 2);
   assert_int_equal(st.removed, 1);
   assert_int_equal(q(fx, "SELECT followed FROM spotify_artists"
-                         " WHERE id = 'a3'"), 0);
+                         " WHERE id = 'a3'"),
+                   0);
   /* Removal on: a2 and a3 (already unfollowed is not counted) go. */
   assert_int_equal(db_spotify_artists_replace(fx->db, three, 1, true, 400,
-                                              &st), SS_OK);
+                                              &st),
+                   SS_OK);
   assert_int_equal(st.total, 1);
   assert_int_equal(st.removed, 1);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_artists"), 2);
   /* Following a3 again makes it followed. */
-  assert_int_equal(db_spotify_artists_replace(fx->db, &three[2], 1, false,
-                                              500, &st), SS_OK);
+  assert_int_equal(db_spotify_artists_replace(fx->db, &three[2], 1, false, 500,
+                                              &st),
+                   SS_OK);
   assert_int_equal(q(fx, "SELECT followed FROM spotify_artists"
-                         " WHERE id = 'a3'"), 1);
+                         " WHERE id = 'a3'"),
+                   1);
 }
 
 static void test_text_capped_on_utf8_boundary(void **state)
@@ -187,11 +195,11 @@ static void test_text_capped_on_utf8_boundary(void **state)
   struct sp_write_stats st;
   assert_int_equal(db_spotify_artists_replace(fx->db, &a, 1, true, 1, &st),
                    SS_OK);
-  int64_t len = q(fx, "SELECT length(CAST(name AS BLOB)) FROM spotify_artists");
+  int64_t len = q(fx,
+                  "SELECT length(CAST(name AS BLOB)) FROM spotify_artists");
   assert_true(len <= SPOTIFY_TEXT_MAX);
   assert_int_equal(len % 3, 0);
-  assert_int_equal(q(fx, "SELECT length(name) FROM spotify_artists") * 3,
-                   len);
+  assert_int_equal(q(fx, "SELECT length(name) FROM spotify_artists") * 3, len);
   free(name);
 }
 
@@ -215,28 +223,36 @@ static void on_stale(void *arg, const char *id, const char *snap,
 static void test_playlists_snapshots_and_entries(void **state)
 {
   struct fx *fx = *state;
-  struct sp_playlist pl[] = {
-    {"p1", "Mine", "me", "Me", "", "s1", 2, false},
-    {"p2", "Theirs", "x", NULL, NULL, "s9", 5, false}};
+  struct sp_playlist pl[] = {{"p1", "Mine", "me", "Me", "", "s1", 2, false},
+                             {"p2", "Theirs", "x", NULL, NULL, "s9", 5,
+                              false}};
   struct sp_write_stats st;
-  assert_int_equal(db_spotify_playlists_replace(fx->db, pl, 2, false, 10,
-                                                &st), SS_OK);
+  assert_int_equal(db_spotify_playlists_replace(fx->db, pl, 2, false, 10, &st),
+                   SS_OK);
   assert_int_equal(st.added, 2);
   struct stale_list l = {0};
   assert_int_equal(db_spotify_playlists_stale(fx->db, on_stale, &l), SS_OK);
   assert_int_equal(l.n, 2);
 
-  struct sp_entry e[] = {
-    {{"t1", "Song", "ar1", "A", "al1", "Al", "ISRC1", 1000}, "spotify:track:t1",
-     "2024-01-01T00:00:00Z", false},
-    {{NULL, "Local", NULL, NULL, NULL, NULL, NULL, 0}, "spotify:local:x",
-     NULL, true},
-    {{"t1", "Song", "ar1", "A", "al1", "Al", "", 1000}, "spotify:track:t1",
-     NULL, false}};
+  struct sp_entry e[] = {{{"t1", "Song", "ar1", "A", "al1", "Al", "ISRC1",
+                           1000},
+                          "spotify:track:t1",
+                          "2024-01-01T00:00:00Z",
+                          false},
+                         {{NULL, "Local", NULL, NULL, NULL, NULL, NULL, 0},
+                          "spotify:local:x",
+                          NULL,
+                          true},
+                         {{"t1", "Song", "ar1", "A", "al1", "Al", "", 1000},
+                          "spotify:track:t1",
+                          NULL,
+                          false}};
   assert_int_equal(db_spotify_playlist_entries_replace(fx->db, "p1", "s1", e,
-                                                       3, 11), SS_OK);
+                                                       3, 11),
+                   SS_OK);
   assert_int_equal(db_spotify_playlist_entries_error(fx->db, "p2", "s9",
-                                                     "HTTP 403"), SS_OK);
+                                                     "HTTP 403"),
+                   SS_OK);
   memset(&l, 0, sizeof l);
   assert_int_equal(db_spotify_playlists_stale(fx->db, on_stale, &l), SS_OK);
   assert_int_equal(l.n, 0); /* both belong to their current snapshot */
@@ -246,21 +262,23 @@ static void test_playlists_snapshots_and_entries(void **state)
   assert_int_equal(q(fx, "SELECT isrc = 'ISRC1' FROM spotify_tracks"), 1);
   /* A new snapshot makes p1 stale; re-reading replaces, not appends. */
   pl[0].snapshot_id = "s2";
-  assert_int_equal(db_spotify_playlists_replace(fx->db, pl, 2, false, 12,
-                                                &st), SS_OK);
+  assert_int_equal(db_spotify_playlists_replace(fx->db, pl, 2, false, 12, &st),
+                   SS_OK);
   memset(&l, 0, sizeof l);
   db_spotify_playlists_stale(fx->db, on_stale, &l);
   assert_int_equal(l.n, 1);
   assert_string_equal(l.ids[0], "p1");
   assert_int_equal(db_spotify_playlist_entries_replace(fx->db, "p1", "s2", e,
-                                                       1, 13), SS_OK);
+                                                       1, 13),
+                   SS_OK);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_playlist_entries"), 1);
-  assert_int_equal(db_spotify_playlist_entries_replace(fx->db, "nope", "s",
-                                                       e, 1, 13),
+  assert_int_equal(db_spotify_playlist_entries_replace(fx->db, "nope", "s", e,
+                                                       1, 13),
                    SS_ENOTFOUND);
   /* Unfollowed with removal: the playlist and its entries go. */
   assert_int_equal(db_spotify_playlists_replace(fx->db, &pl[1], 1, true, 14,
-                                                &st), SS_OK);
+                                                &st),
+                   SS_OK);
   assert_int_equal(st.removed, 1);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_playlist_entries"), 0);
 }
@@ -270,10 +288,10 @@ static void test_playlists_snapshots_and_entries(void **state)
 static void test_liked_and_saved(void **state)
 {
   struct fx *fx = *state;
-  struct sp_entry liked[] = {
-    {{"t1", "A", NULL, NULL, NULL, NULL, NULL, 1}, NULL, "d1", false},
-    {{"t2", "B", NULL, NULL, NULL, NULL, NULL, 1}, NULL, "d2", false},
-    {{NULL, "gone", NULL, NULL, NULL, NULL, NULL, 0}, NULL, NULL, false}};
+  struct sp_entry liked[] =
+    {{{"t1", "A", NULL, NULL, NULL, NULL, NULL, 1}, NULL, "d1", false},
+     {{"t2", "B", NULL, NULL, NULL, NULL, NULL, 1}, NULL, "d2", false},
+     {{NULL, "gone", NULL, NULL, NULL, NULL, NULL, 0}, NULL, NULL, false}};
   struct sp_write_stats st;
   assert_int_equal(db_spotify_liked_replace(fx->db, liked, 3, 1, &st), SS_OK);
   assert_int_equal(st.total, 2);
@@ -284,9 +302,10 @@ static void test_liked_and_saved(void **state)
   assert_int_equal(st.added, 0);
   assert_int_equal(st.removed, 1);
 
-  struct sp_album al[] = {
-    {"al1", "X", "ar1", "A", "album", "2001", NULL, "upc1", "d", NULL, 10},
-    {"al2", "Y", "ar1", "A", "single", "2002", NULL, NULL, "d", NULL, 1}};
+  struct sp_album al[] = {{"al1", "X", "ar1", "A", "album", "2001", NULL,
+                           "upc1", "d", NULL, 10},
+                          {"al2", "Y", "ar1", "A", "single", "2002", NULL,
+                           NULL, "d", NULL, 1}};
   assert_int_equal(db_spotify_saved_albums_replace(fx->db, al, 2, 1, &st),
                    SS_OK);
   assert_int_equal(st.total, 2);
@@ -298,7 +317,8 @@ static void test_liked_and_saved(void **state)
   /* Unsaved albums stay as rows (artists' albums may use them). */
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_albums"), 2);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_albums"
-                         " WHERE saved = 1"), 1);
+                         " WHERE saved = 1"),
+                   1);
 }
 
 /* ---- artist albums ---- */
@@ -331,19 +351,20 @@ static void test_artist_albums_gradual(void **state)
   assert_int_equal(d.n, 2);
   assert_string_equal(d.ids[0], "a2");
   assert_string_equal(d.ids[1], "a3");
-  struct sp_album rel[] = {
-    {"r1", "R1", "a2", "Abe", "album", "2001", NULL, NULL, NULL, "album", 9},
-    {"r2", "R2", "a2", "Abe", "single", "2002", NULL, NULL, NULL, "single",
-     1}};
-  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "a2", rel, 2,
-                                                    500), SS_OK);
-  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "a3", rel, 0,
-                                                    600), SS_OK);
-  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "zz", rel, 1,
-                                                    600), SS_ENOTFOUND);
+  struct sp_album rel[] = {{"r1", "R1", "a2", "Abe", "album", "2001", NULL,
+                            NULL, NULL, "album", 9},
+                           {"r2", "R2", "a2", "Abe", "single", "2002", NULL,
+                            NULL, NULL, "single", 1}};
+  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "a2", rel, 2, 500),
+                   SS_OK);
+  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "a3", rel, 0, 600),
+                   SS_OK);
+  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "zz", rel, 1, 600),
+                   SS_ENOTFOUND);
   int64_t never = 0, stale = 0;
   assert_int_equal(db_spotify_artist_albums_pending(fx->db, 550, &never,
-                                                    &stale), SS_OK);
+                                                    &stale),
+                   SS_OK);
   assert_int_equal(never, 1);
   assert_int_equal(stale, 1); /* a2 read at 500 < 550 */
   memset(&d, 0, sizeof d);
@@ -352,8 +373,8 @@ static void test_artist_albums_gradual(void **state)
   assert_string_equal(d.ids[0], "a1"); /* never read */
   assert_string_equal(d.ids[1], "a2"); /* then the oldest */
   /* Replacing the links drops the ones no longer listed. */
-  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "a2", rel, 1,
-                                                    700), SS_OK);
+  assert_int_equal(db_spotify_artist_albums_replace(fx->db, "a2", rel, 1, 700),
+                   SS_OK);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_artist_albums"), 1);
   assert_int_equal(q(fx, "SELECT COUNT(*) FROM spotify_albums"), 2);
   /* Removing the artist removes its links. */

@@ -44,10 +44,10 @@ static void test_cursor_page_of_artists(void **state)
               "{\"after\":null},\"total\":3}}",
               SS_OK, 2, 1);
   /* Without the "artists" wrapper there is no paging object. */
-  assert_non_null(strstr(expect_page(SYNC_ARTISTS,
-                                     "{\"items\":[],\"next\":null}",
-                                     SS_EPROTO, 0, 0),
-                         "no paging object"));
+  assert_non_null(
+    strstr(expect_page(SYNC_ARTISTS, "{\"items\":[],\"next\":null}", SS_EPROTO,
+                       0, 0),
+           "no paging object"));
 }
 
 static void test_playlists_and_entries_dev_mode(void **state)
@@ -76,14 +76,14 @@ static void test_malformed_pages(void **state)
 {
   (void)state;
   expect_page(SYNC_ALBUMS, "[]", SS_EPROTO, 0, 0);
-  assert_non_null(strstr(expect_page(SYNC_ALBUMS,
-                                     "{\"items\":{},\"next\":null}",
-                                     SS_EPROTO, 0, 0),
-                         "items is not a list"));
-  assert_non_null(strstr(expect_page(SYNC_ARTIST_ALBUMS,
-                                     "{\"items\":[],\"next\":5}", SS_EPROTO,
-                                     0, 0),
-                         "next is not a link"));
+  assert_non_null(
+    strstr(expect_page(SYNC_ALBUMS, "{\"items\":{},\"next\":null}", SS_EPROTO,
+                       0, 0),
+           "items is not a list"));
+  assert_non_null(
+    strstr(expect_page(SYNC_ARTIST_ALBUMS, "{\"items\":[],\"next\":5}",
+                       SS_EPROTO, 0, 0),
+           "next is not a link"));
   /* One page only: a next link is where the entry stops. */
   expect_page(SYNC_ARTIST_ALBUMS,
               "{\"items\":[{\"id\":\"x\",\"name\":\"Homogenic\"}],"

@@ -38,7 +38,8 @@ static struct workers_model model(void)
   return m;
 }
 
-static void connect_account(struct workers_model *m, int64_t authorised_days_ago)
+static void connect_account(struct workers_model *m,
+                            int64_t authorised_days_ago)
 {
   m->spotify_connected = true;
   m->spotify.stored = m->spotify.connected = true;
@@ -56,8 +57,9 @@ static json_t *details(const struct workers_model *m, const char *worker)
   json_t *root = json_loads(buf_cstr(&b), 0, NULL);
   assert_non_null(root);
   buf_free(&b);
-  json_t *d = json_incref(json_object_get(
-    json_object_get(json_object_get(root, "workers"), worker), "details"));
+  json_t *d = json_incref(
+    json_object_get(json_object_get(json_object_get(root, "workers"), worker),
+                    "details"));
   json_decref(root);
   return d;
 }
@@ -75,10 +77,12 @@ static void test_token_details_not_connected(void **state)
   (void)state;
   struct workers_model m = model();
   json_t *d = details(&m, "token_refresh");
-  assert_int_equal(json_integer_value(json_object_get(
-                     d, "check_interval_seconds")), 300);
-  assert_int_equal(json_integer_value(json_object_get(
-                     d, "refresh_threshold_minutes")), 10);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "check_interval_seconds")),
+                   300);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "refresh_threshold_minutes")),
+                   10);
   assert_true(json_is_false(json_object_get(d, "account_connected")));
   assert_true(json_is_null(json_object_get(d, "access_token_expires_at")));
   assert_true(json_is_null(json_object_get(d, "refresh_token_warning")));
@@ -93,8 +97,8 @@ static void test_token_details_connected_and_warning(void **state)
   connect_account(&m, 100);
   json_t *d = details(&m, "token_refresh");
   assert_true(json_is_true(json_object_get(d, "account_connected")));
-  assert_string_equal(json_string_value(json_object_get(
-                        d, "access_token_expires_at")),
+  assert_string_equal(json_string_value(
+                        json_object_get(d, "access_token_expires_at")),
                       "2027-01-15T08:45:00Z");
   assert_true(json_is_null(json_object_get(d, "refresh_token_warning")));
   json_decref(d);
@@ -105,8 +109,8 @@ static void test_token_details_connected_and_warning(void **state)
   json_decref(d);
   connect_account(&m, 182 - 13);
   d = details(&m, "token_refresh");
-  const char *w = json_string_value(json_object_get(d,
-                                                    "refresh_token_warning"));
+  const char *w = json_string_value(
+    json_object_get(d, "refresh_token_warning"));
   assert_non_null(w);
   assert_non_null(strstr(w, "ends on 2027-01-28"));
   json_decref(d);
@@ -117,8 +121,9 @@ static void test_token_details_connected_and_warning(void **state)
   /* Past the end it says so. */
   connect_account(&m, 190);
   d = details(&m, "token_refresh");
-  assert_non_null(strstr(json_string_value(json_object_get(
-                           d, "refresh_token_warning")), "expired on"));
+  assert_non_null(
+    strstr(json_string_value(json_object_get(d, "refresh_token_warning")),
+           "expired on"));
   json_decref(d);
 }
 
@@ -146,8 +151,8 @@ static void test_sync_stats_and_block(void **state)
   json_t *p = json_object_get(stats, "playlists");
   assert_string_equal(json_string_value(json_object_get(p, "last_error")),
                       "malformed reply from /me/playlists: <b>");
-  assert_true(json_is_null(json_object_get(
-    json_object_get(stats, "albums"), "last_result")));
+  assert_true(json_is_null(
+    json_object_get(json_object_get(stats, "albums"), "last_result")));
   /* A type's error counts even when the last run as a whole was fine. */
   assert_true(json_is_true(json_object_get(d, "has_errors")));
   assert_string_equal(json_string_value(json_object_get(d, "blocked_until")),

@@ -26,7 +26,9 @@ static void test_fold(void **state)
     {BJORK_NFD, "bjork"},
     {"BJ\xc3\x96RK", "bjork"},
     {"Sigur Ro\xcc\x81s", "sigur ros"},
-    {"M\xc3\xb6tley Cr\xc3\xbc" "e", "motley crue"},
+    {"M\xc3\xb6tley Cr\xc3\xbc"
+     "e",
+     "motley crue"},
     {"AC/DC", "ac dc"},
     {"Guns N' Roses", "guns n roses"},
     {"Guns N\xe2\x80\x99 Roses", "guns n roses"},
@@ -48,7 +50,9 @@ static void test_fold(void **state)
   assert_string_equal(out, "");
   assert_int_equal(textnorm_fold("alpha beta gamma", out, sizeof out), 5);
   assert_string_equal(out, "alpha"); /* cut on a word boundary */
-  textnorm_fold("caf\xe9 \xff" "au", out, sizeof out);
+  textnorm_fold("caf\xe9 \xff"
+                "au",
+                out, sizeof out);
   assert_string_equal(out, "caf au"); /* invalid bytes are spaces */
 }
 
@@ -91,18 +95,23 @@ static void test_nfc_and_unaccent(void **state)
   assert_string_equal(out, BJORK_NFC); /* NFC stays */
   textnorm_unaccent(BJORK_NFD " Homogenic", out, sizeof out);
   assert_string_equal(out, "Bjork Homogenic"); /* case kept */
-  textnorm_unaccent("M\xc3\xb6tley Cr\xc3\xbc" "e", out, sizeof out);
+  textnorm_unaccent("M\xc3\xb6tley Cr\xc3\xbc"
+                    "e",
+                    out, sizeof out);
   assert_string_equal(out, "Motley Crue");
   textnorm_unaccent("\xe5\x9d\x82\xe6\x9c\xac", out, sizeof out);
   assert_string_equal(out, "\xe5\x9d\x82\xe6\x9c\xac"); /* unchanged */
   /* never cut inside a character */
   char small[5];
   assert_int_equal(textnorm_nfc("\xe5\x9d\x82\xe6\x9c\xac", small,
-                                sizeof small), 3);
+                                sizeof small),
+                   3);
   assert_string_equal(small, "\xe5\x9d\x82");
   assert_int_equal(textnorm_nfc(NULL, small, sizeof small), 0);
   assert_string_equal(small, "");
-  textnorm_nfc("a\xff" "b", out, sizeof out);
+  textnorm_nfc("a\xff"
+               "b",
+               out, sizeof out);
   assert_string_equal(out, "a b");
 }
 

@@ -37,10 +37,7 @@ static int setup(void **state)
   return tstore_setup(state, "test_wanted");
 }
 
-static int teardown(void **state)
-{
-  return tstore_teardown(state);
-}
+static int teardown(void **state) { return tstore_teardown(state); }
 
 static void set(enum setting_id id, const char *v)
 {
@@ -130,12 +127,12 @@ static void test_dispatch_makes_requests(void **state)
 {
   struct tstore *st = *state;
   struct db *db = st->db;
-  int64_t a = want(db, WANTED_ALBUM, "watchlist", "Sigur Rós", "Takk...",
-                   true, T0 - MIN);
+  int64_t a = want(db, WANTED_ALBUM, "watchlist", "Sigur Rós", "Takk...", true,
+                   T0 - MIN);
   int64_t t = want(db, WANTED_TRACK, "playlist", "AC/DC", "Thunderstruck",
                    true, T0 - HOUR);
-  int64_t later = want(db, WANTED_ALBUM, "discography", "Björk", "Debut",
-                       true, T0 + HOUR);
+  int64_t later = want(db, WANTED_ALBUM, "discography", "Björk", "Debut", true,
+                       T0 + HOUR);
   int64_t manual = want(db, WANTED_ALBUM, "manual", "Guns N' Roses",
                         "Appetite for Destruction", false, 0);
   struct wanted_pass_result r = dispatch(db, T0);
@@ -255,8 +252,8 @@ static void test_follow(void **state)
                         true, 0);
   int64_t cancelled = want(db, WANTED_TRACK, "manual", "Guns N' Roses",
                            "Patience", true, 0);
-  int64_t busy = want(db, WANTED_ALBUM, "discography", "Sigur Rós",
-                      "( )", true, 0);
+  int64_t busy = want(db, WANTED_ALBUM, "discography", "Sigur Rós", "( )",
+                      true, 0);
   assert_int_equal(dispatch(db, T0).requested, 5);
 
   /* nothing happened yet */

@@ -30,10 +30,7 @@ static int setup(void **state)
   return tstore_setup(state, "test_wanted_db");
 }
 
-static int teardown(void **state)
-{
-  return tstore_teardown(state);
-}
+static int teardown(void **state) { return tstore_teardown(state); }
 
 static struct wanted_item album(const char *source, const char *artist,
                                 const char *title, const char *spotify_id,
@@ -124,8 +121,8 @@ static void test_identity_merge(void **state)
 {
   struct tstore *st = *state;
   /* watchlist knows the Spotify album */
-  struct wanted_item a =
-    album("watchlist", "Sigur Rós", "Takk...", "3QZm1uH4aqcXhFtFMcP6Gq", "");
+  struct wanted_item a = album("watchlist", "Sigur Rós", "Takk...",
+                               "3QZm1uH4aqcXhFtFMcP6Gq", "");
   a.auto_download = false;
   int64_t id = add(st->db, &a, T0, true);
   /* discography sees it through MusicBrainz, spelled differently (NFD,
@@ -142,8 +139,8 @@ static void test_identity_merge(void **state)
   assert_true(g.auto_download); /* b wants it downloaded */
   assert_int_equal(g.updated_ms, T0 + 1);
   /* by Spotify id alone, whatever the names */
-  struct wanted_item c =
-    album("playlist", "SIGUR ROS", "Takk", "3QZm1uH4aqcXhFtFMcP6Gq", "");
+  struct wanted_item c = album("playlist", "SIGUR ROS", "Takk",
+                               "3QZm1uH4aqcXhFtFMcP6Gq", "");
   snprintf(c.norm_key, sizeof c.norm_key, "something else entirely");
   assert_int_equal(add(st->db, &c, T0 + 2, false), id);
   /* by MusicBrainz id alone */
@@ -155,8 +152,8 @@ static void test_identity_merge(void **state)
   int64_t other = add(st->db, &e, T0, true);
   struct wanted_item f = album("manual", "Björk", "Vespertine", "", "mb-vesp");
   assert_int_equal(add(st->db, &f, T0, false), other);
-  struct wanted_item h =
-    album("manual", "Sigur Rós", "Takk...", "", "mb-vesp");
+  struct wanted_item h = album("manual", "Sigur Rós", "Takk...", "",
+                               "mb-vesp");
   assert_int_equal(add(st->db, &h, T0, false), id);
   g = get(st->db, id);
   assert_string_equal(g.mb_id, "f7f6b7ab-7d5d-3d9c-9e3e-5d2e6a0b2b6e");
@@ -192,11 +189,16 @@ static void test_ignored_and_imported_stay(void **state)
   assert_int_equal(db_wanted_due(st->db, T0 + 10 * HOUR, due, 4, &n), SS_OK);
   assert_int_equal(n, 0);
 
-  struct wanted_item b = album("watchlist", "Guns N' Roses", "Appetite for "
-                               "Destruction", "", "");
+  struct wanted_item b = album("watchlist", "Guns N' Roses",
+                               "Appetite for "
+                               "Destruction",
+                               "", "");
   int64_t bid = add(st->db, &b, T0, true);
-  assert_int_equal(db_wanted_set_state(st->db, bid, "imported", "in the "
-                                       "library", -1, T0), SS_OK);
+  assert_int_equal(db_wanted_set_state(st->db, bid, "imported",
+                                       "in the "
+                                       "library",
+                                       -1, T0),
+                   SS_OK);
   assert_int_equal(add(st->db, &b, T0 + HOUR, false), bid);
   assert_string_equal(get(st->db, bid).state, "imported");
 
@@ -205,7 +207,8 @@ static void test_ignored_and_imported_stay(void **state)
   assert_int_equal(db_wanted_retry(st->db, bid + 100, T0), SS_ENOTFOUND);
   assert_int_equal(db_wanted_requested(st->db, id, 5, T0), SS_OK);
   assert_int_equal(db_wanted_set_state(st->db, id, "ignored", "", T0 + HOUR,
-                                       T0), SS_OK);
+                                       T0),
+                   SS_OK);
   assert_int_equal(db_wanted_retry(st->db, id, T0 + 2 * HOUR), SS_OK);
   struct wanted_item r = get(st->db, id);
   assert_string_equal(r.state, "wanted");
@@ -244,10 +247,9 @@ static void test_bad_input(void **state)
   assert_int_equal(strlen(g.artist), sizeof g.artist - 1);
   assert_int_equal(db_wanted_set_state(st->db, id, "lost", "", -1, T0),
                    SS_EINVAL);
-  assert_int_equal(db_wanted_set_state(st->db, id + 100, "wanted", "", -1,
-                                       T0), SS_ENOTFOUND);
-  assert_int_equal(db_wanted_requested(st->db, id + 100, 3, T0),
+  assert_int_equal(db_wanted_set_state(st->db, id + 100, "wanted", "", -1, T0),
                    SS_ENOTFOUND);
+  assert_int_equal(db_wanted_requested(st->db, id + 100, 3, T0), SS_ENOTFOUND);
   assert_int_equal(db_wanted_requested(st->db, id, 0, T0), SS_EINVAL);
   size_t n;
   int64_t total;
@@ -255,7 +257,8 @@ static void test_bad_input(void **state)
   assert_int_equal(db_wanted_list(st->db, "lost", NULL, 0, out, 2, &n, &total),
                    SS_EINVAL);
   assert_int_equal(db_wanted_list(st->db, NULL, "radio", 0, out, 2, &n,
-                                  &total), SS_EINVAL);
+                                  &total),
+                   SS_EINVAL);
   assert_int_equal(db_wanted_list(st->db, NULL, NULL, -1, out, 2, &n, &total),
                    SS_EINVAL);
   /* nothing half-written: the failed adds left one row */
@@ -279,7 +282,8 @@ static void test_list_filters_and_paging(void **state)
   assert_int_equal(db_wanted_set_state(st->db, ids[0], "given_up", "", -1, T0),
                    SS_OK);
   assert_int_equal(db_wanted_set_state(st->db, ids[1], "downloading", "", -1,
-                                       T0), SS_OK);
+                                       T0),
+                   SS_OK);
   assert_int_equal(db_wanted_set_state(st->db, ids[2], "imported", "", -1, T0),
                    SS_OK);
   assert_int_equal(db_wanted_set_state(st->db, ids[3], "ignored", "", -1, T0),
@@ -288,22 +292,26 @@ static void test_list_filters_and_paging(void **state)
   size_t n;
   int64_t total;
   assert_int_equal(db_wanted_list(st->db, "open", NULL, 0, out, 10, &n,
-                                  &total), SS_OK);
+                                  &total),
+                   SS_OK);
   assert_int_equal(total, 7);
   assert_int_equal(n, 7);
   assert_int_equal(out[0].id, ids[9]); /* newest first */
   assert_int_equal(out[6].id, ids[1]);
   assert_int_equal(db_wanted_list(st->db, "given_up", NULL, 0, out, 10, &n,
-                                  &total), SS_OK);
+                                  &total),
+                   SS_OK);
   assert_int_equal(total, 1);
   assert_int_equal(out[0].id, ids[0]);
   assert_int_equal(db_wanted_list(st->db, NULL, "manual", 0, out, 10, &n,
-                                  &total), SS_OK);
+                                  &total),
+                   SS_OK);
   assert_int_equal(total, 2);
   assert_int_equal(out[0].id, ids[9]);
   assert_int_equal(out[1].id, ids[4]);
   assert_int_equal(db_wanted_list(st->db, "open", "quality_upgrade", 0, out,
-                                  10, &n, &total), SS_OK);
+                                  10, &n, &total),
+                   SS_OK);
   assert_int_equal(total, 1); /* ids[2] is imported */
   assert_int_equal(out[0].id, ids[7]);
   /* paging: total is the whole count */
@@ -369,14 +377,15 @@ static void test_due_order_and_requests(void **state)
   assert_int_equal(due[1].id, id);
   /* back to wanted by the ladder, then asked again: two requests */
   assert_int_equal(db_wanted_set_state(st->db, ia, "wanted", "no source",
-                                       T0 + 2 * HOUR, T0 + HOUR), SS_OK);
+                                       T0 + 2 * HOUR, T0 + HOUR),
+                   SS_OK);
   g = get(st->db, ia);
   assert_string_equal(g.reason, "no source");
   assert_int_equal(g.next_try_ms, T0 + 2 * HOUR);
   assert_int_equal(db_wanted_set_state(st->db, ia, "wanted", "", -1, T0),
                    SS_OK);
   g = get(st->db, ia);
-  assert_string_equal(g.reason, "no source"); /* "" keeps */
+  assert_string_equal(g.reason, "no source");     /* "" keeps */
   assert_int_equal(g.next_try_ms, T0 + 2 * HOUR); /* -1 keeps */
   assert_int_equal(db_wanted_requested(st->db, ia, 13, T0 + 2 * HOUR), SS_OK);
   assert_int_equal(get(st->db, ia).attempts, 2);
@@ -397,9 +406,9 @@ static void test_counts(void **state)
   struct wanted_counts c;
   assert_int_equal(db_wanted_counts(st->db, &c), SS_OK);
   assert_int_equal(c.watchlist + c.manual + c.requests_made, 0);
-  const char *srcs[] = {"watchlist", "watchlist", "discography",
-                        "quality_upgrade", "playlist", "manual", "manual",
-                        "manual"};
+  const char *srcs[] = {"watchlist",       "watchlist", "discography",
+                        "quality_upgrade", "playlist",  "manual",
+                        "manual",          "manual"};
   int64_t ids[8];
   for (int i = 0; i < 8; i++) {
     char title[16];
@@ -416,7 +425,8 @@ static void test_counts(void **state)
                    SS_OK);
   assert_int_equal(db_wanted_requested(st->db, ids[7], 2, T0), SS_OK);
   assert_int_equal(db_wanted_set_state(st->db, ids[7], "downloading", "", -1,
-                                       T0), SS_OK);
+                                       T0),
+                   SS_OK);
   assert_int_equal(db_wanted_counts(st->db, &c), SS_OK);
   assert_int_equal(c.watchlist, 1); /* searching is open */
   assert_int_equal(c.discography, 1);

@@ -33,15 +33,9 @@
 
 #define NOW 1796860800000LL /* 2026-12-10 UTC */
 
-static struct db *db_of(void **state)
-{
-  return ((struct tstore *)*state)->db;
-}
+static struct db *db_of(void **state) { return ((struct tstore *)*state)->db; }
 
-static int setup(void **state)
-{
-  return tstore_setup(state, "ss-watchlist");
-}
+static int setup(void **state) { return tstore_setup(state, "ss-watchlist"); }
 
 /* A library track of artist / album. */
 static void own(struct db *db, const char *artist, const char *album,
@@ -61,8 +55,8 @@ static void own(struct db *db, const char *artist, const char *album,
 
 static struct watch_release *rel(struct watch_releases *r, const char *artist,
                                  const char *title, const char *date,
-                                 unsigned type, const char *sp,
-                                 const char *mb, int tracks)
+                                 unsigned type, const char *sp, const char *mb,
+                                 int tracks)
 {
   struct watch_release *x = watch_releases_push(r);
   snprintf(x->artist, sizeof x->artist, "%s", artist);
@@ -116,11 +110,11 @@ static void test_dates(void **state)
 {
   (void)state;
   char out[16], why[160];
-  assert_int_equal(watch_date_check("2026-12-24", "day", out, why,
-                                    sizeof why), SS_OK);
+  assert_int_equal(watch_date_check("2026-12-24", "day", out, why, sizeof why),
+                   SS_OK);
   assert_string_equal(out, "2026-12-24");
-  assert_int_equal(watch_date_check("2026-12", "month", out, why,
-                                    sizeof why), SS_OK);
+  assert_int_equal(watch_date_check("2026-12", "month", out, why, sizeof why),
+                   SS_OK);
   assert_int_equal(watch_date_check("1997", "year", out, why, sizeof why),
                    SS_OK);
   assert_string_equal(out, "1997");
@@ -134,7 +128,8 @@ static void test_dates(void **state)
   for (size_t i = 0; i < sizeof absurd / sizeof absurd[0]; i++) {
     why[0] = '\0';
     assert_int_equal(watch_date_check(absurd[i][0], absurd[i][1], out, why,
-                                      sizeof why), SS_EINVAL);
+                                      sizeof why),
+                     SS_EINVAL);
     assert_string_equal(out, "");
     if (!strstr(why, "date"))
       fail_msg("no readable reason for %s: \"%s\"", absurd[i][0], why);
@@ -176,7 +171,8 @@ static void test_spotify_page(void **state)
   char name[WANTED_TEXT_MAX] = "", why[160] = "";
   char *next = NULL;
   assert_int_equal(watch_spotify_page(doc, "7w29", &r, name, &next, why,
-                                      sizeof why), SS_OK);
+                                      sizeof why),
+                   SS_OK);
   json_decref(doc);
   assert_string_equal(name, "Bj\xc3\xb6rk");
   assert_non_null(next);
@@ -195,12 +191,14 @@ static void test_spotify_page(void **state)
   /* the wrong shape is refused with a reason */
   doc = json_loads("{\"items\":{\"id\":1},\"next\":null}", 0, NULL);
   assert_int_equal(watch_spotify_page(doc, "7w29", &r, NULL, &next, why,
-                                      sizeof why), SS_EPROTO);
+                                      sizeof why),
+                   SS_EPROTO);
   assert_non_null(strstr(why, "items is not a list"));
   json_decref(doc);
   doc = json_loads("{\"items\":[],\"next\":42}", 0, NULL);
   assert_int_equal(watch_spotify_page(doc, "7w29", &r, NULL, &next, why,
-                                      sizeof why), SS_EPROTO);
+                                      sizeof why),
+                   SS_EPROTO);
   assert_non_null(strstr(why, "next is not a link"));
   json_decref(doc);
   watch_releases_free(&r);
@@ -215,32 +213,29 @@ static void test_select_new(void **state)
     own(db, "Bj\xc3\xb6rk", "Homogenic", "Track", i);
   struct ownership *o;
   assert_int_equal(ownership_load(db, &o), SS_OK);
-  struct watch w = watch_of("Bj\xc3\xb6rk", "2026-12-05",
-                            WATCH_DEFAULT_TYPES);
+  struct watch w = watch_of("Bj\xc3\xb6rk", "2026-12-05", WATCH_DEFAULT_TYPES);
   struct watch_releases r = {0};
   rel(&r, "Bj\xc3\xb6rk", "Homogenic", "2026-12-06", WATCH_ALBUM, "sp1", "",
       10); /* a reissue dated new, but owned */
-  rel(&r, "Bj\xc3\xb6rk", "Fossora", "2022-09-30", WATCH_ALBUM, "sp2", "",
-      13);
+  rel(&r, "Bj\xc3\xb6rk", "Fossora", "2022-09-30", WATCH_ALBUM, "sp2", "", 13);
   rel(&r, "Bj\xc3\xb6rk", "Nova", "2026-12-20", WATCH_ALBUM, "sp3", "", 11);
-  rel(&r, "Bj\xc3\xb6rk", "Ancestress", "2026-12", WATCH_SINGLE, "sp4", "",
-      1);
+  rel(&r, "Bj\xc3\xb6rk", "Ancestress", "2026-12", WATCH_SINGLE, "sp4", "", 1);
   rel(&r, "Bj\xc3\xb6rk", "Greatest Hits", "2026-12-07", WATCH_COMPILATION,
       "sp5", "", 15);
   rel(&r, "Bj\xc3\xb6rk", "Undated", "", WATCH_ALBUM, "sp6", "", 9);
-  rel(&r, "Bj\xc3\xb6rk", "Broken", "", WATCH_ALBUM, "sp7", "", 9)->bad_date =
-    true;
+  rel(&r, "Bj\xc3\xb6rk", "Broken", "", WATCH_ALBUM, "sp7", "", 9)
+    ->bad_date = true;
   /* MusicBrainz: the same new album in NFD with a deluxe suffix */
-  rel(&r, "Bjo\xcc\x88rk", "Nova (Deluxe Edition)", "2026-12-20",
-      WATCH_ALBUM, "", "0b0c0d0e-3333-4444-8555-00000000000a", 0);
+  rel(&r, "Bjo\xcc\x88rk", "Nova (Deluxe Edition)", "2026-12-20", WATCH_ALBUM,
+      "", "0b0c0d0e-3333-4444-8555-00000000000a", 0);
   struct watch_pick p;
   watch_select(&w, WATCH_MODE_NEW, o, &r, &p);
   assert_int_equal(p.seen, 8);
   assert_int_equal(p.bad_date, 1);
-  assert_int_equal(p.wrong_type, 1);  /* the compilation */
-  assert_int_equal(p.too_old, 2);     /* Fossora, the undated one */
-  assert_int_equal(p.duplicate, 1);   /* Nova from MusicBrainz */
-  assert_int_equal(p.owned, 1);       /* Homogenic */
+  assert_int_equal(p.wrong_type, 1); /* the compilation */
+  assert_int_equal(p.too_old, 2);    /* Fossora, the undated one */
+  assert_int_equal(p.duplicate, 1);  /* Nova from MusicBrainz */
+  assert_int_equal(p.owned, 1);      /* Homogenic */
   assert_int_equal(p.candidates, 2);
   assert_int_equal(r.n, 2);
   /* newest first: Nova (2026-12-20), then Ancestress (2026-12) */
@@ -250,14 +245,15 @@ static void test_select_new(void **state)
   assert_string_equal(r.v[1].title, "Ancestress");
   size_t added, capped;
   assert_int_equal(watch_want(db, &w, WATCH_MODE_NEW, &r, 100, NOW, &added,
-                              &capped), SS_OK);
+                              &capped),
+                   SS_OK);
   assert_int_equal(added, 2);
   assert_int_equal(capped, 0);
   struct wanted_item v[4];
   size_t n;
   int64_t total;
-  assert_int_equal(db_wanted_list(db, NULL, "watchlist", 0, v, 4, &n,
-                                  &total), SS_OK);
+  assert_int_equal(db_wanted_list(db, NULL, "watchlist", 0, v, 4, &n, &total),
+                   SS_OK);
   assert_int_equal(total, 2);
   for (size_t i = 0; i < n; i++) {
     assert_true(v[i].auto_download);
@@ -273,7 +269,8 @@ static void test_select_new(void **state)
   }
   /* the same pass again adds nothing */
   assert_int_equal(watch_want(db, &w, WATCH_MODE_NEW, &r, 100, NOW, &added,
-                              &capped), SS_OK);
+                              &capped),
+                   SS_OK);
   assert_int_equal(added, 0);
   watch_releases_free(&r);
   ownership_free(o);
@@ -320,13 +317,15 @@ static void test_select_discography(void **state)
   assert_int_equal(r.n, 2);
   size_t added, capped;
   assert_int_equal(watch_want(db, &w, WATCH_MODE_DISCOGRAPHY, &r, 10, NOW,
-                              &added, &capped), SS_OK);
+                              &added, &capped),
+                   SS_OK);
   assert_int_equal(added, 2);
   struct wanted_item v[4];
   size_t n;
   int64_t total;
   assert_int_equal(db_wanted_list(db, NULL, "discography", 0, v, 4, &n,
-                                  &total), SS_OK);
+                                  &total),
+                   SS_OK);
   assert_int_equal(total, 2);
   watch_releases_free(&r);
   ownership_free(o);
@@ -347,8 +346,8 @@ static void test_cap_over_5000_releases(void **state)
     for (int i = 0; i < 5000; i++) {
       char title[64], date[16];
       snprintf(title, sizeof title, "\xe4\xbd\x9c\xe5\x93\x81 %d", i);
-      snprintf(date, sizeof date, "%04d-%02d-%02d", 1970 + i % 50,
-               1 + i % 12, 1 + i % 28);
+      snprintf(date, sizeof date, "%04d-%02d-%02d", 1970 + i % 50, 1 + i % 12,
+               1 + i % 28);
       rel(&r, w.name, title, date, WATCH_ALBUM, "", "", 10);
     }
     struct watch_pick p;
@@ -356,7 +355,8 @@ static void test_cap_over_5000_releases(void **state)
     assert_int_equal(p.candidates, 5000);
     size_t added, capped;
     assert_int_equal(watch_want(db, &w, WATCH_MODE_DISCOGRAPHY, &r, 50, NOW,
-                                &added, &capped), SS_OK);
+                                &added, &capped),
+                     SS_OK);
     assert_int_equal(added, 50);
     assert_true(capped > 0 && capped <= 5000 - 50);
     total_added += added;
@@ -366,7 +366,8 @@ static void test_cap_over_5000_releases(void **state)
   size_t n;
   int64_t total;
   assert_int_equal(db_wanted_list(db, NULL, "discography", 0, &one, 1, &n,
-                                  &total), SS_OK);
+                                  &total),
+                   SS_OK);
   assert_int_equal(total, (int64_t)total_added);
   assert_int_equal(total, 150);
   ownership_free(o);
@@ -375,11 +376,11 @@ static void test_cap_over_5000_releases(void **state)
 static void test_watch_store(void **state)
 {
   struct db *db = db_of(state);
-  struct sp_artist a[3] = {
-    {.id = "7w29UYBi0qsHi5RN8CHbT7", .name = "Bj\xc3\xb6rk"},
-    {.id = "1PmSkwaM8sPJ1a7OfHbNyA",
-     .name = "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"},
-    {.id = "711MCceyCBcFnzjGY4Q7Un", .name = "AC/DC"}};
+  struct sp_artist a[3] =
+    {{.id = "7w29UYBi0qsHi5RN8CHbT7", .name = "Bj\xc3\xb6rk"},
+     {.id = "1PmSkwaM8sPJ1a7OfHbNyA",
+      .name = "\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80"},
+     {.id = "711MCceyCBcFnzjGY4Q7Un", .name = "AC/DC"}};
   struct sp_write_stats st;
   assert_int_equal(db_spotify_artists_replace(db, a, 3, true, NOW, &st),
                    SS_OK);
@@ -431,11 +432,14 @@ static void test_watch_store(void **state)
 static void test_playlists(void **state)
 {
   struct db *db = db_of(state);
-  struct sp_playlist p[2] = {
-    {.id = "37i9dQZF1DXcBWIGoYBM5M", .name = "Sigur R\xc3\xb3s mix",
-     .snapshot_id = "s1", .total = 3},
-    {.id = "5ABHKGoOzxkaa28ttQV9sE", .name = "Off", .snapshot_id = "s1",
-     .total = 1}};
+  struct sp_playlist p[2] = {{.id = "37i9dQZF1DXcBWIGoYBM5M",
+                              .name = "Sigur R\xc3\xb3s mix",
+                              .snapshot_id = "s1",
+                              .total = 3},
+                             {.id = "5ABHKGoOzxkaa28ttQV9sE",
+                              .name = "Off",
+                              .snapshot_id = "s1",
+                              .total = 1}};
   struct sp_write_stats st;
   assert_int_equal(db_spotify_playlists_replace(db, p, 2, true, NOW, &st),
                    SS_OK);
@@ -452,21 +456,24 @@ static void test_playlists(void **state)
                                  .album_name = "\xc3\x81g\xc3\xa6tis"};
   e[2].is_local = true;
   e[2].track = (struct sp_track){.name = "Local", .artist_names = "Me"};
-  assert_int_equal(db_spotify_playlist_entries_replace(db, p[0].id, "s1", e,
-                                                       3, NOW), SS_OK);
-  assert_int_equal(db_spotify_playlist_entries_replace(db, p[1].id, "s1", e,
-                                                       1, NOW), SS_OK);
+  assert_int_equal(db_spotify_playlist_entries_replace(db, p[0].id, "s1", e, 3,
+                                                       NOW),
+                   SS_OK);
+  assert_int_equal(db_spotify_playlist_entries_replace(db, p[1].id, "s1", e, 1,
+                                                       NOW),
+                   SS_OK);
   own(db, "Sigur Ro\xcc\x81s", "Takk...", "Hoppi\xcc\x81polla", 1); /* NFD */
   char name[WANTED_TEXT_MAX];
-  assert_int_equal(db_playlist_set_download_missing(db, "nope", true, NULL,
-                                                    0), SS_ENOTFOUND);
+  assert_int_equal(db_playlist_set_download_missing(db, "nope", true, NULL, 0),
+                   SS_ENOTFOUND);
   struct ownership *o;
   assert_int_equal(ownership_load(db, &o), SS_OK);
   size_t added;
   assert_int_equal(watch_playlists(db, o, 10, NOW, &added), SS_OK);
   assert_int_equal(added, 0); /* no switch on yet */
   assert_int_equal(db_playlist_set_download_missing(db, p[0].id, true, name,
-                                                    sizeof name), SS_OK);
+                                                    sizeof name),
+                   SS_OK);
   assert_string_equal(name, p[0].name);
   char ids[4][WANTED_ID_MAX];
   size_t n;

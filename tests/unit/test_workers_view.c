@@ -63,7 +63,8 @@ static char *render_html(const struct workers_model *m)
 static void test_aggregate_rules(void **state)
 {
   (void)state;
-  struct view_status s[3] = {{UNIT_STOPPED, false}, {UNIT_STOPPED, false},
+  struct view_status s[3] = {{UNIT_STOPPED, false},
+                             {UNIT_STOPPED, false},
                              {UNIT_STOPPED, false}};
   struct view_status r = workers_aggregate(s, 3);
   assert_int_equal(r.status, UNIT_STOPPED);
@@ -85,32 +86,35 @@ static void test_automation_aggregates_three_units(void **state)
   struct view_status a = workers_view_status(&m, VIEW_AUTOMATION);
   assert_int_equal(a.status, UNIT_STOPPED);
   assert_false(a.running);
-  m.units[UNIT_DISCOGRAPHY] = (struct unit_snapshot){
-    .state = UNIT_IDLE, .enabled = true, .running = true};
+  m.units[UNIT_DISCOGRAPHY] = (struct unit_snapshot){.state = UNIT_IDLE,
+                                                     .enabled = true,
+                                                     .running = true};
   a = workers_view_status(&m, VIEW_AUTOMATION);
   assert_int_equal(a.status, UNIT_IDLE);
   assert_true(a.running);
-  m.units[UNIT_QUALITY_UPGRADE] = (struct unit_snapshot){
-    .state = UNIT_ACTIVE, .enabled = true, .running = true};
+  m.units[UNIT_QUALITY_UPGRADE] = (struct unit_snapshot){.state = UNIT_ACTIVE,
+                                                         .enabled = true,
+                                                         .running = true};
   assert_int_equal(workers_view_status(&m, VIEW_AUTOMATION).status,
                    UNIT_ACTIVE);
-  m.units[UNIT_WATCHLIST] = (struct unit_snapshot){
-    .state = UNIT_ERROR, .enabled = true, .running = true};
+  m.units[UNIT_WATCHLIST] = (struct unit_snapshot){.state = UNIT_ERROR,
+                                                   .enabled = true,
+                                                   .running = true};
   strcpy(m.units[UNIT_WATCHLIST].last_error, "Spotify said no");
   m.units[UNIT_WATCHLIST].last_error_reason = SS_R_RATE_LIMITED;
   assert_int_equal(workers_view_status(&m, VIEW_AUTOMATION).status,
                    UNIT_ERROR);
   json_t *root = render_json(&m);
-  json_t *d = json_object_get(
-    json_object_get(json_object_get(root, "workers"), "automation"),
-    "details");
+  json_t *d = json_object_get(json_object_get(json_object_get(root, "workers"),
+                                              "automation"),
+                              "details");
   assert_true(json_is_true(json_object_get(d, "watchlist_running")));
   assert_true(json_is_true(json_object_get(d, "discography_running")));
   assert_true(json_is_true(json_object_get(d, "quality_upgrade_running")));
   assert_string_equal(json_string_value(json_object_get(d, "last_error")),
                       "watchlist: Spotify said no");
-  assert_string_equal(json_string_value(json_object_get(d,
-                                                        "last_error_reason")),
+  assert_string_equal(json_string_value(
+                        json_object_get(d, "last_error_reason")),
                       "rate_limited");
   json_decref(root);
 }
@@ -121,28 +125,34 @@ static void test_automation_wanted_counts(void **state)
 {
   (void)state;
   struct workers_model m = model();
-  m.wanted = (struct wanted_counts){.watchlist = 3, .discography = 12,
-                                    .quality_upgrade = 5, .playlist = 2,
-                                    .manual = 1, .given_up = 4,
-                                    .imported = 9, .ignored = 6,
+  m.wanted = (struct wanted_counts){.watchlist = 3,
+                                    .discography = 12,
+                                    .quality_upgrade = 5,
+                                    .playlist = 2,
+                                    .manual = 1,
+                                    .given_up = 4,
+                                    .imported = 9,
+                                    .ignored = 6,
                                     .requests_made = 41};
   json_t *root = render_json(&m);
-  json_t *d = json_object_get(
-    json_object_get(json_object_get(root, "workers"), "automation"),
-    "details");
+  json_t *d = json_object_get(json_object_get(json_object_get(root, "workers"),
+                                              "automation"),
+                              "details");
   json_t *open = json_object_get(d, "wanted_open");
   assert_int_equal(json_object_size(open), 5);
   assert_int_equal(json_integer_value(json_object_get(open, "watchlist")), 3);
   assert_int_equal(json_integer_value(json_object_get(open, "discography")),
                    12);
-  assert_int_equal(
-    json_integer_value(json_object_get(open, "quality_upgrade")), 5);
+  assert_int_equal(json_integer_value(
+                     json_object_get(open, "quality_upgrade")),
+                   5);
   assert_int_equal(json_integer_value(json_object_get(open, "playlist")), 2);
   assert_int_equal(json_integer_value(json_object_get(open, "manual")), 1);
   assert_int_equal(json_integer_value(json_object_get(d, "wanted_given_up")),
                    4);
-  assert_int_equal(
-    json_integer_value(json_object_get(d, "downloads_triggered")), 41);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "downloads_triggered")),
+                   41);
   json_decref(root);
   char *html = render_html(&m);
   assert_non_null(strstr(html, "Gesucht: 3 Watchlist, 12 Diskografie, 5 "
@@ -160,9 +170,9 @@ static void test_json_exact_shape_and_order(void **state)
   workers_render_json(&b, &m, NOW);
   const char *s = buf_cstr(&b);
   /* Keys in the contract's order. */
-  const char *order[] = {"\"token_refresh\"", "\"spotify_sync\"",
+  const char *order[] = {"\"token_refresh\"",    "\"spotify_sync\"",
                          "\"download_monitor\"", "\"automation\"",
-                         "\"cleanup\"", "\"duplicate_detector\""};
+                         "\"cleanup\"",          "\"duplicate_detector\""};
   const char *prev = s;
   for (size_t i = 0; i < 6; i++) {
     const char *at = strstr(s, order[i]);
@@ -228,10 +238,12 @@ static void test_documented_details(void **state)
   json_t *w = json_object_get(root, "workers");
 #define DET(k) json_object_get(json_object_get(w, k), "details")
   json_t *d = DET("token_refresh");
-  assert_int_equal(json_integer_value(json_object_get(d,
-                   "check_interval_seconds")), 300);
-  assert_int_equal(json_integer_value(json_object_get(d,
-                   "refresh_threshold_minutes")), 10);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "check_interval_seconds")),
+                   300);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "refresh_threshold_minutes")),
+                   10);
   d = DET("spotify_sync");
   json_t *ls = json_object_get(d, "last_syncs");
   assert_string_equal(json_string_value(json_object_get(ls, "artists")),
@@ -240,19 +252,22 @@ static void test_documented_details(void **state)
                       "vor 12 min");
   assert_string_equal(json_string_value(json_object_get(ls, "albums")),
                       "vor 1 h");
-  assert_int_equal(json_integer_value(json_object_get(d,
-                   "check_interval_seconds")), 60);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "check_interval_seconds")),
+                   60);
   assert_true(json_is_false(json_object_get(d, "has_errors")));
   assert_true(json_is_object(json_object_get(d, "stats")));
   d = DET("download_monitor");
-  assert_int_equal(json_integer_value(json_object_get(d,
-                   "poll_interval_seconds")), 10);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "poll_interval_seconds")),
+                   10);
   assert_string_equal(json_string_value(json_object_get(d, "last_poll")),
                       "gerade eben");
-  assert_int_equal(json_integer_value(json_object_get(d,
-                   "downloads_completed")), 42);
-  assert_int_equal(json_integer_value(json_object_get(d,
-                   "downloads_failed")), 2);
+  assert_int_equal(json_integer_value(
+                     json_object_get(d, "downloads_completed")),
+                   42);
+  assert_int_equal(json_integer_value(json_object_get(d, "downloads_failed")),
+                   2);
   d = DET("cleanup");
   assert_true(json_is_false(json_object_get(d, "dry_run")));
   assert_string_equal(json_string_value(json_object_get(d, "last_run")),
@@ -261,8 +276,9 @@ static void test_documented_details(void **state)
   assert_int_equal(json_integer_value(json_object_get(d, "bytes_freed")),
                    5000000000LL);
   d = DET("duplicate_detector");
-  assert_string_equal(json_string_value(json_object_get(d,
-                      "detection_method")), "metadata-hash");
+  assert_string_equal(json_string_value(
+                        json_object_get(d, "detection_method")),
+                      "metadata-hash");
   assert_string_equal(json_string_value(json_object_get(d, "last_scan")),
                       "vor 3 d");
   assert_true(json_is_integer(json_object_get(d, "duplicates_found")));
@@ -288,12 +304,13 @@ static void test_error_shows_last_error_everywhere(void **state)
   assert_true(json_is_true(json_object_get(d, "has_errors")));
   assert_string_equal(json_string_value(json_object_get(d, "last_error")),
                       m.units[UNIT_SPOTIFY_SYNC].last_error);
-  assert_string_equal(json_string_value(json_object_get(d,
-                                                        "last_error_reason")),
+  assert_string_equal(json_string_value(
+                        json_object_get(d, "last_error_reason")),
                       "auth");
   /* A unit without an error has no reason. */
   d = json_object_get(json_object_get(json_object_get(root, "workers"),
-                                      "cleanup"), "details");
+                                      "cleanup"),
+                      "details");
   assert_true(json_is_null(json_object_get(d, "last_error_reason")));
   json_decref(root);
 
@@ -330,9 +347,9 @@ static void test_html_fragment(void **state)
   assert_int_equal(count(html, "class=\"wk-unit "), 6);
   assert_int_equal(count(html, "role=\"tooltip\""), 7);
   assert_non_null(strstr(html, "data-overall=\"active\""));
-  static const char *const icons[] = {"bi bi-key", "bi bi-spotify",
+  static const char *const icons[] = {"bi bi-key",      "bi bi-spotify",
                                       "bi bi-download", "bi bi-robot",
-                                      "bi bi-trash3", "bi bi-copy"};
+                                      "bi bi-trash3",   "bi bi-copy"};
   const char *prev = html;
   for (int i = 0; i < 6; i++) {
     char needle[64];
@@ -367,8 +384,9 @@ static void test_services_exact_shape(void **state)
   struct buf b;
   buf_init(&b, 0);
   workers_render_services(&b, &m);
-  assert_string_equal(buf_cstr(&b), "{\"spotify\":true,\"slskd\":false,"
-                                    "\"musicbrainz\":false,\"coverart\":true}");
+  assert_string_equal(buf_cstr(&b),
+                      "{\"spotify\":true,\"slskd\":false,"
+                      "\"musicbrainz\":false,\"coverart\":true}");
   buf_reset(&b);
   strcpy(m.services[SVC_SLSKD].reason, "API key \"refused\"");
   workers_render_services_detail(&b, &m, NOW);
@@ -376,12 +394,13 @@ static void test_services_exact_shape(void **state)
   json_t *root = json_loads(buf_cstr(&b), JSON_REJECT_DUPLICATES, &err);
   assert_non_null(root);
   /* each key once: "checked" is the boolean, "checked_ago" the time */
-  assert_true(json_is_boolean(json_object_get(
-    json_object_get(root, "slskd"), "checked")));
-  assert_true(json_is_string(json_object_get(
-    json_object_get(root, "slskd"), "checked_ago")));
-  assert_string_equal(json_string_value(json_object_get(
-                        json_object_get(root, "slskd"), "reason")),
+  assert_true(json_is_boolean(
+    json_object_get(json_object_get(root, "slskd"), "checked")));
+  assert_true(json_is_string(
+    json_object_get(json_object_get(root, "slskd"), "checked_ago")));
+  assert_string_equal(json_string_value(
+                        json_object_get(json_object_get(root, "slskd"),
+                                        "reason")),
                       "API key \"refused\"");
   json_decref(root);
   buf_free(&b);
