@@ -18,6 +18,7 @@
 #include "clients/spotify.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,32 +191,11 @@ void spotify_url_encode(struct buf *out, const char *s)
 int spotify_base64(const unsigned char *in, size_t n, bool url, char *out,
                    size_t cap)
 {
-  const char *abc = url
-                      ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                        "0123456789-_"
-                      : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                        "0123456789+/";
-  size_t j = 0;
-  for (size_t i = 0; i < n; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    size_t left = n - i;
-    if (left > 1)
-      v |= (uint32_t)in[i + 1] << 8;
-    if (left > 2)
-      v |= in[i + 2];
-    int chars = left >= 3 ? 4 : (int)left + 1;
-    for (int k = 0; k < 4; k++) {
-      if (j + 1 >= cap)
-        return SS_ETOOBIG;
-      if (k < chars)
-        out[j++] = abc[(v >> (18 - 6 * k)) & 63];
-      else if (!url)
-        out[j++] = '=';
-    }
-  }
-  if (j >= cap)
+  int variant = url ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
+                    : sodium_base64_VARIANT_ORIGINAL;
+  if (cap < sodium_base64_ENCODED_LEN(n, variant))
     return SS_ETOOBIG;
-  out[j] = '\0';
+  sodium_bin2base64(out, cap, in, n, variant);
   return SS_OK;
 }
 

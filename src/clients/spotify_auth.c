@@ -11,8 +11,8 @@
  */
 #include "clients/spotify_auth.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,12 +108,9 @@ int spotify_random_token(char *out, size_t n, size_t bytes)
 
 int spotify_pkce_challenge(const char *verifier, char *out, size_t n)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(verifier, strlen(verifier), md, &len, EVP_sha256(), NULL) !=
-      1)
-    return SS_EIO;
-  return spotify_base64(md, len, true, out, n);
+  unsigned char md[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(md, (const unsigned char *)verifier, strlen(verifier));
+  return spotify_base64(md, sizeof md, true, out, n);
 }
 
 /* A free slot, or the oldest one; mu held. */
