@@ -115,6 +115,8 @@ static void json_request_open(struct buf *b, const struct dl_request_view *v)
   kv_str(b, "artist", r->artist, true);
   kv_str(b, "title", r->title, true);
   kv_str(b, "spotify_id", r->spotify_id, true);
+  kv_str(b, "mb_release_group_id", r->mb_release_group_id, true);
+  kv_str(b, "mb_release_id", r->mb_release_id, true);
   kv_str(b, "state", r->state, true);
   buf_puts(b, ",\"error\":");
   if (r->error[0])
@@ -240,14 +242,23 @@ static void html_sources(struct buf *b, struct db *db, int64_t id)
 
 /* ---- JSON handlers ---- */
 
-static const char *const body_keys[] = {"query", "album", "spotify_track_id",
-                                        "spotify_album_id"};
+static const char *const body_keys[] = {"query",
+                                        "album",
+                                        "spotify_track_id",
+                                        "spotify_album_id",
+                                        "mb_release_group_id",
+                                        "mb_release_id"};
+#define N_BODY_KEYS (sizeof body_keys / sizeof body_keys[0])
 
 /* Reads the request body into in (strings borrowed from doc). */
 static int parse_new(json_t *doc, struct dl_new *in, char *err, size_t n)
 {
-  const char **slots[4] = {&in->query, &in->album, &in->spotify_track_id,
-                           &in->spotify_album_id};
+  const char **slots[N_BODY_KEYS] = {&in->query,
+                                     &in->album,
+                                     &in->spotify_track_id,
+                                     &in->spotify_album_id,
+                                     &in->mb_release_group_id,
+                                     &in->mb_release_id};
   const char *key;
   json_t *v;
   memset(in, 0, sizeof *in);
@@ -258,13 +269,13 @@ static int parse_new(json_t *doc, struct dl_new *in, char *err, size_t n)
   json_object_foreach(doc, key, v)
   {
     size_t i = 0;
-    while (i < 4 && strcmp(key, body_keys[i]))
+    while (i < N_BODY_KEYS && strcmp(key, body_keys[i]))
       i++;
-    if (i == 4 || !json_is_string(v)) {
+    if (i == N_BODY_KEYS || !json_is_string(v)) {
       snprintf(err, n,
-               i == 4 ? "unknown field \"%.40s\""
-                      : "%s must be a "
-                        "string",
+               i == N_BODY_KEYS ? "unknown field \"%.40s\""
+                                : "%s must be a "
+                                  "string",
                key);
       return SS_EINVAL;
     }

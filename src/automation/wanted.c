@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "automation/ownership.h"
+#include "clients/musicbrainz.h"
 #include "config/settings.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -58,12 +59,24 @@ void wanted_dispatch_config_load(struct wanted_dispatch_config *cfg)
   cfg->max_per_hour = (int)settings_int(S_AUTOMATION_MAX_REQUESTS_PER_HOUR);
 }
 
+/* An album item's MusicBrainz id is its release group: its request
+ * carries it, so the import names the album and fetches its cover by it.
+ * NULL for a track (a recording id) or an id that is not an MBID. */
+static const char *release_group_of(const struct wanted_item *w)
+{
+  char canon[MB_ID_LEN + 1];
+  return w->kind == WANTED_ALBUM && mb_mbid_canonical(w->mb_id, canon) == SS_OK
+           ? w->mb_id
+           : NULL;
+}
+
 /* Creates the download request of w: by Spotify id when the synced
  * library knows it, else by text.  SS_OK and *req, or an error with err. */
 static int make_request(struct db *db, const struct wanted_item *w,
                         int64_t now_ms, int64_t *req, char *err, size_t errlen)
 {
-  struct dl_new in = {0};
+  const char *rg = release_group_of(w);
+  struct dl_new in = {.mb_release_group_id = rg};
   int rc = SS_ENOTFOUND;
   if (w->spotify_id[0]) {
     if (w->kind == WANTED_ALBUM)
@@ -77,6 +90,7 @@ static int make_request(struct db *db, const struct wanted_item *w,
   char text[WANTED_TEXT_MAX * 2 + 4];
   snprintf(text, sizeof text, "%s - %s", w->artist, w->title);
   memset(&in, 0, sizeof in);
+  in.mb_release_group_id = rg;
   if (w->kind == WANTED_ALBUM)
     in.album = text;
   else

@@ -22,6 +22,7 @@
 #define DL_ID_MAX 40
 #define DL_STATE_MAX 16
 #define DL_ERROR_MAX 256
+#define DL_MBID_MAX 40 /* 36 + NUL, rounded */
 
 enum dl_kind { DL_TRACK, DL_ALBUM };
 
@@ -40,6 +41,11 @@ struct dl_request {
   int64_t next_try_ms;
   char error[DL_ERROR_MAX];
   int64_t created_ms, updated_ms, finished_ms;
+  /* what the request is for in MusicBrainz (a Wanted item's ids), "" when
+   * unknown: the import writes them into the library row when the files
+   * carry none, and fetches cover.jpg with them */
+  char mb_release_group_id[DL_MBID_MAX];
+  char mb_release_id[DL_MBID_MAX];
 };
 
 /* A request with its files summed up (lists and the page). */
@@ -129,6 +135,8 @@ struct dl_file {
   char transfer_id[DL_ID_MAX];
   char state[DL_STATE_MAX];
   char req_state[DL_STATE_MAX];
+  char mb_release_group_id[DL_MBID_MAX]; /* of the request, or "" */
+  char mb_release_id[DL_MBID_MAX];
   enum dl_kind kind;
   int64_t size, bytes;
   double percent;

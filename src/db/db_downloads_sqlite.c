@@ -77,7 +77,7 @@ _Static_assert((int)SD__END <= (int)DB__SLOTS_LIBRARY,
   "r.id, r.kind, r.query, r.artist, r.title, r.spotify_id,"                   \
   " r.expected_tracks, r.state, r.search_id, r.search_started_ms,"            \
   " r.search_tries, r.next_try_ms, r.error, r.created_ms, r.updated_ms,"      \
-  " r.finished_ms"
+  " r.finished_ms, r.mb_release_group_id, r.mb_release_id"
 #define VIEW_COLS                                                             \
   REQ_COLS                                                                    \
   ","                                                                         \
@@ -100,7 +100,8 @@ _Static_assert((int)SD__END <= (int)DB__SLOTS_LIBRARY,
   " f.import_dst, f.transfer_id, f.state, f.size, COALESCE(p.bytes, 0),"      \
   " COALESCE(p.percent, 0), f.retries, f.import_tries, f.not_before_ms,"      \
   " f.enqueued_ms, COALESCE(p.progress_ms, f.enqueued_ms), f.slskd_state,"    \
-  " f.error, r.artist, r.title, r.spotify_id, r.kind, r.state"
+  " f.error, r.artist, r.title, r.spotify_id, r.kind, r.state,"               \
+  " r.mb_release_group_id, r.mb_release_id"
 #define FILE_FROM                                                             \
   " FROM download_files f JOIN download_requests r ON r.id = f.request_id"    \
   " LEFT JOIN download_progress p ON p.file_id = f.id"
@@ -123,17 +124,18 @@ static bool is_terminal_request(const char *state)
 
 int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
 {
-  int rc = db__run(db, SD_REQ_ADD,
-                   "INSERT INTO download_requests (kind, query, artist, title,"
-                   " spotify_id, expected_tracks, state, next_try_ms,"
-                   " created_ms, updated_ms)"
-                   " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-                   DB__VALS(DB__TEXT(r->kind == DL_ALBUM ? "album" : "track"),
-                            DB__TEXT(r->query), DB__TEXT(r->artist),
-                            DB__TEXT(r->title), DB__TEXT(r->spotify_id),
-                            DB__INT(r->expected_tracks),
-                            DB__INT(r->created_ms), DB__INT(r->created_ms)),
-                   "download request add");
+  int rc = db__run(
+    db, SD_REQ_ADD,
+    "INSERT INTO download_requests (kind, query, artist, title,"
+    " spotify_id, expected_tracks, state, next_try_ms,"
+    " created_ms, updated_ms, mb_release_group_id, mb_release_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+    DB__VALS(DB__TEXT(r->kind == DL_ALBUM ? "album" : "track"),
+             DB__TEXT(r->query), DB__TEXT(r->artist), DB__TEXT(r->title),
+             DB__TEXT(r->spotify_id), DB__INT(r->expected_tracks),
+             DB__INT(r->created_ms), DB__INT(r->created_ms),
+             DB__TEXT(r->mb_release_group_id), DB__TEXT(r->mb_release_id)),
+    "download request add");
   if (!rc && id)
     *id = db__last_id(db);
   return rc;
@@ -160,6 +162,8 @@ static int request_row(sqlite3_stmt *st, void *out)
   r->created_ms = sqlite3_column_int64(st, 13);
   r->updated_ms = sqlite3_column_int64(st, 14);
   r->finished_ms = sqlite3_column_int64(st, 15);
+  db__col_text(st, 16, r->mb_release_group_id, sizeof r->mb_release_group_id);
+  db__col_text(st, 17, r->mb_release_id, sizeof r->mb_release_id);
   return SS_OK;
 }
 
@@ -168,13 +172,13 @@ static int view_row(sqlite3_stmt *st, void *out)
   struct dl_request_view *v = out;
   memset(v, 0, sizeof *v);
   request_row(st, &v->r);
-  v->files_total = sqlite3_column_int(st, 16);
-  v->files_imported = sqlite3_column_int(st, 17);
-  v->files_failed = sqlite3_column_int(st, 18);
-  v->files_active = sqlite3_column_int(st, 19);
-  v->bytes_total = sqlite3_column_int64(st, 20);
-  v->bytes_done = sqlite3_column_int64(st, 21);
-  db__col_text(st, 22, v->username, sizeof v->username);
+  v->files_total = sqlite3_column_int(st, 18);
+  v->files_imported = sqlite3_column_int(st, 19);
+  v->files_failed = sqlite3_column_int(st, 20);
+  v->files_active = sqlite3_column_int(st, 21);
+  v->bytes_total = sqlite3_column_int64(st, 22);
+  v->bytes_done = sqlite3_column_int64(st, 23);
+  db__col_text(st, 24, v->username, sizeof v->username);
   return SS_OK;
 }
 
@@ -523,6 +527,8 @@ static int file_row(sqlite3_stmt *st, void *out)
   const char *kind = (const char *)sqlite3_column_text(st, 22);
   f->kind = kind && !strcmp(kind, "album") ? DL_ALBUM : DL_TRACK;
   db__col_text(st, 23, f->req_state, sizeof f->req_state);
+  db__col_text(st, 24, f->mb_release_group_id, sizeof f->mb_release_group_id);
+  db__col_text(st, 25, f->mb_release_id, sizeof f->mb_release_id);
   return SS_OK;
 }
 

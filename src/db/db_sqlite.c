@@ -100,6 +100,9 @@ static const char *const migrations[] = {
   db_schema_wanted_sources,
   /* 11: why a library track is unreadable (schema_library.c) */
   db_schema_library_reason,
+  /* 12: the MusicBrainz release (group) a download request is for
+   * (schema_downloads.c) */
+  db_schema_downloads_mbids,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

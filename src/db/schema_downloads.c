@@ -127,3 +127,14 @@ const char db_schema_downloads_upgrade[] =
   "ALTER TABLE download_requests ADD COLUMN upgrade_sample_rate INTEGER NOT"
   "  NULL DEFAULT 0;"
   "CREATE INDEX wanted_track ON wanted (track_id) WHERE track_id <> 0;";
+
+/* The MusicBrainz ids of what a request is for (later migration): a
+ * request made for a Wanted item carries the item's release group (and a
+ * release when known), so its import can name the album in the library
+ * row and fetch cover.jpg even when the downloaded files carry no
+ * MusicBrainz tags.  "" = unknown. */
+const char db_schema_downloads_mbids[] =
+  "ALTER TABLE download_requests ADD COLUMN mb_release_group_id TEXT NOT"
+  "  NULL DEFAULT '';"
+  "ALTER TABLE download_requests ADD COLUMN mb_release_id TEXT NOT NULL"
+  "  DEFAULT '';";

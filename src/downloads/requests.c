@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/textnorm.h"
+#include "clients/musicbrainz.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
 #include "downloads/candidates.h"
@@ -1168,11 +1169,35 @@ static int upgrade_of(struct db *db, const struct dl_new *in,
   return rc;
 }
 
+/* The optional MusicBrainz ids of in, canonical, into r.  SS_EINVAL with a
+ * reason for one that is not an MBID. */
+static int mbids_of(const struct dl_new *in, struct dl_request *r, char *err,
+                    size_t errlen)
+{
+  const char *given[2] = {in->mb_release_group_id, in->mb_release_id};
+  char *dst[2] = {r->mb_release_group_id, r->mb_release_id};
+  static const char *const names[2] = {"mb_release_group_id", "mb_release_id"};
+  for (int i = 0; i < 2; i++) {
+    if (!given[i] || !given[i][0])
+      continue;
+    char mbid[MB_ID_LEN + 1];
+    if (mb_mbid_canonical(given[i], mbid) != SS_OK) {
+      snprintf(err, errlen, "%s must be a MusicBrainz id (8-4-4-4-12 hex)",
+               names[i]);
+      return SS_EINVAL;
+    }
+    snprintf(dst[i], DL_MBID_MAX, "%s", mbid);
+  }
+  return SS_OK;
+}
+
 int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
                     int64_t *id, char *err, size_t errlen)
 {
   struct dl_request *r = xcalloc(1, sizeof *r);
   int rc = fill_request(db, in, r, err, errlen);
+  if (rc == SS_OK)
+    rc = mbids_of(in, r, err, errlen);
   struct dl_upgrade up = {0};
   if (rc == SS_OK && in->upgrade_track_id)
     rc = upgrade_of(db, in, &up, err, errlen);

@@ -130,6 +130,12 @@ struct dl_new {
    * import replaces the file in place, the old one to the quarantine
    * (import.h).  0 = a plain request. */
   int64_t upgrade_track_id;
+  /* With any of the above: the MusicBrainz release group and release the
+   * request is for (may be NULL or ""; else an MBID, any case).  Stored
+   * on the request; the import names the album by them when its files
+   * carry no MusicBrainz tags and fetches cover.jpg (import.h). */
+  const char *mb_release_group_id;
+  const char *mb_release_id;
 };
 
 /*

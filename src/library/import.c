@@ -581,6 +581,19 @@ static int finish_move(const struct import_config *cfg, struct db *db,
   return SS_EIO;
 }
 
+/* The request's MusicBrainz ids (a Wanted item's release group and
+ * release) for a file whose tags name no release: the row then carries
+ * them (ownership finds the album by id) and the cover is fetched with
+ * them.  Tags, when present, win: they name the exact release. */
+static void request_mbids(const struct dl_file *f, struct media_info *m)
+{
+  if (m->mb_album_id[0] || m->mb_release_group_id[0])
+    return;
+  snprintf(m->mb_album_id, sizeof m->mb_album_id, "%s", f->mb_release_id);
+  snprintf(m->mb_release_group_id, sizeof m->mb_release_group_id, "%s",
+           f->mb_release_group_id);
+}
+
 /* Step 5-6: the library row and the file's final state. */
 static int record(const struct import_config *cfg, struct db *db,
                   const struct dl_file *f, const struct replace *rp,
@@ -608,6 +621,7 @@ static int record(const struct import_config *cfg, struct db *db,
     else if (rp->old)
       snprintf(t->spotify_track_id, sizeof t->spotify_track_id, "%s",
                rp->old->spotify_track_id);
+    request_mbids(f, &t->media);
     int64_t track_id = 0;
     rc = db_library_track_upsert(db, t, &track_id);
     if (!rc)

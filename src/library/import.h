@@ -19,10 +19,13 @@
  *      through it;
  *   5. upsert the library track (keyed by its path, so never twice), with
  *      the request id and, for a Spotify track request, the Spotify id;
+ *      when the tags name no MusicBrainz release, the request's release
+ *      group and release (a Wanted item's ids, dl_new.mb_*) instead;
  *   6. mark the file imported;
  *   7. with library.save_cover_art, the album's cover.jpg from the Cover
- *      Art Archive when its tags name a MusicBrainz release and the
- *      folder has none (library/cover.h; never fails the import).
+ *      Art Archive when its tags (or its request, step 5) name a
+ *      MusicBrainz release or release group and the folder has none
+ *      (library/cover.h; never fails the import).
  *
  * A quality upgrade (a request made with dl_new.upgrade_track_id) is
  * imported in place of the library file it replaces: the downloaded file

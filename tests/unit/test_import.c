@@ -181,9 +181,13 @@ static int teardown(void **state)
 }
 
 /* A request with one file in state completed, as after a transfer. */
-static struct dl_file completed_file(struct fx *x, const char *spotify_id)
+/* A finished download of one file; its request may name a MusicBrainz
+ * release group (rg, "" = none). */
+static struct dl_file completed_file_of(struct fx *x, const char *spotify_id,
+                                        const char *rg)
 {
   struct dl_request r = {.kind = DL_TRACK, .created_ms = 1};
+  snprintf(r.mb_release_group_id, sizeof r.mb_release_group_id, "%s", rg);
   snprintf(r.query, sizeof r.query, "Band Song");
   snprintf(r.title, sizeof r.title, "Song");
   snprintf(r.spotify_id, sizeof r.spotify_id, "%s", spotify_id);
@@ -209,6 +213,11 @@ static struct dl_file completed_file(struct fx *x, const char *spotify_id)
   assert_int_equal(db_dl_file_get(x->db, fl.v[0].id, &f), SS_OK);
   db_dl_files_free(&fl);
   return f;
+}
+
+static struct dl_file completed_file(struct fx *x, const char *spotify_id)
+{
+  return completed_file_of(x, spotify_id, "");
 }
 
 static struct dl_file reload(struct fx *x, struct dl_file *f)
@@ -732,11 +741,12 @@ static bool has_cover(const char *dir)
   return tfs_exists(p) || tfs_exists(q);
 }
 
-static void test_import_cover_art(void **state)
+/* The fake archive, coverart.url pointing at it, covers on, nothing
+ * remembered. */
+static struct fake_coverart *cover_fake_start(void)
 {
-  struct fx *x = *state;
   struct fake_coverart *fc;
-  char err[256], dir[512], path[600];
+  char err[256];
   assert_int_equal(fake_coverart_start(&fc, 0), SS_OK);
   assert_int_equal(settings_set(S_COVERART_URL, fake_coverart_url(fc), err,
                                 sizeof err),
@@ -746,6 +756,14 @@ static void test_import_cover_art(void **state)
                    SS_OK);
   http_host_blocks_reset();
   cover_reset();
+  return fc;
+}
+
+static void test_import_cover_art(void **state)
+{
+  struct fx *x = *state;
+  char err[256], dir[512], path[600];
+  struct fake_coverart *fc = cover_fake_start();
   /* the release's front cover lands beside the track, byte for byte */
   import_tagged(x, "Homogenic", FAKE_CAA_RELEASE, dir, sizeof dir);
   snprintf(path, sizeof path, "%s/cover.jpg", dir);
@@ -804,6 +822,57 @@ static void test_import_cover_art(void **state)
   http_host_blocks_reset();
 }
 
+/* Files without MusicBrainz tags, downloaded for a Wanted release: the
+ * request's release group names the album in the library row and brings
+ * its cover; a bad (upper-case) id from a caller is refused at creation. */
+static void test_import_cover_from_request(void **state)
+{
+  struct fx *x = *state;
+  char err[256] = "", path[600];
+  struct fake_coverart *fc = cover_fake_start();
+  assert_int_equal(fake_coverart_add(fc,
+                                     "0b6c2da8-ac60-4663-beae-"
+                                     "bd3dc6dea94b",
+                                     FAKE_CAA_RELEASE),
+                   SS_OK);
+  make_flac(x, x->flac); /* no MusicBrainz tags */
+  struct dl_file f = completed_file_of(x, "",
+                                       "0b6c2da8-ac60-4663-beae-bd3dc6dea94b");
+  assert_string_equal(f.mb_release_group_id,
+                      "0b6c2da8-ac60-4663-beae-bd3dc6dea94b");
+  int rc = do_import(x, &f, err, sizeof err);
+  if (rc)
+    fail_msg("import: %s", err);
+  assert_imported(x, &f, expected_dst(x));
+  struct library_track *t = xcalloc(1, sizeof *t);
+  assert_int_equal(db_library_track_by_path(x->db, expected_dst(x), t), SS_OK);
+  assert_string_equal(t->media.mb_release_group_id,
+                      "0b6c2da8-ac60-4663-beae-bd3dc6dea94b");
+  assert_string_equal(t->media.mb_album_id, "");
+  free(t);
+  snprintf(path, sizeof path, "%s/Band/Album (2013)/cover.jpg", x->lib);
+  assert_true(tfs_exists(path));
+  db_dl_file_free(&f);
+
+  /* requests_create checks and canonicalises the ids */
+  struct dl_new in =
+    {.album = "Band - Album",
+     .mb_release_group_id = "0B6C2DA8-AC60-4663-BEAE-BD3DC6DEA94B"};
+  int64_t id = 0;
+  assert_int_equal(requests_create(x->db, &in, 10, &id, err, sizeof err),
+                   SS_OK);
+  struct dl_request_view v;
+  assert_int_equal(db_dl_request_get(x->db, id, &v), SS_OK);
+  assert_string_equal(v.r.mb_release_group_id,
+                      "0b6c2da8-ac60-4663-beae-bd3dc6dea94b");
+  in.mb_release_id = "../../etc/passwd";
+  assert_int_equal(requests_create(x->db, &in, 10, &id, err, sizeof err),
+                   SS_EINVAL);
+  assert_non_null(strstr(err, "mb_release_id must be a MusicBrainz id"));
+  fake_coverart_stop(fc);
+  http_host_blocks_reset();
+}
+
 int main(void)
 {
   media_init();
@@ -829,6 +898,7 @@ int main(void)
     T(test_upgrade_refuses_not_better),
     T(test_upgrade_old_gone),
     T(test_import_cover_art),
+    T(test_import_cover_from_request),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,6 +164,45 @@ static void test_dispatch_makes_requests(void **state)
   assert_string_equal(item(db, later).state, "searching");
 }
 
+/* An album item's MusicBrainz release group travels on its download
+ * request (the import names the album and fetches its cover by it); a
+ * track's recording id and a malformed id do not. */
+static void test_request_carries_mbid(void **state)
+{
+  struct tstore *st = *state;
+  struct db *db = st->db;
+  static const char rg[] = "0b0c0d0e-5555-4666-8777-000000000002";
+  int64_t a = want(db, WANTED_ALBUM, "watchlist", "Bjo\xcc\x88rk", "Homogenic",
+                   true, 0);
+  int64_t t = want(db, WANTED_TRACK, "playlist",
+                   "\xe5\x9d\x82\xe6\x9c\xac"
+                   "\xe9\xbe\x8d\xe4\xb8\x80",
+                   "andata", true, 0);
+  int64_t bad = want(db, WANTED_ALBUM, "discography", "AC/DC", "Back in Black",
+                     true, 0);
+  struct wanted_item w;
+  const struct {
+    int64_t *id;
+    const char *mb;
+  } ids[] = {{&a, rg},
+             {&t, "0b0c0d0e-5555-4666-8777-000000000003"},
+             {&bad, "not-an-mbid"}};
+  for (size_t i = 0; i < 3; i++) {
+    w = item(db, *ids[i].id);
+    snprintf(w.mb_id, sizeof w.mb_id, "%s", ids[i].mb);
+    int64_t id;
+    bool added;
+    assert_int_equal(db_wanted_add(db, &w, T0, &id, &added), SS_OK);
+    assert_false(added); /* merged: the id is learnt */
+    assert_string_equal(item(db, *ids[i].id).mb_id, ids[i].mb);
+  }
+  assert_int_equal(dispatch(db, T0).requested, 3);
+  assert_string_equal(request_of(db, a).r.mb_release_group_id, rg);
+  assert_string_equal(request_of(db, a).r.artist, "Bjo\xcc\x88rk");
+  assert_string_equal(request_of(db, t).r.mb_release_group_id, "");
+  assert_string_equal(request_of(db, bad).r.mb_release_group_id, "");
+}
+
 static void test_caps_per_run_and_hour(void **state)
 {
   struct tstore *st = *state;
@@ -411,6 +450,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ladder),
     cmocka_unit_test_setup_teardown(test_settings_defaults, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_request_carries_mbid, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_dispatch_makes_requests, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_caps_per_run_and_hour, setup,
