@@ -15,7 +15,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "api/workers_view.h"
+#include "workers/workers_view.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/workers_view.h"
+#include "workers/workers_view.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/html.h"

@@ -8,10 +8,12 @@
  *       defined in src/workers/<file>.c (workers/workers.h declares it and
  *       workers/workers.c indexes it by ID, both generated from this list);
  * VIEW  the Workers API contract entry the unit is shown in (enum
- *       view_worker member VIEW_<VIEW>, api/workers_view.h): its own, or an
- *       aggregated entry shared with other units (AUTOMATION);
+ *       view_worker member VIEW_<VIEW>, workers/workers_view.h): its own,
+ *       or an aggregated entry shared with other units (AUTOMATION);
  * ROLE  OWN (the unit is the entry), FIRST (opens an aggregated entry) or
- *       MEMBER (joins the entry opened by the row above it).
+ *       MEMBER (joins the entry opened by the row above it).  An OWN or
+ *       FIRST row's file also defines `const struct worker_view
+ *       <name>_view`: the entry's key, name, icon and detail renderers.
  *
  * Row order is the order of enum unit_id and of the contract's entries
  * (GET /api/workers/status, the sidebar).  A pure list: no includes, so

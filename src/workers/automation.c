@@ -11,6 +11,7 @@
  */
 #include "workers/workers.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@
 #include "automation/watchlist.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
+#include "workers/workers_view.h"
 
 /* Follows and dispatches the Wanted list when slskd is configured. */
 static int follow_and_dispatch(struct db *db, int64_t now,
@@ -167,4 +170,100 @@ const struct unit_def quality_upgrade_unit = {
   .interval_setting = S_AUTOMATION_QUALITY_UPGRADE_INTERVAL_HOURS,
   .interval_scale = 3600,
   .run = run_quality_upgrade,
+};
+
+/* ---- the automation entry of the status view (workers_view.h): its
+ * three units aggregated; defined as the FIRST row's (watchlist) view ---- */
+
+static void details_automation(struct buf *b, const struct workers_model *m,
+                               int64_t now_ms)
+{
+  (void)now_ms; /* no times in these details */
+  enum unit_id au[UNIT__COUNT];
+  size_t n = workers_view_units(VIEW_AUTOMATION, au);
+  buf_putc(b, '{');
+  for (size_t i = 0; i < n; i++)
+    buf_printf(b, "%s\"%s_running\":%s", i ? "," : "",
+               workers_unit_name(au[i]),
+               m->units[au[i]].running ? "true" : "false");
+  for (size_t i = 0; i < n; i++)
+    buf_printf(b, ",\"%s_status\":\"%s\"", workers_unit_name(au[i]),
+               workers_state_name(
+                 workers_unit_status(&m->units[au[i]]).status));
+  /* The first failing sub-worker's reason, named. */
+  buf_puts(b, ",\"last_error\":");
+  const char *err = NULL;
+  size_t which = 0;
+  for (size_t i = 0; i < n && !err; i++)
+    if (m->units[au[i]].last_error[0]) {
+      err = m->units[au[i]].last_error;
+      which = i;
+    }
+  if (err) {
+    char msg[UNIT_ERROR_MAX + 32];
+    snprintf(msg, sizeof msg, "%s: %s", workers_unit_name(au[which]), err);
+    json_str(b, msg);
+  } else {
+    buf_puts(b, "null");
+  }
+  view_json_reason(b, err ? m->units[au[which]].last_error_reason : SS_R_NONE);
+  const struct wanted_counts *w = &m->wanted;
+  buf_printf(b,
+             ",\"wanted_open\":{\"watchlist\":%" PRId64
+             ",\"discography\":%" PRId64 ",\"quality_upgrade\":%" PRId64
+             ",\"playlist\":%" PRId64 ",\"manual\":%" PRId64
+             "},\"wanted_given_up\":%" PRId64
+             ",\"downloads_triggered\":%" PRId64 "}",
+             w->watchlist, w->discography, w->quality_upgrade, w->playlist,
+             w->manual, w->given_up, w->requests_made);
+}
+
+static void html_automation(struct buf *b, const struct workers_model *m,
+                            int64_t now_ms)
+{
+  char line[512];
+  (void)now_ms;
+  static const char *const labels[UNIT__COUNT] =
+    {[UNIT_WATCHLIST] = "Watchlist",
+     [UNIT_DISCOGRAPHY] = "Diskografie",
+     [UNIT_QUALITY_UPGRADE] = "Qualitäts-Upgrade"};
+  enum unit_id au[UNIT__COUNT];
+  size_t n = workers_view_units(VIEW_AUTOMATION, au);
+  int running = 0;
+  for (size_t i = 0; i < n; i++)
+    running += m->units[au[i]].running;
+  snprintf(line, sizeof line, "%d von %zu Workern aktiv", running, n);
+  view_html_line(b, line);
+  for (size_t i = 0; i < n; i++) {
+    const struct unit_snapshot *s = &m->units[au[i]];
+    const char *label = labels[au[i]] ? labels[au[i]]
+                                      : workers_unit_name(au[i]);
+    snprintf(line, sizeof line, "%s: %s", label,
+             workers_state_de(workers_unit_status(s).status));
+    view_html_line(b, line);
+    if (s->last_error[0]) {
+      snprintf(line, sizeof line, "%s: %s", label, s->last_error);
+      view_html_line(b, line);
+      view_html_advice(b, s);
+    }
+  }
+  const struct wanted_counts *w = &m->wanted;
+  snprintf(line, sizeof line,
+           "Gesucht: %" PRId64 " Watchlist, %" PRId64 " Diskografie, %" PRId64
+           " Upgrades, %" PRId64 " Playlists, %" PRId64 " von Hand",
+           w->watchlist, w->discography, w->quality_upgrade, w->playlist,
+           w->manual);
+  view_html_line(b, line);
+  snprintf(line, sizeof line, "Ausgel\xc3\xb6ste Downloads: %" PRId64,
+           w->requests_made);
+  view_html_line(b, line);
+}
+
+const struct worker_view watchlist_view = {
+  .key = "automation",
+  .name = "Automation",
+  .icon = "bi bi-robot",
+  .settings_url = "/settings?tab=automation",
+  .json = details_automation,
+  .html = html_automation,
 };

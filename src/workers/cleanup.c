@@ -17,6 +17,7 @@
  */
 #include "workers/workers.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,9 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/reltime.h"
 #include "library/cleanup_walk.h"
+#include "workers/workers_view.h"
 
 static const char *const counters[] = {"files_deleted", "bytes_freed",
                                        "dry_run_files", "dry_run_bytes", NULL};
@@ -174,4 +177,55 @@ const struct unit_def cleanup_unit = {
   .counter_names = counters,
   .time_names = times,
   .run = run,
+};
+
+/* ---- its entry of the status view (workers_view.h) ---- */
+
+static void details_cleanup(struct buf *b, const struct workers_model *m,
+                            int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_CLEANUP];
+  buf_printf(b, "{\"dry_run\":%s,", m->cleanup_dry_run ? "true" : "false");
+  view_json_rel(b, "last_run", now_ms, u->times[CL_LAST_RUN]);
+  buf_printf(b,
+             ",\"files_deleted\":%" PRId64 ",\"bytes_freed\":%" PRId64
+             ",\"retention_days\":%" PRId64
+             ",\"dry_run_would_free_files\":%" PRId64
+             ",\"dry_run_would_free_bytes\":%" PRId64,
+             u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED],
+             m->cleanup_retention_days, u->counters[CL_DRY_RUN_FILES],
+             u->counters[CL_DRY_RUN_BYTES]);
+  view_json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void html_cleanup(struct buf *b, const struct workers_model *m,
+                         int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_CLEANUP];
+  char line[512], r1[RELTIME_MAX];
+  snprintf(line, sizeof line,
+           "%sZuletzt: %s · %" PRId64 " Dateien gelöscht · %" PRId64
+           " Bytes frei",
+           m->cleanup_dry_run ? "(Testlauf) " : "",
+           reltime_de(now_ms, u->times[CL_LAST_RUN], r1, sizeof r1),
+           u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED]);
+  view_html_line(b, line);
+  if (m->cleanup_dry_run) {
+    snprintf(line, sizeof line,
+             "Testlauf würde %" PRId64 " Dateien · %" PRId64
+             " Bytes freigeben",
+             u->counters[CL_DRY_RUN_FILES], u->counters[CL_DRY_RUN_BYTES]);
+    view_html_line(b, line);
+  }
+  view_html_error_note(b, u);
+}
+
+const struct worker_view cleanup_view = {
+  .key = "cleanup",
+  .name = "Cleanup",
+  .icon = "bi bi-trash3",
+  .settings_url = "/settings?tab=automation",
+  .json = details_cleanup,
+  .html = html_cleanup,
 };

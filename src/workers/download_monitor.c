@@ -23,6 +23,7 @@
  * sorted name list).
  * Ownership: everything a run allocates is freed before it returns.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "automation/wanted.h"
 #include "clients/slskd.h"
 #include "core/clock.h"
+#include "core/reltime.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -44,6 +46,7 @@
 #include "library/import.h"
 #include "services/backoff.h"
 #include "workers/workers.h"
+#include "workers/workers_view.h"
 
 #define LIST_TIMEOUT_MS 15000
 
@@ -161,7 +164,7 @@ static bool hook_stop(void *arg)
 
 /* ---- stop watch: slskd calls are cut short on shutdown or disable ---- */
 
-struct watch {
+struct stop_watch {
   struct unit_ctx *ctx;
   atomic_bool cancel;
   pthread_mutex_t mu;
@@ -175,7 +178,7 @@ struct watch {
 
 static void *watch_main(void *arg)
 {
-  struct watch *w = arg;
+  struct stop_watch *w = arg;
   pthread_mutex_lock(&w->mu);
   while (!w->done) {
     if (unit_ctx_should_stop(w->ctx)) {
@@ -195,7 +198,7 @@ static void *watch_main(void *arg)
   return NULL;
 }
 
-static void watch_start(struct watch *w, struct unit_ctx *ctx)
+static void watch_start(struct stop_watch *w, struct unit_ctx *ctx)
 {
   pthread_condattr_t ca;
   w->ctx = ctx;
@@ -209,7 +212,7 @@ static void watch_start(struct watch *w, struct unit_ctx *ctx)
   w->started = pthread_create(&w->thread, NULL, watch_main, w) == 0;
 }
 
-static void watch_stop(struct watch *w)
+static void watch_stop(struct stop_watch *w)
 {
   pthread_mutex_lock(&w->mu);
   w->done = true;
@@ -238,7 +241,7 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
 {
   struct hook_ctx hc = {.ctx = ctx};
   import_config_load(&hc.icfg);
-  struct watch *w = xmalloc(sizeof *w);
+  struct stop_watch *w = xmalloc(sizeof *w);
   watch_start(w, ctx);
   struct dl_hooks hooks = {&hc,         hook_mark,  hook_stop,
                            hook_import, set_active, &w->cancel};
@@ -328,4 +331,55 @@ const struct unit_def download_monitor_unit = {
   .time_names = times,
   .active_on_demand = true,
   .run = run,
+};
+
+/* ---- its entry of the status view (workers_view.h) ---- */
+
+static void details_monitor(struct buf *b, const struct workers_model *m,
+                            int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_DOWNLOAD_MONITOR];
+  buf_printf(b, "{\"poll_interval_seconds\":%" PRId64 ",", u->interval_s);
+  view_json_rel(b, "last_poll", now_ms, u->times[DM_LAST_POLL]);
+  buf_printf(b,
+             ",\"downloads_completed\":%" PRId64
+             ",\"downloads_failed\":%" PRId64 ",\"in_progress\":%" PRId64
+             ",\"queued\":%" PRId64 ",\"slskd_configured\":%s",
+             u->counters[DM_DOWNLOADS_COMPLETED],
+             u->counters[DM_DOWNLOADS_FAILED], u->counters[DM_IN_PROGRESS],
+             u->counters[DM_QUEUED], m->slskd_configured ? "true" : "false");
+  view_json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void html_monitor(struct buf *b, const struct workers_model *m,
+                         int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_DOWNLOAD_MONITOR];
+  char line[512], every[32], r1[RELTIME_MAX];
+  view_interval_de(every, sizeof every, u->interval_s);
+  snprintf(line, sizeof line,
+           "Abfrage alle %s · ✓ %" PRId64 " fertig · ✕ %" PRId64
+           " fehlgeschlagen",
+           every, u->counters[DM_DOWNLOADS_COMPLETED],
+           u->counters[DM_DOWNLOADS_FAILED]);
+  view_html_line(b, line);
+  snprintf(line, sizeof line, "Letzte Abfrage: %s",
+           reltime_de(now_ms, u->times[DM_LAST_POLL], r1, sizeof r1));
+  view_html_line(b, line);
+  if (u->counters[DM_IN_PROGRESS] || u->counters[DM_QUEUED]) {
+    snprintf(line, sizeof line, "Lädt: %" PRId64 " · Wartend: %" PRId64,
+             u->counters[DM_IN_PROGRESS], u->counters[DM_QUEUED]);
+    view_html_line(b, line);
+  }
+  view_html_error_note(b, u);
+}
+
+const struct worker_view download_monitor_view = {
+  .key = "download_monitor",
+  .name = "Download Monitor",
+  .icon = "bi bi-download",
+  .settings_url = "/settings?tab=downloads",
+  .json = details_monitor,
+  .html = html_monitor,
 };

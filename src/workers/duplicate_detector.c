@@ -16,14 +16,18 @@
  */
 #include "workers/workers.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
+#include "core/reltime.h"
 #include "db/db_library.h"
 #include "library/dupes.h"
 #include "library/quarantine.h"
 #include "library/scanner.h"
+#include "workers/workers_view.h"
 
 static const char *const counters[] =
   {"duplicates_found", "tracks_scanned", "groups_open", "last_scan_files",
@@ -130,4 +134,55 @@ const struct unit_def duplicate_detector_unit = {
   .counter_names = counters,
   .time_names = times,
   .run = run,
+};
+
+/* ---- its entry of the status view (workers_view.h) ---- */
+
+static void details_duplicates(struct buf *b, const struct workers_model *m,
+                               int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_DUPLICATE_DETECTOR];
+  buf_puts(b, "{\"detection_method\":");
+  json_str(b, m->duplicate_method);
+  buf_putc(b, ',');
+  view_json_rel(b, "last_scan", now_ms, u->times[DD_LAST_SCAN]);
+  buf_printf(b,
+             ",\"duplicates_found\":%" PRId64 ",\"tracks_scanned\":%" PRId64
+             ",\"groups_open\":%" PRId64 ",\"last_scan_files\":%" PRId64
+             ",\"unreadable_files\":%" PRId64 ",\"bad_names\":%" PRId64,
+             u->counters[DD_DUPLICATES_FOUND], u->counters[DD_TRACKS_SCANNED],
+             u->counters[DD_GROUPS_OPEN], u->counters[DD_LAST_SCAN_FILES],
+             u->counters[DD_UNREADABLE], u->counters[DD_BAD_NAMES]);
+  view_json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void html_duplicates(struct buf *b, const struct workers_model *m,
+                            int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_DUPLICATE_DETECTOR];
+  char line[512], r1[RELTIME_MAX];
+  snprintf(line, sizeof line,
+           "Methode: %s · Gefunden: %" PRId64 " · Geprüft: %" PRId64,
+           m->duplicate_method, u->counters[DD_DUPLICATES_FOUND],
+           u->counters[DD_TRACKS_SCANNED]);
+  view_html_line(b, line);
+  snprintf(line, sizeof line, "Letzter Scan: %s",
+           reltime_de(now_ms, u->times[DD_LAST_SCAN], r1, sizeof r1));
+  view_html_line(b, line);
+  if (u->counters[DD_GROUPS_OPEN] || u->counters[DD_UNREADABLE]) {
+    snprintf(line, sizeof line, "Offen: %" PRId64 " · Unlesbar: %" PRId64,
+             u->counters[DD_GROUPS_OPEN], u->counters[DD_UNREADABLE]);
+    view_html_line(b, line);
+  }
+  view_html_error_note(b, u);
+}
+
+const struct worker_view duplicate_detector_view = {
+  .key = "duplicate_detector",
+  .name = "Duplicate Detector",
+  .icon = "bi bi-copy",
+  .settings_url = "/settings?tab=automation",
+  .json = details_duplicates,
+  .html = html_duplicates,
 };

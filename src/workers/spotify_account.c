@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "clients/spotify.h"
+#include "core/reltime.h"
 #include "workers/workers.h"
+#include "workers/workers_view.h"
 
 bool workers_spotify_connected(void) { return spotify_connected(); }
 
@@ -32,4 +34,16 @@ void workers_spotify_view(struct spotify_view *out)
   snprintf(out->blocked_reason, sizeof out->blocked_reason, "%s",
            st.blocked_reason);
   spotify_sync_stats(out->types);
+}
+
+void view_html_spotify_block(struct buf *b, const struct workers_model *m,
+                             int64_t now_ms)
+{
+  char line[512], until[RELTIME_MAX];
+  if (!m->spotify.blocked_until_ms)
+    return;
+  snprintf(line, sizeof line, "Spotify-Rate-Limit: pausiert, weiter %s",
+           reltime_until_de(now_ms, m->spotify.blocked_until_ms, until,
+                            sizeof until));
+  view_html_line(b, line);
 }

@@ -13,12 +13,17 @@
  * Threading: run() on the unit's thread; spotify_sync_request_full() from
  * any thread.
  */
+#include <inttypes.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "clients/spotify.h"
 #include "core/err.h"
+#include "core/json.h"
+#include "core/reltime.h"
 #include "spotify/sync.h"
 #include "workers/workers.h"
+#include "workers/workers_view.h"
 
 static const char *const counters[] = {
   "syncs_artists",     "syncs_playlists",     "syncs_albums",
@@ -115,4 +120,88 @@ const struct unit_def spotify_sync_unit = {
   .time_names = times,
   .active_on_demand = true,
   .run = run,
+};
+
+/* ---- its entry of the status view (workers_view.h) ---- */
+
+static bool sync_has_errors(const struct workers_model *m)
+{
+  if (m->units[UNIT_SPOTIFY_SYNC].last_error[0])
+    return true;
+  for (int t = 0; t < SYNC__COUNT; t++)
+    if (m->spotify.types[t].error[0])
+      return true;
+  return false;
+}
+
+static void details_sync(struct buf *b, const struct workers_model *m,
+                         int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_SPOTIFY_SYNC];
+  buf_puts(b, "{\"last_syncs\":{");
+  for (int t = 0; t < SYNC__COUNT; t++) {
+    if (t)
+      buf_putc(b, ',');
+    view_json_rel(b, spotify_sync_type_names[t], now_ms, u->times[t]);
+  }
+  buf_printf(b,
+             "},\"check_interval_seconds\":%" PRId64
+             ",\"has_errors\":%s,\"stats\":{",
+             u->interval_s, sync_has_errors(m) ? "true" : "false");
+  for (int t = 0; t < SYNC__COUNT; t++) {
+    buf_printf(b, "%s\"%s\":{\"count\":%" PRId64 ",\"last_result\":",
+               t ? "," : "", spotify_sync_type_names[t], u->counters[t]);
+    view_json_str_or_null(b, m->spotify.types[t].result);
+    buf_puts(b, ",\"last_error\":");
+    view_json_str_or_null(b, m->spotify.types[t].error);
+    buf_putc(b, '}');
+  }
+  buf_printf(b, "},\"account_connected\":%s",
+             m->spotify_connected ? "true" : "false");
+  view_json_time(b, "blocked_until", m->spotify.blocked_until_ms);
+  view_json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+static void html_sync_errors(struct buf *b, const struct workers_model *m)
+{
+  static const char *const labels[SYNC__COUNT] = {"Künstler", "Playlists",
+                                                  "Alben", "Lieblingssongs",
+                                                  "Künstler-Alben"};
+  char line[512];
+  for (int t = 0; t < SYNC__COUNT; t++) {
+    if (!m->spotify.types[t].error[0])
+      continue;
+    snprintf(line, sizeof line, "%s: %s", labels[t],
+             m->spotify.types[t].error);
+    view_html_line(b, line);
+  }
+}
+
+static void html_sync(struct buf *b, const struct workers_model *m,
+                      int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_SPOTIFY_SYNC];
+  char line[512], every[32], r1[RELTIME_MAX], r2[RELTIME_MAX], r3[RELTIME_MAX];
+  view_interval_de(every, sizeof every, u->interval_s);
+  snprintf(line, sizeof line, "Künstler: %s · Playlists: %s · Alben: %s",
+           reltime_de(now_ms, u->times[SYNC_ARTISTS], r1, sizeof r1),
+           reltime_de(now_ms, u->times[SYNC_PLAYLISTS], r2, sizeof r2),
+           reltime_de(now_ms, u->times[SYNC_ALBUMS], r3, sizeof r3));
+  view_html_line(b, line);
+  snprintf(line, sizeof line, "Prüfung alle %s", every);
+  view_html_line(b, line);
+  view_html_spotify_block(b, m, now_ms);
+  if (!u->last_error[0])
+    html_sync_errors(b, m);
+  view_html_error_note(b, u);
+}
+
+const struct worker_view spotify_sync_view = {
+  .key = "spotify_sync",
+  .name = "Spotify Sync",
+  .icon = "bi bi-spotify",
+  .settings_url = "/settings?tab=spotify",
+  .json = details_sync,
+  .html = html_sync,
 };

@@ -19,13 +19,18 @@
  * unit when that happens.  Run now refreshes the token whatever its expiry.
  * Threading: the unit's own thread.
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "clients/spotify.h"
 #include "core/clock.h"
+#include "core/json.h"
+#include "core/reltime.h"
 #include "services/notify.h"
 #include "workers/workers.h"
+#include "workers/workers_view.h"
 
 #define LOGIN_WARN_DAYS 14
 
@@ -137,4 +142,107 @@ const struct unit_def token_refresh_unit = {
   .interval_scale = 1,
   .active_on_demand = true,
   .run = run,
+};
+
+/* ---- its entry of the status view (workers_view.h) ---- */
+
+/* The warning shown from 14 days before the login's 6-month end, or "". */
+static void refresh_warning(const struct spotify_view *v, int64_t now_ms,
+                            char *out, size_t n)
+{
+  char when[32];
+  out[0] = '\0';
+  if (!v->stored || !v->refresh_expires_ms ||
+      v->refresh_expires_ms - now_ms > 14LL * 86400000)
+    return;
+  time_t t = (time_t)(v->refresh_expires_ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y-%m-%d", &tm);
+  if (v->refresh_expires_ms <= now_ms)
+    snprintf(out, n,
+             "The Spotify login expired on %s (6 months after "
+             "consent); connect again on the settings page",
+             when);
+  else
+    snprintf(out, n,
+             "The Spotify login ends on %s (6 months after "
+             "consent); connect again before then",
+             when);
+}
+
+static void details_token(struct buf *b, const struct workers_model *m,
+                          int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_TOKEN_REFRESH];
+  const struct spotify_view *v = &m->spotify;
+  char warning[256];
+  buf_printf(b,
+             "{\"check_interval_seconds\":%" PRId64
+             ",\"refresh_threshold_minutes\":%" PRId64
+             ",\"account_connected\":%s",
+             u->interval_s, m->token_refresh_threshold_minutes,
+             m->spotify_connected ? "true" : "false");
+  view_json_time(b, "access_token_expires_at",
+                 v->stored ? v->access_expires_ms : 0);
+  view_json_time(b, "refresh_token_expires_at",
+                 v->stored ? v->refresh_expires_ms : 0);
+  refresh_warning(v, now_ms, warning, sizeof warning);
+  buf_puts(b, ",\"refresh_token_warning\":");
+  if (warning[0])
+    json_str(b, warning);
+  else
+    buf_puts(b, "null");
+  view_json_time(b, "blocked_until", v->blocked_until_ms);
+  view_json_error_note(b, u);
+  buf_putc(b, '}');
+}
+
+/* German tooltip lines of the Spotify login and the rate-limit block. */
+static void html_spotify_token(struct buf *b, const struct workers_model *m,
+                               int64_t now_ms)
+{
+  const struct spotify_view *v = &m->spotify;
+  char line[512], until[RELTIME_MAX], warning[256];
+  if (v->connected && v->display_name[0]) {
+    snprintf(line, sizeof line, "Verbunden als %s", v->display_name);
+    view_html_line(b, line);
+  }
+  if (v->connected && v->access_expires_ms) {
+    snprintf(line, sizeof line, "Zugriffstoken läuft ab %s",
+             reltime_until_de(now_ms, v->access_expires_ms, until,
+                              sizeof until));
+    view_html_line(b, line);
+  }
+  refresh_warning(v, now_ms, warning, sizeof warning);
+  if (warning[0]) {
+    snprintf(line, sizeof line, "Anmeldung endet bald: %s", warning);
+    view_html_line(b, line);
+  }
+}
+
+static void html_token(struct buf *b, const struct workers_model *m,
+                       int64_t now_ms)
+{
+  const struct unit_snapshot *u = &m->units[UNIT_TOKEN_REFRESH];
+  char line[512], every[32];
+  view_interval_de(every, sizeof every, u->interval_s);
+  snprintf(line, sizeof line,
+           "Prüfung alle %s · erneuert %" PRId64 " min vor Ablauf", every,
+           m->token_refresh_threshold_minutes);
+  view_html_line(b, line);
+  view_html_line(b, m->spotify_connected ? "Spotify-Konto verbunden"
+                                         : "Kein Spotify-Konto verbunden");
+  html_spotify_token(b, m, now_ms);
+  view_html_spotify_block(b, m, now_ms);
+  view_html_error_note(b, u);
+}
+
+const struct worker_view token_refresh_view = {
+  .key = "token_refresh",
+  .name = "Token Refresh",
+  .icon = "bi bi-key",
+  .settings_url = "/settings?tab=spotify",
+  .json = details_token,
+  .html = html_token,
 };

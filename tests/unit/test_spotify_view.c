@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/workers_view.h"
+#include "workers/workers_view.h"
 #include "core/err.h"
 
 #define NOW 1800000000000LL /* 2027-01-15 08:00:00 UTC */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/workers_view.h"
+#include "workers/workers_view.h"
 #include "config/settings.h"
 #include "core/err.h"
 #include "workers/workers.h"
