@@ -5,6 +5,10 @@
 #   make test    install, build and run every test; last line "N passed, N failed"
 #   make asan    the whole suite under AddressSanitizer + UBSan
 #   make bench   wrk, RSS and start-up figures (see docs/PERFORMANCE.md)
+#   make bench-library  the library workers' figures (bench/library.sh;
+#                BENCH_ONLY=detect: duplicate detection over 1 M rows alone)
+#   make bench-beets    duplicate detection side by side with Debian's beets
+#                (bench/beets.sh; installs beets through bootstrap --bench)
 #   make lint    clang-tidy + cppcheck;  make valgrind: unit tests under valgrind
 #   make clang   build with clang (-Werror)
 #   make fuzz    every libFuzzer target in fuzz/ for FUZZ_SECONDS (60) each
@@ -30,7 +34,7 @@ PREFIX ?= /usr/local
 DEMO_PORT ?= 8765
 DESTDIR ?=
 
-.PHONY: all bootstrap bootstrap-run build run test asan bench lint valgrind clang fuzz fuzz-smoke fuzz-build install deb demo format format-check clean
+.PHONY: all bootstrap bootstrap-run bootstrap-bench build run test asan bench bench-library bench-beets lint valgrind clang fuzz fuzz-smoke fuzz-build install deb demo format format-check clean
 
 all: build
 
@@ -101,6 +105,15 @@ format: bootstrap
 
 bench: build
 	@bench/run.sh $(BUILD)
+
+bootstrap-bench:
+	@scripts/bootstrap.sh --bench
+
+bench-library: bootstrap-bench build
+	@bench/library.sh $(BUILD)
+
+bench-beets: bootstrap-bench build
+	@bench/beets.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

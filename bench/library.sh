@@ -3,8 +3,13 @@
 # Not part of the test suite; figures go to docs/PERFORMANCE.md ("Library").
 #
 #   1. Metadata-hash detection over 1 000 000 synthetic track rows inserted
-#      straight into a fresh store (BUILD_DIR/bench/library_bench rows):
-#      the first pass computes every key, the second is a rescan.
+#      straight into a fresh store (BUILD_DIR/bench/library_bench rows),
+#      each with its metadata key as the scanner writes it (issue 10): a
+#      first pass, then a rescan with nothing new; then the same over rows
+#      without keys (a store from before migration 13, whose first pass
+#      computes them).  Wall and CPU (user+sys) per pass, peak RSS.  With
+#      BENCH_BASELINE=PATH (the library_bench of an older build) the same
+#      rows and passes by that build, side by side.
 #   2. A scan of 5 000 real small audio files (2 s each; FLAC, MP3 and Ogg
 #      made by ffmpeg's segment muxer, 50 folders; page cache warm): full,
 #      incremental, and the full scan again with file hashes and with
@@ -17,7 +22,9 @@
 #
 # Knobs: BENCH_ROWS (default 1000000), BENCH_FILES (5000), BENCH_TREE
 # (100000), BENCH_REPEAT (3, runs per walk; the median is printed),
-# BENCH_KEEP=1 keeps the work folder.  Needs ffmpeg.  Takes 2-4 minutes.
+# BENCH_KEEP=1 keeps the work folder, BENCH_ONLY=detect runs step 1 alone
+# (about a minute), BENCH_BASELINE=PATH (see 1).  Needs ffmpeg (steps 2-3)
+# and /usr/bin/time (scripts/bootstrap.sh --bench).  Takes 2-4 minutes.
 set -euo pipefail
 export LC_ALL=C
 
@@ -27,6 +34,8 @@ ROWS=${BENCH_ROWS:-1000000}
 FILES=${BENCH_FILES:-5000}
 TREE=${BENCH_TREE:-100000}
 REPEAT=${BENCH_REPEAT:-3}
+ONLY=${BENCH_ONLY:-}         # "detect": step 1 alone (no ffmpeg needed)
+BASELINE=${BENCH_BASELINE:-} # an older build's library_bench, side by side
 
 die() { echo "bench: $*" >&2; exit 1; }
 [[ -x $HELPER ]] || die "no $HELPER (build first: cmake --build $BUILD_DIR)"
@@ -34,7 +43,9 @@ die() { echo "bench: $*" >&2; exit 1; }
 SOULSPOT_PROBE=$(cd "$BUILD_DIR" && pwd)/soulspotd-probe
 [[ -x $SOULSPOT_PROBE ]] || die "no $SOULSPOT_PROBE (build first)"
 export SOULSPOT_PROBE
-command -v ffmpeg >/dev/null || die "ffmpeg not found"
+[[ $ONLY == detect ]] || command -v ffmpeg >/dev/null || die "ffmpeg not found"
+command -v /usr/bin/time >/dev/null || die "/usr/bin/time not found (scripts/bootstrap.sh --bench)"
+[[ -z $BASELINE || -x $BASELINE ]] || die "BENCH_BASELINE $BASELINE is not executable"
 [[ $ROWS =~ ^[0-9]+$ && $FILES =~ ^[0-9]+$ && $TREE =~ ^[0-9]+$ ]] ||
   die "BENCH_ROWS/FILES/TREE must be numbers"
 
@@ -49,24 +60,49 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "## environment"
 echo "- $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
-echo "- SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1), ffmpeg $(ffmpeg -version | head -1 | cut -d' ' -f3)"
+echo "- SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1), ffmpeg $(ffmpeg -version 2>/dev/null | head -1 | cut -d' ' -f3)"
+echo "- $(git -C "$(dirname "$0")" log -1 --format='commit %h' 2>/dev/null || echo 'commit ?'), build $BUILD_DIR"
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # ---- 1. detection over synthetic rows ----
-"$HELPER" rows "$WORK/rows.db" "$ROWS" >"$WORK/rows.txt"
-"$HELPER" detect "$WORK/rows.db" metadata-hash >"$WORK/detect.txt"
-R=$WORK/rows.txt D=$WORK/detect.txt
+# detect_run HELPER DB OUT: the helper's detect, its process user+sys CPU
+detect_run() {
+  /usr/bin/time -f 'detect_process_cpu_s %U %S' -o "$3.time" \
+    "$1" detect "$2" metadata-hash >"$3"
+  awk '{ printf "detect_process_cpu_ms %.0f ms\n", ($2 + $3) * 1000 }' \
+    "$3.time" >>"$3"
+}
 echo "## metadata-hash detection, $ROWS rows"
-echo "| step | time | result |"
-echo "|---|---|---|"
-echo "| insert rows (one transaction, raw SQL) | $(value rows_insert_ms "$R") ms | $(value rows_in_groups "$R") rows in duplicate sets |"
-echo "| first detection (all keys computed) | $(value detect1_ms "$D") ms | $(value detect1_keys "$D") keys, $(value detect1_groups "$D") groups, $(value detect1_new "$D") new |"
-echo "| rescan (keys kept) | $(value detect2_ms "$D") ms | $(value detect2_groups "$D") groups, $(value detect2_new "$D") new |"
-echo "| peak RSS of the detecting process | $(value detect_peak_rss "$D") KiB | |"
-echo "| store size | $(du -m "$WORK/rows.db" | cut -f1) MiB | |"
-echo
+"$HELPER" rows "$WORK/rows.db" "$ROWS" >"$WORK/rows.txt"
+detect_run "$HELPER" "$WORK/rows.db" "$WORK/detect.txt"
+STORE_MB=$(du -m "$WORK/rows.db" | cut -f1)
 rm -f "$WORK"/rows.db*
+# a store from before migration 13: no keys, the first pass computes them
+"$HELPER" rows "$WORK/rows.db" "$ROWS" raw >"$WORK/rows_raw.txt"
+detect_run "$HELPER" "$WORK/rows.db" "$WORK/detect_raw.txt"
+rm -f "$WORK"/rows.db*
+R=$WORK/rows.txt D=$WORK/detect.txt U=$WORK/detect_raw.txt
+if [[ -n $BASELINE ]]; then # the same rows and passes by an older build
+  "$BASELINE" rows "$WORK/rows.db" "$ROWS" >"$WORK/rows_base.txt"
+  detect_run "$BASELINE" "$WORK/rows.db" "$WORK/detect_base.txt"
+  rm -f "$WORK"/rows.db*
+fi
+B=$WORK/detect_base.txt
+base() { [[ -n $BASELINE ]] && echo " | $1" || true; }
+echo "| step | this build$(base "baseline ($BASELINE)") |"
+echo "|---|---$(base "---")|"
+echo "| insert rows (one transaction, raw SQL; this build writes each key as the scanner does) | $(value rows_insert_ms "$R") ms$(base "$(value rows_insert_ms "$WORK/rows_base.txt" 2>/dev/null) ms") |"
+echo "| first detection | $(value detect1_ms "$D") ms, CPU $(value detect1_cpu_ms "$D") ms ($(value detect1_keys "$D") keys computed, $(value detect1_groups "$D") groups, $(value detect1_new "$D") new)$(base "$(value detect1_ms "$B") ms ($(value detect1_keys "$B") keys computed, $(value detect1_groups "$B") groups)") |"
+echo "| rescan, nothing new | $(value detect2_ms "$D") ms, CPU $(value detect2_cpu_ms "$D") ms ($(value detect2_groups "$D") groups, $(value detect2_new "$D") new)$(base "$(value detect2_ms "$B") ms ($(value detect2_groups "$B") groups, $(value detect2_new "$B") new)") |"
+echo "| peak RSS of the detecting process | $(value detect_peak_rss "$D") KiB$(base "$(value detect_peak_rss "$B") KiB") |"
+echo "| user+sys CPU of the detecting process (both passes, open, exit) | $(value detect_process_cpu_ms "$D") ms$(base "$(value detect_process_cpu_ms "$B") ms") |"
+echo "| first detection of a store from before migration 13 (keys computed by the pass) | $(value detect1_ms "$U") ms, CPU $(value detect1_cpu_ms "$U") ms ($(value detect1_keys "$U") keys, $(value detect1_groups "$U") groups); rescan $(value detect2_ms "$U") ms; peak RSS $(value detect_peak_rss "$U") KiB$(base "") |"
+echo "| store size | $STORE_MB MiB$(base "") |"
+echo "- $(value rows_in_groups "$R") rows in duplicate sets; targets: first <= 4000 ms, rescan <= 500 ms, peak RSS <= 102400 KiB"
+echo "- load average after the detection runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+[[ $ONLY == detect ]] && exit 0
 
 # ---- 2. scan of real audio files ----
 LIB=$WORK/lib

@@ -3,6 +3,10 @@
 # Called by make; a no-op when everything is already present.
 #   scripts/bootstrap.sh          build + test dependencies (Debian + npm)
 #   scripts/bootstrap.sh --run    only what `make run` needs
+#   scripts/bootstrap.sh --bench  build + test dependencies and what the
+#                                 benchmarks compare with or measure by:
+#                                 Debian's beets (bench/beets.sh) and GNU
+#                                 time; never needed by `make test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +19,11 @@ build_pkgs=(build-essential pkg-config cmake ninja-build
   libchromaprint-dev libseccomp-dev libsodium-dev libsystemd-dev nodejs npm)
 test_pkgs=(libcmocka-dev curl clang libclang-rt-14-dev clang-tidy clang-format cppcheck valgrind wrk chromium
   procps ffmpeg systemd)
+bench_pkgs=(beets time)
 
 want=("${build_pkgs[@]}")
 [ "$mode" = "--run" ] || want+=("${test_pkgs[@]}")
+[ "$mode" != "--bench" ] || want+=("${bench_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do

@@ -18,6 +18,7 @@
 #include "db/db.h"
 
 #define LIBRARY_PATH_MAX 4096
+#define LIBRARY_KEY_MAX 512 /* a normalised "artist|title" (DUPES_KEY_MAX) */
 
 struct library_track {
   int64_t id;                  /* 0 for a new row */
@@ -32,12 +33,17 @@ struct library_track {
   bool unreadable;             /* exists but could not be probed */
   char unreadable_reason[160]; /* why ("analysis crashed: signal 11") */
   bool quarantined;            /* moved to the quarantine (read only) */
+  /* The metadata key (dupes_track_key()), written with the row when
+   * has_norm_key; otherwise the row has none until the next detection. */
+  bool has_norm_key;
+  char norm_key[LIBRARY_KEY_MAX];
 };
 
 /* Inserts or updates the row with the same path, in one transaction;
  * *id gets its id (may be NULL).  A changed size or mtime forgets the
- * content hash and fingerprint; the metadata key is always recomputed by
- * the next detection. */
+ * content hash and fingerprint.  The metadata key is t->norm_key when
+ * t->has_norm_key (the scanner and the import compute it), else none: the
+ * next detection computes it. */
 int db_library_track_upsert(struct db *db, const struct library_track *t,
                             int64_t *id);
 /* SS_OK and *out filled, or SS_ENOTFOUND. */
@@ -104,10 +110,6 @@ struct library_counts {
 };
 int db_library_counts(struct db *db, struct library_counts *out);
 
-/* Bulk work (a detection pass over a big library): a larger page cache
- * for this connection while on, back to the default when off. */
-int db_library_bulk(struct db *db, bool on);
-
 /* ---- metadata keys ---- */
 
 struct library_key_input {
@@ -122,11 +124,14 @@ struct library_key_input {
 int db_library_keys_missing(struct db *db, int64_t after_id,
                             struct library_key_input *out, size_t max,
                             size_t *n);
-/* How many tracks have no metadata key (an estimate: tracks - keys). */
+/* file_name of a key input: the path's last part, cut to n - 1 bytes. */
+void db_library_key_file_name(const char *path, char *out, size_t n);
+/* How many tracks have no metadata key yet. */
 int db_library_keys_pending(struct db *db, int64_t *n);
-/* Drops (false) or (re)creates (true) the index over the keys: filling a
- * million keys and then indexing them once is several times faster than
- * keeping the index up to date row by row.  Creating is idempotent. */
+/* Drops (false) or (re)creates (true) the index over the keys of live
+ * tracks: filling a million keys and then indexing them once is several
+ * times faster than keeping the index up to date row by row.  Creating is
+ * idempotent. */
 int db_library_keys_index(struct db *db, bool on);
 /* Stores keys[i] for ids[i] in one transaction. */
 int db_library_keys_store(struct db *db, const int64_t *ids,
@@ -151,7 +156,9 @@ struct library_dupe_row {
 /* Returns SS_OK to go on, anything else stops the iteration (returned). */
 typedef int (*db_library_row_fn)(void *arg, const struct library_dupe_row *r);
 /* Live rows sharing their metadata key with another live row, ordered by
- * key then duration. */
+ * key, then duration, then id.  Reads the keys in index order; a big
+ * library is read by two threads (the caller's and one more, on a
+ * connection of its own, for the duration of the call). */
 int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg);
 /* Live rows sharing their file hash with another live row, by hash. */
 int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg);

@@ -16,6 +16,7 @@
  */
 #include "db/db_library.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +44,17 @@ enum {
   SL_KEYS_MISSING,
   SL_KEYS_STORE,
   SL_KEYS_PENDING,
-  SL_KEY_DROP,
   SL_META_CANDS,
+  SL_META_ROW,
+  SL_META_MAXID,
+  SL_META_SAMPLE,
   SL_HASH_CANDS,
   SL_FP_ROWS,
   SL_GROUP_BY_KEY,
   SL_GROUP_BY_MEMBER,
   SL_GROUP_INSERT,
   SL_GROUP_SEEN,
-  SL_GROUP_DISMISSED_SEEN,
+  SL_GROUP_TOUCH,
   SL_MEMBERS_LIST,
   SL_MEMBERS_DELETE,
   SL_MEMBERS_INSERT,
@@ -100,9 +103,10 @@ static const char *const sql_upsert =
   " bit_depth, channels, lossless, mb_recording_id, mb_track_id,"
   " mb_album_id, mb_artist_id, mb_release_group_id, spotify_track_id,"
   " download_id, tag_score, unreadable, gone, seen_scan, added_ms,"
-  " updated_ms, unreadable_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-  " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-  " ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?33, ?34)"
+  " updated_ms, unreadable_reason, norm_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+  " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
+  " ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?33, ?34,"
+  " ?35)"
   " ON CONFLICT (path) DO UPDATE SET"
   " file_hash = CASE WHEN size <> excluded.size"
   "   OR mtime_ns <> excluded.mtime_ns THEN NULL ELSE file_hash END,"
@@ -128,6 +132,7 @@ static const char *const sql_upsert =
   "   THEN excluded.download_id ELSE download_id END,"
   " tag_score = excluded.tag_score, unreadable = excluded.unreadable,"
   " unreadable_reason = excluded.unreadable_reason,"
+  " norm_key = excluded.norm_key,"
   " gone = CASE WHEN quarantined = 1 THEN 1 ELSE excluded.gone END,"
   " seen_scan = max(seen_scan, excluded.seen_scan),"
   " updated_ms = excluded.updated_ms"
@@ -176,14 +181,6 @@ static int track_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-/* The metadata key of a changed row is computed again. */
-static int drop_key(struct db *db, int64_t track_id)
-{
-  return db__run(db, SL_KEY_DROP,
-                 "DELETE FROM library_keys WHERE track_id = ?1",
-                 DB__VALS(DB__INT(track_id)), "library key drop");
-}
-
 /* Inside a transaction: upserts t, seen in scan generation gen. */
 static int upsert_one(struct db *db, const struct library_track *t,
                       int64_t gen, int64_t now_ms, int64_t *id)
@@ -227,11 +224,13 @@ static int upsert_one(struct db *db, const struct library_track *t,
   db__bind_int64(&q, 32, gen);
   db__bind_int64(&q, 33, now_ms);
   db__bind_text(&q, 34, t->unreadable ? t->unreadable_reason : "");
+  if (t->has_norm_key) /* else NULL: computed by the next detection */
+    db__bind_text(&q, 35, t->norm_key);
   int64_t row = 0;
   rc = db__scalar(&q, &row, "library upsert");
   if (id)
     *id = row;
-  return rc ? rc : drop_key(db, row);
+  return rc;
 }
 
 /* ---- tracks ---- */
@@ -497,22 +496,6 @@ int db_library_counts(struct db *db, struct library_counts *out)
   return db__get(&q, counts_row, out, "library counts");
 }
 
-/* ---- bulk mode ---- */
-
-#define BULK_CACHE_KIB 32768
-
-int db_library_bulk(struct db *db, bool on)
-{
-  if (!db)
-    return SS_EINVAL;
-  char sql[64];
-  snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d",
-           on ? BULK_CACHE_KIB : 2000);
-  if (sqlite3_exec(db__conn(db), sql, NULL, NULL, NULL) != SQLITE_OK)
-    return db__fail(db, "library cache size");
-  return SS_OK;
-}
-
 /* ---- metadata keys ---- */
 
 static int key_input_row(sqlite3_stmt *row, void *out)
@@ -522,10 +505,15 @@ static int key_input_row(sqlite3_stmt *row, void *out)
   db__col_text(row, 1, k->artist, sizeof k->artist);
   db__col_text(row, 2, k->album_artist, sizeof k->album_artist);
   db__col_text(row, 3, k->title, sizeof k->title);
-  const char *path = db__col_str(row, 4);
-  const char *slash = strrchr(path, '/');
-  snprintf(k->file_name, sizeof k->file_name, "%s", slash ? slash + 1 : path);
+  db_library_key_file_name(db__col_str(row, 4), k->file_name,
+                           sizeof k->file_name);
   return SS_OK;
+}
+
+void db_library_key_file_name(const char *path, char *out, size_t n)
+{
+  const char *slash = strrchr(path, '/');
+  snprintf(out, n, "%s", slash ? slash + 1 : path);
 }
 
 int db_library_keys_missing(struct db *db, int64_t after_id,
@@ -536,13 +524,11 @@ int db_library_keys_missing(struct db *db, int64_t after_id,
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int
-    rc = db__prepare(db, SL_KEYS_MISSING,
-                     "SELECT id, artist, album_artist, title, path"
-                     " FROM library_tracks t WHERE id > ?1 AND NOT EXISTS"
-                     " (SELECT 1 FROM library_keys k WHERE k.track_id = t.id)"
-                     " ORDER BY id LIMIT ?2",
-                     &q);
+  int rc = db__prepare(db, SL_KEYS_MISSING,
+                       "SELECT id, artist, album_artist, title, path"
+                       " FROM library_tracks WHERE norm_key IS NULL"
+                       " AND id > ?1 ORDER BY id LIMIT ?2",
+                       &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, after_id);
@@ -556,8 +542,8 @@ int db_library_keys_pending(struct db *db, int64_t *n)
     return SS_EINVAL;
   struct db__q q;
   int rc = db__prepare(db, SL_KEYS_PENDING,
-                       "SELECT (SELECT count(*) FROM library_tracks) -"
-                       " (SELECT count(*) FROM library_keys)",
+                       "SELECT count(*) FROM library_tracks"
+                       " WHERE norm_key IS NULL",
                        &q);
   if (rc)
     return rc;
@@ -568,9 +554,10 @@ int db_library_keys_index(struct db *db, bool on)
 {
   if (!db)
     return SS_EINVAL;
-  /* The same definition as in schema_library.c. */
+  /* The same definition as in schema_library.c (migration 13). */
   const char *sql = on ? "CREATE INDEX IF NOT EXISTS library_keys_norm"
-                         " ON library_keys (norm_key) WHERE norm_key <> ''"
+                         " ON library_tracks (norm_key) WHERE norm_key <> ''"
+                         " AND " LIVE
                        : "DROP INDEX IF EXISTS library_keys_norm";
   if (sqlite3_exec(db__conn(db), sql, NULL, NULL, NULL) != SQLITE_OK)
     return db__fail(db, on ? "library keys index" : "library keys unindex");
@@ -586,8 +573,8 @@ int db_library_keys_store(struct db *db, const int64_t *ids,
   for (size_t i = 0; !rc && i < n; i++) {
     struct db__q q;
     if ((rc = db__prepare(db, SL_KEYS_STORE,
-                          "INSERT OR REPLACE INTO library_keys (track_id,"
-                          " norm_key) VALUES (?1, ?2)",
+                          "UPDATE library_tracks SET norm_key = ?2"
+                          " WHERE id = ?1",
                           &q)))
       break;
     db__bind_int64(&q, 1, ids[i]);
@@ -626,11 +613,10 @@ struct cand_walk {
   void *arg;
 };
 
-static int cand_row(sqlite3_stmt *row, void *arg)
+/* Columns 0-6 of a candidate row (no label, key or fingerprint). */
+static struct library_dupe_row cand_quality(sqlite3_stmt *row)
 {
-  const struct cand_walk *w = arg;
-  char label[LIBRARY_LABEL_MAX];
-  struct library_dupe_row r = {
+  return (struct library_dupe_row){
     .id = sqlite3_column_int64(row, 0),
     .duration_ms = sqlite3_column_int64(row, 1),
     .lossless = sqlite3_column_int(row, 2) != 0,
@@ -638,8 +624,15 @@ static int cand_row(sqlite3_stmt *row, void *arg)
     .sample_rate = sqlite3_column_int(row, 4),
     .bitrate = sqlite3_column_int64(row, 5),
     .tag_score = sqlite3_column_int(row, 6),
-    .label = label,
   };
+}
+
+static int cand_row(sqlite3_stmt *row, void *arg)
+{
+  const struct cand_walk *w = arg;
+  char label[LIBRARY_LABEL_MAX];
+  struct library_dupe_row r = cand_quality(row);
+  r.label = label;
   cand_label(row, label, sizeof label);
   if (w->key_col >= 0)
     r.key = db__col_str(row, w->key_col);
@@ -661,19 +654,328 @@ static int iterate_cands(struct db *db, int slot, const char *sql, int key_col,
   return db__each(&q, cand_row, &w, "library candidates");
 }
 
+/*
+ * The metadata candidates in two steps, both inside one transaction (one
+ * snapshot):
+ *  1. the live keyed rows in key order straight from the covering index
+ *     library_keys_norm (no sort, no table access); runs of two or more
+ *     rows sharing a key are kept as (id, run) - a few % of a library;
+ *  2. those rows are read by id in id order (neighbouring pages), then
+ *     handed out run by run in key order, each run in (duration, id)
+ *     order: what "ORDER BY norm_key, duration_ms, id" gave.
+ */
+struct meta_row {
+  struct library_dupe_row d; /* label and key set when handed out */
+  size_t label;              /* offset in the arena */
+};
+
+struct meta_scan {
+  int64_t *ids; /* rows of the kept runs, run after run */
+  size_t n_ids, cap_ids;
+  size_t *run_end; /* end (in ids) of each run */
+  size_t *run_key; /* offset of each run's key in the arena */
+  size_t n_runs, cap_runs;
+  char *arena; /* keys and labels, NUL-terminated */
+  size_t arena_len, arena_cap;
+  char *cur; /* the key of the run being read */
+  size_t cur_len, cur_cap, cur_from;
+};
+
+static size_t arena_put(struct meta_scan *s, const char *p, size_t len)
+{
+  if (s->arena_len + len + 1 > s->arena_cap) {
+    s->arena_cap = (s->arena_len + len + 1) * 2;
+    s->arena = xrealloc(s->arena, s->arena_cap);
+  }
+  size_t at = s->arena_len;
+  memcpy(s->arena + at, p, len);
+  s->arena[at + len] = '\0';
+  s->arena_len += len + 1;
+  return at;
+}
+
+/* Closes the run being read: kept when it has two rows or more. */
+static void meta_close_run(struct meta_scan *s)
+{
+  if (s->n_ids - s->cur_from < 2) {
+    s->n_ids = s->cur_from;
+    return;
+  }
+  if (s->n_runs == s->cap_runs) {
+    s->cap_runs = s->cap_runs ? 2 * s->cap_runs : 1024;
+    s->run_end = xrealloc(s->run_end, s->cap_runs * sizeof *s->run_end);
+    s->run_key = xrealloc(s->run_key, s->cap_runs * sizeof *s->run_key);
+  }
+  s->run_end[s->n_runs] = s->n_ids;
+  s->run_key[s->n_runs++] = arena_put(s, s->cur, s->cur_len);
+  s->cur_from = s->n_ids;
+}
+
+static int meta_key_row(sqlite3_stmt *row, void *arg)
+{
+  struct meta_scan *s = arg;
+  const char *key = (const char *)sqlite3_column_text(row, 0);
+  size_t len = (size_t)sqlite3_column_bytes(row, 0);
+  if (!key)
+    return SS_OK;
+  if (len != s->cur_len || memcmp(key, s->cur, len)) {
+    meta_close_run(s);
+    s->n_ids = s->cur_from; /* a single row of the last key is dropped */
+    if (len + 1 > s->cur_cap) {
+      s->cur_cap = len + 1;
+      s->cur = xrealloc(s->cur, s->cur_cap);
+    }
+    memcpy(s->cur, key, len);
+    s->cur_len = len;
+  }
+  if (s->n_ids == s->cap_ids) {
+    s->cap_ids = s->cap_ids ? 2 * s->cap_ids : 4096;
+    s->ids = xrealloc(s->ids, s->cap_ids * sizeof *s->ids);
+  }
+  s->ids[s->n_ids++] = sqlite3_column_int64(row, 1);
+  return SS_OK;
+}
+
+struct meta_fetch {
+  struct meta_scan *s;
+  struct meta_row *rows;
+  size_t at;
+};
+
+static int meta_fetch_row(sqlite3_stmt *row, void *arg)
+{
+  struct meta_fetch *f = arg;
+  char label[LIBRARY_LABEL_MAX];
+  cand_label(row, label, sizeof label);
+  f->rows[f->at] = (struct meta_row){
+    .d = cand_quality(row),
+    .label = arena_put(f->s, label, strlen(label)),
+  };
+  return SS_OK;
+}
+
+/* (id, position in ids) pairs, sorted by id. */
+static int cmp_id_pos(const void *a, const void *b)
+{
+  const int64_t *x = a, *y = b;
+  return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+struct run_pos {
+  int64_t duration_ms, id;
+  size_t pos;
+};
+
+static int cmp_run_pos(const void *a, const void *b)
+{
+  const struct run_pos *x = a, *y = b;
+  if (x->duration_ms != y->duration_ms)
+    return x->duration_ms < y->duration_ms ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int meta_fetch_all(struct db *db, struct meta_scan *s,
+                          struct meta_row *rows)
+{
+  int64_t(*order)[2] = xmalloc((s->n_ids ? s->n_ids : 1) * sizeof *order);
+  for (size_t i = 0; i < s->n_ids; i++) {
+    order[i][0] = s->ids[i];
+    order[i][1] = (int64_t)i;
+  }
+  qsort(order, s->n_ids, sizeof *order, cmp_id_pos);
+  struct db__q q;
+  int rc = db__prepare(db, SL_META_ROW,
+                       "SELECT " CAND_COLS " FROM library_tracks"
+                       " WHERE id = ?1",
+                       &q);
+  struct meta_fetch f = {s, rows, 0};
+  for (size_t i = 0; !rc && i < s->n_ids; i++) {
+    f.at = (size_t)order[i][1];
+    db__bind_int64(&q, 1, order[i][0]);
+    rc = db__get(&q, meta_fetch_row, &f, "library candidate");
+  }
+  free(order);
+  return rc;
+}
+
+static int meta_hand_out(struct meta_scan *s, const struct meta_row *rows,
+                         db_library_row_fn fn, void *arg)
+{
+  struct run_pos *pos = xmalloc((s->n_ids ? s->n_ids : 1) * sizeof *pos);
+  int rc = SS_OK;
+  size_t from = 0;
+  for (size_t r = 0; !rc && r < s->n_runs; r++) {
+    size_t n = s->run_end[r] - from;
+    for (size_t i = 0; i < n; i++)
+      pos[i] = (struct run_pos){rows[from + i].d.duration_ms,
+                                rows[from + i].d.id, from + i};
+    qsort(pos, n, sizeof *pos, cmp_run_pos);
+    for (size_t i = 0; !rc && i < n; i++) {
+      const struct meta_row *m = &rows[pos[i].pos];
+      struct library_dupe_row d = m->d;
+      d.label = s->arena + m->label;
+      d.key = s->arena + s->run_key[r];
+      rc = fn(arg, &d);
+    }
+    from = s->run_end[r];
+  }
+  free(pos);
+  return rc;
+}
+
+/* One key range [lo, hi) of the metadata candidates: steps 1 and 2 on
+ * its own connection (see above). */
+struct meta_part {
+  struct db *db;
+  char lo[LIBRARY_KEY_MAX], hi[LIBRARY_KEY_MAX];
+  struct meta_scan s;
+  struct meta_row *rows;
+  int rc;
+};
+
+static int meta_part_run(struct meta_part *p)
+{
+  struct db__q q;
+  int rc = db__prepare(p->db, SL_META_CANDS,
+                       "SELECT norm_key, id FROM library_tracks"
+                       " INDEXED BY library_keys_norm"
+                       " WHERE norm_key <> '' AND " LIVE
+                       " AND norm_key >= ?1 AND norm_key < ?2"
+                       " ORDER BY norm_key",
+                       &q);
+  if (rc)
+    return rc;
+  db__bind_text(&q, 1, p->lo);
+  db__bind_text(&q, 2, p->hi);
+  if ((rc = db__each(&q, meta_key_row, &p->s, "library keys scan")))
+    return rc;
+  meta_close_run(&p->s);
+  p->s.n_ids = p->s.cur_from;
+  p->rows = xmalloc((p->s.n_ids ? p->s.n_ids : 1) * sizeof *p->rows);
+  return meta_fetch_all(p->db, &p->s, p->rows);
+}
+
+/* The second part on a thread of its own, with its own connection.  Its
+ * read transaction sees what the caller's sees: the caller holds the
+ * write lock (BEGIN IMMEDIATE) from before this starts until it ends. */
+static void *meta_part_thread(void *arg)
+{
+  struct meta_part *p = arg;
+  p->rc = SS_OK;
+  if (sqlite3_exec(db__conn(p->db), "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    p->rc = db__fail(p->db, "library keys read");
+  if (!p->rc)
+    p->rc = meta_part_run(p);
+  sqlite3_exec(db__conn(p->db), "COMMIT", NULL, NULL, NULL);
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int key_sample_row(sqlite3_stmt *row, void *out)
+{
+  db__col_text(row, 0, out, LIBRARY_KEY_MAX);
+  return SS_OK;
+}
+
+/* A key that splits the keyed live rows in about equal halves: the median
+ * of the keys of evenly spaced ids.  "" when the library is too small to
+ * be worth a second thread (or the store is not a file). */
+#define META_SPLIT_MIN_ROWS 100000
+#define META_SPLIT_SAMPLES 63
+
+static int meta_split_key(struct db *db, char *split)
+{
+  split[0] = '\0';
+  const char *file = sqlite3_db_filename(db__conn(db), "main");
+  struct db__q q;
+  int64_t max_id = 0;
+  int rc = db__prepare(db, SL_META_MAXID,
+                       "SELECT coalesce(max(id), 0) FROM library_tracks", &q);
+  if (rc || (rc = db__scalar(&q, &max_id, "library max id")) || !file ||
+      !file[0] || max_id < META_SPLIT_MIN_ROWS)
+    return rc;
+  char(*keys)[LIBRARY_KEY_MAX] = xcalloc(META_SPLIT_SAMPLES, sizeof *keys);
+  char **sorted = xcalloc(META_SPLIT_SAMPLES, sizeof *sorted);
+  size_t n = 0;
+  if (!(rc = db__prepare(db, SL_META_SAMPLE,
+                         "SELECT norm_key FROM library_tracks WHERE id >= ?1"
+                         " AND norm_key <> '' AND " LIVE
+                         " ORDER BY id LIMIT 1",
+                         &q))) {
+    for (int i = 0; !rc && i < META_SPLIT_SAMPLES; i++) {
+      db__bind_int64(&q, 1, max_id * (i + 1) / (META_SPLIT_SAMPLES + 1));
+      keys[n][0] = '\0';
+      rc = db__get(&q, key_sample_row, keys[n], "library key sample");
+      if (rc == SS_ENOTFOUND)
+        rc = SS_OK;
+      else if (!rc && keys[n][0])
+        sorted[n] = keys[n], n++;
+    }
+  }
+  if (!rc && n >= META_SPLIT_SAMPLES / 2) {
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+    snprintf(split, LIBRARY_KEY_MAX, "%s", sorted[n / 2]);
+  }
+  free(sorted);
+  free(keys);
+  return rc;
+}
+
+static void meta_part_free(struct meta_part *p)
+{
+  free(p->rows);
+  free(p->s.ids);
+  free(p->s.run_end);
+  free(p->s.run_key);
+  free(p->s.arena);
+  free(p->s.cur);
+}
+
+/* Both cores: a big library's key range is split in two; the caller's
+ * thread reads the lower half, a second thread the upper half on its own
+ * connection; their runs are handed out in key order. */
 int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
-  return iterate_cands(
-    db, SL_META_CANDS,
-    "SELECT " CAND_COLS ", k.norm_key FROM library_keys k"
-    " CROSS JOIN library_tracks t ON t.id = k.track_id"
-    " WHERE " LIVE " AND k.norm_key <> '' AND k.norm_key IN ("
-    "  SELECT norm_key FROM library_keys WHERE norm_key <> ''"
-    "  GROUP BY norm_key HAVING count(*) > 1)"
-    " ORDER BY k.norm_key, duration_ms, id",
-    11, -1, fn, arg);
+  struct meta_part *part = xcalloc(2, sizeof *part);
+  char split[LIBRARY_KEY_MAX];
+  pthread_t th;
+  bool two = false;
+  int rc = db__tx_begin(db);
+  if (!rc)
+    rc = meta_split_key(db, split);
+  part[0].db = db;
+  snprintf(part[0].hi, sizeof part[0].hi, "\xff"); /* above every key */
+  if (!rc && split[0] &&
+      db_open(sqlite3_db_filename(db__conn(db), "main"), &part[1].db) ==
+        SS_OK) {
+    snprintf(part[0].hi, sizeof part[0].hi, "%s", split);
+    snprintf(part[1].lo, sizeof part[1].lo, "%s", split);
+    snprintf(part[1].hi, sizeof part[1].hi, "\xff");
+    two = pthread_create(&th, NULL, meta_part_thread, &part[1]) == 0;
+    if (!two)
+      snprintf(part[0].hi, sizeof part[0].hi, "\xff");
+  }
+  if (!rc)
+    rc = meta_part_run(&part[0]);
+  if (two) {
+    pthread_join(th, NULL);
+    if (!rc)
+      rc = part[1].rc;
+  }
+  db_close(part[1].db);
+  rc = db__tx_end(db, rc);
+  for (int i = 0; !rc && i < 2; i++)
+    rc = meta_hand_out(&part[i].s, part[i].rows, fn, arg);
+  meta_part_free(&part[0]);
+  meta_part_free(&part[1]);
+  free(part);
+  return rc;
 }
 
 int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg)
@@ -777,6 +1079,8 @@ static int replace_members(struct db *db, int64_t gid,
 struct group_ref {
   int64_t id;
   char status[16];
+  char label[LIBRARY_LABEL_MAX];
+  int64_t suggested_keep;
 };
 
 static int group_ref_row(sqlite3_stmt *row, void *out)
@@ -784,6 +1088,8 @@ static int group_ref_row(sqlite3_stmt *row, void *out)
   struct group_ref *ref = out;
   ref->id = sqlite3_column_int64(row, 0);
   db__col_text(row, 1, ref->status, sizeof ref->status);
+  db__col_text(row, 2, ref->label, sizeof ref->label);
+  ref->suggested_keep = sqlite3_column_int64(row, 3);
   return SS_OK;
 }
 
@@ -801,10 +1107,12 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
                         int64_t now_ms, struct group_ref *ref)
 {
   struct db__q q;
-  *ref = (struct group_ref){0, ""};
-  int rc = db__prepare(db, SL_GROUP_BY_KEY,
-                       "SELECT id, status FROM library_groups WHERE key = ?1",
-                       &q);
+  *ref = (struct group_ref){0};
+  int rc = db__prepare(
+    db, SL_GROUP_BY_KEY,
+    "SELECT id, status, label, suggested_keep FROM library_groups"
+    " WHERE key = ?1",
+    &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, g->key);
@@ -812,7 +1120,8 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
     return rc;
   for (size_t i = 0; !rc && !ref->id && i < g->n_members; i++) {
     if ((rc = db__prepare(db, SL_GROUP_BY_MEMBER,
-                          "SELECT g.id, g.status FROM library_group_members m"
+                          "SELECT g.id, g.status, g.label, g.suggested_keep"
+                          " FROM library_group_members m"
                           " JOIN library_groups g ON g.id = m.group_id"
                           " WHERE m.track_id = ?1 AND g.last_seen_ms <> ?3"
                           " AND substr(g.key, 1, length(?2)) = ?2"
@@ -843,27 +1152,32 @@ static int group_insert(struct db *db, const struct library_group_in *g,
 
 /* Marks a known group seen: open again (members refreshed) unless it was
  * dismissed, whose members stay as the user saw them. */
-static int group_seen(struct db *db, int64_t gid, const char *status,
+static int group_seen(struct db *db, const struct group_ref *ref,
                       const struct library_group_in *g, int64_t now_ms)
 {
+  bool dismissed = !strcmp(ref->status, "dismissed");
+  /* Open with the same label and suggestion (a rescan): only the time
+   * moves, the status index is not touched.  Dismissed: the same. */
+  bool unchanged = !strcmp(ref->status, "open") &&
+                   !strcmp(ref->label, g->label) &&
+                   ref->suggested_keep == g->suggested_keep;
   int rc;
-  if (!strcmp(status, "dismissed")) {
-    return db__run(db, SL_GROUP_DISMISSED_SEEN,
-                   "UPDATE library_groups SET last_seen_ms = ?2"
-                   " WHERE id = ?1",
-                   DB__VALS(DB__INT(gid), DB__INT(now_ms)),
-                   "library group seen");
-  }
-  if ((rc = db__run(db, SL_GROUP_SEEN,
-                    "UPDATE library_groups SET status = 'open',"
-                    " label = ?2, suggested_keep = ?3, last_seen_ms = ?4,"
-                    " resolved_ms = CASE WHEN status = 'resolved' THEN 0"
-                    " ELSE resolved_ms END WHERE id = ?1",
-                    DB__VALS(DB__INT(gid), DB__TEXT(g->label),
-                             DB__INT(g->suggested_keep), DB__INT(now_ms)),
-                    "library group seen")))
-    return rc;
-  return replace_members(db, gid, g);
+  if (dismissed || unchanged)
+    rc = db__run(db, SL_GROUP_TOUCH,
+                 "UPDATE library_groups SET last_seen_ms = ?2"
+                 " WHERE id = ?1",
+                 DB__VALS(DB__INT(ref->id), DB__INT(now_ms)),
+                 "library group seen");
+  else
+    rc = db__run(db, SL_GROUP_SEEN,
+                 "UPDATE library_groups SET status = 'open',"
+                 " label = ?2, suggested_keep = ?3, last_seen_ms = ?4,"
+                 " resolved_ms = CASE WHEN status = 'resolved' THEN 0"
+                 " ELSE resolved_ms END WHERE id = ?1",
+                 DB__VALS(DB__INT(ref->id), DB__TEXT(g->label),
+                          DB__INT(g->suggested_keep), DB__INT(now_ms)),
+                 "library group seen");
+  return rc || dismissed ? rc : replace_members(db, ref->id, g);
 }
 
 static int count_open(struct db *db, size_t *open_count)
@@ -901,7 +1215,7 @@ int db_library_groups_sync(struct db *db, const struct library_group_in *g,
     } else {
       if (!strcmp(ref.status, "resolved"))
         ++*new_count; /* live copies again after a resolution */
-      rc = group_seen(db, ref.id, ref.status, &g[i], now_ms);
+      rc = group_seen(db, &ref, &g[i], now_ms);
     }
   }
   if (!rc) {

@@ -103,6 +103,8 @@ static const char *const migrations[] = {
   /* 12: the MusicBrainz release (group) a download request is for
    * (schema_downloads.c) */
   db_schema_downloads_mbids,
+  /* 13: the metadata key as a column of library_tracks (schema_library.c) */
+  db_schema_library_keycol,
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -167,5 +167,6 @@ extern const char db_schema_downloads_upgrade[];
 extern const char db_schema_wanted_sources[];
 extern const char db_schema_library_reason[];
 extern const char db_schema_downloads_mbids[];
+extern const char db_schema_library_keycol[];
 
 #endif

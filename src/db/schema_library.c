@@ -7,11 +7,12 @@
  * library_tracks: one row per audio file ever seen under the library root,
  *   keyed by absolute path.  file_hash / fingerprint are NULL until
  *   computed; a size or mtime change resets them.
- * library_keys: the normalised "artist|title" of each track, kept in its
- *   own table so computing a million keys appends rows instead of growing
- *   every track row; an insert or update of a track deletes its key, a
- *   track without one gets it at the next detection.
  *   seen_scan is the generation of the last scan that met the file.
+ *   norm_key (migration 13) is the normalised "artist|title", written with
+ *   the row by the scanner and the import; NULL until computed (the next
+ *   detection fills it).
+ * library_keys: the first home of the keys (migration 4), dropped by
+ *   migration 13.
  * library_groups: one row per distinct finding, identified by its key
  *   ("<method>:<material>"); status open / resolved / dismissed / stale.
  * library_group_members: the tracks of a group.
@@ -127,3 +128,21 @@ const char db_schema_library_journal[] =
   "  DEFAULT '' CHECK (pending IN ('', 'resolve', 'undo'));"
   "CREATE INDEX library_quarantine_pending ON library_quarantine (id)"
   "  WHERE pending <> '';";
+
+/* The metadata key becomes a column of library_tracks (issue 10): written
+ * with the row by the scanner and the import (NULL: not computed yet, the
+ * next detection fills it in batches), so a detection reads keys in index
+ * order instead of computing and sorting them.  Existing keys are copied;
+ * library_keys and its index go.  library_keys_norm keeps its name and
+ * covers the live rows only; library_tracks_nokey finds the rows still
+ * without a key. */
+const char db_schema_library_keycol[] =
+  "ALTER TABLE library_tracks ADD COLUMN norm_key TEXT;"
+  "UPDATE library_tracks SET norm_key = (SELECT k.norm_key FROM"
+  "  library_keys k WHERE k.track_id = library_tracks.id);"
+  "DROP TABLE library_keys;"
+  "CREATE INDEX library_keys_norm ON library_tracks (norm_key)"
+  "  WHERE norm_key <> '' AND gone = 0 AND quarantined = 0"
+  "  AND unreadable = 0;"
+  "CREATE INDEX library_tracks_nokey ON library_tracks (id)"
+  "  WHERE norm_key IS NULL;";

@@ -5,9 +5,11 @@
  * What: the pure functions work on caller buffers and never allocate
  * beyond one textnorm_fold() per normalisation (freed before returning).
  * The detection pass streams candidate rows from the store (only rows that
- * share a key with another row, or fingerprinted rows in duration order
- * with a sliding window), builds the groups in memory and hands them to
- * db_library_groups_sync() in one transaction.
+ * share a key with another row - keys are stored with the rows by the
+ * scanner and the import, the pass computes only missing ones - or
+ * fingerprinted rows in duration order with a sliding window), builds the
+ * groups in memory and hands them to db_library_groups_sync() in one
+ * transaction.
  *
  * Threading: pure functions on any thread; dupes_detect() on the thread
  * that owns db.
@@ -331,6 +333,30 @@ size_t dupes_norm_key(const char *artist, const char *album_artist,
   if (!al || !tl || al + tl + 2 > n)
     return 0;
   return (size_t)snprintf(out, n, "%s|%s", a, t);
+}
+
+_Static_assert(LIBRARY_KEY_MAX == DUPES_KEY_MAX, "one key size");
+
+/* The key of a row as the store hands it out for keying. */
+static size_t key_of_input(const struct library_key_input *in, char *out,
+                           size_t n)
+{
+  return dupes_norm_key(in->artist, in->album_artist, in->title, in->file_name,
+                        out, n);
+}
+
+void dupes_track_key(struct library_track *t)
+{
+  /* the same input as db_library_keys_missing() gives for the stored row */
+  struct library_key_input *in = xcalloc(1, sizeof *in);
+  snprintf(in->artist, sizeof in->artist, "%s", t->media.artist);
+  snprintf(in->album_artist, sizeof in->album_artist, "%s",
+           t->media.album_artist);
+  snprintf(in->title, sizeof in->title, "%s", t->media.title);
+  db_library_key_file_name(t->path, in->file_name, sizeof in->file_name);
+  key_of_input(in, t->norm_key, sizeof t->norm_key);
+  t->has_norm_key = true;
+  free(in);
 }
 
 /* ---- keep-best ---- */
@@ -861,8 +887,7 @@ static int fill_keys(struct db *db, dupes_stop_fn stop, void *arg,
       break;
     for (size_t i = 0; i < n; i++) {
       ids[i] = in[i].id;
-      dupes_norm_key(in[i].artist, in[i].album_artist, in[i].title,
-                     in[i].file_name, keys[i], sizeof keys[i]);
+      key_of_input(&in[i], keys[i], sizeof keys[i]);
       kp[i] = keys[i];
     }
     if ((rc = db_library_keys_store(db, ids, kp, n)))
@@ -926,8 +951,8 @@ int dupes_detect(struct db *db, unsigned methods, dupes_stop_fn should_stop,
   if (!db || !methods)
     return SS_EINVAL;
   struct pass p = {0};
-  int rc = db_library_bulk(db, true);
-  if (!rc && (methods & DUPES_METADATA))
+  int rc = SS_OK;
+  if (methods & DUPES_METADATA)
     rc = compute_keys(db, should_stop, stop_arg, &out->keys_computed);
   if (!rc && (methods & DUPES_FILE_HASH)) {
     rc = run_keyed(db, &p, DUPES_FILE_HASH);
@@ -946,6 +971,5 @@ int dupes_detect(struct db *db, unsigned methods, dupes_stop_fn should_stop,
   if (!rc)
     rc = store_groups(db, &p, now_ms, out);
   pass_free(&p);
-  db_library_bulk(db, false);
   return rc;
 }

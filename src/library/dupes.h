@@ -92,6 +92,13 @@ size_t dupes_norm_key(const char *artist, const char *album_artist,
                       const char *title, const char *path, char *out,
                       size_t n);
 
+/* The key of a track as the detection computes it (dupes_norm_key over its
+ * tags and file name) into t->norm_key, and t->has_norm_key set: the
+ * scanner and the import store it with the row, so a detection reads keys
+ * instead of computing them. */
+struct library_track;
+void dupes_track_key(struct library_track *t);
+
 /* What keep-best compares. */
 struct dupes_quality {
   int64_t id;

@@ -27,6 +27,7 @@
 #include "db/db_library.h"
 #include "downloads/requests.h"
 #include "library/cover.h"
+#include "library/dupes.h"
 #include "library/quarantine.h"
 #include "media/media.h"
 
@@ -622,6 +623,7 @@ static int record(const struct import_config *cfg, struct db *db,
       snprintf(t->spotify_track_id, sizeof t->spotify_track_id, "%s",
                rp->old->spotify_track_id);
     request_mbids(f, &t->media);
+    dupes_track_key(t); /* stored with the row */
     int64_t track_id = 0;
     rc = db_library_track_upsert(db, t, &track_id);
     if (!rc)

@@ -39,6 +39,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "db/db_library.h"
+#include "library/dupes.h"
 #include "library/quarantine.h"
 #include "media/media.h"
 
@@ -131,6 +132,9 @@ struct scan {
 
 static int flush(struct scan *s)
 {
+  for (size_t i = 0; i < s->n_batch; i++) /* stored with the row */
+    if (s->batch[i].probed)
+      dupes_track_key(&s->batch[i].t);
   int rc = db_library_scan_write(s->db, s->gen, s->batch, s->n_batch);
   s->n_batch = 0;
   return rc;

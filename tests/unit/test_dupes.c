@@ -666,6 +666,225 @@ static void test_upsert_keeps_hash_until_content_changes(void **state)
   free(t);
 }
 
+/* ---- keys stored with the row (issue 10) ---- */
+
+/* add_track() as the scanner and the import write it: with its key. */
+static int64_t add_keyed(struct db *db, const char *path, const char *artist,
+                         const char *title, int64_t dur_ms)
+{
+  struct library_track *t = calloc(1, sizeof *t);
+  snprintf(t->path, sizeof t->path, "%s", path);
+  snprintf(t->media.artist, sizeof t->media.artist, "%s", artist);
+  snprintf(t->media.title, sizeof t->media.title, "%s", title);
+  snprintf(t->media.codec, sizeof t->media.codec, "mp3");
+  t->media.duration_ms = dur_ms;
+  t->media.bitrate = 320000;
+  t->size = 1000;
+  t->mtime_ns = 1;
+  dupes_track_key(t);
+  int64_t id = 0;
+  assert_int_equal(db_library_track_upsert(db, t, &id), SS_OK);
+  free(t);
+  return id;
+}
+
+static void raw(const char *path, const char *sql)
+{
+  sqlite3 *c;
+  assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+  char *err = NULL;
+  int rc = sqlite3_exec(c, sql, NULL, NULL, &err);
+  if (rc != SQLITE_OK)
+    fprintf(stderr, "%s: %s\n", sql, err ? err : "?");
+  sqlite3_free(err);
+  sqlite3_close(c);
+  assert_int_equal(rc, SQLITE_OK);
+}
+
+/* The stored key of track id ("" for NULL). */
+static void stored_key(const char *path, int64_t id, char *out, size_t n)
+{
+  sqlite3 *c;
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(c,
+                                      "SELECT coalesce(norm_key, '')"
+                                      " FROM library_tracks WHERE id = ?1",
+                                      -1, &q, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_int64(q, 1, id);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  snprintf(out, n, "%s", (const char *)sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  sqlite3_close(c);
+}
+
+struct named {
+  const char *artist, *title;
+};
+
+/* Spelling variants of real names: NFC and NFD, case, accents, curly and
+ * straight apostrophes; "AC/DC" and "ACDC" stay apart (punctuation is a
+ * word break, so "ac dc" is not "acdc"). */
+static const struct named variants[] = {
+  {"Björk", "Jóga"},
+  {"Bjo\xcc\x88rk", "Jo\xcc\x81ga"},
+  {"BJÖRK", "JÓGA"},
+  {"Sigur Rós", "Hoppípolla"},
+  {"Sigur Ros", "Hoppipolla"},
+  {"Guns N' Roses", "Patience"},
+  {"Guns N\xe2\x80\x99 Roses", "Patience"},
+  {"坂本龍一", "Merry Christmas Mr. Lawrence"},
+  {"坂本龍一", "Merry Christmas Mr. Lawrence (Remastered 2019)"},
+  {"AC/DC", "Thunderstruck"},
+  {"ACDC", "Thunderstruck"},
+  {"<b>&\"'", "<b>&\"'"},
+};
+#define N_VARIANTS (sizeof variants / sizeof variants[0])
+
+/* Keys written with the rows are the keys the detection computes, and
+ * the detection then computes none and finds the same groups. */
+static void test_stored_keys_match_computed(void **state)
+{
+  struct fx *fx = *state;
+  int64_t ids[N_VARIANTS];
+  char path[64];
+  for (size_t i = 0; i < N_VARIANTS; i++) {
+    snprintf(path, sizeof path, "/lib/%zu.mp3", i);
+    ids[i] = add_keyed(fx->db, path, variants[i].artist, variants[i].title,
+                       200000 + (int64_t)i * 100);
+  }
+  int64_t pending = -1;
+  assert_int_equal(db_library_keys_pending(fx->db, &pending), SS_OK);
+  assert_int_equal(pending, 0);
+  char stored[N_VARIANTS][DUPES_KEY_MAX];
+  for (size_t i = 0; i < N_VARIANTS; i++)
+    stored_key(fx->path, ids[i], stored[i], sizeof stored[i]);
+  assert_string_equal(stored[0], "bjork|joga");
+  struct dupes_stats st = detect(fx->db, DUPES_METADATA, 1000);
+  assert_int_equal(st.keys_computed, 0);
+  /* Björk x3, Sigur Rós x2, Guns N' Roses x2, 坂本龍一 x2 */
+  assert_int_equal(st.groups, 4);
+  /* the same keys when the detection computes them */
+  raw(fx->path, "UPDATE library_tracks SET norm_key = NULL");
+  st = detect(fx->db, DUPES_METADATA, 2000);
+  assert_int_equal(st.keys_computed, N_VARIANTS);
+  assert_int_equal(st.groups, 4);
+  assert_int_equal(st.new_groups, 0);
+  for (size_t i = 0; i < N_VARIANTS; i++) {
+    char again[DUPES_KEY_MAX];
+    stored_key(fx->path, ids[i], again, sizeof again);
+    assert_string_equal(again, stored[i]);
+  }
+}
+
+static void members_are(struct db *db, const char *key_prefix,
+                        const int64_t *want, size_t n)
+{
+  struct library_group g[8];
+  size_t count;
+  open_groups(db, g, 8, &count);
+  for (size_t i = 0; i < count; i++) {
+    if (strncmp(g[i].key, key_prefix, strlen(key_prefix)))
+      continue;
+    struct ids ids = {0};
+    assert_int_equal(db_library_group_members(db, g[i].id, collect_ids, &ids),
+                     SS_OK);
+    assert_int_equal(ids.n, n);
+    for (size_t k = 0; k < n; k++)
+      assert_int_equal(ids.v[k], want[k]);
+    return;
+  }
+  fail_msg("no group %s", key_prefix);
+}
+
+/* A big library's keys are read by two threads split at a sampled key:
+ * rows on both sides of the split (Björk below, 坂本龍一 above) and the run
+ * whose key is the split key itself (Sigur Rós) come out as one pass over all
+ * of them would give them. */
+static void test_split_read_gives_the_same_groups(void **state)
+{
+  struct fx *fx = *state;
+  int64_t bjork1 = add_keyed(fx->db, "/lib/a.flac", "Björk", "Jóga", 300000);
+  int64_t sigur1 = add_keyed(fx->db, "/lib/b.mp3", "Sigur Rós", "Hoppípolla",
+                             268000);
+  int64_t sakamoto1 = add_keyed(fx->db, "/lib/c.mp3", "坂本龍一",
+                                "Merry Christmas Mr. Lawrence", 280000);
+  add_keyed(fx->db, "/lib/d.mp3", "AC/DC", "Thunderstruck", 292000);
+  /* a row far up: every sample lands on it, its key becomes the split */
+  char key[DUPES_KEY_MAX], sql[1024];
+  dupes_norm_key("SIGUR RO\xcc\x81S", "", "Hoppi\xcc\x81polla", NULL, key,
+                 sizeof key);
+  snprintf(sql, sizeof sql,
+           "INSERT INTO library_tracks (id, path, artist, title,"
+           " duration_ms, norm_key) VALUES (200000, '/lib/e.mp3',"
+           " 'SIGUR RO\xcc\x81S', 'Hoppi\xcc\x81polla', 268200, '%s')",
+           key);
+  raw(fx->path, sql);
+  int64_t bjork3 = add_keyed(fx->db, "/lib/f.mp3", "BJÖRK", "JÓGA", 299000);
+  int64_t sigur2 = add_keyed(fx->db, "/lib/g.mp3", "Sigur Ros", "Hoppipolla",
+                             268500);
+  int64_t sakamoto2 = add_keyed(fx->db, "/lib/h.mp3", "坂本龍一",
+                                "Merry Christmas Mr. Lawrence", 281000);
+  add_keyed(fx->db, "/lib/i.mp3", "ACDC", "Thunderstruck", 292000);
+  assert_true(bjork3 > 200000);
+  struct dupes_stats st = detect(fx->db, DUPES_METADATA, 1000);
+  assert_int_equal(st.groups, 3);
+  const int64_t bjork[] = {bjork1, bjork3};
+  const int64_t sigur[] = {sigur1, 200000, sigur2};
+  const int64_t sakamoto[] = {sakamoto1, sakamoto2};
+  members_are(fx->db, "metadata-hash:bjork|joga#", bjork, 2);
+  members_are(fx->db, "metadata-hash:sigur ros|hoppipolla#", sigur, 3);
+  members_are(fx->db, "metadata-hash:坂本龍一|", sakamoto, 2);
+  st = detect(fx->db, DUPES_METADATA, 2000);
+  assert_int_equal(st.groups, 3);
+  assert_int_equal(st.new_groups, 0);
+}
+
+/* Migration 13 copies the keys of a store that kept them in library_keys
+ * (migration 4); rows without one get it at the next detection. */
+static void test_migration_copies_keys(void **state)
+{
+  struct fx *fx = *state;
+  int64_t a = add_keyed(fx->db, "/lib/1.mp3", "Björk", "Jóga", 300000);
+  int64_t b = add_keyed(fx->db, "/lib/2.mp3", "BJÖRK", "Jóga", 300500);
+  add_keyed(fx->db, "/lib/3.mp3", "Sigur Rós", "Hoppípolla", 268000);
+  db_close(fx->db);
+  fx->db = NULL;
+  /* back to the shape of migration 12: keys in their own table, b's only */
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "DROP INDEX library_keys_norm; DROP INDEX library_tracks_nokey;"
+           " DROP INDEX IF EXISTS library_tracks_unreadable;"
+           " CREATE TABLE library_keys (track_id INTEGER PRIMARY KEY"
+           " REFERENCES library_tracks (id) ON DELETE CASCADE,"
+           " norm_key TEXT NOT NULL);"
+           " CREATE INDEX library_keys_norm ON library_keys (norm_key)"
+           " WHERE norm_key <> '';"
+           " INSERT INTO library_keys SELECT id, norm_key FROM library_tracks"
+           " WHERE id = %lld;"
+           " ALTER TABLE library_tracks DROP COLUMN norm_key;"
+           " PRAGMA user_version = 12;",
+           (long long)b);
+  raw(fx->path, sql);
+  int version = 0;
+  assert_int_equal(db_open(fx->path, &fx->db), SS_OK);
+  assert_int_equal(db_migrate(fx->db, &version), SS_OK);
+  char key[DUPES_KEY_MAX];
+  stored_key(fx->path, b, key, sizeof key);
+  assert_string_equal(key, "bjork|joga");
+  stored_key(fx->path, a, key, sizeof key);
+  assert_string_equal(key, ""); /* NULL: not computed yet */
+  int64_t pending = 0;
+  assert_int_equal(db_library_keys_pending(fx->db, &pending), SS_OK);
+  assert_int_equal(pending, 2);
+  struct dupes_stats st = detect(fx->db, DUPES_METADATA, 1000);
+  assert_int_equal(st.keys_computed, 2);
+  assert_int_equal(st.groups, 1);
+  stored_key(fx->path, a, key, sizeof key);
+  assert_string_equal(key, "bjork|joga");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -697,6 +916,12 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_key_index_heals, setup, teardown),
     cmocka_unit_test_setup_teardown(
       test_upsert_keeps_hash_until_content_changes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stored_keys_match_computed, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_split_read_gives_the_same_groups,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migration_copies_keys, setup,
+                                    teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

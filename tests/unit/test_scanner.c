@@ -379,6 +379,31 @@ static int64_t only_open_group(struct fx *fx, struct library_group *g)
   return g->id;
 }
 
+/* The scanner stores each new file's metadata key with its row (issue
+ * 10): the detection that follows computes none. */
+static void test_scan_stores_keys(void **state)
+{
+  struct fx *fx = *state;
+  make(fx, "Björk/Jóga.flac", "Björk", "Jóga", 1, NULL);
+  make(fx, "BJÖRK/Joga.mp3", "BJO\xcc\x88RK", "Jo\xcc\x81ga", 1, "-b:a 128k");
+  make(fx, "Sigur Rós/Hoppípolla.ogg", "Sigur Rós", "Hoppípolla", 2, NULL);
+  struct scanner_stats st;
+  assert_int_equal(scan(fx, false, false, &st), SS_OK);
+  assert_int_equal(st.probed, 3);
+  int64_t pending = -1;
+  assert_int_equal(db_library_keys_pending(fx->db, &pending), SS_OK);
+  assert_int_equal(pending, 0);
+  struct dupes_stats ds;
+  assert_int_equal(dupes_detect(fx->db, DUPES_METADATA, NULL, NULL, 1000, &ds),
+                   SS_OK);
+  assert_int_equal(ds.keys_computed, 0);
+  assert_int_equal(ds.groups, 1);
+  struct library_group g;
+  only_open_group(fx, &g);
+  assert_string_equal(g.method, "metadata-hash");
+  assert_int_equal(g.n_members, 2);
+}
+
 static void scan_detect(struct fx *fx, int64_t now, struct dupes_stats *ds)
 {
   struct scanner_stats st;
@@ -909,6 +934,7 @@ int main(void)
     T(test_stop_cancels_without_marking_gone),
     T(test_bad_roots),
     T(test_fingerprint_finds_untagged_copy),
+    T(test_scan_stores_keys),
     T(test_resolve_quarantine_undo),
     T(test_manual_restore_is_noticed),
     T(test_resolve_refuses_missing_keeper),
