@@ -12,6 +12,12 @@
  *                                       {"status","total","offset","limit",
  *                                        "library":{...},"groups":[...]}
  *   GET  /api/library/duplicates/{id}   one group
+ *   GET  /library/unreadable[?offset=N] the files the scanner could not
+ *                                       read, with the reason (page)
+ *   GET  /api/library/unreadable[?offset=&limit=]
+ *                                       {"total","offset","limit","tracks":
+ *                                        [{"track_id","path","size",
+ *                                          "unreadable","unreadable_reason"}]}
  *   POST /api/library/duplicates/{id}/keep     {"keep": track_id}
  *   POST /api/library/duplicates/{id}/resolve  [{"keep": track_id}]
  *   POST /api/library/duplicates/{id}/undo
@@ -163,6 +169,14 @@ static void json_kv_str(struct buf *b, const char *key, const char *v)
   json_str(b, v);
 }
 
+/* ",\"unreadable\":BOOL,\"unreadable_reason\":TEXT" of a track. */
+static void json_unreadable_fields(struct buf *b,
+                                   const struct library_track *t)
+{
+  buf_printf(b, ",\"unreadable\":%s,", t->unreadable ? "true" : "false");
+  json_kv_str(b, "unreadable_reason", t->unreadable_reason);
+}
+
 static void json_member(struct buf *b, const struct library_track *t,
                         const struct library_group *g)
 {
@@ -183,6 +197,7 @@ static void json_member(struct buf *b, const struct library_track *t,
   json_kv_str(b, "artist", m->artist);
   buf_putc(b, ',');
   json_kv_str(b, "album", m->album);
+  json_unreadable_fields(b, t);
   buf_printf(b,
              ",\"tag_score\":%d,\"gone\":%s,\"quarantined\":%s,"
              "\"suggested\":%s,\"keep\":%s}",
@@ -395,6 +410,16 @@ static void html_tabs(struct buf *b, const char *status, const int64_t *totals)
   buf_puts(b, "</nav>\n");
 }
 
+/* The library folder as the scanner stores paths (resolved), for showing
+ * paths relative to it. */
+static void library_root(char root[PATH_MAX])
+{
+  char lib[SETTING_STR_MAX];
+  settings_str(S_LIBRARY_PATH, lib, sizeof lib);
+  if (!lib[0] || !realpath(lib, root))
+    snprintf(root, PATH_MAX, "%s", lib);
+}
+
 /* The list fragment: tabs, an optional notice, the groups of status. */
 static int render_list(struct buf *b, struct db *db, const char *status,
                        int64_t offset, const char *notice, bool notice_error)
@@ -416,11 +441,8 @@ static int render_list(struct buf *b, struct db *db, const char *status,
     html_escape(b, notice);
     buf_puts(b, "</p>\n");
   }
-  char root[PATH_MAX] = "";
-  char lib[SETTING_STR_MAX];
-  settings_str(S_LIBRARY_PATH, lib, sizeof lib);
-  if (!lib[0] || !realpath(lib, root))
-    snprintf(root, sizeof root, "%s", lib);
+  char root[PATH_MAX];
+  library_root(root);
   int64_t now = clock_wall_ms();
   for (size_t i = 0; i < n; i++)
     html_group(b, db, &g[i], root, now);
@@ -464,7 +486,16 @@ static void page_duplicates(struct http_req *req, struct http_resp *resp,
            "<p><button type=\"button\" class=\"btn btn-small\" data-run-now "
            "hx-post=\"/api/workers/duplicate_detector/run\" hx-swap=\"none\">"
            "<i class=\"bi bi-arrow-repeat\" aria-hidden=\"true\"></i> "
-           "Scan now</button></p>\n<div id=\"dupes\">\n");
+           "Scan now</button>");
+  size_t none;
+  int64_t unreadable = 0;
+  if (!db_library_unreadable_list(db, 0, NULL, 0, &none, &unreadable) &&
+      unreadable > 0)
+    buf_printf(&resp->body,
+               " <a href=\"/library/unreadable\">%" PRId64
+               " files could not be read</a>",
+               unreadable);
+  buf_puts(&resp->body, "</p>\n<div id=\"dupes\">\n");
   render_list(&resp->body, db, status,
               api_int_param(req, "offset", 0, INT32_MAX), NULL, false);
   buf_puts(&resp->body, "</div>\n");
@@ -657,6 +688,118 @@ static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
   db_close(db);
 }
 
+/* ---- unreadable files ---- */
+
+/* One page of unreadable files: up to u->limit from the request's offset
+ * into u->t (heap, the caller frees).  SS_EIO after answering 503 when the
+ * store cannot be opened. */
+struct unreadable_page {
+  int64_t offset, limit, total;
+  struct library_track *t;
+  size_t n;
+};
+
+static int load_unreadable(struct http_req *req, struct http_resp *resp,
+                           struct unreadable_page *u)
+{
+  struct db *db = NULL;
+  u->t = NULL;
+  u->n = 0;
+  u->total = 0;
+  if (api_open_store(&db)) {
+    http_resp_error(resp, 503, "store not available");
+    return SS_EIO;
+  }
+  u->offset = api_int_param(req, "offset", 0, INT32_MAX);
+  u->t = xmalloc((size_t)(u->limit ? u->limit : 1) * sizeof *u->t);
+  int rc = db_library_unreadable_list(db, u->offset, u->t, (size_t)u->limit,
+                                      &u->n, &u->total);
+  db_close(db);
+  return rc;
+}
+
+static void api_unreadable(struct http_req *req, struct http_resp *resp,
+                           void *ctx)
+{
+  (void)ctx;
+  struct unreadable_page u = {
+    .limit = api_int_param(req, "limit", PAGE_DEFAULT, PAGE_MAX)};
+  int rc = load_unreadable(req, resp, &u);
+  struct library_track *t = u.t;
+  size_t n = u.n;
+  struct buf *b = &resp->body;
+  if (rc) {
+    free(t);
+    if (rc != SS_EIO)
+      http_resp_error(resp, 500, "could not read the library");
+    return;
+  }
+  buf_printf(b,
+             "{\"total\":%" PRId64 ",\"offset\":%" PRId64 ",\"limit\":%" PRId64
+             ",\"tracks\":[",
+             u.total, u.offset, u.limit);
+  for (size_t i = 0; i < n; i++) {
+    buf_printf(b, "%s{\"track_id\":%" PRId64 ",", i ? "," : "", t[i].id);
+    json_kv_str(b, "path", t[i].path);
+    buf_printf(b, ",\"size\":%" PRId64, t[i].size);
+    json_unreadable_fields(b, &t[i]);
+    buf_putc(b, '}');
+  }
+  buf_puts(b, "]}");
+  free(t);
+}
+
+static void page_unreadable(struct http_req *req, struct http_resp *resp,
+                            void *ctx)
+{
+  (void)ctx;
+  struct unreadable_page u = {.limit = PAGE_MAX};
+  int rc = load_unreadable(req, resp, &u);
+  if (rc == SS_EIO)
+    return;
+  struct library_track *t = u.t;
+  size_t n = u.n;
+  int64_t offset = u.offset, total = u.total;
+  struct buf *b = &resp->body;
+  pages_open(b, PAGES_LIBRARY, "Unreadable files",
+             "Files in the library folder the scanner could not read, and "
+             "why. They are not compared for duplicates; a file that "
+             "changes is read again by the next scan.");
+  char root[PATH_MAX];
+  library_root(root);
+  if (rc)
+    buf_puts(b, "<p class=\"msg-error\" role=\"status\">Could not read the "
+                "library.</p>\n");
+  else if (!n)
+    buf_puts(b, "<p class=\"muted\">Nothing here.</p>\n");
+  else
+    buf_printf(b,
+               "<p class=\"muted\">%" PRId64 " files</p>\n"
+               "<div class=\"table-wrap\"><table class=\"table\" "
+               "id=\"unreadable\"><thead><tr><th scope=\"col\">File</th>"
+               "<th scope=\"col\">Reason</th></tr></thead><tbody>\n",
+               total);
+  for (size_t i = 0; i < n; i++) {
+    buf_printf(b, "<tr data-track=\"%" PRId64 "\"><td class=\"msg\">",
+               t[i].id);
+    html_escape(b, relative(t[i].path, root));
+    buf_puts(b, "</td><td>");
+    html_escape(b, t[i].unreadable_reason[0] ? t[i].unreadable_reason
+                                             : "unknown");
+    buf_puts(b, "</td></tr>\n");
+  }
+  if (n)
+    buf_puts(b, "</tbody></table></div>\n");
+  if (offset + (int64_t)n < total)
+    buf_printf(b,
+               "<p><a class=\"btn btn-small\" href=\"/library/unreadable"
+               "?offset=%" PRId64 "\">More</a></p>\n",
+               offset + (int64_t)n);
+  free(t);
+  pages_close(b);
+  finish_html(resp);
+}
+
 static const struct http_route routes[] = {
   {"GET", "/library/duplicates", page_duplicates},
   {"GET", "/library/duplicates/list", page_list},
@@ -665,6 +808,8 @@ static const struct http_route routes[] = {
   {"POST", "/library/duplicates/*/undo", api_action},
   {"POST", "/library/duplicates/*/dismiss", api_action},
   {"POST", "/library/duplicates/*/reopen", api_action},
+  {"GET", "/library/unreadable", page_unreadable},
+  {"GET", "/api/library/unreadable", api_unreadable},
   {"GET", "/api/library/duplicates", api_list},
   {"GET", "/api/library/duplicates/*", api_get},
   {"POST", "/api/library/duplicates/*/keep", api_action},

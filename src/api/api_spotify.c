@@ -299,6 +299,7 @@ static void sub_nav(struct buf *out)
                 "<a class=\"tab\" href=\"/library/albums\">Albums</a>"
                 "<a class=\"tab\" href=\"/library/playlists\">Playlists</a>"
                 "<a class=\"tab\" href=\"/library/duplicates\">Duplicates</a>"
+                "<a class=\"tab\" href=\"/library/unreadable\">Unreadable</a>"
                 "</nav>\n");
 }
 

@@ -110,6 +110,13 @@ struct library_counts {
 };
 int db_library_counts(struct db *db, struct library_counts *out);
 
+/* Present files the scanner could not read (gone = 0, unreadable = 1), by
+ * id from offset: up to max into out (*n of them; max 0 only counts) and
+ * *total of them in all.  unreadable_reason says why. */
+int db_library_unreadable_list(struct db *db, int64_t offset,
+                               struct library_track *out, size_t max,
+                               size_t *n, int64_t *total);
+
 /* ---- metadata keys ---- */
 
 struct library_key_input {

@@ -41,6 +41,8 @@ enum {
   SL_UNQ_TRACK,
   SL_UNQ_ENTRIES,
   SL_COUNTS,
+  SL_UNREADABLE_COUNT,
+  SL_UNREADABLE_LIST,
   SL_KEYS_MISSING,
   SL_KEYS_STORE,
   SL_KEYS_PENDING,
@@ -496,6 +498,31 @@ int db_library_counts(struct db *db, struct library_counts *out)
   return db__get(&q, counts_row, out, "library counts");
 }
 
+int db_library_unreadable_list(struct db *db, int64_t offset,
+                               struct library_track *out, size_t max,
+                               size_t *n, int64_t *total)
+{
+  if (!db || !n || !total || offset < 0 || (max && !out))
+    return SS_EINVAL;
+  *n = 0;
+  *total = 0;
+  struct db__q q;
+  int rc = db__prepare(db, SL_UNREADABLE_COUNT,
+                       "SELECT count(*) FROM library_tracks"
+                       " WHERE gone = 0 AND unreadable = 1",
+                       &q);
+  if (rc || (rc = db__scalar(&q, total, "library unreadable count")) || !max)
+    return rc;
+  if ((rc = db__prepare(db, SL_UNREADABLE_LIST,
+                        "SELECT " TRACK_COLS " FROM library_tracks"
+                        " WHERE gone = 0 AND unreadable = 1"
+                        " ORDER BY id LIMIT ?1 OFFSET ?2",
+                        &q)))
+    return rc;
+  db__bind_all(&q, DB__VALS(DB__INT((int64_t)max), DB__INT(offset)));
+  return db__fill(&q, track_row, out, sizeof *out, max, n,
+                  "library unreadable list");
+}
 /* ---- metadata keys ---- */
 
 static int key_input_row(sqlite3_stmt *row, void *out)

@@ -135,7 +135,8 @@ const char db_schema_library_journal[] =
  * order instead of computing and sorting them.  Existing keys are copied;
  * library_keys and its index go.  library_keys_norm keeps its name and
  * covers the live rows only; library_tracks_nokey finds the rows still
- * without a key. */
+ * without a key; library_tracks_unreadable lists the files the scanner
+ * could not read (the library's unreadable page). */
 const char db_schema_library_keycol[] =
   "ALTER TABLE library_tracks ADD COLUMN norm_key TEXT;"
   "UPDATE library_tracks SET norm_key = (SELECT k.norm_key FROM"
@@ -145,4 +146,6 @@ const char db_schema_library_keycol[] =
   "  WHERE norm_key <> '' AND gone = 0 AND quarantined = 0"
   "  AND unreadable = 0;"
   "CREATE INDEX library_tracks_nokey ON library_tracks (id)"
-  "  WHERE norm_key IS NULL;";
+  "  WHERE norm_key IS NULL;"
+  "CREATE INDEX library_tracks_unreadable ON library_tracks (id)"
+  "  WHERE gone = 0 AND unreadable = 1;";

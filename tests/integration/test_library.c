@@ -209,14 +209,19 @@ static json_t *open_group(void)
   return g;
 }
 
-static void test_duplicates_review_cycle(void **state)
+static void enable_detector(void)
 {
-  (void)state;
-  assert_int_equal(start(NULL), SS_OK);
   assert_int_equal(it_patch_settings(lx.f, "{\"automation.duplicate_"
                                            "detection_enabled\": true}"),
                    SS_OK);
   IT_ASSERT_STATUS(&lx.f->r, 200);
+}
+
+static void test_duplicates_review_cycle(void **state)
+{
+  (void)state;
+  assert_int_equal(start(NULL), SS_OK);
+  enable_detector();
   assert_true(wait_detail("duplicate_detector", "duplicates_found", 1));
   json_t *d = details_of("duplicate_detector");
   IT_ASSERT_JSON_INT(d, "tracks_scanned", 3);
@@ -309,6 +314,82 @@ static void test_duplicates_review_cycle(void **state)
   IT_ASSERT_JSON_INT(d, "duplicates_found", 1);
   IT_ASSERT_JSON_INT(d, "tracks_scanned", 8);
   json_decref(d);
+}
+
+/* "<b>&\"'" escaped as html_escape does. */
+static void html_escaped(const char *s, char *out, size_t n)
+{
+  size_t k = 0;
+  for (; *s && k + 7 < n; s++) {
+    const char *rep = *s == '&'    ? "&amp;"
+                      : *s == '<'  ? "&lt;"
+                      : *s == '>'  ? "&gt;"
+                      : *s == '"'  ? "&quot;"
+                      : *s == '\'' ? "&#39;"
+                                   : NULL;
+    if (rep)
+      k += (size_t)snprintf(out + k, n - k, "%s", rep);
+    else
+      out[k++] = *s;
+  }
+  out[k] = '\0';
+}
+
+/* A file the scanner cannot read: its plain reason reaches the JSON API
+ * and the library's unreadable page, escaped, and the unit's details
+ * count it (issue 10). */
+static void test_unreadable_reason_shown(void **state)
+{
+  (void)state;
+  static const char name[] = "Sigur Rós - <b>&\"'.flac";
+  char rel[128];
+  snprintf(rel, sizeof rel, "Sigur Rós/%s", name);
+  assert_int_equal(af_make_garbage(at(lx.lib, rel), 4096), 0);
+  assert_int_equal(start(NULL), SS_OK);
+  enable_detector();
+  assert_true(wait_detail("duplicate_detector", "unreadable_files", 1));
+  assert_true(wait_detail("duplicate_detector", "duplicates_found", 1));
+
+  json_t *doc = it_get_json(it_url(lx.f, "/api/library/unreadable"), NULL);
+  assert_non_null(doc);
+  IT_ASSERT_JSON_INT(doc, "total", 1);
+  json_t *t = json_array_get(json_object_get(doc, "tracks"), 0);
+  assert_non_null(t);
+  const char *path = json_string_value(json_object_get(t, "path"));
+  assert_non_null(path);
+  assert_non_null(strstr(path, rel)); /* the name as it is on disk */
+  IT_ASSERT_JSON_BOOL(t, "unreadable", true);
+  const char *reason = json_string_value(
+    json_object_get(t, "unreadable_reason"));
+  assert_non_null(reason);
+  assert_true(reason[0] != '\0');
+  char reason_html[512];
+  html_escaped(reason, reason_html, sizeof reason_html);
+  json_decref(doc);
+
+  /* the library's count says it too */
+  doc = it_get_json(it_url(lx.f, "/api/library/duplicates"), NULL);
+  assert_non_null(doc);
+  IT_ASSERT_JSON_INT(json_object_get(doc, "library"), "unreadable", 1);
+  json_decref(doc);
+
+  assert_int_equal(hc_get(it_url(lx.f, "/library/unreadable"), &lx.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, 200);
+  const char *html = buf_cstr(&lx.f->r.body);
+  char name_html[256];
+  html_escaped(rel, name_html, sizeof name_html);
+  assert_non_null(strstr(html, name_html));
+  assert_non_null(strstr(html, reason_html));
+  assert_null(strstr(html, "<b>&")); /* never raw */
+
+  /* the duplicates page links to it */
+  assert_int_equal(hc_get(it_url(lx.f, "/library/duplicates"), &lx.f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&lx.f->r, 200);
+  assert_non_null(strstr(buf_cstr(&lx.f->r.body),
+                         "href=\"/library/unreadable\">1 files could not be "
+                         "read</a>"));
 }
 
 static void test_cleanup_dry_run_then_real(void **state)
@@ -590,6 +671,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_duplicates_review_cycle, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_unreadable_reason_shown, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_cleanup_dry_run_then_real, setup,
                                     teardown),
