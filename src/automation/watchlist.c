@@ -162,21 +162,35 @@ static const char *jstr(json_t *o, const char *key)
   return s ? s : "";
 }
 
-int watch_spotify_page(json_t *page, const char *artist_id,
-                       struct watch_releases *out, char *name, char **next,
-                       char *why, size_t n)
+/* The items of a Spotify offset page (borrowed), or NULL with why
+ * ("malformed WHAT from Spotify: ..."); *next gets the "next" link
+ * (malloc'ed; NULL on the last page or on failure). */
+static json_t *page_items(json_t *page, const char *what, char **next,
+                          char *why, size_t n)
 {
   *next = NULL;
   json_t *items = json_object_get(page, "items");
   json_t *link = json_object_get(page, "next");
   if (!json_is_object(page) || !json_is_array(items) ||
       (link && !json_is_null(link) && !json_is_string(link))) {
-    snprintf(why, n, "malformed page from Spotify: %s",
+    snprintf(why, n, "malformed %s from Spotify: %s", what,
              !json_is_object(page)   ? "no paging object"
              : !json_is_array(items) ? "items is not a list"
                                      : "next is not a link");
-    return SS_EPROTO;
+    return NULL;
   }
+  if (json_is_string(link))
+    *next = xstrdup(json_string_value(link));
+  return items;
+}
+
+int watch_spotify_page(json_t *page, const char *artist_id,
+                       struct watch_releases *out, char *name, char **next,
+                       char *why, size_t n)
+{
+  json_t *items = page_items(page, "page", next, why, n);
+  if (!items)
+    return SS_EPROTO;
   size_t i;
   json_t *it;
   json_array_foreach(items, i, it)
@@ -212,8 +226,6 @@ int watch_spotify_page(json_t *page, const char *artist_id,
       note_first(out, "\"%.60s\": %s", r->title, reason);
     }
   }
-  if (json_is_string(link))
-    *next = xstrdup(json_string_value(link));
   return SS_OK;
 }
 
@@ -295,7 +307,9 @@ void watch_select(const struct watch *w, enum watch_mode mode,
       .mb_release_group_id = x->mb_id,
       .total_tracks = x->total_tracks,
     };
-    if (o && ownership_album(o, &in, NULL) == OWN_FULL)
+    enum ownership_state own = o ? ownership_album(o, &in, NULL) : OWN_NONE;
+    x->partial = own == OWN_PARTIAL;
+    if (own == OWN_FULL)
       out->owned++;
     else
       n++;
@@ -363,7 +377,167 @@ int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
   return rc;
 }
 
+/* ---- partly owned albums ---- */
+
+void watch_tracks_free(struct watch_tracks *t)
+{
+  free(t->v);
+  memset(t, 0, sizeof *t);
+}
+
+int watch_tracks_page(json_t *page, struct watch_tracks *out, char **next,
+                      char *why, size_t n)
+{
+  json_t *items = page_items(page, "track list", next, why, n);
+  if (!items)
+    return SS_EPROTO;
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it)
+  {
+    const char *id = jstr(it, "id"), *name = jstr(it, "name");
+    if (!id[0] || strlen(id) >= WANTED_ID_MAX || !name[0])
+      continue; /* null item, a local file, no usable id or name */
+    if (out->n == out->cap) {
+      out->cap = out->cap ? out->cap * 2 : 32;
+      out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+    }
+    struct watch_track *t = &out->v[out->n++];
+    snprintf(t->id, sizeof t->id, "%s", id);
+    snprintf(t->title, sizeof t->title, "%s", name);
+  }
+  return SS_OK;
+}
+
+int watch_want_missing(struct db *db, const struct watch *w,
+                       enum watch_mode mode, const struct watch_release *x,
+                       const struct watch_tracks *t, const struct ownership *o,
+                       size_t max, int64_t now_ms, size_t *added)
+{
+  *added = 0;
+  if (!t->n)
+    return SS_OK;
+  const char *artist = x->artist[0] ? x->artist : w->name;
+  struct ownership_track_in *in = xcalloc(t->n, sizeof *in);
+  bool *missing = xcalloc(t->n, sizeof *missing);
+  for (size_t i = 0; i < t->n; i++) {
+    in[i].title = t->v[i].title;
+    in[i].spotify_id = t->v[i].id;
+  }
+  struct ownership_album_in a = {.artist = artist,
+                                 .album = x->title,
+                                 .spotify_album_id = x->spotify_id,
+                                 .tracks = in,
+                                 .n_tracks = t->n};
+  ownership_album(o, &a, missing);
+  struct wanted_item *it = xmalloc(sizeof *it);
+  int rc = SS_OK;
+  for (size_t i = 0; i < t->n && *added < max && rc == SS_OK; i++) {
+    if (!missing[i])
+      continue;
+    memset(it, 0, sizeof *it);
+    it->kind = WANTED_TRACK;
+    snprintf(it->source, sizeof it->source, "%s",
+             mode == WATCH_MODE_NEW ? "watchlist" : "discography");
+    ownership_track_key(artist, t->v[i].title, it->norm_key,
+                        sizeof it->norm_key);
+    snprintf(it->spotify_id, sizeof it->spotify_id, "%s", t->v[i].id);
+    snprintf(it->artist, sizeof it->artist, "%s", artist);
+    snprintf(it->title, sizeof it->title, "%s", t->v[i].title);
+    snprintf(it->album, sizeof it->album, "%s", x->title);
+    snprintf(it->release_date, sizeof it->release_date, "%s", x->date);
+    it->auto_download = w->auto_download;
+    it->watch_id = w->id;
+    int64_t id = 0;
+    bool was_added = false;
+    rc = db_wanted_add(db, it, now_ms, &id, &was_added);
+    *added += was_added;
+  }
+  free(it);
+  free(missing);
+  free(in);
+  return rc;
+}
+
 /* ---- sources ---- */
+
+/* GETs the page *next names (then freed and NULL); *doc as spotify_get. */
+static int get_next(struct spotify_client *c, char **next, json_t **doc,
+                    struct spotify_err *e)
+{
+  *doc = NULL;
+  int rc = spotify_get(c, *next, doc, e);
+  free(*next);
+  *next = NULL;
+  return rc;
+}
+
+/* Reads the track list of Spotify album album_id.  SS_OK, or err. */
+static int read_tracks(struct spotify_client *c, const char *album_id,
+                       struct watch_tracks *out, char *err, size_t errlen)
+{
+  struct buf url;
+  buf_init(&url, 256);
+  buf_puts(&url, "/albums/");
+  spotify_url_encode(&url, album_id);
+  buf_printf(&url, "/tracks?limit=%d", WATCH_TRACKS_PAGE);
+  char *next = xstrdup(buf_cstr(&url));
+  buf_free(&url);
+  int rc = SS_OK, pages = 0;
+  while (next && rc == SS_OK) {
+    json_t *doc;
+    struct spotify_err e;
+    rc = get_next(c, &next, &doc, &e);
+    if (rc) {
+      snprintf(err, errlen, "Spotify: %s", e.msg);
+      break;
+    }
+    rc = watch_tracks_page(doc, out, &next, err, errlen);
+    json_decref(doc);
+    if (!rc && next && ++pages >= WATCH_TRACKS_PAGES) {
+      free(next); /* the first 1 000 tracks are enough */
+      next = NULL;
+    }
+  }
+  free(next);
+  return rc;
+}
+
+/* The partly owned candidates of rel with a Spotify id: their missing
+ * tracks are wanted (watch_want_missing) and they leave rel, so
+ * watch_want does not want them whole.  A track list that cannot be read
+ * leaves the release out with the reason in err (first only). */
+static int want_partial(struct db *db, struct spotify_client *sp,
+                        const struct watch *w, enum watch_mode mode,
+                        const struct ownership *o, struct watch_releases *rel,
+                        size_t room, int64_t now_ms, size_t *added, char *err,
+                        size_t errlen)
+{
+  size_t kept = 0;
+  int rc = SS_OK;
+  *added = 0;
+  for (size_t i = 0; i < rel->n; i++) {
+    struct watch_release *x = &rel->v[i];
+    if (rc || !x->partial || !x->spotify_id[0] || !sp) {
+      rel->v[kept++] = *x;
+      continue;
+    }
+    struct watch_tracks t = {0};
+    char why[WANTED_REASON_MAX] = "";
+    size_t n = 0;
+    if (read_tracks(sp, x->spotify_id, &t, why, sizeof why)) {
+      if (!err[0])
+        snprintf(err, errlen, "track list of \"%.60s\": %s", x->title, why);
+    } else {
+      rc = watch_want_missing(db, w, mode, x, &t, o,
+                              room > *added ? room - *added : 0, now_ms, &n);
+      *added += n;
+    }
+    watch_tracks_free(&t);
+  }
+  rel->n = kept;
+  return rc;
+}
 
 /* Reads the artist's releases from Spotify.  SS_OK; on failure err says
  * why and *stop tells whether the whole run must stop. */
@@ -391,11 +565,9 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
   buf_free(&url);
   int rc = SS_OK, pages = 0;
   while (next && rc == SS_OK) {
-    json_t *doc = NULL;
+    json_t *doc;
     struct spotify_err e;
-    rc = spotify_get(c, next, &doc, &e);
-    free(next);
-    next = NULL;
+    rc = get_next(c, &next, &doc, &e);
     if (rc) {
       *stop = e.kind != SPOTIFY_REFUSED && e.kind != SPOTIFY_MALFORMED;
       *code = spotify_err_reason(&e);
@@ -576,7 +748,19 @@ static int check_one(struct run *r, struct watch *w)
                   : 0;
   if (!rc) {
     watch_select(w, r->mode, r->own, &rel, &pick);
-    rc = watch_want(r->db, w, r->mode, &rel, room, r->now, &added, &capped);
+    size_t tracks = 0;
+    char terr[WANTED_REASON_MAX] = "";
+    rc = want_partial(r->db, r->sp, w, r->mode, r->own, &rel, room, r->now,
+                      &tracks, terr, sizeof terr);
+    if (terr[0] && !err[0]) {
+      snprintf(err, sizeof err, "%s", terr);
+      code = SS_R_PROTOCOL;
+    }
+    if (!rc)
+      rc = watch_want(r->db, w, r->mode, &rel,
+                      room > tracks ? room - tracks : 0, r->now, &added,
+                      &capped);
+    added += tracks;
     r->out->seen += pick.seen;
     r->out->owned += pick.owned;
     r->out->bad_dates += pick.bad_date;

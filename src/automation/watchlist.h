@@ -19,6 +19,14 @@
  *     is never missed; ownership stops an old one from being fetched),
  *   - not owned (automation/ownership.h, by its album key and track
  *     count).
+ * A partly owned release (some of its tracks under its album key, fewer
+ * than its track count) has its track list read from Spotify
+ * (/albums/{id}/tracks, WATCH_TRACKS_PAGE a page, at most
+ * WATCH_TRACKS_PAGES pages) and only its missing tracks are wanted, as
+ * track items (watch_want_missing); a release known only to MusicBrainz
+ * (no track list here) is wanted whole.  A track list Spotify refuses or
+ * garbles fails that watch with a reason; the release waits for the next
+ * check.
  * A watch without a MusicBrainz artist id gets one at its first check
  * when a MusicBrainz artist search by its name has exactly one exact hit
  * (watch_find_mbid); otherwise only Spotify is read until a user sets
@@ -73,6 +81,8 @@
 #define WATCH_NEW_MAX_PER_RUN 200 /* new-release items per watchlist run */
 #define WATCH_PLAYLIST_MAX_PER_RUN 500
 #define WATCH_NOTE_MAX 200
+#define WATCH_TRACKS_PAGE 50  /* /albums/{id}/tracks maximum */
+#define WATCH_TRACKS_PAGES 20 /* 1 000 tracks per release at most */
 
 /* ---- release types and dates (pure) ---- */
 
@@ -109,6 +119,7 @@ struct watch_release {
   bool bad_date;    /* the source's date was absurd (why in a note) */
   unsigned type;    /* WATCH_* bit, 0 = not a wanted kind */
   int total_tracks; /* 0 = unknown */
+  bool partial;     /* watch_select: some of its tracks are owned */
 };
 
 struct watch_releases {
@@ -162,6 +173,38 @@ void watch_select(const struct watch *w, enum watch_mode mode,
 int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
                const struct watch_releases *r, size_t max, int64_t now_ms,
                size_t *added, size_t *capped);
+
+/* ---- partly owned albums ---- */
+
+/* A track of a release (Spotify /albums/{id}/tracks). */
+struct watch_track {
+  char id[WANTED_ID_MAX];
+  char title[WANTED_TEXT_MAX];
+};
+
+struct watch_tracks {
+  struct watch_track *v;
+  size_t n, cap;
+};
+void watch_tracks_free(struct watch_tracks *t);
+
+/* Reads one parsed Spotify /albums/{id}/tracks page into out (items
+ * without an id or a name are skipped).  *next gets the "next" link
+ * (malloc'ed, NULL on the last page).  SS_OK, or SS_EPROTO with a reason
+ * in why (not a paging object, items not a list, next not a link). */
+int watch_tracks_page(json_t *page, struct watch_tracks *out, char **next,
+                      char *why, size_t n);
+
+/*
+ * A partly owned release x of watch w: the tracks of t that ownership o
+ * does not find (by Spotify id, else artist + title key) become Wanted
+ * track items (source as watch_want, album = the release's title), at
+ * most max new ones; *added gets how many.  SS_OK or SS_EDB.
+ */
+int watch_want_missing(struct db *db, const struct watch *w,
+                       enum watch_mode mode, const struct watch_release *x,
+                       const struct watch_tracks *t, const struct ownership *o,
+                       size_t max, int64_t now_ms, size_t *added);
 
 /* ---- runs ---- */
 

@@ -185,19 +185,6 @@ static json_t *wanted(struct it_fixture *f, const char *source)
   return doc;
 }
 
-/* The item of list doc titled title, or NULL (borrowed). */
-static json_t *item(json_t *doc, const char *title)
-{
-  size_t i;
-  json_t *it;
-  json_array_foreach(json_object_get(doc, "items"), i, it)
-  {
-    if (!strcmp(json_string_value(json_object_get(it, "title")), title))
-      return it;
-  }
-  return NULL;
-}
-
 /* ---- the API contract ---- */
 
 static void test_api(void **state)
@@ -334,14 +321,16 @@ static void test_new_releases_end_to_end(void **state)
     fail_msg("watchlist run: %s: %s", res, msg);
   json_t *doc = wanted(f, "watchlist");
   IT_ASSERT_JSON_INT(doc, "total", 3);
-  json_t *nova = item(doc, "Nova"), *twelve = item(doc, "12"),
-         *power = item(doc, "Power Up");
+  json_t *nova = it_item_titled(doc, "Nova"),
+         *twelve = it_item_titled(doc, "12"),
+         *power = it_item_titled(doc, "Power Up");
   assert_non_null(nova);
   assert_non_null(twelve);
   assert_non_null(power);
-  assert_null(item(doc, "Homogenic"));      /* old */
-  assert_null(item(doc, "Broken Date"));    /* absurd date */
-  assert_null(item(doc, "async remodels")); /* compilation not chosen */
+  assert_null(it_item_titled(doc, "Homogenic"));   /* old */
+  assert_null(it_item_titled(doc, "Broken Date")); /* absurd date */
+  assert_null(
+    it_item_titled(doc, "async remodels")); /* compilation not chosen */
   IT_ASSERT_JSON_STR(nova, "artist", "Bj\xc3\xb6rk");
   IT_ASSERT_JSON_STR(nova, "release_date", "2099-03-01");
   IT_ASSERT_JSON_STR(twelve, "artist", SAKAMOTO);
@@ -410,14 +399,14 @@ static void test_discography_both_sources(void **state)
   /* Spotify: Back in Black, Rock or Bust; MusicBrainz: Highway to Hell,
    * Back in Black (the same: one item), Live; compilations off */
   IT_ASSERT_JSON_INT(doc, "total", 4);
-  json_t *bib = item(doc, "Back in Black");
+  json_t *bib = it_item_titled(doc, "Back in Black");
   assert_non_null(bib);
   assert_true(strlen(json_string_value(json_object_get(bib, "spotify_id"))));
   assert_true(strlen(json_string_value(json_object_get(bib, "mb_id"))) == 36);
-  assert_non_null(item(doc, "Highway to Hell"));
-  assert_non_null(item(doc, "Rock or Bust"));
-  assert_null(item(doc, "Backtracks"));
-  assert_null(item(doc, "Iron Man 2"));
+  assert_non_null(it_item_titled(doc, "Highway to Hell"));
+  assert_non_null(it_item_titled(doc, "Rock or Bust"));
+  assert_null(it_item_titled(doc, "Backtracks"));
+  assert_null(it_item_titled(doc, "Iron Man 2"));
   json_decref(doc);
 }
 
@@ -439,8 +428,8 @@ static void test_truncated_musicbrainz(void **state)
     fail_msg("no readable reason: %s", msg);
   /* the other watch, and the Spotify side of the failing one, went on */
   json_t *doc = wanted(f, "watchlist");
-  assert_non_null(item(doc, "Nova"));
-  assert_non_null(item(doc, "Opus"));
+  assert_non_null(it_item_titled(doc, "Nova"));
+  assert_non_null(it_item_titled(doc, "Opus"));
   json_decref(doc);
   doc = it_get_json(it_url(f, "/api/watchlist"), NULL);
   json_t *s = json_array_get(json_object_get(doc, "items"), 1);
@@ -474,7 +463,7 @@ static void test_spotify_faults(void **state)
     fail_msg("reason: %s", msg);
   json_t *doc = wanted(f, "watchlist");
   IT_ASSERT_JSON_INT(doc, "total", 1);
-  assert_non_null(item(doc, "Power Up"));
+  assert_non_null(it_item_titled(doc, "Power Up"));
   json_decref(doc);
   /* rate limited: the run stops, the watches stay due */
   fake_spotify_fault(f->fa.spotify, FSP_ARTIST_ALBUMS, 0, FSF_429, 0, 1);
@@ -491,7 +480,7 @@ static void test_spotify_faults(void **state)
       fail_msg("no clean run after the faults: %s", msg);
   doc = wanted(f, "watchlist");
   IT_ASSERT_JSON_INT(doc, "total", 2);
-  assert_non_null(item(doc, "Nova"));
+  assert_non_null(it_item_titled(doc, "Nova"));
   json_decref(doc);
 }
 

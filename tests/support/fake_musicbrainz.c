@@ -30,6 +30,12 @@
   "For usage, please see: https://musicbrainz.org/development/mmd"
 #define MB_GAP_MS 1000
 #define ARRIVALS_MAX 512
+#define FAKE_MB_ADDED_MAX 32
+
+/* A release group published on demand (fake_musicbrainz_add_release_group). */
+struct added_group {
+  char artist[40], id[40], title[96], primary[16], date[16];
+};
 
 struct fake_musicbrainz {
   struct fake_http *http;
@@ -41,6 +47,8 @@ struct fake_musicbrainz {
   int64_t arrivals[ARRIVALS_MAX]; /* ring */
   size_t n_arrivals;              /* total ever (ring index = n % MAX) */
   size_t overrate;
+  struct added_group added[FAKE_MB_ADDED_MAX]; /* published on demand */
+  size_t n_added;
 };
 
 /* ---- the seeded catalogue ---- */
@@ -237,7 +245,8 @@ struct group_view {
 };
 
 /* The i-th release group of an artist (seeded or generated). */
-static bool group_at(const struct seed_artist *a, size_t prolific, size_t i,
+static bool group_at(const struct fake_musicbrainz *fm,
+                     const struct seed_artist *a, size_t prolific, size_t i,
                      struct group_view *g)
 {
   static const char *const kinds[] = {"Album", "EP", "Single"};
@@ -265,6 +274,18 @@ static bool group_at(const struct seed_artist *a, size_t prolific, size_t i,
     g->primary = groups[j].primary;
     g->secondary = groups[j].secondary;
     g->date = groups[j].date;
+    return true;
+  }
+  for (size_t j = 0; j < fm->n_added; j++) {
+    const struct added_group *x = &fm->added[j];
+    if (strcmp(x->artist, a->id) || k++ != i)
+      continue;
+    snprintf(g->id, sizeof g->id, "%s", x->id);
+    snprintf(g->title, sizeof g->title, "%s", x->title);
+    snprintf(g->date_buf, sizeof g->date_buf, "%s", x->date);
+    g->primary = x->primary;
+    g->secondary = "";
+    g->date = g->date_buf;
     return true;
   }
   return false;
@@ -382,17 +403,17 @@ static void mb_browse(struct fake_musicbrainz *fm, const struct fake_req *req,
   }
   pthread_mutex_lock(&fm->mu);
   size_t prolific = fm->prolific;
-  pthread_mutex_unlock(&fm->mu);
   json_t *list = json_array();
   size_t count = 0;
   struct group_view g;
-  for (size_t i = 0; group_at(a, prolific, i, &g); i++) {
+  for (size_t i = 0; group_at(fm, a, prolific, i, &g); i++) {
     if (!type_match(&g, types))
       continue;
     if (count >= (size_t)offset && count < (size_t)(offset + limit))
       json_array_append_new(list, group_json(&g));
     count++;
   }
+  pthread_mutex_unlock(&fm->mu);
   ratelimit_headers(rep);
   fake__reply_json(rep, 200, JSON_UTF8,
                    json_pack("{s:I, s:I, s:o}", "release-group-count",
@@ -733,4 +754,27 @@ void fake_musicbrainz_clear(struct fake_musicbrainz *fm)
   fm->n_arrivals = 0;
   fm->overrate = 0;
   pthread_mutex_unlock(&fm->mu);
+}
+
+int fake_musicbrainz_add_release_group(struct fake_musicbrainz *fm,
+                                       const char *artist_mbid,
+                                       const char *group_mbid,
+                                       const char *title, const char *primary,
+                                       const char *date)
+{
+  if (!find_artist(artist_mbid) || !fake_mbid_valid(group_mbid, false))
+    return SS_EINVAL;
+  pthread_mutex_lock(&fm->mu);
+  int rc = SS_ETOOBIG;
+  if (fm->n_added < FAKE_MB_ADDED_MAX) {
+    struct added_group *x = &fm->added[fm->n_added++];
+    fake__copy_str(x->artist, sizeof x->artist, artist_mbid);
+    fake__copy_str(x->id, sizeof x->id, group_mbid);
+    fake__copy_str(x->title, sizeof x->title, title);
+    fake__copy_str(x->primary, sizeof x->primary, primary ? primary : "Album");
+    fake__copy_str(x->date, sizeof x->date, date ? date : "");
+    rc = SS_OK;
+  }
+  pthread_mutex_unlock(&fm->mu);
+  return rc;
 }

@@ -89,6 +89,15 @@ size_t fake_musicbrainz_arrivals(struct fake_musicbrainz *fm, int64_t *out,
 size_t fake_musicbrainz_overrate(struct fake_musicbrainz *fm);
 /* Forgets arrivals and the over-rate count. */
 void fake_musicbrainz_clear(struct fake_musicbrainz *fm);
+/* Publishes a release group of a seeded artist (after its seeded ones in
+ * the browse), e.g. a new album also published on the fake Spotify.
+ * primary NULL = "Album", date NULL = "" (no date).  SS_EINVAL for an
+ * unknown artist or a bad MBID, SS_ETOOBIG past 32. */
+int fake_musicbrainz_add_release_group(struct fake_musicbrainz *fm,
+                                       const char *artist_mbid,
+                                       const char *group_mbid,
+                                       const char *title, const char *primary,
+                                       const char *date);
 
 /* True when ua has the required "Name/Version ( contact )" form. */
 bool fake_musicbrainz_ua_ok(const char *ua);

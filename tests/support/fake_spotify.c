@@ -45,6 +45,7 @@ struct added_release {
   char id[32], artist_id[64], artist_name[256], name[256];
   char date[32], precision[16], group[16];
   int tracks;
+  char (*track_names)[128]; /* tracks names (heap), or NULL: "Track N" */
 };
 
 struct fake_spotify {
@@ -850,6 +851,60 @@ static void sp_artist_albums(struct fake_spotify *fs,
   buf_free(&extra);
 }
 
+/* One simplified track of added release r (index k of fs->added), track
+ * number t (1-based): the real field set of /albums/{id}/tracks. */
+static json_t *added_track(const char *base, const struct added_release *r,
+                           size_t k, int t)
+{
+  char id[32], href[FAKE_URL_MAX + 64], uri[64], ahref[FAKE_URL_MAX + 64],
+    auri[64], name[128];
+  make_id(id, sizeof id, "nt", (long long)k * 1000 + t);
+  snprintf(href, sizeof href, "%s/v1/tracks/%s", base, id);
+  snprintf(uri, sizeof uri, "spotify:track:%s", id);
+  snprintf(ahref, sizeof ahref, "%s/v1/artists/%s", base, r->artist_id);
+  snprintf(auri, sizeof auri, "spotify:artist:%s", r->artist_id);
+  if (r->track_names && r->track_names[t - 1][0])
+    snprintf(name, sizeof name, "%s", r->track_names[t - 1]);
+  else
+    snprintf(name, sizeof name, "Track %d", t);
+  return json_pack("{s:[{s:o, s:s, s:s, s:s, s:s, s:s}], s:i, s:i, s:b,"
+                   " s:o, s:s, s:s, s:b, s:s, s:n, s:i, s:s, s:s}",
+                   "artists", "external_urls", urls("artist/", r->artist_id),
+                   "href", ahref, "id", r->artist_id, "name", r->artist_name,
+                   "type", "artist", "uri", auri, "disc_number", 1,
+                   "duration_ms", 180000 + t * 1000, "explicit", 0,
+                   "external_urls", urls("track/", id), "href", href, "id", id,
+                   "is_local", 0, "name", name, "preview_url", "track_number",
+                   t, "type", "track", "uri", uri);
+}
+
+/* GET /v1/albums/{id}/tracks of a release published on demand: an offset
+ * page of simplified tracks (limit 20 by default, at most 50). */
+static void sp_album_tracks(struct fake_spotify *fs,
+                            const struct fake_req *req, struct fake_reply *rep,
+                            const char *base, const char *id)
+{
+  size_t k = 0;
+  while (k < fs->n_added && strcmp(fs->added[k].id, id))
+    k++;
+  if (k == fs->n_added) {
+    web_error(rep, 404, "Resource not found");
+    return;
+  }
+  int limit, offset;
+  if (!paging_args(req, rep, 20, ME_LIMIT_MAX, &limit, &offset))
+    return;
+  const struct added_release *r = &fs->added[k];
+  json_t *items = json_array();
+  for (int t = offset + 1; t <= offset + limit && t <= r->tracks; t++)
+    json_array_append_new(items, added_track(base, r, k, t));
+  char path[96];
+  snprintf(path, sizeof path, "/v1/albums/%s/tracks", id);
+  fake__reply_json(rep, 200, JSON_UTF8,
+                   offset_page(base, path, NULL, items, offset, limit,
+                               r->tracks));
+}
+
 /* ---- dispatch, faults ---- */
 
 /* The endpoint kind of a /v1 path; *id gets the {id} segment. */
@@ -881,6 +936,11 @@ static enum fake_spotify_endpoint classify(const char *path, char *id,
     suffix = strchr(rest, '/');
     if (suffix && !strcmp(suffix, "/albums"))
       e = FSP_ARTIST_ALBUMS;
+  } else if (!strncmp(path, "/v1/albums/", 11)) {
+    rest = path + 11;
+    suffix = strchr(rest, '/');
+    if (suffix && !strcmp(suffix, "/tracks"))
+      e = FSP_ALBUM_TRACKS;
   }
   if (e != FSP_OTHER_API) {
     size_t len = (size_t)(suffix - rest);
@@ -991,6 +1051,8 @@ static void answer(struct fake_spotify *fs, const struct fake_req *req,
     sp_saved_albums(fs, req, rep, base);
   else if (e == FSP_ARTIST_ALBUMS)
     sp_artist_albums(fs, req, rep, base, id);
+  else if (e == FSP_ALBUM_TRACKS)
+    sp_album_tracks(fs, req, rep, base, id);
   else
     web_error(rep, 404, "Service not found");
 }
@@ -1076,6 +1138,8 @@ void fake_spotify_stop(struct fake_spotify *fs)
   fake_http_stop(fs->http);
   pthread_mutex_destroy(&fs->mu);
   free(fs->versions);
+  for (size_t i = 0; i < fs->n_added; i++)
+    free(fs->added[i].track_names);
   free(fs->added);
   free(fs);
 }
@@ -1203,6 +1267,12 @@ void fake_spotify_add_release(struct fake_spotify *fs,
   fake__copy_str(a->group, sizeof a->group,
                  r->album_group ? r->album_group : "album");
   a->tracks = r->total_tracks > 0 ? r->total_tracks : 10;
+  if (r->track_names) {
+    a->track_names = xcalloc((size_t)a->tracks, sizeof *a->track_names);
+    for (int i = 0; i < a->tracks && r->track_names[i]; i++)
+      fake__copy_str(a->track_names[i], sizeof a->track_names[i],
+                     r->track_names[i]);
+  }
   if (album_id)
     fake__copy_str(album_id, n, a->id);
   pthread_mutex_unlock(&fs->mu);

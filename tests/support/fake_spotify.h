@@ -92,8 +92,10 @@ void fake_spotify_like_one(struct fake_spotify *fs);
  * be a generated artist: an id with added releases is a known artist
  * (Björk, 坂本龍一, AC/DC by their own ids); any other id stays 404.
  * precision NULL = "day", album_group NULL = "album" (album, single,
- * compilation, appears_on), total_tracks 0 = 10.  album_id (may be NULL)
- * gets the new album's id.  Any thread.
+ * compilation, appears_on), total_tracks 0 = 10.  Its tracks are served
+ * by GET /albums/{id}/tracks (offset paging of simplified tracks, limit
+ * 20 by default, at most 50; names from track_names, else "Track N").
+ * album_id (may be NULL) gets the new album's id.  Any thread.
  */
 struct fake_spotify_release {
   const char *artist_id, *artist_name, *name;
@@ -101,6 +103,8 @@ struct fake_spotify_release {
   const char *precision;
   const char *album_group;
   int total_tracks;
+  const char *const *track_names; /* total_tracks names, NULL-ended;
+                                    NULL = "Track N" */
 };
 void fake_spotify_add_release(struct fake_spotify *fs,
                               const struct fake_spotify_release *r,
@@ -116,6 +120,7 @@ enum fake_spotify_endpoint {
   FSP_LIKED,         /* /v1/me/tracks */
   FSP_SAVED_ALBUMS,  /* /v1/me/albums */
   FSP_ARTIST_ALBUMS, /* /v1/artists/{id}/albums */
+  FSP_ALBUM_TRACKS,  /* /v1/albums/{id}/tracks of added releases */
   FSP_OTHER_API,     /* any other /v1 path */
   FSP_TOKEN,         /* POST /api/token */
   FSP_TOKEN_REFRESH, /* ... with grant_type=refresh_token */

@@ -197,6 +197,19 @@ json_t *it_unit(json_t *units_doc, const char *key)
   return NULL;
 }
 
+json_t *it_item_titled(json_t *doc, const char *title)
+{
+  size_t i;
+  json_t *it;
+  json_array_foreach(json_object_get(doc, "items"), i, it)
+  {
+    const char *t = json_string_value(json_object_get(it, "title"));
+    if (t && !strcmp(t, title))
+      return it;
+  }
+  return NULL;
+}
+
 bool it_contains_ci(const char *hay, const char *needle)
 {
   return strcasestr(hay, needle) != NULL;

@@ -84,6 +84,10 @@ json_t *it_units_array(json_t *units_doc);
  * consumes doc. */
 void it_expect_error(json_t *doc, const char *words);
 
+/* The element of doc's "items" array whose "title" is title (a list
+ * such as /api/wanted), or NULL; borrowed from doc. */
+json_t *it_item_titled(json_t *doc, const char *title);
+
 /* Case-insensitive substring test (ASCII folding). */
 bool it_contains_ci(const char *hay, const char *needle);
 /* Number of non-overlapping occurrences of needle in hay. */

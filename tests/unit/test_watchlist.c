@@ -333,6 +333,90 @@ static void test_select_discography(void **state)
 
 /* 5 000 releases: the cap holds per run, the next run goes on with the
  * releases not yet wanted, nothing twice. */
+/* A partly owned album: watch_select marks it, the track list page reader
+ * takes Spotify's simplified tracks (null items and local files skipped,
+ * malformed pages refused), and only the missing tracks are wanted, as
+ * track items, whatever the spelling of the owned ones (NFD, feat.). */
+static void test_partly_owned_album(void **state)
+{
+  struct db *db = db_of(state);
+  own(db, "Bjo\xcc\x88rk", "Fossora", "Atopos (feat. Kasimyn)", 1);
+  own(db, "Bj\xc3\xb6rk", "Fossora", "OVULE", 2);
+  struct ownership *o;
+  assert_int_equal(ownership_load(db, &o), SS_OK);
+  struct watch w = watch_of("Bj\xc3\xb6rk", "2026-12-05", WATCH_DEFAULT_TYPES);
+  struct watch_releases r = {0};
+  rel(&r, "Bj\xc3\xb6rk", "Fossora", "2026-12-20", WATCH_ALBUM, "spF", "", 3);
+  rel(&r, "Bj\xc3\xb6rk", "Nova", "2026-12-21", WATCH_ALBUM, "spN", "", 11);
+  struct watch_pick p;
+  watch_select(&w, WATCH_MODE_NEW, o, &r, &p);
+  assert_int_equal(r.n, 2);
+  assert_int_equal(p.owned, 0);
+  assert_string_equal(r.v[1].title, "Fossora"); /* newest first */
+  assert_true(r.v[1].partial);
+  assert_false(r.v[0].partial); /* none of Nova is owned */
+
+  json_error_t je;
+  json_t *page = json_loads(
+    "{\"href\":\"x\",\"items\":[{\"id\":\"t1\",\"name\":\"Atopos\"},null,"
+    "{\"id\":null,\"name\":\"Local\",\"is_local\":true},"
+    "{\"id\":\"t2\",\"name\":\"Ovule\"}],\"limit\":3,"
+    "\"next\":\"https://api.spotify.com/v1/albums/spF/tracks?offset=3\","
+    "\"offset\":0,\"previous\":null,\"total\":4}",
+    0, &je);
+  assert_non_null(page);
+  struct watch_tracks t = {0};
+  char *next = NULL, why[200];
+  assert_int_equal(watch_tracks_page(page, &t, &next, why, sizeof why), SS_OK);
+  json_decref(page);
+  assert_int_equal(t.n, 2);
+  assert_non_null(next);
+  assert_non_null(strstr(next, "offset=3"));
+  free(next);
+  page = json_loads("{\"items\":[{\"id\":\"t3\",\"name\":\"Mycelia\"}],"
+                    "\"next\":null}",
+                    0, &je);
+  assert_int_equal(watch_tracks_page(page, &t, &next, why, sizeof why), SS_OK);
+  json_decref(page);
+  assert_null(next);
+  assert_int_equal(t.n, 3);
+  static const char *const bad[] = {"[]", "{\"items\":{}}",
+                                    "{\"items\":[],\"next\":5}"};
+  for (size_t i = 0; i < 3; i++) {
+    struct watch_tracks b = {0};
+    page = json_loads(bad[i], 0, &je);
+    assert_int_equal(watch_tracks_page(page, &b, &next, why, sizeof why),
+                     SS_EPROTO);
+    assert_non_null(strstr(why, "malformed track list"));
+    json_decref(page);
+    watch_tracks_free(&b);
+  }
+
+  size_t added = 0;
+  assert_int_equal(watch_want_missing(db, &w, WATCH_MODE_NEW, &r.v[1], &t, o,
+                                      10, NOW, &added),
+                   SS_OK);
+  assert_int_equal(added, 1);
+  struct wanted_item v[4];
+  size_t n = 0;
+  int64_t total = 0;
+  assert_int_equal(db_wanted_list(db, NULL, NULL, 0, v, 4, &n, &total), SS_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(v[0].kind, WANTED_TRACK);
+  assert_string_equal(v[0].title, "Mycelia");
+  assert_string_equal(v[0].album, "Fossora");
+  assert_string_equal(v[0].spotify_id, "t3");
+  assert_string_equal(v[0].source, "watchlist");
+  /* again: nothing new */
+  assert_int_equal(watch_want_missing(db, &w, WATCH_MODE_NEW, &r.v[1], &t, o,
+                                      10, NOW, &added),
+                   SS_OK);
+  assert_int_equal(added, 0);
+  watch_tracks_free(&t);
+  watch_releases_free(&r);
+  ownership_free(o);
+}
+
 static void test_cap_over_5000_releases(void **state)
 {
   struct db *db = db_of(state);
@@ -504,6 +588,8 @@ int main(void)
     cmocka_unit_test(test_spotify_page),
     cmocka_unit_test_setup_teardown(test_select_new, setup, tstore_teardown),
     cmocka_unit_test_setup_teardown(test_select_discography, setup,
+                                    tstore_teardown),
+    cmocka_unit_test_setup_teardown(test_partly_owned_album, setup,
                                     tstore_teardown),
     cmocka_unit_test_setup_teardown(test_cap_over_5000_releases, setup,
                                     tstore_teardown),
