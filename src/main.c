@@ -65,8 +65,8 @@
 static struct db *settings_db;
 static pthread_mutex_t settings_db_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int persist_settings(void *arg, const enum setting_id *ids,
-                            const char *const *texts, size_t n)
+static enum ss_err persist_settings(void *arg, const enum setting_id *ids,
+                                    const char *const *texts, size_t n)
 {
   (void)arg;
   const char *keys[S__COUNT];

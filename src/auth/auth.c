@@ -51,7 +51,7 @@ static bool password_set;
 static struct session sessions[AUTH_SESSIONS_MAX];
 static struct rate_slot rate[AUTH_RATE_SLOTS];
 
-int auth_init(void)
+enum ss_err auth_init(void)
 {
   if (sodium_init() < 0) {
     log_error("auth", "libsodium cannot initialise");
@@ -83,7 +83,7 @@ void auth_key_generate(char *out, size_t n)
   sodium_memzero(raw, sizeof raw);
 }
 
-int auth_password_rules(const char *password, char *err, size_t errlen)
+enum ss_err auth_password_rules(const char *password, char *err, size_t errlen)
 {
   size_t len = password ? strlen(password) : 0;
   if (len < AUTH_PASSWORD_MIN) {
@@ -150,7 +150,7 @@ bool auth_next_is_local(const char *next)
 
 /* ------------------------------------------------------------ store */
 
-int auth_store_load(struct db *db, bool *created)
+enum ss_err auth_store_load(struct db *db, bool *created)
 {
   char key[AUTH_KEY_LEN + 8];
   char hash[crypto_pwhash_STRBYTES];
@@ -179,7 +179,7 @@ int auth_store_load(struct db *db, bool *created)
   return SS_OK;
 }
 
-int auth_store_regenerate_key(struct db *db)
+enum ss_err auth_store_regenerate_key(struct db *db)
 {
   char key[AUTH_KEY_LEN + 1];
   auth_key_generate(key, sizeof key);
@@ -194,8 +194,8 @@ int auth_store_regenerate_key(struct db *db)
   return rc;
 }
 
-int auth_store_set_password(struct db *db, const char *password, char *err,
-                            size_t errlen)
+enum ss_err auth_store_set_password(struct db *db, const char *password,
+                                    char *err, size_t errlen)
 {
   char hash[crypto_pwhash_STRBYTES];
   int rc = auth_password_rules(password, err, errlen);
@@ -220,7 +220,7 @@ int auth_store_set_password(struct db *db, const char *password, char *err,
   return SS_OK;
 }
 
-int auth_store_check_password(struct db *db, const char *password)
+enum ss_err auth_store_check_password(struct db *db, const char *password)
 {
   char hash[crypto_pwhash_STRBYTES];
   int rc = db_secret_get(db, SECRET_HASH, hash, sizeof hash);
@@ -418,7 +418,7 @@ void auth_login_succeeded(const char *addr)
 
 /* Reads one line (without its line end) into out; echo is off while a
  * terminal types it.  SS_ETOOBIG when longer than n - 2 bytes. */
-static int read_secret_line(FILE *in, char *out, size_t n)
+static enum ss_err read_secret_line(FILE *in, char *out, size_t n)
 {
   struct termios old, quiet;
   bool tty = isatty(fileno(in)) && tcgetattr(fileno(in), &old) == 0;
@@ -441,7 +441,7 @@ static int read_secret_line(FILE *in, char *out, size_t n)
   return whole ? SS_OK : SS_ETOOBIG;
 }
 
-int auth_cli_set_password(struct db *db, FILE *in, FILE *msg)
+enum ss_err auth_cli_set_password(struct db *db, FILE *in, FILE *msg)
 {
   char pw[AUTH_PASSWORD_MAX + 2], err[160];
   int rc = read_secret_line(in, pw, sizeof pw);

@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/err.h"
+
 struct db;
 
 #define AUTH_KEY_LEN 32        /* hex characters */
@@ -46,7 +48,7 @@ struct db;
 #define AUTH_COOKIE "soulspot_session"
 
 /* Initialises libsodium and the state (idempotent).  SS_OK or SS_EIO. */
-int auth_init(void);
+enum ss_err auth_init(void);
 /* Forgets the key, every session and the rate-limit table (tests). */
 void auth_reset(void);
 
@@ -55,24 +57,24 @@ void auth_reset(void);
 /* Loads the API key, making and storing one when there is none, and
  * whether a password is set.  *created (may be NULL) tells whether a key
  * was made. */
-int auth_store_load(struct db *db, bool *created);
+enum ss_err auth_store_load(struct db *db, bool *created);
 /* Makes a new API key, stores it and uses it at once; the old one stops
  * working. */
-int auth_store_regenerate_key(struct db *db);
+enum ss_err auth_store_regenerate_key(struct db *db);
 /* Checks the rules (AUTH_PASSWORD_MIN..MAX bytes, valid UTF-8, no control
  * characters), hashes and stores the password and ends every session.
  * SS_EINVAL with a message in err (never the password) when it breaks a
  * rule. */
-int auth_store_set_password(struct db *db, const char *password, char *err,
-                            size_t errlen);
+enum ss_err auth_store_set_password(struct db *db, const char *password,
+                                    char *err, size_t errlen);
 /* Verifies password against the stored hash: SS_OK on a match, SS_EINVAL
  * on a mismatch, SS_ENOTFOUND when no password is set. */
-int auth_store_check_password(struct db *db, const char *password);
+enum ss_err auth_store_check_password(struct db *db, const char *password);
 
 /* `soulspotd --set-password`: reads one line from in (echo off on a
  * terminal), sets it as the password and writes one message to msg.
  * SS_OK, SS_EINVAL (empty input or a broken rule) or a store error. */
-int auth_cli_set_password(struct db *db, FILE *in, FILE *msg);
+enum ss_err auth_cli_set_password(struct db *db, FILE *in, FILE *msg);
 
 /* ---- memory side ---- */
 
@@ -103,7 +105,8 @@ void auth_login_succeeded(const char *addr);
 /* Key from 16 random bytes as lower-case hex; out has AUTH_KEY_LEN + 1. */
 void auth_key_generate(char *out, size_t n);
 /* SS_OK, or SS_EINVAL with the broken rule in err. */
-int auth_password_rules(const char *password, char *err, size_t errlen);
+enum ss_err auth_password_rules(const char *password, char *err,
+                                size_t errlen);
 /* The value of cookie `name` in a Cookie header into out; false when
  * absent or too long. */
 bool auth_cookie_value(const char *cookie_header, const char *name, char *out,

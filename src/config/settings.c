@@ -109,7 +109,7 @@ static void apply_changes(struct change *ch, size_t n)
   pthread_mutex_unlock(&store_lock);
 }
 
-static int run_persist_hook(const struct change *ch, size_t n)
+static enum ss_err run_persist_hook(const struct change *ch, size_t n)
 {
   enum setting_id ids[S__COUNT];
   const char *texts[S__COUNT];
@@ -145,7 +145,7 @@ static void log_changes(const struct change *ch, size_t n)
  * Persists (when asked), applies and announces n validated changes.  Takes
  * ownership of the texts in ch[] and frees them.
  */
-int settings__commit_changes(struct change *ch, size_t n, bool persist)
+enum ss_err settings__commit_changes(struct change *ch, size_t n, bool persist)
 {
   int rc = SS_OK;
   if (n == 0)
@@ -309,8 +309,8 @@ void settings_unsubscribe(settings_changed_fn fn, void *arg)
 }
 /* ---- single values ---- */
 
-int settings_set(enum setting_id id, const char *text, char *err,
-                 size_t errlen)
+enum ss_err settings_set(enum setting_id id, const char *text, char *err,
+                         size_t errlen)
 {
   char msg[SETTINGS_MSG_MAX];
   struct change ch;
@@ -327,8 +327,8 @@ bool settings__is_mask_of_secret(enum setting_id id, const char *text)
          !strcmp(text, SETTING_SECRET_MASK);
 }
 
-int settings_apply_text(enum setting_id id, const char *text, char *err,
-                        size_t errlen)
+enum ss_err settings_apply_text(enum setting_id id, const char *text,
+                                char *err, size_t errlen)
 {
   struct change ch;
   int rc;

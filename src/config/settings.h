@@ -31,6 +31,7 @@
 #include <stdio.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 
 enum setting_type {
   ST_BOOL,   /* "true"/"false" (INI/env also 1/0, yes/no, on/off) */
@@ -308,8 +309,8 @@ int settings_lookup(const char *key);
  * and returns SS_OK; otherwise SS_EINVAL with a message naming the problem
  * (and the bounds or choices) in err.  Pure; any thread.
  */
-int settings_validate(enum setting_id id, const char *text, char *canon,
-                      char *err, size_t errlen);
+enum ss_err settings_validate(enum setting_id id, const char *text,
+                              char *canon, char *err, size_t errlen);
 
 /* Sets every value to its default.  Call once, before threads start. */
 void settings_init(void);
@@ -320,15 +321,15 @@ void settings_cleanup(void);
  * Loads an INI file.  Unknown sections/keys and invalid values are errors:
  * returns SS_EINVAL / SS_EIO with "FILE:LINE: message" in err.
  */
-int settings_load_ini(const char *path, char *err, size_t errlen);
+enum ss_err settings_load_ini(const char *path, char *err, size_t errlen);
 /* Applies SOULSPOT_* environment overrides; SS_EINVAL names the variable. */
-int settings_load_env(char *err, size_t errlen);
+enum ss_err settings_load_env(char *err, size_t errlen);
 /*
  * Sets one value from text with source name for messages (e.g. "--listen").
  * Used for command-line flags and for values loaded from the database.
  */
-int settings_set(enum setting_id id, const char *text, char *err,
-                 size_t errlen);
+enum ss_err settings_set(enum setting_id id, const char *text, char *err,
+                         size_t errlen);
 
 /* Getters: any thread. */
 bool settings_bool(enum setting_id id);
@@ -347,8 +348,9 @@ uint64_t settings_generation(void);
  * before they are applied.  If it fails, nothing is applied.  ids/texts have
  * n entries; texts are canonical.  Set once at start-up.
  */
-typedef int (*settings_persist_fn)(void *arg, const enum setting_id *ids,
-                                   const char *const *texts, size_t n);
+typedef enum ss_err (*settings_persist_fn)(void *arg,
+                                           const enum setting_id *ids,
+                                           const char *const *texts, size_t n);
 void settings_set_persist(settings_persist_fn fn, void *arg);
 
 /* Subscribers run after every successful change (up to 8). */
@@ -365,21 +367,22 @@ void settings_unsubscribe(settings_changed_fn fn, void *arg);
  * changes.  Unknown keys, non-runtime keys, wrong JSON types and values
  * outside bounds are all rejected.  Any thread.
  */
-int settings_patch_json(const char *body, size_t len, struct buf *errors);
+enum ss_err settings_patch_json(const char *body, size_t len,
+                                struct buf *errors);
 
 /*
  * Validates, persists and applies one value given as text (the settings
  * page posts forms).  Same rules and hook as settings_patch_json(); on
  * SS_EINVAL err names the problem and nothing changes.
  */
-int settings_apply_text(enum setting_id id, const char *text, char *err,
-                        size_t errlen);
+enum ss_err settings_apply_text(enum setting_id id, const char *text,
+                                char *err, size_t errlen);
 
 /* Appends {"settings": {key: value, ...}} with secrets masked. */
-int settings_render_json(struct buf *out);
+enum ss_err settings_render_json(struct buf *out);
 /* Appends [{"key","type","default","min","max","choices","runtime","secret",
  * "help"}, ...] describing the table. */
-int settings_render_schema_json(struct buf *out);
+enum ss_err settings_render_schema_json(struct buf *out);
 /* Prints the table as `--help` text. */
 void settings_print_help(FILE *out);
 
@@ -390,8 +393,8 @@ void settings_print_help(FILE *out);
  * active instead.  SS_EINVAL (err says why, nothing written) when an
  * override is not a valid value of a setting; SS_EIO on a write error.
  */
-int settings_write_ini(FILE *out, const char *const *overrides, char *err,
-                       size_t errlen);
+enum ss_err settings_write_ini(FILE *out, const char *const *overrides,
+                               char *err, size_t errlen);
 /* The man page soulspotd(8) in roff: options (config/cli.h), every setting,
  * files, environment, signals, exit status. */
 void settings_write_man(FILE *out, const char *version);

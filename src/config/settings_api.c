@@ -20,12 +20,13 @@
 
 /* ---- PATCH /api/settings ---- */
 
-static int reply_error(struct buf *errors, json_t *fields, const char *fmt,
-                       ...) __attribute__((format(printf, 3, 4)));
+static enum ss_err reply_error(struct buf *errors, json_t *fields,
+                               const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
 
 /* Writes {"error": msg[, "fields": fields]} into errors; steals fields. */
-static int reply_error(struct buf *errors, json_t *fields, const char *fmt,
-                       ...)
+static enum ss_err reply_error(struct buf *errors, json_t *fields,
+                               const char *fmt, ...)
 {
   char msg[SETTINGS_MSG_MAX];
   va_list ap;
@@ -46,8 +47,8 @@ static int reply_error(struct buf *errors, json_t *fields, const char *fmt,
 }
 
 /* Converts a JSON value to text when its type fits the setting. */
-static int json_to_text(enum setting_id id, const json_t *v, char *text,
-                        char *err, size_t errlen)
+static enum ss_err json_to_text(enum setting_id id, const json_t *v,
+                                char *text, char *err, size_t errlen)
 {
   const struct setting_def *d = &settings_defs[id];
   switch (d->type) {
@@ -82,8 +83,9 @@ static int json_to_text(enum setting_id id, const json_t *v, char *text,
  * Checks one member of the PATCH body.  Returns SS_OK with a change in
  * ch[*n] (or none, for a masked secret), or SS_EINVAL with msg set.
  */
-static int patch_member(const char *key, const json_t *v, struct change *ch,
-                        size_t *n, char *msg, size_t msglen)
+static enum ss_err patch_member(const char *key, const json_t *v,
+                                struct change *ch, size_t *n, char *msg,
+                                size_t msglen)
 {
   char text[SETTING_STR_MAX];
   int id = settings_lookup(key), rc;
@@ -104,8 +106,9 @@ static int patch_member(const char *key, const json_t *v, struct change *ch,
 }
 
 /* Parses and checks the body; fills ch[]/n or writes errors. */
-static int patch_collect(const char *body, size_t len, struct change *ch,
-                         size_t *n, struct buf *errors)
+static enum ss_err patch_collect(const char *body, size_t len,
+                                 struct change *ch, size_t *n,
+                                 struct buf *errors)
 {
   json_error_t jerr;
   json_t *root, *fields, *v;
@@ -142,7 +145,8 @@ static int patch_collect(const char *body, size_t len, struct change *ch,
   return reply_error(errors, fields, "invalid settings");
 }
 
-int settings_patch_json(const char *body, size_t len, struct buf *errors)
+enum ss_err settings_patch_json(const char *body, size_t len,
+                                struct buf *errors)
 {
   struct change ch[S__COUNT];
   size_t n = 0;
@@ -178,7 +182,7 @@ static json_t *value_json(enum setting_id id, const char *text, int64_t num)
   return text_json(text ? text : "");
 }
 
-static int dump_json(json_t *root, struct buf *out)
+static enum ss_err dump_json(json_t *root, struct buf *out)
 {
   char *text = json_dumps(root, JSON_COMPACT);
   int rc = text ? buf_puts(out, text) : SS_EINVAL;
@@ -189,7 +193,7 @@ static int dump_json(json_t *root, struct buf *out)
   return rc;
 }
 
-int settings_render_json(struct buf *out)
+enum ss_err settings_render_json(struct buf *out)
 {
   json_t *settings = json_object();
   char *texts[S__COUNT];
@@ -250,7 +254,7 @@ static json_t *schema_entry(enum setting_id id)
   return e;
 }
 
-int settings_render_schema_json(struct buf *out)
+enum ss_err settings_render_schema_json(struct buf *out)
 {
   json_t *arr = json_array();
   for (int i = 0; i < S__COUNT; i++)

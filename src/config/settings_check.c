@@ -26,7 +26,7 @@
 
 /* ---- messages ---- */
 
-int settings__fail(char *err, size_t errlen, const char *fmt, ...)
+enum ss_err settings__fail(char *err, size_t errlen, const char *fmt, ...)
 {
   if (err && errlen) {
     va_list ap;
@@ -167,8 +167,8 @@ static bool split_host_port(const char *s, size_t n, size_t *host_len,
 
 /* ---- validation: one function per type ---- */
 
-static int check_bool(const char *t, char *canon, int64_t *num, char *err,
-                      size_t errlen)
+static enum ss_err check_bool(const char *t, char *canon, int64_t *num,
+                              char *err, size_t errlen)
 {
   static const char *const yes[] = {"true", "1", "yes", "on"};
   static const char *const no[] = {"false", "0", "no", "off"};
@@ -182,42 +182,45 @@ static int check_bool(const char *t, char *canon, int64_t *num, char *err,
   return settings__fail(err, errlen, "must be true or false");
 }
 
+/* What parse_int64 found: a number, no number, or one out of int64_t. */
+enum int_parse { INT_PARSE_OK, INT_PARSE_NAN, INT_PARSE_RANGE };
+
 /*
  * Parses an optional sign and decimal digits (nothing else) into *num.
- * Returns 0 when the text is not such a number, -1 when it does not fit.
  */
-static int parse_int64(const char *p, int64_t *num)
+static enum int_parse parse_int64(const char *p, int64_t *num)
 {
   uint64_t mag = 0;
   bool neg = false, overflow = false;
   if (*p == '+' || *p == '-')
     neg = *p++ == '-';
   if (!*p)
-    return 0;
+    return INT_PARSE_NAN;
   for (; *p; p++) {
     if (!is_digit(*p))
-      return 0;
+      return INT_PARSE_NAN;
     if (mag > ((uint64_t)INT64_MAX - 9) / 10)
       overflow = true;
     else
       mag = mag * 10 + (uint64_t)(*p - '0');
   }
   if (overflow)
-    return -1;
+    return INT_PARSE_RANGE;
   *num = neg ? -(int64_t)mag : (int64_t)mag;
-  return 1;
+  return INT_PARSE_OK;
 }
 
-static int check_int(const struct setting_def *d, const char *t, char *canon,
-                     int64_t *num, char *err, size_t errlen)
+static enum ss_err check_int(const struct setting_def *d, const char *t,
+                             char *canon, int64_t *num, char *err,
+                             size_t errlen)
 {
-  int parsed = parse_int64(t, num);
-  if (parsed == 0)
+  enum int_parse parsed = parse_int64(t, num);
+  if (parsed == INT_PARSE_NAN)
     return settings__fail(err, errlen,
                           "must be a whole number between %" PRId64
                           " and %" PRId64,
                           d->min, d->max);
-  if (parsed < 0 || *num < d->min || *num > d->max)
+  if (parsed == INT_PARSE_RANGE || *num < d->min || *num > d->max)
     return settings__fail(err, errlen,
                           "must be between %" PRId64 " and %" PRId64, d->min,
                           d->max);
@@ -225,8 +228,8 @@ static int check_int(const struct setting_def *d, const char *t, char *canon,
   return SS_OK;
 }
 
-static int check_enum(const struct setting_def *d, const char *t, char *canon,
-                      char *err, size_t errlen)
+static enum ss_err check_enum(const struct setting_def *d, const char *t,
+                              char *canon, char *err, size_t errlen)
 {
   char list[SETTINGS_MSG_MAX];
   size_t tlen = strlen(t), used = 0;
@@ -248,7 +251,8 @@ static int check_enum(const struct setting_def *d, const char *t, char *canon,
                         used ? list : "(none)");
 }
 
-static int check_string(const char *t, char *canon, char *err, size_t errlen)
+static enum ss_err check_string(const char *t, char *canon, char *err,
+                                size_t errlen)
 {
   const unsigned char *p = (const unsigned char *)t;
   while (*p) {
@@ -384,8 +388,9 @@ static void folder_value(enum setting_id id, const char *const *batch,
  * folder is the data folder; the library lies inside no other folder;
  * what Cleanup cleans holds neither the data folder nor the quarantine and
  * lies not inside the quarantine. */
-static int folder_relations(enum setting_id id, const char *real,
-                            const char *const *batch, char *err, size_t errlen)
+static enum ss_err folder_relations(enum setting_id id, const char *real,
+                                    const char *const *batch, char *err,
+                                    size_t errlen)
 {
   static const enum setting_id folders[] = {S_LIBRARY_PATH,
                                             S_LIBRARY_QUARANTINE_PATH,
@@ -438,8 +443,9 @@ static int folder_relations(enum setting_id id, const char *real,
  * (the values a change sets, indexed by id; others come from the store)
  * also the rules between the folders (folder_relations).
  */
-static int check_folder(enum setting_id id, const char *t, char *canon,
-                        const char *const *batch, char *err, size_t errlen)
+static enum ss_err check_folder(enum setting_id id, const char *t, char *canon,
+                                const char *const *batch, char *err,
+                                size_t errlen)
 {
   char real[PATH_MAX], why[SETTINGS_MSG_MAX];
   int rc = check_string(t, canon, err, errlen);
@@ -457,7 +463,8 @@ static int check_folder(enum setting_id id, const char *t, char *canon,
   return batch ? folder_relations(id, real, batch, err, errlen) : SS_OK;
 }
 
-static int check_authority(const char *a, size_t n, char *err, size_t errlen)
+static enum ss_err check_authority(const char *a, size_t n, char *err,
+                                   size_t errlen)
 {
   size_t host_len;
   const char *port;
@@ -474,7 +481,8 @@ static int check_authority(const char *a, size_t n, char *err, size_t errlen)
   return SS_OK;
 }
 
-static int check_url(const char *t, char *canon, char *err, size_t errlen)
+static enum ss_err check_url(const char *t, char *canon, char *err,
+                             size_t errlen)
 {
   size_t len = strlen(t), scheme, auth_len;
   if (len == 0) {
@@ -507,7 +515,8 @@ static int check_url(const char *t, char *canon, char *err, size_t errlen)
   return SS_OK;
 }
 
-static int check_listen(const char *t, char *canon, char *err, size_t errlen)
+static enum ss_err check_listen(const char *t, char *canon, char *err,
+                                size_t errlen)
 {
   size_t len = strlen(t), host_len;
   const char *port;
@@ -528,8 +537,8 @@ static int check_listen(const char *t, char *canon, char *err, size_t errlen)
 
 /* server.allowed_hosts: comma-separated "name" or "name:port" entries;
  * canonical form "a, b:8080" (blanks trimmed, empty entries dropped). */
-static int check_host_list(const char *t, char *canon, char *err,
-                           size_t errlen)
+static enum ss_err check_host_list(const char *t, char *canon, char *err,
+                                   size_t errlen)
 {
   size_t used = 0, entry = 0;
   canon[0] = '\0';
@@ -554,8 +563,9 @@ static int check_host_list(const char *t, char *canon, char *err,
 }
 
 /* Validates text; writes canonical text to canon and the number to *num. */
-int settings__check_value(enum setting_id id, const char *text, char *canon,
-                          int64_t *num, char *err, size_t errlen)
+enum ss_err settings__check_value(enum setting_id id, const char *text,
+                                  char *canon, int64_t *num, char *err,
+                                  size_t errlen)
 {
   const struct setting_def *d;
   *num = 0;
@@ -582,8 +592,8 @@ int settings__check_value(enum setting_id id, const char *text, char *canon,
   return settings__fail(err, errlen, "has an unknown type");
 }
 
-int settings_validate(enum setting_id id, const char *text, char *canon,
-                      char *err, size_t errlen)
+enum ss_err settings_validate(enum setting_id id, const char *text,
+                              char *canon, char *err, size_t errlen)
 {
   char scratch[SETTING_STR_MAX];
   int64_t num;
@@ -595,8 +605,8 @@ int settings_validate(enum setting_id id, const char *text, char *canon,
 }
 
 /* Validates into a heap change record. */
-int settings__make_change(enum setting_id id, const char *text,
-                          struct change *out, char *err, size_t errlen)
+enum ss_err settings__make_change(enum setting_id id, const char *text,
+                                  struct change *out, char *err, size_t errlen)
 {
   char canon[SETTING_STR_MAX];
   int rc = settings__check_value(id, text, canon, &out->num, err, errlen);
@@ -618,8 +628,9 @@ void settings__free_changes(struct change *ch, size_t n)
 /* The folder rules between the folders of a runtime change ch[] (see
  * check_folder).  Each broken rule goes into fields (key: message) when
  * given, the first into err. */
-int settings__check_folder_changes(const struct change *ch, size_t n,
-                                   json_t *fields, char *err, size_t errlen)
+enum ss_err settings__check_folder_changes(const struct change *ch, size_t n,
+                                           json_t *fields, char *err,
+                                           size_t errlen)
 {
   const char *batch[S__COUNT] = {0};
   int rc = SS_OK;

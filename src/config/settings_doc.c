@@ -89,8 +89,8 @@ static void ini_setting(FILE *out, enum setting_id id, const char *value)
           d->key + section_len(d->key) + 1, v[0] ? " " : "", v);
 }
 
-int settings_write_ini(FILE *out, const char *const *overrides, char *err,
-                       size_t errlen)
+enum ss_err settings_write_ini(FILE *out, const char *const *overrides,
+                               char *err, size_t errlen)
 {
   for (size_t i = 0; overrides && overrides[i]; i++) {
     char key[SETTINGS_KEY_MAX], canon[SETTING_STR_MAX];

@@ -35,28 +35,32 @@ bool settings__valid_id(int id);
 /* ---- settings_check.c ---- */
 
 /* Formats into err (may be NULL) and returns SS_EINVAL. */
-int settings__fail(char *err, size_t errlen, const char *fmt, ...)
+enum ss_err settings__fail(char *err, size_t errlen, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
 /* Copies untrusted text for a message, replacing unprintable bytes. */
 void settings__printable_copy(char *out, size_t n, const char *s);
 /* Validates text for id into canon[SETTING_STR_MAX] and *num. */
-int settings__check_value(enum setting_id id, const char *text, char *canon,
-                          int64_t *num, char *err, size_t errlen);
+enum ss_err settings__check_value(enum setting_id id, const char *text,
+                                  char *canon, int64_t *num, char *err,
+                                  size_t errlen);
 /* Validates into a heap change record (free with settings__free_changes). */
-int settings__make_change(enum setting_id id, const char *text,
-                          struct change *out, char *err, size_t errlen);
+enum ss_err settings__make_change(enum setting_id id, const char *text,
+                                  struct change *out, char *err,
+                                  size_t errlen);
 void settings__free_changes(struct change *ch, size_t n);
 /* The folder rules between the folders of a runtime batch ch[].  Each
  * broken rule goes into fields (key: message) when given, the first into
  * err. */
-int settings__check_folder_changes(const struct change *ch, size_t n,
-                                   json_t *fields, char *err, size_t errlen);
+enum ss_err settings__check_folder_changes(const struct change *ch, size_t n,
+                                           json_t *fields, char *err,
+                                           size_t errlen);
 
 /* ---- settings.c ---- */
 
 /* Persists (when asked), applies and announces n validated changes; takes
  * ownership of the texts in ch[] and frees them. */
-int settings__commit_changes(struct change *ch, size_t n, bool persist);
+enum ss_err settings__commit_changes(struct change *ch, size_t n,
+                                     bool persist);
 /* A secret's mask sent back unchanged (keep the stored value). */
 bool settings__is_mask_of_secret(enum setting_id id, const char *text);
 /* Copies every value and number under one lock: texts[i] are heap

@@ -119,8 +119,8 @@ static int ini_handle(void *user, const char *section, const char *name,
 }
 
 /* Picks the first error: inih's own (syntax) or ours, by line number. */
-static int ini_report(const struct ini_ctx *c, int parse_rc, const char *path,
-                      char *err, size_t errlen)
+static enum ss_err ini_report(const struct ini_ctx *c, int parse_rc,
+                              const char *path, char *err, size_t errlen)
 {
   if (parse_rc > 0 && (!c->err_line || parse_rc < c->err_line))
     return settings__fail(
@@ -135,7 +135,7 @@ static int ini_report(const struct ini_ctx *c, int parse_rc, const char *path,
   return SS_OK;
 }
 
-int settings_load_ini(const char *path, char *err, size_t errlen)
+enum ss_err settings_load_ini(const char *path, char *err, size_t errlen)
 {
   struct ini_ctx *c;
   int rc, parse_rc;
@@ -182,7 +182,7 @@ void settings__env_name(enum setting_id id, char *out, size_t n)
   }
 }
 
-int settings_load_env(char *err, size_t errlen)
+enum ss_err settings_load_env(char *err, size_t errlen)
 {
   struct change ch[S__COUNT];
   size_t n = 0;

@@ -30,7 +30,7 @@ void buf_reset(struct buf *b)
   b->overflow = false;
 }
 
-static int reserve(struct buf *b, size_t extra)
+static enum ss_err reserve(struct buf *b, size_t extra)
 {
   /* The text and its NUL always fit the allocation, within the limit. */
   DEBUGASSERT(b->len <= b->limit && (!b->data || b->len < b->cap));
@@ -53,7 +53,7 @@ static int reserve(struct buf *b, size_t extra)
   return SS_OK;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+enum ss_err buf_append(struct buf *b, const void *p, size_t n)
 {
   DEBUGASSERT(p || n == 0);
   int rc = reserve(b, n);
@@ -66,14 +66,14 @@ int buf_append(struct buf *b, const void *p, size_t n)
   return SS_OK;
 }
 
-int buf_puts(struct buf *b, const char *s)
+enum ss_err buf_puts(struct buf *b, const char *s)
 {
   return buf_append(b, s, strlen(s));
 }
 
-int buf_putc(struct buf *b, char c) { return buf_append(b, &c, 1); }
+enum ss_err buf_putc(struct buf *b, char c) { return buf_append(b, &c, 1); }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+enum ss_err buf_printf(struct buf *b, const char *fmt, ...)
 {
   char small[256];
   va_list ap;

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/err.h"
+
 struct buf {
   char *data;    /* NULL until the first append */
   size_t len;    /* bytes used, excluding the NUL */
@@ -30,10 +32,10 @@ void buf_init(struct buf *b, size_t limit);
 void buf_free(struct buf *b);
 /* Empties the buffer (keeps memory) and clears the overflow flag. */
 void buf_reset(struct buf *b);
-int buf_append(struct buf *b, const void *p, size_t n);
-int buf_puts(struct buf *b, const char *s);
-int buf_putc(struct buf *b, char c);
-int buf_printf(struct buf *b, const char *fmt, ...)
+enum ss_err buf_append(struct buf *b, const void *p, size_t n);
+enum ss_err buf_puts(struct buf *b, const char *s);
+enum ss_err buf_putc(struct buf *b, char c);
+enum ss_err buf_printf(struct buf *b, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 /* True while no append has failed. */
 static inline bool buf_ok(const struct buf *b) { return !b->overflow; }

@@ -1,6 +1,6 @@
 #include "core/err.h"
 
-const char *ss_strerror(int err)
+const char *ss_strerror(enum ss_err err)
 {
   switch (err) {
   case SS_OK: return "ok";
@@ -35,7 +35,7 @@ const char *ss_reason_name(enum ss_reason r)
   }
 }
 
-enum ss_reason ss_reason_of(int err)
+enum ss_reason ss_reason_of(enum ss_err err)
 {
   switch (err) {
   case SS_OK: return SS_R_NONE;

@@ -1,8 +1,10 @@
 /*
  * err.h - the one error convention of soulspotd.
  *
- * Every fallible function returns int: SS_OK (0) on success or a negative
- * SS_E* code.  Keep a single `rc` variable and propagate it.  Out of memory is
+ * Every fallible function returns enum ss_err: SS_OK (0) on success or a
+ * negative SS_E* code.  Keep a single `rc` variable and propagate it.  A
+ * function with several outcomes that are not errors gets a small enum of
+ * its own instead (settings_check.c's enum int_parse).  Out of memory is
  * never an error code: xalloc aborts in one place instead.
  */
 #ifndef SS_ERR_H
@@ -35,7 +37,7 @@ enum ss_err {
 };
 
 /* Returns a static, human-readable name for an SS_E* code.  Any thread. */
-const char *ss_strerror(int err);
+const char *ss_strerror(enum ss_err err);
 
 /*
  * Why something failed, for machines: the reason code a unit or a service
@@ -61,6 +63,6 @@ const char *ss_reason_name(enum ss_reason r);
  * SS_ENET connection, SS_ETIMEDOUT timeout, SS_EBUSY rate_limited,
  * SS_EPROTO/SS_ETOOBIG protocol, SS_EIO disk, SS_ESTATE auth, everything
  * else internal (SS_OK: none). */
-enum ss_reason ss_reason_of(int err);
+enum ss_reason ss_reason_of(enum ss_err err);
 
 #endif

@@ -39,7 +39,7 @@ static atomic_bool no_openat2; /* the kernel answered ENOSYS once */
 
 void fs_force_component_walk(bool on) { atomic_store(&force_walk, on); }
 
-int fs_copy_fd(int in, int out)
+enum ss_err fs_copy_fd(int in, int out)
 {
   char *chunk = xmalloc(COPY_CHUNK);
   int rc = SS_OK;
@@ -207,8 +207,8 @@ struct spot {
 };
 
 /* SS_E* for an errno of the opening functions, with a message. */
-static int refusal(int e, const char *what, const char *path, const char *root,
-                   char *err, size_t errlen)
+static enum ss_err refusal(int e, const char *what, const char *path,
+                           const char *root, char *err, size_t errlen)
 {
   if (e == ELOOP || e == EXDEV || e == ENOTDIR) {
     snprintf(err, errlen,
@@ -262,8 +262,8 @@ static int spot_open(int rfd, const char *rel, bool create, struct spot *s)
   return cur < 0 ? -1 : 0;
 }
 
-int fs_lstat_beneath(const char *root, const char *path, struct stat *st,
-                     char *err, size_t errlen)
+enum ss_err fs_lstat_beneath(const char *root, const char *path,
+                             struct stat *st, char *err, size_t errlen)
 {
   char scratch[8];
   err_target(&err, &errlen, scratch, sizeof scratch);
@@ -296,9 +296,9 @@ static void sync_dir(int dir) { (void)fsync(dir); }
 /* Across file systems: copy next to the target keeping mode and times,
  * fsync, link into place (never over an existing file), drop the source
  * (or the copy, when the source cannot go). */
-static int copy_move(const struct spot *from, const struct stat *st,
-                     const struct spot *to, const char *tag, const char *dst,
-                     char *err, size_t errlen)
+static enum ss_err copy_move(const struct spot *from, const struct stat *st,
+                             const struct spot *to, const char *tag,
+                             const char *dst, char *err, size_t errlen)
 {
   char tmp[NAME_MAX + 1];
   snprintf(tmp, sizeof tmp, ".soulspot-%s.part", tag);
@@ -350,9 +350,10 @@ static int copy_move(const struct spot *from, const struct stat *st,
   return SS_OK;
 }
 
-static int move_at(const struct spot *from, const struct stat *st,
-                   const struct spot *to, const char *tag, bool force_copy,
-                   const char *src, const char *dst, char *err, size_t errlen)
+static enum ss_err move_at(const struct spot *from, const struct stat *st,
+                           const struct spot *to, const char *tag,
+                           bool force_copy, const char *src, const char *dst,
+                           char *err, size_t errlen)
 {
   if (!force_copy) {
     int r = renameat2(from->dir, from->name, to->dir, to->name,
@@ -379,9 +380,10 @@ static int move_at(const struct spot *from, const struct stat *st,
   return copy_move(from, st, to, tag, dst, err, errlen);
 }
 
-int fs_move_beneath(const char *src_root, const char *src,
-                    const char *dst_root, const char *dst, const char *tag,
-                    bool force_copy, char *err, size_t errlen)
+enum ss_err fs_move_beneath(const char *src_root, const char *src,
+                            const char *dst_root, const char *dst,
+                            const char *tag, bool force_copy, char *err,
+                            size_t errlen)
 {
   char scratch[8];
   err_target(&err, &errlen, scratch, sizeof scratch);
@@ -425,7 +427,7 @@ int fs_move_beneath(const char *src_root, const char *src,
   return rc;
 }
 
-static int unlink_beneath(const char *root, const char *path)
+static enum ss_err unlink_beneath(const char *root, const char *path)
 {
   const char *rel = fs_below(root, path);
   int rfd = rel && rel[0] ? open_root(root) : -1, rc = SS_EIO;
@@ -442,9 +444,10 @@ static int unlink_beneath(const char *root, const char *path)
   return rc;
 }
 
-int fs_move_resume(const char *src_root, const char *src, const char *dst_root,
-                   const char *dst, const char *tag, bool force_copy,
-                   char *err, size_t errlen)
+enum ss_err fs_move_resume(const char *src_root, const char *src,
+                           const char *dst_root, const char *dst,
+                           const char *tag, bool force_copy, char *err,
+                           size_t errlen)
 {
   char scratch[8];
   err_target(&err, &errlen, scratch, sizeof scratch);

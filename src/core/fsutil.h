@@ -22,9 +22,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "core/err.h"
+
 /* Copies everything readable from `in` to `out` (retrying EINTR and short
  * writes).  Returns SS_OK or SS_EIO; the caller fsyncs and closes. */
-int fs_copy_fd(int in, int out);
+enum ss_err fs_copy_fd(int in, int out);
 
 /* The last folder name and the file name of a path as Soulseek peers
  * write it (either separator, "\\" or "/"); either may be "" when absent.
@@ -46,8 +48,8 @@ int fs_open_beneath(const char *root, const char *path, int flags,
                     mode_t mode);
 /* lstat of path beneath root.  SS_OK, SS_ENOTFOUND, SS_EINVAL (not
  * beneath root or a symlink on the way: err says which), SS_EIO. */
-int fs_lstat_beneath(const char *root, const char *path, struct stat *st,
-                     char *err, size_t errlen);
+enum ss_err fs_lstat_beneath(const char *root, const char *path,
+                             struct stat *st, char *err, size_t errlen);
 
 /*
  * Moves the regular file src (beneath src_root) to dst (beneath dst_root)
@@ -60,9 +62,10 @@ int fs_lstat_beneath(const char *root, const char *path, struct stat *st,
  * (not beneath its root, a symlink on the way, src not a regular file);
  * SS_ENOTFOUND (src missing); SS_EIO.  err gets a readable reason.
  */
-int fs_move_beneath(const char *src_root, const char *src,
-                    const char *dst_root, const char *dst, const char *tag,
-                    bool force_copy, char *err, size_t errlen);
+enum ss_err fs_move_beneath(const char *src_root, const char *src,
+                            const char *dst_root, const char *dst,
+                            const char *tag, bool force_copy, char *err,
+                            size_t errlen);
 
 /*
  * Brings a journaled move of src to dst to its end, whatever a crash
@@ -72,9 +75,10 @@ int fs_move_beneath(const char *src_root, const char *src,
  * -> SS_ENOTFOUND.  Other codes as fs_move_beneath.  No step removes the
  * only copy of a file.
  */
-int fs_move_resume(const char *src_root, const char *src, const char *dst_root,
-                   const char *dst, const char *tag, bool force_copy,
-                   char *err, size_t errlen);
+enum ss_err fs_move_resume(const char *src_root, const char *src,
+                           const char *dst_root, const char *dst,
+                           const char *tag, bool force_copy, char *err,
+                           size_t errlen);
 
 /* mkdir -p of a root folder itself (as configured: may pass symlinks).
  * 0, or -1 with errno. */

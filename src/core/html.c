@@ -6,7 +6,7 @@
 
 #include "core/err.h"
 
-int html_escape(struct buf *b, const char *s)
+enum ss_err html_escape(struct buf *b, const char *s)
 {
   const char *run = s;
   for (; *s; s++) {
@@ -27,7 +27,7 @@ int html_escape(struct buf *b, const char *s)
   return buf_ok(b) ? SS_OK : SS_ETOOBIG;
 }
 
-int html_escapef(struct buf *b, const char *fmt, ...)
+enum ss_err html_escapef(struct buf *b, const char *fmt, ...)
 {
   char tmp[512];
   va_list ap;

@@ -9,11 +9,12 @@
 #define SS_HTML_H
 
 #include "core/buf.h"
+#include "core/err.h"
 
 /* Appends s with & < > " ' escaped.  Returns SS_OK or SS_ETOOBIG. */
-int html_escape(struct buf *b, const char *s);
+enum ss_err html_escape(struct buf *b, const char *s);
 /* printf, then escape the result. */
-int html_escapef(struct buf *b, const char *fmt, ...)
+enum ss_err html_escapef(struct buf *b, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -35,7 +35,7 @@ static size_t utf8_len(const unsigned char *p)
   return n;
 }
 
-int json_str(struct buf *b, const char *s)
+enum ss_err json_str(struct buf *b, const char *s)
 {
   const unsigned char *p = (const unsigned char *)s;
   buf_putc(b, '"');

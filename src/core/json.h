@@ -10,8 +10,9 @@
 #define SS_JSON_H
 
 #include "core/buf.h"
+#include "core/err.h"
 
 /* Appends s as a quoted JSON string.  Invalid UTF-8 bytes become U+FFFD. */
-int json_str(struct buf *b, const char *s);
+enum ss_err json_str(struct buf *b, const char *s);
 
 #endif

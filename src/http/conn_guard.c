@@ -131,8 +131,8 @@ static void *reaper_main(void *arg)
   return NULL;
 }
 
-int conn_guard_start(const struct conn_guard_opts *opts,
-                     struct conn_guard **out)
+enum ss_err conn_guard_start(const struct conn_guard_opts *opts,
+                             struct conn_guard **out)
 {
   struct conn_guard *g = xcalloc(1, sizeof *g);
   g->opts = *opts;

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 struct conn_guard;
 struct conn_guard_entry;
 
@@ -52,8 +54,8 @@ struct conn_guard_stats {
 };
 
 /* Starts the reaper thread.  SS_OK or SS_EIO (thread creation failed). */
-int conn_guard_start(const struct conn_guard_opts *opts,
-                     struct conn_guard **out);
+enum ss_err conn_guard_start(const struct conn_guard_opts *opts,
+                             struct conn_guard **out);
 /* Stops the reaper and frees the guard; NULL is a no-op. */
 void conn_guard_stop(struct conn_guard *g);
 

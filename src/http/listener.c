@@ -124,7 +124,8 @@ static int open_socket(const struct listener_opts *o, int *port)
   return fd;
 }
 
-int listener_start(const struct listener_opts *opts, struct listener **out)
+enum ss_err listener_start(const struct listener_opts *opts,
+                           struct listener **out)
 {
   *out = NULL;
   struct listener *l = xcalloc(1, sizeof *l);

@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#include "core/err.h"
+
 #define LISTENER_FULL_WAIT_MS 20
 
 struct listener;
@@ -42,7 +44,8 @@ struct listener_opts {
 
 /* Binds, listens and starts the accept thread.  SS_OK, or SS_EIO (errno
  * kept from the failing call). */
-int listener_start(const struct listener_opts *opts, struct listener **out);
+enum ss_err listener_start(const struct listener_opts *opts,
+                           struct listener **out);
 /* The bound port. */
 int listener_port(const struct listener *l);
 /* Stops accepting, joins the thread, closes the socket; NULL is a no-op. */

@@ -1130,8 +1130,8 @@ union sock_addr {
   struct sockaddr_in6 in6;
 };
 
-static int parse_bind(const char *host, int port, union sock_addr *addr,
-                      bool *ipv6)
+static enum ss_err parse_bind(const char *host, int port,
+                              union sock_addr *addr, bool *ipv6)
 {
   memset(addr, 0, sizeof *addr);
   if (inet_pton(AF_INET, host, &addr->in4.sin_addr) == 1) {
@@ -1230,8 +1230,8 @@ static bool has_room(void *arg)
   return atomic_load(&srv->admitted) < srv->max_connections;
 }
 
-static int start_listener(struct http_server *srv, union sock_addr *addr,
-                          bool ipv6)
+static enum ss_err start_listener(struct http_server *srv,
+                                  union sock_addr *addr, bool ipv6)
 {
   struct listener_opts lo = {
     .addr = &addr->sa,
@@ -1255,8 +1255,8 @@ static void server_free(struct http_server *srv)
   free(srv);
 }
 
-int http_server_start(const struct http_server_opts *opts,
-                      struct http_server **out)
+enum ss_err http_server_start(const struct http_server_opts *opts,
+                              struct http_server **out)
 {
   *out = NULL;
   union sock_addr addr;

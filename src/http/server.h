@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 
 #define HTTP_BODY_MAX (64 * 1024)
 #define HTTP_RESP_MAX (4 * 1024 * 1024)
@@ -106,8 +107,8 @@ struct http_server_opts {
 };
 
 /* Starts listening; *out is released with http_server_stop(). */
-int http_server_start(const struct http_server_opts *opts,
-                      struct http_server **out);
+enum ss_err http_server_start(const struct http_server_opts *opts,
+                              struct http_server **out);
 /* The bound port (useful with port 0). */
 int http_server_port(const struct http_server *srv);
 /* Stops accepting, finishes in-flight requests, frees the server. */

@@ -155,7 +155,7 @@ size_t runtime_history(enum unit_id id, struct db_run *out, size_t max)
   return n;
 }
 
-int runtime_run_now(enum unit_id id)
+enum ss_err runtime_run_now(enum unit_id id)
 {
   struct unit *u = &units[id];
   int rc = SS_OK;
@@ -663,7 +663,7 @@ static void on_settings_changed(void *arg)
   runtime_reevaluate();
 }
 
-int runtime_start(const struct runtime_opts *opts)
+enum ss_err runtime_start(const struct runtime_opts *opts)
 {
   const struct unit_def *const *defs = opts->defs;
   atomic_store(&shutting_down, false);

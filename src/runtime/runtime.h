@@ -100,7 +100,7 @@ struct runtime_opts {
   const struct unit_def *const *defs;
 };
 
-int runtime_start(const struct runtime_opts *opts);
+enum ss_err runtime_start(const struct runtime_opts *opts);
 /* Asks every unit to stop at its next safe point and joins the threads. */
 void runtime_stop(void);
 
@@ -114,7 +114,7 @@ uint64_t runtime_generation(void);
 size_t runtime_history(enum unit_id id, struct db_run *out, size_t max);
 /* Run now, a forced run (unit_ctx_forced): SS_OK (scheduled), SS_ESTATE
  * (disabled), SS_EBUSY (already running; coalesced into the current run). */
-int runtime_run_now(enum unit_id id);
+enum ss_err runtime_run_now(enum unit_id id);
 /* Something the units depend on changed outside the settings (a Spotify
  * login or disconnect): every unit whose last run was skipped runs again
  * at once, as after a settings change.  Any thread. */

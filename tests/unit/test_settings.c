@@ -143,8 +143,8 @@ struct persist_log {
   int64_t seen_interval; /* value visible while the hook runs */
 };
 
-static int record_persist(void *arg, const enum setting_id *ids,
-                          const char *const *texts, size_t n)
+static enum ss_err record_persist(void *arg, const enum setting_id *ids,
+                                  const char *const *texts, size_t n)
 {
   struct persist_log *p = arg;
   p->calls++;
