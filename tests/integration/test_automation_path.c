@@ -17,7 +17,8 @@
  *     quality-upgrade group, the tags kept -> undo puts the MP3 back;
  *   - a partly owned album: two of three tracks of a new release are in
  *     the library -> the watchlist reads the album's track list from
- *     Spotify and wants only the missing track.
+ *     Spotify and wants only the missing track (a truncated track list
+ *     first: the watch says why and nothing is wanted).
  *
  * The Download Monitor's interval is the maximum: every poll is a run now
  * that the test waits for (never a sleep).
@@ -612,8 +613,25 @@ static void test_partly_owned_album(void **state)
   struct fake_spotify_release sp = {BJORK_ID, BJORK,   "Fossora", "2099-09-30",
                                     "day",    "album", 3,         names};
   fake_spotify_add_release(x.f->fa.spotify, &sp, NULL, 0);
-  size_t lists = fake_spotify_count(x.f->fa.spotify, FSP_ALBUM_TRACKS);
+  /* a truncated track list: the watch says why, nothing is wanted (not
+   * the whole album either) */
+  fake_spotify_fault(x.f->fa.spotify, FSP_ALBUM_TRACKS, 0, FSF_TRUNCATED, 1,
+                     0);
   const char *res = run_unit("automation.watchlist");
+  assert_string_equal(res, "error");
+  doc = get("/api/watchlist");
+  const char *why = json_string_value(
+    json_object_get(json_array_get(json_object_get(doc, "items"), 0),
+                    "last_error"));
+  if (!why || !strstr(why, "track list of \"Fossora\""))
+    fail_msg("no readable reason: %s", why ? why : "(none)");
+  json_decref(doc);
+  doc = wanted("watchlist");
+  IT_ASSERT_JSON_INT(doc, "total", 0);
+  json_decref(doc);
+  /* the next run reads it */
+  size_t lists = fake_spotify_count(x.f->fa.spotify, FSP_ALBUM_TRACKS);
+  res = run_unit("automation.watchlist");
   if (strcmp(res, "ok"))
     fail_msg("watchlist run: %s", res);
   /* the track list was read, and only the missing track is wanted */
