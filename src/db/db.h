@@ -21,40 +21,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 struct db;
 
 /* Opens (creating if needed) the database file at path.  *out is owned by
  * the caller and released with db_close(). */
-int db_open(const char *path, struct db **out);
+enum ss_err db_open(const char *path, struct db **out);
 /* Creates the database file 0600 if missing and takes group and other
  * permissions from it and an existing WAL and SHM (they hold secrets);
  * SQLite gives a new WAL/SHM the database's mode.  Call once at start-up
  * BEFORE this process opens any connection to path (see db_sqlite.c).
  * SS_EINVAL for an in-memory or URI path. */
-int db_make_private(const char *path);
+enum ss_err db_make_private(const char *path);
 void db_close(struct db *db);
 
 /* Applies pending numbered migrations; call once at start-up before other
  * threads open connections.  Returns the schema version in *version. */
-int db_migrate(struct db *db, int *version);
+enum ss_err db_migrate(struct db *db, int *version);
 /* The schema version the file is at (*applied) and the one this build
  * knows (*known); equal once db_migrate() has run (GET /readyz). */
-int db_schema_version(struct db *db, int *applied, int *known);
+enum ss_err db_schema_version(struct db *db, int *applied, int *known);
 
 /* ---- app settings (key -> canonical text) ---- */
 
 typedef void (*db_setting_fn)(void *arg, const char *key, const char *value);
 /* Calls fn for every stored setting. */
-int db_settings_load(struct db *db, db_setting_fn fn, void *arg);
+enum ss_err db_settings_load(struct db *db, db_setting_fn fn, void *arg);
 /* Upserts n key/value pairs in one transaction (all or nothing). */
-int db_settings_store(struct db *db, const char *const *keys,
-                      const char *const *values, size_t n);
+enum ss_err db_settings_store(struct db *db, const char *const *keys,
+                              const char *const *values, size_t n);
 
 /* ---- authentication secrets (name -> text; src/auth/auth.c) ----
  * Values are never logged.  get: SS_ENOTFOUND when absent, SS_ETOOBIG when
  * it does not fit n bytes (with its NUL).  put: upsert, one statement. */
-int db_secret_get(struct db *db, const char *name, char *out, size_t n);
-int db_secret_put(struct db *db, const char *name, const char *value);
+enum ss_err db_secret_get(struct db *db, const char *name, char *out,
+                          size_t n);
+enum ss_err db_secret_put(struct db *db, const char *name, const char *value);
 
 /* ---- per-worker persisted state ----
  * A worker unit (e.g. "cleanup", "automation.watchlist") keeps named integer
@@ -69,11 +72,11 @@ struct db_field {
 
 typedef void (*db_field_fn)(void *arg, const char *name, int64_t ival,
                             const char *text /* NULL if none */);
-int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
-                         void *arg);
+enum ss_err db_worker_state_load(struct db *db, const char *unit,
+                                 db_field_fn fn, void *arg);
 /* Upserts n fields of unit in one transaction. */
-int db_worker_state_store(struct db *db, const char *unit,
-                          const struct db_field *fields, size_t n);
+enum ss_err db_worker_state_store(struct db *db, const char *unit,
+                                  const struct db_field *fields, size_t n);
 
 /* ---- run history: the last DB_RUN_HISTORY runs per unit ---- */
 
@@ -93,16 +96,16 @@ struct db_run {
 
 /* Appends run and trims the unit's history to DB_RUN_HISTORY rows, in one
  * transaction, together with the given state fields (may be n=0). */
-int db_worker_run_record(struct db *db, const char *unit,
-                         const struct db_run *run,
-                         const struct db_field *fields, size_t n);
+enum ss_err db_worker_run_record(struct db *db, const char *unit,
+                                 const struct db_run *run,
+                                 const struct db_field *fields, size_t n);
 /* Same, but folds run into the unit's newest row (its repeats,
  * last_started_ms and duration_ms; inserted when the unit has none). */
-int db_worker_run_merge(struct db *db, const char *unit,
-                        const struct db_run *run,
-                        const struct db_field *fields, size_t n);
+enum ss_err db_worker_run_merge(struct db *db, const char *unit,
+                                const struct db_run *run,
+                                const struct db_field *fields, size_t n);
 /* Loads up to max runs, newest first, into out; *count gets the number. */
-int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
-                        size_t max, size_t *count);
+enum ss_err db_worker_runs_load(struct db *db, const char *unit,
+                                struct db_run *out, size_t max, size_t *count);
 
 #endif

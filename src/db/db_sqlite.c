@@ -174,15 +174,15 @@ struct db {
 };
 
 /* Logs what failed with SQLite's message (never a value); returns SS_EDB. */
-static int db_fail(struct db *db, const char *what)
+static enum ss_err db_fail(struct db *db, const char *what)
 {
   log_error("db", "%s: %s", what, sqlite3_errmsg(db->conn));
   return SS_EDB;
 }
 
 /* Prepares sql into *cache once, then points q at it, reset and unbound. */
-static int prepare_cached(struct db *db, sqlite3_stmt **cache, const char *sql,
-                          struct db__q *q)
+static enum ss_err prepare_cached(struct db *db, sqlite3_stmt **cache,
+                                  const char *sql, struct db__q *q)
 {
   if (!*cache &&
       sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, cache,
@@ -194,12 +194,13 @@ static int prepare_cached(struct db *db, sqlite3_stmt **cache, const char *sql,
   return SS_OK;
 }
 
-static int core_prepare(struct db *db, enum stmt_id id, struct db__q *q)
+static enum ss_err core_prepare(struct db *db, enum stmt_id id,
+                                struct db__q *q)
 {
   return prepare_cached(db, &db->stmt[id], stmt_sql[id], q);
 }
 
-static int core_exec(struct db *db, enum stmt_id id, const char *what)
+static enum ss_err core_exec(struct db *db, enum stmt_id id, const char *what)
 {
   struct db__q q;
   int rc = core_prepare(db, id, &q);
@@ -207,7 +208,7 @@ static int core_exec(struct db *db, enum stmt_id id, const char *what)
 }
 
 /* Rejects use from inside a load callback (the connection is mid-read). */
-static int db_usable(struct db *db)
+static enum ss_err db_usable(struct db *db)
 {
   if (!db)
     return SS_EINVAL;
@@ -220,7 +221,10 @@ static int db_usable(struct db *db)
 
 /* ---- transactions ---- */
 
-static int tx_begin(struct db *db) { return core_exec(db, ST_BEGIN, "begin"); }
+static enum ss_err tx_begin(struct db *db)
+{
+  return core_exec(db, ST_BEGIN, "begin");
+}
 
 static void tx_rollback(struct db *db)
 {
@@ -230,7 +234,7 @@ static void tx_rollback(struct db *db)
 }
 
 /* Commits when rc is SS_OK, else rolls back; returns the final result. */
-static int tx_end(struct db *db, int rc)
+static enum ss_err tx_end(struct db *db, enum ss_err rc)
 {
   if (rc == SS_OK)
     rc = core_exec(db, ST_COMMIT, "commit");
@@ -240,14 +244,14 @@ static int tx_end(struct db *db, int rc)
 }
 /* ---- open / close ---- */
 
-static int exec_sql(struct db *db, const char *sql, const char *what)
+static enum ss_err exec_sql(struct db *db, const char *sql, const char *what)
 {
   if (sqlite3_exec(db->conn, sql, NULL, NULL, NULL) != SQLITE_OK)
     return db_fail(db, what);
   return SS_OK;
 }
 
-static int configure(struct db *db)
+static enum ss_err configure(struct db *db)
 {
   if (sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS) != SQLITE_OK)
     return db_fail(db, "busy_timeout");
@@ -277,7 +281,7 @@ static void restrict_file(const char *path, bool create)
   close(fd);
 }
 
-int db_make_private(const char *path)
+enum ss_err db_make_private(const char *path)
 {
   if (!path || path[0] == ':' || !strncmp(path, "file:", 5))
     return SS_EINVAL; /* in-memory or URI: nothing on disk to guard here */
@@ -290,7 +294,7 @@ int db_make_private(const char *path)
   return SS_OK;
 }
 
-int db_open(const char *path, struct db **out)
+enum ss_err db_open(const char *path, struct db **out)
 {
   if (!path || !out)
     return SS_EINVAL;
@@ -332,7 +336,7 @@ void db_close(struct db *db)
 
 /* ---- migrations ---- */
 
-static int user_version(struct db *db, int *version)
+static enum ss_err user_version(struct db *db, int *version)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st, NULL) !=
@@ -347,7 +351,7 @@ static int user_version(struct db *db, int *version)
   return rc;
 }
 
-static int check_known(int version)
+static enum ss_err check_known(int version)
 {
   if (version >= 0 && version <= MIGRATION_COUNT)
     return SS_OK;
@@ -359,7 +363,7 @@ static int check_known(int version)
 }
 
 /* Inside an open transaction: applies migration `to` and records it. */
-static int apply_migration(struct db *db, int to)
+static enum ss_err apply_migration(struct db *db, int to)
 {
   char what[48], pragma[48];
   snprintf(what, sizeof what, "migration %d", to);
@@ -376,7 +380,7 @@ static int apply_migration(struct db *db, int to)
 /* Applies the next pending migration, if any; *version gets the result.
  * The version is re-read under the write lock, so concurrent migrators
  * never apply the same step twice. */
-static int migrate_step(struct db *db, int *version, bool *done)
+static enum ss_err migrate_step(struct db *db, int *version, bool *done)
 {
   int rc = tx_begin(db);
   if (rc)
@@ -393,7 +397,7 @@ static int migrate_step(struct db *db, int *version, bool *done)
   return tx_end(db, rc);
 }
 
-int db_migrate(struct db *db, int *version)
+enum ss_err db_migrate(struct db *db, int *version)
 {
   int rc = db_usable(db);
   if (rc || !version)
@@ -407,7 +411,7 @@ int db_migrate(struct db *db, int *version)
   return rc;
 }
 
-int db_schema_version(struct db *db, int *applied, int *known)
+enum ss_err db_schema_version(struct db *db, int *applied, int *known)
 {
   int rc = db_usable(db);
   if (!rc)
@@ -434,8 +438,8 @@ static int setting_row(sqlite3_stmt *row, void *arg)
 }
 
 /* Walks q with fn while db refuses to be used from inside it. */
-static int load_each(struct db *db, struct db__q *q, db__row_fn fn, void *arg,
-                     const char *what)
+static enum ss_err load_each(struct db *db, struct db__q *q, db__row_fn fn,
+                             void *arg, const char *what)
 {
   db->iterating = true;
   int rc = db__each(q, fn, arg, what);
@@ -443,7 +447,7 @@ static int load_each(struct db *db, struct db__q *q, db__row_fn fn, void *arg,
   return rc;
 }
 
-int db_settings_load(struct db *db, db_setting_fn fn, void *arg)
+enum ss_err db_settings_load(struct db *db, db_setting_fn fn, void *arg)
 {
   struct db__q q;
   int rc = db_usable(db);
@@ -455,8 +459,8 @@ int db_settings_load(struct db *db, db_setting_fn fn, void *arg)
   return load_each(db, &q, setting_row, &w, "settings load");
 }
 
-static int setting_put(struct db *db, const char *key, const char *value,
-                       int64_t now)
+static enum ss_err setting_put(struct db *db, const char *key,
+                               const char *value, int64_t now)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_SETTING_PUT, &q);
@@ -468,8 +472,8 @@ static int setting_put(struct db *db, const char *key, const char *value,
   return db__exec(&q, "settings store");
 }
 
-int db_settings_store(struct db *db, const char *const *keys,
-                      const char *const *values, size_t n)
+enum ss_err db_settings_store(struct db *db, const char *const *keys,
+                              const char *const *values, size_t n)
 {
   int rc = db_usable(db);
   if (rc)
@@ -508,8 +512,8 @@ static int field_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
-                         void *arg)
+enum ss_err db_worker_state_load(struct db *db, const char *unit,
+                                 db_field_fn fn, void *arg)
 {
   struct db__q q;
   int rc = db_usable(db);
@@ -522,8 +526,8 @@ int db_worker_state_load(struct db *db, const char *unit, db_field_fn fn,
   return load_each(db, &q, field_row, &w, "state load");
 }
 
-static int field_put(struct db *db, const char *unit, const struct db_field *f,
-                     int64_t now)
+static enum ss_err field_put(struct db *db, const char *unit,
+                             const struct db_field *f, int64_t now)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_STATE_PUT, &q);
@@ -540,7 +544,7 @@ static int field_put(struct db *db, const char *unit, const struct db_field *f,
   return db__exec(&q, "state store");
 }
 
-static int fields_valid(const struct db_field *fields, size_t n)
+static enum ss_err fields_valid(const struct db_field *fields, size_t n)
 {
   if (n && !fields)
     return SS_EINVAL;
@@ -553,8 +557,8 @@ static int fields_valid(const struct db_field *fields, size_t n)
 }
 
 /* Inside an open transaction. */
-static int fields_put(struct db *db, const char *unit,
-                      const struct db_field *fields, size_t n)
+static enum ss_err fields_put(struct db *db, const char *unit,
+                              const struct db_field *fields, size_t n)
 {
   int64_t now = clock_wall_ms();
   int rc = SS_OK;
@@ -563,8 +567,8 @@ static int fields_put(struct db *db, const char *unit,
   return rc;
 }
 
-int db_worker_state_store(struct db *db, const char *unit,
-                          const struct db_field *fields, size_t n)
+enum ss_err db_worker_state_store(struct db *db, const char *unit,
+                                  const struct db_field *fields, size_t n)
 {
   int rc = db_usable(db);
   if (rc || !unit)
@@ -578,8 +582,8 @@ int db_worker_state_store(struct db *db, const char *unit,
 
 /* ---- run history ---- */
 
-static int run_insert(struct db *db, const char *unit,
-                      const struct db_run *run)
+static enum ss_err run_insert(struct db *db, const char *unit,
+                              const struct db_run *run)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_RUN_INSERT, &q);
@@ -594,7 +598,7 @@ static int run_insert(struct db *db, const char *unit,
   return db__exec(&q, "run record");
 }
 
-static int run_trim(struct db *db, const char *unit)
+static enum ss_err run_trim(struct db *db, const char *unit)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_RUN_TRIM, &q);
@@ -605,7 +609,8 @@ static int run_trim(struct db *db, const char *unit)
   return db__exec(&q, "run trim");
 }
 
-static int run_merge(struct db *db, const char *unit, const struct db_run *run)
+static enum ss_err run_merge(struct db *db, const char *unit,
+                             const struct db_run *run)
 {
   struct db__q q;
   int rc = core_prepare(db, ST_RUN_MERGE, &q);
@@ -621,8 +626,9 @@ static int run_merge(struct db *db, const char *unit, const struct db_run *run)
   return rc;
 }
 
-static int run_store(struct db *db, const char *unit, const struct db_run *run,
-                     bool merge, const struct db_field *fields, size_t n)
+static enum ss_err run_store(struct db *db, const char *unit,
+                             const struct db_run *run, bool merge,
+                             const struct db_field *fields, size_t n)
 {
   int rc = db_usable(db);
   if (rc || !unit || !run)
@@ -639,16 +645,16 @@ static int run_store(struct db *db, const char *unit, const struct db_run *run,
   return tx_end(db, rc);
 }
 
-int db_worker_run_record(struct db *db, const char *unit,
-                         const struct db_run *run,
-                         const struct db_field *fields, size_t n)
+enum ss_err db_worker_run_record(struct db *db, const char *unit,
+                                 const struct db_run *run,
+                                 const struct db_field *fields, size_t n)
 {
   return run_store(db, unit, run, false, fields, n);
 }
 
-int db_worker_run_merge(struct db *db, const char *unit,
-                        const struct db_run *run,
-                        const struct db_field *fields, size_t n)
+enum ss_err db_worker_run_merge(struct db *db, const char *unit,
+                                const struct db_run *run,
+                                const struct db_field *fields, size_t n)
 {
   return run_store(db, unit, run, true, fields, n);
 }
@@ -670,8 +676,8 @@ static int run_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_worker_runs_load(struct db *db, const char *unit, struct db_run *out,
-                        size_t max, size_t *count)
+enum ss_err db_worker_runs_load(struct db *db, const char *unit,
+                                struct db_run *out, size_t max, size_t *count)
 {
   struct db__q q;
   int rc = db_usable(db);
@@ -708,7 +714,7 @@ static int secret_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-int db_secret_get(struct db *db, const char *name, char *out, size_t n)
+enum ss_err db_secret_get(struct db *db, const char *name, char *out, size_t n)
 {
   struct db__q q;
   int rc = db_usable(db);
@@ -721,7 +727,7 @@ int db_secret_get(struct db *db, const char *name, char *out, size_t n)
   return db__get(&q, secret_row, &s, "secret load");
 }
 
-int db_secret_put(struct db *db, const char *name, const char *value)
+enum ss_err db_secret_put(struct db *db, const char *name, const char *value)
 {
   struct db__q q;
   int rc = db_usable(db);
@@ -739,11 +745,20 @@ int db_secret_put(struct db *db, const char *name, const char *value)
 
 sqlite3 *db__conn(struct db *db) { return db->conn; }
 
-int db__tx_begin(struct db *db) { return db ? tx_begin(db) : SS_EINVAL; }
+enum ss_err db__tx_begin(struct db *db)
+{
+  return db ? tx_begin(db) : SS_EINVAL;
+}
 
-int db__tx_end(struct db *db, int rc) { return tx_end(db, rc); }
+enum ss_err db__tx_end(struct db *db, enum ss_err rc)
+{
+  return tx_end(db, rc);
+}
 
-int db__fail(struct db *db, const char *what) { return db_fail(db, what); }
+enum ss_err db__fail(struct db *db, const char *what)
+{
+  return db_fail(db, what);
+}
 
 int64_t db__changes(struct db *db) { return sqlite3_changes(db->conn); }
 
@@ -752,7 +767,8 @@ int64_t db__last_id(struct db *db)
   return sqlite3_last_insert_rowid(db->conn);
 }
 
-int db__prepare(struct db *db, int slot, const char *sql, struct db__q *q)
+enum ss_err db__prepare(struct db *db, int slot, const char *sql,
+                        struct db__q *q)
 {
   if (!db || !q || slot < 0 || slot >= DB__EXTRA_STMTS)
     return SS_EINVAL;
@@ -851,7 +867,7 @@ static void q_done(struct db__q *q)
 }
 
 /* SS_EDB, logged, when a bind of q failed; q is then reset. */
-static int q_binds_ok(struct db__q *q, const char *what)
+static enum ss_err q_binds_ok(struct db__q *q, const char *what)
 {
   if (q->bind_rc == SQLITE_OK)
     return SS_OK;
@@ -861,7 +877,7 @@ static int q_binds_ok(struct db__q *q, const char *what)
   return SS_EDB;
 }
 
-int db__exec(struct db__q *q, const char *what)
+enum ss_err db__exec(struct db__q *q, const char *what)
 {
   int rc = q_binds_ok(q, what);
   if (rc)
@@ -873,8 +889,8 @@ int db__exec(struct db__q *q, const char *what)
   return rc;
 }
 
-int db__run(struct db *db, int slot, const char *sql,
-            const struct db__val *vals, size_t n, const char *what)
+enum ss_err db__run(struct db *db, int slot, const char *sql,
+                    const struct db__val *vals, size_t n, const char *what)
 {
   struct db__q q;
   int rc = db__prepare(db, slot, sql, &q);
@@ -884,7 +900,8 @@ int db__run(struct db *db, int slot, const char *sql,
   return db__exec(&q, what);
 }
 
-int db__get(struct db__q *q, db__row_fn map, void *arg, const char *what)
+enum ss_err db__get(struct db__q *q, db__row_fn map, void *arg,
+                    const char *what)
 {
   int rc = q_binds_ok(q, what);
   if (rc)
@@ -904,12 +921,13 @@ int db__row_int64(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db__scalar(struct db__q *q, int64_t *out, const char *what)
+enum ss_err db__scalar(struct db__q *q, int64_t *out, const char *what)
 {
   return db__get(q, db__row_int64, out, what);
 }
 
-int db__each(struct db__q *q, db__row_fn fn, void *arg, const char *what)
+enum ss_err db__each(struct db__q *q, db__row_fn fn, void *arg,
+                     const char *what)
 {
   int rc = q_binds_ok(q, what);
   if (rc)
@@ -924,8 +942,8 @@ int db__each(struct db__q *q, db__row_fn fn, void *arg, const char *what)
   return rc;
 }
 
-int db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
-             size_t max, size_t *n, const char *what)
+enum ss_err db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
+                     size_t max, size_t *n, const char *what)
 {
   *n = 0;
   int rc = q_binds_ok(q, what);

@@ -71,10 +71,10 @@ sqlite3 *db__conn(struct db *db);
 /* BEGIN IMMEDIATE (SS_EINVAL for a NULL db) / COMMIT-or-ROLLBACK:
  * db__tx_end commits when rc is SS_OK, otherwise rolls back, and returns
  * the final result. */
-int db__tx_begin(struct db *db);
-int db__tx_end(struct db *db, int rc);
+enum ss_err db__tx_begin(struct db *db);
+enum ss_err db__tx_end(struct db *db, enum ss_err rc);
 /* Logs `what` with SQLite's message (never a value); returns SS_EDB. */
-int db__fail(struct db *db, const char *what);
+enum ss_err db__fail(struct db *db, const char *what);
 /* Rows changed by the last INSERT/UPDATE/DELETE; id of the last INSERT. */
 int64_t db__changes(struct db *db);
 int64_t db__last_id(struct db *db);
@@ -84,7 +84,8 @@ int64_t db__last_id(struct db *db);
 /* Prepares sql once per connection, caches it under slot (0 <= slot <
  * DB__EXTRA_STMTS) and points q at it, reset and unbound.  SS_EINVAL for
  * a NULL db or a bad slot, SS_EDB when SQLite rejects the SQL. */
-int db__prepare(struct db *db, int slot, const char *sql, struct db__q *q);
+enum ss_err db__prepare(struct db *db, int slot, const char *sql,
+                        struct db__q *q);
 
 /* Binds (parameter i, from 1).  Text is copied by SQLite; NULL text binds
  * "" (use db__bind_null for SQL NULL).  db__bind_text_max binds at most
@@ -125,24 +126,26 @@ void db__bind_all(struct db__q *q, const struct db__val *vals, size_t n);
 
 /* Prepares sql under slot, binds vals and runs it for its effect: the
  * whole of a simple write (db__changes tells the rows it changed). */
-int db__run(struct db *db, int slot, const char *sql,
-            const struct db__val *vals, size_t n, const char *what);
+enum ss_err db__run(struct db *db, int slot, const char *sql,
+                    const struct db__val *vals, size_t n, const char *what);
 
 /* Runs a statement for its effect (a row, if any, is ignored). */
-int db__exec(struct db__q *q, const char *what);
+enum ss_err db__exec(struct db__q *q, const char *what);
 /* Maps the first row with map(row, arg): its result, or SS_ENOTFOUND
  * when there is no row. */
-int db__get(struct db__q *q, db__row_fn map, void *arg, const char *what);
+enum ss_err db__get(struct db__q *q, db__row_fn map, void *arg,
+                    const char *what);
 /* The integer in column 0 of the first row; SS_ENOTFOUND when none. */
-int db__scalar(struct db__q *q, int64_t *out, const char *what);
+enum ss_err db__scalar(struct db__q *q, int64_t *out, const char *what);
 /* Calls fn(row, arg) for every row until fn returns non-SS_OK (that
  * result is returned) or the rows end (SS_OK). */
-int db__each(struct db__q *q, db__row_fn fn, void *arg, const char *what);
+enum ss_err db__each(struct db__q *q, db__row_fn fn, void *arg,
+                     const char *what);
 /* Fills out[0..max) (elements of size bytes) with map(row, &out[i]),
  * stepping no further than max rows; *n gets the rows filled (also those
  * before an error). */
-int db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
-             size_t max, size_t *n, const char *what);
+enum ss_err db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
+                     size_t max, size_t *n, const char *what);
 
 /* ---- reading a row ---- */
 
