@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# clang-tidy and cppcheck over the product sources; quiet when clean.
+# clang-tidy and cppcheck over the product sources and the test-side servers
+# and harness (tests/support, tests/fakes); quiet when clean.
 #   lint.sh BUILD_DIR   (needs BUILD_DIR/compile_commands.json)
 # clang-tidy runs one file per process, JOBS (default: nproc) at a time; the
 # full report of every file with a finding is printed.  Inline suppressions
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
   exit 2
 }
 jobs=${JOBS:-$(nproc)}
-mapfile -t srcs < <(find src -name '*.c' | sort)
+mapfile -t srcs < <(find src tests/support tests/fakes -name '*.c' | sort)
 status=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "clang-tidy (${#srcs[@]} files, $jobs at a time)"

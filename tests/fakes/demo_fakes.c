@@ -338,6 +338,8 @@ static int start_daemon(struct demo *d)
   snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
   snprintf(log, sizeof log, "%s/soulspotd.log", d->dir);
   snprintf(port_file, sizeof port_file, "%s/soulspotd.port", d->data);
+  if (!d->daemon)
+    return -1; /* parse_args requires --daemon */
   if (write_ini(d, ini, sizeof ini) != 0)
     return -1;
   posix_spawn_file_actions_t fa;
@@ -594,6 +596,15 @@ static void usage(FILE *out)
                "[--check SECONDS]\n");
 }
 
+/* A whole number in [lo, hi], or -1. */
+static int number_arg(const char *v, long lo, long hi)
+{
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  return errno || end == v || *end || n < lo || n > hi ? -1 : (int)n;
+}
+
 static int parse_args(int argc, char **argv, struct demo *d)
 {
   for (int i = 1; i < argc; i += 2) { /* flag value pairs */
@@ -609,9 +620,9 @@ static int parse_args(int argc, char **argv, struct demo *d)
     else if (!strcmp(argv[i], "--dir"))
       d->dir_arg = v;
     else if (!strcmp(argv[i], "--port"))
-      d->port = atoi(v);
+      d->port = number_arg(v, 0, 65535);
     else if (!strcmp(argv[i], "--check"))
-      d->check_s = atoi(v);
+      d->check_s = number_arg(v, 0, 86400);
     else
       return -1;
   }

@@ -334,10 +334,9 @@ static bool send_all(int fd, const char *data, size_t len, int64_t deadline_ms)
     if (w > 0) {
       data += w;
       len -= (size_t)w;
-    } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-      return false;
-    } else if (poll_one(fd, POLLOUT, deadline_ms) <= 0) {
-      return false;
+    } else if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+               poll_one(fd, POLLOUT, deadline_ms) <= 0) {
+      return false; /* a hard error, or no room before the deadline */
     }
   }
   return true;
@@ -371,10 +370,14 @@ static int read_status(int fd, int64_t deadline_ms)
 {
   char *buf = xmalloc(GET_BUF_MAX);
   size_t len = 0;
-  int status = -1, parsed;
-  if (recv_all(fd, buf, GET_BUF_MAX, &len, deadline_ms) &&
-      sscanf(buf, "HTTP/1.%*d %d", &parsed) == 1)
-    status = parsed;
+  int status = -1;
+  if (recv_all(fd, buf, GET_BUF_MAX, &len, deadline_ms) && len > 12 &&
+      !strncmp(buf, "HTTP/1.", 7) && buf[8] == ' ') {
+    char *end;
+    long code = strtol(buf + 9, &end, 10); /* "HTTP/1.1 200 OK" */
+    if (end == buf + 12 && code >= 100 && code <= 599)
+      status = (int)code;
+  }
   free(buf);
   return status;
 }
