@@ -38,7 +38,7 @@
 #include "db/db_library.h"
 #include "db/db_wanted.h"
 #include "runtime/runtime.h"
-#include "services/backoff.h"
+#include "clients/backoff.h"
 #include "services/notify.h"
 #include "services/prober.h"
 

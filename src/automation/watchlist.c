@@ -540,10 +540,12 @@ static int want_partial(struct db *db, struct spotify_client *sp,
 }
 
 /* Reads the artist's releases from Spotify.  SS_OK; on failure err says
- * why and *stop tells whether the whole run must stop. */
+ * why, *stop tells whether the whole run must stop and *deferred that
+ * nothing was asked (Spotify backs off or its Retry-After lasts). */
 static int read_spotify(struct spotify_client *c, const struct watch *w,
                         struct watch_releases *out, char *name, char *err,
-                        size_t errlen, bool *stop, enum ss_reason *code)
+                        size_t errlen, bool *stop, bool *deferred,
+                        enum ss_reason *code)
 {
   static const char *const groups[] = {"album", "single", "compilation",
                                        "appears_on"};
@@ -570,6 +572,7 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
     rc = get_next(c, &next, &doc, &e);
     if (rc) {
       *stop = e.kind != SPOTIFY_REFUSED && e.kind != SPOTIFY_MALFORMED;
+      *deferred = e.deferred;
       *code = spotify_err_reason(&e);
       if (e.kind == SPOTIFY_REFUSED && e.status == 404)
         snprintf(err, errlen, "Spotify does not know artist %s",
@@ -595,15 +598,21 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
   return rc;
 }
 
-/* Reads the artist's release groups from MusicBrainz.  SS_OK, or err. */
+/* Reads the artist's release groups from MusicBrainz.  SS_OK, or err;
+ * *down when MusicBrainz is down or throttling us (the run stops, the watch
+ * stays due), *deferred when it was not even asked (its backoff lasts). */
 static int read_mb(struct mb_client *c, const struct watch *w,
                    const char *artist, struct watch_releases *out, char *err,
-                   size_t errlen, enum ss_reason *code)
+                   size_t errlen, enum ss_reason *code, bool *down,
+                   bool *deferred)
 {
   struct mb_release_groups g = {0};
   struct mb_err e;
   int rc = mb_artist_release_groups(c, w->mb_artist_id, NULL, 0, &g, &e);
   if (rc) {
+    /* down or throttling us: the ladder (clients/backoff.h) holds it */
+    *down = e.kind == MB_RATE_LIMITED || e.kind == MB_UNAVAILABLE;
+    *deferred = e.deferred;
     *code = e.kind == MB_NOT_FOUND || e.kind == MB_REFUSED ? SS_R_PROTOCOL
                                                            : ss_reason_of(rc);
     if (e.kind == MB_NOT_FOUND)
@@ -675,7 +684,7 @@ static void first_error(struct watch_result *out, const struct watch *w,
 static struct mb_client *mb_of(struct run *r)
 {
   if (!r->mb) {
-    struct mb_client_opts o = {0};
+    struct mb_client_opts o = {.forced = r->cfg->forced};
     r->mb = mb_client_new(&o);
   }
   return r->mb;
@@ -707,6 +716,17 @@ bool watch_find_mbid(struct mb_client *c, const char *name,
   return found == 1;
 }
 
+/* Stops the run at watch w: its source is unavailable (rate limited, down,
+ * or backing off); this watch and the rest stay due. */
+static void stop_run(struct run *r, const char *err, enum ss_reason code,
+                     bool deferred)
+{
+  r->out->stopped = true;
+  r->out->deferred = deferred;
+  snprintf(r->out->error, sizeof r->out->error, "%s", err);
+  r->out->reason = code;
+}
+
 /* Checks one watch: both sources, select, want, mark checked.  A watch
  * without a MusicBrainz id looks its artist up by name at its very first
  * check (watch_find_mbid). */
@@ -714,14 +734,12 @@ static int check_one(struct run *r, struct watch *w)
 {
   struct watch_releases rel = {0};
   char err[WANTED_REASON_MAX] = "", name[WANTED_TEXT_MAX] = "";
-  bool stop = false;
+  bool stop = false, deferred = false, down = false;
   enum ss_reason code = SS_R_NONE, mbcode = SS_R_NONE;
   int rc = SS_OK;
-  read_spotify(r->sp, w, &rel, name, err, sizeof err, &stop, &code);
+  read_spotify(r->sp, w, &rel, name, err, sizeof err, &stop, &deferred, &code);
   if (stop) {
-    r->out->stopped = true;
-    snprintf(r->out->error, sizeof r->out->error, "%s", err);
-    r->out->reason = code;
+    stop_run(r, err, code, deferred);
     watch_releases_free(&rel);
     return SS_OK; /* stays due */
   }
@@ -735,10 +753,16 @@ static int check_one(struct run *r, struct watch *w)
     rc = db_watch_update(r->db, w);
   if (!rc && w->mb_artist_id[0]) {
     char mberr[WANTED_REASON_MAX] = "";
-    if (read_mb(mb_of(r), w, w->name, &rel, mberr, sizeof mberr, &mbcode) &&
+    if (read_mb(mb_of(r), w, w->name, &rel, mberr, sizeof mberr, &mbcode,
+                &down, &deferred) &&
         !err[0]) {
       snprintf(err, sizeof err, "%s", mberr);
       code = mbcode;
+    }
+    if (down) { /* MusicBrainz down: nothing wanted from half a check */
+      stop_run(r, mberr, mbcode, deferred);
+      watch_releases_free(&rel);
+      return rc == SS_ENOTFOUND ? SS_OK : rc; /* stays due */
     }
   }
   struct watch_pick pick = {0};
@@ -811,7 +835,7 @@ int watch_run(struct db *db, enum watch_mode mode,
   if (!rc && (n || mode == WATCH_MODE_NEW))
     rc = ownership_load(db, &r.own);
   if (!rc && n) {
-    struct spotify_client_opts o = {.db = db};
+    struct spotify_client_opts o = {.db = db, .forced = cfg->forced};
     r.sp = spotify_client_new(&o);
   }
   for (size_t i = 0; !rc && i < n && !out->stopped; i++) {

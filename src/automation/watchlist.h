@@ -216,6 +216,7 @@ struct watch_config {
   /* asked between watches; true stops the run (may be NULL) */
   bool (*should_stop)(void *arg);
   void *stop_arg;
+  bool forced; /* run now: past the services' backoff ladders */
 };
 
 struct watch_result {
@@ -227,7 +228,9 @@ struct watch_result {
   size_t bad_dates;       /* releases skipped for an absurd date */
   int64_t followed_added; /* watches made by "watch every followed" */
   size_t playlist_added;  /* playlist tracks wanted */
-  bool stopped;           /* Spotify unavailable or rate limited: stop */
+  bool stopped;  /* Spotify or MusicBrainz unavailable or rate limited:
+                    stop; the watch and the rest stay due */
+  bool deferred; /* ... because its backoff lasted: nothing was asked */
   char error[WANTED_REASON_MAX]; /* first failure, plain words */
   enum ss_reason reason;         /* ... and its machine reason */
 };

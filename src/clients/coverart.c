@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clients/backoff.h"
 #include "clients/http_client.h"
 #include "clients/musicbrainz.h"
 #include "config/settings.h"
@@ -212,6 +213,17 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
     return SS_ESTATE;
   }
   snprintf(url + bl, sizeof url - bl, "/%s/%s/front%s", kind, id, suffix);
+  char note[BACKOFF_NOTE_MAX];
+  if (!caa_blocked_until() &&
+      backoff_blocked(SVC_COVERART, clock_wall_ms(), note, sizeof note)) {
+    struct backoff_state bo;
+    backoff_get(SVC_COVERART, &bo);
+    set_err(err,
+            bo.code == SS_R_RATE_LIMITED ? CAA_RATE_LIMITED : CAA_UNAVAILABLE,
+            0, "%s", note);
+    err->until_ms = bo.until_ms;
+    return err_code(err->kind); /* no request while it backs off */
+  }
   const char *const headers[] = {"Accept: image/jpeg, image/png", NULL};
   struct http_call call = {.url = url,
                            .headers = headers,
@@ -222,6 +234,18 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
   struct http_reply r;
   int rc = http_client_call(c->http, &call, &r);
   judge(rc, &r, url, what, out, err);
+  /* The ladder (clients/backoff.h): down or throttling climbs it, any
+   * answer steps it back to zero, a call held back by a block says
+   * nothing new. */
+  if (err->kind == CAA_UNAVAILABLE ||
+      (err->kind == CAA_RATE_LIMITED && rc != SS_EBUSY))
+    backoff_failed(SVC_COVERART, clock_wall_ms(), err->until_ms,
+                   err->kind == CAA_RATE_LIMITED ? SS_R_RATE_LIMITED
+                   : rc == SS_ETIMEDOUT          ? SS_R_TIMEOUT
+                                                 : SS_R_CONNECTION,
+                   err->msg);
+  else if (err->kind != CAA_CANCELED && err->kind != CAA_RATE_LIMITED)
+    backoff_succeeded(SVC_COVERART);
   http_reply_free(&r);
   if (err->kind != CAA_OK)
     log_info("coverart", "%s", err->msg);

@@ -15,7 +15,10 @@
  *     either way nothing past the cap is read.
  * A 503 blocks the host (the shared per-host block of http_client.h) for
  * Retry-After, at least 1 s; calls during the block fail at once with
- * CAA_RATE_LIMITED and until_ms.
+ * CAA_RATE_LIMITED and until_ms.  The archive is one service on the
+ * shared ladder of clients/backoff.h: no answer, 5xx or 503 climb it, any
+ * answer steps it back to zero, and while it lasts calls fail at once with
+ * CAA_UNAVAILABLE (nothing is sent).
  * Nothing is written to a file or fd unless the whole image passed.
  *
  * Threading: a struct caa_client (one curl handle) belongs to one thread;

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <utf8proc.h>
 
+#include "clients/backoff.h"
 #include "clients/http_client.h"
 #include "clients/jpull.h"
 #include "clients/pacer.h"
@@ -40,6 +41,7 @@ struct mb_client {
   long timeout_ms;
   size_t reply_limit;
   int64_t max_wait_ms;
+  bool forced; /* past the backoff ladder until its first failure */
 };
 
 void mb_user_agent(char *out, size_t n)
@@ -59,6 +61,7 @@ struct mb_client *mb_client_new(const struct mb_client_opts *o)
   c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : MB_TIMEOUT_MS;
   c->reply_limit = o && o->reply_limit ? o->reply_limit : MB_REPLY_MAX;
   c->max_wait_ms = o && o->max_wait_ms ? o->max_wait_ms : MB_MAX_WAIT_MS;
+  c->forced = o && o->forced;
   return c;
 }
 
@@ -780,13 +783,35 @@ static bool classify(int rc, const struct http_reply *r, const char *url,
   return false;
 }
 
+/* After a request that did not succeed: a MusicBrainz that is down or
+ * throttling us (5xx, no answer, 503 after every retry) climbs its ladder
+ * (clients/backoff.h), any other answer steps it back to zero.  rc is the
+ * last attempt's; sent tells whether any request went out. */
+static void ladder_outcome(struct mb_client *c, int rc, bool sent,
+                           const struct mb_err *err)
+{
+  if (!sent || err->kind == MB_CANCELED)
+    return;
+  if (err->kind != MB_RATE_LIMITED && err->kind != MB_UNAVAILABLE) {
+    backoff_succeeded(SVC_MUSICBRAINZ);
+    return;
+  }
+  enum ss_reason code = err->kind == MB_RATE_LIMITED ? SS_R_RATE_LIMITED
+                        : rc == SS_ETIMEDOUT         ? SS_R_TIMEOUT
+                                                     : SS_R_CONNECTION;
+  c->forced = false;
+  backoff_failed(SVC_MUSICBRAINZ, clock_wall_ms(), err->until_ms, code,
+                 err->msg);
+}
+
 /* GETs base + path_query through the pacer; on SS_OK r holds a 2xx body
- * (the caller frees it); otherwise r is already freed. */
+ * (the caller frees it); otherwise r is already freed.  While MusicBrainz
+ * backs off nothing is sent (err.deferred) unless the client is forced. */
 static int mb_request(struct mb_client *c, const char *path_query,
                       const char *what, struct http_reply *r,
                       struct mb_err *err)
 {
-  char url[URL_MAX];
+  char url[URL_MAX], note[BACKOFF_NOTE_MAX];
   size_t bl = settings_str(S_MUSICBRAINZ_URL, url, sizeof url);
   while (bl && url[bl - 1] == '/')
     url[--bl] = '\0';
@@ -794,8 +819,20 @@ static int mb_request(struct mb_client *c, const char *path_query,
     set_err(err, MB_NOT_CONFIGURED, 0, "musicbrainz.url is not set");
     return SS_ESTATE;
   }
+  if (!c->forced &&
+      backoff_blocked(SVC_MUSICBRAINZ, clock_wall_ms(), note, sizeof note)) {
+    struct backoff_state bo;
+    backoff_get(SVC_MUSICBRAINZ, &bo);
+    set_err(err,
+            bo.code == SS_R_RATE_LIMITED ? MB_RATE_LIMITED : MB_UNAVAILABLE, 0,
+            "%s", note);
+    err->until_ms = bo.until_ms;
+    err->deferred = true;
+    return err_code(err->kind);
+  }
   snprintf(url + bl, sizeof url - bl, "%s", path_query);
   const char *const headers[] = {"Accept: application/json", NULL};
+  bool sent = false;
   for (int attempt = 1;; attempt++) {
     int64_t wait = 0;
     int rc = pacer_acquire(&mb_pacer, url, c->cancel, c->max_wait_ms, &wait);
@@ -811,6 +848,7 @@ static int mb_request(struct mb_client *c, const char *path_query,
               (long long)((wait + 999) / 1000), reason[0] ? " (" : "", reason,
               reason[0] ? ")" : "");
       err->until_ms = clock_wall_ms() + wait;
+      ladder_outcome(c, rc, sent, err); /* after a 503: too long a wait */
       return SS_EBUSY;
     }
     struct http_call call = {.url = url,
@@ -820,13 +858,18 @@ static int mb_request(struct mb_client *c, const char *path_query,
                              .cancel = c->cancel};
     rc = http_client_call(c->http, &call, r);
     pacer_release(&mb_pacer);
+    sent |= rc != SS_EBUSY;
     memset(err, 0, sizeof *err);
     bool retry = classify(rc, r, url, what, attempt, err);
-    if (err->kind == MB_OK)
+    if (err->kind == MB_OK) {
+      backoff_succeeded(SVC_MUSICBRAINZ);
       return SS_OK;
+    }
     http_reply_free(r);
-    if (!retry)
+    if (!retry) {
+      ladder_outcome(c, rc, sent, err);
       return err_code(err->kind);
+    }
   }
 }
 

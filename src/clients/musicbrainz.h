@@ -12,6 +12,13 @@
  * that must not wait longer than opts.max_wait_ms gets MB_RATE_LIMITED
  * with until_ms instead of sleeping.
  *
+ * Backoff: MusicBrainz has its own ladder, the shared one of
+ * clients/backoff.h.  A request that ends in failure because the service
+ * is down or throttling us (no answer, 5xx, a 503 after every retry)
+ * climbs it once; any answer steps it back to zero.  While it lasts
+ * requests fail at once with err.deferred, without a request, unless the
+ * client is forced (run now) and has not failed yet.
+ *
  * Replies are capped (opts.reply_limit), read in one pass by jpull into
  * plain structs with capped, UTF-8-safe string fields (names pass through
  * byte for byte: no normalisation).  Truncated, malformed, oversized or
@@ -65,6 +72,7 @@ struct mb_err {
   enum mb_fail kind;
   long status;          /* HTTP status of the last reply, 0 when none */
   int64_t until_ms;     /* MB_RATE_LIMITED: wall-clock time to try again */
+  bool deferred;        /* refused before any request: MusicBrainz backs off */
   char msg[MB_MSG_MAX]; /* plain words */
 };
 
@@ -139,6 +147,8 @@ struct mb_client_opts {
   size_t reply_limit;        /* 0 = MB_REPLY_MAX */
   int64_t max_wait_ms;       /* pacing/503 wait per request; 0 = default,
                               * < 0 = no limit */
+  bool forced;               /* run now: past the backoff ladder until the
+                              * first failure (never past a Retry-After) */
 };
 
 struct mb_client;

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clients/backoff.h"
 #include "clients/http_client.h"
 #include "config/settings.h"
 #include "core/clock.h"
@@ -39,8 +40,9 @@
 #define URL_MAX (SETTING_STR_MAX + 2048)
 #define REMOTE_TEXT_MAX 120
 
-static const int64_t ladder_s[] = {15, 30, 60, 120, 300, 600};
-#define LADDER_LEN ((int)(sizeof ladder_s / sizeof ladder_s[0]))
+/* invalid_client: no refresh with the same app credentials for this long
+ * (a configuration error, not the service being down: not the ladder). */
+#define CONFIG_HOLD_MS (10 * 60 * 1000)
 
 struct spotify_client {
   struct http_client *http;
@@ -48,11 +50,7 @@ struct spotify_client {
   const atomic_bool *cancel;
   long timeout_ms;
   size_t reply_limit;
-};
-
-struct backoff {
-  int level;
-  int64_t until_ms;
+  bool forced; /* past the ladder until this client's first failure */
 };
 
 static struct {
@@ -64,11 +62,9 @@ static struct {
   uint64_t login_seq;
   uint64_t refresh_seq;
   bool refreshing;
-  struct backoff token_bo, api_bo;
   char token_error[SPOTIFY_MSG_MAX];
-  char api_error[SPOTIFY_MSG_MAX];
-  char bo_creds[2 * SETTING_STR_MAX]; /* credentials the token backoff
-                                         belongs to */
+  int64_t hold_until_ms;                /* invalid_client hold */
+  char hold_creds[2 * SETTING_STR_MAX]; /* ... for these credentials */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t cv_once = PTHREAD_ONCE_INIT;
@@ -199,13 +195,6 @@ int spotify_base64(const unsigned char *in, size_t n, bool url, char *out,
   return SS_OK;
 }
 
-static void escalate(struct backoff *b)
-{
-  if (b->level < LADDER_LEN)
-    b->level++;
-  b->until_ms = clock_wall_ms() + ladder_s[b->level - 1] * 1000;
-}
-
 /* ---- the cached login ---- */
 
 /* Opens the daemon's database if it exists (never creates one). */
@@ -276,12 +265,12 @@ void spotify_state_reset(void)
   memset(&S.acc, 0, sizeof S.acc);
   S.loaded = S.stored = S.refreshing = false;
   S.login_seq++;
-  memset(&S.token_bo, 0, sizeof S.token_bo);
-  memset(&S.api_bo, 0, sizeof S.api_bo);
-  S.token_error[0] = S.api_error[0] = S.bo_creds[0] = '\0';
+  S.token_error[0] = S.hold_creds[0] = '\0';
+  S.hold_until_ms = 0;
   publish_flags_locked();
   pthread_mutex_unlock(&S.mu);
   http_host_blocks_reset();
+  backoff_succeeded(SVC_SPOTIFY);
 }
 
 bool spotify_connected(void)
@@ -329,10 +318,7 @@ void spotify_status(struct spotify_status *out)
     out->refresh_expires_ms = spotify_refresh_expires_ms(
       S.acc.authorised_at_ms);
   }
-  if (S.api_bo.until_ms > now)
-    out->api_backoff_until_ms = S.api_bo.until_ms;
-  if (S.token_bo.until_ms > now)
-    out->token_backoff_until_ms = S.token_bo.until_ms;
+  out->backoff_until_ms = backoff_until(SVC_SPOTIFY, now);
   snprintf(out->token_error, sizeof out->token_error, "%s", S.token_error);
   pthread_mutex_unlock(&S.mu);
   out->blocked_until_ms = api_blocked_until(out->blocked_reason,
@@ -351,6 +337,7 @@ struct spotify_client *spotify_client_new(const struct spotify_client_opts *o)
   c->cancel = o ? o->cancel : NULL;
   c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : SPOTIFY_TIMEOUT_MS;
   c->reply_limit = o && o->reply_limit ? o->reply_limit : SPOTIFY_REPLY_MAX;
+  c->forced = o && o->forced;
   pthread_once(&cv_once, cv_init);
   return c;
 }
@@ -570,22 +557,32 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
 
 /* ---- the single-flight provider ---- */
 
-static bool token_backoff_active_locked(void)
+/* invalid_client for the current app credentials holds refreshes back for
+ * CONFIG_HOLD_MS; new credentials are tried at once (S.mu held). */
+static bool config_hold_locked(struct spotify_err *err)
 {
-  if (S.token_bo.until_ms <= clock_wall_ms())
+  if (S.hold_until_ms <= clock_wall_ms())
     return false;
-  char sig[sizeof S.bo_creds];
+  char sig[sizeof S.hold_creds];
   creds_signature(sig, sizeof sig);
-  bool same = !strcmp(sig, S.bo_creds);
+  bool same = !strcmp(sig, S.hold_creds);
   memset(sig, 0, sizeof sig);
-  if (!same) /* the user changed the app credentials: try at once */
-    memset(&S.token_bo, 0, sizeof S.token_bo);
-  return same;
+  if (!same) { /* the user changed the app credentials: try at once */
+    S.hold_until_ms = 0;
+    return false;
+  }
+  set_err(err, SPOTIFY_CONFIG, 0, "%s", S.token_error);
+  err->until_ms = S.hold_until_ms;
+  err->deferred = true;
+  return true;
 }
 
 /* Applies the outcome of a refresh started under login_seq; S.mu held.
- * Returns true when the stored login must be written. */
-static bool apply_refresh_locked(uint64_t seq, const struct spotify_tokens *t,
+ * Returns true when the stored login must be written.  The Accounts
+ * service answering at all is a success for the Spotify ladder; a
+ * failure that says it is down climbs it (clients/backoff.h). */
+static bool apply_refresh_locked(struct spotify_client *c, uint64_t seq,
+                                 const struct spotify_tokens *t,
                                  struct spotify_err *err)
 {
   bool changed = false;
@@ -602,13 +599,15 @@ static bool apply_refresh_locked(uint64_t seq, const struct spotify_tokens *t,
     if (t->scope[0])
       snprintf(S.acc.scopes, sizeof S.acc.scopes, "%s", t->scope);
     S.acc.refreshed_at_ms = now;
-    memset(&S.token_bo, 0, sizeof S.token_bo);
     S.token_error[0] = '\0';
+    S.hold_until_ms = 0;
+    backoff_succeeded(SVC_SPOTIFY);
     changed = true;
     log_info("spotify", "access token refreshed%s",
              t->refresh_token[0] ? " (new refresh token)" : "");
   } else if (err->kind == SPOTIFY_REAUTH) {
     snprintf(S.acc.reauth_reason, sizeof S.acc.reauth_reason, "%s", err->msg);
+    backoff_succeeded(SVC_SPOTIFY);
     changed = true;
     log_warn("spotify",
              "refresh refused (invalid_grant: %s): "
@@ -618,10 +617,16 @@ static bool apply_refresh_locked(uint64_t seq, const struct spotify_tokens *t,
             "Spotify re-authorisation required: %s", S.acc.reauth_reason);
   } else if (err->kind != SPOTIFY_CANCELED &&
              !(err->kind == SPOTIFY_RATE_LIMITED && err->deferred)) {
-    escalate(&S.token_bo);
-    creds_signature(S.bo_creds, sizeof S.bo_creds);
     snprintf(S.token_error, sizeof S.token_error, "%s", err->msg);
-    err->until_ms = S.token_bo.until_ms;
+    if (err->kind == SPOTIFY_CONFIG) {
+      S.hold_until_ms = now + CONFIG_HOLD_MS;
+      creds_signature(S.hold_creds, sizeof S.hold_creds);
+      err->until_ms = S.hold_until_ms;
+    } else {
+      err->until_ms = backoff_failed(SVC_SPOTIFY, now, 0,
+                                     spotify_err_reason(err), err->msg);
+      c->forced = false;
+    }
     log_warn("spotify", "token refresh failed: %s", err->msg);
   }
   publish_flags_locked();
@@ -643,20 +648,26 @@ static bool blocked_locked(struct spotify_err *err)
   return false;
 }
 
-/* Whether a refresh must wait for the backoff (S.mu held). */
-static bool refresh_backing_off_locked(struct spotify_err *err)
+/* Whether a refresh must wait: the invalid_client hold, or Spotify's
+ * ladder unless this client is forced (S.mu held). */
+static bool refresh_backing_off_locked(struct spotify_client *c,
+                                       struct spotify_err *err)
 {
   char when[40];
-  if (!token_backoff_active_locked())
+  if (config_hold_locked(err))
+    return true;
+  int64_t until = c->forced ? 0 : backoff_until(SVC_SPOTIFY, clock_wall_ms());
+  if (!until)
     return false;
+  struct backoff_state bo;
+  backoff_get(SVC_SPOTIFY, &bo);
   set_err(err, SPOTIFY_UNAVAILABLE, 0, "%s; next token refresh after %s",
-          S.token_error,
-          spotify_fmt_time(S.token_bo.until_ms, when, sizeof when));
-  err->until_ms = S.token_bo.until_ms;
+          S.token_error[0] ? S.token_error : bo.reason,
+          spotify_fmt_time(until, when, sizeof when));
+  err->until_ms = until;
   err->deferred = true;
   return true;
 }
-
 static bool wait_refresh_locked(struct spotify_client *c)
 {
   struct timespec until;
@@ -691,7 +702,7 @@ static void refresh_locked(struct spotify_client *c, struct spotify_err *err)
     memset(grant.data, 0, grant.len);
   buf_free(&grant);
   pthread_mutex_lock(&S.mu);
-  bool changed = apply_refresh_locked(seq, &t, err);
+  bool changed = apply_refresh_locked(c, seq, &t, err);
   memset(&t, 0, sizeof t);
   if (changed) {
     /* Stored without the lock (status readers never wait on the store);
@@ -742,7 +753,7 @@ static int obtain_token(struct spotify_client *c, const char *rejected,
       }
       continue;
     }
-    if (refresh_backing_off_locked(err))
+    if (refresh_backing_off_locked(c, err))
       break;
     refresh_locked(c, err);
     if (err->kind)
@@ -791,7 +802,8 @@ int spotify_account_store(struct spotify_client *c,
     S.acc = a;
     S.loaded = S.stored = true;
     S.login_seq++;
-    memset(&S.token_bo, 0, sizeof S.token_bo);
+    S.hold_until_ms = 0;
+    backoff_succeeded(SVC_SPOTIFY); /* the code exchange just worked */
     S.token_error[0] = '\0';
   }
   publish_flags_locked();
@@ -812,7 +824,7 @@ int spotify_account_forget(struct spotify_client *c)
     S.loaded = true;
     S.stored = false;
     S.login_seq++;
-    memset(&S.token_bo, 0, sizeof S.token_bo);
+    S.hold_until_ms = 0;
     S.token_error[0] = '\0';
   }
   publish_flags_locked();
@@ -892,8 +904,10 @@ static void rate_limited(struct spotify_err *err, int64_t until,
 }
 
 /* Refuses calls to url while its host's Retry-After block (shared with
- * every other client, see http_client.h) or the 5xx backoff lasts. */
-static bool host_blocked(const char *url, struct spotify_err *err)
+ * every other client, see http_client.h) lasts, or, unless the client is
+ * forced, Spotify's backoff ladder (clients/backoff.h). */
+static bool host_blocked(const struct spotify_client *c, const char *url,
+                         struct spotify_err *err)
 {
   char when[40], reason[160];
   int64_t until = http_host_blocked_until(url, reason, sizeof reason);
@@ -901,23 +915,32 @@ static bool host_blocked(const char *url, struct spotify_err *err)
     rate_limited(err, until, reason, true);
     return true;
   }
-  bool blocked = false;
-  pthread_mutex_lock(&S.mu);
-  if (S.api_bo.until_ms > clock_wall_ms()) {
-    set_err(err, SPOTIFY_UNAVAILABLE, 0, "%s; next attempt after %s",
-            S.api_error,
-            spotify_fmt_time(S.api_bo.until_ms, when, sizeof when));
-    err->until_ms = S.api_bo.until_ms;
-    err->deferred = true;
-    blocked = true;
-  }
-  pthread_mutex_unlock(&S.mu);
-  return blocked;
+  if (c->forced || !(until = backoff_until(SVC_SPOTIFY, clock_wall_ms())))
+    return false;
+  struct backoff_state bo;
+  backoff_get(SVC_SPOTIFY, &bo);
+  set_err(err, SPOTIFY_UNAVAILABLE, 0, "%s; next attempt after %s", bo.reason,
+          spotify_fmt_time(until, when, sizeof when));
+  err->until_ms = until;
+  err->deferred = true;
+  return true;
+}
+
+/* A failure that says Spotify is down (5xx, no answer, 429) climbs the
+ * ladder; this client is forced no more.  Returns when to try again. */
+static int64_t ladder_failed(struct spotify_client *c, int64_t retry_after_ms,
+                             enum ss_reason code, const char *msg)
+{
+  c->forced = false;
+  return backoff_failed(SVC_SPOTIFY, clock_wall_ms(), retry_after_ms, code,
+                        msg);
 }
 
 /* A 429: the host is blocked until Retry-After (30 s without one) for
- * every caller, with the reason Spotify gave. */
-static void note_rate_limit(const char *url, const struct http_reply *r,
+ * every caller, with the reason Spotify gave; the ladder climbs (a longer
+ * Retry-After wins). */
+static void note_rate_limit(struct spotify_client *c, const char *url,
+                            const struct http_reply *r,
                             struct spotify_err *err)
 {
   char msg[REMOTE_TEXT_MAX + 1], code[64], reason[160];
@@ -934,34 +957,25 @@ static void note_rate_limit(const char *url, const struct http_reply *r,
   http_host_block(url, until, reason);
   until = http_host_blocked_until(url, NULL, 0);
   rate_limited(err, until ? until : r->blocked_until_ms, reason, false);
+  ladder_failed(c, err->until_ms, SS_R_RATE_LIMITED, err->msg);
   log_warn("spotify", "HTTP 429: Web API paused for %lld s",
            (long long)((err->until_ms - clock_wall_ms() + 999) / 1000));
 }
 
-static void note_unavailable(struct spotify_err *err, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+static void note_unavailable(struct spotify_client *c, struct spotify_err *err,
+                             bool timed_out, const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
 
-static void note_unavailable(struct spotify_err *err, const char *fmt, ...)
+static void note_unavailable(struct spotify_client *c, struct spotify_err *err,
+                             bool timed_out, const char *fmt, ...)
 {
-  char msg[SPOTIFY_MSG_MAX];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
   va_end(ap);
-  pthread_mutex_lock(&S.mu);
-  escalate(&S.api_bo);
-  snprintf(S.api_error, sizeof S.api_error, "%s", msg);
-  err->until_ms = S.api_bo.until_ms;
-  pthread_mutex_unlock(&S.mu);
-  set_err(err, SPOTIFY_UNAVAILABLE, err->status, "%s", msg);
-}
-
-static void api_ok(void)
-{
-  pthread_mutex_lock(&S.mu);
-  memset(&S.api_bo, 0, sizeof S.api_bo);
-  S.api_error[0] = '\0';
-  pthread_mutex_unlock(&S.mu);
+  err->kind = SPOTIFY_UNAVAILABLE;
+  err->timed_out = timed_out;
+  err->until_ms = ladder_failed(c, 0, spotify_err_reason(err), err->msg);
 }
 
 static int parse_object(const struct http_reply *r, const char *path,
@@ -989,7 +1003,8 @@ static int parse_object(const struct http_reply *r, const char *path,
 
 /* Turns one HTTP outcome into err; returns true when the caller should
  * retry once with a fresh token (401). */
-static bool classify(int rc, const struct http_reply *r, const char *url,
+static bool classify(struct spotify_client *c, int rc,
+                     const struct http_reply *r, const char *url,
                      const char *path, bool may_retry, struct spotify_err *err)
 {
   char msg[REMOTE_TEXT_MAX + 1], reason[160];
@@ -1002,18 +1017,18 @@ static bool classify(int rc, const struct http_reply *r, const char *url,
     http_host_blocked_until(url, reason, sizeof reason);
     rate_limited(err, r->blocked_until_ms, reason, true);
   } else if (rc != SS_OK) {
-    note_unavailable(err, "Spotify Web API unreachable (%s: %s)", path,
-                     r->error);
-    err->timed_out = rc == SS_ETIMEDOUT;
+    note_unavailable(c, err, rc == SS_ETIMEDOUT,
+                     "Spotify Web API unreachable (%s: %s)", path, r->error);
   } else if (r->status == 401 && may_retry) {
     return true;
   } else if (r->status == 429) {
-    note_rate_limit(url, r, err);
+    note_rate_limit(c, url, r, err);
   } else if (r->status >= 500) {
     err->status = r->status;
-    note_unavailable(err, "Spotify Web API answered HTTP %ld on %s", r->status,
-                     path);
+    note_unavailable(c, err, false, "Spotify Web API answered HTTP %ld on %s",
+                     r->status, path);
   } else {
+    backoff_succeeded(SVC_SPOTIFY); /* it answered: not down */
     error_text(&r->body, msg, sizeof msg, NULL, 0);
     set_err(err, SPOTIFY_REFUSED, r->status, "%s: HTTP %ld%s%s", path,
             r->status, msg[0] ? " " : "", msg);
@@ -1029,7 +1044,8 @@ static int get_impl(struct spotify_client *c, const char *target,
   char auth[SPOTIFY_TOKEN_MAX + 32];
   *out = NULL;
   memset(err, 0, sizeof *err);
-  if (api_url(target, url, sizeof url, err) != SS_OK || host_blocked(url, err))
+  if (api_url(target, url, sizeof url, err) != SS_OK ||
+      host_blocked(c, url, err))
     return err_code(err->kind);
   short_path(url, path, sizeof path);
   bool retried = false;
@@ -1051,9 +1067,9 @@ static int get_impl(struct spotify_client *c, const char *target,
     rc = http_client_call(c->http, &call, &r);
     memset(auth, 0, sizeof auth);
     if (rc == SS_OK && r.status >= 200 && r.status < 300) {
-      api_ok();
+      backoff_succeeded(SVC_SPOTIFY);
       parse_object(&r, path, out, err);
-    } else if (classify(rc, &r, url, path, !retried && !fixed_token, err)) {
+    } else if (classify(c, rc, &r, url, path, !retried && !fixed_token, err)) {
       retried = true;
       http_reply_free(&r);
       log_info("spotify", "HTTP 401 on %s: refreshing the token once", path);

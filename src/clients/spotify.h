@@ -8,16 +8,24 @@
  * new token is persisted (spotify_account) before anyone uses it.  A reply
  * without refresh_token keeps the stored one; a reply with one replaces it.
  * invalid_grant marks the login as needing re-authorisation and nothing
- * refreshes again until a new login; invalid_client, 5xx and timeouts back
- * off on an escalating ladder (15 s .. 10 min).
+ * refreshes again until a new login; invalid_client holds refreshes with
+ * the same app credentials back for 10 min (new credentials: at once).
  *
  * Web API calls (spotify_get): GET with Bearer auth, a capped reply parsed
  * by jansson, one refresh-and-retry on 401.  A 429 blocks the Web API's
  * host for every caller until Retry-After (30 s without one) has passed:
  * the per-host blocked-until of http_client.h, which the prober and every
- * other client obey too (visible in spotify_status); 5xx and timeouts back
- * off on the ladder.  Nested Web API errors ({"error":{"status","message"}})
- * and flat OAuth errors ({"error","error_description"}) are both understood.
+ * other client obey too (visible in spotify_status).  Nested Web API errors
+ * ({"error":{"status","message"}}) and flat OAuth errors
+ * ({"error","error_description"}) are both understood.
+ *
+ * Backoff: Spotify is one service on the shared ladder of
+ * clients/backoff.h (30 s, 2 min, ... 6 h).  A token refresh or Web API
+ * call that finds Spotify down (5xx, timeout, no answer, 429 with its
+ * Retry-After) climbs it; any answer steps it back to zero.  While it
+ * lasts calls are refused without a request (err.deferred), except by a
+ * client made with opts.forced (run now) until that client's first
+ * failure.
  *
  * Secrets (client secret, tokens) never appear in logs, errors or status.
  *
@@ -82,6 +90,8 @@ struct spotify_client_opts {
   const atomic_bool *cancel; /* optional */
   long timeout_ms;           /* per request; 0 = SPOTIFY_TIMEOUT_MS */
   size_t reply_limit;        /* 0 = SPOTIFY_REPLY_MAX */
+  bool forced;               /* run now: past the backoff ladder until the
+                              * first failure (never past a Retry-After) */
 };
 
 struct spotify_client;
@@ -150,8 +160,7 @@ struct spotify_status {
   int64_t refresh_expires_ms; /* authorised + 6 months */
   int64_t blocked_until_ms;   /* Web API blocked by a 429 until then */
   char blocked_reason[160];
-  int64_t api_backoff_until_ms;
-  int64_t token_backoff_until_ms;
+  int64_t backoff_until_ms;          /* Spotify's ladder (clients/backoff.h) */
   char token_error[SPOTIFY_MSG_MAX]; /* the last failed refresh */
 };
 

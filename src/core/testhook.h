@@ -1,5 +1,5 @@
 /*
- * testhook.h - crash points for the kill -9 tests.
+ * testhook.h - crash points for the kill -9 tests and shorter times.
  *
  * TESTHOOK_CRASH("step") makes the process SIGKILL itself when the
  * environment variable SOULSPOT_TEST_CRASH_AT names that step.  It exists
@@ -14,6 +14,7 @@
 
 #ifdef SOULSPOT_TEST_HOOKS
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,31 @@ static inline void testhook_crash(const char *step)
 #define TESTHOOK_CRASH(step) testhook_crash(step)
 #else
 #define TESTHOOK_CRASH(step) ((void)0)
+#endif
+
+/* TESTHOOK_MS(key, dflt): a shorter time for the tests.  In the test build
+ * the value of key in SOULSPOT_TEST_MS ("token_refresh=300,notify.window=
+ * 2000": a unit's interval by its key, the notification rate-limit window)
+ * replaces dflt; in the product it is dflt. */
+#ifdef SOULSPOT_TEST_HOOKS
+static inline int64_t testhook_ms(const char *key, int64_t dflt)
+{
+  const char *s = getenv("SOULSPOT_TEST_MS");
+  size_t kl = strlen(key);
+  while (s && *s) {
+    const char *end = strchr(s, ',');
+    size_t len = end ? (size_t)(end - s) : strlen(s);
+    if (len > kl && !strncmp(s, key, kl) && s[kl] == '=') {
+      long long v = strtoll(s + kl + 1, NULL, 10);
+      return v > 0 ? (int64_t)v : dflt;
+    }
+    s = end ? end + 1 : NULL;
+  }
+  return dflt;
+}
+#define TESTHOOK_MS(key, dflt) testhook_ms(key, dflt)
+#else
+#define TESTHOOK_MS(key, dflt) (dflt)
 #endif
 
 #endif

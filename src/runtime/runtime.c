@@ -14,11 +14,13 @@
  * on every wake, so enable/disable/interval changes act within a second.
  *
  * Run now is a forced run (unit_ctx_forced): the unit does its whole job,
- * whatever its own schedule says is due.  Re-evaluation: after a settings
- * change or runtime_reevaluate() (a login), and once at start-up, a unit
- * whose last run was skipped (not configured, nothing to do) runs again at
- * once, so its note follows the configuration instead of waiting a whole
- * interval.  Skips make no external call, so this is cheap.
+ * whatever its own schedule says is due; runtime_run_soon() starts a run at
+ * once that is not forced (a unit waking another).  Re-evaluation: after a
+ * settings change or runtime_reevaluate() (a login), and once at start-up,
+ * a unit whose last run was skipped (not configured, nothing to do) runs
+ * again at once, so its note follows the configuration instead of waiting
+ * a whole interval.  Skips make no external call, so this is cheap.
+ * The test build may shorten a unit's interval (TESTHOOK_MS, core/testhook.h).
  *
  * History: consecutive skipped runs with the same message share one entry
  * (repeats, last_started_ms), so they cannot push real runs out of the
@@ -50,6 +52,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/testhook.h"
 #include "core/xalloc.h"
 
 #define STAGGER_MS 100
@@ -64,7 +67,8 @@ struct unit {
   /* control, under mu */
   bool wake;
   bool run_now;
-  bool recheck; /* re-evaluate a skipped unit (settings, login, start) */
+  bool run_soon; /* at once, not forced (runtime_run_soon) */
+  bool recheck;  /* re-evaluate a skipped unit (settings, login, start) */
   bool in_run;
   int64_t not_before_mono; /* start-up stagger (monotonic) */
   int64_t first_run_wall;  /* shown as next run before the first run */
@@ -155,21 +159,31 @@ size_t runtime_history(enum unit_id id, struct db_run *out, size_t max)
   return n;
 }
 
-enum ss_err runtime_run_now(enum unit_id id)
+static enum ss_err request_run(enum unit_id id, bool forced)
 {
   struct unit *u = &units[id];
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   pthread_mutex_lock(&u->mu);
   if (!settings_bool(u->def->enable_setting))
     rc = SS_ESTATE;
   else if (u->in_run)
     rc = SS_EBUSY;
   else {
-    u->run_now = true;
+    if (forced)
+      u->run_now = true;
+    else
+      u->run_soon = true;
     pthread_cond_signal(&u->cv);
   }
   pthread_mutex_unlock(&u->mu);
   return rc;
+}
+
+enum ss_err runtime_run_now(enum unit_id id) { return request_run(id, true); }
+
+enum ss_err runtime_run_soon(enum unit_id id)
+{
+  return request_run(id, false);
 }
 
 void runtime_stats(enum unit_id id, struct unit_stats *out)
@@ -399,7 +413,7 @@ static void persist_run(struct unit *u, struct db *db,
   char *error = xstrdup(s->last_error);
   fields[n++] = (struct db_field){"last_error", 0, error};
   pthread_mutex_unlock(&u->mu);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (db)
     rc = merged ? db_worker_run_merge(db, u->def->key, run, fields, n)
                 : db_worker_run_record(db, u->def->key, run, fields, n);
@@ -477,6 +491,7 @@ static void run_once(struct unit *u, struct db *db)
   u->in_run = true;
   u->stats.in_run = true;
   ctx.forced = u->run_now;
+  u->run_soon = false;
   u->run_now = false;
   u->recheck = false;
   u->snap.last_start_ms = start_wall;
@@ -578,7 +593,7 @@ static int64_t refresh_locked(struct unit *u)
      * persisted across restarts), and never before the start-up stagger. */
     int64_t stagger = u->not_before_mono - clock_mono_ms();
     if (s->last_start_ms) {
-      next = s->last_start_ms + interval * 1000;
+      next = s->last_start_ms + TESTHOOK_MS(u->def->key, interval * 1000);
       wait = next - clock_wall_ms();
     } else {
       next = u->first_run_wall;
@@ -619,13 +634,15 @@ static void *unit_main(void *arg)
                    u->not_before_mono <= clock_mono_ms();
     if (u->recheck && !recheck && u->not_before_mono <= clock_mono_ms())
       u->recheck = false;
-    if (wait != WAIT_FOREVER && (u->run_now || wait <= 0 || recheck)) {
+    if (wait != WAIT_FOREVER &&
+        (u->run_now || u->run_soon || wait <= 0 || recheck)) {
       pthread_mutex_unlock(&u->mu);
       run_once(u, db);
       pthread_mutex_lock(&u->mu);
       continue;
     }
-    u->run_now = false; /* a run-now for a disabled unit is dropped */
+    /* a run-now for a disabled unit is dropped */
+    u->run_now = u->run_soon = false;
     if (u->wake) {
       u->wake = false;
       continue;

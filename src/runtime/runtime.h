@@ -45,7 +45,7 @@ enum unit_run_result {
   UNIT_RUN_SKIPPED,  /* nothing configured / nothing to do: stays idle */
   UNIT_RUN_ERROR,    /* failed: state error, last_error set */
   UNIT_RUN_CANCELED, /* stopped at a safe point by disable or shutdown */
-  UNIT_RUN_DEFERRED  /* its service is backing off (services/backoff.h):
+  UNIT_RUN_DEFERRED  /* its service is backing off (clients/backoff.h):
                         state and last error stand, no external call */
 };
 
@@ -115,6 +115,10 @@ size_t runtime_history(enum unit_id id, struct db_run *out, size_t max);
 /* Run now, a forced run (unit_ctx_forced): SS_OK (scheduled), SS_ESTATE
  * (disabled), SS_EBUSY (already running; coalesced into the current run). */
 enum ss_err runtime_run_now(enum unit_id id);
+/* As run now, but not forced: the unit runs at once and does what its own
+ * schedule would (a unit waking another: Spotify Sync wakes Token Refresh
+ * after a failed token refresh).  Same results as runtime_run_now. */
+enum ss_err runtime_run_soon(enum unit_id id);
 /* Something the units depend on changed outside the settings (a Spotify
  * login or disconnect): every unit whose last run was skipped runs again
  * at once, as after a settings change.  Any thread. */

@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/testhook.h"
 
 static const char *const kind_names[NOTIFY__KINDS] = {"unit_error",
                                                       "unit_recovered",
@@ -207,11 +208,17 @@ void notify_http_free(struct notify_http *h)
 /* Rate limit and digest                                               */
 /* ------------------------------------------------------------------ */
 
+/* NOTIFY_WINDOW_MS; shorter in the test build (core/testhook.h). */
+static int64_t window_ms(void)
+{
+  return TESTHOOK_MS("notify.window", NOTIFY_WINDOW_MS);
+}
+
 /* Index of a free slot at now, or -1. */
 static int free_slot(const struct notify_limiter *l, int64_t now)
 {
   for (int i = 0; i < NOTIFY_MAX_PER_WINDOW; i++)
-    if (!l->used[i] || l->sent_ms[i] <= now - NOTIFY_WINDOW_MS)
+    if (!l->used[i] || l->sent_ms[i] <= now - window_ms())
       return i;
   return -1;
 }
@@ -280,7 +287,7 @@ int64_t notify_limit_next_ms(const struct notify_limiter *l)
     if (l->sent_ms[i] < oldest)
       oldest = l->sent_ms[i];
   }
-  return oldest + NOTIFY_WINDOW_MS;
+  return oldest + window_ms();
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,15 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clients/backoff.h" /* enum service_id */
 #include "core/err.h"
-
-enum service_id {
-  SVC_SPOTIFY,
-  SVC_SLSKD,
-  SVC_MUSICBRAINZ,
-  SVC_COVERART,
-  SVC__COUNT
-};
 
 struct service_status {
   bool up;

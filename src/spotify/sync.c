@@ -20,7 +20,9 @@
  * Spotify failing (5xx, timeouts, the token endpoint) or its backoff still
  * lasting fails the run, so the unit stays in error with the reason until
  * a sync succeeds; the types after the failing one are deferred.  Run now
- * and "Sync now" (force) run every enabled type, due or not.
+ * and "Sync now" (force) run every enabled type, due or not, and call
+ * Spotify even while its backoff ladder lasts (clients/backoff.h; the
+ * unit defers its scheduled runs meanwhile).
  * Each type's last result and error are persisted (spotify_sync_status)
  * and cached in memory for the status view.  The Spotify Sync unit
  * (workers/spotify_sync.c) schedules it; this file knows no unit.
@@ -1046,7 +1048,7 @@ bool spotify_sync_run(struct db *db, bool force,
   }
   if (h && h->started)
     h->started(h->arg);
-  struct spotify_client_opts o = {.db = db};
+  struct spotify_client_opts o = {.db = db, .forced = force};
   struct sync_run s = {.h = h, .db = db, .c = spotify_client_new(&o)};
   run_types(&s, due_types, out);
   spotify_client_free(s.c);

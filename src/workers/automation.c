@@ -7,7 +7,10 @@
  * is configured.
  *
  * Each has its own enable flag and interval; the status API aggregates them
- * into one "automation" entry (docs/API.md, Status values).
+ * into one "automation" entry (docs/API.md, Status values).  While Spotify
+ * or MusicBrainz backs off (clients/backoff.h) watchlist and discography
+ * runs are deferred with a note, and a run that meets a service down
+ * stops with the watches still due; run now still tries.
  */
 #include "workers/workers.h"
 
@@ -52,6 +55,10 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
     unit_ctx_set_note(ctx, "Spotify account not connected");
     return UNIT_RUN_SKIPPED;
   }
+  /* Spotify or MusicBrainz backing off: wait (run now still tries). */
+  if (workers_defer_for(ctx, SVC_SPOTIFY) ||
+      workers_defer_for(ctx, SVC_MUSICBRAINZ))
+    return UNIT_RUN_DEFERRED;
   struct watch_config cfg;
   struct watch_result r;
   struct wanted_pass_result p;
@@ -60,6 +67,7 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
   watch_config_load(&cfg, mode);
   cfg.should_stop = should_stop;
   cfg.stop_arg = ctx;
+  cfg.forced = unit_ctx_forced(ctx);
   int rc = watch_run(db, mode, &cfg, now, &r);
   if (!rc)
     rc = follow_and_dispatch(db, now, &p);
@@ -72,6 +80,11 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
   if (mode == WATCH_MODE_NEW && r.playlist_added)
     snprintf(playlists, sizeof playlists, "; %zu playlist track(s) wanted",
              r.playlist_added);
+  if (r.stopped && r.deferred && !r.failed) {
+    /* a service backs off: no request, no new error, all stays due */
+    unit_ctx_set_note(ctx, "%s: waiting; %s", what, r.error);
+    return UNIT_RUN_DEFERRED;
+  }
   if (r.stopped) {
     unit_ctx_fail(ctx, r.reason,
                   "%s: stopped after %d artist(s), the rest stay due: "

@@ -44,7 +44,7 @@
 #include "downloads/requests.h"
 #include "library/cleanup_walk.h"
 #include "library/import.h"
-#include "services/backoff.h"
+#include "clients/backoff.h"
 #include "workers/workers.h"
 #include "workers/workers_view.h"
 
@@ -293,20 +293,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
     unit_ctx_fail(ctx, SS_R_INTERNAL, "the database is not available");
     return UNIT_RUN_ERROR;
   }
-  struct backoff_state bo;
-  backoff_get(SVC_SLSKD, &bo);
-  if (bo.until_ms > clock_wall_ms() && !unit_ctx_forced(ctx)) {
-    /* Waiting for slskd: no call, no new error (run now still tries). */
-    char when[32];
-    time_t t = (time_t)(bo.until_ms / 1000);
-    struct tm tm;
-    strftime(when, sizeof when, "%H:%M:%S UTC", gmtime_r(&t, &tm));
-    unit_ctx_set_note(ctx,
-                      "slskd unreachable %d time(s) in a row; next "
-                      "try after %s",
-                      bo.failures, when);
-    return UNIT_RUN_DEFERRED;
-  }
+  if (workers_defer_for(ctx, SVC_SLSKD))
+    return UNIT_RUN_DEFERRED; /* no call, no new error */
   struct dl_config *cfg = xmalloc(sizeof *cfg);
   char err[200];
   enum unit_run_result r;

@@ -6,7 +6,9 @@
  * Every spotify.sync_check_interval_seconds the unit runs the types that
  * are due; run now and "Sync now" (spotify_sync_request_full) make every
  * enabled type due.  A missing or unusable login skips the run with a
- * note; a failing type fails the run with the engine's errors and reason,
+ * note; while Spotify backs off (clients/backoff.h) a run that is not
+ * forced is deferred with a note saying until when, without a request; a
+ * failing type fails the run with the engine's errors and reason,
  * and wakes Token Refresh when a token refresh was what failed.  The unit
  * keeps one counter and one time slot per type (the status API's).
  *
@@ -56,7 +58,7 @@ static void wake_token_refresh_on_failure(void)
     return;
   runtime_snapshot(UNIT_TOKEN_REFRESH, &tr);
   if (tr.state != UNIT_ERROR)
-    runtime_run_now(UNIT_TOKEN_REFRESH);
+    runtime_run_soon(UNIT_TOKEN_REFRESH);
 }
 
 static bool stop_requested(void *arg) { return unit_ctx_should_stop(arg); }
@@ -90,6 +92,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
                            "(re-authorisation required)");
     return UNIT_RUN_SKIPPED;
   }
+  if (workers_defer_for(ctx, SVC_SPOTIFY))
+    return UNIT_RUN_DEFERRED; /* a "Sync now" flag waits with it */
   bool force = atomic_exchange(&force_full, false) || unit_ctx_forced(ctx);
   const struct spotify_sync_hooks hooks = {.should_stop = stop_requested,
                                            .started = started,

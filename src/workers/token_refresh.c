@@ -7,16 +7,20 @@
  * path every other Spotify call uses.  Outcomes:
  *   - no client id / no login: idle with a note, no external call;
  *   - invalid_grant: error "Spotify re-authorisation required: ..." on every
- *     run, and no further attempt until a new login;
+ *     run, and no further attempt until a new login (never a backoff);
  *   - invalid_client: error naming spotify.client_id;
  *   - the login needs renewal, or ends within 14 days: one notification
  *     (services/notify.h) per login resp. end of life;
- *   - 5xx / timeout: error; the provider backs off (15 s .. 10 min) and
- *     the next success returns the unit to idle.
+ *   - 5xx / timeout: error; Spotify's backoff ladder climbs
+ *     (clients/backoff.h: 30 s, 2 min, ... 6 h) and the runs that fall
+ *     inside it are deferred with a note saying until when (the error
+ *     stands); the next success returns the unit to idle.
  * A refresh that failed elsewhere (a sync answered 401, the token endpoint
  * 503) is retried here however long the token still looks valid, so the
  * unit shows that failure instead of "still valid"; Spotify Sync wakes this
- * unit when that happens.  Run now refreshes the token whatever its expiry.
+ * unit when that happens (runtime_run_soon: not forced, so while the ladder
+ * lasts the failure is reported without a second request).  Run now
+ * refreshes the token whatever its expiry and the ladder say.
  * Threading: the unit's own thread.
  */
 #include <inttypes.h>
@@ -76,7 +80,8 @@ static void notify_login(const struct spotify_status *st)
 
 static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
 {
-  struct spotify_client_opts o = {.db = unit_ctx_db(ctx)};
+  struct spotify_client_opts o = {.db = unit_ctx_db(ctx),
+                                  .forced = unit_ctx_forced(ctx)};
   struct spotify_client *c = spotify_client_new(&o);
   struct spotify_err err;
   bool refreshed = false;
@@ -86,6 +91,11 @@ static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
   if (rc != 0) {
     if (err.kind == SPOTIFY_CANCELED)
       return UNIT_RUN_CANCELED;
+    if (err.kind == SPOTIFY_UNAVAILABLE && err.deferred) {
+      /* Another unit's call climbed the ladder meanwhile. */
+      unit_ctx_set_note(ctx, "%s", err.msg);
+      return UNIT_RUN_DEFERRED;
+    }
     unit_ctx_fail(ctx, spotify_err_reason(&err), "%s", err.msg);
     return UNIT_RUN_ERROR;
   }
@@ -98,6 +108,26 @@ static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
                        spotify_fmt_time(st.access_expires_ms, when,
                                         sizeof when));
   return UNIT_RUN_OK;
+}
+
+/* A refresh is due while Spotify backs off (clients/backoff.h): no
+ * request.  A refresh that failed in another unit's call and that this
+ * unit has not reported yet becomes its error, once; every other run
+ * waits (deferred: the state and last error stand). */
+static enum unit_run_result wait_for_spotify(struct unit_ctx *ctx,
+                                             const struct spotify_status *st)
+{
+  struct unit_snapshot self;
+  runtime_snapshot(UNIT_TOKEN_REFRESH, &self);
+  if (!st->token_error[0] || self.state == UNIT_ERROR)
+    return UNIT_RUN_DEFERRED; /* the note is set */
+  struct backoff_state bo;
+  char when[40];
+  backoff_get(SVC_SPOTIFY, &bo);
+  unit_ctx_fail(ctx, bo.code, "%s; next token refresh after %s",
+                st->token_error,
+                spotify_fmt_time(bo.until_ms, when, sizeof when));
+  return UNIT_RUN_ERROR;
 }
 
 static enum unit_run_result run(struct unit_ctx *ctx)
@@ -122,16 +152,18 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   }
   int64_t threshold = settings_int(S_SPOTIFY_TOKEN_REFRESH_THRESHOLD_MINUTES) *
                       60000;
-  if (unit_ctx_forced(ctx) || st.token_error[0])
-    return refresh(ctx, INT64_MAX); /* whatever the expiry says */
+  /* run now or a failed refresh: whatever the expiry says */
+  bool anyway = unit_ctx_forced(ctx) || st.token_error[0];
   char when[40];
-  if (st.access_expires_ms - clock_wall_ms() > threshold) {
+  if (!anyway && st.access_expires_ms - clock_wall_ms() > threshold) {
     unit_ctx_set_message(ctx, "access token valid until %s",
                          spotify_fmt_time(st.access_expires_ms, when,
                                           sizeof when));
     return UNIT_RUN_OK;
   }
-  return refresh(ctx, threshold);
+  if (workers_defer_for(ctx, SVC_SPOTIFY))
+    return wait_for_spotify(ctx, &st);
+  return refresh(ctx, anyway ? INT64_MAX : threshold);
 }
 
 const struct unit_def token_refresh_unit = {

@@ -14,6 +14,7 @@
 #ifndef SS_WORKERS_H
 #define SS_WORKERS_H
 
+#include "clients/backoff.h" /* enum service_id */
 #include "runtime/runtime.h"
 #include "spotify/sync.h" /* spotify_sync: a time and a counter per type */
 
@@ -48,6 +49,12 @@ UNITS_TABLE(UNIT_DEF_DECL)
 
 /* Unit definitions indexed by enum unit_id.  Static data; any thread. */
 const struct unit_def *const *workers_defs(void);
+
+/* Whether this run waits for svc's backoff ladder (clients/backoff.h):
+ * svc is backing off and the run is not forced (run now still tries).
+ * Then the run's note says until when and why, and the caller returns
+ * UNIT_RUN_DEFERRED (its state and last error stand).  Unit thread. */
+bool workers_defer_for(struct unit_ctx *ctx, enum service_id svc);
 
 /* True when a Spotify account is connected (a login is stored and Spotify
  * has not refused its refresh token).  Cheap, any thread. */

@@ -24,7 +24,7 @@
 
 #include "core/buf.h"
 #include "db/db_wanted.h"
-#include "services/backoff.h"
+#include "clients/backoff.h"
 #include "services/prober.h"
 #include "runtime/runtime.h"
 #include "workers/workers.h"
@@ -44,7 +44,7 @@ enum view_worker { UNITS_TABLE(VIEW_ENUM_ROW) VIEW__COUNT };
 struct workers_model {
   struct unit_snapshot units[UNIT__COUNT];
   struct service_status services[SVC__COUNT];
-  struct backoff_state backoff[SVC__COUNT]; /* services/backoff.h */
+  struct backoff_state backoff[SVC__COUNT]; /* clients/backoff.h */
   int64_t token_refresh_threshold_minutes;
   bool spotify_connected;
   bool slskd_configured;

@@ -28,7 +28,8 @@
 
 /* ---- fixture helpers ---- */
 
-static void start(struct it_fixture *f, bool with_client, const char *extra)
+static void start_env(struct it_fixture *f, bool with_client,
+                      const char *extra, const char *const *env)
 {
   struct buf ini;
   assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
@@ -40,7 +41,8 @@ static void start(struct it_fixture *f, bool with_client, const char *extra)
   buf_puts(&ini, "[probe]\ninterval_seconds = 3600\n");
   if (extra)
     buf_puts(&ini, extra);
-  int rc = daemon_start(&f->d, buf_cstr(&ini), NULL);
+  f->d.test_hooks = env != NULL; /* TESTHOOK_MS lives in that build */
+  int rc = daemon_start(&f->d, buf_cstr(&ini), env);
   buf_free(&ini);
   assert_int_equal(rc, SS_OK);
   char body[256];
@@ -49,6 +51,11 @@ static void start(struct it_fixture *f, bool with_client, const char *extra)
            f->d.url);
   assert_int_equal(it_patch_settings(f, body), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
+}
+
+static void start(struct it_fixture *f, bool with_client, const char *extra)
+{
+  start_env(f, with_client, extra, NULL);
 }
 
 static const char *login(struct it_fixture *f, bool tamper, bool no_cookie)
@@ -167,6 +174,16 @@ static void run_and_wait(struct it_fixture *f, const char *key)
 {
   struct runs_arg a = {key, unit_runs(f, key), 0};
   run_now(f, key);
+  assert_true(
+    it_wait_json(it_url(f, "/api/workers"), runs_above, &a, WAIT_MS, NULL));
+}
+
+/* run_and_wait for a unit that also runs on its own every few hundred ms:
+ * a run now that met one of those is asked again (itest.h). */
+static void run_and_wait_forced(struct it_fixture *f, const char *key)
+{
+  struct runs_arg a = {key, unit_runs(f, key), 0};
+  assert_int_equal(it_run_now_queued(f, key), 202);
   assert_true(
     it_wait_json(it_url(f, "/api/workers"), runs_above, &a, WAIT_MS, NULL));
 }
@@ -422,25 +439,33 @@ static void test_invalid_grant_needs_reauth(void **state)
 static void test_token_endpoint_5xx(void **state)
 {
   struct it_fixture *f = *state;
-  start(f, true, NULL);
+  /* Token Refresh checks every 300 ms (the test build's TESTHOOK_MS), so
+   * scheduled runs fall inside the ladder's first step (30 s). */
+  static const char *const env[] = {"SOULSPOT_TEST_MS=token_refresh=300",
+                                    NULL};
+  start_env(f, true, "[spotify]\ntoken_refresh_threshold_minutes = 1\n", env);
   fake_spotify_set_expires_in(f->fa.spotify, 300);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
   wait_login_refresh(f);
   fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
-  run_and_wait(f, "token_refresh");
+  run_and_wait_forced(f, "token_refresh");
   wait_worker(f, (struct want){"token_refresh", "error", "HTTP 503", 1});
   json_t *st = status_doc(f);
   IT_ASSERT_JSON_STR(details(st, "token_refresh"), "last_error_reason",
                      "connection");
   json_decref(st);
-  /* Within the backoff the next run says when it will try again, without
-   * a request. */
+  /* Within the backoff the next runs say when they will try again,
+   * without a request: deferred, the error stands. */
   size_t calls = fake_spotify_count(f->fa.spotify, FSP_TOKEN);
-  run_and_wait(f, "token_refresh");
-  wait_worker(f, (struct want){"token_refresh", "error",
-                               "next token refresh after", 1});
+  assert_true(
+    it_wait_run(f, "token_refresh", "deferred", "next try after", 0, WAIT_MS));
+  wait_worker(f, (struct want){"token_refresh", "error", "HTTP 503", 1});
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN), calls);
+  /* Run now still tries at once. */
+  run_and_wait_forced(f, "token_refresh");
+  assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN), calls + 1);
+  wait_worker(f, (struct want){"token_refresh", "error", "HTTP 503", 1});
 }
 
 static bool probe_says(json_t *doc, void *arg)

@@ -35,9 +35,11 @@
 
 /* ---- helpers ---- */
 
-static void start_with(struct it_fixture *f,
-                       const struct fake_spotify_library *l, const char *extra,
-                       bool client)
+/* env: extra environment of the daemon, which is then the test build
+ * (NULL: none, the product). */
+static void start_env(struct it_fixture *f,
+                      const struct fake_spotify_library *l, const char *extra,
+                      bool client, const char *const *env)
 {
   struct buf ini;
   assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
@@ -50,7 +52,8 @@ static void start_with(struct it_fixture *f,
   buf_puts(&ini, "[probe]\ninterval_seconds = 3600\n");
   if (extra)
     buf_puts(&ini, extra);
-  int rc = daemon_start(&f->d, buf_cstr(&ini), NULL);
+  f->d.test_hooks = env != NULL; /* TESTHOOK_MS lives in that build */
+  int rc = daemon_start(&f->d, buf_cstr(&ini), env);
   buf_free(&ini);
   assert_int_equal(rc, SS_OK);
   char body[256];
@@ -59,6 +62,13 @@ static void start_with(struct it_fixture *f,
            f->d.url);
   assert_int_equal(it_patch_settings(f, body), SS_OK);
   IT_ASSERT_STATUS(&f->r, 200);
+}
+
+static void start_with(struct it_fixture *f,
+                       const struct fake_spotify_library *l, const char *extra,
+                       bool client)
+{
+  start_env(f, l, extra, client, NULL);
 }
 
 static void start(struct it_fixture *f, const struct fake_spotify_library *l,
@@ -691,8 +701,9 @@ static void test_ongoing_5xx_stays_error(void **state)
   run_unit_now(f, "spotify_sync");
   wait_sync_after(f, runs);
   assert_worker_error(f, "spotify_sync", "HTTP 500");
-  /* The next runs fall inside the client's backoff and make no request:
-   * still an error that says why, never idle with last_error null. */
+  /* Run now goes past the backoff ladder and tries again (the scheduled
+   * runs inside it: test_spotify_down_defers): still an error that says
+   * why, never idle with last_error null. */
   for (int i = 0; i < 2; i++) {
     runs = sync_runs(f, NULL, NULL);
     run_unit_now(f, "spotify_sync");
@@ -710,7 +721,140 @@ static void test_ongoing_5xx_stays_error(void **state)
   runs = sync_runs(f, NULL, NULL);
   run_unit_now(f, "spotify_sync");
   wait_sync_after(f, runs);
-  assert_worker_error(f, "spotify_sync", "next attempt after");
+  assert_worker_error(f, "spotify_sync", "unreachable");
+}
+
+/* services/detail's spotify entry (new reference). */
+static json_t *spotify_service(struct it_fixture *f)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers/services/detail"), NULL);
+  json_t *s = json_incref(json_object_get(doc, "spotify"));
+  json_decref(doc);
+  assert_non_null(s);
+  return s;
+}
+
+/* Runs of unit with result since since_ms in its history. */
+static int runs_with(struct it_fixture *f, const char *unit,
+                     const char *result, int64_t since_ms)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  size_t i;
+  json_t *e;
+  int n = 0;
+  json_array_foreach(json_object_get(it_unit(doc, unit), "history"), i, e)
+  {
+    const char *r = json_string_value(json_object_get(e, "result"));
+    if (r && !strcmp(r, result) &&
+        json_integer_value(json_object_get(e, "last_started_ms")) >= since_ms)
+      n += (int)json_integer_value(json_object_get(e, "repeats"));
+  }
+  json_decref(doc);
+  return n;
+}
+
+static const char *worker_status(struct it_fixture *f, const char *worker)
+{
+  static char st[16];
+  json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
+  snprintf(st, sizeof st, "%s",
+           json_string_value(
+             json_object_get(it_worker(doc, worker), "status")));
+  json_decref(doc);
+  return st;
+}
+
+/* Spotify down (every call 503): the run that meets it fails once and
+ * climbs Spotify's ladder, which services/detail and /metrics show; the
+ * scheduled runs of Spotify Sync and Token Refresh inside it are deferred
+ * (no request, no new error); run now still tries; one success steps the
+ * ladder back to zero. */
+static void test_spotify_down_defers(void **state)
+{
+  struct it_fixture *f = *state;
+  struct fake_spotify_library lib = {.artists = 3,
+                                     .playlists = 1,
+                                     .entries = 2};
+  /* both units every 300 ms (the test build's TESTHOOK_MS) */
+  static const char *const env[] =
+    {"SOULSPOT_TEST_MS=spotify_sync=300,token_refresh=300", NULL};
+  start_env(f, &lib,
+            "[spotify]\nauto_sync_artist_albums = false\n"
+            "token_refresh_threshold_minutes = 1\n",
+            true, env);
+  fake_spotify_set_expires_in(f->fa.spotify, 1800);
+  char loc[512];
+  int64_t t0 = clock_wall_ms();
+  assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, false,
+                                              false, loc, sizeof loc),
+                   SS_OK);
+  assert_true(it_wait_run(f, "spotify_sync", "ok", NULL, t0, WAIT_MS));
+
+  struct fake_script down =
+    {.status = 503,
+     .body = "{\"error\":{\"status\":503,\"message\":\"Service "
+             "unavailable\"}}"};
+  struct fake_http *fh = fake_spotify_http(f->fa.spotify);
+  fake_http_script(fh, NULL, "/v1/*", &down);
+  fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
+  int64_t t1 = clock_wall_ms();
+  assert_int_equal(it_run_now_queued(f, "spotify_sync"), 202);
+  assert_true(
+    it_wait_run(f, "spotify_sync", "error", "HTTP 503", t1, WAIT_MS));
+  json_t *s = spotify_service(f);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  assert_true(json_is_string(json_object_get(s, "backoff_until")));
+  json_decref(s);
+  assert_int_equal(hc_get(it_url(f, "/metrics"), &f->r), SS_OK);
+  assert_null(strstr(buf_cstr(&f->r.body),
+                     "soulspotd_service_blocked_until_timestamp_seconds{"
+                     "service=\"spotify\"} 0\n"));
+  uint64_t seq = fake_http_seq(fh); /* every request, scripted or not */
+
+  /* Scheduled runs inside the ladder: Spotify Sync deferred, still in
+   * error with its reason... */
+  int64_t t2 = clock_wall_ms();
+  assert_true(it_wait_run(f, "spotify_sync", "deferred",
+                          "Spotify unavailable 1 time(s) in a row; next try "
+                          "after",
+                          t2, WAIT_MS));
+  assert_worker_error(f, "spotify_sync", "HTTP 503");
+  /* ... and Token Refresh, once a refresh is due, deferred, not error. */
+  assert_int_equal(
+    it_patch_settings(f, "{\"spotify.token_refresh_threshold_minutes\":55}"),
+    SS_OK);
+  assert_true(it_wait_run(f, "token_refresh", "deferred", "next try after", t2,
+                          WAIT_MS));
+  assert_string_equal(worker_status(f, "token_refresh"), "idle");
+  /* No request meanwhile, no error storm: one error in the history. */
+  assert_int_equal(fake_http_seq(fh), seq);
+  assert_int_equal(runs_with(f, "spotify_sync", "error", t1), 1);
+  assert_int_equal(runs_with(f, "token_refresh", "error", t1), 0);
+  s = spotify_service(f);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  json_decref(s);
+
+  /* Run now still tries: a request, the same error, one step up. */
+  int64_t t3 = clock_wall_ms();
+  assert_int_equal(it_run_now_queued(f, "spotify_sync"), 202);
+  assert_true(it_wait_run(f, "spotify_sync", "error", NULL, t3, WAIT_MS));
+  assert_true(fake_http_seq(fh) > seq);
+  s = spotify_service(f);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 2);
+  json_decref(s);
+
+  /* Spotify back: one success steps back to zero, both units recover. */
+  fake_http_unscript(fh, NULL, "/v1/*");
+  fake_spotify_clear_faults(f->fa.spotify);
+  int64_t t4 = clock_wall_ms();
+  assert_int_equal(it_run_now_queued(f, "spotify_sync"), 202);
+  assert_true(it_wait_run(f, "spotify_sync", "ok", NULL, t4, WAIT_MS));
+  s = spotify_service(f);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 0);
+  assert_true(json_is_null(json_object_get(s, "backoff_until")));
+  json_decref(s);
+  assert_true(it_wait_run(f, "token_refresh", "ok", "refreshed", t4, WAIT_MS));
+  assert_string_equal(worker_status(f, "spotify_sync"), "idle");
 }
 
 static bool token_refresh_error(json_t *doc, void *arg)
@@ -957,6 +1101,7 @@ int main(void)
     T(test_kill9_mid_sync_then_restart),
     T(test_run_now_is_a_full_pass),
     T(test_ongoing_5xx_stays_error),
+    T(test_spotify_down_defers),
     T(test_token_endpoint_down_shows_on_token_refresh),
     T(test_notes_follow_settings_and_login),
 #undef T

@@ -44,8 +44,11 @@ struct run_wait {
 };
 static bool ran_once(void *arg);
 
-static void start(struct it_fixture *f, const struct fake_spotify_library *l,
-                  bool login)
+/* env: extra environment of the daemon, which is then the test build
+ * (NULL: none, the product). */
+static void start_env(struct it_fixture *f,
+                      const struct fake_spotify_library *l, bool login,
+                      const char *const *env)
 {
   struct buf ini;
   assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
@@ -61,7 +64,8 @@ static void start(struct it_fixture *f, const struct fake_spotify_library *l,
                  "discography_enabled = true\n"
                  "watchlist_interval_minutes = 1440\n"
                  "discography_interval_hours = 168\n");
-  int rc = daemon_start(&f->d, buf_cstr(&ini), NULL);
+  f->d.test_hooks = env != NULL; /* TESTHOOK_MS lives in that build */
+  int rc = daemon_start(&f->d, buf_cstr(&ini), env);
   buf_free(&ini);
   assert_int_equal(rc, SS_OK);
   char body[256], loc[512];
@@ -85,6 +89,12 @@ static void start(struct it_fixture *f, const struct fake_spotify_library *l,
         fail_msg("%s never ran after the login", units[i]);
     }
   }
+}
+
+static void start(struct it_fixture *f, const struct fake_spotify_library *l,
+                  bool login)
+{
+  start_env(f, l, login, NULL);
 }
 
 static json_t *request_json(struct it_fixture *f, const char *method,
@@ -444,6 +454,76 @@ static void test_truncated_musicbrainz(void **state)
     fail_msg("watchlist run after recovery: %s: %s", res, msg);
 }
 
+/* musicbrainz of GET /api/workers/services/detail (new reference). */
+static json_t *mb_service(struct it_fixture *f)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers/services/detail"), NULL);
+  json_t *s = json_incref(json_object_get(doc, "musicbrainz"));
+  json_decref(doc);
+  assert_non_null(s);
+  return s;
+}
+
+/* A MusicBrainz 503 storm: the run that meets it fails once (its retries
+ * spent) and stops with every watch still due; MusicBrainz's ladder
+ * climbs; the scheduled runs inside it are deferred without a request;
+ * when it answers again run now catches up and the ladder is back at
+ * zero. */
+static void test_musicbrainz_storm_defers(void **state)
+{
+  struct it_fixture *f = *state;
+  /* the watchlist every 300 ms (the test build's TESTHOOK_MS) */
+  static const char *const env[] =
+    {"SOULSPOT_TEST_MS=automation.watchlist=300", NULL};
+  start_env(f, NULL, true, env);
+  fake_musicbrainz_set_mode(f->fa.musicbrainz, FAKE_MB_RATE_LIMITED);
+  publish(f, SAKAMOTO_ID, SAKAMOTO, "Opus", "2099-01-17", "day", "album", 20);
+  publish(f, ACDC_ID, "AC/DC", "Power Up", "2097-11-13", "day", "album", 12);
+  struct fake_http *mh = fake_musicbrainz_http(f->fa.musicbrainz);
+  int64_t t0 = clock_wall_ms();
+  watch(f, "{\"spotify_artist_id\":\"" SAKAMOTO_ID
+           "\",\"mb_artist_id\":\"" FAKE_MB_SAKAMOTO "\"}");
+  watch(f, "{\"spotify_artist_id\":\"" ACDC_ID
+           "\",\"mb_artist_id\":\"" FAKE_MB_ACDC "\"}");
+  assert_true(it_wait_run(f, "automation.watchlist", "error",
+                          "MusicBrainz is throttling us", t0, WAIT_MS));
+  json_t *s = mb_service(f);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  assert_true(json_is_string(json_object_get(s, "backoff_until")));
+  json_decref(s);
+  /* nothing wanted from half a check: both watches stay due */
+  json_t *doc = wanted(f, "watchlist");
+  IT_ASSERT_JSON_INT(doc, "total", 0);
+  json_decref(doc);
+  uint64_t seq = fake_http_seq(mh);
+  int64_t t1 = clock_wall_ms();
+  assert_true(it_wait_run(f, "automation.watchlist", "deferred",
+                          "MusicBrainz unavailable 1 time(s) in a row; next "
+                          "try after",
+                          t1, WAIT_MS));
+  assert_int_equal(fake_http_seq(mh), seq);
+  doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
+  json_t *a = it_worker(doc, "automation");
+  IT_ASSERT_JSON_STR(a, "status", "error");
+  IT_ASSERT_JSON_STR(json_object_get(a, "details"), "last_error_reason",
+                     "rate_limited");
+  json_decref(doc);
+  /* MusicBrainz answers again: run now goes past the ladder */
+  fake_musicbrainz_set_mode(f->fa.musicbrainz, FAKE_MB_OK);
+  int64_t t2 = clock_wall_ms();
+  assert_int_equal(it_run_now_queued(f, "automation.watchlist"), 202);
+  assert_true(it_wait_run(f, "automation.watchlist", "ok",
+                          "2 artist(s) checked", t2, WAIT_MS));
+  doc = wanted(f, "watchlist");
+  assert_non_null(item(doc, "Opus"));
+  assert_non_null(item(doc, "Power Up"));
+  json_decref(doc);
+  s = mb_service(f);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 0);
+  assert_true(json_is_null(json_object_get(s, "backoff_until")));
+  json_decref(s);
+}
+
 static void test_spotify_faults(void **state)
 {
   struct it_fixture *f = *state;
@@ -615,6 +695,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_discography_both_sources, it_setup,
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_truncated_musicbrainz, it_setup,
+                                    it_teardown),
+    cmocka_unit_test_setup_teardown(test_musicbrainz_storm_defers, it_setup,
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_spotify_faults, it_setup,
                                     it_teardown),

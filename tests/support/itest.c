@@ -12,6 +12,7 @@
 #include "itest.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,6 +139,28 @@ int it_run_now(struct it_fixture *f, const char *unit)
   return rc == SS_OK ? (int)f->r.status : rc;
 }
 
+struct queue_arg {
+  struct it_fixture *f;
+  const char *unit;
+  int status;
+};
+
+/* "queued": false means it met a run in progress and was folded into
+ * it, a run that is not forced: ask again. */
+static bool run_queued(void *arg)
+{
+  struct queue_arg *a = arg;
+  a->status = it_run_now(a->f, a->unit);
+  return a->status != 202 ||
+         strstr(buf_cstr(&a->f->r.body), "\"queued\":true") != NULL;
+}
+
+int it_run_now_queued(struct it_fixture *f, const char *unit)
+{
+  struct queue_arg a = {f, unit, 0};
+  return it_wait_until(run_queued, &a, 10000) ? a.status : SS_EBUSY;
+}
+
 bool it_wait_until(it_pred_fn pred, void *arg, int timeout_ms)
 {
   int64_t deadline = clock_mono_ms() + timeout_ms;
@@ -232,4 +255,44 @@ void it_expect_error(json_t *doc, const char *words)
   if (!strstr(json_string_value(e), words))
     fail_msg("error \"%s\" lacks \"%s\"", json_string_value(e), words);
   json_decref(doc);
+}
+
+struct run_want {
+  const char *unit, *result, *needle;
+  int64_t since_ms;
+};
+
+static bool run_seen(json_t *doc, void *arg)
+{
+  const struct run_want *w = arg;
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(it_unit(doc, w->unit), "history"), i, e)
+  {
+    const char *res = json_string_value(json_object_get(e, "result"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    int64_t at = json_integer_value(json_object_get(e, "last_started_ms"));
+    if (res && !strcmp(res, w->result) && at >= w->since_ms &&
+        (!w->needle || (msg && strstr(msg, w->needle))))
+      return true;
+  }
+  return false;
+}
+
+bool it_wait_run(struct it_fixture *f, const char *unit, const char *result,
+                 const char *needle, int64_t since_ms, int timeout_ms)
+{
+  struct run_want w = {unit, result, needle, since_ms};
+  if (it_wait_json(it_url(f, "/api/workers"), run_seen, &w, timeout_ms, NULL))
+    return true;
+  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  char *text = json_dumps(json_array_get(json_object_get(it_unit(doc, unit),
+                                                         "history"),
+                                         0),
+                          JSON_COMPACT);
+  fprintf(stderr, "error: %s: no %s run with \"%s\"; newest: %s\n", unit,
+          result, needle ? needle : "", text ? text : "(none)");
+  free(text);
+  json_decref(doc);
+  return false;
 }

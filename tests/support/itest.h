@@ -61,6 +61,9 @@ int it_patch_settings_h(struct it_fixture *f, const char *json_body,
 /* POST /api/workers/{unit}/run (the dashboard's Run now); returns the
  * HTTP status (202 queued), or an SS_E* code when nothing answered. */
 int it_run_now(struct it_fixture *f, const char *unit);
+/* The same, asked again while it only folds into a run in progress
+ * ("queued": false), so that a forced run happens; 202 or as above. */
+int it_run_now_queued(struct it_fixture *f, const char *unit);
 
 typedef bool (*it_pred_fn)(void *arg);
 /* Polls pred until it returns true or timeout_ms pass; returns its last
@@ -79,6 +82,12 @@ json_t *it_worker(json_t *status_doc, const char *key);
 json_t *it_unit(json_t *units_doc, const char *key);
 /* The array of units of a GET /api/workers document (borrowed). */
 json_t *it_units_array(json_t *units_doc);
+/* Waits until unit's history (GET /api/workers) holds a run with result
+ * `result` ("deferred", "error", ...), a message containing needle (NULL:
+ * any) and a start (its last one, when folded) at or after since_ms (wall
+ * ms, 0: any); false on timeout, with the newest entry on stderr. */
+bool it_wait_run(struct it_fixture *f, const char *unit, const char *result,
+                 const char *needle, int64_t since_ms, int timeout_ms);
 
 /* Asserts a 4xx/5xx body {"error": "..."} whose reason contains words;
  * consumes doc. */

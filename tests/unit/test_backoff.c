@@ -1,5 +1,5 @@
 /*
- * Unit tests: the per-service backoff ladder (services/backoff.c).
+ * Unit tests: the per-service backoff ladder (clients/backoff.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,9 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
-#include "services/backoff.h"
+#include "clients/backoff.h"
 
 #define T0 1800000000000LL
 #define S 1000LL
@@ -94,6 +95,52 @@ static void test_user_errors_do_not_climb(void **state)
   assert_int_equal(s.failures, 0);
 }
 
+/* Every service has its own ladder and the note a deferred run shows. */
+static void test_one_ladder_per_service(void **state)
+{
+  (void)state;
+  static const char *const names[SVC__COUNT] = {"Spotify", "slskd",
+                                                "MusicBrainz",
+                                                "Cover Art Archive"};
+  for (int svc = 0; svc < SVC__COUNT; svc++) {
+    for (int k = 0; k <= svc; k++) /* svc + 1 failures */
+      backoff_failed((enum service_id)svc, T0, 0, SS_R_TIMEOUT,
+                     "Bj\xc3\xb6rk <b>&\"' timed out");
+    assert_string_equal(backoff_service_name((enum service_id)svc),
+                        names[svc]);
+  }
+  for (int svc = 0; svc < SVC__COUNT; svc++) {
+    struct backoff_state s;
+    backoff_get((enum service_id)svc, &s);
+    assert_int_equal(s.failures, svc + 1);
+    assert_int_equal(s.until_ms, T0 + backoff_ladder_ms[svc]);
+    char note[320], want[96];
+    assert_true(backoff_blocked((enum service_id)svc, T0, note, sizeof note));
+    snprintf(want, sizeof want,
+             "%s unavailable %d time(s) in a row; next try "
+             "after ",
+             names[svc], svc + 1);
+    assert_non_null(strstr(note, want));
+    assert_non_null(strstr(note, "(last: Bj\xc3\xb6rk <b>&\"' timed out)"));
+    assert_false(
+      backoff_blocked((enum service_id)svc, s.until_ms, note, sizeof note));
+  }
+  /* 2027-01-15 08:00:00 UTC + 30 s, the time before the reason: a short
+   * note keeps it. */
+  backoff_reset_all();
+  backoff_failed(SVC_MUSICBRAINZ, T0, 0, SS_R_RATE_LIMITED,
+                 "MusicBrainz is throttling us (503: a very long reason)");
+  char shortnote[72]; /* the text below and its NUL */
+  assert_true(
+    backoff_blocked(SVC_MUSICBRAINZ, T0 + 1000, shortnote, sizeof shortnote));
+  assert_string_equal(shortnote, "MusicBrainz unavailable 1 time(s) in a "
+                                 "row; next try after 08:00:30 UTC");
+  assert_true(backoff_blocked(SVC_MUSICBRAINZ, T0, NULL, 0));
+  assert_false(backoff_blocked(SVC_SPOTIFY, T0, NULL, 0));
+  assert_false(backoff_blocked((enum service_id)99, T0, NULL, 0));
+  assert_string_equal(backoff_service_name((enum service_id)99), "?");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -101,6 +148,7 @@ int main(void)
     cmocka_unit_test_setup(test_success_steps_back_to_zero, reset),
     cmocka_unit_test_setup(test_retry_after_wins_when_longer, reset),
     cmocka_unit_test_setup(test_user_errors_do_not_climb, reset),
+    cmocka_unit_test_setup(test_one_ladder_per_service, reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clients/backoff.h"
 #include "clients/coverart.h"
 #include "clients/http_client.h"
 #include "config/settings.h"
@@ -59,6 +60,7 @@ static int setup(void **state)
   fx->archive = fake_coverart_archive_http(fx->fc);
   set(S_COVERART_URL, fake_coverart_url(fx->fc));
   http_host_blocks_reset();
+  backoff_reset_all();
   fx->c = caa_client_new(NULL);
   snprintf(fx->dir, sizeof fx->dir, "/tmp/ss-caa-XXXXXX");
   if (!mkdtemp(fx->dir))
@@ -76,6 +78,7 @@ static int teardown(void **state)
   fake_coverart_stop(fx->fc);
   tfs_rm_tree(fx->dir);
   http_host_blocks_reset();
+  backoff_reset_all();
   free(fx);
   return 0;
 }

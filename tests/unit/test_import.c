@@ -29,6 +29,7 @@
 #include "db/db_downloads.h"
 #include "db/db_library.h"
 #include "downloads/requests.h"
+#include "clients/backoff.h"
 #include "clients/coverart.h"
 #include "clients/http_client.h"
 #include "config/settings.h"
@@ -755,6 +756,7 @@ static struct fake_coverart *cover_fake_start(void)
                                 sizeof err),
                    SS_OK);
   http_host_blocks_reset();
+  backoff_reset_all();
   cover_reset();
   return fc;
 }
@@ -820,6 +822,7 @@ static void test_import_cover_art(void **state)
                    COVER_SKIPPED);
   fake_coverart_stop(fc);
   http_host_blocks_reset();
+  backoff_reset_all();
 }
 
 /* Files without MusicBrainz tags, downloaded for a Wanted release: the

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients/backoff.h"
 #include "clients/http_client.h"
 #include "clients/musicbrainz.h"
 #include "config/settings.h"
@@ -425,6 +426,7 @@ static int setup(void **state)
   set(S_MUSICBRAINZ_CONTACT, "tests@example.org");
   mb_pacer_reset();
   http_host_blocks_reset();
+  backoff_reset_all();
   struct mb_client_opts o = {.cancel = &fx->cancel};
   fx->c = mb_client_new(&o);
   *state = fx;
@@ -438,6 +440,7 @@ static int teardown(void **state)
   fake_musicbrainz_stop(fx->fm);
   mb_pacer_reset();
   http_host_blocks_reset();
+  backoff_reset_all();
   free(fx);
   return 0;
 }

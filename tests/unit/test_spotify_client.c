@@ -8,7 +8,9 @@
  *   cookie, reused, expired, denied, bad code); refresh timing against the
  *   threshold; a reply without refresh_token keeps the old one, rotation
  *   replaces it; invalid_grant stops all further attempts; invalid_client
- *   names spotify.client_id; 5xx backs off on a ladder and recovers; 401 ->
+ *   names spotify.client_id; 5xx backs off on the shared ladder and
+ *   recovers (token refresh and Web API on one Spotify ladder, a forced
+ *   client past it once, invalid_grant and 4xx never on it); 401 ->
  *   one refresh -> retry; 429 blocks every caller until Retry-After (and
  *   the QUOTA_EXCEEDED variant); nested vs flat errors, malformed,
  *   truncated, huge replies and links leaving the API base; single-flight
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clients/backoff.h"
 #include "clients/spotify.h"
 #include "clients/spotify_auth.h"
 #include "config/settings.h"
@@ -520,7 +523,7 @@ static void test_5xx_backs_off_and_recovers(void **state)
                        SS_OK);
   assert_int_equal(err.kind, SPOTIFY_UNAVAILABLE);
   assert_false(err.deferred);
-  assert_int_equal(err.until_ms, wall() + 15000);
+  assert_int_equal(err.until_ms, wall() + 30000);
   /* Within the backoff: refused without a request. */
   advance(10000);
   assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
@@ -528,21 +531,21 @@ static void test_5xx_backs_off_and_recovers(void **state)
                        SS_OK);
   assert_true(err.deferred);
   assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 1);
-  /* The second failure escalates to 30 s. */
-  advance(6000);
+  /* The second failure climbs to the shared ladder's second step. */
+  advance(21000);
   assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
                                                    &err),
                        SS_OK);
-  assert_int_equal(err.until_ms, wall() + 30000);
+  assert_int_equal(err.until_ms, wall() + 2 * MIN);
   /* After it, success clears the backoff and the error. */
-  advance(31000);
+  advance(2 * MIN + 1000);
   assert_int_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
                                                &err),
                    SS_OK);
   assert_true(refreshed);
   struct spotify_status st;
   spotify_status(&st);
-  assert_int_equal(st.token_backoff_until_ms, 0);
+  assert_int_equal(st.backoff_until_ms, 0);
   assert_string_equal(st.token_error, "");
   /* A dropped connection is a failure too. */
   /* (curl retries a request once when a reused connection dies) */
@@ -633,9 +636,76 @@ static void test_api_5xx_backoff(void **state)
   assert_int_not_equal(spotify_get(fx->c, "/me", &doc, &err), SS_OK);
   assert_true(err.deferred);
   assert_int_equal(fake_spotify_api_count(fx->fs), before);
-  advance(16000);
+  advance(31000);
   assert_int_equal(spotify_get(fx->c, "/me/playlists", &doc, &err), SS_OK);
   json_decref(doc);
+}
+
+/* Spotify is one service on the shared ladder (clients/backoff.h): a Web
+ * API 5xx holds back token refreshes too, a forced client (run now) goes
+ * past it until its own first failure, any answer steps it back to zero,
+ * and invalid_grant or a 404 never climb it. */
+static void test_one_ladder_for_spotify(void **state)
+{
+  struct fx *fx = *state;
+  login(fx);
+  fake_spotify_fault(fx->fs, FSP_PLAYLISTS, 0, FSF_500, 0, 0);
+  json_t *doc = NULL;
+  struct spotify_err err;
+  assert_int_not_equal(spotify_get(fx->c, "/me/playlists", &doc, &err), SS_OK);
+  struct backoff_state bo;
+  backoff_get(SVC_SPOTIFY, &bo);
+  assert_int_equal(bo.failures, 1);
+  assert_int_equal(bo.until_ms, wall() + 30000);
+  assert_int_equal(bo.code, SS_R_CONNECTION);
+  assert_non_null(strstr(bo.reason, "HTTP 500"));
+  /* The token refresh waits for the same ladder, without a request. */
+  fake_spotify_reset_counts(fx->fs);
+  advance(59 * MIN + 10000); /* the token too needs renewing */
+  backoff_failed(SVC_SPOTIFY, wall(), 0, SS_R_CONNECTION, "HTTP 500");
+  bool refreshed;
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
+  assert_true(err.deferred);
+  assert_non_null(strstr(err.msg, "next token refresh after"));
+  assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 0);
+  /* A forced client tries once: the refresh works (an answer: zero), the
+   * playlists fail again (one step up) and its next call waits. */
+  struct spotify_client_opts o = {.forced = true};
+  struct spotify_client *forced = spotify_client_new(&o);
+  assert_int_not_equal(spotify_get(forced, "/me/playlists", &doc, &err),
+                       SS_OK);
+  assert_false(err.deferred);
+  assert_int_equal(fake_spotify_count(fx->fs, FSP_TOKEN), 1);
+  backoff_get(SVC_SPOTIFY, &bo);
+  assert_int_equal(bo.failures, 1);
+  size_t calls = fake_spotify_api_count(fx->fs);
+  assert_int_not_equal(spotify_get(forced, "/me", &doc, &err), SS_OK);
+  assert_true(err.deferred);
+  assert_non_null(strstr(err.msg, "next attempt after"));
+  assert_int_equal(fake_spotify_api_count(fx->fs), calls);
+  spotify_client_free(forced);
+  /* After the step an answer, even a 404, steps back to zero. */
+  fake_spotify_clear_faults(fx->fs);
+  advance(31000);
+  assert_int_not_equal(spotify_get(fx->c, "/artists/nonexistent0000000000000",
+                                   &doc, &err),
+                       SS_OK);
+  assert_int_equal(err.kind, SPOTIFY_REFUSED);
+  backoff_get(SVC_SPOTIFY, &bo);
+  assert_int_equal(bo.failures, 0);
+  assert_int_equal(backoff_until(SVC_SPOTIFY, wall()), 0);
+  /* invalid_grant is the user's to fix: an error, never the ladder. */
+  fake_spotify_revoke_refresh_token(fx->fs);
+  advance(55 * MIN);
+  assert_int_not_equal(spotify_refresh_if_expiring(fx->c, 10 * MIN, &refreshed,
+                                                   &err),
+                       SS_OK);
+  assert_int_equal(err.kind, SPOTIFY_REAUTH);
+  assert_int_equal(spotify_err_reason(&err), SS_R_AUTH);
+  backoff_get(SVC_SPOTIFY, &bo);
+  assert_int_equal(bo.failures, 0);
 }
 
 static void test_error_shapes_and_bad_replies(void **state)
@@ -811,6 +881,7 @@ int main(void)
     T(test_401_refreshes_once_and_retries),
     T(test_429_blocks_every_caller),
     T(test_api_5xx_backoff),
+    T(test_one_ladder_for_spotify),
     T(test_error_shapes_and_bad_replies),
     T(test_not_connected),
     cmocka_unit_test(test_token_reply_parse),

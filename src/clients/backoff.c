@@ -3,11 +3,12 @@
  *
  * A fixed array of states indexed by enum service_id under one mutex.
  */
-#include "services/backoff.h"
+#include "clients/backoff.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const int64_t backoff_ladder_ms[BACKOFF_STEPS] =
   {30 * 1000,      2 * 60 * 1000,      5 * 60 * 1000,     15 * 60 * 1000,
@@ -15,6 +16,14 @@ const int64_t backoff_ladder_ms[BACKOFF_STEPS] =
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct backoff_state states[SVC__COUNT];
+
+const char *backoff_service_name(enum service_id svc)
+{
+  static const char *const names[SVC__COUNT] = {"Spotify", "slskd",
+                                                "MusicBrainz",
+                                                "Cover Art Archive"};
+  return (unsigned)svc < SVC__COUNT ? names[svc] : "?";
+}
 
 bool backoff_applies(enum ss_reason code)
 {
@@ -66,6 +75,28 @@ int64_t backoff_until(enum service_id svc, int64_t now_ms)
   struct backoff_state s;
   backoff_get(svc, &s);
   return s.until_ms > now_ms ? s.until_ms : 0;
+}
+
+bool backoff_blocked(enum service_id svc, int64_t now_ms, char *note, size_t n)
+{
+  struct backoff_state s;
+  backoff_get(svc, &s);
+  if (s.until_ms <= now_ms)
+    return false;
+  if (note && n) {
+    char when[32];
+    time_t t = (time_t)(s.until_ms / 1000);
+    struct tm tm;
+    if (!strftime(when, sizeof when, "%H:%M:%S UTC", gmtime_r(&t, &tm)))
+      when[0] = '\0';
+    /* The time first: a long reason is what a short note loses. */
+    snprintf(note, n,
+             "%s unavailable %d time(s) in a row; next try after "
+             "%s%s%s%s",
+             backoff_service_name(svc), s.failures, when,
+             s.reason[0] ? " (last: " : "", s.reason, s.reason[0] ? ")" : "");
+  }
+  return true;
 }
 
 void backoff_reset_all(void)
