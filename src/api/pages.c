@@ -253,6 +253,12 @@ static void render_message_cell(struct buf *out, const struct unit_snapshot *s)
       html_escape(out, what);
       buf_puts(out, "</span>");
     }
+    if (s->last_result == UNIT_RUN_DEFERRED && s->note[0]) {
+      /* its service backs off: until when the error stands */
+      buf_puts(out, "<br><span class=\"msg-note\">");
+      html_escape(out, s->note);
+      buf_puts(out, "</span>");
+    }
   } else if (s->note[0]) {
     buf_puts(out, "<span class=\"msg-note\">");
     html_escape(out, s->note);

@@ -96,6 +96,11 @@ static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
       unit_ctx_set_note(ctx, "%s", err.msg);
       return UNIT_RUN_DEFERRED;
     }
+    if (err.kind == SPOTIFY_REAUTH) { /* say so now, not a run later */
+      struct spotify_status st;
+      spotify_status(&st);
+      notify_login(&st);
+    }
     unit_ctx_fail(ctx, spotify_err_reason(&err), "%s", err.msg);
     return UNIT_RUN_ERROR;
   }

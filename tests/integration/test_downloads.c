@@ -548,6 +548,46 @@ static void test_unicode_names(void **state)
   fake_http_stop(rx);
 }
 
+/* A download that fails for good (its only source refuses every file)
+ * notifies once, with the real names, JSON-escaped in the webhook body
+ * (issue 11.5). */
+static void test_failed_download_notifies(void **state)
+{
+  (void)state;
+  struct fake_http *rx = NULL;
+  assert_int_equal(fake_http_start(&rx, 0), SS_OK);
+  fake_http_route(rx, "POST", "*", hook_ok, NULL);
+  char hook[160];
+  snprintf(hook, sizeof hook, "[notify]\nwebhook_url = %s/hook\n",
+           fake_http_url(rx));
+  start(hook, NULL);
+  char bells[192];
+  snprintf(bells, sizeof bells, "%s/bells.flac", x.src);
+  make_audio(bells, "AC/DC", "Back in Black", "Hells Bells <b>&\"'", 1, NULL);
+  share_as("acdc",
+           "@@acdc\\AC-DC\\Back in Black\\01 - Hells Bells <b>&\"'.flac",
+           bells, true, FAKE_SK_ERROR);
+  int64_t id = request("{\"query\": \"AC/DC - Hells Bells <b>&\\\"'\"}");
+  json_t *doc = poll_long(id, "failed", 20);
+  json_decref(doc);
+  assert_true(fake_http_wait(rx, "POST", "/hook", 1, WAIT_MS));
+  struct fake_logged e;
+  assert_true(fake_http_entry(rx, 1, &e));
+  /* the quote arrives escaped; the parsed title is the real name */
+  assert_non_null(strstr(e.body, "Hells Bells <b>&\\\"'"));
+  json_t *ev = json_loads(e.body, 0, NULL);
+  assert_non_null(ev);
+  IT_ASSERT_JSON_STR(ev, "event", "download_failed");
+  IT_ASSERT_JSON_STR(
+    ev, "title", "Download failed: AC/DC \xe2\x80\x93 Hells Bells <b>&\"'");
+  assert_non_null(strstr(json_string_value(json_object_get(ev, "message")),
+                         "AC/DC \xe2\x80\x93 Hells Bells <b>&\"'"));
+  json_decref(ev);
+  /* failed for good: one message, not one per poll */
+  kick();
+  assert_int_equal(fake_http_seq(rx), 1);
+  fake_http_stop(rx);
+}
 /* ---- retry elsewhere (issue 9.11) ---- */
 
 static void test_retry_walks_sources(void **state)
@@ -949,7 +989,7 @@ int main(void)
     T(test_unicode_names),           T(test_retry_walks_sources),
     T(test_slskd_trouble_then_back), T(test_slskd_down_backs_off),
     T(test_kill9_during_import),     T(test_cleanup_keeps_active),
-    T(test_api_and_test_connection),
+    T(test_api_and_test_connection), T(test_failed_download_notifies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "fake_http.h"
 #include "itest.h"
 
 #define WAIT_MS 5000
@@ -396,10 +397,63 @@ static void test_refresh_rotation_survives_restart(void **state)
   json_decref(doc);
 }
 
+static void hook_ok(const struct fake_req *req, struct fake_reply *rep,
+                    void *arg)
+{
+  (void)req;
+  (void)arg;
+  fake_reply_set(rep, 200, "application/json", "{}");
+}
+
+/* Webhook events of kind received so far; the last one's title and
+ * message into title/msg (may be NULL). */
+static int hook_events(struct fake_http *rx, const char *kind, char *title,
+                       char *msg, size_t n)
+{
+  int count = 0;
+  for (uint64_t s = 1; s <= fake_http_seq(rx); s++) {
+    struct fake_logged e;
+    if (!fake_http_entry(rx, s, &e))
+      continue;
+    json_t *ev = json_loads(e.body, 0, NULL);
+    const char *k = json_string_value(json_object_get(ev, "event"));
+    if (k && !strcmp(k, kind)) {
+      count++;
+      if (title)
+        snprintf(title, n, "%s",
+                 json_string_value(json_object_get(ev, "title")));
+      if (msg)
+        snprintf(msg, n, "%s",
+                 json_string_value(json_object_get(ev, "message")));
+    }
+    json_decref(ev);
+  }
+  return count;
+}
+
+struct hook_wait {
+  struct fake_http *rx;
+  const char *kind;
+};
+
+static bool hook_seen(void *arg)
+{
+  struct hook_wait *w = arg;
+  return hook_events(w->rx, w->kind, NULL, NULL, 0) > 0;
+}
+
 static void test_invalid_grant_needs_reauth(void **state)
 {
   struct it_fixture *f = *state;
   start(f, true, NULL);
+  /* the renewal is notified (issue 11.5), once */
+  struct fake_http *rx = NULL;
+  assert_int_equal(fake_http_start(&rx, 0), SS_OK);
+  fake_http_route(rx, "POST", "*", hook_ok, NULL);
+  char body[256];
+  snprintf(body, sizeof body, "{\"notify.webhook_url\":\"%s/hook\"}",
+           fake_http_url(rx));
+  assert_int_equal(it_patch_settings(f, body), SS_OK);
   fake_spotify_set_expires_in(f->fa.spotify, 300);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
@@ -415,6 +469,13 @@ static void test_invalid_grant_needs_reauth(void **state)
                                "Spotify re-authorisation required: Refresh "
                                "token revoked",
                                0});
+  struct hook_wait hw = {rx, "spotify_login"};
+  assert_true(it_wait_until(hook_seen, &hw, WAIT_MS));
+  char title[256], msg[256];
+  assert_int_equal(hook_events(rx, "spotify_login", title, msg, sizeof msg),
+                   1);
+  assert_string_equal(title, "Spotify login needs renewal");
+  assert_non_null(strstr(msg, "Refresh token revoked"));
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_TOKEN), 1);
   /* No further attempt: neither the worker nor the sync calls out. */
   run_and_wait(f, "token_refresh");
@@ -431,9 +492,11 @@ static void test_invalid_grant_needs_reauth(void **state)
   assert_int_equal(hc_get(it_url(f, "/api/workers/status/html"), &f->r),
                    SS_OK);
   assert_non_null(strstr(buf_cstr(&f->r.body), "re-authorisation required"));
+  assert_int_equal(hook_events(rx, "spotify_login", NULL, NULL, 0), 1);
   /* A new login makes the account usable again. */
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", NULL, NULL, 1});
+  fake_http_stop(rx);
 }
 
 static void test_token_endpoint_5xx(void **state)

@@ -454,6 +454,91 @@ static void test_truncated_musicbrainz(void **state)
     fail_msg("watchlist run after recovery: %s: %s", res, msg);
 }
 
+static void hook_ok(const struct fake_req *req, struct fake_reply *rep,
+                    void *arg)
+{
+  (void)req;
+  (void)arg;
+  fake_reply_set(rep, 200, "application/json", "{}");
+}
+
+/* Eight new releases of three watched artists in one run (issue 11.5):
+ * one "release wanted" message each, with the real names JSON-escaped,
+ * until the rate limit (5 per window); the other three fold into one
+ * digest sent when the window has room again (10 s in the test build:
+ * the three artists take a MusicBrainz lookup each, 1 s apart). */
+static void test_release_wanted_notifies_and_digests(void **state)
+{
+  struct it_fixture *f = *state;
+  static const char *const env[] = {"SOULSPOT_TEST_MS=notify.window=10000",
+                                    NULL};
+  struct fake_http *rx = NULL;
+  assert_int_equal(fake_http_start(&rx, 0), SS_OK);
+  fake_http_route(rx, "POST", "*", hook_ok, NULL);
+  start_env(f, NULL, true, env);
+  char body[256];
+  snprintf(body, sizeof body, "{\"notify.webhook_url\":\"%s/hook\"}",
+           fake_http_url(rx));
+  assert_int_equal(it_patch_settings(f, body), SS_OK);
+  IT_ASSERT_STATUS(&f->r, 200);
+  static const struct {
+    const char *id, *artist, *title, *date;
+  } rel[] = {
+    {BJORK_ID, "Bj\xc3\xb6rk", "Nova", "2099-03-01"},
+    {BJORK_ID, "Bj\xc3\xb6rk", "Fossora <b>&\"'", "2099-04-01"},
+    {BJORK_ID, "Bj\xc3\xb6rk", "Vespertine II", "2099-05-01"},
+    {SAKAMOTO_ID, SAKAMOTO, "12", "2098-01-17"},
+    {SAKAMOTO_ID, SAKAMOTO, "async II", "2098-03-28"},
+    {ACDC_ID, "AC/DC", "Power Up", "2097-11-13"},
+    {ACDC_ID, "AC/DC", "Stiff Upper Lip II", "2097-02-28"},
+    {ACDC_ID, "AC/DC", "Hells Bells <b>&\"'", "2097-07-25"},
+  };
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+    publish(f, rel[i].id, rel[i].artist, rel[i].title, rel[i].date, "day",
+            "album", 10);
+  watch(f, "{\"spotify_artist_id\":\"" BJORK_ID "\"}");
+  watch(f, "{\"spotify_artist_id\":\"" SAKAMOTO_ID "\"}");
+  watch(f, "{\"spotify_artist_id\":\"" ACDC_ID "\"}");
+  char msg[600];
+  const char *res = run_unit(f, "automation.watchlist", msg, sizeof msg);
+  if (strcmp(res, "ok"))
+    fail_msg("watchlist run: %s: %s", res, msg);
+  /* five messages and, once the window has room, one digest */
+  assert_true(fake_http_wait(rx, "POST", "/hook", 6, WAIT_MS));
+  struct buf all;
+  buf_init(&all, 64 * 1024);
+  bool escaped = false;
+  for (uint64_t s = 1; s <= 6; s++) {
+    struct fake_logged e;
+    assert_true(fake_http_entry(rx, s, &e));
+    escaped |= strstr(e.body, "<b>&\\\"'") != NULL;
+    json_t *ev = json_loads(e.body, 0, NULL);
+    assert_non_null(ev);
+    IT_ASSERT_JSON_STR(ev, "event", s < 6 ? "release_wanted" : "digest");
+    const char *t = json_string_value(json_object_get(ev, "title"));
+    if (s < 6)
+      assert_true(!strncmp(t, "New release wanted: ", 20));
+    else
+      assert_string_equal(t, "soulspotd: 3 more events");
+    buf_printf(&all, "%s\n%s\n", t,
+               json_string_value(json_object_get(ev, "message")));
+    json_decref(ev);
+  }
+  assert_true(escaped);
+  assert_non_null(strstr(buf_cstr(&all), "release_wanted: 3"));
+  /* every release is named once, in a message or in the digest */
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+    char want[160];
+    snprintf(want, sizeof want, "%s \xe2\x80\x93 %s", rel[i].artist,
+             rel[i].title);
+    if (!strstr(buf_cstr(&all), want))
+      fail_msg("\"%s\" not notified: %s", want, buf_cstr(&all));
+  }
+  buf_free(&all);
+  /* nothing more: not a thousand messages */
+  assert_false(fake_http_wait(rx, "POST", "/hook", 7, 500));
+  fake_http_stop(rx);
+}
 /* musicbrainz of GET /api/workers/services/detail (new reference). */
 static json_t *mb_service(struct it_fixture *f)
 {
@@ -696,6 +781,8 @@ int main(void)
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_truncated_musicbrainz, it_setup,
                                     it_teardown),
+    cmocka_unit_test_setup_teardown(test_release_wanted_notifies_and_digests,
+                                    it_setup, it_teardown),
     cmocka_unit_test_setup_teardown(test_musicbrainz_storm_defers, it_setup,
                                     it_teardown),
     cmocka_unit_test_setup_teardown(test_spotify_faults, it_setup,

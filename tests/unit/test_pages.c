@@ -526,6 +526,34 @@ static void test_workers_table(void **state)
   buf_free(&b);
 }
 
+/* A unit in error whose service backs off: the error stands and the
+ * deferred run's note says until when (escaped); a plain error has no
+ * note line. */
+static void test_workers_table_deferred(void **state)
+{
+  (void)state;
+  const struct unit_def *defs[UNIT__COUNT];
+  struct unit_snapshot snaps[UNIT__COUNT];
+  fake_units(defs, snaps);
+  struct unit_snapshot *s = &snaps[UNIT_DOWNLOAD_MONITOR];
+  snprintf(s->note, sizeof s->note,
+           "slskd unavailable 2 time(s) in a row; next try after 12:00:30 "
+           "UTC (last: <b>&\"')");
+  struct buf b;
+  buf_init(&b, 0);
+  assert_int_equal(pages_render_workers_table(&b, defs, snaps, NOW_MS), SS_OK);
+  assert_null(strstr(buf_cstr(&b), "next try after"));
+  s->last_result = UNIT_RUN_DEFERRED;
+  buf_reset(&b);
+  assert_int_equal(pages_render_workers_table(&b, defs, snaps, NOW_MS), SS_OK);
+  const char *html = buf_cstr(&b);
+  assert_has(html, "slskd said &lt;b&gt;&quot;no&quot;&lt;/b&gt;");
+  assert_has(html, "<br><span class=\"msg-note\">slskd unavailable 2 time(s) "
+                   "in a row; next try after 12:00:30 UTC (last: "
+                   "&lt;b&gt;&amp;&quot;&#39;)</span>");
+  buf_free(&b);
+}
+
 static void test_dashboard_layout_shell(void **state)
 {
   (void)state;
@@ -607,6 +635,7 @@ int main(void)
     T(test_apply_rejects_bad_requests),
     T(test_apply_empty_secret_keeps_it),
     T(test_workers_table),
+    T(test_workers_table_deferred),
     T(test_dashboard_layout_shell),
     T(test_render_fails_cleanly_when_too_big),
     T(test_etag_matches),
