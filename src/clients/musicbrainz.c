@@ -823,12 +823,11 @@ static int mb_request(struct mb_client *c, const char *path_query,
       backoff_blocked(SVC_MUSICBRAINZ, clock_wall_ms(), note, sizeof note)) {
     struct backoff_state bo;
     backoff_get(SVC_MUSICBRAINZ, &bo);
-    set_err(err,
-            bo.code == SS_R_RATE_LIMITED ? MB_RATE_LIMITED : MB_UNAVAILABLE, 0,
-            "%s", note);
+    bool limited = bo.code == SS_R_RATE_LIMITED;
+    set_err(err, limited ? MB_RATE_LIMITED : MB_UNAVAILABLE, 0, "%s", note);
     err->until_ms = bo.until_ms;
     err->deferred = true;
-    return err_code(err->kind);
+    return limited ? SS_EBUSY : SS_ENET; /* err_code() of those */
   }
   snprintf(url + bl, sizeof url - bl, "%s", path_query);
   const char *const headers[] = {"Accept: application/json", NULL};
