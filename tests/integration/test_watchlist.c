@@ -600,8 +600,8 @@ static void test_musicbrainz_storm_defers(void **state)
   assert_true(it_wait_run(f, "automation.watchlist", "ok",
                           "2 artist(s) checked", t2, WAIT_MS));
   doc = wanted(f, "watchlist");
-  assert_non_null(item(doc, "Opus"));
-  assert_non_null(item(doc, "Power Up"));
+  assert_non_null(it_item_titled(doc, "Opus"));
+  assert_non_null(it_item_titled(doc, "Power Up"));
   json_decref(doc);
   s = mb_service(f);
   IT_ASSERT_JSON_INT(s, "failures_in_a_row", 0);
