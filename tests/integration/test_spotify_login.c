@@ -511,6 +511,13 @@ static void test_token_endpoint_5xx(void **state)
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});
   wait_login_refresh(f);
+  /* Spotify down as a whole: a Web API answer (the prober's /me) would
+   * step the one Spotify ladder back to zero. */
+  struct fake_script down =
+    {.status = 503,
+     .body =
+       "{\"error\":{\"status\":503,\"message\":\"Service unavailable\"}}"};
+  fake_http_script(fake_spotify_http(f->fa.spotify), NULL, "/v1/*", &down);
   fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
   run_and_wait_forced(f, "token_refresh");
   wait_worker(f, (struct want){"token_refresh", "error", "HTTP 503", 1});
