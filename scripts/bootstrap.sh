@@ -47,9 +47,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Front-end assets and the browser-test driver come from package-lock.json.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "bootstrap: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+# node_modules/.soulspot-lock records the sha256 of the lock file it was
+# installed from (mtimes change with every checkout).  A node_modules that is
+# a symlink belongs to another checkout (a git worktree sharing it): it is
+# never reinstalled from here, since npm ci would empty it for everyone.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.soulspot-lock 2>/dev/null)" != "$lock_sum" ]; then
+  if [ -L node_modules ]; then
+    echo "bootstrap: node_modules is a shared symlink installed from another" \
+         "package-lock.json; left alone (run npm ci where it points)" >&2
+  else
+    echo "bootstrap: npm ci" >&2
+    npm ci --no-audit --no-fund --loglevel=error >&2
+    echo "$lock_sum" > node_modules/.soulspot-lock
+  fi
 fi
 
 # promtool (the metrics test's validator) from Debian's prometheus package,
