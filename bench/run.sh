@@ -12,13 +12,17 @@
 #      ms on this kind of VM (measured and printed as "curl's own cost").
 #      For scale it also times a bare fork+exec (/bin/true) and
 #      `soulspotd --version` (exec + loading the shared libraries).
+#      A third series restarts the daemon on a kept data folder (its
+#      database already at the newest schema), as a service restart does.
 #   3. Load: wrk (keep-alive) against the three Workers API endpoints at
 #      -t1 -c1 and -t2 -c32, plus one run with If-None-Match on
 #      /api/workers/status (the 304 path).  Per run it also reads from /proc
 #      the CPU time of the daemon, of wrk and of every other process, and
 #      how long the HTTP threads waited for a CPU, so that throughput can be
 #      judged per server CPU-second and noise from other load is visible.
-#   4. Memory: VmRSS/VmHWM from /proc/PID/status when idle and after load,
+#   4. Memory: VmRSS/VmHWM from /proc/PID/status when idle (1 s, and
+#      BENCH_IDLE_SECONDS = 60 s after start with every unit enabled, with the
+#      largest resident shared libraries from /proc/PID/smaps) and after load,
 #      plus PSS and Private_Dirty from smaps_rollup (clean library pages
 #      count as "private" whenever no other process maps them, so USS
 #      swings with whatever else runs; Private_Dirty does not).
@@ -60,7 +64,8 @@ PIN=${BENCH_PIN:-0}
 RAW_DIR=${BENCH_RAW_DIR:-} # keep the raw wrk outputs there when set
 FLOOD=${BENCH_FLOOD:-1}
 OWNERSHIP=${BENCH_OWNERSHIP:-1}
-TIME_CAP=240
+TIME_CAP=330
+IDLE_SECONDS=${BENCH_IDLE_SECONDS:-60}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -222,16 +227,17 @@ wait_healthy() {
 
 # one_start PROBE N: one cold start; sets START_MS (exec to first 200).
 # Runs in this shell, not a subshell, so the trap always knows DPID.
-one_start() {
-  local data="$WORK/start-$1-$2" t0 t1
+one_start() { # PROBE N [DATA_DIR]: a kept DATA_DIR makes it a restart
+  local data=${3:-"$WORK/start-$1-$2"} t0 t1
   mkdir -p "$data"
+  rm -f "$data/soulspotd.port" # a kept folder holds the last run's port
   t0=${EPOCHREALTIME/./}
   start_daemon "$data"
   wait_port "$data"
   wait_healthy "$1"
   t1=${EPOCHREALTIME/./}
   stop_daemon
-  rm -rf "$data"
+  if [[ -z ${3:-} ]]; then rm -rf "$data"; fi
   START_MS=$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", us / 1000 }')
 }
 
@@ -381,6 +387,17 @@ for i in $(seq "$STARTS"); do
   one_start curl_get_ok "$i"
   CURL_MS+=("$START_MS")
 done
+# A restart: the data folder (a database at the newest schema) is kept, as
+# when systemd restarts the service; the first start creates it, uncounted.
+echo "bench: $STARTS restarts on an existing data folder (/dev/tcp probe)" >&2
+one_start tcp_get_ok 0 "$WORK/restart"
+RESTART_MS=()
+for i in $(seq "$STARTS"); do
+  check_time_cap
+  one_start tcp_get_ok "$i" "$WORK/restart"
+  RESTART_MS+=("$START_MS")
+done
+rm -rf "$WORK/restart"
 SELF_MS=$(sed -n 's/.*started in \([0-9][0-9]*\) ms.*/\1/p' \
   "$WORK/daemon.log" | stats)
 
@@ -404,6 +421,18 @@ wait_port "$WORK/data"
 wait_healthy tcp_get_ok
 sleep_s 1 # let the workers and the service prober make their first pass
 RSS_IDLE=$(proc_field "$DPID" VmRSS)
+if ((IDLE_SECONDS > 0)); then
+  echo "bench: ${IDLE_SECONDS} s idle, every unit enabled, before any load" >&2
+  sleep_s "$((IDLE_SECONDS - 1))"
+  RSS_MIN=$(proc_field "$DPID" VmRSS)
+  RSS_MIN_ANON=$(proc_field "$DPID" RssAnon)
+  RSS_MIN_FILE=$(proc_field "$DPID" RssFile)
+  # Resident pages per mapped file (the shared libraries), largest first.
+  RSS_LIBS=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 }
+    /^Rss:/ && name ~ /^\// { n = name; sub(/.*\//, "", n); r[n] += $2 }
+    END { for (n in r) print r[n], n }' "/proc/$DPID/smaps" | sort -rn |
+    awk 'NR <= 8 { printf "%s%s %.1f", (NR > 1 ? ", " : ""), $2, $1 / 1024 }')
+fi
 THREADS=$(proc_field "$DPID" Threads)
 
 # curl's own fixed cost against the running daemon (explains the curl series)
@@ -482,6 +511,8 @@ fi
 # ---- 3. report ----
 read -r TCP_MED TCP_MIN TCP_MAX < <(printf '%s\n' "${TCP_MS[@]}" | stats)
 read -r CURL_MED CURL_MIN CURL_MAX < <(printf '%s\n' "${CURL_MS[@]}" | stats)
+read -r RESTART_MED RESTART_MIN RESTART_MAX < <(printf '%s\n' \
+  "${RESTART_MS[@]}" | stats)
 read -r COST_MED _ _ < <(printf '%s\n' "${CURL_COST[@]}" | stats)
 read -r SELF_MED _ _ <<<"$SELF_MS"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
@@ -545,11 +576,14 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 |---|---|
 | Start-up to first 200, bash /dev/tcp probe (median of $STARTS, min-max) | $TCP_MED ms ($TCP_MIN-$TCP_MAX) |
 | Start-up to first 200, curl loop (median of $STARTS, min-max) | $CURL_MED ms ($CURL_MIN-$CURL_MAX) |
+| Restart to first 200 on an existing data folder, bash probe (median of $STARTS, min-max) | $RESTART_MED ms ($RESTART_MIN-$RESTART_MAX) |
 | curl's own cost per request on a running daemon (median of 5) | $COST_MED ms |
 | Daemon's "started in" log figure (workers + HTTP only, median) | $SELF_MED ms |
 | Bare fork+exec of /bin/true at the same time (median of $STARTS) | ${TRUE_MS%% *} ms |
 | \`soulspotd --version\` (exec + loading its shared libraries, median) | ${LOAD_MS%% *} ms |
 | VmRSS idle (1 s after start) | $(mib "$RSS_IDLE") ($RSS_IDLE kB) |
+| VmRSS idle ${IDLE_SECONDS} s after start, before any load (RssAnon / RssFile) | $(mib "${RSS_MIN:-0}") ($(mib "${RSS_MIN_ANON:-0}") / $(mib "${RSS_MIN_FILE:-0}")) |
+| Largest resident mapped files then (MiB) | ${RSS_LIBS:-not measured (BENCH_IDLE_SECONDS=0)} |
 | VmRSS after the wrk runs | $(mib "$RSS_LOAD") ($RSS_LOAD kB) |
 | of which RssAnon / RssFile | $(mib "$RSS_ANON") / $(mib "$RSS_FILE") |
 | VmHWM after the wrk runs | $(mib "$HWM_LOAD") ($HWM_LOAD kB) |
@@ -563,6 +597,9 @@ If-None-Match check with curl: $CODE_BEFORE before the run, $CODE_AFTER after
 | p99 <= 2 ms (/api/workers/status, 32 connections) | $S32_P99 ms | $(verdict "$S32_P99" "<=" 2) |
 | RSS <= 10 MiB (VmRSS after load) | $(mib "$RSS_LOAD") | $(verdict "$RSS_LOAD" "<=" 10240) |
 | Start-up <= 100 ms (bash probe median) | $TCP_MED ms | $(verdict "$TCP_MED" "<=" 100) |
+| Issue 10: RSS idle, every unit enabled, after ${IDLE_SECONDS} s <= 10 MiB | $(mib "${RSS_MIN:-0}") | $(verdict "${RSS_MIN:-999999}" "<=" 10240) |
+| Issue 10: start-up to first 200 <= 40 ms, new data folder | $TCP_MED ms | $(verdict "$TCP_MED" "<=" 40) |
+| Issue 10: start-up to first 200 <= 40 ms, restart | $RESTART_MED ms | $(verdict "$RESTART_MED" "<=" 40) |
 EOF
 if [[ $OWNERSHIP == 1 ]]; then
   O_PASS=$(own_val pass_cpu)
