@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# clang-tidy and cppcheck over the product sources and the test-side servers
+# The layer check (scripts/check-layers.sh), then clang-tidy and cppcheck over
+# the product sources and the test-side servers
 # and harness (tests/support, tests/fakes); quiet when clean.
 #   lint.sh BUILD_DIR   (needs BUILD_DIR/compile_commands.json)
 # clang-tidy runs one file per process, JOBS (default: nproc) at a time; the
@@ -13,8 +14,10 @@ cd "$(dirname "$0")/.."
   exit 2
 }
 jobs=${JOBS:-$(nproc)}
-mapfile -t srcs < <(find src tests/support tests/fakes -name '*.c' | sort)
 status=0
+echo "layers (docs/ARCHITECTURE.md)"
+scripts/check-layers.sh || status=1
+mapfile -t srcs < <(find src tests/support tests/fakes -name '*.c' | sort)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "clang-tidy (${#srcs[@]} files, $jobs at a time)"
 printf '%s\n' "${srcs[@]}" | xargs -P "$jobs" -I{} sh -c \
