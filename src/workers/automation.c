@@ -234,7 +234,6 @@ static void details_automation(struct buf *b, const struct workers_model *m,
 static void html_automation(struct buf *b, const struct workers_model *m,
                             int64_t now_ms)
 {
-  char line[512];
   (void)now_ms;
   static const char *const labels[UNIT__COUNT] =
     {[UNIT_WATCHLIST] = "Watchlist",
@@ -245,31 +244,27 @@ static void html_automation(struct buf *b, const struct workers_model *m,
   int running = 0;
   for (size_t i = 0; i < n; i++)
     running += m->units[au[i]].running;
-  snprintf(line, sizeof line, "%d von %zu Workern aktiv", running, n);
-  view_html_line(b, line);
+  view_html_linef(b, "%d von %zu Workern aktiv", running, n);
   for (size_t i = 0; i < n; i++) {
     const struct unit_snapshot *s = &m->units[au[i]];
     const char *label = labels[au[i]] ? labels[au[i]]
                                       : workers_unit_name(au[i]);
-    snprintf(line, sizeof line, "%s: %s", label,
-             workers_state_de(workers_unit_status(s).status));
-    view_html_line(b, line);
+    view_html_linef(b, "%s: %s", label,
+                    workers_state_de(workers_unit_status(s).status));
     if (s->last_error[0]) {
-      snprintf(line, sizeof line, "%s: %s", label, s->last_error);
-      view_html_line(b, line);
+      view_html_linef(b, "%s: %s", label, s->last_error);
       view_html_advice(b, s);
     }
   }
   const struct wanted_counts *w = &m->wanted;
-  snprintf(line, sizeof line,
-           "Gesucht: %" PRId64 " Watchlist, %" PRId64 " Diskografie, %" PRId64
-           " Upgrades, %" PRId64 " Playlists, %" PRId64 " von Hand",
-           w->watchlist, w->discography, w->quality_upgrade, w->playlist,
-           w->manual);
-  view_html_line(b, line);
-  snprintf(line, sizeof line, "Ausgel\xc3\xb6ste Downloads: %" PRId64,
-           w->requests_made);
-  view_html_line(b, line);
+  view_html_linef(b,
+                  "Gesucht: %" PRId64 " Watchlist, %" PRId64
+                  " Diskografie, %" PRId64 " Upgrades, %" PRId64
+                  " Playlists, %" PRId64 " von Hand",
+                  w->watchlist, w->discography, w->quality_upgrade,
+                  w->playlist, w->manual);
+  view_html_linef(b, "Ausgel\xc3\xb6ste Downloads: %" PRId64,
+                  w->requests_made);
 }
 
 const struct worker_view watchlist_view = {

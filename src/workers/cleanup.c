@@ -203,20 +203,19 @@ static void html_cleanup(struct buf *b, const struct workers_model *m,
                          int64_t now_ms)
 {
   const struct unit_snapshot *u = &m->units[UNIT_CLEANUP];
-  char line[512], r1[RELTIME_MAX];
-  snprintf(line, sizeof line,
-           "%sZuletzt: %s · %" PRId64 " Dateien gelöscht · %" PRId64
-           " Bytes frei",
-           m->cleanup_dry_run ? "(Testlauf) " : "",
-           reltime_de(now_ms, u->times[CL_LAST_RUN], r1, sizeof r1),
-           u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED]);
-  view_html_line(b, line);
+  char r1[RELTIME_MAX];
+  view_html_linef(b,
+                  "%sZuletzt: %s · %" PRId64 " Dateien gelöscht · %" PRId64
+                  " Bytes frei",
+                  m->cleanup_dry_run ? "(Testlauf) " : "",
+                  reltime_de(now_ms, u->times[CL_LAST_RUN], r1, sizeof r1),
+                  u->counters[CL_FILES_DELETED], u->counters[CL_BYTES_FREED]);
   if (m->cleanup_dry_run) {
-    snprintf(line, sizeof line,
-             "Testlauf würde %" PRId64 " Dateien · %" PRId64
-             " Bytes freigeben",
-             u->counters[CL_DRY_RUN_FILES], u->counters[CL_DRY_RUN_BYTES]);
-    view_html_line(b, line);
+    view_html_linef(b,
+                    "Testlauf würde %" PRId64 " Dateien · %" PRId64
+                    " Bytes freigeben",
+                    u->counters[CL_DRY_RUN_FILES],
+                    u->counters[CL_DRY_RUN_BYTES]);
   }
   view_html_error_note(b, u);
 }

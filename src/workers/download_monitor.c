@@ -344,21 +344,18 @@ static void html_monitor(struct buf *b, const struct workers_model *m,
                          int64_t now_ms)
 {
   const struct unit_snapshot *u = &m->units[UNIT_DOWNLOAD_MONITOR];
-  char line[512], every[32], r1[RELTIME_MAX];
+  char every[32], r1[RELTIME_MAX];
   view_interval_de(every, sizeof every, u->interval_s);
-  snprintf(line, sizeof line,
-           "Abfrage alle %s · ✓ %" PRId64 " fertig · ✕ %" PRId64
-           " fehlgeschlagen",
-           every, u->counters[DM_DOWNLOADS_COMPLETED],
-           u->counters[DM_DOWNLOADS_FAILED]);
-  view_html_line(b, line);
-  snprintf(line, sizeof line, "Letzte Abfrage: %s",
-           reltime_de(now_ms, u->times[DM_LAST_POLL], r1, sizeof r1));
-  view_html_line(b, line);
+  view_html_linef(b,
+                  "Abfrage alle %s · ✓ %" PRId64 " fertig · ✕ %" PRId64
+                  " fehlgeschlagen",
+                  every, u->counters[DM_DOWNLOADS_COMPLETED],
+                  u->counters[DM_DOWNLOADS_FAILED]);
+  view_html_linef(b, "Letzte Abfrage: %s",
+                  reltime_de(now_ms, u->times[DM_LAST_POLL], r1, sizeof r1));
   if (u->counters[DM_IN_PROGRESS] || u->counters[DM_QUEUED]) {
-    snprintf(line, sizeof line, "Lädt: %" PRId64 " · Wartend: %" PRId64,
-             u->counters[DM_IN_PROGRESS], u->counters[DM_QUEUED]);
-    view_html_line(b, line);
+    view_html_linef(b, "Lädt: %" PRId64 " · Wartend: %" PRId64,
+                    u->counters[DM_IN_PROGRESS], u->counters[DM_QUEUED]);
   }
   view_html_error_note(b, u);
 }

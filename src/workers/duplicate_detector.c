@@ -161,19 +161,15 @@ static void html_duplicates(struct buf *b, const struct workers_model *m,
                             int64_t now_ms)
 {
   const struct unit_snapshot *u = &m->units[UNIT_DUPLICATE_DETECTOR];
-  char line[512], r1[RELTIME_MAX];
-  snprintf(line, sizeof line,
-           "Methode: %s · Gefunden: %" PRId64 " · Geprüft: %" PRId64,
-           m->duplicate_method, u->counters[DD_DUPLICATES_FOUND],
-           u->counters[DD_TRACKS_SCANNED]);
-  view_html_line(b, line);
-  snprintf(line, sizeof line, "Letzter Scan: %s",
-           reltime_de(now_ms, u->times[DD_LAST_SCAN], r1, sizeof r1));
-  view_html_line(b, line);
+  char r1[RELTIME_MAX];
+  view_html_linef(b, "Methode: %s · Gefunden: %" PRId64 " · Geprüft: %" PRId64,
+                  m->duplicate_method, u->counters[DD_DUPLICATES_FOUND],
+                  u->counters[DD_TRACKS_SCANNED]);
+  view_html_linef(b, "Letzter Scan: %s",
+                  reltime_de(now_ms, u->times[DD_LAST_SCAN], r1, sizeof r1));
   if (u->counters[DD_GROUPS_OPEN] || u->counters[DD_UNREADABLE]) {
-    snprintf(line, sizeof line, "Offen: %" PRId64 " · Unlesbar: %" PRId64,
-             u->counters[DD_GROUPS_OPEN], u->counters[DD_UNREADABLE]);
-    view_html_line(b, line);
+    view_html_linef(b, "Offen: %" PRId64 " · Unlesbar: %" PRId64,
+                    u->counters[DD_GROUPS_OPEN], u->counters[DD_UNREADABLE]);
   }
   view_html_error_note(b, u);
 }

@@ -39,11 +39,10 @@ void workers_spotify_view(struct spotify_view *out)
 void view_html_spotify_block(struct buf *b, const struct workers_model *m,
                              int64_t now_ms)
 {
-  char line[512], until[RELTIME_MAX];
+  char until[RELTIME_MAX];
   if (!m->spotify.blocked_until_ms)
     return;
-  snprintf(line, sizeof line, "Spotify-Rate-Limit: pausiert, weiter %s",
-           reltime_until_de(now_ms, m->spotify.blocked_until_ms, until,
-                            sizeof until));
-  view_html_line(b, line);
+  view_html_linef(b, "Spotify-Rate-Limit: pausiert, weiter %s",
+                  reltime_until_de(now_ms, m->spotify.blocked_until_ms, until,
+                                   sizeof until));
 }

@@ -172,13 +172,10 @@ static void html_sync_errors(struct buf *b, const struct workers_model *m)
   static const char *const labels[SYNC__COUNT] = {"Künstler", "Playlists",
                                                   "Alben", "Lieblingssongs",
                                                   "Künstler-Alben"};
-  char line[512];
   for (int t = 0; t < SYNC__COUNT; t++) {
     if (!m->spotify.types[t].error[0])
       continue;
-    snprintf(line, sizeof line, "%s: %s", labels[t],
-             m->spotify.types[t].error);
-    view_html_line(b, line);
+    view_html_linef(b, "%s: %s", labels[t], m->spotify.types[t].error);
   }
 }
 
@@ -186,15 +183,13 @@ static void html_sync(struct buf *b, const struct workers_model *m,
                       int64_t now_ms)
 {
   const struct unit_snapshot *u = &m->units[UNIT_SPOTIFY_SYNC];
-  char line[512], every[32], r1[RELTIME_MAX], r2[RELTIME_MAX], r3[RELTIME_MAX];
+  char every[32], r1[RELTIME_MAX], r2[RELTIME_MAX], r3[RELTIME_MAX];
   view_interval_de(every, sizeof every, u->interval_s);
-  snprintf(line, sizeof line, "Künstler: %s · Playlists: %s · Alben: %s",
-           reltime_de(now_ms, u->times[SYNC_ARTISTS], r1, sizeof r1),
-           reltime_de(now_ms, u->times[SYNC_PLAYLISTS], r2, sizeof r2),
-           reltime_de(now_ms, u->times[SYNC_ALBUMS], r3, sizeof r3));
-  view_html_line(b, line);
-  snprintf(line, sizeof line, "Prüfung alle %s", every);
-  view_html_line(b, line);
+  view_html_linef(b, "Künstler: %s · Playlists: %s · Alben: %s",
+                  reltime_de(now_ms, u->times[SYNC_ARTISTS], r1, sizeof r1),
+                  reltime_de(now_ms, u->times[SYNC_PLAYLISTS], r2, sizeof r2),
+                  reltime_de(now_ms, u->times[SYNC_ALBUMS], r3, sizeof r3));
+  view_html_linef(b, "Prüfung alle %s", every);
   view_html_spotify_block(b, m, now_ms);
   if (!u->last_error[0])
     html_sync_errors(b, m);

@@ -240,21 +240,18 @@ static void html_spotify_token(struct buf *b, const struct workers_model *m,
                                int64_t now_ms)
 {
   const struct spotify_view *v = &m->spotify;
-  char line[512], until[RELTIME_MAX], warning[256];
+  char until[RELTIME_MAX], warning[256];
   if (v->connected && v->display_name[0]) {
-    snprintf(line, sizeof line, "Verbunden als %s", v->display_name);
-    view_html_line(b, line);
+    view_html_linef(b, "Verbunden als %s", v->display_name);
   }
   if (v->connected && v->access_expires_ms) {
-    snprintf(line, sizeof line, "Zugriffstoken läuft ab %s",
-             reltime_until_de(now_ms, v->access_expires_ms, until,
-                              sizeof until));
-    view_html_line(b, line);
+    view_html_linef(b, "Zugriffstoken läuft ab %s",
+                    reltime_until_de(now_ms, v->access_expires_ms, until,
+                                     sizeof until));
   }
   refresh_warning(v, now_ms, warning, sizeof warning);
   if (warning[0]) {
-    snprintf(line, sizeof line, "Anmeldung endet bald: %s", warning);
-    view_html_line(b, line);
+    view_html_linef(b, "Anmeldung endet bald: %s", warning);
   }
 }
 
@@ -262,12 +259,10 @@ static void html_token(struct buf *b, const struct workers_model *m,
                        int64_t now_ms)
 {
   const struct unit_snapshot *u = &m->units[UNIT_TOKEN_REFRESH];
-  char line[512], every[32];
+  char every[32];
   view_interval_de(every, sizeof every, u->interval_s);
-  snprintf(line, sizeof line,
-           "Prüfung alle %s · erneuert %" PRId64 " min vor Ablauf", every,
-           m->token_refresh_threshold_minutes);
-  view_html_line(b, line);
+  view_html_linef(b, "Prüfung alle %s · erneuert %" PRId64 " min vor Ablauf",
+                  every, m->token_refresh_threshold_minutes);
   view_html_line(b, m->spotify_connected ? "Spotify-Konto verbunden"
                                          : "Kein Spotify-Konto verbunden");
   html_spotify_token(b, m, now_ms);

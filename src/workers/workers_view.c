@@ -12,6 +12,7 @@
 #include "workers/workers_view.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -323,6 +324,16 @@ void view_html_line(struct buf *b, const char *text)
   buf_puts(b, "</span>");
 }
 
+void view_html_linef(struct buf *b, const char *fmt, ...)
+{
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  view_html_line(b, line);
+}
+
 /* "Tipp: ..." under an error line: what to do about its reason. */
 void view_html_advice(struct buf *b, const struct unit_snapshot *u)
 {
@@ -349,10 +360,8 @@ void view_interval_de(char *out, size_t n, int64_t seconds)
 
 void view_html_error_note(struct buf *b, const struct unit_snapshot *u)
 {
-  char line[512];
   if (u->last_error[0]) {
-    snprintf(line, sizeof line, "Fehler: %s", u->last_error);
-    view_html_line(b, line);
+    view_html_linef(b, "Fehler: %s", u->last_error);
     view_html_advice(b, u);
   } else if (u->note[0] && u->running) {
     view_html_line(b, u->note);
