@@ -461,15 +461,53 @@ int watch_want_missing(struct db *db, const struct watch *w,
 
 /* ---- sources ---- */
 
-/* GETs the page *next names (then freed and NULL); *doc as spotify_get. */
-static int get_next(struct spotify_client *c, char **next, json_t **doc,
-                    struct spotify_err *e)
+/* Reads one fetched page doc into arg and sets *next to the link of the
+ * following page (NULL at the end).  SS_OK, or err says why. */
+typedef enum ss_err (*page_fn)(json_t *doc, void *arg, char **next, char *err,
+                               size_t errlen);
+
+/*
+ * Follows Spotify's paging from the first page url (owned, freed here),
+ * handing each page to fn, and stops after max_pages pages (*capped then
+ * tells that more were left).  SS_OK; a failed GET returns its code with
+ * *e filled and *get_failed set, a page fn refused returns fn's code with
+ * err as fn left it.
+ */
+static enum ss_err walk_pages(struct spotify_client *c, char *url, page_fn fn,
+                              void *arg, int max_pages, bool *capped,
+                              bool *get_failed, struct spotify_err *e,
+                              char *err, size_t errlen)
 {
-  *doc = NULL;
-  int rc = spotify_get(c, *next, doc, e);
-  free(*next);
-  *next = NULL;
+  char *next = url;
+  enum ss_err rc = SS_OK;
+  int pages = 0;
+  *capped = false;
+  *get_failed = false;
+  while (next && rc == SS_OK) {
+    json_t *doc = NULL;
+    rc = spotify_get(c, next, &doc, e);
+    free(next);
+    next = NULL;
+    if (rc) {
+      *get_failed = true;
+      break;
+    }
+    rc = fn(doc, arg, &next, err, errlen);
+    json_decref(doc);
+    if (!rc && next && ++pages >= max_pages) {
+      *capped = true;
+      free(next);
+      next = NULL;
+    }
+  }
+  free(next);
   return rc;
+}
+
+static enum ss_err tracks_page(json_t *doc, void *arg, char **next, char *err,
+                               size_t errlen)
+{
+  return watch_tracks_page(doc, arg, next, err, errlen);
 }
 
 /* Reads the track list of Spotify album album_id.  SS_OK, or err. */
@@ -481,25 +519,14 @@ static int read_tracks(struct spotify_client *c, const char *album_id,
   buf_puts(&url, "/albums/");
   spotify_url_encode(&url, album_id);
   buf_printf(&url, "/tracks?limit=%d", WATCH_TRACKS_PAGE);
-  char *next = xstrdup(buf_cstr(&url));
+  char *first = xstrdup(buf_cstr(&url));
   buf_free(&url);
-  int rc = SS_OK, pages = 0;
-  while (next && rc == SS_OK) {
-    json_t *doc;
-    struct spotify_err e;
-    rc = get_next(c, &next, &doc, &e);
-    if (rc) {
-      snprintf(err, errlen, "Spotify: %s", e.msg);
-      break;
-    }
-    rc = watch_tracks_page(doc, out, &next, err, errlen);
-    json_decref(doc);
-    if (!rc && next && ++pages >= WATCH_TRACKS_PAGES) {
-      free(next); /* the first 1 000 tracks are enough */
-      next = NULL;
-    }
-  }
-  free(next);
+  struct spotify_err e;
+  bool capped, get_failed; /* the first 1 000 tracks are enough */
+  enum ss_err rc = walk_pages(c, first, tracks_page, out, WATCH_TRACKS_PAGES,
+                              &capped, &get_failed, &e, err, errlen);
+  if (rc && get_failed)
+    snprintf(err, errlen, "Spotify: %s", e.msg);
   return rc;
 }
 
@@ -539,6 +566,24 @@ static int want_partial(struct db *db, struct spotify_client *sp,
   return rc;
 }
 
+struct albums_page_arg {
+  const char *artist_id;
+  struct watch_releases *out;
+  char *name;
+};
+
+static enum ss_err albums_page(json_t *doc, void *arg, char **next, char *err,
+                               size_t errlen)
+{
+  struct albums_page_arg *a = arg;
+  char why[WANTED_REASON_MAX];
+  enum ss_err rc = watch_spotify_page(doc, a->artist_id, a->out, a->name, next,
+                                      why, sizeof why);
+  if (rc)
+    snprintf(err, errlen, "%s", why);
+  return rc;
+}
+
 /* Reads the artist's releases from Spotify.  SS_OK; on failure err says
  * why, *stop tells whether the whole run must stop and *deferred that
  * nothing was asked (Spotify backs off or its Retry-After lasts). */
@@ -563,38 +608,27 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
       any = true;
     }
   buf_printf(&url, "&limit=%d", WATCH_SPOTIFY_PAGE);
-  char *next = xstrdup(buf_cstr(&url));
+  char *first = xstrdup(buf_cstr(&url));
   buf_free(&url);
-  int rc = SS_OK, pages = 0;
-  while (next && rc == SS_OK) {
-    json_t *doc;
-    struct spotify_err e;
-    rc = get_next(c, &next, &doc, &e);
-    if (rc) {
-      *stop = e.kind != SPOTIFY_REFUSED && e.kind != SPOTIFY_MALFORMED;
-      *deferred = e.deferred;
-      *code = spotify_err_reason(&e);
-      if (e.kind == SPOTIFY_REFUSED && e.status == 404)
-        snprintf(err, errlen, "Spotify does not know artist %s",
-                 w->spotify_artist_id);
-      else
-        snprintf(err, errlen, "Spotify: %s", e.msg);
-      break;
-    }
-    char why[WANTED_REASON_MAX];
-    rc = watch_spotify_page(doc, w->spotify_artist_id, out, name, &next, why,
-                            sizeof why);
-    json_decref(doc);
-    if (rc) {
-      snprintf(err, errlen, "%s", why);
-      *code = SS_R_PROTOCOL;
-    } else if (next && ++pages >= WATCH_SPOTIFY_PAGES) {
-      note_first(out, "%s%s", "only the first 1000 Spotify releases read", "");
-      free(next);
-      next = NULL;
-    }
+  struct albums_page_arg arg = {w->spotify_artist_id, out, name};
+  struct spotify_err e;
+  bool capped, get_failed;
+  enum ss_err rc = walk_pages(c, first, albums_page, &arg, WATCH_SPOTIFY_PAGES,
+                              &capped, &get_failed, &e, err, errlen);
+  if (rc && get_failed) {
+    *stop = e.kind != SPOTIFY_REFUSED && e.kind != SPOTIFY_MALFORMED;
+    *deferred = e.deferred;
+    *code = spotify_err_reason(&e);
+    if (e.kind == SPOTIFY_REFUSED && e.status == 404)
+      snprintf(err, errlen, "Spotify does not know artist %s",
+               w->spotify_artist_id);
+    else
+      snprintf(err, errlen, "Spotify: %s", e.msg);
+  } else if (rc) {
+    *code = SS_R_PROTOCOL;
+  } else if (capped) {
+    note_first(out, "%s%s", "only the first 1000 Spotify releases read", "");
   }
-  free(next);
   return rc;
 }
 
