@@ -489,6 +489,10 @@ static void process_metrics(struct buf *b)
     resident = strtol(end, &end, 10);
     ok = resident > 0;
   }
+  single(b, "soulspotd_db_connections", "gauge",
+         "SQLite connections open now (units keep one only while their "
+         "next run is due within a minute).",
+         db_connections_open());
   if (ok) {
     family(b, "process_resident_memory_bytes", "gauge",
            "Resident memory size in bytes.");

@@ -72,3 +72,5 @@ void xalloc_tune_process(void)
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }
+
+void xalloc_release_free(void) { malloc_trim(0); }

@@ -31,4 +31,13 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void xalloc_tune_process(void);
 
+/*
+ * Hands the free memory of every malloc arena back to the kernel
+ * (malloc_trim(0)): the trim threshold above keeps it otherwise.  For a
+ * thread that has just dropped a large share of what it held and is about
+ * to sleep for a long time (an idle unit closing its database connection).
+ * Any thread; costs a walk over the arenas' free lists.
+ */
+void xalloc_release_free(void);
+
 #endif

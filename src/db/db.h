@@ -35,6 +35,9 @@ enum ss_err db_open(const char *path, struct db **out);
  * SS_EINVAL for an in-memory or URI path. */
 enum ss_err db_make_private(const char *path);
 void db_close(struct db *db);
+/* How many connections (struct db) this process holds open right now, over
+ * all threads; for /metrics and tests.  Any thread. */
+int db_connections_open(void);
 
 /* Applies pending numbered migrations; call once at start-up before other
  * threads open connections.  Returns the schema version in *version. */

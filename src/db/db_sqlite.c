@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,10 @@
 #include "db/db_sqlite_internal.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
+
+static atomic_int connections_open; /* db_connections_open() */
+
+int db_connections_open(void) { return atomic_load(&connections_open); }
 
 /* ---- schema migrations: append only ---- */
 
@@ -304,6 +309,7 @@ enum ss_err db_open(const char *path, struct db **out)
     return SS_EDB;
   }
   struct db *db = xcalloc(1, sizeof *db);
+  atomic_fetch_add(&connections_open, 1); /* db_close() takes it back */
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int src = sqlite3_open_v2(path, &db->conn, flags, NULL);
   if (src != SQLITE_OK) {
@@ -325,6 +331,7 @@ void db_close(struct db *db)
 {
   if (!db)
     return;
+  atomic_fetch_sub(&connections_open, 1);
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(db->stmt[i]);
   for (int i = 0; i < DB__EXTRA_STMTS; i++)

@@ -263,6 +263,10 @@ static void test_metrics_valid_and_moving(void **state)
   assert_true(sample(before, "soulspotd_build_info{version=\"" SOULSPOT_VERSION
                              "\"}") == 1);
   assert_true(sample(before, "process_resident_memory_bytes") > 1e6);
+  /* main's connection, and the scrape's own while it renders; units add
+   * theirs only while a run is due within a minute */
+  assert_true(sample(before, "soulspotd_db_connections") >= 1);
+  assert_true(sample(before, "soulspotd_db_connections") <= 16);
   assert_true(sample(before, "soulspotd_cleanup_freed_bytes_total") == 0);
   assert_true(sample(before, "soulspotd_unit_enabled{unit=\"cleanup\"}") == 0);
   assert_true(sample(before, "soulspotd_unit_state{unit=\"cleanup\","

@@ -18,6 +18,7 @@
 #include "config/settings.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "db/db.h"
 #include "runtime/runtime.h"
 
 /* ---- fake clock ---- */
@@ -597,6 +598,41 @@ static void test_liveness_follows_the_heartbeat(void **state)
   assert_false(runtime_live(NULL, 0));
 }
 
+/* Only the Download Monitor stand-in (u2, polling every 10 s) holds one. */
+static bool one_connection(int id)
+{
+  (void)id;
+  return db_connections_open() == 1;
+}
+
+/* A unit whose next run is more than a minute away closes its connection;
+ * one polling every 10 s keeps it; a run after the close opens it again
+ * and still records its state. */
+static void test_idle_unit_closes_its_connection(void **state)
+{
+  (void)state;
+  set("spotify.token_check_interval_seconds", "3600");
+  set("spotify.sync_check_interval_seconds", "3600");
+  set("download.poll_interval_seconds", "10");
+  start();
+  for (int i = 0; i < 3; i++) {
+    assert_true(wait_for(ran_once, i, 2000));
+    assert_true(wait_for(is_idle, i, 1000));
+  }
+  /* u0 and u1 wait an hour: closed; u2 polls every 10 s: open. */
+  assert_true(wait_for(one_connection, 0, 2000));
+  assert_int_equal(runtime_run_now((enum unit_id)0), SS_OK);
+  assert_true(wait_for(ran_twice, 0, 2000));
+  assert_true(wait_for(one_connection, 0, 2000));
+  assert_int_equal(snap(0).runs, 2);
+  runtime_stop();
+  assert_int_equal(db_connections_open(), 0);
+  start(); /* both runs were stored, the second by a reopened connection */
+  struct db_run runs[DB_RUN_HISTORY];
+  assert_int_equal(runtime_history(UNIT_TOKEN_REFRESH, runs, DB_RUN_HISTORY),
+                   2);
+}
+
 static void test_lookup(void **state)
 {
   (void)state;
@@ -631,6 +667,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_state_survives_restart, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idle_unit_closes_its_connection,
+                                    setup, teardown),
     cmocka_unit_test_setup_teardown(test_stats_count_runs_by_result, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_last_success_survives_restart, setup,
