@@ -75,7 +75,7 @@ static enum ss_err persist_settings(void *arg, const enum setting_id *ids,
   for (size_t i = 0; i < n; i++)
     keys[i] = settings_defs[ids[i]].key;
   pthread_mutex_lock(&settings_db_mu);
-  int rc = db_settings_store(settings_db, keys, texts, n);
+  enum ss_err rc = db_settings_store(settings_db, keys, texts, n);
   pthread_mutex_unlock(&settings_db_mu);
   return rc;
 }
@@ -150,7 +150,7 @@ static void usage(FILE *out)
   settings_print_help(out);
 }
 
-static int write_port_file(const char *dir, int port)
+static enum ss_err write_port_file(const char *dir, int port)
 {
   char path[4096], tmp[4096 + 8];
   snprintf(path, sizeof path, "%s/soulspotd.port", dir);
@@ -164,7 +164,7 @@ static int write_port_file(const char *dir, int port)
   return SS_OK;
 }
 
-static int mkdir_p(const char *dir)
+static enum ss_err mkdir_p(const char *dir)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s", dir);

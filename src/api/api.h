@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "db/db.h"
 #include "http/server.h"
 
@@ -99,7 +100,7 @@ void api_auth_security_card(struct buf *out, const struct http_req *req);
 /* ---- shared by the domain modules (api_common.c) ---- */
 /* Opens a connection to the daemon's database (DATA_DIR/soulspotd.db) for
  * this handler; the caller closes it with db_close(). */
-int api_open_store(struct db **db);
+enum ss_err api_open_store(struct db **db);
 /* api_open_store, or a 503 "store not available" in resp and false. */
 bool api_store_or_503(struct http_resp *resp, struct db **db);
 /* The positive {id} right after prefix in path (digits, then the end or

@@ -128,9 +128,9 @@ static void set_session_cookie(struct http_req *req, struct http_resp *resp,
 
 /* Refreshes key and password state from the store (a --set-password run
  * while the daemon is up counts at once). */
-static int open_and_load(struct db **db)
+static enum ss_err open_and_load(struct db **db)
 {
-  int rc = api_open_store(db);
+  enum ss_err rc = api_open_store(db);
   if (rc == SS_OK)
     rc = auth_store_load(*db, NULL);
   return rc;

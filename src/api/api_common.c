@@ -11,7 +11,7 @@
 #include "config/settings.h"
 #include "core/err.h"
 
-int api_open_store(struct db **db)
+enum ss_err api_open_store(struct db **db)
 {
   char dir[SETTING_STR_MAX], path[SETTING_STR_MAX + 32];
   settings_str(S_SERVER_DATA_DIR, dir, sizeof dir);

@@ -251,7 +251,8 @@ static const char *const body_keys[] = {"query",
 #define N_BODY_KEYS (sizeof body_keys / sizeof body_keys[0])
 
 /* Reads the request body into in (strings borrowed from doc). */
-static int parse_new(json_t *doc, struct dl_new *in, char *err, size_t n)
+static enum ss_err parse_new(json_t *doc, struct dl_new *in, char *err,
+                             size_t n)
 {
   const char **slots[N_BODY_KEYS] = {&in->query,
                                      &in->album,
@@ -398,9 +399,9 @@ static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
   db_close(db);
 }
 
-static int cancel(struct db *db, int64_t id, const char **why)
+static enum ss_err cancel(struct db *db, int64_t id, const char **why)
 {
-  int rc = db_dl_request_cancel(db, id, clock_wall_ms());
+  enum ss_err rc = db_dl_request_cancel(db, id, clock_wall_ms());
   *why = rc == SS_OK          ? "cancelled"
          : rc == SS_ENOTFOUND ? "no such download"
          : rc == SS_ESTATE    ? "the download has already finished"
@@ -630,8 +631,8 @@ static void page_cancel(struct http_req *req, struct http_resp *resp,
 
 static atomic_bool testing;
 
-static void test_html(struct buf *b, int rc, const struct slskd_app *app,
-                      const char *error, long ms)
+static void test_html(struct buf *b, enum ss_err rc,
+                      const struct slskd_app *app, const char *error, long ms)
 {
   if (rc) {
     buf_puts(b, "<span class=\"msg-error\">");
@@ -649,8 +650,8 @@ static void test_html(struct buf *b, int rc, const struct slskd_app *app,
   buf_puts(b, "</span>");
 }
 
-static void test_json(struct buf *b, int rc, const struct slskd_app *app,
-                      const char *error, long ms)
+static void test_json(struct buf *b, enum ss_err rc,
+                      const struct slskd_app *app, const char *error, long ms)
 {
   buf_printf(b, "{\"ok\":%s,\"latency_ms\":%ld,",
              rc == SS_OK && app->logged_in ? "true" : "false", ms);

@@ -66,7 +66,7 @@
 
 /* ---- plumbing ---- */
 
-static int http_status_of(int rc)
+static int http_status_of(enum ss_err rc)
 {
   switch (rc) {
   case SS_OK: return 200;
@@ -147,11 +147,12 @@ static int cmp_rank(const void *a, const void *b)
   return dupes_quality_cmp(&x, &y);
 }
 
-static int load_members(struct db *db, int64_t gid, struct member_list *m)
+static enum ss_err load_members(struct db *db, int64_t gid,
+                                struct member_list *m)
 {
   m->t = xmalloc(SHOW_MEMBERS * sizeof *m->t);
   m->n = 0;
-  int rc = db_library_group_members(db, gid, collect_member, m);
+  enum ss_err rc = db_library_group_members(db, gid, collect_member, m);
   qsort(m->t, m->n, sizeof *m->t, cmp_rank);
   return rc;
 }
@@ -207,11 +208,12 @@ static void json_member(struct buf *b, const struct library_track *t,
              t->id == keeper_of(g) ? "true" : "false");
 }
 
-static int json_quarantine(struct buf *b, struct db *db, int64_t gid)
+static enum ss_err json_quarantine(struct buf *b, struct db *db, int64_t gid)
 {
   struct library_quarantine_entry *e = xmalloc(SHOW_MEMBERS * sizeof *e);
   size_t n = 0;
-  int rc = db_library_quarantine_of_group(db, gid, e, SHOW_MEMBERS, &n);
+  enum ss_err rc = db_library_quarantine_of_group(db, gid, e, SHOW_MEMBERS,
+                                                  &n);
   buf_puts(b, "\"quarantine\":[");
   for (size_t i = 0; i < n; i++) {
     buf_printf(b, "%s{\"id\":%" PRId64 ",\"track_id\":%" PRId64 ",",
@@ -227,8 +229,8 @@ static int json_quarantine(struct buf *b, struct db *db, int64_t gid)
   return rc;
 }
 
-static int json_group(struct buf *b, struct db *db,
-                      const struct library_group *g)
+static enum ss_err json_group(struct buf *b, struct db *db,
+                              const struct library_group *g)
 {
   buf_printf(b, "{\"id\":%" PRId64 ",", g->id);
   json_kv_str(b, "key", g->key);
@@ -246,7 +248,7 @@ static int json_group(struct buf *b, struct db *db,
              g->suggested_keep, keeper_of(g), g->first_seen_ms,
              g->last_seen_ms, g->resolved_ms, g->n_members);
   struct member_list m;
-  int rc = load_members(db, g->id, &m);
+  enum ss_err rc = load_members(db, g->id, &m);
   for (size_t i = 0; i < m.n; i++) {
     if (i)
       buf_putc(b, ',');
@@ -421,14 +423,15 @@ static void library_root(char root[PATH_MAX])
 }
 
 /* The list fragment: tabs, an optional notice, the groups of status. */
-static int render_list(struct buf *b, struct db *db, const char *status,
-                       int64_t offset, const char *notice, bool notice_error)
+static enum ss_err render_list(struct buf *b, struct db *db,
+                               const char *status, int64_t offset,
+                               const char *notice, bool notice_error)
 {
   static const char *const names[3] = {"open", "resolved", "dismissed"};
   int64_t totals[3] = {0}, status_total = 0;
   struct library_group *g = xmalloc(PAGE_DEFAULT * sizeof *g);
   size_t n = 0, k;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   for (int i = 0; i < 3 && !rc; i++) /* max 0: counts only */
     rc = db_library_groups_list(db, names[i], 0, g, 0, &k, &totals[i]);
   if (!rc)
@@ -537,8 +540,8 @@ static enum action action_of(const char *path)
   return ACT_DISMISS;
 }
 
-static int run_action(struct db *db, enum action a, int64_t gid, int64_t keep,
-                      struct quarantine_result *res)
+static enum ss_err run_action(struct db *db, enum action a, int64_t gid,
+                              int64_t keep, struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
   int64_t now = clock_wall_ms();
@@ -546,7 +549,7 @@ static int run_action(struct db *db, enum action a, int64_t gid, int64_t keep,
   char lib[SETTING_STR_MAX], qdir[SETTING_STR_MAX];
   settings_str(S_LIBRARY_PATH, lib, sizeof lib);
   quarantine_dir(qdir, sizeof qdir);
-  int rc;
+  enum ss_err rc;
   switch (a) {
   case ACT_RESOLVE:
     return quarantine_resolve(db, gid, keep, lib, qdir, now, res);
@@ -699,8 +702,9 @@ struct unreadable_page {
   size_t n;
 };
 
-static int load_unreadable(struct http_req *req, struct http_resp *resp,
-                           struct unreadable_page *u)
+static enum ss_err load_unreadable(struct http_req *req,
+                                   struct http_resp *resp,
+                                   struct unreadable_page *u)
 {
   struct db *db = NULL;
   u->t = NULL;
@@ -712,8 +716,9 @@ static int load_unreadable(struct http_req *req, struct http_resp *resp,
   }
   u->offset = api_int_param(req, "offset", 0, INT32_MAX);
   u->t = xmalloc((size_t)(u->limit ? u->limit : 1) * sizeof *u->t);
-  int rc = db_library_unreadable_list(db, u->offset, u->t, (size_t)u->limit,
-                                      &u->n, &u->total);
+  enum ss_err rc = db_library_unreadable_list(db, u->offset, u->t,
+                                              (size_t)u->limit, &u->n,
+                                              &u->total);
   db_close(db);
   return rc;
 }

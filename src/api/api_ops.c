@@ -405,13 +405,13 @@ static void dl_state_row(void *arg, const char *table, const char *state,
   value_int(b, count);
 }
 
-static int store_metrics(struct buf *b)
+static enum ss_err store_metrics(struct buf *b)
 {
   struct db *db = NULL;
   struct dl_rows w;
   buf_init(&w.requests, HTTP_RESP_MAX);
   buf_init(&w.files, HTTP_RESP_MAX);
-  int rc = api_open_store(&db);
+  enum ss_err rc = api_open_store(&db);
   if (!rc)
     rc = db_dl_state_counts(db, dl_state_row, &w);
   if (!rc) {

@@ -95,19 +95,20 @@ static enum action action_of(const char *path)
 }
 
 /* Runs an action; err gets the reason on failure. */
-static int run_action(struct db *db, enum action a, int64_t id, char *err,
-                      size_t errlen)
+static enum ss_err run_action(struct db *db, enum action a, int64_t id,
+                              char *err, size_t errlen)
 {
   int64_t now = clock_wall_ms();
-  int rc = a == ACT_SEARCH   ? wanted_search_now(db, id, now, err, errlen)
-           : a == ACT_IGNORE ? wanted_ignore(db, id, now, err, errlen)
-                             : wanted_retry(db, id, now, err, errlen);
+  enum ss_err rc = a == ACT_SEARCH
+                     ? wanted_search_now(db, id, now, err, errlen)
+                   : a == ACT_IGNORE ? wanted_ignore(db, id, now, err, errlen)
+                                     : wanted_retry(db, id, now, err, errlen);
   if (rc == SS_OK && a == ACT_SEARCH)
     runtime_run_now(UNIT_DOWNLOAD_MONITOR); /* disabled: it waits */
   return rc;
 }
 
-static int status_of(int rc)
+static int status_of(enum ss_err rc)
 {
   return rc == SS_ENOTFOUND                  ? 404
          : rc == SS_ESTATE || rc == SS_EBUSY ? 409
@@ -263,8 +264,8 @@ static void api_action(struct http_req *req, struct http_resp *resp, void *ctx)
 }
 
 /* Reads {"kind","artist","title"} into w (source manual). */
-static int parse_manual(json_t *doc, struct wanted_item *w, char *err,
-                        size_t n)
+static enum ss_err parse_manual(json_t *doc, struct wanted_item *w, char *err,
+                                size_t n)
 {
   if (!json_is_object(doc)) {
     snprintf(err, n, "the body must be a JSON object");

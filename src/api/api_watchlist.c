@@ -138,8 +138,8 @@ static void reply_watch(struct http_resp *resp, struct db *db, int64_t id,
 
 /* Reads the fields of a POST (create) or PATCH body into w; *seen_id
  * tells whether spotify_artist_id was given.  SS_EINVAL with err. */
-static int parse_watch(json_t *doc, bool create, struct watch *w, char *err,
-                       size_t n)
+static enum ss_err parse_watch(json_t *doc, bool create, struct watch *w,
+                               char *err, size_t n)
 {
   if (!json_is_object(doc)) {
     snprintf(err, n, "the body must be a JSON object");
@@ -239,7 +239,7 @@ static json_t *body_json(struct http_req *req, struct http_resp *resp)
 
 /* Watches artist (name may be ""): SS_OK and *id, SS_EBUSY (watched:
  * *id), else an error. */
-static int watch_artist(struct db *db, struct watch *w, int64_t *id)
+static enum ss_err watch_artist(struct db *db, struct watch *w, int64_t *id)
 {
   if (!w->name[0])
     db_watch_artist_name(db, w->spotify_artist_id, w->name, sizeof w->name);

@@ -39,7 +39,7 @@ static struct render_cache caches[CACHED__COUNT] = {
   {.mu = PTHREAD_MUTEX_INITIALIZER},
 };
 
-static int render(enum cached_view v, struct buf *out, int64_t now_ms)
+static enum ss_err render(enum cached_view v, struct buf *out, int64_t now_ms)
 {
   struct workers_model m;
   workers_model_collect(&m);
@@ -188,11 +188,11 @@ void api_workers_list(struct http_req *req, struct http_resp *resp, void *ctx)
 /* Run now of the contract's "automation" entry: every enabled part once.
  * SS_OK when one was queued, SS_EBUSY when every enabled part is already
  * running, SS_ESTATE when none is enabled. */
-static int run_automation(void)
+static enum ss_err run_automation(void)
 {
   enum unit_id parts[UNIT__COUNT];
   size_t n = workers_view_units(VIEW_AUTOMATION, parts);
-  int rc = SS_ESTATE;
+  enum ss_err rc = SS_ESTATE;
   for (size_t i = 0; i < n; i++) {
     int r = runtime_run_now(parts[i]);
     if (r == SS_OK || (r == SS_EBUSY && rc == SS_ESTATE))

@@ -311,10 +311,10 @@ static void render_unit_row(struct buf *out, const struct unit_def *def,
   buf_puts(out, "</tr>\n");
 }
 
-int pages_render_workers_table(struct buf *out,
-                               const struct unit_def *const *defs,
-                               const struct unit_snapshot *snaps,
-                               int64_t now_ms)
+enum ss_err pages_render_workers_table(struct buf *out,
+                                       const struct unit_def *const *defs,
+                                       const struct unit_snapshot *snaps,
+                                       int64_t now_ms)
 {
   buf_puts(out,
            "<div class=\"table-wrap\"><table class=\"table\">\n"
@@ -331,8 +331,10 @@ int pages_render_workers_table(struct buf *out,
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
 }
 
-int pages_render_dashboard(struct buf *out, const struct unit_def *const *defs,
-                           const struct unit_snapshot *snaps, int64_t now_ms)
+enum ss_err pages_render_dashboard(struct buf *out,
+                                   const struct unit_def *const *defs,
+                                   const struct unit_snapshot *snaps,
+                                   int64_t now_ms)
 {
   layout_open(out, "Dashboard", PAGES_DASHBOARD);
   render_page_head(out, "Dashboard",
@@ -659,8 +661,9 @@ static void render_control(struct buf *out, enum setting_id id,
   }
 }
 
-int pages_render_field(struct buf *out, enum setting_id id,
-                       const char *shown_value, const char *error, bool saved)
+enum ss_err pages_render_field(struct buf *out, enum setting_id id,
+                               const char *shown_value, const char *error,
+                               bool saved)
 {
   if ((int)id < 0 || id >= S__COUNT)
     return SS_EINVAL;
@@ -692,7 +695,8 @@ int pages_render_field(struct buf *out, enum setting_id id,
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
 }
 
-int pages_apply_field(struct buf *out, const char *key, const char *value)
+enum ss_err pages_apply_field(struct buf *out, const char *key,
+                              const char *value)
 {
   int found = key ? settings_lookup(key) : -1;
   if (found < 0)
@@ -704,7 +708,7 @@ int pages_apply_field(struct buf *out, const char *key, const char *value)
   if ((d->flags & SF_SECRET) && !value[0]) /* empty secret = keep */
     return pages_render_field(out, id, NULL, NULL, false);
   char err[FIELD_ERR_MAX] = "";
-  int rc = settings_apply_text(id, value, err, sizeof err);
+  enum ss_err rc = settings_apply_text(id, value, err, sizeof err);
   if (rc == SS_OK)
     return pages_render_field(out, id, NULL, NULL, true);
   if (!err[0])
@@ -773,8 +777,8 @@ void pages_set_cards(const struct pages_card *c, size_t n)
 
 /* The whole settings document; a tab starts with its cards (the Spotify
  * account card, the Authentication card), then its fields. */
-static int render_settings(struct buf *out, const char *tab,
-                           const struct http_req *req)
+static enum ss_err render_settings(struct buf *out, const char *tab,
+                                   const struct http_req *req)
 {
   const struct settings_tab *cur = find_tab(tab);
   layout_open(out, "Settings", PAGES_SETTINGS);
@@ -797,7 +801,7 @@ static int render_settings(struct buf *out, const char *tab,
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
 }
 
-int pages_render_settings(struct buf *out, const char *tab)
+enum ss_err pages_render_settings(struct buf *out, const char *tab)
 {
   return render_settings(out, tab, NULL);
 }
@@ -806,7 +810,7 @@ int pages_render_settings(struct buf *out, const char *tab)
 /* Handlers                                                            */
 /* ------------------------------------------------------------------ */
 
-static void finish_html(struct http_resp *resp, int rc)
+static void finish_html(struct http_resp *resp, enum ss_err rc)
 {
   if (rc != SS_OK) {
     buf_reset(&resp->body);

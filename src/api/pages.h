@@ -23,6 +23,7 @@
 
 #include "config/settings.h"
 #include "core/buf.h"
+#include "core/err.h"
 #include "http/server.h"
 #include "runtime/runtime.h"
 
@@ -95,17 +96,19 @@ const char *pages_tab_name(const char *tab);
 
 /* Appends the whole dashboard document for the given units (defs and snaps
  * indexed by enum unit_id, UNIT__COUNT entries each). */
-int pages_render_dashboard(struct buf *out, const struct unit_def *const *defs,
-                           const struct unit_snapshot *snaps, int64_t now_ms);
+enum ss_err pages_render_dashboard(struct buf *out,
+                                   const struct unit_def *const *defs,
+                                   const struct unit_snapshot *snaps,
+                                   int64_t now_ms);
 
 /* Appends the workers table fragment (same arguments as above). */
-int pages_render_workers_table(struct buf *out,
-                               const struct unit_def *const *defs,
-                               const struct unit_snapshot *snaps,
-                               int64_t now_ms);
+enum ss_err pages_render_workers_table(struct buf *out,
+                                       const struct unit_def *const *defs,
+                                       const struct unit_snapshot *snaps,
+                                       int64_t now_ms);
 
 /* Appends the whole settings document open on tab (see pages_tab_name). */
-int pages_render_settings(struct buf *out, const char *tab);
+enum ss_err pages_render_settings(struct buf *out, const char *tab);
 
 /*
  * Appends the fragment <div class="field" id="field-KEY">...</div> of one
@@ -113,8 +116,9 @@ int pages_render_settings(struct buf *out, const char *tab);
  * ignored for secrets, whose input is never pre-filled); error, when not
  * NULL, is shown beside the field; saved adds the "Saved" mark.
  */
-int pages_render_field(struct buf *out, enum setting_id id,
-                       const char *shown_value, const char *error, bool saved);
+enum ss_err pages_render_field(struct buf *out, enum setting_id id,
+                               const char *shown_value, const char *error,
+                               bool saved);
 
 /*
  * What POST /settings does after reading the form: applies value to key and
@@ -123,6 +127,7 @@ int pages_render_field(struct buf *out, enum setting_id id,
  * key, SS_EINVAL for a non-runtime key or a NULL value (out untouched), or
  * SS_ETOOBIG.
  */
-int pages_apply_field(struct buf *out, const char *key, const char *value);
+enum ss_err pages_apply_field(struct buf *out, const char *key,
+                              const char *value);
 
 #endif

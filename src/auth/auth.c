@@ -156,7 +156,7 @@ enum ss_err auth_store_load(struct db *db, bool *created)
   char hash[crypto_pwhash_STRBYTES];
   if (created)
     *created = false;
-  int rc = db_secret_get(db, SECRET_KEY, key, sizeof key);
+  enum ss_err rc = db_secret_get(db, SECRET_KEY, key, sizeof key);
   if (rc == SS_OK && strlen(key) != AUTH_KEY_LEN)
     rc = SS_ENOTFOUND; /* damaged: make a new one */
   if (rc == SS_ENOTFOUND) {
@@ -183,7 +183,7 @@ enum ss_err auth_store_regenerate_key(struct db *db)
 {
   char key[AUTH_KEY_LEN + 1];
   auth_key_generate(key, sizeof key);
-  int rc = db_secret_put(db, SECRET_KEY, key);
+  enum ss_err rc = db_secret_put(db, SECRET_KEY, key);
   if (rc == SS_OK) {
     pthread_mutex_lock(&mu);
     memcpy(api_key, key, sizeof api_key);
@@ -198,7 +198,7 @@ enum ss_err auth_store_set_password(struct db *db, const char *password,
                                     char *err, size_t errlen)
 {
   char hash[crypto_pwhash_STRBYTES];
-  int rc = auth_password_rules(password, err, errlen);
+  enum ss_err rc = auth_password_rules(password, err, errlen);
   if (rc != SS_OK)
     return rc;
   if (crypto_pwhash_str(hash, password, strlen(password), PWHASH_OPS,
@@ -223,7 +223,7 @@ enum ss_err auth_store_set_password(struct db *db, const char *password,
 enum ss_err auth_store_check_password(struct db *db, const char *password)
 {
   char hash[crypto_pwhash_STRBYTES];
-  int rc = db_secret_get(db, SECRET_HASH, hash, sizeof hash);
+  enum ss_err rc = db_secret_get(db, SECRET_HASH, hash, sizeof hash);
   if (rc == SS_OK && !hash[0])
     rc = SS_ENOTFOUND;
   if (rc != SS_OK)
@@ -444,7 +444,7 @@ static enum ss_err read_secret_line(FILE *in, char *out, size_t n)
 enum ss_err auth_cli_set_password(struct db *db, FILE *in, FILE *msg)
 {
   char pw[AUTH_PASSWORD_MAX + 2], err[160];
-  int rc = read_secret_line(in, pw, sizeof pw);
+  enum ss_err rc = read_secret_line(in, pw, sizeof pw);
   if (rc == SS_ETOOBIG)
     snprintf(err, sizeof err, "the password must have at most %d bytes",
              AUTH_PASSWORD_MAX);

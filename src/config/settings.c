@@ -115,7 +115,7 @@ static enum ss_err run_persist_hook(const struct change *ch, size_t n)
   const char *texts[S__COUNT];
   settings_persist_fn fn;
   void *arg;
-  int rc;
+  enum ss_err rc;
   pthread_mutex_lock(&store_lock);
   fn = persist_fn;
   arg = persist_arg;
@@ -147,7 +147,7 @@ static void log_changes(const struct change *ch, size_t n)
  */
 enum ss_err settings__commit_changes(struct change *ch, size_t n, bool persist)
 {
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (n == 0)
     return SS_OK;
   pthread_mutex_lock(&change_lock);
@@ -331,7 +331,7 @@ enum ss_err settings_apply_text(enum setting_id id, const char *text,
                                 char *err, size_t errlen)
 {
   struct change ch;
-  int rc;
+  enum ss_err rc;
   if (!settings__valid_id((int)id))
     return settings__fail(err, errlen, "unknown setting");
   if (!(settings_defs[id].flags & SF_RUNTIME))

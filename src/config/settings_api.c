@@ -150,7 +150,7 @@ enum ss_err settings_patch_json(const char *body, size_t len,
 {
   struct change ch[S__COUNT];
   size_t n = 0;
-  int rc = patch_collect(body, len, ch, &n, errors);
+  enum ss_err rc = patch_collect(body, len, ch, &n, errors);
   if (rc != SS_OK)
     return rc;
   rc = settings__commit_changes(ch, n, true);
@@ -185,7 +185,7 @@ static json_t *value_json(enum setting_id id, const char *text, int64_t num)
 static enum ss_err dump_json(json_t *root, struct buf *out)
 {
   char *text = json_dumps(root, JSON_COMPACT);
-  int rc = text ? buf_puts(out, text) : SS_EINVAL;
+  enum ss_err rc = text ? buf_puts(out, text) : SS_EINVAL;
   free(text);
   json_decref(root);
   if (rc == SS_OK && !buf_ok(out))

@@ -448,7 +448,7 @@ static enum ss_err check_folder(enum setting_id id, const char *t, char *canon,
                                 size_t errlen)
 {
   char real[PATH_MAX], why[SETTINGS_MSG_MAX];
-  int rc = check_string(t, canon, err, errlen);
+  enum ss_err rc = check_string(t, canon, err, errlen);
   if (rc != SS_OK || !t[0])
     return rc;
   if (!normalize_path(t, canon))
@@ -503,7 +503,7 @@ static enum ss_err check_url(const char *t, char *canon, char *err,
   if (strchr(t, '#'))
     return settings__fail(err, errlen, "must not contain a fragment (#)");
   auth_len = strcspn(t + scheme, "/?");
-  int rc = check_authority(t + scheme, auth_len, err, errlen);
+  enum ss_err rc = check_authority(t + scheme, auth_len, err, errlen);
   if (rc != SS_OK)
     return rc;
   for (size_t i = 0; i < scheme; i++)
@@ -597,8 +597,8 @@ enum ss_err settings_validate(enum setting_id id, const char *text,
 {
   char scratch[SETTING_STR_MAX];
   int64_t num;
-  int rc = settings__check_value(id, text, canon ? canon : scratch, &num, err,
-                                 errlen);
+  enum ss_err rc = settings__check_value(id, text, canon ? canon : scratch,
+                                         &num, err, errlen);
   if (rc != SS_OK && canon)
     canon[0] = '\0';
   return rc;
@@ -609,7 +609,8 @@ enum ss_err settings__make_change(enum setting_id id, const char *text,
                                   struct change *out, char *err, size_t errlen)
 {
   char canon[SETTING_STR_MAX];
-  int rc = settings__check_value(id, text, canon, &out->num, err, errlen);
+  enum ss_err rc = settings__check_value(id, text, canon, &out->num, err,
+                                         errlen);
   if (rc != SS_OK)
     return rc;
   out->id = id;
@@ -633,7 +634,7 @@ enum ss_err settings__check_folder_changes(const struct change *ch, size_t n,
                                            size_t errlen)
 {
   const char *batch[S__COUNT] = {0};
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   for (size_t i = 0; i < n; i++)
     batch[ch[i].id] = ch[i].text;
   for (size_t i = 0; i < n; i++) {

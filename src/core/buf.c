@@ -56,7 +56,7 @@ static enum ss_err reserve(struct buf *b, size_t extra)
 enum ss_err buf_append(struct buf *b, const void *p, size_t n)
 {
   DEBUGASSERT(p || n == 0);
-  int rc = reserve(b, n);
+  enum ss_err rc = reserve(b, n);
   if (rc != SS_OK)
     return rc;
   if (n)
@@ -84,7 +84,7 @@ enum ss_err buf_printf(struct buf *b, const char *fmt, ...)
     return SS_EINVAL;
   if ((size_t)n < sizeof small)
     return buf_append(b, small, (size_t)n);
-  int rc = reserve(b, (size_t)n);
+  enum ss_err rc = reserve(b, (size_t)n);
   if (rc != SS_OK)
     return rc;
   va_start(ap, fmt);

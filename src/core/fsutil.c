@@ -42,7 +42,7 @@ void fs_force_component_walk(bool on) { atomic_store(&force_walk, on); }
 enum ss_err fs_copy_fd(int in, int out)
 {
   char *chunk = xmalloc(COPY_CHUNK);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   for (;;) {
     ssize_t n = read(in, chunk, COPY_CHUNK);
     if (n < 0 && errno == EINTR)
@@ -223,22 +223,24 @@ static enum ss_err refusal(int e, const char *what, const char *path,
 }
 
 /* Opens the folder of rel below rfd (creating missing folders when
- * create) into s.  -1 with errno on failure. */
-static int spot_open(int rfd, const char *rel, bool create, struct spot *s)
+ * create) into s.  SS_EINVAL for a bad name, SS_EIO otherwise, errno
+ * kept. */
+static enum ss_err spot_open(int rfd, const char *rel, bool create,
+                             struct spot *s)
 {
   const char *slash = strrchr(rel, '/');
   const char *name = slash ? slash + 1 : rel;
   if (!name[0] || !strcmp(name, ".") || !strcmp(name, "..") ||
       strlen(name) > NAME_MAX) {
     errno = EINVAL;
-    return -1;
+    return SS_EINVAL;
   }
   snprintf(s->name, sizeof s->name, "%s", name);
   char *dir = xstrndup(rel, slash ? (size_t)(slash - rel) : 0);
   if (!create) {
     s->dir = open_below(rfd, dir, O_RDONLY | O_DIRECTORY, 0);
     free(dir);
-    return s->dir < 0 ? -1 : 0;
+    return s->dir < 0 ? SS_EIO : SS_OK;
   }
   /* mkdir -p, one component at a time, never through a symlink */
   int cur = openat(rfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -259,7 +261,7 @@ static int spot_open(int rfd, const char *rel, bool create, struct spot *s)
   }
   free(dir);
   s->dir = cur;
-  return cur < 0 ? -1 : 0;
+  return cur < 0 ? SS_EIO : SS_OK;
 }
 
 enum ss_err fs_lstat_beneath(const char *root, const char *path,
@@ -278,7 +280,7 @@ enum ss_err fs_lstat_beneath(const char *root, const char *path,
     return refusal(errno, "cannot open the folder of", path, root, err,
                    errlen);
   struct spot s = {.dir = -1};
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (spot_open(rfd, rel, false, &s))
     rc = refusal(errno, "cannot open the folder of", path, root, err, errlen);
   else if (fstatat(s.dir, s.name, st, AT_SYMLINK_NOFOLLOW))
@@ -308,12 +310,13 @@ static enum ss_err copy_move(const struct spot *from, const struct stat *st,
                    0600);
   struct stat ist;
   struct timespec times[2] = {st->st_atim, st->st_mtim};
-  int rc = in >= 0 && out >= 0 && !fstat(in, &ist) && S_ISREG(ist.st_mode) &&
-               ist.st_ino == st->st_ino && fs_copy_fd(in, out) == SS_OK &&
-               !fchmod(out, st->st_mode & 07777) && !futimens(out, times) &&
-               !fsync(out)
-             ? SS_OK
-             : SS_EIO;
+  enum ss_err rc = in >= 0 && out >= 0 && !fstat(in, &ist) &&
+                       S_ISREG(ist.st_mode) && ist.st_ino == st->st_ino &&
+                       fs_copy_fd(in, out) == SS_OK &&
+                       !fchmod(out, st->st_mode & 07777) &&
+                       !futimens(out, times) && !fsync(out)
+                     ? SS_OK
+                     : SS_EIO;
   int e = errno;
   if (in >= 0)
     close(in);
@@ -485,20 +488,20 @@ enum ss_err fs_move_resume(const char *src_root, const char *src,
   return SS_OK;
 }
 
-int fs_mkdir_p(const char *dir)
+enum ss_err fs_mkdir_p(const char *dir)
 {
   char *p = xstrdup(dir);
-  int rc = 0;
+  enum ss_err rc = SS_OK;
   for (char *q = p + 1; *q && !rc; q++) {
     if (*q != '/')
       continue;
     *q = '\0';
     if (mkdir(p, 0755) && errno != EEXIST)
-      rc = -1;
+      rc = SS_EIO;
     *q = '/';
   }
   if (!rc && mkdir(p, 0755) && errno != EEXIST)
-    rc = -1;
+    rc = SS_EIO;
   free(p);
   return rc;
 }

@@ -81,8 +81,8 @@ enum ss_err fs_move_resume(const char *src_root, const char *src,
                            size_t errlen);
 
 /* mkdir -p of a root folder itself (as configured: may pass symlinks).
- * 0, or -1 with errno. */
-int fs_mkdir_p(const char *dir);
+ * SS_OK, or SS_EIO with errno. */
+enum ss_err fs_mkdir_p(const char *dir);
 
 /* Tests: true forces the per-component walk as if the kernel had no
  * openat2.  Not thread-safe against running operations. */

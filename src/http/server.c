@@ -1285,7 +1285,7 @@ enum ss_err http_server_start(const struct http_server_opts *opts,
   atomic_store(&srv->port, opts->port); /* port 0: known once bound */
   srv->max_connections = l.max_connections;
   pthread_mutex_init(&srv->log_mu, NULL);
-  int rc = conn_guard_start(&gopts, &srv->guard);
+  enum ss_err rc = conn_guard_start(&gopts, &srv->guard);
   if (rc == SS_OK && !(srv->daemon = start_daemon(srv, opts, &l)))
     rc = SS_EIO;
   if (rc == SS_OK && (rc = start_listener(srv, &addr, ipv6)) != SS_OK)

@@ -245,8 +245,8 @@ static void leave_dir(struct walk *w)
   }
 }
 
-static int open_root(struct walk *w, const char *root, char *err,
-                     size_t errlen)
+static enum ss_err open_root(struct walk *w, const char *root, char *err,
+                             size_t errlen)
 {
   char real[PATH_MAX];
   if (!realpath(root, real)) {
@@ -284,8 +284,8 @@ static int open_root(struct walk *w, const char *root, char *err,
   return SS_OK;
 }
 
-int cleanup_walk(const char *root, const struct cleanup_opts *opts,
-                 struct cleanup_result *res, char *err, size_t errlen)
+enum ss_err cleanup_walk(const char *root, const struct cleanup_opts *opts,
+                         struct cleanup_result *res, char *err, size_t errlen)
 {
   char dummy[8];
   if (!err || !errlen) {
@@ -297,7 +297,7 @@ int cleanup_walk(const char *root, const struct cleanup_opts *opts,
     return SS_EINVAL;
   memset(res, 0, sizeof *res);
   struct walk w = {.o = opts, .r = res, .depth = -1};
-  int rc = open_root(&w, root, err, errlen);
+  enum ss_err rc = open_root(&w, root, err, errlen);
   if (rc)
     return rc;
   if (opts->max_files <= 0 || opts->max_bytes <= 0) {

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define CLEANUP_MAX_DEPTH 64
 
 /* True when path (absolute) belongs to a download still in progress. */
@@ -80,7 +82,7 @@ struct cleanup_result {
  * SS_ENOTFOUND when root does not exist; SS_EINVAL when it is not a
  * folder, is a symbolic link, or is "/".  err gets a readable reason.
  */
-int cleanup_walk(const char *root, const struct cleanup_opts *opts,
-                 struct cleanup_result *res, char *err, size_t errlen);
+enum ss_err cleanup_walk(const char *root, const struct cleanup_opts *opts,
+                         struct cleanup_result *res, char *err, size_t errlen);
 
 #endif

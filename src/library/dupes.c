@@ -706,12 +706,13 @@ static int on_keyed_row(void *arg, const struct library_dupe_row *r)
   return SS_OK;
 }
 
-static int run_keyed(struct db *db, struct pass *p, enum dupes_method m)
+static enum ss_err run_keyed(struct db *db, struct pass *p,
+                             enum dupes_method m)
 {
   p->method = dupes_method_name(m);
-  int rc = m == DUPES_METADATA
-             ? db_library_meta_candidates(db, on_keyed_row, p)
-             : db_library_hash_candidates(db, on_keyed_row, p);
+  enum ss_err rc = m == DUPES_METADATA
+                     ? db_library_meta_candidates(db, on_keyed_row, p)
+                     : db_library_hash_candidates(db, on_keyed_row, p);
   if (rc == SS_OK && p->run_key) {
     if (m == DUPES_METADATA)
       flush_meta_run(p);
@@ -809,11 +810,12 @@ static int cmp_cand_id_ptr(const void *a, const void *b)
   return cmp_cand_id(a, b);
 }
 
-static int run_fingerprint(struct db *db, struct pass *p, size_t *compared)
+static enum ss_err run_fingerprint(struct db *db, struct pass *p,
+                                   size_t *compared)
 {
   struct fp_state s = {.p = p};
   p->method = dupes_method_name(DUPES_FINGERPRINT);
-  int rc = db_library_fp_rows(db, on_fp_row, &s);
+  enum ss_err rc = db_library_fp_rows(db, on_fp_row, &s);
   for (size_t i = 0; i < s.count; i++)
     free(s.win[(s.head + i) % s.cap].c.label);
   free(s.win);
@@ -853,34 +855,35 @@ static int run_fingerprint(struct db *db, struct pass *p, size_t *compared)
   return rc;
 }
 
-static int fill_keys(struct db *db, dupes_stop_fn stop, void *arg,
-                     size_t *computed);
+static enum ss_err fill_keys(struct db *db, dupes_stop_fn stop, void *arg,
+                             size_t *computed);
 
 /* Computes metadata keys of rows that have none yet, in batches; many at
  * once (a first scan of a big library) are indexed after filling. */
-static int compute_keys(struct db *db, dupes_stop_fn stop, void *arg,
-                        size_t *computed)
+static enum ss_err compute_keys(struct db *db, dupes_stop_fn stop, void *arg,
+                                size_t *computed)
 {
   int64_t pending = 0;
-  int rc = db_library_keys_pending(db, &pending);
+  enum ss_err rc = db_library_keys_pending(db, &pending);
   bool reindex = !rc && pending >= KEYS_REINDEX_MIN;
   if (reindex)
     rc = db_library_keys_index(db, false);
   if (!rc)
     rc = fill_keys(db, stop, arg, computed);
-  int irc = db_library_keys_index(db, true); /* also heals after a crash */
+  enum ss_err irc = db_library_keys_index(db,
+                                          true); /* also heals after a crash */
   return rc ? rc : irc;
 }
 
-static int fill_keys(struct db *db, dupes_stop_fn stop, void *arg,
-                     size_t *computed)
+static enum ss_err fill_keys(struct db *db, dupes_stop_fn stop, void *arg,
+                             size_t *computed)
 {
   struct library_key_input *in = xmalloc(KEY_BATCH * sizeof *in);
   int64_t *ids = xmalloc(KEY_BATCH * sizeof *ids);
   char(*keys)[DUPES_KEY_MAX] = xmalloc(KEY_BATCH * sizeof *keys);
   const char **kp = xmalloc(KEY_BATCH * sizeof *kp);
   int64_t after = 0;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   for (;;) {
     size_t n = 0;
     if ((rc = db_library_keys_missing(db, after, in, KEY_BATCH, &n)) || !n)
@@ -921,8 +924,8 @@ static void pass_free(struct pass *p)
   free(p->run_key);
 }
 
-static int store_groups(struct db *db, const struct pass *p, int64_t now_ms,
-                        struct dupes_stats *out)
+static enum ss_err store_groups(struct db *db, const struct pass *p,
+                                int64_t now_ms, struct dupes_stats *out)
 {
   struct library_group_in *in = xcalloc(p->n_groups ? p->n_groups : 1,
                                         sizeof *in);
@@ -934,15 +937,16 @@ static int store_groups(struct db *db, const struct pass *p, int64_t now_ms,
                                       .suggested_keep = p->groups[g].keep,
                                       .members = p->groups[g].members,
                                       .n_members = p->groups[g].n};
-  int rc = db_library_groups_sync(db, in, p->n_groups, now_ms,
-                                  &out->new_groups, &out->open_groups);
+  enum ss_err rc = db_library_groups_sync(db, in, p->n_groups, now_ms,
+                                          &out->new_groups, &out->open_groups);
   free(in);
   out->groups = p->n_groups;
   return rc;
 }
 
-int dupes_detect(struct db *db, unsigned methods, dupes_stop_fn should_stop,
-                 void *stop_arg, int64_t now_ms, struct dupes_stats *out)
+enum ss_err dupes_detect(struct db *db, unsigned methods,
+                         dupes_stop_fn should_stop, void *stop_arg,
+                         int64_t now_ms, struct dupes_stats *out)
 {
   struct dupes_stats dummy;
   if (!out)
@@ -951,7 +955,7 @@ int dupes_detect(struct db *db, unsigned methods, dupes_stop_fn should_stop,
   if (!db || !methods)
     return SS_EINVAL;
   struct pass p = {0};
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (methods & DUPES_METADATA)
     rc = compute_keys(db, should_stop, stop_arg, &out->keys_computed);
   if (!rc && (methods & DUPES_FILE_HASH)) {

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "db/db.h"
 
 #define DUPES_KEY_MAX 512 /* normalised "artist|title" */
@@ -154,7 +155,8 @@ typedef bool (*dupes_stop_fn)(void *arg);
  * groups (db_library_groups_sync).  Computes missing metadata keys first.
  * should_stop (may be NULL) is polled between batches; SS_ECANCELED then.
  */
-int dupes_detect(struct db *db, unsigned methods, dupes_stop_fn should_stop,
-                 void *stop_arg, int64_t now_ms, struct dupes_stats *out);
+enum ss_err dupes_detect(struct db *db, unsigned methods,
+                         dupes_stop_fn should_stop, void *stop_arg,
+                         int64_t now_ms, struct dupes_stats *out);
 
 #endif

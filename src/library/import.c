@@ -210,8 +210,8 @@ static bool ends_with_ext(const char *s, const char *ext)
   return n > e && s[n - e - 1] == '.' && !strcasecmp(s + n - e, ext);
 }
 
-int import_render(const char *tmpl, const struct import_fields *f, char *out,
-                  size_t n)
+enum ss_err import_render(const char *tmpl, const struct import_fields *f,
+                          char *out, size_t n)
 {
   char *raw = xmalloc(IMPORT_PATH_MAX * 4);
   char comp[IMPORT_COMPONENT_MAX * 2 + 8];
@@ -219,7 +219,7 @@ int import_render(const char *tmpl, const struct import_fields *f, char *out,
                          : "{albumartist}/{album}/{track} {title}.{ext}",
          f, raw, IMPORT_PATH_MAX * 4);
   size_t o = 0;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   out[0] = '\0';
   for (char *save = NULL, *part = strtok_r(raw, "/", &save); part && !rc;
        part = strtok_r(NULL, "/", &save)) {
@@ -250,8 +250,8 @@ static bool usable_part(const char *s)
   return s[0] && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/');
 }
 
-int import_source_path(const char *root, const char *remote, char *out,
-                       size_t n)
+enum ss_err import_source_path(const char *root, const char *remote, char *out,
+                               size_t n)
 {
   char dir[PEER_NAME_MAX], base[PEER_NAME_MAX];
   fs_split_peer_path(remote, dir, sizeof dir, base, sizeof base);
@@ -274,24 +274,25 @@ static bool is_file(const char *root, const char *path, struct stat *st)
 
 /* SS_OK when nothing is at path, SS_EBUSY when something is, SS_EINVAL
  * (err says why) when path cannot be reached without a symlink. */
-static int name_free(const char *root, const char *path, char *err,
-                     size_t errlen)
+static enum ss_err name_free(const char *root, const char *path, char *err,
+                             size_t errlen)
 {
   struct stat st;
-  int rc = fs_lstat_beneath(root, path, &st, err, errlen);
+  enum ss_err rc = fs_lstat_beneath(root, path, &st, err, errlen);
   return rc == SS_ENOTFOUND ? SS_OK : rc == SS_OK ? SS_EBUSY : rc;
 }
 
 /* media_probe of the file at path beneath root. */
-static int probe_beneath(const char *root, const char *path,
-                         struct media_info *m, char *err, size_t errlen)
+static enum ss_err probe_beneath(const char *root, const char *path,
+                                 struct media_info *m, char *err,
+                                 size_t errlen)
 {
   int fd = fs_open_beneath(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
   if (fd < 0) {
     snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
     return SS_EIO;
   }
-  int rc = media_probe_fd(fd, path, m, err, errlen);
+  enum ss_err rc = media_probe_fd(fd, path, m, err, errlen);
   close(fd);
   return rc;
 }
@@ -302,9 +303,9 @@ static int probe_beneath(const char *root, const char *path,
 
 /* Finds where slskd put f: DOWNLOADS/<folder>/<name>, else
  * DOWNLOADS/<name>. */
-static int find_source(const struct import_config *cfg,
-                       const struct dl_file *f, char *src, size_t n, char *err,
-                       size_t errlen)
+static enum ss_err find_source(const struct import_config *cfg,
+                               const struct dl_file *f, char *src, size_t n,
+                               char *err, size_t errlen)
 {
   struct stat st;
   if (import_source_path(cfg->download_root, f->filename, src, n)) {
@@ -339,8 +340,9 @@ static const char *ext_of(const char *path)
 /* ROOT/rel, else ROOT/rel with " (2)" ... before the extension: the first
  * that nobody uses (keep, when not NULL, counts as free: the file an
  * upgrade replaces). */
-static int free_name(const char *root, const char *rel, const char *keep,
-                     char *dst, size_t n, char *err, size_t errlen)
+static enum ss_err free_name(const char *root, const char *rel,
+                             const char *keep, char *dst, size_t n, char *err,
+                             size_t errlen)
 {
   for (int i = 1; i <= MAX_NAME_TRIES; i++) {
     if (i == 1) {
@@ -354,7 +356,7 @@ static int free_name(const char *root, const char *rel, const char *keep,
     }
     if (keep && !strcmp(dst, keep))
       return SS_OK;
-    int rc = name_free(root, dst, err, errlen);
+    enum ss_err rc = name_free(root, dst, err, errlen);
     if (rc != SS_EBUSY)
       return rc;
   }
@@ -363,10 +365,10 @@ static int free_name(const char *root, const char *rel, const char *keep,
 }
 
 /* Renders the target and picks a name nobody uses. */
-static int choose_target(const struct import_config *cfg,
-                         const struct dl_file *f, const struct media_info *m,
-                         const char *src, char *dst, size_t n, char *err,
-                         size_t errlen)
+static enum ss_err choose_target(const struct import_config *cfg,
+                                 const struct dl_file *f,
+                                 const struct media_info *m, const char *src,
+                                 char *dst, size_t n, char *err, size_t errlen)
 {
   char ext[16], stem[256], rel[IMPORT_PATH_MAX + 8];
   snprintf(ext, sizeof ext, "%s", ext_of(src));
@@ -403,12 +405,12 @@ struct replace {
   int64_t group_id;          /* its quarantine group once moved, else 0 */
 };
 
-static int replace_load(const struct import_config *cfg, struct db *db,
-                        const struct dl_file *f, struct replace *rp, char *err,
-                        size_t errlen)
+static enum ss_err replace_load(const struct import_config *cfg, struct db *db,
+                                const struct dl_file *f, struct replace *rp,
+                                char *err, size_t errlen)
 {
   memset(rp, 0, sizeof *rp);
-  int rc = db_dl_request_upgrade(db, f->request_id, &rp->up);
+  enum ss_err rc = db_dl_request_upgrade(db, f->request_id, &rp->up);
   if (rc == SS_ENOTFOUND || (!rc && !rp->up.track_id)) {
     memset(&rp->up, 0, sizeof rp->up);
     return SS_OK;
@@ -428,9 +430,10 @@ static int replace_load(const struct import_config *cfg, struct db *db,
 }
 
 /* The downloaded file (measured) must be strictly better. */
-static int replace_check(const struct import_config *cfg,
-                         const struct replace *rp, const struct media_info *m,
-                         char *err, size_t errlen)
+static enum ss_err replace_check(const struct import_config *cfg,
+                                 const struct replace *rp,
+                                 const struct media_info *m, char *err,
+                                 size_t errlen)
 {
   struct quality_input got, have;
   char g[32], h[32];
@@ -450,9 +453,10 @@ static int replace_check(const struct import_config *cfg,
 
 /* The old file's folder and name with the new file's extension.
  * SS_ENOTFOUND: no old file (then the template decides). */
-static int replace_target(const struct import_config *cfg,
-                          const struct replace *rp, const char *src, char *dst,
-                          size_t n, char *err, size_t errlen)
+static enum ss_err replace_target(const struct import_config *cfg,
+                                  const struct replace *rp, const char *src,
+                                  char *dst, size_t n, char *err,
+                                  size_t errlen)
 {
   char ext[16], lower[16], want[IMPORT_PATH_MAX * 2];
   const char *rel = rp->old ? fs_below(cfg->library_root, rp->old->path)
@@ -473,8 +477,8 @@ static int replace_target(const struct import_config *cfg,
 
 /* After the journal, before the move: the old file into the quarantine
  * (already there when resuming). */
-static int replace_old(const struct import_config *cfg, struct db *db,
-                       struct replace *rp, char *err, size_t errlen)
+static enum ss_err replace_old(const struct import_config *cfg, struct db *db,
+                               struct replace *rp, char *err, size_t errlen)
 {
   if (!rp->old)
     return SS_OK;
@@ -484,9 +488,10 @@ static int replace_old(const struct import_config *cfg, struct db *db,
   quality_describe(&q, have, sizeof have);
   snprintf(label, sizeof label, "%s \xe2\x80\x93 %s (quality upgrade of %s)",
            rp->old->media.artist, rp->old->media.title, have);
-  int rc = quarantine_replaced(db, rp->old->id, label, cfg->library_root,
-                               cfg->quarantine_dir, clock_wall_ms(),
-                               &rp->group_id, err, errlen);
+  enum ss_err rc = quarantine_replaced(db, rp->old->id, label,
+                                       cfg->library_root, cfg->quarantine_dir,
+                                       clock_wall_ms(), &rp->group_id, err,
+                                       errlen);
   if (rc == SS_ENOTFOUND) { /* nothing left to replace */
     log_info("import", "upgrade of track %lld: %s", (long long)rp->old->id,
              err);
@@ -513,13 +518,14 @@ static void replace_rollback(const struct import_config *cfg, struct db *db,
 }
 
 /* Step 1-3 for a completed file: probe, name, journal. */
-static int plan(const struct import_config *cfg, struct db *db,
-                const struct dl_file *f, const struct replace *rp, char *src,
-                char *dst, size_t n, char *err, size_t errlen)
+static enum ss_err plan(const struct import_config *cfg, struct db *db,
+                        const struct dl_file *f, const struct replace *rp,
+                        char *src, char *dst, size_t n, char *err,
+                        size_t errlen)
 {
   struct media_info *m = xcalloc(1, sizeof *m);
   char perr[200];
-  int rc = find_source(cfg, f, src, n, err, errlen);
+  enum ss_err rc = find_source(cfg, f, src, n, err, errlen);
   if (!rc && probe_beneath(cfg->download_root, src, m, perr, sizeof perr)) {
     snprintf(err, errlen, "not a readable audio file: %s", perr);
     rc = SS_EPROTO;
@@ -544,9 +550,9 @@ static int plan(const struct import_config *cfg, struct db *db,
 
 /* Brings the journaled move to its end whatever a crash left
  * (fs_move_resume); a foreign file at the target gets a new name. */
-static int finish_move(const struct import_config *cfg, struct db *db,
-                       const struct dl_file *f, const char *src, char *dst,
-                       size_t n, char *err, size_t errlen)
+static enum ss_err finish_move(const struct import_config *cfg, struct db *db,
+                               const struct dl_file *f, const char *src,
+                               char *dst, size_t n, char *err, size_t errlen)
 {
   char tag[48];
   snprintf(tag, sizeof tag, "import-%lld", (long long)f->id);
@@ -556,8 +562,8 @@ static int finish_move(const struct import_config *cfg, struct db *db,
     return SS_EIO;
   }
   for (int tries = 0; tries < 3; tries++) {
-    int rc = fs_move_resume(cfg->download_root, src, cfg->library_root, dst,
-                            tag, cfg->force_copy, err, errlen);
+    enum ss_err rc = fs_move_resume(cfg->download_root, src, cfg->library_root,
+                                    dst, tag, cfg->force_copy, err, errlen);
     if (rc == SS_ENOTFOUND) {
       snprintf(err, errlen, "downloaded file vanished before its import");
       return SS_EIO;
@@ -596,14 +602,14 @@ static void request_mbids(const struct dl_file *f, struct media_info *m)
 }
 
 /* Step 5-6: the library row and the file's final state. */
-static int record(const struct import_config *cfg, struct db *db,
-                  const struct dl_file *f, const struct replace *rp,
-                  const char *dst, char *err, size_t errlen)
+static enum ss_err record(const struct import_config *cfg, struct db *db,
+                          const struct dl_file *f, const struct replace *rp,
+                          const char *dst, char *err, size_t errlen)
 {
   struct library_track *t = xcalloc(1, sizeof *t);
   struct stat st;
   char perr[200];
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   snprintf(t->path, sizeof t->path, "%s", dst);
   if (!is_file(cfg->library_root, dst, &st)) {
     snprintf(err, errlen, "imported file missing at %s", dst);
@@ -646,13 +652,13 @@ static int record(const struct import_config *cfg, struct db *db,
   return rc;
 }
 
-int import_file(void *arg, struct db *db, const struct dl_file *f, char *err,
-                size_t errlen)
+enum ss_err import_file(void *arg, struct db *db, const struct dl_file *f,
+                        char *err, size_t errlen)
 {
   const struct import_config *cfg = arg;
   char src[IMPORT_PATH_MAX * 2], dst[IMPORT_PATH_MAX * 2];
   struct replace rp;
-  int rc = replace_load(cfg, db, f, &rp, err, errlen);
+  enum ss_err rc = replace_load(cfg, db, f, &rp, err, errlen);
   if (rc)
     return rc;
   if (!strcmp(f->state, "importing") && f->import_src[0] && f->import_dst[0]) {

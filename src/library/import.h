@@ -60,6 +60,7 @@
 #include <stdint.h>
 
 #include "config/settings.h"
+#include "core/err.h"
 #include "db/db.h"
 #include "db/db_downloads.h"
 #include "downloads/quality.h"
@@ -95,15 +96,15 @@ struct import_fields {
  * appended).  SS_OK, or SS_EINVAL when nothing usable remains or the path
  * is too long.
  */
-int import_render(const char *tmpl, const struct import_fields *f, char *out,
-                  size_t n);
+enum ss_err import_render(const char *tmpl, const struct import_fields *f,
+                          char *out, size_t n);
 /* One safe path component from arbitrary text (see above); "_" when
  * nothing is left. */
 void import_sanitize(const char *in, char *out, size_t n);
 /* DOWNLOADS/<remote folder>/<name> of a remote path.  SS_EINVAL when a
  * part is unusable (empty, ".", ".."). */
-int import_source_path(const char *root, const char *remote, char *out,
-                       size_t n);
+enum ss_err import_source_path(const char *root, const char *remote, char *out,
+                               size_t n);
 
 /*
  * Imports finished file f (state completed or importing); the
@@ -111,7 +112,7 @@ int import_source_path(const char *root, const char *remote, char *out,
  * SS_ENOTFOUND (not there yet), SS_ESTATE (folders not configured),
  * SS_EPROTO (not audio), SS_EIO.
  */
-int import_file(void *cfg, struct db *db, const struct dl_file *f, char *err,
-                size_t errlen);
+enum ss_err import_file(void *cfg, struct db *db, const struct dl_file *f,
+                        char *err, size_t errlen);
 
 #endif

@@ -54,19 +54,21 @@ const char *quarantine_dir(char *out, size_t n)
 /* ---- recovery ---- */
 
 /* Settles one pending entry: SS_OK when its row no longer is pending. */
-static int settle(struct db *db, const struct library_quarantine_entry *e,
-                  const char *root, const char *qdir, int64_t now_ms)
+static enum ss_err settle(struct db *db,
+                          const struct library_quarantine_entry *e,
+                          const char *root, const char *qdir, int64_t now_ms)
 {
   char err[QUARANTINE_MSG_MAX], tag[32];
   bool resolve = !strcmp(e->pending, "resolve");
   snprintf(tag, sizeof tag, "%s-%lld", resolve ? "q" : "u", (long long)e->id);
-  int mrc = resolve
-              ? fs_move_resume(root, e->original_path, qdir,
-                               e->quarantine_path, tag, false, err, sizeof err)
-              : fs_move_resume(qdir, e->quarantine_path, root,
-                               e->original_path, tag, false, err, sizeof err);
+  enum ss_err mrc = resolve ? fs_move_resume(root, e->original_path, qdir,
+                                             e->quarantine_path, tag, false,
+                                             err, sizeof err)
+                            : fs_move_resume(qdir, e->quarantine_path, root,
+                                             e->original_path, tag, false, err,
+                                             sizeof err);
   const char *what;
-  int rc;
+  enum ss_err rc;
   if (resolve && mrc == SS_OK) {
     rc = db_library_quarantine_commit(db, e->id);
     what = "finished moving into the quarantine";
@@ -90,12 +92,13 @@ static int settle(struct db *db, const struct library_quarantine_entry *e,
   return rc;
 }
 
-static int recover_locked(struct db *db, const char *root, const char *qdir,
-                          int64_t now_ms, struct quarantine_result *res)
+static enum ss_err recover_locked(struct db *db, const char *root,
+                                  const char *qdir, int64_t now_ms,
+                                  struct quarantine_result *res)
 {
   struct library_quarantine_entry *e = xmalloc(MAX_PENDING * sizeof *e);
   size_t n = 0;
-  int rc = db_library_quarantine_pending(db, e, MAX_PENDING, &n);
+  enum ss_err rc = db_library_quarantine_pending(db, e, MAX_PENDING, &n);
   for (size_t i = 0; !rc && i < n; i++) {
     if (settle(db, &e[i], root, qdir, now_ms) == SS_OK)
       res->moved++;
@@ -116,13 +119,13 @@ static int recover_locked(struct db *db, const char *root, const char *qdir,
   return rc;
 }
 
-int quarantine_recover(struct db *db, const char *library_root,
-                       const char *qdir, int64_t now_ms,
-                       struct quarantine_result *res)
+enum ss_err quarantine_recover(struct db *db, const char *library_root,
+                               const char *qdir, int64_t now_ms,
+                               struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
   pthread_mutex_lock(&q_lock);
-  int rc = recover_locked(db, library_root, qdir, now_ms, res);
+  enum ss_err rc = recover_locked(db, library_root, qdir, now_ms, res);
   pthread_mutex_unlock(&q_lock);
   return rc;
 }
@@ -151,9 +154,9 @@ static void on_member(void *arg, const struct library_track *t)
 
 /* dst = qdir/<path relative to root>, with " (N)" before the extension
  * when taken.  SS_OK, or SS_EINVAL / SS_EIO with err. */
-static int quarantine_target(const char *root, const char *qdir,
-                             const char *path, char *dst, size_t n, char *err,
-                             size_t errlen)
+static enum ss_err quarantine_target(const char *root, const char *qdir,
+                                     const char *path, char *dst, size_t n,
+                                     char *err, size_t errlen)
 {
   const char *rel = fs_below(root, path);
   if (!rel || !rel[0]) {
@@ -171,7 +174,7 @@ static int quarantine_target(const char *root, const char *qdir,
       snprintf(dst, n, "%s/%.*s (%d)%s", qdir, (int)(dot - rel), rel, k, dot);
     }
     struct stat st;
-    int rc = fs_lstat_beneath(qdir, dst, &st, err, errlen);
+    enum ss_err rc = fs_lstat_beneath(qdir, dst, &st, err, errlen);
     if (rc == SS_ENOTFOUND)
       return SS_OK;
     if (rc != SS_OK)
@@ -182,11 +185,11 @@ static int quarantine_target(const char *root, const char *qdir,
 }
 
 /* A regular file at path beneath root?  SS_OK, else err says why. */
-static int check_regular(const char *root, const char *path, char *err,
-                         size_t errlen)
+static enum ss_err check_regular(const char *root, const char *path, char *err,
+                                 size_t errlen)
 {
   struct stat st;
-  int rc = fs_lstat_beneath(root, path, &st, err, errlen);
+  enum ss_err rc = fs_lstat_beneath(root, path, &st, err, errlen);
   if (rc == SS_OK && !S_ISREG(st.st_mode)) {
     snprintf(err, errlen, "%s is not a regular file", path);
     rc = SS_EINVAL;
@@ -194,16 +197,17 @@ static int check_regular(const char *root, const char *path, char *err,
   return rc;
 }
 
-static int move_member(struct db *db, const struct library_track *t,
-                       int64_t group_id, const char *root, const char *qdir,
-                       int64_t now_ms, char *err, size_t errlen)
+static enum ss_err move_member(struct db *db, const struct library_track *t,
+                               int64_t group_id, const char *root,
+                               const char *qdir, int64_t now_ms, char *err,
+                               size_t errlen)
 {
   struct library_quarantine_entry e = {.group_id = group_id,
                                        .track_id = t->id,
                                        .size = t->size,
                                        .moved_ms = now_ms};
   snprintf(e.original_path, sizeof e.original_path, "%s", t->path);
-  int rc = check_regular(root, t->path, err, errlen);
+  enum ss_err rc = check_regular(root, t->path, err, errlen);
   if (!rc)
     rc = quarantine_target(root, qdir, t->path, e.quarantine_path,
                            sizeof e.quarantine_path, err, errlen);
@@ -241,12 +245,13 @@ static const struct library_track *find_member(const struct members *m,
   return NULL;
 }
 
-static int resolve_locked(struct db *db, int64_t group_id, int64_t keep,
-                          const char *root, const char *qdir, int64_t now_ms,
-                          struct quarantine_result *res)
+static enum ss_err resolve_locked(struct db *db, int64_t group_id,
+                                  int64_t keep, const char *root,
+                                  const char *qdir, int64_t now_ms,
+                                  struct quarantine_result *res)
 {
   struct library_group g;
-  int rc = db_library_group_get(db, group_id, &g);
+  enum ss_err rc = db_library_group_get(db, group_id, &g);
   if (rc) {
     snprintf(res->message, sizeof res->message, "no such group");
     return rc;
@@ -308,14 +313,15 @@ static int resolve_locked(struct db *db, int64_t group_id, int64_t keep,
   return db_library_group_set_status(db, group_id, "resolved", now_ms);
 }
 
-int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
-                       const char *library_root, const char *qdir,
-                       int64_t now_ms, struct quarantine_result *res)
+enum ss_err quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
+                               const char *library_root, const char *qdir,
+                               int64_t now_ms, struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
   pthread_mutex_lock(&q_lock);
   recover_first(db, library_root, qdir, now_ms);
-  int rc = resolve_locked(db, group_id, keep, library_root, qdir, now_ms, res);
+  enum ss_err rc = resolve_locked(db, group_id, keep, library_root, qdir,
+                                  now_ms, res);
   pthread_mutex_unlock(&q_lock);
   return rc;
 }
@@ -323,12 +329,12 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
 /* ---- undo ---- */
 
 /* One entry back to its original path (journaled). */
-static int restore_entry(struct db *db,
-                         const struct library_quarantine_entry *e,
-                         const char *root, const char *qdir, int64_t now_ms,
-                         char *err, size_t errlen)
+static enum ss_err restore_entry(struct db *db,
+                                 const struct library_quarantine_entry *e,
+                                 const char *root, const char *qdir,
+                                 int64_t now_ms, char *err, size_t errlen)
 {
-  int rc = db_library_quarantine_set_pending(db, e->id, true);
+  enum ss_err rc = db_library_quarantine_set_pending(db, e->id, true);
   if (rc) {
     snprintf(err, errlen, "could not journal the restore of %s",
              e->original_path);
@@ -350,12 +356,12 @@ static int restore_entry(struct db *db,
   return rc;
 }
 
-static int undo_locked(struct db *db, int64_t group_id, const char *root,
-                       const char *qdir, int64_t now_ms,
-                       struct quarantine_result *res)
+static enum ss_err undo_locked(struct db *db, int64_t group_id,
+                               const char *root, const char *qdir,
+                               int64_t now_ms, struct quarantine_result *res)
 {
   struct library_group g;
-  int rc = db_library_group_get(db, group_id, &g);
+  enum ss_err rc = db_library_group_get(db, group_id, &g);
   if (rc) {
     snprintf(res->message, sizeof res->message, "no such group");
     return rc;
@@ -371,7 +377,8 @@ static int undo_locked(struct db *db, int64_t group_id, const char *root,
   bool busy = false;
   for (size_t i = 0; !rc && i < n; i++) {
     char err[QUARANTINE_MSG_MAX];
-    int mrc = restore_entry(db, &e[i], root, qdir, now_ms, err, sizeof err);
+    enum ss_err mrc = restore_entry(db, &e[i], root, qdir, now_ms, err,
+                                    sizeof err);
     if (mrc) {
       busy |= mrc == SS_EBUSY;
       log_warn("library", "undo of group %lld: %s", (long long)group_id, err);
@@ -393,25 +400,25 @@ static int undo_locked(struct db *db, int64_t group_id, const char *root,
   return rc ? rc : res->failed ? (busy ? SS_EBUSY : SS_EIO) : SS_OK;
 }
 
-int quarantine_undo(struct db *db, int64_t group_id, const char *library_root,
-                    const char *qdir, int64_t now_ms,
-                    struct quarantine_result *res)
+enum ss_err quarantine_undo(struct db *db, int64_t group_id,
+                            const char *library_root, const char *qdir,
+                            int64_t now_ms, struct quarantine_result *res)
 {
   memset(res, 0, sizeof *res);
   pthread_mutex_lock(&q_lock);
   recover_first(db, library_root, qdir, now_ms);
-  int rc = undo_locked(db, group_id, library_root, qdir, now_ms, res);
+  enum ss_err rc = undo_locked(db, group_id, library_root, qdir, now_ms, res);
   pthread_mutex_unlock(&q_lock);
   return rc;
 }
 
-int quarantine_recover_configured(struct db *db)
+enum ss_err quarantine_recover_configured(struct db *db)
 {
   char lib[SETTING_STR_MAX], qdir[SETTING_STR_MAX];
   struct quarantine_result res;
   settings_str(S_LIBRARY_PATH, lib, sizeof lib);
   quarantine_dir(qdir, sizeof qdir);
-  int rc = quarantine_recover(db, lib, qdir, clock_wall_ms(), &res);
+  enum ss_err rc = quarantine_recover(db, lib, qdir, clock_wall_ms(), &res);
   if (res.moved || res.failed)
     log_info("library", "%s", res.message);
   return rc;
@@ -419,17 +426,17 @@ int quarantine_recover_configured(struct db *db)
 
 /* ---- quality upgrade ---- */
 
-int quarantine_replaced(struct db *db, int64_t track_id, const char *label,
-                        const char *library_root, const char *qdir,
-                        int64_t now_ms, int64_t *group_id, char *err,
-                        size_t errlen)
+enum ss_err quarantine_replaced(struct db *db, int64_t track_id,
+                                const char *label, const char *library_root,
+                                const char *qdir, int64_t now_ms,
+                                int64_t *group_id, char *err, size_t errlen)
 {
   struct library_track *t = xcalloc(1, sizeof *t);
   struct library_quarantine_entry e;
   *group_id = 0;
   pthread_mutex_lock(&q_lock);
   recover_first(db, library_root, qdir, now_ms);
-  int rc = db_library_track_by_id(db, track_id, t);
+  enum ss_err rc = db_library_track_by_id(db, track_id, t);
   if (rc) {
     snprintf(err, errlen, "library track %lld is gone", (long long)track_id);
     rc = SS_ENOTFOUND;

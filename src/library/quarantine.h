@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "db/db.h"
 
 #define QUARANTINE_MSG_MAX 320
@@ -56,9 +57,9 @@ const char *quarantine_dir(char *out, size_t n);
  * to keep is missing); SS_EIO when some copies could not be moved (those
  * that did are recorded and can be undone).
  */
-int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
-                       const char *library_root, const char *qdir,
-                       int64_t now_ms, struct quarantine_result *res);
+enum ss_err quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
+                               const char *library_root, const char *qdir,
+                               int64_t now_ms, struct quarantine_result *res);
 
 /*
  * Moves the group's quarantined files back.  SS_OK when all came back
@@ -66,9 +67,9 @@ int quarantine_resolve(struct db *db, int64_t group_id, int64_t keep,
  * when nothing is in the quarantine; SS_EBUSY when some original path is
  * taken (those files stay in the quarantine); SS_EIO otherwise.
  */
-int quarantine_undo(struct db *db, int64_t group_id, const char *library_root,
-                    const char *qdir, int64_t now_ms,
-                    struct quarantine_result *res);
+enum ss_err quarantine_undo(struct db *db, int64_t group_id,
+                            const char *library_root, const char *qdir,
+                            int64_t now_ms, struct quarantine_result *res);
 
 /*
  * Settles every journaled move a crash left pending (see above).
@@ -76,12 +77,12 @@ int quarantine_undo(struct db *db, int64_t group_id, const char *library_root,
  * folder unreachable or a store failure; retried next time).  SS_OK, or
  * SS_EIO when some are left.
  */
-int quarantine_recover(struct db *db, const char *library_root,
-                       const char *qdir, int64_t now_ms,
-                       struct quarantine_result *res);
+enum ss_err quarantine_recover(struct db *db, const char *library_root,
+                               const char *qdir, int64_t now_ms,
+                               struct quarantine_result *res);
 /* quarantine_recover with the configured folders (at start), logging
  * what it settled. */
-int quarantine_recover_configured(struct db *db);
+enum ss_err quarantine_recover_configured(struct db *db);
 
 /*
  * Quality upgrade (import.h): moves library track track_id's file into
@@ -93,9 +94,9 @@ int quarantine_recover_configured(struct db *db);
  * (gone, moved by hand, or quarantined by a duplicate resolution);
  * otherwise err says why and the file stayed.
  */
-int quarantine_replaced(struct db *db, int64_t track_id, const char *label,
-                        const char *library_root, const char *qdir,
-                        int64_t now_ms, int64_t *group_id, char *err,
-                        size_t errlen);
+enum ss_err quarantine_replaced(struct db *db, int64_t track_id,
+                                const char *label, const char *library_root,
+                                const char *qdir, int64_t now_ms,
+                                int64_t *group_id, char *err, size_t errlen);
 
 #endif

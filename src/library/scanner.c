@@ -77,11 +77,11 @@ bool scanner_valid_utf8(const char *s)
   return true;
 }
 
-int scanner_hash_fd(int fd, char out[33])
+enum ss_err scanner_hash_fd(int fd, char out[33])
 {
   XXH3_state_t *s = XXH3_createState();
   unsigned char *buf = xmalloc(HASH_CHUNK);
-  int rc = s && XXH3_128bits_reset(s) == XXH_OK ? SS_OK : SS_EIO;
+  enum ss_err rc = s && XXH3_128bits_reset(s) == XXH_OK ? SS_OK : SS_EIO;
   off_t off = 0;
   while (rc == SS_OK) {
     ssize_t n = pread(fd, buf, HASH_CHUNK, off);
@@ -130,12 +130,12 @@ struct scan {
   bool stopped;
 };
 
-static int flush(struct scan *s)
+static enum ss_err flush(struct scan *s)
 {
   for (size_t i = 0; i < s->n_batch; i++) /* stored with the row */
     if (s->batch[i].probed)
       dupes_track_key(&s->batch[i].t);
-  int rc = db_library_scan_write(s->db, s->gen, s->batch, s->n_batch);
+  enum ss_err rc = db_library_scan_write(s->db, s->gen, s->batch, s->n_batch);
   s->n_batch = 0;
   return rc;
 }
@@ -184,7 +184,7 @@ static struct library_scan_item *next_item(struct scan *s)
 /* The analysis failed: the row says why; a crash or a hang of the helper
  * is counted as such too, and the scan goes on. */
 static void mark_unreadable(struct scan *s, struct library_scan_item *it,
-                            int rc, const char *err)
+                            enum ss_err rc, const char *err)
 {
   it->t.unreadable = true;
   snprintf(it->t.unreadable_reason, sizeof it->t.unreadable_reason, "%s",
@@ -209,7 +209,7 @@ static void probe_into(struct scan *s, int fd, const struct stat *fst,
   it->t.mtime_ns = (int64_t)fst->st_mtim.tv_sec * 1000000000 +
                    fst->st_mtim.tv_nsec;
   s->st->probed++;
-  int rc = media_probe_fd(fd, s->path, &it->t.media, err, sizeof err);
+  enum ss_err rc = media_probe_fd(fd, s->path, &it->t.media, err, sizeof err);
   if (rc != SS_OK)
     mark_unreadable(s, it, rc, err);
 }
@@ -227,8 +227,8 @@ static void extras_into(struct scan *s, int fd, bool changed,
       !it->t.unreadable) {
     char err[160];
     it->set_fingerprint = true; /* fp_n 0 = cannot be fingerprinted */
-    int rc = media_fingerprint_fd(fd, s->path, SCANNER_FP_SECONDS, it->fp,
-                                  &it->fp_n, err, sizeof err);
+    enum ss_err rc = media_fingerprint_fd(fd, s->path, SCANNER_FP_SECONDS,
+                                          it->fp, &it->fp_n, err, sizeof err);
     if (rc == SS_OK)
       s->st->fingerprinted++;
     else
@@ -241,7 +241,7 @@ static void extras_into(struct scan *s, int fd, bool changed,
 }
 
 /* One audio file: probe when new or changed, else mark it seen. */
-static int visit_file(struct scan *s, int dirfd, const char *name)
+static enum ss_err visit_file(struct scan *s, int dirfd, const char *name)
 {
   int fd = openat(dirfd, name,
                   O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -254,7 +254,7 @@ static int visit_file(struct scan *s, int dirfd, const char *name)
   }
   s->st->files++;
   struct library_seen seen = {0};
-  int rc = db_library_seen(s->db, s->path, &seen);
+  enum ss_err rc = db_library_seen(s->db, s->path, &seen);
   if (rc && rc != SS_ENOTFOUND) {
     close(fd);
     return rc;
@@ -309,7 +309,8 @@ static void enter_dir(struct scan *s, int dirfd, const char *name,
   s->st->dirs++;
 }
 
-static int visit_entry(struct scan *s, struct level *lv, const char *name)
+static enum ss_err visit_entry(struct scan *s, struct level *lv,
+                               const char *name)
 {
   if (name[0] == '.') /* ".", "..", dot files, AppleDouble "._x.mp3" */
     return SS_OK;
@@ -332,9 +333,9 @@ static int visit_entry(struct scan *s, struct level *lv, const char *name)
   return SS_OK;
 }
 
-static int walk(struct scan *s)
+static enum ss_err walk(struct scan *s)
 {
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   while (!rc && s->depth >= 0) {
     struct level *lv = &s->stack[s->depth];
     errno = 0;
@@ -379,10 +380,10 @@ static void on_unseen(void *arg, int64_t id, const char *path)
   g->ids[g->n++] = id;
 }
 
-static int mark_gone(struct scan *s)
+static enum ss_err mark_gone(struct scan *s)
 {
   struct gone_ctx g = {.s = s};
-  int rc = db_library_unseen(s->db, s->gen, on_unseen, &g);
+  enum ss_err rc = db_library_unseen(s->db, s->gen, on_unseen, &g);
   if (!rc)
     rc = db_library_mark_gone(s->db, g.ids, g.n);
   if (!rc)
@@ -393,7 +394,7 @@ static int mark_gone(struct scan *s)
 
 /* ---- entry point ---- */
 
-static int open_root(struct scan *s, char *err, size_t errlen)
+static enum ss_err open_root(struct scan *s, char *err, size_t errlen)
 {
   const char *root = s->o->root;
   if (!realpath(root, s->root)) {
@@ -425,8 +426,8 @@ static int open_root(struct scan *s, char *err, size_t errlen)
   return SS_OK;
 }
 
-int scanner_run(struct db *db, const struct scanner_opts *opts,
-                struct scanner_stats *stats, char *err, size_t errlen)
+enum ss_err scanner_run(struct db *db, const struct scanner_opts *opts,
+                        struct scanner_stats *stats, char *err, size_t errlen)
 {
   char dummy_err[8];
   struct scanner_stats dummy;
@@ -446,7 +447,7 @@ int scanner_run(struct db *db, const struct scanner_opts *opts,
   s->o = opts;
   s->st = stats;
   s->depth = -1;
-  int rc = open_root(s, err, errlen);
+  enum ss_err rc = open_root(s, err, errlen);
   if (!rc && opts->quarantine && opts->quarantine[0]) {
     /* moves a crash interrupted first: a half-moved file is not gone */
     struct quarantine_result qr;

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "db/db.h"
 
 #define SCANNER_BATCH_DEFAULT 500
@@ -60,14 +61,14 @@ struct scanner_stats {
  * not a folder; SS_ECANCELED when should_stop said so (the rows written so
  * far stay); SS_EDB on a store failure.  err gets a readable reason.
  */
-int scanner_run(struct db *db, const struct scanner_opts *opts,
-                struct scanner_stats *stats, char *err, size_t errlen);
+enum ss_err scanner_run(struct db *db, const struct scanner_opts *opts,
+                        struct scanner_stats *stats, char *err, size_t errlen);
 
 /* True for names with an audio extension the scanner probes. */
 bool scanner_is_audio_name(const char *name);
 /* True when s is valid UTF-8. */
 bool scanner_valid_utf8(const char *s);
 /* XXH3-128 of the content of fd as 32 lowercase hex digits. */
-int scanner_hash_fd(int fd, char out[33]);
+enum ss_err scanner_hash_fd(int fd, char out[33]);
 
 #endif

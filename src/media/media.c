@@ -139,8 +139,8 @@ static void helper_path(char *out, size_t n)
 
 /* ---- starting and stopping helpers ---- */
 
-static int spawn(const char *path, pid_t *pid, int *sock, char *err,
-                 size_t errlen)
+static enum ss_err spawn(const char *path, pid_t *pid, int *sock, char *err,
+                         size_t errlen)
 {
   if (access(path, X_OK)) { /* clearer than exit status 127 */
     snprintf(err, errlen, "cannot start %s: %s", path, strerror(errno));
@@ -224,7 +224,7 @@ static void slot_clear(struct helper *h)
 }
 
 /* Takes a helper for one call, starting one if the pool has room. */
-static int acquire(struct helper **out, char *err, size_t errlen)
+static enum ss_err acquire(struct helper **out, char *err, size_t errlen)
 {
   pthread_mutex_lock(&pool.mu);
   for (;;) {
@@ -251,7 +251,7 @@ static int acquire(struct helper **out, char *err, size_t errlen)
       pthread_mutex_unlock(&pool.mu);
       pid_t pid;
       int sock;
-      int rc = spawn(path, &pid, &sock, err, errlen);
+      enum ss_err rc = spawn(path, &pid, &sock, err, errlen);
       pthread_mutex_lock(&pool.mu);
       if (rc) {
         slot_clear(empty);
@@ -354,8 +354,8 @@ void media_pool_shutdown(void)
 
 /* Waits for the reply until deadline (monotonic ms): SS_OK with the
  * frame, SS_ECANCELED on timeout, else pw_recv's code. */
-static int await_reply(int sock, int64_t deadline, uint8_t *buf, size_t cap,
-                       size_t *len)
+static enum ss_err await_reply(int sock, int64_t deadline, uint8_t *buf,
+                               size_t cap, size_t *len)
 {
   for (;;) {
     int64_t left = deadline - clock_mono_ms();
@@ -370,7 +370,7 @@ static int await_reply(int sock, int64_t deadline, uint8_t *buf, size_t cap,
     if (r == 0)
       continue; /* loop re-checks the deadline */
     int fd;
-    int rc = pw_recv(sock, buf, cap, len, &fd);
+    enum ss_err rc = pw_recv(sock, buf, cap, len, &fd);
     if (fd >= 0)
       close(fd); /* helpers never send descriptors */
     return rc;
@@ -389,14 +389,14 @@ static void death_reason(int status, char *err, size_t errlen)
 
 /* One request/reply with a held helper.  *retry is set when the helper
  * had ended normally before it saw the request. */
-static int exchange(struct helper *h, const uint8_t *req, size_t req_len,
-                    int fd, struct pw_reply *reply, char *err, size_t errlen,
-                    bool *retry)
+static enum ss_err exchange(struct helper *h, const uint8_t *req,
+                            size_t req_len, int fd, struct pw_reply *reply,
+                            char *err, size_t errlen, bool *retry)
 {
   uint8_t buf[PW_FRAME_MAX];
   int limit = timeout_s();
   int status = 0;
-  int rc = pw_send(h->sock, req, req_len, fd);
+  enum ss_err rc = pw_send(h->sock, req, req_len, fd);
   size_t len = 0;
   if (rc == SS_OK)
     rc = await_reply(h->sock, clock_mono_ms() + limit * INT64_C(1000), buf,
@@ -427,8 +427,8 @@ static int exchange(struct helper *h, const uint8_t *req, size_t req_len,
   return SS_EKILLED;
 }
 
-static int call(const struct pw_request *q, int fd, struct pw_reply *reply,
-                char *err, size_t errlen)
+static enum ss_err call(const struct pw_request *q, int fd,
+                        struct pw_reply *reply, char *err, size_t errlen)
 {
   uint8_t req[PW_FRAME_MAX];
   size_t n = pw_encode_request(q, req, sizeof req);
@@ -436,7 +436,7 @@ static int call(const struct pw_request *q, int fd, struct pw_reply *reply,
     snprintf(err, errlen, "request does not fit");
     return SS_EINVAL;
   }
-  int rc = SS_EKILLED;
+  enum ss_err rc = SS_EKILLED;
   for (int attempt = 0; attempt < 2; attempt++) {
     struct helper *h;
     if ((rc = acquire(&h, err, errlen)))
@@ -474,12 +474,12 @@ static void clear_err(char *err, size_t errlen)
 
 /* One question to a helper: SS_OK with *r filled, or an error with its
  * reason in err. */
-static int ask(struct pw_request *q, const char *name, int fd,
-               struct pw_reply *r, char *err, size_t errlen)
+static enum ss_err ask(struct pw_request *q, const char *name, int fd,
+                       struct pw_reply *r, char *err, size_t errlen)
 {
   char why[PW_ERR_MAX + 1] = "";
   request_name(q, name);
-  int rc = call(q, fd, r, why, sizeof why);
+  enum ss_err rc = call(q, fd, r, why, sizeof why);
   if (rc == SS_OK && r->op != q->op) {
     rc = SS_EPROTO;
     snprintf(why, sizeof why, "analysis answered another question");
@@ -491,8 +491,8 @@ static int ask(struct pw_request *q, const char *name, int fd,
   return rc;
 }
 
-int media_probe_fd(int fd, const char *name, struct media_info *out, char *err,
-                   size_t errlen)
+enum ss_err media_probe_fd(int fd, const char *name, struct media_info *out,
+                           char *err, size_t errlen)
 {
   if (fd < 0 || !out)
     return SS_EINVAL;
@@ -500,14 +500,14 @@ int media_probe_fd(int fd, const char *name, struct media_info *out, char *err,
   clear_err(err, errlen);
   struct pw_request q = {.op = PW_OP_PROBE};
   struct pw_reply r;
-  int rc = ask(&q, name, fd, &r, err, errlen);
+  enum ss_err rc = ask(&q, name, fd, &r, err, errlen);
   if (rc == SS_OK)
     *out = r.media;
   return rc;
 }
 
-int media_probe(const char *path, struct media_info *out, char *err,
-                size_t errlen)
+enum ss_err media_probe(const char *path, struct media_info *out, char *err,
+                        size_t errlen)
 {
   if (!path || !out)
     return SS_EINVAL;
@@ -519,13 +519,14 @@ int media_probe(const char *path, struct media_info *out, char *err,
       snprintf(err, errlen, "cannot open: %s", strerror(e));
     return e == ENOENT ? SS_ENOTFOUND : SS_EIO;
   }
-  int rc = media_probe_fd(fd, path, out, err, errlen);
+  enum ss_err rc = media_probe_fd(fd, path, out, err, errlen);
   close(fd);
   return rc;
 }
 
-int media_fingerprint_fd(int fd, const char *name, int max_seconds,
-                         uint32_t *fp, size_t *n, char *err, size_t errlen)
+enum ss_err media_fingerprint_fd(int fd, const char *name, int max_seconds,
+                                 uint32_t *fp, size_t *n, char *err,
+                                 size_t errlen)
 {
   if (fd < 0 || !fp || !n || max_seconds <= 0 || max_seconds > PW_MAX_SECONDS)
     return SS_EINVAL;
@@ -533,7 +534,7 @@ int media_fingerprint_fd(int fd, const char *name, int max_seconds,
   clear_err(err, errlen);
   struct pw_request q = {.op = PW_OP_FINGERPRINT, .max_seconds = max_seconds};
   struct pw_reply r;
-  int rc = ask(&q, name, fd, &r, err, errlen);
+  enum ss_err rc = ask(&q, name, fd, &r, err, errlen);
   if (rc == SS_OK) {
     memcpy(fp, r.fp, r.fp_n * sizeof *fp);
     *n = r.fp_n;

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/media_info.h" /* the record it fills */
 
 /* The helper pool's settings. */
@@ -48,8 +49,8 @@ void media_pool_shutdown(void);
 /* Helpers running now. */
 int media_pool_running(void);
 /* Reads tags and audio properties of the file at path into *out. */
-int media_probe(const char *path, struct media_info *out, char *err,
-                size_t errlen);
+enum ss_err media_probe(const char *path, struct media_info *out, char *err,
+                        size_t errlen);
 
 /*
  * Same, reading from an open file descriptor (seekable, positioned
@@ -58,8 +59,8 @@ int media_probe(const char *path, struct media_info *out, char *err,
  * opens files itself (O_NOFOLLOW) and hands the fd here, so no path is
  * resolved twice; the helper gets this descriptor, never a path.
  */
-int media_probe_fd(int fd, const char *name, struct media_info *out, char *err,
-                   size_t errlen);
+enum ss_err media_probe_fd(int fd, const char *name, struct media_info *out,
+                           char *err, size_t errlen);
 
 /*
  * Decodes up to the first max_seconds of the audio stream of fd and
@@ -67,7 +68,8 @@ int media_probe_fd(int fd, const char *name, struct media_info *out, char *err,
  * MEDIA_FP_MAX_ITEMS items); *n gets the count (0 for silence too short to
  * fingerprint).  SS_EPROTO for undecodable audio.  Any thread.
  */
-int media_fingerprint_fd(int fd, const char *name, int max_seconds,
-                         uint32_t *fp, size_t *n, char *err, size_t errlen);
+enum ss_err media_fingerprint_fd(int fd, const char *name, int max_seconds,
+                                 uint32_t *fp, size_t *n, char *err,
+                                 size_t errlen);
 
 #endif

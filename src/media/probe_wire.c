@@ -179,7 +179,7 @@ static void get_str(struct rd *r, char *out, size_t size)
 }
 
 /* Checks the length prefix and the version; positions r after them. */
-static int open_frame(struct rd *r, const uint8_t *frame, size_t len)
+static enum ss_err open_frame(struct rd *r, const uint8_t *frame, size_t len)
 {
   *r = (struct rd){.p = frame, .n = len};
   if (!frame || len < 5 || len > PW_FRAME_MAX || get_u(r, 4) != len - 4 ||
@@ -193,7 +193,8 @@ static bool in_range(int64_t v, int64_t lo, int64_t hi)
   return v >= lo && v <= hi;
 }
 
-int pw_decode_request(const uint8_t *frame, size_t len, struct pw_request *out)
+enum ss_err pw_decode_request(const uint8_t *frame, size_t len,
+                              struct pw_request *out)
 {
   struct rd r;
   if (!out || open_frame(&r, frame, len))
@@ -247,7 +248,8 @@ static bool get_media(struct rd *r, struct media_info *m)
          in_range(m->bit_depth, 0, 64) && in_range(m->channels, 0, 255);
 }
 
-int pw_decode_reply(const uint8_t *frame, size_t len, struct pw_reply *out)
+enum ss_err pw_decode_reply(const uint8_t *frame, size_t len,
+                            struct pw_reply *out)
 {
   struct rd r;
   if (!out || open_frame(&r, frame, len))
@@ -276,7 +278,7 @@ int pw_decode_reply(const uint8_t *frame, size_t len, struct pw_reply *out)
 
 /* ---- the socket ---- */
 
-int pw_send(int sock, const uint8_t *frame, size_t len, int fd)
+enum ss_err pw_send(int sock, const uint8_t *frame, size_t len, int fd)
 {
   struct iovec iov = {.iov_base = (void *)frame, .iov_len = len};
   union {
@@ -320,7 +322,7 @@ static void take_fds(struct msghdr *msg, int *fd)
   }
 }
 
-int pw_recv(int sock, uint8_t *buf, size_t cap, size_t *len, int *fd)
+enum ss_err pw_recv(int sock, uint8_t *buf, size_t cap, size_t *len, int *fd)
 {
   *len = 0;
   *fd = -1;

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/media_info.h"
 
 #define PW_VERSION 1
@@ -63,17 +64,18 @@ size_t pw_encode_reply(const struct pw_reply *r, uint8_t *buf, size_t cap);
 
 /* Decode one whole frame of len bytes.  SS_OK, or SS_EPROTO for anything
  * malformed (out is then unspecified). */
-int pw_decode_request(const uint8_t *frame, size_t len,
-                      struct pw_request *out);
-int pw_decode_reply(const uint8_t *frame, size_t len, struct pw_reply *out);
+enum ss_err pw_decode_request(const uint8_t *frame, size_t len,
+                              struct pw_request *out);
+enum ss_err pw_decode_reply(const uint8_t *frame, size_t len,
+                            struct pw_reply *out);
 
 /* Sends one frame on a SOCK_SEQPACKET socket, with fd attached when
  * fd >= 0.  SS_OK or SS_EIO (errno kept). */
-int pw_send(int sock, const uint8_t *frame, size_t len, int fd);
+enum ss_err pw_send(int sock, const uint8_t *frame, size_t len, int fd);
 /* Receives one frame into buf (cap bytes); *len gets its size and *fd the
  * attached descriptor or -1 (extra descriptors are closed).  SS_OK;
  * SS_ENOTFOUND on end of stream; SS_EPROTO for a truncated message;
  * SS_EIO (errno kept). */
-int pw_recv(int sock, uint8_t *buf, size_t cap, size_t *len, int *fd);
+enum ss_err pw_recv(int sock, uint8_t *buf, size_t cap, size_t *len, int *fd);
 
 #endif

@@ -115,8 +115,8 @@ static int deny_open(struct AVFormatContext *s, AVIOContext **pb,
 }
 
 /* Opens the container on in->fd and picks the audio stream. */
-static int input_open(struct input *in, const char *name, char *err,
-                      size_t errlen)
+static enum ss_err input_open(struct input *in, const char *name, char *err,
+                              size_t errlen)
 {
   probe_av_init();
   if (lseek(in->fd, 0, SEEK_SET) < 0) {
@@ -317,8 +317,8 @@ static void read_audio(const struct input *in, struct media_info *out)
   out->duration_ms = ms > 0 ? ms : 0;
 }
 
-int probe_av_read(int fd, const char *name, struct media_info *out, char *err,
-                  size_t errlen)
+enum ss_err probe_av_read(int fd, const char *name, struct media_info *out,
+                          char *err, size_t errlen)
 {
   if (fd < 0 || !out)
     return SS_EINVAL;
@@ -326,7 +326,7 @@ int probe_av_read(int fd, const char *name, struct media_info *out, char *err,
   if (err && errlen)
     err[0] = '\0';
   struct input in = {.fd = fd, .stream = -1};
-  int rc = input_open(&in, name, err, errlen);
+  enum ss_err rc = input_open(&in, name, err, errlen);
   if (rc == SS_OK) {
     read_tags(&in, out);
     read_audio(&in, out);
@@ -362,7 +362,7 @@ static void fp_job_free(struct fp_job *j)
   input_close(&j->in);
 }
 
-static int fp_setup(struct fp_job *j, char *err, size_t errlen)
+static enum ss_err fp_setup(struct fp_job *j, char *err, size_t errlen)
 {
   const AVCodecParameters *par = j->in.fmt->streams[j->in.stream]->codecpar;
   const AVCodec *codec = avcodec_find_decoder(par->codec_id);
@@ -409,7 +409,7 @@ static int fp_setup(struct fp_job *j, char *err, size_t errlen)
 }
 
 /* Resamples one decoded frame and feeds it. */
-static int fp_feed_frame(struct fp_job *j)
+static enum ss_err fp_feed_frame(struct fp_job *j)
 {
   int want = swr_get_out_samples(j->swr, j->frame->nb_samples);
   if (want <= 0)
@@ -436,7 +436,7 @@ static int fp_feed_frame(struct fp_job *j)
 }
 
 /* Drains decoded frames; SS_OK, or SS_ECANCELED once the limit is met. */
-static int fp_drain(struct fp_job *j)
+static enum ss_err fp_drain(struct fp_job *j)
 {
   for (;;) {
     int r = avcodec_receive_frame(j->dec, j->frame);
@@ -444,7 +444,7 @@ static int fp_drain(struct fp_job *j)
       return SS_OK;
     if (r < 0)
       return SS_OK; /* a bad frame: skip it */
-    int rc = fp_feed_frame(j);
+    enum ss_err rc = fp_feed_frame(j);
     av_frame_unref(j->frame);
     if (rc)
       return rc;
@@ -453,9 +453,9 @@ static int fp_drain(struct fp_job *j)
   }
 }
 
-static int fp_decode(struct fp_job *j)
+static enum ss_err fp_decode(struct fp_job *j)
 {
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   while (rc == SS_OK && av_read_frame(j->in.fmt, j->pkt) >= 0) {
     if (j->pkt->stream_index == j->in.stream &&
         avcodec_send_packet(j->dec, j->pkt) >= 0)
@@ -467,8 +467,9 @@ static int fp_decode(struct fp_job *j)
   return rc == SS_ECANCELED ? SS_OK : rc;
 }
 
-int probe_av_fingerprint(int fd, const char *name, int max_seconds,
-                         uint32_t *fp, size_t *n, char *err, size_t errlen)
+enum ss_err probe_av_fingerprint(int fd, const char *name, int max_seconds,
+                                 uint32_t *fp, size_t *n, char *err,
+                                 size_t errlen)
 {
   if (fd < 0 || !fp || !n || max_seconds <= 0)
     return SS_EINVAL;
@@ -477,7 +478,7 @@ int probe_av_fingerprint(int fd, const char *name, int max_seconds,
     err[0] = '\0';
   struct fp_job j = {.in = {.fd = fd, .stream = -1}};
   j.limit = (int64_t)max_seconds * FP_RATE;
-  int rc = input_open(&j.in, name, err, errlen);
+  enum ss_err rc = input_open(&j.in, name, err, errlen);
   if (rc == SS_OK)
     rc = fp_setup(&j, err, errlen);
   if (rc == SS_OK)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/media_info.h"
 
 /* Once, before the first read (quiets libav logging); later calls do
@@ -22,13 +23,14 @@ void probe_av_init(void);
 
 /* Reads tags and audio properties of fd (seekable, rewound first; the
  * caller keeps it) into *out.  name is a format hint (its extension) only. */
-int probe_av_read(int fd, const char *name, struct media_info *out, char *err,
-                  size_t errlen);
+enum ss_err probe_av_read(int fd, const char *name, struct media_info *out,
+                          char *err, size_t errlen);
 
 /* Decodes up to the first max_seconds of fd's audio and computes its raw
  * Chromaprint fingerprint into fp (at most MEDIA_FP_MAX_ITEMS items); *n
  * gets the count.  SS_EPROTO for undecodable audio. */
-int probe_av_fingerprint(int fd, const char *name, int max_seconds,
-                         uint32_t *fp, size_t *n, char *err, size_t errlen);
+enum ss_err probe_av_fingerprint(int fd, const char *name, int max_seconds,
+                                 uint32_t *fp, size_t *n, char *err,
+                                 size_t errlen);
 
 #endif

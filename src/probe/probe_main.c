@@ -94,7 +94,7 @@ static const int allowed_syscalls[] = {
 #endif
 };
 
-static int sandbox(void)
+static enum ss_err sandbox(void)
 {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
       prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
   for (;;) {
     size_t len;
     int fd;
-    int rc = pw_recv(SOCK_FD, in, sizeof in, &len, &fd);
+    enum ss_err rc = pw_recv(SOCK_FD, in, sizeof in, &len, &fd);
     if (rc == SS_ENOTFOUND)
       return 0;
     if (rc || pw_decode_request(in, len, &q)) {

@@ -27,14 +27,14 @@
 #include "workers/workers_view.h"
 
 /* Follows and dispatches the Wanted list when slskd is configured. */
-static int follow_and_dispatch(struct db *db, int64_t now,
-                               struct wanted_pass_result *p)
+static enum ss_err follow_and_dispatch(struct db *db, int64_t now,
+                                       struct wanted_pass_result *p)
 {
   struct wanted_dispatch_config dc;
   memset(p, 0, sizeof *p);
   if (!settings_is_set(S_SLSKD_URL))
     return SS_OK;
-  int rc = wanted_follow(db, now, p);
+  enum ss_err rc = wanted_follow(db, now, p);
   wanted_dispatch_config_load(&dc);
   if (!rc)
     rc = wanted_dispatch(db, &dc, now, p);

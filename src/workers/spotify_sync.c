@@ -38,10 +38,10 @@ static const char *const times[] = {
 
 static atomic_bool force_full;
 
-int spotify_sync_request_full(void)
+enum ss_err spotify_sync_request_full(void)
 {
   atomic_store(&force_full, true);
-  int rc = runtime_run_now(UNIT_SPOTIFY_SYNC);
+  enum ss_err rc = runtime_run_now(UNIT_SPOTIFY_SYNC);
   if (rc == SS_ESTATE)
     atomic_store(&force_full, false);
   return rc;

@@ -14,6 +14,7 @@
 #ifndef SS_WORKERS_H
 #define SS_WORKERS_H
 
+#include "core/err.h"
 #include "clients/backoff.h" /* enum service_id */
 #include "runtime/runtime.h"
 #include "spotify/sync.h" /* spotify_sync: a time and a counter per type */
@@ -78,6 +79,6 @@ void workers_spotify_view(struct spotify_view *out);
 /* "Sync now": the next Spotify Sync run treats every enabled type as due
  * and is started at once.  SS_OK, SS_ESTATE (disabled), SS_EBUSY (already
  * running; the flag stays for the next run). */
-int spotify_sync_request_full(void);
+enum ss_err spotify_sync_request_full(void);
 
 #endif

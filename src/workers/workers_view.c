@@ -242,8 +242,8 @@ void view_json_str_or_null(struct buf *b, const char *s)
     buf_puts(b, "null");
 }
 
-int workers_render_json(struct buf *out, const struct workers_model *m,
-                        int64_t now_ms)
+enum ss_err workers_render_json(struct buf *out, const struct workers_model *m,
+                                int64_t now_ms)
 {
   buf_puts(out, "{\"workers\":{");
   for (int w = 0; w < VIEW__COUNT; w++) {
@@ -262,7 +262,8 @@ int workers_render_json(struct buf *out, const struct workers_model *m,
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
 }
 
-int workers_render_services(struct buf *out, const struct workers_model *m)
+enum ss_err workers_render_services(struct buf *out,
+                                    const struct workers_model *m)
 {
   buf_putc(out, '{');
   for (int i = 0; i < SVC__COUNT; i++)
@@ -273,9 +274,9 @@ int workers_render_services(struct buf *out, const struct workers_model *m)
   return buf_ok(out) ? SS_OK : SS_ETOOBIG;
 }
 
-int workers_render_services_detail(struct buf *out,
-                                   const struct workers_model *m,
-                                   int64_t now_ms)
+enum ss_err workers_render_services_detail(struct buf *out,
+                                           const struct workers_model *m,
+                                           int64_t now_ms)
 {
   buf_putc(out, '{');
   for (int i = 0; i < SVC__COUNT; i++) {
@@ -377,8 +378,8 @@ static const char *const service_icons[SVC__COUNT] = {"bi bi-spotify",
                                                       "bi bi-music-note-list",
                                                       "bi bi-disc"};
 
-int workers_render_html(struct buf *out, const struct workers_model *m,
-                        int64_t now_ms)
+enum ss_err workers_render_html(struct buf *out, const struct workers_model *m,
+                                int64_t now_ms)
 {
   struct view_status st[VIEW__COUNT];
   for (int w = 0; w < VIEW__COUNT; w++)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "db/db_wanted.h"
 #include "clients/backoff.h"
 #include "services/prober.h"
@@ -108,17 +109,18 @@ const char *workers_advice_de(enum ss_reason r);
 const char *workers_advice_en(enum ss_reason r);
 
 /* GET /api/workers/status */
-int workers_render_json(struct buf *out, const struct workers_model *m,
-                        int64_t now_ms);
+enum ss_err workers_render_json(struct buf *out, const struct workers_model *m,
+                                int64_t now_ms);
 /* GET /api/workers/status/html */
-int workers_render_html(struct buf *out, const struct workers_model *m,
-                        int64_t now_ms);
+enum ss_err workers_render_html(struct buf *out, const struct workers_model *m,
+                                int64_t now_ms);
 /* GET /api/workers/services: exactly four booleans. */
-int workers_render_services(struct buf *out, const struct workers_model *m);
+enum ss_err workers_render_services(struct buf *out,
+                                    const struct workers_model *m);
 /* GET /api/workers/services/detail: reason, latency, checked_at. */
-int workers_render_services_detail(struct buf *out,
-                                   const struct workers_model *m,
-                                   int64_t now_ms);
+enum ss_err workers_render_services_detail(struct buf *out,
+                                           const struct workers_model *m,
+                                           int64_t now_ms);
 
 /* ---- the kit of the units' detail renderers ---- */
 
