@@ -128,47 +128,33 @@ static void share_album(enum fake_sk_behaviour second)
 
 /* ---- driving the monitor ---- */
 
-static int64_t monitor_runs(void)
+static long long monitor_runs(void)
 {
-  json_t *doc = it_get_json(it_url(x.f, "/api/workers"), NULL);
-  json_t *u = it_unit(doc, "download_monitor");
-  int64_t n = json_integer_value(json_object_get(u, "runs"));
-  json_decref(doc);
-  return n;
+  return it_unit_runs(x.f, "download_monitor");
 }
 
-struct runs_arg {
-  int64_t want;
-};
-
-static bool runs_reach(void *arg)
+/* Waits until the monitor has more than `after` runs. */
+static bool runs_after(long long after, int timeout_ms)
 {
-  return monitor_runs() >= ((struct runs_arg *)arg)->want;
+  return it_wait_unit_runs(x.f, "download_monitor", after, IT_RUNS_COUNTED,
+                           timeout_ms, true);
 }
 
 /* The monitor polls once at start-up; the tests wait for that poll to end
  * so that every later poll is one they asked for (kick). */
-static void wait_startup_poll(void)
-{
-  struct runs_arg first = {1};
-  assert_true(it_wait_until(runs_reach, &first, WAIT_MS));
-}
+static void wait_startup_poll(void) { assert_true(runs_after(0, WAIT_MS)); }
 
 /* One poll: run now, and wait until that run has ended. */
 static void kick(void)
 {
   for (int tries = 0; tries < 50; tries++) {
-    struct runs_arg a = {monitor_runs() + 1};
-    assert_int_equal(hc_request("POST",
-                                it_url(x.f, "/api/workers/download_monitor/"
-                                            "run"),
-                                NULL, NULL, &x.f->r),
-                     SS_OK);
+    long long runs = monitor_runs();
     /* Inside a run, run-now is coalesced (202, already_running): wait for
      * that run to end and ask again. */
-    assert_int_equal(x.f->r.status, 202);
+    it_request_expect(x.f, "POST", "/api/workers/download_monitor/run", NULL,
+                      NULL, 202);
     bool busy = strstr(buf_cstr(&x.f->r.body), "\"already_running\":true");
-    assert_true(it_wait_until(runs_reach, &a, WAIT_MS));
+    assert_true(runs_after(runs, WAIT_MS));
     if (!busy)
       return;
   }
@@ -177,11 +163,8 @@ static void kick(void)
 
 static json_t *post_download(const char *body, long want)
 {
-  const char *const h[] = {"Content-Type: application/json", NULL};
-  assert_int_equal(hc_request("POST", it_url(x.f, "/api/downloads"), h, body,
-                              &x.f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&x.f->r, want);
+  it_request_expect(x.f, "POST", "/api/downloads", it_json_headers, body,
+                    want);
   return it_parse(&x.f->r);
 }
 
@@ -771,8 +754,7 @@ static void test_slskd_down_backs_off(void **state)
   assert_int_equal(it_patch_settings(x.f, "{\"download.poll_interval_"
                                           "seconds\": 2}"),
                    SS_OK);
-  struct runs_arg a = {monitor_runs() + 2};
-  assert_true(it_wait_until(runs_reach, &a, WAIT_MS));
+  assert_true(runs_after(monitor_runs() + 1, WAIT_MS));
   json_t *run = newest_run();
   IT_ASSERT_JSON_STR(run, "result", "deferred");
   assert_true(json_integer_value(json_object_get(run, "repeats")) >= 2);
@@ -816,12 +798,12 @@ static void crash_and_recover(const char *step, int n)
   snprintf(body, sizeof body, "{\"query\": \"The Band - %s\"}", titles[n % 2]);
   int64_t id = request(body);
   for (int i = 0; i < MAX_POLLS && daemon_alive(&x.f->d); i++) {
-    struct runs_arg a = {monitor_runs() + 1};
+    long long runs = monitor_runs();
     if (hc_request("POST", it_url(x.f, "/api/workers/download_monitor/run"),
                    NULL, NULL, &x.f->r) != SS_OK)
       break; /* died meanwhile */
-    while (daemon_alive(&x.f->d) && !runs_reach(&a))
-      it_wait_until(runs_reach, &a, 50);
+    while (daemon_alive(&x.f->d) && !runs_after(runs, 50)) {
+    }
   }
   assert_false(daemon_alive(&x.f->d)); /* it killed itself at step */
   x.f->d.test_hooks = false;           /* the product recovers */
@@ -931,29 +913,17 @@ static void test_api_and_test_connection(void **state)
   int64_t id = request("{\"query\": \"Nobody - Nothing\"}");
   char path[64];
   snprintf(path, sizeof path, "/api/downloads/%lld", (long long)id);
-  assert_int_equal(hc_request("DELETE", it_url(x.f, path), NULL, NULL,
-                              &x.f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&x.f->r, 200);
+  it_request_expect(x.f, "DELETE", path, NULL, NULL, 200);
   doc = it_parse(&x.f->r);
   IT_ASSERT_JSON_STR(doc, "state", "cancelled");
   json_decref(doc);
-  assert_int_equal(hc_request("DELETE", it_url(x.f, path), NULL, NULL,
-                              &x.f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&x.f->r, 409);
-  assert_int_equal(hc_request("DELETE", it_url(x.f, "/api/downloads/999"),
-                              NULL, NULL, &x.f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&x.f->r, 404);
+  it_request_expect(x.f, "DELETE", path, NULL, NULL, 409);
+  it_request_expect(x.f, "DELETE", "/api/downloads/999", NULL, NULL, 404);
   doc = it_get_json(it_url(x.f, "/api/downloads?state=cancelled"), NULL);
   IT_ASSERT_JSON_INT(doc, "total", 1);
   json_decref(doc);
 
-  assert_int_equal(hc_request("POST", it_url(x.f, "/api/slskd/test"), NULL,
-                              NULL, &x.f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&x.f->r, 200);
+  it_request_expect(x.f, "POST", "/api/slskd/test", NULL, NULL, 200);
   doc = it_parse(&x.f->r);
   IT_ASSERT_JSON_BOOL(doc, "ok", true);
   IT_ASSERT_JSON_STR(doc, "version", "0.26.0");

@@ -29,34 +29,9 @@
 
 /* ---- fixture helpers ---- */
 
-static void start_env(struct it_fixture *f, bool with_client,
-                      const char *extra, const char *const *env)
-{
-  struct buf ini;
-  assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
-  buf_init(&ini, 8192);
-  fake_all_ini(&f->fa, NULL, &ini);
-  if (with_client)
-    buf_puts(&ini, "[spotify]\nclient_id = test-client-id\n"
-                   "client_secret = test-client-secret\n");
-  buf_puts(&ini, "[probe]\ninterval_seconds = 3600\n");
-  if (extra)
-    buf_puts(&ini, extra);
-  f->d.test_hooks = env != NULL; /* TESTHOOK_MS lives in that build */
-  int rc = daemon_start(&f->d, buf_cstr(&ini), env);
-  buf_free(&ini);
-  assert_int_equal(rc, SS_OK);
-  char body[256];
-  snprintf(body, sizeof body,
-           "{\"spotify.redirect_uri\":\"%s/auth/spotify/callback\"}",
-           f->d.url);
-  assert_int_equal(it_patch_settings(f, body), SS_OK);
-  IT_ASSERT_STATUS(&f->r, 200);
-}
-
 static void start(struct it_fixture *f, bool with_client, const char *extra)
 {
-  start_env(f, with_client, extra, NULL);
+  it_start_spotify(f, SLSKD_KEY, NULL, with_client, extra, NULL);
 }
 
 static const char *login(struct it_fixture *f, bool tamper, bool no_cookie)
@@ -126,24 +101,6 @@ static void run_now(struct it_fixture *f, const char *unit)
   assert_int_equal(it_run_now(f, unit), 202);
 }
 
-/* Waits until unit `key` of GET /api/workers has more than `runs` runs
- * since start-up; returns the new count. */
-struct runs_arg {
-  const char *key;
-  long long after;
-  long long seen;
-};
-
-static bool runs_above(json_t *doc, void *arg)
-{
-  struct runs_arg *a = arg;
-  json_t *u = it_unit(doc, a->key);
-  json_t *runs = json_object_get(u, "runs");
-  const char *state = json_string_value(json_object_get(u, "state"));
-  a->seen = json_integer_value(runs);
-  return a->seen > a->after && state && strcmp(state, "active") != 0;
-}
-
 /* The unit's last run did its work ("ok") and it is not running. */
 static bool last_ok(json_t *doc, void *arg)
 {
@@ -162,31 +119,21 @@ static void wait_login_refresh(struct it_fixture *f)
                            (void *)"token_refresh", WAIT_MS, NULL));
 }
 
-static long long unit_runs(struct it_fixture *f, const char *key)
-{
-  struct runs_arg a = {key, -1, 0};
-  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
-  runs_above(doc, &a);
-  json_decref(doc);
-  return a.seen;
-}
-
+/* Runs unit `key` now and waits until it has ended that run. */
 static void run_and_wait(struct it_fixture *f, const char *key)
 {
-  struct runs_arg a = {key, unit_runs(f, key), 0};
+  long long runs = it_unit_runs(f, key);
   run_now(f, key);
-  assert_true(
-    it_wait_json(it_url(f, "/api/workers"), runs_above, &a, WAIT_MS, NULL));
+  assert_true(it_wait_unit_runs(f, key, runs, IT_RUNS_ENDED, WAIT_MS, false));
 }
 
 /* run_and_wait for a unit that also runs on its own every few hundred ms:
  * a run now that met one of those is asked again (itest.h). */
 static void run_and_wait_forced(struct it_fixture *f, const char *key)
 {
-  struct runs_arg a = {key, unit_runs(f, key), 0};
+  long long runs = it_unit_runs(f, key);
   assert_int_equal(it_run_now_queued(f, key), 202);
-  assert_true(
-    it_wait_json(it_url(f, "/api/workers"), runs_above, &a, WAIT_MS, NULL));
+  assert_true(it_wait_unit_runs(f, key, runs, IT_RUNS_ENDED, WAIT_MS, false));
 }
 
 /* No secret in s. */
@@ -322,29 +269,17 @@ static void test_cross_site_and_disconnect(void **state)
   struct it_fixture *f = *state;
   start(f, true, NULL);
   const char *const cross[] = {"Sec-Fetch-Site: cross-site", NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/auth/spotify/login"), cross,
-                              NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 403);
+  it_request_expect(f, "GET", "/auth/spotify/login", cross, NULL, 403);
   const char *const referer[] = {"Referer: http://evil.example/page", NULL};
-  assert_int_equal(hc_request("GET", it_url(f, "/auth/spotify/login"), referer,
-                              NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 403);
+  it_request_expect(f, "GET", "/auth/spotify/login", referer, NULL, 403);
   assert_string_equal(login(f, false, false),
                       "/settings?tab=spotify&spotify_login=ok");
   /* Disconnect from another site is refused by the server... */
   const char *const origin[] = {"Origin: http://evil.example", NULL};
-  assert_int_equal(hc_request("POST", it_url(f, "/auth/spotify/disconnect"),
-                              origin, NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 403);
+  it_request_expect(f, "POST", "/auth/spotify/disconnect", origin, NULL, 403);
   wait_worker(f, (struct want){"token_refresh", NULL, NULL, 1});
   /* ...and works from the page. */
-  assert_int_equal(hc_request("POST", it_url(f, "/auth/spotify/disconnect"),
-                              NULL, NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 303);
+  it_request_expect(f, "POST", "/auth/spotify/disconnect", NULL, NULL, 303);
   char loc[256];
   assert_true(hc_header(&f->r, "Location", loc, sizeof loc));
   assert_string_equal(loc, "/settings?tab=spotify&spotify_login=disconnected");
@@ -506,7 +441,8 @@ static void test_token_endpoint_5xx(void **state)
    * scheduled runs fall inside the ladder's first step (30 s). */
   static const char *const env[] = {"SOULSPOT_TEST_MS=token_refresh=300",
                                     NULL};
-  start_env(f, true, "[spotify]\ntoken_refresh_threshold_minutes = 1\n", env);
+  it_start_spotify(f, SLSKD_KEY, NULL, true,
+                   "[spotify]\ntoken_refresh_threshold_minutes = 1\n", env);
   fake_spotify_set_expires_in(f->fa.spotify, 300);
   login(f, false, false);
   wait_worker(f, (struct want){"spotify_sync", "idle", NULL, 1});

@@ -35,40 +35,11 @@
 
 /* ---- helpers ---- */
 
-/* env: extra environment of the daemon, which is then the test build
- * (NULL: none, the product). */
-static void start_env(struct it_fixture *f,
-                      const struct fake_spotify_library *l, const char *extra,
-                      bool client, const char *const *env)
-{
-  struct buf ini;
-  assert_int_equal(fake_all_start(&f->fa, SLSKD_KEY), SS_OK);
-  fake_spotify_set_library(f->fa.spotify, l);
-  buf_init(&ini, 8192);
-  fake_all_ini(&f->fa, NULL, &ini);
-  if (client)
-    buf_puts(&ini, "[spotify]\nclient_id = test-client-id\n"
-                   "client_secret = test-client-secret\n");
-  buf_puts(&ini, "[probe]\ninterval_seconds = 3600\n");
-  if (extra)
-    buf_puts(&ini, extra);
-  f->d.test_hooks = env != NULL; /* TESTHOOK_MS lives in that build */
-  int rc = daemon_start(&f->d, buf_cstr(&ini), env);
-  buf_free(&ini);
-  assert_int_equal(rc, SS_OK);
-  char body[256];
-  snprintf(body, sizeof body,
-           "{\"spotify.redirect_uri\":\"%s/auth/spotify/callback\"}",
-           f->d.url);
-  assert_int_equal(it_patch_settings(f, body), SS_OK);
-  IT_ASSERT_STATUS(&f->r, 200);
-}
-
 static void start_with(struct it_fixture *f,
                        const struct fake_spotify_library *l, const char *extra,
                        bool client)
 {
-  start_env(f, l, extra, client, NULL);
+  it_start_spotify(f, SLSKD_KEY, l, client, extra, NULL);
 }
 
 static void start(struct it_fixture *f, const struct fake_spotify_library *l,
@@ -77,50 +48,16 @@ static void start(struct it_fixture *f, const struct fake_spotify_library *l,
   start_with(f, l, extra, true);
 }
 
-/* The spotify_sync unit's runs since start-up (GET /api/workers); *real
- * tells whether the last one did work (ok or error, not skipped). */
-static long long sync_runs(struct it_fixture *f, bool *active, bool *real)
-{
-  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
-  json_t *u = it_unit(doc, "spotify_sync");
-  long long runs = json_integer_value(json_object_get(u, "runs"));
-  const char *st = json_string_value(json_object_get(u, "state"));
-  const char *res = json_string_value(json_object_get(u, "last_result"));
-  if (active)
-    *active = st && !strcmp(st, "active");
-  if (real)
-    *real = res && (!strcmp(res, "ok") || !strcmp(res, "error"));
-  json_decref(doc);
-  return runs;
-}
-
-struct runs_wait {
-  struct it_fixture *f;
-  long long after;
-};
-
-/* A run after `after` finished and did work: a start-up run that found no
- * login (skipped) does not count. */
-static bool sync_done(void *arg)
-{
-  struct runs_wait *w = arg;
-  bool active = true, real = false;
-  return sync_runs(w->f, &active, &real) > w->after && !active && real;
-}
-
+/* Waits for a spotify_sync run after `runs` that did work: a start-up
+ * run that found no login (skipped) does not count. */
 static void wait_sync_after(struct it_fixture *f, long long runs)
 {
-  struct runs_wait w = {f, runs};
-  if (!it_wait_until(sync_done, &w, WAIT_MS)) {
+  if (!it_wait_unit_runs(f, "spotify_sync", runs, IT_RUNS_WORKED, WAIT_MS,
+                         false)) {
     json_t *doc = it_get_json(it_url(f, "/api/workers/status"), NULL);
     char *text = json_dumps(it_worker(doc, "spotify_sync"), JSON_COMPACT);
     fprintf(stderr, "error: no finished sync run after %lld; last: %s\n", runs,
             text);
-    free(text);
-    json_decref(doc);
-    doc = it_get_json(it_url(f, "/api/workers"), NULL);
-    text = json_dumps(it_unit(doc, "spotify_sync"), JSON_COMPACT);
-    fprintf(stderr, "error: unit: %s\n", text);
     free(text);
     json_decref(doc);
     fail();
@@ -131,7 +68,7 @@ static void wait_sync_after(struct it_fixture *f, long long runs)
 static void login_and_sync(struct it_fixture *f)
 {
   char loc[512];
-  long long runs = sync_runs(f, NULL, NULL);
+  long long runs = it_unit_runs(f, "spotify_sync");
   assert_int_equal(fake_spotify_browser_login(f->fa.spotify, f->d.url, false,
                                               false, loc, sizeof loc),
                    SS_OK);
@@ -142,11 +79,8 @@ static void login_and_sync(struct it_fixture *f)
 /* "Sync now" and wait for it to finish. */
 static void sync_now(struct it_fixture *f)
 {
-  long long runs = sync_runs(f, NULL, NULL);
-  assert_int_equal(hc_request("POST", it_url(f, "/api/spotify/sync"), NULL,
-                              NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 202);
+  long long runs = it_unit_runs(f, "spotify_sync");
+  it_request_expect(f, "POST", "/api/spotify/sync", NULL, NULL, 202);
   wait_sync_after(f, runs);
 }
 
@@ -634,7 +568,7 @@ static void test_run_now_is_a_full_pass(void **state)
   /* Nothing is due now (intervals of 5-15 min); Run now syncs every
    * enabled type anyway. */
   fake_spotify_reset_counts(f->fa.spotify);
-  long long runs = sync_runs(f, NULL, NULL);
+  long long runs = it_unit_runs(f, "spotify_sync");
   run_unit_now(f, "spotify_sync");
   wait_sync_after(f, runs);
   assert_true(fake_spotify_count(f->fa.spotify, FSP_FOLLOWING) >= 1);
@@ -697,7 +631,7 @@ static void test_ongoing_5xx_stays_error(void **state)
     {.status = 500,
      .body = "{\"error\":{\"status\":500,\"message\":\"Server error\"}}"};
   fake_http_script(fake_spotify_http(f->fa.spotify), NULL, "/v1/*", &down);
-  long long runs = sync_runs(f, NULL, NULL);
+  long long runs = it_unit_runs(f, "spotify_sync");
   run_unit_now(f, "spotify_sync");
   wait_sync_after(f, runs);
   assert_worker_error(f, "spotify_sync", "HTTP 500");
@@ -705,7 +639,7 @@ static void test_ongoing_5xx_stays_error(void **state)
    * runs inside it: test_spotify_down_defers): still an error that says
    * why, never idle with last_error null. */
   for (int i = 0; i < 2; i++) {
-    runs = sync_runs(f, NULL, NULL);
+    runs = it_unit_runs(f, "spotify_sync");
     run_unit_now(f, "spotify_sync");
     wait_sync_after(f, runs);
     assert_worker_error(f, "spotify_sync", "HTTP 500");
@@ -718,7 +652,7 @@ static void test_ongoing_5xx_stays_error(void **state)
   struct fake_script drop = {.drop = true};
   fake_http_unscript(fake_spotify_http(f->fa.spotify), NULL, "/v1/*");
   fake_http_script(fake_spotify_http(f->fa.spotify), NULL, "/v1/*", &drop);
-  runs = sync_runs(f, NULL, NULL);
+  runs = it_unit_runs(f, "spotify_sync");
   run_unit_now(f, "spotify_sync");
   wait_sync_after(f, runs);
   assert_worker_error(f, "spotify_sync", "unreachable");
@@ -778,10 +712,10 @@ static void test_spotify_down_defers(void **state)
   /* both units every 300 ms (the test build's TESTHOOK_MS) */
   static const char *const env[] =
     {"SOULSPOT_TEST_MS=spotify_sync=300,token_refresh=300", NULL};
-  start_env(f, &lib,
-            "[spotify]\nauto_sync_artist_albums = false\n"
-            "token_refresh_threshold_minutes = 1\n",
-            true, env);
+  it_start_spotify(f, SLSKD_KEY, &lib, true,
+                   "[spotify]\nauto_sync_artist_albums = false\n"
+                   "token_refresh_threshold_minutes = 1\n",
+                   env);
   fake_spotify_set_expires_in(f->fa.spotify, 1800);
   char loc[512];
   int64_t t0 = clock_wall_ms();
@@ -877,7 +811,7 @@ static void test_token_endpoint_down_shows_on_token_refresh(void **state)
    * down: every Web API call gets 401, no refresh succeeds. */
   fake_spotify_expire_access_token(f->fa.spotify);
   fake_spotify_fault(f->fa.spotify, FSP_TOKEN, 0, FSF_503, 0, 0);
-  long long runs = sync_runs(f, NULL, NULL);
+  long long runs = it_unit_runs(f, "spotify_sync");
   run_unit_now(f, "spotify_sync");
   wait_sync_after(f, runs);
   assert_worker_error(f, "spotify_sync", "503");
@@ -1022,10 +956,7 @@ static void test_disable_mid_sync(void **state)
   assert_true(items < 60);
   assert_no_duplicates(f);
   /* Nothing runs while disabled. */
-  assert_int_equal(hc_request("POST", it_url(f, "/api/spotify/sync"), NULL,
-                              NULL, &f->r),
-                   SS_OK);
-  IT_ASSERT_STATUS(&f->r, 409);
+  it_request_expect(f, "POST", "/api/spotify/sync", NULL, NULL, 409);
   assert_int_equal(fake_spotify_count(f->fa.spotify, FSP_ITEMS), items);
 }
 

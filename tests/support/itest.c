@@ -131,6 +131,45 @@ int it_patch_settings(struct it_fixture *f, const char *json_body)
   return it_patch_settings_h(f, json_body, NULL);
 }
 
+void it_start_spotify(struct it_fixture *f, const char *slskd_key,
+                      const struct fake_spotify_library *l, bool client,
+                      const char *extra, const char *const *env)
+{
+  struct buf ini;
+  assert_int_equal(fake_all_start(&f->fa, slskd_key), SS_OK);
+  if (l)
+    fake_spotify_set_library(f->fa.spotify, l);
+  buf_init(&ini, 8192);
+  fake_all_ini(&f->fa, NULL, &ini);
+  if (client)
+    buf_puts(&ini, "[spotify]\nclient_id = test-client-id\n"
+                   "client_secret = test-client-secret\n");
+  buf_puts(&ini, "[probe]\ninterval_seconds = 3600\n");
+  if (extra)
+    buf_puts(&ini, extra);
+  f->d.test_hooks = env != NULL; /* TESTHOOK_MS lives in that build */
+  int rc = daemon_start(&f->d, buf_cstr(&ini), env);
+  buf_free(&ini);
+  assert_int_equal(rc, SS_OK);
+  char body[256];
+  snprintf(body, sizeof body,
+           "{\"spotify.redirect_uri\":\"%s/auth/spotify/callback\"}",
+           f->d.url);
+  assert_int_equal(it_patch_settings(f, body), SS_OK);
+  IT_ASSERT_STATUS(&f->r, 200);
+}
+
+const char *const it_json_headers[] = {"Content-Type: application/json", NULL};
+
+void it_request_expect(struct it_fixture *f, const char *method,
+                       const char *path, const char *const *headers,
+                       const char *body, long want)
+{
+  assert_int_equal(hc_request(method, it_url(f, path), headers, body, &f->r),
+                   SS_OK);
+  IT_ASSERT_STATUS(&f->r, want);
+}
+
 int it_run_now(struct it_fixture *f, const char *unit)
 {
   char path[128];
@@ -218,6 +257,65 @@ json_t *it_unit(json_t *units_doc, const char *key)
       return u;
   }
   return NULL;
+}
+
+void it_unit_state(struct it_fixture *f, const char *unit,
+                   struct it_unit_state *out)
+{
+  json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+  json_t *u = it_unit(doc, unit);
+  const char *st = json_string_value(json_object_get(u, "state"));
+  const char *res = json_string_value(json_object_get(u, "last_result"));
+  out->runs = json_integer_value(json_object_get(u, "runs"));
+  out->active = st && !strcmp(st, "active");
+  out->worked = res && (!strcmp(res, "ok") || !strcmp(res, "error"));
+  json_decref(doc);
+}
+
+long long it_unit_runs(struct it_fixture *f, const char *unit)
+{
+  struct it_unit_state s;
+  it_unit_state(f, unit, &s);
+  return s.runs;
+}
+
+struct runs_want {
+  struct it_fixture *f;
+  const char *unit;
+  long long after;
+  enum it_runs_until until;
+};
+
+static bool runs_done(void *arg)
+{
+  const struct runs_want *w = arg;
+  struct it_unit_state s;
+  it_unit_state(w->f, w->unit, &s);
+  if (s.runs <= w->after)
+    return false;
+  switch (w->until) {
+  case IT_RUNS_COUNTED: return true;
+  case IT_RUNS_ENDED: return !s.active;
+  case IT_RUNS_WORKED: return !s.active && s.worked;
+  }
+  return false;
+}
+
+bool it_wait_unit_runs(struct it_fixture *f, const char *unit, long long after,
+                       enum it_runs_until until, int timeout_ms, bool quiet)
+{
+  struct runs_want w = {f, unit, after, until};
+  if (it_wait_until(runs_done, &w, timeout_ms))
+    return true;
+  if (!quiet) {
+    json_t *doc = it_get_json(it_url(f, "/api/workers"), NULL);
+    char *text = json_dumps(it_unit(doc, unit), JSON_COMPACT);
+    fprintf(stderr, "error: %s: no finished run after %lld; unit: %s\n", unit,
+            after, text ? text : "(none)");
+    free(text);
+    json_decref(doc);
+  }
+  return false;
 }
 
 json_t *it_item_titled(json_t *doc, const char *title)

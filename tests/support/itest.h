@@ -65,6 +65,26 @@ int it_run_now(struct it_fixture *f, const char *unit);
  * ("queued": false), so that a forced run happens; 202 or as above. */
 int it_run_now_queued(struct it_fixture *f, const char *unit);
 
+/* Starts the four fakes (slskd with slskd_key), gives the fake Spotify the
+ * library l (NULL: its default), then the daemon with the fakes' settings
+ * (slskd's url only), a Spotify client id and secret when client, a probe
+ * interval of an hour and extra (NULL: none); env as daemon_start's
+ * (non-NULL: the test build).  Last, it points spotify.redirect_uri at the
+ * daemon (asserting 200).  Fails the test on any error. */
+void it_start_spotify(struct it_fixture *f, const char *slskd_key,
+                      const struct fake_spotify_library *l, bool client,
+                      const char *extra, const char *const *env);
+
+/* Sends method to path (it_url) with headers ("Name: value",
+ * NULL-terminated; may be NULL) and body (may be NULL), and asserts that
+ * it was answered with HTTP status want (printing the body otherwise).
+ * The reply stays in f->r. */
+void it_request_expect(struct it_fixture *f, const char *method,
+                       const char *path, const char *const *headers,
+                       const char *body, long want);
+/* {"Content-Type: application/json", NULL}: headers of a JSON body. */
+extern const char *const it_json_headers[];
+
 typedef bool (*it_pred_fn)(void *arg);
 /* Polls pred until it returns true or timeout_ms pass; returns its last
  * answer. */
@@ -75,6 +95,31 @@ typedef bool (*it_json_pred_fn)(json_t *doc, void *arg);
  * be NULL) gets the time until it held. */
 bool it_wait_json(const char *url, it_json_pred_fn pred, void *arg,
                   int timeout_ms, int64_t *elapsed_ms);
+
+/* One unit's row of GET /api/workers. */
+struct it_unit_state {
+  long long runs; /* since start-up; 0 when the row is missing */
+  bool active;    /* state "active": running now */
+  bool worked;    /* its last run did work: result "ok" or "error" */
+};
+/* Reads unit's row of GET /api/workers into *out (zeroed when the request
+ * or the row failed). */
+void it_unit_state(struct it_fixture *f, const char *unit,
+                   struct it_unit_state *out);
+/* Its runs since start-up alone. */
+long long it_unit_runs(struct it_fixture *f, const char *unit);
+/* What it_wait_unit_runs waits for besides more than `after` runs. */
+enum it_runs_until {
+  IT_RUNS_COUNTED, /* the count alone */
+  IT_RUNS_ENDED,   /* and the unit is not running */
+  IT_RUNS_WORKED   /* and not running, its last run did work (a run that
+                    * found nothing to do, skipped, does not count) */
+};
+/* Polls unit's row of GET /api/workers until it has more than `after` runs
+ * and `until` holds; false on timeout, with the row on stderr unless
+ * quiet. */
+bool it_wait_unit_runs(struct it_fixture *f, const char *unit, long long after,
+                       enum it_runs_until until, int timeout_ms, bool quiet);
 
 /* Borrowed workers.<key> object of a /api/workers/status document. */
 json_t *it_worker(json_t *status_doc, const char *key);
