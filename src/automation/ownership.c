@@ -375,7 +375,7 @@ static void add_pair(struct ownership *o, struct map *m, const char *a,
     sl->val = 1;
 }
 
-static int add_row(void *arg, const struct library_own_row *r)
+static enum ss_err add_row(void *arg, const struct library_own_row *r)
 {
   struct ownership *o = arg;
   /* copies: memo_key may move the arena under earlier pointers */

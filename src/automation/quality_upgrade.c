@@ -53,7 +53,7 @@ struct walk {
   int64_t scanned;
 };
 
-static int on_row(void *arg, const struct library_quality_row *r)
+static enum ss_err on_row(void *arg, const struct library_quality_row *r)
 {
   struct walk *w = arg;
   struct quality_input q;

@@ -896,7 +896,7 @@ struct missing {
   size_t n, cap, limit;
 };
 
-static int on_playlist_track(void *arg, const struct playlist_track *t)
+static enum ss_err on_playlist_track(void *arg, const struct playlist_track *t)
 {
   struct missing *m = arg;
   char first[WANTED_TEXT_MAX];

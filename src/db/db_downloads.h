@@ -60,38 +60,43 @@ struct dl_request_view {
 };
 
 /* Inserts r (state pending); *id gets its id. */
-int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id);
+enum ss_err db_dl_request_add(struct db *db, const struct dl_request *r,
+                              int64_t *id);
 /* SS_OK and *out filled, or SS_ENOTFOUND. */
-int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out);
+enum ss_err db_dl_request_get(struct db *db, int64_t id,
+                              struct dl_request_view *out);
 /* Newest first; state NULL = all.  *total gets the count of matches. */
-int db_dl_request_list(struct db *db, const char *state, int64_t offset,
-                       struct dl_request_view *out, size_t max, size_t *n,
-                       int64_t *total);
+enum ss_err db_dl_request_list(struct db *db, const char *state,
+                               int64_t offset, struct dl_request_view *out,
+                               size_t max, size_t *n, int64_t *total);
 /* How many requests ("requests") and current files ("files": not
  * superseded by a retry) are in each state; fn is called once per
  * (table, state) that has any, in state order (GET /metrics). */
 typedef void (*db_dl_state_count_fn)(void *arg, const char *table,
                                      const char *state, int64_t count);
-int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg);
+enum ss_err db_dl_state_counts(struct db *db, db_dl_state_count_fn fn,
+                               void *arg);
 /* Requests in state (e.g. "pending"), oldest first. */
-int db_dl_requests_in(struct db *db, const char *state, struct dl_request *out,
-                      size_t max, size_t *n);
+enum ss_err db_dl_requests_in(struct db *db, const char *state,
+                              struct dl_request *out, size_t max, size_t *n);
 /* Sets state and error ("" clears); finished_ms when terminal. */
-int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
-                            const char *error, int64_t now_ms);
+enum ss_err db_dl_request_set_state(struct db *db, int64_t id,
+                                    const char *state, const char *error,
+                                    int64_t now_ms);
 /* Search started (state searching) or to be retried (state pending). */
-int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
-                            int64_t now_ms);
-int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
-                               const char *error, int64_t now_ms);
+enum ss_err db_dl_request_searching(struct db *db, int64_t id,
+                                    const char *search_id, int64_t now_ms);
+enum ss_err db_dl_request_retry_search(struct db *db, int64_t id,
+                                       int64_t next_ms, const char *error,
+                                       int64_t now_ms);
 /* A finished search to repeat with another text: query set, state
  * pending (only from searching). */
-int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
-                               int64_t now_ms);
+enum ss_err db_dl_request_search_again(struct db *db, int64_t id,
+                                       const char *query, int64_t now_ms);
 /* Cancels a request that is not finished, in one transaction: state
  * cancelled, every 'want' file cancelled.  Transfers already in slskd are
  * cancelled by the monitor.  SS_ENOTFOUND, SS_ESTATE when finished. */
-int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms);
+enum ss_err db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms);
 
 /* ---- candidates ---- */
 
@@ -117,9 +122,9 @@ struct dl_candidate {
  * transaction, queues the files of the best one (state want) and moves the
  * request to downloading.  With n == 0 the request fails with error.
  */
-int db_dl_search_done(struct db *db, int64_t request_id,
-                      const struct dl_candidate *c, size_t n,
-                      const char *error, int64_t now_ms);
+enum ss_err db_dl_search_done(struct db *db, int64_t request_id,
+                              const struct dl_candidate *c, size_t n,
+                              const char *error, int64_t now_ms);
 
 /* ---- files ---- */
 
@@ -151,14 +156,14 @@ struct dl_files {
 };
 
 /* Every file not yet terminal (want .. importing), in no set order. */
-int db_dl_files_open(struct db *db, struct dl_files *out);
+enum ss_err db_dl_files_open(struct db *db, struct dl_files *out);
 /* One file (any state). */
-int db_dl_file_get(struct db *db, int64_t id, struct dl_file *out);
+enum ss_err db_dl_file_get(struct db *db, int64_t id, struct dl_file *out);
 void db_dl_file_free(struct dl_file *f);
 void db_dl_files_free(struct dl_files *f);
 /* Files of a request (newest first), for the API; max rows. */
-int db_dl_files_of(struct db *db, int64_t request_id, struct dl_files *out,
-                   size_t max);
+enum ss_err db_dl_files_of(struct db *db, int64_t request_id,
+                           struct dl_files *out, size_t max);
 
 /* A change observed by a poll; NULL strings keep the stored value. */
 struct dl_file_update {
@@ -172,18 +177,18 @@ struct dl_file_update {
   int64_t progress_ms;
 };
 /* Applies n updates in one transaction. */
-int db_dl_files_update(struct db *db, const struct dl_file_update *u, size_t n,
-                       int64_t now_ms);
+enum ss_err db_dl_files_update(struct db *db, const struct dl_file_update *u,
+                               size_t n, int64_t now_ms);
 
 /* Enqueue answered: state enqueued, transfer id (may be ""). */
-int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
-                        int64_t now_ms);
+enum ss_err db_dl_file_enqueued(struct db *db, int64_t id,
+                                const char *transfer_id, int64_t now_ms);
 /* Enqueue to retry later (429): not before next_ms. */
-int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
-                     int64_t now_ms);
+enum ss_err db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
+                             int64_t now_ms);
 /* Terminal failure of one file (any open state). */
-int db_dl_file_fail(struct db *db, int64_t id, const char *error,
-                    int64_t now_ms);
+enum ss_err db_dl_file_fail(struct db *db, int64_t id, const char *error,
+                            int64_t now_ms);
 
 /*
  * A replacement for failed file id: the best unused candidate file (by
@@ -194,20 +199,21 @@ int db_dl_file_fail(struct db *db, int64_t id, const char *error,
  * inserts a want row (retries, not before not_before_ms) and marks id
  * superseded.  SS_ENOTFOUND when there is none (nothing changes).
  */
-int db_dl_file_replace(struct db *db, int64_t id, int retries, int max_sources,
-                       int64_t not_before_ms, int64_t now_ms);
+enum ss_err db_dl_file_replace(struct db *db, int64_t id, int retries,
+                               int max_sources, int64_t not_before_ms,
+                               int64_t now_ms);
 
 /* ---- import journal ---- */
 
 /* Import must wait (finished file not there yet): import_tries + 1. */
-int db_dl_import_wait(struct db *db, int64_t id, const char *error,
-                      int64_t now_ms);
+enum ss_err db_dl_import_wait(struct db *db, int64_t id, const char *error,
+                              int64_t now_ms);
 /* Journals the move before it happens: state importing, src and dst. */
-int db_dl_import_begin(struct db *db, int64_t id, const char *src,
-                       const char *dst, int64_t now_ms);
+enum ss_err db_dl_import_begin(struct db *db, int64_t id, const char *src,
+                               const char *dst, int64_t now_ms);
 /* The file is in the library as track_id: state imported. */
-int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
-                      int64_t now_ms);
+enum ss_err db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
+                              int64_t now_ms);
 
 /* ---- roll-up ---- */
 
@@ -219,8 +225,8 @@ struct dl_file_counts {
   int sources; /* candidates the request asked files of */
   char last_error[DL_ERROR_MAX];
 };
-int db_dl_request_counts(struct db *db, int64_t request_id,
-                         struct dl_file_counts *out);
+enum ss_err db_dl_request_counts(struct db *db, int64_t request_id,
+                                 struct dl_file_counts *out);
 /* ---- sources tried ---- */
 
 /* A candidate the request asked files of, with what became of them. */
@@ -236,16 +242,18 @@ struct dl_source {
   char error[DL_ERROR_MAX];            /* its newest failure, or "" */
 };
 /* The sources of a request in the order they were tried (at most max). */
-int db_dl_sources_of(struct db *db, int64_t request_id, struct dl_source *out,
-                     size_t max, size_t *n);
+enum ss_err db_dl_sources_of(struct db *db, int64_t request_id,
+                             struct dl_source *out, size_t max, size_t *n);
 /* "downloading", "completed", "failed", "partly failed" or "cancelled". */
 const char *db_dl_source_state(const struct dl_source *s);
 
 /* Requests in state downloading whose files are all terminal. */
-int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max, size_t *n);
+enum ss_err db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
+                                   size_t *n);
 /* Open files of cancelled requests that slskd still has (id, user,
  * transfer id; at most max). */
-int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max);
+enum ss_err db_dl_files_to_cancel(struct db *db, struct dl_files *out,
+                                  size_t max);
 
 /* ---- gauges ---- */
 
@@ -255,7 +263,7 @@ struct dl_gauges {
   int64_t importing;   /* completed, importing */
   int64_t searching;   /* requests pending or searching */
 };
-int db_dl_gauges(struct db *db, struct dl_gauges *out);
+enum ss_err db_dl_gauges(struct db *db, struct dl_gauges *out);
 
 /* ---- Spotify ids (the library mirror may not exist yet) ---- */
 
@@ -269,8 +277,8 @@ struct dl_spotify_item {
  * library.  SS_OK; SS_ENOTFOUND when no such row; SS_ESTATE when the
  * Spotify library tables do not exist (sync not available yet).
  */
-int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
-                         struct dl_spotify_item *out);
+enum ss_err db_dl_spotify_lookup(struct db *db, bool album, const char *id,
+                                 struct dl_spotify_item *out);
 
 /* ---- quality upgrade ---- */
 
@@ -286,10 +294,12 @@ struct dl_upgrade {
 };
 /* Inserts r (state pending) with what it upgrades (u->track_id set), in
  * one transaction; *id gets its id. */
-int db_dl_request_add_upgrade(struct db *db, const struct dl_request *r,
-                              const struct dl_upgrade *u, int64_t *id);
+enum ss_err db_dl_request_add_upgrade(struct db *db,
+                                      const struct dl_request *r,
+                                      const struct dl_upgrade *u, int64_t *id);
 /* The upgrade of request id (track_id 0 for a plain request).  SS_OK or
  * SS_ENOTFOUND (no such request). */
-int db_dl_request_upgrade(struct db *db, int64_t id, struct dl_upgrade *out);
+enum ss_err db_dl_request_upgrade(struct db *db, int64_t id,
+                                  struct dl_upgrade *out);
 
 #endif

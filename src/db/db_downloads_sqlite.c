@@ -65,6 +65,8 @@ enum {
   SD_REQ_AGAIN,
   SD_REQ_STATES,
   SD_FILE_STATES,
+  SD_UPGRADE_SET,
+  SD_UPGRADE_GET,
   SD__END
 };
 
@@ -122,9 +124,10 @@ static bool is_terminal_request(const char *state)
 
 /* ---- requests ---- */
 
-int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
+enum ss_err db_dl_request_add(struct db *db, const struct dl_request *r,
+                              int64_t *id)
 {
-  int rc = db__run(
+  enum ss_err rc = db__run(
     db, SD_REQ_ADD,
     "INSERT INTO download_requests (kind, query, artist, title,"
     " spotify_id, expected_tracks, state, next_try_ms,"
@@ -141,7 +144,7 @@ int db_dl_request_add(struct db *db, const struct dl_request *r, int64_t *id)
   return rc;
 }
 
-static int request_row(sqlite3_stmt *st, void *out)
+static enum ss_err request_row(sqlite3_stmt *st, void *out)
 {
   struct dl_request *r = out;
   memset(r, 0, sizeof *r);
@@ -167,7 +170,7 @@ static int request_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-static int view_row(sqlite3_stmt *st, void *out)
+static enum ss_err view_row(sqlite3_stmt *st, void *out)
 {
   struct dl_request_view *v = out;
   memset(v, 0, sizeof *v);
@@ -182,29 +185,30 @@ static int view_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-int db_dl_request_get(struct db *db, int64_t id, struct dl_request_view *out)
+enum ss_err db_dl_request_get(struct db *db, int64_t id,
+                              struct dl_request_view *out)
 {
   struct db__q q;
-  int rc = db__prepare(db, SD_REQ_GET,
-                       "SELECT " VIEW_COLS VIEW_FROM
-                       " WHERE r.id = ? GROUP BY r.id",
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_REQ_GET,
+                               "SELECT " VIEW_COLS VIEW_FROM
+                               " WHERE r.id = ? GROUP BY r.id",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
   return db__get(&q, view_row, out, "download get");
 }
 
-int db_dl_request_list(struct db *db, const char *state, int64_t offset,
-                       struct dl_request_view *out, size_t max, size_t *n,
-                       int64_t *total)
+enum ss_err db_dl_request_list(struct db *db, const char *state,
+                               int64_t offset, struct dl_request_view *out,
+                               size_t max, size_t *n, int64_t *total)
 {
   struct db__q q;
   *n = 0;
-  int rc = db__prepare(db, SD_REQ_COUNT,
-                       "SELECT COUNT(*) FROM download_requests"
-                       " WHERE ?1 IS NULL OR state = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_REQ_COUNT,
+                               "SELECT COUNT(*) FROM download_requests"
+                               " WHERE ?1 IS NULL OR state = ?1",
+                               &q);
   if (rc)
     return rc;
   if (state)
@@ -232,7 +236,7 @@ struct state_walk {
   const char *table;
 };
 
-static int state_count_row(sqlite3_stmt *row, void *arg)
+static enum ss_err state_count_row(sqlite3_stmt *row, void *arg)
 {
   const struct state_walk *w = arg;
   const char *state = (const char *)sqlite3_column_text(row, 0);
@@ -241,14 +245,15 @@ static int state_count_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg)
+enum ss_err db_dl_state_counts(struct db *db, db_dl_state_count_fn fn,
+                               void *arg)
 {
   struct db__q q;
   struct state_walk w = {fn, arg, "requests"};
-  int rc = db__prepare(db, SD_REQ_STATES,
-                       "SELECT state, COUNT(*) FROM download_requests"
-                       " GROUP BY state ORDER BY state",
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_REQ_STATES,
+                               "SELECT state, COUNT(*) FROM download_requests"
+                               " GROUP BY state ORDER BY state",
+                               &q);
   if (!rc)
     rc = db__each(&q, state_count_row, &w, "download request states");
   if (!rc)
@@ -262,15 +267,15 @@ int db_dl_state_counts(struct db *db, db_dl_state_count_fn fn, void *arg)
   return rc;
 }
 
-int db_dl_requests_in(struct db *db, const char *state, struct dl_request *out,
-                      size_t max, size_t *n)
+enum ss_err db_dl_requests_in(struct db *db, const char *state,
+                              struct dl_request *out, size_t max, size_t *n)
 {
   struct db__q q;
   *n = 0;
-  int rc = db__prepare(db, SD_REQ_IN,
-                       "SELECT " REQ_COLS " FROM download_requests r"
-                       " WHERE r.state = ? ORDER BY r.id LIMIT ?",
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_REQ_IN,
+                               "SELECT " REQ_COLS " FROM download_requests r"
+                               " WHERE r.state = ? ORDER BY r.id LIMIT ?",
+                               &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, state);
@@ -279,8 +284,9 @@ int db_dl_requests_in(struct db *db, const char *state, struct dl_request *out,
                   "download requests in state");
 }
 
-int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
-                            const char *error, int64_t now_ms)
+enum ss_err db_dl_request_set_state(struct db *db, int64_t id,
+                                    const char *state, const char *error,
+                                    int64_t now_ms)
 {
   return db__run(db, SD_REQ_STATE,
                  "UPDATE download_requests SET state = ?1, error = ?2,"
@@ -292,8 +298,8 @@ int db_dl_request_set_state(struct db *db, int64_t id, const char *state,
                  "download request state");
 }
 
-int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
-                            int64_t now_ms)
+enum ss_err db_dl_request_searching(struct db *db, int64_t id,
+                                    const char *search_id, int64_t now_ms)
 {
   return db__run(db, SD_REQ_SEARCHING,
                  "UPDATE download_requests SET state = 'searching',"
@@ -304,8 +310,8 @@ int db_dl_request_searching(struct db *db, int64_t id, const char *search_id,
                  "download request searching");
 }
 
-int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
-                               int64_t now_ms)
+enum ss_err db_dl_request_search_again(struct db *db, int64_t id,
+                                       const char *query, int64_t now_ms)
 {
   return db__run(db, SD_REQ_AGAIN,
                  "UPDATE download_requests SET query = ?1, state = 'pending',"
@@ -315,8 +321,9 @@ int db_dl_request_search_again(struct db *db, int64_t id, const char *query,
                  "download request search again");
 }
 
-int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
-                               const char *error, int64_t now_ms)
+enum ss_err db_dl_request_retry_search(struct db *db, int64_t id,
+                                       int64_t next_ms, const char *error,
+                                       int64_t now_ms)
 {
   return db__run(db, SD_REQ_RETRY,
                  "UPDATE download_requests SET state = 'pending',"
@@ -329,28 +336,29 @@ int db_dl_request_retry_search(struct db *db, int64_t id, int64_t next_ms,
 }
 
 /* Reads the state column into out[DL_STATE_MAX]. */
-static int state_row(sqlite3_stmt *row, void *out)
+static enum ss_err state_row(sqlite3_stmt *row, void *out)
 {
   db__col_text(row, 0, out, DL_STATE_MAX);
   return SS_OK;
 }
 
-static int request_state_of(struct db *db, int64_t id,
-                            char state[DL_STATE_MAX])
+static enum ss_err request_state_of(struct db *db, int64_t id,
+                                    char state[DL_STATE_MAX])
 {
   struct db__q q;
-  int rc = db__prepare(db, SD_REQ_STATE_OF,
-                       "SELECT state FROM download_requests WHERE id = ?", &q);
+  enum ss_err
+    rc = db__prepare(db, SD_REQ_STATE_OF,
+                     "SELECT state FROM download_requests WHERE id = ?", &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
   return db__get(&q, state_row, state, "request state");
 }
 
-static int cancel_locked(struct db *db, int64_t id, int64_t now_ms)
+static enum ss_err cancel_locked(struct db *db, int64_t id, int64_t now_ms)
 {
   char state[DL_STATE_MAX];
-  int rc = request_state_of(db, id, state);
+  enum ss_err rc = request_state_of(db, id, state);
   if (rc)
     return rc;
   if (is_terminal_request(state))
@@ -369,9 +377,9 @@ static int cancel_locked(struct db *db, int64_t id, int64_t now_ms)
                  "download cancel files");
 }
 
-int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
+enum ss_err db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db, cancel_locked(db, id, now_ms));
@@ -379,11 +387,11 @@ int db_dl_request_cancel(struct db *db, int64_t id, int64_t now_ms)
 
 /* ---- candidates ---- */
 
-static int add_candidate(struct db *db, int64_t req, int rank,
-                         const struct dl_candidate *c, int64_t *cid)
+static enum ss_err add_candidate(struct db *db, int64_t req, int rank,
+                                 const struct dl_candidate *c, int64_t *cid)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_CAND_ADD,
     "INSERT INTO download_candidates (request_id, rank, username,"
     " directory, quality, n_files, total_size, free_slot,"
@@ -418,11 +426,11 @@ static int add_candidate(struct db *db, int64_t req, int rank,
 }
 
 /* Queues every file of candidate cid and marks them used. */
-static int want_candidate(struct db *db, int64_t req, int64_t cid,
-                          int64_t now_ms)
+static enum ss_err want_candidate(struct db *db, int64_t req, int64_t cid,
+                                  int64_t now_ms)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_CAND_WANT,
     "INSERT INTO download_files (request_id, candidate_file_id,"
     " username, filename, size, track_key, state, created_ms,"
@@ -443,12 +451,12 @@ static int want_candidate(struct db *db, int64_t req, int64_t cid,
                  DB__VALS(DB__INT(cid)), "candidate use");
 }
 
-static int search_done_locked(struct db *db, int64_t req,
-                              const struct dl_candidate *c, size_t n,
-                              const char *error, int64_t now_ms)
+static enum ss_err search_done_locked(struct db *db, int64_t req,
+                                      const struct dl_candidate *c, size_t n,
+                                      const char *error, int64_t now_ms)
 {
   char state[DL_STATE_MAX];
-  int rc = request_state_of(db, req, state);
+  enum ss_err rc = request_state_of(db, req, state);
   if (rc)
     return rc;
   if (strcmp(state, "searching"))
@@ -472,11 +480,11 @@ static int search_done_locked(struct db *db, int64_t req,
                  "request downloading");
 }
 
-int db_dl_search_done(struct db *db, int64_t request_id,
-                      const struct dl_candidate *c, size_t n,
-                      const char *error, int64_t now_ms)
+enum ss_err db_dl_search_done(struct db *db, int64_t request_id,
+                              const struct dl_candidate *c, size_t n,
+                              const char *error, int64_t now_ms)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db,
@@ -489,7 +497,7 @@ int db_dl_search_done(struct db *db, int64_t request_id,
 static const int text_cols[] = {2, 3, 4, 5, 6, 17, 18, 19, 20, 21};
 #define N_TEXT (sizeof text_cols / sizeof text_cols[0])
 
-static int file_row(sqlite3_stmt *st, void *out)
+static enum ss_err file_row(sqlite3_stmt *st, void *out)
 {
   struct dl_file *f = out;
   char **dst[N_TEXT] = {&f->username,   &f->filename,   &f->track_key,
@@ -547,7 +555,7 @@ void db_dl_files_free(struct dl_files *f)
 }
 
 /* Appends a row to the struct dl_files at arg. */
-static int append_file(sqlite3_stmt *row, void *arg)
+static enum ss_err append_file(sqlite3_stmt *row, void *arg)
 {
   struct dl_files *out = arg;
   size_t n = out->n;
@@ -558,46 +566,48 @@ static int append_file(sqlite3_stmt *row, void *arg)
 }
 
 /* Collects every row of q (bound by the caller) into out. */
-static int collect_files(struct db__q *q, struct dl_files *out)
+static enum ss_err collect_files(struct db__q *q, struct dl_files *out)
 {
-  int rc = db__each(q, append_file, out, "files");
+  enum ss_err rc = db__each(q, append_file, out, "files");
   if (rc)
     db_dl_files_free(out);
   return rc;
 }
 
-int db_dl_files_open(struct db *db, struct dl_files *out)
+enum ss_err db_dl_files_open(struct db *db, struct dl_files *out)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(db, SD_FILES_OPEN,
-                       "SELECT " FILE_COLS FILE_FROM
-                       " WHERE f.state IN " OPEN_STATES,
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_FILES_OPEN,
+                               "SELECT " FILE_COLS FILE_FROM
+                               " WHERE f.state IN " OPEN_STATES,
+                               &q);
   return rc ? rc : collect_files(&q, out);
 }
 
-int db_dl_file_get(struct db *db, int64_t id, struct dl_file *out)
+enum ss_err db_dl_file_get(struct db *db, int64_t id, struct dl_file *out)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(db, SD_FILE_GET,
-                       "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?", &q);
+  enum ss_err rc = db__prepare(db, SD_FILE_GET,
+                               "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
   return db__get(&q, file_row, out, "file get");
 }
 
-int db_dl_files_of(struct db *db, int64_t request_id, struct dl_files *out,
-                   size_t max)
+enum ss_err db_dl_files_of(struct db *db, int64_t request_id,
+                           struct dl_files *out, size_t max)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(db, SD_FILES_OF,
-                       "SELECT " FILE_COLS FILE_FROM " WHERE f.request_id = ?"
-                       " ORDER BY f.id DESC LIMIT ?2",
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_FILES_OF,
+                               "SELECT " FILE_COLS FILE_FROM
+                               " WHERE f.request_id = ?"
+                               " ORDER BY f.id DESC LIMIT ?2",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, request_id);
@@ -605,11 +615,11 @@ int db_dl_files_of(struct db *db, int64_t request_id, struct dl_files *out,
   return collect_files(&q, out);
 }
 
-static int update_locked(struct db *db, const struct dl_file_update *u,
-                         size_t n, int64_t now_ms)
+static enum ss_err update_locked(struct db *db, const struct dl_file_update *u,
+                                 size_t n, int64_t now_ms)
 {
   struct db__q q, pg;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_FILE_UPDATE,
     "UPDATE download_files SET state = COALESCE(?1, state),"
     " slskd_state = COALESCE(?2, slskd_state),"
@@ -649,19 +659,19 @@ static int update_locked(struct db *db, const struct dl_file_update *u,
   return rc;
 }
 
-int db_dl_files_update(struct db *db, const struct dl_file_update *u, size_t n,
-                       int64_t now_ms)
+enum ss_err db_dl_files_update(struct db *db, const struct dl_file_update *u,
+                               size_t n, int64_t now_ms)
 {
   if (!n)
     return SS_OK;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db, update_locked(db, u, n, now_ms));
 }
 
-int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
-                        int64_t now_ms)
+enum ss_err db_dl_file_enqueued(struct db *db, int64_t id,
+                                const char *transfer_id, int64_t now_ms)
 {
   return db__run(db, SD_FILE_ENQUEUED,
                  "UPDATE download_files SET state = 'enqueued',"
@@ -672,8 +682,8 @@ int db_dl_file_enqueued(struct db *db, int64_t id, const char *transfer_id,
                  "file enqueued");
 }
 
-int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
-                     int64_t now_ms)
+enum ss_err db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
+                             int64_t now_ms)
 {
   return db__run(db, SD_FILE_DEFER,
                  "UPDATE download_files SET not_before_ms = ?1,"
@@ -682,8 +692,8 @@ int db_dl_file_defer(struct db *db, int64_t id, int64_t next_ms,
                  "file defer");
 }
 
-int db_dl_file_fail(struct db *db, int64_t id, const char *error,
-                    int64_t now_ms)
+enum ss_err db_dl_file_fail(struct db *db, int64_t id, const char *error,
+                            int64_t now_ms)
 {
   return db__run(db, SD_FILE_FAIL,
                  "UPDATE download_files SET state = 'failed', error = ?1,"
@@ -703,7 +713,7 @@ struct replacement {
   " FROM download_files tf JOIN download_candidate_files tcf"                 \
   " ON tcf.id = tf.candidate_file_id WHERE tf.request_id = ?1"
 
-static int replacement_row(sqlite3_stmt *row, void *out)
+static enum ss_err replacement_row(sqlite3_stmt *row, void *out)
 {
   struct replacement *r = out;
   r->cf_id = sqlite3_column_int64(row, 0);
@@ -713,14 +723,15 @@ static int replacement_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-static int find_replacement(struct db *db, int64_t req, const char *key,
-                            int max_sources, struct replacement *r)
+static enum ss_err find_replacement(struct db *db, int64_t req,
+                                    const char *key, int max_sources,
+                                    struct replacement *r)
 {
   struct db__q q;
   /* The best unused file of the track from a peer that has not failed
    * it, from a source already tried or, while fewer than max_sources
    * were, from a new one. */
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_REPLACEMENT,
     "SELECT cf.id, c.username, cf.filename, cf.size"
     " FROM download_candidate_files cf JOIN download_candidates c"
@@ -740,12 +751,13 @@ static int find_replacement(struct db *db, int64_t req, const char *key,
   return db__get(&q, replacement_row, r, "replacement");
 }
 
-static int insert_replacement(struct db *db, int64_t req, const char *key,
-                              const struct replacement *r, int retries,
-                              int64_t not_before_ms, int64_t now_ms)
+static enum ss_err insert_replacement(struct db *db, int64_t req,
+                                      const char *key,
+                                      const struct replacement *r, int retries,
+                                      int64_t not_before_ms, int64_t now_ms)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_USE_ONE,
     "UPDATE download_candidate_files SET used = 1 WHERE id = ?", &q);
   if (rc)
@@ -772,7 +784,7 @@ struct file_key {
   char key[DL_TEXT_MAX * 2];
 };
 
-static int file_key_row(sqlite3_stmt *row, void *out)
+static enum ss_err file_key_row(sqlite3_stmt *row, void *out)
 {
   struct file_key *k = out;
   k->req = sqlite3_column_int64(row, 0);
@@ -780,16 +792,17 @@ static int file_key_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-static int replace_locked(struct db *db, int64_t id, int retries,
-                          int max_sources, int64_t not_before_ms,
-                          int64_t now_ms)
+static enum ss_err replace_locked(struct db *db, int64_t id, int retries,
+                                  int max_sources, int64_t not_before_ms,
+                                  int64_t now_ms)
 {
   struct db__q q;
   struct file_key k = {0, ""};
-  int rc = db__prepare(db, SD_FILE_KEY,
-                       "SELECT request_id, track_key FROM download_files"
-                       " WHERE id = ?",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SD_FILE_KEY,
+                     "SELECT request_id, track_key FROM download_files"
+                     " WHERE id = ?",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -810,10 +823,11 @@ static int replace_locked(struct db *db, int64_t id, int retries,
                  DB__VALS(DB__INT(now_ms), DB__INT(id)), "supersede");
 }
 
-int db_dl_file_replace(struct db *db, int64_t id, int retries, int max_sources,
-                       int64_t not_before_ms, int64_t now_ms)
+enum ss_err db_dl_file_replace(struct db *db, int64_t id, int retries,
+                               int max_sources, int64_t not_before_ms,
+                               int64_t now_ms)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   return db__tx_end(db, replace_locked(db, id, retries, max_sources,
@@ -822,8 +836,8 @@ int db_dl_file_replace(struct db *db, int64_t id, int retries, int max_sources,
 
 /* ---- import journal ---- */
 
-int db_dl_import_wait(struct db *db, int64_t id, const char *error,
-                      int64_t now_ms)
+enum ss_err db_dl_import_wait(struct db *db, int64_t id, const char *error,
+                              int64_t now_ms)
 {
   return db__run(db, SD_IMPORT_WAIT,
                  "UPDATE download_files SET import_tries = import_tries + 1,"
@@ -832,8 +846,8 @@ int db_dl_import_wait(struct db *db, int64_t id, const char *error,
                  "import wait");
 }
 
-int db_dl_import_begin(struct db *db, int64_t id, const char *src,
-                       const char *dst, int64_t now_ms)
+enum ss_err db_dl_import_begin(struct db *db, int64_t id, const char *src,
+                               const char *dst, int64_t now_ms)
 {
   return db__run(db, SD_IMPORT_BEGIN,
                  "UPDATE download_files SET state = 'importing',"
@@ -844,8 +858,8 @@ int db_dl_import_begin(struct db *db, int64_t id, const char *src,
                  "import begin");
 }
 
-int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
-                      int64_t now_ms)
+enum ss_err db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
+                              int64_t now_ms)
 {
   return db__run(db, SD_IMPORT_DONE,
                  "UPDATE download_files SET state = 'imported',"
@@ -856,7 +870,7 @@ int db_dl_import_done(struct db *db, int64_t id, int64_t track_id,
 
 /* ---- roll-up ---- */
 
-static int counts_row(sqlite3_stmt *row, void *out)
+static enum ss_err counts_row(sqlite3_stmt *row, void *out)
 {
   struct dl_file_counts *c = out;
   c->open = sqlite3_column_int(row, 0);
@@ -866,25 +880,26 @@ static int counts_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-static int last_error_row(sqlite3_stmt *row, void *out)
+static enum ss_err last_error_row(sqlite3_stmt *row, void *out)
 {
   struct dl_file_counts *c = out;
   db__col_text(row, 0, c->last_error, sizeof c->last_error);
   return SS_OK;
 }
 
-int db_dl_request_counts(struct db *db, int64_t request_id,
-                         struct dl_file_counts *out)
+enum ss_err db_dl_request_counts(struct db *db, int64_t request_id,
+                                 struct dl_file_counts *out)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(db, SD_COUNTS,
-                       "SELECT COALESCE(SUM(state IN " OPEN_STATES "), 0),"
-                       " COALESCE(SUM(state = 'imported'), 0),"
-                       " COALESCE(SUM(state = 'failed'), 0), COUNT(*)"
-                       " FROM download_files WHERE request_id = ?"
-                       " AND superseded = 0 AND state <> 'cancelled'",
-                       &q);
+  enum ss_err rc = db__prepare(db, SD_COUNTS,
+                               "SELECT COALESCE(SUM(state IN " OPEN_STATES
+                               "), 0),"
+                               " COALESCE(SUM(state = 'imported'), 0),"
+                               " COALESCE(SUM(state = 'failed'), 0), COUNT(*)"
+                               " FROM download_files WHERE request_id = ?"
+                               " AND superseded = 0 AND state <> 'cancelled'",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, request_id);
@@ -914,7 +929,7 @@ int db_dl_request_counts(struct db *db, int64_t request_id,
 
 /* ---- sources tried ---- */
 
-static int source_row(sqlite3_stmt *st, void *out)
+static enum ss_err source_row(sqlite3_stmt *st, void *out)
 {
   struct dl_source *s = out;
   memset(s, 0, sizeof *s);
@@ -934,12 +949,12 @@ static int source_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-int db_dl_sources_of(struct db *db, int64_t request_id, struct dl_source *out,
-                     size_t max, size_t *n)
+enum ss_err db_dl_sources_of(struct db *db, int64_t request_id,
+                             struct dl_source *out, size_t max, size_t *n)
 {
   struct db__q q;
   *n = 0;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_SOURCES,
     "SELECT c.rank, c.username, c.directory, c.quality,"
     " c.free_slot, c.queue_length, c.upload_speed, COUNT(*),"
@@ -973,11 +988,12 @@ const char *db_dl_source_state(const struct dl_source *s)
   return s->imported ? "partly failed" : "failed";
 }
 
-int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max, size_t *n)
+enum ss_err db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
+                                   size_t *n)
 {
   struct db__q q;
   *n = 0;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_SETTLED,
     "SELECT r.id FROM download_requests r"
     " WHERE r.state = 'downloading' AND NOT EXISTS"
@@ -991,16 +1007,17 @@ int db_dl_requests_settled(struct db *db, int64_t *ids, size_t max, size_t *n)
                   "settled requests");
 }
 
-int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max)
+enum ss_err db_dl_files_to_cancel(struct db *db, struct dl_files *out,
+                                  size_t max)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(db, SD_TO_CANCEL,
-                       "SELECT " FILE_COLS FILE_FROM
-                       " WHERE r.state = 'cancelled'"
-                       " AND f.state IN ('enqueued', 'queued', 'in_progress')"
-                       " ORDER BY f.id LIMIT ?1",
-                       &q);
+  enum ss_err rc = db__prepare(
+    db, SD_TO_CANCEL,
+    "SELECT " FILE_COLS FILE_FROM " WHERE r.state = 'cancelled'"
+    " AND f.state IN ('enqueued', 'queued', 'in_progress')"
+    " ORDER BY f.id LIMIT ?1",
+    &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, limit_of(max));
@@ -1009,7 +1026,7 @@ int db_dl_files_to_cancel(struct db *db, struct dl_files *out, size_t max)
 
 /* ---- gauges ---- */
 
-static int gauges_row(sqlite3_stmt *row, void *out)
+static enum ss_err gauges_row(sqlite3_stmt *row, void *out)
 {
   struct dl_gauges *g = out;
   g->in_progress = sqlite3_column_int64(row, 0);
@@ -1018,11 +1035,11 @@ static int gauges_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_dl_gauges(struct db *db, struct dl_gauges *out)
+enum ss_err db_dl_gauges(struct db *db, struct dl_gauges *out)
 {
   struct db__q q;
   memset(out, 0, sizeof *out);
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SD_GAUGES,
     "SELECT COALESCE(SUM(state = 'in_progress'), 0),"
     " COALESCE(SUM(state IN ('want', 'enqueued', 'queued')), 0),"
@@ -1053,7 +1070,7 @@ static bool table_exists(struct db *db, const char *name)
   return db__scalar(&q, &one, "table exists") == SS_OK;
 }
 
-static int spotify_item_row(sqlite3_stmt *row, void *out)
+static enum ss_err spotify_item_row(sqlite3_stmt *row, void *out)
 {
   struct dl_spotify_item *s = out;
   db__col_text(row, 0, s->title, sizeof s->title);
@@ -1062,8 +1079,8 @@ static int spotify_item_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
-                         struct dl_spotify_item *out)
+enum ss_err db_dl_spotify_lookup(struct db *db, bool album, const char *id,
+                                 struct dl_spotify_item *out)
 {
   static const char album_sql[] = "SELECT name, artist_name, total_tracks"
                                   " FROM spotify_albums WHERE id = ?";
@@ -1082,64 +1099,53 @@ int db_dl_spotify_lookup(struct db *db, bool album, const char *id,
 
 /* ---- quality upgrade ---- */
 
-int db_dl_request_add_upgrade(struct db *db, const struct dl_request *r,
-                              const struct dl_upgrade *u, int64_t *id)
+enum ss_err db_dl_request_add_upgrade(struct db *db,
+                                      const struct dl_request *r,
+                                      const struct dl_upgrade *u, int64_t *id)
 {
   int64_t rid = 0;
-  sqlite3_stmt *st = NULL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc)
     rc = db_dl_request_add(db, r, &rid);
-  if (!rc && sqlite3_prepare_v2(db__conn(db),
-                                "UPDATE download_requests SET"
-                                " upgrade_track_id = ?2, upgrade_format = ?3,"
-                                " upgrade_kbps = ?4, upgrade_vbr = ?5,"
-                                " upgrade_bit_depth = ?6,"
-                                " upgrade_sample_rate = ?7 WHERE id = ?1",
-                                -1, &st, NULL) != SQLITE_OK)
-    rc = db__fail(db, "download request upgrade");
-  if (!rc) {
-    sqlite3_bind_int64(st, 1, rid);
-    sqlite3_bind_int64(st, 2, u->track_id);
-    sqlite3_bind_text(st, 3, u->format, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, u->bitrate_kbps);
-    sqlite3_bind_int(st, 5, u->vbr);
-    sqlite3_bind_int(st, 6, u->bit_depth);
-    sqlite3_bind_int(st, 7, u->sample_rate);
-    if (sqlite3_step(st) != SQLITE_DONE)
-      rc = db__fail(db, "download request upgrade");
-  }
-  sqlite3_finalize(st);
+  if (!rc)
+    rc = db__run(db, SD_UPGRADE_SET,
+                 "UPDATE download_requests SET"
+                 " upgrade_track_id = ?2, upgrade_format = ?3,"
+                 " upgrade_kbps = ?4, upgrade_vbr = ?5,"
+                 " upgrade_bit_depth = ?6,"
+                 " upgrade_sample_rate = ?7 WHERE id = ?1",
+                 DB__VALS(DB__INT(rid), DB__INT(u->track_id),
+                          DB__TEXT(u->format), DB__INT(u->bitrate_kbps),
+                          DB__INT(u->vbr), DB__INT(u->bit_depth),
+                          DB__INT(u->sample_rate)),
+                 "download request upgrade");
   rc = db__tx_end(db, rc);
   if (!rc && id)
     *id = rid;
   return rc;
 }
 
-int db_dl_request_upgrade(struct db *db, int64_t id, struct dl_upgrade *out)
+static enum ss_err upgrade_row(sqlite3_stmt *st, void *arg)
 {
-  sqlite3_stmt *st = NULL;
+  struct dl_upgrade *out = arg;
+  out->track_id = sqlite3_column_int64(st, 0);
+  db__col_text(st, 1, out->format, sizeof out->format);
+  out->bitrate_kbps = sqlite3_column_int(st, 2);
+  out->vbr = sqlite3_column_int(st, 3) != 0;
+  out->bit_depth = sqlite3_column_int(st, 4);
+  out->sample_rate = sqlite3_column_int(st, 5);
+  return SS_OK;
+}
+
+enum ss_err db_dl_request_upgrade(struct db *db, int64_t id,
+                                  struct dl_upgrade *out)
+{
   memset(out, 0, sizeof *out);
-  if (sqlite3_prepare_v2(db__conn(db),
-                         "SELECT upgrade_track_id, upgrade_format,"
-                         " upgrade_kbps, upgrade_vbr, upgrade_bit_depth,"
-                         " upgrade_sample_rate FROM download_requests"
-                         " WHERE id = ?1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db__fail(db, "download request upgrade get");
-  sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st), rc = SS_OK;
-  if (src == SQLITE_ROW) {
-    out->track_id = sqlite3_column_int64(st, 0);
-    db__col_text(st, 1, out->format, sizeof out->format);
-    out->bitrate_kbps = sqlite3_column_int(st, 2);
-    out->vbr = sqlite3_column_int(st, 3) != 0;
-    out->bit_depth = sqlite3_column_int(st, 4);
-    out->sample_rate = sqlite3_column_int(st, 5);
-  } else {
-    rc = src == SQLITE_DONE ? SS_ENOTFOUND
-                            : db__fail(db, "download request upgrade get");
-  }
-  sqlite3_finalize(st);
-  return rc;
+  return db__get_one(db, SD_UPGRADE_GET,
+                     "SELECT upgrade_track_id, upgrade_format,"
+                     " upgrade_kbps, upgrade_vbr, upgrade_bit_depth,"
+                     " upgrade_sample_rate FROM download_requests"
+                     " WHERE id = ?1",
+                     DB__VALS(DB__INT(id)), upgrade_row, out,
+                     "download request upgrade get");
 }

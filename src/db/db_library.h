@@ -44,14 +44,15 @@ struct library_track {
  * content hash and fingerprint.  The metadata key is t->norm_key when
  * t->has_norm_key (the scanner and the import compute it), else none: the
  * next detection computes it. */
-int db_library_track_upsert(struct db *db, const struct library_track *t,
-                            int64_t *id);
+enum ss_err db_library_track_upsert(struct db *db,
+                                    const struct library_track *t,
+                                    int64_t *id);
 /* SS_OK and *out filled, or SS_ENOTFOUND. */
-int db_library_track_by_path(struct db *db, const char *path,
-                             struct library_track *out);
+enum ss_err db_library_track_by_path(struct db *db, const char *path,
+                                     struct library_track *out);
 /* SS_OK and *out filled, or SS_ENOTFOUND. */
-int db_library_track_by_id(struct db *db, int64_t id,
-                           struct library_track *out);
+enum ss_err db_library_track_by_id(struct db *db, int64_t id,
+                                   struct library_track *out);
 
 /* ---- scanner ---- */
 
@@ -80,27 +81,29 @@ struct library_scan_item {
 };
 
 /* Starts a scan: *gen gets a new scan generation. */
-int db_library_scan_begin(struct db *db, int64_t *gen);
+enum ss_err db_library_scan_begin(struct db *db, int64_t *gen);
 /* SS_OK and *out filled, or SS_ENOTFOUND. */
-int db_library_seen(struct db *db, const char *path, struct library_seen *out);
+enum ss_err db_library_seen(struct db *db, const char *path,
+                            struct library_seen *out);
 /* Writes a batch in one transaction: probed items are upserted (size or
  * mtime change forgets hash and fingerprint), the others only marked seen;
  * every item is marked present in generation gen. */
-int db_library_scan_write(struct db *db, int64_t gen,
-                          const struct library_scan_item *items, size_t n);
+enum ss_err db_library_scan_write(struct db *db, int64_t gen,
+                                  const struct library_scan_item *items,
+                                  size_t n);
 
 /* A live row that the scan of generation gen did not see. */
 typedef void (*db_library_path_fn)(void *arg, int64_t id, const char *path);
-int db_library_unseen(struct db *db, int64_t gen, db_library_path_fn fn,
-                      void *arg);
+enum ss_err db_library_unseen(struct db *db, int64_t gen,
+                              db_library_path_fn fn, void *arg);
 /* Marks rows gone, in one transaction. */
-int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n);
+enum ss_err db_library_mark_gone(struct db *db, const int64_t *ids, size_t n);
 /* A file is at the path of a quarantined row again.  restored (the
  * quarantined copy is gone: moved back by hand) closes its entries;
  * otherwise a new file took the path and the entries stay (an undo will
  * refuse to overwrite it) but no longer own the row. */
-int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
-                            int64_t now_ms);
+enum ss_err db_library_unquarantine(struct db *db, int64_t track_id,
+                                    bool restored, int64_t now_ms);
 
 struct library_counts {
   int64_t live;       /* present and readable */
@@ -108,14 +111,14 @@ struct library_counts {
   int64_t gone;
   int64_t quarantined;
 };
-int db_library_counts(struct db *db, struct library_counts *out);
+enum ss_err db_library_counts(struct db *db, struct library_counts *out);
 
 /* Present files the scanner could not read (gone = 0, unreadable = 1), by
  * id from offset: up to max into out (*n of them; max 0 only counts) and
  * *total of them in all.  unreadable_reason says why. */
-int db_library_unreadable_list(struct db *db, int64_t offset,
-                               struct library_track *out, size_t max,
-                               size_t *n, int64_t *total);
+enum ss_err db_library_unreadable_list(struct db *db, int64_t offset,
+                                       struct library_track *out, size_t max,
+                                       size_t *n, int64_t *total);
 
 /* ---- metadata keys ---- */
 
@@ -128,21 +131,21 @@ struct library_key_input {
 };
 /* Up to max rows whose metadata key is missing or outdated, id >
  * after_id, by id. */
-int db_library_keys_missing(struct db *db, int64_t after_id,
-                            struct library_key_input *out, size_t max,
-                            size_t *n);
+enum ss_err db_library_keys_missing(struct db *db, int64_t after_id,
+                                    struct library_key_input *out, size_t max,
+                                    size_t *n);
 /* file_name of a key input: the path's last part, cut to n - 1 bytes. */
 void db_library_key_file_name(const char *path, char *out, size_t n);
 /* How many tracks have no metadata key yet. */
-int db_library_keys_pending(struct db *db, int64_t *n);
+enum ss_err db_library_keys_pending(struct db *db, int64_t *n);
 /* Drops (false) or (re)creates (true) the index over the keys of live
  * tracks: filling a million keys and then indexing them once is several
  * times faster than keeping the index up to date row by row.  Creating is
  * idempotent. */
-int db_library_keys_index(struct db *db, bool on);
+enum ss_err db_library_keys_index(struct db *db, bool on);
 /* Stores keys[i] for ids[i] in one transaction. */
-int db_library_keys_store(struct db *db, const int64_t *ids,
-                          const char *const *keys, size_t n);
+enum ss_err db_library_keys_store(struct db *db, const int64_t *ids,
+                                  const char *const *keys, size_t n);
 
 /* ---- duplicate candidates ---- */
 
@@ -161,16 +164,19 @@ struct library_dupe_row {
   size_t fp_n;
 };
 /* Returns SS_OK to go on, anything else stops the iteration (returned). */
-typedef int (*db_library_row_fn)(void *arg, const struct library_dupe_row *r);
+typedef enum ss_err (*db_library_row_fn)(void *arg,
+                                         const struct library_dupe_row *r);
 /* Live rows sharing their metadata key with another live row, ordered by
  * key, then duration, then id.  Reads the keys in index order; a big
  * library is read by two threads (the caller's and one more, on a
  * connection of its own, for the duration of the call). */
-int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg);
+enum ss_err db_library_meta_candidates(struct db *db, db_library_row_fn fn,
+                                       void *arg);
 /* Live rows sharing their file hash with another live row, by hash. */
-int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg);
+enum ss_err db_library_hash_candidates(struct db *db, db_library_row_fn fn,
+                                       void *arg);
 /* Live rows with a usable fingerprint, ordered by duration. */
-int db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg);
+enum ss_err db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg);
 
 /* ---- duplicate groups ---- */
 
@@ -202,9 +208,10 @@ struct library_group_in {
  * Open groups of earlier passes not seen now become stale (hidden).
  * *open_count gets the open groups after the pass.
  */
-int db_library_groups_sync(struct db *db, const struct library_group_in *g,
-                           size_t n, int64_t now_ms, size_t *new_count,
-                           size_t *open_count);
+enum ss_err db_library_groups_sync(struct db *db,
+                                   const struct library_group_in *g, size_t n,
+                                   int64_t now_ms, size_t *new_count,
+                                   size_t *open_count);
 
 struct library_group {
   int64_t id;
@@ -220,21 +227,22 @@ struct library_group {
 
 /* Groups with status ("open", "resolved", "dismissed"), newest first;
  * *total gets the count of all such groups. */
-int db_library_groups_list(struct db *db, const char *status, int64_t offset,
-                           struct library_group *out, size_t max, size_t *n,
-                           int64_t *total);
-int db_library_group_get(struct db *db, int64_t id, struct library_group *out);
+enum ss_err db_library_groups_list(struct db *db, const char *status,
+                                   int64_t offset, struct library_group *out,
+                                   size_t max, size_t *n, int64_t *total);
+enum ss_err db_library_group_get(struct db *db, int64_t id,
+                                 struct library_group *out);
 
 /* Members of a group (rank order is the caller's business). */
 typedef void (*db_library_member_fn)(void *arg, const struct library_track *t);
-int db_library_group_members(struct db *db, int64_t group_id,
-                             db_library_member_fn fn, void *arg);
+enum ss_err db_library_group_members(struct db *db, int64_t group_id,
+                                     db_library_member_fn fn, void *arg);
 /* Sets the keeper; SS_ENOTFOUND when track_id is not a member. */
-int db_library_group_set_keep(struct db *db, int64_t group_id,
-                              int64_t track_id);
+enum ss_err db_library_group_set_keep(struct db *db, int64_t group_id,
+                                      int64_t track_id);
 /* "open", "resolved" or "dismissed". */
-int db_library_group_set_status(struct db *db, int64_t group_id,
-                                const char *status, int64_t now_ms);
+enum ss_err db_library_group_set_status(struct db *db, int64_t group_id,
+                                        const char *status, int64_t now_ms);
 
 /* ---- quarantine ---- */
 
@@ -257,38 +265,41 @@ struct library_quarantine_entry {
  * pending "undo" (_set_pending true), moves back, then records it
  * (_restored) or clears the mark (_set_pending false).
  */
-int db_library_quarantine_intend(struct db *db,
-                                 const struct library_quarantine_entry *e,
-                                 int64_t *id);
+enum ss_err db_library_quarantine_intend(
+  struct db *db, const struct library_quarantine_entry *e, int64_t *id);
 /* SS_ENOTFOUND when entry_id is not a pending resolve. */
-int db_library_quarantine_commit(struct db *db, int64_t entry_id);
-int db_library_quarantine_drop(struct db *db, int64_t entry_id);
+enum ss_err db_library_quarantine_commit(struct db *db, int64_t entry_id);
+enum ss_err db_library_quarantine_drop(struct db *db, int64_t entry_id);
 /* SS_ENOTFOUND when entry_id is not in the quarantine. */
-int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
-                                      bool undo);
+enum ss_err db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
+                                              bool undo);
 /* Every pending entry (max), oldest first. */
-int db_library_quarantine_pending(struct db *db,
-                                  struct library_quarantine_entry *out,
-                                  size_t max, size_t *n);
+enum ss_err db_library_quarantine_pending(struct db *db,
+                                          struct library_quarantine_entry *out,
+                                          size_t max, size_t *n);
 /* Resolved groups with nothing left in the quarantine are open again;
  * *n (may be NULL) gets how many. */
-int db_library_groups_reopen_empty(struct db *db, int64_t now_ms, size_t *n);
+enum ss_err db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
+                                           size_t *n);
 
 /* Records a settled move into the quarantine (intend + commit). */
-int db_library_quarantine_add(struct db *db,
-                              const struct library_quarantine_entry *e);
+enum ss_err
+db_library_quarantine_add(struct db *db,
+                          const struct library_quarantine_entry *e);
 /* Entries of a group in the quarantine (max entries; not those of a
  * pending resolve). */
-int db_library_quarantine_of_group(struct db *db, int64_t group_id,
-                                   struct library_quarantine_entry *out,
-                                   size_t max, size_t *n);
+enum ss_err
+db_library_quarantine_of_group(struct db *db, int64_t group_id,
+                               struct library_quarantine_entry *out,
+                               size_t max, size_t *n);
 /* Entry id is back at its original path: marks it restored (no longer
  * pending) and its track present again, in one transaction. */
-int db_library_quarantine_restored(struct db *db, int64_t entry_id,
-                                   int64_t now_ms);
+enum ss_err db_library_quarantine_restored(struct db *db, int64_t entry_id,
+                                           int64_t now_ms);
 /* The active entry of a track (SS_ENOTFOUND when none). */
-int db_library_quarantine_of_track(struct db *db, int64_t track_id,
-                                   struct library_quarantine_entry *out);
+enum ss_err
+db_library_quarantine_of_track(struct db *db, int64_t track_id,
+                               struct library_quarantine_entry *out);
 
 /* ---- ownership (automation) ---- */
 
@@ -300,8 +311,10 @@ struct library_own_row {
 };
 /* Calls fn for every track present (not gone, not quarantined); fn
  * returns SS_OK to go on, anything else stops the walk (returned). */
-typedef int (*db_library_own_fn)(void *arg, const struct library_own_row *r);
-int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg);
+typedef enum ss_err (*db_library_own_fn)(void *arg,
+                                         const struct library_own_row *r);
+enum ss_err db_library_own_rows(struct db *db, db_library_own_fn fn,
+                                void *arg);
 
 /* ---- quality upgrade ---- */
 
@@ -315,13 +328,13 @@ struct library_quality_row {
   int sample_rate;
   const char *artist, *album_artist, *title, *album;
 };
-typedef int (*db_library_quality_fn)(void *arg,
-                                     const struct library_quality_row *r);
+typedef enum ss_err (*db_library_quality_fn)(
+  void *arg, const struct library_quality_row *r);
 /* Every present, readable, not quarantined track that no quality_upgrade
  * item of the Wanted list names (whatever its state: the item's ladder
  * decides when it is tried again), by id.  fn returns SS_OK to go on. */
-int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
-                            void *arg);
+enum ss_err db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
+                                    void *arg);
 /*
  * The duplicate group of a quality upgrade of track old_id (key
  * "upgrade:<old_id>", method "quality-upgrade", the old track a member):
@@ -329,11 +342,12 @@ int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
  * quarantine under it can be restored by the duplicates undo.  *group_id
  * gets its id.
  */
-int db_library_upgrade_group(struct db *db, int64_t old_id, const char *label,
-                             int64_t now_ms, int64_t *group_id);
+enum ss_err db_library_upgrade_group(struct db *db, int64_t old_id,
+                                     const char *label, int64_t now_ms,
+                                     int64_t *group_id);
 /* The upgrade is in place: new_id (may be 0: not recorded yet) becomes a
  * member and the keeper, the group resolved, in one transaction. */
-int db_library_upgrade_group_done(struct db *db, int64_t group_id,
-                                  int64_t new_id, int64_t now_ms);
+enum ss_err db_library_upgrade_group_done(struct db *db, int64_t group_id,
+                                          int64_t new_id, int64_t now_ms);
 
 #endif

@@ -82,6 +82,11 @@ enum {
   SL_Q_PENDING,
   SL_Q_REOPEN,
   SL_OWN_ROWS,
+  SL_UPGRADE_ROWS,
+  SL_UPGRADE_MEMBER,
+  SL_UPGRADE_GROUP,
+  SL_UPGRADE_GROUP_ID,
+  SL_UPGRADE_DONE,
   SL__END
 };
 
@@ -142,7 +147,7 @@ static const char *const sql_upsert =
 
 /* ---- helpers ---- */
 
-static int track_row(sqlite3_stmt *st, void *out)
+static enum ss_err track_row(sqlite3_stmt *st, void *out)
 {
   struct library_track *t = out;
   memset(t, 0, sizeof *t);
@@ -184,11 +189,11 @@ static int track_row(sqlite3_stmt *st, void *out)
 }
 
 /* Inside a transaction: upserts t, seen in scan generation gen. */
-static int upsert_one(struct db *db, const struct library_track *t,
-                      int64_t gen, int64_t now_ms, int64_t *id)
+static enum ss_err upsert_one(struct db *db, const struct library_track *t,
+                              int64_t gen, int64_t now_ms, int64_t *id)
 {
   struct db__q q;
-  int rc = db__prepare(db, SL_UPSERT, sql_upsert, &q);
+  enum ss_err rc = db__prepare(db, SL_UPSERT, sql_upsert, &q);
   if (rc)
     return rc;
   const struct media_info *m = &t->media;
@@ -237,23 +242,24 @@ static int upsert_one(struct db *db, const struct library_track *t,
 
 /* ---- tracks ---- */
 
-int db_library_track_upsert(struct db *db, const struct library_track *t,
-                            int64_t *id)
+enum ss_err db_library_track_upsert(struct db *db,
+                                    const struct library_track *t, int64_t *id)
 {
   if (!db || !t || !t->path[0])
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = upsert_one(db, t, 0, clock_wall_ms(), id);
   return db__tx_end(db, rc);
 }
 
-static int track_get(struct db *db, int slot, const char *sql,
-                     const char *path, int64_t id, struct library_track *out)
+static enum ss_err track_get(struct db *db, int slot, const char *sql,
+                             const char *path, int64_t id,
+                             struct library_track *out)
 {
   struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
   if (rc)
     return rc;
   if (path)
@@ -263,8 +269,8 @@ static int track_get(struct db *db, int slot, const char *sql,
   return db__get(&q, track_row, out, "library get");
 }
 
-int db_library_track_by_path(struct db *db, const char *path,
-                             struct library_track *out)
+enum ss_err db_library_track_by_path(struct db *db, const char *path,
+                                     struct library_track *out)
 {
   if (!db || !path || !out)
     return SS_EINVAL;
@@ -273,8 +279,8 @@ int db_library_track_by_path(struct db *db, const char *path,
                    path, 0, out);
 }
 
-int db_library_track_by_id(struct db *db, int64_t id,
-                           struct library_track *out)
+enum ss_err db_library_track_by_id(struct db *db, int64_t id,
+                                   struct library_track *out)
 {
   if (!db || !out)
     return SS_EINVAL;
@@ -285,11 +291,12 @@ int db_library_track_by_id(struct db *db, int64_t id,
 
 /* ---- scanner ---- */
 
-static int meta_next(struct db *db, const char *key, int64_t *value)
+static enum ss_err meta_next(struct db *db, const char *key, int64_t *value)
 {
   struct db__q q;
-  int rc = db__prepare(db, SL_META_GET,
-                       "SELECT ival FROM library_meta WHERE key = ?1", &q);
+  enum ss_err rc = db__prepare(db, SL_META_GET,
+                               "SELECT ival FROM library_meta WHERE key = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, key);
@@ -304,18 +311,18 @@ static int meta_next(struct db *db, const char *key, int64_t *value)
                  DB__VALS(DB__TEXT(key), DB__INT(*value)), "library meta put");
 }
 
-int db_library_scan_begin(struct db *db, int64_t *gen)
+enum ss_err db_library_scan_begin(struct db *db, int64_t *gen)
 {
   if (!db || !gen)
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = meta_next(db, "scan_gen", gen);
   return db__tx_end(db, rc);
 }
 
-static int seen_row(sqlite3_stmt *row, void *out)
+static enum ss_err seen_row(sqlite3_stmt *row, void *out)
 {
   struct library_seen *s = out;
   s->id = sqlite3_column_int64(row, 0);
@@ -328,23 +335,25 @@ static int seen_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_library_seen(struct db *db, const char *path, struct library_seen *out)
+enum ss_err db_library_seen(struct db *db, const char *path,
+                            struct library_seen *out)
 {
   if (!db || !path || !out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SL_SEEN,
-                       "SELECT id, size, mtime_ns, file_hash IS NOT NULL,"
-                       " fingerprint IS NOT NULL, quarantined, gone"
-                       " FROM library_tracks WHERE path = ?1",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SL_SEEN,
+                     "SELECT id, size, mtime_ns, file_hash IS NOT NULL,"
+                     " fingerprint IS NOT NULL, quarantined, gone"
+                     " FROM library_tracks WHERE path = ?1",
+                     &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, path);
   return db__get(&q, seen_row, out, "library seen");
 }
 
-static int touch(struct db *db, const char *path, int64_t gen)
+static enum ss_err touch(struct db *db, const char *path, int64_t gen)
 {
   return db__run(db, SL_TOUCH,
                  "UPDATE library_tracks SET seen_scan = ?2,"
@@ -352,10 +361,11 @@ static int touch(struct db *db, const char *path, int64_t gen)
                  DB__VALS(DB__TEXT(path), DB__INT(gen)), "library touch");
 }
 
-static int set_extras(struct db *db, const struct library_scan_item *it)
+static enum ss_err set_extras(struct db *db,
+                              const struct library_scan_item *it)
 {
   struct db__q q;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (it->set_hash &&
       !(rc = db__prepare(db, SL_SET_HASH,
                          "UPDATE library_tracks SET file_hash = ?2"
@@ -378,14 +388,15 @@ static int set_extras(struct db *db, const struct library_scan_item *it)
   return rc;
 }
 
-int db_library_scan_write(struct db *db, int64_t gen,
-                          const struct library_scan_item *items, size_t n)
+enum ss_err db_library_scan_write(struct db *db, int64_t gen,
+                                  const struct library_scan_item *items,
+                                  size_t n)
 {
   if (!db || (n && !items))
     return SS_EINVAL;
   if (!n)
     return SS_OK;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   int64_t now = clock_wall_ms();
   for (size_t i = 0; !rc && i < n; i++) {
     const struct library_scan_item *it = &items[i];
@@ -402,23 +413,23 @@ struct path_walk {
   void *arg;
 };
 
-static int path_row(sqlite3_stmt *row, void *arg)
+static enum ss_err path_row(sqlite3_stmt *row, void *arg)
 {
   const struct path_walk *w = arg;
   w->fn(w->arg, sqlite3_column_int64(row, 0), db__col_str(row, 1));
   return SS_OK;
 }
 
-int db_library_unseen(struct db *db, int64_t gen, db_library_path_fn fn,
-                      void *arg)
+enum ss_err db_library_unseen(struct db *db, int64_t gen,
+                              db_library_path_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SL_UNSEEN,
-                       "SELECT id, path FROM library_tracks"
-                       " WHERE gone = 0 AND seen_scan < ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_UNSEEN,
+                               "SELECT id, path FROM library_tracks"
+                               " WHERE gone = 0 AND seen_scan < ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, gen);
@@ -426,13 +437,13 @@ int db_library_unseen(struct db *db, int64_t gen, db_library_path_fn fn,
   return db__each(&q, path_row, &w, "library unseen");
 }
 
-int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
+enum ss_err db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
 {
   if (!db || (n && !ids))
     return SS_EINVAL;
   if (!n)
     return SS_OK;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   for (size_t i = 0; !rc && i < n; i++) {
     struct db__q q;
     if ((rc = db__prepare(db, SL_MARK_GONE,
@@ -447,12 +458,12 @@ int db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
   return db__tx_end(db, rc);
 }
 
-int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
-                            int64_t now_ms)
+enum ss_err db_library_unquarantine(struct db *db, int64_t track_id,
+                                    bool restored, int64_t now_ms)
 {
   if (!db)
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc) {
     rc = db__run(db, SL_UNQ_TRACK,
                  "UPDATE library_tracks SET quarantined = 0,"
@@ -470,7 +481,7 @@ int db_library_unquarantine(struct db *db, int64_t track_id, bool restored,
   return db__tx_end(db, rc);
 }
 
-static int counts_row(sqlite3_stmt *row, void *out)
+static enum ss_err counts_row(sqlite3_stmt *row, void *out)
 {
   struct library_counts *c = out;
   c->live = sqlite3_column_int64(row, 0);
@@ -480,7 +491,7 @@ static int counts_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_library_counts(struct db *db, struct library_counts *out)
+enum ss_err db_library_counts(struct db *db, struct library_counts *out)
 {
   if (!db || !out)
     return SS_EINVAL;
@@ -498,19 +509,19 @@ int db_library_counts(struct db *db, struct library_counts *out)
   return db__get(&q, counts_row, out, "library counts");
 }
 
-int db_library_unreadable_list(struct db *db, int64_t offset,
-                               struct library_track *out, size_t max,
-                               size_t *n, int64_t *total)
+enum ss_err db_library_unreadable_list(struct db *db, int64_t offset,
+                                       struct library_track *out, size_t max,
+                                       size_t *n, int64_t *total)
 {
   if (!db || !n || !total || offset < 0 || (max && !out))
     return SS_EINVAL;
   *n = 0;
   *total = 0;
   struct db__q q;
-  int rc = db__prepare(db, SL_UNREADABLE_COUNT,
-                       "SELECT count(*) FROM library_tracks"
-                       " WHERE gone = 0 AND unreadable = 1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_UNREADABLE_COUNT,
+                               "SELECT count(*) FROM library_tracks"
+                               " WHERE gone = 0 AND unreadable = 1",
+                               &q);
   if (rc || (rc = db__scalar(&q, total, "library unreadable count")) || !max)
     return rc;
   if ((rc = db__prepare(db, SL_UNREADABLE_LIST,
@@ -525,7 +536,7 @@ int db_library_unreadable_list(struct db *db, int64_t offset,
 }
 /* ---- metadata keys ---- */
 
-static int key_input_row(sqlite3_stmt *row, void *out)
+static enum ss_err key_input_row(sqlite3_stmt *row, void *out)
 {
   struct library_key_input *k = out;
   k->id = sqlite3_column_int64(row, 0);
@@ -543,19 +554,19 @@ void db_library_key_file_name(const char *path, char *out, size_t n)
   snprintf(out, n, "%s", slash ? slash + 1 : path);
 }
 
-int db_library_keys_missing(struct db *db, int64_t after_id,
-                            struct library_key_input *out, size_t max,
-                            size_t *n)
+enum ss_err db_library_keys_missing(struct db *db, int64_t after_id,
+                                    struct library_key_input *out, size_t max,
+                                    size_t *n)
 {
   if (!db || !out || !n)
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SL_KEYS_MISSING,
-                       "SELECT id, artist, album_artist, title, path"
-                       " FROM library_tracks WHERE norm_key IS NULL"
-                       " AND id > ?1 ORDER BY id LIMIT ?2",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_KEYS_MISSING,
+                               "SELECT id, artist, album_artist, title, path"
+                               " FROM library_tracks WHERE norm_key IS NULL"
+                               " AND id > ?1 ORDER BY id LIMIT ?2",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, after_id);
@@ -563,21 +574,21 @@ int db_library_keys_missing(struct db *db, int64_t after_id,
   return db__fill(&q, key_input_row, out, sizeof *out, max, n, "library keys");
 }
 
-int db_library_keys_pending(struct db *db, int64_t *n)
+enum ss_err db_library_keys_pending(struct db *db, int64_t *n)
 {
   if (!db || !n)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SL_KEYS_PENDING,
-                       "SELECT count(*) FROM library_tracks"
-                       " WHERE norm_key IS NULL",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_KEYS_PENDING,
+                               "SELECT count(*) FROM library_tracks"
+                               " WHERE norm_key IS NULL",
+                               &q);
   if (rc)
     return rc;
   return db__scalar(&q, n, "library keys pending");
 }
 
-int db_library_keys_index(struct db *db, bool on)
+enum ss_err db_library_keys_index(struct db *db, bool on)
 {
   if (!db)
     return SS_EINVAL;
@@ -591,12 +602,12 @@ int db_library_keys_index(struct db *db, bool on)
   return SS_OK;
 }
 
-int db_library_keys_store(struct db *db, const int64_t *ids,
-                          const char *const *keys, size_t n)
+enum ss_err db_library_keys_store(struct db *db, const int64_t *ids,
+                                  const char *const *keys, size_t n)
 {
   if (!db || (n && (!ids || !keys)))
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   for (size_t i = 0; !rc && i < n; i++) {
     struct db__q q;
     if ((rc = db__prepare(db, SL_KEYS_STORE,
@@ -654,7 +665,7 @@ static struct library_dupe_row cand_quality(sqlite3_stmt *row)
   };
 }
 
-static int cand_row(sqlite3_stmt *row, void *arg)
+static enum ss_err cand_row(sqlite3_stmt *row, void *arg)
 {
   const struct cand_walk *w = arg;
   char label[LIBRARY_LABEL_MAX];
@@ -670,11 +681,12 @@ static int cand_row(sqlite3_stmt *row, void *arg)
   return w->fn(w->arg, &r);
 }
 
-static int iterate_cands(struct db *db, int slot, const char *sql, int key_col,
-                         int fp_col, db_library_row_fn fn, void *arg)
+static enum ss_err iterate_cands(struct db *db, int slot, const char *sql,
+                                 int key_col, int fp_col, db_library_row_fn fn,
+                                 void *arg)
 {
   struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
   if (rc)
     return rc;
   struct cand_walk w = {key_col, fp_col, fn, arg};
@@ -738,7 +750,7 @@ static void meta_close_run(struct meta_scan *s)
   s->cur_from = s->n_ids;
 }
 
-static int meta_key_row(sqlite3_stmt *row, void *arg)
+static enum ss_err meta_key_row(sqlite3_stmt *row, void *arg)
 {
   struct meta_scan *s = arg;
   const char *key = (const char *)sqlite3_column_text(row, 0);
@@ -769,7 +781,7 @@ struct meta_fetch {
   size_t at;
 };
 
-static int meta_fetch_row(sqlite3_stmt *row, void *arg)
+static enum ss_err meta_fetch_row(sqlite3_stmt *row, void *arg)
 {
   struct meta_fetch *f = arg;
   char label[LIBRARY_LABEL_MAX];
@@ -801,8 +813,8 @@ static int cmp_run_pos(const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int meta_fetch_all(struct db *db, struct meta_scan *s,
-                          struct meta_row *rows)
+static enum ss_err meta_fetch_all(struct db *db, struct meta_scan *s,
+                                  struct meta_row *rows)
 {
   int64_t(*order)[2] = xmalloc((s->n_ids ? s->n_ids : 1) * sizeof *order);
   for (size_t i = 0; i < s->n_ids; i++) {
@@ -811,10 +823,10 @@ static int meta_fetch_all(struct db *db, struct meta_scan *s,
   }
   qsort(order, s->n_ids, sizeof *order, cmp_id_pos);
   struct db__q q;
-  int rc = db__prepare(db, SL_META_ROW,
-                       "SELECT " CAND_COLS " FROM library_tracks"
-                       " WHERE id = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_META_ROW,
+                               "SELECT " CAND_COLS " FROM library_tracks"
+                               " WHERE id = ?1",
+                               &q);
   struct meta_fetch f = {s, rows, 0};
   for (size_t i = 0; !rc && i < s->n_ids; i++) {
     f.at = (size_t)order[i][1];
@@ -825,11 +837,12 @@ static int meta_fetch_all(struct db *db, struct meta_scan *s,
   return rc;
 }
 
-static int meta_hand_out(struct meta_scan *s, const struct meta_row *rows,
-                         db_library_row_fn fn, void *arg)
+static enum ss_err meta_hand_out(struct meta_scan *s,
+                                 const struct meta_row *rows,
+                                 db_library_row_fn fn, void *arg)
 {
   struct run_pos *pos = xmalloc((s->n_ids ? s->n_ids : 1) * sizeof *pos);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   size_t from = 0;
   for (size_t r = 0; !rc && r < s->n_runs; r++) {
     size_t n = s->run_end[r] - from;
@@ -857,19 +870,19 @@ struct meta_part {
   char lo[LIBRARY_KEY_MAX], hi[LIBRARY_KEY_MAX];
   struct meta_scan s;
   struct meta_row *rows;
-  int rc;
+  enum ss_err rc;
 };
 
-static int meta_part_run(struct meta_part *p)
+static enum ss_err meta_part_run(struct meta_part *p)
 {
   struct db__q q;
-  int rc = db__prepare(p->db, SL_META_CANDS,
-                       "SELECT norm_key, id FROM library_tracks"
-                       " INDEXED BY library_keys_norm"
-                       " WHERE norm_key <> '' AND " LIVE
-                       " AND norm_key >= ?1 AND norm_key < ?2"
-                       " ORDER BY norm_key",
-                       &q);
+  enum ss_err rc = db__prepare(p->db, SL_META_CANDS,
+                               "SELECT norm_key, id FROM library_tracks"
+                               " INDEXED BY library_keys_norm"
+                               " WHERE norm_key <> '' AND " LIVE
+                               " AND norm_key >= ?1 AND norm_key < ?2"
+                               " ORDER BY norm_key",
+                               &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, p->lo);
@@ -902,7 +915,7 @@ static int cmp_str(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int key_sample_row(sqlite3_stmt *row, void *out)
+static enum ss_err key_sample_row(sqlite3_stmt *row, void *out)
 {
   db__col_text(row, 0, out, LIBRARY_KEY_MAX);
   return SS_OK;
@@ -914,14 +927,14 @@ static int key_sample_row(sqlite3_stmt *row, void *out)
 #define META_SPLIT_MIN_ROWS 100000
 #define META_SPLIT_SAMPLES 63
 
-static int meta_split_key(struct db *db, char *split)
+static enum ss_err meta_split_key(struct db *db, char *split)
 {
   split[0] = '\0';
   const char *file = sqlite3_db_filename(db__conn(db), "main");
   struct db__q q;
   int64_t max_id = 0;
-  int rc = db__prepare(db, SL_META_MAXID,
-                       "SELECT coalesce(max(id), 0) FROM library_tracks", &q);
+  enum ss_err rc = db__prepare(
+    db, SL_META_MAXID, "SELECT coalesce(max(id), 0) FROM library_tracks", &q);
   if (rc || (rc = db__scalar(&q, &max_id, "library max id")) || !file ||
       !file[0] || max_id < META_SPLIT_MIN_ROWS)
     return rc;
@@ -965,7 +978,8 @@ static void meta_part_free(struct meta_part *p)
 /* Both cores: a big library's key range is split in two; the caller's
  * thread reads the lower half, a second thread the upper half on its own
  * connection; their runs are handed out in key order. */
-int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg)
+enum ss_err db_library_meta_candidates(struct db *db, db_library_row_fn fn,
+                                       void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
@@ -973,7 +987,7 @@ int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg)
   char split[LIBRARY_KEY_MAX];
   pthread_t th;
   bool two = false;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc)
     rc = meta_split_key(db, split);
   part[0].db = db;
@@ -1005,7 +1019,8 @@ int db_library_meta_candidates(struct db *db, db_library_row_fn fn, void *arg)
   return rc;
 }
 
-int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg)
+enum ss_err db_library_hash_candidates(struct db *db, db_library_row_fn fn,
+                                       void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
@@ -1020,7 +1035,7 @@ int db_library_hash_candidates(struct db *db, db_library_row_fn fn, void *arg)
     11, -1, fn, arg);
 }
 
-int db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg)
+enum ss_err db_library_fp_rows(struct db *db, db_library_row_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
@@ -1041,7 +1056,7 @@ struct members_walk {
   bool same;
 };
 
-static int member_row(sqlite3_stmt *row, void *arg)
+static enum ss_err member_row(sqlite3_stmt *row, void *arg)
 {
   struct members_walk *w = arg;
   if (w->i >= w->g->n_members ||
@@ -1051,14 +1066,14 @@ static int member_row(sqlite3_stmt *row, void *arg)
 }
 
 /* True when the stored members of gid are exactly g's (both by id). */
-static int same_members(struct db *db, int64_t gid,
-                        const struct library_group_in *g, bool *same)
+static enum ss_err same_members(struct db *db, int64_t gid,
+                                const struct library_group_in *g, bool *same)
 {
   struct db__q q;
-  int rc = db__prepare(db, SL_MEMBERS_LIST,
-                       "SELECT track_id FROM library_group_members"
-                       " WHERE group_id = ?1 ORDER BY track_id",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_MEMBERS_LIST,
+                               "SELECT track_id FROM library_group_members"
+                               " WHERE group_id = ?1 ORDER BY track_id",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, gid);
@@ -1068,12 +1083,12 @@ static int same_members(struct db *db, int64_t gid,
   return rc;
 }
 
-static int replace_members(struct db *db, int64_t gid,
-                           const struct library_group_in *g)
+static enum ss_err replace_members(struct db *db, int64_t gid,
+                                   const struct library_group_in *g)
 {
   bool same = false;
   struct db__q q;
-  int rc = same_members(db, gid, g, &same);
+  enum ss_err rc = same_members(db, gid, g, &same);
   if (rc || same)
     return rc;
   if ((rc = db__run(db, SL_MEMBERS_DELETE,
@@ -1110,7 +1125,7 @@ struct group_ref {
   int64_t suggested_keep;
 };
 
-static int group_ref_row(sqlite3_stmt *row, void *out)
+static enum ss_err group_ref_row(sqlite3_stmt *row, void *out)
 {
   struct group_ref *ref = out;
   ref->id = sqlite3_column_int64(row, 0);
@@ -1121,21 +1136,22 @@ static int group_ref_row(sqlite3_stmt *row, void *out)
 }
 
 /* Runs a lookup whose row is (id, status); no row leaves ref alone. */
-static int lookup_ref(struct db__q *q, struct group_ref *ref)
+static enum ss_err lookup_ref(struct db__q *q, struct group_ref *ref)
 {
-  int rc = db__get(q, group_ref_row, ref, "library group lookup");
+  enum ss_err rc = db__get(q, group_ref_row, ref, "library group lookup");
   return rc == SS_ENOTFOUND ? SS_OK : rc;
 }
 
 /* Finds the known group of a finding: by key, else (match_prefix) one
  * sharing a member that this pass has not matched yet.  ref->id = 0 when
  * the finding is new. */
-static int group_lookup(struct db *db, const struct library_group_in *g,
-                        int64_t now_ms, struct group_ref *ref)
+static enum ss_err group_lookup(struct db *db,
+                                const struct library_group_in *g,
+                                int64_t now_ms, struct group_ref *ref)
 {
   struct db__q q;
   *ref = (struct group_ref){0};
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SL_GROUP_BY_KEY,
     "SELECT id, status, label, suggested_keep FROM library_groups"
     " WHERE key = ?1",
@@ -1162,25 +1178,26 @@ static int group_lookup(struct db *db, const struct library_group_in *g,
   return rc;
 }
 
-static int group_insert(struct db *db, const struct library_group_in *g,
-                        int64_t now_ms, int64_t *gid)
+static enum ss_err group_insert(struct db *db,
+                                const struct library_group_in *g,
+                                int64_t now_ms, int64_t *gid)
 {
-  int rc = db__run(db, SL_GROUP_INSERT,
-                   "INSERT INTO library_groups (key, method, label, status,"
-                   " suggested_keep, first_seen_ms, last_seen_ms)"
-                   " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5)",
-                   DB__VALS(DB__TEXT(g->key), DB__TEXT(g->method),
-                            DB__TEXT(g->label), DB__INT(g->suggested_keep),
-                            DB__INT(now_ms)),
-                   "library group insert");
+  enum ss_err rc = db__run(
+    db, SL_GROUP_INSERT,
+    "INSERT INTO library_groups (key, method, label, status,"
+    " suggested_keep, first_seen_ms, last_seen_ms)"
+    " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5)",
+    DB__VALS(DB__TEXT(g->key), DB__TEXT(g->method), DB__TEXT(g->label),
+             DB__INT(g->suggested_keep), DB__INT(now_ms)),
+    "library group insert");
   *gid = db__last_id(db);
   return rc;
 }
 
 /* Marks a known group seen: open again (members refreshed) unless it was
  * dismissed, whose members stay as the user saw them. */
-static int group_seen(struct db *db, const struct group_ref *ref,
-                      const struct library_group_in *g, int64_t now_ms)
+static enum ss_err group_seen(struct db *db, const struct group_ref *ref,
+                              const struct library_group_in *g, int64_t now_ms)
 {
   bool dismissed = !strcmp(ref->status, "dismissed");
   /* Open with the same label and suggestion (a rescan): only the time
@@ -1188,7 +1205,7 @@ static int group_seen(struct db *db, const struct group_ref *ref,
   bool unchanged = !strcmp(ref->status, "open") &&
                    !strcmp(ref->label, g->label) &&
                    ref->suggested_keep == g->suggested_keep;
-  int rc;
+  enum ss_err rc;
   if (dismissed || unchanged)
     rc = db__run(db, SL_GROUP_TOUCH,
                  "UPDATE library_groups SET last_seen_ms = ?2"
@@ -1207,13 +1224,13 @@ static int group_seen(struct db *db, const struct group_ref *ref,
   return rc || dismissed ? rc : replace_members(db, ref->id, g);
 }
 
-static int count_open(struct db *db, size_t *open_count)
+static enum ss_err count_open(struct db *db, size_t *open_count)
 {
   struct db__q q;
-  int rc = db__prepare(db, SL_OPEN_COUNT,
-                       "SELECT count(*) FROM library_groups"
-                       " WHERE status = 'open'",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_OPEN_COUNT,
+                               "SELECT count(*) FROM library_groups"
+                               " WHERE status = 'open'",
+                               &q);
   if (rc)
     return rc;
   int64_t count = 0;
@@ -1222,15 +1239,16 @@ static int count_open(struct db *db, size_t *open_count)
   return rc;
 }
 
-int db_library_groups_sync(struct db *db, const struct library_group_in *g,
-                           size_t n, int64_t now_ms, size_t *new_count,
-                           size_t *open_count)
+enum ss_err db_library_groups_sync(struct db *db,
+                                   const struct library_group_in *g, size_t n,
+                                   int64_t now_ms, size_t *new_count,
+                                   size_t *open_count)
 {
   if (!db || (n && !g) || !new_count || !open_count)
     return SS_EINVAL;
   *new_count = 0;
   *open_count = 0;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   for (size_t i = 0; !rc && i < n; i++) {
     struct group_ref ref;
     if ((rc = group_lookup(db, &g[i], now_ms, &ref)))
@@ -1261,7 +1279,7 @@ int db_library_groups_sync(struct db *db, const struct library_group_in *g,
   " last_seen_ms, resolved_ms, (SELECT count(*) FROM library_group_members m" \
   " WHERE m.group_id = library_groups.id)"
 
-static int group_row(sqlite3_stmt *st, void *out)
+static enum ss_err group_row(sqlite3_stmt *st, void *out)
 {
   struct library_group *g = out;
   memset(g, 0, sizeof *g);
@@ -1279,18 +1297,18 @@ static int group_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-int db_library_groups_list(struct db *db, const char *status, int64_t offset,
-                           struct library_group *out, size_t max, size_t *n,
-                           int64_t *total)
+enum ss_err db_library_groups_list(struct db *db, const char *status,
+                                   int64_t offset, struct library_group *out,
+                                   size_t max, size_t *n, int64_t *total)
 {
   if (!db || !status || !out || !n || !total || offset < 0)
     return SS_EINVAL;
   *n = 0;
   *total = 0;
   struct db__q q;
-  int rc = db__prepare(db, SL_GROUPS_COUNT,
-                       "SELECT count(*) FROM library_groups WHERE status = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(
+    db, SL_GROUPS_COUNT,
+    "SELECT count(*) FROM library_groups WHERE status = ?1", &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, status);
@@ -1307,15 +1325,16 @@ int db_library_groups_list(struct db *db, const char *status, int64_t offset,
                   "library groups list");
 }
 
-int db_library_group_get(struct db *db, int64_t id, struct library_group *out)
+enum ss_err db_library_group_get(struct db *db, int64_t id,
+                                 struct library_group *out)
 {
   if (!db || !out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SL_GROUP_GET,
-                       "SELECT " GROUP_COLS
-                       " FROM library_groups WHERE id = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_GROUP_GET,
+                               "SELECT " GROUP_COLS
+                               " FROM library_groups WHERE id = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -1328,7 +1347,7 @@ struct member_walk {
   struct library_track *t; /* one row at a time (large) */
 };
 
-static int member_track_row(sqlite3_stmt *row, void *arg)
+static enum ss_err member_track_row(sqlite3_stmt *row, void *arg)
 {
   const struct member_walk *w = arg;
   track_row(row, w->t);
@@ -1336,8 +1355,8 @@ static int member_track_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-int db_library_group_members(struct db *db, int64_t group_id,
-                             db_library_member_fn fn, void *arg)
+enum ss_err db_library_group_members(struct db *db, int64_t group_id,
+                                     db_library_member_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
@@ -1357,13 +1376,13 @@ int db_library_group_members(struct db *db, int64_t group_id,
   return rc;
 }
 
-int db_library_group_set_keep(struct db *db, int64_t group_id,
-                              int64_t track_id)
+enum ss_err db_library_group_set_keep(struct db *db, int64_t group_id,
+                                      int64_t track_id)
 {
   if (!db)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc && !(rc = db__prepare(db, SL_IS_MEMBER,
                                 "SELECT 1 FROM library_group_members"
                                 " WHERE group_id = ?1 AND track_id = ?2",
@@ -1383,14 +1402,14 @@ int db_library_group_set_keep(struct db *db, int64_t group_id,
   return db__tx_end(db, rc);
 }
 
-int db_library_group_set_status(struct db *db, int64_t group_id,
-                                const char *status, int64_t now_ms)
+enum ss_err db_library_group_set_status(struct db *db, int64_t group_id,
+                                        const char *status, int64_t now_ms)
 {
   if (!db || !status ||
       (strcmp(status, "open") && strcmp(status, "resolved") &&
        strcmp(status, "dismissed")))
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc) {
     rc = db__run(db, SL_SET_STATUS,
                  "UPDATE library_groups SET status = ?2,"
@@ -1407,31 +1426,30 @@ int db_library_group_set_status(struct db *db, int64_t group_id,
 
 /* ---- quarantine ---- */
 
-int db_library_quarantine_intend(struct db *db,
-                                 const struct library_quarantine_entry *e,
-                                 int64_t *id)
+enum ss_err db_library_quarantine_intend(
+  struct db *db, const struct library_quarantine_entry *e, int64_t *id)
 {
   if (!db || !e)
     return SS_EINVAL;
-  int rc = db__run(db, SL_Q_INSERT,
-                   "INSERT INTO library_quarantine (group_id, track_id,"
-                   " original_path, quarantine_path, size, moved_ms,"
-                   " pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'resolve')",
-                   DB__VALS(DB__INT(e->group_id), DB__INT(e->track_id),
-                            DB__TEXT(e->original_path),
-                            DB__TEXT(e->quarantine_path), DB__INT(e->size),
-                            DB__INT(e->moved_ms)),
-                   "library quarantine");
+  enum ss_err rc = db__run(
+    db, SL_Q_INSERT,
+    "INSERT INTO library_quarantine (group_id, track_id,"
+    " original_path, quarantine_path, size, moved_ms,"
+    " pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'resolve')",
+    DB__VALS(DB__INT(e->group_id), DB__INT(e->track_id),
+             DB__TEXT(e->original_path), DB__TEXT(e->quarantine_path),
+             DB__INT(e->size), DB__INT(e->moved_ms)),
+    "library quarantine");
   if (!rc && id)
     *id = db__last_id(db);
   return rc;
 }
 
-int db_library_quarantine_commit(struct db *db, int64_t entry_id)
+enum ss_err db_library_quarantine_commit(struct db *db, int64_t entry_id)
 {
   if (!db)
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc) {
     rc = db__run(db, SL_Q_TRACK,
                  "UPDATE library_tracks SET quarantined = 1,"
@@ -1450,15 +1468,15 @@ int db_library_quarantine_commit(struct db *db, int64_t entry_id)
   return db__tx_end(db, rc);
 }
 
-int db_library_quarantine_add(struct db *db,
-                              const struct library_quarantine_entry *e)
+enum ss_err db_library_quarantine_add(struct db *db,
+                                      const struct library_quarantine_entry *e)
 {
   int64_t id = 0;
-  int rc = db_library_quarantine_intend(db, e, &id);
+  enum ss_err rc = db_library_quarantine_intend(db, e, &id);
   return rc ? rc : db_library_quarantine_commit(db, id);
 }
 
-int db_library_quarantine_drop(struct db *db, int64_t entry_id)
+enum ss_err db_library_quarantine_drop(struct db *db, int64_t entry_id)
 {
   if (!db)
     return SS_EINVAL;
@@ -1468,33 +1486,36 @@ int db_library_quarantine_drop(struct db *db, int64_t entry_id)
                  DB__VALS(DB__INT(entry_id)), "library quarantine drop");
 }
 
-int db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
-                                      bool undo)
+enum ss_err db_library_quarantine_set_pending(struct db *db, int64_t entry_id,
+                                              bool undo)
 {
   if (!db)
     return SS_EINVAL;
-  int rc = db__run(db, SL_Q_SET_PENDING,
-                   "UPDATE library_quarantine SET pending = ?2"
-                   " WHERE id = ?1 AND restored_ms = 0"
-                   " AND pending <> 'resolve'",
-                   DB__VALS(DB__INT(entry_id), DB__TEXT(undo ? "undo" : "")),
-                   "library quarantine pending");
+  enum ss_err rc = db__run(db, SL_Q_SET_PENDING,
+                           "UPDATE library_quarantine SET pending = ?2"
+                           " WHERE id = ?1 AND restored_ms = 0"
+                           " AND pending <> 'resolve'",
+                           DB__VALS(DB__INT(entry_id),
+                                    DB__TEXT(undo ? "undo" : "")),
+                           "library quarantine pending");
   if (!rc && db__changes(db) == 0)
     rc = SS_ENOTFOUND;
   return rc;
 }
 
-int db_library_groups_reopen_empty(struct db *db, int64_t now_ms, size_t *n)
+enum ss_err db_library_groups_reopen_empty(struct db *db, int64_t now_ms,
+                                           size_t *n)
 {
   if (!db)
     return SS_EINVAL;
-  int rc = db__run(db, SL_Q_REOPEN,
-                   "UPDATE library_groups SET status = 'open',"
-                   " last_seen_ms = ?1 WHERE status = 'resolved'"
-                   " AND NOT EXISTS (SELECT 1 FROM library_quarantine q"
-                   " WHERE q.group_id = library_groups.id"
-                   " AND q.restored_ms = 0)",
-                   DB__VALS(DB__INT(now_ms)), "library reopen groups");
+  enum ss_err
+    rc = db__run(db, SL_Q_REOPEN,
+                 "UPDATE library_groups SET status = 'open',"
+                 " last_seen_ms = ?1 WHERE status = 'resolved'"
+                 " AND NOT EXISTS (SELECT 1 FROM library_quarantine q"
+                 " WHERE q.group_id = library_groups.id"
+                 " AND q.restored_ms = 0)",
+                 DB__VALS(DB__INT(now_ms)), "library reopen groups");
   if (!rc && n)
     *n = (size_t)db__changes(db);
   return rc;
@@ -1504,7 +1525,7 @@ int db_library_groups_reopen_empty(struct db *db, int64_t now_ms, size_t *n)
   "id, coalesce(group_id, 0), coalesce(track_id, 0), original_path,"          \
   " quarantine_path, size, moved_ms, pending"
 
-static int entry_row(sqlite3_stmt *st, void *out)
+static enum ss_err entry_row(sqlite3_stmt *st, void *out)
 {
   struct library_quarantine_entry *e = out;
   memset(e, 0, sizeof *e);
@@ -1519,19 +1540,20 @@ static int entry_row(sqlite3_stmt *st, void *out)
   return SS_OK;
 }
 
-int db_library_quarantine_of_group(struct db *db, int64_t group_id,
-                                   struct library_quarantine_entry *out,
-                                   size_t max, size_t *n)
+enum ss_err
+db_library_quarantine_of_group(struct db *db, int64_t group_id,
+                               struct library_quarantine_entry *out,
+                               size_t max, size_t *n)
 {
   if (!db || !n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SL_Q_OF_GROUP,
-                       "SELECT " Q_COLS " FROM library_quarantine"
-                       " WHERE group_id = ?1 AND restored_ms = 0"
-                       " AND pending <> 'resolve' ORDER BY id",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_Q_OF_GROUP,
+                               "SELECT " Q_COLS " FROM library_quarantine"
+                               " WHERE group_id = ?1 AND restored_ms = 0"
+                               " AND pending <> 'resolve' ORDER BY id",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, group_id);
@@ -1539,29 +1561,31 @@ int db_library_quarantine_of_group(struct db *db, int64_t group_id,
                   "library quarantine list");
 }
 
-int db_library_quarantine_of_track(struct db *db, int64_t track_id,
-                                   struct library_quarantine_entry *out)
+enum ss_err
+db_library_quarantine_of_track(struct db *db, int64_t track_id,
+                               struct library_quarantine_entry *out)
 {
   if (!db || !out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SL_Q_OF_TRACK,
-                       "SELECT " Q_COLS " FROM library_quarantine"
-                       " WHERE track_id = ?1 AND restored_ms = 0"
-                       " AND pending <> 'resolve' ORDER BY id DESC LIMIT 1",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SL_Q_OF_TRACK,
+                     "SELECT " Q_COLS " FROM library_quarantine"
+                     " WHERE track_id = ?1 AND restored_ms = 0"
+                     " AND pending <> 'resolve' ORDER BY id DESC LIMIT 1",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, track_id);
   return db__get(&q, entry_row, out, "library quarantine track");
 }
 
-int db_library_quarantine_restored(struct db *db, int64_t entry_id,
-                                   int64_t now_ms)
+enum ss_err db_library_quarantine_restored(struct db *db, int64_t entry_id,
+                                           int64_t now_ms)
 {
   if (!db)
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc) {
     rc = db__run(db, SL_Q_TRACK_BACK,
                  "UPDATE library_tracks SET quarantined = 0,"
@@ -1581,18 +1605,18 @@ int db_library_quarantine_restored(struct db *db, int64_t entry_id,
   return db__tx_end(db, rc);
 }
 
-int db_library_quarantine_pending(struct db *db,
-                                  struct library_quarantine_entry *out,
-                                  size_t max, size_t *n)
+enum ss_err db_library_quarantine_pending(struct db *db,
+                                          struct library_quarantine_entry *out,
+                                          size_t max, size_t *n)
 {
   if (!db || !n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SL_Q_PENDING,
-                       "SELECT " Q_COLS " FROM library_quarantine"
-                       " WHERE pending <> '' ORDER BY id",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_Q_PENDING,
+                               "SELECT " Q_COLS " FROM library_quarantine"
+                               " WHERE pending <> '' ORDER BY id",
+                               &q);
   if (rc)
     return rc;
   return db__fill(&q, entry_row, out, sizeof *out, max, n,
@@ -1606,7 +1630,7 @@ struct own_walk {
   void *arg;
 };
 
-static int own_row(sqlite3_stmt *row, void *arg)
+static enum ss_err own_row(sqlite3_stmt *row, void *arg)
 {
   const struct own_walk *w = arg;
   struct library_own_row r = {db__col_str(row, 0), db__col_str(row, 1),
@@ -1616,17 +1640,17 @@ static int own_row(sqlite3_stmt *row, void *arg)
   return w->fn(w->arg, &r);
 }
 
-int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
+enum ss_err db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SL_OWN_ROWS,
-                       "SELECT artist, album_artist, album, title,"
-                       " spotify_track_id, mb_recording_id,"
-                       " mb_release_group_id FROM library_tracks"
-                       " WHERE gone = 0 AND quarantined = 0",
-                       &q);
+  enum ss_err rc = db__prepare(db, SL_OWN_ROWS,
+                               "SELECT artist, album_artist, album, title,"
+                               " spotify_track_id, mb_recording_id,"
+                               " mb_release_group_id FROM library_tracks"
+                               " WHERE gone = 0 AND quarantined = 0",
+                               &q);
   if (rc)
     return rc;
   struct own_walk w = {fn, arg};
@@ -1635,108 +1659,103 @@ int db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
 
 /* ---- quality upgrade ---- */
 
-int db_library_upgrade_rows(struct db *db, db_library_quality_fn fn, void *arg)
+struct quality_walk {
+  db_library_quality_fn fn;
+  void *arg;
+};
+
+/* Text columns stay NULL for SQL NULL, as the callback has always seen. */
+static const char *col_text_or_null(sqlite3_stmt *row, int col)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db__conn(db),
-                         "SELECT t.id, t.codec, t.bitrate, t.bit_depth,"
-                         " t.sample_rate, t.artist, t.album_artist, t.title,"
-                         " t.album FROM library_tracks t WHERE " LIVE
-                         " AND NOT EXISTS (SELECT 1 FROM wanted w"
-                         " WHERE w.track_id = t.id"
-                         " AND w.source = 'quality_upgrade')"
-                         " ORDER BY t.id",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db__fail(db, "library upgrade rows");
-  int rc = SS_OK, src;
-  while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-    struct library_quality_row r = {sqlite3_column_int64(st, 0),
-                                    (const char *)sqlite3_column_text(st, 1),
-                                    sqlite3_column_int64(st, 2),
-                                    sqlite3_column_int(st, 3),
-                                    sqlite3_column_int(st, 4),
-                                    (const char *)sqlite3_column_text(st, 5),
-                                    (const char *)sqlite3_column_text(st, 6),
-                                    (const char *)sqlite3_column_text(st, 7),
-                                    (const char *)sqlite3_column_text(st, 8)};
-    rc = fn(arg, &r);
-  }
-  if (!rc && src != SQLITE_DONE)
-    rc = db__fail(db, "library upgrade rows");
-  sqlite3_finalize(st);
-  return rc;
+  return (const char *)sqlite3_column_text(row, col);
 }
 
-/* Runs one statement: integers ?1-?3, texts ?4 and ?5 (when not NULL). */
-static int upgrade_exec(struct db *db, const char *sql, int64_t a, int64_t b,
-                        int64_t c, const char *text, const char *text2)
+static enum ss_err quality_row(sqlite3_stmt *row, void *arg)
 {
-  sqlite3_stmt *st = NULL;
-  int rc = SS_OK;
-  if (sqlite3_prepare_v2(db__conn(db), sql, -1, &st, NULL) != SQLITE_OK)
-    return db__fail(db, "library upgrade group");
-  sqlite3_bind_int64(st, 1, a);
-  sqlite3_bind_int64(st, 2, b);
-  sqlite3_bind_int64(st, 3, c);
-  if (text)
-    sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
-  if (text2)
-    sqlite3_bind_text(st, 5, text2, -1, SQLITE_TRANSIENT);
-  int src = sqlite3_step(st);
-  if (src != SQLITE_DONE && src != SQLITE_ROW)
-    rc = db__fail(db, "library upgrade group");
-  sqlite3_finalize(st);
-  return rc;
+  const struct quality_walk *w = arg;
+  struct library_quality_row r = {sqlite3_column_int64(row, 0),
+                                  col_text_or_null(row, 1),
+                                  sqlite3_column_int64(row, 2),
+                                  sqlite3_column_int(row, 3),
+                                  sqlite3_column_int(row, 4),
+                                  col_text_or_null(row, 5),
+                                  col_text_or_null(row, 6),
+                                  col_text_or_null(row, 7),
+                                  col_text_or_null(row, 8)};
+  return w->fn(w->arg, &r);
 }
 
-int db_library_upgrade_group(struct db *db, int64_t old_id, const char *label,
-                             int64_t now_ms, int64_t *group_id)
+enum ss_err db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
+                                    void *arg)
+{
+  struct db__q q;
+  enum ss_err
+    rc = db__prepare(db, SL_UPGRADE_ROWS,
+                     "SELECT t.id, t.codec, t.bitrate, t.bit_depth,"
+                     " t.sample_rate, t.artist, t.album_artist, t.title,"
+                     " t.album FROM library_tracks t WHERE " LIVE
+                     " AND NOT EXISTS (SELECT 1 FROM wanted w"
+                     " WHERE w.track_id = t.id"
+                     " AND w.source = 'quality_upgrade')"
+                     " ORDER BY t.id",
+                     &q);
+  if (rc)
+    return rc;
+  struct quality_walk w = {fn, arg};
+  return db__each(&q, quality_row, &w, "library upgrade rows");
+}
+
+/* Makes track_id a member of group_id (kept when it is one already). */
+static enum ss_err upgrade_member_add(struct db *db, int64_t group_id,
+                                      int64_t track_id)
+{
+  return db__run(db, SL_UPGRADE_MEMBER,
+                 "INSERT INTO library_group_members (group_id, track_id)"
+                 " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                 DB__VALS(DB__INT(group_id), DB__INT(track_id)),
+                 "library upgrade group");
+}
+
+enum ss_err db_library_upgrade_group(struct db *db, int64_t old_id,
+                                     const char *label, int64_t now_ms,
+                                     int64_t *group_id)
 {
   char key[48];
   snprintf(key, sizeof key, "upgrade:%lld", (long long)old_id);
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc)
-    rc = upgrade_exec(db,
-                      "INSERT INTO library_groups (key, method, label,"
-                      " status, suggested_keep, keep, first_seen_ms,"
-                      " last_seen_ms) VALUES (?4, 'quality-upgrade', ?5,"
-                      " 'stale', 0, 0, ?3, ?3) ON CONFLICT (key) DO NOTHING",
-                      old_id, 0, now_ms, key, label ? label : "");
-  sqlite3_stmt *st = NULL;
-  if (!rc && sqlite3_prepare_v2(db__conn(db),
-                                "SELECT id FROM library_groups WHERE key = ?1",
-                                -1, &st, NULL) != SQLITE_OK)
-    rc = db__fail(db, "library upgrade group");
+    rc = db__run(db, SL_UPGRADE_GROUP,
+                 "INSERT INTO library_groups (key, method, label,"
+                 " status, suggested_keep, keep, first_seen_ms,"
+                 " last_seen_ms) VALUES (?1, 'quality-upgrade', ?2,"
+                 " 'stale', 0, 0, ?3, ?3) ON CONFLICT (key) DO NOTHING",
+                 DB__VALS(DB__TEXT(key), DB__TEXT(label), DB__INT(now_ms)),
+                 "library upgrade group");
   if (!rc) {
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      *group_id = sqlite3_column_int64(st, 0);
-    else
+    rc = db__get_one(db, SL_UPGRADE_GROUP_ID,
+                     "SELECT id FROM library_groups WHERE key = ?1",
+                     DB__VALS(DB__TEXT(key)), db__row_int64, group_id,
+                     "library upgrade group");
+    if (rc == SS_ENOTFOUND) /* just inserted or kept: cannot be missing */
       rc = db__fail(db, "library upgrade group");
   }
-  sqlite3_finalize(st);
   if (!rc)
-    rc = upgrade_exec(db,
-                      "INSERT INTO library_group_members (group_id, track_id)"
-                      " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                      *group_id, old_id, 0, NULL, NULL);
+    rc = upgrade_member_add(db, *group_id, old_id);
   return db__tx_end(db, rc);
 }
 
-int db_library_upgrade_group_done(struct db *db, int64_t group_id,
-                                  int64_t new_id, int64_t now_ms)
+enum ss_err db_library_upgrade_group_done(struct db *db, int64_t group_id,
+                                          int64_t new_id, int64_t now_ms)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (!rc && new_id)
-    rc = upgrade_exec(db,
-                      "INSERT INTO library_group_members (group_id, track_id)"
-                      " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                      group_id, new_id, 0, NULL, NULL);
+    rc = upgrade_member_add(db, group_id, new_id);
   if (!rc)
-    rc = upgrade_exec(db,
-                      "UPDATE library_groups SET status = 'resolved',"
-                      " keep = ?2, suggested_keep = ?2, resolved_ms = ?3,"
-                      " last_seen_ms = ?3 WHERE id = ?1",
-                      group_id, new_id, now_ms, NULL, NULL);
+    rc = db__run(db, SL_UPGRADE_DONE,
+                 "UPDATE library_groups SET status = 'resolved',"
+                 " keep = ?2, suggested_keep = ?2, resolved_ms = ?3,"
+                 " last_seen_ms = ?3 WHERE id = ?1",
+                 DB__VALS(DB__INT(group_id), DB__INT(new_id), DB__INT(now_ms)),
+                 "library upgrade group");
   return db__tx_end(db, rc);
 }

@@ -42,10 +42,12 @@ struct db_spotify_account {
 };
 
 /* SS_OK and *out filled, or SS_ENOTFOUND when no login is stored. */
-int db_spotify_account_load(struct db *db, struct db_spotify_account *out);
+enum ss_err db_spotify_account_load(struct db *db,
+                                    struct db_spotify_account *out);
 /* Replaces the stored login. */
-int db_spotify_account_save(struct db *db, const struct db_spotify_account *a);
-int db_spotify_account_delete(struct db *db);
+enum ss_err db_spotify_account_save(struct db *db,
+                                    const struct db_spotify_account *a);
+enum ss_err db_spotify_account_delete(struct db *db);
 
 /* ---- sync status per type ("artists", "playlists", ...) ---- */
 
@@ -61,9 +63,10 @@ struct db_spotify_sync_status {
 
 typedef void (*db_spotify_status_fn)(void *arg,
                                      const struct db_spotify_sync_status *s);
-int db_spotify_status_load(struct db *db, db_spotify_status_fn fn, void *arg);
-int db_spotify_status_store(struct db *db,
-                            const struct db_spotify_sync_status *s);
+enum ss_err db_spotify_status_load(struct db *db, db_spotify_status_fn fn,
+                                   void *arg);
+enum ss_err db_spotify_status_store(struct db *db,
+                                    const struct db_spotify_sync_status *s);
 
 /* ---- library rows as read from the Web API ---- */
 
@@ -112,65 +115,74 @@ struct sp_write_stats {
  * the list (remove_missing; their album links go too) or marks them as no
  * longer followed.  One transaction.
  */
-int db_spotify_artists_replace(struct db *db, const struct sp_artist *a,
-                               size_t n, bool remove_missing, int64_t now_ms,
-                               struct sp_write_stats *st);
+enum ss_err db_spotify_artists_replace(struct db *db,
+                                       const struct sp_artist *a, size_t n,
+                                       bool remove_missing, int64_t now_ms,
+                                       struct sp_write_stats *st);
 
 /*
  * The user's playlists (list order = position): upserts all n, then deletes
  * those not in the list with their entries (remove_missing) or marks them
  * as no longer followed.  One transaction.  Entries are untouched.
  */
-int db_spotify_playlists_replace(struct db *db, const struct sp_playlist *p,
-                                 size_t n, bool remove_missing, int64_t now_ms,
-                                 struct sp_write_stats *st);
+enum ss_err db_spotify_playlists_replace(struct db *db,
+                                         const struct sp_playlist *p, size_t n,
+                                         bool remove_missing, int64_t now_ms,
+                                         struct sp_write_stats *st);
 
 /* Followed playlists whose stored entries do not belong to their current
  * snapshot_id, in list order. */
 typedef void (*db_spotify_stale_fn)(void *arg, const char *id,
                                     const char *snapshot_id, const char *name);
-int db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
-                               void *arg);
+enum ss_err db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
+                                       void *arg);
 
 /* Replaces a playlist's entries (and upserts their tracks) and records
  * snapshot_id as the one they belong to; one transaction. */
-int db_spotify_playlist_entries_replace(struct db *db, const char *playlist,
-                                        const char *snapshot_id,
-                                        const struct sp_entry *e, size_t n,
-                                        int64_t now_ms);
+enum ss_err db_spotify_playlist_entries_replace(struct db *db,
+                                                const char *playlist,
+                                                const char *snapshot_id,
+                                                const struct sp_entry *e,
+                                                size_t n, int64_t now_ms);
 /* Records that the entries of snapshot_id cannot be read (e.g. 403 on a
  * playlist the user does not own); they are not retried until the
  * snapshot changes.  Stored entries are kept. */
-int db_spotify_playlist_entries_error(struct db *db, const char *playlist,
-                                      const char *snapshot_id,
-                                      const char *error);
+enum ss_err db_spotify_playlist_entries_error(struct db *db,
+                                              const char *playlist,
+                                              const char *snapshot_id,
+                                              const char *error);
 
 /* Liked songs: replaces the whole list (newest first); one transaction. */
-int db_spotify_liked_replace(struct db *db, const struct sp_entry *e, size_t n,
-                             int64_t now_ms, struct sp_write_stats *st);
+enum ss_err db_spotify_liked_replace(struct db *db, const struct sp_entry *e,
+                                     size_t n, int64_t now_ms,
+                                     struct sp_write_stats *st);
 
 /* Saved albums: upserts all n with saved = 1 and clears the flag on
  * albums no longer saved; one transaction. */
-int db_spotify_saved_albums_replace(struct db *db, const struct sp_album *a,
-                                    size_t n, int64_t now_ms,
-                                    struct sp_write_stats *st);
+enum ss_err db_spotify_saved_albums_replace(struct db *db,
+                                            const struct sp_album *a, size_t n,
+                                            int64_t now_ms,
+                                            struct sp_write_stats *st);
 
 /* Followed artists whose albums were never read, then (oldest first) those
  * read before resync_before_ms; at most limit. */
 typedef void (*db_spotify_artist_fn)(void *arg, const char *id,
                                      const char *name);
-int db_spotify_artist_albums_due(struct db *db, int64_t resync_before_ms,
-                                 size_t limit, db_spotify_artist_fn fn,
-                                 void *arg);
+enum ss_err db_spotify_artist_albums_due(struct db *db,
+                                         int64_t resync_before_ms,
+                                         size_t limit, db_spotify_artist_fn fn,
+                                         void *arg);
 /* How many followed artists are still due (never read / stale). */
-int db_spotify_artist_albums_pending(struct db *db, int64_t resync_before_ms,
-                                     int64_t *never, int64_t *stale);
+enum ss_err db_spotify_artist_albums_pending(struct db *db,
+                                             int64_t resync_before_ms,
+                                             int64_t *never, int64_t *stale);
 /* Replaces an artist's album links, upserts the albums and stamps the
  * artist as read at now_ms; one transaction.  SS_ENOTFOUND when the artist
  * is gone (unfollowed meanwhile). */
-int db_spotify_artist_albums_replace(struct db *db, const char *artist_id,
-                                     const struct sp_album *a, size_t n,
-                                     int64_t now_ms);
+enum ss_err db_spotify_artist_albums_replace(struct db *db,
+                                             const char *artist_id,
+                                             const struct sp_album *a,
+                                             size_t n, int64_t now_ms);
 
 /* ---- reading for the pages and tests ---- */
 
@@ -183,7 +195,7 @@ struct db_spotify_counts {
   int64_t liked;
   int64_t tracks;
 };
-int db_spotify_counts(struct db *db, struct db_spotify_counts *out);
+enum ss_err db_spotify_counts(struct db *db, struct db_spotify_counts *out);
 
 struct db_spotify_row {
   const char *id, *name;
@@ -200,14 +212,17 @@ struct db_spotify_row {
 };
 typedef void (*db_spotify_row_fn)(void *arg, const struct db_spotify_row *r);
 /* Pages of the library, ordered by name (entries by position). */
-int db_spotify_list_artists(struct db *db, int64_t offset, int64_t limit,
-                            db_spotify_row_fn fn, void *arg);
-int db_spotify_list_albums(struct db *db, int64_t offset, int64_t limit,
-                           db_spotify_row_fn fn, void *arg);
-int db_spotify_list_playlists(struct db *db, int64_t offset, int64_t limit,
-                              db_spotify_row_fn fn, void *arg);
-int db_spotify_list_entries(struct db *db, const char *playlist,
-                            int64_t offset, int64_t limit,
-                            db_spotify_row_fn fn, void *arg);
+enum ss_err db_spotify_list_artists(struct db *db, int64_t offset,
+                                    int64_t limit, db_spotify_row_fn fn,
+                                    void *arg);
+enum ss_err db_spotify_list_albums(struct db *db, int64_t offset,
+                                   int64_t limit, db_spotify_row_fn fn,
+                                   void *arg);
+enum ss_err db_spotify_list_playlists(struct db *db, int64_t offset,
+                                      int64_t limit, db_spotify_row_fn fn,
+                                      void *arg);
+enum ss_err db_spotify_list_entries(struct db *db, const char *playlist,
+                                    int64_t offset, int64_t limit,
+                                    db_spotify_row_fn fn, void *arg);
 
 #endif

@@ -75,17 +75,17 @@ _Static_assert((int)SP__END <= (int)DB__SLOTS_DOWNLOADS,
 #define SP_TEXT(s) DB__TEXT_MAX((s), SPOTIFY_TEXT_MAX)
 
 /* The integer a statement without parameters returns (stamp, count). */
-static int query_int(struct db *db, int slot, const char *sql,
-                     const char *what, int64_t *out)
+static enum ss_err query_int(struct db *db, int slot, const char *sql,
+                             const char *what, int64_t *out)
 {
   struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
   return rc ? rc : db__scalar(&q, out, what);
 }
 
 /* ---- the login ---- */
 
-static int account_row(sqlite3_stmt *row, void *out)
+static enum ss_err account_row(sqlite3_stmt *row, void *out)
 {
   struct db_spotify_account *a = out;
   db__col_text(row, 0, a->access_token, sizeof a->access_token);
@@ -100,10 +100,11 @@ static int account_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_spotify_account_load(struct db *db, struct db_spotify_account *out)
+enum ss_err db_spotify_account_load(struct db *db,
+                                    struct db_spotify_account *out)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SP_ACCOUNT_LOAD,
     "SELECT access_token, refresh_token, expires_at_ms, scopes,"
     " authorised_at_ms, refreshed_at_ms, user_id, display_name,"
@@ -115,7 +116,8 @@ int db_spotify_account_load(struct db *db, struct db_spotify_account *out)
   return db__get(&q, account_row, out, "spotify account load");
 }
 
-int db_spotify_account_save(struct db *db, const struct db_spotify_account *a)
+enum ss_err db_spotify_account_save(struct db *db,
+                                    const struct db_spotify_account *a)
 {
   return db__run(db, SP_ACCOUNT_SAVE,
                  "INSERT OR REPLACE INTO spotify_account (id, access_token,"
@@ -131,11 +133,11 @@ int db_spotify_account_save(struct db *db, const struct db_spotify_account *a)
                  "spotify account save");
 }
 
-int db_spotify_account_delete(struct db *db)
+enum ss_err db_spotify_account_delete(struct db *db)
 {
   struct db__q q;
-  int rc = db__prepare(db, SP_ACCOUNT_DELETE, "DELETE FROM spotify_account",
-                       &q);
+  enum ss_err rc = db__prepare(db, SP_ACCOUNT_DELETE,
+                               "DELETE FROM spotify_account", &q);
   return rc ? rc : db__exec(&q, "spotify account delete");
 }
 
@@ -146,7 +148,7 @@ struct status_walk {
   void *arg;
 };
 
-static int status_row(sqlite3_stmt *row, void *arg)
+static enum ss_err status_row(sqlite3_stmt *row, void *arg)
 {
   const struct status_walk *w = arg;
   struct db_spotify_sync_status s;
@@ -162,10 +164,11 @@ static int status_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-int db_spotify_status_load(struct db *db, db_spotify_status_fn fn, void *arg)
+enum ss_err db_spotify_status_load(struct db *db, db_spotify_status_fn fn,
+                                   void *arg)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SP_STATUS_LOAD,
     "SELECT type, last_attempt_ms, last_ok_ms, items,"
     " last_result, last_error, marker FROM spotify_sync_status"
@@ -177,8 +180,8 @@ int db_spotify_status_load(struct db *db, db_spotify_status_fn fn, void *arg)
   return db__each(&q, status_row, &w, "spotify status load");
 }
 
-int db_spotify_status_store(struct db *db,
-                            const struct db_spotify_sync_status *s)
+enum ss_err db_spotify_status_store(struct db *db,
+                                    const struct db_spotify_sync_status *s)
 {
   return db__run(db, SP_STATUS_STORE,
                  "INSERT OR REPLACE INTO spotify_sync_status (type,"
@@ -193,8 +196,8 @@ int db_spotify_status_store(struct db *db,
 
 /* ---- followed artists ---- */
 
-static int artist_upsert(struct db *db, const struct sp_artist *a,
-                         int64_t stamp, int64_t now_ms)
+static enum ss_err artist_upsert(struct db *db, const struct sp_artist *a,
+                                 int64_t stamp, int64_t now_ms)
 {
   return db__run(db, SP_ARTIST_UPSERT,
                  "INSERT INTO spotify_artists (id, name, uri, image_url,"
@@ -212,24 +215,24 @@ static int artist_upsert(struct db *db, const struct sp_artist *a,
 }
 
 /* Runs a statement with one integer parameter; *n gets the rows changed. */
-static int exec_stamp(struct db *db, int slot, const char *sql, int64_t stamp,
-                      const char *what, int64_t *n)
+static enum ss_err exec_stamp(struct db *db, int slot, const char *sql,
+                              int64_t stamp, const char *what, int64_t *n)
 {
-  int rc = db__run(db, slot, sql, DB__VALS(DB__INT(stamp)), what);
+  enum ss_err rc = db__run(db, slot, sql, DB__VALS(DB__INT(stamp)), what);
   if (!rc && n)
     *n = db__changes(db);
   return rc;
 }
 
-static int artists_write(struct db *db, const struct sp_artist *a, size_t n,
-                         bool remove_missing, int64_t now_ms,
-                         struct sp_write_stats *st)
+static enum ss_err artists_write(struct db *db, const struct sp_artist *a,
+                                 size_t n, bool remove_missing, int64_t now_ms,
+                                 struct sp_write_stats *st)
 {
   int64_t stamp = 0, before = 0, after = 0;
-  int rc = query_int(db, SP_ARTIST_STAMP,
-                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                     " FROM spotify_artists",
-                     "artist stamp", &stamp);
+  enum ss_err rc = query_int(db, SP_ARTIST_STAMP,
+                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                             " FROM spotify_artists",
+                             "artist stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_ARTIST_COUNT_ALL,
                    "SELECT COUNT(*) FROM spotify_artists", "artist count",
@@ -260,12 +263,13 @@ static int artists_write(struct db *db, const struct sp_artist *a, size_t n,
   return rc;
 }
 
-int db_spotify_artists_replace(struct db *db, const struct sp_artist *a,
-                               size_t n, bool remove_missing, int64_t now_ms,
-                               struct sp_write_stats *st)
+enum ss_err db_spotify_artists_replace(struct db *db,
+                                       const struct sp_artist *a, size_t n,
+                                       bool remove_missing, int64_t now_ms,
+                                       struct sp_write_stats *st)
 {
   memset(st, 0, sizeof *st);
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = artists_write(db, a, n, remove_missing, now_ms, st);
@@ -274,8 +278,9 @@ int db_spotify_artists_replace(struct db *db, const struct sp_artist *a,
 
 /* ---- playlists ---- */
 
-static int playlist_upsert(struct db *db, const struct sp_playlist *p,
-                           int64_t position, int64_t stamp, int64_t now_ms)
+static enum ss_err playlist_upsert(struct db *db, const struct sp_playlist *p,
+                                   int64_t position, int64_t stamp,
+                                   int64_t now_ms)
 {
   return db__run(db, SP_PL_UPSERT,
                  "INSERT INTO spotify_playlists (id, name, owner_id,"
@@ -300,15 +305,15 @@ static int playlist_upsert(struct db *db, const struct sp_playlist *p,
                  "spotify playlist upsert");
 }
 
-static int playlists_write(struct db *db, const struct sp_playlist *p,
-                           size_t n, bool remove_missing, int64_t now_ms,
-                           struct sp_write_stats *st)
+static enum ss_err playlists_write(struct db *db, const struct sp_playlist *p,
+                                   size_t n, bool remove_missing,
+                                   int64_t now_ms, struct sp_write_stats *st)
 {
   int64_t stamp = 0, before = 0, after = 0;
-  int rc = query_int(db, SP_PL_STAMP,
-                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                     " FROM spotify_playlists",
-                     "playlist stamp", &stamp);
+  enum ss_err rc = query_int(db, SP_PL_STAMP,
+                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                             " FROM spotify_playlists",
+                             "playlist stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_PL_COUNT_ALL,
                    "SELECT COUNT(*) FROM spotify_playlists", "playlist count",
@@ -338,12 +343,13 @@ static int playlists_write(struct db *db, const struct sp_playlist *p,
   return rc;
 }
 
-int db_spotify_playlists_replace(struct db *db, const struct sp_playlist *p,
-                                 size_t n, bool remove_missing, int64_t now_ms,
-                                 struct sp_write_stats *st)
+enum ss_err db_spotify_playlists_replace(struct db *db,
+                                         const struct sp_playlist *p, size_t n,
+                                         bool remove_missing, int64_t now_ms,
+                                         struct sp_write_stats *st)
 {
   memset(st, 0, sizeof *st);
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = playlists_write(db, p, n, remove_missing, now_ms, st);
@@ -355,15 +361,15 @@ struct stale_walk {
   void *arg;
 };
 
-static int stale_row(sqlite3_stmt *row, void *arg)
+static enum ss_err stale_row(sqlite3_stmt *row, void *arg)
 {
   const struct stale_walk *w = arg;
   w->fn(w->arg, db__col_str(row, 0), db__col_str(row, 1), db__col_str(row, 2));
   return SS_OK;
 }
 
-int db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
-                               void *arg)
+enum ss_err db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
+                                       void *arg)
 {
   struct db__q q;
   int
@@ -378,8 +384,8 @@ int db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
   return db__each(&q, stale_row, &w, "spotify stale playlists");
 }
 
-static int track_upsert(struct db *db, const struct sp_track *t,
-                        int64_t now_ms)
+static enum ss_err track_upsert(struct db *db, const struct sp_track *t,
+                                int64_t now_ms)
 {
   return db__run(db, SP_TRACK_UPSERT,
                  "INSERT INTO spotify_tracks (id, name, artist_id,"
@@ -403,8 +409,8 @@ static int track_upsert(struct db *db, const struct sp_track *t,
 
 static bool has_id(const struct sp_track *t) { return t->id && t->id[0]; }
 
-static int entry_insert(struct db *db, const char *playlist, int64_t pos,
-                        const struct sp_entry *e)
+static enum ss_err entry_insert(struct db *db, const char *playlist,
+                                int64_t pos, const struct sp_entry *e)
 {
   struct db__q q;
   int
@@ -425,17 +431,19 @@ static int entry_insert(struct db *db, const char *playlist, int64_t pos,
   return db__exec(&q, "spotify entry insert");
 }
 
-static int entries_write(struct db *db, const char *playlist,
-                         const char *snapshot_id, const struct sp_entry *e,
-                         size_t n, int64_t now_ms)
+static enum ss_err entries_write(struct db *db, const char *playlist,
+                                 const char *snapshot_id,
+                                 const struct sp_entry *e, size_t n,
+                                 int64_t now_ms)
 {
-  int rc = db__run(db, SP_PL_SET_ENTRIES,
-                   "UPDATE spotify_playlists SET entries_snapshot = ?2,"
-                   " entries_count = ?3, entries_error = '', updated_ms = ?4"
-                   " WHERE id = ?1",
-                   DB__VALS(SP_TEXT(playlist), SP_TEXT(snapshot_id),
-                            DB__INT((int64_t)n), DB__INT(now_ms)),
-                   "spotify playlist entries stamp");
+  enum ss_err
+    rc = db__run(db, SP_PL_SET_ENTRIES,
+                 "UPDATE spotify_playlists SET entries_snapshot = ?2,"
+                 " entries_count = ?3, entries_error = '', updated_ms = ?4"
+                 " WHERE id = ?1",
+                 DB__VALS(SP_TEXT(playlist), SP_TEXT(snapshot_id),
+                          DB__INT((int64_t)n), DB__INT(now_ms)),
+                 "spotify playlist entries stamp");
   if (!rc && db__changes(db) == 0)
     return SS_ENOTFOUND;
   if (!rc)
@@ -451,21 +459,23 @@ static int entries_write(struct db *db, const char *playlist,
   return rc;
 }
 
-int db_spotify_playlist_entries_replace(struct db *db, const char *playlist,
-                                        const char *snapshot_id,
-                                        const struct sp_entry *e, size_t n,
-                                        int64_t now_ms)
+enum ss_err db_spotify_playlist_entries_replace(struct db *db,
+                                                const char *playlist,
+                                                const char *snapshot_id,
+                                                const struct sp_entry *e,
+                                                size_t n, int64_t now_ms)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = entries_write(db, playlist, snapshot_id, e, n, now_ms);
   return db__tx_end(db, rc);
 }
 
-int db_spotify_playlist_entries_error(struct db *db, const char *playlist,
-                                      const char *snapshot_id,
-                                      const char *error)
+enum ss_err db_spotify_playlist_entries_error(struct db *db,
+                                              const char *playlist,
+                                              const char *snapshot_id,
+                                              const char *error)
 {
   return db__run(db, SP_PL_SET_ERROR,
                  "UPDATE spotify_playlists SET entries_snapshot = ?2,"
@@ -477,8 +487,8 @@ int db_spotify_playlist_entries_error(struct db *db, const char *playlist,
 
 /* ---- liked songs ---- */
 
-static int liked_upsert(struct db *db, const struct sp_entry *e, int64_t pos,
-                        int64_t stamp)
+static enum ss_err liked_upsert(struct db *db, const struct sp_entry *e,
+                                int64_t pos, int64_t stamp)
 {
   return db__run(db, SP_LIKED_UPSERT,
                  "INSERT INTO spotify_liked_songs (track_id, position,"
@@ -492,15 +502,16 @@ static int liked_upsert(struct db *db, const struct sp_entry *e, int64_t pos,
                  "spotify liked upsert");
 }
 
-static int liked_write(struct db *db, const struct sp_entry *e, size_t n,
-                       int64_t now_ms, struct sp_write_stats *st)
+static enum ss_err liked_write(struct db *db, const struct sp_entry *e,
+                               size_t n, int64_t now_ms,
+                               struct sp_write_stats *st)
 {
   int64_t stamp = 0, before = 0;
   const char *count_sql = "SELECT COUNT(*) FROM spotify_liked_songs";
-  int rc = query_int(db, SP_LIKED_STAMP,
-                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                     " FROM spotify_liked_songs",
-                     "liked stamp", &stamp);
+  enum ss_err rc = query_int(db, SP_LIKED_STAMP,
+                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                             " FROM spotify_liked_songs",
+                             "liked stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_LIKED_COUNT, count_sql, "liked count", &before);
   for (size_t i = 0; !rc && i < n; i++) {
@@ -521,11 +532,12 @@ static int liked_write(struct db *db, const struct sp_entry *e, size_t n,
   return rc;
 }
 
-int db_spotify_liked_replace(struct db *db, const struct sp_entry *e, size_t n,
-                             int64_t now_ms, struct sp_write_stats *st)
+enum ss_err db_spotify_liked_replace(struct db *db, const struct sp_entry *e,
+                                     size_t n, int64_t now_ms,
+                                     struct sp_write_stats *st)
 {
   memset(st, 0, sizeof *st);
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = liked_write(db, e, n, now_ms, st);
@@ -549,17 +561,18 @@ int db_spotify_liked_replace(struct db *db, const struct sp_entry *e, size_t n,
 
 /* saved: upsert as a saved album (stamped); otherwise leave the saved
  * flag and stamp alone. */
-static int album_upsert(struct db *db, const struct sp_album *a, bool saved,
-                        int64_t stamp, int64_t now_ms)
+static enum ss_err album_upsert(struct db *db, const struct sp_album *a,
+                                bool saved, int64_t stamp, int64_t now_ms)
 {
   struct db__q q;
-  int rc = saved ? db__prepare(db, SP_ALBUM_SAVED_UPSERT,
-                               ALBUM_INSERT_COLS
-                               ", saved = 1,"
-                               " saved_at = excluded.saved_at,"
-                               " seen_stamp = excluded.seen_stamp",
-                               &q)
-                 : db__prepare(db, SP_ALBUM_UPSERT, ALBUM_INSERT_COLS, &q);
+  enum ss_err rc = saved
+                     ? db__prepare(db, SP_ALBUM_SAVED_UPSERT,
+                                   ALBUM_INSERT_COLS
+                                   ", saved = 1,"
+                                   " saved_at = excluded.saved_at,"
+                                   " seen_stamp = excluded.seen_stamp",
+                                   &q)
+                     : db__prepare(db, SP_ALBUM_UPSERT, ALBUM_INSERT_COLS, &q);
   if (rc)
     return rc;
   db__bind_all(&q, DB__VALS(SP_TEXT(a->id), SP_TEXT(a->name),
@@ -572,16 +585,17 @@ static int album_upsert(struct db *db, const struct sp_album *a, bool saved,
   return db__exec(&q, "spotify album upsert");
 }
 
-static int saved_write(struct db *db, const struct sp_album *a, size_t n,
-                       int64_t now_ms, struct sp_write_stats *st)
+static enum ss_err saved_write(struct db *db, const struct sp_album *a,
+                               size_t n, int64_t now_ms,
+                               struct sp_write_stats *st)
 {
   int64_t stamp = 0, before = 0, after = 0;
   const char *count_sql = "SELECT COUNT(*) FROM spotify_albums"
                           " WHERE saved = 1";
-  int rc = query_int(db, SP_ALBUM_STAMP,
-                     "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                     " FROM spotify_albums",
-                     "album stamp", &stamp);
+  enum ss_err rc = query_int(db, SP_ALBUM_STAMP,
+                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
+                             " FROM spotify_albums",
+                             "album stamp", &stamp);
   if (!rc)
     rc = query_int(db, SP_ALBUM_SAVED_COUNT, count_sql, "album count",
                    &before);
@@ -600,12 +614,13 @@ static int saved_write(struct db *db, const struct sp_album *a, size_t n,
   return rc;
 }
 
-int db_spotify_saved_albums_replace(struct db *db, const struct sp_album *a,
-                                    size_t n, int64_t now_ms,
-                                    struct sp_write_stats *st)
+enum ss_err db_spotify_saved_albums_replace(struct db *db,
+                                            const struct sp_album *a, size_t n,
+                                            int64_t now_ms,
+                                            struct sp_write_stats *st)
 {
   memset(st, 0, sizeof *st);
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = saved_write(db, a, n, now_ms, st);
@@ -619,7 +634,7 @@ struct artist_walk {
   void *arg;
 };
 
-static int artist_row(sqlite3_stmt *row, void *arg)
+static enum ss_err artist_row(sqlite3_stmt *row, void *arg)
 {
   const struct artist_walk *w = arg;
   w->fn(w->arg, db__col_str(row, 0), db__col_str(row, 1));
@@ -627,7 +642,7 @@ static int artist_row(sqlite3_stmt *row, void *arg)
 }
 
 /* Columns 0 and 1 into the int64_t[2] at out. */
-static int pair_row(sqlite3_stmt *row, void *out)
+static enum ss_err pair_row(sqlite3_stmt *row, void *out)
 {
   int64_t *pair = out;
   pair[0] = sqlite3_column_int64(row, 0);
@@ -635,12 +650,13 @@ static int pair_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_spotify_artist_albums_due(struct db *db, int64_t resync_before_ms,
-                                 size_t limit, db_spotify_artist_fn fn,
-                                 void *arg)
+enum ss_err db_spotify_artist_albums_due(struct db *db,
+                                         int64_t resync_before_ms,
+                                         size_t limit, db_spotify_artist_fn fn,
+                                         void *arg)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SP_AA_DUE,
     "SELECT id, name FROM spotify_artists WHERE followed = 1"
     " AND albums_synced_ms < ?1"
@@ -654,16 +670,17 @@ int db_spotify_artist_albums_due(struct db *db, int64_t resync_before_ms,
   return db__each(&q, artist_row, &w, "spotify artist albums due");
 }
 
-int db_spotify_artist_albums_pending(struct db *db, int64_t resync_before_ms,
-                                     int64_t *never, int64_t *stale)
+enum ss_err db_spotify_artist_albums_pending(struct db *db,
+                                             int64_t resync_before_ms,
+                                             int64_t *never, int64_t *stale)
 {
   struct db__q q;
-  int rc = db__prepare(db, SP_AA_PENDING,
-                       "SELECT COALESCE(SUM(albums_synced_ms = 0), 0),"
-                       " COALESCE(SUM(albums_synced_ms > 0 AND"
-                       " albums_synced_ms < ?1), 0)"
-                       " FROM spotify_artists WHERE followed = 1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SP_AA_PENDING,
+                               "SELECT COALESCE(SUM(albums_synced_ms = 0), 0),"
+                               " COALESCE(SUM(albums_synced_ms > 0 AND"
+                               " albums_synced_ms < ?1), 0)"
+                               " FROM spotify_artists WHERE followed = 1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, resync_before_ms);
@@ -674,8 +691,8 @@ int db_spotify_artist_albums_pending(struct db *db, int64_t resync_before_ms,
   return rc;
 }
 
-static int link_insert(struct db *db, const char *artist_id,
-                       const struct sp_album *a)
+static enum ss_err link_insert(struct db *db, const char *artist_id,
+                               const struct sp_album *a)
 {
   return db__run(db, SP_AA_INSERT_LINK,
                  "INSERT OR REPLACE INTO spotify_artist_albums (artist_id,"
@@ -685,16 +702,16 @@ static int link_insert(struct db *db, const char *artist_id,
                  "spotify artist album link");
 }
 
-static int artist_albums_write(struct db *db, const char *artist_id,
-                               const struct sp_album *a, size_t n,
-                               int64_t now_ms)
+static enum ss_err artist_albums_write(struct db *db, const char *artist_id,
+                                       const struct sp_album *a, size_t n,
+                                       int64_t now_ms)
 {
-  int rc = db__run(db, SP_AA_STAMP_ARTIST,
-                   "UPDATE spotify_artists SET albums_synced_ms = ?2,"
-                   " albums_count = ?3 WHERE id = ?1",
-                   DB__VALS(SP_TEXT(artist_id), DB__INT(now_ms),
-                            DB__INT((int64_t)n)),
-                   "spotify artist albums stamp");
+  enum ss_err rc = db__run(db, SP_AA_STAMP_ARTIST,
+                           "UPDATE spotify_artists SET albums_synced_ms = ?2,"
+                           " albums_count = ?3 WHERE id = ?1",
+                           DB__VALS(SP_TEXT(artist_id), DB__INT(now_ms),
+                                    DB__INT((int64_t)n)),
+                           "spotify artist albums stamp");
   if (!rc && db__changes(db) == 0)
     return SS_ENOTFOUND;
   if (!rc)
@@ -711,11 +728,12 @@ static int artist_albums_write(struct db *db, const char *artist_id,
   return rc;
 }
 
-int db_spotify_artist_albums_replace(struct db *db, const char *artist_id,
-                                     const struct sp_album *a, size_t n,
-                                     int64_t now_ms)
+enum ss_err db_spotify_artist_albums_replace(struct db *db,
+                                             const char *artist_id,
+                                             const struct sp_album *a,
+                                             size_t n, int64_t now_ms)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = artist_albums_write(db, artist_id, a, n, now_ms);
@@ -724,7 +742,7 @@ int db_spotify_artist_albums_replace(struct db *db, const char *artist_id,
 
 /* ---- reading ---- */
 
-static int counts_row(sqlite3_stmt *row, void *out)
+static enum ss_err counts_row(sqlite3_stmt *row, void *out)
 {
   struct db_spotify_counts *c = out;
   int64_t *f[] = {&c->artists, &c->albums, &c->saved_albums, &c->playlists,
@@ -734,7 +752,7 @@ static int counts_row(sqlite3_stmt *row, void *out)
   return SS_OK;
 }
 
-int db_spotify_counts(struct db *db, struct db_spotify_counts *out)
+enum ss_err db_spotify_counts(struct db *db, struct db_spotify_counts *out)
 {
   struct db__q q;
   int
@@ -762,7 +780,7 @@ struct list_walk {
 
 /* Column layout of every list query: id, name, sub, extra, kind, n1, n2,
  * t1. */
-static int list_row(sqlite3_stmt *row, void *arg)
+static enum ss_err list_row(sqlite3_stmt *row, void *arg)
 {
   const struct list_walk *w = arg;
   struct db_spotify_row r = {.id = db__col_str(row, 0),
@@ -777,17 +795,18 @@ static int list_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-static int list_rows(struct db__q *q, db_spotify_row_fn fn, void *arg)
+static enum ss_err list_rows(struct db__q *q, db_spotify_row_fn fn, void *arg)
 {
   struct list_walk w = {fn, arg};
   return db__each(q, list_row, &w, "spotify list");
 }
 
-static int list_paged(struct db *db, int slot, const char *sql, int64_t offset,
-                      int64_t limit, db_spotify_row_fn fn, void *arg)
+static enum ss_err list_paged(struct db *db, int slot, const char *sql,
+                              int64_t offset, int64_t limit,
+                              db_spotify_row_fn fn, void *arg)
 {
   struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, limit);
@@ -795,8 +814,9 @@ static int list_paged(struct db *db, int slot, const char *sql, int64_t offset,
   return list_rows(&q, fn, arg);
 }
 
-int db_spotify_list_artists(struct db *db, int64_t offset, int64_t limit,
-                            db_spotify_row_fn fn, void *arg)
+enum ss_err db_spotify_list_artists(struct db *db, int64_t offset,
+                                    int64_t limit, db_spotify_row_fn fn,
+                                    void *arg)
 {
   return list_paged(db, SP_LIST_ARTISTS,
                     "SELECT id, name, genres, '', '', albums_count,"
@@ -806,8 +826,9 @@ int db_spotify_list_artists(struct db *db, int64_t offset, int64_t limit,
                     offset, limit, fn, arg);
 }
 
-int db_spotify_list_albums(struct db *db, int64_t offset, int64_t limit,
-                           db_spotify_row_fn fn, void *arg)
+enum ss_err db_spotify_list_albums(struct db *db, int64_t offset,
+                                   int64_t limit, db_spotify_row_fn fn,
+                                   void *arg)
 {
   return list_paged(db, SP_LIST_ALBUMS,
                     "SELECT id, name, artist_name, release_date, album_type,"
@@ -817,8 +838,9 @@ int db_spotify_list_albums(struct db *db, int64_t offset, int64_t limit,
                     offset, limit, fn, arg);
 }
 
-int db_spotify_list_playlists(struct db *db, int64_t offset, int64_t limit,
-                              db_spotify_row_fn fn, void *arg)
+enum ss_err db_spotify_list_playlists(struct db *db, int64_t offset,
+                                      int64_t limit, db_spotify_row_fn fn,
+                                      void *arg)
 {
   return list_paged(db, SP_LIST_PLAYLISTS,
                     "SELECT id, name, owner_name, entries_error,"
@@ -829,23 +851,24 @@ int db_spotify_list_playlists(struct db *db, int64_t offset, int64_t limit,
                     offset, limit, fn, arg);
 }
 
-int db_spotify_list_entries(struct db *db, const char *playlist,
-                            int64_t offset, int64_t limit,
-                            db_spotify_row_fn fn, void *arg)
+enum ss_err db_spotify_list_entries(struct db *db, const char *playlist,
+                                    int64_t offset, int64_t limit,
+                                    db_spotify_row_fn fn, void *arg)
 {
   struct db__q q;
-  int rc = db__prepare(db, SP_LIST_ENTRIES,
-                       "SELECT e.track_id, CASE WHEN t.id IS NULL THEN e.name"
-                       " ELSE t.name END, COALESCE(t.artist_names, ''),"
-                       " COALESCE(t.album_name, ''),"
-                       " CASE WHEN e.is_local THEN 'local'"
-                       "  WHEN t.id IS NULL THEN 'unavailable' ELSE '' END,"
-                       " e.position, COALESCE(t.duration_ms, 0), 0"
-                       " FROM spotify_playlist_entries e"
-                       " LEFT JOIN spotify_tracks t ON t.id = e.track_id"
-                       " WHERE e.playlist_id = ?3 ORDER BY e.position"
-                       " LIMIT ?1 OFFSET ?2",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SP_LIST_ENTRIES,
+                     "SELECT e.track_id, CASE WHEN t.id IS NULL THEN e.name"
+                     " ELSE t.name END, COALESCE(t.artist_names, ''),"
+                     " COALESCE(t.album_name, ''),"
+                     " CASE WHEN e.is_local THEN 'local'"
+                     "  WHEN t.id IS NULL THEN 'unavailable' ELSE '' END,"
+                     " e.position, COALESCE(t.duration_ms, 0), 0"
+                     " FROM spotify_playlist_entries e"
+                     " LEFT JOIN spotify_tracks t ON t.id = e.track_id"
+                     " WHERE e.playlist_id = ?3 ORDER BY e.position"
+                     " LIMIT ?1 OFFSET ?2",
+                     &q);
   if (rc)
     return rc;
   db__bind_all(&q,

@@ -208,7 +208,7 @@ static enum ss_err core_prepare(struct db *db, enum stmt_id id,
 static enum ss_err core_exec(struct db *db, enum stmt_id id, const char *what)
 {
   struct db__q q;
-  int rc = core_prepare(db, id, &q);
+  enum ss_err rc = core_prepare(db, id, &q);
   return rc ? rc : db__exec(&q, what);
 }
 
@@ -261,7 +261,7 @@ static enum ss_err configure(struct db *db)
   if (sqlite3_busy_timeout(db->conn, DB_BUSY_TIMEOUT_MS) != SQLITE_OK)
     return db_fail(db, "busy_timeout");
   sqlite3_extended_result_codes(db->conn, 1);
-  int rc = exec_sql(db, "PRAGMA journal_mode=WAL", "journal_mode");
+  enum ss_err rc = exec_sql(db, "PRAGMA journal_mode=WAL", "journal_mode");
   if (!rc)
     rc = exec_sql(db, "PRAGMA synchronous=NORMAL", "synchronous");
   if (!rc)
@@ -318,7 +318,7 @@ enum ss_err db_open(const char *path, struct db **out)
     db_close(db);
     return (src & 0xff) == SQLITE_CANTOPEN ? SS_EIO : SS_EDB;
   }
-  int rc = configure(db);
+  enum ss_err rc = configure(db);
   if (rc) {
     db_close(db);
     return rc;
@@ -349,7 +349,7 @@ static enum ss_err user_version(struct db *db, int *version)
   if (sqlite3_prepare_v2(db->conn, "PRAGMA user_version", -1, &st, NULL) !=
       SQLITE_OK)
     return db_fail(db, "user_version");
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (sqlite3_step(st) == SQLITE_ROW)
     *version = sqlite3_column_int(st, 0);
   else
@@ -374,7 +374,7 @@ static enum ss_err apply_migration(struct db *db, int to)
 {
   char what[48], pragma[48];
   snprintf(what, sizeof what, "migration %d", to);
-  int rc = exec_sql(db, migrations[to - 1], what);
+  enum ss_err rc = exec_sql(db, migrations[to - 1], what);
   if (!rc) {
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", to);
     rc = exec_sql(db, pragma, what);
@@ -389,7 +389,7 @@ static enum ss_err apply_migration(struct db *db, int to)
  * never apply the same step twice. */
 static enum ss_err migrate_step(struct db *db, int *version, bool *done)
 {
-  int rc = tx_begin(db);
+  enum ss_err rc = tx_begin(db);
   if (rc)
     return rc;
   rc = user_version(db, version);
@@ -406,7 +406,7 @@ static enum ss_err migrate_step(struct db *db, int *version, bool *done)
 
 enum ss_err db_migrate(struct db *db, int *version)
 {
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !version)
     return rc ? rc : SS_EINVAL;
   int v = 0;
@@ -420,7 +420,7 @@ enum ss_err db_migrate(struct db *db, int *version)
 
 enum ss_err db_schema_version(struct db *db, int *applied, int *known)
 {
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (!rc)
     rc = user_version(db, applied);
   *known = MIGRATION_COUNT;
@@ -434,7 +434,7 @@ struct setting_walk {
   void *arg;
 };
 
-static int setting_row(sqlite3_stmt *row, void *arg)
+static enum ss_err setting_row(sqlite3_stmt *row, void *arg)
 {
   const struct setting_walk *w = arg;
   const char *key = (const char *)sqlite3_column_text(row, 0);
@@ -449,7 +449,7 @@ static enum ss_err load_each(struct db *db, struct db__q *q, db__row_fn fn,
                              void *arg, const char *what)
 {
   db->iterating = true;
-  int rc = db__each(q, fn, arg, what);
+  enum ss_err rc = db__each(q, fn, arg, what);
   db->iterating = false;
   return rc;
 }
@@ -457,7 +457,7 @@ static enum ss_err load_each(struct db *db, struct db__q *q, db__row_fn fn,
 enum ss_err db_settings_load(struct db *db, db_setting_fn fn, void *arg)
 {
   struct db__q q;
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !fn)
     return rc ? rc : SS_EINVAL;
   if ((rc = core_prepare(db, ST_SETTINGS_LOAD, &q)))
@@ -470,7 +470,7 @@ static enum ss_err setting_put(struct db *db, const char *key,
                                const char *value, int64_t now)
 {
   struct db__q q;
-  int rc = core_prepare(db, ST_SETTING_PUT, &q);
+  enum ss_err rc = core_prepare(db, ST_SETTING_PUT, &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, key);
@@ -482,7 +482,7 @@ static enum ss_err setting_put(struct db *db, const char *key,
 enum ss_err db_settings_store(struct db *db, const char *const *keys,
                               const char *const *values, size_t n)
 {
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc)
     return rc;
   if (n && (!keys || !values))
@@ -509,7 +509,7 @@ struct field_walk {
   void *arg;
 };
 
-static int field_row(sqlite3_stmt *row, void *arg)
+static enum ss_err field_row(sqlite3_stmt *row, void *arg)
 {
   const struct field_walk *w = arg;
   const char *name = (const char *)sqlite3_column_text(row, 0);
@@ -523,7 +523,7 @@ enum ss_err db_worker_state_load(struct db *db, const char *unit,
                                  db_field_fn fn, void *arg)
 {
   struct db__q q;
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !unit || !fn)
     return rc ? rc : SS_EINVAL;
   if ((rc = core_prepare(db, ST_STATE_LOAD, &q)))
@@ -537,7 +537,7 @@ static enum ss_err field_put(struct db *db, const char *unit,
                              const struct db_field *f, int64_t now)
 {
   struct db__q q;
-  int rc = core_prepare(db, ST_STATE_PUT, &q);
+  enum ss_err rc = core_prepare(db, ST_STATE_PUT, &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, unit);
@@ -568,7 +568,7 @@ static enum ss_err fields_put(struct db *db, const char *unit,
                               const struct db_field *fields, size_t n)
 {
   int64_t now = clock_wall_ms();
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   for (size_t i = 0; i < n && !rc; i++)
     rc = field_put(db, unit, &fields[i], now);
   return rc;
@@ -577,7 +577,7 @@ static enum ss_err fields_put(struct db *db, const char *unit,
 enum ss_err db_worker_state_store(struct db *db, const char *unit,
                                   const struct db_field *fields, size_t n)
 {
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !unit)
     return rc ? rc : SS_EINVAL;
   if ((rc = fields_valid(fields, n)) || n == 0)
@@ -593,7 +593,7 @@ static enum ss_err run_insert(struct db *db, const char *unit,
                               const struct db_run *run)
 {
   struct db__q q;
-  int rc = core_prepare(db, ST_RUN_INSERT, &q);
+  enum ss_err rc = core_prepare(db, ST_RUN_INSERT, &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, unit);
@@ -608,7 +608,7 @@ static enum ss_err run_insert(struct db *db, const char *unit,
 static enum ss_err run_trim(struct db *db, const char *unit)
 {
   struct db__q q;
-  int rc = core_prepare(db, ST_RUN_TRIM, &q);
+  enum ss_err rc = core_prepare(db, ST_RUN_TRIM, &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, unit);
@@ -620,7 +620,7 @@ static enum ss_err run_merge(struct db *db, const char *unit,
                              const struct db_run *run)
 {
   struct db__q q;
-  int rc = core_prepare(db, ST_RUN_MERGE, &q);
+  enum ss_err rc = core_prepare(db, ST_RUN_MERGE, &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, unit);
@@ -637,7 +637,7 @@ static enum ss_err run_store(struct db *db, const char *unit,
                              const struct db_run *run, bool merge,
                              const struct db_field *fields, size_t n)
 {
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !unit || !run)
     return rc ? rc : SS_EINVAL;
   if ((rc = fields_valid(fields, n)))
@@ -666,7 +666,7 @@ enum ss_err db_worker_run_merge(struct db *db, const char *unit,
   return run_store(db, unit, run, true, fields, n);
 }
 
-static int run_row(sqlite3_stmt *row, void *out)
+static enum ss_err run_row(sqlite3_stmt *row, void *out)
 {
   struct db_run *r = out;
   memset(r, 0, sizeof *r);
@@ -687,7 +687,7 @@ enum ss_err db_worker_runs_load(struct db *db, const char *unit,
                                 struct db_run *out, size_t max, size_t *count)
 {
   struct db__q q;
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !unit || !count || (max && !out))
     return rc ? rc : SS_EINVAL;
   *count = 0;
@@ -710,7 +710,7 @@ struct secret_out {
   size_t n;
 };
 
-static int secret_row(sqlite3_stmt *row, void *arg)
+static enum ss_err secret_row(sqlite3_stmt *row, void *arg)
 {
   const struct secret_out *s = arg;
   const char *v = db__col_str(row, 0);
@@ -724,7 +724,7 @@ static int secret_row(sqlite3_stmt *row, void *arg)
 enum ss_err db_secret_get(struct db *db, const char *name, char *out, size_t n)
 {
   struct db__q q;
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !name || !out || !n)
     return rc ? rc : SS_EINVAL;
   if ((rc = core_prepare(db, ST_SECRET_GET, &q)))
@@ -737,7 +737,7 @@ enum ss_err db_secret_get(struct db *db, const char *name, char *out, size_t n)
 enum ss_err db_secret_put(struct db *db, const char *name, const char *value)
 {
   struct db__q q;
-  int rc = db_usable(db);
+  enum ss_err rc = db_usable(db);
   if (rc || !name || !value)
     return rc ? rc : SS_EINVAL;
   if ((rc = core_prepare(db, ST_SECRET_PUT, &q)))
@@ -886,7 +886,7 @@ static enum ss_err q_binds_ok(struct db__q *q, const char *what)
 
 enum ss_err db__exec(struct db__q *q, const char *what)
 {
-  int rc = q_binds_ok(q, what);
+  enum ss_err rc = q_binds_ok(q, what);
   if (rc)
     return rc;
   int src = sqlite3_step(q->st);
@@ -900,7 +900,7 @@ enum ss_err db__run(struct db *db, int slot, const char *sql,
                     const struct db__val *vals, size_t n, const char *what)
 {
   struct db__q q;
-  int rc = db__prepare(db, slot, sql, &q);
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
   if (rc)
     return rc;
   db__bind_all(&q, vals, n);
@@ -910,7 +910,7 @@ enum ss_err db__run(struct db *db, int slot, const char *sql,
 enum ss_err db__get(struct db__q *q, db__row_fn map, void *arg,
                     const char *what)
 {
-  int rc = q_binds_ok(q, what);
+  enum ss_err rc = q_binds_ok(q, what);
   if (rc)
     return rc;
   int src = sqlite3_step(q->st);
@@ -922,7 +922,19 @@ enum ss_err db__get(struct db__q *q, db__row_fn map, void *arg,
   return rc;
 }
 
-int db__row_int64(sqlite3_stmt *row, void *out)
+enum ss_err db__get_one(struct db *db, int slot, const char *sql,
+                        const struct db__val *vals, size_t n, db__row_fn map,
+                        void *arg, const char *what)
+{
+  struct db__q q;
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
+  if (rc)
+    return rc;
+  db__bind_all(&q, vals, n);
+  return db__get(&q, map, arg, what);
+}
+
+enum ss_err db__row_int64(sqlite3_stmt *row, void *out)
 {
   *(int64_t *)out = sqlite3_column_int64(row, 0);
   return SS_OK;
@@ -936,7 +948,7 @@ enum ss_err db__scalar(struct db__q *q, int64_t *out, const char *what)
 enum ss_err db__each(struct db__q *q, db__row_fn fn, void *arg,
                      const char *what)
 {
-  int rc = q_binds_ok(q, what);
+  enum ss_err rc = q_binds_ok(q, what);
   if (rc)
     return rc;
   int src;
@@ -953,7 +965,7 @@ enum ss_err db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
                      size_t max, size_t *n, const char *what)
 {
   *n = 0;
-  int rc = q_binds_ok(q, what);
+  enum ss_err rc = q_binds_ok(q, what);
   if (rc)
     return rc;
   int src = SQLITE_DONE;

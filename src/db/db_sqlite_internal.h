@@ -10,11 +10,12 @@
  * The shape of every query:
  *
  *   struct db__q q;
- *   int rc = db__prepare(db, SD_REQ_GET, "SELECT ... WHERE id = ?1", &q);
- *   if (rc)
- *     return rc;
- *   db__bind_int64(&q, 1, id);
- *   return db__get(&q, view_row, out, "download get");
+ *   enum ss_err rc = db__prepare(db, SD_REQ_GET, "SELECT ... WHERE id = ?1",
+ * &q); if (rc) return rc; db__bind_int64(&q, 1, id); return db__get(&q,
+ * view_row, out, "download get");
+ *
+ * or, for the common one-shot cases, db__run (a write) and db__get_one (a
+ * lookup of one row), which prepare, bind and run in one call.
  *
  * db__prepare hands out the statement cached under a slot; the binds
  * record the first failure in q and are checked once by the call that
@@ -62,7 +63,7 @@ struct db__q {
 
 /* Called with the statement on a row; returns SS_OK to go on, anything
  * else stops the walk and becomes the result. */
-typedef int (*db__row_fn)(sqlite3_stmt *row, void *arg);
+typedef enum ss_err (*db__row_fn)(sqlite3_stmt *row, void *arg);
 
 /* ---- connection and transactions ---- */
 
@@ -135,6 +136,11 @@ enum ss_err db__exec(struct db__q *q, const char *what);
  * when there is no row. */
 enum ss_err db__get(struct db__q *q, db__row_fn map, void *arg,
                     const char *what);
+/* Prepares sql under slot, binds vals and maps the first row as db__get:
+ * the whole of a "get one row" lookup. */
+enum ss_err db__get_one(struct db *db, int slot, const char *sql,
+                        const struct db__val *vals, size_t n, db__row_fn map,
+                        void *arg, const char *what);
 /* The integer in column 0 of the first row; SS_ENOTFOUND when none. */
 enum ss_err db__scalar(struct db__q *q, int64_t *out, const char *what);
 /* Calls fn(row, arg) for every row until fn returns non-SS_OK (that
@@ -151,7 +157,7 @@ enum ss_err db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
 
 /* A db__row_fn storing column 0 at the int64_t *out (id lists with
  * db__fill). */
-int db__row_int64(sqlite3_stmt *row, void *out);
+enum ss_err db__row_int64(sqlite3_stmt *row, void *out);
 /* Copies a text column into dst[cap], cut on a UTF-8 boundary. */
 void db__col_text(sqlite3_stmt *row, int col, char *dst, size_t cap);
 /* A text column, "" for NULL (borrowed: valid until the next step). */

@@ -83,37 +83,39 @@ struct wanted_item {
  * is false.  *id gets the row's id.  An ignored or imported item is never
  * brought back by add.
  */
-int db_wanted_add(struct db *db, const struct wanted_item *w, int64_t now_ms,
-                  int64_t *id, bool *added);
+enum ss_err db_wanted_add(struct db *db, const struct wanted_item *w,
+                          int64_t now_ms, int64_t *id, bool *added);
 /* SS_OK and *out, or SS_ENOTFOUND. */
-int db_wanted_get(struct db *db, int64_t id, struct wanted_item *out);
+enum ss_err db_wanted_get(struct db *db, int64_t id, struct wanted_item *out);
 /* Filtered list, newest first: state NULL = all, "open" = wanted,
  * searching or downloading; source NULL = all, "!name" = every source but
  * name.  *total gets the count. */
-int db_wanted_list(struct db *db, const char *state, const char *source,
-                   int64_t offset, struct wanted_item *out, size_t max,
-                   size_t *n, int64_t *total);
+enum ss_err db_wanted_list(struct db *db, const char *state,
+                           const char *source, int64_t offset,
+                           struct wanted_item *out, size_t max, size_t *n,
+                           int64_t *total);
 /* Items in state wanted, auto_download set, next_try_ms <= now: oldest
  * next try first (then id). */
-int db_wanted_due(struct db *db, int64_t now_ms, struct wanted_item *out,
-                  size_t max, size_t *n);
+enum ss_err db_wanted_due(struct db *db, int64_t now_ms,
+                          struct wanted_item *out, size_t max, size_t *n);
 /* Items in state searching or downloading (they have a request). */
-int db_wanted_in_flight(struct db *db, struct wanted_item *out, size_t max,
-                        size_t *n);
+enum ss_err db_wanted_in_flight(struct db *db, struct wanted_item *out,
+                                size_t max, size_t *n);
 /* A download request was made for item id: request_id, attempts + 1,
  * last_try_ms = now, state searching. */
-int db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
-                        int64_t now_ms);
+enum ss_err db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
+                                int64_t now_ms);
 /* Moves item id to state with reason ("" keeps it) and next_try_ms
  * (-1 keeps it). */
-int db_wanted_set_state(struct db *db, int64_t id, const char *state,
-                        const char *reason, int64_t next_try_ms,
-                        int64_t now_ms);
+enum ss_err db_wanted_set_state(struct db *db, int64_t id, const char *state,
+                                const char *reason, int64_t next_try_ms,
+                                int64_t now_ms);
 /* Retry: a given_up or ignored item back to wanted, attempts 0, due now,
  * reason cleared.  SS_ENOTFOUND, SS_ESTATE in any other state. */
-int db_wanted_retry(struct db *db, int64_t id, int64_t now_ms);
+enum ss_err db_wanted_retry(struct db *db, int64_t id, int64_t now_ms);
 /* Download requests made since since_ms (the per-hour cap). */
-int db_wanted_requests_since(struct db *db, int64_t since_ms, int64_t *n);
+enum ss_err db_wanted_requests_since(struct db *db, int64_t since_ms,
+                                     int64_t *n);
 
 /* A source / state name as listed above (false for NULL). */
 bool db_wanted_source_valid(const char *source);
@@ -125,7 +127,7 @@ struct wanted_counts {
   int64_t given_up, imported, ignored;
   int64_t requests_made; /* every download request ever made */
 };
-int db_wanted_counts(struct db *db, struct wanted_counts *out);
+enum ss_err db_wanted_counts(struct db *db, struct wanted_counts *out);
 
 /* ---- watchlist ---- */
 
@@ -154,57 +156,60 @@ struct watch {
 
 /* Inserts w (and forgets that the artist was unwatched); SS_EBUSY when
  * the artist is already watched (*id gets the existing row either way). */
-int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
-                 int64_t *id);
-int db_watch_get(struct db *db, int64_t id, struct watch *out);
-int db_watch_by_artist(struct db *db, const char *spotify_artist_id,
-                       struct watch *out);
+enum ss_err db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
+                         int64_t *id);
+enum ss_err db_watch_get(struct db *db, int64_t id, struct watch *out);
+enum ss_err db_watch_by_artist(struct db *db, const char *spotify_artist_id,
+                               struct watch *out);
 /* Every watch, by name. */
-int db_watch_list(struct db *db, struct watch *out, size_t max, size_t *n,
-                  int64_t *total);
+enum ss_err db_watch_list(struct db *db, struct watch *out, size_t max,
+                          size_t *n, int64_t *total);
 /* Writes auto_download, discography, release_types and mb_artist_id of
  * w->id.  SS_ENOTFOUND. */
-int db_watch_update(struct db *db, const struct watch *w);
+enum ss_err db_watch_update(struct db *db, const struct watch *w);
 /* Removes the watch; its wanted items stay (watch_id set to 0).  The
  * artist is remembered as unwatched (watch_declined), so
  * db_watch_add_followed does not watch it again. */
-int db_watch_delete(struct db *db, int64_t id);
+enum ss_err db_watch_delete(struct db *db, int64_t id);
 /* Watches not checked since before_ms, oldest check first. */
-int db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
-                 size_t max, size_t *n);
+enum ss_err db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
+                         size_t max, size_t *n);
 /* A check finished: last_check_ms = now, last_error (may be ""). */
-int db_watch_checked(struct db *db, int64_t id, const char *error,
-                     int64_t now_ms);
+enum ss_err db_watch_checked(struct db *db, int64_t id, const char *error,
+                             int64_t now_ms);
 /* The discography pass's due list (discography on, its own check time
  * before before_ms, oldest first) and its "checked". */
-int db_watch_due_discography(struct db *db, int64_t before_ms,
-                             struct watch *out, size_t max, size_t *n);
-int db_watch_discography_checked(struct db *db, int64_t id, const char *error,
-                                 int64_t now_ms);
+enum ss_err db_watch_due_discography(struct db *db, int64_t before_ms,
+                                     struct watch *out, size_t max, size_t *n);
+enum ss_err db_watch_discography_checked(struct db *db, int64_t id,
+                                         const char *error, int64_t now_ms);
 /* Sets the display name of watch id (learnt from a reply). */
-int db_watch_set_name(struct db *db, int64_t id, const char *name);
+enum ss_err db_watch_set_name(struct db *db, int64_t id, const char *name);
 /* "Watch every followed artist": a watch (default types, auto download
  * on, since today) for every followed Spotify artist that is neither
  * watched nor declined.  One statement; *added gets the new watches. */
-int db_watch_add_followed(struct db *db, int64_t now_ms, int64_t *added);
+enum ss_err db_watch_add_followed(struct db *db, int64_t now_ms,
+                                  int64_t *added);
 /* The Spotify ids of every watched artist, in strcmp order, at most max
  * (each WANTED_ID_MAX bytes). */
-int db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX], size_t max,
-                        size_t *n);
+enum ss_err db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX],
+                                size_t max, size_t *n);
 /* The name of a synced (followed) Spotify artist; SS_ENOTFOUND. */
-int db_watch_artist_name(struct db *db, const char *spotify_artist_id,
-                         char *out, size_t n);
+enum ss_err db_watch_artist_name(struct db *db, const char *spotify_artist_id,
+                                 char *out, size_t n);
 
 /* ---- playlists: "download missing tracks" ---- */
 
 /* Sets the switch of a synced playlist; its name goes to name (may be
  * NULL).  SS_ENOTFOUND. */
-int db_playlist_set_download_missing(struct db *db, const char *playlist_id,
-                                     bool on, char *name, size_t n);
+enum ss_err db_playlist_set_download_missing(struct db *db,
+                                             const char *playlist_id, bool on,
+                                             char *name, size_t n);
 /* Ids of the playlists whose switch is on (followed or not), in strcmp
  * order, at most max (each WANTED_ID_MAX bytes). */
-int db_playlist_download_missing_ids(struct db *db, char (*out)[WANTED_ID_MAX],
-                                     size_t max, size_t *n);
+enum ss_err db_playlist_download_missing_ids(struct db *db,
+                                             char (*out)[WANTED_ID_MAX],
+                                             size_t max, size_t *n);
 /* One stored entry of a switched-on, followed playlist (borrowed strings,
  * valid during the call). */
 struct playlist_track {
@@ -212,10 +217,11 @@ struct playlist_track {
   const char *track_id; /* Spotify id, never "" (local files skipped) */
   const char *title, *artists, *album;
 };
-typedef int (*db_playlist_track_fn)(void *arg, const struct playlist_track *t);
+typedef enum ss_err (*db_playlist_track_fn)(void *arg,
+                                            const struct playlist_track *t);
 /* Calls fn for each such entry (a track once, in playlist order) until
  * fn returns non-SS_OK (returned).  fn must not use db. */
-int db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
-                             void *arg);
+enum ss_err db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
+                                     void *arg);
 
 #endif

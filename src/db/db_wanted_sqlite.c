@@ -102,7 +102,7 @@ static const char *kind_name(enum wanted_kind k)
   return k == WANTED_TRACK ? "track" : "album";
 }
 
-static int item_from_row(sqlite3_stmt *row, void *arg)
+static enum ss_err item_from_row(sqlite3_stmt *row, void *arg)
 {
   struct wanted_item *w = arg;
   memset(w, 0, sizeof *w);
@@ -134,15 +134,16 @@ static int item_from_row(sqlite3_stmt *row, void *arg)
 }
 
 /* The existing item of w's identity: SS_OK and *id, or SS_ENOTFOUND. */
-static int find_identity(struct db *db, const struct wanted_item *w,
-                         int64_t *id)
+static enum ss_err find_identity(struct db *db, const struct wanted_item *w,
+                                 int64_t *id)
 {
   struct db__q q;
-  int rc = db__prepare(db, SW_FIND,
-                       "SELECT id FROM wanted WHERE kind = ?1 AND"
-                       " (norm_key = ?2 OR (?3 <> '' AND spotify_id = ?3)"
-                       " OR (?4 <> '' AND mb_id = ?4)) ORDER BY id LIMIT 1",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_FIND,
+                     "SELECT id FROM wanted WHERE kind = ?1 AND"
+                     " (norm_key = ?2 OR (?3 <> '' AND spotify_id = ?3)"
+                     " OR (?4 <> '' AND mb_id = ?4)) ORDER BY id LIMIT 1",
+                     &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, kind_name(w->kind));
@@ -154,11 +155,11 @@ static int find_identity(struct db *db, const struct wanted_item *w,
 
 /* Gives row id the ids of w it lacks (unless another row of the kind
  * holds them) and auto_download when w has it. */
-static int merge_identity(struct db *db, int64_t id,
-                          const struct wanted_item *w, int64_t now_ms)
+static enum ss_err merge_identity(struct db *db, int64_t id,
+                                  const struct wanted_item *w, int64_t now_ms)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SW_MERGE,
     "UPDATE wanted SET"
     " spotify_id = CASE WHEN spotify_id = '' AND ?2 <> '' AND NOT EXISTS"
@@ -180,11 +181,11 @@ static int merge_identity(struct db *db, int64_t id,
   return db__exec(&q, "wanted merge");
 }
 
-static int insert_item(struct db *db, const struct wanted_item *w,
-                       int64_t now_ms, int64_t *id)
+static enum ss_err insert_item(struct db *db, const struct wanted_item *w,
+                               int64_t now_ms, int64_t *id)
 {
   struct db__q q;
-  int rc = db__prepare(
+  enum ss_err rc = db__prepare(
     db, SW_INSERT,
     "INSERT INTO wanted (kind, source, state, norm_key, spotify_id, mb_id,"
     " artist, title, album, release_date, release_type, expected_tracks,"
@@ -218,8 +219,8 @@ static int insert_item(struct db *db, const struct wanted_item *w,
   return rc;
 }
 
-int db_wanted_add(struct db *db, const struct wanted_item *w, int64_t now_ms,
-                  int64_t *id, bool *added)
+enum ss_err db_wanted_add(struct db *db, const struct wanted_item *w,
+                          int64_t now_ms, int64_t *id, bool *added)
 {
   if (!db || !w || !id || !added || !w->norm_key[0] ||
       (w->kind != WANTED_ALBUM && w->kind != WANTED_TRACK) ||
@@ -228,7 +229,7 @@ int db_wanted_add(struct db *db, const struct wanted_item *w, int64_t now_ms,
     return SS_EINVAL;
   *id = 0;
   *added = false;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   rc = find_identity(db, w, id);
@@ -246,13 +247,14 @@ int db_wanted_add(struct db *db, const struct wanted_item *w, int64_t now_ms,
   return rc;
 }
 
-int db_wanted_get(struct db *db, int64_t id, struct wanted_item *out)
+enum ss_err db_wanted_get(struct db *db, int64_t id, struct wanted_item *out)
 {
   if (!out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SW_GET,
-                       "SELECT " W_COLS " FROM wanted WHERE id = ?1", &q);
+  enum ss_err rc = db__prepare(db, SW_GET,
+                               "SELECT " W_COLS " FROM wanted WHERE id = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -265,9 +267,10 @@ int db_wanted_get(struct db *db, int64_t id, struct wanted_item *out)
   " ('wanted', 'searching', 'downloading'))) AND (?2 = '' OR source = ?2"     \
   " OR (substr(?2, 1, 1) = '!' AND source <> substr(?2, 2)))"
 
-int db_wanted_list(struct db *db, const char *state, const char *source,
-                   int64_t offset, struct wanted_item *out, size_t max,
-                   size_t *n, int64_t *total)
+enum ss_err db_wanted_list(struct db *db, const char *state,
+                           const char *source, int64_t offset,
+                           struct wanted_item *out, size_t max, size_t *n,
+                           int64_t *total)
 {
   if (!n || !total || (max && !out) || offset < 0 ||
       (state && strcmp(state, "open") && !db_wanted_state_valid(state)) ||
@@ -277,8 +280,8 @@ int db_wanted_list(struct db *db, const char *state, const char *source,
   *n = 0;
   *total = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_LIST_COUNT,
-                       "SELECT count(*) FROM wanted" LIST_WHERE, &q);
+  enum ss_err rc = db__prepare(db, SW_LIST_COUNT,
+                               "SELECT count(*) FROM wanted" LIST_WHERE, &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, state);
@@ -297,18 +300,19 @@ int db_wanted_list(struct db *db, const char *state, const char *source,
   return db__fill(&q, item_from_row, out, sizeof *out, max, n, "wanted list");
 }
 
-int db_wanted_due(struct db *db, int64_t now_ms, struct wanted_item *out,
-                  size_t max, size_t *n)
+enum ss_err db_wanted_due(struct db *db, int64_t now_ms,
+                          struct wanted_item *out, size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_DUE,
-                       "SELECT " W_COLS " FROM wanted WHERE state = 'wanted'"
-                       " AND auto_download <> 0 AND next_try_ms <= ?1"
-                       " ORDER BY next_try_ms, id LIMIT ?2",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_DUE,
+                               "SELECT " W_COLS
+                               " FROM wanted WHERE state = 'wanted'"
+                               " AND auto_download <> 0 AND next_try_ms <= ?1"
+                               " ORDER BY next_try_ms, id LIMIT ?2",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, now_ms);
@@ -316,18 +320,19 @@ int db_wanted_due(struct db *db, int64_t now_ms, struct wanted_item *out,
   return db__fill(&q, item_from_row, out, sizeof *out, max, n, "wanted due");
 }
 
-int db_wanted_in_flight(struct db *db, struct wanted_item *out, size_t max,
-                        size_t *n)
+enum ss_err db_wanted_in_flight(struct db *db, struct wanted_item *out,
+                                size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_IN_FLIGHT,
-                       "SELECT " W_COLS " FROM wanted WHERE state IN"
-                       " ('searching', 'downloading') ORDER BY last_try_ms,"
-                       " id LIMIT ?1",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_IN_FLIGHT,
+                     "SELECT " W_COLS " FROM wanted WHERE state IN"
+                     " ('searching', 'downloading') ORDER BY last_try_ms,"
+                     " id LIMIT ?1",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, (int64_t)max);
@@ -335,12 +340,12 @@ int db_wanted_in_flight(struct db *db, struct wanted_item *out, size_t max,
                   "wanted in flight");
 }
 
-int db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
-                        int64_t now_ms)
+enum ss_err db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
+                                int64_t now_ms)
 {
   if (request_id <= 0)
     return SS_EINVAL;
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   struct db__q q;
@@ -368,19 +373,20 @@ int db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
   return db__tx_end(db, rc);
 }
 
-int db_wanted_set_state(struct db *db, int64_t id, const char *state,
-                        const char *reason, int64_t next_try_ms,
-                        int64_t now_ms)
+enum ss_err db_wanted_set_state(struct db *db, int64_t id, const char *state,
+                                const char *reason, int64_t next_try_ms,
+                                int64_t now_ms)
 {
   if (!db_wanted_state_valid(state) || next_try_ms < -1)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SW_SET_STATE,
-                       "UPDATE wanted SET state = ?2, reason = CASE WHEN"
-                       " ?3 = '' THEN reason ELSE ?3 END, next_try_ms ="
-                       " CASE WHEN ?4 < 0 THEN next_try_ms ELSE ?4 END,"
-                       " updated_ms = ?5 WHERE id = ?1",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_SET_STATE,
+                     "UPDATE wanted SET state = ?2, reason = CASE WHEN"
+                     " ?3 = '' THEN reason ELSE ?3 END, next_try_ms ="
+                     " CASE WHEN ?4 < 0 THEN next_try_ms ELSE ?4 END,"
+                     " updated_ms = ?5 WHERE id = ?1",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -394,14 +400,15 @@ int db_wanted_set_state(struct db *db, int64_t id, const char *state,
   return rc;
 }
 
-int db_wanted_retry(struct db *db, int64_t id, int64_t now_ms)
+enum ss_err db_wanted_retry(struct db *db, int64_t id, int64_t now_ms)
 {
   struct db__q q;
-  int rc = db__prepare(db, SW_RETRY,
-                       "UPDATE wanted SET state = 'wanted', attempts = 0,"
-                       " next_try_ms = 0, reason = '', updated_ms = ?2"
-                       " WHERE id = ?1 AND state IN ('given_up', 'ignored')",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_RETRY,
+                     "UPDATE wanted SET state = 'wanted', attempts = 0,"
+                     " next_try_ms = 0, reason = '', updated_ms = ?2"
+                     " WHERE id = ?1 AND state IN ('given_up', 'ignored')",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -419,23 +426,24 @@ int db_wanted_retry(struct db *db, int64_t id, int64_t now_ms)
   return n ? SS_ESTATE : SS_ENOTFOUND;
 }
 
-int db_wanted_requests_since(struct db *db, int64_t since_ms, int64_t *n)
+enum ss_err db_wanted_requests_since(struct db *db, int64_t since_ms,
+                                     int64_t *n)
 {
   if (!n)
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_REQUESTS_SINCE,
-                       "SELECT count(*) FROM wanted_requests"
-                       " WHERE made_ms >= ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_REQUESTS_SINCE,
+                               "SELECT count(*) FROM wanted_requests"
+                               " WHERE made_ms >= ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, since_ms);
   return db__scalar(&q, n, "wanted requests since");
 }
 
-static int count_row(sqlite3_stmt *row, void *arg)
+static enum ss_err count_row(sqlite3_stmt *row, void *arg)
 {
   struct wanted_counts *c = arg;
   const char *source = db__col_str(row, 0);
@@ -460,16 +468,16 @@ static int count_row(sqlite3_stmt *row, void *arg)
   return SS_OK;
 }
 
-int db_wanted_counts(struct db *db, struct wanted_counts *out)
+enum ss_err db_wanted_counts(struct db *db, struct wanted_counts *out)
 {
   if (!out)
     return SS_EINVAL;
   memset(out, 0, sizeof *out);
   struct db__q q;
-  int rc = db__prepare(db, SW_COUNTS,
-                       "SELECT source, state, count(*) FROM wanted"
-                       " GROUP BY source, state",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_COUNTS,
+                               "SELECT source, state, count(*) FROM wanted"
+                               " GROUP BY source, state",
+                               &q);
   if (rc || (rc = db__each(&q, count_row, out, "wanted counts")))
     return rc;
   if ((rc = db__prepare(db, SW_REQUESTS_ALL,
@@ -485,7 +493,7 @@ int db_wanted_counts(struct db *db, struct wanted_counts *out)
   " release_types, since_date, last_check_ms, last_error, created_ms,"        \
   " discography_check_ms"
 
-static int watch_from_row(sqlite3_stmt *row, void *arg)
+static enum ss_err watch_from_row(sqlite3_stmt *row, void *arg)
 {
   struct watch *w = arg;
   memset(w, 0, sizeof *w);
@@ -513,24 +521,24 @@ static void utc_date(int64_t now_ms, char out[11])
     snprintf(out, 11, "1970-01-01");
 }
 
-int db_watch_by_artist(struct db *db, const char *spotify_artist_id,
-                       struct watch *out)
+enum ss_err db_watch_by_artist(struct db *db, const char *spotify_artist_id,
+                               struct watch *out)
 {
   if (!spotify_artist_id || !out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_BY_ARTIST,
-                       "SELECT " WATCH_COLS " FROM watchlist"
-                       " WHERE spotify_artist_id = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_BY_ARTIST,
+                               "SELECT " WATCH_COLS " FROM watchlist"
+                               " WHERE spotify_artist_id = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, spotify_artist_id);
   return db__get(&q, watch_from_row, out, "watch by artist");
 }
 
-int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
-                 int64_t *id)
+enum ss_err db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
+                         int64_t *id)
 {
   if (!db || !w || !id || !w->spotify_artist_id[0] ||
       (w->release_types & ~0x1fu))
@@ -541,7 +549,7 @@ int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
     snprintf(since, sizeof since, "%s", w->since_date);
   else
     utc_date(now_ms, since);
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   struct watch existing;
@@ -583,30 +591,31 @@ int db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
   return end ? end : rc;
 }
 
-int db_watch_get(struct db *db, int64_t id, struct watch *out)
+enum ss_err db_watch_get(struct db *db, int64_t id, struct watch *out)
 {
   if (!out)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_GET,
-                       "SELECT " WATCH_COLS " FROM watchlist WHERE id = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_GET,
+                               "SELECT " WATCH_COLS
+                               " FROM watchlist WHERE id = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
   return db__get(&q, watch_from_row, out, "watch get");
 }
 
-int db_watch_list(struct db *db, struct watch *out, size_t max, size_t *n,
-                  int64_t *total)
+enum ss_err db_watch_list(struct db *db, struct watch *out, size_t max,
+                          size_t *n, int64_t *total)
 {
   if (!n || !total || (max && !out))
     return SS_EINVAL;
   *n = 0;
   *total = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_COUNT, "SELECT count(*) FROM watchlist",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_COUNT,
+                               "SELECT count(*) FROM watchlist", &q);
   if (rc || (rc = db__scalar(&q, total, "watch count")))
     return rc;
   if ((rc = db__prepare(db, SW_WATCH_LIST,
@@ -618,16 +627,16 @@ int db_watch_list(struct db *db, struct watch *out, size_t max, size_t *n,
   return db__fill(&q, watch_from_row, out, sizeof *out, max, n, "watch list");
 }
 
-int db_watch_update(struct db *db, const struct watch *w)
+enum ss_err db_watch_update(struct db *db, const struct watch *w)
 {
   if (!w || (w->release_types & ~0x1fu))
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_UPDATE,
-                       "UPDATE watchlist SET auto_download = ?2,"
-                       " discography = ?3, release_types = ?4,"
-                       " mb_artist_id = ?5 WHERE id = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_UPDATE,
+                               "UPDATE watchlist SET auto_download = ?2,"
+                               " discography = ?3, release_types = ?4,"
+                               " mb_artist_id = ?5 WHERE id = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, w->id);
@@ -641,9 +650,9 @@ int db_watch_update(struct db *db, const struct watch *w)
   return rc;
 }
 
-int db_watch_delete(struct db *db, int64_t id)
+enum ss_err db_watch_delete(struct db *db, int64_t id)
 {
-  int rc = db__tx_begin(db);
+  enum ss_err rc = db__tx_begin(db);
   if (rc)
     return rc;
   struct db__q q;
@@ -670,18 +679,18 @@ int db_watch_delete(struct db *db, int64_t id)
   return db__tx_end(db, rc);
 }
 
-int db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
-                 size_t max, size_t *n)
+enum ss_err db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
+                         size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_DUE,
-                       "SELECT " WATCH_COLS " FROM watchlist"
-                       " WHERE last_check_ms < ?1"
-                       " ORDER BY last_check_ms, id LIMIT ?2",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_DUE,
+                               "SELECT " WATCH_COLS " FROM watchlist"
+                               " WHERE last_check_ms < ?1"
+                               " ORDER BY last_check_ms, id LIMIT ?2",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, before_ms);
@@ -689,14 +698,14 @@ int db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
   return db__fill(&q, watch_from_row, out, sizeof *out, max, n, "watch due");
 }
 
-int db_watch_checked(struct db *db, int64_t id, const char *error,
-                     int64_t now_ms)
+enum ss_err db_watch_checked(struct db *db, int64_t id, const char *error,
+                             int64_t now_ms)
 {
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_CHECKED,
-                       "UPDATE watchlist SET last_check_ms = ?2,"
-                       " last_error = ?3 WHERE id = ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_CHECKED,
+                               "UPDATE watchlist SET last_check_ms = ?2,"
+                               " last_error = ?3 WHERE id = ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, id);
@@ -708,18 +717,19 @@ int db_watch_checked(struct db *db, int64_t id, const char *error,
   return rc;
 }
 
-int db_watch_due_discography(struct db *db, int64_t before_ms,
-                             struct watch *out, size_t max, size_t *n)
+enum ss_err db_watch_due_discography(struct db *db, int64_t before_ms,
+                                     struct watch *out, size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_DUE_DISCO,
-                       "SELECT " WATCH_COLS " FROM watchlist"
-                       " WHERE discography <> 0 AND discography_check_ms < ?1"
-                       " ORDER BY discography_check_ms, id LIMIT ?2",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_WATCH_DUE_DISCO,
+                     "SELECT " WATCH_COLS " FROM watchlist"
+                     " WHERE discography <> 0 AND discography_check_ms < ?1"
+                     " ORDER BY discography_check_ms, id LIMIT ?2",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, before_ms);
@@ -728,56 +738,58 @@ int db_watch_due_discography(struct db *db, int64_t before_ms,
                   "watch due discography");
 }
 
-int db_watch_discography_checked(struct db *db, int64_t id, const char *error,
-                                 int64_t now_ms)
+enum ss_err db_watch_discography_checked(struct db *db, int64_t id,
+                                         const char *error, int64_t now_ms)
 {
-  int rc = db__run(db, SW_WATCH_DISCO_CHECKED,
-                   "UPDATE watchlist SET discography_check_ms = ?2,"
-                   " last_error = ?3 WHERE id = ?1",
-                   DB__VALS(DB__INT(id), DB__INT(now_ms),
-                            DB__TEXT_MAX(error ? error : "",
-                                         WANTED_REASON_MAX - 1)),
-                   "watch discography checked");
+  enum ss_err rc = db__run(db, SW_WATCH_DISCO_CHECKED,
+                           "UPDATE watchlist SET discography_check_ms = ?2,"
+                           " last_error = ?3 WHERE id = ?1",
+                           DB__VALS(DB__INT(id), DB__INT(now_ms),
+                                    DB__TEXT_MAX(error ? error : "",
+                                                 WANTED_REASON_MAX - 1)),
+                           "watch discography checked");
   if (!rc && db__changes(db) == 0)
     rc = SS_ENOTFOUND;
   return rc;
 }
 
-int db_watch_set_name(struct db *db, int64_t id, const char *name)
+enum ss_err db_watch_set_name(struct db *db, int64_t id, const char *name)
 {
   if (!name)
     return SS_EINVAL;
-  int rc = db__run(db, SW_WATCH_SET_NAME,
-                   "UPDATE watchlist SET name = ?2 WHERE id = ?1",
-                   DB__VALS(DB__INT(id),
-                            DB__TEXT_MAX(name, WANTED_TEXT_MAX - 1)),
-                   "watch name");
+  enum ss_err rc = db__run(db, SW_WATCH_SET_NAME,
+                           "UPDATE watchlist SET name = ?2 WHERE id = ?1",
+                           DB__VALS(DB__INT(id),
+                                    DB__TEXT_MAX(name, WANTED_TEXT_MAX - 1)),
+                           "watch name");
   if (!rc && db__changes(db) == 0)
     rc = SS_ENOTFOUND;
   return rc;
 }
 
-int db_watch_add_followed(struct db *db, int64_t now_ms, int64_t *added)
+enum ss_err db_watch_add_followed(struct db *db, int64_t now_ms,
+                                  int64_t *added)
 {
   if (!added)
     return SS_EINVAL;
   *added = 0;
   char since[11];
   utc_date(now_ms, since);
-  int rc = db__run(db, SW_WATCH_ADD_FOLLOWED,
-                   "INSERT INTO watchlist (spotify_artist_id, name,"
-                   " auto_download, discography, release_types, since_date,"
-                   " created_ms) SELECT a.id, substr(a.name, 1, 255), 1, 0,"
-                   " ?1, ?2, ?3 FROM spotify_artists a"
-                   " WHERE a.followed <> 0 AND a.id <> ''"
-                   " AND length(a.id) < ?4"
-                   " AND NOT EXISTS (SELECT 1 FROM watchlist w"
-                   "   WHERE w.spotify_artist_id = a.id)"
-                   " AND NOT EXISTS (SELECT 1 FROM watch_declined d"
-                   "   WHERE d.spotify_artist_id = a.id)",
-                   DB__VALS(DB__INT(WATCH_DEFAULT_TYPES), DB__TEXT(since),
-                            DB__INT(now_ms), DB__INT(WANTED_ID_MAX)),
-                   "watch followed");
+  enum ss_err
+    rc = db__run(db, SW_WATCH_ADD_FOLLOWED,
+                 "INSERT INTO watchlist (spotify_artist_id, name,"
+                 " auto_download, discography, release_types, since_date,"
+                 " created_ms) SELECT a.id, substr(a.name, 1, 255), 1, 0,"
+                 " ?1, ?2, ?3 FROM spotify_artists a"
+                 " WHERE a.followed <> 0 AND a.id <> ''"
+                 " AND length(a.id) < ?4"
+                 " AND NOT EXISTS (SELECT 1 FROM watchlist w"
+                 "   WHERE w.spotify_artist_id = a.id)"
+                 " AND NOT EXISTS (SELECT 1 FROM watch_declined d"
+                 "   WHERE d.spotify_artist_id = a.id)",
+                 DB__VALS(DB__INT(WATCH_DEFAULT_TYPES), DB__TEXT(since),
+                          DB__INT(now_ms), DB__INT(WANTED_ID_MAX)),
+                 "watch followed");
   if (!rc)
     *added = db__changes(db);
   return rc;
@@ -788,22 +800,23 @@ struct text_out {
   size_t n;
 };
 
-static int name_from_row(sqlite3_stmt *row, void *arg)
+static enum ss_err name_from_row(sqlite3_stmt *row, void *arg)
 {
   struct text_out *out = arg;
   db__col_text(row, 0, out->s, out->n);
   return SS_OK;
 }
 
-int db_watch_artist_name(struct db *db, const char *spotify_artist_id,
-                         char *out, size_t n)
+enum ss_err db_watch_artist_name(struct db *db, const char *spotify_artist_id,
+                                 char *out, size_t n)
 {
   if (!spotify_artist_id || !out || !n)
     return SS_EINVAL;
   out[0] = '\0';
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_ARTIST_NAME,
-                       "SELECT name FROM spotify_artists WHERE id = ?1", &q);
+  enum ss_err
+    rc = db__prepare(db, SW_WATCH_ARTIST_NAME,
+                     "SELECT name FROM spotify_artists WHERE id = ?1", &q);
   if (rc)
     return rc;
   db__bind_text(&q, 1, spotify_artist_id);
@@ -813,16 +826,17 @@ int db_watch_artist_name(struct db *db, const char *spotify_artist_id,
 
 /* ---- playlists: "download missing tracks" ---- */
 
-int db_playlist_set_download_missing(struct db *db, const char *playlist_id,
-                                     bool on, char *name, size_t n)
+enum ss_err db_playlist_set_download_missing(struct db *db,
+                                             const char *playlist_id, bool on,
+                                             char *name, size_t n)
 {
   if (!playlist_id || (name && !n))
     return SS_EINVAL;
-  int rc = db__run(db, SW_PLAYLIST_SET,
-                   "UPDATE spotify_playlists SET download_missing = ?2"
-                   " WHERE id = ?1",
-                   DB__VALS(DB__TEXT(playlist_id), DB__INT(on)),
-                   "playlist switch");
+  enum ss_err rc = db__run(db, SW_PLAYLIST_SET,
+                           "UPDATE spotify_playlists SET download_missing = ?2"
+                           " WHERE id = ?1",
+                           DB__VALS(DB__TEXT(playlist_id), DB__INT(on)),
+                           "playlist switch");
   if (!rc && db__changes(db) == 0)
     rc = SS_ENOTFOUND;
   if (!rc && name) {
@@ -839,40 +853,42 @@ int db_playlist_set_download_missing(struct db *db, const char *playlist_id,
   return rc;
 }
 
-static int id_from_row(sqlite3_stmt *row, void *arg)
+static enum ss_err id_from_row(sqlite3_stmt *row, void *arg)
 {
   db__col_text(row, 0, arg, WANTED_ID_MAX);
   return SS_OK;
 }
 
-int db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX], size_t max,
-                        size_t *n)
+enum ss_err db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX],
+                                size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_WATCH_IDS,
-                       "SELECT spotify_artist_id FROM watchlist"
-                       " ORDER BY spotify_artist_id LIMIT ?1",
-                       &q);
+  enum ss_err rc = db__prepare(db, SW_WATCH_IDS,
+                               "SELECT spotify_artist_id FROM watchlist"
+                               " ORDER BY spotify_artist_id LIMIT ?1",
+                               &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, (int64_t)max);
   return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n, "watched ids");
 }
 
-int db_playlist_download_missing_ids(struct db *db, char (*out)[WANTED_ID_MAX],
-                                     size_t max, size_t *n)
+enum ss_err db_playlist_download_missing_ids(struct db *db,
+                                             char (*out)[WANTED_ID_MAX],
+                                             size_t max, size_t *n)
 {
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
   struct db__q q;
-  int rc = db__prepare(db, SW_PLAYLIST_IDS,
-                       "SELECT id FROM spotify_playlists"
-                       " WHERE download_missing <> 0 ORDER BY id LIMIT ?1",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_PLAYLIST_IDS,
+                     "SELECT id FROM spotify_playlists"
+                     " WHERE download_missing <> 0 ORDER BY id LIMIT ?1",
+                     &q);
   if (rc)
     return rc;
   db__bind_int64(&q, 1, (int64_t)max);
@@ -885,7 +901,7 @@ struct each_ctx {
   void *arg;
 };
 
-static int track_row(sqlite3_stmt *row, void *arg)
+static enum ss_err track_row(sqlite3_stmt *row, void *arg)
 {
   struct each_ctx *c = arg;
   struct playlist_track t = {
@@ -898,22 +914,24 @@ static int track_row(sqlite3_stmt *row, void *arg)
   return c->fn(c->arg, &t);
 }
 
-int db_playlist_missing_each(struct db *db, db_playlist_track_fn fn, void *arg)
+enum ss_err db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
+                                     void *arg)
 {
   if (!fn)
     return SS_EINVAL;
   struct db__q q;
-  int rc = db__prepare(db, SW_PLAYLIST_EACH,
-                       "SELECT p.name, t.id, t.name, t.artist_names,"
-                       " t.album_name FROM spotify_playlists p"
-                       " JOIN spotify_playlist_entries e"
-                       "   ON e.playlist_id = p.id"
-                       " JOIN spotify_tracks t ON t.id = e.track_id"
-                       " WHERE p.download_missing <> 0 AND p.followed <> 0"
-                       "   AND e.is_local = 0 AND e.track_id <> ''"
-                       " GROUP BY t.id"
-                       " ORDER BY min(p.position), min(e.position)",
-                       &q);
+  enum ss_err
+    rc = db__prepare(db, SW_PLAYLIST_EACH,
+                     "SELECT p.name, t.id, t.name, t.artist_names,"
+                     " t.album_name FROM spotify_playlists p"
+                     " JOIN spotify_playlist_entries e"
+                     "   ON e.playlist_id = p.id"
+                     " JOIN spotify_tracks t ON t.id = e.track_id"
+                     " WHERE p.download_missing <> 0 AND p.followed <> 0"
+                     "   AND e.is_local = 0 AND e.track_id <> ''"
+                     " GROUP BY t.id"
+                     " ORDER BY min(p.position), min(e.position)",
+                     &q);
   if (rc)
     return rc;
   struct each_ctx c = {fn, arg};

@@ -689,7 +689,7 @@ static void flush_hash_run(struct pass *p)
 }
 
 /* Rows arrive ordered by key; a new key closes the previous run. */
-static int on_keyed_row(void *arg, const struct library_dupe_row *r)
+static enum ss_err on_keyed_row(void *arg, const struct library_dupe_row *r)
 {
   struct pass *p = arg;
   if (p->run_key && strcmp(p->run_key, r->key)) {
@@ -766,7 +766,7 @@ static void fp_pair(struct fp_state *s, const struct fp_row *a,
   fp_remember(s, &b->c);
 }
 
-static int on_fp_row(void *arg, const struct library_dupe_row *r)
+static enum ss_err on_fp_row(void *arg, const struct library_dupe_row *r)
 {
   struct fp_state *s = arg;
   /* Drop rows too short to fall within the guard of this one. */
