@@ -188,15 +188,10 @@ static enum ss_err view_row(sqlite3_stmt *st, void *out)
 enum ss_err db_dl_request_get(struct db *db, int64_t id,
                               struct dl_request_view *out)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SD_REQ_GET,
-                               "SELECT " VIEW_COLS VIEW_FROM
-                               " WHERE r.id = ? GROUP BY r.id",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, id);
-  return db__get(&q, view_row, out, "download get");
+  return db__get_one(db, SD_REQ_GET,
+                     "SELECT " VIEW_COLS VIEW_FROM
+                     " WHERE r.id = ? GROUP BY r.id",
+                     DB__VALS(DB__INT(id)), view_row, out, "download get");
 }
 
 enum ss_err db_dl_request_list(struct db *db, const char *state,
@@ -270,17 +265,12 @@ enum ss_err db_dl_state_counts(struct db *db, db_dl_state_count_fn fn,
 enum ss_err db_dl_requests_in(struct db *db, const char *state,
                               struct dl_request *out, size_t max, size_t *n)
 {
-  struct db__q q;
   *n = 0;
-  enum ss_err rc = db__prepare(db, SD_REQ_IN,
-                               "SELECT " REQ_COLS " FROM download_requests r"
-                               " WHERE r.state = ? ORDER BY r.id LIMIT ?",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_text(&q, 1, state);
-  db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, request_row, out, sizeof *out, max, n,
+  return db__list(db, SD_REQ_IN,
+                  "SELECT " REQ_COLS " FROM download_requests r"
+                  " WHERE r.state = ? ORDER BY r.id LIMIT ?",
+                  DB__VALS(DB__TEXT(state), DB__INT((int64_t)max)),
+                  request_row, out, sizeof *out, max, n,
                   "download requests in state");
 }
 
@@ -345,14 +335,9 @@ static enum ss_err state_row(sqlite3_stmt *row, void *out)
 static enum ss_err request_state_of(struct db *db, int64_t id,
                                     char state[DL_STATE_MAX])
 {
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SD_REQ_STATE_OF,
-                     "SELECT state FROM download_requests WHERE id = ?", &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, id);
-  return db__get(&q, state_row, state, "request state");
+  return db__get_one(db, SD_REQ_STATE_OF,
+                     "SELECT state FROM download_requests WHERE id = ?",
+                     DB__VALS(DB__INT(id)), state_row, state, "request state");
 }
 
 static enum ss_err cancel_locked(struct db *db, int64_t id, int64_t now_ms)
@@ -587,15 +572,10 @@ enum ss_err db_dl_files_open(struct db *db, struct dl_files *out)
 
 enum ss_err db_dl_file_get(struct db *db, int64_t id, struct dl_file *out)
 {
-  struct db__q q;
   memset(out, 0, sizeof *out);
-  enum ss_err rc = db__prepare(db, SD_FILE_GET,
-                               "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, id);
-  return db__get(&q, file_row, out, "file get");
+  return db__get_one(db, SD_FILE_GET,
+                     "SELECT " FILE_COLS FILE_FROM " WHERE f.id = ?",
+                     DB__VALS(DB__INT(id)), file_row, out, "file get");
 }
 
 enum ss_err db_dl_files_of(struct db *db, int64_t request_id,
@@ -727,11 +707,10 @@ static enum ss_err find_replacement(struct db *db, int64_t req,
                                     const char *key, int max_sources,
                                     struct replacement *r)
 {
-  struct db__q q;
   /* The best unused file of the track from a peer that has not failed
    * it, from a source already tried or, while fewer than max_sources
    * were, from a new one. */
-  enum ss_err rc = db__prepare(
+  return db__get_one(
     db, SD_REPLACEMENT,
     "SELECT cf.id, c.username, cf.filename, cf.size"
     " FROM download_candidate_files cf JOIN download_candidates c"
@@ -743,12 +722,8 @@ static enum ss_err find_replacement(struct db *db, int64_t req,
     " AND (c.id IN (SELECT tcf.candidate_id" SOURCES_TRIED ")"
     "  OR (SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED "  ) < ?3)"
     " ORDER BY c.rank, cf.id LIMIT 1",
-    &q);
-  if (rc)
-    return rc;
-  db__bind_all(&q,
-               DB__VALS(DB__INT(req), DB__TEXT(key), DB__INT(max_sources)));
-  return db__get(&q, replacement_row, r, "replacement");
+    DB__VALS(DB__INT(req), DB__TEXT(key), DB__INT(max_sources)),
+    replacement_row, r, "replacement");
 }
 
 static enum ss_err insert_replacement(struct db *db, int64_t req,
@@ -890,39 +865,31 @@ static enum ss_err last_error_row(sqlite3_stmt *row, void *out)
 enum ss_err db_dl_request_counts(struct db *db, int64_t request_id,
                                  struct dl_file_counts *out)
 {
-  struct db__q q;
   memset(out, 0, sizeof *out);
-  enum ss_err rc = db__prepare(db, SD_COUNTS,
+  enum ss_err rc = db__get_one(db, SD_COUNTS,
                                "SELECT COALESCE(SUM(state IN " OPEN_STATES
                                "), 0),"
                                " COALESCE(SUM(state = 'imported'), 0),"
                                " COALESCE(SUM(state = 'failed'), 0), COUNT(*)"
                                " FROM download_files WHERE request_id = ?"
                                " AND superseded = 0 AND state <> 'cancelled'",
-                               &q);
+                               DB__VALS(DB__INT(request_id)), counts_row, out,
+                               "request counts");
   if (rc)
     return rc;
-  db__bind_int64(&q, 1, request_id);
-  if ((rc = db__get(&q, counts_row, out, "request counts")))
-    return rc;
-  if ((rc = db__prepare(
-         db, SD_LAST_ERROR,
-         "SELECT error FROM download_files WHERE request_id = ?"
-         " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
-         " LIMIT 1",
-         &q)))
-    return rc;
-  db__bind_int64(&q, 1, request_id);
-  rc = db__get(&q, last_error_row, out, "request last error");
+  rc = db__get_one(db, SD_LAST_ERROR,
+                   "SELECT error FROM download_files WHERE request_id = ?"
+                   " AND state = 'failed' ORDER BY updated_ms DESC, id DESC"
+                   " LIMIT 1",
+                   DB__VALS(DB__INT(request_id)), last_error_row, out,
+                   "request last error");
   if (rc && rc != SS_ENOTFOUND)
     return rc;
-  if ((rc = db__prepare(
-         db, SD_SOURCES_COUNT,
-         "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED, &q)))
-    return rc;
-  db__bind_int64(&q, 1, request_id);
   int64_t sources = 0;
-  rc = db__scalar(&q, &sources, "request sources");
+  rc = db__get_one(db, SD_SOURCES_COUNT,
+                   "SELECT COUNT(DISTINCT tcf.candidate_id)" SOURCES_TRIED,
+                   DB__VALS(DB__INT(request_id)), db__row_int64, &sources,
+                   "request sources");
   out->sources = (int)sources;
   return rc;
 }
@@ -952,31 +919,25 @@ static enum ss_err source_row(sqlite3_stmt *st, void *out)
 enum ss_err db_dl_sources_of(struct db *db, int64_t request_id,
                              struct dl_source *out, size_t max, size_t *n)
 {
-  struct db__q q;
   *n = 0;
-  enum ss_err rc = db__prepare(
-    db, SD_SOURCES,
-    "SELECT c.rank, c.username, c.directory, c.quality,"
-    " c.free_slot, c.queue_length, c.upload_speed, COUNT(*),"
-    " COALESCE(SUM(f.state = 'imported'), 0),"
-    " COALESCE(SUM(f.state = 'failed'), 0),"
-    " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"
-    " MIN(f.created_ms),"
-    " COALESCE((SELECT e.error FROM download_files e"
-    "  JOIN download_candidate_files ecf"
-    "  ON ecf.id = e.candidate_file_id"
-    "  WHERE ecf.candidate_id = c.id AND e.request_id = ?1"
-    "  AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1), '')"
-    " FROM download_files f JOIN download_candidate_files cf"
-    " ON cf.id = f.candidate_file_id JOIN download_candidates c"
-    " ON c.id = cf.candidate_id WHERE f.request_id = ?1"
-    " GROUP BY c.id ORDER BY MIN(f.id) LIMIT ?2",
-    &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, request_id);
-  db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, source_row, out, sizeof *out, max, n, "sources");
+  return db__list(db, SD_SOURCES,
+                  "SELECT c.rank, c.username, c.directory, c.quality,"
+                  " c.free_slot, c.queue_length, c.upload_speed, COUNT(*),"
+                  " COALESCE(SUM(f.state = 'imported'), 0),"
+                  " COALESCE(SUM(f.state = 'failed'), 0),"
+                  " COALESCE(SUM(f.state IN " OPEN_STATES "), 0),"
+                  " MIN(f.created_ms),"
+                  " COALESCE((SELECT e.error FROM download_files e"
+                  "  JOIN download_candidate_files ecf"
+                  "  ON ecf.id = e.candidate_file_id"
+                  "  WHERE ecf.candidate_id = c.id AND e.request_id = ?1"
+                  "  AND e.state = 'failed' ORDER BY e.id DESC LIMIT 1), '')"
+                  " FROM download_files f JOIN download_candidate_files cf"
+                  " ON cf.id = f.candidate_file_id JOIN download_candidates c"
+                  " ON c.id = cf.candidate_id WHERE f.request_id = ?1"
+                  " GROUP BY c.id ORDER BY MIN(f.id) LIMIT ?2",
+                  DB__VALS(DB__INT(request_id), DB__INT((int64_t)max)),
+                  source_row, out, sizeof *out, max, n, "sources");
 }
 
 const char *db_dl_source_state(const struct dl_source *s)
@@ -991,20 +952,14 @@ const char *db_dl_source_state(const struct dl_source *s)
 enum ss_err db_dl_requests_settled(struct db *db, int64_t *ids, size_t max,
                                    size_t *n)
 {
-  struct db__q q;
   *n = 0;
-  enum ss_err rc = db__prepare(
-    db, SD_SETTLED,
-    "SELECT r.id FROM download_requests r"
-    " WHERE r.state = 'downloading' AND NOT EXISTS"
-    " (SELECT 1 FROM download_files f WHERE f.request_id = r.id"
-    "  AND f.state IN " OPEN_STATES ") ORDER BY r.id LIMIT ?",
-    &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, (int64_t)max);
-  return db__fill(&q, db__row_int64, ids, sizeof *ids, max, n,
-                  "settled requests");
+  return db__list(db, SD_SETTLED,
+                  "SELECT r.id FROM download_requests r"
+                  " WHERE r.state = 'downloading' AND NOT EXISTS"
+                  " (SELECT 1 FROM download_files f WHERE f.request_id = r.id"
+                  "  AND f.state IN " OPEN_STATES ") ORDER BY r.id LIMIT ?",
+                  DB__VALS(DB__INT((int64_t)max)), db__row_int64, ids,
+                  sizeof *ids, max, n, "settled requests");
 }
 
 enum ss_err db_dl_files_to_cancel(struct db *db, struct dl_files *out,
@@ -1060,14 +1015,12 @@ enum ss_err db_dl_gauges(struct db *db, struct dl_gauges *out)
 
 static bool table_exists(struct db *db, const char *name)
 {
-  struct db__q q;
   int64_t one = 0;
-  if (db__prepare(
-        db, SD_TABLE_EXISTS,
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", &q))
-    return false;
-  db__bind_text(&q, 1, name);
-  return db__scalar(&q, &one, "table exists") == SS_OK;
+  return db__get_one(
+           db, SD_TABLE_EXISTS,
+           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+           DB__VALS(DB__TEXT(name)), db__row_int64, &one,
+           "table exists") == SS_OK;
 }
 
 static enum ss_err spotify_item_row(sqlite3_stmt *row, void *out)

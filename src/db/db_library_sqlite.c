@@ -258,15 +258,8 @@ static enum ss_err track_get(struct db *db, int slot, const char *sql,
                              const char *path, int64_t id,
                              struct library_track *out)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
-  if (path)
-    db__bind_text(&q, 1, path);
-  else
-    db__bind_int64(&q, 1, id);
-  return db__get(&q, track_row, out, "library get");
+  struct db__val key = path ? DB__TEXT(path) : DB__INT(id);
+  return db__get_one(db, slot, sql, &key, 1, track_row, out, "library get");
 }
 
 enum ss_err db_library_track_by_path(struct db *db, const char *path,
@@ -293,15 +286,11 @@ enum ss_err db_library_track_by_id(struct db *db, int64_t id,
 
 static enum ss_err meta_next(struct db *db, const char *key, int64_t *value)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_META_GET,
-                               "SELECT ival FROM library_meta WHERE key = ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_text(&q, 1, key);
   int64_t v = 0;
-  rc = db__scalar(&q, &v, "library meta");
+  enum ss_err rc = db__get_one(db, SL_META_GET,
+                               "SELECT ival FROM library_meta WHERE key = ?1",
+                               DB__VALS(DB__TEXT(key)), db__row_int64, &v,
+                               "library meta");
   if (rc && rc != SS_ENOTFOUND)
     return rc;
   *value = v + 1;
@@ -340,17 +329,11 @@ enum ss_err db_library_seen(struct db *db, const char *path,
 {
   if (!db || !path || !out)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SL_SEEN,
+  return db__get_one(db, SL_SEEN,
                      "SELECT id, size, mtime_ns, file_hash IS NOT NULL,"
                      " fingerprint IS NOT NULL, quarantined, gone"
                      " FROM library_tracks WHERE path = ?1",
-                     &q);
-  if (rc)
-    return rc;
-  db__bind_text(&q, 1, path);
-  return db__get(&q, seen_row, out, "library seen");
+                     DB__VALS(DB__TEXT(path)), seen_row, out, "library seen");
 }
 
 static enum ss_err touch(struct db *db, const char *path, int64_t gen)
@@ -425,16 +408,11 @@ enum ss_err db_library_unseen(struct db *db, int64_t gen,
 {
   if (!db || !fn)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_UNSEEN,
-                               "SELECT id, path FROM library_tracks"
-                               " WHERE gone = 0 AND seen_scan < ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, gen);
   struct path_walk w = {fn, arg};
-  return db__each(&q, path_row, &w, "library unseen");
+  return db__walk(db, SL_UNSEEN,
+                  "SELECT id, path FROM library_tracks"
+                  " WHERE gone = 0 AND seen_scan < ?1",
+                  DB__VALS(DB__INT(gen)), path_row, &w, "library unseen");
 }
 
 enum ss_err db_library_mark_gone(struct db *db, const int64_t *ids, size_t n)
@@ -496,17 +474,12 @@ enum ss_err db_library_counts(struct db *db, struct library_counts *out)
   if (!db || !out)
     return SS_EINVAL;
   memset(out, 0, sizeof *out);
-  struct db__q q;
-  int
-    rc = db__prepare(db, SL_COUNTS,
+  return db__get_one(db, SL_COUNTS,
                      "SELECT coalesce(sum(" LIVE "), 0),"
                      " coalesce(sum(gone = 0 AND unreadable = 1), 0),"
                      " coalesce(sum(gone = 1 AND quarantined = 0), 0),"
                      " coalesce(sum(quarantined = 1), 0) FROM library_tracks",
-                     &q);
-  if (rc)
-    return rc;
-  return db__get(&q, counts_row, out, "library counts");
+                     NULL, 0, counts_row, out, "library counts");
 }
 
 enum ss_err db_library_unreadable_list(struct db *db, int64_t offset,
@@ -561,31 +534,22 @@ enum ss_err db_library_keys_missing(struct db *db, int64_t after_id,
   if (!db || !out || !n)
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_KEYS_MISSING,
-                               "SELECT id, artist, album_artist, title, path"
-                               " FROM library_tracks WHERE norm_key IS NULL"
-                               " AND id > ?1 ORDER BY id LIMIT ?2",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, after_id);
-  db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, key_input_row, out, sizeof *out, max, n, "library keys");
+  return db__list(db, SL_KEYS_MISSING,
+                  "SELECT id, artist, album_artist, title, path"
+                  " FROM library_tracks WHERE norm_key IS NULL"
+                  " AND id > ?1 ORDER BY id LIMIT ?2",
+                  DB__VALS(DB__INT(after_id), DB__INT((int64_t)max)),
+                  key_input_row, out, sizeof *out, max, n, "library keys");
 }
 
 enum ss_err db_library_keys_pending(struct db *db, int64_t *n)
 {
   if (!db || !n)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_KEYS_PENDING,
-                               "SELECT count(*) FROM library_tracks"
-                               " WHERE norm_key IS NULL",
-                               &q);
-  if (rc)
-    return rc;
-  return db__scalar(&q, n, "library keys pending");
+  return db__get_one(db, SL_KEYS_PENDING,
+                     "SELECT count(*) FROM library_tracks"
+                     " WHERE norm_key IS NULL",
+                     NULL, 0, db__row_int64, n, "library keys pending");
 }
 
 enum ss_err db_library_keys_index(struct db *db, bool on)
@@ -685,12 +649,8 @@ static enum ss_err iterate_cands(struct db *db, int slot, const char *sql,
                                  int key_col, int fp_col, db_library_row_fn fn,
                                  void *arg)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
   struct cand_walk w = {key_col, fp_col, fn, arg};
-  return db__each(&q, cand_row, &w, "library candidates");
+  return db__walk(db, slot, sql, NULL, 0, cand_row, &w, "library candidates");
 }
 
 /*
@@ -1226,15 +1186,12 @@ static enum ss_err group_seen(struct db *db, const struct group_ref *ref,
 
 static enum ss_err count_open(struct db *db, size_t *open_count)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_OPEN_COUNT,
+  int64_t count = 0;
+  enum ss_err rc = db__get_one(db, SL_OPEN_COUNT,
                                "SELECT count(*) FROM library_groups"
                                " WHERE status = 'open'",
-                               &q);
-  if (rc)
-    return rc;
-  int64_t count = 0;
-  rc = db__scalar(&q, &count, "library open count");
+                               NULL, 0, db__row_int64, &count,
+                               "library open count");
   *open_count = (size_t)count;
   return rc;
 }
@@ -1330,15 +1287,9 @@ enum ss_err db_library_group_get(struct db *db, int64_t id,
 {
   if (!db || !out)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_GROUP_GET,
-                               "SELECT " GROUP_COLS
-                               " FROM library_groups WHERE id = ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, id);
-  return db__get(&q, group_row, out, "library group");
+  return db__get_one(db, SL_GROUP_GET,
+                     "SELECT " GROUP_COLS " FROM library_groups WHERE id = ?1",
+                     DB__VALS(DB__INT(id)), group_row, out, "library group");
 }
 
 struct member_walk {
@@ -1361,7 +1312,7 @@ enum ss_err db_library_group_members(struct db *db, int64_t group_id,
   if (!db || !fn)
     return SS_EINVAL;
   struct db__q q;
-  int
+  enum ss_err
     rc = db__prepare(db, SL_GROUP_MEMBERS,
                      "SELECT " TRACK_COLS " FROM library_tracks"
                      " WHERE id IN (SELECT track_id FROM library_group_members"
@@ -1381,17 +1332,14 @@ enum ss_err db_library_group_set_keep(struct db *db, int64_t group_id,
 {
   if (!db)
     return SS_EINVAL;
-  struct db__q q;
+  int64_t one = 0;
   enum ss_err rc = db__tx_begin(db);
-  if (!rc && !(rc = db__prepare(db, SL_IS_MEMBER,
-                                "SELECT 1 FROM library_group_members"
-                                " WHERE group_id = ?1 AND track_id = ?2",
-                                &q))) {
-    db__bind_int64(&q, 1, group_id);
-    db__bind_int64(&q, 2, track_id);
-    int64_t one = 0;
-    rc = db__scalar(&q, &one, "library member");
-  }
+  if (!rc)
+    rc = db__get_one(db, SL_IS_MEMBER,
+                     "SELECT 1 FROM library_group_members"
+                     " WHERE group_id = ?1 AND track_id = ?2",
+                     DB__VALS(DB__INT(group_id), DB__INT(track_id)),
+                     db__row_int64, &one, "library member");
   if (!rc) {
     rc = db__run(db, SL_SET_KEEP,
                  "UPDATE library_groups SET keep = ?2"
@@ -1548,17 +1496,12 @@ db_library_quarantine_of_group(struct db *db, int64_t group_id,
   if (!db || !n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_Q_OF_GROUP,
-                               "SELECT " Q_COLS " FROM library_quarantine"
-                               " WHERE group_id = ?1 AND restored_ms = 0"
-                               " AND pending <> 'resolve' ORDER BY id",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, group_id);
-  return db__fill(&q, entry_row, out, sizeof *out, max, n,
-                  "library quarantine list");
+  return db__list(db, SL_Q_OF_GROUP,
+                  "SELECT " Q_COLS " FROM library_quarantine"
+                  " WHERE group_id = ?1 AND restored_ms = 0"
+                  " AND pending <> 'resolve' ORDER BY id",
+                  DB__VALS(DB__INT(group_id)), entry_row, out, sizeof *out,
+                  max, n, "library quarantine list");
 }
 
 enum ss_err
@@ -1567,17 +1510,12 @@ db_library_quarantine_of_track(struct db *db, int64_t track_id,
 {
   if (!db || !out)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SL_Q_OF_TRACK,
+  return db__get_one(db, SL_Q_OF_TRACK,
                      "SELECT " Q_COLS " FROM library_quarantine"
                      " WHERE track_id = ?1 AND restored_ms = 0"
                      " AND pending <> 'resolve' ORDER BY id DESC LIMIT 1",
-                     &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, track_id);
-  return db__get(&q, entry_row, out, "library quarantine track");
+                     DB__VALS(DB__INT(track_id)), entry_row, out,
+                     "library quarantine track");
 }
 
 enum ss_err db_library_quarantine_restored(struct db *db, int64_t entry_id,
@@ -1612,14 +1550,10 @@ enum ss_err db_library_quarantine_pending(struct db *db,
   if (!db || !n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_Q_PENDING,
-                               "SELECT " Q_COLS " FROM library_quarantine"
-                               " WHERE pending <> '' ORDER BY id",
-                               &q);
-  if (rc)
-    return rc;
-  return db__fill(&q, entry_row, out, sizeof *out, max, n,
+  return db__list(db, SL_Q_PENDING,
+                  "SELECT " Q_COLS " FROM library_quarantine"
+                  " WHERE pending <> '' ORDER BY id",
+                  NULL, 0, entry_row, out, sizeof *out, max, n,
                   "library quarantine pending");
 }
 
@@ -1644,17 +1578,13 @@ enum ss_err db_library_own_rows(struct db *db, db_library_own_fn fn, void *arg)
 {
   if (!db || !fn)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SL_OWN_ROWS,
-                               "SELECT artist, album_artist, album, title,"
-                               " spotify_track_id, mb_recording_id,"
-                               " mb_release_group_id FROM library_tracks"
-                               " WHERE gone = 0 AND quarantined = 0",
-                               &q);
-  if (rc)
-    return rc;
   struct own_walk w = {fn, arg};
-  return db__each(&q, own_row, &w, "library own rows");
+  return db__walk(db, SL_OWN_ROWS,
+                  "SELECT artist, album_artist, album, title,"
+                  " spotify_track_id, mb_recording_id,"
+                  " mb_release_group_id FROM library_tracks"
+                  " WHERE gone = 0 AND quarantined = 0",
+                  NULL, 0, own_row, &w, "library own rows");
 }
 
 /* ---- quality upgrade ---- */
@@ -1688,21 +1618,16 @@ static enum ss_err quality_row(sqlite3_stmt *row, void *arg)
 enum ss_err db_library_upgrade_rows(struct db *db, db_library_quality_fn fn,
                                     void *arg)
 {
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SL_UPGRADE_ROWS,
-                     "SELECT t.id, t.codec, t.bitrate, t.bit_depth,"
-                     " t.sample_rate, t.artist, t.album_artist, t.title,"
-                     " t.album FROM library_tracks t WHERE " LIVE
-                     " AND NOT EXISTS (SELECT 1 FROM wanted w"
-                     " WHERE w.track_id = t.id"
-                     " AND w.source = 'quality_upgrade')"
-                     " ORDER BY t.id",
-                     &q);
-  if (rc)
-    return rc;
   struct quality_walk w = {fn, arg};
-  return db__each(&q, quality_row, &w, "library upgrade rows");
+  return db__walk(db, SL_UPGRADE_ROWS,
+                  "SELECT t.id, t.codec, t.bitrate, t.bit_depth,"
+                  " t.sample_rate, t.artist, t.album_artist, t.title,"
+                  " t.album FROM library_tracks t WHERE " LIVE
+                  " AND NOT EXISTS (SELECT 1 FROM wanted w"
+                  " WHERE w.track_id = t.id"
+                  " AND w.source = 'quality_upgrade')"
+                  " ORDER BY t.id",
+                  NULL, 0, quality_row, &w, "library upgrade rows");
 }
 
 /* Makes track_id a member of group_id (kept when it is one already). */

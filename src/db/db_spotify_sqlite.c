@@ -78,9 +78,7 @@ _Static_assert((int)SP__END <= (int)DB__SLOTS_DOWNLOADS,
 static enum ss_err query_int(struct db *db, int slot, const char *sql,
                              const char *what, int64_t *out)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  return rc ? rc : db__scalar(&q, out, what);
+  return db__get_one(db, slot, sql, NULL, 0, db__row_int64, out, what);
 }
 
 /* ---- the login ---- */
@@ -103,17 +101,13 @@ static enum ss_err account_row(sqlite3_stmt *row, void *out)
 enum ss_err db_spotify_account_load(struct db *db,
                                     struct db_spotify_account *out)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(
+  memset(out, 0, sizeof *out);
+  return db__get_one(
     db, SP_ACCOUNT_LOAD,
     "SELECT access_token, refresh_token, expires_at_ms, scopes,"
     " authorised_at_ms, refreshed_at_ms, user_id, display_name,"
     " reauth_reason FROM spotify_account WHERE id = 1",
-    &q);
-  if (rc)
-    return rc;
-  memset(out, 0, sizeof *out);
-  return db__get(&q, account_row, out, "spotify account load");
+    NULL, 0, account_row, out, "spotify account load");
 }
 
 enum ss_err db_spotify_account_save(struct db *db,
@@ -167,17 +161,12 @@ static enum ss_err status_row(sqlite3_stmt *row, void *arg)
 enum ss_err db_spotify_status_load(struct db *db, db_spotify_status_fn fn,
                                    void *arg)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(
-    db, SP_STATUS_LOAD,
-    "SELECT type, last_attempt_ms, last_ok_ms, items,"
-    " last_result, last_error, marker FROM spotify_sync_status"
-    " ORDER BY type",
-    &q);
-  if (rc)
-    return rc;
   struct status_walk w = {fn, arg};
-  return db__each(&q, status_row, &w, "spotify status load");
+  return db__walk(db, SP_STATUS_LOAD,
+                  "SELECT type, last_attempt_ms, last_ok_ms, items,"
+                  " last_result, last_error, marker FROM spotify_sync_status"
+                  " ORDER BY type",
+                  NULL, 0, status_row, &w, "spotify status load");
 }
 
 enum ss_err db_spotify_status_store(struct db *db,
@@ -194,11 +183,89 @@ enum ss_err db_spotify_status_store(struct db *db,
                  "spotify status store");
 }
 
+/* ---- lists written whole (followed artists, playlists, liked songs,
+ * saved albums) ---- */
+
+/* How one list is written: stamp, count, upsert every item, then drop (or
+ * unmark) what was not stamped (see the top of this file). */
+struct sp_list {
+  const char *name; /* "artist": log context */
+  int stamp_slot, count_slot, gone_slot, unmark_slot, total_slot;
+  const char *stamp_sql; /* the next seen_stamp */
+  const char *count_sql; /* the list's rows, before and after: added */
+  /* ?1 = the stamp: removes the rows not written now; unmark_sql (when
+   * set) does instead when the caller keeps missing rows */
+  const char *gone_sql, *gone_what;
+  const char *unmark_sql, *unmark_what;
+  const char *total_sql; /* NULL: total = counted after - removed */
+  /* Upserts items[i] stamped with stamp (SS_OK for an item skipped). */
+  enum ss_err (*put)(struct db *db, const void *items, size_t i, int64_t stamp,
+                     int64_t now_ms);
+};
+
+#define SP_STAMP_SQL(table)                                                   \
+  "SELECT COALESCE(MAX(seen_stamp), 0) + 1 FROM " table
+
+/* Runs a statement with one integer parameter; *n gets the rows changed. */
+static enum ss_err exec_stamp(struct db *db, int slot, const char *sql,
+                              int64_t stamp, const char *what, int64_t *n)
+{
+  enum ss_err rc = db__run(db, slot, sql, DB__VALS(DB__INT(stamp)), what);
+  if (!rc && n)
+    *n = db__changes(db);
+  return rc;
+}
+
+static enum ss_err list_write(struct db *db, const struct sp_list *l,
+                              const void *items, size_t n, bool keep_missing,
+                              int64_t now_ms, struct sp_write_stats *st)
+{
+  char stamp_what[32], count_what[32];
+  snprintf(stamp_what, sizeof stamp_what, "%s stamp", l->name);
+  snprintf(count_what, sizeof count_what, "%s count", l->name);
+  int64_t stamp = 0, before = 0, after = 0;
+  enum ss_err rc = query_int(db, l->stamp_slot, l->stamp_sql, stamp_what,
+                             &stamp);
+  if (!rc)
+    rc = query_int(db, l->count_slot, l->count_sql, count_what, &before);
+  for (size_t i = 0; !rc && i < n; i++)
+    rc = l->put(db, items, i, stamp, now_ms);
+  if (!rc)
+    rc = query_int(db, l->count_slot, l->count_sql, count_what, &after);
+  st->added = after - before;
+  bool unmark = keep_missing && l->unmark_sql;
+  if (!rc)
+    rc = exec_stamp(db, unmark ? l->unmark_slot : l->gone_slot,
+                    unmark ? l->unmark_sql : l->gone_sql, stamp,
+                    unmark ? l->unmark_what : l->gone_what, &st->removed);
+  if (!l->total_sql)
+    st->total = after - st->removed;
+  else if (!rc)
+    rc = query_int(db, l->total_slot, l->total_sql, count_what, &st->total);
+  return rc;
+}
+
+/* list_write in one transaction; *st zeroed first. */
+static enum ss_err list_replace(struct db *db, const struct sp_list *l,
+                                const void *items, size_t n, bool keep_missing,
+                                int64_t now_ms, struct sp_write_stats *st)
+{
+  memset(st, 0, sizeof *st);
+  enum ss_err rc = db__tx_begin(db);
+  if (rc)
+    return rc;
+  rc = list_write(db, l, items, n, keep_missing, now_ms, st);
+  return db__tx_end(db, rc);
+}
+
 /* ---- followed artists ---- */
 
-static enum ss_err artist_upsert(struct db *db, const struct sp_artist *a,
-                                 int64_t stamp, int64_t now_ms)
+static enum ss_err artist_put(struct db *db, const void *items, size_t i,
+                              int64_t stamp, int64_t now_ms)
 {
+  const struct sp_artist *a = (const struct sp_artist *)items + i;
+  if (!a->id || !a->id[0])
+    return SS_OK;
   return db__run(db, SP_ARTIST_UPSERT,
                  "INSERT INTO spotify_artists (id, name, uri, image_url,"
                  " genres, followed, seen_stamp, added_ms, updated_ms)"
@@ -214,74 +281,40 @@ static enum ss_err artist_upsert(struct db *db, const struct sp_artist *a,
                  "spotify artist upsert");
 }
 
-/* Runs a statement with one integer parameter; *n gets the rows changed. */
-static enum ss_err exec_stamp(struct db *db, int slot, const char *sql,
-                              int64_t stamp, const char *what, int64_t *n)
-{
-  enum ss_err rc = db__run(db, slot, sql, DB__VALS(DB__INT(stamp)), what);
-  if (!rc && n)
-    *n = db__changes(db);
-  return rc;
-}
-
-static enum ss_err artists_write(struct db *db, const struct sp_artist *a,
-                                 size_t n, bool remove_missing, int64_t now_ms,
-                                 struct sp_write_stats *st)
-{
-  int64_t stamp = 0, before = 0, after = 0;
-  enum ss_err rc = query_int(db, SP_ARTIST_STAMP,
-                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                             " FROM spotify_artists",
-                             "artist stamp", &stamp);
-  if (!rc)
-    rc = query_int(db, SP_ARTIST_COUNT_ALL,
-                   "SELECT COUNT(*) FROM spotify_artists", "artist count",
-                   &before);
-  for (size_t i = 0; !rc && i < n; i++)
-    if (a[i].id && a[i].id[0])
-      rc = artist_upsert(db, &a[i], stamp, now_ms);
-  if (!rc)
-    rc = query_int(db, SP_ARTIST_COUNT_ALL,
-                   "SELECT COUNT(*) FROM spotify_artists", "artist count",
-                   &after);
-  st->added = after - before;
-  if (!rc && remove_missing)
-    rc = exec_stamp(db, SP_ARTIST_DELETE_UNSEEN,
-                    "DELETE FROM spotify_artists WHERE seen_stamp <> ?1"
-                    " AND followed = 1",
-                    stamp, "artist delete", &st->removed);
-  else if (!rc)
-    rc = exec_stamp(db, SP_ARTIST_UNFOLLOW_UNSEEN,
-                    "UPDATE spotify_artists SET followed = 0"
-                    " WHERE seen_stamp <> ?1 AND followed = 1",
-                    stamp, "artist unfollow", &st->removed);
-  if (!rc)
-    rc = query_int(db, SP_ARTIST_FOLLOWED,
-                   "SELECT COUNT(*) FROM spotify_artists"
-                   " WHERE followed = 1",
-                   "artist count", &st->total);
-  return rc;
-}
+static const struct sp_list artists_list =
+  {.name = "artist",
+   .stamp_slot = SP_ARTIST_STAMP,
+   .stamp_sql = SP_STAMP_SQL("spotify_artists"),
+   .count_slot = SP_ARTIST_COUNT_ALL,
+   .count_sql = "SELECT COUNT(*) FROM spotify_artists",
+   .gone_slot = SP_ARTIST_DELETE_UNSEEN,
+   .gone_sql = "DELETE FROM spotify_artists WHERE seen_stamp <> ?1"
+               " AND followed = 1",
+   .gone_what = "artist delete",
+   .unmark_slot = SP_ARTIST_UNFOLLOW_UNSEEN,
+   .unmark_sql = "UPDATE spotify_artists SET followed = 0"
+                 " WHERE seen_stamp <> ?1 AND followed = 1",
+   .unmark_what = "artist unfollow",
+   .total_slot = SP_ARTIST_FOLLOWED,
+   .total_sql = "SELECT COUNT(*) FROM spotify_artists WHERE followed = 1",
+   .put = artist_put};
 
 enum ss_err db_spotify_artists_replace(struct db *db,
                                        const struct sp_artist *a, size_t n,
                                        bool remove_missing, int64_t now_ms,
                                        struct sp_write_stats *st)
 {
-  memset(st, 0, sizeof *st);
-  enum ss_err rc = db__tx_begin(db);
-  if (rc)
-    return rc;
-  rc = artists_write(db, a, n, remove_missing, now_ms, st);
-  return db__tx_end(db, rc);
+  return list_replace(db, &artists_list, a, n, !remove_missing, now_ms, st);
 }
 
 /* ---- playlists ---- */
 
-static enum ss_err playlist_upsert(struct db *db, const struct sp_playlist *p,
-                                   int64_t position, int64_t stamp,
-                                   int64_t now_ms)
+static enum ss_err playlist_put(struct db *db, const void *items, size_t i,
+                                int64_t stamp, int64_t now_ms)
 {
+  const struct sp_playlist *p = (const struct sp_playlist *)items + i;
+  if (!p->id || !p->id[0])
+    return SS_OK;
   return db__run(db, SP_PL_UPSERT,
                  "INSERT INTO spotify_playlists (id, name, owner_id,"
                  " owner_name, description, collaborative, snapshot_id,"
@@ -301,59 +334,34 @@ static enum ss_err playlist_upsert(struct db *db, const struct sp_playlist *p,
                           SP_TEXT(p->owner_id), SP_TEXT(p->owner_name),
                           SP_TEXT(p->description), DB__INT(p->collaborative),
                           SP_TEXT(p->snapshot_id), DB__INT(p->total),
-                          DB__INT(position), DB__INT(stamp), DB__INT(now_ms)),
+                          DB__INT((int64_t)i), DB__INT(stamp),
+                          DB__INT(now_ms)),
                  "spotify playlist upsert");
 }
 
-static enum ss_err playlists_write(struct db *db, const struct sp_playlist *p,
-                                   size_t n, bool remove_missing,
-                                   int64_t now_ms, struct sp_write_stats *st)
-{
-  int64_t stamp = 0, before = 0, after = 0;
-  enum ss_err rc = query_int(db, SP_PL_STAMP,
-                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                             " FROM spotify_playlists",
-                             "playlist stamp", &stamp);
-  if (!rc)
-    rc = query_int(db, SP_PL_COUNT_ALL,
-                   "SELECT COUNT(*) FROM spotify_playlists", "playlist count",
-                   &before);
-  for (size_t i = 0; !rc && i < n; i++)
-    if (p[i].id && p[i].id[0])
-      rc = playlist_upsert(db, &p[i], (int64_t)i, stamp, now_ms);
-  if (!rc)
-    rc = query_int(db, SP_PL_COUNT_ALL,
-                   "SELECT COUNT(*) FROM spotify_playlists", "playlist count",
-                   &after);
-  st->added = after - before;
-  if (!rc && remove_missing)
-    rc = exec_stamp(db, SP_PL_DELETE_UNSEEN,
-                    "DELETE FROM spotify_playlists WHERE seen_stamp <> ?1",
-                    stamp, "playlist delete", &st->removed);
-  else if (!rc)
-    rc = exec_stamp(db, SP_PL_UNFOLLOW_UNSEEN,
-                    "UPDATE spotify_playlists SET followed = 0"
-                    " WHERE seen_stamp <> ?1 AND followed = 1",
-                    stamp, "playlist unfollow", &st->removed);
-  if (!rc)
-    rc = query_int(db, SP_PL_FOLLOWED,
-                   "SELECT COUNT(*) FROM spotify_playlists"
-                   " WHERE followed = 1",
-                   "playlist count", &st->total);
-  return rc;
-}
+static const struct sp_list playlists_list =
+  {.name = "playlist",
+   .stamp_slot = SP_PL_STAMP,
+   .stamp_sql = SP_STAMP_SQL("spotify_playlists"),
+   .count_slot = SP_PL_COUNT_ALL,
+   .count_sql = "SELECT COUNT(*) FROM spotify_playlists",
+   .gone_slot = SP_PL_DELETE_UNSEEN,
+   .gone_sql = "DELETE FROM spotify_playlists WHERE seen_stamp <> ?1",
+   .gone_what = "playlist delete",
+   .unmark_slot = SP_PL_UNFOLLOW_UNSEEN,
+   .unmark_sql = "UPDATE spotify_playlists SET followed = 0"
+                 " WHERE seen_stamp <> ?1 AND followed = 1",
+   .unmark_what = "playlist unfollow",
+   .total_slot = SP_PL_FOLLOWED,
+   .total_sql = "SELECT COUNT(*) FROM spotify_playlists WHERE followed = 1",
+   .put = playlist_put};
 
 enum ss_err db_spotify_playlists_replace(struct db *db,
                                          const struct sp_playlist *p, size_t n,
                                          bool remove_missing, int64_t now_ms,
                                          struct sp_write_stats *st)
 {
-  memset(st, 0, sizeof *st);
-  enum ss_err rc = db__tx_begin(db);
-  if (rc)
-    return rc;
-  rc = playlists_write(db, p, n, remove_missing, now_ms, st);
-  return db__tx_end(db, rc);
+  return list_replace(db, &playlists_list, p, n, !remove_missing, now_ms, st);
 }
 
 struct stale_walk {
@@ -371,17 +379,12 @@ static enum ss_err stale_row(sqlite3_stmt *row, void *arg)
 enum ss_err db_spotify_playlists_stale(struct db *db, db_spotify_stale_fn fn,
                                        void *arg)
 {
-  struct db__q q;
-  int
-    rc = db__prepare(db, SP_PL_STALE,
-                     "SELECT id, snapshot_id, name FROM spotify_playlists"
-                     " WHERE followed = 1 AND (entries_snapshot <> snapshot_id"
-                     " OR snapshot_id = '') ORDER BY position",
-                     &q);
-  if (rc)
-    return rc;
   struct stale_walk w = {fn, arg};
-  return db__each(&q, stale_row, &w, "spotify stale playlists");
+  return db__walk(db, SP_PL_STALE,
+                  "SELECT id, snapshot_id, name FROM spotify_playlists"
+                  " WHERE followed = 1 AND (entries_snapshot <> snapshot_id"
+                  " OR snapshot_id = '') ORDER BY position",
+                  NULL, 0, stale_row, &w, "spotify stale playlists");
 }
 
 static enum ss_err track_upsert(struct db *db, const struct sp_track *t,
@@ -413,7 +416,7 @@ static enum ss_err entry_insert(struct db *db, const char *playlist,
                                 int64_t pos, const struct sp_entry *e)
 {
   struct db__q q;
-  int
+  enum ss_err
     rc = db__prepare(db, SP_ENTRY_INSERT,
                      "INSERT OR REPLACE INTO spotify_playlist_entries"
                      " (playlist_id, position, track_id, uri, name, is_local,"
@@ -487,9 +490,15 @@ enum ss_err db_spotify_playlist_entries_error(struct db *db,
 
 /* ---- liked songs ---- */
 
-static enum ss_err liked_upsert(struct db *db, const struct sp_entry *e,
-                                int64_t pos, int64_t stamp)
+static enum ss_err liked_put(struct db *db, const void *items, size_t i,
+                             int64_t stamp, int64_t now_ms)
 {
+  const struct sp_entry *e = (const struct sp_entry *)items + i;
+  if (!has_id(&e->track) || e->is_local)
+    return SS_OK;
+  enum ss_err rc = track_upsert(db, &e->track, now_ms);
+  if (rc)
+    return rc;
   return db__run(db, SP_LIKED_UPSERT,
                  "INSERT INTO spotify_liked_songs (track_id, position,"
                  " added_at, seen_stamp) VALUES (?1, ?2, ?3, ?4)"
@@ -497,51 +506,27 @@ static enum ss_err liked_upsert(struct db *db, const struct sp_entry *e,
                  " position = excluded.position,"
                  " added_at = excluded.added_at,"
                  " seen_stamp = excluded.seen_stamp",
-                 DB__VALS(SP_TEXT(e->track.id), DB__INT(pos),
+                 DB__VALS(SP_TEXT(e->track.id), DB__INT((int64_t)i),
                           SP_TEXT(e->added_at), DB__INT(stamp)),
                  "spotify liked upsert");
 }
 
-static enum ss_err liked_write(struct db *db, const struct sp_entry *e,
-                               size_t n, int64_t now_ms,
-                               struct sp_write_stats *st)
-{
-  int64_t stamp = 0, before = 0;
-  const char *count_sql = "SELECT COUNT(*) FROM spotify_liked_songs";
-  enum ss_err rc = query_int(db, SP_LIKED_STAMP,
-                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                             " FROM spotify_liked_songs",
-                             "liked stamp", &stamp);
-  if (!rc)
-    rc = query_int(db, SP_LIKED_COUNT, count_sql, "liked count", &before);
-  for (size_t i = 0; !rc && i < n; i++) {
-    if (!has_id(&e[i].track) || e[i].is_local)
-      continue;
-    rc = track_upsert(db, &e[i].track, now_ms);
-    if (!rc)
-      rc = liked_upsert(db, &e[i], (int64_t)i, stamp);
-  }
-  if (!rc)
-    rc = query_int(db, SP_LIKED_COUNT, count_sql, "liked count", &st->total);
-  st->added = st->total - before;
-  if (!rc)
-    rc = exec_stamp(db, SP_LIKED_DELETE_UNSEEN,
-                    "DELETE FROM spotify_liked_songs WHERE seen_stamp <> ?1",
-                    stamp, "liked delete", &st->removed);
-  st->total -= st->removed;
-  return rc;
-}
+static const struct sp_list liked_list =
+  {.name = "liked",
+   .stamp_slot = SP_LIKED_STAMP,
+   .stamp_sql = SP_STAMP_SQL("spotify_liked_songs"),
+   .count_slot = SP_LIKED_COUNT,
+   .count_sql = "SELECT COUNT(*) FROM spotify_liked_songs",
+   .gone_slot = SP_LIKED_DELETE_UNSEEN,
+   .gone_sql = "DELETE FROM spotify_liked_songs WHERE seen_stamp <> ?1",
+   .gone_what = "liked delete",
+   .put = liked_put};
 
 enum ss_err db_spotify_liked_replace(struct db *db, const struct sp_entry *e,
                                      size_t n, int64_t now_ms,
                                      struct sp_write_stats *st)
 {
-  memset(st, 0, sizeof *st);
-  enum ss_err rc = db__tx_begin(db);
-  if (rc)
-    return rc;
-  rc = liked_write(db, e, n, now_ms, st);
-  return db__tx_end(db, rc);
+  return list_replace(db, &liked_list, e, n, false, now_ms, st);
 }
 
 /* ---- albums ---- */
@@ -585,46 +570,31 @@ static enum ss_err album_upsert(struct db *db, const struct sp_album *a,
   return db__exec(&q, "spotify album upsert");
 }
 
-static enum ss_err saved_write(struct db *db, const struct sp_album *a,
-                               size_t n, int64_t now_ms,
-                               struct sp_write_stats *st)
+static enum ss_err saved_put(struct db *db, const void *items, size_t i,
+                             int64_t stamp, int64_t now_ms)
 {
-  int64_t stamp = 0, before = 0, after = 0;
-  const char *count_sql = "SELECT COUNT(*) FROM spotify_albums"
-                          " WHERE saved = 1";
-  enum ss_err rc = query_int(db, SP_ALBUM_STAMP,
-                             "SELECT COALESCE(MAX(seen_stamp), 0) + 1"
-                             " FROM spotify_albums",
-                             "album stamp", &stamp);
-  if (!rc)
-    rc = query_int(db, SP_ALBUM_SAVED_COUNT, count_sql, "album count",
-                   &before);
-  for (size_t i = 0; !rc && i < n; i++)
-    if (a[i].id && a[i].id[0])
-      rc = album_upsert(db, &a[i], true, stamp, now_ms);
-  if (!rc)
-    rc = query_int(db, SP_ALBUM_SAVED_COUNT, count_sql, "album count", &after);
-  st->added = after - before;
-  if (!rc)
-    rc = exec_stamp(db, SP_ALBUM_UNSAVE_UNSEEN,
-                    "UPDATE spotify_albums SET saved = 0, saved_at = ''"
-                    " WHERE saved = 1 AND seen_stamp <> ?1",
-                    stamp, "album unsave", &st->removed);
-  st->total = after - st->removed;
-  return rc;
+  const struct sp_album *a = (const struct sp_album *)items + i;
+  return a->id && a->id[0] ? album_upsert(db, a, true, stamp, now_ms) : SS_OK;
 }
+
+static const struct sp_list saved_list =
+  {.name = "album",
+   .stamp_slot = SP_ALBUM_STAMP,
+   .stamp_sql = SP_STAMP_SQL("spotify_albums"),
+   .count_slot = SP_ALBUM_SAVED_COUNT,
+   .count_sql = "SELECT COUNT(*) FROM spotify_albums WHERE saved = 1",
+   .gone_slot = SP_ALBUM_UNSAVE_UNSEEN,
+   .gone_sql = "UPDATE spotify_albums SET saved = 0, saved_at = ''"
+               " WHERE saved = 1 AND seen_stamp <> ?1",
+   .gone_what = "album unsave",
+   .put = saved_put};
 
 enum ss_err db_spotify_saved_albums_replace(struct db *db,
                                             const struct sp_album *a, size_t n,
                                             int64_t now_ms,
                                             struct sp_write_stats *st)
 {
-  memset(st, 0, sizeof *st);
-  enum ss_err rc = db__tx_begin(db);
-  if (rc)
-    return rc;
-  rc = saved_write(db, a, n, now_ms, st);
-  return db__tx_end(db, rc);
+  return list_replace(db, &saved_list, a, n, false, now_ms, st);
 }
 
 /* ---- artist albums ---- */
@@ -655,19 +625,13 @@ enum ss_err db_spotify_artist_albums_due(struct db *db,
                                          size_t limit, db_spotify_artist_fn fn,
                                          void *arg)
 {
-  struct db__q q;
-  enum ss_err rc = db__prepare(
-    db, SP_AA_DUE,
-    "SELECT id, name FROM spotify_artists WHERE followed = 1"
-    " AND albums_synced_ms < ?1"
-    " ORDER BY albums_synced_ms, name COLLATE NOCASE LIMIT ?2",
-    &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, resync_before_ms);
-  db__bind_int64(&q, 2, (int64_t)limit);
   struct artist_walk w = {fn, arg};
-  return db__each(&q, artist_row, &w, "spotify artist albums due");
+  return db__walk(db, SP_AA_DUE,
+                  "SELECT id, name FROM spotify_artists WHERE followed = 1"
+                  " AND albums_synced_ms < ?1"
+                  " ORDER BY albums_synced_ms, name COLLATE NOCASE LIMIT ?2",
+                  DB__VALS(DB__INT(resync_before_ms), DB__INT((int64_t)limit)),
+                  artist_row, &w, "spotify artist albums due");
 }
 
 enum ss_err db_spotify_artist_albums_pending(struct db *db,
@@ -754,9 +718,8 @@ static enum ss_err counts_row(sqlite3_stmt *row, void *out)
 
 enum ss_err db_spotify_counts(struct db *db, struct db_spotify_counts *out)
 {
-  struct db__q q;
-  int
-    rc = db__prepare(db, SP_COUNTS,
+  memset(out, 0, sizeof *out);
+  return db__get_one(db, SP_COUNTS,
                      "SELECT (SELECT COUNT(*) FROM spotify_artists"
                      "  WHERE followed = 1),"
                      " (SELECT COUNT(*) FROM spotify_albums),"
@@ -766,11 +729,7 @@ enum ss_err db_spotify_counts(struct db *db, struct db_spotify_counts *out)
                      " (SELECT COUNT(*) FROM spotify_playlist_entries),"
                      " (SELECT COUNT(*) FROM spotify_liked_songs),"
                      " (SELECT COUNT(*) FROM spotify_tracks)",
-                     &q);
-  if (rc)
-    return rc;
-  memset(out, 0, sizeof *out);
-  return db__get(&q, counts_row, out, "spotify counts");
+                     NULL, 0, counts_row, out, "spotify counts");
 }
 
 struct list_walk {

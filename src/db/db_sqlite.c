@@ -978,6 +978,31 @@ enum ss_err db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
   return rc;
 }
 
+enum ss_err db__list(struct db *db, int slot, const char *sql,
+                     const struct db__val *vals, size_t n, db__row_fn map,
+                     void *out, size_t size, size_t max, size_t *count,
+                     const char *what)
+{
+  struct db__q q;
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
+  if (rc)
+    return rc;
+  db__bind_all(&q, vals, n);
+  return db__fill(&q, map, out, size, max, count, what);
+}
+
+enum ss_err db__walk(struct db *db, int slot, const char *sql,
+                     const struct db__val *vals, size_t n, db__row_fn fn,
+                     void *arg, const char *what)
+{
+  struct db__q q;
+  enum ss_err rc = db__prepare(db, slot, sql, &q);
+  if (rc)
+    return rc;
+  db__bind_all(&q, vals, n);
+  return db__each(&q, fn, arg, what);
+}
+
 /* Copies a column's text into dst[cap], truncating at a UTF-8 character
  * boundary so a cut never leaves half a character. */
 void db__col_text(sqlite3_stmt *row, int col, char *dst, size_t cap)

@@ -14,8 +14,9 @@
  * &q); if (rc) return rc; db__bind_int64(&q, 1, id); return db__get(&q,
  * view_row, out, "download get");
  *
- * or, for the common one-shot cases, db__run (a write) and db__get_one (a
- * lookup of one row), which prepare, bind and run in one call.
+ * or, for the common one-shot cases, db__run (a write), db__get_one (a
+ * lookup of one row), db__list (rows into an array) and db__walk (a
+ * callback per row), which prepare, bind and run in one call.
  *
  * db__prepare hands out the statement cached under a slot; the binds
  * record the first failure in q and are checked once by the call that
@@ -152,6 +153,17 @@ enum ss_err db__each(struct db__q *q, db__row_fn fn, void *arg,
  * before an error). */
 enum ss_err db__fill(struct db__q *q, db__row_fn map, void *out, size_t size,
                      size_t max, size_t *n, const char *what);
+
+/* Prepare sql under slot, bind vals, then db__fill / db__each: the whole
+ * of a list read (db__list: *count gets the rows filled; db__walk: fn
+ * for every row). */
+enum ss_err db__list(struct db *db, int slot, const char *sql,
+                     const struct db__val *vals, size_t n, db__row_fn map,
+                     void *out, size_t size, size_t max, size_t *count,
+                     const char *what);
+enum ss_err db__walk(struct db *db, int slot, const char *sql,
+                     const struct db__val *vals, size_t n, db__row_fn fn,
+                     void *arg, const char *what);
 
 /* ---- reading a row ---- */
 

@@ -137,20 +137,16 @@ static enum ss_err item_from_row(sqlite3_stmt *row, void *arg)
 static enum ss_err find_identity(struct db *db, const struct wanted_item *w,
                                  int64_t *id)
 {
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SW_FIND,
+  return db__get_one(db, SW_FIND,
                      "SELECT id FROM wanted WHERE kind = ?1 AND"
                      " (norm_key = ?2 OR (?3 <> '' AND spotify_id = ?3)"
                      " OR (?4 <> '' AND mb_id = ?4)) ORDER BY id LIMIT 1",
-                     &q);
-  if (rc)
-    return rc;
-  db__bind_text(&q, 1, kind_name(w->kind));
-  db__bind_text_max(&q, 2, w->norm_key, sizeof w->norm_key);
-  db__bind_text_max(&q, 3, w->spotify_id, sizeof w->spotify_id);
-  db__bind_text_max(&q, 4, w->mb_id, sizeof w->mb_id);
-  return db__scalar(&q, id, "wanted find");
+                     DB__VALS(DB__TEXT(kind_name(w->kind)),
+                              DB__TEXT_MAX(w->norm_key, sizeof w->norm_key),
+                              DB__TEXT_MAX(w->spotify_id,
+                                           sizeof w->spotify_id),
+                              DB__TEXT_MAX(w->mb_id, sizeof w->mb_id)),
+                     db__row_int64, id, "wanted find");
 }
 
 /* Gives row id the ids of w it lacks (unless another row of the kind
@@ -251,14 +247,8 @@ enum ss_err db_wanted_get(struct db *db, int64_t id, struct wanted_item *out)
 {
   if (!out)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_GET,
-                               "SELECT " W_COLS " FROM wanted WHERE id = ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, id);
-  return db__get(&q, item_from_row, out, "wanted get");
+  return db__get_one(db, SW_GET, "SELECT " W_COLS " FROM wanted WHERE id = ?1",
+                     DB__VALS(DB__INT(id)), item_from_row, out, "wanted get");
 }
 
 /* The list filter: ?1 state ("" = all, "open"), ?2 source ("" = all). */
@@ -306,18 +296,12 @@ enum ss_err db_wanted_due(struct db *db, int64_t now_ms,
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_DUE,
-                               "SELECT " W_COLS
-                               " FROM wanted WHERE state = 'wanted'"
-                               " AND auto_download <> 0 AND next_try_ms <= ?1"
-                               " ORDER BY next_try_ms, id LIMIT ?2",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, now_ms);
-  db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, item_from_row, out, sizeof *out, max, n, "wanted due");
+  return db__list(db, SW_DUE,
+                  "SELECT " W_COLS " FROM wanted WHERE state = 'wanted'"
+                  " AND auto_download <> 0 AND next_try_ms <= ?1"
+                  " ORDER BY next_try_ms, id LIMIT ?2",
+                  DB__VALS(DB__INT(now_ms), DB__INT((int64_t)max)),
+                  item_from_row, out, sizeof *out, max, n, "wanted due");
 }
 
 enum ss_err db_wanted_in_flight(struct db *db, struct wanted_item *out,
@@ -326,18 +310,12 @@ enum ss_err db_wanted_in_flight(struct db *db, struct wanted_item *out,
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SW_IN_FLIGHT,
-                     "SELECT " W_COLS " FROM wanted WHERE state IN"
-                     " ('searching', 'downloading') ORDER BY last_try_ms,"
-                     " id LIMIT ?1",
-                     &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, (int64_t)max);
-  return db__fill(&q, item_from_row, out, sizeof *out, max, n,
-                  "wanted in flight");
+  return db__list(db, SW_IN_FLIGHT,
+                  "SELECT " W_COLS " FROM wanted WHERE state IN"
+                  " ('searching', 'downloading') ORDER BY last_try_ms,"
+                  " id LIMIT ?1",
+                  DB__VALS(DB__INT((int64_t)max)), item_from_row, out,
+                  sizeof *out, max, n, "wanted in flight");
 }
 
 enum ss_err db_wanted_requested(struct db *db, int64_t id, int64_t request_id,
@@ -432,15 +410,11 @@ enum ss_err db_wanted_requests_since(struct db *db, int64_t since_ms,
   if (!n)
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_REQUESTS_SINCE,
-                               "SELECT count(*) FROM wanted_requests"
-                               " WHERE made_ms >= ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, since_ms);
-  return db__scalar(&q, n, "wanted requests since");
+  return db__get_one(db, SW_REQUESTS_SINCE,
+                     "SELECT count(*) FROM wanted_requests"
+                     " WHERE made_ms >= ?1",
+                     DB__VALS(DB__INT(since_ms)), db__row_int64, n,
+                     "wanted requests since");
 }
 
 static enum ss_err count_row(sqlite3_stmt *row, void *arg)
@@ -526,15 +500,11 @@ enum ss_err db_watch_by_artist(struct db *db, const char *spotify_artist_id,
 {
   if (!spotify_artist_id || !out)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_WATCH_BY_ARTIST,
-                               "SELECT " WATCH_COLS " FROM watchlist"
-                               " WHERE spotify_artist_id = ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_text(&q, 1, spotify_artist_id);
-  return db__get(&q, watch_from_row, out, "watch by artist");
+  return db__get_one(db, SW_WATCH_BY_ARTIST,
+                     "SELECT " WATCH_COLS " FROM watchlist"
+                     " WHERE spotify_artist_id = ?1",
+                     DB__VALS(DB__TEXT(spotify_artist_id)), watch_from_row,
+                     out, "watch by artist");
 }
 
 enum ss_err db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
@@ -595,15 +565,9 @@ enum ss_err db_watch_get(struct db *db, int64_t id, struct watch *out)
 {
   if (!out)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_WATCH_GET,
-                               "SELECT " WATCH_COLS
-                               " FROM watchlist WHERE id = ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, id);
-  return db__get(&q, watch_from_row, out, "watch get");
+  return db__get_one(db, SW_WATCH_GET,
+                     "SELECT " WATCH_COLS " FROM watchlist WHERE id = ?1",
+                     DB__VALS(DB__INT(id)), watch_from_row, out, "watch get");
 }
 
 enum ss_err db_watch_list(struct db *db, struct watch *out, size_t max,
@@ -685,17 +649,12 @@ enum ss_err db_watch_due(struct db *db, int64_t before_ms, struct watch *out,
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_WATCH_DUE,
-                               "SELECT " WATCH_COLS " FROM watchlist"
-                               " WHERE last_check_ms < ?1"
-                               " ORDER BY last_check_ms, id LIMIT ?2",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, before_ms);
-  db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, watch_from_row, out, sizeof *out, max, n, "watch due");
+  return db__list(db, SW_WATCH_DUE,
+                  "SELECT " WATCH_COLS " FROM watchlist"
+                  " WHERE last_check_ms < ?1"
+                  " ORDER BY last_check_ms, id LIMIT ?2",
+                  DB__VALS(DB__INT(before_ms), DB__INT((int64_t)max)),
+                  watch_from_row, out, sizeof *out, max, n, "watch due");
 }
 
 enum ss_err db_watch_checked(struct db *db, int64_t id, const char *error,
@@ -723,18 +682,12 @@ enum ss_err db_watch_due_discography(struct db *db, int64_t before_ms,
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SW_WATCH_DUE_DISCO,
-                     "SELECT " WATCH_COLS " FROM watchlist"
-                     " WHERE discography <> 0 AND discography_check_ms < ?1"
-                     " ORDER BY discography_check_ms, id LIMIT ?2",
-                     &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, before_ms);
-  db__bind_int64(&q, 2, (int64_t)max);
-  return db__fill(&q, watch_from_row, out, sizeof *out, max, n,
+  return db__list(db, SW_WATCH_DUE_DISCO,
+                  "SELECT " WATCH_COLS " FROM watchlist"
+                  " WHERE discography <> 0 AND discography_check_ms < ?1"
+                  " ORDER BY discography_check_ms, id LIMIT ?2",
+                  DB__VALS(DB__INT(before_ms), DB__INT((int64_t)max)),
+                  watch_from_row, out, sizeof *out, max, n,
                   "watch due discography");
 }
 
@@ -813,15 +766,11 @@ enum ss_err db_watch_artist_name(struct db *db, const char *spotify_artist_id,
   if (!spotify_artist_id || !out || !n)
     return SS_EINVAL;
   out[0] = '\0';
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SW_WATCH_ARTIST_NAME,
-                     "SELECT name FROM spotify_artists WHERE id = ?1", &q);
-  if (rc)
-    return rc;
-  db__bind_text(&q, 1, spotify_artist_id);
   struct text_out to = {out, n};
-  return db__get(&q, name_from_row, &to, "artist name");
+  return db__get_one(db, SW_WATCH_ARTIST_NAME,
+                     "SELECT name FROM spotify_artists WHERE id = ?1",
+                     DB__VALS(DB__TEXT(spotify_artist_id)), name_from_row, &to,
+                     "artist name");
 }
 
 /* ---- playlists: "download missing tracks" ---- */
@@ -865,15 +814,11 @@ enum ss_err db_watch_artist_ids(struct db *db, char (*out)[WANTED_ID_MAX],
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err rc = db__prepare(db, SW_WATCH_IDS,
-                               "SELECT spotify_artist_id FROM watchlist"
-                               " ORDER BY spotify_artist_id LIMIT ?1",
-                               &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, (int64_t)max);
-  return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n, "watched ids");
+  return db__list(db, SW_WATCH_IDS,
+                  "SELECT spotify_artist_id FROM watchlist"
+                  " ORDER BY spotify_artist_id LIMIT ?1",
+                  DB__VALS(DB__INT((int64_t)max)), id_from_row, out,
+                  WANTED_ID_MAX, max, n, "watched ids");
 }
 
 enum ss_err db_playlist_download_missing_ids(struct db *db,
@@ -883,17 +828,11 @@ enum ss_err db_playlist_download_missing_ids(struct db *db,
   if (!n || (max && !out))
     return SS_EINVAL;
   *n = 0;
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SW_PLAYLIST_IDS,
-                     "SELECT id FROM spotify_playlists"
-                     " WHERE download_missing <> 0 ORDER BY id LIMIT ?1",
-                     &q);
-  if (rc)
-    return rc;
-  db__bind_int64(&q, 1, (int64_t)max);
-  return db__fill(&q, id_from_row, out, WANTED_ID_MAX, max, n,
-                  "playlist switches");
+  return db__list(db, SW_PLAYLIST_IDS,
+                  "SELECT id FROM spotify_playlists"
+                  " WHERE download_missing <> 0 ORDER BY id LIMIT ?1",
+                  DB__VALS(DB__INT((int64_t)max)), id_from_row, out,
+                  WANTED_ID_MAX, max, n, "playlist switches");
 }
 
 struct each_ctx {
@@ -919,21 +858,16 @@ enum ss_err db_playlist_missing_each(struct db *db, db_playlist_track_fn fn,
 {
   if (!fn)
     return SS_EINVAL;
-  struct db__q q;
-  enum ss_err
-    rc = db__prepare(db, SW_PLAYLIST_EACH,
-                     "SELECT p.name, t.id, t.name, t.artist_names,"
-                     " t.album_name FROM spotify_playlists p"
-                     " JOIN spotify_playlist_entries e"
-                     "   ON e.playlist_id = p.id"
-                     " JOIN spotify_tracks t ON t.id = e.track_id"
-                     " WHERE p.download_missing <> 0 AND p.followed <> 0"
-                     "   AND e.is_local = 0 AND e.track_id <> ''"
-                     " GROUP BY t.id"
-                     " ORDER BY min(p.position), min(e.position)",
-                     &q);
-  if (rc)
-    return rc;
   struct each_ctx c = {fn, arg};
-  return db__each(&q, track_row, &c, "playlist tracks");
+  return db__walk(db, SW_PLAYLIST_EACH,
+                  "SELECT p.name, t.id, t.name, t.artist_names,"
+                  " t.album_name FROM spotify_playlists p"
+                  " JOIN spotify_playlist_entries e"
+                  "   ON e.playlist_id = p.id"
+                  " JOIN spotify_tracks t ON t.id = e.track_id"
+                  " WHERE p.download_missing <> 0 AND p.followed <> 0"
+                  "   AND e.is_local = 0 AND e.track_id <> ''"
+                  " GROUP BY t.id"
+                  " ORDER BY min(p.position), min(e.position)",
+                  NULL, 0, track_row, &c, "playlist tracks");
 }
