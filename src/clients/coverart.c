@@ -85,7 +85,7 @@ static void set_err(struct caa_err *e, enum caa_fail kind, long status,
   va_end(ap);
 }
 
-static int err_code(enum caa_fail kind)
+static enum ss_err err_code(enum caa_fail kind)
 {
   switch (kind) {
   case CAA_OK: return SS_OK;
@@ -120,7 +120,7 @@ static bool looks_like(const struct buf *b, bool png)
 }
 
 /* Judges the final response; on CAA_OK moves the body into out. */
-static void judge(int rc, struct http_reply *r, const char *url,
+static void judge(enum ss_err rc, struct http_reply *r, const char *url,
                   const char *what, struct caa_image *out, struct caa_err *err)
 {
   if (rc == SS_EBUSY) { /* the host is blocked: no request was sent */
@@ -187,8 +187,9 @@ static void judge(int rc, struct http_reply *r, const char *url,
   }
 }
 
-int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
-              int size, struct caa_image *out, struct caa_err *err)
+enum ss_err caa_front(struct caa_client *c, enum caa_entity entity,
+                      const char *mbid, int size, struct caa_image *out,
+                      struct caa_err *err)
 {
   char id[MB_ID_LEN + 1], url[URL_MAX], what[80], suffix[16] = "";
   memset(out, 0, sizeof *out);
@@ -232,7 +233,7 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
                            .follow_redirects = true,
                            .cancel = c->cancel};
   struct http_reply r;
-  int rc = http_client_call(c->http, &call, &r);
+  enum ss_err rc = http_client_call(c->http, &call, &r);
   judge(rc, &r, url, what, out, err);
   /* The ladder (clients/backoff.h): down or throttling climbs it, any
    * answer steps it back to zero, a call held back by a block says
@@ -252,7 +253,7 @@ int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
   return err_code(err->kind);
 }
 
-static int write_all(int fd, const char *p, size_t n)
+static enum ss_err write_all(int fd, const char *p, size_t n)
 {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -266,11 +267,12 @@ static int write_all(int fd, const char *p, size_t n)
   return SS_OK;
 }
 
-int caa_front_to_fd(struct caa_client *c, enum caa_entity entity,
-                    const char *mbid, int size, int fd, struct caa_err *err)
+enum ss_err caa_front_to_fd(struct caa_client *c, enum caa_entity entity,
+                            const char *mbid, int size, int fd,
+                            struct caa_err *err)
 {
   struct caa_image img;
-  int rc = caa_front(c, entity, mbid, size, &img, err);
+  enum ss_err rc = caa_front(c, entity, mbid, size, &img, err);
   if (rc != SS_OK)
     return rc;
   if (write_all(fd, img.data.data, img.data.len) != SS_OK) {
@@ -282,8 +284,9 @@ int caa_front_to_fd(struct caa_client *c, enum caa_entity entity,
   return rc;
 }
 
-int caa_write_file(const char *album_dir, const char *name, const void *data,
-                   size_t len, bool replace, char *why, size_t why_n)
+enum ss_err caa_write_file(const char *album_dir, const char *name,
+                           const void *data, size_t len, bool replace,
+                           char *why, size_t why_n)
 {
   static atomic_uint counter;
   char tmp[96];
@@ -306,7 +309,7 @@ int caa_write_file(const char *album_dir, const char *name, const void *data,
            atomic_fetch_add(&counter, 1));
   int fd = openat(dfd, tmp,
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (fd < 0) {
     snprintf(why, why_n, "cannot create a file in the album folder: %s",
              strerror(errno));
@@ -338,16 +341,16 @@ int caa_write_file(const char *album_dir, const char *name, const void *data,
   return rc;
 }
 
-int caa_save_cover(struct caa_client *c, enum caa_entity entity,
-                   const char *mbid, int size, const char *album_dir,
-                   bool replace, char *name, size_t name_n,
-                   struct caa_err *err)
+enum ss_err caa_save_cover(struct caa_client *c, enum caa_entity entity,
+                           const char *mbid, int size, const char *album_dir,
+                           bool replace, char *name, size_t name_n,
+                           struct caa_err *err)
 {
   struct caa_image img;
   char file[32], why[200];
   if (name && name_n)
     name[0] = '\0';
-  int rc = caa_front(c, entity, mbid, size, &img, err);
+  enum ss_err rc = caa_front(c, entity, mbid, size, &img, err);
   if (rc != SS_OK)
     return rc;
   snprintf(file, sizeof file, CAA_COVER_NAME ".%s", img.ext);

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/buf.h"
 
 #define CAA_IMAGE_MAX (10 * 1024 * 1024)
@@ -84,20 +85,22 @@ void caa_client_free(struct caa_client *c);
 /* The front cover of a release or release group.  size: 0 = the
  * original, or 250 / 500 / 1200 (JPEG thumbnails).  On SS_OK out holds
  * the image; otherwise err says why and out is empty. */
-int caa_front(struct caa_client *c, enum caa_entity entity, const char *mbid,
-              int size, struct caa_image *out, struct caa_err *err);
+enum ss_err caa_front(struct caa_client *c, enum caa_entity entity,
+                      const char *mbid, int size, struct caa_image *out,
+                      struct caa_err *err);
 void caa_image_free(struct caa_image *img);
 
 /* caa_front(), then all of the image written to fd (nothing on failure). */
-int caa_front_to_fd(struct caa_client *c, enum caa_entity entity,
-                    const char *mbid, int size, int fd, struct caa_err *err);
+enum ss_err caa_front_to_fd(struct caa_client *c, enum caa_entity entity,
+                            const char *mbid, int size, int fd,
+                            struct caa_err *err);
 
 /* caa_front(), then "cover.jpg" (or "cover.png") written into album_dir
  * with caa_write_file(); name receives the file name written. */
-int caa_save_cover(struct caa_client *c, enum caa_entity entity,
-                   const char *mbid, int size, const char *album_dir,
-                   bool replace, char *name, size_t name_n,
-                   struct caa_err *err);
+enum ss_err caa_save_cover(struct caa_client *c, enum caa_entity entity,
+                           const char *mbid, int size, const char *album_dir,
+                           bool replace, char *name, size_t name_n,
+                           struct caa_err *err);
 
 /* Writes data as album_dir/name atomically: a temporary file beneath the
  * folder (opened with O_NOFOLLOW on the folder's fd), fsync, then rename
@@ -105,8 +108,9 @@ int caa_save_cover(struct caa_client *c, enum caa_entity entity,
  * itself must not be a symlink; name must be a plain file name.  On any
  * failure nothing is left behind and why says what happened.  Any thread.
  * (Swap point for the shared "beneath root" helper of fsutil.c.) */
-int caa_write_file(const char *album_dir, const char *name, const void *data,
-                   size_t len, bool replace, char *why, size_t why_n);
+enum ss_err caa_write_file(const char *album_dir, const char *name,
+                           const void *data, size_t len, bool replace,
+                           char *why, size_t why_n);
 
 /* Wall-clock ms until which a 503 blocks the Cover Art Archive (0 =
  * not blocked).  Any thread. */

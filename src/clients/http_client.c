@@ -238,8 +238,9 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c,
   return cancel && atomic_load(cancel) ? 1 : 0;
 }
 
-int http_client_call(struct http_client *c, const struct http_call *call,
-                     struct http_reply *reply)
+enum ss_err http_client_call(struct http_client *c,
+                             const struct http_call *call,
+                             struct http_reply *reply)
 {
   memset(reply, 0, sizeof *reply);
   buf_init(&reply->body,

@@ -70,8 +70,9 @@ struct http_client *http_client_new(const char *user_agent);
 void http_client_free(struct http_client *c);
 
 /* Performs the call; reply must be released with http_reply_free(). */
-int http_client_call(struct http_client *c, const struct http_call *call,
-                     struct http_reply *reply);
+enum ss_err http_client_call(struct http_client *c,
+                             const struct http_call *call,
+                             struct http_reply *reply);
 void http_reply_free(struct http_reply *reply);
 
 /* Wall ms until which url's host is blocked, 0 when it is not; the reason

@@ -25,7 +25,7 @@ void jpull_init(struct jpull *j, const char *text, size_t len)
   j->end = text + len;
 }
 
-int jpull_fail(struct jpull *j, const char *what)
+enum ss_err jpull_fail(struct jpull *j, const char *what)
 {
   if (!j->failed) {
     j->failed = true;
@@ -126,10 +126,11 @@ bool jpull_next(struct jpull *j)
 
 /* ---- strings ---- */
 
-static int hex4(const char *p, const char *end, unsigned *out)
+/* Reads four hex digits at p into *out; false when there are none. */
+static bool hex4(const char *p, const char *end, unsigned *out)
 {
   if (end - p < 4)
-    return -1;
+    return false;
   unsigned v = 0;
   for (int i = 0; i < 4; i++) {
     char c = p[i];
@@ -141,10 +142,10 @@ static int hex4(const char *p, const char *end, unsigned *out)
     else if (c >= 'A' && c <= 'F')
       v |= (unsigned)(c - 'A' + 10);
     else
-      return -1;
+      return false;
   }
   *out = v;
-  return 0;
+  return true;
 }
 
 struct sink {
@@ -213,16 +214,16 @@ static void trim_partial_utf8(struct sink *s)
 
 /* After the backslash of a \u escape: decodes one code point (a pair of
  * surrogates when they form one); U+FFFD for anything unusable. */
-static int read_u_escape(struct jpull *j, unsigned *cp)
+static enum ss_err read_u_escape(struct jpull *j, unsigned *cp)
 {
   unsigned hi;
-  if (hex4(j->p, j->end, &hi))
+  if (!hex4(j->p, j->end, &hi))
     return jpull_fail(j, "bad \\u escape");
   j->p += 4;
   if (hi >= 0xD800 && hi <= 0xDBFF && j->end - j->p >= 6 && j->p[0] == '\\' &&
       j->p[1] == 'u') {
     unsigned lo;
-    if (hex4(j->p + 2, j->end, &lo))
+    if (!hex4(j->p + 2, j->end, &lo))
       return jpull_fail(j, "bad \\u escape");
     if (lo >= 0xDC00 && lo <= 0xDFFF) {
       j->p += 6;
@@ -234,7 +235,7 @@ static int read_u_escape(struct jpull *j, unsigned *cp)
   return SS_OK;
 }
 
-static int read_escape(struct jpull *j, struct sink *s)
+static enum ss_err read_escape(struct jpull *j, struct sink *s)
 {
   if (j->p >= j->end)
     return jpull_fail(j, "unterminated string");
@@ -258,7 +259,7 @@ static int read_escape(struct jpull *j, struct sink *s)
   }
 }
 
-static int read_string(struct jpull *j, struct sink *s)
+static enum ss_err read_string(struct jpull *j, struct sink *s)
 {
   j->p++; /* opening quote */
   for (;;) {
@@ -288,7 +289,7 @@ static int read_string(struct jpull *j, struct sink *s)
   return SS_OK;
 }
 
-static int literal(struct jpull *j, const char *word)
+static enum ss_err literal(struct jpull *j, const char *word)
 {
   size_t n = strlen(word);
   if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n))
@@ -298,12 +299,12 @@ static int literal(struct jpull *j, const char *word)
 }
 
 /* A null in place of a scalar: consumed, reported as absent. */
-static int take_null(struct jpull *j)
+static enum ss_err take_null(struct jpull *j)
 {
   return literal(j, "null") ? SS_EPROTO : SS_ENOTFOUND;
 }
 
-int jpull_string(struct jpull *j, char *out, size_t n, size_t *len)
+enum ss_err jpull_string(struct jpull *j, char *out, size_t n, size_t *len)
 {
   enum jpull_type t = jpull_peek(j);
   if (out && n)
@@ -315,7 +316,7 @@ int jpull_string(struct jpull *j, char *out, size_t n, size_t *len)
   if (t != JPULL_STRING)
     return jpull_fail(j, "expected a string");
   struct sink s = {out && n ? out : NULL, n ? n - 1 : 0, 0, false};
-  int rc = read_string(j, &s);
+  enum ss_err rc = read_string(j, &s);
   if (len)
     *len = s.len;
   return rc;
@@ -382,8 +383,8 @@ static size_t scan_number(const char *p, const char *end, bool *integral)
   return (size_t)(q - p);
 }
 
-static int read_number(struct jpull *j, double *dv, int64_t *iv,
-                       bool *integral)
+static enum ss_err read_number(struct jpull *j, double *dv, int64_t *iv,
+                               bool *integral)
 {
   enum jpull_type t = jpull_peek(j);
   if (t == JPULL_NULL)
@@ -410,19 +411,19 @@ static int read_number(struct jpull *j, double *dv, int64_t *iv,
   return SS_OK;
 }
 
-int jpull_double(struct jpull *j, double *out)
+enum ss_err jpull_double(struct jpull *j, double *out)
 {
   int64_t iv;
   bool integral;
   return read_number(j, out, &iv, &integral);
 }
 
-int jpull_int(struct jpull *j, int64_t *out)
+enum ss_err jpull_int(struct jpull *j, int64_t *out)
 {
   double dv;
   int64_t iv;
   bool integral;
-  int rc = read_number(j, &dv, &iv, &integral);
+  enum ss_err rc = read_number(j, &dv, &iv, &integral);
   if (rc)
     return rc;
   if (integral) {
@@ -435,7 +436,7 @@ int jpull_int(struct jpull *j, int64_t *out)
   return SS_OK;
 }
 
-int jpull_bool(struct jpull *j, bool *out)
+enum ss_err jpull_bool(struct jpull *j, bool *out)
 {
   enum jpull_type t = jpull_peek(j);
   if (t == JPULL_NULL)
@@ -482,7 +483,7 @@ bool jpull_at_end(struct jpull *j)
   return !j->failed && j->depth == 0 && j->p == j->end;
 }
 
-int jpull_finish(struct jpull *j, char *why, size_t n)
+enum ss_err jpull_finish(struct jpull *j, char *why, size_t n)
 {
   if (!j->failed && !jpull_at_end(j))
     jpull_fail(j, "trailing data");

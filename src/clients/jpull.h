@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define JPULL_MAX_DEPTH 32
 
 enum jpull_type {
@@ -61,19 +63,19 @@ bool jpull_next(struct jpull *j);
 bool jpull_key(struct jpull *j, char *key, size_t n);
 /* Scalars: SS_OK, SS_ENOTFOUND for null (consumed), SS_EPROTO otherwise
  * (wrong type or syntax; the reader has failed). */
-int jpull_string(struct jpull *j, char *out, size_t n, size_t *len);
-int jpull_double(struct jpull *j, double *out);
+enum ss_err jpull_string(struct jpull *j, char *out, size_t n, size_t *len);
+enum ss_err jpull_double(struct jpull *j, double *out);
 /* An integral number (1048576 and 1048576.0 alike) within int64. */
-int jpull_int(struct jpull *j, int64_t *out);
-int jpull_bool(struct jpull *j, bool *out);
+enum ss_err jpull_int(struct jpull *j, int64_t *out);
+enum ss_err jpull_bool(struct jpull *j, bool *out);
 /* Skips the next value whatever it is (nested values included). */
 bool jpull_skip(struct jpull *j);
 /* After the top-level value: true when only white space is left. */
 bool jpull_at_end(struct jpull *j);
 /* Sets the error (first one wins) and returns SS_EPROTO. */
-int jpull_fail(struct jpull *j, const char *what);
+enum ss_err jpull_fail(struct jpull *j, const char *what);
 /* After the top-level value: fails on trailing data; then SS_OK, or
  * SS_EPROTO with "malformed reply: <error at byte N>" in why. */
-int jpull_finish(struct jpull *j, char *why, size_t n);
+enum ss_err jpull_finish(struct jpull *j, char *why, size_t n);
 
 #endif

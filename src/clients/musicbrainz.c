@@ -88,7 +88,7 @@ void mb_pacer_reset(void) { pacer_reset(&mb_pacer); }
 /* Pure helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-int mb_mbid_canonical(const char *in, char *out)
+enum ss_err mb_mbid_canonical(const char *in, char *out)
 {
   static const int groups[] = {8, 4, 4, 4, 12};
   char tmp[MB_ID_LEN + 1];
@@ -153,7 +153,8 @@ static void shown_text(char *out, size_t n, const char *s)
   out[j] = '\0';
 }
 
-int mb_parse_date(const char *text, struct mb_date *out, char *why, size_t n)
+enum ss_err mb_parse_date(const char *text, struct mb_date *out, char *why,
+                          size_t n)
 {
   char shown[48];
   memset(out, 0, sizeof *out);
@@ -266,10 +267,11 @@ static void read_type_list(struct jpull *j, char *out, size_t n)
 
 /* {count_key: N, list_key: [item, ...], ...} with other keys skipped:
  * *count set, item() called on each element until one fails. */
-static int parse_counted(const char *body, size_t len, const char *count_key,
-                         const char *list_key, size_t *count,
-                         void (*item)(struct jpull *j, void *ctx), void *ctx,
-                         char *why, size_t n)
+static enum ss_err parse_counted(const char *body, size_t len,
+                                 const char *count_key, const char *list_key,
+                                 size_t *count,
+                                 void (*item)(struct jpull *j, void *ctx),
+                                 void *ctx, char *why, size_t n)
 {
   struct jpull j;
   char key[KEY_MAX], msg[64];
@@ -362,15 +364,16 @@ static void page_item(struct jpull *j, void *arg)
   p->acc->v[p->acc->n++] = g;
 }
 
-int mb_parse_release_group_page(const char *body, size_t len,
-                                struct mb_release_groups *acc,
-                                size_t max_items, size_t *page_items,
-                                char *why, size_t n)
+enum ss_err mb_parse_release_group_page(const char *body, size_t len,
+                                        struct mb_release_groups *acc,
+                                        size_t max_items, size_t *page_items,
+                                        char *why, size_t n)
 {
   struct page_ctx p = {acc, max_items, 0};
   size_t start = acc->n, bad_dates = acc->bad_dates;
-  int rc = parse_counted(body, len, "release-group-count", "release-groups",
-                         &acc->total, page_item, &p, why, n);
+  enum ss_err rc = parse_counted(body, len, "release-group-count",
+                                 "release-groups", &acc->total, page_item, &p,
+                                 why, n);
   if (rc != SS_OK) { /* nothing of a bad page is kept */
     acc->n = start;
     acc->bad_dates = bad_dates;
@@ -522,8 +525,8 @@ static void parse_release_group_ref(struct jpull *j, char *id)
   }
 }
 
-int mb_parse_release(const char *body, size_t len, struct mb_release *out,
-                     char *why, size_t n)
+enum ss_err mb_parse_release(const char *body, size_t len,
+                             struct mb_release *out, char *why, size_t n)
 {
   struct release_ctx *c = xcalloc(1, sizeof *c);
   char key[KEY_MAX], date[64] = "";
@@ -558,7 +561,7 @@ int mb_parse_release(const char *body, size_t len, struct mb_release *out,
   }
   if (!j->failed && (!out->id[0] || !out->title[0]))
     jpull_fail(j, "release without id or title");
-  int rc = jpull_finish(j, why, n);
+  enum ss_err rc = jpull_finish(j, why, n);
   if (rc == SS_OK) {
     char date_why[96];
     if (mb_parse_date(date, &out->date, date_why, sizeof date_why) != SS_OK)
@@ -641,13 +644,15 @@ static void hit_item(struct jpull *j, void *arg)
   h->out->v[h->out->n++] = a;
 }
 
-int mb_parse_artist_search(const char *body, size_t len, size_t max_items,
-                           struct mb_artist_hits *out, char *why, size_t n)
+enum ss_err mb_parse_artist_search(const char *body, size_t len,
+                                   size_t max_items,
+                                   struct mb_artist_hits *out, char *why,
+                                   size_t n)
 {
   struct hits_ctx h = {out, max_items};
   memset(out, 0, sizeof *out);
-  int rc = parse_counted(body, len, "count", "artists", &out->total, hit_item,
-                         &h, why, n);
+  enum ss_err rc = parse_counted(body, len, "count", "artists", &out->total,
+                                 hit_item, &h, why, n);
   if (rc != SS_OK) {
     mb_artist_hits_free(out);
     return rc;
@@ -684,7 +689,7 @@ static void set_err(struct mb_err *e, enum mb_fail kind, long status,
   va_end(ap);
 }
 
-static int err_code(enum mb_fail kind)
+static enum ss_err err_code(enum mb_fail kind)
 {
   switch (kind) {
   case MB_OK: return SS_OK;
@@ -732,8 +737,9 @@ static int64_t retry_after_s(const char *header, int attempt)
 
 /* Sorts one finished exchange into err; true when it was a 503 that may
  * be retried. */
-static bool classify(int rc, const struct http_reply *r, const char *url,
-                     const char *what, int attempt, struct mb_err *err)
+static bool classify(enum ss_err rc, const struct http_reply *r,
+                     const char *url, const char *what, int attempt,
+                     struct mb_err *err)
 {
   char text[48];
   if (rc == SS_EBUSY) { /* blocked since our turn came: wait again */
@@ -787,7 +793,7 @@ static bool classify(int rc, const struct http_reply *r, const char *url,
  * throttling us (5xx, no answer, 503 after every retry) climbs its ladder
  * (clients/backoff.h), any other answer steps it back to zero.  rc is the
  * last attempt's; sent tells whether any request went out. */
-static void ladder_outcome(struct mb_client *c, int rc, bool sent,
+static void ladder_outcome(struct mb_client *c, enum ss_err rc, bool sent,
                            const struct mb_err *err)
 {
   if (!sent || err->kind == MB_CANCELED)
@@ -807,9 +813,9 @@ static void ladder_outcome(struct mb_client *c, int rc, bool sent,
 /* GETs base + path_query through the pacer; on SS_OK r holds a 2xx body
  * (the caller frees it); otherwise r is already freed.  While MusicBrainz
  * backs off nothing is sent (err.deferred) unless the client is forced. */
-static int mb_request(struct mb_client *c, const char *path_query,
-                      const char *what, struct http_reply *r,
-                      struct mb_err *err)
+static enum ss_err mb_request(struct mb_client *c, const char *path_query,
+                              const char *what, struct http_reply *r,
+                              struct mb_err *err)
 {
   char url[URL_MAX], note[BACKOFF_NOTE_MAX];
   size_t bl = settings_str(S_MUSICBRAINZ_URL, url, sizeof url);
@@ -834,7 +840,8 @@ static int mb_request(struct mb_client *c, const char *path_query,
   bool sent = false;
   for (int attempt = 1;; attempt++) {
     int64_t wait = 0;
-    int rc = pacer_acquire(&mb_pacer, url, c->cancel, c->max_wait_ms, &wait);
+    enum ss_err rc = pacer_acquire(&mb_pacer, url, c->cancel, c->max_wait_ms,
+                                   &wait);
     if (rc == SS_ECANCELED) {
       set_err(err, MB_CANCELED, 0, "canceled");
       return SS_ECANCELED;
@@ -873,8 +880,8 @@ static int mb_request(struct mb_client *c, const char *path_query,
 }
 
 /* Runs a parser over a 2xx reply; a parse failure becomes MB_MALFORMED. */
-static int parsed(int rc, const char *what, const char *why,
-                  struct mb_err *err)
+static enum ss_err parsed(enum ss_err rc, const char *what, const char *why,
+                          struct mb_err *err)
 {
   if (rc == SS_OK)
     return SS_OK;
@@ -890,9 +897,11 @@ static bool types_ok(const char *types)
   return strspn(types, "abcdefghijklmnopqrstuvwxyz -/|") == n;
 }
 
-int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
-                             const char *types, size_t max_items,
-                             struct mb_release_groups *out, struct mb_err *err)
+enum ss_err mb_artist_release_groups(struct mb_client *c,
+                                     const char *artist_mbid,
+                                     const char *types, size_t max_items,
+                                     struct mb_release_groups *out,
+                                     struct mb_err *err)
 {
   char id[MB_ID_LEN + 1], what[96], path[512], why[160];
   char *types_enc = NULL;
@@ -914,7 +923,7 @@ int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
     max_items = MB_RELEASE_GROUPS_MAX;
   snprintf(what, sizeof what, "release groups of artist %s", id);
   size_t offset = 0;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   /* Each page advances by at least one item, so this ends; the bound
    * also stops a service that keeps repeating a full page. */
   for (size_t pages = 0; pages <= max_items / MB_BROWSE_LIMIT + 1; pages++) {
@@ -950,8 +959,8 @@ int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
   return SS_OK;
 }
 
-int mb_release_lookup(struct mb_client *c, const char *release_mbid,
-                      struct mb_release *out, struct mb_err *err)
+enum ss_err mb_release_lookup(struct mb_client *c, const char *release_mbid,
+                              struct mb_release *out, struct mb_err *err)
 {
   char id[MB_ID_LEN + 1], what[64], path[160], why[160];
   memset(out, 0, sizeof *out);
@@ -966,7 +975,7 @@ int mb_release_lookup(struct mb_client *c, const char *release_mbid,
            "&fmt=json",
            id);
   struct http_reply r;
-  int rc = mb_request(c, path, what, &r, err);
+  enum ss_err rc = mb_request(c, path, what, &r, err);
   if (rc != SS_OK)
     return rc;
   rc = parsed(mb_parse_release(buf_cstr(&r.body), r.body.len, out, why,
@@ -977,7 +986,7 @@ int mb_release_lookup(struct mb_client *c, const char *release_mbid,
 }
 
 /* artist:"<name>" with the phrase's own specials escaped (Lucene). */
-static int artist_query(const char *name, char *out, size_t n)
+static enum ss_err artist_query(const char *name, char *out, size_t n)
 {
   size_t o = 0;
   int w = snprintf(out, n, "artist:\"");
@@ -996,8 +1005,9 @@ static int artist_query(const char *name, char *out, size_t n)
   return SS_OK;
 }
 
-int mb_artist_search(struct mb_client *c, const char *name, size_t limit,
-                     struct mb_artist_hits *out, struct mb_err *err)
+enum ss_err mb_artist_search(struct mb_client *c, const char *name,
+                             size_t limit, struct mb_artist_hits *out,
+                             struct mb_err *err)
 {
   char query[NAME_QUERY_MAX], what[64], path[NAME_QUERY_MAX * 3 + 64];
   char why[160];
@@ -1019,7 +1029,7 @@ int mb_artist_search(struct mb_client *c, const char *name, size_t limit,
            limit);
   curl_free(enc);
   struct http_reply r;
-  int rc = mb_request(c, path, what, &r, err);
+  enum ss_err rc = mb_request(c, path, what, &r, err);
   if (rc != SS_OK)
     return rc;
   rc = parsed(mb_parse_artist_search(buf_cstr(&r.body), r.body.len, limit, out,

@@ -40,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define MB_GAP_MS 1000
 #define MB_ATTEMPTS 4            /* one request plus three 503 retries */
 #define MB_RETRY_AFTER_MAX_S 600 /* longer Retry-After values are capped */
@@ -165,22 +167,24 @@ void mb_user_agent(char *out, size_t n);
  * reported count (or an empty page), at most max_items (0 =
  * MB_RELEASE_GROUPS_MAX; beyond it out->truncated).  types: "album|ep"
  * style filter (lower-case words, '|' between) or NULL for all. */
-int mb_artist_release_groups(struct mb_client *c, const char *artist_mbid,
-                             const char *types, size_t max_items,
-                             struct mb_release_groups *out,
-                             struct mb_err *err);
+enum ss_err mb_artist_release_groups(struct mb_client *c,
+                                     const char *artist_mbid,
+                                     const char *types, size_t max_items,
+                                     struct mb_release_groups *out,
+                                     struct mb_err *err);
 void mb_release_groups_free(struct mb_release_groups *g);
 
 /* One release with its media and tracks (inc=recordings+artist-credits+
  * release-groups). */
-int mb_release_lookup(struct mb_client *c, const char *release_mbid,
-                      struct mb_release *out, struct mb_err *err);
+enum ss_err mb_release_lookup(struct mb_client *c, const char *release_mbid,
+                              struct mb_release *out, struct mb_err *err);
 void mb_release_free(struct mb_release *r);
 
 /* Artists whose name matches (MusicBrainz search, best score first), at
  * most limit (0 or > MB_SEARCH_MAX = MB_SEARCH_MAX). */
-int mb_artist_search(struct mb_client *c, const char *name, size_t limit,
-                     struct mb_artist_hits *out, struct mb_err *err);
+enum ss_err mb_artist_search(struct mb_client *c, const char *name,
+                             size_t limit, struct mb_artist_hits *out,
+                             struct mb_err *err);
 void mb_artist_hits_free(struct mb_artist_hits *h);
 
 /* Wall-clock ms until which MusicBrainz (musicbrainz.url's host) is
@@ -193,21 +197,24 @@ void mb_pacer_reset(void);
 
 /* Copies an MBID in canonical lower case into out (MB_ID_LEN + 1 bytes);
  * SS_EINVAL unless it is 8-4-4-4-12 hex (either case) and not all zero. */
-int mb_mbid_canonical(const char *in, char *out);
+enum ss_err mb_mbid_canonical(const char *in, char *out);
 /* Parses a MusicBrainz date; SS_EINVAL (out->valid false, why filled)
  * for anything but "", YYYY, YYYY-MM, YYYY-MM-DD of a real day in the
  * years 1860..2100. */
-int mb_parse_date(const char *text, struct mb_date *out, char *why, size_t n);
+enum ss_err mb_parse_date(const char *text, struct mb_date *out, char *why,
+                          size_t n);
 /* Parsers of one reply body.  Release groups are appended to acc (up to
  * max_items, the rest counted in *page_items only); errors: SS_EPROTO with
  * a reason in why. */
-int mb_parse_release_group_page(const char *body, size_t len,
-                                struct mb_release_groups *acc,
-                                size_t max_items, size_t *page_items,
-                                char *why, size_t n);
-int mb_parse_release(const char *body, size_t len, struct mb_release *out,
-                     char *why, size_t n);
-int mb_parse_artist_search(const char *body, size_t len, size_t max_items,
-                           struct mb_artist_hits *out, char *why, size_t n);
+enum ss_err mb_parse_release_group_page(const char *body, size_t len,
+                                        struct mb_release_groups *acc,
+                                        size_t max_items, size_t *page_items,
+                                        char *why, size_t n);
+enum ss_err mb_parse_release(const char *body, size_t len,
+                             struct mb_release *out, char *why, size_t n);
+enum ss_err mb_parse_artist_search(const char *body, size_t len,
+                                   size_t max_items,
+                                   struct mb_artist_hits *out, char *why,
+                                   size_t n);
 
 #endif

@@ -25,10 +25,11 @@ static void wait_slice(struct pacer *p, int64_t ms)
   pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 }
 
-int pacer_acquire(struct pacer *p, const char *url, const atomic_bool *cancel,
-                  int64_t max_wait_ms, int64_t *wait_ms)
+enum ss_err pacer_acquire(struct pacer *p, const char *url,
+                          const atomic_bool *cancel, int64_t max_wait_ms,
+                          int64_t *wait_ms)
 {
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   int64_t start = clock_mono_ms();
   pthread_mutex_lock(&p->mu);
   for (;;) {

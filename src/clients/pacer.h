@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define PACER_SLICE_MS 50
 
 struct pacer {
@@ -45,8 +47,9 @@ struct pacer {
  * pacer_release() exactly once.  SS_EBUSY: the wait would exceed
  * max_wait_ms (< 0 = no limit); *wait_ms (may be NULL) says how long it
  * would be.  SS_ECANCELED: *cancel was raised while waiting. */
-int pacer_acquire(struct pacer *p, const char *url, const atomic_bool *cancel,
-                  int64_t max_wait_ms, int64_t *wait_ms);
+enum ss_err pacer_acquire(struct pacer *p, const char *url,
+                          const atomic_bool *cancel, int64_t max_wait_ms,
+                          int64_t *wait_ms);
 /* Ends the request admitted by pacer_acquire(); the next may start gap_ms
  * from now. */
 void pacer_release(struct pacer *p);

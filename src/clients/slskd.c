@@ -170,7 +170,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 }
 
 /* "Z", "+HH:MM", "-HH:MM", "+HHMM" or nothing -> offset in minutes. */
-static int parse_offset(const char *p, int *minutes)
+static enum ss_err parse_offset(const char *p, int *minutes)
 {
   int h, m;
   *minutes = 0;
@@ -187,7 +187,7 @@ static int parse_offset(const char *p, int *minutes)
   return SS_OK;
 }
 
-int slskd_parse_time(const char *s, int64_t *ms)
+enum ss_err slskd_parse_time(const char *s, int64_t *ms)
 {
   int y, mo, d, h, mi, se, frac = 0;
   if (!s || strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' ||
@@ -218,7 +218,7 @@ int slskd_parse_time(const char *s, int64_t *ms)
   return SS_OK;
 }
 
-int slskd_parse_timespan(const char *s, int64_t *ms)
+enum ss_err slskd_parse_timespan(const char *s, int64_t *ms)
 {
   if (!s)
     return SS_EINVAL;
@@ -313,7 +313,7 @@ struct list_ctx {
 static const char *arena_string(struct list_ctx *c)
 {
   size_t n;
-  int rc = jpull_string(&c->j, c->tmp, sizeof c->tmp, &n);
+  enum ss_err rc = jpull_string(&c->j, c->tmp, sizeof c->tmp, &n);
   return rc == SS_OK ? arena_dup(&c->out->arena, c->tmp, n) : NULL;
 }
 
@@ -459,9 +459,9 @@ void slskd_transfers_free(struct slskd_transfers *t)
   memset(t, 0, sizeof *t);
 }
 
-int slskd_transfers_parse(const char *body, size_t len,
-                          struct slskd_transfers *out, char *err,
-                          size_t errlen)
+enum ss_err slskd_transfers_parse(const char *body, size_t len,
+                                  struct slskd_transfers *out, char *err,
+                                  size_t errlen)
 {
   struct list_ctx *c = xmalloc(sizeof *c);
   memset(out, 0, sizeof *out);
@@ -470,7 +470,7 @@ int slskd_transfers_parse(const char *body, size_t len,
   if (jpull_array(&c->j))
     while (jpull_next(&c->j))
       parse_group(c);
-  int rc = jpull_finish(&c->j, err, errlen);
+  enum ss_err rc = jpull_finish(&c->j, err, errlen);
   for (size_t i = 0; rc == SS_OK && i < out->n; i++)
     if (!out->v[i].username) {
       snprintf(err, errlen, "malformed reply: transfer without a username");
@@ -631,9 +631,9 @@ void slskd_responses_free(struct slskd_responses *r)
   memset(r, 0, sizeof *r);
 }
 
-int slskd_responses_parse(const char *body, size_t len,
-                          struct slskd_responses *out, char *err,
-                          size_t errlen)
+enum ss_err slskd_responses_parse(const char *body, size_t len,
+                                  struct slskd_responses *out, char *err,
+                                  size_t errlen)
 {
   struct jpull j;
   char *tmp = xmalloc(SLSKD_STR_MAX);
@@ -655,7 +655,7 @@ int slskd_responses_parse(const char *body, size_t len,
       out->v[out->n++] = r;
     }
   free(tmp);
-  int rc = jpull_finish(&j, err, errlen);
+  enum ss_err rc = jpull_finish(&j, err, errlen);
   if (rc)
     slskd_responses_free(out);
   return rc;
@@ -665,8 +665,9 @@ int slskd_responses_parse(const char *body, size_t len,
 /* Search, enqueue and application replies                             */
 /* ------------------------------------------------------------------ */
 
-int slskd_search_parse(const char *body, size_t len, struct slskd_search *out,
-                       char *err, size_t errlen)
+enum ss_err slskd_search_parse(const char *body, size_t len,
+                               struct slskd_search *out, char *err,
+                               size_t errlen)
 {
   struct jpull j;
   char key[KEY_MAX], state[128] = "";
@@ -726,9 +727,9 @@ void slskd_enqueue_reply_free(struct slskd_enqueue_reply *r)
   memset(r, 0, sizeof *r);
 }
 
-int slskd_enqueue_parse(const char *body, size_t len,
-                        struct slskd_enqueue_reply *out, char *err,
-                        size_t errlen)
+enum ss_err slskd_enqueue_parse(const char *body, size_t len,
+                                struct slskd_enqueue_reply *out, char *err,
+                                size_t errlen)
 {
   struct jpull j;
   char key[KEY_MAX];
@@ -753,7 +754,7 @@ int slskd_enqueue_parse(const char *body, size_t len,
       }
     }
   free(tmp);
-  int rc = jpull_finish(&j, err, errlen);
+  enum ss_err rc = jpull_finish(&j, err, errlen);
   if (rc)
     slskd_enqueue_reply_free(out);
   return rc;
@@ -779,8 +780,8 @@ static void parse_app_object(struct jpull *j, const char *section,
   }
 }
 
-int slskd_app_parse(const char *body, size_t len, struct slskd_app *out,
-                    char *err, size_t errlen)
+enum ss_err slskd_app_parse(const char *body, size_t len,
+                            struct slskd_app *out, char *err, size_t errlen)
 {
   struct jpull j;
   char key[KEY_MAX];
@@ -895,7 +896,7 @@ static void error_message(const struct buf *body, char *out, size_t n)
       *p = ' ';
 }
 
-static int status_result(struct slskd *c, const struct http_reply *r)
+static enum ss_err status_result(struct slskd *c, const struct http_reply *r)
 {
   char msg[MSG_MAX];
   long st = r->status;
@@ -919,8 +920,8 @@ static int status_result(struct slskd *c, const struct http_reply *r)
 }
 
 /* One call; on SS_OK r holds a 2xx reply (the caller frees r). */
-static int call(struct slskd *c, const char *method, const char *path,
-                const char *body, size_t cap, struct http_reply *r)
+static enum ss_err call(struct slskd *c, const char *method, const char *path,
+                        const char *body, size_t cap, struct http_reply *r)
 {
   char *url = xasprintf("%s%s", c->base, path);
   const char *headers[4];
@@ -940,7 +941,7 @@ static int call(struct slskd *c, const char *method, const char *path,
                          .reply_limit = cap,
                          .cancel = c->cancel};
   c->error[0] = '\0';
-  int rc = http_client_call(c->hc, &hc, r);
+  enum ss_err rc = http_client_call(c->hc, &hc, r);
   free(url);
   c->status = r->status;
   c->elapsed_ms = r->elapsed_ms;
@@ -962,18 +963,19 @@ static int call(struct slskd *c, const char *method, const char *path,
   return status_result(c, r);
 }
 
-static int parsed(struct slskd *c, int rc, const char *err)
+static enum ss_err parsed(struct slskd *c, enum ss_err rc, const char *err)
 {
   if (rc != SS_OK)
     snprintf(c->error, sizeof c->error, "slskd sent a %s", err);
   return rc;
 }
 
-int slskd_application(struct slskd *c, struct slskd_app *out)
+enum ss_err slskd_application(struct slskd *c, struct slskd_app *out)
 {
   struct http_reply r;
   char err[SLSKD_ERROR_MAX];
-  int rc = call(c, "GET", "/api/v0/application", NULL, SLSKD_REPLY_MAX, &r);
+  enum ss_err rc = call(c, "GET", "/api/v0/application", NULL, SLSKD_REPLY_MAX,
+                        &r);
   if (rc == SS_OK)
     rc = parsed(c,
                 slskd_app_parse(buf_cstr(&r.body), r.body.len, out, err,
@@ -983,8 +985,8 @@ int slskd_application(struct slskd *c, struct slskd_app *out)
   return rc;
 }
 
-int slskd_search_start(struct slskd *c, const char *id, const char *text,
-                       int timeout_ms)
+enum ss_err slskd_search_start(struct slskd *c, const char *id,
+                               const char *text, int timeout_ms)
 {
   struct buf body;
   struct http_reply r;
@@ -998,7 +1000,7 @@ int slskd_search_start(struct slskd *c, const char *id, const char *text,
              "\"fileLimit\":10000,\"filterResponses\":true,"
              "\"minimumResponseFileCount\":1}",
              timeout_ms);
-  int rc = SS_ETOOBIG;
+  enum ss_err rc = SS_ETOOBIG;
   if (buf_ok(&body)) {
     rc = call(c, "POST", "/api/v0/searches", buf_cstr(&body), SLSKD_REPLY_MAX,
               &r);
@@ -1008,7 +1010,8 @@ int slskd_search_start(struct slskd *c, const char *id, const char *text,
   return rc;
 }
 
-static int search_path(char *out, size_t n, const char *id, const char *rest)
+static enum ss_err search_path(char *out, size_t n, const char *id,
+                               const char *rest)
 {
   char esc[SLSKD_ID_MAX * 3 + 1];
   slskd_path_escape(id, esc, sizeof esc);
@@ -1016,12 +1019,13 @@ static int search_path(char *out, size_t n, const char *id, const char *rest)
   return SS_OK;
 }
 
-int slskd_search_get(struct slskd *c, const char *id, struct slskd_search *out)
+enum ss_err slskd_search_get(struct slskd *c, const char *id,
+                             struct slskd_search *out)
 {
   char path[256], err[SLSKD_ERROR_MAX];
   struct http_reply r;
   search_path(path, sizeof path, id, "");
-  int rc = call(c, "GET", path, NULL, SLSKD_REPLY_MAX, &r);
+  enum ss_err rc = call(c, "GET", path, NULL, SLSKD_REPLY_MAX, &r);
   if (rc == SS_OK)
     rc = parsed(c,
                 slskd_search_parse(buf_cstr(&r.body), r.body.len, out, err,
@@ -1031,34 +1035,34 @@ int slskd_search_get(struct slskd *c, const char *id, struct slskd_search *out)
   return rc;
 }
 
-int slskd_search_stop(struct slskd *c, const char *id)
+enum ss_err slskd_search_stop(struct slskd *c, const char *id)
 {
   char path[256];
   struct http_reply r;
   search_path(path, sizeof path, id, "");
-  int rc = call(c, "PUT", path, NULL, SLSKD_REPLY_MAX, &r);
+  enum ss_err rc = call(c, "PUT", path, NULL, SLSKD_REPLY_MAX, &r);
   http_reply_free(&r);
   return rc;
 }
 
-int slskd_search_delete(struct slskd *c, const char *id)
+enum ss_err slskd_search_delete(struct slskd *c, const char *id)
 {
   char path[256];
   struct http_reply r;
   search_path(path, sizeof path, id, "");
-  int rc = call(c, "DELETE", path, NULL, SLSKD_REPLY_MAX, &r);
+  enum ss_err rc = call(c, "DELETE", path, NULL, SLSKD_REPLY_MAX, &r);
   http_reply_free(&r);
   return rc;
 }
 
-int slskd_search_responses(struct slskd *c, const char *id,
-                           struct slskd_responses *out)
+enum ss_err slskd_search_responses(struct slskd *c, const char *id,
+                                   struct slskd_responses *out)
 {
   char path[256], err[SLSKD_ERROR_MAX];
   struct http_reply r;
   memset(out, 0, sizeof *out);
   search_path(path, sizeof path, id, "/responses");
-  int rc = call(c, "GET", path, NULL, SLSKD_SEARCH_MAX, &r);
+  enum ss_err rc = call(c, "GET", path, NULL, SLSKD_SEARCH_MAX, &r);
   if (rc == SS_OK)
     rc = parsed(c,
                 slskd_responses_parse(buf_cstr(&r.body), r.body.len, out, err,
@@ -1068,9 +1072,9 @@ int slskd_search_responses(struct slskd *c, const char *id,
   return rc;
 }
 
-int slskd_enqueue(struct slskd *c, const char *username,
-                  const struct slskd_want *files, size_t n,
-                  struct slskd_enqueue_reply *out)
+enum ss_err slskd_enqueue(struct slskd *c, const char *username,
+                          const struct slskd_want *files, size_t n,
+                          struct slskd_enqueue_reply *out)
 {
   struct buf body;
   struct http_reply r;
@@ -1091,7 +1095,7 @@ int slskd_enqueue(struct slskd *c, const char *username,
   }
   slskd_path_escape(username, esc, sizeof esc);
   char *path = xasprintf("/api/v0/transfers/downloads/%s", esc);
-  int rc = call(c, "POST", path, buf_cstr(&body), SLSKD_REPLY_MAX, &r);
+  enum ss_err rc = call(c, "POST", path, buf_cstr(&body), SLSKD_REPLY_MAX, &r);
   if (rc == SS_OK)
     rc = parsed(c,
                 slskd_enqueue_parse(buf_cstr(&r.body), r.body.len, out, err,
@@ -1103,13 +1107,13 @@ int slskd_enqueue(struct slskd *c, const char *username,
   return rc;
 }
 
-int slskd_downloads(struct slskd *c, struct slskd_transfers *out)
+enum ss_err slskd_downloads(struct slskd *c, struct slskd_transfers *out)
 {
   struct http_reply r;
   char err[SLSKD_ERROR_MAX];
   memset(out, 0, sizeof *out);
-  int rc = call(c, "GET", "/api/v0/transfers/downloads", NULL, SLSKD_LIST_MAX,
-                &r);
+  enum ss_err rc = call(c, "GET", "/api/v0/transfers/downloads", NULL,
+                        SLSKD_LIST_MAX, &r);
   if (rc == SS_OK)
     rc = parsed(c,
                 slskd_transfers_parse(buf_cstr(&r.body), r.body.len, out, err,
@@ -1119,8 +1123,8 @@ int slskd_downloads(struct slskd *c, struct slskd_transfers *out)
   return rc;
 }
 
-int slskd_cancel(struct slskd *c, const char *username, const char *id,
-                 bool remove)
+enum ss_err slskd_cancel(struct slskd *c, const char *username, const char *id,
+                         bool remove)
 {
   struct http_reply r;
   char user[SLSKD_STR_MAX * 3], tid[SLSKD_ID_MAX * 3];
@@ -1128,7 +1132,7 @@ int slskd_cancel(struct slskd *c, const char *username, const char *id,
   slskd_path_escape(id, tid, sizeof tid);
   char *path = xasprintf("/api/v0/transfers/downloads/%s/%s%s", user, tid,
                          remove ? "?remove=true" : "");
-  int rc = call(c, "DELETE", path, NULL, SLSKD_REPLY_MAX, &r);
+  enum ss_err rc = call(c, "DELETE", path, NULL, SLSKD_REPLY_MAX, &r);
   http_reply_free(&r);
   free(path);
   return rc;

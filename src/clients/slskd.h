@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define SLSKD_ID_MAX 40    /* GUID text + NUL */
 #define SLSKD_STR_MAX 2048 /* longest name/path kept (cut beyond) */
 #define SLSKD_LIST_MAX ((size_t)32 << 20)
@@ -92,9 +94,9 @@ const char *slskd_failure_text(unsigned flags);
 
 /* ISO 8601 "2026-08-22T18:00:01.123456" (no offset = UTC), "...Z" or
  * "...+02:00" -> ms since the epoch.  SS_OK or SS_EINVAL. */
-int slskd_parse_time(const char *s, int64_t *ms);
+enum ss_err slskd_parse_time(const char *s, int64_t *ms);
 /* .NET TimeSpan "[-][d.]hh:mm:ss[.fffffff]" -> ms.  SS_OK or SS_EINVAL. */
-int slskd_parse_timespan(const char *s, int64_t *ms);
+enum ss_err slskd_parse_timespan(const char *s, int64_t *ms);
 
 struct slskd_arena; /* string storage of a transfer list */
 
@@ -123,9 +125,9 @@ struct slskd_transfers {
 
 /* Parses GET /transfers/downloads (users -> directories -> files).  All or
  * nothing: on error *out is empty and err names the problem. */
-int slskd_transfers_parse(const char *body, size_t len,
-                          struct slskd_transfers *out, char *err,
-                          size_t errlen);
+enum ss_err slskd_transfers_parse(const char *body, size_t len,
+                                  struct slskd_transfers *out, char *err,
+                                  size_t errlen);
 void slskd_transfers_free(struct slskd_transfers *t);
 
 struct slskd_file {
@@ -155,9 +157,9 @@ struct slskd_responses {
 };
 
 /* Parses a responses array (GET /searches/{id}/responses). */
-int slskd_responses_parse(const char *body, size_t len,
-                          struct slskd_responses *out, char *err,
-                          size_t errlen);
+enum ss_err slskd_responses_parse(const char *body, size_t len,
+                                  struct slskd_responses *out, char *err,
+                                  size_t errlen);
 void slskd_responses_free(struct slskd_responses *r);
 
 struct slskd_search {
@@ -166,8 +168,9 @@ struct slskd_search {
   bool complete;  /* isComplete */
   int64_t response_count, file_count;
 };
-int slskd_search_parse(const char *body, size_t len, struct slskd_search *out,
-                       char *err, size_t errlen);
+enum ss_err slskd_search_parse(const char *body, size_t len,
+                               struct slskd_search *out, char *err,
+                               size_t errlen);
 
 struct slskd_enqueued {
   char id[SLSKD_ID_MAX];
@@ -180,9 +183,9 @@ struct slskd_enqueue_reply {
   struct slskd_enqueued *enqueued;
   size_t n_enqueued;
 };
-int slskd_enqueue_parse(const char *body, size_t len,
-                        struct slskd_enqueue_reply *out, char *err,
-                        size_t errlen);
+enum ss_err slskd_enqueue_parse(const char *body, size_t len,
+                                struct slskd_enqueue_reply *out, char *err,
+                                size_t errlen);
 void slskd_enqueue_reply_free(struct slskd_enqueue_reply *r);
 
 struct slskd_app {
@@ -191,8 +194,8 @@ struct slskd_app {
   char username[64];
   bool logged_in;
 };
-int slskd_app_parse(const char *body, size_t len, struct slskd_app *out,
-                    char *err, size_t errlen);
+enum ss_err slskd_app_parse(const char *body, size_t len,
+                            struct slskd_app *out, char *err, size_t errlen);
 
 /* Percent-encodes s as one path segment (unreserved bytes kept). */
 void slskd_path_escape(const char *s, char *out, size_t n);
@@ -215,30 +218,30 @@ long slskd_last_status(const struct slskd *c);
 /* Wall time of the last call's HTTP exchange. */
 long slskd_last_elapsed_ms(const struct slskd *c);
 
-int slskd_application(struct slskd *c, struct slskd_app *out);
+enum ss_err slskd_application(struct slskd *c, struct slskd_app *out);
 /* POST /searches with our own id; timeout_ms is slskd's inactivity
  * timeout. */
-int slskd_search_start(struct slskd *c, const char *id, const char *text,
-                       int timeout_ms);
-int slskd_search_get(struct slskd *c, const char *id,
-                     struct slskd_search *out);
+enum ss_err slskd_search_start(struct slskd *c, const char *id,
+                               const char *text, int timeout_ms);
+enum ss_err slskd_search_get(struct slskd *c, const char *id,
+                             struct slskd_search *out);
 /* PUT /searches/{id}: ask slskd to stop it (it then completes). */
-int slskd_search_stop(struct slskd *c, const char *id);
-int slskd_search_delete(struct slskd *c, const char *id);
-int slskd_search_responses(struct slskd *c, const char *id,
-                           struct slskd_responses *out);
+enum ss_err slskd_search_stop(struct slskd *c, const char *id);
+enum ss_err slskd_search_delete(struct slskd *c, const char *id);
+enum ss_err slskd_search_responses(struct slskd *c, const char *id,
+                                   struct slskd_responses *out);
 
 struct slskd_want {
   const char *filename;
   int64_t size;
 };
-int slskd_enqueue(struct slskd *c, const char *username,
-                  const struct slskd_want *files, size_t n,
-                  struct slskd_enqueue_reply *out);
-int slskd_downloads(struct slskd *c, struct slskd_transfers *out);
+enum ss_err slskd_enqueue(struct slskd *c, const char *username,
+                          const struct slskd_want *files, size_t n,
+                          struct slskd_enqueue_reply *out);
+enum ss_err slskd_downloads(struct slskd *c, struct slskd_transfers *out);
 /* DELETE /transfers/downloads/{username}/{id}[?remove=true]. */
-int slskd_cancel(struct slskd *c, const char *username, const char *id,
-                 bool remove);
+enum ss_err slskd_cancel(struct slskd *c, const char *username, const char *id,
+                         bool remove);
 
 /* A random GUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). */
 void slskd_new_guid(char out[SLSKD_ID_MAX]);

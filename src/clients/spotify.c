@@ -118,7 +118,7 @@ static void set_err(struct spotify_err *e, enum spotify_fail kind, long status,
   va_end(ap);
 }
 
-static int err_code(enum spotify_fail kind)
+static enum ss_err err_code(enum spotify_fail kind)
 {
   switch (kind) {
   case SPOTIFY_OK: return SS_OK;
@@ -184,8 +184,8 @@ void spotify_url_encode(struct buf *out, const char *s)
   }
 }
 
-int spotify_base64(const unsigned char *in, size_t n, bool url, char *out,
-                   size_t cap)
+enum ss_err spotify_base64(const unsigned char *in, size_t n, bool url,
+                           char *out, size_t cap)
 {
   int variant = url ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
                     : sodium_base64_VARIANT_ORIGINAL;
@@ -225,7 +225,7 @@ static void load_locked(struct db *db)
   struct db *use = db ? db : own;
   if (!use)
     return;
-  int rc = db_spotify_account_load(use, &S.acc);
+  enum ss_err rc = db_spotify_account_load(use, &S.acc);
   if (rc == SS_OK || rc == SS_ENOTFOUND) {
     S.loaded = true;
     S.stored = rc == SS_OK;
@@ -238,12 +238,12 @@ static void load_locked(struct db *db)
 
 /* Writes a login row with the caller's connection (or the daemon's store
  * opened for the moment). */
-static int persist(struct spotify_client *c,
-                   const struct db_spotify_account *a)
+static enum ss_err persist(struct spotify_client *c,
+                           const struct db_spotify_account *a)
 {
   struct db *own = c->db ? NULL : open_existing_db();
   struct db *use = c->db ? c->db : own;
-  int rc = use ? db_spotify_account_save(use, a) : SS_EIO;
+  enum ss_err rc = use ? db_spotify_account_save(use, a) : SS_EIO;
   db_close(own);
   if (rc != SS_OK)
     log_error("spotify", "could not store the Spotify login");
@@ -394,15 +394,16 @@ static void creds_signature(char *out, size_t n)
   memset(secret, 0, sizeof secret);
 }
 
-static int parse_tokens(const struct http_reply *r, struct spotify_tokens *t,
-                        struct spotify_err *err)
+static enum ss_err parse_tokens(const struct http_reply *r,
+                                struct spotify_tokens *t,
+                                struct spotify_err *err)
 {
   json_t *doc = json_loadb(buf_cstr(&r->body), r->body.len, 0, NULL);
   json_t *access = json_object_get(doc, "access_token");
   json_t *refresh = json_object_get(doc, "refresh_token");
   json_t *scope = json_object_get(doc, "scope");
   json_t *expires = json_object_get(doc, "expires_in");
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   memset(t, 0, sizeof *t);
   if (!json_is_string(access) || !json_string_length(access) ||
       json_string_length(access) >= sizeof t->access_token ||
@@ -429,7 +430,8 @@ static int parse_tokens(const struct http_reply *r, struct spotify_tokens *t,
   return rc;
 }
 
-static int token_failure(const struct http_reply *r, struct spotify_err *err)
+static enum ss_err token_failure(const struct http_reply *r,
+                                 struct spotify_err *err)
 {
   char msg[REMOTE_TEXT_MAX + 1], code[64];
   error_text(&r->body, msg, sizeof msg, code, sizeof code);
@@ -462,9 +464,9 @@ static void token_reply(const struct http_reply *r, struct spotify_tokens *out,
     token_failure(r, err);
 }
 
-int spotify_token_reply_parse(long status, const char *body, size_t len,
-                              struct spotify_tokens *out,
-                              struct spotify_err *err)
+enum ss_err spotify_token_reply_parse(long status, const char *body,
+                                      size_t len, struct spotify_tokens *out,
+                                      struct spotify_err *err)
 {
   struct http_reply r;
   memset(&r, 0, sizeof r);
@@ -477,8 +479,9 @@ int spotify_token_reply_parse(long status, const char *body, size_t len,
   return err_code(err->kind);
 }
 
-int spotify_token_post(struct spotify_client *c, const char *grant,
-                       struct spotify_tokens *out, struct spotify_err *err)
+enum ss_err spotify_token_post(struct spotify_client *c, const char *grant,
+                               struct spotify_tokens *out,
+                               struct spotify_err *err)
 {
   char id[SETTING_STR_MAX], secret[SETTING_STR_MAX];
   char base[SETTING_STR_MAX], url[SETTING_STR_MAX + 16];
@@ -530,7 +533,7 @@ int spotify_token_post(struct spotify_client *c, const char *grant,
                            .reply_limit = TOKEN_REPLY_MAX,
                            .cancel = c->cancel};
   struct http_reply r;
-  int rc = http_client_call(c->http, &call, &r);
+  enum ss_err rc = http_client_call(c->http, &call, &r);
   memset(auth, 0, sizeof auth);
   if (body.data)
     memset(body.data, 0, body.len);
@@ -724,9 +727,9 @@ static void refresh_locked(struct spotify_client *c, struct spotify_err *err)
  * when needed; a token refreshed while we waited (by us or another caller)
  * is accepted as long as it has not expired.
  */
-static int obtain_token(struct spotify_client *c, const char *rejected,
-                        int64_t threshold_ms, char *out, size_t n,
-                        bool *refreshed, struct spotify_err *err)
+static enum ss_err obtain_token(struct spotify_client *c, const char *rejected,
+                                int64_t threshold_ms, char *out, size_t n,
+                                bool *refreshed, struct spotify_err *err)
 {
   memset(err, 0, sizeof *err);
   pthread_mutex_lock(&S.mu);
@@ -765,12 +768,14 @@ static int obtain_token(struct spotify_client *c, const char *rejected,
   return err_code(err->kind);
 }
 
-int spotify_refresh_if_expiring(struct spotify_client *c, int64_t threshold_ms,
-                                bool *refreshed, struct spotify_err *err)
+enum ss_err spotify_refresh_if_expiring(struct spotify_client *c,
+                                        int64_t threshold_ms, bool *refreshed,
+                                        struct spotify_err *err)
 {
   char token[SPOTIFY_TOKEN_MAX];
   bool did = false;
-  int rc = obtain_token(c, NULL, threshold_ms, token, sizeof token, &did, err);
+  enum ss_err rc = obtain_token(c, NULL, threshold_ms, token, sizeof token,
+                                &did, err);
   memset(token, 0, sizeof token);
   if (refreshed)
     *refreshed = did;
@@ -779,9 +784,10 @@ int spotify_refresh_if_expiring(struct spotify_client *c, int64_t threshold_ms,
 
 /* ---- login store ---- */
 
-int spotify_account_store(struct spotify_client *c,
-                          const struct spotify_tokens *t, const char *user_id,
-                          const char *display_name)
+enum ss_err spotify_account_store(struct spotify_client *c,
+                                  const struct spotify_tokens *t,
+                                  const char *user_id,
+                                  const char *display_name)
 {
   struct db_spotify_account a;
   memset(&a, 0, sizeof a);
@@ -797,7 +803,7 @@ int spotify_account_store(struct spotify_client *c,
            display_name ? display_name : "");
   pthread_mutex_lock(&S.mu);
   wait_no_refresh_locked();
-  int rc = persist(c, &a);
+  enum ss_err rc = persist(c, &a);
   if (rc == SS_OK) {
     S.acc = a;
     S.loaded = S.stored = true;
@@ -812,13 +818,13 @@ int spotify_account_store(struct spotify_client *c,
   return rc;
 }
 
-int spotify_account_forget(struct spotify_client *c)
+enum ss_err spotify_account_forget(struct spotify_client *c)
 {
   struct db *own = c->db ? NULL : open_existing_db();
   struct db *use = c->db ? c->db : own;
   pthread_mutex_lock(&S.mu);
   wait_no_refresh_locked();
-  int rc = use ? db_spotify_account_delete(use) : SS_EIO;
+  enum ss_err rc = use ? db_spotify_account_delete(use) : SS_EIO;
   if (rc == SS_OK) {
     memset(&S.acc, 0, sizeof S.acc);
     S.loaded = true;
@@ -836,8 +842,8 @@ int spotify_account_forget(struct spotify_client *c)
 /* ---- the Web API ---- */
 
 /* The request URL for target; only targets below spotify.api_url. */
-static int api_url(const char *target, char *out, size_t n,
-                   struct spotify_err *err)
+static enum ss_err api_url(const char *target, char *out, size_t n,
+                           struct spotify_err *err)
 {
   char base[SETTING_STR_MAX];
   settings_str(S_SPOTIFY_API_URL, base, sizeof base);
@@ -978,8 +984,8 @@ static void note_unavailable(struct spotify_client *c, struct spotify_err *err,
   err->until_ms = ladder_failed(c, 0, spotify_err_reason(err), err->msg);
 }
 
-static int parse_object(const struct http_reply *r, const char *path,
-                        json_t **out, struct spotify_err *err)
+static enum ss_err parse_object(const struct http_reply *r, const char *path,
+                                json_t **out, struct spotify_err *err)
 {
   json_error_t je;
   json_t *doc = json_loadb(buf_cstr(&r->body), r->body.len, 0, &je);
@@ -1003,7 +1009,7 @@ static int parse_object(const struct http_reply *r, const char *path,
 
 /* Turns one HTTP outcome into err; returns true when the caller should
  * retry once with a fresh token (401). */
-static bool classify(struct spotify_client *c, int rc,
+static bool classify(struct spotify_client *c, enum ss_err rc,
                      const struct http_reply *r, const char *url,
                      const char *path, bool may_retry, struct spotify_err *err)
 {
@@ -1036,9 +1042,9 @@ static bool classify(struct spotify_client *c, int rc,
   return false;
 }
 
-static int get_impl(struct spotify_client *c, const char *target,
-                    const char *fixed_token, json_t **out,
-                    struct spotify_err *err)
+static enum ss_err get_impl(struct spotify_client *c, const char *target,
+                            const char *fixed_token, json_t **out,
+                            struct spotify_err *err)
 {
   char url[URL_MAX], path[128], token[SPOTIFY_TOKEN_MAX];
   char auth[SPOTIFY_TOKEN_MAX + 32];
@@ -1049,7 +1055,7 @@ static int get_impl(struct spotify_client *c, const char *target,
     return err_code(err->kind);
   short_path(url, path, sizeof path);
   bool retried = false;
-  int rc;
+  enum ss_err rc;
   for (;;) {
     if (fixed_token)
       snprintf(token, sizeof token, "%s", fixed_token);
@@ -1082,27 +1088,28 @@ static int get_impl(struct spotify_client *c, const char *target,
   return err_code(err->kind);
 }
 
-int spotify_get(struct spotify_client *c, const char *path_or_url,
-                json_t **out, struct spotify_err *err)
+enum ss_err spotify_get(struct spotify_client *c, const char *path_or_url,
+                        json_t **out, struct spotify_err *err)
 {
   return get_impl(c, path_or_url, NULL, out, err);
 }
 
-int spotify_get_as(struct spotify_client *c, const char *path,
-                   const char *access_token, json_t **out,
-                   struct spotify_err *err)
+enum ss_err spotify_get_as(struct spotify_client *c, const char *path,
+                           const char *access_token, json_t **out,
+                           struct spotify_err *err)
 {
   return get_impl(c, path, access_token, out, err);
 }
 
 /* ---- the probe ---- */
 
-int spotify_probe_token(long timeout_ms, const atomic_bool *cancel,
-                        char *reason, size_t n)
+enum spotify_verdict spotify_probe_token(long timeout_ms,
+                                         const atomic_bool *cancel,
+                                         char *reason, size_t n)
 {
   if (!spotify_connected()) {
     snprintf(reason, n, "no account connected");
-    return -1;
+    return SPOTIFY_TOKEN_UNKNOWN;
   }
   struct spotify_client_opts o = {.cancel = cancel,
                                   .timeout_ms = timeout_ms,
@@ -1110,22 +1117,22 @@ int spotify_probe_token(long timeout_ms, const atomic_bool *cancel,
   struct spotify_client *c = spotify_client_new(&o);
   json_t *me = NULL;
   struct spotify_err err;
-  int rc = spotify_get(c, "/me", &me, &err);
-  int verdict;
+  enum ss_err rc = spotify_get(c, "/me", &me, &err);
+  enum spotify_verdict verdict;
   if (rc == SS_OK) {
     const char *name = json_string_value(json_object_get(me, "display_name"));
     char shown[96];
     remote_text(shown, sizeof shown, name ? name : "");
     snprintf(reason, n, "token accepted%s%s%s", shown[0] ? " (" : "", shown,
              shown[0] ? ")" : "");
-    verdict = 1;
+    verdict = SPOTIFY_TOKEN_ACCEPTED;
   } else if (err.kind == SPOTIFY_REFUSED || err.kind == SPOTIFY_REAUTH ||
              err.kind == SPOTIFY_CONFIG) {
     snprintf(reason, n, "token refused: %s", err.msg);
-    verdict = 0;
+    verdict = SPOTIFY_TOKEN_REFUSED;
   } else {
     snprintf(reason, n, "%s", err.msg);
-    verdict = -1;
+    verdict = SPOTIFY_TOKEN_UNKNOWN;
   }
   json_decref(me);
   spotify_client_free(c);

@@ -105,14 +105,15 @@ void spotify_client_free(struct spotify_client *c);
  * is refused).  On SS_OK *out is the parsed JSON object (caller decrefs);
  * otherwise err says why and the return value is an SS_E* code.
  */
-int spotify_get(struct spotify_client *c, const char *path_or_url,
-                json_t **out, struct spotify_err *err);
+enum ss_err spotify_get(struct spotify_client *c, const char *path_or_url,
+                        json_t **out, struct spotify_err *err);
 
 /* Refreshes the access token when it expires within threshold_ms (or is
  * missing), single-flight.  *refreshed: whether a refresh happened (by this
  * or a concurrent caller). */
-int spotify_refresh_if_expiring(struct spotify_client *c, int64_t threshold_ms,
-                                bool *refreshed, struct spotify_err *err);
+enum ss_err spotify_refresh_if_expiring(struct spotify_client *c,
+                                        int64_t threshold_ms, bool *refreshed,
+                                        struct spotify_err *err);
 
 /* ---- used by the login (spotify_auth.c) ---- */
 
@@ -126,24 +127,26 @@ struct spotify_tokens {
 /* POSTs a grant (form body without client credentials, e.g.
  * "grant_type=authorization_code&code=...") to {accounts_url}/api/token
  * with the configured client id (and secret, as Basic auth). */
-int spotify_token_post(struct spotify_client *c, const char *grant,
-                       struct spotify_tokens *out, struct spotify_err *err);
+enum ss_err spotify_token_post(struct spotify_client *c, const char *grant,
+                               struct spotify_tokens *out,
+                               struct spotify_err *err);
 /* What spotify_token_post() makes of a reply with this status and body
  * (tests and fuzzing): 200 parses the tokens, anything else the flat OAuth
  * error.  Returns what spotify_token_post() would; err says why. */
-int spotify_token_reply_parse(long status, const char *body, size_t len,
-                              struct spotify_tokens *out,
-                              struct spotify_err *err);
+enum ss_err spotify_token_reply_parse(long status, const char *body,
+                                      size_t len, struct spotify_tokens *out,
+                                      struct spotify_err *err);
 /* GET with an explicit access token (no refresh, no retry). */
-int spotify_get_as(struct spotify_client *c, const char *path,
-                   const char *access_token, json_t **out,
-                   struct spotify_err *err);
+enum ss_err spotify_get_as(struct spotify_client *c, const char *path,
+                           const char *access_token, json_t **out,
+                           struct spotify_err *err);
 /* Stores a new login (authorised now) and makes it the current one. */
-int spotify_account_store(struct spotify_client *c,
-                          const struct spotify_tokens *t, const char *user_id,
-                          const char *display_name);
+enum ss_err spotify_account_store(struct spotify_client *c,
+                                  const struct spotify_tokens *t,
+                                  const char *user_id,
+                                  const char *display_name);
 /* Forgets the login (tokens deleted; the synced library stays). */
-int spotify_account_forget(struct spotify_client *c);
+enum ss_err spotify_account_forget(struct spotify_client *c);
 
 /* ---- status: any thread, cheap ---- */
 
@@ -174,11 +177,18 @@ int64_t spotify_refresh_expires_ms(int64_t authorised_ms);
 /* Formats a wall time as "2026-03-01 12:34:56 UTC" into out. */
 const char *spotify_fmt_time(int64_t wall_ms, char *out, size_t n);
 
+/* The service probe's verdict on the stored token. */
+enum spotify_verdict {
+  SPOTIFY_TOKEN_UNKNOWN, /* could not tell (rate limited, unreachable,
+                            not connected) */
+  SPOTIFY_TOKEN_REFUSED, /* refused (reason says why) */
+  SPOTIFY_TOKEN_ACCEPTED
+};
 /* The service probe: checks that the Web API accepts the stored token
- * (GET /me).  Returns 1 accepted, 0 refused (reason says why), -1 could
- * not tell (rate limited, unreachable, not connected). */
-int spotify_probe_token(long timeout_ms, const atomic_bool *cancel,
-                        char *reason, size_t n);
+ * (GET /me); reason says what was seen. */
+enum spotify_verdict spotify_probe_token(long timeout_ms,
+                                         const atomic_bool *cancel,
+                                         char *reason, size_t n);
 
 /* ---- helpers shared with spotify_auth.c ---- */
 
@@ -186,8 +196,8 @@ int spotify_probe_token(long timeout_ms, const atomic_bool *cancel,
 void spotify_url_encode(struct buf *out, const char *s);
 /* Base64 (url: the URL-safe alphabet without padding) of n bytes into
  * out; SS_ETOOBIG when out is too small. */
-int spotify_base64(const unsigned char *in, size_t n, bool url, char *out,
-                   size_t cap);
+enum ss_err spotify_base64(const unsigned char *in, size_t n, bool url,
+                           char *out, size_t cap);
 
 /* Tests: forgets the cached login, blocks (every host's) and backoffs (not
  * the DB). */

@@ -89,7 +89,7 @@ void spotify_auth_reset(void)
   pthread_mutex_unlock(&mu);
 }
 
-int spotify_random_token(char *out, size_t n, size_t bytes)
+enum ss_err spotify_random_token(char *out, size_t n, size_t bytes)
 {
   unsigned char raw[96];
   if (bytes > sizeof raw)
@@ -101,12 +101,12 @@ int spotify_random_token(char *out, size_t n, size_t bytes)
       return SS_EIO;
     got += (size_t)r;
   }
-  int rc = spotify_base64(raw, bytes, true, out, n);
+  enum ss_err rc = spotify_base64(raw, bytes, true, out, n);
   memset(raw, 0, sizeof raw);
   return rc;
 }
 
-int spotify_pkce_challenge(const char *verifier, char *out, size_t n)
+enum ss_err spotify_pkce_challenge(const char *verifier, char *out, size_t n)
 {
   unsigned char md[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(md, (const unsigned char *)verifier, strlen(verifier));
@@ -132,7 +132,7 @@ static void append_param(struct buf *url, const char *name, const char *value)
   spotify_url_encode(url, value);
 }
 
-int spotify_auth_begin(struct buf *url, char *state)
+enum ss_err spotify_auth_begin(struct buf *url, char *state)
 {
   char id[SETTING_STR_MAX], base[SETTING_STR_MAX];
   char redirect[SETTING_STR_MAX], verifier[128], challenge[64];
@@ -144,7 +144,7 @@ int spotify_auth_begin(struct buf *url, char *state)
   size_t bl = strlen(base);
   if (base[bl - 1] == '/')
     base[bl - 1] = '\0';
-  int rc = spotify_random_token(state, SPOTIFY_STATE_MAX, STATE_BYTES);
+  enum ss_err rc = spotify_random_token(state, SPOTIFY_STATE_MAX, STATE_BYTES);
   if (!rc)
     rc = spotify_random_token(verifier, sizeof verifier, VERIFIER_BYTES);
   if (!rc)
@@ -220,8 +220,9 @@ static enum spotify_login exchange(struct db *db, const struct pending *p,
   append_param(&grant, "&code=", code);
   append_param(&grant, "&redirect_uri=", p->redirect_uri);
   append_param(&grant, "&code_verifier=", p->verifier);
-  int rc = buf_ok(&grant) ? spotify_token_post(c, buf_cstr(&grant), &t, &err)
-                          : SS_ETOOBIG;
+  enum ss_err rc = buf_ok(&grant)
+                     ? spotify_token_post(c, buf_cstr(&grant), &t, &err)
+                     : SS_ETOOBIG;
   memset(grant.data, 0, grant.len);
   buf_free(&grant);
   enum spotify_login result = SPOTIFY_LOGIN_OK;

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "core/err.h"
 #include "core/buf.h"
 #include "db/db.h"
 
@@ -49,7 +50,7 @@ const char *spotify_login_message(const char *code);
  * (for the cookie) into state (SPOTIFY_STATE_MAX bytes).  SS_ESTATE when
  * spotify.client_id is empty.
  */
-int spotify_auth_begin(struct buf *url, char *state);
+enum ss_err spotify_auth_begin(struct buf *url, char *state);
 
 /*
  * Finishes a login from the callback's query (any may be NULL).  The
@@ -62,9 +63,9 @@ enum spotify_login spotify_auth_finish(struct db *db, const char *state,
 /* ---- pieces, exposed for tests ---- */
 
 /* base64url(SHA-256(verifier)) into out (at least 44 bytes). */
-int spotify_pkce_challenge(const char *verifier, char *out, size_t n);
+enum ss_err spotify_pkce_challenge(const char *verifier, char *out, size_t n);
 /* base64url of `bytes` random bytes into out. */
-int spotify_random_token(char *out, size_t n, size_t bytes);
+enum ss_err spotify_random_token(char *out, size_t n, size_t bytes);
 /* Forgets every pending login (tests). */
 void spotify_auth_reset(void);
 

@@ -138,9 +138,9 @@ static void add_header(struct notify_http *h, size_t *nh, const char *fmt, ...)
   (*nh)++;
 }
 
-int notify_format(enum notify_target t, const struct notify_msg *m,
-                  const char *url, const char *token, struct notify_http *out,
-                  char *err, size_t errlen)
+enum ss_err notify_format(enum notify_target t, const struct notify_msg *m,
+                          const char *url, const char *token,
+                          struct notify_http *out, char *err, size_t errlen)
 {
   memset(out->headers, 0, sizeof out->headers);
   buf_init(&out->body, 16 * 1024);
@@ -383,7 +383,7 @@ void notify_unit_state(const char *label, bool error, const char *last_error,
   notify_event(error ? NOTIFY_UNIT_ERROR : NOTIFY_UNIT_RECOVERED, title, body);
 }
 
-int notify_test(enum notify_target t)
+enum ss_err notify_test(enum notify_target t)
 {
   if (!atomic_load(&running) || t >= NOTIFY__TARGETS ||
       !settings_is_set(url_ids[t]))
@@ -419,7 +419,7 @@ static void send_one(struct http_client *hc, enum notify_target t,
   if (token_ids[t] != S__COUNT)
     settings_str(token_ids[t], token, sizeof token);
   struct notify_http h;
-  int rc = notify_format(t, m, url, token, &h, err, sizeof err);
+  enum ss_err rc = notify_format(t, m, url, token, &h, err, sizeof err);
   sodium_memzero(token, sizeof token);
   if (rc == SS_OK && url[0]) {
     struct http_call call = {
@@ -549,7 +549,7 @@ static void *notify_main(void *arg)
   return NULL;
 }
 
-int notify_start(void)
+enum ss_err notify_start(void)
 {
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);

@@ -72,7 +72,7 @@ const char *notify_target_name(enum notify_target t);
 /* Target by name; -1 when unknown. */
 int notify_target_lookup(const char *name);
 
-int notify_start(void);
+enum ss_err notify_start(void);
 void notify_stop(void);
 
 /* Queues an event for every configured target (copied, truncated to the
@@ -85,7 +85,7 @@ void notify_unit_state(const char *label, bool error, const char *last_error,
                        enum ss_reason reason);
 /* Queues a test message for one target: SS_OK, SS_ESTATE (not
  * configured, or not started), SS_EBUSY (queue full). */
-int notify_test(enum notify_target t);
+enum ss_err notify_test(enum notify_target t);
 
 struct notify_target_status {
   bool configured;
@@ -138,9 +138,9 @@ struct notify_http {
  * Control characters never reach a header.  SS_OK, or SS_EINVAL with the
  * reason in err when the target cannot be called (gotify without token).
  */
-int notify_format(enum notify_target t, const struct notify_msg *m,
-                  const char *url, const char *token, struct notify_http *out,
-                  char *err, size_t errlen);
+enum ss_err notify_format(enum notify_target t, const struct notify_msg *m,
+                          const char *url, const char *token,
+                          struct notify_http *out, char *err, size_t errlen);
 void notify_http_free(struct notify_http *h);
 
 struct notify_limiter {

@@ -76,9 +76,10 @@ static void publish(enum service_id id, const struct service_status *st)
 }
 
 /* Performs one GET/HEAD; fills latency/status/reason on st. */
-static int probe_call(struct http_client *hc, const char *method,
-                      const char *url, const char *const *headers,
-                      struct service_status *st, struct http_reply *reply)
+static enum ss_err probe_call(struct http_client *hc, const char *method,
+                              const char *url, const char *const *headers,
+                              struct service_status *st,
+                              struct http_reply *reply)
 {
   struct http_call call = {
     .method = method,
@@ -88,7 +89,7 @@ static int probe_call(struct http_client *hc, const char *method,
     .reply_limit = 64 * 1024,
     .cancel = &stopping,
   };
-  int rc = http_client_call(hc, &call, reply);
+  enum ss_err rc = http_client_call(hc, &call, reply);
   st->latency_ms = reply->elapsed_ms;
   st->http_status = reply->status;
   if (rc == SS_ETOOBIG)
@@ -127,14 +128,14 @@ static void probe_spotify(struct http_client *hc, struct service_status *st)
   http_reply_free(&r);
   if (!st->up || !spotify_connected())
     return;
-  int verdict = spotify_probe_token(settings_int(S_PROBE_TIMEOUT_SECONDS) *
-                                      1000,
-                                    &stopping, reason, sizeof reason);
-  if (verdict == 0) {
+  enum spotify_verdict
+    verdict = spotify_probe_token(settings_int(S_PROBE_TIMEOUT_SECONDS) * 1000,
+                                  &stopping, reason, sizeof reason);
+  if (verdict == SPOTIFY_TOKEN_REFUSED) {
     st->up = false;
     st->reason_code = SS_R_AUTH; /* the token was refused */
   }
-  if (verdict >= 0)
+  if (verdict != SPOTIFY_TOKEN_UNKNOWN)
     snprintf(st->reason, sizeof st->reason, "%s", reason);
 }
 
@@ -151,7 +152,7 @@ static void probe_slskd(struct http_client *hc, struct service_status *st)
   }
   struct http_reply r;
   snprintf(url, sizeof url, "%s/health", base);
-  int rc = probe_call(hc, "GET", url, NULL, st, &r);
+  enum ss_err rc = probe_call(hc, "GET", url, NULL, st, &r);
   http_reply_free(&r);
   if (rc != SS_OK)
     return;
@@ -338,7 +339,7 @@ static void on_settings_changed(void *arg)
   pthread_mutex_unlock(&mu);
 }
 
-int prober_start(void)
+enum ss_err prober_start(void)
 {
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);

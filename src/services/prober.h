@@ -35,7 +35,7 @@ struct service_status {
   enum ss_reason reason_code; /* why it is down or blocked; SS_R_NONE up */
 };
 
-int prober_start(void);
+enum ss_err prober_start(void);
 void prober_stop(void);
 /* "spotify", "slskd", "musicbrainz", "coverart" */
 const char *prober_service_key(enum service_id id);

@@ -606,7 +606,8 @@ static void test_429_blocks_every_caller(void **state)
   assert_true(err.deferred);
   assert_int_equal(fake_spotify_api_count(fx->fs), before);
   char reason[160];
-  assert_int_equal(spotify_probe_token(1000, NULL, reason, sizeof reason), -1);
+  assert_int_equal(spotify_probe_token(1000, NULL, reason, sizeof reason),
+                   SPOTIFY_TOKEN_UNKNOWN);
   assert_int_equal(fake_spotify_api_count(fx->fs), before);
   /* Once Retry-After has passed, calls go through again. */
   advance(121000);
