@@ -408,7 +408,7 @@ static enum ss_err add_row(void *arg, const struct library_own_row *r)
   return SS_OK;
 }
 
-int ownership_load(struct db *db, struct ownership **out)
+enum ss_err ownership_load(struct db *db, struct ownership **out)
 {
   if (!out)
     return SS_EINVAL;
@@ -420,7 +420,7 @@ int ownership_load(struct db *db, struct ownership **out)
   map_init(&o->artist_memo, 1024);
   map_init(&o->album_memo, 1024);
   arena_add(&o->arena, "", 0); /* offset 0 is never a memoised key */
-  int rc = db_library_own_rows(db, add_row, o);
+  enum ss_err rc = db_library_own_rows(db, add_row, o);
   free(o->artist_memo.slots);
   free(o->album_memo.slots);
   o->artist_memo.slots = o->album_memo.slots = NULL;

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/err.h"
 #include "db/db.h"
 
 #define OWNERSHIP_KEY_MAX 512
@@ -51,7 +52,7 @@ size_t ownership_track_key(const char *artist, const char *title, char *out,
 struct ownership;
 
 /* Builds the index from the library store.  SS_OK or SS_EDB. */
-int ownership_load(struct db *db, struct ownership **out);
+enum ss_err ownership_load(struct db *db, struct ownership **out);
 void ownership_free(struct ownership *o);
 /* Library tracks in the index (for notes and tests). */
 size_t ownership_track_count(const struct ownership *o);

@@ -21,7 +21,7 @@
 #include "db/db_library.h"
 #include "db/db_wanted.h"
 
-int qu_config_level(struct qu_config *cfg, const char *level)
+enum ss_err qu_config_level(struct qu_config *cfg, const char *level)
 {
   char perr[160];
   const char *text = quality_target_profile(level);
@@ -30,7 +30,7 @@ int qu_config_level(struct qu_config *cfg, const char *level)
   return quality_profile_parse(text, &cfg->target, perr, sizeof perr);
 }
 
-int qu_config_load(struct qu_config *cfg)
+enum ss_err qu_config_load(struct qu_config *cfg)
 {
   char level[SETTING_STR_MAX];
   memset(cfg, 0, sizeof *cfg);
@@ -80,14 +80,15 @@ static int worst_first(const void *a, const void *b, void *arg)
   return x->track_id < y->track_id ? -1 : x->track_id > y->track_id;
 }
 
-int quality_upgrade_find(struct db *db, const struct quality_profile *target,
-                         size_t max, struct qu_candidate **out, size_t *n,
-                         int64_t *scanned, int64_t *below)
+enum ss_err quality_upgrade_find(struct db *db,
+                                 const struct quality_profile *target,
+                                 size_t max, struct qu_candidate **out,
+                                 size_t *n, int64_t *scanned, int64_t *below)
 {
   struct walk w = {.target = target};
   *out = NULL;
   *n = 0;
-  int rc = db_library_upgrade_rows(db, on_row, &w);
+  enum ss_err rc = db_library_upgrade_rows(db, on_row, &w);
   *scanned = w.scanned;
   *below = (int64_t)w.n;
   if (rc) {
@@ -111,11 +112,11 @@ static const char *first(const char *a, const char *b)
 }
 
 /* The Wanted item for candidate c (display fields from its row). */
-static int want_one(struct db *db, const struct qu_candidate *c,
-                    struct library_track *t, struct wanted_item *w,
-                    int64_t now_ms, bool *added)
+static enum ss_err want_one(struct db *db, const struct qu_candidate *c,
+                            struct library_track *t, struct wanted_item *w,
+                            int64_t now_ms, bool *added)
 {
-  int rc = db_library_track_by_id(db, c->track_id, t);
+  enum ss_err rc = db_library_track_by_id(db, c->track_id, t);
   if (rc)
     return rc == SS_ENOTFOUND ? SS_OK : rc; /* gone since: skip */
   memset(w, 0, sizeof *w);
@@ -134,15 +135,15 @@ static int want_one(struct db *db, const struct qu_candidate *c,
   return db_wanted_add(db, w, now_ms, &id, added);
 }
 
-int quality_upgrade_run(struct db *db, const struct qu_config *cfg,
-                        int64_t now_ms, struct qu_result *out)
+enum ss_err quality_upgrade_run(struct db *db, const struct qu_config *cfg,
+                                int64_t now_ms, struct qu_result *out)
 {
   struct qu_candidate *c = NULL;
   size_t n = 0;
   memset(out, 0, sizeof *out);
   size_t max = cfg->max_per_run > 0 ? (size_t)cfg->max_per_run : 0;
-  int rc = quality_upgrade_find(db, &cfg->target, max, &c, &n, &out->scanned,
-                                &out->below);
+  enum ss_err rc = quality_upgrade_find(db, &cfg->target, max, &c, &n,
+                                        &out->scanned, &out->below);
   struct library_track *t = xmalloc(sizeof *t);
   struct wanted_item *w = xmalloc(sizeof *w);
   for (size_t i = 0; !rc && i < n; i++) {

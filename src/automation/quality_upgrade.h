@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "db/db.h"
 #include "downloads/quality.h"
 
@@ -52,9 +53,9 @@ struct qu_config {
 };
 
 /* Reads the two settings.  SS_OK, or SS_EINVAL for an unknown level. */
-int qu_config_load(struct qu_config *cfg);
+enum ss_err qu_config_load(struct qu_config *cfg);
 /* Parses a level ("lossless", "high", "medium") into cfg->target. */
-int qu_config_level(struct qu_config *cfg, const char *level);
+enum ss_err qu_config_level(struct qu_config *cfg, const char *level);
 
 /* True when the measured quality q is below the target (see above). */
 bool qu_below_target(const struct quality_profile *target,
@@ -71,9 +72,10 @@ struct qu_candidate {
  * *scanned gets the tracks looked at, *below all below the target (also
  * those beyond max).  SS_OK or SS_EDB.
  */
-int quality_upgrade_find(struct db *db, const struct quality_profile *target,
-                         size_t max, struct qu_candidate **out, size_t *n,
-                         int64_t *scanned, int64_t *below);
+enum ss_err quality_upgrade_find(struct db *db,
+                                 const struct quality_profile *target,
+                                 size_t max, struct qu_candidate **out,
+                                 size_t *n, int64_t *scanned, int64_t *below);
 
 struct qu_result {
   int64_t scanned; /* tracks looked at */
@@ -84,7 +86,7 @@ struct qu_result {
 
 /* One pass: find, then add up to cfg->max_per_run items.  SS_OK or
  * SS_EDB. */
-int quality_upgrade_run(struct db *db, const struct qu_config *cfg,
-                        int64_t now_ms, struct qu_result *out);
+enum ss_err quality_upgrade_run(struct db *db, const struct qu_config *cfg,
+                                int64_t now_ms, struct qu_result *out);
 
 #endif

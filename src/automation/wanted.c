@@ -72,12 +72,13 @@ static const char *release_group_of(const struct wanted_item *w)
 
 /* Creates the download request of w: by Spotify id when the synced
  * library knows it, else by text.  SS_OK and *req, or an error with err. */
-static int make_request(struct db *db, const struct wanted_item *w,
-                        int64_t now_ms, int64_t *req, char *err, size_t errlen)
+static enum ss_err make_request(struct db *db, const struct wanted_item *w,
+                                int64_t now_ms, int64_t *req, char *err,
+                                size_t errlen)
 {
   const char *rg = release_group_of(w);
   struct dl_new in = {.mb_release_group_id = rg};
-  int rc = SS_ENOTFOUND;
+  enum ss_err rc = SS_ENOTFOUND;
   if (w->spotify_id[0]) {
     if (w->kind == WANTED_ALBUM)
       in.spotify_album_id = w->spotify_id;
@@ -103,11 +104,11 @@ static int make_request(struct db *db, const struct wanted_item *w,
 
 /* One request for w, recorded on the item.  SS_OK, or the item keeps
  * waiting an hour with the reason (rc returned, err set). */
-static int request_item(struct db *db, const struct wanted_item *w,
-                        int64_t now_ms, char *err, size_t errlen)
+static enum ss_err request_item(struct db *db, const struct wanted_item *w,
+                                int64_t now_ms, char *err, size_t errlen)
 {
   int64_t req = 0;
-  int rc = make_request(db, w, now_ms, &req, err, errlen);
+  enum ss_err rc = make_request(db, w, now_ms, &req, err, errlen);
   if (rc == SS_OK) {
     rc = db_wanted_requested(db, w->id, req, now_ms);
     if (rc)
@@ -121,30 +122,31 @@ static int request_item(struct db *db, const struct wanted_item *w,
   char reason[WANTED_REASON_MAX];
   snprintf(reason, sizeof reason, "no download request could be made: %s",
            err);
-  int src = db_wanted_set_state(db, w->id, "wanted", reason, now_ms + HOUR_MS,
-                                now_ms);
+  enum ss_err src = db_wanted_set_state(db, w->id, "wanted", reason,
+                                        now_ms + HOUR_MS, now_ms);
   return src == SS_EDB ? src : rc;
 }
 
 /* Requests still allowed this hour (may be <= 0). */
-static int hourly_room(struct db *db, int max_per_hour, int64_t now_ms,
-                       int64_t *made, int *room)
+static enum ss_err hourly_room(struct db *db, int max_per_hour, int64_t now_ms,
+                               int64_t *made, int *room)
 {
-  int rc = db_wanted_requests_since(db, now_ms - HOUR_MS, made);
+  enum ss_err rc = db_wanted_requests_since(db, now_ms - HOUR_MS, made);
   if (rc == SS_OK)
     *room = *made >= max_per_hour ? 0 : (int)(max_per_hour - *made);
   return rc;
 }
 
-int wanted_dispatch(struct db *db, const struct wanted_dispatch_config *cfg,
-                    int64_t now_ms, struct wanted_pass_result *out)
+enum ss_err wanted_dispatch(struct db *db,
+                            const struct wanted_dispatch_config *cfg,
+                            int64_t now_ms, struct wanted_pass_result *out)
 {
   if (!db || !cfg || !out)
     return SS_EINVAL;
   memset(out, 0, sizeof *out);
   int64_t made = 0;
   int room = 0;
-  int rc = hourly_room(db, cfg->max_per_hour, now_ms, &made, &room);
+  enum ss_err rc = hourly_room(db, cfg->max_per_hour, now_ms, &made, &room);
   if (rc)
     return rc;
   bool hour_capped = room <= cfg->max_per_run;
@@ -162,7 +164,7 @@ int wanted_dispatch(struct db *db, const struct wanted_dispatch_config *cfg,
       break;
     }
     char err[WANTED_REASON_MAX] = "";
-    int r = request_item(db, &due[i], now_ms, err, sizeof err);
+    enum ss_err r = request_item(db, &due[i], now_ms, err, sizeof err);
     if (r == SS_OK)
       out->requested++;
     else if (r == SS_EDB)
@@ -186,8 +188,9 @@ int wanted_dispatch(struct db *db, const struct wanted_dispatch_config *cfg,
 
 /* The ladder after a failed attempt: back to wanted with the next try, or
  * given_up. */
-static int climb(struct db *db, const struct wanted_item *w, const char *why,
-                 int64_t now_ms, struct wanted_pass_result *out)
+static enum ss_err climb(struct db *db, const struct wanted_item *w,
+                         const char *why, int64_t now_ms,
+                         struct wanted_pass_result *out)
 {
   char reason[WANTED_REASON_MAX];
   int64_t delay = wanted_ladder_delay_ms(w->attempts);
@@ -215,12 +218,12 @@ static bool owned(const struct ownership *o, const struct wanted_item *w)
   return ownership_album(o, &a, NULL) != OWN_NONE;
 }
 
-static int follow_one(struct db *db, const struct wanted_item *w,
-                      struct ownership **own, int64_t now_ms,
-                      struct wanted_pass_result *out)
+static enum ss_err follow_one(struct db *db, const struct wanted_item *w,
+                              struct ownership **own, int64_t now_ms,
+                              struct wanted_pass_result *out)
 {
   struct dl_request_view *v = xcalloc(1, sizeof *v);
-  int rc = db_dl_request_get(db, w->request_id, v);
+  enum ss_err rc = db_dl_request_get(db, w->request_id, v);
   const char *st = v->r.state;
   char why[WANTED_REASON_MAX];
   if (rc == SS_ENOTFOUND) {
@@ -254,8 +257,8 @@ static int follow_one(struct db *db, const struct wanted_item *w,
   return rc;
 }
 
-int wanted_follow(struct db *db, int64_t now_ms,
-                  struct wanted_pass_result *out)
+enum ss_err wanted_follow(struct db *db, int64_t now_ms,
+                          struct wanted_pass_result *out)
 {
   if (!db || !out)
     return SS_EINVAL;
@@ -263,7 +266,7 @@ int wanted_follow(struct db *db, int64_t now_ms,
   struct wanted_item *items = xcalloc(FOLLOW_BATCH, sizeof *items);
   size_t n = 0;
   struct ownership *own = NULL;
-  int rc = db_wanted_in_flight(db, items, FOLLOW_BATCH, &n);
+  enum ss_err rc = db_wanted_in_flight(db, items, FOLLOW_BATCH, &n);
   for (size_t i = 0; rc == SS_OK && i < n; i++)
     rc = follow_one(db, &items[i], &own, now_ms, out);
   ownership_free(own);
@@ -300,10 +303,10 @@ bool wanted_stats_get(struct wanted_counts *out)
 
 /* ---- actions ---- */
 
-static int load_item(struct db *db, int64_t id, struct wanted_item *w,
-                     char *err, size_t errlen)
+static enum ss_err load_item(struct db *db, int64_t id, struct wanted_item *w,
+                             char *err, size_t errlen)
 {
-  int rc = db_wanted_get(db, id, w);
+  enum ss_err rc = db_wanted_get(db, id, w);
   if (rc == SS_ENOTFOUND)
     snprintf(err, errlen, "no wanted item %lld", (long long)id);
   else if (rc)
@@ -316,11 +319,11 @@ static bool state_is(const struct wanted_item *w, const char *s)
   return !strcmp(w->state, s);
 }
 
-int wanted_search_now(struct db *db, int64_t id, int64_t now_ms, char *err,
-                      size_t errlen)
+enum ss_err wanted_search_now(struct db *db, int64_t id, int64_t now_ms,
+                              char *err, size_t errlen)
 {
   struct wanted_item *w = xcalloc(1, sizeof *w);
-  int rc = load_item(db, id, w, err, errlen);
+  enum ss_err rc = load_item(db, id, w, err, errlen);
   if (rc == SS_OK && !state_is(w, "wanted") && !state_is(w, "given_up")) {
     snprintf(err, errlen, "%s",
              state_is(w, "imported")  ? "already in the library"
@@ -348,11 +351,11 @@ int wanted_search_now(struct db *db, int64_t id, int64_t now_ms, char *err,
   return rc;
 }
 
-int wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
-                  size_t errlen)
+enum ss_err wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
+                          size_t errlen)
 {
   struct wanted_item *w = xcalloc(1, sizeof *w);
-  int rc = load_item(db, id, w, err, errlen);
+  enum ss_err rc = load_item(db, id, w, err, errlen);
   if (rc == SS_OK && (state_is(w, "ignored") || state_is(w, "imported"))) {
     snprintf(err, errlen, "%s",
              state_is(w, "ignored") ? "already ignored"
@@ -376,11 +379,11 @@ int wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
   return rc;
 }
 
-int wanted_retry(struct db *db, int64_t id, int64_t now_ms, char *err,
-                 size_t errlen)
+enum ss_err wanted_retry(struct db *db, int64_t id, int64_t now_ms, char *err,
+                         size_t errlen)
 {
   struct wanted_item *w = xcalloc(1, sizeof *w);
-  int rc = load_item(db, id, w, err, errlen);
+  enum ss_err rc = load_item(db, id, w, err, errlen);
   if (rc == SS_OK && !state_is(w, "given_up") && !state_is(w, "ignored")) {
     snprintf(err, errlen, "only given up or ignored items can be retried");
     rc = SS_ESTATE;

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "db/db.h"
 
 struct wanted_counts; /* db/db_wanted.h */
@@ -60,10 +61,11 @@ struct wanted_pass_result {
 
 /* Reads the two caps from settings. */
 void wanted_dispatch_config_load(struct wanted_dispatch_config *cfg);
-int wanted_dispatch(struct db *db, const struct wanted_dispatch_config *cfg,
-                    int64_t now_ms, struct wanted_pass_result *out);
-int wanted_follow(struct db *db, int64_t now_ms,
-                  struct wanted_pass_result *out);
+enum ss_err wanted_dispatch(struct db *db,
+                            const struct wanted_dispatch_config *cfg,
+                            int64_t now_ms, struct wanted_pass_result *out);
+enum ss_err wanted_follow(struct db *db, int64_t now_ms,
+                          struct wanted_pass_result *out);
 
 /*
  * The open counts per source and the requests made (db_wanted_counts), as
@@ -76,11 +78,11 @@ int wanted_follow(struct db *db, int64_t now_ms,
 void wanted_stats_refresh(struct db *db);
 bool wanted_stats_get(struct wanted_counts *out);
 
-int wanted_search_now(struct db *db, int64_t id, int64_t now_ms, char *err,
-                      size_t errlen);
-int wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
-                  size_t errlen);
-int wanted_retry(struct db *db, int64_t id, int64_t now_ms, char *err,
-                 size_t errlen);
+enum ss_err wanted_search_now(struct db *db, int64_t id, int64_t now_ms,
+                              char *err, size_t errlen);
+enum ss_err wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
+                          size_t errlen);
+enum ss_err wanted_retry(struct db *db, int64_t id, int64_t now_ms, char *err,
+                         size_t errlen);
 
 #endif

@@ -93,8 +93,8 @@ unsigned watch_type_mb(const char *primary, const char *secondary)
 
 /* ---- dates ---- */
 
-int watch_date_check(const char *date, const char *precision, char out[16],
-                     char *why, size_t n)
+enum ss_err watch_date_check(const char *date, const char *precision,
+                             char out[16], char *why, size_t n)
 {
   struct mb_date d;
   out[0] = '\0';
@@ -184,9 +184,9 @@ static json_t *page_items(json_t *page, const char *what, char **next,
   return items;
 }
 
-int watch_spotify_page(json_t *page, const char *artist_id,
-                       struct watch_releases *out, char *name, char **next,
-                       char *why, size_t n)
+enum ss_err watch_spotify_page(json_t *page, const char *artist_id,
+                               struct watch_releases *out, char *name,
+                               char **next, char *why, size_t n)
 {
   json_t *items = page_items(page, "page", next, why, n);
   if (!items)
@@ -338,14 +338,15 @@ static void notify_release(const struct wanted_item *it)
   notify_event(NOTIFY_RELEASE_WANTED, title, body);
 }
 
-int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
-               const struct watch_releases *r, size_t max, int64_t now_ms,
-               size_t *added, size_t *capped)
+enum ss_err watch_want(struct db *db, const struct watch *w,
+                       enum watch_mode mode, const struct watch_releases *r,
+                       size_t max, int64_t now_ms, size_t *added,
+                       size_t *capped)
 {
   *added = 0;
   *capped = 0;
   struct wanted_item *it = xmalloc(sizeof *it);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   size_t i = 0;
   for (; i < r->n && *added < max && rc == SS_OK; i++) {
     const struct watch_release *x = &r->v[i];
@@ -385,8 +386,8 @@ void watch_tracks_free(struct watch_tracks *t)
   memset(t, 0, sizeof *t);
 }
 
-int watch_tracks_page(json_t *page, struct watch_tracks *out, char **next,
-                      char *why, size_t n)
+enum ss_err watch_tracks_page(json_t *page, struct watch_tracks *out,
+                              char **next, char *why, size_t n)
 {
   json_t *items = page_items(page, "track list", next, why, n);
   if (!items)
@@ -409,10 +410,12 @@ int watch_tracks_page(json_t *page, struct watch_tracks *out, char **next,
   return SS_OK;
 }
 
-int watch_want_missing(struct db *db, const struct watch *w,
-                       enum watch_mode mode, const struct watch_release *x,
-                       const struct watch_tracks *t, const struct ownership *o,
-                       size_t max, int64_t now_ms, size_t *added)
+enum ss_err watch_want_missing(struct db *db, const struct watch *w,
+                               enum watch_mode mode,
+                               const struct watch_release *x,
+                               const struct watch_tracks *t,
+                               const struct ownership *o, size_t max,
+                               int64_t now_ms, size_t *added)
 {
   *added = 0;
   if (!t->n)
@@ -431,7 +434,7 @@ int watch_want_missing(struct db *db, const struct watch *w,
                                  .n_tracks = t->n};
   ownership_album(o, &a, missing);
   struct wanted_item *it = xmalloc(sizeof *it);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   for (size_t i = 0; i < t->n && *added < max && rc == SS_OK; i++) {
     if (!missing[i])
       continue;
@@ -511,8 +514,9 @@ static enum ss_err tracks_page(json_t *doc, void *arg, char **next, char *err,
 }
 
 /* Reads the track list of Spotify album album_id.  SS_OK, or err. */
-static int read_tracks(struct spotify_client *c, const char *album_id,
-                       struct watch_tracks *out, char *err, size_t errlen)
+static enum ss_err read_tracks(struct spotify_client *c, const char *album_id,
+                               struct watch_tracks *out, char *err,
+                               size_t errlen)
 {
   struct buf url;
   buf_init(&url, 256);
@@ -534,14 +538,15 @@ static int read_tracks(struct spotify_client *c, const char *album_id,
  * tracks are wanted (watch_want_missing) and they leave rel, so
  * watch_want does not want them whole.  A track list that cannot be read
  * leaves the release out with the reason in err (first only). */
-static int want_partial(struct db *db, struct spotify_client *sp,
-                        const struct watch *w, enum watch_mode mode,
-                        const struct ownership *o, struct watch_releases *rel,
-                        size_t room, int64_t now_ms, size_t *added, char *err,
-                        size_t errlen)
+static enum ss_err want_partial(struct db *db, struct spotify_client *sp,
+                                const struct watch *w, enum watch_mode mode,
+                                const struct ownership *o,
+                                struct watch_releases *rel, size_t room,
+                                int64_t now_ms, size_t *added, char *err,
+                                size_t errlen)
 {
   size_t kept = 0;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   *added = 0;
   for (size_t i = 0; i < rel->n; i++) {
     struct watch_release *x = &rel->v[i];
@@ -587,10 +592,11 @@ static enum ss_err albums_page(json_t *doc, void *arg, char **next, char *err,
 /* Reads the artist's releases from Spotify.  SS_OK; on failure err says
  * why, *stop tells whether the whole run must stop and *deferred that
  * nothing was asked (Spotify backs off or its Retry-After lasts). */
-static int read_spotify(struct spotify_client *c, const struct watch *w,
-                        struct watch_releases *out, char *name, char *err,
-                        size_t errlen, bool *stop, bool *deferred,
-                        enum ss_reason *code)
+static enum ss_err read_spotify(struct spotify_client *c,
+                                const struct watch *w,
+                                struct watch_releases *out, char *name,
+                                char *err, size_t errlen, bool *stop,
+                                bool *deferred, enum ss_reason *code)
 {
   static const char *const groups[] = {"album", "single", "compilation",
                                        "appears_on"};
@@ -635,14 +641,15 @@ static int read_spotify(struct spotify_client *c, const struct watch *w,
 /* Reads the artist's release groups from MusicBrainz.  SS_OK, or err;
  * *down when MusicBrainz is down or throttling us (the run stops, the watch
  * stays due), *deferred when it was not even asked (its backoff lasts). */
-static int read_mb(struct mb_client *c, const struct watch *w,
-                   const char *artist, struct watch_releases *out, char *err,
-                   size_t errlen, enum ss_reason *code, bool *down,
-                   bool *deferred)
+static enum ss_err read_mb(struct mb_client *c, const struct watch *w,
+                           const char *artist, struct watch_releases *out,
+                           char *err, size_t errlen, enum ss_reason *code,
+                           bool *down, bool *deferred)
 {
   struct mb_release_groups g = {0};
   struct mb_err e;
-  int rc = mb_artist_release_groups(c, w->mb_artist_id, NULL, 0, &g, &e);
+  enum ss_err rc = mb_artist_release_groups(c, w->mb_artist_id, NULL, 0, &g,
+                                            &e);
   if (rc) {
     /* down or throttling us: the ladder (clients/backoff.h) holds it */
     *down = e.kind == MB_RATE_LIMITED || e.kind == MB_UNAVAILABLE;
@@ -764,13 +771,13 @@ static void stop_run(struct run *r, const char *err, enum ss_reason code,
 /* Checks one watch: both sources, select, want, mark checked.  A watch
  * without a MusicBrainz id looks its artist up by name at its very first
  * check (watch_find_mbid). */
-static int check_one(struct run *r, struct watch *w)
+static enum ss_err check_one(struct run *r, struct watch *w)
 {
   struct watch_releases rel = {0};
   char err[WANTED_REASON_MAX] = "", name[WANTED_TEXT_MAX] = "";
   bool stop = false, deferred = false, down = false;
   enum ss_reason code = SS_R_NONE, mbcode = SS_R_NONE;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   read_spotify(r->sp, w, &rel, name, err, sizeof err, &stop, &deferred, &code);
   if (stop) {
     stop_run(r, err, code, deferred);
@@ -846,12 +853,12 @@ static int check_one(struct run *r, struct watch *w)
   return rc == SS_ENOTFOUND ? SS_OK : rc; /* unwatched meanwhile */
 }
 
-int watch_run(struct db *db, enum watch_mode mode,
-              const struct watch_config *cfg, int64_t now_ms,
-              struct watch_result *out)
+enum ss_err watch_run(struct db *db, enum watch_mode mode,
+                      const struct watch_config *cfg, int64_t now_ms,
+                      struct watch_result *out)
 {
   memset(out, 0, sizeof *out);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   if (mode == WATCH_MODE_NEW && cfg->watch_followed)
     rc = db_watch_add_followed(db, now_ms, &out->followed_added);
   size_t max = cfg->artists_per_run > 0 ? (size_t)cfg->artists_per_run : 1;
@@ -926,13 +933,13 @@ static enum ss_err on_playlist_track(void *arg, const struct playlist_track *t)
   return SS_OK;
 }
 
-int watch_playlists(struct db *db, const struct ownership *o, size_t max,
-                    int64_t now_ms, size_t *added)
+enum ss_err watch_playlists(struct db *db, const struct ownership *o,
+                            size_t max, int64_t now_ms, size_t *added)
 {
   /* read more than max: entries already on the list do not count */
   struct missing m = {.o = o, .limit = max * 4 + 64};
   *added = 0;
-  int rc = db_playlist_missing_each(db, on_playlist_track, &m);
+  enum ss_err rc = db_playlist_missing_each(db, on_playlist_track, &m);
   for (size_t i = 0; !rc && i < m.n && *added < max; i++) {
     int64_t id;
     bool was_added = false;

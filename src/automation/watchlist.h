@@ -102,8 +102,8 @@ unsigned watch_type_mb(const char *primary, const char *secondary);
  * NULL or "" = from the text's form) and copies it into out (16 bytes).
  * SS_OK; SS_EINVAL with a reason in why for an absurd or malformed one;
  * "" is SS_OK (no date). */
-int watch_date_check(const char *date, const char *precision, char out[16],
-                     char *why, size_t n);
+enum ss_err watch_date_check(const char *date, const char *precision,
+                             char out[16], char *why, size_t n);
 /* A checked, non-empty date on or after since ("YYYY-MM-DD") at the
  * date's own precision. */
 bool watch_date_is_new(const char *date, const char *since);
@@ -139,9 +139,9 @@ void watch_releases_free(struct watch_releases *r);
  * gets the "next" link (malloc'ed, NULL on the last page).  SS_OK, or
  * SS_EPROTO with a reason in why (not a paging object, items not a
  * list, next not a link). */
-int watch_spotify_page(json_t *page, const char *artist_id,
-                       struct watch_releases *out, char *name, char **next,
-                       char *why, size_t n);
+enum ss_err watch_spotify_page(json_t *page, const char *artist_id,
+                               struct watch_releases *out, char *name,
+                               char **next, char *why, size_t n);
 
 /* ---- selection (pure but for ownership) ---- */
 
@@ -170,9 +170,10 @@ void watch_select(const struct watch *w, enum watch_mode mode,
 /* Adds up to max NEW Wanted items for the candidates (db_wanted_add; an
  * item already on the list, ignored or imported is not counted).  *added
  * and *capped (candidates left for a later run).  SS_OK or SS_EDB. */
-int watch_want(struct db *db, const struct watch *w, enum watch_mode mode,
-               const struct watch_releases *r, size_t max, int64_t now_ms,
-               size_t *added, size_t *capped);
+enum ss_err watch_want(struct db *db, const struct watch *w,
+                       enum watch_mode mode, const struct watch_releases *r,
+                       size_t max, int64_t now_ms, size_t *added,
+                       size_t *capped);
 
 /* ---- partly owned albums ---- */
 
@@ -192,8 +193,8 @@ void watch_tracks_free(struct watch_tracks *t);
  * without an id or a name are skipped).  *next gets the "next" link
  * (malloc'ed, NULL on the last page).  SS_OK, or SS_EPROTO with a reason
  * in why (not a paging object, items not a list, next not a link). */
-int watch_tracks_page(json_t *page, struct watch_tracks *out, char **next,
-                      char *why, size_t n);
+enum ss_err watch_tracks_page(json_t *page, struct watch_tracks *out,
+                              char **next, char *why, size_t n);
 
 /*
  * A partly owned release x of watch w: the tracks of t that ownership o
@@ -201,10 +202,12 @@ int watch_tracks_page(json_t *page, struct watch_tracks *out, char **next,
  * track items (source as watch_want, album = the release's title), at
  * most max new ones; *added gets how many.  SS_OK or SS_EDB.
  */
-int watch_want_missing(struct db *db, const struct watch *w,
-                       enum watch_mode mode, const struct watch_release *x,
-                       const struct watch_tracks *t, const struct ownership *o,
-                       size_t max, int64_t now_ms, size_t *added);
+enum ss_err watch_want_missing(struct db *db, const struct watch *w,
+                               enum watch_mode mode,
+                               const struct watch_release *x,
+                               const struct watch_tracks *t,
+                               const struct ownership *o, size_t max,
+                               int64_t now_ms, size_t *added);
 
 /* ---- runs ---- */
 
@@ -239,9 +242,9 @@ void watch_config_load(struct watch_config *cfg, enum watch_mode mode);
 
 /* One pass of the watchlist (mode NEW, then the playlists) or of the
  * discography.  SS_OK (failures of single watches are in out), SS_EDB. */
-int watch_run(struct db *db, enum watch_mode mode,
-              const struct watch_config *cfg, int64_t now_ms,
-              struct watch_result *out);
+enum ss_err watch_run(struct db *db, enum watch_mode mode,
+                      const struct watch_config *cfg, int64_t now_ms,
+                      struct watch_result *out);
 
 /* The MusicBrainz artist of name: exactly one search hit with score 100
  * whose name has the same artist key (ownership_artist_key: case,
@@ -252,7 +255,7 @@ bool watch_find_mbid(struct mb_client *c, const char *name,
                      char out[WANTED_ID_MAX]);
 
 /* The playlist source alone (part of watch_run NEW). */
-int watch_playlists(struct db *db, const struct ownership *o, size_t max,
-                    int64_t now_ms, size_t *added);
+enum ss_err watch_playlists(struct db *db, const struct ownership *o,
+                            size_t max, int64_t now_ms, size_t *added);
 
 #endif

@@ -53,7 +53,7 @@ bool quality_is_lossless(const char *format)
   return false;
 }
 
-static int parse_qualifier(struct quality_entry *e, const char *q)
+static enum ss_err parse_qualifier(struct quality_entry *e, const char *q)
 {
   if (!*q)
     return SS_OK;
@@ -73,7 +73,8 @@ static int parse_qualifier(struct quality_entry *e, const char *q)
   return SS_OK;
 }
 
-static int parse_entry(const char *text, size_t n, struct quality_entry *e)
+static enum ss_err parse_entry(const char *text, size_t n,
+                               struct quality_entry *e)
 {
   char tok[32], *dash;
   if (!n || n >= sizeof tok)
@@ -91,8 +92,9 @@ static int parse_entry(const char *text, size_t n, struct quality_entry *e)
   return parse_qualifier(e, dash ? dash + 1 : "");
 }
 
-int quality_profile_parse(const char *text, struct quality_profile *out,
-                          char *err, size_t errlen)
+enum ss_err quality_profile_parse(const char *text,
+                                  struct quality_profile *out, char *err,
+                                  size_t errlen)
 {
   memset(out, 0, sizeof *out);
   const char *p = text ? text : "";

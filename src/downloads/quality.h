@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 #define QUALITY_MAX_ENTRIES 32
 #define QUALITY_FORMAT_MAX 8
 
@@ -54,8 +56,9 @@ struct quality_input {
 };
 
 /* Parses a profile.  SS_OK, or SS_EINVAL naming the bad entry in err. */
-int quality_profile_parse(const char *text, struct quality_profile *out,
-                          char *err, size_t errlen);
+enum ss_err quality_profile_parse(const char *text,
+                                  struct quality_profile *out, char *err,
+                                  size_t errlen);
 /* True for a canonical lossless format. */
 bool quality_is_lossless(const char *format);
 

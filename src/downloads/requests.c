@@ -63,7 +63,8 @@ static bool stop_now(const struct dl_hooks *h)
   return h->should_stop && h->should_stop(h->arg);
 }
 
-static void set_error(struct dl_poll_result *out, int rc, const char *msg)
+static void set_error(struct dl_poll_result *out, enum ss_err rc,
+                      const char *msg)
 {
   if (out->rc)
     return; /* the first failure is the root cause */
@@ -72,13 +73,14 @@ static void set_error(struct dl_poll_result *out, int rc, const char *msg)
 }
 
 /* True for failures of slskd itself (every further call would fail). */
-static bool fatal_slskd(int rc)
+static bool fatal_slskd(enum ss_err rc)
 {
   return rc == SS_ENET || rc == SS_ETIMEDOUT || rc == SS_ESTATE ||
          rc == SS_ETOOBIG || rc == SS_ECANCELED;
 }
 
-int requests_config_load(struct dl_config *cfg, char *err, size_t errlen)
+enum ss_err requests_config_load(struct dl_config *cfg, char *err,
+                                 size_t errlen)
 {
   char profile[SETTING_STR_MAX], perr[160];
   memset(cfg, 0, sizeof *cfg);
@@ -298,10 +300,10 @@ static void match_one(struct apply *a, struct dl_file *f, size_t idx,
     push_update(a, f, t, state, strcmp(state, "completed") ? NULL : "", now);
 }
 
-static int apply_transfers(struct db *db, struct dl_files *open,
-                           const struct slskd_transfers *t,
-                           const struct dl_config *cfg, struct apply *a,
-                           struct dl_poll_result *out)
+static enum ss_err apply_transfers(struct db *db, struct dl_files *open,
+                                   const struct slskd_transfers *t,
+                                   const struct dl_config *cfg,
+                                   struct apply *a, struct dl_poll_result *out)
 {
   struct tmap by_id, by_name;
   int64_t now = clock_wall_ms();
@@ -332,7 +334,8 @@ static void retry_elsewhere(struct db *db, const struct dl_config *cfg,
     return;
   int64_t now = clock_wall_ms();
   int next = f->retries + 1;
-  int rc = db_dl_file_replace(db, f->id, next, cfg->max_retries + 1, now, now);
+  enum ss_err rc = db_dl_file_replace(db, f->id, next, cfg->max_retries + 1,
+                                      now, now);
   if (rc == SS_OK)
     log_info("downloads", "request %lld: retry %d of a failed file",
              (long long)f->request_id, next);
@@ -387,7 +390,7 @@ static void import_one(struct db *db, const struct dl_config *cfg,
 {
   char err[DL_ERROR_MAX] = "";
   int64_t now = clock_wall_ms();
-  int rc = h->import(h->arg, db, f, err, sizeof err);
+  enum ss_err rc = h->import(h->arg, db, f, err, sizeof err);
   if (rc == SS_OK) {
     out->completed++;
     snprintf(f->state, sizeof f->state, "imported");
@@ -437,8 +440,8 @@ static void start_searches(struct db *db, struct slskd *c,
       continue;
     char id[SLSKD_ID_MAX];
     slskd_new_guid(id);
-    int rc = slskd_search_start(c, id, r[i].query,
-                                cfg->search_timeout_s * 1000);
+    enum ss_err rc = slskd_search_start(c, id, r[i].query,
+                                        cfg->search_timeout_s * 1000);
     if (rc == SS_OK) {
       db_dl_request_searching(db, r[i].id, id, now);
       started++;
@@ -536,7 +539,7 @@ static void finish_search(struct db *db, struct slskd *c,
                           struct dl_poll_result *out)
 {
   struct slskd_responses resp;
-  int rc = slskd_search_responses(c, r->search_id, &resp);
+  enum ss_err rc = slskd_search_responses(c, r->search_id, &resp);
   if (rc) {
     if (fatal_slskd(rc))
       set_error(out, rc, slskd_last_error(c));
@@ -570,7 +573,7 @@ static void follow_search(struct db *db, struct slskd *c,
 {
   struct slskd_search s;
   int64_t now = clock_wall_ms();
-  int rc = slskd_search_get(c, r->search_id, &s);
+  enum ss_err rc = slskd_search_get(c, r->search_id, &s);
   if (rc == SS_ENOTFOUND) { /* slskd restarted: search again */
     if (r->search_tries >= REQ_SEARCH_MAX_TRIES)
       db_dl_request_set_state(db, r->id, "failed",
@@ -621,7 +624,7 @@ struct job {
   const char *username;
   size_t idx[MAX_JOB_FILES]; /* into the open files */
   size_t n;
-  int rc;
+  enum ss_err rc;
   char error[SLSKD_ERROR_MAX];
   struct slskd_enqueue_reply reply;
 };
@@ -915,7 +918,7 @@ static bool follow_transfers(struct db *db, struct slskd *c,
                              struct dl_files *open, struct dl_poll_result *out)
 {
   struct slskd_transfers t;
-  int rc = slskd_downloads(c, &t);
+  enum ss_err rc = slskd_downloads(c, &t);
   if (rc) {
     set_error(out, rc, slskd_last_error(c));
     list_missed = true;
@@ -948,12 +951,13 @@ static bool follow_transfers(struct db *db, struct slskd *c,
   return rc == SS_OK;
 }
 
-int requests_poll(struct db *db, struct slskd *c, const struct dl_config *cfg,
-                  const struct dl_hooks *h, struct dl_poll_result *out)
+enum ss_err requests_poll(struct db *db, struct slskd *c,
+                          const struct dl_config *cfg,
+                          const struct dl_hooks *h, struct dl_poll_result *out)
 {
   struct dl_files open;
   memset(out, 0, sizeof *out);
-  int rc = db_dl_files_open(db, &open);
+  enum ss_err rc = db_dl_files_open(db, &open);
   if (rc) {
     set_error(out, rc, "could not read the download store");
     return rc;
@@ -1057,8 +1061,8 @@ static bool spotify_id_ok(const char *id)
   return true;
 }
 
-static int from_spotify(struct db *db, bool album, const char *id,
-                        struct dl_request *r, char *err, size_t errlen)
+static enum ss_err from_spotify(struct db *db, bool album, const char *id,
+                                struct dl_request *r, char *err, size_t errlen)
 {
   struct dl_spotify_item it;
   const char *what = album ? "album" : "track";
@@ -1066,7 +1070,7 @@ static int from_spotify(struct db *db, bool album, const char *id,
     snprintf(err, errlen, "spotify_%s_id must be a Spotify id", what);
     return SS_EINVAL;
   }
-  int rc = db_dl_spotify_lookup(db, album, id, &it);
+  enum ss_err rc = db_dl_spotify_lookup(db, album, id, &it);
   if (rc == SS_ESTATE) {
     snprintf(err, errlen,
              "Spotify %s ids cannot be resolved yet: there is "
@@ -1089,8 +1093,8 @@ static int from_spotify(struct db *db, bool album, const char *id,
   return SS_OK;
 }
 
-static int fill_request(struct db *db, const struct dl_new *in,
-                        struct dl_request *r, char *err, size_t errlen)
+static enum ss_err fill_request(struct db *db, const struct dl_new *in,
+                                struct dl_request *r, char *err, size_t errlen)
 {
   const char *text = in->query ? in->query : in->album;
   int given = !!in->query + !!in->album + !!in->spotify_track_id +
@@ -1128,7 +1132,7 @@ void requests_upgrade_input(const struct dl_upgrade *u,
   out->sample_rate = u->sample_rate;
 }
 
-int requests_upgrade_target(struct quality_profile *out)
+enum ss_err requests_upgrade_target(struct quality_profile *out)
 {
   char level[SETTING_STR_MAX], perr[160];
   settings_str(S_AUTOMATION_QUALITY_PROFILE, level, sizeof level);
@@ -1140,11 +1144,11 @@ int requests_upgrade_target(struct quality_profile *out)
 /* What an upgrade of a library track replaces: the measured quality of
  * its file (the scanner's codec, bitrate, bit depth and sample rate,
  * never the file name). */
-static int upgrade_of(struct db *db, const struct dl_new *in,
-                      struct dl_upgrade *u, char *err, size_t errlen)
+static enum ss_err upgrade_of(struct db *db, const struct dl_new *in,
+                              struct dl_upgrade *u, char *err, size_t errlen)
 {
   struct library_track *t = xcalloc(1, sizeof *t);
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   memset(u, 0, sizeof *u);
   if (!in->query) {
     snprintf(err, errlen, "an upgrade is a track request (query)");
@@ -1171,8 +1175,8 @@ static int upgrade_of(struct db *db, const struct dl_new *in,
 
 /* The optional MusicBrainz ids of in, canonical, into r.  SS_EINVAL with a
  * reason for one that is not an MBID. */
-static int mbids_of(const struct dl_new *in, struct dl_request *r, char *err,
-                    size_t errlen)
+static enum ss_err mbids_of(const struct dl_new *in, struct dl_request *r,
+                            char *err, size_t errlen)
 {
   const char *given[2] = {in->mb_release_group_id, in->mb_release_id};
   char *dst[2] = {r->mb_release_group_id, r->mb_release_id};
@@ -1191,11 +1195,12 @@ static int mbids_of(const struct dl_new *in, struct dl_request *r, char *err,
   return SS_OK;
 }
 
-int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
-                    int64_t *id, char *err, size_t errlen)
+enum ss_err requests_create(struct db *db, const struct dl_new *in,
+                            int64_t now_ms, int64_t *id, char *err,
+                            size_t errlen)
 {
   struct dl_request *r = xcalloc(1, sizeof *r);
-  int rc = fill_request(db, in, r, err, errlen);
+  enum ss_err rc = fill_request(db, in, r, err, errlen);
   if (rc == SS_OK)
     rc = mbids_of(in, r, err, errlen);
   struct dl_upgrade up = {0};

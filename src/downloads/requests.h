@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "clients/slskd.h"
 #include "config/settings.h"
 #include "db/db_downloads.h"
@@ -77,7 +78,8 @@ struct dl_config {
 
 /* Reads the download.* and slskd.* settings.  SS_EINVAL with the reason
  * (e.g. a bad quality profile) in err. */
-int requests_config_load(struct dl_config *cfg, char *err, size_t errlen);
+enum ss_err requests_config_load(struct dl_config *cfg, char *err,
+                                 size_t errlen);
 
 /*
  * Imports one finished file (state completed or importing).  SS_OK when
@@ -110,13 +112,15 @@ struct dl_poll_result {
   int64_t in_progress; /* files transferring after the poll */
   int64_t queued;      /* files waiting: to enqueue, enqueued, queued */
   int64_t searching;   /* requests pending or searching */
-  int rc;              /* SS_OK or the slskd / store failure */
+  enum ss_err rc;      /* SS_OK or the slskd / store failure */
   char error[SLSKD_ERROR_MAX]; /* readable reason when rc != SS_OK */
   char note[160];              /* waiting on configuration, or "" */
 };
 
-int requests_poll(struct db *db, struct slskd *c, const struct dl_config *cfg,
-                  const struct dl_hooks *h, struct dl_poll_result *out);
+enum ss_err requests_poll(struct db *db, struct slskd *c,
+                          const struct dl_config *cfg,
+                          const struct dl_hooks *h,
+                          struct dl_poll_result *out);
 
 /* What POST /api/downloads asks for: exactly one field set. */
 struct dl_new {
@@ -143,14 +147,15 @@ struct dl_new {
  * input), SS_ENOTFOUND (Spotify id not in the synced library), SS_ESTATE
  * (no synced Spotify library to resolve ids from) - err says why.
  */
-int requests_create(struct db *db, const struct dl_new *in, int64_t now_ms,
-                    int64_t *id, char *err, size_t errlen);
+enum ss_err requests_create(struct db *db, const struct dl_new *in,
+                            int64_t now_ms, int64_t *id, char *err,
+                            size_t errlen);
 
 /* The measured quality an upgrade request replaces, for the comparator. */
 void requests_upgrade_input(const struct dl_upgrade *u,
                             struct quality_input *out);
 /* The target profile of automation.quality_profile.  SS_OK or SS_EINVAL. */
-int requests_upgrade_target(struct quality_profile *out);
+enum ss_err requests_upgrade_target(struct quality_profile *out);
 
 /* Soulseek search text from artist and title, in Unicode NFC: words only,
  * joined by one space ("AC/DC - Back in Black" -> "AC DC Back in Black"). */

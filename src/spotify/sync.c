@@ -256,8 +256,8 @@ static bool should_stop(const struct sync_run *s)
   return s->h && s->h->should_stop && s->h->should_stop(s->h->arg);
 }
 
-static int fetch(struct sync_run *s, const char *url, json_t **out,
-                 struct spotify_err *err)
+static enum ss_err fetch(struct sync_run *s, const char *url, json_t **out,
+                         struct spotify_err *err)
 {
   if (should_stop(s)) {
     memset(err, 0, sizeof *err);
@@ -282,20 +282,20 @@ static void malformed(struct spotify_err *err, const char *fmt, ...)
 }
 
 /* Returns SS_OK, or sets err and returns an error. */
-typedef int (*item_fn)(struct sync_run *s, json_t *item, void *acc);
+typedef enum ss_err (*item_fn)(struct sync_run *s, json_t *item, void *acc);
 
 /*
  * Reads every page of a list starting at url (or at the already fetched
  * `first` page, which is consumed), handing each item to fn.  wrapper
  * names the object holding the page (cursor paging: "artists").
  */
-static int collect(struct sync_run *s, const char *url, json_t *first,
-                   const char *wrapper, size_t max_pages, item_fn fn,
-                   void *acc, struct spotify_err *err)
+static enum ss_err collect(struct sync_run *s, const char *url, json_t *first,
+                           const char *wrapper, size_t max_pages, item_fn fn,
+                           void *acc, struct spotify_err *err)
 {
   char *next = xstrdup(url), *prev = NULL;
   size_t pages = 0, items = 0;
-  int rc = SS_OK;
+  enum ss_err rc = SS_OK;
   while (next && rc == SS_OK) {
     json_t *doc = first;
     first = NULL;
@@ -400,7 +400,7 @@ static bool valid_id(const char *id)
   return id && id[0] && strlen(id) < SPOTIFY_ID_MAX;
 }
 
-static int take_artist(struct sync_run *s, json_t *it, void *acc)
+static enum ss_err take_artist(struct sync_run *s, json_t *it, void *acc)
 {
   const char *id = jstr(it, "id");
   if (!valid_id(id)) {
@@ -427,7 +427,7 @@ static int take_artist(struct sync_run *s, json_t *it, void *acc)
   return SS_OK;
 }
 
-static int take_playlist(struct sync_run *s, json_t *it, void *acc)
+static enum ss_err take_playlist(struct sync_run *s, json_t *it, void *acc)
 {
   const char *id = jstr(it, "id");
   if (!valid_id(id)) {
@@ -453,7 +453,7 @@ static int take_playlist(struct sync_run *s, json_t *it, void *acc)
 
 /* A playlist entry ({added_at, is_local, item|track}) or a saved track
  * ({added_at, track}). */
-static int take_entry(struct sync_run *s, json_t *it, void *acc)
+static enum ss_err take_entry(struct sync_run *s, json_t *it, void *acc)
 {
   if (!json_is_object(it)) {
     s->skipped++;
@@ -499,7 +499,7 @@ static void fill_album(struct sync_run *s, json_t *al, struct sp_album *a)
   a->total_tracks = json_integer_value(json_object_get(al, "total_tracks"));
 }
 
-static int take_saved_album(struct sync_run *s, json_t *it, void *acc)
+static enum ss_err take_saved_album(struct sync_run *s, json_t *it, void *acc)
 {
   json_t *al = json_object_get(it, "album");
   if (!valid_id(jstr(al, "id"))) {
@@ -512,7 +512,7 @@ static int take_saved_album(struct sync_run *s, json_t *it, void *acc)
   return SS_OK;
 }
 
-static int take_release(struct sync_run *s, json_t *it, void *acc)
+static enum ss_err take_release(struct sync_run *s, json_t *it, void *acc)
 {
   if (!valid_id(jstr(it, "id"))) {
     s->skipped++;
@@ -532,7 +532,7 @@ static void skipped_note(struct sync_run *s, char *out, size_t n)
     out[0] = '\0';
 }
 
-static int db_failed(struct type_result *r, int rc)
+static enum ss_err db_failed(struct type_result *r, enum ss_err rc)
 {
   result_set(r, OUT_ERROR, "could not write to the database (%s)",
              ss_strerror(rc));
@@ -553,8 +553,8 @@ static void sync_artists(struct sync_run *s, struct type_result *r)
   else {
     struct sp_write_stats st;
     bool remove = settings_bool(S_SPOTIFY_REMOVE_UNFOLLOWED_ARTISTS);
-    int rc = db_spotify_artists_replace(s->db, v.data, v.n, remove,
-                                        clock_wall_ms(), &st);
+    enum ss_err rc = db_spotify_artists_replace(s->db, v.data, v.n, remove,
+                                                clock_wall_ms(), &st);
     skipped_note(s, note, sizeof note);
     if (rc)
       db_failed(r, rc);
@@ -601,16 +601,16 @@ static void entries_url(const char *id, struct buf *url)
 }
 
 /* Reads and stores one playlist's entries. */
-static int sync_entries(struct sync_run *s, const struct stale *p,
-                        struct spotify_err *err)
+static enum ss_err sync_entries(struct sync_run *s, const struct stale *p,
+                                struct spotify_err *err)
 {
   struct pool saved = pool_push(s);
   struct vec v = {.size = sizeof(struct sp_entry)};
   struct buf url;
   buf_init(&url, 4096);
   entries_url(p->id, &url);
-  int rc = collect(s, buf_cstr(&url), NULL, NULL, MAX_PAGES, take_entry, &v,
-                   err);
+  enum ss_err rc = collect(s, buf_cstr(&url), NULL, NULL, MAX_PAGES,
+                           take_entry, &v, err);
   buf_free(&url);
   if (rc == SS_OK) {
     rc = db_spotify_playlist_entries_replace(s->db, p->id, p->snapshot, v.data,
@@ -685,8 +685,8 @@ static void sync_playlists(struct sync_run *s, struct type_result *r)
     return;
   }
   bool remove = settings_bool(S_SPOTIFY_REMOVE_UNFOLLOWED_PLAYLISTS);
-  int rc = db_spotify_playlists_replace(s->db, v.data, v.n, remove,
-                                        clock_wall_ms(), &st);
+  enum ss_err rc = db_spotify_playlists_replace(s->db, v.data, v.n, remove,
+                                                clock_wall_ms(), &st);
   free(v.data);
   if (rc) {
     db_failed(r, rc);
@@ -733,9 +733,10 @@ static void page_marker(json_t *page, const char *inner, char *out, size_t n)
 }
 
 /* Fetches the first page; *unchanged when it matches the stored marker. */
-static int first_page(struct sync_run *s, enum spotify_sync_type type,
-                      const char *url, const char *inner, json_t **page,
-                      struct type_result *r, bool *unchanged)
+static enum ss_err first_page(struct sync_run *s, enum spotify_sync_type type,
+                              const char *url, const char *inner,
+                              json_t **page, struct type_result *r,
+                              bool *unchanged)
 {
   struct spotify_err err;
   if (fetch(s, url, page, &err) != SS_OK) {
@@ -770,8 +771,8 @@ static void sync_liked(struct sync_run *s, struct type_result *r)
     result_from_err(s, r, &err);
   } else {
     struct sp_write_stats st;
-    int rc = db_spotify_liked_replace(s->db, v.data, v.n, clock_wall_ms(),
-                                      &st);
+    enum ss_err rc = db_spotify_liked_replace(s->db, v.data, v.n,
+                                              clock_wall_ms(), &st);
     skipped_note(s, note, sizeof note);
     if (rc)
       db_failed(r, rc);
@@ -804,8 +805,8 @@ static void sync_saved_albums(struct sync_run *s, struct type_result *r)
     result_from_err(s, r, &err);
   } else {
     struct sp_write_stats st;
-    int rc = db_spotify_saved_albums_replace(s->db, v.data, v.n,
-                                             clock_wall_ms(), &st);
+    enum ss_err rc = db_spotify_saved_albums_replace(s->db, v.data, v.n,
+                                                     clock_wall_ms(), &st);
     skipped_note(s, note, sizeof note);
     if (rc)
       db_failed(r, rc);
@@ -828,8 +829,8 @@ static void on_due_artist(void *arg, const char *id, const char *name)
   a->name = pool_str(&s->pool, name);
 }
 
-static int sync_one_artist(struct sync_run *s, const struct stale *a,
-                           int64_t *releases, struct spotify_err *err)
+static enum ss_err sync_one_artist(struct sync_run *s, const struct stale *a,
+                                   int64_t *releases, struct spotify_err *err)
 {
   struct pool saved = pool_push(s);
   struct vec v = {.size = sizeof(struct sp_album)};
@@ -841,8 +842,8 @@ static int sync_one_artist(struct sync_run *s, const struct stale *a,
              "/albums?include_groups=album,single,compilation"
              "&limit=%d",
              ARTIST_ALBUMS_LIMIT);
-  int rc = collect(s, buf_cstr(&url), NULL, NULL, ARTIST_ALBUM_PAGES,
-                   take_release, &v, err);
+  enum ss_err rc = collect(s, buf_cstr(&url), NULL, NULL, ARTIST_ALBUM_PAGES,
+                           take_release, &v, err);
   if (rc == SS_ETOOBIG && err->kind == SPOTIFY_MALFORMED &&
       strstr(err->msg, "too many pages"))
     rc = SS_OK; /* keep the first ARTIST_ALBUM_PAGES pages */
@@ -1058,9 +1059,9 @@ bool spotify_sync_run(struct db *db, bool force,
 
 /* ---- test and fuzz entry ---- */
 
-int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
-                           size_t len, size_t *kept, int64_t *skipped,
-                           char *err, size_t errlen)
+enum ss_err spotify_sync_read_page(enum spotify_sync_type type,
+                                   const char *body, size_t len, size_t *kept,
+                                   int64_t *skipped, char *err, size_t errlen)
 {
   static const struct {
     const char *wrapper, *inner; /* paging wrapper; page_marker() key */
@@ -1087,8 +1088,8 @@ int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
   }
   if (kinds[type].inner)
     page_marker(doc, kinds[type].inner, marker, sizeof marker);
-  int rc = collect(&s, "", doc, kinds[type].wrapper, 1, kinds[type].fn, &v,
-                   &e);
+  enum ss_err rc = collect(&s, "", doc, kinds[type].wrapper, 1, kinds[type].fn,
+                           &v, &e);
   if (rc != SS_OK)
     snprintf(err, errlen, "%s", e.msg);
   *kept = v.n;

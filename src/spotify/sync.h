@@ -89,8 +89,8 @@ bool spotify_sync_run(struct db *db, bool force,
  * *kept and *skipped count the items taken and those without a usable id.
  * SS_OK, or SS_EPROTO / SS_ETOOBIG with a reason in err.  Any thread.
  */
-int spotify_sync_read_page(enum spotify_sync_type type, const char *body,
-                           size_t len, size_t *kept, int64_t *skipped,
-                           char *err, size_t errlen);
+enum ss_err spotify_sync_read_page(enum spotify_sync_type type,
+                                   const char *body, size_t len, size_t *kept,
+                                   int64_t *skipped, char *err, size_t errlen);
 
 #endif
