@@ -896,15 +896,24 @@ enum ss_err db__exec(struct db__q *q, const char *what)
   return rc;
 }
 
+/* db__prepare() and db__bind_all() in one step: the start of db__run,
+ * db__get_one, db__list and db__walk. */
+static enum ss_err prepare_bound(struct db *db, int slot, const char *sql,
+                                 const struct db__val *vals, size_t n,
+                                 struct db__q *q)
+{
+  enum ss_err rc = db__prepare(db, slot, sql, q);
+  if (!rc)
+    db__bind_all(q, vals, n);
+  return rc;
+}
+
 enum ss_err db__run(struct db *db, int slot, const char *sql,
                     const struct db__val *vals, size_t n, const char *what)
 {
   struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
-  db__bind_all(&q, vals, n);
-  return db__exec(&q, what);
+  enum ss_err rc = prepare_bound(db, slot, sql, vals, n, &q);
+  return rc ? rc : db__exec(&q, what);
 }
 
 enum ss_err db__get(struct db__q *q, db__row_fn map, void *arg,
@@ -927,11 +936,8 @@ enum ss_err db__get_one(struct db *db, int slot, const char *sql,
                         void *arg, const char *what)
 {
   struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
-  db__bind_all(&q, vals, n);
-  return db__get(&q, map, arg, what);
+  enum ss_err rc = prepare_bound(db, slot, sql, vals, n, &q);
+  return rc ? rc : db__get(&q, map, arg, what);
 }
 
 enum ss_err db__row_int64(sqlite3_stmt *row, void *out)
@@ -984,11 +990,8 @@ enum ss_err db__list(struct db *db, int slot, const char *sql,
                      const char *what)
 {
   struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
-  db__bind_all(&q, vals, n);
-  return db__fill(&q, map, out, size, max, count, what);
+  enum ss_err rc = prepare_bound(db, slot, sql, vals, n, &q);
+  return rc ? rc : db__fill(&q, map, out, size, max, count, what);
 }
 
 enum ss_err db__walk(struct db *db, int slot, const char *sql,
@@ -996,11 +999,8 @@ enum ss_err db__walk(struct db *db, int slot, const char *sql,
                      void *arg, const char *what)
 {
   struct db__q q;
-  enum ss_err rc = db__prepare(db, slot, sql, &q);
-  if (rc)
-    return rc;
-  db__bind_all(&q, vals, n);
-  return db__each(&q, fn, arg, what);
+  enum ss_err rc = prepare_bound(db, slot, sql, vals, n, &q);
+  return rc ? rc : db__each(&q, fn, arg, what);
 }
 
 /* Copies a column's text into dst[cap], truncating at a UTF-8 character
