@@ -39,7 +39,12 @@ run_binary() {
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$rc" -ne 0 ]; then
     printf 'FAIL %-40s (%s passed, %s failed, exit %s)\n' "$name" "$p" "$f" "$rc"
-    grep -E '^\[  (FAILED|ERROR) |^\[  ERROR   \]|ERROR:|error:|Assertion|failure' "$log" | head -20 | sed 's/^/    /'
+    local why
+    why=$(grep -E '^\[  (FAILED|ERROR) |^\[  ERROR   \]|ERROR:|error:|Assertion|failure|exception' "$log" | head -20)
+    # Nothing recognisable (cmocka exits 255 without a word when a signal
+    # lands outside a test): show where it stopped.  CI keeps no files.
+    [ -n "$why" ] || why=$(printf 'no failure message; the log ends:\n%s' "$(tail -n 15 "$log")")
+    printf '%s\n' "$why" | sed 's/^/    /'
     echo "    full log: $log"
   else
     printf 'ok   %-40s (%s passed)\n' "$name" "$p"
