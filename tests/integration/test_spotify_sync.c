@@ -735,8 +735,11 @@ static void test_spotify_down_defers(void **state)
   assert_int_equal(it_run_now_queued(f, "spotify_sync"), 202);
   assert_true(
     it_wait_run(f, "spotify_sync", "error", "HTTP 503", t1, WAIT_MS));
+  /* Usually 1; another caller (the prober's token check) may have met
+   * the fault first.  From here on the count must not move on its own. */
   json_t *s = spotify_service(f);
-  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  json_int_t n1 = json_integer_value(json_object_get(s, "failures_in_a_row"));
+  assert_true(n1 >= 1 && n1 <= 2);
   assert_true(json_is_string(json_object_get(s, "backoff_until")));
   json_decref(s);
   assert_int_equal(hc_get(it_url(f, "/metrics"), &f->r), SS_OK);
@@ -748,10 +751,12 @@ static void test_spotify_down_defers(void **state)
   /* Scheduled runs inside the ladder: Spotify Sync deferred, still in
    * error with its reason... */
   int64_t t2 = clock_wall_ms();
-  assert_true(it_wait_run(f, "spotify_sync", "deferred",
-                          "Spotify unavailable 1 time(s) in a row; next try "
-                          "after",
-                          t2, WAIT_MS));
+  char deferred[96];
+  snprintf(deferred, sizeof deferred,
+           "Spotify unavailable %lld time(s) in a row; next try after",
+           (long long)n1);
+  assert_true(
+    it_wait_run(f, "spotify_sync", "deferred", deferred, t2, WAIT_MS));
   assert_worker_error(f, "spotify_sync", "HTTP 503");
   /* ... and Token Refresh, once a refresh is due, deferred, not error. */
   assert_int_equal(
@@ -765,7 +770,7 @@ static void test_spotify_down_defers(void **state)
   assert_int_equal(runs_with(f, "spotify_sync", "error", t1), 1);
   assert_int_equal(runs_with(f, "token_refresh", "error", t1), 0);
   s = spotify_service(f);
-  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 1);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", n1);
   json_decref(s);
 
   /* Run now still tries: a request, the same error, one step up. */
@@ -774,7 +779,7 @@ static void test_spotify_down_defers(void **state)
   assert_true(it_wait_run(f, "spotify_sync", "error", NULL, t3, WAIT_MS));
   assert_true(fake_http_seq(fh) > seq);
   s = spotify_service(f);
-  IT_ASSERT_JSON_INT(s, "failures_in_a_row", 2);
+  IT_ASSERT_JSON_INT(s, "failures_in_a_row", n1 + 1);
   json_decref(s);
 
   /* Spotify back: one success steps back to zero, both units recover. */
