@@ -751,72 +751,85 @@ static enum ss_err first_page(struct sync_run *s, enum spotify_sync_type type,
   return SS_OK;
 }
 
-static void sync_liked(struct sync_run *s, struct type_result *r)
+/* A saved list (liked songs, saved albums): one paged collection that
+ * replaces its table whole, or is left alone when its first page says
+ * nothing changed. */
+struct saved_list {
+  enum spotify_sync_type type;
+  const char *path;  /* API path, without the query */
+  const char *inner; /* the object inside each item */
+  const char *what;  /* for the note: "liked songs" */
+  size_t item_size;
+  item_fn take;
+  enum ss_err (*replace)(struct db *db, const void *items, size_t n,
+                         int64_t now_ms, struct sp_write_stats *st);
+};
+
+static enum ss_err replace_liked(struct db *db, const void *items, size_t n,
+                                 int64_t now_ms, struct sp_write_stats *st)
+{
+  return db_spotify_liked_replace(db, items, n, now_ms, st);
+}
+
+static enum ss_err replace_saved_albums(struct db *db, const void *items,
+                                        size_t n, int64_t now_ms,
+                                        struct sp_write_stats *st)
+{
+  return db_spotify_saved_albums_replace(db, items, n, now_ms, st);
+}
+
+static const struct saved_list liked_list =
+  {SYNC_LIKED_SONGS,        "/me/tracks", "track",      "liked songs",
+   sizeof(struct sp_entry), take_entry,   replace_liked};
+static const struct saved_list saved_albums_list = {SYNC_ALBUMS,
+                                                    "/me/albums",
+                                                    "album",
+                                                    "saved albums",
+                                                    sizeof(struct sp_album),
+                                                    take_saved_album,
+                                                    replace_saved_albums};
+
+static void sync_saved_list(struct sync_run *s, struct type_result *r,
+                            const struct saved_list *l)
 {
   char url[64], note[64];
   json_t *page = NULL;
   bool same = false;
-  snprintf(url, sizeof url, "/me/tracks?limit=%d", PAGE_LIMIT);
-  if (first_page(s, SYNC_LIKED_SONGS, url, "track", &page, r, &same))
+  snprintf(url, sizeof url, "%s?limit=%d", l->path, PAGE_LIMIT);
+  if (first_page(s, l->type, url, l->inner, &page, r, &same))
     return;
   if (same) {
     r->items = json_integer_value(json_object_get(page, "total"));
-    result_set(r, OUT_OK, "unchanged (%" PRId64 " liked songs)", r->items);
+    result_set(r, OUT_OK, "unchanged (%" PRId64 " %s)", r->items, l->what);
     json_decref(page);
     return;
   }
-  struct vec v = {.size = sizeof(struct sp_entry)};
+  struct vec v = {.size = l->item_size};
   struct spotify_err err;
-  if (collect(s, url, page, NULL, MAX_PAGES, take_entry, &v, &err)) {
+  if (collect(s, url, page, NULL, MAX_PAGES, l->take, &v, &err)) {
     result_from_err(s, r, &err);
   } else {
     struct sp_write_stats st;
-    enum ss_err rc = db_spotify_liked_replace(s->db, v.data, v.n,
-                                              clock_wall_ms(), &st);
+    enum ss_err rc = l->replace(s->db, v.data, v.n, clock_wall_ms(), &st);
     skipped_note(s, note, sizeof note);
     if (rc)
       db_failed(r, rc);
     else
-      result_set(r, OUT_OK,
-                 "%" PRId64 " liked songs (+%" PRId64 ", -%" PRId64 ")%s",
-                 st.total, st.added, st.removed, note);
+      result_set(r, OUT_OK, "%" PRId64 " %s (+%" PRId64 ", -%" PRId64 ")%s",
+                 st.total, l->what, st.added, st.removed, note);
     r->items = st.total;
   }
   free(v.data);
 }
 
+static void sync_liked(struct sync_run *s, struct type_result *r)
+{
+  sync_saved_list(s, r, &liked_list);
+}
+
 static void sync_saved_albums(struct sync_run *s, struct type_result *r)
 {
-  char url[64], note[64];
-  json_t *page = NULL;
-  bool same = false;
-  snprintf(url, sizeof url, "/me/albums?limit=%d", PAGE_LIMIT);
-  if (first_page(s, SYNC_ALBUMS, url, "album", &page, r, &same))
-    return;
-  if (same) {
-    r->items = json_integer_value(json_object_get(page, "total"));
-    result_set(r, OUT_OK, "unchanged (%" PRId64 " saved albums)", r->items);
-    json_decref(page);
-    return;
-  }
-  struct vec v = {.size = sizeof(struct sp_album)};
-  struct spotify_err err;
-  if (collect(s, url, page, NULL, MAX_PAGES, take_saved_album, &v, &err)) {
-    result_from_err(s, r, &err);
-  } else {
-    struct sp_write_stats st;
-    enum ss_err rc = db_spotify_saved_albums_replace(s->db, v.data, v.n,
-                                                     clock_wall_ms(), &st);
-    skipped_note(s, note, sizeof note);
-    if (rc)
-      db_failed(r, rc);
-    else
-      result_set(r, OUT_OK,
-                 "%" PRId64 " saved albums (+%" PRId64 ", -%" PRId64 ")%s",
-                 st.total, st.added, st.removed, note);
-    r->items = st.total;
-  }
-  free(v.data);
+  sync_saved_list(s, r, &saved_albums_list);
 }
 
 /* ---- artist albums, a few artists per pass ---- */
