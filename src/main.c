@@ -441,7 +441,7 @@ int main(int argc, char **argv)
     .authorize = api_authorize,
   };
   struct http_server *srv = NULL;
-  int rc = http_server_start(&hopts, &srv);
+  enum ss_err rc = http_server_start(&hopts, &srv);
   if (rc != SS_OK) {
     fprintf(stderr, "soulspotd: cannot listen on %s\n", listen_text);
     prober_stop();

@@ -323,7 +323,7 @@ void api_login_submit(struct http_req *req, struct http_resp *resp, void *ctx)
   } else if (api_open_store(&db) != SS_OK) {
     login_page(resp, 500, next, "error", 0);
   } else {
-    int rc = auth_store_check_password(db, password ? password : "");
+    enum ss_err rc = auth_store_check_password(db, password ? password : "");
     if (rc == SS_OK) {
       char id[AUTH_SESSION_ID_LEN + 1];
       auth_login_succeeded(addr);
@@ -429,7 +429,7 @@ void api_security_key(struct http_req *req, struct http_resp *resp, void *ctx)
   (void)req;
   (void)ctx;
   struct db *db = NULL;
-  int rc = api_open_store(&db);
+  enum ss_err rc = api_open_store(&db);
   if (rc == SS_OK)
     rc = auth_store_regenerate_key(db);
   db_close(db);
@@ -447,7 +447,7 @@ static const char *change_password(struct http_req *req, struct db *db,
   if (auth_login_blocked_for(addr, now))
     return "blocked";
   if (auth_has_password()) {
-    int rc = auth_store_check_password(db, current ? current : "");
+    enum ss_err rc = auth_store_check_password(db, current ? current : "");
     if (rc == SS_EINVAL) {
       auth_login_failed(addr, now);
       return "current";
@@ -457,7 +457,7 @@ static const char *change_password(struct http_req *req, struct db *db,
   }
   if (!pw || !confirm || strcmp(pw, confirm))
     return "mismatch";
-  int rc = auth_store_set_password(db, pw, err, sizeof err);
+  enum ss_err rc = auth_store_set_password(db, pw, err, sizeof err);
   return rc == SS_OK ? "password" : rc == SS_EINVAL ? "rules" : "error";
 }
 

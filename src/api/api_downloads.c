@@ -343,8 +343,8 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   struct dl_request_view *v = xmalloc((size_t)(limit ? limit : 1) * sizeof *v);
   size_t n = 0;
   int64_t total = 0;
-  int rc = db_dl_request_list(db, state_param(req), offset, v, (size_t)limit,
-                              &n, &total);
+  enum ss_err rc = db_dl_request_list(db, state_param(req), offset, v,
+                                      (size_t)limit, &n, &total);
   struct buf *b = &resp->body;
   buf_printf(b,
              "{\"total\":%" PRId64 ",\"offset\":%" PRId64 ",\"limit\":%" PRId64
@@ -495,7 +495,7 @@ static void render_list(struct buf *b, struct db *db, const char *notice,
   struct dl_request_view *v = xmalloc(PAGE_ROWS * sizeof *v);
   size_t n = 0;
   int64_t total = 0;
-  int rc = db_dl_request_list(db, NULL, 0, v, PAGE_ROWS, &n, &total);
+  enum ss_err rc = db_dl_request_list(db, NULL, 0, v, PAGE_ROWS, &n, &total);
   if (notice && notice[0]) {
     buf_printf(b, "<p class=\"%s\" role=\"status\">",
                notice_error ? "msg-error" : "msg-note");
@@ -597,7 +597,8 @@ static void page_create(struct http_req *req, struct http_resp *resp,
     http_resp_error(resp, 503, "store not available");
   } else {
     int64_t id;
-    int rc = requests_create(db, &in, clock_wall_ms(), &id, err, sizeof err);
+    enum ss_err rc = requests_create(db, &in, clock_wall_ms(), &id, err,
+                                     sizeof err);
     if (rc == SS_OK) {
       wake_monitor();
       snprintf(err, sizeof err, "Requested: %s", text);

@@ -641,8 +641,8 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   struct library_group *g = xmalloc((size_t)(limit ? limit : 1) * sizeof *g);
   size_t n = 0;
   int64_t total = 0;
-  int rc = db_library_groups_list(db, status, offset, g, (size_t)limit, &n,
-                                  &total);
+  enum ss_err rc = db_library_groups_list(db, status, offset, g, (size_t)limit,
+                                          &n, &total);
   struct buf *b = &resp->body;
   buf_printf(b,
              "{\"status\":\"%s\",\"total\":%" PRId64 ",\"offset\":%" PRId64
@@ -679,7 +679,7 @@ static void api_get(struct http_req *req, struct http_resp *resp, void *ctx)
     return;
   }
   struct library_group g;
-  int rc = db_library_group_get(db, gid, &g);
+  enum ss_err rc = db_library_group_get(db, gid, &g);
   if (rc == SS_OK)
     rc = json_group(&resp->body, db, &g);
   if (rc) {

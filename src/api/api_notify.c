@@ -172,7 +172,7 @@ static void api_notify_test(struct http_req *req, struct http_resp *resp,
                     "target must be \"webhook\", \"ntfy\" or \"gotify\"");
     return;
   }
-  int rc = notify_test((enum notify_target)t);
+  enum ss_err rc = notify_test((enum notify_target)t);
   if (rc == SS_ESTATE) {
     char msg[96];
     snprintf(msg, sizeof msg, "%s is not configured", name);

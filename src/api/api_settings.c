@@ -30,7 +30,7 @@ void api_settings_patch(struct http_req *req, struct http_resp *resp,
   const char *body = http_req_body(req, &len);
   struct buf errors;
   buf_init(&errors, 64 * 1024);
-  int rc = settings_patch_json(body, len, &errors);
+  enum ss_err rc = settings_patch_json(body, len, &errors);
   if (rc == SS_OK) {
     settings_render_json(&resp->body);
   } else {

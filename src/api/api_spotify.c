@@ -115,7 +115,7 @@ static void auth_login(struct http_req *req, struct http_resp *resp, void *ctx)
   char state[SPOTIFY_STATE_MAX], cookie[SPOTIFY_STATE_MAX + 96];
   struct buf url;
   buf_init(&url, 4096);
-  int rc = spotify_auth_begin(&url, state);
+  enum ss_err rc = spotify_auth_begin(&url, state);
   if (rc == SS_ESTATE) {
     back_to_settings(resp, "client");
   } else if (rc != SS_OK) {
@@ -161,7 +161,7 @@ static void auth_disconnect(struct http_req *req, struct http_resp *resp,
   (void)req;
   (void)ctx;
   struct spotify_client *c = spotify_client_new(NULL);
-  int rc = spotify_account_forget(c);
+  enum ss_err rc = spotify_account_forget(c);
   spotify_client_free(c);
   if (rc != SS_OK) {
     http_resp_error(resp, 500, "could not forget the Spotify login");
@@ -180,7 +180,7 @@ static void api_sync_now(struct http_req *req, struct http_resp *resp,
     http_resp_error(resp, 409, "no Spotify account connected");
     return;
   }
-  int rc = spotify_sync_request_full();
+  enum ss_err rc = spotify_sync_request_full();
   if (rc == SS_ESTATE) {
     http_resp_error(resp, 409, "Spotify Sync is disabled");
     return;

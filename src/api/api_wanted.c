@@ -154,7 +154,7 @@ static void reply_item(struct http_resp *resp, struct db *db, int64_t id,
                        int status)
 {
   struct wanted_item *w = xcalloc(1, sizeof *w);
-  int rc = db_wanted_get(db, id, w);
+  enum ss_err rc = db_wanted_get(db, id, w);
   if (rc) {
     http_resp_error(resp, rc == SS_ENOTFOUND ? 404 : 500,
                     rc == SS_ENOTFOUND ? "no such wanted item"
@@ -202,8 +202,8 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   struct wanted_item *v = xcalloc((size_t)(limit ? limit : 1), sizeof *v);
   size_t n = 0;
   int64_t total = 0;
-  int rc = db_wanted_list(db, state, source, offset, v, (size_t)limit, &n,
-                          &total);
+  enum ss_err rc = db_wanted_list(db, state, source, offset, v, (size_t)limit,
+                                  &n, &total);
   struct buf *b = &resp->body;
   buf_printf(b,
              "{\"total\":%" PRId64 ",\"offset\":%" PRId64 ",\"limit\":%" PRId64
@@ -462,7 +462,8 @@ static void render_table(struct buf *b, struct db *db, const char *state,
   struct wanted_item *v = xcalloc(PAGE_ROWS, sizeof *v);
   size_t n = 0;
   int64_t total = 0;
-  int rc = db_wanted_list(db, state, source, 0, v, PAGE_ROWS, &n, &total);
+  enum ss_err rc = db_wanted_list(db, state, source, 0, v, PAGE_ROWS, &n,
+                                  &total);
   if (heading) {
     buf_puts(b, "<h3 class=\"small muted\">");
     html_escape(b, heading);

@@ -125,7 +125,7 @@ static void reply_watch(struct http_resp *resp, struct db *db, int64_t id,
                         int status)
 {
   struct watch w;
-  int rc = db_watch_get(db, id, &w);
+  enum ss_err rc = db_watch_get(db, id, &w);
   if (rc) {
     http_resp_error(resp, rc == SS_ENOTFOUND ? 404 : 500,
                     rc == SS_ENOTFOUND ? "no such watch"
@@ -258,7 +258,7 @@ static void api_list(struct http_req *req, struct http_resp *resp, void *ctx)
   struct watch *v = xcalloc(LIST_MAX, sizeof *v);
   size_t n = 0;
   int64_t total = 0;
-  int rc = db_watch_list(db, v, LIST_MAX, &n, &total);
+  enum ss_err rc = db_watch_list(db, v, LIST_MAX, &n, &total);
   struct buf *b = &resp->body;
   buf_printf(b, "{\"total\":%" PRId64 ",\"items\":[", total);
   for (size_t i = 0; i < n; i++) {
@@ -329,7 +329,7 @@ static void api_patch(struct http_req *req, struct http_resp *resp, void *ctx)
   if (id < 0 || !api_store_or_503(resp, &db))
     return;
   struct watch w;
-  int rc = db_watch_get(db, id, &w);
+  enum ss_err rc = db_watch_get(db, id, &w);
   json_t *doc = rc ? NULL : body_json(req, resp);
   char err[256];
   if (rc) {
@@ -358,7 +358,7 @@ static void api_delete(struct http_req *req, struct http_resp *resp, void *ctx)
   struct db *db = NULL;
   if (id < 0 || !api_store_or_503(resp, &db))
     return;
-  int rc = db_watch_delete(db, id);
+  enum ss_err rc = db_watch_delete(db, id);
   if (rc)
     http_resp_error(resp, rc == SS_ENOTFOUND ? 404 : 500,
                     rc == SS_ENOTFOUND ? "no such watch"
@@ -394,7 +394,7 @@ static void api_playlist(struct http_req *req, struct http_resp *resp,
   struct db *db = NULL;
   if (!api_store_or_503(resp, &db))
     return;
-  int rc = db_playlist_set_download_missing(db, id, on, NULL, 0);
+  enum ss_err rc = db_playlist_set_download_missing(db, id, on, NULL, 0);
   if (rc) {
     http_resp_error(resp, rc == SS_ENOTFOUND ? 404 : 500,
                     rc == SS_ENOTFOUND ? "no such playlist"
@@ -507,7 +507,8 @@ static void page_playlist(struct http_req *req, struct http_resp *resp,
   if (!api_store_or_503(resp, &db))
     return;
   char name[WANTED_TEXT_MAX] = "";
-  int rc = db_playlist_set_download_missing(db, id, on, name, sizeof name);
+  enum ss_err rc = db_playlist_set_download_missing(db, id, on, name,
+                                                    sizeof name);
   db_close(db);
   if (rc) {
     http_resp_error(resp, rc == SS_ENOTFOUND ? 404 : 500,

@@ -194,7 +194,7 @@ static enum ss_err run_automation(void)
   size_t n = workers_view_units(VIEW_AUTOMATION, parts);
   enum ss_err rc = SS_ESTATE;
   for (size_t i = 0; i < n; i++) {
-    int r = runtime_run_now(parts[i]);
+    enum ss_err r = runtime_run_now(parts[i]);
     if (r == SS_OK || (r == SS_EBUSY && rc == SS_ESTATE))
       rc = r;
   }

@@ -866,7 +866,7 @@ void pages_settings_save(struct http_req *req, struct http_resp *resp,
   (void)ctx;
   char *key = http_req_form_value(req, "key");
   char *value = http_req_form_value(req, "value");
-  int rc = pages_apply_field(&resp->body, key, value);
+  enum ss_err rc = pages_apply_field(&resp->body, key, value);
   if (rc == SS_ENOTFOUND)
     http_resp_error(resp, 400, "unknown setting");
   else if (rc == SS_EINVAL)

@@ -167,7 +167,7 @@ enum ss_err auth_store_load(struct db *db, bool *created)
   }
   if (rc != SS_OK)
     return rc;
-  int hrc = db_secret_get(db, SECRET_HASH, hash, sizeof hash);
+  enum ss_err hrc = db_secret_get(db, SECRET_HASH, hash, sizeof hash);
   if (hrc != SS_OK && hrc != SS_ENOTFOUND)
     return hrc;
   pthread_mutex_lock(&mu);

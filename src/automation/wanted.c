@@ -365,7 +365,7 @@ enum ss_err wanted_ignore(struct db *db, int64_t id, int64_t now_ms, char *err,
   if (rc == SS_OK &&
       (state_is(w, "searching") || state_is(w, "downloading"))) {
     /* the user does not want it any more: stop its download too */
-    int c = db_dl_request_cancel(db, w->request_id, now_ms);
+    enum ss_err c = db_dl_request_cancel(db, w->request_id, now_ms);
     if (c != SS_OK && c != SS_ENOTFOUND && c != SS_ESTATE)
       rc = c;
   }

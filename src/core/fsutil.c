@@ -455,10 +455,10 @@ enum ss_err fs_move_resume(const char *src_root, const char *src,
   char scratch[8];
   err_target(&err, &errlen, scratch, sizeof scratch);
   struct stat ss, ds;
-  int s = fs_lstat_beneath(src_root, src, &ss, err, errlen);
+  enum ss_err s = fs_lstat_beneath(src_root, src, &ss, err, errlen);
   if (s != SS_OK && s != SS_ENOTFOUND)
     return s;
-  int d = fs_lstat_beneath(dst_root, dst, &ds, err, errlen);
+  enum ss_err d = fs_lstat_beneath(dst_root, dst, &ds, err, errlen);
   if (d != SS_OK && d != SS_ENOTFOUND)
     return d;
   bool have_src = s == SS_OK && S_ISREG(ss.st_mode), have_dst = d == SS_OK;

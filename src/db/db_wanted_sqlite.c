@@ -557,7 +557,7 @@ enum ss_err db_watch_add(struct db *db, const struct watch *w, int64_t now_ms,
                    "watch undecline");
   }
   /* SS_EBUSY is an answer, not a failure: nothing was written either way */
-  int end = db__tx_end(db, rc == SS_EBUSY ? SS_OK : rc);
+  enum ss_err end = db__tx_end(db, rc == SS_EBUSY ? SS_OK : rc);
   return end ? end : rc;
 }
 

@@ -104,8 +104,8 @@ enum cover_outcome cover_after_import(const char *library_root,
   struct caa_client *c = caa_client_new(NULL);
   struct caa_err err;
   char name[32];
-  int rc = caa_save_cover(c, entity, mbid, 0, dir, false, name, sizeof name,
-                          &err);
+  enum ss_err rc = caa_save_cover(c, entity, mbid, 0, dir, false, name,
+                                  sizeof name, &err);
   caa_client_free(c);
   if (rc == SS_OK) {
     log_info("import", "cover art: %s/%s written", dir, name);

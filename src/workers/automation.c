@@ -68,7 +68,7 @@ static enum unit_run_result run_watch(struct unit_ctx *ctx,
   cfg.should_stop = should_stop;
   cfg.stop_arg = ctx;
   cfg.forced = unit_ctx_forced(ctx);
-  int rc = watch_run(db, mode, &cfg, now, &r);
+  enum ss_err rc = watch_run(db, mode, &cfg, now, &r);
   if (!rc)
     rc = follow_and_dispatch(db, now, &p);
   wanted_stats_refresh(db);
@@ -139,7 +139,7 @@ static enum unit_run_result run_quality_upgrade(struct unit_ctx *ctx)
                   "automation.quality_profile: unknown level");
     return UNIT_RUN_ERROR;
   }
-  int rc = quality_upgrade_run(db, &cfg, now, &r);
+  enum ss_err rc = quality_upgrade_run(db, &cfg, now, &r);
   if (!rc)
     rc = wanted_follow(db, now, &p);
   wanted_dispatch_config_load(&dc);

@@ -249,7 +249,7 @@ static enum unit_run_result poll_once(struct unit_ctx *ctx, struct db *db,
   slskd_set_timeout(c, LIST_TIMEOUT_MS);
   slskd_set_cancel(c, &w->cancel);
   struct dl_poll_result res;
-  int rc = requests_poll(db, c, cfg, &hooks, &res);
+  enum ss_err rc = requests_poll(db, c, cfg, &hooks, &res);
   slskd_free(c);
   bool canceled = atomic_load(&w->cancel) || rc == SS_ECANCELED;
   watch_stop(w);

@@ -56,7 +56,7 @@ static enum unit_run_result scan(struct unit_ctx *ctx, const char *root,
     .should_stop = stop_requested,
     .stop_arg = ctx,
   };
-  int rc = scanner_run(unit_ctx_db(ctx), &o, ss, err, sizeof err);
+  enum ss_err rc = scanner_run(unit_ctx_db(ctx), &o, ss, err, sizeof err);
   unit_ctx_add(ctx, DD_TRACKS_SCANNED, (int64_t)ss->files);
   if (rc == SS_ECANCELED)
     return UNIT_RUN_CANCELED;
@@ -112,8 +112,8 @@ static enum unit_run_result run(struct unit_ctx *ctx)
   if (r != UNIT_RUN_OK)
     return r;
   struct dupes_stats ds;
-  int rc = dupes_detect(unit_ctx_db(ctx), methods, stop_requested, ctx,
-                        clock_wall_ms(), &ds);
+  enum ss_err rc = dupes_detect(unit_ctx_db(ctx), methods, stop_requested, ctx,
+                                clock_wall_ms(), &ds);
   if (rc == SS_ECANCELED)
     return UNIT_RUN_CANCELED;
   if (rc) {

@@ -86,7 +86,7 @@ static enum unit_run_result refresh(struct unit_ctx *ctx, int64_t threshold)
   struct spotify_err err;
   bool refreshed = false;
   unit_ctx_mark_active(ctx);
-  int rc = spotify_refresh_if_expiring(c, threshold, &refreshed, &err);
+  enum ss_err rc = spotify_refresh_if_expiring(c, threshold, &refreshed, &err);
   spotify_client_free(c);
   if (rc != 0) {
     if (err.kind == SPOTIFY_CANCELED)
