@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 
 #define NUM_MAX 64
 
@@ -161,7 +162,7 @@ static void sink_bytes(struct sink *s, const char *p, size_t n)
     return;
   size_t room = s->cap - s->len;
   if (n > room) {
-    memcpy(s->out + s->len, p, room); /* trim_partial_utf8 fixes the end */
+    memcpy(s->out + s->len, p, room); /* utf8_fit trims the end */
     s->len += room;
     s->cut = true;
     return;
@@ -194,22 +195,6 @@ static void sink_code_point(struct sink *s, unsigned cp)
     n = 4;
   }
   sink_bytes(s, u, n);
-}
-
-/* Drops a multi-byte sequence that the cut left incomplete. */
-static void trim_partial_utf8(struct sink *s)
-{
-  size_t i = s->len, cont = 0;
-  while (i > 0 && ((unsigned char)s->out[i - 1] & 0xC0) == 0x80 && cont < 3) {
-    i--;
-    cont++;
-  }
-  if (i == 0)
-    return;
-  unsigned char lead = (unsigned char)s->out[i - 1];
-  size_t want = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-  if (lead >= 0xC0 && want != cont)
-    s->len = i - 1;
 }
 
 /* After the backslash of a \u escape: decodes one code point (a pair of
@@ -282,7 +267,7 @@ static enum ss_err read_string(struct jpull *j, struct sink *s)
   }
   if (s->out) {
     if (s->cut)
-      trim_partial_utf8(s);
+      s->len = utf8_fit(s->out, s->len); /* no half character at the cut */
     s->out[s->len] = '\0';
   }
   j->truncated = s->cut;

@@ -33,6 +33,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "core/utf8.h"
 
 #define ACCESS_MARGIN_MS 60000   /* a token this close to expiry is renewed */
 #define RETRY_AFTER_DEFAULT_S 30 /* a 429 without Retry-After */
@@ -154,18 +155,14 @@ enum ss_reason spotify_err_reason(const struct spotify_err *e)
  * at most REMOTE_TEXT_MAX bytes, never cut inside a UTF-8 sequence. */
 static void remote_text(char *out, size_t n, const char *s)
 {
-  size_t j = 0, i = 0;
-  for (; s && s[i] && j + 1 < n && i < REMOTE_TEXT_MAX; i++) {
+  if (!n)
+    return;
+  size_t len = utf8_cut(s, n - 1 < REMOTE_TEXT_MAX ? n - 1 : REMOTE_TEXT_MAX);
+  for (size_t i = 0; i < len; i++) {
     unsigned char ch = (unsigned char)s[i];
-    out[j++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+    out[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
   }
-  if (s && s[i]) { /* cut: drop a partial trailing sequence */
-    while (j > 0 && ((unsigned char)out[j - 1] & 0xC0) == 0x80)
-      j--;
-    if (j > 0 && ((unsigned char)out[j - 1] & 0x80))
-      j--;
-  }
-  out[j] = '\0';
+  out[len] = '\0';
 }
 
 void spotify_url_encode(struct buf *out, const char *s)

@@ -47,6 +47,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "core/utf8.h"
 #include "db/db_sqlite_internal.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
@@ -795,21 +796,6 @@ void db__bind_text(struct db__q *q, int i, const char *s)
 {
   bind_result(q, i,
               sqlite3_bind_text(q->st, i, s ? s : "", -1, SQLITE_TRANSIENT));
-}
-
-/* Length of s cut to at most max bytes, dropping a character the cut
- * would split; reads s[0..max) only. */
-static size_t utf8_cut(const char *s, size_t max)
-{
-  size_t n = strnlen(s, max);
-  if (n < max || n == 0)
-    return n;
-  size_t lead = n - 1; /* the start of the last character */
-  while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead] & 0xC0) == 0x80)
-    lead--;
-  unsigned char c = (unsigned char)s[lead];
-  size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-  return n - lead < need ? lead : n;
 }
 
 void db__bind_text_max(struct db__q *q, int i, const char *s, size_t max)

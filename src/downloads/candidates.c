@@ -17,6 +17,7 @@
 #include "core/textnorm.h"
 #include "core/xalloc.h"
 #include "core/fsutil.h"
+#include "core/utf8.h"
 
 static const char *const audio_exts[] = {"flac", "mp3", "m4a",  "mp4",
                                          "aac",  "ogg", "oga",  "opus",
@@ -32,19 +33,6 @@ bool candidates_is_audio(const char *ext)
 }
 
 /* ---- matching ---- */
-
-/* Copies src into out (n > 0 bytes), never cutting a UTF-8 character. */
-static void copy_whole_chars(const char *src, char *out, size_t n)
-{
-  size_t len = strlen(src);
-  if (len >= n) {
-    len = n - 1;
-    while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-      len--; /* src[len] continues a character: leave all of it out */
-  }
-  memcpy(out, src, len);
-  out[len] = '\0';
-}
 
 /* Folded text without the spaces between its words (so "AC/DC", "AC-DC"
  * and "ACDC" all give "acdc"); returns the length. */
@@ -117,7 +105,7 @@ void candidates_track_key(const char *remote, const char *artist, char *out,
   size_t wl = fold_compact(artist, who, sizeof who);
   /* "01 Björk - Jóga" and "01 - Jóga" are the same track of her album */
   const char *k = wl && len > wl && !strncmp(key, who, wl) ? key + wl : key;
-  copy_whole_chars(k, out, n);
+  utf8_copy(out, n, k);
 }
 
 /* The remote folder of a file: everything before the last separator. */

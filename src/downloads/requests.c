@@ -29,6 +29,7 @@
 #include "core/textnorm.h"
 #include "clients/musicbrainz.h"
 #include "core/xalloc.h"
+#include "core/utf8.h"
 #include "db/db_library.h"
 #include "downloads/candidates.h"
 #include "services/notify.h"
@@ -1012,11 +1013,12 @@ void requests_search_text(const char *artist, const char *title, char *out,
         out[o++] = (char)*p;
     }
   }
-  while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80 &&
-         o + 1 >= n) /* never end inside a character */
-    o--;
-  if (n)
-    out[o < n ? o : n - 1] = '\0';
+  if (!n)
+    return;
+  o = utf8_fit(out, o); /* a full buffer may end inside a character */
+  while (o > 0 && out[o - 1] == ' ')
+    o--; /* or after a word */
+  out[o] = '\0';
 }
 
 /* Trimmed copy of a free-text field; false when empty, too long or with

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/testhook.h"
 #include "core/xalloc.h"
+#include "core/utf8.h"
 #include "db/db_library.h"
 #include "downloads/requests.h"
 #include "library/cover.h"
@@ -67,18 +68,6 @@ void import_config_load(struct import_config *cfg)
 /* ------------------------------------------------------------------ */
 /* Sanitising and rendering                                            */
 /* ------------------------------------------------------------------ */
-
-/* Cuts s to at most max bytes on a UTF-8 boundary. */
-static void cut_utf8(char *s, size_t max)
-{
-  size_t n = strlen(s);
-  if (n <= max)
-    return;
-  n = max;
-  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-    n--;
-  s[n] = '\0';
-}
 
 /* Removes "()", "[]" and "{}" pairs with only spaces inside. */
 static void drop_empty_brackets(char *s)
@@ -134,7 +123,7 @@ void import_sanitize(const char *in, char *out, size_t n)
   tidy(out);
   while (out[0] == '.') /* no hidden files, no "." or ".." */
     out[0] = '_';
-  cut_utf8(out, IMPORT_COMPONENT_MAX);
+  out[utf8_cut(out, IMPORT_COMPONENT_MAX)] = '\0';
   tidy(out);
   if (!out[0])
     snprintf(out, n, "_");

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 
 /* ---- writer ---- */
 
@@ -48,12 +49,7 @@ static void put_u(struct wr *w, uint64_t v, int bytes)
 /* A string cut to at most max bytes on a UTF-8 character boundary. */
 static void put_str(struct wr *w, const char *s, size_t max)
 {
-  size_t len = strnlen(s, max + 1);
-  if (len > max) {
-    len = max;
-    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-      len--;
-  }
+  size_t len = utf8_cut(s, max);
   put_u(w, len, 2);
   put(w, s, len);
 }

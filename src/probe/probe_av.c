@@ -36,6 +36,7 @@
 #include <libswresample/swresample.h>
 
 #include "core/err.h"
+#include "core/utf8.h"
 
 #define IO_BUF_SIZE 65536
 /* Demuxers worth probing for music; anything else is "not audio". */
@@ -169,12 +170,7 @@ static void copy_text(char *out, size_t n, const char *s)
 {
   while (*s == ' ' || *s == '\t')
     s++;
-  size_t len = strlen(s);
-  if (len >= n) {
-    len = n - 1;
-    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-      len--;
-  }
+  size_t len = utf8_cut(s, n - 1);
   for (size_t i = 0; i < len; i++)
     out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
   while (len > 0 && out[len - 1] == ' ')

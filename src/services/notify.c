@@ -26,6 +26,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/testhook.h"
+#include "core/utf8.h"
 
 static const char *const kind_names[NOTIFY__KINDS] = {"unit_error",
                                                       "unit_recovered",
@@ -61,20 +62,6 @@ int notify_target_lookup(const char *name)
   return -1;
 }
 
-/* Copies src into dst (n bytes), cut at a UTF-8 character boundary. */
-static void copy_text(char *dst, size_t n, const char *src)
-{
-  size_t len = src ? strlen(src) : 0;
-  if (len >= n) {
-    len = n - 1;
-    while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-      len--;
-  }
-  if (len)
-    memcpy(dst, src, len);
-  dst[len] = '\0';
-}
-
 /* ------------------------------------------------------------------ */
 /* Formats                                                             */
 /* ------------------------------------------------------------------ */
@@ -98,7 +85,7 @@ static void strip_controls(char *s)
 static void header_value(char *out, size_t n, const char *value)
 {
   char clean[NOTIFY_TITLE_MAX];
-  copy_text(clean, sizeof clean, value);
+  utf8_copy(clean, sizeof clean, value);
   strip_controls(clean);
   bool ascii = true;
   for (const char *p = clean; *p && ascii; p++)
@@ -240,7 +227,7 @@ bool notify_limit_offer(struct notify_limiter *l, int64_t now,
   l->folded[m->kind < NOTIFY__KINDS ? m->kind : NOTIFY_DIGEST]++;
   l->folded_total++;
   if (l->n_titles < NOTIFY_DIGEST_TITLES)
-    copy_text(l->titles[l->n_titles++], NOTIFY_TITLE_MAX, m->title);
+    utf8_copy(l->titles[l->n_titles++], NOTIFY_TITLE_MAX, m->title);
   return false;
 }
 
@@ -268,7 +255,7 @@ bool notify_limit_digest(struct notify_limiter *l, int64_t now, int64_t wall,
     buf_printf(&b, "\n- %s", l->titles[t]);
   if (l->folded_total > l->n_titles)
     buf_puts(&b, "\n- ...");
-  copy_text(out->body, sizeof out->body, b.data ? b.data : "");
+  utf8_copy(out->body, sizeof out->body, b.data ? b.data : "");
   buf_free(&b);
   memset(l->folded, 0, sizeof l->folded);
   l->folded_total = 0;
@@ -342,8 +329,8 @@ static bool push(enum notify_kind kind, const char *title, const char *body,
   memset(q, 0, sizeof *q);
   q->m.kind = kind;
   q->m.at_ms = clock_wall_ms();
-  copy_text(q->m.title, sizeof q->m.title, title);
-  copy_text(q->m.body, sizeof q->m.body, body);
+  utf8_copy(q->m.title, sizeof q->m.title, title);
+  utf8_copy(q->m.body, sizeof q->m.body, body);
   q->test_target = test_target;
   q_len++;
   pthread_cond_signal(&cv);
@@ -462,8 +449,8 @@ static void send_one(struct http_client *hc, enum notify_target t,
   if (s->last_test)
     s->test_pending = false;
   s->last_ms = clock_wall_ms();
-  copy_text(s->last_error, sizeof s->last_error, err);
-  copy_text(s->last_title, sizeof s->last_title, m->title);
+  utf8_copy(s->last_error, sizeof s->last_error, err);
+  utf8_copy(s->last_title, sizeof s->last_title, m->title);
   pthread_mutex_unlock(&mu);
   if (ok)
     log_debug("notify", "%s: %s sent", target_names[t],

@@ -23,6 +23,7 @@
 #include "core/html.h"
 #include "core/json.h"
 #include "core/reltime.h"
+#include "core/utf8.h"
 
 /* Each contract entry's view, defined in its unit's file (UNITS_TABLE). */
 #define ENTRY_OWN(view, name) [VIEW_##view] = &name##_view,
@@ -330,8 +331,10 @@ void view_html_linef(struct buf *b, const char *fmt, ...)
   char line[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
+  int len = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  if (len >= (int)sizeof line) /* cut: never inside a character */
+    line[utf8_fit(line, sizeof line - 1)] = '\0';
   view_html_line(b, line);
 }
 

@@ -139,7 +139,8 @@ void view_json_error_note(struct buf *b, const struct unit_snapshot *u);
 
 /* HTML: one tooltip line, escaped. */
 void view_html_line(struct buf *b, const char *text);
-/* HTML: view_html_line() of a printf result (cut at 511 bytes), escaped
+/* HTML: view_html_line() of a printf result (cut at 511 bytes, never
+ * inside a character), escaped
  * the same way. */
 void view_html_linef(struct buf *b, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));

@@ -772,8 +772,14 @@ static void test_helpers(void **state)
   assert_string_equal(out, "AC DC Back in Black Live");
   requests_search_text("", "Don't Stop", out, sizeof out);
   assert_string_equal(out, "Don't Stop");
+  /* a short buffer: whole characters and words, no trailing space */
   requests_search_text("Bj\xc3\xb6rk", "J\xc3\xb3ga", out, 8);
-  assert_true(strlen(out) < 8);
+  assert_string_equal(out, "Bj\xc3\xb6rk");
+  requests_search_text("Bj\xc3\xb6rk", "J\xc3\xb3ga", out, 4);
+  assert_string_equal(out, "Bj"); /* not "Bj\xc3" */
+  requests_search_text("\xe5\x9d\x82\xe6\x9c\xac\xe9\xbe\x8d\xe4\xb8\x80",
+                       "Merry Christmas", out, 5);
+  assert_string_equal(out, "\xe5\x9d\x82");
   assert_string_equal(requests_state_for(
                         slskd_transfer_flags("Completed, Succeeded")),
                       "completed");

@@ -419,6 +419,27 @@ static void test_disabled_error_unit_is_stopped(void **state)
   assert_false(s.running);
 }
 
+/* A tooltip line cut at its 511 bytes ends on a whole character. */
+static void test_long_line_cut_on_a_character(void **state)
+{
+  (void)state;
+  char text[700] = "xy"; /* so that byte 511 is the first half of an ö */
+  for (int i = 0; i < 300; i++)
+    strcat(text, "\xc3\xb6");
+  struct buf b;
+  buf_init(&b, 0);
+  view_html_linef(&b, "%s", text);
+  const char *open = "<span class=\"wk-detail\">";
+  const char *s = buf_cstr(&b);
+  assert_memory_equal(s, open, strlen(open));
+  const char *inner = s + strlen(open);
+  const char *end = strstr(inner, "</span>");
+  assert_non_null(end);
+  assert_int_equal(end - inner, 510); /* "xy" and 254 whole ö */
+  assert_memory_equal(end - 2, "\xc3\xb6", 2);
+  buf_free(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -431,6 +452,7 @@ int main(void)
     cmocka_unit_test(test_html_fragment),
     cmocka_unit_test(test_services_exact_shape),
     cmocka_unit_test(test_disabled_error_unit_is_stopped),
+    cmocka_unit_test(test_long_line_cut_on_a_character),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
