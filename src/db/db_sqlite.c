@@ -802,7 +802,10 @@ void db__bind_text_max(struct db__q *q, int i, const char *s, size_t max)
 {
   if (!s)
     s = "";
-  size_t n = utf8_cut(s, max);
+  /* s may be an unterminated fixed-size field: read s[0..max) only */
+  size_t n = strnlen(s, max);
+  if (n == max)
+    n = utf8_fit(s, n);
   bind_result(q, i,
               n > INT32_MAX
                 ? SQLITE_TOOBIG

@@ -394,14 +394,22 @@ static void test_state_survives_restart(void **state)
   assert_string_equal(runs[0].message, "did 0");
 }
 
-/* Waits until unit id has finished more than `after` runs. */
+/* Waits until unit id has finished more than `after` runs (polling with a
+ * 1 ms nap: a busy loop starves the unit's thread under valgrind, which
+ * runs one thread at a time). */
+static bool run_accepted(int id)
+{
+  return runtime_run_now((enum unit_id)id) == SS_OK;
+}
+
+static uint64_t runs_after;
+static bool ran_after(int id) { return snap(id).runs > runs_after; }
+
 static void run_now_and_wait(int id, uint64_t after)
 {
-  int64_t until = mono_now() + 2000;
-  while (runtime_run_now((enum unit_id)id) != SS_OK)
-    assert_true(mono_now() < until);
-  while (snap(id).runs <= after)
-    assert_true(mono_now() < until);
+  assert_true(wait_for(run_accepted, id, 10000));
+  runs_after = after;
+  assert_true(wait_for(ran_after, id, 10000));
 }
 
 static void assert_entry(const struct db_run *r, const char *result,
